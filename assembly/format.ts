@@ -38,3 +38,8 @@ export const STATUS_TRUNCATED: i32 = 1;
 export const STATUS_BAD_LENGTH: i32 = 2;
 export const STATUS_BAD_CHECKSUM: i32 = 3;
 export const STATUS_BAD_FIELDS: i32 = 4;
+export const STATUS_VARINT_OVERFLOW: i32 = 5;
+export const STATUS_VARINT_OVERLONG: i32 = 6;
+export const STATUS_BAD_VERSION: i32 = 7;
+
+export const SEQSET_VERSION: u32 = 1;

@@ -70,9 +70,18 @@ export interface FileSystem {
   /**
    * Takes the exclusive lock of a store directory, or throws ErrStoreLocked if
    * this process or another live one holds it. A lock left by a dead process
-   * is taken over.
+   * is taken over. On-disk adapters keep it as files inside the directory
+   * (see `isLockFileName`), which a store listing its directory must skip.
    */
   lock(directory: string): DirectoryLock;
+}
+
+/** The file an on-disk lock keeps in the store directory. */
+export const LOCK_FILE = "LOCK";
+
+/** True for the names a lock keeps inside a store directory (`LOCK`, `LOCK.*`). */
+export function isLockFileName(name: string): boolean {
+  return name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`);
 }
 
 /** Joins path segments with "/", collapsing duplicate separators. */

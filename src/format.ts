@@ -48,3 +48,9 @@ export const STATUS_TRUNCATED = 1; // bytes end inside a record: a torn tail
 export const STATUS_BAD_LENGTH = 2; // length field impossible for the bytes around it
 export const STATUS_BAD_CHECKSUM = 3;
 export const STATUS_BAD_FIELDS = 4; // checksum fine, but fields contradict each other
+export const STATUS_VARINT_OVERFLOW = 5; // a varint's value needs more than 64 bits
+export const STATUS_VARINT_OVERLONG = 6; // a varint has more bytes than its value needs
+export const STATUS_BAD_VERSION = 7; // a version byte this code does not know
+
+/** Encoded sequence set (assembly/seqset.ts): a version byte, then varints. */
+export const SEQSET_VERSION = 1;

@@ -12,5 +12,91 @@ export interface MemoryAbi {
   free(ptr: number): void;
 }
 
+/** xxHash64 (assembly/xxhash64.ts); the result lands in the 8-byte slot at `xxh64Result()`. */
+export interface XxHashAbi {
+  xxh64(ptr: number, len: number, seedHi: number, seedLo: number): void;
+  xxh64Result(): number;
+}
+
+/**
+ * One record (assembly/record.ts). Both return the record length or a negated
+ * STATUS_*; `recordDecode` fills the area at `recordDecoded()`:
+ * 0 seq f64, 8 ts i64, 16 ttl f64 (-1 if none), 24 length u32, 28 flags u32,
+ * 32/36 subject address/length, 40/44 headers, 48/52 payload (u32 each).
+ */
+export interface RecordAbi {
+  recordSeal(
+    dst: number,
+    seq: number,
+    tsHi: number,
+    tsLo: number,
+    subjectLen: number,
+    hdrLen: number,
+    msgLen: number,
+    flags: number,
+    ttl: number,
+  ): number;
+  recordDecode(ptr: number, available: number): number;
+  recordDecoded(): number;
+}
+
+/**
+ * Block scan (assembly/scan.ts): returns the count of records written to the
+ * columns; `scanResult()` holds 0 stop offset u32, 4 status i32. `hashOut` 0
+ * skips subject hashes.
+ */
+export interface ScanAbi {
+  scanRecords(
+    buf: number,
+    len: number,
+    start: number,
+    maxRecords: number,
+    seqOut: number,
+    tsOut: number,
+    offsetOut: number,
+    lengthOut: number,
+    flagsOut: number,
+    hashOut: number,
+  ): number;
+  scanResult(): number;
+  subjectHash(ptr: number, len: number): number;
+}
+
+/**
+ * Unsigned LEB128 varints of u64 (assembly/varint.ts), canonical only. A u64
+ * travels as (hi, lo) u32 halves, or as f64 for a safe integer; `varintRead`
+ * stores the value at `out` as a little-endian u64 and returns the bytes
+ * consumed or a negated STATUS_*.
+ */
+export interface VarintAbi {
+  varintSize(hi: number, lo: number): number;
+  varintWrite(ptr: number, hi: number, lo: number): number;
+  varintWriteF64(ptr: number, value: number): number;
+  varintRead(ptr: number, len: number, out: number): number;
+}
+
+/**
+ * Range-compressed sequence sets (assembly/seqset.ts) behind i32 handles.
+ * Sequences are safe integers >= 1 as f64; `seqsetRuns` writes (lo, hi) f64
+ * pairs; encode/decode return a byte or run count or a negated STATUS_*.
+ */
+export interface SeqsetAbi {
+  seqsetNew(): number;
+  seqsetFree(set: number): void;
+  seqsetClear(set: number): void;
+  seqsetAdd(set: number, seq: number): number;
+  seqsetAddRange(set: number, lo: number, hi: number): number;
+  seqsetRemove(set: number, seq: number): number;
+  seqsetHas(set: number, seq: number): number;
+  seqsetCount(set: number): number;
+  seqsetRunCount(set: number): number;
+  seqsetFirst(set: number): number;
+  seqsetLast(set: number): number;
+  seqsetRuns(set: number, from: number, out: number, capacity: number): number;
+  seqsetEncodedSize(set: number): number;
+  seqsetEncode(set: number, out: number, cap: number): number;
+  seqsetDecode(set: number, ptr: number, len: number): number;
+}
+
 /** Everything the core exports; each area adds its own interface here. */
-export type CoreAbi = MemoryAbi;
+export type CoreAbi = MemoryAbi & XxHashAbi & RecordAbi & ScanAbi & VarintAbi & SeqsetAbi;

@@ -1,0 +1,377 @@
+/**
+ * The Deno adapter, on Deno's own file APIs rather than its node:fs layer:
+ * `Deno.FsFile` has no pread/pwrite, so positional I/O is `seekSync` followed
+ * by a `readSync` / `writeSync` loop (both may move fewer bytes than asked).
+ * That is safe because the store's core is synchronous: nothing else can move
+ * the cursor between the seek and the transfer. `syncData` (fdatasync) runs
+ * on Deno's blocking-task pool, so group commit keeps the event loop free.
+ * Opening a directory read-only and syncing it works in Deno (checked on
+ * Linux; POSIX allows it), so `syncDirectory` does exactly that; on Windows,
+ * which cannot sync a directory handle and journals entries itself, it only
+ * checks that the directory exists.
+ * Deno's global types are deliberately not used: the module reads
+ * `globalThis.Deno` through the small interface below, so tsc compiles it for
+ * dist/ and loading it under another runtime is harmless until it is used.
+ * `FsFile.tryLockSync` (flock) was considered for the directory lock and
+ * rejected: Node and Bun processes cannot take flock, and one store must
+ * exclude all three runtimes, so Deno speaks the same pid lock file protocol.
+ */
+import { fromSystemError, JetStoreError } from "../src/errors.ts";
+import { checkIo, checkMode, checkOffset, checkPath, closedFile } from "./checks.ts";
+import type { DirectoryLock, FileHandle, FileStat, FileSystem, OpenMode } from "./fs.ts";
+import { type LockHost, lockDirectory } from "./lockfile.ts";
+
+interface DenoFileInfo {
+  isFile: boolean;
+  isDirectory: boolean;
+  size: number;
+  mtime: Date | null;
+}
+
+interface DenoFsFile {
+  readSync(buf: Uint8Array): number | null;
+  writeSync(buf: Uint8Array): number;
+  seekSync(offset: number, whence: number): number;
+  statSync(): DenoFileInfo;
+  truncateSync(length: number): void;
+  syncDataSync(): void;
+  syncData(): Promise<void>;
+  close(): void;
+}
+
+interface DenoOpenOptions {
+  read?: boolean;
+  write?: boolean;
+  create?: boolean;
+  createNew?: boolean;
+  mode?: number;
+}
+
+/** The part of the `Deno` namespace this adapter uses. */
+interface DenoApi {
+  readonly pid: number;
+  readonly build: { readonly os: string };
+  openSync(path: string, options: DenoOpenOptions): DenoFsFile;
+  statSync(path: string): DenoFileInfo;
+  mkdirSync(path: string, options: { recursive: boolean }): void;
+  readDirSync(path: string): Iterable<{ name: string }>;
+  renameSync(from: string, to: string): void;
+  removeSync(path: string, options?: { recursive: boolean }): void;
+  readTextFileSync(path: string): string;
+  readLinkSync(path: string): string;
+  writeTextFileSync(path: string, text: string, options: { createNew: boolean; mode: number }): void;
+  linkSync(from: string, to: string): void;
+  realPathSync(path: string): string;
+  kill(pid: number, signal: number): void;
+}
+
+const OPEN_OPTIONS: Record<OpenMode, DenoOpenOptions> = {
+  read: { read: true },
+  write: { read: true, write: true },
+  create: { read: true, write: true, create: true, mode: 0o644 },
+  createNew: { read: true, write: true, createNew: true, mode: 0o644 },
+};
+const SEEK_START = 0;
+
+/** Deno's error classes, for the errors that carry no POSIX `code`. */
+const CODE_OF_CLASS: Record<string, string> = {
+  NotFound: "ENOENT",
+  AlreadyExists: "EEXIST",
+  NotADirectory: "ENOTDIR",
+  IsADirectory: "EISDIR",
+  PermissionDenied: "EPERM",
+};
+
+let host: LockHost | undefined;
+
+/** The Deno adapter. */
+export const denoFileSystem: FileSystem = {
+  name: "deno",
+  open(path: string, mode: OpenMode): FileHandle {
+    checkPath(path, "open");
+    checkMode(mode, path);
+    const api = deno();
+    let file: DenoFsFile;
+    try {
+      file = api.openSync(path, OPEN_OPTIONS[mode]);
+    } catch (err) {
+      throw fromSystemError(err, "open", path);
+    }
+    if (mode === "read") refuseDirectory(file, path);
+    return new DenoFile(path, file);
+  },
+  stat(path: string): FileStat | null {
+    checkPath(path, "stat");
+    try {
+      const s = deno().statSync(path);
+      return {
+        size: s.size,
+        isFile: s.isFile,
+        isDirectory: s.isDirectory,
+        mtimeMs: s.mtime?.getTime() ?? 0,
+      };
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      throw fromSystemError(err, "stat", path);
+    }
+  },
+  mkdir(path: string): void {
+    checkPath(path, "create directory");
+    try {
+      deno().mkdirSync(path, { recursive: true });
+    } catch (err) {
+      throw fromSystemError(err, "create directory", path);
+    }
+  },
+  list(path: string): string[] {
+    checkPath(path, "list");
+    try {
+      return Array.from(deno().readDirSync(path), (entry) => entry.name).sort();
+    } catch (err) {
+      throw fromSystemError(err, "list", path);
+    }
+  },
+  rename(from: string, to: string): void {
+    checkPath(from, "rename");
+    checkPath(to, "rename");
+    try {
+      deno().renameSync(from, to);
+    } catch (err) {
+      throw fromSystemError(err, "rename", `${from} to ${to}`);
+    }
+  },
+  remove(path: string): void {
+    checkPath(path, "remove");
+    try {
+      deno().removeSync(path, { recursive: true });
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw fromSystemError(err, "remove", path);
+    }
+  },
+  syncDirectory(path: string): void {
+    checkPath(path, "sync directory");
+    const api = deno();
+    let dir: DenoFsFile;
+    try {
+      dir = api.openSync(path, { read: true });
+    } catch (err) {
+      throw fromSystemError(err, "sync directory", path);
+    }
+    try {
+      if (!dir.statSync().isDirectory) throw systemError("ENOTDIR", "Not a directory");
+      if (api.build.os !== "windows") dir.syncDataSync();
+    } catch (err) {
+      throw fromSystemError(err, "sync directory", path);
+    } finally {
+      dir.close();
+    }
+  },
+  lock(directory: string): DirectoryLock {
+    host ??= denoLockHost(deno());
+    return lockDirectory(host, directory);
+  },
+};
+
+class DenoFile implements FileHandle {
+  readonly path: string;
+  readonly #file: DenoFsFile;
+  #closed = false;
+  /** syncAsync calls in flight; the file is closed only after they settle. */
+  #pending = 0;
+
+  constructor(path: string, file: DenoFsFile) {
+    this.path = path;
+    this.#file = file;
+  }
+
+  read(buf: Uint8Array, position: number): number {
+    checkIo(buf, position, "read", this.path);
+    this.#check("read");
+    let done = 0;
+    try {
+      this.#file.seekSync(position, SEEK_START);
+      while (done < buf.length) {
+        const n = this.#file.readSync(buf.subarray(done));
+        if (n === null || n === 0) break;
+        done += n;
+      }
+    } catch (err) {
+      throw fromSystemError(err, "read", this.path);
+    }
+    return done;
+  }
+
+  write(buf: Uint8Array, position: number): void {
+    checkIo(buf, position, "write", this.path);
+    this.#check("write");
+    try {
+      this.#file.seekSync(position, SEEK_START);
+      let done = 0;
+      while (done < buf.length) done += this.#file.writeSync(buf.subarray(done));
+    } catch (err) {
+      throw fromSystemError(err, "write", this.path);
+    }
+  }
+
+  size(): number {
+    this.#check("stat");
+    try {
+      return this.#file.statSync().size;
+    } catch (err) {
+      throw fromSystemError(err, "stat", this.path);
+    }
+  }
+
+  truncate(length: number): void {
+    checkOffset(length, `truncate ${this.path}`, "length");
+    this.#check("truncate");
+    try {
+      this.#file.truncateSync(length);
+    } catch (err) {
+      throw fromSystemError(err, "truncate", this.path);
+    }
+  }
+
+  sync(): void {
+    this.#check("sync");
+    try {
+      this.#file.syncDataSync();
+    } catch (err) {
+      throw fromSystemError(err, "sync", this.path);
+    }
+  }
+
+  async syncAsync(): Promise<void> {
+    this.#check("sync");
+    this.#pending++;
+    try {
+      await this.#file.syncData();
+    } catch (err) {
+      throw fromSystemError(err, "sync", this.path);
+    } finally {
+      this.#pending--;
+      if (this.#closed && this.#pending === 0) this.#closeFile();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#pending === 0) this.#closeFile(true);
+  }
+
+  #closeFile(report = false): void {
+    try {
+      this.#file.close();
+    } catch (err) {
+      if (report) throw fromSystemError(err, "close", this.path);
+    }
+  }
+
+  #check(action: string): void {
+    if (this.#closed) throw closedFile(action, this.path);
+  }
+}
+
+function deno(): DenoApi {
+  const api = (globalThis as { Deno?: DenoApi }).Deno;
+  if (api === undefined) {
+    throw new JetStoreError("ErrIO", "Cannot use the Deno filesystem adapter: this is not Deno");
+  }
+  return api;
+}
+
+function refuseDirectory(file: DenoFsFile, path: string): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = file.statSync().isDirectory;
+  } catch (err) {
+    file.close();
+    throw fromSystemError(err, "open", path);
+  }
+  if (isDirectory) {
+    file.close();
+    throw fromSystemError(systemError("EISDIR", "Is a directory"), "open", path);
+  }
+}
+
+function denoLockHost(api: DenoApi): LockHost {
+  return {
+    pid: api.pid,
+    runtime: "deno",
+    readText(path) {
+      try {
+        return api.readTextFileSync(path);
+      } catch (err) {
+        if (errorCode(err) === "ENOENT") return null;
+        throw fromSystemError(err, "read", path);
+      }
+    },
+    probe(path, kind) {
+      try {
+        return kind === "link" ? api.readLinkSync(path) : api.readTextFileSync(path);
+      } catch {
+        return null;
+      }
+    },
+    writeNew(path, text) {
+      try {
+        api.writeTextFileSync(path, text, { createNew: true, mode: 0o644 });
+      } catch (err) {
+        throw fromSystemError(err, "create", path);
+      }
+    },
+    link(from, to) {
+      try {
+        api.linkSync(from, to);
+        return true;
+      } catch (err) {
+        if (errorCode(err) === "EEXIST") return false;
+        throw fromSystemError(err, "link", to);
+      }
+    },
+    unlink(path) {
+      try {
+        api.removeSync(path);
+      } catch (err) {
+        if (errorCode(err) !== "ENOENT") throw fromSystemError(err, "remove", path);
+      }
+    },
+    list(directory) {
+      try {
+        return Array.from(api.readDirSync(directory), (entry) => entry.name);
+      } catch (err) {
+        throw fromSystemError(err, "list", directory);
+      }
+    },
+    realPath(path) {
+      try {
+        return api.realPathSync(path);
+      } catch (err) {
+        throw fromSystemError(err, "lock", path);
+      }
+    },
+    signalZero(pid) {
+      try {
+        api.kill(pid, 0);
+        return true;
+      } catch (err) {
+        const code = errorCode(err);
+        // ESRCH arrives as NotFound; without --allow-run the answer is NotCapable: unknown.
+        return code === "EPERM" ? true : code === "ENOENT" || code === "ESRCH" ? false : null;
+      }
+    },
+  };
+}
+
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: string; name?: string } | null;
+  return e?.code ?? CODE_OF_CLASS[e?.name ?? ""];
+}
+
+function systemError(code: string, message: string): Error {
+  return Object.assign(new Error(`${code}: ${message}`), { code });
+}

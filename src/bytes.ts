@@ -1,0 +1,159 @@
+/**
+ * Little-endian byte writer and reader for metadata files (checkpoints,
+ * consumer state). Records are encoded by the WebAssembly core; these small
+ * files are not hot, so plain DataView code keeps them readable. The reader
+ * treats its input as hostile: every read is bounds-checked and fails with
+ * ErrCorrupt, never with a RangeError.
+ */
+import { corrupt } from "./errors.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export class ByteWriter {
+  private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
+  length = 0;
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(v: number): this {
+    this.reserve(1);
+    this.view.setUint8(this.length, v);
+    this.length += 1;
+    return this;
+  }
+
+  u16(v: number): this {
+    this.reserve(2);
+    this.view.setUint16(this.length, v, true);
+    this.length += 2;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.reserve(4);
+    this.view.setUint32(this.length, v, true);
+    this.length += 4;
+    return this;
+  }
+
+  /** A safe non-negative integer as a u64. */
+  u64(v: number): this {
+    this.reserve(8);
+    this.view.setUint32(this.length, v % 0x1_0000_0000, true);
+    this.view.setUint32(this.length + 4, Math.floor(v / 0x1_0000_0000), true);
+    this.length += 8;
+    return this;
+  }
+
+  i64(v: bigint): this {
+    this.reserve(8);
+    this.view.setBigInt64(this.length, v, true);
+    this.length += 8;
+    return this;
+  }
+
+  /** A u32 length, then the bytes. */
+  bytes(b: Uint8Array): this {
+    this.u32(b.length);
+    this.reserve(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+
+  string(s: string): this {
+    return this.bytes(encoder.encode(s));
+  }
+
+  raw(b: Uint8Array): this {
+    this.reserve(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+export class ByteReader {
+  readonly buf: Uint8Array;
+  private readonly view: DataView;
+  private readonly what: string;
+  offset = 0;
+
+  constructor(buf: Uint8Array, what: string) {
+    this.buf = buf;
+    this.what = what;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.offset;
+  }
+
+  private need(n: number): number {
+    if (this.offset + n > this.buf.length) {
+      throw corrupt(`${this.what} ends early: needed ${n} bytes at offset ${this.offset}`, {
+        offset: this.offset,
+      });
+    }
+    const at = this.offset;
+    this.offset += n;
+    return at;
+  }
+
+  u8(): number {
+    return this.view.getUint8(this.need(1));
+  }
+
+  u16(): number {
+    return this.view.getUint16(this.need(2), true);
+  }
+
+  u32(): number {
+    return this.view.getUint32(this.need(4), true);
+  }
+
+  /** A u64 that must be a safe integer. */
+  u64(): number {
+    const at = this.need(8);
+    const value = this.view.getUint32(at, true) + this.view.getUint32(at + 4, true) * 0x1_0000_0000;
+    if (!Number.isSafeInteger(value)) {
+      throw corrupt(`${this.what} holds an out-of-range integer at offset ${at}`, { offset: at });
+    }
+    return value;
+  }
+
+  i64(): bigint {
+    return this.view.getBigInt64(this.need(8), true);
+  }
+
+  bytes(): Uint8Array {
+    const length = this.u32();
+    const at = this.need(length);
+    return this.buf.subarray(at, at + length);
+  }
+
+  string(): string {
+    const bytes = this.bytes();
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw corrupt(`${this.what} holds invalid UTF-8 at offset ${this.offset - bytes.length}`, {
+        offset: this.offset - bytes.length,
+      });
+    }
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Sealed blocks read back from disk, held in WebAssembly linear memory so a
+ * record is verified and decoded in one WASM call with no copy in between.
+ * Bounded by `cacheBytes` with least-recently-used eviction (a Map keeps
+ * insertion order; a hit re-inserts). Linear memory never shrinks, so the
+ * budget is also the high-water mark the cache adds to the process.
+ */
+import { getCore } from "../wasm/core.ts";
+
+export interface CachedBlock {
+  ptr: number;
+  length: number;
+}
+
+export class BlockCache {
+  private readonly core = getCore();
+  private readonly entries = new Map<number, CachedBlock>();
+  private total = 0;
+  readonly budget: number;
+
+  constructor(budget: number) {
+    this.budget = budget;
+  }
+
+  get(blockNumber: number): CachedBlock | undefined {
+    const entry = this.entries.get(blockNumber);
+    if (entry !== undefined) {
+      this.entries.delete(blockNumber);
+      this.entries.set(blockNumber, entry);
+    }
+    return entry;
+  }
+
+  /** Takes ownership of `ptr` (core memory holding `length` bytes of the block). */
+  put(blockNumber: number, ptr: number, length: number): CachedBlock {
+    this.drop(blockNumber);
+    const entry = { ptr, length };
+    this.entries.set(blockNumber, entry);
+    this.total += length;
+    for (const [n, e] of this.entries) {
+      if (this.total <= this.budget || n === blockNumber) break;
+      this.entries.delete(n);
+      this.total -= e.length;
+      this.core.free(e.ptr);
+    }
+    return entry;
+  }
+
+  /** Allocates core memory for a block about to be read, making room first. */
+  reserve(length: number): number {
+    for (const [n, e] of this.entries) {
+      if (this.total + length <= this.budget) break;
+      this.entries.delete(n);
+      this.total -= e.length;
+      this.core.free(e.ptr);
+    }
+    return this.core.alloc(Math.max(length, 1));
+  }
+
+  drop(blockNumber: number): void {
+    const entry = this.entries.get(blockNumber);
+    if (entry === undefined) return;
+    this.entries.delete(blockNumber);
+    this.total -= entry.length;
+    this.core.free(entry.ptr);
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  clear(): void {
+    for (const e of this.entries.values()) this.core.free(e.ptr);
+    this.entries.clear();
+    this.total = 0;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Drives the WASM block scan over a block's bytes in core memory and hands
+ * each verified record to a callback, in batches of column views. The output
+ * columns are allocated once per process and reused by every scan.
+ */
+import { REC_FLAG_TTL, REC_HEADER_SIZE, REC_OFF_SUBJECT_LEN, REC_TTL_SIZE, STATUS_OK } from "../format.ts";
+import { getCore } from "../wasm/core.ts";
+
+const BATCH = 16384;
+
+/** One verified record of a scan. */
+export interface ScannedRecord {
+  seq: number;
+  offset: number;
+  length: number;
+  flags: number;
+}
+
+export interface ScanOutcome {
+  /** First byte not consumed: the end, or the start of a torn or corrupt record. */
+  stop: number;
+  /** STATUS_OK, or the STATUS_* of the record at `stop`. */
+  status: number;
+}
+
+interface Columns {
+  seq: number;
+  ts: number;
+  offset: number;
+  length: number;
+  flags: number;
+}
+
+let columns: Columns | null = null;
+
+function getColumns(): Columns {
+  if (columns === null) {
+    const core = getCore();
+    columns = {
+      seq: core.alloc(BATCH * 8),
+      ts: core.alloc(BATCH * 8),
+      offset: core.alloc(BATCH * 4),
+      length: core.alloc(BATCH * 4),
+      flags: core.alloc(BATCH),
+    };
+  }
+  return columns;
+}
+
+/**
+ * Scans records of the block at `ptr` (`length` bytes) from `start`, calling
+ * `visit` for each in order. The record is reused between calls.
+ */
+export function scanBlock(
+  ptr: number,
+  length: number,
+  start: number,
+  visit: (record: ScannedRecord) => void,
+): ScanOutcome {
+  const core = getCore();
+  const cols = getColumns();
+  const record: ScannedRecord = { seq: 0, offset: 0, length: 0, flags: 0 };
+  let offset = start;
+  for (;;) {
+    const count = core.abi.scanRecords(
+      ptr,
+      length,
+      offset,
+      BATCH,
+      cols.seq,
+      cols.ts,
+      cols.offset,
+      cols.length,
+      cols.flags,
+      0,
+    );
+    const result = core.abi.scanResult();
+    // `visit` may grow memory (sequence sets allocate), so views are re-taken per record.
+    for (let i = 0; i < count; i++) {
+      record.seq = core.f64[(cols.seq >>> 3) + i];
+      record.offset = core.u32[(cols.offset >>> 2) + i];
+      record.length = core.u32[(cols.length >>> 2) + i];
+      record.flags = core.u8[cols.flags + i];
+      visit(record);
+    }
+    const stop = core.u32[result >>> 2];
+    const status = core.i32[(result >>> 2) + 1];
+    if (status !== STATUS_OK || stop >= length || count === 0) return { stop, status };
+    offset = stop;
+  }
+}
+
+/** Where the subject of the record at `recordPtr` starts, and its byte length. */
+export function subjectSpan(recordPtr: number, flags: number): [number, number] {
+  const core = getCore();
+  const len = core.view.getUint16(recordPtr + REC_OFF_SUBJECT_LEN, true);
+  const at = recordPtr + REC_HEADER_SIZE + (flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
+  return [at, len];
+}

@@ -1,0 +1,163 @@
+/**
+ * One message block (`msgs/<n>.blk`) as the store sees it: its sequence range,
+ * counts, deleted sequences (a WASM sequence set, so sealed blocks keep no
+ * per-message JavaScript object) and, once read, an offset index from sequence
+ * to record. The index is a Uint32Array indexed by `seq - first` (4 bytes a
+ * message, built by one WASM scan when the block is first read); a Map was
+ * rejected for its ~80 bytes an entry.
+ *
+ * A block's range [first, last] covers the message and skip records written
+ * to it. Tombstones name sequences of this or earlier blocks and do not widen
+ * the range. A block with no range yet sits at `first = last + 1` right after
+ * its predecessor, so ranges stay sorted for binary search.
+ */
+import type { FileHandle } from "../../runtimes/fs.ts";
+import { SequenceSet } from "../seqset.ts";
+
+/** An offset index entry for a sequence with no record in this block. */
+export const NO_RECORD = 0xffffffff;
+
+export class Block {
+  readonly n: number;
+  readonly path: string;
+  first: number;
+  last: number;
+  firstTs = 0n;
+  lastTs = 0n;
+  /** Live messages. */
+  msgs = 0;
+  /** Sum of the record sizes of live messages. */
+  bytes = 0;
+  /** Bytes of the block, written or still buffered. */
+  length = 0;
+  /** Bytes known to be in the file (the rest is in the active write buffer). */
+  written = 0;
+  /** Sequences in [first, last] with no live message: removed or skipped. */
+  readonly deleted: SequenceSet;
+  /** Record offset by `seq - first`, or null until the block is read. */
+  offsets: Uint32Array | null = null;
+  /** Tombstone records in this block, and the lowest sequence any of them names. */
+  tombstones = 0;
+  lowestTombstone = Number.MAX_SAFE_INTEGER;
+  handle: FileHandle | null = null;
+  /** Written since the last fsync. */
+  dirty = false;
+
+  constructor(n: number, path: string, after: number) {
+    this.n = n;
+    this.path = path;
+    this.first = after + 1;
+    this.last = after;
+    this.deleted = new SequenceSet();
+  }
+
+  get hasRange(): boolean {
+    return this.last >= this.first;
+  }
+
+  /**
+   * Extends the range to `seq`, recording `offset` (or NO_RECORD) in the
+   * index. Sequences jumped over inside the block count as deleted; a jump
+   * at the start of a block falls between blocks, which is deleted anyway.
+   */
+  place(seq: number, offset: number): void {
+    if (!this.hasRange) {
+      this.first = seq;
+      this.last = seq - 1;
+    } else if (seq > this.last + 1) {
+      this.deleted.addRange(this.last + 1, seq - 1);
+    }
+    const index = this.ensureIndexRoom(seq - this.first + 1);
+    for (let s = this.last + 1; s < seq; s++) index[s - this.first] = NO_RECORD;
+    index[seq - this.first] = offset;
+    this.last = seq;
+  }
+
+  /** A message record at `offset` of `length` bytes. */
+  appendMessage(seq: number, offset: number, length: number): void {
+    this.place(seq, offset);
+    this.msgs++;
+    this.bytes += length;
+  }
+
+  /** A skip record ending at `seq`: everything from the current end through `seq` is skipped. */
+  appendSkip(seq: number): void {
+    const from = this.hasRange ? this.last + 1 : seq;
+    this.place(seq, NO_RECORD);
+    this.deleted.addRange(from, seq);
+  }
+
+  /** An erased message record: it keeps its place but is not a message. */
+  appendErased(seq: number, offset: number): void {
+    this.place(seq, offset);
+    this.deleted.add(seq);
+  }
+
+  /** Indexes an already-counted record (the trusted part of a block being replayed). */
+  indexRecord(seq: number, offset: number): void {
+    if (seq < this.first || seq > this.last) return;
+    this.ensureIndexRoom(this.last - this.first + 1)[seq - this.first] = offset;
+  }
+
+  /** Records that a tombstone naming `from`…`to` lives in this block. */
+  noteTombstone(from: number): void {
+    this.tombstones++;
+    if (from < this.lowestTombstone) this.lowestTombstone = from;
+  }
+
+  private ensureIndexRoom(size: number): Uint32Array {
+    let index = this.offsets;
+    if (index === null) {
+      index = new Uint32Array(Math.max(1024, size));
+      this.offsets = index;
+    } else if (index.length < size) {
+      const grown = new Uint32Array(Math.max(size, index.length * 2));
+      grown.set(index);
+      index = grown;
+      this.offsets = index;
+    }
+    return index;
+  }
+
+  /** The record offset of `seq`, NO_RECORD, or -1 when the index is not built. */
+  offsetOf(seq: number): number {
+    if (this.offsets === null) return -1;
+    return this.offsets[seq - this.first];
+  }
+
+  contains(seq: number): boolean {
+    return seq >= this.first && seq <= this.last;
+  }
+
+  isLive(seq: number): boolean {
+    return this.contains(seq) && !this.deleted.has(seq);
+  }
+
+  /** The lowest live sequence at or after `from`, or 0. */
+  nextLive(from: number): number {
+    let seq = Math.max(from, this.first);
+    while (seq <= this.last) {
+      if (!this.deleted.has(seq)) return seq;
+      const run = this.deleted.runContaining(seq);
+      seq = run + 1;
+    }
+    return 0;
+  }
+
+  /** The highest live sequence at or before `from`, or 0. */
+  prevLive(from: number): number {
+    let seq = Math.min(from, this.last);
+    while (seq >= this.first) {
+      if (!this.deleted.has(seq)) return seq;
+      seq--;
+    }
+    return 0;
+  }
+
+  dispose(): void {
+    this.handle?.close();
+    this.handle = null;
+    this.deleted.dispose();
+    this.offsets = null;
+  }
+}

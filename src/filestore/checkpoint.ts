@@ -1,0 +1,131 @@
+/**
+ * The stream-state checkpoint (`index.ckpt`): what a clean open needs so it
+ * does not read any block — per block its range, counts, deleted set, length
+ * and the checksum of its last record, plus the last sequence ever issued and
+ * the subject totals. Written atomically (temp file, fsync, rename, directory
+ * fsync) on flush and close. A block whose file still has the recorded
+ * length and last checksum is trusted; anything after that length is
+ * replayed. Unlike nats-server's index.db, a write after the checkpoint does
+ * not make the whole checkpoint stale — only the tail past it is scanned.
+ * Layout in FORMAT.md ("Checkpoint").
+ */
+import { ByteReader, ByteWriter } from "../bytes.ts";
+import { corrupt, JetStoreError } from "../errors.ts";
+import { getCore } from "../wasm/core.ts";
+
+export const CHECKPOINT_MAGIC = 0x4b43534a; // "JSCK"
+export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_FILE = "index.ckpt";
+
+export interface BlockCheckpoint {
+  n: number;
+  first: number;
+  last: number;
+  firstTs: bigint;
+  lastTs: bigint;
+  msgs: number;
+  bytes: number;
+  /** Block file length covered by this checkpoint. */
+  length: number;
+  /** The 8 checksum bytes ending at `length` (empty when the block has no record). */
+  lastChecksum: Uint8Array;
+  tombstones: number;
+  lowestTombstone: number;
+  /** The block's deleted sequence set, encoded. */
+  deleted: Uint8Array;
+}
+
+export interface SubjectTotal {
+  subject: string;
+  msgs: number;
+  first: number;
+  last: number;
+}
+
+export interface Checkpoint {
+  lastSeq: number;
+  lastTs: bigint;
+  blocks: BlockCheckpoint[];
+  subjects: SubjectTotal[];
+}
+
+export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  const w = new ByteWriter();
+  w.u32(CHECKPOINT_MAGIC).u16(CHECKPOINT_VERSION).u16(0);
+  w.u64(c.lastSeq).i64(c.lastTs);
+  w.u32(c.blocks.length);
+  for (const b of c.blocks) {
+    w.u64(b.n).u64(b.first).u64(b.last).i64(b.firstTs).i64(b.lastTs);
+    w.u64(b.msgs).u64(b.bytes).u64(b.length).bytes(b.lastChecksum);
+    w.u64(b.tombstones).u64(b.lowestTombstone).bytes(b.deleted);
+  }
+  w.u32(c.subjects.length);
+  for (const s of c.subjects) w.string(s.subject).u64(s.msgs).u64(s.first).u64(s.last);
+  const body = w.finish();
+  return new ByteWriter().raw(body).raw(checksum(body)).finish();
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
+  if (bytes.length < 16) throw corrupt(`Checkpoint ${file} is too short (${bytes.length} bytes)`, { file });
+  const body = bytes.subarray(0, bytes.length - 8);
+  const stored = bytes.subarray(bytes.length - 8);
+  const r = new ByteReader(body, `Checkpoint ${file}`);
+  if (r.u32() !== CHECKPOINT_MAGIC) throw corrupt(`${file} is not a jetstore checkpoint`, { file });
+  const version = r.u16();
+  if (version > CHECKPOINT_VERSION) {
+    throw new JetStoreError(
+      "ErrUnsupportedFormat",
+      `Checkpoint ${file} has format version ${version}; this jetstore reads up to ${CHECKPOINT_VERSION}`,
+      { file },
+    );
+  }
+  if (!equalBytes(checksum(body), stored)) {
+    throw corrupt(`Checkpoint ${file} fails its checksum`, { file, offset: body.length });
+  }
+  r.u16();
+  const lastSeq = r.u64();
+  const lastTs = r.i64();
+  const blocks: BlockCheckpoint[] = [];
+  for (let i = r.u32(); i > 0; i--) {
+    blocks.push({
+      n: r.u64(),
+      first: r.u64(),
+      last: r.u64(),
+      firstTs: r.i64(),
+      lastTs: r.i64(),
+      msgs: r.u64(),
+      bytes: r.u64(),
+      length: r.u64(),
+      lastChecksum: r.bytes().slice(),
+      tombstones: r.u64(),
+      lowestTombstone: r.u64(),
+      deleted: r.bytes().slice(),
+    });
+  }
+  const subjects: SubjectTotal[] = [];
+  for (let i = r.u32(); i > 0; i--) {
+    subjects.push({ subject: r.string(), msgs: r.u64(), first: r.u64(), last: r.u64() });
+  }
+  if (r.remaining !== 0) throw corrupt(`Checkpoint ${file} has ${r.remaining} trailing bytes`, { file });
+  return { lastSeq, lastTs, blocks, subjects };
+}
+
+/** xxHash64 (seed 0) of `bytes`, little-endian, computed by the core. */
+function checksum(bytes: Uint8Array): Uint8Array {
+  const core = getCore();
+  const ptr = core.alloc(Math.max(bytes.length, 1));
+  try {
+    core.u8.set(bytes, ptr);
+    core.abi.xxh64(ptr, bytes.length, 0, 0);
+    const at = core.abi.xxh64Result();
+    return core.u8.slice(at, at + 8);
+  } finally {
+    core.free(ptr);
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,965 @@
+/**
+ * FileStore: a stream of messages in block files, with the semantics of
+ * nats-server's fileStore (server/filestore.go) and its own durability rules.
+ *
+ * Writes are synchronous and buffered: a record is encoded straight into the
+ * active block's buffer in WASM memory and written out when 16 KiB are
+ * pending or 8 ms after the first pending write. Durability is asynchronous:
+ * `sync()` is group commit (every waiter resolved by one fsync that started
+ * after its data was written), `flush()` also writes the checkpoint, and
+ * `syncAlways` fsyncs each write before `storeMsg` returns.
+ *
+ * Removals append a tombstone to the newest block before they are reported,
+ * so no crash and no stale checkpoint can bring a removed message back; purge
+ * and compact write one range tombstone. Sealed blocks keep only their
+ * metadata, a deleted-sequence set in WASM memory and, once read, a 4-byte
+ * per-message offset index; their bytes come back through a bounded cache.
+ */
+import { type DirectoryLock, type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import { backgroundInterval, backgroundTimeout } from "../../runtimes/timers.ts";
+import { JetStoreError } from "../errors.ts";
+import {
+  BLOCK_HEADER_SIZE,
+  REC_CHECKSUM_SIZE,
+  REC_FLAG_ERASED,
+  REC_FLAG_SKIP,
+  REC_FLAG_TOMBSTONE,
+  REC_FLAG_TTL,
+} from "../format.ts";
+import { recordSize } from "../msg-size.ts";
+import { filterTokens, matchesAll, subjectMatches } from "../subject-match.ts";
+import type { StoredMsg, StoreResult, StreamState, StreamStore, LostData } from "../types.ts";
+import {
+  checkBoolean,
+  checkFilter,
+  checkHeaders,
+  checkOpen,
+  checkPayload,
+  checkSeq,
+  checkSeqRoom,
+  checkSubject,
+  checkTimestamp,
+  checkTtl,
+  readClock,
+  type ResolvedLimits,
+} from "../validate.ts";
+import { getCore } from "../wasm/core.ts";
+import { Block, NO_RECORD } from "./block.ts";
+import { BlockCache } from "./block-cache.ts";
+import { loadBlock } from "./block-io.ts";
+import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { decodedTimestamp, decodeFields, readMessage, readSubject } from "./message-reader.ts";
+import { type FileStoreOptions, type ResolvedFileStoreOptions, resolveFileStoreOptions } from "./options.ts";
+import { BLOCKS_DIR, blockPath, recover } from "./recovery.ts";
+import { SubjectTotals } from "./subject-totals.ts";
+import { TOMBSTONE_COUNT_SIZE } from "./tombstone.ts";
+import { WriteBuffer } from "./write-buffer.ts";
+
+export type { FileStoreOptions } from "./options.ts";
+
+const FLUSH_BYTES = 16 * 1024;
+const FLUSH_DELAY_MS = 8;
+/** A skip longer than this starts a new block, so no offset index spans a huge gap. */
+const SKIP_SPLIT = 4096;
+const TWO_32 = 0x1_0000_0000;
+const EMPTY = new Uint8Array(0);
+
+export class FileStore implements StreamStore {
+  private readonly fs: FileSystem;
+  private readonly dir: string;
+  private readonly options: ResolvedFileStoreOptions;
+  private readonly limits: ResolvedLimits;
+  private readonly now: () => bigint;
+  private readonly lock: DirectoryLock;
+  private readonly buffer: WriteBuffer;
+  private readonly cache: BlockCache;
+  private readonly commit: GroupCommit;
+  private blocks: Block[] = [];
+  private active!: Block;
+  private subjects = new SubjectTotals();
+  private nextBlockNumber = 1;
+  private firstSeq = 1;
+  private lastSeq = 0;
+  private lastTs = 0n;
+  private msgs = 0;
+  private bytes = 0;
+  private lost: LostData | undefined;
+  private closed = false;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private syncTimer: ReturnType<typeof setInterval> | null = null;
+  /** The directory's entries changed since its last fsync. */
+  private dirDirty = false;
+  /** A background write failed; the next durability request reports it. */
+  private writeError: unknown = null;
+
+  private constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock) {
+    this.options = options;
+    this.fs = options.fs;
+    this.dir = options.dir;
+    this.limits = options.limits;
+    this.now = options.now;
+    this.lock = lock;
+    this.buffer = new WriteBuffer(options.blockSize + BLOCK_HEADER_SIZE);
+    this.cache = new BlockCache(options.cacheBytes);
+    this.commit = new GroupCommit(() => this.syncRound());
+  }
+
+  /** Opens (creating if needed) the store in `options.dir`. */
+  static async open(options: FileStoreOptions): Promise<FileStore> {
+    const resolved = resolveFileStoreOptions(options);
+    const { fs, dir } = resolved;
+    checkStoreDirectory(fs, dir);
+    fs.mkdir(joinPath(dir, BLOCKS_DIR));
+    const lock = fs.lock(dir);
+    let store: FileStore | undefined;
+    try {
+      store = new FileStore(resolved, lock);
+      store.load();
+    } catch (err) {
+      store?.releaseMemory();
+      lock.release();
+      throw err;
+    }
+    if (resolved.syncIntervalMs > 0) {
+      store.syncTimer = backgroundInterval(() => {
+        if (!store.closed && store.hasUnsynced()) store.commit.request().catch(() => {});
+      }, resolved.syncIntervalMs);
+    }
+    return store;
+  }
+
+  // ---------------------------------------------------------------- open
+
+  private load(): void {
+    const r = recover(this.fs, this.dir, this.cache, this.buffer);
+    this.blocks = r.blocks;
+    this.subjects = r.subjects;
+    this.lost = r.lost;
+    this.nextBlockNumber = r.nextBlockNumber;
+    this.lastSeq = r.lastSeq;
+    for (const b of this.blocks) {
+      this.msgs += b.msgs;
+      this.bytes += b.bytes;
+    }
+    if (this.blocks.length === 0) {
+      this.startBlock();
+    } else {
+      this.active = this.blocks[this.blocks.length - 1];
+      if (this.active.length < BLOCK_HEADER_SIZE) {
+        this.buffer.reset(this.active.n);
+        this.active.length = this.buffer.used;
+        this.active.written = 0;
+      }
+    }
+    this.lastTs = r.checkpointLastTs;
+    if (r.lastRecord !== null && r.lastRecord.seq === this.lastSeq) {
+      this.lastTs = this.timestampAt(r.lastRecord.block, r.lastRecord.offset);
+    }
+    // An empty new store starting past 1 records where it starts.
+    if (this.lastSeq === 0 && this.limits.firstSeq > 1) {
+      this.appendTombstone(this.limits.firstSeq - 1, 1, 0n);
+    }
+    this.recomputeFirst();
+    this.dropEmptyHeadBlocks();
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {
+    checkOpen(this.closed, "store message");
+    const subjectBytes = checkSubject(subject, "store message");
+    checkHeaders(hdr, "store message");
+    checkPayload(msg, "store message");
+    const msgTtl = checkTtl(ttl, this.limits.allowMsgTtl, "store message");
+    checkSeqRoom(this.lastSeq, 1, "store message");
+    const ts = readClock(this.now, "store message");
+    const seq = this.lastSeq + 1;
+    this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl);
+    return { seq, ts };
+  }
+
+  storeRawMsg(
+    subject: string,
+    hdr: Uint8Array | null,
+    msg: Uint8Array,
+    seq: number,
+    ts: bigint,
+    ttl?: number,
+  ): void {
+    checkOpen(this.closed, "store raw message");
+    const subjectBytes = checkSubject(subject, "store raw message");
+    checkHeaders(hdr, "store raw message");
+    checkPayload(msg, "store raw message");
+    checkSeq(seq, "store raw message");
+    checkTimestamp(ts, "store raw message");
+    const msgTtl = checkTtl(ttl, this.limits.allowMsgTtl, "store raw message");
+    if (seq <= this.lastSeq) {
+      throw new JetStoreError(
+        "ErrSequenceMismatch",
+        `Cannot store raw message: sequence ${seq} is not above the last sequence ${this.lastSeq}`,
+      );
+    }
+    this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl);
+  }
+
+  private appendMessage(
+    seq: number,
+    ts: bigint,
+    subject: string,
+    subjectBytes: number,
+    hdr: Uint8Array | null,
+    msg: Uint8Array,
+    ttl: number,
+  ): void {
+    const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttl);
+    this.makeRoom(size);
+    const tsHi = Number(ts >> 32n);
+    const tsLo = Number(ts & 0xffffffffn);
+    const offset = this.buffer.append(seq, tsHi, tsLo, subject, hdr, msg, 0, ttl);
+    const block = this.active;
+    block.appendMessage(seq, offset, size);
+    block.length = this.buffer.used;
+    if (this.msgs === 0) this.firstSeq = seq;
+    this.msgs++;
+    this.bytes += size;
+    this.lastSeq = seq;
+    this.lastTs = ts;
+    this.subjects.add(subject, seq);
+    this.afterWrite();
+  }
+
+  skipMsg(): number {
+    checkOpen(this.closed, "skip message");
+    checkSeqRoom(this.lastSeq, 1, "skip message");
+    const seq = this.lastSeq + 1;
+    this.appendSkip(seq, 1);
+    return seq;
+  }
+
+  skipMsgs(seq: number, num: number): void {
+    checkOpen(this.closed, "skip messages");
+    checkSeq(seq, "skip messages");
+    checkSeq(num, "skip messages", "count");
+    if (seq !== this.lastSeq + 1) {
+      throw new JetStoreError(
+        "ErrSequenceMismatch",
+        `Cannot skip messages from ${seq}: the next sequence is ${this.lastSeq + 1}`,
+      );
+    }
+    if (num === 0) return;
+    checkSeqRoom(this.lastSeq, num, "skip messages");
+    this.appendSkip(seq + num - 1, num);
+  }
+
+  private appendSkip(last: number, count: number): void {
+    const ts = readClock(this.now, "skip message");
+    if (count > SKIP_SPLIT && this.active.hasRange) this.rollBlock();
+    const countBytes = u64Bytes(count);
+    this.makeRoom(REC_MIN + countBytes.length);
+    this.buffer.append(last, Number(ts >> 32n), Number(ts & 0xffffffffn), "", null, countBytes, REC_FLAG_SKIP, 0);
+    this.active.appendSkip(last);
+    this.active.length = this.buffer.used;
+    this.lastSeq = last;
+    this.lastTs = ts;
+    if (this.msgs === 0) this.firstSeq = last + 1;
+    this.afterWrite();
+  }
+
+  /** Appends a tombstone for `count` sequences ending at `seq`; `ts` is what it records. */
+  private appendTombstone(seq: number, count: number, ts: bigint): void {
+    const payload = count === 1 ? EMPTY : u64Bytes(count);
+    this.makeRoom(REC_MIN + payload.length);
+    this.buffer.append(seq, Number(ts >> 32n), Number(ts & 0xffffffffn), "", null, payload, REC_FLAG_TOMBSTONE, 0);
+    this.active.noteTombstone(seq - count + 1);
+    this.active.length = this.buffer.used;
+    if (seq > this.lastSeq) {
+      this.lastSeq = seq;
+      this.lastTs = ts;
+    }
+    this.afterWrite();
+  }
+
+  /** Seals the active block when `size` more bytes would not fit. */
+  private makeRoom(size: number): void {
+    const used = this.buffer.used;
+    if (used > BLOCK_HEADER_SIZE && used + size > this.options.blockSize) this.rollBlock();
+    this.buffer.ensure(this.buffer.used + size + REC_TTL_AND_SLACK);
+  }
+
+  private afterWrite(): void {
+    if (this.options.syncAlways) {
+      this.writeOut();
+      this.active.handle?.sync();
+      this.active.dirty = false;
+      this.syncDirectoryIfNeeded();
+      return;
+    }
+    const pending = this.buffer.used - this.active.written;
+    if (pending >= FLUSH_BYTES) {
+      this.writeOutInBackground();
+    } else if (this.flushTimer === null) {
+      this.flushTimer = backgroundTimeout(() => {
+        this.flushTimer = null;
+        this.writeOutInBackground();
+      }, FLUSH_DELAY_MS);
+    }
+  }
+
+  private writeOutInBackground(): void {
+    try {
+      this.writeOut();
+    } catch (err) {
+      this.writeError = err;
+    }
+  }
+
+  /** Writes the buffered tail of the active block to its file. */
+  private writeOut(): void {
+    if (this.closed && this.active === undefined) return;
+    const block = this.active;
+    const from = block.written;
+    const to = this.buffer.used;
+    if (to <= from) return;
+    if (block.handle === null) block.handle = this.fs.open(block.path, "create");
+    block.handle.write(this.buffer.view(from, to), from);
+    block.written = to;
+    block.dirty = true;
+    this.writeError = null;
+  }
+
+  /** Seals the active block and starts the next one. */
+  private rollBlock(): void {
+    this.writeOut();
+    const sealed = this.active;
+    // The sealed block's bytes move to the cache as they are: no copy.
+    const { ptr, length } = this.buffer.handOff();
+    this.cache.put(sealed.n, ptr, length);
+    this.startBlock();
+  }
+
+  private startBlock(): void {
+    const n = this.nextBlockNumber++;
+    const prev = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1].last : this.lastSeq;
+    const block = new Block(n, blockPath(this.dir, n), Math.max(prev, this.lastSeq));
+    block.handle = this.fs.open(block.path, "create");
+    block.handle.truncate(0);
+    this.buffer.reset(n);
+    block.offsets = new Uint32Array(1024);
+    block.length = this.buffer.used;
+    this.blocks.push(block);
+    this.active = block;
+    this.dirDirty = true;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  loadMsg(seq: number): StoredMsg {
+    checkOpen(this.closed, "load message");
+    checkSeq(seq, "load message");
+    if (seq > this.lastSeq) {
+      throw new JetStoreError("ErrStoreEOF", `Cannot load message ${seq}: last sequence is ${this.lastSeq}`);
+    }
+    const block = this.findBlock(seq);
+    if (block === undefined || seq < this.firstSeq || !block.isLive(seq)) {
+      throw new JetStoreError("ErrStoreMsgNotFound", `Cannot load message ${seq}: it was removed or never stored`);
+    }
+    return this.readAt(block, seq);
+  }
+
+  loadNextMsg(filter: string, wildcard: boolean, start: number): StoredMsg {
+    checkOpen(this.closed, "load next message");
+    checkFilter(filter, "load next message");
+    checkBoolean(wildcard, "wildcard", "load next message");
+    checkSeq(start, "load next message", "start");
+    const all = matchesAll(filter);
+    const tokens = all ? null : filterTokens(filter);
+    if (!all && !wildcard && this.subjects.get(filter) === undefined) {
+      throw new JetStoreError("ErrStoreEOF", `No message on ${filter} at or after ${start}`);
+    }
+    let i = this.blockIndexAtOrAfter(Math.max(start, this.firstSeq));
+    for (; i < this.blocks.length; i++) {
+      const block = this.blocks[i];
+      if (block.msgs === 0) continue;
+      for (let seq = block.nextLive(Math.max(start, block.first)); seq !== 0; seq = block.nextLive(seq + 1)) {
+        if (tokens === null) return this.readAt(block, seq);
+        const subject = this.subjectAt(block, seq);
+        if (wildcard ? subjectMatches(subject, tokens) : subject === filter) return this.readAt(block, seq);
+      }
+    }
+    throw new JetStoreError("ErrStoreEOF", `No message matching ${JSON.stringify(filter)} at or after ${start}`);
+  }
+
+  loadLastMsg(subject: string): StoredMsg {
+    checkOpen(this.closed, "load last message");
+    checkFilter(subject, "load last message");
+    const all = matchesAll(subject);
+    const tokens = all ? null : filterTokens(subject);
+    for (let i = this.blocks.length - 1; i >= 0; i--) {
+      const block = this.blocks[i];
+      if (block.msgs === 0) continue;
+      for (let seq = block.prevLive(block.last); seq !== 0; seq = block.prevLive(seq - 1)) {
+        if (tokens === null || subjectMatches(this.subjectAt(block, seq), tokens)) return this.readAt(block, seq);
+      }
+    }
+    throw new JetStoreError("ErrStoreMsgNotFound", `No message on ${JSON.stringify(subject)}`);
+  }
+
+  loadPrevMsg(start: number): StoredMsg {
+    checkOpen(this.closed, "load previous message");
+    checkSeq(start, "load previous message", "start");
+    const from = Math.min(start, this.lastSeq);
+    for (let i = this.blockIndexAtOrAfter(from); i >= 0; i--) {
+      const block = this.blocks[Math.min(i, this.blocks.length - 1)];
+      if (block === undefined || block.msgs === 0) continue;
+      const seq = block.prevLive(Math.min(from, block.last));
+      if (seq !== 0) return this.readAt(block, seq);
+    }
+    throw new JetStoreError("ErrStoreEOF", `No message at or before ${start}`);
+  }
+
+  /** Bytes of `block` in core memory: the write buffer for the active block, else the cache. */
+  private bytesOf(block: Block): { ptr: number; length: number } {
+    if (block === this.active) return { ptr: this.buffer.ptr, length: this.buffer.used };
+    return loadBlock(this.fs, this.cache, block);
+  }
+
+  private recordPtr(block: Block, seq: number): { ptr: number; available: number; offset: number } {
+    const { ptr, length } = this.bytesOf(block);
+    const offset = block.offsetOf(seq);
+    if (offset < 0 || offset === NO_RECORD) {
+      throw new JetStoreError("ErrInternal", `Message ${seq} has no record in ${block.path}`);
+    }
+    return { ptr: ptr + offset, available: length - offset, offset };
+  }
+
+  private readAt(block: Block, seq: number): StoredMsg {
+    const { ptr, available, offset } = this.recordPtr(block, seq);
+    return readMessage(ptr, available, block.path, offset);
+  }
+
+  private subjectAt(block: Block, seq: number): string {
+    const { ptr, available, offset } = this.recordPtr(block, seq);
+    const f = decodeFields(ptr, available, block.path, offset);
+    return readSubject(f.subjectAt, f.subjectLen);
+  }
+
+  private timestampAt(block: Block, offset: number): bigint {
+    const { ptr, length } = this.bytesOf(block);
+    decodeFields(ptr + offset, length - offset, block.path, offset);
+    return decodedTimestamp();
+  }
+
+  /** The block whose range holds `seq`, or undefined when `seq` falls between blocks. */
+  private findBlock(seq: number): Block | undefined {
+    const b = this.blocks[this.blockIndexAtOrAfter(seq)];
+    return b !== undefined && b.contains(seq) ? b : undefined;
+  }
+
+  /** Index of the first block whose range ends at or after `seq` (blocks.length if none). */
+  private blockIndexAtOrAfter(seq: number): number {
+    const blocks = this.blocks;
+    const active = blocks.length - 1;
+    if (active >= 0 && blocks[active].hasRange && seq >= blocks[active].first) return active;
+    let lo = 0;
+    let hi = active;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (blocks[mid].last < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  // ---------------------------------------------------------------- removals
+
+  removeMsg(seq: number): boolean {
+    checkOpen(this.closed, "remove message");
+    checkSeq(seq, "remove message");
+    return this.remove(seq, false);
+  }
+
+  eraseMsg(seq: number): boolean {
+    checkOpen(this.closed, "erase message");
+    checkSeq(seq, "erase message");
+    return this.remove(seq, true);
+  }
+
+  private remove(seq: number, erase: boolean): boolean {
+    const block = this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) return false;
+    const { ptr, available, offset } = this.recordPtr(block, seq);
+    const f = decodeFields(ptr, available, block.path, offset);
+    const subject = readSubject(f.subjectAt, f.subjectLen);
+    const ts = decodedTimestamp();
+    const length = f.length;
+    if (erase) this.overwrite(block, seq, offset, ts);
+    block.deleted.add(seq);
+    block.msgs--;
+    block.bytes -= length;
+    this.msgs--;
+    this.bytes -= length;
+    this.subjects.remove(subject, seq);
+    this.appendTombstone(seq, 1, ts);
+    if (seq === this.firstSeq) {
+      this.recomputeFirst();
+      this.dropEmptyHeadBlocks();
+    }
+    return true;
+  }
+
+  /** Rewrites a record in place with random payload bytes and the ERASED flag. */
+  private overwrite(block: Block, seq: number, offset: number, ts: bigint): void {
+    const core = getCore();
+    const { ptr, available } = this.recordPtr(block, seq);
+    const f = decodeFields(ptr, available, block.path, offset);
+    const random = new Uint8Array(f.msgLen + f.hdrLen);
+    fillRandom(random);
+    const hdrAt = f.hdrAt;
+    const subjectLen = f.subjectLen;
+    const hdrLen = f.hdrLen;
+    const msgLen = f.msgLen;
+    const flags = (f.flags | REC_FLAG_ERASED) & 0xff;
+    const ttl = f.flags & REC_FLAG_TTL ? f.ttl : 0;
+    core.u8.set(random, hdrAt);
+    const length = core.abi.recordSeal(
+      ptr,
+      seq,
+      Number(ts >> 32n),
+      Number(ts & 0xffffffffn),
+      subjectLen,
+      hdrLen,
+      msgLen,
+      flags,
+      ttl,
+    );
+    if (length < 0) throw new JetStoreError("ErrInternal", `Message ${seq} could not be erased (status ${-length})`);
+    if (block !== this.active || offset < block.written) {
+      const bytes = core.u8.slice(ptr, ptr + length);
+      if (block.handle === null) block.handle = this.fs.open(block.path, "write");
+      block.handle.write(bytes, offset);
+      block.dirty = true;
+    }
+  }
+
+  purge(): number {
+    checkOpen(this.closed, "purge");
+    const purged = this.msgs;
+    this.removeEverythingThrough(this.lastSeq);
+    return purged;
+  }
+
+  compact(seq: number): number {
+    checkOpen(this.closed, "compact");
+    checkSeq(seq, "compact");
+    if (seq === 0) return this.purge();
+    const before = this.msgs;
+    if (seq > this.lastSeq) {
+      // Past the end: everything goes and the next message gets `seq`.
+      this.removeEverythingThrough(seq - 1);
+      return before;
+    }
+    const block = this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) {
+      throw new JetStoreError("ErrStoreMsgNotFound", `Cannot compact to ${seq}: no message has that sequence`);
+    }
+    if (seq <= this.firstSeq) return 0;
+    for (const b of this.blocks) {
+      if (!b.hasRange || b.first >= seq) break;
+      this.dropLive(b, b.first, Math.min(b.last, seq - 1));
+    }
+    this.appendTombstone(seq - 1, seq - 1, this.lastTs);
+    this.recomputeFirst();
+    this.dropEmptyHeadBlocks();
+    return before - this.msgs;
+  }
+
+  truncate(seq: number): void {
+    checkOpen(this.closed, "truncate");
+    checkSeq(seq, "truncate");
+    if (seq >= this.lastSeq) return;
+    if (seq !== 0) {
+      const block = this.findBlock(seq);
+      if (block === undefined || !block.isLive(seq)) {
+        throw new JetStoreError("ErrStoreMsgNotFound", `Cannot truncate to ${seq}: no message has that sequence`);
+      }
+    }
+    this.writeOut();
+    // Tombstones in what is cut may name messages that stay: re-assert those removals afterwards.
+    let reassertFrom = Number.MAX_SAFE_INTEGER;
+    let keep = this.blocks.length;
+    while (keep > 0 && this.blocks[keep - 1].hasRange && this.blocks[keep - 1].first > seq) keep--;
+    while (keep > 0 && !this.blocks[keep - 1].hasRange && keep > 1) keep--;
+    const cut = this.blocks.slice(keep);
+    for (const b of cut) reassertFrom = Math.min(reassertFrom, b.lowestTombstone);
+    const holder = keep > 0 ? this.blocks[keep - 1] : undefined;
+    const lastTs = seq === 0 ? 0n : this.timestampAt(holder!, holder!.offsetOf(seq));
+    if (holder !== undefined && holder.last > seq) {
+      reassertFrom = Math.min(reassertFrom, holder.lowestTombstone);
+      this.dropLive(holder, seq + 1, holder.last);
+    }
+    for (const b of cut) this.dropLive(b, b.first, b.last);
+    this.blocks = this.blocks.slice(0, keep);
+    for (const b of cut) {
+      this.cache.drop(b.n);
+      b.dispose();
+      this.fs.remove(b.path);
+    }
+    if (holder === undefined) {
+      this.startBlock();
+    } else {
+      this.makeActive(holder, seq);
+    }
+    this.lastSeq = seq;
+    this.lastTs = lastTs;
+    this.dirDirty = true;
+    // Re-assert removals of surviving messages whose tombstones may have been cut.
+    for (const b of this.blocks) {
+      if (!b.hasRange || b.last < reassertFrom) continue;
+      for (const [lo, hi] of b.deleted.runs(Math.max(b.first, reassertFrom))) {
+        const to = Math.min(hi, b.last);
+        if (lo <= to) this.appendTombstone(to, to - lo + 1, this.lastTs);
+      }
+    }
+    this.lastSeq = seq;
+    this.recomputeFirst();
+    this.writeCheckpointNow();
+  }
+
+  /** Makes `block` the active block again, cut right after `seq`'s record. */
+  private makeActive(block: Block, seq: number): void {
+    this.writeOut();
+    const { ptr, length } = this.bytesOf(block);
+    const offset = block.offsetOf(seq);
+    const f = decodeFields(ptr + offset, length - offset, block.path, offset);
+    const end = offset + f.length;
+    if (block !== this.active) {
+      const bytes = getCore().u8.slice(ptr, ptr + end);
+      this.cache.drop(block.n);
+      this.buffer.load(bytes);
+    } else {
+      this.buffer.used = end;
+    }
+    if (block.handle === null) block.handle = this.fs.open(block.path, "write");
+    block.handle.truncate(end);
+    block.length = block.written = end;
+    block.last = seq;
+    block.dirty = true;
+    this.active = block;
+  }
+
+  /** Removes every live message of `block` in [from, to] from the counts (no tombstone). */
+  private dropLive(block: Block, from: number, to: number): void {
+    if (from > to) return;
+    if (block.msgs === 0) {
+      block.deleted.addRange(from, to);
+      return;
+    }
+    const { ptr, length } = this.bytesOf(block);
+    for (let seq = block.nextLive(from); seq !== 0 && seq <= to; seq = block.nextLive(seq + 1)) {
+      const offset = block.offsetOf(seq);
+      const f = decodeFields(ptr + offset, length - offset, block.path, offset);
+      block.msgs--;
+      block.bytes -= f.length;
+      this.msgs--;
+      this.bytes -= f.length;
+      this.subjects.remove(readSubject(f.subjectAt, f.subjectLen), seq);
+    }
+    block.deleted.addRange(from, to);
+  }
+
+  /** Purge semantics: no message remains, the last sequence becomes `last`. */
+  private removeEverythingThrough(last: number): void {
+    this.writeOut();
+    const old = this.blocks;
+    const lastTs = last === this.lastSeq ? this.lastTs : 0n;
+    this.blocks = [];
+    this.lastSeq = Math.max(this.lastSeq, last);
+    this.startBlock();
+    if (last > 0) this.appendTombstone(last, last, lastTs);
+    this.lastSeq = last;
+    this.lastTs = lastTs;
+    this.msgs = 0;
+    this.bytes = 0;
+    this.subjects.clear();
+    this.firstSeq = last + 1;
+    // The range tombstone is durable before the old blocks disappear.
+    this.writeOut();
+    this.active.handle?.sync();
+    this.active.dirty = false;
+    this.writeCheckpointNow();
+    for (const b of old) {
+      this.cache.drop(b.n);
+      b.dispose();
+      this.fs.remove(b.path);
+    }
+    this.fs.syncDirectory(joinPath(this.dir, BLOCKS_DIR));
+  }
+
+  private recomputeFirst(): void {
+    for (const b of this.blocks) {
+      if (b.msgs === 0) continue;
+      const seq = b.nextLive(b.first);
+      if (seq !== 0) {
+        this.firstSeq = seq;
+        return;
+      }
+    }
+    this.firstSeq = this.lastSeq + 1;
+  }
+
+  /** Deletes files of leading blocks with no live message (checkpoint first, then files). */
+  private dropEmptyHeadBlocks(): void {
+    let n = 0;
+    while (n < this.blocks.length - 1 && this.blocks[n].msgs === 0) n++;
+    if (n === 0) return;
+    const gone = this.blocks.slice(0, n);
+    this.blocks = this.blocks.slice(n);
+    this.writeCheckpointNow();
+    for (const b of gone) {
+      this.cache.drop(b.n);
+      b.dispose();
+      this.fs.remove(b.path);
+    }
+    this.dirDirty = true;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  state(): StreamState {
+    checkOpen(this.closed, "read state");
+    const state = this.fastState();
+    const deleted: number[] = [];
+    if (this.msgs > 0) {
+      let expect = this.firstSeq;
+      for (const b of this.blocks) {
+        if (!b.hasRange || b.last < this.firstSeq) continue;
+        for (let s = expect; s < b.first; s++) deleted.push(s);
+        for (const [lo, hi] of b.deleted.runs(Math.max(b.first, this.firstSeq))) {
+          for (let s = lo; s <= Math.min(hi, this.lastSeq); s++) deleted.push(s);
+        }
+        expect = b.last + 1;
+      }
+      for (let s = expect; s <= this.lastSeq; s++) deleted.push(s);
+    }
+    state.deleted = deleted;
+    if (this.lost !== undefined) state.lost = { msgs: [...this.lost.msgs], bytes: this.lost.bytes };
+    return state;
+  }
+
+  fastState(): StreamState {
+    checkOpen(this.closed, "read state");
+    const empty = this.msgs === 0;
+    return {
+      msgs: this.msgs,
+      bytes: this.bytes,
+      firstSeq: this.firstSeq,
+      firstTs: empty ? 0n : this.firstTimestamp(),
+      lastSeq: this.lastSeq,
+      lastTs: this.lastTs,
+      numSubjects: this.subjects.size,
+      numDeleted: empty ? 0 : this.lastSeq - this.firstSeq + 1 - this.msgs,
+      consumers: 0,
+    };
+  }
+
+  private firstTimestamp(): bigint {
+    const block = this.findBlock(this.firstSeq);
+    if (block === undefined) return 0n;
+    return this.timestampAt(block, block.offsetOf(this.firstSeq));
+  }
+
+  // ---------------------------------------------------------------- durability
+
+  private hasUnsynced(): boolean {
+    if (this.buffer.used > this.active.written || this.dirDirty) return true;
+    return this.blocks.some((b) => b.dirty);
+  }
+
+  /** One group-commit round: write out, fsync every dirty block and the directory. */
+  private async syncRound(): Promise<void> {
+    if (this.writeError !== null) {
+      const err = this.writeError;
+      this.writeError = null;
+      this.writeOut(); // retry; throws again if the cause persists
+      if (this.buffer.used > this.active.written) throw err;
+    }
+    this.writeOut();
+    const dirty = this.blocks.filter((b) => b.dirty && b.handle !== null);
+    for (const b of dirty) b.dirty = false;
+    try {
+      await Promise.all(dirty.map((b) => b.handle!.syncAsync()));
+    } catch (err) {
+      for (const b of dirty) b.dirty = true;
+      throw err;
+    }
+    this.syncDirectoryIfNeeded();
+  }
+
+  private syncDirectoryIfNeeded(): void {
+    if (!this.dirDirty) return;
+    this.dirDirty = false;
+    this.fs.syncDirectory(joinPath(this.dir, BLOCKS_DIR));
+    this.fs.syncDirectory(this.dir);
+  }
+
+  /** Group commit: resolves once everything stored before the call is on disk. */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.reject(new JetStoreError("ErrStoreClosed", "Cannot sync: the store is closed"));
+    return this.commit.request();
+  }
+
+  /** Writes everything out, fsyncs it and records a checkpoint. */
+  async flush(): Promise<void> {
+    if (this.closed) return Promise.reject(new JetStoreError("ErrStoreClosed", "Cannot flush: the store is closed"));
+    await this.commit.request();
+    this.writeCheckpointNow();
+  }
+
+  /** Writes the checkpoint atomically: temp file, fsync, rename, directory fsync. */
+  private writeCheckpointNow(): void {
+    this.writeOut();
+    for (const b of this.blocks) {
+      if (b.dirty && b.handle !== null) {
+        b.handle.sync();
+        b.dirty = false;
+      }
+    }
+    const bytes = encodeCheckpoint(this.checkpoint());
+    const path = joinPath(this.dir, CHECKPOINT_FILE);
+    const temp = `${path}.tmp`;
+    const handle = this.fs.open(temp, "create");
+    try {
+      handle.truncate(0);
+      handle.write(bytes, 0);
+      handle.sync();
+    } finally {
+      handle.close();
+    }
+    this.fs.rename(temp, path);
+    this.dirDirty = true;
+    this.syncDirectoryIfNeeded();
+  }
+
+  private checkpoint(): Checkpoint {
+    return {
+      lastSeq: this.lastSeq,
+      lastTs: this.lastTs,
+      blocks: this.blocks.map((b) => ({
+        n: b.n,
+        first: b.first,
+        last: b.last,
+        firstTs: b.firstTs,
+        lastTs: b.lastTs,
+        msgs: b.msgs,
+        bytes: b.bytes,
+        length: b.written,
+        lastChecksum: this.lastChecksumOf(b),
+        tombstones: b.tombstones,
+        lowestTombstone: b.lowestTombstone,
+        deleted: b.deleted.encode(),
+      })),
+      subjects: [...this.subjects.map].map(([subject, e]) => ({
+        subject,
+        msgs: e.msgs,
+        first: e.first,
+        last: e.last,
+      })),
+    };
+  }
+
+  private lastChecksumOf(block: Block): Uint8Array {
+    if (block.written <= BLOCK_HEADER_SIZE) return EMPTY;
+    const out = new Uint8Array(REC_CHECKSUM_SIZE);
+    if (block === this.active) {
+      out.set(this.buffer.view(block.written - REC_CHECKSUM_SIZE, block.written));
+    } else {
+      const cached = this.cache.get(block.n);
+      if (cached !== undefined) {
+        out.set(getCore().u8.subarray(cached.ptr + block.written - 8, cached.ptr + block.written));
+      } else {
+        const handle = block.handle ?? this.fs.open(block.path, "read");
+        handle.read(out, block.written - REC_CHECKSUM_SIZE);
+        if (block.handle === null) handle.close();
+      }
+    }
+    return out;
+  }
+
+  /** Flushes, writes the checkpoint and releases the store. Later calls fail with ErrStoreClosed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.commit.request();
+      this.writeCheckpointNow();
+    } finally {
+      this.closed = true;
+      this.stopTimers();
+      this.releaseMemory();
+      this.lock.release();
+    }
+  }
+
+  /** Closes the store and removes its directory. */
+  async delete(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.stopTimers();
+      this.releaseMemory();
+      this.lock.release();
+    }
+    this.fs.remove(this.dir);
+  }
+
+  private stopTimers(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    if (this.syncTimer !== null) clearInterval(this.syncTimer);
+    this.flushTimer = null;
+    this.syncTimer = null;
+  }
+
+  private releaseMemory(): void {
+    for (const b of this.blocks) b.dispose();
+    this.blocks = [];
+    this.cache.clear();
+    this.buffer.dispose();
+  }
+}
+
+const REC_MIN = 36;
+/** Room for a TTL field and rounding, so `append` never writes past the buffer. */
+const REC_TTL_AND_SLACK = 16;
+
+function u64Bytes(value: number): Uint8Array {
+  const out = new Uint8Array(8);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, value % TWO_32, true);
+  view.setUint32(4, Math.floor(value / TWO_32), true);
+  return out;
+}
+
+function fillRandom(bytes: Uint8Array): void {
+  for (let i = 0; i < bytes.length; i += 65536) {
+    crypto.getRandomValues(bytes.subarray(i, Math.min(bytes.length, i + 65536)));
+  }
+}
+
+/** Refuses a directory that holds something other than a jetstore store. */
+function checkStoreDirectory(fs: FileSystem, dir: string): void {
+  const stat = fs.stat(dir);
+  if (stat === null) return;
+  if (!stat.isDirectory) {
+    throw new JetStoreError("ErrNotAStore", `Cannot open store: ${dir} exists and is not a directory`);
+  }
+  const entries = fs.list(dir);
+  const known = new Set([BLOCKS_DIR, CHECKPOINT_FILE, `${CHECKPOINT_FILE}.tmp`, "LOCK"]);
+  const foreign = entries.filter((e) => !known.has(e) && !e.startsWith("LOCK"));
+  if (foreign.length > 0 && !entries.includes(BLOCKS_DIR)) {
+    throw new JetStoreError(
+      "ErrNotAStore",
+      `Cannot open store: ${dir} holds other files (${foreign.slice(0, 3).join(", ")}) and no jetstore data`,
+    );
+  }
+}
+
+void TOMBSTONE_COUNT_SIZE;

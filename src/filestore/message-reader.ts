@@ -1,0 +1,98 @@
+/**
+ * Turns a record in core memory into a StoredMsg: one WASM call verifies the
+ * checksum and locates the fields, then subject, headers and payload are
+ * copied out (core memory is reused, so the caller must own its bytes).
+ * Subjects are almost always ASCII: a char-code loop beats TextDecoder for
+ * short strings, which falls back for anything else.
+ */
+import { corrupt } from "../errors.ts";
+import { REC_FLAG_HDR } from "../format.ts";
+import type { StoredMsg } from "../types.ts";
+import { getCore } from "../wasm/core.ts";
+
+const decoder = new TextDecoder("utf-8");
+
+/** Field locations of the last decoded record (addresses in core memory). */
+export interface DecodedFields {
+  seq: number;
+  length: number;
+  flags: number;
+  ttl: number;
+  subjectAt: number;
+  subjectLen: number;
+  hdrAt: number;
+  hdrLen: number;
+  msgAt: number;
+  msgLen: number;
+}
+
+const fields: DecodedFields = {
+  seq: 0,
+  length: 0,
+  flags: 0,
+  ttl: -1,
+  subjectAt: 0,
+  subjectLen: 0,
+  hdrAt: 0,
+  hdrLen: 0,
+  msgAt: 0,
+  msgLen: 0,
+};
+
+/**
+ * Verifies and locates the record at `ptr`; throws ErrCorrupt naming `file`
+ * and `offset` if it is damaged. The returned object is reused by the next call.
+ */
+export function decodeFields(ptr: number, available: number, file: string, offset: number): DecodedFields {
+  const core = getCore();
+  const length = core.abi.recordDecode(ptr, available);
+  if (length < 0) {
+    throw corrupt(`Record at offset ${offset} of ${file} is damaged (status ${-length})`, { file, offset });
+  }
+  const area = core.abi.recordDecoded();
+  const f64 = core.f64;
+  const u32 = core.u32;
+  const w = area >>> 2;
+  fields.seq = f64[area >>> 3];
+  fields.ttl = f64[(area >>> 3) + 2];
+  fields.length = u32[w + 6];
+  fields.flags = u32[w + 7];
+  fields.subjectAt = u32[w + 8];
+  fields.subjectLen = u32[w + 9];
+  fields.hdrAt = u32[w + 10];
+  fields.hdrLen = u32[w + 11];
+  fields.msgAt = u32[w + 12];
+  fields.msgLen = u32[w + 13];
+  return fields;
+}
+
+/** The timestamp of the last decoded record. */
+export function decodedTimestamp(): bigint {
+  const core = getCore();
+  return core.view.getBigInt64(core.abi.recordDecoded() + 8, true);
+}
+
+export function readSubject(at: number, len: number): string {
+  const u8 = getCore().u8;
+  let out = "";
+  for (let i = 0; i < len; i++) {
+    const c = u8[at + i];
+    if (c > 0x7f) return decoder.decode(u8.subarray(at, at + len));
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/** Decodes the whole message at `ptr`. */
+export function readMessage(ptr: number, available: number, file: string, offset: number): StoredMsg {
+  const f = decodeFields(ptr, available, file, offset);
+  const ts = decodedTimestamp();
+  const u8 = getCore().u8;
+  return {
+    subject: readSubject(f.subjectAt, f.subjectLen),
+    hdr: f.flags & REC_FLAG_HDR ? u8.slice(f.hdrAt, f.hdrAt + f.hdrLen) : null,
+    msg: u8.slice(f.msgAt, f.msgAt + f.msgLen),
+    seq: f.seq,
+    ts,
+  };
+}

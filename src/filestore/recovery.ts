@@ -1,0 +1,336 @@
+/**
+ * Opening a store: rebuild the in-memory view from the checkpoint and the
+ * block files, reading as little as possible.
+ *
+ * - A block the checkpoint lists, whose file still has the recorded length
+ *   and last checksum, is trusted as is: not read at all.
+ * - Bytes written after the checkpoint (a longer file, or blocks numbered
+ *   past the checkpoint's) are scanned by the WASM core and replayed:
+ *   messages, skips and tombstones.
+ * - A block that fails those checks, or every block when there is no usable
+ *   checkpoint, is scanned whole, and subject totals are rebuilt.
+ * - A torn tail is cut at the last valid record and reported in `lost`.
+ * - Block files numbered below the checkpoint's first block are leftovers of
+ *   a removal that completed (the checkpoint is always written before files
+ *   are removed) and are deleted.
+ * The last sequence is never lower than the checkpoint promised, so a crash
+ * can never make the store hand out a sequence twice.
+ */
+import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import { isJetStoreError } from "../errors.ts";
+import { BLOCK_HEADER_SIZE, REC_FLAG_ERASED, REC_FLAG_SKIP, REC_FLAG_TOMBSTONE } from "../format.ts";
+import { SequenceSet } from "../seqset.ts";
+import type { LostData } from "../types.ts";
+import { getCore } from "../wasm/core.ts";
+import { Block, NO_RECORD } from "./block.ts";
+import type { BlockCache } from "./block-cache.ts";
+import { checkBlockHeader, loadBlock, readInto } from "./block-io.ts";
+import { type ScannedRecord, scanBlock, subjectSpan } from "./block-scan.ts";
+import { type BlockCheckpoint, type Checkpoint, CHECKPOINT_FILE, decodeCheckpoint } from "./checkpoint.ts";
+import { decodeFields, readSubject } from "./message-reader.ts";
+import { SubjectTotals } from "./subject-totals.ts";
+import { tombstoneCount } from "./tombstone.ts";
+import type { WriteBuffer } from "./write-buffer.ts";
+
+export const BLOCKS_DIR = "msgs";
+const BLOCK_FILE = /^(\d+)\.blk$/;
+
+export interface Recovered {
+  blocks: Block[];
+  lastSeq: number;
+  /** The record carrying the highest sequence seen, to read the last timestamp from. */
+  lastRecord: { block: Block; offset: number; seq: number } | null;
+  checkpointLastTs: bigint;
+  subjects: SubjectTotals;
+  lost: LostData | undefined;
+  nextBlockNumber: number;
+}
+
+export function blockPath(dir: string, n: number): string {
+  return joinPath(dir, BLOCKS_DIR, `${n}.blk`);
+}
+
+/** The checkpoint, or null when there is none or it is damaged (then every block is rebuilt). */
+export function readCheckpoint(fs: FileSystem, dir: string): Checkpoint | null {
+  const path = joinPath(dir, CHECKPOINT_FILE);
+  const stat = fs.stat(path);
+  if (stat === null || !stat.isFile) return null;
+  const handle = fs.open(path, "read");
+  try {
+    const bytes = new Uint8Array(stat.size);
+    let done = 0;
+    while (done < bytes.length) {
+      const n = handle.read(bytes.subarray(done), done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return decodeCheckpoint(bytes.subarray(0, done), path);
+  } catch (err) {
+    if (isJetStoreError(err, "ErrCorrupt")) return null;
+    throw err;
+  } finally {
+    handle.close();
+  }
+}
+
+class Recovery {
+  readonly blocks: Block[] = [];
+  readonly subjects = new SubjectTotals();
+  readonly lostSeqs: number[] = [];
+  lostBytes = 0;
+  lastSeq: number;
+  lastRecord: Recovered["lastRecord"] = null;
+  rebuildSubjects: boolean;
+  /** The block being scanned and where its bytes are. */
+  current: { block: Block; ptr: number; length: number } | null = null;
+  /** Message subjects of scanned blocks, for a subject rebuild. */
+  readonly names = new Map<Block, { seqs: number[]; subjects: string[] }>();
+  private readonly fs: FileSystem;
+  private readonly cache: BlockCache;
+
+  constructor(fs: FileSystem, cache: BlockCache, checkpoint: Checkpoint | null) {
+    this.fs = fs;
+    this.cache = cache;
+    this.lastSeq = checkpoint?.lastSeq ?? 0;
+    this.rebuildSubjects = checkpoint === null;
+    for (const s of checkpoint?.subjects ?? []) {
+      this.subjects.map.set(s.subject, { msgs: s.msgs, first: s.first, last: s.last });
+    }
+  }
+
+  findBlock(seq: number): Block | undefined {
+    let lo = 0;
+    let hi = this.blocks.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.blocks[mid].last < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    const b = this.blocks[lo];
+    return b !== undefined && b.contains(seq) ? b : undefined;
+  }
+
+  noteSeq(block: Block, offset: number, seq: number): void {
+    if (seq >= this.lastSeq) {
+      this.lastSeq = seq;
+      this.lastRecord = { block, offset, seq };
+    }
+  }
+
+  /** Applies a tombstone for `from`…`to` to whichever blocks hold those sequences. */
+  removeRange(from: number, to: number): void {
+    for (const b of this.blocks) {
+      if (!b.hasRange || b.last < from || b.first > to) continue;
+      for (let seq = b.nextLive(Math.max(from, b.first)); seq !== 0 && seq <= to; seq = b.nextLive(seq + 1)) {
+        this.removeOne(b, seq);
+      }
+    }
+  }
+
+  private removeOne(block: Block, seq: number): void {
+    let ptr: number;
+    let length: number;
+    if (this.current !== null && this.current.block === block) {
+      ({ ptr, length } = this.current);
+    } else {
+      ({ ptr, length } = loadBlock(this.fs, this.cache, block));
+    }
+    const offset = block.offsetOf(seq);
+    if (offset < 0 || offset === NO_RECORD) return;
+    const f = decodeFields(ptr + offset, length - offset, block.path, offset);
+    block.deleted.add(seq);
+    block.msgs--;
+    block.bytes -= f.length;
+    if (!this.rebuildSubjects) this.subjects.remove(readSubject(f.subjectAt, f.subjectLen), seq);
+  }
+
+  /** Scans `block` (bytes at `ptr`), counting records at or after `replayFrom`. */
+  scan(block: Block, ptr: number, length: number, replayFrom: number): number {
+    this.current = { block, ptr, length };
+    const names = { seqs: [] as number[], subjects: [] as string[] };
+    this.names.set(block, names);
+    const visit = (r: ScannedRecord) => {
+      const recordPtr = ptr + r.offset;
+      if (r.offset < replayFrom) {
+        if (!(r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP))) block.indexRecord(r.seq, r.offset);
+        if (!(r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED))) {
+          const [at, len] = subjectSpan(recordPtr, r.flags);
+          names.seqs.push(r.seq);
+          names.subjects.push(readSubject(at, len));
+        }
+        return;
+      }
+      if (r.flags & REC_FLAG_TOMBSTONE) {
+        const count = tombstoneCount(recordPtr, r.length);
+        block.noteTombstone(r.seq - count + 1);
+        this.noteSeq(block, r.offset, r.seq);
+        this.removeRange(r.seq - count + 1, r.seq);
+      } else if (r.flags & REC_FLAG_SKIP) {
+        block.appendSkip(r.seq);
+        this.noteSeq(block, r.offset, r.seq);
+      } else if (r.flags & REC_FLAG_ERASED) {
+        block.appendErased(r.seq, r.offset);
+        this.noteSeq(block, r.offset, r.seq);
+      } else {
+        block.appendMessage(r.seq, r.offset, r.length);
+        this.noteSeq(block, r.offset, r.seq);
+        const [at, len] = subjectSpan(recordPtr, r.flags);
+        const subject = readSubject(at, len);
+        names.seqs.push(r.seq);
+        names.subjects.push(subject);
+        if (!this.rebuildSubjects) this.subjects.add(subject, r.seq);
+      }
+    };
+    const outcome = scanBlock(ptr, length, BLOCK_HEADER_SIZE, visit);
+    this.current = null;
+    return outcome.stop;
+  }
+
+  /** Live sequences the checkpoint promised in `cp` that have no record any more. */
+  collectLost(block: Block | null, cp: BlockCheckpoint): void {
+    const promisedDeleted = new SequenceSet();
+    try {
+      promisedDeleted.decodeInto(cp.deleted);
+      for (let seq = cp.first; seq <= cp.last && cp.msgs > 0; seq++) {
+        if (promisedDeleted.has(seq)) continue;
+        const offset = block === null || !block.contains(seq) ? NO_RECORD : block.offsetOf(seq);
+        if (offset === NO_RECORD || offset < 0) this.lostSeqs.push(seq);
+      }
+    } finally {
+      promisedDeleted.dispose();
+    }
+  }
+
+  /** Subjects of every live message, from scans or by reading trusted blocks. */
+  rebuildAllSubjects(buffer: WriteBuffer): void {
+    this.subjects.clear();
+    const active = this.blocks[this.blocks.length - 1];
+    for (const block of this.blocks) {
+      const names = this.names.get(block);
+      if (names !== undefined) {
+        for (let k = 0; k < names.seqs.length; k++) {
+          const seq = names.seqs[k];
+          if (block.isLive(seq)) this.subjects.add(names.subjects[k], seq);
+        }
+        continue;
+      }
+      const { ptr, length } =
+        block === active ? { ptr: buffer.ptr, length: buffer.used } : loadBlock(this.fs, this.cache, block);
+      for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
+        const offset = block.offsetOf(seq);
+        const f = decodeFields(ptr + offset, length - offset, block.path, offset);
+        this.subjects.add(readSubject(f.subjectAt, f.subjectLen), seq);
+      }
+    }
+  }
+}
+
+export function recover(fs: FileSystem, dir: string, cache: BlockCache, buffer: WriteBuffer): Recovered {
+  const checkpoint = readCheckpoint(fs, dir);
+  const numbers = fs
+    .list(joinPath(dir, BLOCKS_DIR))
+    .map((name) => BLOCK_FILE.exec(name))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  const listed = new Map(checkpoint?.blocks.map((b) => [b.n, b]) ?? []);
+  const lowestListed = checkpoint?.blocks[0]?.n ?? 0;
+  const r = new Recovery(fs, cache, checkpoint);
+
+  for (let i = 0; i < numbers.length; i++) {
+    const n = numbers[i];
+    const path = blockPath(dir, n);
+    if (checkpoint !== null && n < lowestListed) {
+      fs.remove(path);
+      continue;
+    }
+    const isLast = i === numbers.length - 1;
+    const prev = r.blocks.length > 0 ? r.blocks[r.blocks.length - 1].last : 0;
+    const block = new Block(n, path, prev);
+    block.handle = fs.open(path, "write");
+    const size = block.handle.size();
+    const cp = listed.get(n);
+    listed.delete(n);
+    const trusted =
+      cp !== undefined && size >= cp.length && lastChecksumMatches(block, cp.length, cp.lastChecksum);
+    if (trusted) {
+      block.first = cp.first;
+      block.last = cp.last;
+      block.firstTs = cp.firstTs;
+      block.lastTs = cp.lastTs;
+      block.msgs = cp.msgs;
+      block.bytes = cp.bytes;
+      block.tombstones = cp.tombstones;
+      block.lowestTombstone = cp.lowestTombstone;
+      block.deleted.decodeInto(cp.deleted);
+    } else if (cp !== undefined) {
+      r.rebuildSubjects = true;
+    }
+    r.blocks.push(block);
+    if (trusted && size === cp.length && !isLast) {
+      block.length = block.written = size;
+      continue;
+    }
+
+    // Read the whole block: the last one into the write buffer, others into private memory.
+    let ptr: number;
+    if (isLast) {
+      buffer.ensure(Math.max(size, BLOCK_HEADER_SIZE));
+      ptr = buffer.ptr;
+    } else {
+      ptr = cache.reserve(size);
+    }
+    readInto(fs, block, ptr, size);
+    if (!checkBlockHeader(ptr, size, path) && size < BLOCK_HEADER_SIZE) {
+      // Torn while the block was being created: nothing in it was ever acknowledged.
+      block.handle.truncate(0);
+      block.length = block.written = 0;
+      if (isLast) buffer.reset(n);
+      else getCore().free(ptr);
+      if (cp !== undefined) r.collectLost(null, cp);
+      continue;
+    }
+    const replayFrom = trusted ? cp.length : BLOCK_HEADER_SIZE;
+    const stop = r.scan(block, ptr, size, replayFrom);
+    if (stop < size) {
+      // A torn or damaged tail: keep what verified, cut the rest, report it.
+      r.lostBytes += size - stop;
+      block.handle.truncate(stop);
+    }
+    block.length = block.written = stop;
+    if (isLast) buffer.used = stop;
+    else cache.put(n, ptr, size);
+    if (cp !== undefined && !trusted) r.collectLost(block, cp);
+  }
+
+  // Blocks the checkpoint promised whose files are gone.
+  for (const cp of listed.values()) {
+    r.collectLost(null, cp);
+    r.lostBytes += cp.bytes;
+  }
+  if (r.rebuildSubjects) r.rebuildAllSubjects(buffer);
+
+  const lost =
+    r.lostSeqs.length > 0 || r.lostBytes > 0
+      ? { msgs: r.lostSeqs.sort((a, b) => a - b), bytes: r.lostBytes }
+      : undefined;
+  const highest = Math.max(numbers[numbers.length - 1] ?? 0, ...(checkpoint?.blocks.map((b) => b.n) ?? []));
+  return {
+    blocks: r.blocks,
+    lastSeq: r.lastSeq,
+    lastRecord: r.lastRecord,
+    checkpointLastTs: checkpoint?.lastTs ?? 0n,
+    subjects: r.subjects,
+    lost,
+    nextBlockNumber: highest + 1,
+  };
+}
+
+function lastChecksumMatches(block: Block, length: number, expected: Uint8Array): boolean {
+  if (expected.length === 0) return length <= BLOCK_HEADER_SIZE;
+  if (length < expected.length || block.handle === null) return false;
+  const actual = new Uint8Array(expected.length);
+  if (block.handle.read(actual, length - expected.length) !== expected.length) return false;
+  for (let i = 0; i < actual.length; i++) if (actual[i] !== expected[i]) return false;
+  return true;
+}

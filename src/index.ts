@@ -1,0 +1,19 @@
+/**
+ * The public entry of jetstore: the stores, the error class and the shapes
+ * they take and return. Runtime filesystem adapters have their own entries
+ * (`jetstore/node`, `jetstore/bun`, `jetstore/deno`, `jetstore/memory`).
+ */
+export type { CorruptLocation, ErrorCode } from "./errors.ts";
+export { isJetStoreError, JetStoreError } from "./errors.ts";
+export { MemStore } from "./memstore.ts";
+export type {
+  DiscardPolicy,
+  LostData,
+  SimpleState,
+  StoredMsg,
+  StoreOptions,
+  StoreResult,
+  StreamLimits,
+  StreamState,
+  StreamStore,
+} from "./types.ts";

@@ -1,0 +1,46 @@
+/**
+ * Subject filters as nats-server reads them: tokens separated by ".", where a
+ * `*` token matches exactly one token and a trailing `>` token matches one or
+ * more. The empty filter and ">" match everything. Filters are split into
+ * tokens once per query and subjects are walked in place with `indexOf`, so
+ * matching a stored subject allocates nothing; splitting every subject, or
+ * compiling filters to regular expressions, was rejected for the garbage and
+ * the escaping it costs.
+ */
+
+/** True when `filter` selects every subject ("" or ">"). */
+export function matchesAll(filter: string): boolean {
+  return filter === "" || filter === ">";
+}
+
+/** True when `filter` has a `*` or `>` token, i.e. is not one literal subject. */
+export function hasWildcard(filter: string): boolean {
+  if (!filter.includes("*") && !filter.includes(">")) return false;
+  for (const token of filter.split(".")) {
+    if (token === "*" || token === ">") return true;
+  }
+  return false;
+}
+
+/** The tokens of a filter, for `subjectMatches`. */
+export function filterTokens(filter: string): string[] {
+  return filter.split(".");
+}
+
+/** True when `subject` matches the filter split by `filterTokens`. */
+export function subjectMatches(subject: string, tokens: readonly string[]): boolean {
+  const length = subject.length;
+  let start = 0; // where the current subject token begins; past `length` once all are used
+  for (let i = 0; i < tokens.length; i++) {
+    if (start > length) return false;
+    const token = tokens[i];
+    if (token === ">") return true;
+    let end = subject.indexOf(".", start);
+    if (end < 0) end = length;
+    if (token !== "*" && (end - start !== token.length || !subject.startsWith(token, start))) {
+      return false;
+    }
+    start = end + 1;
+  }
+  return start > length;
+}

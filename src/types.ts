@@ -1,0 +1,122 @@
+/**
+ * The public shapes of jetstore: what a stream store takes and returns.
+ * Names follow nats-server's `StreamStore` (server/store.go) in camelCase so
+ * NATS users feel at home; sequences are numbers (safe integers), timestamps
+ * bigint nanoseconds since the Unix epoch.
+ */
+
+/** A message as stored. `hdr` is null when the message was stored without headers. */
+export interface StoredMsg {
+  subject: string;
+  hdr: Uint8Array | null;
+  msg: Uint8Array;
+  seq: number;
+  ts: bigint;
+}
+
+/** What `storeMsg` returns: the sequence given and the timestamp recorded. */
+export interface StoreResult {
+  seq: number;
+  ts: bigint;
+}
+
+/** Messages found damaged or missing on open, reported instead of thrown. */
+export interface LostData {
+  msgs: number[];
+  bytes: number;
+}
+
+/** The state of a whole stream. */
+export interface StreamState {
+  msgs: number;
+  bytes: number;
+  firstSeq: number;
+  firstTs: bigint;
+  lastSeq: number;
+  lastTs: bigint;
+  numSubjects: number;
+  numDeleted: number;
+  /** Sequences between first and last that are gone (only from `state()`, not `fastState()`). */
+  deleted?: number[];
+  lost?: LostData;
+  consumers: number;
+}
+
+/** Count and sequence range of the messages matching a filter. */
+export interface SimpleState {
+  msgs: number;
+  first: number;
+  last: number;
+}
+
+/** Which messages go when a limit is reached. */
+export type DiscardPolicy = "old" | "new";
+
+/** Stream limits; every field is optional and 0 / undefined means unlimited. */
+export interface StreamLimits {
+  maxMsgs?: number;
+  maxBytes?: number;
+  maxAgeMs?: number;
+  maxMsgsPerSubject?: number;
+  maxMsgSize?: number;
+  discard?: DiscardPolicy;
+  discardNewPerSubject?: boolean;
+  allowMsgTtl?: boolean;
+  /** Sequence of the first message of an empty stream (default 1). */
+  firstSeq?: number;
+}
+
+/** Options shared by every engine. */
+export interface StoreOptions extends StreamLimits {
+  /** Source of message timestamps in nanoseconds; tests inject their own. */
+  now?: () => bigint;
+}
+
+/** The operations every stream store engine implements. */
+export interface StreamStore {
+  /** Appends a message; returns its sequence and timestamp. */
+  storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult;
+  /** Appends a message with the caller's sequence and timestamp (replication, restore). */
+  storeRawMsg(
+    subject: string,
+    hdr: Uint8Array | null,
+    msg: Uint8Array,
+    seq: number,
+    ts: bigint,
+    ttl?: number,
+  ): void;
+  /** Reserves the next sequence without a message; returns it. */
+  skipMsg(): number;
+  /** Skips `num` sequences starting at `seq`, which must be the next sequence. */
+  skipMsgs(seq: number, num: number): void;
+  /** The message at `seq`: ErrStoreMsgNotFound if removed, ErrStoreEOF past the last. */
+  loadMsg(seq: number): StoredMsg;
+  /** The first message at or after `start` matching `filter` (all when empty or ">"). */
+  loadNextMsg(filter: string, wildcard: boolean, start: number): StoredMsg;
+  /** The last message on `subject`. */
+  loadLastMsg(subject: string): StoredMsg;
+  /** The last message at or before `start`. */
+  loadPrevMsg(start: number): StoredMsg;
+  /** Removes a message; false if it was not there. */
+  removeMsg(seq: number): boolean;
+  /** Removes a message and overwrites its bytes; false if it was not there. */
+  eraseMsg(seq: number): boolean;
+  /** Removes every message; returns how many. The sequence keeps counting. */
+  purge(): number;
+  /** Removes every message below `seq`; returns how many. */
+  compact(seq: number): number;
+  /** Removes every message above `seq`. */
+  truncate(seq: number): void;
+  /** The full state, including the list of deleted sequences. */
+  state(): StreamState;
+  /** The state without the deleted list: O(1). */
+  fastState(): StreamState;
+  /** Waits until everything stored so far is durable. */
+  flush(): Promise<void>;
+  /** Group commit: resolves once everything stored before the call is durable. */
+  sync(): Promise<void>;
+  /** Flushes and releases the store; later calls fail with ErrStoreClosed. */
+  close(): Promise<void>;
+  /** Closes and removes all of the store's data. */
+  delete(): Promise<void>;
+}

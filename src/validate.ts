@@ -1,0 +1,291 @@
+/**
+ * Argument checks for every StreamStore entry point, shared by all engines so
+ * that a bad argument gets the same typed error and message everywhere and
+ * nothing is changed before the check passes. Each check names the operation
+ * ("Cannot load message: …") and the offending value. Subjects are checked by
+ * one function, `checkSubject`, so the full subject grammar (a later issue)
+ * lands in one place; today it rejects what no engine could store or match:
+ * non-strings, empty strings, whitespace and control characters, lone UTF-16
+ * surrogates (UTF-8 would silently turn them into U+FFFD, so a stored subject
+ * would not read back equal) and more than 65535 UTF-8 bytes.
+ * Throwing plain TypeErrors was rejected: callers branch on `err.code`.
+ */
+import { systemNow } from "./clock.ts";
+import { RECORD_LIMIT } from "./codec/validate.ts";
+import { invalidArgument, JetStoreError } from "./errors.ts";
+import { MAX_SEQ, MAX_SUBJECT_BYTES } from "./format.ts";
+import type { DiscardPolicy, StoreOptions } from "./types.ts";
+
+/** The largest timestamp a record holds (i64 nanoseconds). */
+export const MAX_TIMESTAMP = (1n << 63n) - 1n;
+
+/** Limits with every default filled in; 0 means unlimited. */
+export interface ResolvedLimits {
+  maxMsgs: number;
+  maxBytes: number;
+  maxAgeMs: number;
+  maxMsgsPerSubject: number;
+  maxMsgSize: number;
+  discard: DiscardPolicy;
+  discardNewPerSubject: boolean;
+  allowMsgTtl: boolean;
+  firstSeq: number;
+}
+
+/** Store options after validation. */
+export interface ResolvedStoreOptions {
+  limits: ResolvedLimits;
+  now: () => bigint;
+}
+
+/** A short, readable rendering of any value for error messages. */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value.length > 48 ? `${value.slice(0, 48)}…` : value);
+    case "bigint":
+      return `${value}n`;
+    case "function":
+      return "a function";
+    case "object":
+      if (value === null) return "null";
+      if (Array.isArray(value)) return `an array of length ${value.length}`;
+      if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of ${value.byteLength} bytes`;
+      return `an object (${value.constructor?.name ?? "no prototype"})`;
+    default:
+      return Object.is(value, -0) ? "-0" : String(value);
+  }
+}
+
+/** Throws ErrStoreClosed when the store is closed. */
+export function checkOpen(closed: boolean, action: string): void {
+  if (closed) throw new JetStoreError("ErrStoreClosed", `Cannot ${action}: the store is closed`);
+}
+
+/**
+ * Checks a subject to store a message on; returns its UTF-8 length in bytes.
+ * Throws ErrInvalidArgument for a non-string, ErrInvalidSubject otherwise.
+ */
+export function checkSubject(subject: unknown, action: string): number {
+  if (typeof subject !== "string") {
+    throw invalidArgument(`Cannot ${action}: subject must be a string, got ${describeValue(subject)}`);
+  }
+  if (subject.length === 0) {
+    throw new JetStoreError("ErrInvalidSubject", `Cannot ${action}: subject is empty`);
+  }
+  const bytes = utf8Length(subject);
+  if (bytes < 0) throw badText("ErrInvalidSubject", action, "subject", subject, bytes);
+  return bytes;
+}
+
+/**
+ * Checks a subject filter ("" and ">" mean all). Throws ErrInvalidArgument for
+ * a non-string, ErrInvalidFilter for text no subject could match.
+ */
+export function checkFilter(filter: unknown, action: string): void {
+  if (typeof filter !== "string") {
+    throw invalidArgument(`Cannot ${action}: filter must be a string, got ${describeValue(filter)}`);
+  }
+  const bytes = utf8Length(filter);
+  if (bytes < 0) throw badText("ErrInvalidFilter", action, "filter", filter, bytes);
+  if (filter.includes(">")) {
+    const tokens = filter.split(".");
+    for (let i = 0; i < tokens.length - 1; i++) {
+      if (tokens[i] === ">") {
+        throw new JetStoreError(
+          "ErrInvalidFilter",
+          `Cannot ${action}: filter ${describeValue(filter)} has ">" before its last token`,
+        );
+      }
+    }
+  }
+}
+
+/** Checks message headers: a Uint8Array (possibly empty) or null for none. */
+export function checkHeaders(hdr: unknown, action: string): void {
+  if (hdr !== null && !(hdr instanceof Uint8Array)) {
+    throw invalidArgument(
+      `Cannot ${action}: headers must be a Uint8Array or null, got ${describeValue(hdr)}`,
+    );
+  }
+}
+
+/** Checks a message payload: a Uint8Array (possibly empty). */
+export function checkPayload(msg: unknown, action: string): void {
+  if (!(msg instanceof Uint8Array)) {
+    throw invalidArgument(`Cannot ${action}: payload must be a Uint8Array, got ${describeValue(msg)}`);
+  }
+}
+
+/** Checks that the encoded record of a message (`size` bytes) is within what the codec writes. */
+export function checkRecordSize(size: number, action: string): void {
+  if (size > RECORD_LIMIT) {
+    throw new JetStoreError(
+      "ErrMsgTooLarge",
+      `Cannot ${action}: the record would take ${size} bytes, more than ${RECORD_LIMIT}`,
+    );
+  }
+}
+
+/** Checks a sequence number (or a count): a safe integer ≥ 0. */
+export function checkSeq(seq: unknown, action: string, name = "sequence"): asserts seq is number {
+  if (!Number.isSafeInteger(seq) || (seq as number) < 0) {
+    throw invalidArgument(
+      `Cannot ${action}: ${name} must be a non-negative safe integer, got ${describeValue(seq)}`,
+    );
+  }
+}
+
+/** Checks that `count` more sequences after `last` stay safe integers (ErrOutOfRange). */
+export function checkSeqRoom(last: number, count: number, action: string): void {
+  if (count > MAX_SEQ - last) {
+    throw new JetStoreError(
+      "ErrOutOfRange",
+      `Cannot ${action}: last sequence is ${last} and ${count} more would pass ${MAX_SEQ}`,
+    );
+  }
+}
+
+/** Checks a timestamp: a bigint of nanoseconds in [0, 2^63 - 1]. */
+export function checkTimestamp(ts: unknown, action: string): asserts ts is bigint {
+  if (typeof ts !== "bigint" || ts < 0n || ts > MAX_TIMESTAMP) {
+    throw invalidArgument(
+      `Cannot ${action}: timestamp must be a bigint of nanoseconds in [0, 2^63 - 1], got ${describeValue(ts)}`,
+    );
+  }
+}
+
+/**
+ * Checks a per-message TTL in seconds and returns it (0 when undefined).
+ * As in nats-server 2.11, 0 means no TTL of its own and -1 means "never
+ * expires"; any TTL other than 0 needs the `allowMsgTtl` option, as a stream
+ * without `AllowMsgTTL` rejects the Nats-TTL header.
+ */
+export function checkTtl(ttl: unknown, allowMsgTtl: boolean, action: string): number {
+  if (ttl === undefined || ttl === 0) return 0;
+  if (!Number.isSafeInteger(ttl) || (ttl as number) < -1) {
+    throw invalidArgument(
+      `Cannot ${action}: TTL must be a safe integer of seconds, -1 for never or 0 for none, got ${describeValue(ttl)}`,
+    );
+  }
+  if (!allowMsgTtl) {
+    throw invalidArgument(`Cannot ${action}: TTL ${ttl} needs the allowMsgTtl option`);
+  }
+  return ttl as number;
+}
+
+/** Checks a boolean argument. */
+export function checkBoolean(value: unknown, name: string, action: string): asserts value is boolean {
+  if (typeof value !== "boolean") {
+    throw invalidArgument(`Cannot ${action}: ${name} must be a boolean, got ${describeValue(value)}`);
+  }
+}
+
+/** Calls the clock and checks what it returned. */
+export function readClock(now: () => bigint, action: string): bigint {
+  const ts = now();
+  if (typeof ts !== "bigint" || ts < 0n || ts > MAX_TIMESTAMP) {
+    throw invalidArgument(
+      `Cannot ${action}: the now option returned ${describeValue(ts)}, not a bigint of nanoseconds in [0, 2^63 - 1]`,
+    );
+  }
+  return ts;
+}
+
+const LIMIT_COUNTS = ["maxMsgs", "maxBytes", "maxAgeMs", "maxMsgsPerSubject", "maxMsgSize"] as const;
+const LIMIT_FLAGS = ["discardNewPerSubject", "allowMsgTtl"] as const;
+
+/**
+ * Validates the options every engine shares and fills in defaults. Keys it
+ * does not know are left to the engine (a FileStore's `dir`, `fs`, …).
+ */
+export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw invalidArgument(`Invalid store options: expected an object, got ${describeValue(options)}`);
+  }
+  const given = options as StoreOptions;
+  const counts = {} as Record<(typeof LIMIT_COUNTS)[number], number>;
+  for (const name of LIMIT_COUNTS) {
+    const value = given[name];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw invalidArgument(
+        `Invalid store option ${name}: must be a non-negative safe integer, got ${describeValue(value)}`,
+      );
+    }
+    counts[name] = value ?? 0;
+  }
+  const flags = {} as Record<(typeof LIMIT_FLAGS)[number], boolean>;
+  for (const name of LIMIT_FLAGS) {
+    const value = given[name];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw invalidArgument(`Invalid store option ${name}: must be a boolean, got ${describeValue(value)}`);
+    }
+    flags[name] = value ?? false;
+  }
+  const discard = given.discard ?? "old";
+  if (discard !== "old" && discard !== "new") {
+    throw invalidArgument(`Invalid store option discard: must be "old" or "new", got ${describeValue(discard)}`);
+  }
+  const firstSeq = given.firstSeq ?? 0;
+  if (!Number.isSafeInteger(firstSeq) || firstSeq < 0) {
+    throw invalidArgument(
+      `Invalid store option firstSeq: must be a non-negative safe integer, got ${describeValue(firstSeq)}`,
+    );
+  }
+  const now = given.now ?? systemNow;
+  if (typeof now !== "function") {
+    throw invalidArgument(`Invalid store option now: must be a function, got ${describeValue(now)}`);
+  }
+  return {
+    limits: { ...counts, ...flags, discard, firstSeq: firstSeq === 0 ? 1 : firstSeq },
+    now,
+  };
+}
+
+const WHITESPACE_OR_CONTROL = -1;
+const LONE_SURROGATE = -2;
+const TOO_LONG = -3;
+
+/**
+ * UTF-8 length of `text` in one pass, or a negative reason it cannot be a
+ * subject: whitespace or control characters, a lone surrogate, too long.
+ */
+function utf8Length(text: string): number {
+  const length = text.length;
+  if (length > MAX_SUBJECT_BYTES) return TOO_LONG; // every UTF-16 unit takes at least one byte
+  let bytes = 0;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) {
+      if (c <= 0x20 || c === 0x7f) return WHITESPACE_OR_CONTROL;
+      bytes += 1;
+    } else if (c < 0x800) {
+      bytes += 2;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < length ? text.charCodeAt(i + 1) : 0;
+      if (c > 0xdbff || next < 0xdc00 || next > 0xdfff) return LONE_SURROGATE;
+      bytes += 4;
+      i++;
+    } else {
+      bytes += 3;
+    }
+  }
+  return bytes > MAX_SUBJECT_BYTES ? TOO_LONG : bytes;
+}
+
+function badText(
+  code: "ErrInvalidSubject" | "ErrInvalidFilter",
+  action: string,
+  name: string,
+  text: string,
+  reason: number,
+): JetStoreError {
+  const why =
+    reason === WHITESPACE_OR_CONTROL
+      ? "contains whitespace or a control character"
+      : reason === LONE_SURROGATE
+        ? "contains a lone UTF-16 surrogate"
+        : `is longer than ${MAX_SUBJECT_BYTES} UTF-8 bytes`;
+  return new JetStoreError(code, `Cannot ${action}: ${name} ${describeValue(text)} ${why}`);
+}

@@ -1,0 +1,52 @@
+/**
+ * The stream store engines the contract suite runs against, built per runtime
+ * from the runtime's context. Every test goes through a factory, so adding an
+ * engine or an adapter here runs the whole contract on it; what an engine
+ * cannot do is declared in `supports`, and the suite skips those tests.
+ */
+import { MemStore } from "../../src/memstore.ts";
+import type { StoreOptions, StreamStore } from "../../src/types.ts";
+import type { RuntimeContext } from "../harness.ts";
+
+/** One store under test. */
+export interface StoreFixture {
+  store: StreamStore;
+  /**
+   * Closes the store (if open) and opens it again with the same options. A
+   * store without persistence returns the same instance.
+   */
+  reopen(): Promise<StreamStore>;
+  /** Closes the store and removes whatever it left behind. */
+  cleanup(): Promise<void>;
+}
+
+export interface StoreFactory {
+  /** Shown in test names, e.g. "MemStore", "FileStore/node". */
+  name: string;
+  supports: {
+    /** `reopen` keeps every message and the stream's sequences. */
+    persistence: boolean;
+  };
+  create(options?: StoreOptions): Promise<StoreFixture>;
+}
+
+/** Every engine to run the contract on under this runtime. */
+export function storeFactories(ctx: RuntimeContext): StoreFactory[] {
+  void ctx; // file stores take one factory per entry of ctx.adapters
+  return [memStoreFactory()];
+}
+
+function memStoreFactory(): StoreFactory {
+  return {
+    name: "MemStore",
+    supports: { persistence: false },
+    async create(options) {
+      const store = MemStore.create(options);
+      return {
+        store,
+        reopen: async () => store,
+        cleanup: () => store.delete(),
+      };
+    },
+  };
+}

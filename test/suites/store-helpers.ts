@@ -1,0 +1,130 @@
+/**
+ * Small tools the store contract suites share: a clock tests set by hand, a
+ * way to read an error's code without a matcher that differs between runners,
+ * plain renderings of messages (so null and empty headers compare apart on
+ * every runner) and a snapshot of everything a store holds.
+ */
+import { isJetStoreError } from "../../src/errors.ts";
+import type { StoredMsg, StoreOptions, StreamState, StreamStore } from "../../src/types.ts";
+import type { StoreFactory, StoreFixture } from "./store-factories.ts";
+
+const encoder = new TextEncoder();
+
+/** UTF-8 bytes of `text`. */
+export function enc(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** UTF-8 length of `text`, computed independently of the code under test. */
+export function utf8Bytes(text: string): number {
+  return encoder.encode(text).length;
+}
+
+/** Accounted bytes of a message, written out from the record layout in FORMAT.md. */
+export function expectedSize(subject: string, hdrLen: number, msgLen: number, ttl = 0): number {
+  const header = 4 + 2 + 1 + 1 + 8 + 8 + 4; // length, subject length, flags, reserved, seq, ts, hdr length
+  const checksum = 8;
+  return header + (ttl === 0 ? 0 : 8) + utf8Bytes(subject) + hdrLen + msgLen + checksum;
+}
+
+/** A clock that returns whatever the test last set. */
+export interface TestClock {
+  t: bigint;
+  now: () => bigint;
+}
+
+export function testClock(start = 1_000n): TestClock {
+  const clock: TestClock = { t: start, now: () => clock.t };
+  return clock;
+}
+
+/** The code of the JetStoreError `fn` throws, "no error", or a description of a foreign error. */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return "no error";
+  } catch (err) {
+    return describeError(err);
+  }
+}
+
+/** The same as `codeOf` for a promise-returning function (rejections and synchronous throws). */
+export async function codeOfAsync(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+    return "no error";
+  } catch (err) {
+    return describeError(err);
+  }
+}
+
+function describeError(err: unknown): string {
+  if (isJetStoreError(err)) return err.code;
+  return `not a JetStoreError: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+}
+
+/** A message as plain data: byte arrays become number arrays, null headers stay null. */
+export interface PlainMsg {
+  subject: string;
+  hdr: number[] | null;
+  msg: number[];
+  seq: number;
+  ts: bigint;
+}
+
+export function plain(sm: StoredMsg): PlainMsg {
+  return {
+    subject: sm.subject,
+    hdr: sm.hdr === null ? null : Array.from(sm.hdr),
+    msg: Array.from(sm.msg),
+    seq: sm.seq,
+    ts: sm.ts,
+  };
+}
+
+/** The full state and every message of a store, to compare before and after. */
+export interface StoreSnapshot {
+  state: StreamState;
+  fast: StreamState;
+  msgs: PlainMsg[];
+}
+
+export function snapshot(store: StreamStore): StoreSnapshot {
+  const state = store.state();
+  const msgs: PlainMsg[] = [];
+  for (let seq = 0; msgs.length < state.msgs; ) {
+    const sm = store.loadNextMsg("", false, seq);
+    msgs.push(plain(sm));
+    seq = sm.seq + 1;
+  }
+  return { state, fast: store.fastState(), msgs };
+}
+
+/** `state` without its `deleted` list, as `fastState()` reports it. */
+export function withoutDeleted(state: StreamState): StreamState {
+  const { deleted: _deleted, ...rest } = state;
+  return rest;
+}
+
+/** Runs `body` on a fresh store from `factory`, always cleaning up. */
+export async function withStore(
+  factory: StoreFactory,
+  options: StoreOptions | undefined,
+  body: (store: StreamStore, fixture: StoreFixture) => unknown | Promise<unknown>,
+): Promise<void> {
+  const fixture = await factory.create(options);
+  try {
+    await body(fixture.store, fixture);
+  } finally {
+    await fixture.cleanup();
+  }
+}
+
+/** Stores `count` messages on `subject` with payloads "m<seq>", the clock at seq × 1000 for each. */
+export function fill(store: StreamStore, clock: TestClock, count: number, subject = "foo"): void {
+  for (let i = 0; i < count; i++) {
+    const seq = store.fastState().lastSeq + 1;
+    clock.t = BigInt(seq) * 1000n;
+    store.storeMsg(subject, null, enc(`m${seq}`));
+  }
+}
