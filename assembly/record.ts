@@ -43,7 +43,7 @@ const MAX_SEQ_U64: u64 = <u64>MAX_SEQ;
 const KINDS: u32 = REC_FLAG_TOMBSTONE | REC_FLAG_ERASED | REC_FLAG_SKIP;
 
 // Decode result area, read by TypeScript through typed views (offsets in bytes).
-//   0 seq f64 · 8 ts i64 · 16 ttl f64 (-1 without TTL) · 24 length u32 · 28 flags u32
+//   0 seq f64 · 8 ts i64 · 16 ttl f64 (0 without TTL: read flags) · 24 length u32 · 28 flags u32
 //   32 subject address · 36 subject length · 40 headers address · 44 headers length
 //   48 payload address · 52 payload length
 const DECODED: usize = memory.data(56, 8);
@@ -68,7 +68,8 @@ export function checkFields(p: usize, length: u32): i32 {
   if (flags & REC_FLAG_TTL) {
     fixed += REC_TTL_SIZE;
     if (fixed > <u64>length) return STATUS_BAD_FIELDS;
-    if (load<u64>(p, REC_HEADER_SIZE) > MAX_SEQ_U64) return STATUS_BAD_FIELDS;
+    const ttl = load<i64>(p, REC_HEADER_SIZE);
+    if (ttl < -1 || ttl > <i64>MAX_SEQ) return STATUS_BAD_FIELDS;
   }
   const used = fixed + subjectLen + hdrLen;
   if (used > <u64>length) return STATUS_BAD_FIELDS;
@@ -79,7 +80,10 @@ export function checkFields(p: usize, length: u32): i32 {
   // Tombstones and skips carry no subject, headers or TTL; a skip's payload is its count.
   const msgLen = <u64>length - used;
   const bare = subjectLen == 0 && (flags & (REC_FLAG_HDR | REC_FLAG_TTL)) == 0;
-  if (kind == REC_FLAG_TOMBSTONE) return bare && msgLen == 0 ? STATUS_OK : STATUS_BAD_FIELDS;
+  // A tombstone's payload is empty (one sequence) or a u64 count ending at its sequence.
+  if (kind == REC_FLAG_TOMBSTONE) {
+    return bare && (msgLen == 0 || msgLen == <u64>SKIP_PAYLOAD_SIZE) ? STATUS_OK : STATUS_BAD_FIELDS;
+  }
   if (kind == REC_FLAG_SKIP) {
     return bare && msgLen == <u64>SKIP_PAYLOAD_SIZE ? STATUS_OK : STATUS_BAD_FIELDS;
   }
@@ -120,9 +124,9 @@ export function recordDecode(ptr: usize, available: u32): i32 {
   const subjectLen = <u32>load<u16>(ptr, REC_OFF_SUBJECT_LEN);
   const hdrLen = load<u32>(ptr, REC_OFF_HDR_LEN);
   let fieldsAt = ptr + REC_HEADER_SIZE;
-  let ttl: f64 = -1;
+  let ttl: f64 = 0;
   if (flags & REC_FLAG_TTL) {
-    ttl = <f64>load<u64>(fieldsAt);
+    ttl = <f64>load<i64>(fieldsAt);
     fieldsAt += REC_TTL_SIZE;
   }
   const hdrAt = fieldsAt + subjectLen;
@@ -165,7 +169,8 @@ export function recordSeal(
   ttl: f64,
 ): i32 {
   if (!isSafeCount(seq) || subjectLen > MAX_SUBJECT_BYTES) return -STATUS_BAD_FIELDS;
-  if ((flags & REC_FLAG_TTL) != 0 && !isSafeCount(ttl)) return -STATUS_BAD_FIELDS;
+  // TTL -1 is nats-server's "never expires".
+  if ((flags & REC_FLAG_TTL) != 0 && ttl != -1 && !isSafeCount(ttl)) return -STATUS_BAD_FIELDS;
   const ttlSize: u64 = flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0;
   const total =
     <u64>REC_MIN_SIZE + ttlSize + <u64>subjectLen + <u64>hdrLen + <u64>msgLen;
@@ -178,7 +183,7 @@ export function recordSeal(
   store<u16>(header, <u16>subjectLen, REC_OFF_SUBJECT_LEN);
   store<u64>(header, <u64>seq, REC_OFF_SEQ);
   store<u32>(header, hdrLen, REC_OFF_HDR_LEN);
-  if (ttlSize) store<u64>(header, <u64>ttl, REC_HEADER_SIZE);
+  if (ttlSize) store<i64>(header, <i64>ttl, REC_HEADER_SIZE);
   if (flags > 0xff || checkFields(header, length) != STATUS_OK) return -STATUS_BAD_FIELDS;
 
   store<u32>(dst, length, REC_OFF_LENGTH);
@@ -189,7 +194,7 @@ export function recordSeal(
   store<u32>(dst, tsLo, REC_OFF_TS);
   store<u32>(dst, tsHi, REC_OFF_TS + 4);
   store<u32>(dst, hdrLen, REC_OFF_HDR_LEN);
-  if (ttlSize) store<u64>(dst, <u64>ttl, REC_HEADER_SIZE);
+  if (ttlSize) store<i64>(dst, <i64>ttl, REC_HEADER_SIZE);
   const body = <usize>(length - REC_CHECKSUM_SIZE);
   store<u64>(dst + body, hash64(dst, body, 0));
   return <i32>length;

@@ -42,10 +42,23 @@ async function compile(target) {
   let wasm;
   const stderr = [];
   const { error } = await asc.main(
-    ["assembly/index.ts", "--config", "asconfig.json", "--target", target, "--outFile", "core.wasm"],
+    [
+      "assembly/index.ts",
+      "--config",
+      "asconfig.json",
+      "--target",
+      target,
+      "--outFile",
+      "core.wasm",
+    ],
     {
       stdout: { write: () => true },
-      stderr: { write: (s) => (stderr.push(String(s)), true) },
+      stderr: {
+        write: (s) => {
+          stderr.push(String(s));
+          return true;
+        },
+      },
       readFile: (name, baseDir) => {
         try {
           return readFileSync(join(root, baseDir, name), "utf8");

@@ -15,7 +15,12 @@ const runners = [
   {
     name: "node",
     cmd: bin("vitest"),
-    args: ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${join(tmp, "vitest.json")}`],
+    args: [
+      "run",
+      "--reporter=default",
+      "--reporter=json",
+      `--outputFile.json=${join(tmp, "vitest.json")}`,
+    ],
     count: () => {
       const report = JSON.parse(readFileSync(join(tmp, "vitest.json"), "utf8"));
       return {
@@ -38,7 +43,14 @@ const runners = [
   {
     name: "deno",
     cmd: bin("deno"),
-    args: ["test", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "test/runtimes/deno.test.ts"],
+    args: [
+      "test",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      "test/runtimes/deno.test.ts",
+    ],
     env: { NO_COLOR: "1" },
     count: (out) => ({
       passed: lastNumber(out, /(\d+) passed/g),
@@ -68,7 +80,9 @@ for (const runner of runners) {
     broken++;
     console.error(`${runner.name}: runner exited ${code} with no failed test reported`);
   }
-  console.log(`${runner.name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  console.log(
+    `${runner.name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`,
+  );
   total.passed += counts.passed;
   total.failed += counts.failed;
   total.skipped += counts.skipped;
@@ -81,7 +95,10 @@ process.exit(failed > 0 || total.passed === 0 ? 1 : 0);
 
 function run(cmd, args, env) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const forward = (stream, sink) =>
       stream.on("data", (chunk) => {
@@ -95,6 +112,7 @@ function run(cmd, args, env) {
 }
 
 function lastNumber(text, pattern, fallback) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes
   const plain = text.replace(/\x1b\[[0-9;]*m/g, "");
   const matches = [...plain.matchAll(pattern)];
   if (matches.length === 0) {

@@ -5,6 +5,8 @@
  */
 export type { CorruptLocation, ErrorCode } from "./errors.ts";
 export { isJetStoreError, JetStoreError } from "./errors.ts";
+export type { FileStoreOptions } from "./filestore/filestore.ts";
+export { FileStore } from "./filestore/filestore.ts";
 export { MemStore } from "./memstore.ts";
 export type {
   DiscardPolicy,

@@ -27,13 +27,7 @@
 import { JetStoreError } from "./errors.ts";
 import { recordSize } from "./msg-size.ts";
 import { filterTokens, hasWildcard, matchesAll, subjectMatches } from "./subject-match.ts";
-import type {
-  StoredMsg,
-  StoreOptions,
-  StoreResult,
-  StreamState,
-  StreamStore,
-} from "./types.ts";
+import type { StoredMsg, StoreOptions, StoreResult, StreamState, StreamStore } from "./types.ts";
 import {
   checkBoolean,
   checkFilter,
@@ -48,8 +42,8 @@ import {
   checkTimestamp,
   checkTtl,
   describeValue,
-  readClock,
   type ResolvedLimits,
+  readClock,
 } from "./validate.ts";
 
 interface MemRecord {
@@ -170,7 +164,10 @@ export class MemStore implements StreamStore {
     const slot = this.slotOf(seq);
     if (slot < 0) {
       if (seq > this.last) {
-        throw new JetStoreError("ErrStoreEOF", `Cannot load message ${seq}: last sequence is ${this.last}`);
+        throw new JetStoreError(
+          "ErrStoreEOF",
+          `Cannot load message ${seq}: last sequence is ${this.last}`,
+        );
       }
       throw new JetStoreError(
         "ErrStoreMsgNotFound",
@@ -495,7 +492,8 @@ export class MemStore implements StreamStore {
       for (let slot = from; slot < recs.length; slot++) if (recs[slot] !== undefined) return slot;
     } else if (!wildcard) {
       if (!this.subjects.has(filter)) return -1;
-      for (let slot = from; slot < recs.length; slot++) if (recs[slot]?.subject === filter) return slot;
+      for (let slot = from; slot < recs.length; slot++)
+        if (recs[slot]?.subject === filter) return slot;
     } else {
       const tokens = filterTokens(filter);
       for (let slot = from; slot < recs.length; slot++) {

@@ -10,7 +10,12 @@
 import { REC_CHECKSUM_SIZE, REC_HEADER_SIZE, REC_TTL_SIZE } from "./format.ts";
 
 /** Accounted bytes of a message: its encoded record length. `ttl` 0 means no TTL field. */
-export function recordSize(subjectBytes: number, hdrLen: number, msgLen: number, ttl: number): number {
+export function recordSize(
+  subjectBytes: number,
+  hdrLen: number,
+  msgLen: number,
+  ttl: number,
+): number {
   const base = REC_HEADER_SIZE + subjectBytes + hdrLen + msgLen + REC_CHECKSUM_SIZE;
   return ttl === 0 ? base : base + REC_TTL_SIZE;
 }

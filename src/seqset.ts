@@ -60,11 +60,15 @@ const orphans = new FinalizationRegistry<Held>((held) => held.core.abi.seqsetFre
 function checkOptions(options: unknown): CoreVariant {
   if (options === undefined) return "release";
   if (typeof options !== "object" || options === null) {
-    throw invalidArgument(`Invalid sequence set options ${describeValue(options)}: expected an object`);
+    throw invalidArgument(
+      `Invalid sequence set options ${describeValue(options)}: expected an object`,
+    );
   }
   const variant = (options as SequenceSetOptions).variant ?? "release";
   if (variant !== "release" && variant !== "debug") {
-    throw invalidArgument(`Unknown core variant ${describeValue(variant)}: use "release" or "debug"`);
+    throw invalidArgument(
+      `Unknown core variant ${describeValue(variant)}: use "release" or "debug"`,
+    );
   }
   return variant;
 }
@@ -246,7 +250,10 @@ export class SequenceSet {
     try {
       const written = core.abi.seqsetEncode(handle, ptr, size);
       if (written !== size) {
-        throw new JetStoreError("ErrInternal", `Sequence set encoded to ${written} bytes, not ${size}`);
+        throw new JetStoreError(
+          "ErrInternal",
+          `Sequence set encoded to ${written} bytes, not ${size}`,
+        );
       }
       return core.u8.slice(ptr, ptr + written);
     } finally {

@@ -12,7 +12,7 @@
  */
 import { systemNow } from "./clock.ts";
 import { RECORD_LIMIT } from "./codec/validate.ts";
-import { invalidArgument, JetStoreError } from "./errors.ts";
+import { invalidArgument, notImplemented, JetStoreError } from "./errors.ts";
 import { MAX_SEQ, MAX_SUBJECT_BYTES } from "./format.ts";
 import type { DiscardPolicy, StoreOptions } from "./types.ts";
 
@@ -50,7 +50,8 @@ export function describeValue(value: unknown): string {
     case "object":
       if (value === null) return "null";
       if (Array.isArray(value)) return `an array of length ${value.length}`;
-      if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of ${value.byteLength} bytes`;
+      if (ArrayBuffer.isView(value))
+        return `a ${value.constructor.name} of ${value.byteLength} bytes`;
       return `an object (${value.constructor?.name ?? "no prototype"})`;
     default:
       return Object.is(value, -0) ? "-0" : String(value);
@@ -68,7 +69,9 @@ export function checkOpen(closed: boolean, action: string): void {
  */
 export function checkSubject(subject: unknown, action: string): number {
   if (typeof subject !== "string") {
-    throw invalidArgument(`Cannot ${action}: subject must be a string, got ${describeValue(subject)}`);
+    throw invalidArgument(
+      `Cannot ${action}: subject must be a string, got ${describeValue(subject)}`,
+    );
   }
   if (subject.length === 0) {
     throw new JetStoreError("ErrInvalidSubject", `Cannot ${action}: subject is empty`);
@@ -84,7 +87,9 @@ export function checkSubject(subject: unknown, action: string): number {
  */
 export function checkFilter(filter: unknown, action: string): void {
   if (typeof filter !== "string") {
-    throw invalidArgument(`Cannot ${action}: filter must be a string, got ${describeValue(filter)}`);
+    throw invalidArgument(
+      `Cannot ${action}: filter must be a string, got ${describeValue(filter)}`,
+    );
   }
   const bytes = utf8Length(filter);
   if (bytes < 0) throw badText("ErrInvalidFilter", action, "filter", filter, bytes);
@@ -113,7 +118,9 @@ export function checkHeaders(hdr: unknown, action: string): void {
 /** Checks a message payload: a Uint8Array (possibly empty). */
 export function checkPayload(msg: unknown, action: string): void {
   if (!(msg instanceof Uint8Array)) {
-    throw invalidArgument(`Cannot ${action}: payload must be a Uint8Array, got ${describeValue(msg)}`);
+    throw invalidArgument(
+      `Cannot ${action}: payload must be a Uint8Array, got ${describeValue(msg)}`,
+    );
   }
 }
 
@@ -175,9 +182,15 @@ export function checkTtl(ttl: unknown, allowMsgTtl: boolean, action: string): nu
 }
 
 /** Checks a boolean argument. */
-export function checkBoolean(value: unknown, name: string, action: string): asserts value is boolean {
+export function checkBoolean(
+  value: unknown,
+  name: string,
+  action: string,
+): asserts value is boolean {
   if (typeof value !== "boolean") {
-    throw invalidArgument(`Cannot ${action}: ${name} must be a boolean, got ${describeValue(value)}`);
+    throw invalidArgument(
+      `Cannot ${action}: ${name} must be a boolean, got ${describeValue(value)}`,
+    );
   }
 }
 
@@ -192,7 +205,13 @@ export function readClock(now: () => bigint, action: string): bigint {
   return ts;
 }
 
-const LIMIT_COUNTS = ["maxMsgs", "maxBytes", "maxAgeMs", "maxMsgsPerSubject", "maxMsgSize"] as const;
+const LIMIT_COUNTS = [
+  "maxMsgs",
+  "maxBytes",
+  "maxAgeMs",
+  "maxMsgsPerSubject",
+  "maxMsgSize",
+] as const;
 const LIMIT_FLAGS = ["discardNewPerSubject", "allowMsgTtl"] as const;
 
 /**
@@ -202,7 +221,9 @@ const LIMIT_FLAGS = ["discardNewPerSubject", "allowMsgTtl"] as const;
 export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
   if (options === undefined) options = {};
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw invalidArgument(`Invalid store options: expected an object, got ${describeValue(options)}`);
+    throw invalidArgument(
+      `Invalid store options: expected an object, got ${describeValue(options)}`,
+    );
   }
   const given = options as StoreOptions;
   const counts = {} as Record<(typeof LIMIT_COUNTS)[number], number>;
@@ -219,13 +240,17 @@ export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
   for (const name of LIMIT_FLAGS) {
     const value = given[name];
     if (value !== undefined && typeof value !== "boolean") {
-      throw invalidArgument(`Invalid store option ${name}: must be a boolean, got ${describeValue(value)}`);
+      throw invalidArgument(
+        `Invalid store option ${name}: must be a boolean, got ${describeValue(value)}`,
+      );
     }
     flags[name] = value ?? false;
   }
   const discard = given.discard ?? "old";
   if (discard !== "old" && discard !== "new") {
-    throw invalidArgument(`Invalid store option discard: must be "old" or "new", got ${describeValue(discard)}`);
+    throw invalidArgument(
+      `Invalid store option discard: must be "old" or "new", got ${describeValue(discard)}`,
+    );
   }
   const firstSeq = given.firstSeq ?? 0;
   if (!Number.isSafeInteger(firstSeq) || firstSeq < 0) {
@@ -235,12 +260,31 @@ export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
   }
   const now = given.now ?? systemNow;
   if (typeof now !== "function") {
-    throw invalidArgument(`Invalid store option now: must be a function, got ${describeValue(now)}`);
+    throw invalidArgument(
+      `Invalid store option now: must be a function, got ${describeValue(now)}`,
+    );
   }
+  refuseUnenforcedLimits(counts, flags.discardNewPerSubject, discard);
   return {
     limits: { ...counts, ...flags, discard, firstSeq: firstSeq === 0 ? 1 : firstSeq },
     now,
   };
+}
+
+/**
+ * Retention limits are validated but not enforced by either engine yet, so a
+ * store that would silently keep more than it was told is refused instead.
+ */
+function refuseUnenforcedLimits(
+  counts: Record<(typeof LIMIT_COUNTS)[number], number>,
+  discardNewPerSubject: boolean,
+  discard: string,
+): void {
+  for (const name of LIMIT_COUNTS) {
+    if (counts[name] !== 0) throw notImplemented(`Store option ${name}`);
+  }
+  if (discardNewPerSubject) throw notImplemented("Store option discardNewPerSubject");
+  if (discard !== "old") throw notImplemented(`Store option discard "${discard}"`);
 }
 
 const WHITESPACE_OR_CONTROL = -1;

@@ -39,7 +39,9 @@ function scratch(core: WasmCore): number {
 
 function checkVariant(variant: unknown): CoreVariant {
   if (variant !== "release" && variant !== "debug") {
-    throw invalidArgument(`Unknown core variant ${describeValue(variant)}: use "release" or "debug"`);
+    throw invalidArgument(
+      `Unknown core variant ${describeValue(variant)}: use "release" or "debug"`,
+    );
   }
   return variant;
 }
@@ -91,7 +93,9 @@ export function decodeVarint(
   variant: CoreVariant = "release",
 ): DecodedVarint {
   if (!(bytes instanceof Uint8Array)) {
-    throw invalidArgument(`Cannot decode varint from ${describeValue(bytes)}: expected a Uint8Array`);
+    throw invalidArgument(
+      `Cannot decode varint from ${describeValue(bytes)}: expected a Uint8Array`,
+    );
   }
   if (!Number.isInteger(offset) || offset < 0 || offset > bytes.length) {
     throw outOfRange(
@@ -103,7 +107,8 @@ export function decodeVarint(
   const available = Math.min(MAX_VARINT_BYTES, bytes.length - offset);
   core.u8.set(bytes.subarray(offset, offset + available), ptr);
   const read = core.abi.varintRead(ptr, available, ptr + SLOT);
-  if (read < 0) throw corrupt(`Cannot decode varint at offset ${offset}: ${varintProblem(-read)}`, { offset });
+  if (read < 0)
+    throw corrupt(`Cannot decode varint at offset ${offset}: ${varintProblem(-read)}`, { offset });
   const slot = (ptr + SLOT) >>> 2;
   const u32 = core.u32;
   return { value: (BigInt(u32[slot + 1]) << 32n) | BigInt(u32[slot]), length: read };

@@ -6,7 +6,7 @@
  * it into ErrCorrupt for callers that give up on damage.
  */
 import { invalidArgument } from "../errors.ts";
-import { REC_FLAG_HDR } from "../format.ts";
+import { REC_FLAG_HDR, REC_FLAG_TTL } from "../format.ts";
 import type { WasmCore } from "../wasm/core.ts";
 import { corruptRecord } from "./status.ts";
 import { readUtf8 } from "./utf8.ts";
@@ -73,8 +73,8 @@ export class RecordDecoder {
 
   /** TTL in seconds, or null when the record has none. */
   get ttl(): number | null {
-    const ttl = this.core.f64[(this.area + TTL) >>> 3];
-    return ttl < 0 ? null : ttl;
+    if ((this.flags & REC_FLAG_TTL) === 0) return null;
+    return this.core.f64[(this.area + TTL) >>> 3];
   }
 
   get length(): number {

@@ -77,7 +77,8 @@ export function checkRecordArgs(
     throw invalidArgument(`Timestamp must be a bigint, not ${describe(ts)}`);
   if (ts < MIN_I64 || ts > MAX_I64)
     throw outOfRange(`Timestamp ${ts} does not fit in a signed 64-bit integer`);
-  if (ttl != null) checkCount("TTL", ttl);
+  // TTL -1 is nats-server's "never expires".
+  if (ttl != null && ttl !== -1) checkCount("TTL", ttl);
   if (
     typeof flags !== "number" ||
     !Number.isInteger(flags) ||
@@ -105,9 +106,12 @@ export function checkRecordArgs(
     if (bytes !== 0 || hdr !== null || ttl != null) {
       throw invalidArgument(`A ${name} record has no subject, headers or TTL`);
     }
-    const want = kind === REC_FLAG_SKIP ? SKIP_PAYLOAD_SIZE : 0;
-    if (msg.length !== want)
+    const fits =
+      msg.length === SKIP_PAYLOAD_SIZE || (kind === REC_FLAG_TOMBSTONE && msg.length === 0);
+    if (!fits) {
+      const want = kind === REC_FLAG_SKIP ? "8" : "0 or 8";
       throw invalidArgument(`A ${name} record's payload is ${want} bytes, not ${msg.length}`);
+    }
   }
   const size = recordSize(bytes, hdr === null ? 0 : hdr.length, msg.length, ttl != null);
   if (size > RECORD_LIMIT)

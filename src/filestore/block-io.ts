@@ -4,7 +4,7 @@
  * and the offset index built by one WASM scan on first use.
  */
 import type { FileSystem } from "../../runtimes/fs.ts";
-import { corrupt } from "../errors.ts";
+import { corrupt, JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
   BLOCK_MAGIC,
@@ -14,7 +14,6 @@ import {
   REC_FLAG_SKIP,
   REC_FLAG_TOMBSTONE,
 } from "../format.ts";
-import { JetStoreError } from "../errors.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
 import type { BlockCache, CachedBlock } from "./block-cache.ts";
@@ -27,7 +26,10 @@ export function readInto(fs: FileSystem, block: Block, ptr: number, length: numb
     let done = 0;
     while (done < length) {
       const n = handle.read(getCore().u8.subarray(ptr + done, ptr + length), done);
-      if (n <= 0) throw corrupt(`Block ${block.path} ended at ${done} bytes; expected ${length}`, { file: block.path });
+      if (n <= 0)
+        throw corrupt(`Block ${block.path} ended at ${done} bytes; expected ${length}`, {
+          file: block.path,
+        });
       done += n;
     }
   } finally {

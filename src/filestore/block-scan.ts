@@ -3,7 +3,13 @@
  * each verified record to a callback, in batches of column views. The output
  * columns are allocated once per process and reused by every scan.
  */
-import { REC_FLAG_TTL, REC_HEADER_SIZE, REC_OFF_SUBJECT_LEN, REC_TTL_SIZE, STATUS_OK } from "../format.ts";
+import {
+  REC_FLAG_TTL,
+  REC_HEADER_SIZE,
+  REC_OFF_SUBJECT_LEN,
+  REC_TTL_SIZE,
+  STATUS_OK,
+} from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 
 const BATCH = 16384;

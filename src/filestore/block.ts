@@ -33,7 +33,7 @@ export class Block {
   /** Bytes known to be in the file (the rest is in the active write buffer). */
   written = 0;
   /** Sequences in [first, last] with no live message: removed or skipped. */
-  readonly deleted: SequenceSet;
+  deleted: SequenceSet;
   /** Record offset by `seq - first`, or null until the block is read. */
   offsets: Uint32Array | null = null;
   /** Tombstone records in this block, and the lowest sequence any of them names. */
@@ -136,12 +136,13 @@ export class Block {
   /** The lowest live sequence at or after `from`, or 0. */
   nextLive(from: number): number {
     let seq = Math.max(from, this.first);
-    while (seq <= this.last) {
-      if (!this.deleted.has(seq)) return seq;
-      const run = this.deleted.runContaining(seq);
-      seq = run + 1;
+    if (seq > this.last) return 0;
+    if (!this.deleted.has(seq)) return seq;
+    for (const [lo, hi] of this.deleted.runs(seq)) {
+      if (lo > seq) break;
+      seq = hi + 1;
     }
-    return 0;
+    return seq <= this.last ? seq : 0;
   }
 
   /** The highest live sequence at or before `from`, or 0. */
@@ -152,6 +153,25 @@ export class Block {
       seq--;
     }
     return 0;
+  }
+
+  /** Ends the block at `seq` (a truncate): later sequences are forgotten, not deleted. */
+  cutAfter(seq: number): void {
+    const kept = new SequenceSet();
+    for (const [lo, hi] of this.deleted.runs()) {
+      if (lo > seq) break;
+      kept.addRange(lo, Math.min(hi, seq));
+    }
+    this.deleted.dispose();
+    this.deleted = kept;
+    this.last = seq;
+  }
+
+  /** Replaces the deleted set with one decoded from a checkpoint. */
+  restoreDeleted(encoded: Uint8Array): void {
+    const restored = SequenceSet.decode(encoded);
+    this.deleted.dispose();
+    this.deleted = restored;
   }
 
   dispose(): void {

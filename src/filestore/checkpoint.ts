@@ -66,7 +66,8 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
-  if (bytes.length < 16) throw corrupt(`Checkpoint ${file} is too short (${bytes.length} bytes)`, { file });
+  if (bytes.length < 16)
+    throw corrupt(`Checkpoint ${file} is too short (${bytes.length} bytes)`, { file });
   const body = bytes.subarray(0, bytes.length - 8);
   const stored = bytes.subarray(bytes.length - 8);
   const r = new ByteReader(body, `Checkpoint ${file}`);
@@ -106,7 +107,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   for (let i = r.u32(); i > 0; i--) {
     subjects.push({ subject: r.string(), msgs: r.u64(), first: r.u64(), last: r.u64() });
   }
-  if (r.remaining !== 0) throw corrupt(`Checkpoint ${file} has ${r.remaining} trailing bytes`, { file });
+  if (r.remaining !== 0)
+    throw corrupt(`Checkpoint ${file} has ${r.remaining} trailing bytes`, { file });
   return { lastSeq, lastTs, blocks, subjects };
 }
 

@@ -28,7 +28,7 @@ import {
 } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
 import { filterTokens, matchesAll, subjectMatches } from "../subject-match.ts";
-import type { StoredMsg, StoreResult, StreamState, StreamStore, LostData } from "../types.ts";
+import type { LostData, StoredMsg, StoreResult, StreamState, StreamStore } from "../types.ts";
 import {
   checkBoolean,
   checkFilter,
@@ -40,8 +40,8 @@ import {
   checkSubject,
   checkTimestamp,
   checkTtl,
-  readClock,
   type ResolvedLimits,
+  readClock,
 } from "../validate.ts";
 import { getCore } from "../wasm/core.ts";
 import { Block, NO_RECORD } from "./block.ts";
@@ -50,7 +50,11 @@ import { loadBlock } from "./block-io.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { decodedTimestamp, decodeFields, readMessage, readSubject } from "./message-reader.ts";
-import { type FileStoreOptions, type ResolvedFileStoreOptions, resolveFileStoreOptions } from "./options.ts";
+import {
+  type FileStoreOptions,
+  type ResolvedFileStoreOptions,
+  resolveFileStoreOptions,
+} from "./options.ts";
 import { BLOCKS_DIR, blockPath, recover } from "./recovery.ts";
 import { SubjectTotals } from "./subject-totals.ts";
 import { TOMBSTONE_COUNT_SIZE } from "./tombstone.ts";
@@ -194,10 +198,10 @@ export class FileStore implements StreamStore {
     checkSeq(seq, "store raw message");
     checkTimestamp(ts, "store raw message");
     const msgTtl = checkTtl(ttl, this.limits.allowMsgTtl, "store raw message");
-    if (seq <= this.lastSeq) {
+    if (seq !== this.lastSeq + 1) {
       throw new JetStoreError(
         "ErrSequenceMismatch",
-        `Cannot store raw message: sequence ${seq} is not above the last sequence ${this.lastSeq}`,
+        `Cannot store raw message at sequence ${seq}: the next sequence is ${this.lastSeq + 1}`,
       );
     }
     this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl);
@@ -257,7 +261,16 @@ export class FileStore implements StreamStore {
     if (count > SKIP_SPLIT && this.active.hasRange) this.rollBlock();
     const countBytes = u64Bytes(count);
     this.makeRoom(REC_MIN + countBytes.length);
-    this.buffer.append(last, Number(ts >> 32n), Number(ts & 0xffffffffn), "", null, countBytes, REC_FLAG_SKIP, 0);
+    this.buffer.append(
+      last,
+      Number(ts >> 32n),
+      Number(ts & 0xffffffffn),
+      "",
+      null,
+      countBytes,
+      REC_FLAG_SKIP,
+      0,
+    );
     this.active.appendSkip(last);
     this.active.length = this.buffer.used;
     this.lastSeq = last;
@@ -270,7 +283,16 @@ export class FileStore implements StreamStore {
   private appendTombstone(seq: number, count: number, ts: bigint): void {
     const payload = count === 1 ? EMPTY : u64Bytes(count);
     this.makeRoom(REC_MIN + payload.length);
-    this.buffer.append(seq, Number(ts >> 32n), Number(ts & 0xffffffffn), "", null, payload, REC_FLAG_TOMBSTONE, 0);
+    this.buffer.append(
+      seq,
+      Number(ts >> 32n),
+      Number(ts & 0xffffffffn),
+      "",
+      null,
+      payload,
+      REC_FLAG_TOMBSTONE,
+      0,
+    );
     this.active.noteTombstone(seq - count + 1);
     this.active.length = this.buffer.used;
     if (seq > this.lastSeq) {
@@ -358,11 +380,17 @@ export class FileStore implements StreamStore {
     checkOpen(this.closed, "load message");
     checkSeq(seq, "load message");
     if (seq > this.lastSeq) {
-      throw new JetStoreError("ErrStoreEOF", `Cannot load message ${seq}: last sequence is ${this.lastSeq}`);
+      throw new JetStoreError(
+        "ErrStoreEOF",
+        `Cannot load message ${seq}: last sequence is ${this.lastSeq}`,
+      );
     }
     const block = this.findBlock(seq);
     if (block === undefined || seq < this.firstSeq || !block.isLive(seq)) {
-      throw new JetStoreError("ErrStoreMsgNotFound", `Cannot load message ${seq}: it was removed or never stored`);
+      throw new JetStoreError(
+        "ErrStoreMsgNotFound",
+        `Cannot load message ${seq}: it was removed or never stored`,
+      );
     }
     return this.readAt(block, seq);
   }
@@ -381,13 +409,21 @@ export class FileStore implements StreamStore {
     for (; i < this.blocks.length; i++) {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
-      for (let seq = block.nextLive(Math.max(start, block.first)); seq !== 0; seq = block.nextLive(seq + 1)) {
+      for (
+        let seq = block.nextLive(Math.max(start, block.first));
+        seq !== 0;
+        seq = block.nextLive(seq + 1)
+      ) {
         if (tokens === null) return this.readAt(block, seq);
         const subject = this.subjectAt(block, seq);
-        if (wildcard ? subjectMatches(subject, tokens) : subject === filter) return this.readAt(block, seq);
+        if (wildcard ? subjectMatches(subject, tokens) : subject === filter)
+          return this.readAt(block, seq);
       }
     }
-    throw new JetStoreError("ErrStoreEOF", `No message matching ${JSON.stringify(filter)} at or after ${start}`);
+    throw new JetStoreError(
+      "ErrStoreEOF",
+      `No message matching ${JSON.stringify(filter)} at or after ${start}`,
+    );
   }
 
   loadLastMsg(subject: string): StoredMsg {
@@ -399,7 +435,8 @@ export class FileStore implements StreamStore {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
       for (let seq = block.prevLive(block.last); seq !== 0; seq = block.prevLive(seq - 1)) {
-        if (tokens === null || subjectMatches(this.subjectAt(block, seq), tokens)) return this.readAt(block, seq);
+        if (tokens === null || subjectMatches(this.subjectAt(block, seq), tokens))
+          return this.readAt(block, seq);
       }
     }
     throw new JetStoreError("ErrStoreMsgNotFound", `No message on ${JSON.stringify(subject)}`);
@@ -444,6 +481,12 @@ export class FileStore implements StreamStore {
     return readSubject(f.subjectAt, f.subjectLen);
   }
 
+  private timestampOf(block: Block, seq: number): bigint {
+    const { ptr, available, offset } = this.recordPtr(block, seq);
+    decodeFields(ptr, available, block.path, offset);
+    return decodedTimestamp();
+  }
+
   private timestampAt(block: Block, offset: number): bigint {
     const { ptr, length } = this.bytesOf(block);
     decodeFields(ptr + offset, length - offset, block.path, offset);
@@ -453,7 +496,7 @@ export class FileStore implements StreamStore {
   /** The block whose range holds `seq`, or undefined when `seq` falls between blocks. */
   private findBlock(seq: number): Block | undefined {
     const b = this.blocks[this.blockIndexAtOrAfter(seq)];
-    return b !== undefined && b.contains(seq) ? b : undefined;
+    return b?.contains(seq) ? b : undefined;
   }
 
   /** Index of the first block whose range ends at or after `seq` (blocks.length if none). */
@@ -533,7 +576,11 @@ export class FileStore implements StreamStore {
       flags,
       ttl,
     );
-    if (length < 0) throw new JetStoreError("ErrInternal", `Message ${seq} could not be erased (status ${-length})`);
+    if (length < 0)
+      throw new JetStoreError(
+        "ErrInternal",
+        `Message ${seq} could not be erased (status ${-length})`,
+      );
     if (block !== this.active || offset < block.written) {
       const bytes = core.u8.slice(ptr, ptr + length);
       if (block.handle === null) block.handle = this.fs.open(block.path, "write");
@@ -559,11 +606,7 @@ export class FileStore implements StreamStore {
       this.removeEverythingThrough(seq - 1);
       return before;
     }
-    const block = this.findBlock(seq);
-    if (block === undefined || !block.isLive(seq)) {
-      throw new JetStoreError("ErrStoreMsgNotFound", `Cannot compact to ${seq}: no message has that sequence`);
-    }
-    if (seq <= this.firstSeq) return 0;
+    if (this.msgs === 0 || seq <= this.firstSeq) return 0;
     for (const b of this.blocks) {
       if (!b.hasRange || b.first >= seq) break;
       this.dropLive(b, b.first, Math.min(b.last, seq - 1));
@@ -577,13 +620,14 @@ export class FileStore implements StreamStore {
   truncate(seq: number): void {
     checkOpen(this.closed, "truncate");
     checkSeq(seq, "truncate");
-    if (seq >= this.lastSeq) return;
-    if (seq !== 0) {
-      const block = this.findBlock(seq);
-      if (block === undefined || !block.isLive(seq)) {
-        throw new JetStoreError("ErrStoreMsgNotFound", `Cannot truncate to ${seq}: no message has that sequence`);
-      }
+    const block = this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) {
+      throw new JetStoreError(
+        "ErrStoreMsgNotFound",
+        `Cannot truncate to ${seq}: no message has that sequence`,
+      );
     }
+    if (seq === this.lastSeq) return;
     this.writeOut();
     // Tombstones in what is cut may name messages that stay: re-assert those removals afterwards.
     let reassertFrom = Number.MAX_SAFE_INTEGER;
@@ -593,7 +637,7 @@ export class FileStore implements StreamStore {
     const cut = this.blocks.slice(keep);
     for (const b of cut) reassertFrom = Math.min(reassertFrom, b.lowestTombstone);
     const holder = keep > 0 ? this.blocks[keep - 1] : undefined;
-    const lastTs = seq === 0 ? 0n : this.timestampAt(holder!, holder!.offsetOf(seq));
+    const lastTs = seq === 0 ? 0n : this.timestampOf(holder!, seq);
     if (holder !== undefined && holder.last > seq) {
       reassertFrom = Math.min(reassertFrom, holder.lowestTombstone);
       this.dropLive(holder, seq + 1, holder.last);
@@ -629,12 +673,12 @@ export class FileStore implements StreamStore {
   /** Makes `block` the active block again, cut right after `seq`'s record. */
   private makeActive(block: Block, seq: number): void {
     this.writeOut();
-    const { ptr, length } = this.bytesOf(block);
-    const offset = block.offsetOf(seq);
-    const f = decodeFields(ptr + offset, length - offset, block.path, offset);
+    const { ptr, available, offset } = this.recordPtr(block, seq);
+    const f = decodeFields(ptr, available, block.path, offset);
     const end = offset + f.length;
+    const base = ptr - offset;
     if (block !== this.active) {
-      const bytes = getCore().u8.slice(ptr, ptr + end);
+      const bytes = getCore().u8.slice(base, base + end);
       this.cache.drop(block.n);
       this.buffer.load(bytes);
     } else {
@@ -643,7 +687,7 @@ export class FileStore implements StreamStore {
     if (block.handle === null) block.handle = this.fs.open(block.path, "write");
     block.handle.truncate(end);
     block.length = block.written = end;
-    block.last = seq;
+    block.cutAfter(seq);
     block.dirty = true;
     this.active = block;
   }
@@ -672,7 +716,8 @@ export class FileStore implements StreamStore {
   private removeEverythingThrough(last: number): void {
     this.writeOut();
     const old = this.blocks;
-    const lastTs = last === this.lastSeq ? this.lastTs : 0n;
+    // As MemStore: the last timestamp stays that of the last message written, even past the end.
+    const lastTs = this.lastTs;
     this.blocks = [];
     this.lastSeq = Math.max(this.lastSeq, last);
     this.startBlock();
@@ -766,7 +811,9 @@ export class FileStore implements StreamStore {
   private firstTimestamp(): bigint {
     const block = this.findBlock(this.firstSeq);
     if (block === undefined) return 0n;
-    return this.timestampAt(block, block.offsetOf(this.firstSeq));
+    const { ptr, available, offset } = this.recordPtr(block, this.firstSeq);
+    decodeFields(ptr, available, block.path, offset);
+    return decodedTimestamp();
   }
 
   // ---------------------------------------------------------------- durability
@@ -805,13 +852,19 @@ export class FileStore implements StreamStore {
 
   /** Group commit: resolves once everything stored before the call is on disk. */
   sync(): Promise<void> {
-    if (this.closed) return Promise.reject(new JetStoreError("ErrStoreClosed", "Cannot sync: the store is closed"));
+    if (this.closed)
+      return Promise.reject(
+        new JetStoreError("ErrStoreClosed", "Cannot sync: the store is closed"),
+      );
     return this.commit.request();
   }
 
   /** Writes everything out, fsyncs it and records a checkpoint. */
   async flush(): Promise<void> {
-    if (this.closed) return Promise.reject(new JetStoreError("ErrStoreClosed", "Cannot flush: the store is closed"));
+    if (this.closed)
+      return Promise.reject(
+        new JetStoreError("ErrStoreClosed", "Cannot flush: the store is closed"),
+      );
     await this.commit.request();
     this.writeCheckpointNow();
   }
@@ -949,7 +1002,10 @@ function checkStoreDirectory(fs: FileSystem, dir: string): void {
   const stat = fs.stat(dir);
   if (stat === null) return;
   if (!stat.isDirectory) {
-    throw new JetStoreError("ErrNotAStore", `Cannot open store: ${dir} exists and is not a directory`);
+    throw new JetStoreError(
+      "ErrNotAStore",
+      `Cannot open store: ${dir} exists and is not a directory`,
+    );
   }
   const entries = fs.list(dir);
   const known = new Set([BLOCKS_DIR, CHECKPOINT_FILE, `${CHECKPOINT_FILE}.tmp`, "LOCK"]);

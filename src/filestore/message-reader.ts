@@ -30,7 +30,7 @@ const fields: DecodedFields = {
   seq: 0,
   length: 0,
   flags: 0,
-  ttl: -1,
+  ttl: 0,
   subjectAt: 0,
   subjectLen: 0,
   hdrAt: 0,
@@ -43,11 +43,19 @@ const fields: DecodedFields = {
  * Verifies and locates the record at `ptr`; throws ErrCorrupt naming `file`
  * and `offset` if it is damaged. The returned object is reused by the next call.
  */
-export function decodeFields(ptr: number, available: number, file: string, offset: number): DecodedFields {
+export function decodeFields(
+  ptr: number,
+  available: number,
+  file: string,
+  offset: number,
+): DecodedFields {
   const core = getCore();
   const length = core.abi.recordDecode(ptr, available);
   if (length < 0) {
-    throw corrupt(`Record at offset ${offset} of ${file} is damaged (status ${-length})`, { file, offset });
+    throw corrupt(`Record at offset ${offset} of ${file} is damaged (status ${-length})`, {
+      file,
+      offset,
+    });
   }
   const area = core.abi.recordDecoded();
   const f64 = core.f64;
@@ -84,7 +92,12 @@ export function readSubject(at: number, len: number): string {
 }
 
 /** Decodes the whole message at `ptr`. */
-export function readMessage(ptr: number, available: number, file: string, offset: number): StoredMsg {
+export function readMessage(
+  ptr: number,
+  available: number,
+  file: string,
+  offset: number,
+): StoredMsg {
   const f = decodeFields(ptr, available, file, offset);
   const ts = decodedTimestamp();
   const u8 = getCore().u8;

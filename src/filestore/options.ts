@@ -52,24 +52,37 @@ export const DEFAULT_SYNC_INTERVAL_MS = 1000;
 
 export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOptions {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw invalidArgument(`Invalid FileStore options: expected an object, got ${describeValue(options)}`);
+    throw invalidArgument(
+      `Invalid FileStore options: expected an object, got ${describeValue(options)}`,
+    );
   }
   const given = options as FileStoreOptions;
   for (const name of ["cipher", "key", "compression"] as const) {
     if (given[name] !== undefined) {
-      throw new JetStoreError("ErrNotImplemented", `FileStore option ${name} is not implemented yet`);
+      throw new JetStoreError(
+        "ErrNotImplemented",
+        `FileStore option ${name} is not implemented yet`,
+      );
     }
   }
   if (typeof given.dir !== "string" || given.dir.length === 0) {
-    throw invalidArgument(`Invalid FileStore option dir: must be a non-empty string, got ${describeValue(given.dir)}`);
+    throw invalidArgument(
+      `Invalid FileStore option dir: must be a non-empty string, got ${describeValue(given.dir)}`,
+    );
   }
   const base = checkStoreOptions(options);
   const fs = given.fs ?? defaultFileSystem();
   if (typeof fs !== "object" || fs === null || typeof fs.open !== "function") {
-    throw invalidArgument(`Invalid FileStore option fs: expected a FileSystem adapter, got ${describeValue(fs)}`);
+    throw invalidArgument(
+      `Invalid FileStore option fs: expected a FileSystem adapter, got ${describeValue(fs)}`,
+    );
   }
   const blockSize = given.blockSize ?? DEFAULT_BLOCK_SIZE;
-  if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
+  if (
+    !Number.isSafeInteger(blockSize) ||
+    blockSize < MIN_BLOCK_SIZE ||
+    blockSize > MAX_BLOCK_SIZE
+  ) {
     throw invalidArgument(
       `Invalid FileStore option blockSize: must be an integer from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}, got ${describeValue(blockSize)}`,
     );
@@ -82,7 +95,9 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
   }
   const syncAlways = given.syncAlways ?? false;
   if (typeof syncAlways !== "boolean") {
-    throw invalidArgument(`Invalid FileStore option syncAlways: must be a boolean, got ${describeValue(syncAlways)}`);
+    throw invalidArgument(
+      `Invalid FileStore option syncAlways: must be a boolean, got ${describeValue(syncAlways)}`,
+    );
   }
   const syncIntervalMs = given.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
   if (!Number.isSafeInteger(syncIntervalMs) || syncIntervalMs < 0) {
@@ -90,5 +105,13 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
       `Invalid FileStore option syncIntervalMs: must be a non-negative safe integer, got ${describeValue(syncIntervalMs)}`,
     );
   }
-  return { ...base, dir: given.dir.replace(/\/+$/, "") || "/", fs, blockSize, cacheBytes, syncAlways, syncIntervalMs };
+  return {
+    ...base,
+    dir: given.dir.replace(/\/+$/, "") || "/",
+    fs,
+    blockSize,
+    cacheBytes,
+    syncAlways,
+    syncIntervalMs,
+  };
 }

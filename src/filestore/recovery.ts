@@ -18,7 +18,12 @@
  */
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { isJetStoreError } from "../errors.ts";
-import { BLOCK_HEADER_SIZE, REC_FLAG_ERASED, REC_FLAG_SKIP, REC_FLAG_TOMBSTONE } from "../format.ts";
+import {
+  BLOCK_HEADER_SIZE,
+  REC_FLAG_ERASED,
+  REC_FLAG_SKIP,
+  REC_FLAG_TOMBSTONE,
+} from "../format.ts";
 import { SequenceSet } from "../seqset.ts";
 import type { LostData } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
@@ -26,7 +31,12 @@ import { Block, NO_RECORD } from "./block.ts";
 import type { BlockCache } from "./block-cache.ts";
 import { checkBlockHeader, loadBlock, readInto } from "./block-io.ts";
 import { type ScannedRecord, scanBlock, subjectSpan } from "./block-scan.ts";
-import { type BlockCheckpoint, type Checkpoint, CHECKPOINT_FILE, decodeCheckpoint } from "./checkpoint.ts";
+import {
+  type BlockCheckpoint,
+  CHECKPOINT_FILE,
+  type Checkpoint,
+  decodeCheckpoint,
+} from "./checkpoint.ts";
 import { decodeFields, readSubject } from "./message-reader.ts";
 import { SubjectTotals } from "./subject-totals.ts";
 import { tombstoneCount } from "./tombstone.ts";
@@ -107,7 +117,7 @@ class Recovery {
       else hi = mid - 1;
     }
     const b = this.blocks[lo];
-    return b !== undefined && b.contains(seq) ? b : undefined;
+    return b?.contains(seq) ? b : undefined;
   }
 
   noteSeq(block: Block, offset: number, seq: number): void {
@@ -121,7 +131,11 @@ class Recovery {
   removeRange(from: number, to: number): void {
     for (const b of this.blocks) {
       if (!b.hasRange || b.last < from || b.first > to) continue;
-      for (let seq = b.nextLive(Math.max(from, b.first)); seq !== 0 && seq <= to; seq = b.nextLive(seq + 1)) {
+      for (
+        let seq = b.nextLive(Math.max(from, b.first));
+        seq !== 0 && seq <= to;
+        seq = b.nextLive(seq + 1)
+      ) {
         this.removeOne(b, seq);
       }
     }
@@ -188,9 +202,8 @@ class Recovery {
 
   /** Live sequences the checkpoint promised in `cp` that have no record any more. */
   collectLost(block: Block | null, cp: BlockCheckpoint): void {
-    const promisedDeleted = new SequenceSet();
+    const promisedDeleted = SequenceSet.decode(cp.deleted);
     try {
-      promisedDeleted.decodeInto(cp.deleted);
       for (let seq = cp.first; seq <= cp.last && cp.msgs > 0; seq++) {
         if (promisedDeleted.has(seq)) continue;
         const offset = block === null || !block.contains(seq) ? NO_RECORD : block.offsetOf(seq);
@@ -215,7 +228,9 @@ class Recovery {
         continue;
       }
       const { ptr, length } =
-        block === active ? { ptr: buffer.ptr, length: buffer.used } : loadBlock(this.fs, this.cache, block);
+        block === active
+          ? { ptr: buffer.ptr, length: buffer.used }
+          : loadBlock(this.fs, this.cache, block);
       for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
         const offset = block.offsetOf(seq);
         const f = decodeFields(ptr + offset, length - offset, block.path, offset);
@@ -225,7 +240,12 @@ class Recovery {
   }
 }
 
-export function recover(fs: FileSystem, dir: string, cache: BlockCache, buffer: WriteBuffer): Recovered {
+export function recover(
+  fs: FileSystem,
+  dir: string,
+  cache: BlockCache,
+  buffer: WriteBuffer,
+): Recovered {
   const checkpoint = readCheckpoint(fs, dir);
   const numbers = fs
     .list(joinPath(dir, BLOCKS_DIR))
@@ -252,7 +272,9 @@ export function recover(fs: FileSystem, dir: string, cache: BlockCache, buffer: 
     const cp = listed.get(n);
     listed.delete(n);
     const trusted =
-      cp !== undefined && size >= cp.length && lastChecksumMatches(block, cp.length, cp.lastChecksum);
+      cp !== undefined &&
+      size >= cp.length &&
+      lastChecksumMatches(block, cp.length, cp.lastChecksum);
     if (trusted) {
       block.first = cp.first;
       block.last = cp.last;
@@ -262,7 +284,7 @@ export function recover(fs: FileSystem, dir: string, cache: BlockCache, buffer: 
       block.bytes = cp.bytes;
       block.tombstones = cp.tombstones;
       block.lowestTombstone = cp.lowestTombstone;
-      block.deleted.decodeInto(cp.deleted);
+      block.restoreDeleted(cp.deleted);
     } else if (cp !== undefined) {
       r.rebuildSubjects = true;
     }
@@ -314,7 +336,10 @@ export function recover(fs: FileSystem, dir: string, cache: BlockCache, buffer: 
     r.lostSeqs.length > 0 || r.lostBytes > 0
       ? { msgs: r.lostSeqs.sort((a, b) => a - b), bytes: r.lostBytes }
       : undefined;
-  const highest = Math.max(numbers[numbers.length - 1] ?? 0, ...(checkpoint?.blocks.map((b) => b.n) ?? []));
+  const highest = Math.max(
+    numbers[numbers.length - 1] ?? 0,
+    ...(checkpoint?.blocks.map((b) => b.n) ?? []),
+  );
   return {
     blocks: r.blocks,
     lastSeq: r.lastSeq,

@@ -96,7 +96,10 @@ export class WriteBuffer {
     for (let i = 0; i < subjectLen; i++) {
       const c = subject.charCodeAt(i);
       if (c > 0x7f) {
-        subjectLen = encoder.encodeInto(subject, u8.subarray(fieldsAt, fieldsAt + subject.length * 3)).written;
+        subjectLen = encoder.encodeInto(
+          subject,
+          u8.subarray(fieldsAt, fieldsAt + subject.length * 3),
+        ).written;
         break;
       }
       u8[fieldsAt + i] = c;
@@ -108,9 +111,22 @@ export class WriteBuffer {
       u8.set(hdr, fieldsAt + subjectLen);
     }
     u8.set(msg, fieldsAt + subjectLen + hdrLen);
-    const length = core.abi.recordSeal(at, seq, tsHi, tsLo, subjectLen, hdrLen, msg.length, flags, ttl);
+    const length = core.abi.recordSeal(
+      at,
+      seq,
+      tsHi,
+      tsLo,
+      subjectLen,
+      hdrLen,
+      msg.length,
+      flags,
+      ttl,
+    );
     if (length < 0) {
-      throw new JetStoreError("ErrInternal", `Record ${seq} could not be sealed (status ${-length})`);
+      throw new JetStoreError(
+        "ErrInternal",
+        `Record ${seq} could not be sealed (status ${-length})`,
+      );
     }
     this.used = offset + length;
     return offset;

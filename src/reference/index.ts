@@ -27,7 +27,7 @@ import { invalidArgument, outOfRange } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { decodeRecordAt, encodeRecordAt } from "./record.ts";
 import { ReferenceScanner } from "./scan.ts";
-import { resultHi, xxh64, xxh64Parts } from "./xxhash64.ts";
+import { xxh64, xxh64Parts } from "./xxhash64.ts";
 
 export { checkRecord, decodeRecordAt, encodeRecordAt } from "./record.ts";
 export { ReferenceScanner } from "./scan.ts";

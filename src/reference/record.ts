@@ -104,7 +104,8 @@ export function encodeRecordAt(
   putU32(dst, at + REC_OFF_HDR_LEN, hdrLen);
   let p = at + REC_HEADER_SIZE;
   if (ttl !== null) {
-    putU64(dst, p, ttl);
+    putU32(dst, p, ttl >>> 0);
+    putU32(dst, p + 4, Math.floor(ttl / TWO_32) >>> 0);
     p += REC_TTL_SIZE;
   }
   writeUtf8(dst, p, subject, subjectLen);
@@ -129,7 +130,10 @@ function checkFields(b: Uint8Array, p: number, length: number): number {
   if ((flags & REC_FLAG_TTL) !== 0) {
     fixed += REC_TTL_SIZE;
     if (fixed > length) return STATUS_BAD_FIELDS;
-    if (u32At(b, p + REC_HEADER_SIZE + 4) > MAX_SEQ_HI) return STATUS_BAD_FIELDS;
+    const ttlHi = u32At(b, p + REC_HEADER_SIZE + 4);
+    const ttlLo = u32At(b, p + REC_HEADER_SIZE);
+    const never = ttlHi === 0xffffffff && ttlLo === 0xffffffff;
+    if (ttlHi > MAX_SEQ_HI && !never) return STATUS_BAD_FIELDS;
   }
   const used = fixed + subjectLen + hdrLen;
   if (used > length) return STATUS_BAD_FIELDS;
@@ -139,7 +143,9 @@ function checkFields(b: Uint8Array, p: number, length: number): number {
   if (kind === REC_FLAG_ERASED) return STATUS_OK;
   const msgLen = length - used;
   const bare = subjectLen === 0 && (flags & (REC_FLAG_HDR | REC_FLAG_TTL)) === 0;
-  if (kind === REC_FLAG_TOMBSTONE) return bare && msgLen === 0 ? STATUS_OK : STATUS_BAD_FIELDS;
+  if (kind === REC_FLAG_TOMBSTONE) {
+    return bare && (msgLen === 0 || msgLen === SKIP_PAYLOAD_SIZE) ? STATUS_OK : STATUS_BAD_FIELDS;
+  }
   if (kind === REC_FLAG_SKIP)
     return bare && msgLen === SKIP_PAYLOAD_SIZE ? STATUS_OK : STATUS_BAD_FIELDS;
   return STATUS_BAD_FIELDS;
@@ -172,7 +178,7 @@ export function decodeRecordAt(b: Uint8Array, offset: number): DecodedRecord {
   let p = offset + REC_HEADER_SIZE;
   let ttl: number | null = null;
   if ((flags & REC_FLAG_TTL) !== 0) {
-    ttl = u32At(b, p + 4) * TWO_32 + u32At(b, p);
+    ttl = (u32At(b, p + 4) | 0) * TWO_32 + u32At(b, p);
     p += REC_TTL_SIZE;
   }
   const subject = readUtf8(b, p, subjectLen);

@@ -8,8 +8,8 @@
  */
 import { JetStoreError } from "../errors.ts";
 import type { CoreAbi } from "./abi.ts";
-import * as debugModule from "./core-debug.generated.ts";
 import * as releaseModule from "./core.generated.ts";
+import * as debugModule from "./core-debug.generated.ts";
 
 /** Which build of the core: release strips asserts, debug keeps them. */
 export type CoreVariant = "release" | "debug";
@@ -130,6 +130,7 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   const bytes = new Uint8Array(memory.buffer);
   const length = new DataView(memory.buffer).getUint32(ptr - 4, true);
   let out = "";
-  for (let i = 0; i < length; i += 2) out += String.fromCharCode(bytes[ptr + i] | (bytes[ptr + i + 1] << 8));
+  for (let i = 0; i < length; i += 2)
+    out += String.fromCharCode(bytes[ptr + i] | (bytes[ptr + i + 1] << 8));
   return out;
 }

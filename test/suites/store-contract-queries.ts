@@ -3,10 +3,11 @@
  * filters (`*` one token, `>` one or more trailing tokens), loadLastMsg and
  * loadPrevMsg, with the error each returns at the edges.
  */
+
+import type { StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
 import type { StoreFactory } from "./store-factories.ts";
 import { codeOf, enc, fill, testClock, withStore } from "./store-helpers.ts";
-import type { StreamStore } from "../../src/types.ts";
 
 /** Subjects stored at sequences 1… by the filter tests. */
 const SUBJECTS = [

@@ -5,7 +5,15 @@
  */
 import type { TestApi } from "../harness.ts";
 import type { StoreFactory } from "./store-factories.ts";
-import { codeOf, enc, expectedSize, fill, snapshot, testClock, withStore } from "./store-helpers.ts";
+import {
+  codeOf,
+  enc,
+  expectedSize,
+  fill,
+  snapshot,
+  testClock,
+  withStore,
+} from "./store-helpers.ts";
 
 const ONE = expectedSize("foo", 0, 2); // "m1" … "m9" on "foo"
 
@@ -168,7 +176,13 @@ export function removalTests({ describe, it, expect }: TestApi, factory: StoreFa
       await withStore(factory, { now: clock.now }, (store) => {
         fill(store, clock, 4);
         expect(store.compact(4)).toBe(3);
-        expect(store.state()).toMatchObject({ msgs: 1, firstSeq: 4, firstTs: 4_000n, lastSeq: 4, deleted: [] });
+        expect(store.state()).toMatchObject({
+          msgs: 1,
+          firstSeq: 4,
+          firstTs: 4_000n,
+          lastSeq: 4,
+          deleted: [],
+        });
       });
     });
 
@@ -179,7 +193,13 @@ export function removalTests({ describe, it, expect }: TestApi, factory: StoreFa
         store.skipMsg();
         store.removeMsg(4);
         expect(store.compact(6)).toBe(3);
-        expect(store.state()).toMatchObject({ msgs: 0, firstSeq: 6, lastSeq: 5, bytes: 0, deleted: [] });
+        expect(store.state()).toMatchObject({
+          msgs: 0,
+          firstSeq: 6,
+          lastSeq: 5,
+          bytes: 0,
+          deleted: [],
+        });
       });
     });
 
@@ -245,7 +265,12 @@ export function removalTests({ describe, it, expect }: TestApi, factory: StoreFa
         fill(store, clock, 50);
         for (const seq of [10, 20, 30, 40]) store.removeMsg(seq);
         store.truncate(25);
-        expect(store.state()).toMatchObject({ msgs: 23, lastSeq: 25, deleted: [10, 20], numDeleted: 2 });
+        expect(store.state()).toMatchObject({
+          msgs: 23,
+          lastSeq: 25,
+          deleted: [10, 20],
+          numDeleted: 2,
+        });
       });
     });
 
@@ -258,7 +283,10 @@ export function removalTests({ describe, it, expect }: TestApi, factory: StoreFa
         store.skipMsg();
         const before = snapshot(store);
         for (const seq of [0, 1, 4, 7, 8, 100]) {
-          expect([seq, codeOf(() => store.truncate(seq))]).toStrictEqual([seq, "ErrStoreMsgNotFound"]);
+          expect([seq, codeOf(() => store.truncate(seq))]).toStrictEqual([
+            seq,
+            "ErrStoreMsgNotFound",
+          ]);
         }
         expect(snapshot(store)).toStrictEqual(before);
         store.truncate(6);

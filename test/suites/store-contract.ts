@@ -8,11 +8,11 @@
  * store-contract-*.ts; the random-operations model test in store-model.ts.
  */
 import type { TestApi } from "../harness.ts";
-import type { StoreFactory } from "./store-factories.ts";
 import { inputTests } from "./store-contract-inputs.ts";
 import { persistenceTests } from "./store-contract-persistence.ts";
 import { queryTests } from "./store-contract-queries.ts";
 import { removalTests } from "./store-contract-removal.ts";
+import type { StoreFactory } from "./store-factories.ts";
 import {
   codeOf,
   enc,
@@ -67,7 +67,10 @@ function basicTests({ describe, it, expect }: TestApi, factory: StoreFactory): v
       await withStore(factory, { now: clock.now }, (store) => {
         expect(store.storeMsg("foo", null, enc("hello"))).toStrictEqual({ seq: 1, ts: 1_000n });
         clock.t = 2_500n;
-        expect(store.storeMsg("bar", enc("h:1"), enc("world"))).toStrictEqual({ seq: 2, ts: 2_500n });
+        expect(store.storeMsg("bar", enc("h:1"), enc("world"))).toStrictEqual({
+          seq: 2,
+          ts: 2_500n,
+        });
         expect(plain(store.loadMsg(1))).toStrictEqual({
           subject: "foo",
           hdr: null,
@@ -142,11 +145,13 @@ function basicTests({ describe, it, expect }: TestApi, factory: StoreFactory): v
 
     it("accepts a subject of 65535 UTF-8 bytes and refuses one of 65536", async () => {
       await withStore(factory, undefined, (store) => {
-        const longest = "x".repeat(65_533) + "é";
+        const longest = `${"x".repeat(65_533)}é`;
         expect(store.storeMsg(longest, null, enc("ok")).seq).toBe(1);
         expect(store.loadMsg(1).subject).toBe(longest);
         expect(store.fastState().bytes).toBe(expectedSize(longest, 0, 2));
-        expect(codeOf(() => store.storeMsg(`${longest}x`, null, enc("no")))).toBe("ErrInvalidSubject");
+        expect(codeOf(() => store.storeMsg(`${longest}x`, null, enc("no")))).toBe(
+          "ErrInvalidSubject",
+        );
         expect(codeOf(() => store.storeMsg("€".repeat(21_846), null, enc("no")))).toBe(
           "ErrInvalidSubject",
         );
@@ -162,7 +167,10 @@ function basicTests({ describe, it, expect }: TestApi, factory: StoreFactory): v
         hdr.fill(0);
         msg.fill(0);
         const loaded = store.loadMsg(1);
-        expect(plain(loaded)).toMatchObject({ hdr: Array.from(enc("hh")), msg: Array.from(enc("payload")) });
+        expect(plain(loaded)).toMatchObject({
+          hdr: Array.from(enc("hh")),
+          msg: Array.from(enc("payload")),
+        });
         loaded.msg.fill(1);
         loaded.hdr?.fill(1);
         expect(plain(store.loadMsg(1))).toMatchObject({
@@ -211,8 +219,15 @@ function basicTests({ describe, it, expect }: TestApi, factory: StoreFactory): v
         store.storeRawMsg("r", enc("h"), enc("3"), 3, (1n << 63n) - 1n);
         expect(store.loadMsg(1).ts).toBe(5_000n);
         expect(store.loadMsg(2).ts).toBe(0n);
-        expect(plain(store.loadMsg(3))).toMatchObject({ hdr: Array.from(enc("h")), ts: (1n << 63n) - 1n });
-        expect(store.fastState()).toMatchObject({ firstTs: 5_000n, lastTs: (1n << 63n) - 1n, lastSeq: 3 });
+        expect(plain(store.loadMsg(3))).toMatchObject({
+          hdr: Array.from(enc("h")),
+          ts: (1n << 63n) - 1n,
+        });
+        expect(store.fastState()).toMatchObject({
+          firstTs: 5_000n,
+          lastTs: (1n << 63n) - 1n,
+          lastSeq: 3,
+        });
       });
     });
 
@@ -231,7 +246,9 @@ function basicTests({ describe, it, expect }: TestApi, factory: StoreFactory): v
       await withStore(factory, undefined, (store) => {
         expect(codeOf(() => store.storeMsg("t", null, enc("a"), 60))).toBe("ErrInvalidArgument");
         expect(codeOf(() => store.storeMsg("t", null, enc("a"), -1))).toBe("ErrInvalidArgument");
-        expect(codeOf(() => store.storeRawMsg("t", null, enc("a"), 1, 1n, 5))).toBe("ErrInvalidArgument");
+        expect(codeOf(() => store.storeRawMsg("t", null, enc("a"), 1, 1n, 5))).toBe(
+          "ErrInvalidArgument",
+        );
         expect(store.storeMsg("t", null, enc("a"), 0).seq).toBe(1);
         expect(store.fastState().bytes).toBe(expectedSize("t", 0, 1));
       });
@@ -246,7 +263,13 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
       await withStore(factory, { now: clock.now }, (store) => {
         fill(store, clock, 3);
         expect(store.removeMsg(3)).toBe(true);
-        expect(store.state()).toMatchObject({ msgs: 2, lastSeq: 3, lastTs: 3_000n, deleted: [3], numDeleted: 1 });
+        expect(store.state()).toMatchObject({
+          msgs: 2,
+          lastSeq: 3,
+          lastTs: 3_000n,
+          deleted: [3],
+          numDeleted: 1,
+        });
         clock.t = 9_000n;
         expect(store.storeMsg("foo", null, enc("next"))).toStrictEqual({ seq: 4, ts: 9_000n });
       });
@@ -273,7 +296,13 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
         store.storeMsg("foo", null, enc("y"));
         store.removeMsg(7);
         store.removeMsg(6);
-        expect(store.state()).toMatchObject({ msgs: 0, firstSeq: 8, lastSeq: 7, numDeleted: 0, deleted: [] });
+        expect(store.state()).toMatchObject({
+          msgs: 0,
+          firstSeq: 8,
+          lastSeq: 7,
+          numDeleted: 0,
+          deleted: [],
+        });
         expect(store.storeMsg("foo", null, enc("z")).seq).toBe(8);
       });
     });
@@ -283,7 +312,13 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
       await withStore(factory, { now: clock.now }, (store) => {
         fill(store, clock, 3);
         expect(store.compact(50)).toBe(3);
-        expect(store.state()).toMatchObject({ msgs: 0, firstSeq: 50, lastSeq: 49, lastTs: 3_000n, deleted: [] });
+        expect(store.state()).toMatchObject({
+          msgs: 0,
+          firstSeq: 50,
+          lastSeq: 49,
+          lastTs: 3_000n,
+          deleted: [],
+        });
         expect(store.storeMsg("foo", null, enc("x")).seq).toBe(50);
       });
     });
@@ -314,7 +349,13 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
         fill(store, clock, 2);
         clock.t = 2_500n;
         expect(store.skipMsg()).toBe(3);
-        expect(store.state()).toMatchObject({ msgs: 2, lastSeq: 3, lastTs: 2_500n, deleted: [3], numDeleted: 1 });
+        expect(store.state()).toMatchObject({
+          msgs: 2,
+          lastSeq: 3,
+          lastTs: 2_500n,
+          deleted: [3],
+          numDeleted: 1,
+        });
         expect(store.storeMsg("foo", null, enc("x")).seq).toBe(4);
         expect(store.state()).toMatchObject({ deleted: [3], numDeleted: 1 });
         expect(codeOf(() => store.loadMsg(3))).toBe("ErrStoreMsgNotFound");
@@ -348,9 +389,18 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
       const clock = testClock(5n);
       await withStore(factory, { now: clock.now }, (store) => {
         store.skipMsgs(1, 10);
-        expect(store.state()).toMatchObject({ msgs: 0, firstSeq: 11, lastSeq: 10, lastTs: 5n, deleted: [] });
+        expect(store.state()).toMatchObject({
+          msgs: 0,
+          firstSeq: 11,
+          lastSeq: 10,
+          lastTs: 5n,
+          deleted: [],
+        });
         store.skipMsgs(11, 1_000_000_000_000);
-        expect(store.fastState()).toMatchObject({ firstSeq: 1_000_000_000_011, lastSeq: 1_000_000_000_010 });
+        expect(store.fastState()).toMatchObject({
+          firstSeq: 1_000_000_000_011,
+          lastSeq: 1_000_000_000_010,
+        });
         expect(store.storeMsg("a", null, enc("x")).seq).toBe(1_000_000_000_011);
         expect(store.state()).toMatchObject({ msgs: 1, numDeleted: 0, deleted: [] });
       });
@@ -390,16 +440,26 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
         fill(store, clock, 2);
         const before = store.state();
         for (const seq of [0, 1, 2, 4, 1_000]) {
-          expect(codeOf(() => store.storeRawMsg("r", null, enc("x"), seq, 1n))).toBe("ErrSequenceMismatch");
+          expect(codeOf(() => store.storeRawMsg("r", null, enc("x"), seq, 1n))).toBe(
+            "ErrSequenceMismatch",
+          );
         }
         expect(store.state()).toStrictEqual(before);
         store.storeRawMsg("r", null, enc("x"), 3, 1n);
         store.skipMsg();
-        expect(codeOf(() => store.storeRawMsg("r", null, enc("x"), 4, 1n))).toBe("ErrSequenceMismatch");
+        expect(codeOf(() => store.storeRawMsg("r", null, enc("x"), 4, 1n))).toBe(
+          "ErrSequenceMismatch",
+        );
         store.storeRawMsg("r", null, enc("y"), 5, 2n);
         store.purge();
         store.storeRawMsg("r", null, enc("z"), 6, 3n);
-        expect(store.state()).toMatchObject({ msgs: 1, firstSeq: 6, lastSeq: 6, firstTs: 3n, lastTs: 3n });
+        expect(store.state()).toMatchObject({
+          msgs: 1,
+          firstSeq: 6,
+          lastSeq: 6,
+          firstTs: 3n,
+          lastTs: 3n,
+        });
       });
     });
 
@@ -409,9 +469,16 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
         expect(store.state()).toMatchObject({ msgs: 0, firstSeq: 100, lastSeq: 99, deleted: [] });
         expect(codeOf(() => store.loadMsg(99))).toBe("ErrStoreMsgNotFound");
         expect(codeOf(() => store.loadMsg(100))).toBe("ErrStoreEOF");
-        expect(codeOf(() => store.storeRawMsg("a", null, enc("x"), 1, 1n))).toBe("ErrSequenceMismatch");
+        expect(codeOf(() => store.storeRawMsg("a", null, enc("x"), 1, 1n))).toBe(
+          "ErrSequenceMismatch",
+        );
         expect(store.storeMsg("a", null, enc("x")).seq).toBe(100);
-        expect(store.state()).toMatchObject({ msgs: 1, firstSeq: 100, lastSeq: 100, numDeleted: 0 });
+        expect(store.state()).toMatchObject({
+          msgs: 1,
+          firstSeq: 100,
+          lastSeq: 100,
+          numDeleted: 0,
+        });
       });
       await withStore(factory, { firstSeq: 0 }, (store) => {
         expect(store.fastState()).toMatchObject({ firstSeq: 1, lastSeq: 0 });

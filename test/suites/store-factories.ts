@@ -4,9 +4,10 @@
  * engine or an adapter here runs the whole contract on it; what an engine
  * cannot do is declared in `supports`, and the suite skips those tests.
  */
+import { FileStore } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
 import type { StoreOptions, StreamStore } from "../../src/types.ts";
-import type { RuntimeContext } from "../harness.ts";
+import type { AdapterFixture, RuntimeContext } from "../harness.ts";
 
 /** One store under test. */
 export interface StoreFixture {
@@ -32,8 +33,38 @@ export interface StoreFactory {
 
 /** Every engine to run the contract on under this runtime. */
 export function storeFactories(ctx: RuntimeContext): StoreFactory[] {
-  void ctx; // file stores take one factory per entry of ctx.adapters
-  return [memStoreFactory()];
+  return [memStoreFactory(), ...ctx.adapters.map(fileStoreFactory)];
+}
+
+/**
+ * FileStore on one adapter, with small blocks so that a few dozen messages
+ * already span several block files and every test crosses block boundaries.
+ */
+function fileStoreFactory(adapter: AdapterFixture): StoreFactory {
+  return {
+    name: `FileStore/${adapter.name}`,
+    supports: { persistence: true },
+    async create(options) {
+      const { dir, cleanup } = adapter.tempDir();
+      const open = () =>
+        FileStore.open({ blockSize: 4096, syncIntervalMs: 0, ...options, dir, fs: adapter.fs });
+      let store: FileStore = await open();
+      return {
+        get store() {
+          return store;
+        },
+        async reopen() {
+          await store.close();
+          store = await open();
+          return store;
+        },
+        async cleanup() {
+          await store.close();
+          cleanup();
+        },
+      };
+    },
+  };
 }
 
 function memStoreFactory(): StoreFactory {

@@ -1,0 +1,176 @@
+/**
+ * The model test: random sequences of operations run on a persistent engine
+ * and on a MemStore side by side, with reopen (close, open the same
+ * directory) mixed in as one more operation. MemStore is the model: after
+ * every step the two must have returned the same value or failed with the
+ * same error code and report the same fastState, and at the end both hold the
+ * same messages and the same full state. Sequences and sizes are small so
+ * that a few dozen operations already cross block boundaries (the file
+ * factories use 4 KiB blocks), remove across blocks, and compact or truncate
+ * into the middle of a block.
+ */
+import fc from "fast-check";
+import { MemStore } from "../../src/memstore.ts";
+import type { StreamStore } from "../../src/types.ts";
+import type { TestApi } from "../harness.ts";
+import type { StoreFactory } from "./store-factories.ts";
+import { codeOf, plain, snapshot, testClock } from "./store-helpers.ts";
+
+type Op =
+  | { kind: "store"; subject: number; size: number; hdr: boolean; count: number }
+  | { kind: "storeRaw"; subject: number; size: number; tsBack: number }
+  | { kind: "skip" }
+  | { kind: "skipMsgs"; num: number }
+  | { kind: "remove"; at: number }
+  | { kind: "erase"; at: number }
+  | { kind: "purge" }
+  | { kind: "compact"; at: number }
+  | { kind: "truncate"; at: number }
+  | { kind: "load"; at: number }
+  | { kind: "loadNext"; at: number }
+  | { kind: "loadPrev"; at: number }
+  | { kind: "flush" }
+  | { kind: "reopen" };
+
+const SUBJECTS = ["orders.east.1", "orders.west.2", "audit", "ünïcode.ß"];
+
+/** Where an operation aims, in thousandths of [0, last + 2]: anywhere in the stream and just past it. */
+const at = fc.integer({ min: 0, max: 1000 });
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 12,
+    arbitrary: fc.record({
+      kind: fc.constant("store" as const),
+      subject: fc.nat(SUBJECTS.length - 1),
+      size: fc.oneof(fc.nat(64), fc.nat(1500)),
+      hdr: fc.boolean(),
+      count: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 40 })),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("storeRaw" as const),
+      subject: fc.nat(SUBJECTS.length - 1),
+      size: fc.nat(100),
+      tsBack: fc.nat(5_000),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: "skip" as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("skipMsgs" as const), num: fc.nat(20) }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant("remove" as const), at }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("erase" as const), at }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "purge" as const }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("compact" as const), at }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("truncate" as const), at }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("load" as const), at }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("loadNext" as const), at }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("loadPrev" as const), at }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "flush" as const }) },
+  { weight: 3, arbitrary: fc.constant({ kind: "reopen" as const }) },
+);
+
+function payload(size: number, salt: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + salt) & 0xff;
+  return bytes;
+}
+
+/** What one operation returned, as comparable data: a value or an error code. */
+function apply(store: StreamStore, op: Op, step: number, rawTs: bigint): unknown {
+  const target = (thousandths: number) =>
+    Math.round((thousandths / 1000) * (store.fastState().lastSeq + 2));
+  const run = (fn: () => unknown): unknown => {
+    let out: unknown;
+    const code = codeOf(() => {
+      out = fn();
+    });
+    return code === "no error" ? { ok: out } : { error: code };
+  };
+  switch (op.kind) {
+    case "store":
+      return run(() => {
+        const stored = [];
+        for (let i = 0; i < op.count; i++) {
+          const subject = SUBJECTS[(op.subject + i) % SUBJECTS.length];
+          const hdr = op.hdr ? payload(op.subject + 3, step) : null;
+          stored.push(store.storeMsg(subject, hdr, payload((op.size + i * 37) % 1500, step + i)));
+        }
+        return stored;
+      });
+    case "storeRaw":
+      return run(() =>
+        store.storeRawMsg(
+          SUBJECTS[op.subject],
+          null,
+          payload(op.size, step),
+          store.fastState().lastSeq + 1,
+          rawTs - BigInt(op.tsBack),
+        ),
+      );
+    case "skip":
+      return run(() => store.skipMsg());
+    case "skipMsgs":
+      return run(() => store.skipMsgs(store.fastState().lastSeq + 1, op.num));
+    case "remove":
+      return run(() => store.removeMsg(target(op.at)));
+    case "erase":
+      return run(() => store.eraseMsg(target(op.at)));
+    case "purge":
+      return run(() => store.purge());
+    case "compact":
+      return run(() => store.compact(target(op.at)));
+    case "truncate":
+      return run(() => store.truncate(target(op.at)));
+    case "load":
+      return run(() => plain(store.loadMsg(target(op.at))));
+    case "loadNext":
+      return run(() => plain(store.loadNextMsg("", false, target(op.at))));
+    case "loadPrev":
+      return run(() => plain(store.loadPrevMsg(target(op.at))));
+    case "flush":
+    case "reopen":
+      return { ok: undefined };
+  }
+}
+
+export function modelTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
+  if (!factory.supports.persistence) return;
+  describe("model: random operations against MemStore, with reopen", () => {
+    it("returns what MemStore returns and ends in the same state", async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60 }), async (ops) => {
+          const clock = testClock(1_000_000n);
+          const model = MemStore.create({ now: clock.now });
+          const fixture = await factory.create({ now: clock.now });
+          let store = fixture.store;
+          const trail: string[] = [];
+          try {
+            for (let step = 0; step < ops.length; step++) {
+              const op = ops[step];
+              trail.push(JSON.stringify(op));
+              clock.t += 1_000n;
+              if (op.kind === "reopen") store = await fixture.reopen();
+              if (op.kind === "flush") await store.flush();
+              const expected = apply(model, op, step, clock.t);
+              const actual = apply(store, op, step, clock.t);
+              expect({ trail, result: actual }).toEqual({ trail, result: expected });
+              expect({ trail, state: store.fastState() }).toEqual({
+                trail,
+                state: model.fastState(),
+              });
+            }
+            expect(snapshot(store)).toEqual(snapshot(model));
+            store = await fixture.reopen();
+            expect(snapshot(store)).toEqual(snapshot(model));
+          } finally {
+            await fixture.cleanup();
+            await model.delete();
+          }
+        }),
+        { numRuns: 100 },
+      );
+    }, 120_000);
+  });
+}
