@@ -1,8 +1,8 @@
 // The flat ABI of jetstore's WebAssembly core: numbers in, numbers out, bytes in
 // linear memory. Each area lives in its own file; this module only re-exports.
 export * from "./memory";
+export * from "./xxhash64";
+export * from "./varint";
 export * from "./record";
 export * from "./scan";
 export * from "./seqset";
-export * from "./varint";
-export * from "./xxhash64";

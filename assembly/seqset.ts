@@ -41,8 +41,8 @@ import {
   insertRun,
   lastRun,
   newRun,
-  type Run,
   releaseTree,
+  Run,
   walkFrom,
   walkNext,
 } from "./runtree";

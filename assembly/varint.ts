@@ -9,12 +9,12 @@ const MAX_SAFE: f64 = 9007199254740991;
 
 /** Bytes the u64 (hi, lo) takes when encoded: 1 to 10. */
 export function varintSize(hi: u32, lo: u32): i32 {
-  return varintSize64(((<u64>hi) << 32) | <u64>lo);
+  return varintSize64((<u64>hi << 32) | <u64>lo);
 }
 
 /** Writes the u64 (hi, lo) at `ptr` (room for 10 bytes); returns the bytes written. */
 export function varintWrite(ptr: usize, hi: u32, lo: u32): i32 {
-  return writeVarint(ptr, ((<u64>hi) << 32) | <u64>lo);
+  return writeVarint(ptr, (<u64>hi << 32) | <u64>lo);
 }
 
 /**
