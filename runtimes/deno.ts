@@ -59,7 +59,11 @@ interface DenoApi {
   removeSync(path: string, options?: { recursive: boolean }): void;
   readTextFileSync(path: string): string;
   readLinkSync(path: string): string;
-  writeTextFileSync(path: string, text: string, options: { createNew: boolean; mode: number }): void;
+  writeTextFileSync(
+    path: string,
+    text: string,
+    options: { createNew: boolean; mode: number },
+  ): void;
   linkSync(from: string, to: string): void;
   realPathSync(path: string): string;
   kill(pid: number, signal: number): void;

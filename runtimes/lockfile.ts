@@ -78,7 +78,10 @@ export function lockDirectory(host: LockHost, directory: string): DirectoryLock 
   const lockPath = joinPath(real, LOCK_FILE);
   const blocker = claim(host, lockPath, text, self, 0);
   if (blocker !== null) {
-    throw new JetStoreError("ErrStoreLocked", `Cannot lock ${directory}: ${describe(blocker, real)}`);
+    throw new JetStoreError(
+      "ErrStoreLocked",
+      `Cannot lock ${directory}: ${describe(blocker, real)}`,
+    );
   }
   held.add(real);
   sweepLeftovers(host, real);

@@ -146,7 +146,9 @@ export class Random {
 /** Throws ErrInvalidArgument unless `seed` is a safe integer. */
 export function checkSeed(seed: unknown, action: string): number {
   if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
-    throw invalidArgument(`Cannot ${action}: seed must be a safe integer, got ${describeValue(seed)}`);
+    throw invalidArgument(
+      `Cannot ${action}: seed must be a safe integer, got ${describeValue(seed)}`,
+    );
   }
   return seed;
 }
@@ -162,12 +164,16 @@ function checkCount(value: unknown, name: string, min: number): number {
 
 function checkRule(value: unknown, name: string): FaultRule {
   if (typeof value !== "object" || value === null) {
-    throw invalidArgument(`Cannot set faults: ${name} must be an object, got ${describeValue(value)}`);
+    throw invalidArgument(
+      `Cannot set faults: ${name} must be an object, got ${describeValue(value)}`,
+    );
   }
   const { index, path, ...rest } = value as FaultRule;
   const extra = Object.keys(rest);
   if (extra.length > 0) {
-    throw invalidArgument(`Cannot set faults: ${name} has unknown field ${describeValue(extra[0])}`);
+    throw invalidArgument(
+      `Cannot set faults: ${name} has unknown field ${describeValue(extra[0])}`,
+    );
   }
   if (index !== undefined) checkCount(index, `${name}.index`, 1);
   const pathOk =

@@ -48,7 +48,12 @@ export function createNodeFileSystem(name: string): FileSystem {
       try {
         const s = fs.statSync(path, { throwIfNoEntry: false });
         if (s === undefined) return null;
-        return { size: s.size, isFile: s.isFile(), isDirectory: s.isDirectory(), mtimeMs: s.mtimeMs };
+        return {
+          size: s.size,
+          isFile: s.isFile(),
+          isDirectory: s.isDirectory(),
+          mtimeMs: s.mtimeMs,
+        };
       } catch (err) {
         if (errorCode(err) === "ENOTDIR") return null;
         throw fromSystemError(err, "stat", path);

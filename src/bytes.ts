@@ -8,7 +8,7 @@
 import { corrupt } from "./errors.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export class ByteWriter {
   private buf = new Uint8Array(256);

@@ -12,7 +12,7 @@
  */
 import { systemNow } from "./clock.ts";
 import { RECORD_LIMIT } from "./codec/validate.ts";
-import { invalidArgument, notImplemented, JetStoreError } from "./errors.ts";
+import { invalidArgument, JetStoreError, notImplemented } from "./errors.ts";
 import { MAX_SEQ, MAX_SUBJECT_BYTES } from "./format.ts";
 import type { DiscardPolicy, StoreOptions } from "./types.ts";
 

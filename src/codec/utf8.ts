@@ -7,7 +7,8 @@
  */
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a subject may start with U+FEFF, and it must come back as written.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * UTF-8 byte length of `text`, or -1 if it holds a lone surrogate (which

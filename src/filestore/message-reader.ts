@@ -10,7 +10,7 @@ import { REC_FLAG_HDR } from "../format.ts";
 import type { StoredMsg } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
 
-const decoder = new TextDecoder("utf-8");
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Field locations of the last decoded record (addresses in core memory). */
 export interface DecodedFields {

@@ -43,7 +43,7 @@ export class WasmCore {
     });
     this.abi = instance.exports as unknown as CoreAbi;
     memory = this.abi.memory;
-    this.buffer = memory.buffer;
+    this.buffer = memory.buffer as ArrayBuffer;
     this.u8View = new Uint8Array(this.buffer);
     this.dataView = new DataView(this.buffer);
     this.f64View = new Float64Array(this.buffer);
@@ -52,7 +52,7 @@ export class WasmCore {
   }
 
   private refresh(): void {
-    const buffer = this.abi.memory.buffer;
+    const buffer = this.abi.memory.buffer as ArrayBuffer;
     if (buffer === this.buffer) return;
     this.buffer = buffer;
     this.u8View = new Uint8Array(buffer);

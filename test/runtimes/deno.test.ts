@@ -19,7 +19,15 @@ runAllSuites(
         fs: denoFileSystem,
         tempDir() {
           const dir = Deno.makeTempDirSync({ prefix: "jetstore-" });
-          return { dir, cleanup: () => Deno.removeSync(dir, { recursive: true }) };
+          const cleanup = () => {
+            try {
+              Deno.removeSync(dir, { recursive: true });
+            } catch (err) {
+              // delete() may already have removed it.
+              if (!(err instanceof Deno.errors.NotFound)) throw err;
+            }
+          };
+          return { dir, cleanup };
         },
       },
       {

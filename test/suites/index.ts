@@ -1,10 +1,22 @@
 // Every shared suite, in the order they run. Runtime entry files call this.
 import type { RuntimeContext, TestApi } from "../harness.ts";
+import { adapterSuite } from "./adapter.ts";
+import { fixtureSuite } from "./fixtures.ts";
+import { memoryFaultSuite } from "./memory-faults.ts";
+import { recordCodecSuite } from "./record-codec.ts";
+import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { storeFactories } from "./store-factories.ts";
 import { varintSuite } from "./varint.ts";
+import { xxhashSuite } from "./xxhash.ts";
 
 export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   varintSuite(api, ctx);
+  xxhashSuite(api, ctx);
+  recordCodecSuite(api, ctx);
+  seqsetSuite(api, ctx);
+  fixtureSuite(api, ctx);
+  adapterSuite(api, ctx);
+  memoryFaultSuite(api, ctx);
   storeContractSuite(api, storeFactories(ctx));
 }
