@@ -31,6 +31,16 @@ export class BlockCache {
     return entry;
   }
 
+  /** True when block `blockNumber` is cached (without counting as a use). */
+  holds(blockNumber: number): boolean {
+    return this.entries.has(blockNumber);
+  }
+
+  /** True when `length` more bytes fit the budget without evicting anything. */
+  fits(length: number): boolean {
+    return this.total + length <= this.budget;
+  }
+
   /** Takes ownership of `ptr` (core memory holding `length` bytes of the block). */
   put(blockNumber: number, ptr: number, length: number): CachedBlock {
     this.drop(blockNumber);

@@ -42,6 +42,8 @@ export class Block {
   handle: FileHandle | null = null;
   /** Written since the last fsync. */
   dirty = false;
+  /** fsyncs in flight that started with `dirty` cleared. */
+  syncing = 0;
 
   constructor(n: number, path: string, after: number) {
     this.n = n;

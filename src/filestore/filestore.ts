@@ -28,6 +28,7 @@ import {
 } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
 import { filterTokens, matchesAll, subjectMatches } from "../subject-match.ts";
+import { Timestamps } from "../timestamps.ts";
 import type { LostData, StoredMsg, StoreResult, StreamState, StreamStore } from "../types.ts";
 import {
   checkBoolean,
@@ -55,8 +56,10 @@ import {
   type ResolvedFileStoreOptions,
   resolveFileStoreOptions,
 } from "./options.ts";
+import { ReadHandles } from "./read-handles.ts";
 import { BLOCKS_DIR, blockPath, recover } from "./recovery.ts";
-import { SubjectTotals } from "./subject-totals.ts";
+import { ScratchBuffer } from "./scratch-buffer.ts";
+import { type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
 import { TOMBSTONE_COUNT_SIZE } from "./tombstone.ts";
 import { WriteBuffer } from "./write-buffer.ts";
 
@@ -64,6 +67,8 @@ export type { FileStoreOptions } from "./options.ts";
 
 const FLUSH_BYTES = 16 * 1024;
 const FLUSH_DELAY_MS = 8;
+/** First read of a record read on its own; most records fit, larger ones take a second read. */
+const DIRECT_READ_BYTES = 512;
 /** A skip longer than this starts a new block, so no offset index spans a huge gap. */
 const SKIP_SPLIT = 4096;
 const TWO_32 = 0x1_0000_0000;
@@ -75,10 +80,16 @@ export class FileStore implements StreamStore {
   private readonly options: ResolvedFileStoreOptions;
   private readonly limits: ResolvedLimits;
   private readonly now: () => bigint;
+  private readonly clock: Timestamps;
   private readonly lock: DirectoryLock;
   private readonly buffer: WriteBuffer;
   private readonly cache: BlockCache;
   private readonly commit: GroupCommit;
+  private readonly readHandles: ReadHandles;
+  /** fsyncs of sealed blocks started early (see syncSealedEarly), and the first that failed. */
+  private readonly earlySyncs = new Set<Promise<void>>();
+  private earlySyncError: unknown = null;
+  private readonly scratch = new ScratchBuffer();
   private blocks: Block[] = [];
   private active!: Block;
   private subjects = new SubjectTotals();
@@ -103,10 +114,12 @@ export class FileStore implements StreamStore {
     this.dir = options.dir;
     this.limits = options.limits;
     this.now = options.now;
+    this.clock = new Timestamps(options.now);
     this.lock = lock;
     this.buffer = new WriteBuffer(options.blockSize + BLOCK_HEADER_SIZE);
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
+    this.readHandles = new ReadHandles(this.fs);
   }
 
   /** Opens (creating if needed) the store in `options.dir`. */
@@ -172,14 +185,17 @@ export class FileStore implements StreamStore {
 
   storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {
     checkOpen(this.closed, "store message");
-    const subjectBytes = checkSubject(subject, "store message");
+    // A subject with live messages was validated when they were stored.
+    const entry = this.subjects.get(subject);
+    const subjectBytes = entry?.bytes ?? checkSubject(subject, "store message");
     checkHeaders(hdr, "store message");
     checkPayload(msg, "store message");
     const msgTtl = checkTtl(ttl, this.limits.allowMsgTtl, "store message");
     checkSeqRoom(this.lastSeq, 1, "store message");
-    const ts = readClock(this.now, "store message");
+    const ts = this.clock.read("store message");
     const seq = this.lastSeq + 1;
-    this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl);
+    if (entry !== undefined) entry.bytes = subjectBytes;
+    this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
     return { seq, ts };
   }
 
@@ -204,9 +220,20 @@ export class FileStore implements StreamStore {
         `Cannot store raw message at sequence ${seq}: the next sequence is ${this.lastSeq + 1}`,
       );
     }
-    this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl);
+    this.clock.split(ts);
+    this.appendMessage(
+      seq,
+      ts,
+      subject,
+      subjectBytes,
+      hdr,
+      msg,
+      msgTtl,
+      this.subjects.get(subject),
+    );
   }
 
+  /** Appends a message record; the caller has set `this.clock`'s halves to `ts`. */
   private appendMessage(
     seq: number,
     ts: bigint,
@@ -215,12 +242,11 @@ export class FileStore implements StreamStore {
     hdr: Uint8Array | null,
     msg: Uint8Array,
     ttl: number,
+    entry: SubjectEntry | undefined,
   ): void {
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttl);
     this.makeRoom(size);
-    const tsHi = Number(ts >> 32n);
-    const tsLo = Number(ts & 0xffffffffn);
-    const offset = this.buffer.append(seq, tsHi, tsLo, subject, hdr, msg, 0, ttl);
+    const offset = this.buffer.append(seq, this.clock.hi, this.clock.lo, subject, hdr, msg, 0, ttl);
     const block = this.active;
     block.appendMessage(seq, offset, size);
     block.length = this.buffer.used;
@@ -229,7 +255,7 @@ export class FileStore implements StreamStore {
     this.bytes += size;
     this.lastSeq = seq;
     this.lastTs = ts;
-    this.subjects.add(subject, seq);
+    this.subjects.add(subject, seq, entry, subjectBytes);
     this.afterWrite();
   }
 
@@ -354,10 +380,36 @@ export class FileStore implements StreamStore {
   private rollBlock(): void {
     this.writeOut();
     const sealed = this.active;
+    this.syncSealedEarly(sealed);
     // The sealed block's bytes move to the cache as they are: no copy.
     const { ptr, length } = this.buffer.handOff();
     this.cache.put(sealed.n, ptr, length);
     this.startBlock();
+  }
+
+  /**
+   * Starts the fsync of a block just sealed on the runtime's I/O thread, so
+   * the disk works while appends go on and the next flush finds little left
+   * to sync. A failure is kept and reported by the next durability round.
+   */
+  private syncSealedEarly(block: Block): void {
+    const handle = block.handle;
+    if (handle === null || !block.dirty) return;
+    block.dirty = false;
+    block.syncing++;
+    const early: Promise<void> = handle.syncAsync().then(
+      () => {
+        block.syncing--;
+        this.earlySyncs.delete(early);
+      },
+      (err: unknown) => {
+        block.syncing--;
+        block.dirty = true;
+        this.earlySyncs.delete(early);
+        this.earlySyncError ??= err;
+      },
+    );
+    this.earlySyncs.add(early);
   }
 
   private startBlock(): void {
@@ -462,12 +514,45 @@ export class FileStore implements StreamStore {
   }
 
   private recordPtr(block: Block, seq: number): { ptr: number; available: number; offset: number } {
+    if (this.readsDirectly(block)) return this.readRecordDirect(block, seq);
     const { ptr, length } = this.bytesOf(block);
     const offset = block.offsetOf(seq);
     if (offset < 0 || offset === NO_RECORD) {
       throw new JetStoreError("ErrInternal", `Message ${seq} has no record in ${block.path}`);
     }
     return { ptr: ptr + offset, available: length - offset, offset };
+  }
+
+  /**
+   * A sealed, already indexed block that is not cached and would evict
+   * another block: one record is read instead of the whole block. Uniform
+   * random reads over a store larger than the cache would otherwise read a
+   * whole block per message; scans still load whole blocks while they fit.
+   */
+  private readsDirectly(block: Block): boolean {
+    return (
+      block !== this.active &&
+      block.offsets !== null &&
+      !this.cache.holds(block.n) &&
+      !this.cache.fits(block.written)
+    );
+  }
+
+  private readRecordDirect(
+    block: Block,
+    seq: number,
+  ): { ptr: number; available: number; offset: number } {
+    const offset = block.offsetOf(seq);
+    if (offset === NO_RECORD) {
+      throw new JetStoreError("ErrInternal", `Message ${seq} has no record in ${block.path}`);
+    }
+    const handle = this.readHandles.of(block);
+    const room = block.written - offset;
+    let got = this.scratch.readFrom(handle, offset, Math.min(room, DIRECT_READ_BYTES), 0);
+    const length = got >= 4 ? getCore().view.getUint32(this.scratch.ptr, true) : 0;
+    if (length > got && length <= room)
+      got += this.scratch.readFrom(handle, offset + got, length - got, got);
+    return { ptr: this.scratch.ptr, available: got, offset };
   }
 
   private readAt(block: Block, seq: number): StoredMsg {
@@ -646,6 +731,7 @@ export class FileStore implements StreamStore {
     this.blocks = this.blocks.slice(0, keep);
     for (const b of cut) {
       this.cache.drop(b.n);
+      this.readHandles.drop(b.n);
       b.dispose();
       this.fs.remove(b.path);
     }
@@ -680,6 +766,7 @@ export class FileStore implements StreamStore {
     if (block !== this.active) {
       const bytes = getCore().u8.slice(base, base + end);
       this.cache.drop(block.n);
+      this.readHandles.drop(block.n);
       this.buffer.load(bytes);
     } else {
       this.buffer.used = end;
@@ -735,6 +822,7 @@ export class FileStore implements StreamStore {
     this.writeCheckpointNow();
     for (const b of old) {
       this.cache.drop(b.n);
+      this.readHandles.drop(b.n);
       b.dispose();
       this.fs.remove(b.path);
     }
@@ -763,6 +851,7 @@ export class FileStore implements StreamStore {
     this.writeCheckpointNow();
     for (const b of gone) {
       this.cache.drop(b.n);
+      this.readHandles.drop(b.n);
       b.dispose();
       this.fs.remove(b.path);
     }
@@ -820,6 +909,7 @@ export class FileStore implements StreamStore {
 
   private hasUnsynced(): boolean {
     if (this.buffer.used > this.active.written || this.dirDirty) return true;
+    if (this.earlySyncs.size > 0 || this.earlySyncError !== null) return true;
     return this.blocks.some((b) => b.dirty);
   }
 
@@ -832,6 +922,12 @@ export class FileStore implements StreamStore {
       if (this.buffer.used > this.active.written) throw err;
     }
     this.writeOut();
+    await Promise.all(this.earlySyncs);
+    if (this.earlySyncError !== null) {
+      const err = this.earlySyncError;
+      this.earlySyncError = null;
+      throw err;
+    }
     const dirty = this.blocks.filter((b) => b.dirty && b.handle !== null);
     for (const b of dirty) b.dirty = false;
     try {
@@ -873,7 +969,7 @@ export class FileStore implements StreamStore {
   private writeCheckpointNow(): void {
     this.writeOut();
     for (const b of this.blocks) {
-      if (b.dirty && b.handle !== null) {
+      if ((b.dirty || b.syncing > 0) && b.handle !== null) {
         b.handle.sync();
         b.dirty = false;
       }
@@ -975,6 +1071,8 @@ export class FileStore implements StreamStore {
     for (const b of this.blocks) b.dispose();
     this.blocks = [];
     this.cache.clear();
+    this.readHandles.clear();
+    this.scratch.dispose();
     this.buffer.dispose();
   }
 }

@@ -11,6 +11,11 @@ export interface SubjectEntry {
   first: number;
   /** 0 when stale. */
   last: number;
+  /**
+   * UTF-8 length of the subject once it has been validated as a published
+   * subject, so appends on a known subject skip validation.
+   */
+  bytes?: number;
 }
 
 export class SubjectTotals {
@@ -20,10 +25,10 @@ export class SubjectTotals {
     return this.map.size;
   }
 
-  add(subject: string, seq: number): void {
-    const entry = this.map.get(subject);
+  /** Counts a message; `entry` is `get(subject)` when the caller already has it. */
+  add(subject: string, seq: number, entry = this.map.get(subject), bytes?: number): void {
     if (entry === undefined) {
-      this.map.set(subject, { msgs: 1, first: seq, last: seq });
+      this.map.set(subject, { msgs: 1, first: seq, last: seq, bytes });
     } else {
       entry.msgs++;
       entry.last = seq;

@@ -3,7 +3,9 @@
  * synchronously (no fetch, no fs, no top-level await, no Deno permission),
  * hands out typed views over linear memory and re-takes them after growth:
  * a view over `memory.buffer` dies when the memory grows, so every caller asks
- * `core.u8` (a getter) after any call that may allocate.
+ * `core.u8` (a getter) after any call that may allocate. Growing detaches
+ * the old buffer, so a view of length 0 is how the getters notice; reading
+ * `memory.buffer` on every access was measured as a hot spot of appends.
  * Only this directory touches `WebAssembly`.
  */
 import { JetStoreError } from "../errors.ts";
@@ -64,29 +66,29 @@ export class WasmCore {
 
   /** Bytes of linear memory; valid until the next call that may grow memory. */
   get u8(): Uint8Array {
-    if (this.abi.memory.buffer !== this.buffer) this.refresh();
+    if (this.u8View.length === 0) this.refresh();
     return this.u8View;
   }
 
   get view(): DataView {
-    if (this.abi.memory.buffer !== this.buffer) this.refresh();
+    if (this.u8View.length === 0) this.refresh();
     return this.dataView;
   }
 
   /** Index with `ptr >>> 3`; `ptr` must be 8-aligned. */
   get f64(): Float64Array {
-    if (this.abi.memory.buffer !== this.buffer) this.refresh();
+    if (this.u8View.length === 0) this.refresh();
     return this.f64View;
   }
 
   /** Index with `ptr >>> 2`; `ptr` must be 4-aligned. */
   get u32(): Uint32Array {
-    if (this.abi.memory.buffer !== this.buffer) this.refresh();
+    if (this.u8View.length === 0) this.refresh();
     return this.u32View;
   }
 
   get i32(): Int32Array {
-    if (this.abi.memory.buffer !== this.buffer) this.refresh();
+    if (this.u8View.length === 0) this.refresh();
     return this.i32View;
   }
 
