@@ -89,6 +89,9 @@ export class FileStore implements StreamStore {
   /** fsyncs of sealed blocks started early (see syncSealedEarly), and the first that failed. */
   private readonly earlySyncs = new Set<Promise<void>>();
   private earlySyncError: unknown = null;
+  /** firstTimestamp()'s answer, valid while the first sequence is `firstTsOf`. */
+  private firstTsOf = 0;
+  private firstTs = 0n;
   private readonly scratch = new ScratchBuffer();
   private blocks: Block[] = [];
   private active!: Block;
@@ -546,13 +549,20 @@ export class FileStore implements StreamStore {
     if (offset === NO_RECORD) {
       throw new JetStoreError("ErrInternal", `Message ${seq} has no record in ${block.path}`);
     }
+    return { ptr: this.scratch.ptr, available: this.readRecordAt(block, offset), offset };
+  }
+
+  /** Reads the record at `offset` of a sealed block into the scratch area; returns the bytes read. */
+  private readRecordAt(block: Block, offset: number): number {
     const handle = this.readHandles.of(block);
     const room = block.written - offset;
+    if (room <= 0) return 0;
     let got = this.scratch.readFrom(handle, offset, Math.min(room, DIRECT_READ_BYTES), 0);
     const length = got >= 4 ? getCore().view.getUint32(this.scratch.ptr, true) : 0;
-    if (length > got && length <= room)
+    if (length > got && length <= room) {
       got += this.scratch.readFrom(handle, offset + got, length - got, got);
-    return { ptr: this.scratch.ptr, available: got, offset };
+    }
+    return got;
   }
 
   private readAt(block: Block, seq: number): StoredMsg {
@@ -898,10 +908,34 @@ export class FileStore implements StreamStore {
   }
 
   private firstTimestamp(): bigint {
-    const block = this.findBlock(this.firstSeq);
+    const seq = this.firstSeq;
+    if (this.firstTsOf === seq) return this.firstTs;
+    const block = this.findBlock(seq);
     if (block === undefined) return 0n;
-    const { ptr, available, offset } = this.recordPtr(block, this.firstSeq);
-    decodeFields(ptr, available, block.path, offset);
+    let ts: bigint | null = null;
+    if (block !== this.active && !this.cache.holds(block.n))
+      ts = this.timestampAtBlockStart(block, seq);
+    if (ts === null) {
+      const { ptr, available, offset } = this.recordPtr(block, seq);
+      decodeFields(ptr, available, block.path, offset);
+      ts = decodedTimestamp();
+    }
+    this.firstTsOf = seq;
+    this.firstTs = ts;
+    return ts;
+  }
+
+  /**
+   * The timestamp of `seq` if it is the first record of `block`, read on its
+   * own: a block usually starts with its first message, and reading one record
+   * spares an open from loading and indexing a whole block for fastState().
+   */
+  private timestampAtBlockStart(block: Block, seq: number): bigint | null {
+    const got = this.readRecordAt(block, BLOCK_HEADER_SIZE);
+    if (got === 0) return null;
+    const f = decodeFields(this.scratch.ptr, got, block.path, BLOCK_HEADER_SIZE);
+    if (f.seq !== seq || f.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED))
+      return null;
     return decodedTimestamp();
   }
 
