@@ -16,6 +16,8 @@ export class BlockCache {
   private readonly core = getCore();
   private readonly entries = new Map<number, CachedBlock>();
   private total = 0;
+  /** The block last moved to the most-recent end of `entries`, or -1. */
+  private newest = -1;
   readonly budget: number;
 
   constructor(budget: number) {
@@ -23,10 +25,13 @@ export class BlockCache {
   }
 
   get(blockNumber: number): CachedBlock | undefined {
+    // Scans hit one block many times in a row: re-inserting it each time was a hot spot.
+    if (blockNumber === this.newest) return this.entries.get(blockNumber);
     const entry = this.entries.get(blockNumber);
     if (entry !== undefined) {
       this.entries.delete(blockNumber);
       this.entries.set(blockNumber, entry);
+      this.newest = blockNumber;
     }
     return entry;
   }
@@ -46,6 +51,7 @@ export class BlockCache {
     this.drop(blockNumber);
     const entry = { ptr, length };
     this.entries.set(blockNumber, entry);
+    this.newest = blockNumber;
     this.total += length;
     for (const [n, e] of this.entries) {
       if (this.total <= this.budget || n === blockNumber) break;
