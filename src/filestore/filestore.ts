@@ -549,7 +549,9 @@ export class FileStore implements StreamStore {
     if (offset === NO_RECORD) {
       throw new JetStoreError("ErrInternal", `Message ${seq} has no record in ${block.path}`);
     }
-    return { ptr: this.scratch.ptr, available: this.readRecordAt(block, offset), offset };
+    // Read first: the scratch area may move as it grows.
+    const available = this.readRecordAt(block, offset);
+    return { ptr: this.scratch.ptr, available, offset };
   }
 
   /** Reads the record at `offset` of a sealed block into the scratch area; returns the bytes read. */

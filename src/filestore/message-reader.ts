@@ -2,8 +2,8 @@
  * Turns a record in core memory into a StoredMsg: one WASM call verifies the
  * checksum and locates the fields, then subject, headers and payload are
  * copied out (core memory is reused, so the caller must own its bytes).
- * Subjects are almost always ASCII: a char-code loop beats TextDecoder for
- * short strings, which falls back for anything else.
+ * Subjects are almost always ASCII: String.fromCharCode beats TextDecoder
+ * for short strings, which serves anything else.
  */
 import { corrupt } from "../errors.ts";
 import { REC_FLAG_HDR } from "../format.ts";
@@ -80,15 +80,40 @@ export function decodedTimestamp(): bigint {
   return core.view.getBigInt64(core.abi.recordDecoded() + 8, true);
 }
 
+/** Longest subject built with String.fromCharCode; longer ones go through TextDecoder. */
+const CHAR_CODE_LIMIT = 1024;
+
+/**
+ * Recently read ASCII subjects, by a hash of their bytes. A stream has few
+ * distinct subjects, read over and over: comparing bytes with the cached
+ * string allocates nothing, where a new string per record made recovery
+ * scans allocation-bound.
+ */
+const SUBJECT_SLOTS = 4096;
+const recentSubjects: (string | undefined)[] = new Array(SUBJECT_SLOTS).fill(undefined);
+
 export function readSubject(at: number, len: number): string {
   const u8 = getCore().u8;
-  let out = "";
+  const bytes = u8.subarray(at, at + len);
+  if (len > CHAR_CODE_LIMIT) return decoder.decode(bytes);
+  let h = len;
   for (let i = 0; i < len; i++) {
-    const c = u8[at + i];
-    if (c > 0x7f) return decoder.decode(u8.subarray(at, at + len));
-    out += String.fromCharCode(c);
+    const c = bytes[i];
+    if (c > 0x7f) return decoder.decode(bytes);
+    h = (Math.imul(h, 31) + c) | 0;
   }
-  return out;
+  const slot = (h >>> 0) & (SUBJECT_SLOTS - 1);
+  const cached = recentSubjects[slot];
+  if (cached !== undefined && cached.length === len && sameAscii(cached, bytes)) return cached;
+  // One flat string: concatenating characters builds a rope, which every Map lookup must flatten.
+  const subject = String.fromCharCode.apply(null, bytes as unknown as number[]);
+  recentSubjects[slot] = subject;
+  return subject;
+}
+
+function sameAscii(text: string, bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (text.charCodeAt(i) !== bytes[i]) return false;
+  return true;
 }
 
 /** Decodes the whole message at `ptr`. */
