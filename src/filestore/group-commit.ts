@@ -47,9 +47,22 @@ export class GroupCommit {
         } catch (err) {
           for (const w of batch) w.reject(err);
         }
+        // Let the callers just resolved write again and queue, so the next
+        // round serves all of them: checking at once found the queue empty,
+        // the first caller back started a round alone and the rest waited for
+        // the one after it.
+        await nextTurn();
       }
     } finally {
       this.running = false;
     }
   }
+}
+
+/** Resolves after the microtasks queued now have run (a macrotask later). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === "function") setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 }
