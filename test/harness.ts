@@ -9,9 +9,15 @@ import type { FileSystem } from "../runtimes/fs.ts";
 
 export type Expect = typeof jestExpect;
 
+/** Declares a test; `skip` declares one that is reported as skipped, for a known gap. */
+export interface TestFn {
+  (name: string, body: () => unknown | Promise<unknown>, timeoutMs?: number): void;
+  skip(name: string, body: () => unknown | Promise<unknown>): void;
+}
+
 export interface TestApi {
   describe(name: string, body: () => void): void;
-  it(name: string, body: () => unknown | Promise<unknown>, timeoutMs?: number): void;
+  it: TestFn;
   expect: Expect;
 }
 

@@ -10,7 +10,7 @@ import {
   REC_TTL_SIZE,
   STATUS_OK,
 } from "../format.ts";
-import { getCore } from "../wasm/core.ts";
+import { getCore, type WasmCore } from "../wasm/core.ts";
 
 const BATCH = 16384;
 
@@ -37,10 +37,17 @@ interface Columns {
   flags: number;
 }
 
-let columns: Columns | null = null;
+/**
+ * One set of columns per nesting level: a `visit` may scan another block
+ * (recovery replaying a tombstone loads and indexes the block it names), and
+ * a nested scan must not overwrite the batch the outer one is still visiting.
+ */
+const columnsByDepth: Columns[] = [];
+let depth = 0;
 
-function getColumns(): Columns {
-  if (columns === null) {
+function getColumns(level: number): Columns {
+  let columns = columnsByDepth[level];
+  if (columns === undefined) {
     const core = getCore();
     columns = {
       seq: core.alloc(BATCH * 8),
@@ -49,6 +56,7 @@ function getColumns(): Columns {
       length: core.alloc(BATCH * 4),
       flags: core.alloc(BATCH),
     };
+    columnsByDepth[level] = columns;
   }
   return columns;
 }
@@ -64,7 +72,23 @@ export function scanBlock(
   visit: (record: ScannedRecord) => void,
 ): ScanOutcome {
   const core = getCore();
-  const cols = getColumns();
+  const cols = getColumns(depth);
+  depth++;
+  try {
+    return scanFrom(core, cols, ptr, length, start, visit);
+  } finally {
+    depth--;
+  }
+}
+
+function scanFrom(
+  core: WasmCore,
+  cols: Columns,
+  ptr: number,
+  length: number,
+  start: number,
+  visit: (record: ScannedRecord) => void,
+): ScanOutcome {
   const record: ScannedRecord = { seq: 0, offset: 0, length: 0, flags: 0 };
   let offset = start;
   for (;;) {
@@ -80,7 +104,10 @@ export function scanBlock(
       cols.flags,
       0,
     );
+    // The result area is shared by every scan: read it before `visit` can start another.
     const result = core.abi.scanResult();
+    const stop = core.u32[result >>> 2];
+    const status = core.i32[(result >>> 2) + 1];
     // `visit` may grow memory (sequence sets allocate), so views are re-taken per record.
     for (let i = 0; i < count; i++) {
       record.seq = core.f64[(cols.seq >>> 3) + i];
@@ -89,8 +116,6 @@ export function scanBlock(
       record.flags = core.u8[cols.flags + i];
       visit(record);
     }
-    const stop = core.u32[result >>> 2];
-    const status = core.i32[(result >>> 2) + 1];
     if (status !== STATUS_OK || stop >= length || count === 0) return { stop, status };
     offset = stop;
   }

@@ -60,7 +60,6 @@ import { ReadHandles } from "./read-handles.ts";
 import { BLOCKS_DIR, blockPath, recover } from "./recovery.ts";
 import { ScratchBuffer } from "./scratch-buffer.ts";
 import { type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
-import { TOMBSTONE_COUNT_SIZE } from "./tombstone.ts";
 import { WriteBuffer } from "./write-buffer.ts";
 
 export type { FileStoreOptions } from "./options.ts";
@@ -130,7 +129,10 @@ export class FileStore implements StreamStore {
     const resolved = resolveFileStoreOptions(options);
     const { fs, dir } = resolved;
     checkStoreDirectory(fs, dir);
+    const created = missingDirectories(fs, dir);
     fs.mkdir(joinPath(dir, BLOCKS_DIR));
+    // A store in directories made here is only durable once their parents record them.
+    for (const path of created) fs.syncDirectory(parentOf(path));
     const lock = fs.lock(dir);
     let store: FileStore | undefined;
     try {
@@ -729,8 +731,9 @@ export class FileStore implements StreamStore {
     // Tombstones in what is cut may name messages that stay: re-assert those removals afterwards.
     let reassertFrom = Number.MAX_SAFE_INTEGER;
     let keep = this.blocks.length;
-    while (keep > 0 && this.blocks[keep - 1].hasRange && this.blocks[keep - 1].first > seq) keep--;
-    while (keep > 0 && !this.blocks[keep - 1].hasRange && keep > 1) keep--;
+    // Blocks holding only tombstones have no range; they go with what is cut.
+    while (keep > 0 && (!this.blocks[keep - 1].hasRange || this.blocks[keep - 1].first > seq))
+      keep--;
     const cut = this.blocks.slice(keep);
     for (const b of cut) reassertFrom = Math.min(reassertFrom, b.lowestTombstone);
     const holder = keep > 0 ? this.blocks[keep - 1] : undefined;
@@ -977,9 +980,10 @@ export class FileStore implements StreamStore {
 
   private syncDirectoryIfNeeded(): void {
     if (!this.dirDirty) return;
-    this.dirDirty = false;
     this.fs.syncDirectory(joinPath(this.dir, BLOCKS_DIR));
     this.fs.syncDirectory(this.dir);
+    // Only now: a failed directory fsync must leave the next round to try again.
+    this.dirDirty = false;
   }
 
   /** Group commit: resolves once everything stored before the call is on disk. */
@@ -1152,4 +1156,19 @@ function checkStoreDirectory(fs: FileSystem, dir: string): void {
   }
 }
 
-void TOMBSTONE_COUNT_SIZE;
+/** `dir` and its ancestors that do not exist yet, deepest first. */
+function missingDirectories(fs: FileSystem, dir: string): string[] {
+  const missing: string[] = [];
+  for (let path = dir; fs.stat(path) === null; path = parentOf(path)) {
+    missing.push(path);
+    if (parentOf(path) === path) break;
+  }
+  return missing;
+}
+
+function parentOf(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  const i = trimmed.lastIndexOf("/");
+  if (i < 0) return ".";
+  return i === 0 ? "/" : trimmed.slice(0, i);
+}

@@ -17,7 +17,7 @@
  * can never make the store hand out a sequence twice.
  */
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
-import { isJetStoreError } from "../errors.ts";
+import { isJetStoreError, JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
   REC_FLAG_ERASED,
@@ -88,11 +88,18 @@ class Recovery {
   readonly subjects = new SubjectTotals();
   readonly lostSeqs: number[] = [];
   lostBytes = 0;
+  /** Every sequence a replayed tombstone names, so a removal is never reported as lost. */
+  readonly tombstoned = new SequenceSet();
   lastSeq: number;
   lastRecord: Recovered["lastRecord"] = null;
   rebuildSubjects: boolean;
   /** The block being scanned and where its bytes are. */
   current: { block: Block; ptr: number; length: number } | null = null;
+  /**
+   * Only a checkpoint's subject totals can turn out stale (a block it lists
+   * no longer matches), so only then are scanned subjects kept for a rebuild.
+   */
+  private readonly keepNames: boolean;
   /** Message subjects of scanned blocks, for a subject rebuild. */
   readonly names = new Map<Block, { seqs: number[]; subjects: string[] }>();
   private readonly fs: FileSystem;
@@ -102,7 +109,9 @@ class Recovery {
     this.fs = fs;
     this.cache = cache;
     this.lastSeq = checkpoint?.lastSeq ?? 0;
-    this.rebuildSubjects = checkpoint === null;
+    // Without a checkpoint every record is replayed and counted as it is met.
+    this.rebuildSubjects = false;
+    this.keepNames = checkpoint !== null;
     for (const s of checkpoint?.subjects ?? []) {
       this.subjects.map.set(s.subject, { msgs: s.msgs, first: s.first, last: s.last });
     }
@@ -162,21 +171,20 @@ class Recovery {
   scan(block: Block, ptr: number, length: number, replayFrom: number): number {
     this.current = { block, ptr, length };
     const names = { seqs: [] as number[], subjects: [] as string[] };
-    this.names.set(block, names);
+    // A block the checkpoint vouches for in part is read again by a rebuild
+    // (rare); keeping its subjects would cost every clean open a string per record.
+    const keepNames = this.keepNames && replayFrom <= BLOCK_HEADER_SIZE;
+    if (keepNames) this.names.set(block, names);
     const visit = (r: ScannedRecord) => {
       const recordPtr = ptr + r.offset;
       if (r.offset < replayFrom) {
         if (!(r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP))) block.indexRecord(r.seq, r.offset);
-        if (!(r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED))) {
-          const [at, len] = subjectSpan(recordPtr, r.flags);
-          names.seqs.push(r.seq);
-          names.subjects.push(readSubject(at, len));
-        }
         return;
       }
       if (r.flags & REC_FLAG_TOMBSTONE) {
         const count = tombstoneCount(recordPtr, r.length);
         block.noteTombstone(r.seq - count + 1);
+        this.tombstoned.addRange(r.seq - count + 1, r.seq);
         this.noteSeq(block, r.offset, r.seq);
         this.removeRange(r.seq - count + 1, r.seq);
       } else if (r.flags & REC_FLAG_SKIP) {
@@ -190,8 +198,10 @@ class Recovery {
         this.noteSeq(block, r.offset, r.seq);
         const [at, len] = subjectSpan(recordPtr, r.flags);
         const subject = readSubject(at, len);
-        names.seqs.push(r.seq);
-        names.subjects.push(subject);
+        if (keepNames) {
+          names.seqs.push(r.seq);
+          names.subjects.push(subject);
+        }
         if (!this.rebuildSubjects) this.subjects.add(subject, r.seq);
       }
     };
@@ -200,18 +210,24 @@ class Recovery {
     return outcome.stop;
   }
 
-  /** Live sequences the checkpoint promised in `cp` that have no record any more. */
-  collectLost(block: Block | null, cp: BlockCheckpoint): void {
+  /**
+   * Live sequences the checkpoint promised in `cp` that have no record any
+   * more, and not removed by a tombstone (a checkpoint older than a removal
+   * still lists the blocks the removal deleted). Returns how many.
+   */
+  collectLost(block: Block | null, cp: BlockCheckpoint): number {
     const promisedDeleted = SequenceSet.decode(cp.deleted);
+    const before = this.lostSeqs.length;
     try {
       for (let seq = cp.first; seq <= cp.last && cp.msgs > 0; seq++) {
-        if (promisedDeleted.has(seq)) continue;
+        if (promisedDeleted.has(seq) || this.tombstoned.has(seq)) continue;
         const offset = block === null || !block.contains(seq) ? NO_RECORD : block.offsetOf(seq);
         if (offset === NO_RECORD || offset < 0) this.lostSeqs.push(seq);
       }
     } finally {
       promisedDeleted.dispose();
     }
+    return this.lostSeqs.length - before;
   }
 
   /** Subjects of every live message, from scans or by reading trusted blocks. */
@@ -247,89 +263,116 @@ export function recover(
   buffer: WriteBuffer,
 ): Recovered {
   const checkpoint = readCheckpoint(fs, dir);
-  const numbers = fs
-    .list(joinPath(dir, BLOCKS_DIR))
+  const names = fs.list(joinPath(dir, BLOCKS_DIR));
+  const numbers = names
     .map((name) => BLOCK_FILE.exec(name))
     .filter((m) => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
+  if (checkpoint === null && numbers.length === 0 && names.length > 0) {
+    // Someone else's `msgs` directory: writing blocks into it would mix our files with theirs.
+    throw new JetStoreError(
+      "ErrNotAStore",
+      `Cannot open store: ${joinPath(dir, BLOCKS_DIR)} holds other files (${names.slice(0, 3).join(", ")}) and no jetstore block`,
+    );
+  }
   const listed = new Map(checkpoint?.blocks.map((b) => [b.n, b]) ?? []);
   const lowestListed = checkpoint?.blocks[0]?.n ?? 0;
   const r = new Recovery(fs, cache, checkpoint);
+  // Checked once every tombstone is replayed: a later block may remove what an earlier one lost.
+  const promised: Array<{ block: Block | null; cp: BlockCheckpoint }> = [];
 
-  for (let i = 0; i < numbers.length; i++) {
-    const n = numbers[i];
-    const path = blockPath(dir, n);
-    if (checkpoint !== null && n < lowestListed) {
-      fs.remove(path);
-      continue;
-    }
-    const isLast = i === numbers.length - 1;
-    const prev = r.blocks.length > 0 ? r.blocks[r.blocks.length - 1].last : 0;
-    const block = new Block(n, path, prev);
-    block.handle = fs.open(path, "write");
-    const size = block.handle.size();
-    const cp = listed.get(n);
-    listed.delete(n);
-    const trusted =
-      cp !== undefined &&
-      size >= cp.length &&
-      lastChecksumMatches(block, cp.length, cp.lastChecksum);
-    if (trusted) {
-      block.first = cp.first;
-      block.last = cp.last;
-      block.firstTs = cp.firstTs;
-      block.lastTs = cp.lastTs;
-      block.msgs = cp.msgs;
-      block.bytes = cp.bytes;
-      block.tombstones = cp.tombstones;
-      block.lowestTombstone = cp.lowestTombstone;
-      block.restoreDeleted(cp.deleted);
-    } else if (cp !== undefined) {
-      r.rebuildSubjects = true;
-    }
-    r.blocks.push(block);
-    if (trusted && size === cp.length && !isLast) {
-      block.length = block.written = size;
-      continue;
-    }
+  // Core memory read for a sealed block and not yet owned by the cache; freed if open fails.
+  let loose: number | null = null;
+  try {
+    for (let i = 0; i < numbers.length; i++) {
+      const n = numbers[i];
+      const path = blockPath(dir, n);
+      if (checkpoint !== null && n < lowestListed) {
+        fs.remove(path);
+        continue;
+      }
+      const isLast = i === numbers.length - 1;
+      const prev = r.blocks.length > 0 ? r.blocks[r.blocks.length - 1].last : 0;
+      const block = new Block(n, path, prev);
+      block.handle = fs.open(path, "write");
+      const size = block.handle.size();
+      const cp = listed.get(n);
+      listed.delete(n);
+      const trusted =
+        cp !== undefined &&
+        size >= cp.length &&
+        lastChecksumMatches(block, cp.length, cp.lastChecksum);
+      if (trusted) {
+        block.first = cp.first;
+        block.last = cp.last;
+        block.firstTs = cp.firstTs;
+        block.lastTs = cp.lastTs;
+        block.msgs = cp.msgs;
+        block.bytes = cp.bytes;
+        block.tombstones = cp.tombstones;
+        block.lowestTombstone = cp.lowestTombstone;
+        block.restoreDeleted(cp.deleted);
+      } else if (cp !== undefined) {
+        r.rebuildSubjects = true;
+      }
+      r.blocks.push(block);
+      if (trusted && size === cp.length && !isLast) {
+        if (size >= BLOCK_HEADER_SIZE) checkTrustedHeader(fs, block);
+        block.length = block.written = size;
+        continue;
+      }
 
-    // Read the whole block: the last one into the write buffer, others into private memory.
-    let ptr: number;
-    if (isLast) {
-      buffer.ensure(Math.max(size, BLOCK_HEADER_SIZE));
-      ptr = buffer.ptr;
-    } else {
-      ptr = cache.reserve(size);
+      // Read the whole block: the last one into the write buffer, others into private memory.
+      let ptr: number;
+      if (isLast) {
+        buffer.ensure(Math.max(size, BLOCK_HEADER_SIZE));
+        ptr = buffer.ptr;
+      } else {
+        ptr = cache.reserve(size);
+        loose = ptr;
+      }
+      readInto(fs, block, ptr, size);
+      if (!checkBlockHeader(ptr, size, path) && size < BLOCK_HEADER_SIZE) {
+        // Torn while the block was being created: nothing in it was ever acknowledged.
+        block.handle.truncate(0);
+        r.lostBytes += size;
+        block.length = block.written = 0;
+        if (isLast) buffer.reset(n);
+        else getCore().free(ptr);
+        loose = null;
+        if (cp !== undefined) promised.push({ block: null, cp });
+        continue;
+      }
+      const replayFrom = trusted ? cp.length : BLOCK_HEADER_SIZE;
+      const stop = r.scan(block, ptr, size, replayFrom);
+      if (stop < size) {
+        // A torn or damaged tail: keep what verified, cut the rest, report it.
+        r.lostBytes += size - stop;
+        block.handle.truncate(stop);
+      }
+      block.length = block.written = stop;
+      if (isLast) buffer.used = stop;
+      else cache.put(n, ptr, size);
+      loose = null;
+      if (cp !== undefined && !trusted) promised.push({ block, cp });
     }
-    readInto(fs, block, ptr, size);
-    if (!checkBlockHeader(ptr, size, path) && size < BLOCK_HEADER_SIZE) {
-      // Torn while the block was being created: nothing in it was ever acknowledged.
-      block.handle.truncate(0);
-      block.length = block.written = 0;
-      if (isLast) buffer.reset(n);
-      else getCore().free(ptr);
-      if (cp !== undefined) r.collectLost(null, cp);
-      continue;
-    }
-    const replayFrom = trusted ? cp.length : BLOCK_HEADER_SIZE;
-    const stop = r.scan(block, ptr, size, replayFrom);
-    if (stop < size) {
-      // A torn or damaged tail: keep what verified, cut the rest, report it.
-      r.lostBytes += size - stop;
-      block.handle.truncate(stop);
-    }
-    block.length = block.written = stop;
-    if (isLast) buffer.used = stop;
-    else cache.put(n, ptr, size);
-    if (cp !== undefined && !trusted) r.collectLost(block, cp);
+  } catch (err) {
+    // Open fails (e.g. a block of a newer format): release every handle and byte taken so far.
+    if (loose !== null) getCore().free(loose);
+    for (const b of r.blocks) b.dispose();
+    r.tombstoned.dispose();
+    throw err;
   }
 
+  for (const { block, cp } of promised) r.collectLost(block, cp);
   // Blocks the checkpoint promised whose files are gone.
   for (const cp of listed.values()) {
-    r.collectLost(null, cp);
-    r.lostBytes += cp.bytes;
+    if (r.collectLost(null, cp) > 0) r.lostBytes += cp.bytes;
+    // The checkpoint's subject totals still count its messages.
+    r.rebuildSubjects = true;
   }
+  r.tombstoned.dispose();
   if (r.rebuildSubjects) r.rebuildAllSubjects(buffer);
 
   const lost =
@@ -349,6 +392,18 @@ export function recover(
     lost,
     nextBlockNumber: highest + 1,
   };
+}
+
+/** A trusted block is not scanned, but one a newer version wrote must still be refused (FORMAT.md). */
+function checkTrustedHeader(fs: FileSystem, block: Block): void {
+  const core = getCore();
+  const ptr = core.alloc(BLOCK_HEADER_SIZE);
+  try {
+    readInto(fs, block, ptr, BLOCK_HEADER_SIZE);
+    checkBlockHeader(ptr, BLOCK_HEADER_SIZE, block.path);
+  } finally {
+    core.free(ptr);
+  }
 }
 
 function lastChecksumMatches(block: Block, length: number, expected: Uint8Array): boolean {

@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunFileSystem } from "../../runtimes/bun.ts";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
-import type { Expect } from "../harness.ts";
+import type { Expect, TestFn } from "../harness.ts";
 import { runAllSuites } from "../suites/index.ts";
 
 const fs = memoryFileSystem();
 let n = 0;
 runAllSuites(
-  { describe, it, expect: expect as unknown as Expect },
+  { describe, it: it as unknown as TestFn, expect: expect as unknown as Expect },
   {
     runtime: "bun",
     adapters: [

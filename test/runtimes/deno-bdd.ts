@@ -21,3 +21,11 @@ export function it(name: string, body: () => unknown | Promise<unknown>): void {
     },
   });
 }
+
+it.skip = (name: string, body: () => unknown | Promise<unknown>): void => {
+  Deno.test({
+    name: [...prefix, name].join(" > "),
+    ignore: true,
+    fn: async () => void (await body()),
+  });
+};

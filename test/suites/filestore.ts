@@ -1,0 +1,1084 @@
+/**
+ * What only FileStore can promise, beyond the store contract every engine
+ * passes: durability through power cuts (acknowledged data survives
+ * byte-identical, torn tails are cut and reported, removals stay removed even
+ * under a stale checkpoint, sequences are never reused), cheap reopening from
+ * the checkpoint, erasure that really leaves the disk, group commit and its
+ * failures, the directory lock (within a process and across processes), and
+ * refusing directories and files it does not understand without touching them.
+ *
+ * Tests that need power cuts or injected faults build their own
+ * `memoryFileSystem()` (so no crash leaks into the shared fixture); tests that
+ * need real processes run on the on-disk adapters only; everything else runs
+ * on every adapter. Files are inspected and damaged through the adapter's own
+ * `FileSystem` interface, so one body serves every adapter and runtime.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { type FileHandle, type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
+import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
+import type { AdapterFixture, Expect, RuntimeContext, TestApi } from "../harness.ts";
+import {
+  codeOf,
+  codeOfAsync,
+  enc,
+  expectedSize,
+  type PlainMsg,
+  plain,
+  snapshot,
+  type TestClock,
+  testClock,
+} from "./store-helpers.ts";
+
+const BLOCK_SIZE = 4096;
+const CHECKPOINT = "index.ckpt";
+/** Offset of the u16 format version in a block header and in the checkpoint (FORMAT.md). */
+const VERSION_OFFSET = 4;
+
+export function fileStoreSuite(api: TestApi, ctx: RuntimeContext): void {
+  api.describe("FileStore", () => {
+    for (const adapter of ctx.adapters) {
+      api.describe(`on ${adapter.name}`, () => {
+        reopenTests(api, adapter);
+        tornTailTests(api, adapter);
+        staleCheckpointTests(api, adapter);
+        eraseTests(api, adapter);
+        lockTests(api, adapter);
+        badDirectoryTests(api, adapter);
+        cacheTests(api, adapter);
+        blockBoundaryTests(api, adapter);
+        if (adapter.onDisk) crossProcessLockTests(api, ctx, adapter);
+      });
+    }
+    api.describe("power cuts (memory adapter)", () => powerCutTests(api));
+    api.describe("sync, flush and group commit (memory adapter)", () => syncTests(api));
+  });
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** What the test wrote, by sequence, to compare every later read against. */
+type Written = Map<number, PlainMsg>;
+
+/** A payload unique to its sequence (tagged `<seq>`), 40 to 89 bytes, so a misplaced or torn read shows. */
+function payloadOf(seq: number): Uint8Array {
+  const out = new Uint8Array(40 + ((seq * 13) % 50));
+  const tag = enc(`<${seq}>`);
+  out.set(tag);
+  for (let i = tag.length; i < out.length; i++) out[i] = (seq * 31 + i * 7) & 0xff;
+  return out;
+}
+
+/** Stores `count` messages (7 subjects, headers on every third), clock at seq × 1000. */
+function writeMsgs(store: FileStore, clock: TestClock, count: number, written: Written): void {
+  for (let i = 0; i < count; i++) {
+    const next = store.fastState().lastSeq + 1;
+    clock.t = BigInt(next) * 1000n;
+    const subject = `orders.${next % 7}`;
+    const hdr = next % 3 === 0 ? enc(`h:${next}`) : null;
+    const { seq, ts } = store.storeMsg(subject, hdr, payloadOf(next));
+    written.set(seq, plain({ subject, hdr, msg: payloadOf(next), seq, ts }));
+  }
+}
+
+function openStore(
+  fs: FileSystem,
+  dir: string,
+  clock: TestClock,
+  extra?: Partial<FileStoreOptions>,
+): Promise<FileStore> {
+  return FileStore.open({
+    dir,
+    fs,
+    blockSize: BLOCK_SIZE,
+    syncIntervalMs: 0,
+    now: clock.now,
+    ...extra,
+  });
+}
+
+/**
+ * Reads every sequence up to the last and checks that whatever comes back is
+ * exactly what was written (nothing half-written, nothing misplaced) and that
+ * `state()` agrees with those reads. Returns the live sequences.
+ */
+function expectConsistent(expect: Expect, store: FileStore, written: Written): number[] {
+  const state = store.state();
+  const live: number[] = [];
+  let bytes = 0;
+  const subjects = new Set<string>();
+  for (let seq = 1; seq <= state.lastSeq; seq++) {
+    let msg: PlainMsg | null = null;
+    const code = codeOf(() => {
+      msg = plain(store.loadMsg(seq));
+    });
+    if (msg === null) {
+      expect(`${seq}: ${code}`).toBe(`${seq}: ErrStoreMsgNotFound`);
+      continue;
+    }
+    const m = msg as PlainMsg;
+    expect(m).toStrictEqual(written.get(seq));
+    live.push(seq);
+    bytes += expectedSize(m.subject, m.hdr?.length ?? 0, m.msg.length);
+    subjects.add(m.subject);
+  }
+  const first = live[0] ?? state.lastSeq + 1;
+  const deleted: number[] = [];
+  for (let seq = first, k = 0; seq <= state.lastSeq && live.length > 0; seq++) {
+    if (live[k] === seq) k++;
+    else deleted.push(seq);
+  }
+  expect({
+    msgs: state.msgs,
+    bytes: state.bytes,
+    firstSeq: state.firstSeq,
+    numSubjects: state.numSubjects,
+    numDeleted: state.numDeleted,
+    deleted: state.deleted,
+  }).toStrictEqual({
+    msgs: live.length,
+    bytes,
+    firstSeq: first,
+    numSubjects: subjects.size,
+    numDeleted: deleted.length,
+    deleted,
+  });
+  return live;
+}
+
+/** A file's bytes through the adapter, or null if it is missing. */
+function readAll(fs: FileSystem, path: string): Uint8Array | null {
+  const stat = fs.stat(path);
+  if (stat === null) return null;
+  const handle = fs.open(path, "read");
+  try {
+    const out = new Uint8Array(stat.size);
+    let done = 0;
+    while (done < out.length) {
+      const n = handle.read(out.subarray(done), done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return out.subarray(0, done);
+  } finally {
+    handle.close();
+  }
+}
+
+/** Replaces a file's bytes through the adapter, durably. */
+function writeAll(fs: FileSystem, path: string, bytes: Uint8Array): void {
+  const handle = fs.open(path, "create");
+  try {
+    handle.truncate(0);
+    handle.write(bytes, 0);
+    handle.sync();
+  } finally {
+    handle.close();
+  }
+}
+
+/** Every file and directory under `dir`, with file bytes, for before/after comparison. */
+function tree(fs: FileSystem, dir: string): Record<string, number[] | "dir"> {
+  const out: Record<string, number[] | "dir"> = {};
+  const walk = (path: string, rel: string) => {
+    for (const name of fs.list(path)) {
+      const full = joinPath(path, name);
+      const key = rel === "" ? name : `${rel}/${name}`;
+      if (fs.stat(full)?.isDirectory) {
+        out[key] = "dir";
+        walk(full, key);
+      } else {
+        out[key] = Array.from(readAll(fs, full) ?? []);
+      }
+    }
+  };
+  walk(dir, "");
+  return out;
+}
+
+/** Block file paths in block-number order. */
+function blockPaths(fs: FileSystem, dir: string): string[] {
+  return fs
+    .list(joinPath(dir, "msgs"))
+    .filter((name) => /^\d+\.blk$/.test(name))
+    .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10))
+    .map((name) => joinPath(dir, "msgs", name));
+}
+
+function totalBlockBytes(fs: FileSystem, dir: string): number {
+  return blockPaths(fs, dir).reduce((sum, p) => sum + (fs.stat(p)?.size ?? 0), 0);
+}
+
+/** Index of `needle` in `hay`, or -1. */
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** How many files under `dir` contain `needle`. */
+function filesContaining(fs: FileSystem, dir: string, needle: Uint8Array): string[] {
+  return Object.entries(tree(fs, dir))
+    .filter(([, v]) => v !== "dir" && indexOfBytes(Uint8Array.from(v), needle) >= 0)
+    .map(([k]) => k);
+}
+
+interface Counting {
+  fs: FileSystem;
+  /** Bytes returned by reads, and handles opened but not closed, since creation. */
+  stats: { bytesRead: number; openHandles: number };
+}
+
+/** Wraps an adapter to count bytes read and handles left open. */
+function counting(inner: FileSystem): Counting {
+  const stats = { bytesRead: 0, openHandles: 0 };
+  const wrap = (h: FileHandle): FileHandle => {
+    let closed = false;
+    stats.openHandles++;
+    return {
+      path: h.path,
+      read(buf, position) {
+        const n = h.read(buf, position);
+        stats.bytesRead += n;
+        return n;
+      },
+      write: (buf, position) => h.write(buf, position),
+      size: () => h.size(),
+      truncate: (length) => h.truncate(length),
+      sync: () => h.sync(),
+      syncAsync: () => h.syncAsync(),
+      close() {
+        if (!closed) stats.openHandles--;
+        closed = true;
+        h.close();
+      },
+    };
+  };
+  const fs: FileSystem = {
+    name: inner.name,
+    open: (path, mode) => wrap(inner.open(path, mode)),
+    stat: (path) => inner.stat(path),
+    mkdir: (path) => inner.mkdir(path),
+    list: (path) => inner.list(path),
+    rename: (from, to) => inner.rename(from, to),
+    remove: (path) => inner.remove(path),
+    syncDirectory: (path) => inner.syncDirectory(path),
+    lock: (dir) => inner.lock(dir),
+  };
+  return { fs, stats };
+}
+
+/** A fresh memory filesystem with `/s` created and durable, for power-cut tests. */
+function diskWithDir(): MemoryFileSystem {
+  const fs = memoryFileSystem();
+  fs.mkdir("/s");
+  fs.syncDirectory("/");
+  return fs;
+}
+
+/** Runs `body` in a fresh directory of `adapter`, always cleaning up. */
+async function inTempDir(
+  adapter: AdapterFixture,
+  body: (dir: string) => Promise<void>,
+): Promise<void> {
+  const { dir, cleanup } = adapter.tempDir();
+  try {
+    await body(dir);
+  } finally {
+    cleanup();
+  }
+}
+
+/** Removals, an erase, skips and a compact over several blocks: a store whose rebuild is not trivial. */
+async function busyStore(fs: FileSystem, dir: string, clock: TestClock): Promise<FileStore> {
+  const written: Written = new Map();
+  const store = await openStore(fs, dir, clock);
+  writeMsgs(store, clock, 260, written);
+  for (const seq of [3, 50, 51, 52, 120, 200]) store.removeMsg(seq);
+  store.eraseMsg(121);
+  clock.t = 999_999n;
+  store.skipMsgs(261, 5);
+  writeMsgs(store, clock, 20, written);
+  store.compact(40);
+  store.removeMsg(285);
+  return store;
+}
+
+// ---------------------------------------------------------------- reopen and the checkpoint
+
+function reopenTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("reopening", () => {
+    it("trusts the checkpoint after a clean close, reading a small part of the store", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await busyStore(adapter.fs, dir, clock);
+        const before = snapshot(store);
+        await store.close();
+        const blocks = blockPaths(adapter.fs, dir);
+        expect(blocks.length).toBeGreaterThan(5);
+        const total = totalBlockBytes(adapter.fs, dir);
+        const lastBlock = adapter.fs.stat(blocks[blocks.length - 1])!.size;
+        const ckpt = adapter.fs.stat(joinPath(dir, CHECKPOINT))!.size;
+        const { fs, stats } = counting(adapter.fs);
+        const reopened = await openStore(fs, dir, clock);
+        // The checkpoint, a header and a last checksum per block, and the active block.
+        expect(stats.bytesRead).toBeLessThanOrEqual(ckpt + 24 * blocks.length + lastBlock);
+        expect(stats.bytesRead).toBeLessThan(total / 3);
+        expect(snapshot(reopened)).toStrictEqual(before);
+        await reopened.close();
+        expect(stats.openHandles).toBe(0);
+      }));
+
+    for (const [damage, spoil] of [
+      ["missing", (fs: FileSystem, path: string) => fs.remove(path)],
+      [
+        "damaged by a flipped bit",
+        (fs: FileSystem, path: string) => {
+          const bytes = readAll(fs, path)!;
+          bytes[bytes.length >> 1] ^= 0x10;
+          writeAll(fs, path, bytes);
+        },
+      ],
+      [
+        "cut short",
+        (fs: FileSystem, path: string) => writeAll(fs, path, readAll(fs, path)!.slice(0, 10)),
+      ],
+      ["empty", (fs: FileSystem, path: string) => writeAll(fs, path, new Uint8Array(0))],
+    ] as const) {
+      it(`rebuilds the identical state from the blocks when the checkpoint is ${damage}`, () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const store = await busyStore(adapter.fs, dir, clock);
+          const before = snapshot(store);
+          await store.close();
+          spoil(adapter.fs, joinPath(dir, CHECKPOINT));
+          const total = totalBlockBytes(adapter.fs, dir);
+          const { fs, stats } = counting(adapter.fs);
+          const reopened = await openStore(fs, dir, clock);
+          expect(stats.bytesRead).toBeGreaterThanOrEqual(total);
+          expect(snapshot(reopened)).toStrictEqual(before);
+          clock.t = 5_000_000n;
+          expect(reopened.storeMsg("next", null, enc("n")).seq).toBe(before.state.lastSeq + 1);
+          await reopened.close();
+        }));
+    }
+  });
+}
+
+// ---------------------------------------------------------------- torn tails
+
+function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("torn tails", () => {
+    /** 100 messages over several blocks, closed; returns what was written and the last block. */
+    async function closedStore(dir: string, clock: TestClock) {
+      const written: Written = new Map();
+      const store = await openStore(adapter.fs, dir, clock);
+      writeMsgs(store, clock, 100, written);
+      await store.close();
+      const blocks = blockPaths(adapter.fs, dir);
+      return { written, blocks, last: blocks[blocks.length - 1] };
+    }
+
+    it("cuts garbage appended to the last block and reports its bytes, losing no message", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const { written, last } = await closedStore(dir, clock);
+        const good = readAll(adapter.fs, last)!;
+        const garbage = new Uint8Array(37).fill(0xab);
+        writeAll(adapter.fs, last, Uint8Array.from([...good, ...garbage]));
+        const store = await openStore(adapter.fs, dir, clock);
+        expect(store.state().lost).toStrictEqual({ msgs: [], bytes: 37 });
+        expect(expectConsistent(expect, store, written).length).toBe(100);
+        expect(Array.from(readAll(adapter.fs, last)!)).toStrictEqual(Array.from(good));
+        expect(store.storeMsg("next", null, enc("n")).seq).toBe(101);
+        await store.close();
+        const again = await openStore(adapter.fs, dir, clock);
+        expect(again.state().lost).toBeUndefined();
+        await again.close();
+      }));
+
+    it("cuts a half-written last record, reports it lost and never reuses its sequence", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const { written, last } = await closedStore(dir, clock);
+        const good = readAll(adapter.fs, last)!;
+        const m100 = written.get(100)!;
+        const size100 = expectedSize(m100.subject, m100.hdr?.length ?? 0, m100.msg.length);
+        writeAll(adapter.fs, last, good.slice(0, good.length - 10));
+        const store = await openStore(adapter.fs, dir, clock);
+        expect(store.state().lost).toStrictEqual({ msgs: [100], bytes: size100 - 10 });
+        expect(store.state()).toMatchObject({ msgs: 99, lastSeq: 100, deleted: [100] });
+        written.delete(100);
+        expect(expectConsistent(expect, store, written).length).toBe(99);
+        expect(adapter.fs.stat(last)!.size).toBe(good.length - size100);
+        expect(store.storeMsg("next", null, enc("n")).seq).toBe(101);
+        await store.close();
+      }));
+
+    for (const [what, spoil] of [
+      [
+        "cut to its header",
+        (fs: FileSystem, p: string) => writeAll(fs, p, readAll(fs, p)!.slice(0, 16)),
+      ],
+      [
+        "cut inside its header",
+        (fs: FileSystem, p: string) => writeAll(fs, p, readAll(fs, p)!.slice(0, 9)),
+      ],
+      ["deleted", (fs: FileSystem, p: string) => fs.remove(p)],
+    ] as const) {
+      it(`reports the messages of a last block ${what} as lost and never reuses their sequences`, () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const { written, blocks, last } = await closedStore(dir, clock);
+          // The messages of the last block: those not in any earlier block file.
+          const earlier = blocks.slice(0, -1).map((p) => readAll(adapter.fs, p)!);
+          const inLast = [...written.keys()].filter(
+            (seq) => !earlier.some((bytes) => indexOfBytes(bytes, payloadOf(seq)) >= 0),
+          );
+          expect(inLast.length).toBeGreaterThan(5);
+          expect(inLast[inLast.length - 1]).toBe(100);
+          spoil(adapter.fs, last);
+          const store = await openStore(adapter.fs, dir, clock);
+          const state = store.state();
+          expect(state.lost?.msgs).toStrictEqual(inLast);
+          // Bytes are what open had to cut: a torn header; a short but valid file has nothing to cut.
+          if (what === "cut inside its header") expect(state.lost?.bytes).toBe(9);
+          if (what === "cut to its header") expect(state.lost?.bytes).toBe(0);
+          expect(state.lastSeq).toBe(100);
+          for (const seq of inLast) written.delete(seq);
+          expect(expectConsistent(expect, store, written)).toStrictEqual([...written.keys()]);
+          clock.t = 5_000_000n;
+          expect(store.storeMsg("next", null, enc("n")).seq).toBe(101);
+          await store.close();
+          const again = await openStore(adapter.fs, dir, clock);
+          expect(again.state()).toMatchObject({ lastSeq: 101, msgs: written.size + 1 });
+          expect(again.state().lost).toBeUndefined();
+          await again.close();
+        }));
+    }
+
+    for (const checkpoint of ["trusted", "missing"] as const) {
+      // Known gap, issue 6 ("corruption stays local"): a scan stops at the first
+      // damaged record, so the records after it in a sealed block are lost too.
+      it.skip(`loses only a damaged record in a sealed block, not its neighbours (checkpoint ${checkpoint})`, () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const { written, blocks } = await closedStore(dir, clock);
+          if (checkpoint === "missing") adapter.fs.remove(joinPath(dir, CHECKPOINT));
+          // Flip one payload byte of message 5, in the first (sealed) block.
+          const first = readAll(adapter.fs, blocks[0])!;
+          const at = indexOfBytes(first, payloadOf(5));
+          expect(at).toBeGreaterThan(0);
+          first[at + 10] ^= 0xff;
+          writeAll(adapter.fs, blocks[0], first);
+          const store = await openStore(adapter.fs, dir, clock);
+          expect(["ErrCorrupt", "ErrStoreMsgNotFound"]).toContain(codeOf(() => store.loadMsg(5)));
+          for (const [seq, msg] of written) {
+            if (seq !== 5) expect(plain(store.loadMsg(seq))).toStrictEqual(msg);
+          }
+          expect(store.state().lastSeq).toBe(100);
+          await store.close();
+        }));
+    }
+  });
+}
+
+// ---------------------------------------------------------------- stale checkpoints
+
+function staleCheckpointTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("a stale checkpoint", () => {
+    const cases: [string, (store: FileStore) => void][] = [
+      [
+        "interior removals, an erase and the last message removed",
+        (s) => {
+          for (const seq of [3, 50, 77]) s.removeMsg(seq);
+          s.eraseMsg(90);
+          s.removeMsg(120);
+        },
+      ],
+      [
+        "every message of the first blocks removed one by one",
+        (s) => {
+          for (let seq = 1; seq <= 80; seq++) s.removeMsg(seq);
+        },
+      ],
+      ["a purge", (s) => s.purge()],
+      ["a compact", (s) => s.compact(90)],
+    ];
+    for (const [name, act] of cases) {
+      it(`brings no removed message back after ${name}`, () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const written: Written = new Map();
+          const store = await openStore(adapter.fs, dir, clock);
+          writeMsgs(store, clock, 120, written);
+          await store.flush();
+          const old = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
+          act(store);
+          await store.sync();
+          const before = snapshot(store);
+          await store.close();
+          writeAll(adapter.fs, joinPath(dir, CHECKPOINT), old);
+          const reopened = await openStore(adapter.fs, dir, clock);
+          expect(snapshot(reopened)).toStrictEqual(before);
+          expectConsistent(expect, reopened, written);
+          expect(reopened.storeMsg("next", null, enc("n")).seq).toBe(121);
+          await reopened.close();
+        }));
+    }
+  });
+}
+
+// ---------------------------------------------------------------- erase
+
+/** 64 bytes no other message carries. */
+const MARKER = enc("<<ERASE-ME-0123456789>>".repeat(3).slice(0, 64));
+const HDR_MARKER = enc("X-Secret: <<header-to-erase>>");
+
+function eraseTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("eraseMsg", () => {
+    for (const where of ["a sealed, flushed block", "the unwritten tail of the active block"]) {
+      it(`leaves no trace of the payload or headers on disk when the message is in ${where}`, () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const written: Written = new Map();
+          const store = await openStore(adapter.fs, dir, clock);
+          writeMsgs(store, clock, where.startsWith("a sealed") ? 10 : 120, written);
+          clock.t = 77_777n;
+          const { seq, ts } = store.storeMsg("secret", HDR_MARKER, MARKER);
+          writeMsgs(store, clock, where.startsWith("a sealed") ? 120 : 1, written);
+          if (where.startsWith("a sealed")) {
+            await store.flush();
+            expect(filesContaining(adapter.fs, dir, MARKER)).toStrictEqual(["msgs/1.blk"]);
+          } else {
+            expect(filesContaining(adapter.fs, dir, MARKER)).toStrictEqual([]);
+          }
+          expect(plain(store.loadMsg(seq))).toStrictEqual(
+            plain({ subject: "secret", hdr: HDR_MARKER, msg: MARKER, seq, ts }),
+          );
+          expect(store.eraseMsg(seq)).toBe(true);
+          expect(codeOf(() => store.loadMsg(seq))).toBe("ErrStoreMsgNotFound");
+          expect(store.eraseMsg(seq)).toBe(false);
+          await store.flush();
+          expect(filesContaining(adapter.fs, dir, MARKER)).toStrictEqual([]);
+          expect(filesContaining(adapter.fs, dir, HDR_MARKER)).toStrictEqual([]);
+          expect(plain(store.loadMsg(seq - 1))).toStrictEqual(written.get(seq - 1));
+          expect(plain(store.loadMsg(seq + 1))).toStrictEqual(written.get(seq + 1));
+          expectConsistent(expect, store, written);
+          await store.close();
+          expect(filesContaining(adapter.fs, dir, MARKER)).toStrictEqual([]);
+          const reopened = await openStore(adapter.fs, dir, clock);
+          expect(codeOf(() => reopened.loadMsg(seq))).toBe("ErrStoreMsgNotFound");
+          expect(reopened.state().deleted).toStrictEqual([seq]);
+          expectConsistent(expect, reopened, written);
+          await reopened.close();
+        }));
+    }
+  });
+}
+
+// ---------------------------------------------------------------- lock
+
+function lockTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("lock", () => {
+    it("refuses a second open of the same directory in this process, leaving the first working", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const written: Written = new Map();
+        const first = await openStore(adapter.fs, dir, clock);
+        writeMsgs(first, clock, 5, written);
+        await first.sync();
+        const files = tree(adapter.fs, dir);
+        for (const spelling of [dir, `${dir}/`, `${dir}/msgs/..`]) {
+          expect(await codeOfAsync(() => openStore(adapter.fs, spelling, clock))).toBe(
+            "ErrStoreLocked",
+          );
+        }
+        expect(tree(adapter.fs, dir)).toStrictEqual(files);
+        writeMsgs(first, clock, 50, written);
+        await first.flush();
+        expectConsistent(expect, first, written);
+        await first.close();
+        const second = await openStore(adapter.fs, dir, clock);
+        expect(expectConsistent(expect, second, written).length).toBe(55);
+        await second.close();
+      }));
+  });
+}
+
+/** The command that runs `script` (ES module source) in a child of this runtime. */
+function childCommand(ctx: RuntimeContext): { cmd: string; args: (script: string) => string[] } {
+  const g = globalThis as { Deno?: { execPath(): string } };
+  if (ctx.runtime === "deno") return { cmd: g.Deno!.execPath(), args: (s) => ["eval", s] };
+  if (ctx.runtime === "bun") return { cmd: process.execPath, args: (s) => ["-e", s] };
+  return { cmd: process.execPath, args: (s) => ["--input-type=module", "-e", s] };
+}
+
+/** The module a child imports FileStore from: TypeScript for Bun and Deno, the build for Node. */
+function childEntry(ctx: RuntimeContext): string {
+  const rel = ctx.runtime === "node" ? "../../dist/src/index.js" : "../../src/index.ts";
+  return new URL(rel, import.meta.url).href;
+}
+
+function crossProcessLockTests(
+  { describe, it, expect }: TestApi,
+  ctx: RuntimeContext,
+  adapter: AdapterFixture,
+): void {
+  describe("lock across processes", () => {
+    it(
+      "refuses the store while another process holds it and takes it over once that one is killed",
+      () =>
+        inTempDir(adapter, async (dir) => {
+          const entry = childEntry(ctx);
+          if (!existsSync(new URL(entry))) {
+            throw new Error(`${entry} is missing: run \`npm run build\` before the Node tests`);
+          }
+          const script = [
+            `const { FileStore } = await import(${JSON.stringify(entry)});`,
+            `const store = await FileStore.open({ dir: ${JSON.stringify(dir)}, syncIntervalMs: 0 });`,
+            `store.storeMsg("child", null, new Uint8Array([1, 2, 3]));`,
+            "await store.sync();",
+            `console.log("locked");`,
+            "setInterval(() => {}, 60000);",
+          ].join("\n");
+          const { cmd, args } = childCommand(ctx);
+          const child = spawn(cmd, args(script), { stdio: ["ignore", "pipe", "pipe"] });
+          try {
+            await waitForLine(child, "locked", 4000);
+            const clock = testClock();
+            expect(await codeOfAsync(() => openStore(adapter.fs, dir, clock))).toBe(
+              "ErrStoreLocked",
+            );
+            const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+            child.kill("SIGKILL");
+            await exited;
+            const store = await openStore(adapter.fs, dir, clock);
+            expect(store.state()).toMatchObject({ msgs: 1, lastSeq: 1 });
+            expect(plain(store.loadMsg(1))).toMatchObject({ subject: "child", msg: [1, 2, 3] });
+            await store.close();
+            expect(adapter.fs.list(dir)).toStrictEqual([CHECKPOINT, "msgs"]);
+          } finally {
+            if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+          }
+        }),
+      15_000,
+    );
+  });
+}
+
+/** Resolves when `child` prints `line`; rejects with its output if it exits or `ms` pass first. */
+function waitForLine(child: ChildProcess, line: string, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    const timer = setTimeout(
+      () => reject(new Error(`child did not print ${line} within ${ms} ms: ${out} ${err}`)),
+      ms,
+    );
+    child.stdout!.on("data", (d) => {
+      out += String(d);
+      if (out.split("\n").includes(line)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr!.on("data", (d) => {
+      err += String(d);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited (${code}) before printing ${line}: ${out} ${err}`));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- bad directories
+
+function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("directories it does not understand", () => {
+    /** Opens `path`, expects `code`, and checks `dir` is byte-for-byte as before and no handle leaked. */
+    async function refuses(dir: string, path: string, code: string): Promise<void> {
+      const before = tree(adapter.fs, dir);
+      const { fs, stats } = counting(adapter.fs);
+      expect(await codeOfAsync(() => openStore(fs, path, testClock()))).toBe(code);
+      expect(tree(adapter.fs, dir)).toStrictEqual(before);
+      expect(stats.openHandles).toBe(0);
+    }
+
+    it("refuses a path that is a file", () =>
+      inTempDir(adapter, async (dir) => {
+        writeAll(adapter.fs, joinPath(dir, "f"), enc("not a directory"));
+        await refuses(dir, joinPath(dir, "f"), "ErrNotAStore");
+      }));
+
+    it("refuses a directory holding unrelated files", () =>
+      inTempDir(adapter, async (dir) => {
+        writeAll(adapter.fs, joinPath(dir, "notes.txt"), enc("my notes"));
+        adapter.fs.mkdir(joinPath(dir, "photos"));
+        await refuses(dir, dir, "ErrNotAStore");
+      }));
+
+    it("refuses a msgs directory holding files that are not blocks", () =>
+      inTempDir(adapter, async (dir) => {
+        adapter.fs.mkdir(joinPath(dir, "msgs"));
+        writeAll(adapter.fs, joinPath(dir, "msgs", "inbox.txt"), enc("dear diary"));
+        await refuses(dir, dir, "ErrNotAStore");
+      }));
+
+    it("refuses a block of a newer format version wherever it is, changing nothing", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await busyStore(adapter.fs, dir, clock);
+        const before = snapshot(store);
+        await store.close();
+        const blocks = blockPaths(adapter.fs, dir);
+        for (const path of [blocks[0], blocks[blocks.length >> 1], blocks[blocks.length - 1]]) {
+          for (const checkpoint of [true, false]) {
+            const saved = readAll(adapter.fs, path)!;
+            const ckpt = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
+            if (!checkpoint) adapter.fs.remove(joinPath(dir, CHECKPOINT));
+            const patched = saved.slice();
+            patched[VERSION_OFFSET] = 2;
+            writeAll(adapter.fs, path, patched);
+            await refuses(dir, dir, "ErrUnsupportedFormat");
+            writeAll(adapter.fs, path, saved);
+            writeAll(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
+          }
+        }
+        const reopened = await openStore(adapter.fs, dir, clock);
+        expect(snapshot(reopened)).toStrictEqual(before);
+        await reopened.close();
+      }));
+
+    it("refuses a checkpoint of a newer format version, changing nothing", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await busyStore(adapter.fs, dir, clock);
+        await store.close();
+        const path = joinPath(dir, CHECKPOINT);
+        const ckpt = readAll(adapter.fs, path)!;
+        ckpt[VERSION_OFFSET] = 2;
+        writeAll(adapter.fs, path, ckpt);
+        await refuses(dir, dir, "ErrUnsupportedFormat");
+      }));
+  });
+}
+
+// ---------------------------------------------------------------- cache
+
+function cacheTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("block cache", () => {
+    for (const cacheBytes of [0, 5000]) {
+      it(`reads every message correctly with cacheBytes ${cacheBytes}`, () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const written: Written = new Map();
+          const store = await openStore(adapter.fs, dir, clock, { cacheBytes });
+          writeMsgs(store, clock, 300, written);
+          store.removeMsg(150);
+          written.delete(150);
+          expectConsistent(expect, store, written);
+          await store.close();
+          expect(blockPaths(adapter.fs, dir).length).toBeGreaterThan(6);
+          const reopened = await openStore(adapter.fs, dir, clock, { cacheBytes });
+          // Forwards, backwards, and jumping between blocks.
+          const seqs = [...written.keys()];
+          const order = [
+            ...seqs,
+            ...seqs.slice().reverse(),
+            ...seqs.map((_, i) => seqs[(i * 97) % seqs.length]),
+          ];
+          for (const seq of order) {
+            expect(plain(reopened.loadMsg(seq))).toStrictEqual(written.get(seq));
+          }
+          expectConsistent(expect, reopened, written);
+          await reopened.close();
+        }));
+    }
+  });
+}
+
+// ---------------------------------------------------------------- block boundaries
+
+function blockBoundaryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("block boundaries", () => {
+    it("truncates into a sealed block when the newest block holds only tombstones", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const written: Written = new Map();
+        const store = await openStore(adapter.fs, dir, clock);
+        // Three 1.3 KB messages fill a block.
+        for (let i = 1; i <= 30; i++) {
+          clock.t = BigInt(i) * 1000n;
+          const msg = new Uint8Array(1300).fill(i);
+          const { seq, ts } = store.storeMsg("big", null, msg);
+          written.set(seq, plain({ subject: "big", hdr: null, msg, seq, ts }));
+        }
+        await store.flush();
+        // Remove from the end until a tombstone no longer fits and starts a block of its own.
+        const blocks = blockPaths(adapter.fs, dir).length;
+        let seq = 30;
+        while (blockPaths(adapter.fs, dir).length === blocks) {
+          store.removeMsg(seq--);
+          await store.flush();
+        }
+        expect(seq).toBeGreaterThan(3);
+        store.truncate(2);
+        const state = store.state();
+        expect(state).toMatchObject({ msgs: 2, firstSeq: 1, lastSeq: 2, deleted: [] });
+        const kept = new Map([...written].filter(([s]) => s <= 2));
+        expect(expectConsistent(expect, store, kept)).toStrictEqual([1, 2]);
+        const before = snapshot(store);
+        await store.close();
+        const reopened = await openStore(adapter.fs, dir, clock);
+        expect(snapshot(reopened)).toStrictEqual(before);
+        clock.t = 99_000n;
+        expect(reopened.storeMsg("next", null, enc("n")).seq).toBe(3);
+        await reopened.close();
+      }));
+  });
+}
+
+// ---------------------------------------------------------------- power cuts
+
+function powerCutTests({ it, expect }: TestApi): void {
+  it("keeps exactly what sync() acknowledged through a power cut, and continues after it", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/s", clock);
+    writeMsgs(store, clock, 150, written);
+    await store.sync();
+    writeMsgs(store, clock, 60, new Map());
+    const after = disk.crash({ lose: "unsynced" });
+    const reopened = await openStore(after, "/s", clock);
+    expect(reopened.state()).toMatchObject({ msgs: 150, firstSeq: 1, lastSeq: 150 });
+    expect(expectConsistent(expect, reopened, written).length).toBe(150);
+    writeMsgs(reopened, clock, 1, written);
+    expect(reopened.fastState().lastSeq).toBe(151);
+    await reopened.close();
+  });
+
+  it("keeps what sync() acknowledged in a store it created, directory entries included", async () => {
+    const disk = memoryFileSystem();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/fresh/store", clock);
+    writeMsgs(store, clock, 20, written);
+    await store.sync();
+    const after = disk.crash({ lose: "unsynced" });
+    const reopened = await openStore(after, "/fresh/store", clock);
+    expect(expectConsistent(expect, reopened, written).length).toBe(20);
+    await reopened.close();
+  });
+
+  it("keeps everything flushed through random power cuts and never returns a half-written message", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/s", clock);
+    writeMsgs(store, clock, 100, written);
+    await store.flush();
+    // Unsynced work: removals and enough messages to seal blocks, so some of it is written out.
+    store.removeMsg(10);
+    writeMsgs(store, clock, 70, written);
+    store.removeMsg(130);
+    let torn = 0;
+    for (let seed = 1; seed <= 120; seed++) {
+      const after = disk.crash({ lose: "random", seed });
+      const reopened = await openStore(after, "/s", clock);
+      const state = reopened.state();
+      if ((state.lost?.bytes ?? 0) > 0) torn++;
+      expect({ seed, lost: state.lost?.msgs ?? [] }).toStrictEqual({ seed, lost: [] });
+      const live = expectConsistent(expect, reopened, written);
+      for (let seq = 1; seq <= 100; seq++) {
+        if (seq !== 10 && !live.includes(seq)) expect(`${seed}: ${seq} lost`).toBe("kept");
+      }
+      expect(state.lastSeq).toBeGreaterThanOrEqual(100);
+      clock.t = 9_000_000n;
+      expect(reopened.storeMsg("next", null, enc("n")).seq).toBe(state.lastSeq + 1);
+      await reopened.close();
+      // What the first open cut is gone for good: a second open finds nothing torn.
+      const again = await openStore(after, "/s", clock);
+      expect(again.state().lost).toBeUndefined();
+      expect(again.fastState().lastSeq).toBe(state.lastSeq + 1);
+      await again.close();
+    }
+    expect(torn).toBeGreaterThan(10);
+  });
+
+  it("keeps removals acknowledged by sync() through power cuts, erased bytes included", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/s", clock);
+    writeMsgs(store, clock, 60, written);
+    clock.t = 61_000n;
+    store.storeMsg("secret", null, MARKER);
+    writeMsgs(store, clock, 60, written);
+    await store.flush();
+    const removed = [1, 2, 3, 40, 61, 99, 121];
+    for (const seq of removed) {
+      if (seq === 61) store.eraseMsg(seq);
+      else store.removeMsg(seq);
+    }
+    await store.sync();
+    for (const seq of removed) written.delete(seq);
+    for (const lose of ["unsynced", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const) {
+      const after =
+        lose === "unsynced" ? disk.crash({ lose }) : disk.crash({ lose: "random", seed: lose });
+      const reopened = await openStore(after, "/s", clock);
+      for (const seq of removed) {
+        expect(`${lose}/${seq}: ${codeOf(() => reopened.loadMsg(seq))}`).toBe(
+          `${lose}/${seq}: ErrStoreMsgNotFound`,
+        );
+      }
+      expect(expectConsistent(expect, reopened, written).length).toBe(121 - removed.length);
+      expect(reopened.fastState().lastSeq).toBe(121);
+      expect(filesContaining(after, "/s", MARKER)).toStrictEqual([]);
+      await reopened.close();
+    }
+  });
+
+  it("rescans only what was written after the checkpoint when opening after a power cut", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/s", clock);
+    writeMsgs(store, clock, 400, written);
+    store.removeMsg(7);
+    written.delete(7);
+    await store.flush();
+    writeMsgs(store, clock, 10, written);
+    store.removeMsg(300);
+    written.delete(300);
+    await store.sync();
+    const after = disk.crash({ lose: "unsynced" });
+    const total = totalBlockBytes(after, "/s");
+    const blocks = blockPaths(after, "/s").length;
+    expect(blocks).toBeGreaterThan(10);
+    const { fs, stats } = counting(after);
+    const reopened = await openStore(fs, "/s", clock);
+    expect(stats.bytesRead).toBeLessThan(total / 4);
+    expect(expectConsistent(expect, reopened, written).length).toBe(408);
+    const state = snapshot(reopened);
+    await reopened.close();
+
+    // The same power cut without a checkpoint: every block is read, and the state is the same.
+    const again = disk.crash({ lose: "unsynced" });
+    again.remove("/s/index.ckpt");
+    const rebuilt = counting(again);
+    const full = await openStore(rebuilt.fs, "/s", clock);
+    expect(rebuilt.stats.bytesRead).toBeGreaterThanOrEqual(total);
+    expect(snapshot(full)).toStrictEqual(state);
+    await full.close();
+  });
+}
+
+// ---------------------------------------------------------------- sync and group commit
+
+function syncTests({ it, expect }: TestApi): void {
+  it("resolves many concurrent sync() callers with a few shared fsyncs", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/s", clock);
+    const syncsBefore = disk.counters.syncs;
+    // 50 writers, each storing and awaiting sync() 6 times: 300 acknowledgements.
+    let resolved = 0;
+    const writer = async () => {
+      for (let k = 0; k < 6; k++) {
+        writeMsgs(store, clock, 1, written);
+        await store.sync();
+        resolved++;
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, writer));
+    expect(resolved).toBe(300);
+    // One round per wave of writers (a block fsync or two, and the directory when a block was added).
+    expect(disk.counters.syncs - syncsBefore).toBeLessThanOrEqual(40);
+    const after = disk.crash({ lose: "unsynced" });
+    const reopened = await openStore(after, "/s", clock);
+    expect(expectConsistent(expect, reopened, written).length).toBe(300);
+    await reopened.close();
+  });
+
+  it("makes a sync() that arrives during a round wait for a round that covers its data", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/s", clock);
+    writeMsgs(store, clock, 5, written);
+    const order: string[] = [];
+    const first = store.sync().then(() => order.push("first"));
+    writeMsgs(store, clock, 1, written);
+    const second = store.sync().then(() => order.push("second"));
+    await second;
+    await first;
+    expect(order).toStrictEqual(["first", "second"]);
+    const after = disk.crash({ lose: "unsynced" });
+    const reopened = await openStore(after, "/s", clock);
+    expect(expectConsistent(expect, reopened, written).length).toBe(6);
+    await reopened.close();
+  });
+
+  it("makes every write durable before storeMsg returns with syncAlways", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/s", clock, { syncAlways: true });
+    writeMsgs(store, clock, 80, written);
+    store.removeMsg(10);
+    written.delete(10);
+    // No await anywhere: the power goes while the store is open.
+    const after = disk.crash({ lose: "unsynced" });
+    const reopened = await openStore(after, "/s", clock);
+    expect(expectConsistent(expect, reopened, written).length).toBe(79);
+    expect(reopened.fastState().lastSeq).toBe(80);
+    await reopened.close();
+  });
+
+  it("rejects sync() and flush() while fsync fails and makes the data durable once it works", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/s", clock);
+    writeMsgs(store, clock, 50, written);
+    disk.setFaults({ failSync: {} });
+    const codes = await Promise.all([
+      codeOfAsync(() => store.sync()),
+      codeOfAsync(() => store.sync()),
+      codeOfAsync(() => store.flush()),
+    ]);
+    expect(codes).toStrictEqual(["ErrIO", "ErrIO", "ErrIO"]);
+    // Still failing: a retry is not reported as success either.
+    expect(await codeOfAsync(() => store.sync())).toBe("ErrIO");
+    disk.setFaults({ failSync: null });
+    await store.sync();
+    const after = disk.crash({ lose: "unsynced" });
+    const reopened = await openStore(after, "/s", clock);
+    expect(expectConsistent(expect, reopened, written).length).toBe(50);
+    await reopened.close();
+  });
+
+  it("never reports a sync() as done while the directory fsync fails", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const written: Written = new Map();
+    const store = await openStore(disk, "/s", clock);
+    writeMsgs(store, clock, 100, written);
+    disk.setFaults({ failSync: { path: "/s/msgs" } });
+    expect(await codeOfAsync(() => store.sync())).toBe("ErrIO");
+    expect(await codeOfAsync(() => store.sync())).toBe("ErrIO");
+    disk.setFaults({ failSync: null });
+    await store.sync();
+    const after = disk.crash({ lose: "unsynced" });
+    const reopened = await openStore(after, "/s", clock);
+    expect(expectConsistent(expect, reopened, written).length).toBe(100);
+    await reopened.close();
+  });
+}
