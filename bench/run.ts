@@ -27,6 +27,8 @@ const GO: Record<string, { value: number; higherIsBetter: boolean }> = {
   W2: { value: 403_000, higherIsBetter: true },
   W3: { value: 1_020_000, higherIsBetter: true },
   W4a: { value: 3_300_000, higherIsBetter: true },
+  W4b: { value: 660_000, higherIsBetter: true },
+  W6: { value: 21, higherIsBetter: false },
   W5a: { value: 19, higherIsBetter: false },
   W5b: { value: 506, higherIsBetter: false },
   W7: { value: 13_000, higherIsBetter: false },

@@ -98,6 +98,29 @@ async function scan(dir: string, filter: string): Promise<Result> {
   return { value: rate(n, ms), unit: "msgs/s", extra: `${n} messages` };
 }
 
+/** µs per call of each W6 query, each repeated until ~200 ms have passed. */
+async function queries(dir: string): Promise<Result> {
+  const store = await FileStore.open({ dir });
+  const time = (fn: () => unknown): number => {
+    let calls = 0;
+    const started = performance.now();
+    while (performance.now() - started < 200) {
+      fn();
+      calls++;
+    }
+    return ((performance.now() - started) * 1000) / calls;
+  };
+  const literal = time(() => store.filteredState(1, "orders.east.7"));
+  const pending = time(() => store.numPending(1, "orders.*.7", false));
+  const subjects = time(() => store.subjectsState("orders.>"));
+  await store.close();
+  return {
+    value: literal,
+    unit: "µs filteredState",
+    extra: `numPending ${pending.toFixed(1)} µs, subjectsState ${subjects.toFixed(1)} µs`,
+  };
+}
+
 async function recovery(dir: string, dropCheckpoint: boolean): Promise<Result> {
   if (dropCheckpoint) rmSync(join(dir, "index.ckpt"), { force: true });
   const started = performance.now();
@@ -152,6 +175,8 @@ const WORKLOADS: Record<string, (root: string) => Promise<Result>> = {
   W2: (root) => append(join(root, "w2"), 200_000, 1024),
   W3: (root) => randomRead(join(root, "w1")),
   W4a: (root) => scan(join(root, "w1"), ""),
+  W4b: (root) => scan(join(root, "w1"), "orders.east.*"),
+  W6: (root) => queries(join(root, "w1")),
   W5a: (root) => recovery(join(root, "w1"), false),
   W5b: (root) => recovery(join(root, "w1"), true),
   W7: (root) => remove(join(root, "w7")),

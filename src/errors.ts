@@ -26,6 +26,7 @@ export type ErrorCode =
   | "ErrInvalidArgument"
   | "ErrOutOfRange"
   | "ErrSequenceMismatch"
+  | "ErrTooManyResults"
   | "ErrUnsupportedFormat"
   | "ErrNotAStore"
   | "ErrNotImplemented"

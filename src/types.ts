@@ -111,6 +111,36 @@ export interface StreamStore {
   state(): StreamState;
   /** The state without the deleted list: O(1). */
   fastState(): StreamState;
+  /** Count and first / last sequence of the messages at or after `seq` matching `filter`. */
+  filteredState(seq: number, filter: string): SimpleState;
+  /** Per subject matching `filter` ("" or ">" for all): its count and first / last sequence. */
+  subjectsState(filter: string): Record<string, SimpleState>;
+  /** Per subject matching `filter` ("" or ">" for all): its message count. */
+  subjectsTotals(filter: string): Record<string, number>;
+  /**
+   * Messages at or after `seq` matching `filter`; with `lastPerSubject`, only
+   * each matching subject's last message counts. `validThrough` is the last
+   * sequence the answer covers.
+   */
+  numPending(seq: number, filter: string, lastPerSubject: boolean): { total: number; validThrough: number };
+  /**
+   * The last sequence of every subject matching any of `filters`, at or below
+   * `maxSeq` (0: no bound), ascending; ErrTooManyResults past `maxAllowed` (0: no limit).
+   */
+  multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[];
+  /** The last sequence of every subject, ascending. */
+  allLastSeqs(): number[];
+  /** The subject of the message at `seq` (ErrStoreMsgNotFound if there is none). */
+  subjectForSeq(seq: number): string;
+  /** The first sequence whose timestamp is at or after `ts`; last + 1 if none is. */
+  getSeqFromTime(ts: bigint): number;
+  /**
+   * Removes the messages matching `filter` ("" or ">" for all): only those
+   * below `seq` when `seq` > 0, or all but the newest `keep` matching
+   * messages when `keep` > 0 (both together: ErrInvalidArgument), as
+   * nats-server's PurgeEx. Returns how many were removed.
+   */
+  purgeEx(filter: string, seq: number, keep: number): number;
   /** Waits until everything stored so far is durable. */
   flush(): Promise<void>;
   /** Group commit: resolves once everything stored before the call is durable. */

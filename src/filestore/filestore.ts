@@ -17,7 +17,7 @@
  */
 import { type DirectoryLock, type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { backgroundInterval, backgroundTimeout } from "../../runtimes/timers.ts";
-import { JetStoreError } from "../errors.ts";
+import { invalidArgument, JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
   REC_CHECKSUM_SIZE,
@@ -25,11 +25,22 @@ import {
   REC_FLAG_SKIP,
   REC_FLAG_TOMBSTONE,
   REC_FLAG_TTL,
+  REC_HEADER_SIZE,
+  REC_OFF_FLAGS,
+  REC_OFF_SUBJECT_LEN,
+  REC_TTL_SIZE,
 } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
 import { filterTokens, matchesAll, subjectMatches } from "../subject-match.ts";
 import { Timestamps } from "../timestamps.ts";
-import type { LostData, StoredMsg, StoreResult, StreamState, StreamStore } from "../types.ts";
+import type {
+  LostData,
+  SimpleState,
+  StoredMsg,
+  StoreResult,
+  StreamState,
+  StreamStore,
+} from "../types.ts";
 import {
   checkBoolean,
   checkFilter,
@@ -41,6 +52,7 @@ import {
   checkSubject,
   checkTimestamp,
   checkTtl,
+  describeValue,
   type ResolvedLimits,
   readClock,
 } from "../validate.ts";
@@ -56,6 +68,18 @@ import {
   type ResolvedFileStoreOptions,
   resolveFileStoreOptions,
 } from "./options.ts";
+import {
+  allLastSeqs,
+  Filter,
+  filteredState,
+  multiLastSeqs,
+  numPending,
+  purgeTargets,
+  type QuerySource,
+  seqFromTime,
+  subjectsState,
+  subjectsTotals,
+} from "./queries.ts";
 import { ReadHandles } from "./read-handles.ts";
 import { BLOCKS_DIR, blockPath, recover } from "./recovery.ts";
 import { ScratchBuffer } from "./scratch-buffer.ts";
@@ -85,6 +109,7 @@ export class FileStore implements StreamStore {
   private readonly cache: BlockCache;
   private readonly commit: GroupCommit;
   private readonly readHandles: ReadHandles;
+  private readonly queries: QuerySource;
   /** fsyncs of sealed blocks started early (see syncSealedEarly), and the first that failed. */
   private readonly earlySyncs = new Set<Promise<void>>();
   private earlySyncError: unknown = null;
@@ -122,6 +147,22 @@ export class FileStore implements StreamStore {
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
     this.readHandles = new ReadHandles(this.fs);
+    const store = this;
+    this.queries = {
+      get subjects() {
+        return store.subjects;
+      },
+      get firstSeq() {
+        return store.firstSeq;
+      },
+      get lastSeq() {
+        return store.lastSeq;
+      },
+      scanForward: (from, to, visit) => this.scanLive(from, to, true, visit),
+      scanBackward: (from, to, visit) => this.scanLive(from, to, false, visit),
+      nextLive: (seq) => this.nextLiveSeq(seq),
+      timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
+    };
   }
 
   /** Opens (creating if needed) the store in `options.dir`. */
@@ -499,6 +540,138 @@ export class FileStore implements StreamStore {
     throw new JetStoreError("ErrStoreMsgNotFound", `No message on ${JSON.stringify(subject)}`);
   }
 
+  filteredState(seq: number, filter: string): SimpleState {
+    this.checkQuery("get filtered state", filter);
+    checkSeq(seq, "get filtered state");
+    return filteredState(this.queries, seq, new Filter(filter));
+  }
+
+  subjectsState(filter: string): Record<string, SimpleState> {
+    this.checkQuery("get subjects state", filter);
+    return subjectsState(this.queries, new Filter(filter));
+  }
+
+  subjectsTotals(filter: string): Record<string, number> {
+    this.checkQuery("get subjects totals", filter);
+    return subjectsTotals(this.queries, new Filter(filter));
+  }
+
+  numPending(
+    seq: number,
+    filter: string,
+    lastPerSubject: boolean,
+  ): { total: number; validThrough: number } {
+    this.checkQuery("count pending", filter);
+    checkSeq(seq, "count pending");
+    checkBoolean(lastPerSubject, "lastPerSubject", "count pending");
+    return numPending(this.queries, seq, new Filter(filter), lastPerSubject);
+  }
+
+  multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
+    checkOpen(this.closed, "get last sequences");
+    if (!Array.isArray(filters)) {
+      throw invalidArgument(
+        `Cannot get last sequences: filters must be an array, got ${describeValue(filters)}`,
+      );
+    }
+    for (const f of filters) checkFilter(f, "get last sequences");
+    checkSeq(maxSeq, "get last sequences", "maxSeq");
+    checkSeq(maxAllowed, "get last sequences", "maxAllowed");
+    const compiled = filters.map((f) => new Filter(f));
+    return multiLastSeqs(this.queries, compiled, maxSeq, maxAllowed);
+  }
+
+  allLastSeqs(): number[] {
+    checkOpen(this.closed, "get last sequences");
+    return allLastSeqs(this.queries);
+  }
+
+  subjectForSeq(seq: number): string {
+    checkOpen(this.closed, "get subject");
+    checkSeq(seq, "get subject");
+    const block = this.findBlock(seq);
+    if (block === undefined || seq < this.firstSeq || !block.isLive(seq)) {
+      throw new JetStoreError("ErrStoreMsgNotFound", `No message at sequence ${seq}`);
+    }
+    return this.subjectAt(block, seq);
+  }
+
+  getSeqFromTime(ts: bigint): number {
+    checkOpen(this.closed, "find sequence by time");
+    checkTimestamp(ts, "find sequence by time");
+    return seqFromTime(this.queries, ts);
+  }
+
+  purgeEx(filter: string, seq: number, keep: number): number {
+    this.checkQuery("purge", filter);
+    checkSeq(seq, "purge", "sequence");
+    checkSeq(keep, "purge", "keep");
+    if (seq > 0 && keep > 0) {
+      throw invalidArgument("Cannot purge: give a sequence or a number to keep, not both");
+    }
+    const f = new Filter(filter);
+    if (f.all && keep === 0) return seq === 0 ? this.purge() : this.compact(seq);
+    const targets = purgeTargets(this.queries, f, seq, keep);
+    for (const target of targets) this.remove(target, false);
+    return targets.length;
+  }
+
+  private checkQuery(action: string, filter: string): void {
+    checkOpen(this.closed, action);
+    checkFilter(filter, action);
+  }
+
+  /** Live messages in [from, to] (ascending) or [to, from] (descending) with their subjects. */
+  private scanLive(
+    from: number,
+    to: number,
+    ascending: boolean,
+    visit: (seq: number, subject: string) => boolean,
+  ): void {
+    if (ascending) {
+      for (
+        let i = this.blockIndexAtOrAfter(Math.max(from, this.firstSeq));
+        i < this.blocks.length;
+        i++
+      ) {
+        const block = this.blocks[i];
+        if (block.msgs === 0) continue;
+        for (
+          let seq = block.nextLive(Math.max(from, block.first));
+          seq !== 0;
+          seq = block.nextLive(seq + 1)
+        ) {
+          if (seq > to || !visit(seq, this.subjectAt(block, seq))) return;
+        }
+      }
+      return;
+    }
+    for (let i = Math.min(this.blockIndexAtOrAfter(from), this.blocks.length - 1); i >= 0; i--) {
+      const block = this.blocks[i];
+      if (block.msgs === 0 || block.first > from) continue;
+      for (
+        let seq = block.prevLive(Math.min(from, block.last));
+        seq !== 0;
+        seq = block.prevLive(seq - 1)
+      ) {
+        if (seq < to || !visit(seq, this.subjectAt(block, seq))) return;
+      }
+    }
+  }
+
+  /** The first live sequence at or after `seq`, or 0. */
+  private nextLiveSeq(seq: number): number {
+    for (
+      let i = this.blockIndexAtOrAfter(Math.max(seq, this.firstSeq));
+      i < this.blocks.length;
+      i++
+    ) {
+      const found = this.blocks[i].nextLive(Math.max(seq, this.blocks[i].first));
+      if (found !== 0) return found;
+    }
+    return 0;
+  }
+
   loadPrevMsg(start: number): StoredMsg {
     checkOpen(this.closed, "load previous message");
     checkSeq(start, "load previous message", "start");
@@ -575,9 +748,41 @@ export class FileStore implements StreamStore {
   }
 
   private subjectAt(block: Block, seq: number): string {
+    const peeked = this.peekSubject(block, seq);
+    if (peeked !== null) return peeked;
     const { ptr, available, offset } = this.recordPtr(block, seq);
     const f = decodeFields(ptr, available, block.path, offset);
     return readSubject(f.subjectAt, f.subjectLen);
+  }
+
+  /**
+   * The subject of a record already in core memory, read from its header
+   * without verifying the checksum: filters test many records and return
+   * few, and a returned message is verified when it is read. Null when the
+   * block is not in memory or the header does not fit the block.
+   */
+  private peekSubject(block: Block, seq: number): string | null {
+    let ptr: number;
+    let length: number;
+    if (block === this.active) {
+      ptr = this.buffer.ptr;
+      length = this.buffer.used;
+    } else {
+      const cached = this.cache.get(block.n);
+      if (cached === undefined) return null;
+      ptr = cached.ptr;
+      length = cached.length;
+    }
+    const offset = block.offsetOf(seq);
+    if (offset < 0 || offset === NO_RECORD || offset + REC_HEADER_SIZE + REC_TTL_SIZE > length)
+      return null;
+    const view = getCore().view;
+    const at = ptr + offset;
+    const subjectLen = view.getUint16(at + REC_OFF_SUBJECT_LEN, true);
+    const flags = view.getUint8(at + REC_OFF_FLAGS);
+    const subjectAt = at + REC_HEADER_SIZE + (flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
+    if (subjectAt + subjectLen > ptr + length) return null;
+    return readSubject(subjectAt, subjectLen);
   }
 
   private timestampOf(block: Block, seq: number): bigint {

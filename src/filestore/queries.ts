@@ -1,0 +1,229 @@
+/**
+ * FileStore's subject queries (nats-server's FilteredState, SubjectsState,
+ * NumPending, MultiLastSeqs, GetSeqFromTime …) over a small view of the
+ * store. Totals come from the per-subject index; only a query that starts in
+ * the middle of the stream, or a subject bound that a removal made stale,
+ * walks messages. Queries never change the stream, except that resolving a
+ * stale bound writes the answer back into the index.
+ */
+import { JetStoreError } from "../errors.ts";
+import { filterTokens, matchesAll, subjectMatches } from "../subject-match.ts";
+import type { SimpleState } from "../types.ts";
+import type { SubjectEntry, SubjectTotals } from "./subject-totals.ts";
+
+/** What the queries need from the store. */
+export interface QuerySource {
+  readonly subjects: SubjectTotals;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** Calls `visit` for each live message in [from, to], ascending, until it returns false. */
+  scanForward(from: number, to: number, visit: (seq: number, subject: string) => boolean): void;
+  /** The same, descending from `from` down to `to`. */
+  scanBackward(from: number, to: number, visit: (seq: number, subject: string) => boolean): void;
+  /** The first live sequence at or after `seq`, or 0. */
+  nextLive(seq: number): number;
+  /** The timestamp of the live message `seq`. */
+  timestampOf(seq: number): bigint;
+}
+
+/** A filter ready to test subjects with. */
+export class Filter {
+  readonly all: boolean;
+  readonly literal: boolean;
+  readonly text: string;
+  private readonly tokens: string[];
+
+  constructor(text: string) {
+    this.text = text;
+    this.all = matchesAll(text);
+    this.tokens = filterTokens(text);
+    this.literal = !this.all && !this.tokens.some((t) => t === "*" || t === ">");
+  }
+
+  matches(subject: string): boolean {
+    if (this.all) return true;
+    if (this.literal) return subject === this.text;
+    return subjectMatches(subject, this.tokens);
+  }
+}
+
+const NONE: SimpleState = { msgs: 0, first: 0, last: 0 };
+
+/** The index entry of `subject` with exact first and last sequences. */
+export function resolved(src: QuerySource, subject: string, entry: SubjectEntry): SubjectEntry {
+  if (entry.first === 0) {
+    src.scanForward(src.firstSeq, src.lastSeq, (seq, s) => {
+      if (s !== subject) return true;
+      entry.first = seq;
+      return false;
+    });
+  }
+  if (entry.last === 0) {
+    src.scanBackward(src.lastSeq, src.firstSeq, (seq, s) => {
+      if (s !== subject) return true;
+      entry.last = seq;
+      return false;
+    });
+  }
+  return entry;
+}
+
+/** Subjects matching `filter` with their index entries. */
+function* matching(src: QuerySource, filter: Filter): Generator<[string, SubjectEntry]> {
+  if (filter.literal) {
+    const entry = src.subjects.map.get(filter.text);
+    if (entry !== undefined) yield [filter.text, entry];
+    return;
+  }
+  for (const pair of src.subjects.map) if (filter.matches(pair[0])) yield pair;
+}
+
+export function filteredState(src: QuerySource, seq: number, filter: Filter): SimpleState {
+  const from = Math.max(seq, src.firstSeq);
+  if (from > src.lastSeq) return { ...NONE };
+  let msgs = 0;
+  let first = 0;
+  let last = 0;
+  let partial = false;
+  for (const [subject, entry] of matching(src, filter)) {
+    const e = resolved(src, subject, entry);
+    if (e.last < from) continue;
+    if (e.first < from) {
+      partial = true;
+      break;
+    }
+    msgs += e.msgs;
+    if (first === 0 || e.first < first) first = e.first;
+    if (e.last > last) last = e.last;
+  }
+  if (!partial) return { msgs, first, last };
+  // Some subject has messages on both sides of `from`: count from there.
+  msgs = 0;
+  first = 0;
+  last = 0;
+  src.scanForward(from, src.lastSeq, (s, subject) => {
+    if (filter.matches(subject)) {
+      msgs++;
+      if (first === 0) first = s;
+      last = s;
+    }
+    return true;
+  });
+  return { msgs, first, last };
+}
+
+export function subjectsState(src: QuerySource, filter: Filter): Record<string, SimpleState> {
+  const out: Record<string, SimpleState> = {};
+  for (const [subject, entry] of matching(src, filter)) {
+    const e = resolved(src, subject, entry);
+    out[subject] = { msgs: e.msgs, first: e.first, last: e.last };
+  }
+  return out;
+}
+
+export function subjectsTotals(src: QuerySource, filter: Filter): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [subject, entry] of matching(src, filter)) out[subject] = entry.msgs;
+  return out;
+}
+
+export function numPending(
+  src: QuerySource,
+  seq: number,
+  filter: Filter,
+  lastPerSubject: boolean,
+): { total: number; validThrough: number } {
+  if (!lastPerSubject) {
+    return { total: filteredState(src, seq, filter).msgs, validThrough: src.lastSeq };
+  }
+  let total = 0;
+  for (const [subject, entry] of matching(src, filter)) {
+    if (resolved(src, subject, entry).last >= seq) total++;
+  }
+  return { total, validThrough: src.lastSeq };
+}
+
+export function multiLastSeqs(
+  src: QuerySource,
+  filters: Filter[],
+  maxSeq: number,
+  maxAllowed: number,
+): number[] {
+  const bound = maxSeq === 0 ? src.lastSeq : maxSeq;
+  const seqs = new Set<number>();
+  for (const [subject, entry] of src.subjects.map) {
+    if (!filters.some((f) => f.matches(subject))) continue;
+    const e = resolved(src, subject, entry);
+    if (e.first > bound) continue;
+    let last = e.last;
+    if (last > bound) {
+      last = 0;
+      src.scanBackward(bound, e.first, (s, name) => {
+        if (name !== subject) return true;
+        last = s;
+        return false;
+      });
+    }
+    if (last === 0) continue;
+    seqs.add(last);
+    if (maxAllowed > 0 && seqs.size > maxAllowed) {
+      throw new JetStoreError(
+        "ErrTooManyResults",
+        `multiLastSeqs: more than the ${maxAllowed} sequences allowed match`,
+      );
+    }
+  }
+  return [...seqs].sort((a, b) => a - b);
+}
+
+export function allLastSeqs(src: QuerySource): number[] {
+  const seqs: number[] = [];
+  for (const [subject, entry] of src.subjects.map) seqs.push(resolved(src, subject, entry).last);
+  return seqs.sort((a, b) => a - b);
+}
+
+/**
+ * Binary search over sequences for the first message stamped at or after
+ * `ts`, as nats-server does: it assumes timestamps rise with sequences,
+ * which `storeMsg` guarantees and `storeRawMsg` callers are trusted with.
+ */
+export function seqFromTime(src: QuerySource, ts: bigint): number {
+  let lo = src.firstSeq;
+  let hi = src.lastSeq + 1;
+  while (lo < hi) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    const seq = src.nextLive(mid);
+    if (seq === 0 || seq >= hi) {
+      hi = mid;
+    } else if (src.timestampOf(seq) >= ts) {
+      hi = mid;
+    } else {
+      lo = seq + 1;
+    }
+  }
+  const found = lo <= src.lastSeq ? src.nextLive(lo) : 0;
+  return found === 0 ? src.lastSeq + 1 : found;
+}
+
+/** Matching live sequences to remove for purgeEx, oldest first. */
+export function purgeTargets(
+  src: QuerySource,
+  filter: Filter,
+  seq: number,
+  keep: number,
+): number[] {
+  const state = filteredState(src, 0, filter);
+  if (state.msgs === 0) return [];
+  let count = state.msgs;
+  if (keep > 0) {
+    if (keep >= count) return [];
+    count -= keep;
+  }
+  const to = seq > 0 ? Math.min(seq - 1, state.last) : state.last;
+  const out: number[] = [];
+  src.scanForward(state.first, to, (s, subject) => {
+    if (filter.matches(subject)) out.push(s);
+    return out.length < count;
+  });
+  return out;
+}
