@@ -5,6 +5,7 @@
  * Subjects are almost always ASCII: String.fromCharCode beats TextDecoder
  * for short strings, which serves anything else.
  */
+import { copyOut } from "../copy-pool.ts";
 import { corrupt } from "../errors.ts";
 import { REC_FLAG_HDR } from "../format.ts";
 import type { StoredMsg } from "../types.ts";
@@ -128,8 +129,8 @@ export function readMessage(
   const u8 = getCore().u8;
   return {
     subject: readSubject(f.subjectAt, f.subjectLen),
-    hdr: f.flags & REC_FLAG_HDR ? u8.slice(f.hdrAt, f.hdrAt + f.hdrLen) : null,
-    msg: u8.slice(f.msgAt, f.msgAt + f.msgLen),
+    hdr: f.flags & REC_FLAG_HDR ? copyOut(u8, f.hdrAt, f.hdrAt + f.hdrLen) : null,
+    msg: copyOut(u8, f.msgAt, f.msgAt + f.msgLen),
     seq: f.seq,
     ts,
   };
