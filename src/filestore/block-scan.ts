@@ -6,8 +6,11 @@
 import {
   REC_FLAG_TTL,
   REC_HEADER_SIZE,
+  REC_MIN_SIZE,
   REC_OFF_SUBJECT_LEN,
   REC_TTL_SIZE,
+  STATUS_BAD_CHECKSUM,
+  STATUS_BAD_FIELDS,
   STATUS_OK,
 } from "../format.ts";
 import { getCore, type WasmCore } from "../wasm/core.ts";
@@ -70,15 +73,39 @@ export function scanBlock(
   length: number,
   start: number,
   visit: (record: ScannedRecord) => void,
+  onDamaged?: (offset: number, length: number) => void,
 ): ScanOutcome {
   const core = getCore();
   const cols = getColumns(depth);
   depth++;
   try {
-    return scanFrom(core, cols, ptr, length, start, visit);
+    let from = start;
+    for (;;) {
+      const outcome = scanFrom(core, cols, ptr, length, from, visit);
+      const next = onDamaged === undefined ? 0 : resumeAfter(core, ptr, length, outcome);
+      if (next === 0) return outcome;
+      onDamaged?.(outcome.stop, next - outcome.stop);
+      from = next;
+    }
   } finally {
     depth--;
   }
+}
+
+/**
+ * Where a scan may go on past the damaged record it stopped at: right after
+ * it, when its length field is plausible and a verified record starts there.
+ * 0 when it may not: a torn tail, a length that cannot be trusted, or damage
+ * with nothing verified after it, which is cut like a torn tail.
+ */
+function resumeAfter(core: WasmCore, ptr: number, length: number, outcome: ScanOutcome): number {
+  if (outcome.status !== STATUS_BAD_CHECKSUM && outcome.status !== STATUS_BAD_FIELDS) return 0;
+  const at = outcome.stop;
+  if (at + 4 > length) return 0;
+  const size = core.view.getUint32(ptr + at, true);
+  const next = at + size;
+  if (size < REC_MIN_SIZE || next >= length) return 0;
+  return core.abi.recordDecode(ptr + next, length - next) > 0 ? next : 0;
 }
 
 function scanFrom(

@@ -695,9 +695,7 @@ export class FileStore implements StreamStore {
     if (this.readsDirectly(block)) return this.readRecordDirect(block, seq);
     const { ptr, length } = this.bytesOf(block);
     const offset = block.offsetOf(seq);
-    if (offset < 0 || offset === NO_RECORD) {
-      throw new JetStoreError("ErrInternal", `Message ${seq} has no record in ${block.path}`);
-    }
+    if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
     return { ptr: ptr + offset, available: length - offset, offset };
   }
 
@@ -721,9 +719,7 @@ export class FileStore implements StreamStore {
     seq: number,
   ): { ptr: number; available: number; offset: number } {
     const offset = block.offsetOf(seq);
-    if (offset === NO_RECORD) {
-      throw new JetStoreError("ErrInternal", `Message ${seq} has no record in ${block.path}`);
-    }
+    if (offset === NO_RECORD) throw missingRecord(block, seq);
     // Read first: the scratch area may move as it grows.
     const available = this.readRecordAt(block, offset);
     return { ptr: this.scratch.ptr, available, offset };
@@ -1376,4 +1372,13 @@ function parentOf(path: string): string {
   const i = trimmed.lastIndexOf("/");
   if (i < 0) return ".";
   return i === 0 ? "/" : trimmed.slice(0, i);
+}
+
+/** A live message whose record a scan found damaged and skipped. */
+function missingRecord(block: Block, seq: number): JetStoreError {
+  return new JetStoreError(
+    "ErrCorrupt",
+    `Message ${seq} is damaged: its record in ${block.path} failed verification`,
+    { file: block.path },
+  );
 }

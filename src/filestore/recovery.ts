@@ -175,8 +175,21 @@ class Recovery {
     // (rare); keeping its subjects would cost every clean open a string per record.
     const keepNames = this.keepNames && replayFrom <= BLOCK_HEADER_SIZE;
     if (keepNames) this.names.set(block, names);
+    // A damaged record skipped by the scan costs itself only: the sequences
+    // between its verified neighbours are reported lost.
+    let prev = 0;
+    let damaged = false;
+    const onDamaged = (_offset: number, size: number) => {
+      this.lostBytes += size;
+      damaged = true;
+    };
     const visit = (r: ScannedRecord) => {
       const recordPtr = ptr + r.offset;
+      if (!(r.flags & REC_FLAG_TOMBSTONE)) {
+        if (damaged && prev > 0) for (let s = prev + 1; s < r.seq; s++) this.lostSeqs.push(s);
+        damaged = false;
+        prev = r.seq;
+      }
       if (r.offset < replayFrom) {
         if (!(r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP))) block.indexRecord(r.seq, r.offset);
         return;
@@ -205,7 +218,7 @@ class Recovery {
         if (!this.rebuildSubjects) this.subjects.add(subject, r.seq);
       }
     };
-    const outcome = scanBlock(ptr, length, BLOCK_HEADER_SIZE, visit);
+    const outcome = scanBlock(ptr, length, BLOCK_HEADER_SIZE, visit, onDamaged);
     this.current = null;
     return outcome.stop;
   }
