@@ -40,9 +40,11 @@ export interface ResolvedFileStoreOptions extends ResolvedStoreOptions {
 }
 
 /**
- * 8 MiB, nats-server's default: measured here, W1 append speed is flat from
- * 1 MiB up while W5b rebuild and W7 compaction touch fewer, larger files; the
- * write buffer of one block is the store's fixed memory cost.
+ * 8 MiB, nats-server's default. Measured here (1M W1 messages, one process):
+ * W1 0.97 / 1.10 / 1.13 / 1.00 M msgs/s, rebuild without checkpoint 681 /
+ * 446 / 447 / 427 ms, 200k removals 482 / 321 / 356 / 344 ms for 1 / 4 / 8 /
+ * 16 MiB blocks, peak RSS rising with the size (the write buffer is one
+ * block). 4 and 8 MiB tie; 8 MiB halves the files of a large store.
  */
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
 export const MIN_BLOCK_SIZE = 4096;
