@@ -24,6 +24,8 @@ export class Block {
   last: number;
   firstTs = 0n;
   lastTs = 0n;
+  /** An upper bound of the live messages' timestamps, once a query needed it (getSeqFromTime). */
+  maxTs: bigint | null = null;
   /** Live messages. */
   msgs = 0;
   /** Sum of the record sizes of live messages. */

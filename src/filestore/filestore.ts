@@ -162,6 +162,8 @@ export class FileStore implements StreamStore {
       scanBackward: (from, to, visit) => this.scanLive(from, to, false, visit),
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
+      blocksFrom: (seq) => this.blocksFrom(seq),
+      maxTimestamp: (block) => this.maxTimestamp(block as Block),
     };
   }
 
@@ -295,6 +297,7 @@ export class FileStore implements StreamStore {
     const offset = this.buffer.append(seq, this.clock.hi, this.clock.lo, subject, hdr, msg, 0, ttl);
     const block = this.active;
     block.appendMessage(seq, offset, size);
+    if (block.maxTs !== null && ts > block.maxTs) block.maxTs = ts;
     block.length = this.buffer.used;
     if (this.msgs === 0) this.firstSeq = seq;
     this.msgs++;
@@ -657,6 +660,25 @@ export class FileStore implements StreamStore {
         if (seq < to || !visit(seq, this.subjectAt(block, seq))) return;
       }
     }
+  }
+
+  private *blocksFrom(seq: number): Generator<Block> {
+    for (let i = this.blockIndexAtOrAfter(seq); i < this.blocks.length; i++) {
+      if (this.blocks[i].msgs > 0) yield this.blocks[i];
+    }
+  }
+
+  /** The block's largest live timestamp, found once and raised by later appends. */
+  private maxTimestamp(block: Block): bigint {
+    if (block.maxTs === null) {
+      let max = -1n;
+      for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
+        const ts = this.timestampOf(block, seq);
+        if (ts > max) max = ts;
+      }
+      block.maxTs = max;
+    }
+    return block.maxTs;
   }
 
   /** The first live sequence at or after `seq`, or 0. */

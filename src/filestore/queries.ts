@@ -24,6 +24,10 @@ export interface QuerySource {
   nextLive(seq: number): number;
   /** The timestamp of the live message `seq`. */
   timestampOf(seq: number): bigint;
+  /** Blocks holding messages, from the one that holds `seq` on. */
+  blocksFrom(seq: number): Iterable<{ first: number; last: number }>;
+  /** An upper bound of the timestamps of `block`'s live messages. */
+  maxTimestamp(block: { first: number; last: number }): bigint;
 }
 
 /** A filter ready to test subjects with. */
@@ -116,15 +120,20 @@ export function subjectsState(src: QuerySource, filter: Filter): Record<string, 
   const out: Record<string, SimpleState> = {};
   for (const [subject, entry] of matching(src, filter)) {
     const e = resolved(src, subject, entry);
-    out[subject] = { msgs: e.msgs, first: e.first, last: e.last };
+    setKey(out, subject, { msgs: e.msgs, first: e.first, last: e.last });
   }
   return out;
 }
 
 export function subjectsTotals(src: QuerySource, filter: Filter): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [subject, entry] of matching(src, filter)) out[subject] = entry.msgs;
+  for (const [subject, entry] of matching(src, filter)) setKey(out, subject, entry.msgs);
   return out;
+}
+
+/** Sets an own key, even one named "__proto__", which plain assignment would not. */
+function setKey<T>(out: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 export function numPending(
@@ -183,26 +192,23 @@ export function allLastSeqs(src: QuerySource): number[] {
 }
 
 /**
- * Binary search over sequences for the first message stamped at or after
- * `ts`, as nats-server does: it assumes timestamps rise with sequences,
- * which `storeMsg` guarantees and `storeRawMsg` callers are trusted with.
+ * The first live message, in sequence order, stamped at or after `ts`.
+ * Exact even when `storeRawMsg` stamped messages out of order: blocks whose
+ * largest timestamp is below `ts` are skipped, the first that may hold one
+ * is walked.
  */
 export function seqFromTime(src: QuerySource, ts: bigint): number {
-  let lo = src.firstSeq;
-  let hi = src.lastSeq + 1;
-  while (lo < hi) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    const seq = src.nextLive(mid);
-    if (seq === 0 || seq >= hi) {
-      hi = mid;
-    } else if (src.timestampOf(seq) >= ts) {
-      hi = mid;
-    } else {
-      lo = seq + 1;
-    }
+  for (const block of src.blocksFrom(src.firstSeq)) {
+    if (src.maxTimestamp(block) < ts) continue;
+    let found = 0;
+    src.scanForward(block.first, block.last, (seq) => {
+      if (src.timestampOf(seq) < ts) return true;
+      found = seq;
+      return false;
+    });
+    if (found !== 0) return found;
   }
-  const found = lo <= src.lastSeq ? src.nextLive(lo) : 0;
-  return found === 0 ? src.lastSeq + 1 : found;
+  return src.lastSeq + 1;
 }
 
 /** Matching live sequences to remove for purgeEx, oldest first. */
