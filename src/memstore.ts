@@ -23,11 +23,29 @@
  *   nats-server's `Truncate(0)` reset to sequence 0 is not offered, since
  *   sequences are never reused;
  * - loaded messages are copies; erasing zero-fills the copy held in memory.
+ *
+ * Subjects: each subject keeps its live sequences in a `SubjectSeqs`
+ * (subject-seqs.ts), so a literal subject's count, first and last are O(1)
+ * and "from sequence n" queries cost a binary search; a wildcard filter
+ * walks the subjects (not the messages) and matches each. `maxTs` holds, per
+ * slot, the largest timestamp stored up to that slot, so `getSeqFromTime` is
+ * a binary search that stays exact when `storeRawMsg` stamps out of order.
+ *
+ * Subject queries follow nats-server (memstore.go, filestore.go, 2.9 and
+ * later); where it is vague or inconsistent the choice is noted on the method.
  */
-import { JetStoreError } from "./errors.ts";
+import { invalidArgument, JetStoreError } from "./errors.ts";
 import { recordSize } from "./msg-size.ts";
-import { filterTokens, hasWildcard, matchesAll, subjectMatches } from "./subject-match.ts";
-import type { StoredMsg, StoreOptions, StoreResult, StreamState, StreamStore } from "./types.ts";
+import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
+import { SubjectSeqs } from "./subject-seqs.ts";
+import type {
+  SimpleState,
+  StoredMsg,
+  StoreOptions,
+  StoreResult,
+  StreamState,
+  StreamStore,
+} from "./types.ts";
 import {
   checkBoolean,
   checkFilter,
@@ -59,12 +77,7 @@ interface MemRecord {
   size: number;
 }
 
-interface SubjectInfo {
-  msgs: number;
-  /** Newest sequence on the subject, unless `lastStale` (that message was removed). */
-  last: number;
-  lastStale: boolean;
-}
+const NO_MATCH: SimpleState = { msgs: 0, first: 0, last: 0 };
 
 /** Rebuild the arrays once this many slots are dead and they outnumber the live ones. */
 const MIN_DEAD_TO_REBUILD = 64;
@@ -75,9 +88,11 @@ export class MemStore implements StreamStore {
   private readonly limits: ResolvedLimits;
   private seqs: number[] = [];
   private recs: (MemRecord | undefined)[] = [];
+  /** Per slot, the largest timestamp of any message stored at or before it (dead slots included). */
+  private maxTs: bigint[] = [];
   /** Slot of the first live message while `msgs > 0`. */
   private head = 0;
-  private readonly subjects = new Map<string, SubjectInfo>();
+  private readonly subjects = new Map<string, SubjectSeqs>();
   private msgs = 0;
   private bytes = 0;
   private first: number;
@@ -85,6 +100,8 @@ export class MemStore implements StreamStore {
   private last: number;
   private lastTs = 0n;
   private closed = false;
+  /** The filter of the last query, checked and compiled (see `filterOf`). */
+  private lastFilter: CompiledFilter = compileFilter("");
 
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
@@ -180,12 +197,12 @@ export class MemStore implements StreamStore {
   loadNextMsg(filter: string, wildcard: boolean, start: number): StoredMsg {
     const action = "load next message";
     checkOpen(this.closed, action);
-    checkFilter(filter, action);
+    const compiled = this.filterOf(filter, action);
     checkBoolean(wildcard, "wildcard", action);
     checkSeq(start, action, "start");
     const from = Math.max(start, this.first);
     if (this.msgs > 0 && from <= this.last) {
-      const slot = this.nextMatch(filter, wildcard, this.lowerBound(from));
+      const slot = this.nextMatch(compiled, wildcard, from);
       if (slot >= 0) return this.toStored(slot);
     }
     throw new JetStoreError(
@@ -197,8 +214,7 @@ export class MemStore implements StreamStore {
   loadLastMsg(subject: string): StoredMsg {
     const action = "load last message";
     checkOpen(this.closed, action);
-    checkFilter(subject, action);
-    const slot = this.lastMatch(subject);
+    const slot = this.lastMatch(this.filterOf(subject, action));
     if (slot < 0) {
       throw new JetStoreError(
         "ErrStoreMsgNotFound",
@@ -280,8 +296,182 @@ export class MemStore implements StreamStore {
     }
     this.seqs.length = slot + 1;
     this.recs.length = slot + 1;
+    this.maxTs.length = slot + 1;
     this.last = seq;
     this.lastTs = (this.recs[slot] as MemRecord).ts;
+  }
+
+  /**
+   * `first` and `last` are sequences of matching messages, all three 0 when
+   * none matches (nats' filestore reports the raw range `[seq, last]` for "").
+   */
+  filteredState(seq: number, filter: string): SimpleState {
+    const action = "read filtered state";
+    checkOpen(this.closed, action);
+    checkSeq(seq, action);
+    return this.stateFrom(seq, this.filterOf(filter, action));
+  }
+
+  subjectsState(filter: string): Record<string, SimpleState> {
+    const action = "read subjects state";
+    checkOpen(this.closed, action);
+    const compiled = this.filterOf(filter, action);
+    const entries: [string, SimpleState][] = [];
+    this.forEachMatch(compiled, (subject, list) => {
+      entries.push([subject, { msgs: list.msgs, first: list.first, last: list.last }]);
+    });
+    // fromEntries defines own properties, so a subject named "__proto__" stays a key.
+    return Object.fromEntries(entries);
+  }
+
+  subjectsTotals(filter: string): Record<string, number> {
+    const action = "read subject totals";
+    checkOpen(this.closed, action);
+    const compiled = this.filterOf(filter, action);
+    const entries: [string, number][] = [];
+    this.forEachMatch(compiled, (subject, list) => {
+      entries.push([subject, list.msgs]);
+    });
+    return Object.fromEntries(entries);
+  }
+
+  /**
+   * `validThrough` is the stream's last sequence, as nats'; with
+   * `lastPerSubject`, the count of matching subjects whose last message is at
+   * or after `seq`.
+   */
+  numPending(
+    seq: number,
+    filter: string,
+    lastPerSubject: boolean,
+  ): { total: number; validThrough: number } {
+    const action = "count pending messages";
+    checkOpen(this.closed, action);
+    checkSeq(seq, action);
+    const compiled = this.filterOf(filter, action);
+    checkBoolean(lastPerSubject, "lastPerSubject", action);
+    if (!lastPerSubject)
+      return { total: this.stateFrom(seq, compiled).msgs, validThrough: this.last };
+    const from = Math.max(seq, this.first);
+    let total = 0;
+    if (this.msgs > 0 && from <= this.last) {
+      this.forEachMatch(compiled, (_, list) => {
+        if (list.last >= from) total++;
+      });
+    }
+    return { total, validThrough: this.last };
+  }
+
+  /**
+   * "" matches everything, as in every other query (nats' subject tree matches
+   * nothing for ""); `maxAllowed` counts distinct sequences, as nats does.
+   */
+  multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
+    const action = "read last sequences";
+    checkOpen(this.closed, action);
+    if (!Array.isArray(filters)) {
+      throw invalidArgument(
+        `Cannot ${action}: filters must be an array of strings, got ${describeValue(filters)}`,
+      );
+    }
+    const compiled = filters.map((filter) => this.filterOf(filter, action));
+    checkSeq(maxSeq, action, "maxSeq");
+    checkSeq(maxAllowed, action, "maxAllowed");
+    if (this.msgs === 0) return [];
+    const bound = maxSeq === 0 ? this.last : maxSeq;
+    const found = new Set<number>();
+    for (const filter of compiled) {
+      this.forEachMatch(filter, (_, list) => {
+        const seq = list.lastAtOrBefore(bound);
+        if (seq > 0) found.add(seq);
+      });
+      // Past the limit after one filter stays past it: fail before matching the rest.
+      if (maxAllowed > 0 && found.size > maxAllowed) {
+        throw new JetStoreError(
+          "ErrTooManyResults",
+          `Cannot ${action}: more than the ${maxAllowed} allowed sequences match ${describeValue(filter.text)}`,
+        );
+      }
+    }
+    return Array.from(found).sort(ascending);
+  }
+
+  allLastSeqs(): number[] {
+    checkOpen(this.closed, "read last sequences");
+    const seqs: number[] = [];
+    for (const list of this.subjects.values()) seqs.push(list.last);
+    return seqs.sort(ascending);
+  }
+
+  /**
+   * ErrStoreMsgNotFound for every sequence without a message, past the last
+   * one too (as nats; never ErrStoreEOF).
+   */
+  subjectForSeq(seq: number): string {
+    const action = "read the subject of a message";
+    checkOpen(this.closed, action);
+    checkSeq(seq, action);
+    const slot = this.slotOf(seq);
+    if (slot < 0) {
+      throw new JetStoreError(
+        "ErrStoreMsgNotFound",
+        `Cannot ${action}: no message at sequence ${seq} (${this.describeRange()})`,
+      );
+    }
+    return (this.recs[slot] as MemRecord).subject;
+  }
+
+  /**
+   * Exact even when `storeRawMsg` stamped out of order: the first live
+   * message whose timestamp is at or after `ts` (nats binary-searches as if
+   * timestamps only rose, and may answer a later sequence then). A binary
+   * search over `maxTs` finds where the first such message can start; the walk
+   * from there is short unless a removed message held a far larger stamp.
+   */
+  getSeqFromTime(ts: bigint): number {
+    const action = "find a sequence by time";
+    checkOpen(this.closed, action);
+    checkTimestamp(ts, action);
+    if (this.msgs === 0) return this.last + 1;
+    // No slot before the first whose running maximum reaches `ts` holds such a message.
+    let lo = this.head;
+    let hi = this.maxTs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.maxTs[mid] < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let slot = lo; slot < this.recs.length; slot++) {
+      const rec = this.recs[slot];
+      if (rec !== undefined && rec.ts >= ts) return this.seqs[slot];
+    }
+    return this.last + 1;
+  }
+
+  /**
+   * As nats-server: `keep` keeps the newest `keep` messages matching the
+   * filter as a whole, not per subject. With "" or ">", `seq` > 0 is
+   * `compact(seq)`, so past the end the next message gets `seq` (as nats), and
+   * `keep` compacts up to the newest `keep` messages (nats compacts at
+   * `last - keep + 1`, keeping fewer when the tail has gaps). `seq` = 1
+   * removes nothing, as nothing is below it (nats treats 1 as "no bound").
+   */
+  purgeEx(filter: string, seq: number, keep: number): number {
+    const action = "purge";
+    checkOpen(this.closed, action);
+    const compiled = this.filterOf(filter, action);
+    checkSeq(seq, action);
+    checkSeq(keep, action, "keep");
+    if (seq > 0 && keep > 0) {
+      throw invalidArgument(
+        `Cannot ${action}: give a sequence (${seq}) or a number to keep (${keep}), not both`,
+      );
+    }
+    if (compiled.all) {
+      if (keep > 0) return this.keepNewest(keep);
+      return seq === 0 ? this.purge() : this.compact(seq);
+    }
+    return this.removeSeqs(this.purgeTargets(compiled, seq, keep));
   }
 
   state(): StreamState {
@@ -317,6 +507,7 @@ export class MemStore implements StreamStore {
     this.closed = true;
     this.seqs = [];
     this.recs = [];
+    this.maxTs = [];
     this.subjects.clear();
   }
 
@@ -373,6 +564,8 @@ export class MemStore implements StreamStore {
     }
     this.seqs.push(seq);
     this.recs.push({ subject, data, hdrLen: hdr === null ? -1 : hdr.length, ts, ttl, size });
+    const prevMax = this.maxTs.length === 0 ? ts : this.maxTs[this.maxTs.length - 1];
+    this.maxTs.push(ts > prevMax ? ts : prevMax);
     if (this.msgs === 0) {
       this.first = seq;
       this.firstTs = ts;
@@ -381,14 +574,9 @@ export class MemStore implements StreamStore {
     this.bytes += size;
     this.last = seq;
     this.lastTs = ts;
-    const info = this.subjects.get(subject);
-    if (info === undefined) {
-      this.subjects.set(subject, { msgs: 1, last: seq, lastStale: false });
-    } else {
-      info.msgs++;
-      info.last = seq;
-      info.lastStale = false;
-    }
+    const list = this.subjects.get(subject);
+    if (list === undefined) this.subjects.set(subject, new SubjectSeqs(seq));
+    else list.push(seq);
   }
 
   /** Hands out `count` sequences without messages. */
@@ -418,9 +606,9 @@ export class MemStore implements StreamStore {
     this.recs[slot] = undefined;
     this.msgs--;
     this.bytes -= rec.size;
-    const info = this.subjects.get(rec.subject) as SubjectInfo;
-    if (--info.msgs === 0) this.subjects.delete(rec.subject);
-    else if (info.last === seq) info.lastStale = true;
+    if ((this.subjects.get(rec.subject) as SubjectSeqs).remove(seq)) {
+      this.subjects.delete(rec.subject);
+    }
   }
 
   /** Moves `head` to the first live slot at or after `from` (one exists) and updates `first`. */
@@ -436,6 +624,7 @@ export class MemStore implements StreamStore {
   private clear(first: number): void {
     this.seqs = [];
     this.recs = [];
+    this.maxTs = [];
     this.head = 0;
     this.subjects.clear();
     this.msgs = 0;
@@ -450,15 +639,19 @@ export class MemStore implements StreamStore {
     if (dead < MIN_DEAD_TO_REBUILD || dead <= this.msgs) return;
     const seqs: number[] = [];
     const recs: MemRecord[] = [];
+    const maxTs: bigint[] = [];
     for (let slot = this.head; slot < this.recs.length; slot++) {
       const rec = this.recs[slot];
       if (rec !== undefined) {
         seqs.push(this.seqs[slot]);
         recs.push(rec);
+        const prev = maxTs.length === 0 ? rec.ts : maxTs[maxTs.length - 1];
+        maxTs.push(rec.ts > prev ? rec.ts : prev);
       }
     }
     this.seqs = seqs;
     this.recs = recs;
+    this.maxTs = maxTs;
     this.head = 0;
   }
 
@@ -486,51 +679,177 @@ export class MemStore implements StreamStore {
     return this.recs[slot] === undefined ? -1 : slot;
   }
 
-  private nextMatch(filter: string, wildcard: boolean, from: number): number {
-    const recs = this.recs;
-    if (matchesAll(filter)) {
-      for (let slot = from; slot < recs.length; slot++) if (recs[slot] !== undefined) return slot;
-    } else if (!wildcard) {
-      if (!this.subjects.has(filter)) return -1;
-      for (let slot = from; slot < recs.length; slot++)
-        if (recs[slot]?.subject === filter) return slot;
-    } else {
-      const tokens = filterTokens(filter);
-      for (let slot = from; slot < recs.length; slot++) {
-        const rec = recs[slot];
-        if (rec !== undefined && subjectMatches(rec.subject, tokens)) return slot;
-      }
+  /** The slot of the first message at or after sequence `from` matching `filter`, or -1. */
+  private nextMatch(filter: CompiledFilter, wildcard: boolean, from: number): number {
+    const start = this.lowerBound(from);
+    if (filter.all) return this.nextLive(start);
+    if (!wildcard || filter.literal) {
+      const list = this.subjects.get(filter.text);
+      return list === undefined ? -1 : this.slotOfFirst(list.firstFrom(from));
     }
+    // Walk the messages while that is cheaper than asking every subject; a
+    // consumer stepping through a busy wildcard finds its next match nearby.
+    const recs = this.recs;
+    const budgetEnd = Math.min(recs.length, start + this.subjects.size);
+    for (let slot = start; slot < budgetEnd; slot++) {
+      const rec = recs[slot];
+      if (rec !== undefined && subjectMatches(rec.subject, filter.tokens)) return slot;
+    }
+    if (budgetEnd === recs.length) return -1;
+    let best = 0;
+    this.forEachMatch(filter, (_, list) => {
+      const seq = list.firstFrom(from);
+      if (seq > 0 && (best === 0 || seq < best)) best = seq;
+    });
+    return this.slotOfFirst(best);
+  }
+
+  /** The slot of the newest message matching `filter`, or -1. */
+  private lastMatch(filter: CompiledFilter): number {
+    if (this.msgs === 0) return -1;
+    if (filter.all) {
+      let slot = this.recs.length - 1;
+      while (this.recs[slot] === undefined) slot--;
+      return slot;
+    }
+    let best = 0;
+    this.forEachMatch(filter, (_, list) => {
+      if (list.last > best) best = list.last;
+    });
+    return this.slotOfFirst(best);
+  }
+
+  /** The slot of sequence `seq` found in a subject index (so live), or -1 for 0. */
+  private slotOfFirst(seq: number): number {
+    return seq === 0 ? -1 : this.slotOf(seq);
+  }
+
+  /** The first live slot at or after `slot`, or -1. */
+  private nextLive(slot: number): number {
+    const recs = this.recs;
+    for (let i = slot; i < recs.length; i++) if (recs[i] !== undefined) return i;
     return -1;
   }
 
-  private lastMatch(filter: string): number {
-    if (this.msgs === 0) return -1;
-    const recs = this.recs;
-    if (matchesAll(filter)) {
-      let slot = recs.length - 1;
-      while (recs[slot] === undefined) slot--;
-      return slot;
+  /**
+   * Checks a filter and compiles it, keeping the last one: a consumer asks
+   * with the same filter call after call, and a text equal to the kept one
+   * was checked when it was kept.
+   */
+  private filterOf(filter: unknown, action: string): CompiledFilter {
+    if (filter !== this.lastFilter.text) {
+      checkFilter(filter, action);
+      this.lastFilter = compileFilter(filter as string);
     }
-    if (!hasWildcard(filter)) {
-      const info = this.subjects.get(filter);
-      if (info === undefined) return -1;
-      if (!info.lastStale) return this.slotOf(info.last);
-      for (let slot = this.lowerBound(info.last) - 1; slot >= this.head; slot--) {
-        if (recs[slot]?.subject === filter) {
-          info.last = this.seqs[slot];
-          info.lastStale = false;
-          return slot;
-        }
+    return this.lastFilter;
+  }
+
+  /** Calls `visit` for every subject matching `filter`. */
+  private forEachMatch(
+    filter: CompiledFilter,
+    visit: (subject: string, list: SubjectSeqs) => void,
+  ): void {
+    if (filter.all) {
+      for (const [subject, list] of this.subjects) visit(subject, list);
+    } else if (filter.literal) {
+      const list = this.subjects.get(filter.text);
+      if (list !== undefined) visit(filter.text, list);
+    } else {
+      for (const [subject, list] of this.subjects) {
+        if (subjectMatches(subject, filter.tokens)) visit(subject, list);
       }
-      return -1;
     }
-    const tokens = filterTokens(filter);
-    for (let slot = recs.length - 1; slot >= this.head; slot--) {
-      const rec = recs[slot];
-      if (rec !== undefined && subjectMatches(rec.subject, tokens)) return slot;
+  }
+
+  /** Count and first / last of the messages at or after `seq` matching `filter`. */
+  private stateFrom(seq: number, filter: CompiledFilter): SimpleState {
+    const from = Math.max(seq, this.first);
+    if (this.msgs === 0 || from > this.last) return { ...NO_MATCH };
+    if (filter.all) return this.rangeState(from);
+    let msgs = 0;
+    let first = 0;
+    let last = 0;
+    this.forEachMatch(filter, (_, list) => {
+      if (list.last < from) return;
+      const head = list.firstFrom(from);
+      msgs += list.countFrom(from);
+      if (first === 0 || head < first) first = head;
+      if (list.last > last) last = list.last;
+    });
+    return { msgs, first, last };
+  }
+
+  /** Count and first / last of every message at or after `from`, a sequence in [first, last]. */
+  private rangeState(from: number): SimpleState {
+    const recs = this.recs;
+    let lastSlot = recs.length - 1;
+    while (recs[lastSlot] === undefined) lastSlot--;
+    const last = this.seqs[lastSlot];
+    if (from <= this.first) return { msgs: this.msgs, first: this.first, last };
+    const start = this.lowerBound(from);
+    if (start > lastSlot) return { ...NO_MATCH };
+    const first = this.seqs[this.nextLive(start)];
+    const length = recs.length;
+    let msgs: number;
+    if (length - this.head === this.msgs) {
+      msgs = length - start; // no dead slot: plain arithmetic
+    } else if (length - start <= start - this.head) {
+      msgs = this.countLiveSlots(start, length);
+    } else {
+      msgs = this.msgs - this.countLiveSlots(this.head, start);
     }
-    return -1;
+    return { msgs, first, last };
+  }
+
+  private countLiveSlots(from: number, to: number): number {
+    let n = 0;
+    for (let slot = from; slot < to; slot++) if (this.recs[slot] !== undefined) n++;
+    return n;
+  }
+
+  /** Sequences purgeEx removes for a filter that is not "all". */
+  private purgeTargets(filter: CompiledFilter, seq: number, keep: number): number[] {
+    const lists: SubjectSeqs[] = [];
+    this.forEachMatch(filter, (_, list) => {
+      lists.push(list);
+    });
+    if (keep === 0) {
+      const bound = seq > 0 ? seq : Number.POSITIVE_INFINITY;
+      return lists.flatMap((list) => list.oldest(Number.POSITIVE_INFINITY, bound));
+    }
+    const total = lists.reduce((sum, list) => sum + list.msgs, 0);
+    if (keep >= total) return [];
+    const doomed = total - keep;
+    if (lists.length === 1) return lists[0].oldest(doomed, Number.POSITIVE_INFINITY);
+    // The oldest across several subjects: each list is sorted, their union is not.
+    const all = lists.flatMap((list) =>
+      list.oldest(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY),
+    );
+    return all.sort(ascending).slice(0, doomed);
+  }
+
+  /** Removes the given live sequences; returns how many. */
+  private removeSeqs(seqs: number[]): number {
+    if (seqs.length === 0) return 0;
+    for (const seq of seqs) this.drop(this.slotOf(seq));
+    if (this.msgs === 0) this.clear(this.last + 1);
+    else if (this.recs[this.head] === undefined) this.settleHead(this.head);
+    this.maybeRebuild();
+    return seqs.length;
+  }
+
+  /** purgeEx on every subject with `keep`: compacts up to the newest `keep` messages. */
+  private keepNewest(keep: number): number {
+    if (keep >= this.msgs) return 0;
+    const recs = this.recs;
+    let slot: number;
+    if (recs.length - this.head === this.msgs) {
+      slot = recs.length - keep;
+    } else {
+      slot = recs.length;
+      for (let kept = 0; kept < keep; ) if (recs[--slot] !== undefined) kept++;
+    }
+    return this.compact(this.seqs[slot]);
   }
 
   private toStored(slot: number): StoredMsg {
@@ -545,4 +864,8 @@ export class MemStore implements StreamStore {
       ts: rec.ts,
     };
   }
+}
+
+function ascending(a: number, b: number): number {
+  return a - b;
 }

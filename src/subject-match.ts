@@ -44,3 +44,20 @@ export function subjectMatches(subject: string, tokens: readonly string[]): bool
   }
   return start > length;
 }
+
+/** A filter split once, for engines that test many subjects (or calls) against it. */
+export interface CompiledFilter {
+  readonly text: string;
+  /** "" or ">": every subject matches. */
+  readonly all: boolean;
+  /** No wildcard token: a subject matches when it equals `text`. */
+  readonly literal: boolean;
+  readonly tokens: readonly string[];
+}
+
+/** Compiles a filter already checked by `checkFilter`. */
+export function compileFilter(filter: string): CompiledFilter {
+  const tokens = filterTokens(filter);
+  const literal = !tokens.some((token) => token === "*" || token === ">");
+  return { text: filter, all: matchesAll(filter), literal, tokens };
+}

@@ -122,7 +122,11 @@ export interface StreamStore {
    * each matching subject's last message counts. `validThrough` is the last
    * sequence the answer covers.
    */
-  numPending(seq: number, filter: string, lastPerSubject: boolean): { total: number; validThrough: number };
+  numPending(
+    seq: number,
+    filter: string,
+    lastPerSubject: boolean,
+  ): { total: number; validThrough: number };
   /**
    * The last sequence of every subject matching any of `filters`, at or below
    * `maxSeq` (0: no bound), ascending; ErrTooManyResults past `maxAllowed` (0: no limit).

@@ -2,12 +2,17 @@
  * Argument checks for every StreamStore entry point, shared by all engines so
  * that a bad argument gets the same typed error and message everywhere and
  * nothing is changed before the check passes. Each check names the operation
- * ("Cannot load message: …") and the offending value. Subjects are checked by
- * one function, `checkSubject`, so the full subject grammar (a later issue)
- * lands in one place; today it rejects what no engine could store or match:
- * non-strings, empty strings, whitespace and control characters, lone UTF-16
- * surrogates (UTF-8 would silently turn them into U+FFFD, so a stored subject
- * would not read back equal) and more than 65535 UTF-8 bytes.
+ * ("Cannot load message: …") and the offending value.
+ *
+ * Subjects follow nats-server's grammar (IsValidPublishSubject, and
+ * IsValidSubject for filters): tokens separated by ".", none empty, no
+ * whitespace or control characters. A published subject has no wildcard
+ * token — a token that is exactly `*` or `>` — while `*` or `>` inside a
+ * word (`a*b`, `>x`) is an ordinary character, as in nats. A filter may use
+ * `*` as any token and `>` as its last token; "" is the filter that matches
+ * everything. On top of nats we refuse lone UTF-16 surrogates (UTF-8 would
+ * silently turn them into U+FFFD, so a stored subject would not read back
+ * equal) and more than 65535 UTF-8 bytes (the record's length field).
  * Throwing plain TypeErrors was rejected: callers branch on `err.code`.
  */
 import { systemNow } from "./clock.ts";
@@ -78,6 +83,13 @@ export function checkSubject(subject: unknown, action: string): number {
   }
   const bytes = utf8Length(subject);
   if (bytes < 0) throw badText("ErrInvalidSubject", action, "subject", subject, bytes);
+  const problem = tokenProblem(subject, false);
+  if (problem !== null) {
+    throw new JetStoreError(
+      "ErrInvalidSubject",
+      `Cannot ${action}: subject ${describeValue(subject)} ${problem}`,
+    );
+  }
   return bytes;
 }
 
@@ -93,16 +105,13 @@ export function checkFilter(filter: unknown, action: string): void {
   }
   const bytes = utf8Length(filter);
   if (bytes < 0) throw badText("ErrInvalidFilter", action, "filter", filter, bytes);
-  if (filter.includes(">")) {
-    const tokens = filter.split(".");
-    for (let i = 0; i < tokens.length - 1; i++) {
-      if (tokens[i] === ">") {
-        throw new JetStoreError(
-          "ErrInvalidFilter",
-          `Cannot ${action}: filter ${describeValue(filter)} has ">" before its last token`,
-        );
-      }
-    }
+  if (filter.length === 0) return;
+  const problem = tokenProblem(filter, true);
+  if (problem !== null) {
+    throw new JetStoreError(
+      "ErrInvalidFilter",
+      `Cannot ${action}: filter ${describeValue(filter)} ${problem}`,
+    );
   }
 }
 
@@ -285,6 +294,36 @@ function refuseUnenforcedLimits(
   }
   if (discardNewPerSubject) throw notImplemented("Store option discardNewPerSubject");
   if (discard !== "old") throw notImplemented(`Store option discard "${discard}"`);
+}
+
+const DOT = 0x2e;
+const STAR = 0x2a;
+const GT = 0x3e;
+
+/**
+ * What is wrong with the tokens of a non-empty subject or filter, or null.
+ * One pass over the UTF-16 units, no split: this runs on every store of a new
+ * subject. With `wildcards`, `*` may be any token and `>` the last one.
+ */
+function tokenProblem(text: string, wildcards: boolean): string | null {
+  const length = text.length;
+  let start = 0;
+  for (let i = 0; i <= length; i++) {
+    if (i < length && text.charCodeAt(i) !== DOT) continue;
+    const size = i - start;
+    if (size === 0) return 'has an empty token (a leading, trailing or doubled ".")';
+    if (size === 1) {
+      const c = text.charCodeAt(start);
+      if (c === STAR || c === GT) {
+        if (!wildcards) {
+          return `has the wildcard token "${text[start]}": wildcards are for filters, not subjects`;
+        }
+        if (c === GT && i < length) return 'has ">" before its last token';
+      }
+    }
+    start = i + 1;
+  }
+  return null;
 }
 
 const WHITESPACE_OR_CONTROL = -1;

@@ -8,6 +8,7 @@ import { recordCodecSuite } from "./record-codec.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { storeFactories } from "./store-factories.ts";
+import { subjectSuite } from "./subjects.ts";
 import { varintSuite } from "./varint.ts";
 import { xxhashSuite } from "./xxhash.ts";
 
@@ -19,6 +20,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   fixtureSuite(api, ctx);
   adapterSuite(api, ctx);
   memoryFaultSuite(api, ctx);
+  subjectSuite(api);
   storeContractSuite(api, storeFactories(ctx));
   fileStoreSuite(api, ctx);
 }

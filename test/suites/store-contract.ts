@@ -12,6 +12,7 @@ import { inputTests } from "./store-contract-inputs.ts";
 import { persistenceTests } from "./store-contract-persistence.ts";
 import { queryTests } from "./store-contract-queries.ts";
 import { removalTests } from "./store-contract-removal.ts";
+import { subjectTests } from "./store-contract-subjects.ts";
 import type { StoreFactory } from "./store-factories.ts";
 import {
   codeOf,
@@ -36,6 +37,7 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
         removalTests(api, factory);
         inputTests(api, factory);
         persistenceTests(api, factory);
+        subjectTests(api, factory);
         modelTests(api, factory);
       });
     }

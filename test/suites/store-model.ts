@@ -7,7 +7,10 @@
  * same messages and the same full state. Sequences and sizes are small so
  * that a few dozen operations already cross block boundaries (the file
  * factories use 4 KiB blocks), remove across blocks, and compact or truncate
- * into the middle of a block.
+ * into the middle of a block. Subject queries (filteredState, subjectsState,
+ * numPending, multiLastSeqs, getSeqFromTime …), purgeEx and filtered loads
+ * draw their filters from MODEL_FILTERS: the model's subjects, wildcards over
+ * them and a filter that matches nothing.
  */
 import fc from "fast-check";
 import { MemStore } from "../../src/memstore.ts";
@@ -30,9 +33,40 @@ type Op =
   | { kind: "loadNext"; at: number }
   | { kind: "loadPrev"; at: number }
   | { kind: "flush" }
-  | { kind: "reopen" };
+  | { kind: "reopen" }
+  | { kind: "filteredState"; at: number; filter: number }
+  | { kind: "subjectsState"; filter: number }
+  | { kind: "subjectsTotals"; filter: number }
+  | { kind: "numPending"; at: number; filter: number; lastPerSubject: boolean }
+  | { kind: "multiLastSeqs"; filters: number[]; at: number; bounded: boolean; maxAllowed: number }
+  | { kind: "allLastSeqs" }
+  | { kind: "subjectForSeq"; at: number }
+  | { kind: "getSeqFromTime"; back: number }
+  | { kind: "purgeEx"; filter: number; at: number; keep: number; mode: PurgeMode }
+  | { kind: "loadLast"; filter: number }
+  | { kind: "loadNextFiltered"; filter: number; wildcard: boolean; at: number };
 
-const SUBJECTS = ["orders.east.1", "orders.west.2", "audit", "ünïcode.ß"];
+/** Which of purgeEx's bounds an operation passes; "both" must fail and change nothing. */
+type PurgeMode = "none" | "seq" | "keep" | "both";
+
+const SUBJECTS = ["orders.east.1", "orders.west.2", "audit", "ünïcode.ß", "orders.west.1"];
+
+const MODEL_FILTERS = [
+  "",
+  ">",
+  "*",
+  "*.*",
+  "orders.*.1",
+  "orders.>",
+  "orders.*",
+  "*.west.*",
+  "orders.east.1",
+  "audit",
+  "ünïcode.*",
+  "nope",
+];
+
+const filterIndex = fc.nat(MODEL_FILTERS.length - 1);
 
 /** Where an operation aims, in thousandths of [0, last + 2]: anywhere in the stream and just past it. */
 const at = fc.integer({ min: 0, max: 1000 });
@@ -69,6 +103,70 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("loadPrev" as const), at }) },
   { weight: 1, arbitrary: fc.constant({ kind: "flush" as const }) },
   { weight: 3, arbitrary: fc.constant({ kind: "reopen" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("filteredState" as const), at, filter: filterIndex }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("subjectsState" as const), filter: filterIndex }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("subjectsTotals" as const), filter: filterIndex }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("numPending" as const),
+      at,
+      filter: filterIndex,
+      lastPerSubject: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("multiLastSeqs" as const),
+      filters: fc.array(filterIndex, { maxLength: 3 }),
+      at,
+      bounded: fc.boolean(),
+      maxAllowed: fc.nat(5),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: "allLastSeqs" as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("subjectForSeq" as const), at }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("getSeqFromTime" as const),
+      // Mostly within the last few steps, where storeRaw leaves timestamps out of order.
+      back: fc.oneof(fc.nat(6_000), fc.nat(70_000)),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("purgeEx" as const),
+      filter: filterIndex,
+      at,
+      keep: fc.nat(30),
+      mode: fc.constantFrom<PurgeMode>("none", "seq", "keep", "keep", "both"),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("loadLast" as const), filter: filterIndex }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("loadNextFiltered" as const),
+      filter: filterIndex,
+      wildcard: fc.boolean(),
+      at,
+    }),
+  },
 );
 
 function payload(size: number, salt: number): Uint8Array {
@@ -132,6 +230,71 @@ function apply(store: StreamStore, op: Op, step: number, rawTs: bigint): unknown
     case "flush":
     case "reopen":
       return { ok: undefined };
+    default:
+      return applySubjectOp(store, op, target, rawTs, run);
+  }
+}
+
+type SubjectOp = Extract<
+  Op,
+  {
+    kind:
+      | "filteredState"
+      | "subjectsState"
+      | "subjectsTotals"
+      | "numPending"
+      | "multiLastSeqs"
+      | "allLastSeqs"
+      | "subjectForSeq"
+      | "getSeqFromTime"
+      | "purgeEx"
+      | "loadLast"
+      | "loadNextFiltered";
+  }
+>;
+
+/** The subject queries, purgeEx and filtered loads of `apply`. */
+function applySubjectOp(
+  store: StreamStore,
+  op: SubjectOp,
+  target: (thousandths: number) => number,
+  now: bigint,
+  run: (fn: () => unknown) => unknown,
+): unknown {
+  switch (op.kind) {
+    case "filteredState":
+      return run(() => store.filteredState(target(op.at), MODEL_FILTERS[op.filter]));
+    case "subjectsState":
+      return run(() => store.subjectsState(MODEL_FILTERS[op.filter]));
+    case "subjectsTotals":
+      return run(() => store.subjectsTotals(MODEL_FILTERS[op.filter]));
+    case "numPending":
+      return run(() =>
+        store.numPending(target(op.at), MODEL_FILTERS[op.filter], op.lastPerSubject),
+      );
+    case "multiLastSeqs": {
+      const filters = op.filters.map((i) => MODEL_FILTERS[i]);
+      return run(() => store.multiLastSeqs(filters, op.bounded ? target(op.at) : 0, op.maxAllowed));
+    }
+    case "allLastSeqs":
+      return run(() => store.allLastSeqs());
+    case "subjectForSeq":
+      return run(() => store.subjectForSeq(target(op.at)));
+    case "getSeqFromTime": {
+      const ts = now - BigInt(op.back);
+      return run(() => store.getSeqFromTime(ts < 0n ? 0n : ts));
+    }
+    case "purgeEx": {
+      const seq = op.mode === "seq" || op.mode === "both" ? target(op.at) : 0;
+      const keep = op.mode === "keep" || op.mode === "both" ? op.keep + 1 : 0;
+      return run(() => store.purgeEx(MODEL_FILTERS[op.filter], seq, keep));
+    }
+    case "loadLast":
+      return run(() => plain(store.loadLastMsg(MODEL_FILTERS[op.filter])));
+    case "loadNextFiltered":
+      return run(() =>
+        plain(store.loadNextMsg(MODEL_FILTERS[op.filter], op.wildcard, target(op.at))),
+      );
   }
 }
 
