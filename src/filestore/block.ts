@@ -13,6 +13,7 @@
  */
 import type { FileHandle } from "../../runtimes/fs.ts";
 import { SequenceSet } from "../seqset.ts";
+import { NO_SUBJECT } from "./subject-totals.ts";
 
 /** An offset index entry for a sequence with no record in this block. */
 export const NO_RECORD = 0xffffffff;
@@ -24,6 +25,11 @@ export class Block {
   last: number;
   firstTs = 0n;
   lastTs = 0n;
+  /**
+   * Subject id (SubjectTotals.idOf) by `seq - first`, built when a filtered
+   * scan first needs it and kept up by appends; meaningful for live messages only.
+   */
+  subjectIds: Uint32Array | null = null;
   /** An upper bound of the live messages' timestamps, once a query needed it (getSeqFromTime). */
   maxTs: bigint | null = null;
   /** Live messages. */
@@ -75,6 +81,20 @@ export class Block {
     for (let s = this.last + 1; s < seq; s++) index[s - this.first] = NO_RECORD;
     index[seq - this.first] = offset;
     this.last = seq;
+  }
+
+  /** Records the subject id of `seq` in the column, if the block has one. */
+  setSubjectId(seq: number, id: number): void {
+    let column = this.subjectIds;
+    if (column === null) return;
+    const i = seq - this.first;
+    if (i >= column.length) {
+      const grown = new Uint32Array(Math.max(i + 1, column.length * 2)).fill(NO_SUBJECT);
+      grown.set(column);
+      column = grown;
+      this.subjectIds = grown;
+    }
+    column[i] = id;
   }
 
   /** A message record at `offset` of `length` bytes. */

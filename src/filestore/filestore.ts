@@ -83,7 +83,7 @@ import {
 import { ReadHandles } from "./read-handles.ts";
 import { BLOCKS_DIR, blockPath, recover } from "./recovery.ts";
 import { ScratchBuffer } from "./scratch-buffer.ts";
-import { type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
+import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
 import { WriteBuffer } from "./write-buffer.ts";
 
 export type { FileStoreOptions } from "./options.ts";
@@ -110,6 +110,13 @@ export class FileStore implements StreamStore {
   private readonly commit: GroupCommit;
   private readonly readHandles: ReadHandles;
   private readonly queries: QuerySource;
+  private lastMatch: {
+    filter: string;
+    wildcard: boolean;
+    generation: number;
+    subjects: SubjectTotals;
+    bits: Uint8Array;
+  } | null = null;
   /** fsyncs of sealed blocks started early (see syncSealedEarly), and the first that failed. */
   private readonly earlySyncs = new Set<Promise<void>>();
   private earlySyncError: unknown = null;
@@ -304,7 +311,8 @@ export class FileStore implements StreamStore {
     this.bytes += size;
     this.lastSeq = seq;
     this.lastTs = ts;
-    this.subjects.add(subject, seq, entry, subjectBytes);
+    const counted = this.subjects.add(subject, seq, entry, subjectBytes);
+    if (block.subjectIds !== null) block.setSubjectId(seq, this.subjects.idOf(subject, counted));
     this.afterWrite();
   }
 
@@ -502,7 +510,6 @@ export class FileStore implements StreamStore {
     checkBoolean(wildcard, "wildcard", "load next message");
     checkSeq(start, "load next message", "start");
     const all = matchesAll(filter);
-    const tokens = all ? null : filterTokens(filter);
     if (!all && !wildcard && this.subjects.get(filter) === undefined) {
       throw new JetStoreError("ErrStoreEOF", `No message on ${filter} at or after ${start}`);
     }
@@ -510,15 +517,16 @@ export class FileStore implements StreamStore {
     for (; i < this.blocks.length; i++) {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
+      const column = all ? null : this.subjectColumn(block);
+      const bits = column === null ? null : this.matchBits(filter, wildcard);
       for (
         let seq = block.nextLive(Math.max(start, block.first));
         seq !== 0;
         seq = block.nextLive(seq + 1)
       ) {
-        if (tokens === null) return this.readAt(block, seq);
-        const subject = this.subjectAt(block, seq);
-        if (wildcard ? subjectMatches(subject, tokens) : subject === filter)
-          return this.readAt(block, seq);
+        if (column === null || bits === null) return this.readAt(block, seq);
+        const id = column[seq - block.first];
+        if (id < bits.length && bits[id] === 1) return this.readAt(block, seq);
       }
     }
     throw new JetStoreError(
@@ -679,6 +687,41 @@ export class FileStore implements StreamStore {
       block.maxTs = max;
     }
     return block.maxTs;
+  }
+
+  /** The block's subject-id column (see Block.subjectIds), built on first use. */
+  private subjectColumn(block: Block): Uint32Array {
+    if (block.subjectIds === null) {
+      const column = new Uint32Array(Math.max(1, block.last - block.first + 1)).fill(NO_SUBJECT);
+      for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
+        const subject = this.subjectAt(block, seq);
+        const entry = this.subjects.get(subject);
+        if (entry !== undefined) column[seq - block.first] = this.subjects.idOf(subject, entry);
+      }
+      block.subjectIds = column;
+    }
+    return block.subjectIds;
+  }
+
+  /** Which subject ids a filter matches, kept until ids change. */
+  private matchBits(filter: string, wildcard: boolean): Uint8Array {
+    const cached = this.lastMatch;
+    const generation = this.subjects.generation;
+    if (
+      cached !== null &&
+      cached.filter === filter &&
+      cached.wildcard === wildcard &&
+      cached.generation === generation &&
+      cached.subjects === this.subjects
+    ) {
+      return cached.bits;
+    }
+    const compiled = new Filter(filter);
+    const bits = this.subjects.matchBits(
+      wildcard ? (s) => compiled.matches(s) : (s) => s === filter,
+    );
+    this.lastMatch = { filter, wildcard, generation, subjects: this.subjects, bits };
+    return bits;
   }
 
   /** The first live sequence at or after `seq`, or 0. */

@@ -16,23 +16,35 @@ export interface SubjectEntry {
    * subject, so appends on a known subject skip validation.
    */
   bytes?: number;
+  /** See `SubjectTotals.idOf`. */
+  id?: number;
 }
+
+/** The subject id of no message (skips, tombstones, erased records). */
+export const NO_SUBJECT = 0xffffffff;
 
 export class SubjectTotals {
   readonly map = new Map<string, SubjectEntry>();
+  /** Subjects by id; ids are handed out on first use and freed with their last message. */
+  private readonly byId: (string | undefined)[] = [];
+  private readonly freeIds: number[] = [];
+  /** Changes whenever an id is given or freed, so cached per-id answers know to refresh. */
+  generation = 0;
 
   get size(): number {
     return this.map.size;
   }
 
   /** Counts a message; `entry` is `get(subject)` when the caller already has it. */
-  add(subject: string, seq: number, entry = this.map.get(subject), bytes?: number): void {
+  add(subject: string, seq: number, entry = this.map.get(subject), bytes?: number): SubjectEntry {
     if (entry === undefined) {
-      this.map.set(subject, { msgs: 1, first: seq, last: seq, bytes });
-    } else {
-      entry.msgs++;
-      entry.last = seq;
+      const created: SubjectEntry = { msgs: 1, first: seq, last: seq, bytes };
+      this.map.set(subject, created);
+      return created;
     }
+    entry.msgs++;
+    entry.last = seq;
+    return entry;
   }
 
   remove(subject: string, seq: number): void {
@@ -40,6 +52,11 @@ export class SubjectTotals {
     if (entry === undefined) return;
     if (--entry.msgs === 0) {
       this.map.delete(subject);
+      if (entry.id !== undefined) {
+        this.byId[entry.id] = undefined;
+        this.freeIds.push(entry.id);
+        this.generation++;
+      }
       return;
     }
     if (entry.first === seq) entry.first = 0;
@@ -50,7 +67,33 @@ export class SubjectTotals {
     return this.map.get(subject);
   }
 
+  /**
+   * A small number standing for `subject` while it has messages, so blocks
+   * can keep a column of ids and filters test an id against a bitmap.
+   */
+  idOf(subject: string, entry: SubjectEntry): number {
+    if (entry.id !== undefined) return entry.id;
+    const id = this.freeIds.pop() ?? this.byId.length;
+    this.byId[id] = subject;
+    entry.id = id;
+    this.generation++;
+    return id;
+  }
+
+  /** One byte per id: 1 where the subject matches. */
+  matchBits(matches: (subject: string) => boolean): Uint8Array {
+    const bits = new Uint8Array(this.byId.length);
+    for (let id = 0; id < bits.length; id++) {
+      const subject = this.byId[id];
+      if (subject !== undefined && matches(subject)) bits[id] = 1;
+    }
+    return bits;
+  }
+
   clear(): void {
     this.map.clear();
+    this.byId.length = 0;
+    this.freeIds.length = 0;
+    this.generation++;
   }
 }
