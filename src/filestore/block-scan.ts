@@ -23,6 +23,8 @@ export interface ScannedRecord {
   offset: number;
   length: number;
   flags: number;
+  /** The core's 32-bit subject hash, when the scan was asked for hashes (else 0). */
+  subjectHash: number;
 }
 
 export interface ScanOutcome {
@@ -38,6 +40,7 @@ interface Columns {
   offset: number;
   length: number;
   flags: number;
+  hash: number;
 }
 
 /**
@@ -58,6 +61,7 @@ function getColumns(level: number): Columns {
       offset: core.alloc(BATCH * 4),
       length: core.alloc(BATCH * 4),
       flags: core.alloc(BATCH),
+      hash: core.alloc(BATCH * 4),
     };
     columnsByDepth[level] = columns;
   }
@@ -74,6 +78,7 @@ export function scanBlock(
   start: number,
   visit: (record: ScannedRecord) => void,
   onDamaged?: (offset: number, length: number) => void,
+  withHashes = false,
 ): ScanOutcome {
   const core = getCore();
   const cols = getColumns(depth);
@@ -81,7 +86,7 @@ export function scanBlock(
   try {
     let from = start;
     for (;;) {
-      const outcome = scanFrom(core, cols, ptr, length, from, visit);
+      const outcome = scanFrom(core, cols, ptr, length, from, visit, withHashes);
       const next = onDamaged === undefined ? 0 : resumeAfter(core, ptr, length, outcome);
       if (next === 0) return outcome;
       onDamaged?.(outcome.stop, next - outcome.stop);
@@ -115,8 +120,9 @@ function scanFrom(
   length: number,
   start: number,
   visit: (record: ScannedRecord) => void,
+  withHashes: boolean,
 ): ScanOutcome {
-  const record: ScannedRecord = { seq: 0, offset: 0, length: 0, flags: 0 };
+  const record: ScannedRecord = { seq: 0, offset: 0, length: 0, flags: 0, subjectHash: 0 };
   let offset = start;
   for (;;) {
     const count = core.abi.scanRecords(
@@ -129,7 +135,7 @@ function scanFrom(
       cols.offset,
       cols.length,
       cols.flags,
-      0,
+      withHashes ? cols.hash : 0,
     );
     // The result area is shared by every scan: read it before `visit` can start another.
     const result = core.abi.scanResult();
@@ -141,6 +147,7 @@ function scanFrom(
       record.offset = core.u32[(cols.offset >>> 2) + i];
       record.length = core.u32[(cols.length >>> 2) + i];
       record.flags = core.u8[cols.flags + i];
+      if (withHashes) record.subjectHash = core.u32[(cols.hash >>> 2) + i];
       visit(record);
     }
     if (status !== STATUS_OK || stop >= length || count === 0) return { stop, status };

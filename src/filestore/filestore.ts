@@ -60,6 +60,7 @@ import { getCore } from "../wasm/core.ts";
 import { Block, NO_RECORD } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
 import { loadBlock } from "./block-io.ts";
+import { scanBlock } from "./block-scan.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { decodedTimestamp, decodeFields, readMessage, readSubject } from "./message-reader.ts";
@@ -110,6 +111,8 @@ export class FileStore implements StreamStore {
   private readonly commit: GroupCommit;
   private readonly readHandles: ReadHandles;
   private readonly queries: QuerySource;
+  /** Subject ids by the core's subject hash, checked against the bytes on use. */
+  private readonly idsByHash = new Map<number, number>();
   private lastMatch: {
     filter: string;
     wildcard: boolean;
@@ -689,18 +692,46 @@ export class FileStore implements StreamStore {
     return block.maxTs;
   }
 
-  /** The block's subject-id column (see Block.subjectIds), built on first use. */
+  /**
+   * The block's subject-id column (see Block.subjectIds), built on first use
+   * by one WASM scan that hashes every subject: a hash already seen maps to
+   * its id after a byte comparison, so most records cost no string at all.
+   */
   private subjectColumn(block: Block): Uint32Array {
-    if (block.subjectIds === null) {
-      const column = new Uint32Array(Math.max(1, block.last - block.first + 1)).fill(NO_SUBJECT);
-      for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
-        const subject = this.subjectAt(block, seq);
-        const entry = this.subjects.get(subject);
-        if (entry !== undefined) column[seq - block.first] = this.subjects.idOf(subject, entry);
-      }
-      block.subjectIds = column;
-    }
-    return block.subjectIds;
+    if (block.subjectIds !== null) return block.subjectIds;
+    const column = new Uint32Array(Math.max(1, block.last - block.first + 1)).fill(NO_SUBJECT);
+    const { ptr, length } = this.bytesOf(block);
+    const subjects = this.subjects;
+    const idsByHash = this.idsByHash;
+    // Nothing below allocates core memory, so one view serves the whole scan.
+    const u8 = getCore().u8;
+    scanBlock(
+      ptr,
+      length,
+      BLOCK_HEADER_SIZE,
+      (r) => {
+        if (r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED)) return;
+        if (r.seq < block.first || r.seq > block.last) return;
+        const p = ptr + r.offset;
+        const len = u8[p + REC_OFF_SUBJECT_LEN] | (u8[p + REC_OFF_SUBJECT_LEN + 1] << 8);
+        const at = p + REC_HEADER_SIZE + (r.flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
+        let id = idsByHash.get(r.subjectHash);
+        const known = id === undefined ? undefined : subjects.subjectOf(id);
+        if (id === undefined || known === undefined || !sameSubject(u8, known, at, len)) {
+          const subject = readSubject(at, len);
+          const entry = subjects.get(subject);
+          // A removed message whose subject has no message left.
+          if (entry === undefined) return;
+          id = subjects.idOf(subject, entry);
+          idsByHash.set(r.subjectHash, id);
+        }
+        column[r.seq - block.first] = id;
+      },
+      skipDamaged,
+      true,
+    );
+    block.subjectIds = column;
+    return column;
   }
 
   /** Which subject ids a filter matches, kept until ids change. */
@@ -1446,4 +1477,15 @@ function missingRecord(block: Block, seq: number): JetStoreError {
     `Message ${seq} is damaged: its record in ${block.path} failed verification`,
     { file: block.path },
   );
+}
+
+/** A scan's damaged records stay out of the subject column. */
+function skipDamaged(): void {}
+
+/** True when the ASCII or UTF-8 bytes at `at` spell `subject`. */
+function sameSubject(u8: Uint8Array, subject: string, at: number, len: number): boolean {
+  // Only an all-ASCII subject has as many UTF-16 units as UTF-8 bytes.
+  if (subject.length !== len) return readSubject(at, len) === subject;
+  for (let i = 0; i < len; i++) if (subject.charCodeAt(i) !== u8[at + i]) return false;
+  return true;
 }

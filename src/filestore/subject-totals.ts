@@ -80,6 +80,11 @@ export class SubjectTotals {
     return id;
   }
 
+  /** The subject holding `id`, if any does. */
+  subjectOf(id: number): string | undefined {
+    return this.byId[id];
+  }
+
   /** One byte per id: 1 where the subject matches. */
   matchBits(matches: (subject: string) => boolean): Uint8Array {
     const bits = new Uint8Array(this.byId.length);
