@@ -35,7 +35,7 @@ export class Filter {
   readonly all: boolean;
   readonly literal: boolean;
   readonly text: string;
-  private readonly tokens: string[];
+  readonly tokens: string[];
 
   constructor(text: string) {
     this.text = text;
@@ -72,14 +72,27 @@ export function resolved(src: QuerySource, subject: string, entry: SubjectEntry)
   return entry;
 }
 
-/** Subjects matching `filter` with their index entries. */
-function* matching(src: QuerySource, filter: Filter): Generator<[string, SubjectEntry]> {
+/** Calls `visit` for each subject matching `filter`, with its index entry. */
+function forEachMatching(
+  src: QuerySource,
+  filter: Filter,
+  visit: (subject: string, entry: SubjectEntry) => void,
+): void {
   if (filter.literal) {
     const entry = src.subjects.map.get(filter.text);
-    if (entry !== undefined) yield [filter.text, entry];
-    return;
+    if (entry !== undefined) visit(filter.text, entry);
+  } else if (filter.all) {
+    for (const [subject, entry] of src.subjects.map) visit(subject, entry);
+  } else {
+    src.subjects.trie.forEachMatch(filter.tokens, visit);
   }
-  for (const pair of src.subjects.map) if (filter.matches(pair[0])) yield pair;
+}
+
+/** Subjects matching `filter` with their index entries, for loops that stop early. */
+function matching(src: QuerySource, filter: Filter): [string, SubjectEntry][] {
+  const found: [string, SubjectEntry][] = [];
+  forEachMatching(src, filter, (subject, entry) => found.push([subject, entry]));
+  return found;
 }
 
 export function filteredState(src: QuerySource, seq: number, filter: Filter): SimpleState {
@@ -118,22 +131,29 @@ export function filteredState(src: QuerySource, seq: number, filter: Filter): Si
 
 export function subjectsState(src: QuerySource, filter: Filter): Record<string, SimpleState> {
   const out: Record<string, SimpleState> = {};
-  for (const [subject, entry] of matching(src, filter)) {
+  forEachMatching(src, filter, (subject, entry) => {
     const e = resolved(src, subject, entry);
     setKey(out, subject, { msgs: e.msgs, first: e.first, last: e.last });
-  }
+  });
   return out;
 }
 
 export function subjectsTotals(src: QuerySource, filter: Filter): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [subject, entry] of matching(src, filter)) setKey(out, subject, entry.msgs);
+  forEachMatching(src, filter, (subject, entry) => setKey(out, subject, entry.msgs));
   return out;
 }
 
 /** Sets an own key, even one named "__proto__", which plain assignment would not. */
 function setKey<T>(out: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key !== "__proto__") out[key] = value;
+  else
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
 }
 
 export function numPending(
@@ -160,8 +180,10 @@ export function multiLastSeqs(
 ): number[] {
   const bound = maxSeq === 0 ? src.lastSeq : maxSeq;
   const seqs = new Set<number>();
-  for (const [subject, entry] of src.subjects.map) {
-    if (!filters.some((f) => f.matches(subject))) continue;
+  const candidates = new Map<string, SubjectEntry>();
+  for (const f of filters)
+    for (const [subject, entry] of matching(src, f)) candidates.set(subject, entry);
+  for (const [subject, entry] of candidates) {
     const e = resolved(src, subject, entry);
     if (e.first > bound) continue;
     let last = e.last;

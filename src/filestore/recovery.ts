@@ -113,7 +113,7 @@ class Recovery {
     this.rebuildSubjects = false;
     this.keepNames = checkpoint !== null;
     for (const s of checkpoint?.subjects ?? []) {
-      this.subjects.map.set(s.subject, { msgs: s.msgs, first: s.first, last: s.last });
+      this.subjects.restore(s.subject, { msgs: s.msgs, first: s.first, last: s.last });
     }
   }
 

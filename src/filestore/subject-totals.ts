@@ -5,6 +5,7 @@
  * demand by the caller's lookup. Recomputing eagerly would scan the stream on
  * every removal — what makes nats-server's removals slow on big streams.
  */
+import { SubjectTrie } from "../subject-trie.ts";
 export interface SubjectEntry {
   msgs: number;
   /** 0 when stale. */
@@ -24,7 +25,10 @@ export interface SubjectEntry {
 export const NO_SUBJECT = 0xffffffff;
 
 export class SubjectTotals {
+  /** Read freely; change only through this class, which keeps `trie` in step. */
   readonly map = new Map<string, SubjectEntry>();
+  /** The same entries by token, for wildcard filters. */
+  readonly trie = new SubjectTrie<SubjectEntry>();
   /** Subjects by id; ids are handed out on first use and freed with their last message. */
   private readonly byId: (string | undefined)[] = [];
   private readonly freeIds: number[] = [];
@@ -40,6 +44,7 @@ export class SubjectTotals {
     if (entry === undefined) {
       const created: SubjectEntry = { msgs: 1, first: seq, last: seq, bytes };
       this.map.set(subject, created);
+      this.trie.set(subject, created);
       return created;
     }
     entry.msgs++;
@@ -52,6 +57,7 @@ export class SubjectTotals {
     if (entry === undefined) return;
     if (--entry.msgs === 0) {
       this.map.delete(subject);
+      this.trie.delete(subject);
       if (entry.id !== undefined) {
         this.byId[entry.id] = undefined;
         this.freeIds.push(entry.id);
@@ -61,6 +67,12 @@ export class SubjectTotals {
     }
     if (entry.first === seq) entry.first = 0;
     if (entry.last === seq) entry.last = 0;
+  }
+
+  /** Puts back an entry a checkpoint recorded. */
+  restore(subject: string, entry: SubjectEntry): void {
+    this.map.set(subject, entry);
+    this.trie.set(subject, entry);
   }
 
   get(subject: string): SubjectEntry | undefined {
@@ -97,6 +109,7 @@ export class SubjectTotals {
 
   clear(): void {
     this.map.clear();
+    this.trie.clear();
     this.byId.length = 0;
     this.freeIds.length = 0;
     this.generation++;

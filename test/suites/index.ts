@@ -8,6 +8,7 @@ import { recordCodecSuite } from "./record-codec.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { storeFactories } from "./store-factories.ts";
+import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
 import { varintSuite } from "./varint.ts";
 import { xxhashSuite } from "./xxhash.ts";
@@ -21,6 +22,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   adapterSuite(api, ctx);
   memoryFaultSuite(api, ctx);
   subjectSuite(api);
+  subjectTrieSuite(api, ctx);
   storeContractSuite(api, storeFactories(ctx));
   fileStoreSuite(api, ctx);
 }
