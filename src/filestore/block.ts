@@ -30,6 +30,10 @@ export class Block {
    * scan first needs it and kept up by appends; meaningful for live messages only.
    */
   subjectIds: Uint32Array | null = null;
+  /** The distinct ids of `subjectIds` (a superset once messages are removed). */
+  subjectIdSet: Set<number> | null = null;
+  /** Whether any of `subjectIdSet` is set in `bits`: the last filter's answer, kept while `bits` is. */
+  lastMatch: { bits: Uint8Array; any: boolean } | null = null;
   /** An upper bound of the live messages' timestamps, once a query needed it (getSeqFromTime). */
   maxTs: bigint | null = null;
   /** Live messages. */
@@ -95,6 +99,26 @@ export class Block {
       this.subjectIds = grown;
     }
     column[i] = id;
+    if (this.subjectIdSet !== null && !this.subjectIdSet.has(id)) {
+      this.subjectIdSet.add(id);
+      this.lastMatch = null;
+    }
+  }
+
+  /** False when no message of the block can match the filter whose subject ids are `bits`. */
+  mayMatch(bits: Uint8Array): boolean {
+    const ids = this.subjectIdSet;
+    if (ids === null) return true;
+    if (this.lastMatch?.bits === bits) return this.lastMatch.any;
+    let any = false;
+    for (const id of ids) {
+      if (id < bits.length && bits[id] === 1) {
+        any = true;
+        break;
+      }
+    }
+    this.lastMatch = { bits, any };
+    return any;
   }
 
   /** A message record at `offset` of `length` bytes. */

@@ -522,6 +522,8 @@ export class FileStore implements StreamStore {
       if (block.msgs === 0) continue;
       const column = all ? null : this.subjectColumn(block);
       const bits = column === null ? null : this.matchBits(filter, wildcard);
+      // Per-block subject summary: skip a block none of whose subjects match.
+      if (bits !== null && !block.mayMatch(bits)) continue;
       for (
         let seq = block.nextLive(Math.max(start, block.first));
         seq !== 0;
@@ -705,6 +707,7 @@ export class FileStore implements StreamStore {
     const idsByHash = this.idsByHash;
     // Nothing below allocates core memory, so one view serves the whole scan.
     const u8 = getCore().u8;
+    const ids = new Set<number>();
     scanBlock(
       ptr,
       length,
@@ -726,11 +729,14 @@ export class FileStore implements StreamStore {
           idsByHash.set(r.subjectHash, id);
         }
         column[r.seq - block.first] = id;
+        ids.add(id);
       },
       skipDamaged,
       true,
     );
     block.subjectIds = column;
+    block.subjectIdSet = ids;
+    block.lastMatch = null;
     return column;
   }
 

@@ -47,6 +47,7 @@ export function fileStoreSuite(api: TestApi, ctx: RuntimeContext): void {
         lockTests(api, adapter);
         badDirectoryTests(api, adapter);
         cacheTests(api, adapter);
+        subjectSummaryTests(api, adapter);
         blockBoundaryTests(api, adapter);
         if (adapter.onDisk) crossProcessLockTests(api, ctx, adapter);
       });
@@ -803,6 +804,29 @@ function cacheTests({ describe, it, expect }: TestApi, adapter: AdapterFixture):
 }
 
 // ---------------------------------------------------------------- block boundaries
+
+function subjectSummaryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("per-block subject summaries", () => {
+    it("finds matches across blocks of disjoint subjects, before and after their summaries exist", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await openStore(adapter.fs, dir, clock, { cacheBytes: 0 });
+        const payload = new Uint8Array(200);
+        for (let i = 0; i < 120; i++) store.storeMsg(i < 100 ? "old.a" : "new.b", null, payload);
+        expect(blockPaths(adapter.fs, dir).length).toBeGreaterThan(4);
+        for (let round = 0; round < 2; round++) {
+          expect(store.loadNextMsg("new.*", true, 1).seq).toBe(101);
+          expect(store.loadNextMsg("new.b", false, 105).seq).toBe(105);
+          expect(store.loadNextMsg("old.*", true, 37).seq).toBe(37);
+          expect(codeOf(() => store.loadNextMsg("old.*", true, 101))).toBe("ErrStoreEOF");
+        }
+        // A new subject in an old block's place: the active block's summary grows with it.
+        store.storeMsg("old.c", null, payload);
+        expect(store.loadNextMsg("old.*", true, 101).seq).toBe(121);
+        await store.close();
+      }));
+  });
+}
 
 function blockBoundaryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("block boundaries", () => {
