@@ -35,6 +35,7 @@
  * later); where it is vague or inconsistent the choice is noted on the method.
  */
 import { invalidArgument, JetStoreError } from "./errors.ts";
+import { admit, enforce, type LimitedStore } from "./limits.ts";
 import { recordSize } from "./msg-size.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
@@ -86,6 +87,7 @@ const MIN_DEAD_TO_REBUILD = 64;
 export class MemStore implements StreamStore {
   private readonly now: () => bigint;
   private readonly limits: ResolvedLimits;
+  private readonly limited: LimitedStore;
   private seqs: number[] = [];
   private recs: (MemRecord | undefined)[] = [];
   /** Per slot, the largest timestamp of any message stored at or before it (dead slots included). */
@@ -114,6 +116,21 @@ export class MemStore implements StreamStore {
     this.now = now;
     this.first = limits.firstSeq;
     this.last = limits.firstSeq - 1;
+    const store = this;
+    this.limited = {
+      get limitMsgs() {
+        return store.msgs;
+      },
+      get limitBytes() {
+        return store.bytes;
+      },
+      subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
+      removeOldest: () => this.removeMsg(this.first),
+      removeOldestOf: (subject) => {
+        const list = this.subjects.get(subject);
+        if (list !== undefined) this.removeMsg(list.first);
+      },
+    };
   }
 
   storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {
@@ -126,9 +143,18 @@ export class MemStore implements StreamStore {
     checkSeqRoom(this.last, 1, action);
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttlSeconds);
     checkRecordSize(size, action);
+    admit(
+      this.limits,
+      this.limited,
+      subject,
+      (hdr === null ? 0 : hdr.length) + msg.length,
+      size,
+      action,
+    );
     const seq = this.last + 1;
     const ts = readClock(this.now, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
+    enforce(this.limits, this.limited, subject);
     return { seq, ts };
   }
 
@@ -151,7 +177,16 @@ export class MemStore implements StreamStore {
     this.checkNext(seq, action);
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttlSeconds);
     checkRecordSize(size, action);
+    admit(
+      this.limits,
+      this.limited,
+      subject,
+      (hdr === null ? 0 : hdr.length) + msg.length,
+      size,
+      action,
+    );
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
+    enforce(this.limits, this.limited, subject);
   }
 
   skipMsg(): number {

@@ -273,27 +273,12 @@ export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
       `Invalid store option now: must be a function, got ${describeValue(now)}`,
     );
   }
-  refuseUnenforcedLimits(counts, flags.discardNewPerSubject, discard);
+  // Age limits are validated but not enforced yet: refused rather than silently ignored.
+  if (counts.maxAgeMs !== 0) throw notImplemented("Store option maxAgeMs");
   return {
     limits: { ...counts, ...flags, discard, firstSeq: firstSeq === 0 ? 1 : firstSeq },
     now,
   };
-}
-
-/**
- * Retention limits are validated but not enforced by either engine yet, so a
- * store that would silently keep more than it was told is refused instead.
- */
-function refuseUnenforcedLimits(
-  counts: Record<(typeof LIMIT_COUNTS)[number], number>,
-  discardNewPerSubject: boolean,
-  discard: string,
-): void {
-  for (const name of LIMIT_COUNTS) {
-    if (counts[name] !== 0) throw notImplemented(`Store option ${name}`);
-  }
-  if (discardNewPerSubject) throw notImplemented("Store option discardNewPerSubject");
-  if (discard !== "old") throw notImplemented(`Store option discard "${discard}"`);
 }
 
 const DOT = 0x2e;

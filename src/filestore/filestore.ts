@@ -30,6 +30,7 @@ import {
   REC_OFF_SUBJECT_LEN,
   REC_TTL_SIZE,
 } from "../format.ts";
+import { admit, enforce, enforceAll, type LimitedStore } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
 import { filterTokens, matchesAll, subjectMatches } from "../subject-match.ts";
 import { Timestamps } from "../timestamps.ts";
@@ -77,6 +78,7 @@ import {
   numPending,
   purgeTargets,
   type QuerySource,
+  resolved,
   seqFromTime,
   subjectsState,
   subjectsTotals,
@@ -111,6 +113,8 @@ export class FileStore implements StreamStore {
   private readonly commit: GroupCommit;
   private readonly readHandles: ReadHandles;
   private readonly queries: QuerySource;
+  /** The store as the limit rules see it; null when no limit is set. */
+  private readonly limited: LimitedStore | null;
   /** Subject ids by the core's subject hash, checked against the bytes on use. */
   private readonly idsByHash = new Map<number, number>();
   private lastMatch: {
@@ -158,6 +162,25 @@ export class FileStore implements StreamStore {
     this.commit = new GroupCommit(() => this.syncRound());
     this.readHandles = new ReadHandles(this.fs);
     const store = this;
+    const { maxMsgs, maxBytes, maxMsgsPerSubject, maxMsgSize } = options.limits;
+    this.limited =
+      maxMsgs + maxBytes + maxMsgsPerSubject + maxMsgSize === 0
+        ? null
+        : {
+            get limitMsgs() {
+              return store.msgs;
+            },
+            get limitBytes() {
+              return store.bytes;
+            },
+            subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
+            removeOldest: () => this.remove(this.firstSeq, false),
+            removeOldestOf: (subject) => {
+              const entry = this.subjects.get(subject);
+              if (entry !== undefined)
+                this.remove(resolved(this.queries, subject, entry).first, false);
+            },
+          };
     this.queries = {
       get subjects() {
         return store.subjects;
@@ -237,6 +260,8 @@ export class FileStore implements StreamStore {
     }
     this.recomputeFirst();
     this.dropEmptyHeadBlocks();
+    // Limits may be lower than when the store was written.
+    if (this.limited !== null) enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
   }
 
   // ---------------------------------------------------------------- writes
@@ -250,10 +275,12 @@ export class FileStore implements StreamStore {
     checkPayload(msg, "store message");
     const msgTtl = checkTtl(ttl, this.limits.allowMsgTtl, "store message");
     checkSeqRoom(this.lastSeq, 1, "store message");
+    if (this.limited !== null) this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
     const ts = this.clock.read("store message");
     const seq = this.lastSeq + 1;
     if (entry !== undefined) entry.bytes = subjectBytes;
     this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
+    if (this.limited !== null) enforce(this.limits, this.limited, subject);
     return { seq, ts };
   }
 
@@ -278,6 +305,8 @@ export class FileStore implements StreamStore {
         `Cannot store raw message at sequence ${seq}: the next sequence is ${this.lastSeq + 1}`,
       );
     }
+    if (this.limited !== null)
+      this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store raw message");
     this.clock.split(ts);
     this.appendMessage(
       seq,
@@ -289,6 +318,20 @@ export class FileStore implements StreamStore {
       msgTtl,
       this.subjects.get(subject),
     );
+    if (this.limited !== null) enforce(this.limits, this.limited, subject);
+  }
+
+  private admit(
+    subject: string,
+    subjectBytes: number,
+    hdr: Uint8Array | null,
+    msg: Uint8Array,
+    ttl: number,
+    action: string,
+  ): void {
+    const hdrLen = hdr === null ? 0 : hdr.length;
+    const size = recordSize(subjectBytes, hdrLen, msg.length, ttl);
+    admit(this.limits, this.limited as LimitedStore, subject, hdrLen + msg.length, size, action);
   }
 
   /** Appends a message record; the caller has set `this.clock`'s halves to `ts`. */

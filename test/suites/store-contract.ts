@@ -9,6 +9,7 @@
  */
 import type { TestApi } from "../harness.ts";
 import { inputTests } from "./store-contract-inputs.ts";
+import { limitTests } from "./store-contract-limits.ts";
 import { persistenceTests } from "./store-contract-persistence.ts";
 import { queryTests } from "./store-contract-queries.ts";
 import { removalTests } from "./store-contract-removal.ts";
@@ -37,6 +38,7 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
         removalTests(api, factory);
         inputTests(api, factory);
         persistenceTests(api, factory);
+        limitTests(api, factory);
         subjectTests(api, factory);
         modelTests(api, factory);
       });

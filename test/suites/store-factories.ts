@@ -17,6 +17,8 @@ export interface StoreFixture {
    * store without persistence returns the same instance.
    */
   reopen(): Promise<StreamStore>;
+  /** For persistent engines: `reopen` with `changes` merged into the options, kept for later reopens. */
+  reopenWith?(changes: StoreOptions): Promise<StreamStore>;
   /** Closes the store and removes whatever it left behind. */
   cleanup(): Promise<void>;
 }
@@ -46,14 +48,27 @@ function fileStoreFactory(adapter: AdapterFixture): StoreFactory {
     supports: { persistence: true },
     async create(options) {
       const { dir, cleanup } = adapter.tempDir();
+      let current: StoreOptions = { ...options };
       const open = () =>
-        FileStore.open({ blockSize: 4096, syncIntervalMs: 0, ...options, dir, fs: adapter.fs });
-      let store: FileStore = await open();
+        FileStore.open({ blockSize: 4096, syncIntervalMs: 0, ...current, dir, fs: adapter.fs });
+      let store: FileStore;
+      try {
+        store = await open();
+      } catch (err) {
+        cleanup();
+        throw err;
+      }
       return {
         get store() {
           return store;
         },
         async reopen() {
+          await store.close();
+          store = await open();
+          return store;
+        },
+        async reopenWith(changes) {
+          current = { ...current, ...changes };
           await store.close();
           store = await open();
           return store;

@@ -14,7 +14,7 @@
  */
 import fc from "fast-check";
 import { MemStore } from "../../src/memstore.ts";
-import type { StreamStore } from "../../src/types.ts";
+import type { StoreOptions, StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
 import type { StoreFactory } from "./store-factories.ts";
 import { codeOf, plain, snapshot, testClock } from "./store-helpers.ts";
@@ -298,40 +298,59 @@ function applySubjectOp(
   }
 }
 
+/** No limits half the time; otherwise small ones, so that they bite within a run. */
+const limitsArb: fc.Arbitrary<StoreOptions> = fc.oneof(
+  fc.constant({}),
+  fc.record(
+    {
+      maxMsgs: fc.integer({ min: 1, max: 40 }),
+      maxBytes: fc.integer({ min: 2_000, max: 40_000 }),
+      maxMsgsPerSubject: fc.integer({ min: 1, max: 10 }),
+      discard: fc.constantFrom("old" as const, "new" as const),
+      discardNewPerSubject: fc.boolean(),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
 export function modelTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
   if (!factory.supports.persistence) return;
   describe("model: random operations against MemStore, with reopen", () => {
     it("returns what MemStore returns and ends in the same state", async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60 }), async (ops) => {
-          const clock = testClock(1_000_000n);
-          const model = MemStore.create({ now: clock.now });
-          const fixture = await factory.create({ now: clock.now });
-          let store = fixture.store;
-          const trail: string[] = [];
-          try {
-            for (let step = 0; step < ops.length; step++) {
-              const op = ops[step];
-              trail.push(JSON.stringify(op));
-              clock.t += 1_000n;
-              if (op.kind === "reopen") store = await fixture.reopen();
-              if (op.kind === "flush") await store.flush();
-              const expected = apply(model, op, step, clock.t);
-              const actual = apply(store, op, step, clock.t);
-              expect({ trail, result: actual }).toEqual({ trail, result: expected });
-              expect({ trail, state: store.fastState() }).toEqual({
-                trail,
-                state: model.fastState(),
-              });
+        fc.asyncProperty(
+          fc.array(opArb, { minLength: 1, maxLength: 60 }),
+          limitsArb,
+          async (ops, limits) => {
+            const clock = testClock(1_000_000n);
+            const model = MemStore.create({ now: clock.now, ...limits });
+            const fixture = await factory.create({ now: clock.now, ...limits });
+            let store = fixture.store;
+            const trail: string[] = [];
+            try {
+              for (let step = 0; step < ops.length; step++) {
+                const op = ops[step];
+                trail.push(JSON.stringify(op));
+                clock.t += 1_000n;
+                if (op.kind === "reopen") store = await fixture.reopen();
+                if (op.kind === "flush") await store.flush();
+                const expected = apply(model, op, step, clock.t);
+                const actual = apply(store, op, step, clock.t);
+                expect({ trail, result: actual }).toEqual({ trail, result: expected });
+                expect({ trail, state: store.fastState() }).toEqual({
+                  trail,
+                  state: model.fastState(),
+                });
+              }
+              expect(snapshot(store)).toEqual(snapshot(model));
+              store = await fixture.reopen();
+              expect(snapshot(store)).toEqual(snapshot(model));
+            } finally {
+              await fixture.cleanup();
+              await model.delete();
             }
-            expect(snapshot(store)).toEqual(snapshot(model));
-            store = await fixture.reopen();
-            expect(snapshot(store)).toEqual(snapshot(model));
-          } finally {
-            await fixture.cleanup();
-            await model.delete();
-          }
-        }),
+          },
+        ),
         { numRuns: 100 },
       );
     }, 120_000);

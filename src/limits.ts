@@ -1,0 +1,94 @@
+/**
+ * The stream limits both engines enforce, as nats-server does: with
+ * `discard: "new"` a message that would break `maxMsgs` or `maxBytes` (or,
+ * with `discardNewPerSubject`, `maxMsgsPerSubject`) is refused before anything
+ * changes; otherwise the oldest messages (the subject's oldest for the
+ * per-subject limit) are removed once the new one is stored. `maxMsgSize`
+ * bounds headers plus payload and is always a refusal. Age limits are not
+ * enforced yet (refused at open with ErrNotImplemented).
+ */
+import { JetStoreError } from "./errors.ts";
+import type { ResolvedLimits } from "./validate.ts";
+
+/** What an engine reports for the limit checks. */
+export interface LimitedStore {
+  readonly limitMsgs: number;
+  readonly limitBytes: number;
+  /** Live messages on `subject`. */
+  subjectCount(subject: string): number;
+  /** Removes the oldest message of the stream. */
+  removeOldest(): void;
+  /** Removes the oldest message on `subject`. */
+  removeOldestOf(subject: string): void;
+}
+
+/** Refuses a message the limits do not let in; changes nothing. */
+export function admit(
+  limits: ResolvedLimits,
+  store: LimitedStore,
+  subject: string,
+  payloadBytes: number,
+  size: number,
+  action: string,
+): void {
+  if (limits.maxMsgSize > 0 && payloadBytes > limits.maxMsgSize) {
+    throw new JetStoreError(
+      "ErrMsgTooLarge",
+      `Cannot ${action}: headers and payload take ${payloadBytes} bytes, more than maxMsgSize ${limits.maxMsgSize}`,
+    );
+  }
+  if (limits.maxBytes > 0 && size > limits.maxBytes) {
+    throw new JetStoreError(
+      "ErrMaxBytes",
+      `Cannot ${action}: the message takes ${size} bytes, more than maxBytes ${limits.maxBytes}`,
+    );
+  }
+  if (limits.discard !== "new") return;
+  if (limits.maxMsgs > 0 && store.limitMsgs >= limits.maxMsgs) {
+    throw new JetStoreError(
+      "ErrMaxMsgs",
+      `Cannot ${action}: the stream holds maxMsgs ${limits.maxMsgs}`,
+    );
+  }
+  if (limits.maxBytes > 0 && store.limitBytes + size > limits.maxBytes) {
+    throw new JetStoreError(
+      "ErrMaxBytes",
+      `Cannot ${action}: ${size} more bytes would pass maxBytes ${limits.maxBytes}`,
+    );
+  }
+  if (
+    limits.discardNewPerSubject &&
+    limits.maxMsgsPerSubject > 0 &&
+    store.subjectCount(subject) >= limits.maxMsgsPerSubject
+  ) {
+    throw new JetStoreError(
+      "ErrMaxMsgsPerSubject",
+      `Cannot ${action}: ${subject} holds maxMsgsPerSubject ${limits.maxMsgsPerSubject}`,
+    );
+  }
+}
+
+/** Removes the oldest messages until every limit holds; `subject` is the one just stored, if any. */
+export function enforce(limits: ResolvedLimits, store: LimitedStore, subject: string | null): void {
+  const perSubject = limits.maxMsgsPerSubject;
+  if (perSubject > 0 && subject !== null) {
+    while (store.subjectCount(subject) > perSubject) store.removeOldestOf(subject);
+  }
+  if (limits.maxMsgs > 0) {
+    while (store.limitMsgs > limits.maxMsgs) store.removeOldest();
+  }
+  if (limits.maxBytes > 0) {
+    while (store.limitBytes > limits.maxBytes && store.limitMsgs > 0) store.removeOldest();
+  }
+}
+
+/** `enforce` for every subject: after an open or a change of limits. */
+export function enforceAll(
+  limits: ResolvedLimits,
+  store: LimitedStore,
+  subjects: Iterable<string>,
+): void {
+  if (limits.maxMsgsPerSubject > 0)
+    for (const subject of [...subjects]) enforce(limits, store, subject);
+  enforce(limits, store, null);
+}

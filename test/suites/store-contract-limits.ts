@@ -1,0 +1,139 @@
+/**
+ * Stream limits on every engine, with nats-server's semantics: discard old
+ * removes the oldest messages (the subject's oldest for the per-subject
+ * limit) once a new one is stored; discard new refuses the new message and
+ * changes nothing; maxMsgSize always refuses. Byte figures use the record
+ * size of FORMAT.md (expectedSize). Reopen applies the limits of the reopen.
+ */
+import type { TestApi } from "../harness.ts";
+import type { StoreFactory } from "./store-factories.ts";
+import { codeOf, enc, expectedSize, snapshot, testClock, withStore } from "./store-helpers.ts";
+
+const ONE = expectedSize("foo", 0, 2);
+
+export function limitTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
+  describe("limits", () => {
+    it("maxMsgs with discard old keeps the newest messages", async () => {
+      const clock = testClock();
+      await withStore(factory, { maxMsgs: 3, now: clock.now }, (store) => {
+        for (let i = 1; i <= 7; i++) store.storeMsg("foo", null, enc(`m${i}`));
+        expect(store.state()).toMatchObject({
+          msgs: 3,
+          firstSeq: 5,
+          lastSeq: 7,
+          bytes: 3 * ONE,
+          deleted: [],
+        });
+        expect(codeOf(() => store.loadMsg(4))).toBe("ErrStoreMsgNotFound");
+      });
+    });
+
+    it("maxBytes with discard old removes the oldest until the bytes fit", async () => {
+      await withStore(factory, { maxBytes: 2 * ONE + 5 }, (store) => {
+        for (let i = 1; i <= 5; i++) store.storeMsg("foo", null, enc(`m${i}`));
+        expect(store.fastState()).toMatchObject({
+          msgs: 2,
+          firstSeq: 4,
+          lastSeq: 5,
+          bytes: 2 * ONE,
+        });
+        expect(codeOf(() => store.storeMsg("foo", null, new Uint8Array(4 * ONE)))).toBe(
+          "ErrMaxBytes",
+        );
+        expect(store.fastState()).toMatchObject({ msgs: 2, firstSeq: 4, lastSeq: 5 });
+      });
+    });
+
+    it("maxMsgsPerSubject removes that subject's oldest only", async () => {
+      await withStore(factory, { maxMsgsPerSubject: 2 }, (store) => {
+        for (const s of ["a", "b", "a", "a", "b", "b", "c", "a"]) store.storeMsg(s, null, enc("x"));
+        expect(store.subjectsTotals("")).toStrictEqual({ a: 2, b: 2, c: 1 });
+        // a's 1 went at 4, b's 2 at 6, a's 3 at 8.
+        expect(store.state()).toMatchObject({ msgs: 5, firstSeq: 4, lastSeq: 8, deleted: [] });
+        expect(store.subjectsState("a")).toStrictEqual({ a: { msgs: 2, first: 4, last: 8 } });
+      });
+    });
+
+    it("discard new refuses past maxMsgs and maxBytes and changes nothing", async () => {
+      await withStore(factory, { maxMsgs: 2, discard: "new" }, (store) => {
+        store.storeMsg("foo", null, enc("m1"));
+        store.storeMsg("foo", null, enc("m2"));
+        const before = snapshot(store);
+        expect(codeOf(() => store.storeMsg("foo", null, enc("m3")))).toBe("ErrMaxMsgs");
+        expect(codeOf(() => store.storeRawMsg("foo", null, enc("m3"), 3, 5n))).toBe("ErrMaxMsgs");
+        expect(snapshot(store)).toStrictEqual(before);
+        store.removeMsg(1);
+        expect(store.storeMsg("foo", null, enc("m3")).seq).toBe(3);
+      });
+      await withStore(factory, { maxBytes: 2 * ONE, discard: "new" }, (store) => {
+        store.storeMsg("foo", null, enc("m1"));
+        store.storeMsg("foo", null, enc("m2"));
+        expect(codeOf(() => store.storeMsg("foo", null, enc("m3")))).toBe("ErrMaxBytes");
+        expect(store.fastState()).toMatchObject({ msgs: 2, lastSeq: 2, bytes: 2 * ONE });
+      });
+    });
+
+    it("discardNewPerSubject refuses a full subject and still takes others", async () => {
+      const options = { maxMsgsPerSubject: 1, discard: "new" as const, discardNewPerSubject: true };
+      await withStore(factory, options, (store) => {
+        store.storeMsg("a", null, enc("x"));
+        expect(codeOf(() => store.storeMsg("a", null, enc("y")))).toBe("ErrMaxMsgsPerSubject");
+        expect(store.storeMsg("b", null, enc("z")).seq).toBe(2);
+        expect(store.subjectsTotals("")).toStrictEqual({ a: 1, b: 1 });
+      });
+      // Without discardNewPerSubject the per-subject limit discards old even under discard new.
+      await withStore(factory, { maxMsgsPerSubject: 1, discard: "new" }, (store) => {
+        store.storeMsg("a", null, enc("x"));
+        expect(store.storeMsg("a", null, enc("y")).seq).toBe(2);
+        expect(store.fastState()).toMatchObject({ msgs: 1, firstSeq: 2 });
+      });
+    });
+
+    it("maxMsgSize refuses headers plus payload over it, whatever the discard policy", async () => {
+      await withStore(factory, { maxMsgSize: 8 }, (store) => {
+        expect(store.storeMsg("foo", enc("hdr"), enc("12345")).seq).toBe(1);
+        expect(codeOf(() => store.storeMsg("foo", enc("hdr"), enc("123456")))).toBe(
+          "ErrMsgTooLarge",
+        );
+        expect(codeOf(() => store.storeMsg("foo", null, new Uint8Array(9)))).toBe("ErrMsgTooLarge");
+        expect(store.fastState()).toMatchObject({ msgs: 1, lastSeq: 1 });
+      });
+    });
+
+    it("invalid limits are refused with ErrInvalidArgument", async () => {
+      for (const bad of [
+        { maxMsgs: -1 },
+        { maxBytes: 1.5 },
+        { maxMsgsPerSubject: Number.NaN },
+        { discard: "x" },
+      ]) {
+        let code = "no error";
+        try {
+          await factory.create(bad as never);
+        } catch (err) {
+          code = (err as { code?: string }).code ?? String(err);
+        }
+        expect([bad, code]).toStrictEqual([bad, "ErrInvalidArgument"]);
+      }
+    });
+
+    if (factory.supports.persistence) {
+      it("a reopen with a lower maxMsgs trims the stream at open", async () => {
+        const fixture = await factory.create();
+        try {
+          for (let i = 1; i <= 10; i++) fixture.store.storeMsg("foo", null, enc(`m${i}`));
+          const lowered = await (
+            fixture.reopenWith as (o: object) => Promise<typeof fixture.store>
+          )({
+            maxMsgs: 4,
+          });
+          expect(lowered.fastState()).toMatchObject({ msgs: 4, firstSeq: 7, lastSeq: 10 });
+          const again = await fixture.reopen();
+          expect(again.fastState()).toMatchObject({ msgs: 4, firstSeq: 7, lastSeq: 10 });
+        } finally {
+          await fixture.cleanup();
+        }
+      });
+    }
+  });
+}
