@@ -4,8 +4,10 @@
  * with `discardNewPerSubject`, `maxMsgsPerSubject`) is refused before anything
  * changes; otherwise the oldest messages (the subject's oldest for the
  * per-subject limit) are removed once the new one is stored. `maxMsgSize`
- * bounds headers plus payload and is always a refusal. Age limits are not
- * enforced yet (refused at open with ErrNotImplemented).
+ * bounds headers plus payload and is always a refusal. `maxAgeMs` removes
+ * messages from the head while the oldest is at least that old: on every
+ * store, at open and on a timer, so expiry costs O(expired), never a scan.
+ * Like nats-server it takes timestamps to rise with sequences.
  */
 import { JetStoreError } from "./errors.ts";
 import type { ResolvedLimits } from "./validate.ts";
@@ -20,6 +22,29 @@ export interface LimitedStore {
   removeOldest(): void;
   /** Removes the oldest message on `subject`. */
   removeOldestOf(subject: string): void;
+  /** Timestamp of the oldest message, or null when there is none. */
+  oldestTimestamp(): bigint | null;
+}
+
+/** How often the age timer looks, for a given maxAgeMs: often enough, never busy. */
+export function ageCheckIntervalMs(maxAgeMs: number): number {
+  return Math.min(Math.max(Math.floor(maxAgeMs / 2), 10), 1000);
+}
+
+/** Removes messages at least `maxAgeMs` old at `now`; returns how many. */
+export function expireByAge(limits: ResolvedLimits, store: LimitedStore, now: bigint): number {
+  if (limits.maxAgeMs === 0) return 0;
+  const cutoff = now - BigInt(limits.maxAgeMs) * 1_000_000n;
+  let expired = 0;
+  for (
+    let ts = store.oldestTimestamp();
+    ts !== null && ts <= cutoff;
+    ts = store.oldestTimestamp()
+  ) {
+    store.removeOldest();
+    expired++;
+  }
+  return expired;
 }
 
 /** Refuses a message the limits do not let in; changes nothing. */

@@ -34,8 +34,10 @@
  * Subject queries follow nats-server (memstore.go, filestore.go, 2.9 and
  * later); where it is vague or inconsistent the choice is noted on the method.
  */
+
+import { backgroundInterval } from "../runtimes/timers.ts";
 import { invalidArgument, JetStoreError } from "./errors.ts";
-import { admit, enforce, type LimitedStore } from "./limits.ts";
+import { admit, ageCheckIntervalMs, enforce, expireByAge, type LimitedStore } from "./limits.ts";
 import { recordSize } from "./msg-size.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
@@ -88,6 +90,7 @@ export class MemStore implements StreamStore {
   private readonly now: () => bigint;
   private readonly limits: ResolvedLimits;
   private readonly limited: LimitedStore;
+  private ageTimer: ReturnType<typeof setInterval> | null = null;
   private seqs: number[] = [];
   private recs: (MemRecord | undefined)[] = [];
   /** Per slot, the largest timestamp of any message stored at or before it (dead slots included). */
@@ -130,7 +133,14 @@ export class MemStore implements StreamStore {
         const list = this.subjects.get(subject);
         if (list !== undefined) this.removeMsg(list.first);
       },
+      oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTs),
     };
+    if (limits.maxAgeMs > 0) {
+      this.ageTimer = backgroundInterval(() => {
+        if (!this.closed)
+          expireByAge(this.limits, this.limited, readClock(this.now, "expire messages"));
+      }, ageCheckIntervalMs(limits.maxAgeMs));
+    }
   }
 
   storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {
@@ -155,6 +165,7 @@ export class MemStore implements StreamStore {
     const ts = readClock(this.now, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     enforce(this.limits, this.limited, subject);
+    expireByAge(this.limits, this.limited, ts);
     return { seq, ts };
   }
 
@@ -187,6 +198,8 @@ export class MemStore implements StreamStore {
     );
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     enforce(this.limits, this.limited, subject);
+    if (this.limits.maxAgeMs > 0)
+      expireByAge(this.limits, this.limited, readClock(this.now, action));
   }
 
   skipMsg(): number {
@@ -540,6 +553,8 @@ export class MemStore implements StreamStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.ageTimer !== null) clearInterval(this.ageTimer);
+    this.ageTimer = null;
     this.seqs = [];
     this.recs = [];
     this.maxTs = [];

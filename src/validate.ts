@@ -17,7 +17,7 @@
  */
 import { systemNow } from "./clock.ts";
 import { RECORD_LIMIT } from "./codec/validate.ts";
-import { invalidArgument, JetStoreError, notImplemented } from "./errors.ts";
+import { invalidArgument, JetStoreError } from "./errors.ts";
 import { MAX_SEQ, MAX_SUBJECT_BYTES } from "./format.ts";
 import type { DiscardPolicy, StoreOptions } from "./types.ts";
 
@@ -273,8 +273,6 @@ export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
       `Invalid store option now: must be a function, got ${describeValue(now)}`,
     );
   }
-  // Age limits are validated but not enforced yet: refused rather than silently ignored.
-  if (counts.maxAgeMs !== 0) throw notImplemented("Store option maxAgeMs");
   return {
     limits: { ...counts, ...flags, discard, firstSeq: firstSeq === 0 ? 1 : firstSeq },
     now,

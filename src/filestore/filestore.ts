@@ -30,7 +30,14 @@ import {
   REC_OFF_SUBJECT_LEN,
   REC_TTL_SIZE,
 } from "../format.ts";
-import { admit, enforce, enforceAll, type LimitedStore } from "../limits.ts";
+import {
+  admit,
+  ageCheckIntervalMs,
+  enforce,
+  enforceAll,
+  expireByAge,
+  type LimitedStore,
+} from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
 import { filterTokens, matchesAll, subjectMatches } from "../subject-match.ts";
 import { Timestamps } from "../timestamps.ts";
@@ -144,6 +151,7 @@ export class FileStore implements StreamStore {
   private closed = false;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private syncTimer: ReturnType<typeof setInterval> | null = null;
+  private ageTimer: ReturnType<typeof setInterval> | null = null;
   /** The directory's entries changed since its last fsync. */
   private dirDirty = false;
   /** A background write failed; the next durability request reports it. */
@@ -162,9 +170,9 @@ export class FileStore implements StreamStore {
     this.commit = new GroupCommit(() => this.syncRound());
     this.readHandles = new ReadHandles(this.fs);
     const store = this;
-    const { maxMsgs, maxBytes, maxMsgsPerSubject, maxMsgSize } = options.limits;
+    const { maxMsgs, maxBytes, maxMsgsPerSubject, maxMsgSize, maxAgeMs } = options.limits;
     this.limited =
-      maxMsgs + maxBytes + maxMsgsPerSubject + maxMsgSize === 0
+      maxMsgs + maxBytes + maxMsgsPerSubject + maxMsgSize + maxAgeMs === 0
         ? null
         : {
             get limitMsgs() {
@@ -180,6 +188,7 @@ export class FileStore implements StreamStore {
               if (entry !== undefined)
                 this.remove(resolved(this.queries, subject, entry).first, false);
             },
+            oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
           };
     this.queries = {
       get subjects() {
@@ -218,6 +227,16 @@ export class FileStore implements StreamStore {
       store?.releaseMemory();
       lock.release();
       throw err;
+    }
+    if (resolved.limits.maxAgeMs > 0) {
+      store.ageTimer = backgroundInterval(() => {
+        if (store.closed || store.limited === null) return;
+        try {
+          expireByAge(store.limits, store.limited, readClock(store.now, "expire messages"));
+        } catch (err) {
+          store.writeError ??= err;
+        }
+      }, ageCheckIntervalMs(resolved.limits.maxAgeMs));
     }
     if (resolved.syncIntervalMs > 0) {
       store.syncTimer = backgroundInterval(() => {
@@ -260,8 +279,11 @@ export class FileStore implements StreamStore {
     }
     this.recomputeFirst();
     this.dropEmptyHeadBlocks();
-    // Limits may be lower than when the store was written.
-    if (this.limited !== null) enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
+    // Limits may be lower than when the store was written, and time has passed.
+    if (this.limited !== null) {
+      enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
+      expireByAge(this.limits, this.limited, readClock(this.now, "open store"));
+    }
   }
 
   // ---------------------------------------------------------------- writes
@@ -280,7 +302,10 @@ export class FileStore implements StreamStore {
     const seq = this.lastSeq + 1;
     if (entry !== undefined) entry.bytes = subjectBytes;
     this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
-    if (this.limited !== null) enforce(this.limits, this.limited, subject);
+    if (this.limited !== null) {
+      enforce(this.limits, this.limited, subject);
+      expireByAge(this.limits, this.limited, ts);
+    }
     return { seq, ts };
   }
 
@@ -318,7 +343,12 @@ export class FileStore implements StreamStore {
       msgTtl,
       this.subjects.get(subject),
     );
-    if (this.limited !== null) enforce(this.limits, this.limited, subject);
+    if (this.limited !== null) {
+      enforce(this.limits, this.limited, subject);
+      if (this.limits.maxAgeMs > 0) {
+        expireByAge(this.limits, this.limited, readClock(this.now, "store raw message"));
+      }
+    }
   }
 
   private admit(
@@ -1449,6 +1479,8 @@ export class FileStore implements StreamStore {
   private stopTimers(): void {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
+    if (this.ageTimer !== null) clearInterval(this.ageTimer);
+    this.ageTimer = null;
     this.flushTimer = null;
     this.syncTimer = null;
   }

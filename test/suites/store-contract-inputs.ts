@@ -241,16 +241,6 @@ export function inputTests({ describe, it, expect }: TestApi, factory: StoreFact
       }
       expect(got).toStrictEqual(bad.map(([name]) => [name, "ErrInvalidArgument"]));
     });
-
-    it("refuses the age limit it does not enforce yet with ErrNotImplemented", async () => {
-      expect(await codeOfAsync(() => factory.create({ maxAgeMs: 60_000 }))).toBe(
-        "ErrNotImplemented",
-      );
-      const accepted = { maxAgeMs: 0, discard: "old" as const, allowMsgTtl: false, firstSeq: 1 };
-      await withStore(factory, accepted, (store) => {
-        expect(store.storeMsg("a", null, enc("x")).seq).toBe(1);
-      });
-    });
   });
 
   describe("closed store", () => {

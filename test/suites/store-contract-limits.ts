@@ -4,6 +4,7 @@
  * limit) once a new one is stored; discard new refuses the new message and
  * changes nothing; maxMsgSize always refuses. Byte figures use the record
  * size of FORMAT.md (expectedSize). Reopen applies the limits of the reopen.
+ * Age tests use an injected clock, except one that waits 100 ms for the timer.
  */
 import type { TestApi } from "../harness.ts";
 import type { StoreFactory } from "./store-factories.ts";
@@ -117,7 +118,48 @@ export function limitTests({ describe, it, expect }: TestApi, factory: StoreFact
       }
     });
 
+    it("maxAgeMs removes messages at least that old whenever a message is stored", async () => {
+      const clock = testClock(1_000_000_000n);
+      await withStore(factory, { maxAgeMs: 1000, now: clock.now }, (store) => {
+        store.storeMsg("foo", null, enc("m1"));
+        clock.t = 2_000_000_000n;
+        store.storeMsg("foo", null, enc("m2"));
+        clock.t = 2_500_000_000n;
+        store.storeMsg("foo", null, enc("m3"));
+        expect(store.fastState()).toMatchObject({ msgs: 2, firstSeq: 2, firstTs: 2_000_000_000n });
+        clock.t = 3_500_000_000n;
+        store.storeMsg("foo", null, enc("m4"));
+        expect(store.fastState()).toMatchObject({ msgs: 1, firstSeq: 4, lastSeq: 4 });
+      });
+    });
+
+    it("maxAgeMs expires messages on a timer, with no write needed", async () => {
+      await withStore(factory, { maxAgeMs: 30 }, async (store) => {
+        store.storeMsg("foo", null, enc("m1"));
+        store.storeMsg("bar", null, enc("m2"));
+        expect(store.fastState().msgs).toBe(2);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(store.fastState()).toMatchObject({ msgs: 0, firstSeq: 3, lastSeq: 2 });
+      });
+    });
+
     if (factory.supports.persistence) {
+      it("a store reopened later is trimmed to maxAgeMs before the first read", async () => {
+        const clock = testClock(1_000_000_000n);
+        const fixture = await factory.create({ maxAgeMs: 1000, now: clock.now });
+        try {
+          for (let i = 1; i <= 3; i++) {
+            clock.t = BigInt(i) * 1_000_000_000n;
+            fixture.store.storeMsg("foo", null, enc(`m${i}`));
+          }
+          clock.t = 3_500_000_000n;
+          const reopened = await fixture.reopen();
+          expect(reopened.fastState()).toMatchObject({ msgs: 1, firstSeq: 3, lastSeq: 3 });
+        } finally {
+          await fixture.cleanup();
+        }
+      });
+
       it("a reopen with a lower maxMsgs trims the stream at open", async () => {
         const fixture = await factory.create();
         try {
