@@ -17,7 +17,7 @@
  */
 import { systemNow } from "./clock.ts";
 import { RECORD_LIMIT } from "./codec/validate.ts";
-import { invalidArgument, JetStoreError } from "./errors.ts";
+import { invalidArgument, JetStoreError, notImplemented } from "./errors.ts";
 import { MAX_SEQ, MAX_SUBJECT_BYTES } from "./format.ts";
 import type { DiscardPolicy, StoreOptions } from "./types.ts";
 
@@ -273,6 +273,8 @@ export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
       `Invalid store option now: must be a function, got ${describeValue(now)}`,
     );
   }
+  // TTLs would be stored but never expire yet: refused rather than silently kept.
+  if (flags.allowMsgTtl) throw notImplemented("Store option allowMsgTtl (per-message TTL expiry)");
   return {
     limits: { ...counts, ...flags, discard, firstSeq: firstSeq === 0 ? 1 : firstSeq },
     now,

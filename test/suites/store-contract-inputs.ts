@@ -194,7 +194,7 @@ export function inputTests({ describe, it, expect }: TestApi, factory: StoreFact
   describe("bad input", () => {
     it("gets a typed error and changes nothing, for every entry point", async () => {
       const clock = testClock();
-      await withStore(factory, { now: clock.now, allowMsgTtl: true }, (store) => {
+      await withStore(factory, { now: clock.now }, (store) => {
         fill(store, clock, 3);
         const before = snapshot(store);
         const calls = badCalls();
