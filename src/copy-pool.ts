@@ -16,7 +16,8 @@ let used = 0;
 export function copyOut(src: Uint8Array, from: number, to: number): Uint8Array {
   const length = to - from;
   if (length > MAX_POOLED) return src.slice(from, to);
-  if (used + length > SLAB_BYTES) {
+  // A caller may have transferred a copy's buffer, detaching the whole slab.
+  if (used + length > SLAB_BYTES || slab.byteLength === 0) {
     slab = new Uint8Array(SLAB_BYTES);
     used = 0;
   }

@@ -71,7 +71,13 @@ import { loadBlock } from "./block-io.ts";
 import { scanBlock } from "./block-scan.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { decodedTimestamp, decodeFields, readMessage, readSubject } from "./message-reader.ts";
+import {
+  type DecodedFields,
+  decodedTimestamp,
+  decodeFields,
+  readMessage,
+  readSubject,
+} from "./message-reader.ts";
 import {
   type FileStoreOptions,
   type ResolvedFileStoreOptions,
@@ -778,8 +784,6 @@ export class FileStore implements StreamStore {
     const { ptr, length } = this.bytesOf(block);
     const subjects = this.subjects;
     const idsByHash = this.idsByHash;
-    // Nothing below allocates core memory, so one view serves the whole scan.
-    const u8 = getCore().u8;
     const ids = new Set<number>();
     scanBlock(
       ptr,
@@ -788,6 +792,8 @@ export class FileStore implements StreamStore {
       (r) => {
         if (r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED)) return;
         if (r.seq < block.first || r.seq > block.last) return;
+        // Taken per record: the scan's first use may grow core memory.
+        const u8 = getCore().u8;
         const p = ptr + r.offset;
         const len = u8[p + REC_OFF_SUBJECT_LEN] | (u8[p + REC_OFF_SUBJECT_LEN + 1] << 8);
         const at = p + REC_HEADER_SIZE + (r.flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
@@ -1150,10 +1156,12 @@ export class FileStore implements StreamStore {
   /** Makes `block` the active block again, cut right after `seq`'s record. */
   private makeActive(block: Block, seq: number): void {
     this.writeOut();
-    const { ptr, available, offset } = this.recordPtr(block, seq);
-    const f = decodeFields(ptr, available, block.path, offset);
+    // The whole block, not recordPtr: that may hand back a lone record read past the cache.
+    const { ptr: base, length } = this.bytesOf(block);
+    const offset = block.offsetOf(seq);
+    if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
+    const f = decodeFields(base + offset, length - offset, block.path, offset);
     const end = offset + f.length;
-    const base = ptr - offset;
     if (block !== this.active) {
       const bytes = getCore().u8.slice(base, base + end);
       this.cache.drop(block.n);
@@ -1314,7 +1322,13 @@ export class FileStore implements StreamStore {
   private timestampAtBlockStart(block: Block, seq: number): bigint | null {
     const got = this.readRecordAt(block, BLOCK_HEADER_SIZE);
     if (got === 0) return null;
-    const f = decodeFields(this.scratch.ptr, got, block.path, BLOCK_HEADER_SIZE);
+    let f: DecodedFields;
+    try {
+      f = decodeFields(this.scratch.ptr, got, block.path, BLOCK_HEADER_SIZE);
+    } catch {
+      // A damaged first record may be a removed message's: the indexed read decides.
+      return null;
+    }
     if (f.seq !== seq || f.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED))
       return null;
     return decodedTimestamp();
@@ -1337,18 +1351,20 @@ export class FileStore implements StreamStore {
       if (this.buffer.used > this.active.written) throw err;
     }
     this.writeOut();
-    await Promise.all(this.earlySyncs);
+    // What this round covers is fixed before its first await: a block sealed
+    // while it waits must not drop out of it with its early fsync unawaited.
+    const dirty = this.blocks.filter((b) => b.dirty && b.handle !== null);
+    for (const b of dirty) b.dirty = false;
+    const early = [...this.earlySyncs];
+    try {
+      await Promise.all([...early, ...dirty.map((b) => b.handle!.syncAsync())]);
+    } catch (err) {
+      for (const b of dirty) b.dirty = true;
+      throw err;
+    }
     if (this.earlySyncError !== null) {
       const err = this.earlySyncError;
       this.earlySyncError = null;
-      throw err;
-    }
-    const dirty = this.blocks.filter((b) => b.dirty && b.handle !== null);
-    for (const b of dirty) b.dirty = false;
-    try {
-      await Promise.all(dirty.map((b) => b.handle!.syncAsync()));
-    } catch (err) {
-      for (const b of dirty) b.dirty = true;
       throw err;
     }
     this.syncDirectoryIfNeeded();

@@ -93,6 +93,22 @@ class Recovery {
   lastSeq: number;
   lastRecord: Recovered["lastRecord"] = null;
   rebuildSubjects: boolean;
+  /**
+   * The last message or skip sequence scanned, and whether damage was skipped
+   * or cut since: carried across blocks, so damage at a block's edge is named too.
+   */
+  prevSeq = 0;
+  damaged = false;
+  /** A trusted block not scanned: damage cut before it ends where it starts. */
+  passTrusted(first: number, last: number): void {
+    if (this.damaged && this.prevSeq > 0) {
+      for (let s = this.prevSeq + 1; s < first; s++)
+        if (!this.tombstoned.has(s)) this.lostSeqs.push(s);
+    }
+    this.damaged = false;
+    if (last >= first) this.prevSeq = last;
+  }
+
   /** The block being scanned and where its bytes are. */
   current: { block: Block; ptr: number; length: number } | null = null;
   /**
@@ -177,18 +193,19 @@ class Recovery {
     if (keepNames) this.names.set(block, names);
     // A damaged record skipped by the scan costs itself only: the sequences
     // between its verified neighbours are reported lost.
-    let prev = 0;
-    let damaged = false;
     const onDamaged = (_offset: number, size: number) => {
       this.lostBytes += size;
-      damaged = true;
+      this.damaged = true;
     };
     const visit = (r: ScannedRecord) => {
       const recordPtr = ptr + r.offset;
       if (!(r.flags & REC_FLAG_TOMBSTONE)) {
-        if (damaged && prev > 0) for (let s = prev + 1; s < r.seq; s++) this.lostSeqs.push(s);
-        damaged = false;
-        prev = r.seq;
+        if (this.damaged && this.prevSeq > 0) {
+          for (let s = this.prevSeq + 1; s < r.seq; s++)
+            if (!this.tombstoned.has(s)) this.lostSeqs.push(s);
+        }
+        this.damaged = false;
+        this.prevSeq = r.seq;
       }
       if (r.offset < replayFrom) {
         if (!(r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP))) block.indexRecord(r.seq, r.offset);
@@ -333,6 +350,7 @@ export function recover(
       if (trusted && size === cp.length && !isLast) {
         if (size >= BLOCK_HEADER_SIZE) checkTrustedHeader(fs, block);
         block.length = block.written = size;
+        if (cp.msgs > 0 || cp.last >= cp.first) r.passTrusted(cp.first, cp.last);
         continue;
       }
 
@@ -361,6 +379,7 @@ export function recover(
       const stop = r.scan(block, ptr, size, replayFrom);
       if (stop < size) {
         // A torn or damaged tail: keep what verified, cut the rest, report it.
+        // Only bytes are counted: after a power cut this is unacknowledged data, not damage.
         r.lostBytes += size - stop;
         block.handle.truncate(stop);
       }

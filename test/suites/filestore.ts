@@ -1006,6 +1006,39 @@ function powerCutTests({ it, expect }: TestApi): void {
 // ---------------------------------------------------------------- sync and group commit
 
 function syncTests({ it, expect }: TestApi): void {
+  it("keeps what sync() acknowledged when its block is sealed while the round waits", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const store = await openStore(disk, "/s", clock);
+    const payload = new Uint8Array(100);
+    for (let i = 0; i < 10; i++) store.storeMsg("a", null, payload);
+    const acknowledged = store.sync();
+    // Enough to seal the block holding 1..10 before the round above completes.
+    for (let i = 0; i < 60; i++) store.storeMsg("b", null, payload);
+    await acknowledged;
+    const after = disk.crash({ lose: "unsynced" });
+    const reopened = await openStore(after, "/s", clock);
+    expect(reopened.fastState().msgs).toBeGreaterThanOrEqual(10);
+    for (let seq = 1; seq <= 10; seq++) expect(reopened.loadMsg(seq).subject).toBe("a");
+    await reopened.close();
+  });
+
+  it("truncates into a sealed block that is not in the cache", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const store = await openStore(disk, "/s", clock, { cacheBytes: 0 });
+    const payload = new Uint8Array(100).fill(7);
+    for (let i = 0; i < 100; i++) store.storeMsg(`s.${i}`, null, payload);
+    store.truncate(5);
+    for (let seq = 1; seq <= 5; seq++) expect(store.loadMsg(seq).subject).toBe(`s.${seq - 1}`);
+    expect(store.storeMsg("new", null, payload).seq).toBe(6);
+    await store.close();
+    const reopened = await openStore(disk, "/s", clock);
+    expect(reopened.fastState()).toMatchObject({ msgs: 6, lastSeq: 6 });
+    expect(reopened.loadMsg(6).subject).toBe("new");
+    await reopened.close();
+  });
+
   it("resolves many concurrent sync() callers with a few shared fsyncs", async () => {
     const disk = diskWithDir();
     const clock = testClock();
