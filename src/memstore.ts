@@ -37,7 +37,14 @@
 
 import { backgroundInterval } from "../runtimes/timers.ts";
 import { invalidArgument, JetStoreError } from "./errors.ts";
-import { admit, ageCheckIntervalMs, enforce, expireByAge, type LimitedStore } from "./limits.ts";
+import {
+  admit,
+  ageCheckIntervalMs,
+  enforce,
+  enforceAll,
+  expireByAge,
+  type LimitedStore,
+} from "./limits.ts";
 import { recordSize } from "./msg-size.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
@@ -46,6 +53,7 @@ import type {
   StoredMsg,
   StoreOptions,
   StoreResult,
+  StreamLimits,
   StreamState,
   StreamStore,
 } from "./types.ts";
@@ -53,6 +61,7 @@ import {
   checkBoolean,
   checkFilter,
   checkHeaders,
+  checkLimitsUpdate,
   checkOpen,
   checkPayload,
   checkRecordSize,
@@ -88,7 +97,7 @@ const MIN_DEAD_TO_REBUILD = 64;
 /** A stream store held in memory; nothing survives `close()`. */
 export class MemStore implements StreamStore {
   private readonly now: () => bigint;
-  private readonly limits: ResolvedLimits;
+  private limits: ResolvedLimits;
   private readonly limited: LimitedStore;
   private ageTimer: ReturnType<typeof setInterval> | null = null;
   private seqs: number[] = [];
@@ -135,12 +144,25 @@ export class MemStore implements StreamStore {
       },
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTs),
     };
-    if (limits.maxAgeMs > 0) {
-      this.ageTimer = backgroundInterval(() => {
-        if (!this.closed)
-          expireByAge(this.limits, this.limited, readClock(this.now, "expire messages"));
-      }, ageCheckIntervalMs(limits.maxAgeMs));
-    }
+    this.startAgeTimer();
+  }
+
+  updateConfig(limits: StreamLimits): void {
+    checkOpen(this.closed, "update config");
+    this.limits = checkLimitsUpdate(limits, this.limits);
+    this.startAgeTimer();
+    enforceAll(this.limits, this.limited, [...this.subjects.keys()]);
+    expireByAge(this.limits, this.limited, readClock(this.now, "update config"));
+  }
+
+  private startAgeTimer(): void {
+    if (this.ageTimer !== null) clearInterval(this.ageTimer);
+    this.ageTimer = null;
+    if (this.limits.maxAgeMs === 0) return;
+    this.ageTimer = backgroundInterval(() => {
+      if (!this.closed)
+        expireByAge(this.limits, this.limited, readClock(this.now, "expire messages"));
+    }, ageCheckIntervalMs(this.limits.maxAgeMs));
   }
 
   storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {

@@ -151,6 +151,12 @@ export interface StreamStore {
   sync(): Promise<void>;
   /** Flushes and releases the store; later calls fail with ErrStoreClosed. */
   close(): Promise<void>;
+  /**
+   * Replaces the stream limits (omitted ones become unlimited) and applies
+   * them at once: lowered limits trim now, a discard policy takes effect on
+   * the next write. Invalid limits change nothing (ErrInvalidArgument).
+   */
+  updateConfig(limits: StreamLimits): void;
   /** Closes and removes all of the store's data. */
   delete(): Promise<void>;
 }

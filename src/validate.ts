@@ -224,6 +224,25 @@ const LIMIT_COUNTS = [
 const LIMIT_FLAGS = ["discardNewPerSubject", "allowMsgTtl"] as const;
 
 /**
+ * Validates the limits given to `updateConfig`: the same rules as at open;
+ * `firstSeq` belongs to a stream's creation and cannot change.
+ */
+export function checkLimitsUpdate(limits: unknown, current: ResolvedLimits): ResolvedLimits {
+  if (typeof limits !== "object" || limits === null || Array.isArray(limits)) {
+    throw invalidArgument(
+      `Cannot update config: expected an object of limits, got ${describeValue(limits)}`,
+    );
+  }
+  if ("now" in limits) throw invalidArgument("Cannot update config: the clock is not a limit");
+  const given = limits as { firstSeq?: unknown };
+  if (given.firstSeq !== undefined && given.firstSeq !== current.firstSeq) {
+    throw invalidArgument("Cannot update config: firstSeq is fixed when a stream is created");
+  }
+  const resolved = checkStoreOptions(limits).limits;
+  return { ...resolved, firstSeq: current.firstSeq };
+}
+
+/**
  * Validates the options every engine shares and fills in defaults. Keys it
  * does not know are left to the engine (a FileStore's `dir`, `fs`, …).
  */
@@ -271,6 +290,11 @@ export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
   if (typeof now !== "function") {
     throw invalidArgument(
       `Invalid store option now: must be a function, got ${describeValue(now)}`,
+    );
+  }
+  if (flags.discardNewPerSubject && (discard !== "new" || counts.maxMsgsPerSubject === 0)) {
+    throw invalidArgument(
+      'Invalid store options: discardNewPerSubject needs discard "new" and a maxMsgsPerSubject',
     );
   }
   // TTLs would be stored but never expire yet: refused rather than silently kept.

@@ -46,6 +46,7 @@ import type {
   SimpleState,
   StoredMsg,
   StoreResult,
+  StreamLimits,
   StreamState,
   StreamStore,
 } from "../types.ts";
@@ -53,6 +54,7 @@ import {
   checkBoolean,
   checkFilter,
   checkHeaders,
+  checkLimitsUpdate,
   checkOpen,
   checkPayload,
   checkSeq,
@@ -117,7 +119,7 @@ export class FileStore implements StreamStore {
   private readonly fs: FileSystem;
   private readonly dir: string;
   private readonly options: ResolvedFileStoreOptions;
-  private readonly limits: ResolvedLimits;
+  private limits: ResolvedLimits;
   private readonly now: () => bigint;
   private readonly clock: Timestamps;
   private readonly lock: DirectoryLock;
@@ -127,7 +129,7 @@ export class FileStore implements StreamStore {
   private readonly readHandles: ReadHandles;
   private readonly queries: QuerySource;
   /** The store as the limit rules see it; null when no limit is set. */
-  private readonly limited: LimitedStore | null;
+  private limited: LimitedStore | null = null;
   /** Subject ids by the core's subject hash, checked against the bytes on use. */
   private readonly idsByHash = new Map<number, number>();
   private lastMatch: {
@@ -176,26 +178,7 @@ export class FileStore implements StreamStore {
     this.commit = new GroupCommit(() => this.syncRound());
     this.readHandles = new ReadHandles(this.fs);
     const store = this;
-    const { maxMsgs, maxBytes, maxMsgsPerSubject, maxMsgSize, maxAgeMs } = options.limits;
-    this.limited =
-      maxMsgs + maxBytes + maxMsgsPerSubject + maxMsgSize + maxAgeMs === 0
-        ? null
-        : {
-            get limitMsgs() {
-              return store.msgs;
-            },
-            get limitBytes() {
-              return store.bytes;
-            },
-            subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
-            removeOldest: () => this.remove(this.firstSeq, false),
-            removeOldestOf: (subject) => {
-              const entry = this.subjects.get(subject);
-              if (entry !== undefined)
-                this.remove(resolved(this.queries, subject, entry).first, false);
-            },
-            oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
-          };
+    this.configureLimits();
     this.queries = {
       get subjects() {
         return store.subjects;
@@ -234,16 +217,7 @@ export class FileStore implements StreamStore {
       lock.release();
       throw err;
     }
-    if (resolved.limits.maxAgeMs > 0) {
-      store.ageTimer = backgroundInterval(() => {
-        if (store.closed || store.limited === null) return;
-        try {
-          expireByAge(store.limits, store.limited, readClock(store.now, "expire messages"));
-        } catch (err) {
-          store.writeError ??= err;
-        }
-      }, ageCheckIntervalMs(resolved.limits.maxAgeMs));
-    }
+    store.startAgeTimer();
     if (resolved.syncIntervalMs > 0) {
       store.syncTimer = backgroundInterval(() => {
         if (!store.closed && store.hasUnsynced()) store.commit.request().catch(() => {});
@@ -290,6 +264,56 @@ export class FileStore implements StreamStore {
       enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
       expireByAge(this.limits, this.limited, readClock(this.now, "open store"));
     }
+  }
+
+  updateConfig(limits: StreamLimits): void {
+    checkOpen(this.closed, "update config");
+    this.limits = checkLimitsUpdate(limits, this.limits);
+    this.configureLimits();
+    this.startAgeTimer();
+    if (this.limited !== null) {
+      enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
+      expireByAge(this.limits, this.limited, readClock(this.now, "update config"));
+    }
+  }
+
+  /** The store as the limit rules see it, or null when no limit is set (the append path skips them). */
+  private configureLimits(): void {
+    const { maxMsgs, maxBytes, maxMsgsPerSubject, maxMsgSize, maxAgeMs } = this.limits;
+    if (maxMsgs + maxBytes + maxMsgsPerSubject + maxMsgSize + maxAgeMs === 0) {
+      this.limited = null;
+      return;
+    }
+    const store = this;
+    this.limited = {
+      get limitMsgs() {
+        return store.msgs;
+      },
+      get limitBytes() {
+        return store.bytes;
+      },
+      subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
+      removeOldest: () => this.remove(this.firstSeq, false),
+      removeOldestOf: (subject) => {
+        const entry = this.subjects.get(subject);
+        if (entry !== undefined) this.remove(resolved(this.queries, subject, entry).first, false);
+      },
+      oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
+    };
+  }
+
+  private startAgeTimer(): void {
+    if (this.ageTimer !== null) clearInterval(this.ageTimer);
+    this.ageTimer = null;
+    if (this.limits.maxAgeMs === 0) return;
+    this.ageTimer = backgroundInterval(() => {
+      if (this.closed || this.limited === null) return;
+      try {
+        expireByAge(this.limits, this.limited, readClock(this.now, "expire messages"));
+      } catch (err) {
+        this.writeError ??= err;
+      }
+    }, ageCheckIntervalMs(this.limits.maxAgeMs));
   }
 
   // ---------------------------------------------------------------- writes

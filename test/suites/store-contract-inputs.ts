@@ -188,6 +188,7 @@ const EVERY_METHOD: [string, (store: StreamStore) => unknown][] = [
   ["truncate", (s) => s.truncate(2)],
   ["state", (s) => s.state()],
   ["fastState", (s) => s.fastState()],
+  ["updateConfig", (s) => s.updateConfig({})],
 ];
 
 export function inputTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {

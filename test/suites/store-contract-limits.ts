@@ -143,6 +143,38 @@ export function limitTests({ describe, it, expect }: TestApi, factory: StoreFact
       });
     });
 
+    it("updateConfig applies new limits at once and refuses invalid ones, changing nothing", async () => {
+      await withStore(factory, undefined, (store) => {
+        for (let i = 1; i <= 10; i++) store.storeMsg(i % 2 ? "odd" : "even", null, enc(`m${i}`));
+        store.updateConfig({ maxMsgs: 6 });
+        expect(store.fastState()).toMatchObject({ msgs: 6, firstSeq: 5, lastSeq: 10 });
+        store.updateConfig({ maxMsgs: 6, maxMsgsPerSubject: 2 });
+        expect(store.subjectsTotals("")).toStrictEqual({ odd: 2, even: 2 });
+        const before = snapshot(store);
+        for (const bad of [
+          { maxMsgs: -1 },
+          { discardNewPerSubject: true },
+          { discard: "new" as const, discardNewPerSubject: true },
+          { firstSeq: 50 },
+          { allowMsgTtl: true },
+        ]) {
+          const code = codeOf(() => store.updateConfig(bad));
+          expect([bad, code]).toStrictEqual([
+            bad,
+            bad.allowMsgTtl ? "ErrNotImplemented" : "ErrInvalidArgument",
+          ]);
+        }
+        expect(snapshot(store)).toStrictEqual(before);
+        // The limits in force are still maxMsgs 6 with per-subject 2, discard old.
+        store.storeMsg("third", null, enc("x"));
+        expect(store.fastState()).toMatchObject({ msgs: 5, lastSeq: 11 });
+        store.updateConfig({ maxMsgs: 5, discard: "new" });
+        expect(codeOf(() => store.storeMsg("fourth", null, enc("y")))).toBe("ErrMaxMsgs");
+        store.updateConfig({});
+        expect(store.storeMsg("fourth", null, enc("y")).seq).toBe(12);
+      });
+    });
+
     if (factory.supports.persistence) {
       it("a store reopened later is trimmed to maxAgeMs before the first read", async () => {
         const clock = testClock(1_000_000_000n);

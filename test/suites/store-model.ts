@@ -301,16 +301,20 @@ function applySubjectOp(
 /** No limits half the time; otherwise small ones, so that they bite within a run. */
 const limitsArb: fc.Arbitrary<StoreOptions> = fc.oneof(
   fc.constant({}),
-  fc.record(
-    {
-      maxMsgs: fc.integer({ min: 1, max: 40 }),
-      maxBytes: fc.integer({ min: 2_000, max: 40_000 }),
-      maxMsgsPerSubject: fc.integer({ min: 1, max: 10 }),
-      discard: fc.constantFrom("old" as const, "new" as const),
-      discardNewPerSubject: fc.boolean(),
-    },
-    { requiredKeys: [] },
-  ),
+  fc
+    .record(
+      {
+        maxMsgs: fc.integer({ min: 1, max: 40 }),
+        maxBytes: fc.integer({ min: 2_000, max: 40_000 }),
+        maxMsgsPerSubject: fc.integer({ min: 1, max: 10 }),
+        discard: fc.constantFrom("old" as const, "new" as const),
+        discardNewPerSubject: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    )
+    .filter(
+      (o) => !o.discardNewPerSubject || (o.discard === "new" && (o.maxMsgsPerSubject ?? 0) > 0),
+    ),
 );
 
 export function modelTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
