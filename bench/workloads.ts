@@ -8,7 +8,7 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { FileStore } from "../src/index.ts";
+import { FileStore, type StreamLimits } from "../src/index.ts";
 
 const REGIONS = ["east", "west", "north", "south"];
 
@@ -44,11 +44,16 @@ interface Result {
 
 const rate = (n: number, ms: number) => (n / ms) * 1000;
 
-async function append(dir: string, count: number, size: number): Promise<Result> {
+async function append(
+  dir: string,
+  count: number,
+  size: number,
+  limits: StreamLimits = {},
+): Promise<Result> {
   rmSync(dir, { recursive: true, force: true });
   const pool = payloads(size);
   const started = performance.now();
-  const store = await FileStore.open({ dir });
+  const store = await FileStore.open({ dir, ...limits });
   for (let i = 0; i < count; i++) store.storeMsg(SUBJECTS[i % 1000], null, pool[i & 1023]);
   await store.flush();
   await store.close();
@@ -172,6 +177,8 @@ async function durable(dir: string, writers: number): Promise<Result> {
 
 const WORKLOADS: Record<string, (root: string) => Promise<Result>> = {
   W1: (root) => append(join(root, "w1"), 1_000_000, 128),
+  W1max: (root) => append(join(root, "w1max"), 1_000_000, 128, { maxMsgs: 100_000 }),
+  W1subj: (root) => append(join(root, "w1subj"), 1_000_000, 128, { maxMsgsPerSubject: 10 }),
   W2: (root) => append(join(root, "w2"), 200_000, 1024),
   W3: (root) => randomRead(join(root, "w1")),
   W4a: (root) => scan(join(root, "w1"), ""),

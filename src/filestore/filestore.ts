@@ -1253,15 +1253,10 @@ export class FileStore implements StreamStore {
   }
 
   private recomputeFirst(): void {
-    for (const b of this.blocks) {
-      if (b.msgs === 0) continue;
-      const seq = b.nextLive(b.first);
-      if (seq !== 0) {
-        this.firstSeq = seq;
-        return;
-      }
-    }
-    this.firstSeq = this.lastSeq + 1;
+    // No message lives below the current first: searching from it, not from
+    // each block's start, keeps removing the head (discard old) O(1).
+    const seq = this.nextLiveSeq(this.firstSeq);
+    this.firstSeq = seq === 0 ? this.lastSeq + 1 : seq;
   }
 
   /** Deletes files of leading blocks with no live message (checkpoint first, then files). */
