@@ -142,6 +142,8 @@ export class FileStore implements StreamStore {
   /** fsyncs of sealed blocks started early (see syncSealedEarly), and the first that failed. */
   private readonly earlySyncs = new Set<Promise<void>>();
   private earlySyncError: unknown = null;
+  /** Emptied head blocks whose files wait for the next sync round or checkpoint. */
+  private pendingUnlinks: Block[] = [];
   /** firstTimestamp()'s answer, valid while the first sequence is `firstTsOf`. */
   private firstTsOf = 0;
   private firstTs = 0n;
@@ -1266,14 +1268,20 @@ export class FileStore implements StreamStore {
     if (n === 0) return;
     const gone = this.blocks.slice(0, n);
     this.blocks = this.blocks.slice(n);
-    this.writeCheckpointNow();
     for (const b of gone) {
       this.cache.drop(b.n);
       this.readHandles.drop(b.n);
       b.dispose();
-      this.fs.remove(b.path);
     }
-    this.dirDirty = true;
+    // The files go once the tombstones that emptied them are on disk: at the
+    // next sync round or checkpoint, not here with a synchronous fsync each.
+    this.pendingUnlinks.push(...gone);
+  }
+
+  /** Removes the files of emptied head blocks; their tombstones are durable by now. */
+  private unlinkEmptied(blocks: Block[]): void {
+    for (const b of blocks) this.fs.remove(b.path);
+    if (blocks.length > 0) this.dirDirty = true;
   }
 
   // ---------------------------------------------------------------- state
@@ -1358,6 +1366,7 @@ export class FileStore implements StreamStore {
   private hasUnsynced(): boolean {
     if (this.buffer.used > this.active.written || this.dirDirty) return true;
     if (this.earlySyncs.size > 0 || this.earlySyncError !== null) return true;
+    if (this.pendingUnlinks.length > 0) return true;
     return this.blocks.some((b) => b.dirty);
   }
 
@@ -1375,12 +1384,17 @@ export class FileStore implements StreamStore {
     const dirty = this.blocks.filter((b) => b.dirty && b.handle !== null);
     for (const b of dirty) b.dirty = false;
     const early = [...this.earlySyncs];
+    const emptied = this.pendingUnlinks;
+    this.pendingUnlinks = [];
     try {
       await Promise.all([...early, ...dirty.map((b) => b.handle!.syncAsync())]);
     } catch (err) {
       for (const b of dirty) b.dirty = true;
+      this.pendingUnlinks.unshift(...emptied);
       throw err;
     }
+    if (!this.closed) this.unlinkEmptied(emptied);
+    else this.pendingUnlinks.unshift(...emptied);
     if (this.earlySyncError !== null) {
       const err = this.earlySyncError;
       this.earlySyncError = null;
@@ -1438,6 +1452,9 @@ export class FileStore implements StreamStore {
     }
     this.fs.rename(temp, path);
     this.dirDirty = true;
+    const emptied = this.pendingUnlinks;
+    this.pendingUnlinks = [];
+    this.unlinkEmptied(emptied);
     this.syncDirectoryIfNeeded();
   }
 
