@@ -142,6 +142,8 @@ export class FileStore implements StreamStore {
   /** fsyncs of sealed blocks started early (see syncSealedEarly), and the first that failed. */
   private readonly earlySyncs = new Set<Promise<void>>();
   private earlySyncError: unknown = null;
+  /** Head removals (see removeHead) whose range tombstone is not written yet: through this sequence. */
+  private headRemovedThrough = 0;
   /** Emptied head blocks whose files wait for the next sync round or checkpoint. */
   private pendingUnlinks: Block[] = [];
   /** firstTimestamp()'s answer, valid while the first sequence is `firstTsOf`. */
@@ -295,7 +297,7 @@ export class FileStore implements StreamStore {
         return store.bytes;
       },
       subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
-      removeOldest: () => this.remove(this.firstSeq, false),
+      removeOldest: () => this.removeHead(),
       removeOldestOf: (subject) => {
         const entry = this.subjects.get(subject);
         if (entry !== undefined) this.remove(resolved(this.queries, subject, entry).first, false);
@@ -521,6 +523,7 @@ export class FileStore implements StreamStore {
 
   private writeOutInBackground(): void {
     try {
+      this.flushHeadRemovals();
       this.writeOut();
     } catch (err) {
       this.writeError = err;
@@ -1058,6 +1061,44 @@ export class FileStore implements StreamStore {
     return true;
   }
 
+  /**
+   * Removes the first message for a limit. Its tombstone is folded into one
+   * range tombstone ("everything through seq") written just before the next
+   * write-out, so a discard-old stream writes one per flush, not one per
+   * message; as durable as any write once a sync round covers it.
+   */
+  private removeHead(): void {
+    if (this.options.syncAlways) {
+      this.remove(this.firstSeq, false);
+      return;
+    }
+    const seq = this.firstSeq;
+    const block = this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) return;
+    const { ptr, available, offset } = this.recordPtr(block, seq);
+    const f = decodeFields(ptr, available, block.path, offset);
+    const subject = readSubject(f.subjectAt, f.subjectLen);
+    block.deleted.add(seq);
+    block.msgs--;
+    block.bytes -= f.length;
+    this.msgs--;
+    this.bytes -= f.length;
+    this.subjects.remove(subject, seq);
+    this.headRemovedThrough = seq;
+    this.recomputeFirst();
+    this.dropEmptyHeadBlocks();
+    // Make sure a write-out (and with it the tombstone) follows soon.
+    if (this.flushTimer === null) this.afterWrite();
+  }
+
+  /** Writes the range tombstone of the head removals made since the last one. */
+  private flushHeadRemovals(): void {
+    const through = this.headRemovedThrough;
+    if (through === 0) return;
+    this.headRemovedThrough = 0;
+    this.appendTombstone(through, through, this.lastTs);
+  }
+
   /** Rewrites a record in place with random payload bytes and the ERASED flag. */
   private overwrite(block: Block, seq: number, offset: number, ts: bigint): void {
     const core = getCore();
@@ -1098,6 +1139,7 @@ export class FileStore implements StreamStore {
 
   purge(): number {
     checkOpen(this.closed, "purge");
+    this.flushHeadRemovals();
     const purged = this.msgs;
     this.removeEverythingThrough(this.lastSeq);
     return purged;
@@ -1106,6 +1148,7 @@ export class FileStore implements StreamStore {
   compact(seq: number): number {
     checkOpen(this.closed, "compact");
     checkSeq(seq, "compact");
+    this.flushHeadRemovals();
     if (seq === 0) return this.purge();
     const before = this.msgs;
     if (seq > this.lastSeq) {
@@ -1127,6 +1170,7 @@ export class FileStore implements StreamStore {
   truncate(seq: number): void {
     checkOpen(this.closed, "truncate");
     checkSeq(seq, "truncate");
+    this.flushHeadRemovals();
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) {
       throw new JetStoreError(
@@ -1366,12 +1410,13 @@ export class FileStore implements StreamStore {
   private hasUnsynced(): boolean {
     if (this.buffer.used > this.active.written || this.dirDirty) return true;
     if (this.earlySyncs.size > 0 || this.earlySyncError !== null) return true;
-    if (this.pendingUnlinks.length > 0) return true;
+    if (this.pendingUnlinks.length > 0 || this.headRemovedThrough > 0) return true;
     return this.blocks.some((b) => b.dirty);
   }
 
   /** One group-commit round: write out, fsync every dirty block and the directory. */
   private async syncRound(): Promise<void> {
+    this.flushHeadRemovals();
     if (this.writeError !== null) {
       const err = this.writeError;
       this.writeError = null;
@@ -1432,6 +1477,7 @@ export class FileStore implements StreamStore {
 
   /** Writes the checkpoint atomically: temp file, fsync, rename, directory fsync. */
   private writeCheckpointNow(): void {
+    this.flushHeadRemovals();
     this.writeOut();
     for (const b of this.blocks) {
       if ((b.dirty || b.syncing > 0) && b.handle !== null) {

@@ -1006,6 +1006,23 @@ function powerCutTests({ it, expect }: TestApi): void {
 // ---------------------------------------------------------------- sync and group commit
 
 function syncTests({ it, expect }: TestApi): void {
+  it("keeps limit-driven head removals through a power cut once sync() covered them", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const store = await openStore(disk, "/s", clock, { maxMsgs: 50 });
+    const payload = new Uint8Array(60);
+    for (let i = 0; i < 200; i++) store.storeMsg(`s.${i % 7}`, null, payload);
+    expect(store.fastState()).toMatchObject({ msgs: 50, firstSeq: 151, lastSeq: 200 });
+    await store.sync();
+    const after = disk.crash({ lose: "unsynced" });
+    // Reopened without the limit: nothing removed before the sync may come back.
+    const reopened = await openStore(after, "/s", clock);
+    expect(reopened.fastState()).toMatchObject({ msgs: 50, firstSeq: 151, lastSeq: 200 });
+    expect(reopened.state().lost).toBeUndefined();
+    expect(reopened.loadMsg(151).subject).toBe(`s.${150 % 7}`);
+    await reopened.close();
+  });
+
   it("keeps what sync() acknowledged when its block is sealed while the round waits", async () => {
     const disk = diskWithDir();
     const clock = testClock();
