@@ -61,3 +61,10 @@ export function compileFilter(filter: string): CompiledFilter {
   const literal = !tokens.some((token) => token === "*" || token === ">");
   return { text: filter, all: matchesAll(filter), literal, tokens };
 }
+
+/** True when `subject` matches a compiled filter. */
+export function filterMatches(filter: CompiledFilter, subject: string): boolean {
+  if (filter.all) return true;
+  if (filter.literal) return subject === filter.text;
+  return subjectMatches(subject, filter.tokens);
+}

@@ -39,7 +39,13 @@ import {
   type LimitedStore,
 } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
-import { filterTokens, matchesAll, subjectMatches } from "../subject-match.ts";
+import {
+  compileFilter,
+  filterMatches,
+  filterTokens,
+  matchesAll,
+  subjectMatches,
+} from "../subject-match.ts";
 import { Timestamps } from "../timestamps.ts";
 import type {
   LostData,
@@ -87,7 +93,6 @@ import {
 } from "./options.ts";
 import {
   allLastSeqs,
-  Filter,
   filteredState,
   multiLastSeqs,
   numPending,
@@ -452,18 +457,7 @@ export class FileStore implements StreamStore {
   private appendSkip(last: number, count: number): void {
     const ts = readClock(this.now, "skip message");
     if (count > SKIP_SPLIT && this.active.hasRange) this.rollBlock();
-    const countBytes = u64Bytes(count);
-    this.makeRoom(REC_MIN + countBytes.length);
-    this.buffer.append(
-      last,
-      Number(ts >> 32n),
-      Number(ts & 0xffffffffn),
-      "",
-      null,
-      countBytes,
-      REC_FLAG_SKIP,
-      0,
-    );
+    this.appendBareRecord(last, ts, u64Bytes(count), REC_FLAG_SKIP);
     this.active.appendSkip(last);
     this.active.length = this.buffer.used;
     this.lastSeq = last;
@@ -472,20 +466,17 @@ export class FileStore implements StreamStore {
     this.afterWrite();
   }
 
+  /** Appends a record with no subject or headers (a skip or a tombstone) to the active block. */
+  private appendBareRecord(seq: number, ts: bigint, payload: Uint8Array, flag: number): void {
+    this.makeRoom(REC_MIN + payload.length);
+    const hi = Number(ts >> 32n);
+    const lo = Number(ts & 0xffffffffn);
+    this.buffer.append(seq, hi, lo, "", null, payload, flag, 0);
+  }
+
   /** Appends a tombstone for `count` sequences ending at `seq`; `ts` is what it records. */
   private appendTombstone(seq: number, count: number, ts: bigint): void {
-    const payload = count === 1 ? EMPTY : u64Bytes(count);
-    this.makeRoom(REC_MIN + payload.length);
-    this.buffer.append(
-      seq,
-      Number(ts >> 32n),
-      Number(ts & 0xffffffffn),
-      "",
-      null,
-      payload,
-      REC_FLAG_TOMBSTONE,
-      0,
-    );
+    this.appendBareRecord(seq, ts, count === 1 ? EMPTY : u64Bytes(count), REC_FLAG_TOMBSTONE);
     this.active.noteTombstone(seq - count + 1);
     this.active.length = this.buffer.used;
     if (seq > this.lastSeq) {
@@ -667,17 +658,17 @@ export class FileStore implements StreamStore {
   filteredState(seq: number, filter: string): SimpleState {
     this.checkQuery("get filtered state", filter);
     checkSeq(seq, "get filtered state");
-    return filteredState(this.queries, seq, new Filter(filter));
+    return filteredState(this.queries, seq, compileFilter(filter));
   }
 
   subjectsState(filter: string): Record<string, SimpleState> {
     this.checkQuery("get subjects state", filter);
-    return subjectsState(this.queries, new Filter(filter));
+    return subjectsState(this.queries, compileFilter(filter));
   }
 
   subjectsTotals(filter: string): Record<string, number> {
     this.checkQuery("get subjects totals", filter);
-    return subjectsTotals(this.queries, new Filter(filter));
+    return subjectsTotals(this.queries, compileFilter(filter));
   }
 
   numPending(
@@ -688,7 +679,7 @@ export class FileStore implements StreamStore {
     this.checkQuery("count pending", filter);
     checkSeq(seq, "count pending");
     checkBoolean(lastPerSubject, "lastPerSubject", "count pending");
-    return numPending(this.queries, seq, new Filter(filter), lastPerSubject);
+    return numPending(this.queries, seq, compileFilter(filter), lastPerSubject);
   }
 
   multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
@@ -701,7 +692,7 @@ export class FileStore implements StreamStore {
     for (const f of filters) checkFilter(f, "get last sequences");
     checkSeq(maxSeq, "get last sequences", "maxSeq");
     checkSeq(maxAllowed, "get last sequences", "maxAllowed");
-    const compiled = filters.map((f) => new Filter(f));
+    const compiled = filters.map((f) => compileFilter(f));
     return multiLastSeqs(this.queries, compiled, maxSeq, maxAllowed);
   }
 
@@ -733,7 +724,7 @@ export class FileStore implements StreamStore {
     if (seq > 0 && keep > 0) {
       throw invalidArgument("Cannot purge: give a sequence or a number to keep, not both");
     }
-    const f = new Filter(filter);
+    const f = compileFilter(filter);
     if (f.all && keep === 0) return seq === 0 ? this.purge() : this.compact(seq);
     const targets = purgeTargets(this.queries, f, seq, keep);
     for (const target of targets) this.remove(target, false);
@@ -861,9 +852,9 @@ export class FileStore implements StreamStore {
     ) {
       return cached.bits;
     }
-    const compiled = new Filter(filter);
+    const compiled = compileFilter(filter);
     const bits = this.subjects.matchBits(
-      wildcard ? (s) => compiled.matches(s) : (s) => s === filter,
+      wildcard ? (s) => filterMatches(compiled, s) : (s) => s === filter,
     );
     this.lastMatch = { filter, wildcard, generation, subjects: this.subjects, bits };
     return bits;
@@ -1041,18 +1032,8 @@ export class FileStore implements StreamStore {
   private remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
-    const { ptr, available, offset } = this.recordPtr(block, seq);
-    const f = decodeFields(ptr, available, block.path, offset);
-    const subject = readSubject(f.subjectAt, f.subjectLen);
-    const ts = decodedTimestamp();
-    const length = f.length;
+    const { offset, ts } = this.dropMessage(block, seq);
     if (erase) this.overwrite(block, seq, offset, ts);
-    block.deleted.add(seq);
-    block.msgs--;
-    block.bytes -= length;
-    this.msgs--;
-    this.bytes -= length;
-    this.subjects.remove(subject, seq);
     this.appendTombstone(seq, 1, ts);
     if (seq === this.firstSeq) {
       this.recomputeFirst();
@@ -1075,20 +1056,27 @@ export class FileStore implements StreamStore {
     const seq = this.firstSeq;
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return;
+    this.dropMessage(block, seq);
+    this.headRemovedThrough = seq;
+    this.recomputeFirst();
+    this.dropEmptyHeadBlocks();
+    // Make sure a write-out (and with it the tombstone) follows soon.
+    if (this.flushTimer === null) this.afterWrite();
+  }
+
+  /** Takes the live message `seq` out of every count; returns where its record is and its time. */
+  private dropMessage(block: Block, seq: number): { offset: number; ts: bigint } {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     const f = decodeFields(ptr, available, block.path, offset);
     const subject = readSubject(f.subjectAt, f.subjectLen);
+    const ts = decodedTimestamp();
     block.deleted.add(seq);
     block.msgs--;
     block.bytes -= f.length;
     this.msgs--;
     this.bytes -= f.length;
     this.subjects.remove(subject, seq);
-    this.headRemovedThrough = seq;
-    this.recomputeFirst();
-    this.dropEmptyHeadBlocks();
-    // Make sure a write-out (and with it the tombstone) follows soon.
-    if (this.flushTimer === null) this.afterWrite();
+    return { offset, ts };
   }
 
   /** Writes the range tombstone of the head removals made since the last one. */

@@ -7,7 +7,7 @@
  * stale bound writes the answer back into the index.
  */
 import { JetStoreError } from "../errors.ts";
-import { filterTokens, matchesAll, subjectMatches } from "../subject-match.ts";
+import { type CompiledFilter, filterMatches } from "../subject-match.ts";
 import type { SimpleState } from "../types.ts";
 import type { SubjectEntry, SubjectTotals } from "./subject-totals.ts";
 
@@ -28,27 +28,6 @@ export interface QuerySource {
   blocksFrom(seq: number): Iterable<{ first: number; last: number }>;
   /** An upper bound of the timestamps of `block`'s live messages. */
   maxTimestamp(block: { first: number; last: number }): bigint;
-}
-
-/** A filter ready to test subjects with. */
-export class Filter {
-  readonly all: boolean;
-  readonly literal: boolean;
-  readonly text: string;
-  readonly tokens: string[];
-
-  constructor(text: string) {
-    this.text = text;
-    this.all = matchesAll(text);
-    this.tokens = filterTokens(text);
-    this.literal = !this.all && !this.tokens.some((t) => t === "*" || t === ">");
-  }
-
-  matches(subject: string): boolean {
-    if (this.all) return true;
-    if (this.literal) return subject === this.text;
-    return subjectMatches(subject, this.tokens);
-  }
 }
 
 const NONE: SimpleState = { msgs: 0, first: 0, last: 0 };
@@ -75,27 +54,27 @@ export function resolved(src: QuerySource, subject: string, entry: SubjectEntry)
 /** Calls `visit` for each subject matching `filter`, with its index entry. */
 function forEachMatching(
   src: QuerySource,
-  filter: Filter,
+  filter: CompiledFilter,
   visit: (subject: string, entry: SubjectEntry) => void,
 ): void {
-  if (filter.literal) {
+  if (filter.all) {
+    for (const [subject, entry] of src.subjects.map) visit(subject, entry);
+  } else if (filter.literal) {
     const entry = src.subjects.map.get(filter.text);
     if (entry !== undefined) visit(filter.text, entry);
-  } else if (filter.all) {
-    for (const [subject, entry] of src.subjects.map) visit(subject, entry);
   } else {
     src.subjects.trie.forEachMatch(filter.tokens, visit);
   }
 }
 
 /** Subjects matching `filter` with their index entries, for loops that stop early. */
-function matching(src: QuerySource, filter: Filter): [string, SubjectEntry][] {
+function matching(src: QuerySource, filter: CompiledFilter): [string, SubjectEntry][] {
   const found: [string, SubjectEntry][] = [];
   forEachMatching(src, filter, (subject, entry) => found.push([subject, entry]));
   return found;
 }
 
-export function filteredState(src: QuerySource, seq: number, filter: Filter): SimpleState {
+export function filteredState(src: QuerySource, seq: number, filter: CompiledFilter): SimpleState {
   const from = Math.max(seq, src.firstSeq);
   if (from > src.lastSeq) return { ...NONE };
   let msgs = 0;
@@ -119,7 +98,7 @@ export function filteredState(src: QuerySource, seq: number, filter: Filter): Si
   first = 0;
   last = 0;
   src.scanForward(from, src.lastSeq, (s, subject) => {
-    if (filter.matches(subject)) {
+    if (filterMatches(filter, subject)) {
       msgs++;
       if (first === 0) first = s;
       last = s;
@@ -129,7 +108,10 @@ export function filteredState(src: QuerySource, seq: number, filter: Filter): Si
   return { msgs, first, last };
 }
 
-export function subjectsState(src: QuerySource, filter: Filter): Record<string, SimpleState> {
+export function subjectsState(
+  src: QuerySource,
+  filter: CompiledFilter,
+): Record<string, SimpleState> {
   const out: Record<string, SimpleState> = {};
   forEachMatching(src, filter, (subject, entry) => {
     const e = resolved(src, subject, entry);
@@ -138,7 +120,7 @@ export function subjectsState(src: QuerySource, filter: Filter): Record<string, 
   return out;
 }
 
-export function subjectsTotals(src: QuerySource, filter: Filter): Record<string, number> {
+export function subjectsTotals(src: QuerySource, filter: CompiledFilter): Record<string, number> {
   const out: Record<string, number> = {};
   forEachMatching(src, filter, (subject, entry) => setKey(out, subject, entry.msgs));
   return out;
@@ -159,7 +141,7 @@ function setKey<T>(out: Record<string, T>, key: string, value: T): void {
 export function numPending(
   src: QuerySource,
   seq: number,
-  filter: Filter,
+  filter: CompiledFilter,
   lastPerSubject: boolean,
 ): { total: number; validThrough: number } {
   if (!lastPerSubject) {
@@ -174,7 +156,7 @@ export function numPending(
 
 export function multiLastSeqs(
   src: QuerySource,
-  filters: Filter[],
+  filters: CompiledFilter[],
   maxSeq: number,
   maxAllowed: number,
 ): number[] {
@@ -236,7 +218,7 @@ export function seqFromTime(src: QuerySource, ts: bigint): number {
 /** Matching live sequences to remove for purgeEx, oldest first. */
 export function purgeTargets(
   src: QuerySource,
-  filter: Filter,
+  filter: CompiledFilter,
   seq: number,
   keep: number,
 ): number[] {
@@ -250,7 +232,7 @@ export function purgeTargets(
   const to = seq > 0 ? Math.min(seq - 1, state.last) : state.last;
   const out: number[] = [];
   src.scanForward(state.first, to, (s, subject) => {
-    if (filter.matches(subject)) out.push(s);
+    if (filterMatches(filter, subject)) out.push(s);
     return out.length < count;
   });
   return out;
