@@ -7,9 +7,11 @@
  * bounds headers plus payload and is always a refusal. `maxAgeMs` removes
  * messages from the head while the oldest is at least that old: on every
  * store, at open and on a timer, so expiry costs O(expired), never a scan.
- * Like nats-server it takes timestamps to rise with sequences.
+ * Like nats-server it takes timestamps to rise with sequences. A message
+ * whose TTL is "never" (-1) is kept by `maxAgeMs` too.
  */
 import { JetStoreError } from "./errors.ts";
+import type { MessageTtls } from "./msg-ttls.ts";
 import type { ResolvedLimits } from "./validate.ts";
 
 /** What an engine reports for the limit checks. */
@@ -24,6 +26,14 @@ export interface LimitedStore {
   removeOldestOf(subject: string): void;
   /** Timestamp of the oldest message, or null when there is none. */
   oldestTimestamp(): bigint | null;
+  /** Per-message TTLs, when the store has any. */
+  readonly ttls: MessageTtls | null;
+  /** The first live sequence at or after `seq`, or 0. */
+  nextLive(seq: number): number;
+  /** Timestamp of the live message `seq`. */
+  timestampOf(seq: number): bigint;
+  /** Removes the live message `seq`. */
+  removeSeq(seq: number): void;
 }
 
 /** How often the age timer looks, for a given maxAgeMs: often enough, never busy. */
@@ -35,6 +45,8 @@ export function ageCheckIntervalMs(maxAgeMs: number): number {
 export function expireByAge(limits: ResolvedLimits, store: LimitedStore, now: bigint): number {
   if (limits.maxAgeMs === 0) return 0;
   const cutoff = now - BigInt(limits.maxAgeMs) * 1_000_000n;
+  const ttls = store.ttls;
+  if (ttls !== null && ttls.neverCount > 0) return expireKeepingNever(store, ttls, cutoff);
   let expired = 0;
   for (
     let ts = store.oldestTimestamp();
@@ -43,6 +55,29 @@ export function expireByAge(limits: ResolvedLimits, store: LimitedStore, now: bi
   ) {
     store.removeOldest();
     expired++;
+  }
+  return expired;
+}
+
+/**
+ * The age walk when some messages never expire: from the cursor (below it
+ * only such messages live), remove every message at or before `cutoff` that
+ * may expire, and move the cursor to where the walk stopped.
+ */
+function expireKeepingNever(store: LimitedStore, ttls: MessageTtls, cutoff: bigint): number {
+  let expired = 0;
+  let seq = store.nextLive(ttls.ageCursor);
+  for (; seq !== 0; seq = store.nextLive(seq + 1)) {
+    if (store.timestampOf(seq) > cutoff) {
+      ttls.ageCursor = seq;
+      return expired;
+    }
+    if (!ttls.isNever(seq)) {
+      store.removeSeq(seq);
+      expired++;
+    }
+    // Later messages get higher sequences: everything below here stays never-expiring.
+    ttls.ageCursor = seq + 1;
   }
   return expired;
 }

@@ -48,6 +48,7 @@ import {
 import { recordSize } from "./msg-size.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
+import { TtlExpiry } from "./ttl-expiry.ts";
 import type {
   SimpleState,
   StoredMsg,
@@ -100,6 +101,7 @@ export class MemStore implements StreamStore {
   private limits: ResolvedLimits;
   private readonly limited: LimitedStore;
   private ageTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly expiry: TtlExpiry;
   private seqs: number[] = [];
   private recs: (MemRecord | undefined)[] = [];
   /** Per slot, the largest timestamp of any message stored at or before it (dead slots included). */
@@ -129,6 +131,12 @@ export class MemStore implements StreamStore {
     this.first = limits.firstSeq;
     this.last = limits.firstSeq - 1;
     const store = this;
+    this.expiry = new TtlExpiry(
+      (seq) => this.removeMsg(seq),
+      () => readClock(this.now, "expire messages"),
+      // Removing a message from memory cannot fail once the store is open.
+      () => {},
+    );
     this.limited = {
       get limitMsgs() {
         return store.msgs;
@@ -143,6 +151,13 @@ export class MemStore implements StreamStore {
         if (list !== undefined) this.removeMsg(list.first);
       },
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTs),
+      ttls: this.expiry.ttls,
+      nextLive: (seq) => {
+        const slot = this.nextLive(this.lowerBound(seq));
+        return slot < 0 ? 0 : this.seqs[slot];
+      },
+      timestampOf: (seq) => (this.recs[this.slotOf(seq)] as MemRecord).ts,
+      removeSeq: (seq) => this.removeMsg(seq),
     };
     this.startAgeTimer();
   }
@@ -152,7 +167,9 @@ export class MemStore implements StreamStore {
     this.limits = checkLimitsUpdate(limits, this.limits);
     this.startAgeTimer();
     enforceAll(this.limits, this.limited, [...this.subjects.keys()]);
-    expireByAge(this.limits, this.limited, readClock(this.now, "update config"));
+    const now = readClock(this.now, "update config");
+    expireByAge(this.limits, this.limited, now);
+    this.expiry.expire(now);
   }
 
   private startAgeTimer(): void {
@@ -186,8 +203,10 @@ export class MemStore implements StreamStore {
     const seq = this.last + 1;
     const ts = readClock(this.now, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
+    if (ttlSeconds !== 0) this.expiry.added(seq, ts, ttlSeconds, ts);
     enforce(this.limits, this.limited, subject);
     expireByAge(this.limits, this.limited, ts);
+    if (this.expiry.ttls.pending > 0) this.expiry.expire(ts);
     return { seq, ts };
   }
 
@@ -220,8 +239,12 @@ export class MemStore implements StreamStore {
     );
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     enforce(this.limits, this.limited, subject);
-    if (this.limits.maxAgeMs > 0)
-      expireByAge(this.limits, this.limited, readClock(this.now, action));
+    if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0 || ttlSeconds !== 0) {
+      const now = readClock(this.now, action);
+      if (ttlSeconds !== 0) this.expiry.added(seq, ts, ttlSeconds, now);
+      expireByAge(this.limits, this.limited, now);
+      this.expiry.expire(now);
+    }
   }
 
   skipMsg(): number {
@@ -367,6 +390,7 @@ export class MemStore implements StreamStore {
     this.seqs.length = slot + 1;
     this.recs.length = slot + 1;
     this.maxTs.length = slot + 1;
+    this.expiry.ttls.truncatedTo(seq);
     this.last = seq;
     this.lastTs = (this.recs[slot] as MemRecord).ts;
   }
@@ -575,6 +599,7 @@ export class MemStore implements StreamStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.expiry.stop();
     if (this.ageTimer !== null) clearInterval(this.ageTimer);
     this.ageTimer = null;
     this.seqs = [];
@@ -678,6 +703,7 @@ export class MemStore implements StreamStore {
     this.recs[slot] = undefined;
     this.msgs--;
     this.bytes -= rec.size;
+    if (rec.ttl !== 0) this.expiry.ttls.remove(seq);
     if ((this.subjects.get(rec.subject) as SubjectSeqs).remove(seq)) {
       this.subjects.delete(rec.subject);
     }
@@ -699,6 +725,7 @@ export class MemStore implements StreamStore {
     this.maxTs = [];
     this.head = 0;
     this.subjects.clear();
+    this.expiry.ttls.clear();
     this.msgs = 0;
     this.bytes = 0;
     this.first = first;

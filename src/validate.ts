@@ -17,7 +17,7 @@
  */
 import { systemNow } from "./clock.ts";
 import { RECORD_LIMIT } from "./codec/validate.ts";
-import { invalidArgument, JetStoreError, notImplemented } from "./errors.ts";
+import { invalidArgument, JetStoreError } from "./errors.ts";
 import { MAX_SEQ, MAX_SUBJECT_BYTES } from "./format.ts";
 import type { DiscardPolicy, StoreOptions } from "./types.ts";
 
@@ -239,6 +239,12 @@ export function checkLimitsUpdate(limits: unknown, current: ResolvedLimits): Res
     throw invalidArgument("Cannot update config: firstSeq is fixed when a stream is created");
   }
   const resolved = checkStoreOptions(limits).limits;
+  // As nats-server: stored TTLs keep their meaning, so the option cannot be taken back.
+  if (current.allowMsgTtl && !resolved.allowMsgTtl) {
+    throw invalidArgument(
+      "Cannot update config: allowMsgTtl cannot be turned off once on (give allowMsgTtl: true)",
+    );
+  }
   return { ...resolved, firstSeq: current.firstSeq };
 }
 
@@ -297,8 +303,6 @@ export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
       'Invalid store options: discardNewPerSubject needs discard "new" and a maxMsgsPerSubject',
     );
   }
-  // TTLs would be stored but never expire yet: refused rather than silently kept.
-  if (flags.allowMsgTtl) throw notImplemented("Store option allowMsgTtl (per-message TTL expiry)");
   return {
     limits: { ...counts, ...flags, discard, firstSeq: firstSeq === 0 ? 1 : firstSeq },
     now,

@@ -5,7 +5,8 @@
  * the subject totals. Written atomically (temp file, fsync, rename, directory
  * fsync) on flush and close. A block whose file still has the recorded
  * length and last checksum is trusted; anything after that length is
- * replayed. Unlike nats-server's index.db, a write after the checkpoint does
+ * replayed. Version 2 adds the pending per-message TTLs (version 1, written
+ * before TTLs existed, reads as having none). Unlike nats-server's index.db, a write after the checkpoint does
  * not make the whole checkpoint stale — only the tail past it is scanned.
  * Layout in FORMAT.md ("Checkpoint").
  */
@@ -14,7 +15,7 @@ import { corrupt, JetStoreError } from "../errors.ts";
 import { getCore } from "../wasm/core.ts";
 
 export const CHECKPOINT_MAGIC = 0x4b43534a; // "JSCK"
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 export const CHECKPOINT_FILE = "index.ckpt";
 
 export interface BlockCheckpoint {
@@ -47,6 +48,10 @@ export interface Checkpoint {
   lastTs: bigint;
   blocks: BlockCheckpoint[];
   subjects: SubjectTotal[];
+  /** Messages waiting to expire: [sequence, expiry in ms]. */
+  ttls: Array<[number, number]>;
+  /** Messages whose TTL is "never". */
+  never: number[];
 }
 
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
@@ -61,6 +66,10 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   }
   w.u32(c.subjects.length);
   for (const s of c.subjects) w.string(s.subject).u64(s.msgs).u64(s.first).u64(s.last);
+  w.u32(c.ttls.length);
+  for (const [seq, at] of c.ttls) w.u64(seq).u64(at);
+  w.u32(c.never.length);
+  for (const seq of c.never) w.u64(seq);
   const body = w.finish();
   return new ByteWriter().raw(body).raw(checksum(body)).finish();
 }
@@ -107,9 +116,15 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   for (let i = r.u32(); i > 0; i--) {
     subjects.push({ subject: r.string(), msgs: r.u64(), first: r.u64(), last: r.u64() });
   }
+  const ttls: Array<[number, number]> = [];
+  const never: number[] = [];
+  if (version >= 2) {
+    for (let i = r.u32(); i > 0; i--) ttls.push([r.u64(), r.u64()]);
+    for (let i = r.u32(); i > 0; i--) never.push(r.u64());
+  }
   if (r.remaining !== 0)
     throw corrupt(`Checkpoint ${file} has ${r.remaining} trailing bytes`, { file });
-  return { lastSeq, lastTs, blocks, subjects };
+  return { lastSeq, lastTs, blocks, subjects, ttls, never };
 }
 
 /** xxHash64 (seed 0) of `bytes`, little-endian, computed by the core. */

@@ -47,6 +47,7 @@ import {
   subjectMatches,
 } from "../subject-match.ts";
 import { Timestamps } from "../timestamps.ts";
+import { TtlExpiry } from "../ttl-expiry.ts";
 import type {
   LostData,
   SimpleState,
@@ -173,6 +174,7 @@ export class FileStore implements StreamStore {
   private dirDirty = false;
   /** A background write failed; the next durability request reports it. */
   private writeError: unknown = null;
+  private readonly expiry: TtlExpiry;
 
   private constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock) {
     this.options = options;
@@ -186,6 +188,13 @@ export class FileStore implements StreamStore {
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
     this.readHandles = new ReadHandles(this.fs);
+    this.expiry = new TtlExpiry(
+      (seq) => this.removeExpired(seq),
+      () => readClock(this.now, "expire messages"),
+      (err) => {
+        this.writeError ??= err;
+      },
+    );
     const store = this;
     this.configureLimits();
     this.queries = {
@@ -227,6 +236,7 @@ export class FileStore implements StreamStore {
       throw err;
     }
     store.startAgeTimer();
+    store.expiry.rearm(readClock(store.now, "open store"));
     if (resolved.syncIntervalMs > 0) {
       store.syncTimer = backgroundInterval(() => {
         if (!store.closed && store.hasUnsynced()) store.commit.request().catch(() => {});
@@ -238,7 +248,7 @@ export class FileStore implements StreamStore {
   // ---------------------------------------------------------------- open
 
   private load(): void {
-    const r = recover(this.fs, this.dir, this.cache, this.buffer);
+    const r = recover(this.fs, this.dir, this.cache, this.buffer, this.expiry.ttls);
     this.blocks = r.blocks;
     this.subjects = r.subjects;
     this.lost = r.lost;
@@ -268,11 +278,14 @@ export class FileStore implements StreamStore {
     }
     this.recomputeFirst();
     this.dropEmptyHeadBlocks();
+    this.expiry.ttls.retain((seq) => this.findBlock(seq)?.isLive(seq) === true);
     // Limits may be lower than when the store was written, and time has passed.
+    const now = readClock(this.now, "open store");
     if (this.limited !== null) {
       enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
-      expireByAge(this.limits, this.limited, readClock(this.now, "open store"));
+      expireByAge(this.limits, this.limited, now);
     }
+    this.expiry.expire(now);
   }
 
   updateConfig(limits: StreamLimits): void {
@@ -280,10 +293,12 @@ export class FileStore implements StreamStore {
     this.limits = checkLimitsUpdate(limits, this.limits);
     this.configureLimits();
     this.startAgeTimer();
+    const now = readClock(this.now, "update config");
     if (this.limited !== null) {
       enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
-      expireByAge(this.limits, this.limited, readClock(this.now, "update config"));
+      expireByAge(this.limits, this.limited, now);
     }
+    this.expiry.expire(now);
   }
 
   /** The store as the limit rules see it, or null when no limit is set (the append path skips them). */
@@ -308,6 +323,10 @@ export class FileStore implements StreamStore {
         if (entry !== undefined) this.remove(resolved(this.queries, subject, entry).first, false);
       },
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
+      ttls: this.expiry.ttls,
+      nextLive: (seq) => this.nextLiveSeq(seq),
+      timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
+      removeSeq: (seq) => this.removeExpired(seq),
     };
   }
 
@@ -341,10 +360,12 @@ export class FileStore implements StreamStore {
     const seq = this.lastSeq + 1;
     if (entry !== undefined) entry.bytes = subjectBytes;
     this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
+    if (msgTtl !== 0) this.expiry.added(seq, ts, msgTtl, ts);
     if (this.limited !== null) {
       enforce(this.limits, this.limited, subject);
       expireByAge(this.limits, this.limited, ts);
     }
+    if (this.expiry.ttls.pending > 0) this.expiry.expire(ts);
     return { seq, ts };
   }
 
@@ -382,11 +403,12 @@ export class FileStore implements StreamStore {
       msgTtl,
       this.subjects.get(subject),
     );
-    if (this.limited !== null) {
-      enforce(this.limits, this.limited, subject);
-      if (this.limits.maxAgeMs > 0) {
-        expireByAge(this.limits, this.limited, readClock(this.now, "store raw message"));
-      }
+    if (this.limited !== null) enforce(this.limits, this.limited, subject);
+    if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0 || msgTtl !== 0) {
+      const now = readClock(this.now, "store raw message");
+      if (msgTtl !== 0) this.expiry.added(seq, ts, msgTtl, now);
+      if (this.limited !== null) expireByAge(this.limits, this.limited, now);
+      this.expiry.expire(now);
     }
   }
 
@@ -1042,6 +1064,12 @@ export class FileStore implements StreamStore {
     return true;
   }
 
+  /** Removes a message whose TTL or age ran out. */
+  private removeExpired(seq: number): void {
+    if (seq === this.firstSeq) this.removeHead();
+    else this.remove(seq, false);
+  }
+
   /**
    * Removes the first message for a limit. Its tombstone is folded into one
    * range tombstone ("everything through seq") written just before the next
@@ -1076,6 +1104,7 @@ export class FileStore implements StreamStore {
     this.msgs--;
     this.bytes -= f.length;
     this.subjects.remove(subject, seq);
+    if (f.flags & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
     return { offset, ts };
   }
 
@@ -1207,6 +1236,7 @@ export class FileStore implements StreamStore {
       }
     }
     this.lastSeq = seq;
+    this.expiry.ttls.truncatedTo(seq);
     this.recomputeFirst();
     this.writeCheckpointNow();
   }
@@ -1252,6 +1282,7 @@ export class FileStore implements StreamStore {
       this.msgs--;
       this.bytes -= f.length;
       this.subjects.remove(readSubject(f.subjectAt, f.subjectLen), seq);
+      if (f.flags & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
     }
     block.deleted.addRange(from, to);
   }
@@ -1271,6 +1302,7 @@ export class FileStore implements StreamStore {
     this.msgs = 0;
     this.bytes = 0;
     this.subjects.clear();
+    this.expiry.ttls.clear();
     this.firstSeq = last + 1;
     // The range tombstone is durable before the old blocks disappear.
     this.writeOut();
@@ -1516,6 +1548,8 @@ export class FileStore implements StreamStore {
         first: e.first,
         last: e.last,
       })),
+      ttls: [...this.expiry.ttls.scheduled()],
+      never: [...this.expiry.ttls.neverSeqs()],
     };
   }
 
@@ -1566,6 +1600,7 @@ export class FileStore implements StreamStore {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
     if (this.ageTimer !== null) clearInterval(this.ageTimer);
+    this.expiry.stop();
     this.ageTimer = null;
     this.flushTimer = null;
     this.syncTimer = null;

@@ -23,7 +23,11 @@ import {
   REC_FLAG_ERASED,
   REC_FLAG_SKIP,
   REC_FLAG_TOMBSTONE,
+  REC_FLAG_TTL,
+  REC_HEADER_SIZE,
+  REC_OFF_TS,
 } from "../format.ts";
+import type { MessageTtls } from "../msg-ttls.ts";
 import { SequenceSet } from "../seqset.ts";
 import type { LostData } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
@@ -120,10 +124,15 @@ class Recovery {
   readonly names = new Map<Block, { seqs: number[]; subjects: string[] }>();
   private readonly fs: FileSystem;
   private readonly cache: BlockCache;
+  private readonly ttls: MessageTtls;
 
-  constructor(fs: FileSystem, cache: BlockCache, checkpoint: Checkpoint | null) {
+  constructor(fs: FileSystem, cache: BlockCache, checkpoint: Checkpoint | null, ttls: MessageTtls) {
     this.fs = fs;
     this.cache = cache;
+    this.ttls = ttls;
+    // Entries of messages removed since are dropped once every block is known (see recover).
+    for (const [seq, at] of checkpoint?.ttls ?? []) ttls.schedule(seq, at);
+    for (const seq of checkpoint?.never ?? []) ttls.add(seq, 0n, -1);
     this.lastSeq = checkpoint?.lastSeq ?? 0;
     // Without a checkpoint every record is replayed and counted as it is met.
     this.rebuildSubjects = false;
@@ -233,6 +242,11 @@ class Recovery {
           names.subjects.push(subject);
         }
         if (!this.rebuildSubjects) this.subjects.add(subject, r.seq);
+        if (r.flags & REC_FLAG_TTL) {
+          const view = getCore().view;
+          const ttl = Number(view.getBigInt64(recordPtr + REC_HEADER_SIZE, true));
+          this.ttls.add(r.seq, view.getBigInt64(recordPtr + REC_OFF_TS, true), ttl);
+        }
       }
     };
     const outcome = scanBlock(ptr, length, BLOCK_HEADER_SIZE, visit, onDamaged);
@@ -286,11 +300,17 @@ class Recovery {
   }
 }
 
+/**
+ * Rebuilds a store's view from `dir`. Pending TTLs go into `ttls`: the
+ * checkpoint's and those of replayed records, including some of messages
+ * removed since; the caller keeps only live ones.
+ */
 export function recover(
   fs: FileSystem,
   dir: string,
   cache: BlockCache,
   buffer: WriteBuffer,
+  ttls: MessageTtls,
 ): Recovered {
   const checkpoint = readCheckpoint(fs, dir);
   const names = fs.list(joinPath(dir, BLOCKS_DIR));
@@ -308,7 +328,7 @@ export function recover(
   }
   const listed = new Map(checkpoint?.blocks.map((b) => [b.n, b]) ?? []);
   const lowestListed = checkpoint?.blocks[0]?.n ?? 0;
-  const r = new Recovery(fs, cache, checkpoint);
+  const r = new Recovery(fs, cache, checkpoint, ttls);
   // Checked once every tombstone is replayed: a later block may remove what an earlier one lost.
   const promised: Array<{ block: Block | null; cp: BlockCheckpoint }> = [];
 

@@ -762,7 +762,7 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         await store.close();
         const path = joinPath(dir, CHECKPOINT);
         const ckpt = readAll(adapter.fs, path)!;
-        ckpt[VERSION_OFFSET] = 2;
+        ckpt[VERSION_OFFSET] = 3;
         writeAll(adapter.fs, path, ckpt);
         await refuses(dir, dir, "ErrUnsupportedFormat");
       }));
@@ -1006,6 +1006,32 @@ function powerCutTests({ it, expect }: TestApi): void {
 // ---------------------------------------------------------------- sync and group commit
 
 function syncTests({ it, expect }: TestApi): void {
+  it("brings back TTLs written after the checkpoint from the records after a power cut", async () => {
+    const disk = diskWithDir();
+    const clock = testClock(10_000_000_000n);
+    const options = { allowMsgTtl: true, maxAgeMs: 100_000 };
+    const store = await openStore(disk, "/s", clock, options);
+    const payload = new Uint8Array(200);
+    // Some TTLs are in the checkpoint, the rest only in records written after it.
+    for (let i = 1; i <= 40; i++) store.storeMsg(`s.${i % 5}`, null, payload, ttlOf(i));
+    await store.flush();
+    for (let i = 41; i <= 80; i++) store.storeMsg(`s.${i % 5}`, null, payload, ttlOf(i));
+    store.removeMsg(42);
+    await store.sync();
+    const after = disk.crash({ lose: "unsynced" });
+    clock.t = 15_000_000_000n;
+    let reopened = await openStore(after, "/s", clock, options);
+    expect(reopened.state().lost).toBeUndefined();
+    // ttl 5 (i % 4 === 1) is gone; 42 was removed.
+    expect(reopened.fastState().msgs).toBe(80 - 20 - 1);
+    clock.t = 200_000_000_000n;
+    await reopened.close();
+    reopened = await openStore(after, "/s", clock, options);
+    // Only "never" (i % 4 === 0) outlives maxAgeMs.
+    expect(reopened.state()).toMatchObject({ msgs: 20, firstSeq: 4, lastSeq: 80 });
+    await reopened.close();
+  });
+
   it("keeps limit-driven head removals through a power cut once sync() covered them", async () => {
     const disk = diskWithDir();
     const clock = testClock();
@@ -1155,4 +1181,9 @@ function syncTests({ it, expect }: TestApi): void {
     expect(expectConsistent(expect, reopened, written).length).toBe(100);
     await reopened.close();
   });
+}
+
+/** TTLs of the power-cut TTL test by message number: never, 5 s, 30 s, 60 s. */
+function ttlOf(i: number): number {
+  return [-1, 5, 30, 60][i % 4];
 }

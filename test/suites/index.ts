@@ -4,6 +4,7 @@ import { adapterSuite } from "./adapter.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fixtureSuite } from "./fixtures.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
+import { msgTtlSuite } from "./msg-ttls.ts";
 import { recordCodecSuite } from "./record-codec.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
@@ -23,6 +24,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   memoryFaultSuite(api, ctx);
   subjectSuite(api);
   subjectTrieSuite(api, ctx);
+  msgTtlSuite(api);
   storeContractSuite(api, storeFactories(ctx));
   fileStoreSuite(api, ctx);
 }

@@ -14,10 +14,10 @@ import { persistenceTests } from "./store-contract-persistence.ts";
 import { queryTests } from "./store-contract-queries.ts";
 import { removalTests } from "./store-contract-removal.ts";
 import { subjectTests } from "./store-contract-subjects.ts";
+import { ttlTests } from "./store-contract-ttl.ts";
 import type { StoreFactory } from "./store-factories.ts";
 import {
   codeOf,
-  codeOfAsync,
   enc,
   expectedSize,
   fill,
@@ -40,6 +40,7 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
         inputTests(api, factory);
         persistenceTests(api, factory);
         limitTests(api, factory);
+        ttlTests(api, factory);
         subjectTests(api, factory);
         modelTests(api, factory);
       });
@@ -236,10 +237,7 @@ function basicTests({ describe, it, expect }: TestApi, factory: StoreFactory): v
       });
     });
 
-    it("refuses allowMsgTtl until TTLs expire (ErrNotImplemented), and TTLs without it", async () => {
-      expect(await codeOfAsync(() => factory.create({ allowMsgTtl: true }))).toBe(
-        "ErrNotImplemented",
-      );
+    it("refuses a TTL on a store without allowMsgTtl, storing nothing", async () => {
       await withStore(factory, undefined, (store) => {
         expect(codeOf(() => store.storeMsg("t", null, enc("a"), 60))).toBe("ErrInvalidArgument");
         expect(codeOf(() => store.storeMsg("t", null, enc("a"), -1))).toBe("ErrInvalidArgument");

@@ -11,6 +11,12 @@
  * numPending, multiLastSeqs, getSeqFromTime …), purgeEx and filtered loads
  * draw their filters from MODEL_FILTERS: the model's subjects, wildcards over
  * them and a filter that matches nothing.
+ *
+ * Limits, maxAgeMs and per-message TTLs are drawn too, and the clock jumps
+ * (seconds forward, or back): an expiry happens on the next store, at open
+ * and on timers. Timers can only run while the test awaits (flush, reopen),
+ * so after each await both stores are brought to the same instant with an
+ * `updateConfig` of the same limits, which expires what is due on each.
  */
 import fc from "fast-check";
 import { MemStore } from "../../src/memstore.ts";
@@ -20,8 +26,9 @@ import type { StoreFactory } from "./store-factories.ts";
 import { codeOf, plain, snapshot, testClock } from "./store-helpers.ts";
 
 type Op =
-  | { kind: "store"; subject: number; size: number; hdr: boolean; count: number }
-  | { kind: "storeRaw"; subject: number; size: number; tsBack: number }
+  | { kind: "store"; subject: number; size: number; hdr: boolean; count: number; ttl: number }
+  | { kind: "storeRaw"; subject: number; size: number; tsBack: number; ttl: number }
+  | { kind: "jump"; ms: number }
   | { kind: "skip" }
   | { kind: "skipMsgs"; num: number }
   | { kind: "remove"; at: number }
@@ -68,6 +75,9 @@ const MODEL_FILTERS = [
 
 const filterIndex = fc.nat(MODEL_FILTERS.length - 1);
 
+/** Mostly no TTL; otherwise "never" or a few seconds, so that clock jumps expire them. */
+const ttlArb = fc.constantFrom(0, 0, 0, -1, 1, 2, 5);
+
 /** Where an operation aims, in thousandths of [0, last + 2]: anywhere in the stream and just past it. */
 const at = fc.integer({ min: 0, max: 1000 });
 
@@ -80,6 +90,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       size: fc.oneof(fc.nat(64), fc.nat(1500)),
       hdr: fc.boolean(),
       count: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 40 })),
+      ttl: ttlArb,
     }),
   },
   {
@@ -89,6 +100,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       subject: fc.nat(SUBJECTS.length - 1),
       size: fc.nat(100),
       tsBack: fc.nat(5_000),
+      ttl: ttlArb,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("jump" as const),
+      ms: fc.oneof(fc.integer({ min: 500, max: 6_000 }), fc.integer({ min: -3_000, max: 0 })),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: "skip" as const }) },
@@ -193,7 +212,8 @@ function apply(store: StreamStore, op: Op, step: number, rawTs: bigint): unknown
         for (let i = 0; i < op.count; i++) {
           const subject = SUBJECTS[(op.subject + i) % SUBJECTS.length];
           const hdr = op.hdr ? payload(op.subject + 3, step) : null;
-          stored.push(store.storeMsg(subject, hdr, payload((op.size + i * 37) % 1500, step + i)));
+          const msg = payload((op.size + i * 37) % 1500, step + i);
+          stored.push(store.storeMsg(subject, hdr, msg, op.ttl));
         }
         return stored;
       });
@@ -205,6 +225,7 @@ function apply(store: StreamStore, op: Op, step: number, rawTs: bigint): unknown
           payload(op.size, step),
           store.fastState().lastSeq + 1,
           rawTs - BigInt(op.tsBack),
+          op.ttl,
         ),
       );
     case "skip":
@@ -229,6 +250,7 @@ function apply(store: StreamStore, op: Op, step: number, rawTs: bigint): unknown
       return run(() => plain(store.loadPrevMsg(target(op.at))));
     case "flush":
     case "reopen":
+    case "jump":
       return { ok: undefined };
     default:
       return applySubjectOp(store, op, target, rawTs, run);
@@ -309,6 +331,8 @@ const limitsArb: fc.Arbitrary<StoreOptions> = fc.oneof(
         maxMsgsPerSubject: fc.integer({ min: 1, max: 10 }),
         discard: fc.constantFrom("old" as const, "new" as const),
         discardNewPerSubject: fc.boolean(),
+        maxAgeMs: fc.integer({ min: 1_000, max: 8_000 }),
+        allowMsgTtl: fc.boolean(),
       },
       { requiredKeys: [] },
     )
@@ -336,8 +360,16 @@ export function modelTests({ describe, it, expect }: TestApi, factory: StoreFact
                 const op = ops[step];
                 trail.push(JSON.stringify(op));
                 clock.t += 1_000n;
+                if (op.kind === "jump") {
+                  const next = clock.t + BigInt(op.ms) * 1_000_000n;
+                  clock.t = next < 1_000_000n ? 1_000_000n : next;
+                }
                 if (op.kind === "reopen") store = await fixture.reopen();
                 if (op.kind === "flush") await store.flush();
+                if (op.kind === "reopen" || op.kind === "flush") {
+                  model.updateConfig(limits);
+                  store.updateConfig(limits);
+                }
                 const expected = apply(model, op, step, clock.t);
                 const actual = apply(store, op, step, clock.t);
                 expect({ trail, result: actual }).toEqual({ trail, result: expected });
@@ -348,6 +380,8 @@ export function modelTests({ describe, it, expect }: TestApi, factory: StoreFact
               }
               expect(snapshot(store)).toEqual(snapshot(model));
               store = await fixture.reopen();
+              model.updateConfig(limits);
+              store.updateConfig(limits);
               expect(snapshot(store)).toEqual(snapshot(model));
             } finally {
               await fixture.cleanup();
