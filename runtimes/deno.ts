@@ -57,6 +57,7 @@ interface DenoApi {
   readDirSync(path: string): Iterable<{ name: string }>;
   renameSync(from: string, to: string): void;
   removeSync(path: string, options?: { recursive: boolean }): void;
+  remove(path: string, options?: { recursive: boolean }): Promise<void>;
   readTextFileSync(path: string): string;
   readLinkSync(path: string): string;
   writeTextFileSync(
@@ -143,6 +144,16 @@ export const denoFileSystem: FileSystem = {
       deno().renameSync(from, to);
     } catch (err) {
       throw fromSystemError(err, "rename", `${from} to ${to}`);
+    }
+  },
+  async removeAsync(path: string): Promise<void> {
+    checkPath(path, "remove");
+    try {
+      await deno().remove(path, { recursive: true });
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw fromSystemError(err, "remove", path);
     }
   },
   remove(path: string): void {

@@ -65,6 +65,11 @@ export interface FileSystem {
   rename(from: string, to: string): void;
   /** Removes a file, or a directory with everything in it; fine if missing. */
   remove(path: string): void;
+  /**
+   * `remove` off the calling thread where the runtime can: freeing a large
+   * file's extents takes milliseconds a store should not block writers for.
+   */
+  removeAsync(path: string): Promise<void>;
   /** Makes the directory's entries (creates, renames, removes) durable. */
   syncDirectory(path: string): void;
   /**

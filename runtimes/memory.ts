@@ -436,6 +436,13 @@ class MemoryFs implements MemoryFileSystem {
     }
   }
 
+  /** As `remove`, a turn of the event loop later, as a real disk answers. */
+  async removeAsync(path: string): Promise<void> {
+    checkPath(path, "remove");
+    await Promise.resolve();
+    this.remove(path);
+  }
+
   remove(path: string): void {
     checkPath(path, "remove");
     const disk = this.#disk;

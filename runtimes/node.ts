@@ -93,6 +93,15 @@ export function createNodeFileSystem(name: string): FileSystem {
         throw fromSystemError(err, "remove", path);
       }
     },
+    removeAsync(path: string): Promise<void> {
+      checkPath(path, "remove");
+      return new Promise((resolve, reject) => {
+        fs.rm(path, { recursive: true, force: true }, (err) => {
+          if (err && errorCode(err) !== "ENOTDIR") reject(fromSystemError(err, "remove", path));
+          else resolve();
+        });
+      });
+    },
     syncDirectory(path: string): void {
       checkPath(path, "sync directory");
       let fd: number;

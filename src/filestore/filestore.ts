@@ -26,7 +26,10 @@ import {
   REC_FLAG_TOMBSTONE,
   REC_FLAG_TTL,
   REC_HEADER_SIZE,
+  REC_MIN_SIZE,
   REC_OFF_FLAGS,
+  REC_OFF_LENGTH,
+  REC_OFF_SEQ,
   REC_OFF_SUBJECT_LEN,
   REC_TTL_SIZE,
 } from "../format.ts";
@@ -601,6 +604,9 @@ export class FileStore implements StreamStore {
     block.handle.truncate(0);
     this.buffer.reset(n);
     block.offsets = new Uint32Array(1024);
+    // Under limits the oldest messages are removed one by one: a subject-id
+    // column lets that happen without reading their records (see dropHead).
+    if (this.limited !== null) block.subjectIds = new Uint32Array(1024).fill(NO_SUBJECT);
     block.length = this.buffer.used;
     this.blocks.push(block);
     this.active = block;
@@ -1084,12 +1090,56 @@ export class FileStore implements StreamStore {
     const seq = this.firstSeq;
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return;
-    this.dropMessage(block, seq);
+    this.dropHead(block, seq);
     this.headRemovedThrough = seq;
-    this.recomputeFirst();
-    this.dropEmptyHeadBlocks();
+    const next = seq + 1;
+    if (block.contains(next) && !block.deleted.has(next)) this.firstSeq = next;
+    else this.recomputeFirst();
+    if (block.msgs === 0) this.dropEmptyHeadBlocks();
     // Make sure a write-out (and with it the tombstone) follows soon.
     if (this.flushTimer === null) this.afterWrite();
+  }
+
+  /**
+   * dropMessage for a head removal, without decoding the record when its
+   * block keeps a subject-id column and its bytes are in memory: the size,
+   * flags and sequence are read from the record's fixed header (the
+   * sequence checked) and the subject comes from the column.
+   */
+  private dropHead(block: Block, seq: number): void {
+    const ids = block.subjectIds;
+    const offset = block.offsetOf(seq);
+    const bytes =
+      ids === null || offset < 0 || offset === NO_RECORD
+        ? undefined
+        : block === this.active
+          ? { ptr: this.buffer.ptr, length: this.buffer.used }
+          : this.cache.get(block.n);
+    if (bytes !== undefined) {
+      const id = (ids as Uint32Array)[seq - block.first];
+      const view = getCore().view;
+      const at = bytes.ptr + offset;
+      const size = view.getUint32(at + REC_OFF_LENGTH, true);
+      const recordSeq =
+        view.getUint32(at + REC_OFF_SEQ, true) +
+        view.getUint32(at + REC_OFF_SEQ + 4, true) * TWO_32;
+      if (
+        id !== NO_SUBJECT &&
+        recordSeq === seq &&
+        size >= REC_MIN_SIZE &&
+        size <= bytes.length - offset
+      ) {
+        block.deleted.add(seq);
+        block.msgs--;
+        block.bytes -= size;
+        this.msgs--;
+        this.bytes -= size;
+        this.subjects.removeById(id, seq);
+        if (view.getUint8(at + REC_OFF_FLAGS) & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
+        return;
+      }
+    }
+    this.dropMessage(block, seq);
   }
 
   /** Takes the live message `seq` out of every count; returns where its record is and its time. */
@@ -1458,8 +1508,17 @@ export class FileStore implements StreamStore {
       this.pendingUnlinks.unshift(...emptied);
       throw err;
     }
-    if (!this.closed) this.unlinkEmptied(emptied);
-    else this.pendingUnlinks.unshift(...emptied);
+    if (!this.closed && emptied.length > 0) {
+      try {
+        await Promise.all(emptied.map((b) => this.fs.removeAsync(b.path)));
+      } catch (err) {
+        this.pendingUnlinks.unshift(...emptied);
+        throw err;
+      }
+      this.dirDirty = true;
+    } else {
+      this.pendingUnlinks.unshift(...emptied);
+    }
     if (this.earlySyncError !== null) {
       const err = this.earlySyncError;
       this.earlySyncError = null;

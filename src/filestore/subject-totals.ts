@@ -31,6 +31,8 @@ export class SubjectTotals {
   readonly trie = new SubjectTrie<SubjectEntry>();
   /** Subjects by id; ids are handed out on first use and freed with their last message. */
   private readonly byId: (string | undefined)[] = [];
+  /** The entry of each id in `byId`. */
+  private readonly entriesById: (SubjectEntry | undefined)[] = [];
   private readonly freeIds: number[] = [];
   /** Changes whenever an id is given or freed, so cached per-id answers know to refresh. */
   generation = 0;
@@ -54,12 +56,25 @@ export class SubjectTotals {
 
   remove(subject: string, seq: number): void {
     const entry = this.map.get(subject);
-    if (entry === undefined) return;
+    if (entry !== undefined) this.removeFrom(subject, entry, seq);
+  }
+
+  /**
+   * `remove` for a message whose subject id is known: no subject string is
+   * needed, so a limit removing the oldest message reads no record for it.
+   */
+  removeById(id: number, seq: number): void {
+    const entry = this.entriesById[id];
+    if (entry !== undefined) this.removeFrom(this.byId[id] as string, entry, seq);
+  }
+
+  private removeFrom(subject: string, entry: SubjectEntry, seq: number): void {
     if (--entry.msgs === 0) {
       this.map.delete(subject);
       this.trie.delete(subject);
       if (entry.id !== undefined) {
         this.byId[entry.id] = undefined;
+        this.entriesById[entry.id] = undefined;
         this.freeIds.push(entry.id);
         this.generation++;
       }
@@ -87,6 +102,7 @@ export class SubjectTotals {
     if (entry.id !== undefined) return entry.id;
     const id = this.freeIds.pop() ?? this.byId.length;
     this.byId[id] = subject;
+    this.entriesById[id] = entry;
     entry.id = id;
     this.generation++;
     return id;
@@ -111,6 +127,7 @@ export class SubjectTotals {
     this.map.clear();
     this.trie.clear();
     this.byId.length = 0;
+    this.entriesById.length = 0;
     this.freeIds.length = 0;
     this.generation++;
   }

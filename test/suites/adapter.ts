@@ -399,6 +399,19 @@ function directoryTests({ it, expect }: TestApi, fixture: AdapterFixture): void 
       expect(fs.list(at("t"))).toEqual([]);
     }));
 
+  it("removes asynchronously with removeAsync, and is fine when nothing is there", () =>
+    inDir(fixture, async (fs, dir, at) => {
+      put(fs, at("f"), bytes(1));
+      fs.mkdir(at("t", "u"));
+      put(fs, at("t", "u", "g"), bytes(2));
+      put(fs, at("keep"), bytes(4));
+      await fs.removeAsync(at("f"));
+      await fs.removeAsync(at("t"));
+      await fs.removeAsync(at("missing", "deeper"));
+      expect(fs.list(dir)).toEqual(["keep"]);
+      expect(contents(fs, at("keep"))).toEqual([4]);
+    }));
+
   it("syncs a directory, and fails for a missing path or a file", () =>
     inDir(fixture, (fs, dir, at) => {
       put(fs, at("f"), bytes(1));

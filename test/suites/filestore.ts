@@ -266,6 +266,7 @@ function counting(inner: FileSystem): Counting {
     list: (path) => inner.list(path),
     rename: (from, to) => inner.rename(from, to),
     remove: (path) => inner.remove(path),
+    removeAsync: (path) => inner.removeAsync(path),
     syncDirectory: (path) => inner.syncDirectory(path),
     lock: (dir) => inner.lock(dir),
   };
