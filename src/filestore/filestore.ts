@@ -31,6 +31,7 @@ import {
   REC_OFF_LENGTH,
   REC_OFF_SEQ,
   REC_OFF_SUBJECT_LEN,
+  REC_OFF_TS,
   REC_TTL_SIZE,
 } from "../format.ts";
 import {
@@ -323,7 +324,7 @@ export class FileStore implements StreamStore {
       removeOldest: () => this.removeHead(),
       removeOldestOf: (subject) => {
         const entry = this.subjects.get(subject);
-        if (entry !== undefined) this.remove(resolved(this.queries, subject, entry).first, false);
+        if (entry !== undefined) this.remove(this.firstOf(subject, entry), false);
       },
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
       ttls: this.expiry.ttls,
@@ -1060,14 +1061,51 @@ export class FileStore implements StreamStore {
   private remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
-    const { offset, ts } = this.dropMessage(block, seq);
-    if (erase) this.overwrite(block, seq, offset, ts);
-    this.appendTombstone(seq, 1, ts);
-    if (seq === this.firstSeq) {
-      this.recomputeFirst();
-      this.dropEmptyHeadBlocks();
+    const at = erase ? -1 : this.dropInMemory(block, seq);
+    if (at >= 0) {
+      this.appendTombstone(seq, 1, getCore().view.getBigInt64(at + REC_OFF_TS, true));
+    } else {
+      const { offset, ts } = this.dropMessage(block, seq);
+      if (erase) this.overwrite(block, seq, offset, ts);
+      this.appendTombstone(seq, 1, ts);
     }
+    if (seq === this.firstSeq) this.moveFirstPast(block, seq);
     return true;
+  }
+
+  /** After removing the first message `seq` of `block`: the next live one is usually `seq + 1`. */
+  private moveFirstPast(block: Block, seq: number): void {
+    const next = seq + 1;
+    if (block.contains(next) && !block.deleted.has(next)) this.firstSeq = next;
+    else this.recomputeFirst();
+    if (block.msgs === 0) this.dropEmptyHeadBlocks();
+  }
+
+  /**
+   * The first live message on `subject`. A stale first is found from the
+   * subject-id columns when every block to search has one (no record is
+   * read), else by reading subjects.
+   */
+  private firstOf(subject: string, entry: SubjectEntry): number {
+    if (entry.first !== 0 || entry.id === undefined)
+      return resolved(this.queries, subject, entry).first;
+    const id = entry.id;
+    const from = Math.max(this.firstSeq, entry.firstAtLeast ?? 0);
+    for (let i = this.blockIndexAtOrAfter(from); i < this.blocks.length; i++) {
+      const block = this.blocks[i];
+      const column = block.subjectIds;
+      if (column === null) return resolved(this.queries, subject, entry).first;
+      if (block.msgs === 0) continue;
+      const end = Math.min(block.last - block.first + 1, column.length);
+      for (let k = Math.max(from - block.first, 0); k < end; k++) {
+        // An id is reused once its subject is gone: only a live message counts.
+        if (column[k] === id && !block.deleted.has(block.first + k)) {
+          entry.first = block.first + k;
+          return entry.first;
+        }
+      }
+    }
+    return resolved(this.queries, subject, entry).first;
   }
 
   /** Removes a message whose TTL or age ran out. */
@@ -1090,23 +1128,21 @@ export class FileStore implements StreamStore {
     const seq = this.firstSeq;
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return;
-    this.dropHead(block, seq);
+    if (this.dropInMemory(block, seq) < 0) this.dropMessage(block, seq);
     this.headRemovedThrough = seq;
-    const next = seq + 1;
-    if (block.contains(next) && !block.deleted.has(next)) this.firstSeq = next;
-    else this.recomputeFirst();
-    if (block.msgs === 0) this.dropEmptyHeadBlocks();
+    this.moveFirstPast(block, seq);
     // Make sure a write-out (and with it the tombstone) follows soon.
     if (this.flushTimer === null) this.afterWrite();
   }
 
   /**
-   * dropMessage for a head removal, without decoding the record when its
-   * block keeps a subject-id column and its bytes are in memory: the size,
-   * flags and sequence are read from the record's fixed header (the
-   * sequence checked) and the subject comes from the column.
+   * dropMessage without decoding the record, when its block keeps a
+   * subject-id column and its bytes are in memory: the size, flags and
+   * sequence are read from the record's fixed header (the sequence checked)
+   * and the subject comes from the column. Returns the record's address in
+   * core memory, or -1 when it did nothing (the caller uses dropMessage).
    */
-  private dropHead(block: Block, seq: number): void {
+  private dropInMemory(block: Block, seq: number): number {
     const ids = block.subjectIds;
     const offset = block.offsetOf(seq);
     const bytes =
@@ -1136,10 +1172,10 @@ export class FileStore implements StreamStore {
         this.bytes -= size;
         this.subjects.removeById(id, seq);
         if (view.getUint8(at + REC_OFF_FLAGS) & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
-        return;
+        return at;
       }
     }
-    this.dropMessage(block, seq);
+    return -1;
   }
 
   /** Takes the live message `seq` out of every count; returns where its record is and its time. */

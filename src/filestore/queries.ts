@@ -35,7 +35,7 @@ const NONE: SimpleState = { msgs: 0, first: 0, last: 0 };
 /** The index entry of `subject` with exact first and last sequences. */
 export function resolved(src: QuerySource, subject: string, entry: SubjectEntry): SubjectEntry {
   if (entry.first === 0) {
-    src.scanForward(src.firstSeq, src.lastSeq, (seq, s) => {
+    src.scanForward(Math.max(src.firstSeq, entry.firstAtLeast ?? 0), src.lastSeq, (seq, s) => {
       if (s !== subject) return true;
       entry.first = seq;
       return false;

@@ -10,6 +10,8 @@ export interface SubjectEntry {
   msgs: number;
   /** 0 when stale. */
   first: number;
+  /** While `first` is stale: no live message of the subject is below this sequence. */
+  firstAtLeast?: number;
   /** 0 when stale. */
   last: number;
   /**
@@ -80,7 +82,10 @@ export class SubjectTotals {
       }
       return;
     }
-    if (entry.first === seq) entry.first = 0;
+    if (entry.first === seq) {
+      entry.first = 0;
+      entry.firstAtLeast = seq + 1;
+    }
     if (entry.last === seq) entry.last = 0;
   }
 
