@@ -56,12 +56,10 @@ export class MessageTtls {
    */
   ageCursor = 0;
 
-  /** Messages waiting to expire. */
   get pending(): number {
     return this.expiry.size;
   }
 
-  /** Messages that never expire. */
   get neverCount(): number {
     return this.never.size;
   }
@@ -102,7 +100,6 @@ export class MessageTtls {
     if (atMs < slot.min) slot.min = atMs;
   }
 
-  /** Forgets a removed message. */
   remove(seq: number): void {
     if (this.expiry.size > 0) this.expiry.delete(seq);
     if (this.never.size > 0) this.never.delete(seq);
@@ -128,6 +125,7 @@ export class MessageTtls {
 
   /** Forgets every message (purge). */
   clear(): void {
+    if (this.expiry.size === 0 && this.never.size === 0) return;
     this.expiry.clear();
     this.never.clear();
     this.wheel.fill(undefined);

@@ -75,12 +75,16 @@ export class TtlExpiry {
     this.timer = null;
     this.fireAt = Number.POSITIVE_INFINITY;
     if (this.stopped) return;
+    let next: number | null;
     try {
       const now = this.now();
       this.expire(now);
-      this.rearm(now);
+      next = this.ttls.msUntilNext(now);
     } catch (err) {
       this.onError(err);
+      // Tried again a second later: one failed removal must not end expiry by timer.
+      next = this.ttls.pending > 0 ? MAX_DELAY_MS : null;
     }
+    if (next !== null) this.arm(next);
   }
 }

@@ -171,6 +171,9 @@ export function checkTimestamp(ts: unknown, action: string): asserts ts is bigin
   }
 }
 
+/** Largest per-message TTL: 2^32 - 1 seconds, about 136 years. */
+export const MAX_TTL_SECONDS = 0xffffffff;
+
 /**
  * Checks a per-message TTL in seconds and returns it (0 when undefined).
  * As in nats-server 2.11, 0 means no TTL of its own and -1 means "never
@@ -179,9 +182,10 @@ export function checkTimestamp(ts: unknown, action: string): asserts ts is bigin
  */
 export function checkTtl(ttl: unknown, allowMsgTtl: boolean, action: string): number {
   if (ttl === undefined || ttl === 0) return 0;
-  if (!Number.isSafeInteger(ttl) || (ttl as number) < -1) {
+  // The cap keeps every expiry, in ms since the epoch, a safe integer.
+  if (!Number.isSafeInteger(ttl) || (ttl as number) < -1 || (ttl as number) > MAX_TTL_SECONDS) {
     throw invalidArgument(
-      `Cannot ${action}: TTL must be a safe integer of seconds, -1 for never or 0 for none, got ${describeValue(ttl)}`,
+      `Cannot ${action}: TTL must be a whole number of seconds up to ${MAX_TTL_SECONDS}, -1 for never or 0 for none, got ${describeValue(ttl)}`,
     );
   }
   if (!allowMsgTtl) {

@@ -5,8 +5,8 @@
  * the subject totals. Written atomically (temp file, fsync, rename, directory
  * fsync) on flush and close. A block whose file still has the recorded
  * length and last checksum is trusted; anything after that length is
- * replayed. Version 2 adds the pending per-message TTLs (version 1, written
- * before TTLs existed, reads as having none). Unlike nats-server's index.db, a write after the checkpoint does
+ * replayed. Version 2 adds the pending per-message TTLs; a store without
+ * any writes version 1. Unlike nats-server's index.db, a write after the checkpoint does
  * not make the whole checkpoint stale — only the tail past it is scanned.
  * Layout in FORMAT.md ("Checkpoint").
  */
@@ -56,7 +56,11 @@ export interface Checkpoint {
 
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const w = new ByteWriter();
-  w.u32(CHECKPOINT_MAGIC).u16(CHECKPOINT_VERSION).u16(0);
+  // Without TTLs the checkpoint is version 1, which jetstore before TTLs still reads.
+  const withTtls = c.ttls.length > 0 || c.never.length > 0;
+  w.u32(CHECKPOINT_MAGIC)
+    .u16(withTtls ? CHECKPOINT_VERSION : 1)
+    .u16(0);
   w.u64(c.lastSeq).i64(c.lastTs);
   w.u32(c.blocks.length);
   for (const b of c.blocks) {
@@ -66,10 +70,12 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   }
   w.u32(c.subjects.length);
   for (const s of c.subjects) w.string(s.subject).u64(s.msgs).u64(s.first).u64(s.last);
-  w.u32(c.ttls.length);
-  for (const [seq, at] of c.ttls) w.u64(seq).u64(at);
-  w.u32(c.never.length);
-  for (const seq of c.never) w.u64(seq);
+  if (withTtls) {
+    w.u32(c.ttls.length);
+    for (const [seq, at] of c.ttls) w.u64(seq).u64(at);
+    w.u32(c.never.length);
+    for (const seq of c.never) w.u64(seq);
+  }
   const body = w.finish();
   return new ByteWriter().raw(body).raw(checksum(body)).finish();
 }

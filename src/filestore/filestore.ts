@@ -156,6 +156,8 @@ export class FileStore implements StreamStore {
   private headRemovedThrough = 0;
   /** Emptied head blocks whose files wait for the next sync round or checkpoint. */
   private pendingUnlinks: Block[] = [];
+  /** Unlinks in flight: close and delete wait for them, so none outlives the lock. */
+  private readonly unlinking = new Set<Promise<unknown>>();
   /** firstTimestamp()'s answer, valid while the first sequence is `firstTsOf`. */
   private firstTsOf = 0;
   private firstTs = 0n;
@@ -606,7 +608,7 @@ export class FileStore implements StreamStore {
     this.buffer.reset(n);
     block.offsets = new Uint32Array(1024);
     // Under limits the oldest messages are removed one by one: a subject-id
-    // column lets that happen without reading their records (see dropHead).
+    // column lets that happen without reading their records (see dropInMemory).
     if (this.limited !== null) block.subjectIds = new Uint32Array(1024).fill(NO_SUBJECT);
     block.length = this.buffer.used;
     this.blocks.push(block);
@@ -1166,12 +1168,8 @@ export class FileStore implements StreamStore {
         size <= bytes.length - offset
       ) {
         block.deleted.add(seq);
-        block.msgs--;
-        block.bytes -= size;
-        this.msgs--;
-        this.bytes -= size;
         this.subjects.removeById(id, seq);
-        if (view.getUint8(at + REC_OFF_FLAGS) & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
+        this.uncount(block, seq, size, view.getUint8(at + REC_OFF_FLAGS));
         return at;
       }
     }
@@ -1185,13 +1183,18 @@ export class FileStore implements StreamStore {
     const subject = readSubject(f.subjectAt, f.subjectLen);
     const ts = decodedTimestamp();
     block.deleted.add(seq);
-    block.msgs--;
-    block.bytes -= f.length;
-    this.msgs--;
-    this.bytes -= f.length;
     this.subjects.remove(subject, seq);
-    if (f.flags & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
+    this.uncount(block, seq, f.length, f.flags);
     return { offset, ts };
+  }
+
+  /** Takes a removed message's record out of the counts and its TTL out of the wheel. */
+  private uncount(block: Block, seq: number, size: number, flags: number): void {
+    block.msgs--;
+    block.bytes -= size;
+    this.msgs--;
+    this.bytes -= size;
+    if (flags & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
   }
 
   /** Writes the range tombstone of the head removals made since the last one. */
@@ -1363,12 +1366,8 @@ export class FileStore implements StreamStore {
     for (let seq = block.nextLive(from); seq !== 0 && seq <= to; seq = block.nextLive(seq + 1)) {
       const offset = block.offsetOf(seq);
       const f = decodeFields(ptr + offset, length - offset, block.path, offset);
-      block.msgs--;
-      block.bytes -= f.length;
-      this.msgs--;
-      this.bytes -= f.length;
       this.subjects.remove(readSubject(f.subjectAt, f.subjectLen), seq);
-      if (f.flags & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
+      this.uncount(block, seq, f.length, f.flags);
     }
     block.deleted.addRange(from, to);
   }
@@ -1545,11 +1544,15 @@ export class FileStore implements StreamStore {
       throw err;
     }
     if (!this.closed && emptied.length > 0) {
+      const removal = Promise.all(emptied.map((b) => this.fs.removeAsync(b.path)));
+      this.unlinking.add(removal);
       try {
-        await Promise.all(emptied.map((b) => this.fs.removeAsync(b.path)));
+        await removal;
       } catch (err) {
         this.pendingUnlinks.unshift(...emptied);
         throw err;
+      } finally {
+        this.unlinking.delete(removal);
       }
       this.dirDirty = true;
     } else {
@@ -1676,6 +1679,7 @@ export class FileStore implements StreamStore {
       this.closed = true;
       this.stopTimers();
       this.releaseMemory();
+      await Promise.allSettled(this.unlinking);
       this.lock.release();
     }
   }
@@ -1686,8 +1690,11 @@ export class FileStore implements StreamStore {
       this.closed = true;
       this.stopTimers();
       this.releaseMemory();
+      await Promise.allSettled(this.unlinking);
       this.lock.release();
     }
+    // A removal from a round still in flight would take a later store's file of the same name.
+    await Promise.allSettled(this.unlinking);
     this.fs.remove(this.dir);
   }
 

@@ -756,6 +756,18 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         await reopened.close();
       }));
 
+    it("writes a version 1 checkpoint while no message has a TTL, version 2 once one has", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await openStore(adapter.fs, dir, clock, { allowMsgTtl: true });
+        store.storeMsg("a", null, enc("x"));
+        await store.flush();
+        expect(readAll(adapter.fs, joinPath(dir, CHECKPOINT))![VERSION_OFFSET]).toBe(1);
+        store.storeMsg("a", null, enc("y"), 60);
+        await store.close();
+        expect(readAll(adapter.fs, joinPath(dir, CHECKPOINT))![VERSION_OFFSET]).toBe(2);
+      }));
+
     it("refuses a checkpoint of a newer format version, changing nothing", () =>
       inTempDir(adapter, async (dir) => {
         const clock = testClock();
@@ -1007,6 +1019,43 @@ function powerCutTests({ it, expect }: TestApi): void {
 // ---------------------------------------------------------------- sync and group commit
 
 function syncTests({ it, expect }: TestApi): void {
+  it("lets no unlink of a round in flight outlive delete(): a new store in the same place keeps its blocks", async () => {
+    const disk = diskWithDir();
+    let unlinkStarted: () => void = () => {};
+    const slowUnlinks = new Proxy(disk, {
+      get(target, key) {
+        if (key === "removeAsync") {
+          return async (path: string) => {
+            unlinkStarted();
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return target.removeAsync(path);
+          };
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const clock = testClock();
+    const store = await openStore(slowUnlinks, "/s", clock);
+    for (let i = 0; i < 60; i++) store.storeMsg("a", null, new Uint8Array(200));
+    const first = store.fastState().firstSeq;
+    for (let seq = first; seq < first + 20; seq++) store.removeMsg(seq);
+    const started = new Promise<void>((resolve) => {
+      unlinkStarted = resolve;
+    });
+    const round = store.sync().catch(() => {});
+    await started;
+    await store.delete();
+    const fresh = await openStore(disk, "/s", clock);
+    fresh.storeMsg("b", null, enc("kept"));
+    await fresh.sync();
+    await round;
+    await fresh.close();
+    const reopened = await openStore(disk, "/s", clock);
+    expect(reopened.fastState().msgs).toBe(1);
+    await reopened.close();
+  });
+
   it("brings back TTLs written after the checkpoint from the records after a power cut", async () => {
     const disk = diskWithDir();
     const clock = testClock(10_000_000_000n);

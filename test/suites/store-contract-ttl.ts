@@ -109,6 +109,19 @@ export function ttlTests({ describe, it, expect }: TestApi, factory: StoreFactor
       });
     });
 
+    it("refuses a TTL that is not a whole number of seconds up to 2^32 - 1, storing nothing", async () => {
+      await withStore(factory, { allowMsgTtl: true }, (store) => {
+        for (const bad of [-2, 1.5, 2 ** 32, Number.NaN, "5"]) {
+          expect([bad, codeOf(() => store.storeMsg("a", null, enc("x"), bad as number))]).toEqual([
+            bad,
+            "ErrInvalidArgument",
+          ]);
+        }
+        expect(store.fastState().msgs).toBe(0);
+        expect(store.storeMsg("a", null, enc("x"), 2 ** 32 - 1).seq).toBe(1);
+      });
+    });
+
     it("allowMsgTtl can be turned on by updateConfig but not off, changing nothing", async () => {
       const clock = testClock(SECOND);
       await withStore(factory, { now: clock.now }, (store) => {
