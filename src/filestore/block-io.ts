@@ -70,14 +70,12 @@ export function loadBlock(fs: FileSystem, cache: BlockCache, block: Block): Cach
   return entry;
 }
 
-/** A damaged record keeps no index entry; reading its message reports it corrupt. */
-function skipDamaged(): void {}
-
 /** Builds the offset index of a block from its bytes; sequences are placed, counts untouched. */
 export function indexBlock(block: Block, entry: CachedBlock): void {
   const first = block.first;
   const last = block.last;
   const index = new Uint32Array(Math.max(0, last - first + 1)).fill(0xffffffff);
+  block.damage = null;
   scanBlock(
     entry.ptr,
     entry.length,
@@ -86,7 +84,12 @@ export function indexBlock(block: Block, entry: CachedBlock): void {
       if (r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP)) return;
       if (r.seq >= first && r.seq <= last) index[r.seq - first] = r.offset;
     },
-    skipDamaged,
+    // A damaged record keeps no index entry (reading its message reports it corrupt)
+    // and is noted for the `lost` report.
+    (offset, length) => {
+      block.damage ??= [];
+      block.damage.push([offset, length]);
+    },
   );
   block.offsets = index;
 }

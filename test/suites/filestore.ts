@@ -371,6 +371,11 @@ function reopenTests({ describe, it, expect }: TestApi, adapter: AdapterFixture)
 
 // ---------------------------------------------------------------- torn tails
 
+/** The number n of a block file `msgs/<n>.blk`. */
+function blockNumber(path: string): number {
+  return Number(/(\d+)\.blk$/.exec(path)![1]);
+}
+
 function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("torn tails", () => {
     /** 100 messages over several blocks, closed; returns what was written and the last block. */
@@ -391,7 +396,11 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
         const garbage = new Uint8Array(37).fill(0xab);
         writeAll(adapter.fs, last, Uint8Array.from([...good, ...garbage]));
         const store = await openStore(adapter.fs, dir, clock);
-        expect(store.state().lost).toStrictEqual({ msgs: [], bytes: 37 });
+        expect(store.state().lost).toStrictEqual({
+          msgs: [],
+          bytes: 37,
+          damaged: [{ block: blockNumber(last), offset: good.length, bytes: 37, msgs: [] }],
+        });
         expect(expectConsistent(expect, store, written).length).toBe(100);
         expect(Array.from(readAll(adapter.fs, last)!)).toStrictEqual(Array.from(good));
         expect(store.storeMsg("next", null, enc("n")).seq).toBe(101);
@@ -410,7 +419,18 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
         const size100 = expectedSize(m100.subject, m100.hdr?.length ?? 0, m100.msg.length);
         writeAll(adapter.fs, last, good.slice(0, good.length - 10));
         const store = await openStore(adapter.fs, dir, clock);
-        expect(store.state().lost).toStrictEqual({ msgs: [100], bytes: size100 - 10 });
+        expect(store.state().lost).toStrictEqual({
+          msgs: [100],
+          bytes: size100 - 10,
+          damaged: [
+            {
+              block: blockNumber(last),
+              offset: good.length - size100,
+              bytes: size100 - 10,
+              msgs: [100],
+            },
+          ],
+        });
         expect(store.state()).toMatchObject({ msgs: 99, lastSeq: 100, deleted: [100] });
         written.delete(100);
         expect(expectConsistent(expect, store, written).length).toBe(99);
