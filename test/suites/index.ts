@@ -8,6 +8,7 @@ import { memoryFaultSuite } from "./memory-faults.ts";
 import { recordCodecSuite } from "./record-codec.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
+import { badInputDirectorySuite } from "./store-contract-inputs.ts";
 import { storeFactories } from "./store-factories.ts";
 import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
@@ -25,6 +26,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   subjectSuite(api);
   subjectTrieSuite(api, ctx);
   storeContractSuite(api, storeFactories(ctx));
+  badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   corruptionSuite(api);
 }
