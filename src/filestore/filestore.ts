@@ -629,9 +629,12 @@ export class FileStore implements StreamStore {
         seq !== 0;
         seq = block.nextLive(seq + 1)
       ) {
-        if (column === null || bits === null) return this.readAt(block, seq);
-        const id = column[seq - block.first];
-        if (id < bits.length && bits[id] === 1) return this.readAt(block, seq);
+        if (column !== null && bits !== null) {
+          const id = column[seq - block.first];
+          if (id >= bits.length || bits[id] !== 1) continue;
+        }
+        const msg = this.readLive(block, seq);
+        if (msg !== null) return msg;
       }
     }
     throw new JetStoreError(
@@ -649,8 +652,10 @@ export class FileStore implements StreamStore {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
       for (let seq = block.prevLive(block.last); seq !== 0; seq = block.prevLive(seq - 1)) {
-        if (tokens === null || subjectMatches(this.subjectAt(block, seq), tokens))
-          return this.readAt(block, seq);
+        const subject = this.liveSubjectAt(block, seq);
+        if (subject === null || (tokens !== null && !subjectMatches(subject, tokens))) continue;
+        const msg = this.readLive(block, seq);
+        if (msg !== null) return msg;
       }
     }
     throw new JetStoreError("ErrStoreMsgNotFound", `No message on ${JSON.stringify(subject)}`);
@@ -885,8 +890,14 @@ export class FileStore implements StreamStore {
     for (let i = this.blockIndexAtOrAfter(from); i >= 0; i--) {
       const block = this.blocks[Math.min(i, this.blocks.length - 1)];
       if (block === undefined || block.msgs === 0) continue;
-      const seq = block.prevLive(Math.min(from, block.last));
-      if (seq !== 0) return this.readAt(block, seq);
+      for (
+        let seq = block.prevLive(Math.min(from, block.last));
+        seq !== 0;
+        seq = block.prevLive(seq - 1)
+      ) {
+        const msg = this.readLive(block, seq);
+        if (msg !== null) return msg;
+      }
     }
     throw new JetStoreError("ErrStoreEOF", `No message at or before ${start}`);
   }
@@ -947,6 +958,16 @@ export class FileStore implements StreamStore {
   private readAt(block: Block, seq: number): StoredMsg {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     return readMessage(ptr, available, block.path, offset);
+  }
+
+  /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. */
+  private readLive(block: Block, seq: number): StoredMsg | null {
+    try {
+      return this.readAt(block, seq);
+    } catch (err) {
+      if (isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD) return null;
+      throw err;
+    }
   }
 
   /** The subject of a live message, or null when its record failed verification (lost, see damage.ts). */

@@ -120,6 +120,11 @@ class Recovery {
     return stretch;
   }
 
+  /** A damaged block header: reported; the records after it are read all the same. */
+  noteHeader(n: number): void {
+    this.noteCut(n, 0, BLOCK_HEADER_SIZE);
+  }
+
   /**
    * Bytes cut off the end of block `n`. After a power cut they are unsynced
    * writes, not damage, so the sequences up to the next block are not
@@ -469,7 +474,7 @@ export function recover(
       }
       r.blocks.push(block);
       if (trusted && size === cp.length && !isLast) {
-        if (size >= BLOCK_HEADER_SIZE) checkTrustedHeader(fs, block);
+        if (size >= BLOCK_HEADER_SIZE && !trustedHeaderIntact(fs, block)) r.noteHeader(n);
         block.length = block.written = size;
         if (cp.msgs > 0 || cp.last >= cp.first) r.passTrusted(cp.first, cp.last);
         continue;
@@ -485,7 +490,11 @@ export function recover(
         loose = ptr;
       }
       readInto(fs, block, ptr, size);
-      if (!checkBlockHeader(ptr, size, path) && size < BLOCK_HEADER_SIZE) {
+      const headerIntact = trusted
+        ? headerOfTrusted(ptr, size, path)
+        : checkBlockHeader(ptr, size, path);
+      if (!headerIntact && size >= BLOCK_HEADER_SIZE) r.noteHeader(n);
+      if (!headerIntact && size < BLOCK_HEADER_SIZE) {
         // Torn while the block was being created: nothing in it was ever acknowledged.
         block.handle.truncate(0);
         if (size > 0) r.noteDamage(n, 0, size);
@@ -511,6 +520,11 @@ export function recover(
       else cache.put(n, ptr, size);
       loose = null;
       if (cp !== undefined && !trusted) promised.push({ block, cp });
+      else if (trusted && stop < cp.length) {
+        // The cut reached bytes the checkpoint vouched for: damage, not a torn write.
+        promised.push({ block, cp });
+        r.rebuildSubjects = true;
+      }
     }
   } catch (err) {
     // Open fails (e.g. a block of a newer format): release every handle and byte taken so far.
@@ -546,15 +560,31 @@ export function recover(
   };
 }
 
-/** A trusted block is not scanned, but one a newer version wrote must still be refused (FORMAT.md). */
-function checkTrustedHeader(fs: FileSystem, block: Block): void {
+/** The header of a trusted block that open does not otherwise read: false when damaged. */
+function trustedHeaderIntact(fs: FileSystem, block: Block): boolean {
   const core = getCore();
   const ptr = core.alloc(BLOCK_HEADER_SIZE);
   try {
     readInto(fs, block, ptr, BLOCK_HEADER_SIZE);
-    checkBlockHeader(ptr, BLOCK_HEADER_SIZE, block.path);
+    return headerOfTrusted(ptr, BLOCK_HEADER_SIZE, block.path);
   } finally {
     core.free(ptr);
+  }
+}
+
+/**
+ * A block the checkpoint vouches for (same length, same last checksum) holds
+ * the bytes this version wrote, so a header claiming a newer format there is
+ * a damaged header, not a newer block: reported, not refused. A newer
+ * jetstore writes new blocks and a newer checkpoint; neither is vouched for
+ * by ours, so those are still refused (FORMAT.md).
+ */
+function headerOfTrusted(ptr: number, length: number, path: string): boolean {
+  try {
+    return checkBlockHeader(ptr, length, path);
+  } catch (err) {
+    if (isJetStoreError(err, "ErrUnsupportedFormat")) return false;
+    throw err;
   }
 }
 

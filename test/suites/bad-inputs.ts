@@ -257,7 +257,7 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
   directory("a directory holding other files and no store", "ErrNotAStore", "foreign files"),
   directory("a `msgs` directory of someone else's files", "ErrNotAStore", "foreign msgs"),
   directory(
-    "a store whose newest block has a newer format version",
+    "a store with a block of a newer format version that no checkpoint vouches for",
     "ErrUnsupportedFormat",
     "newer block",
   ),

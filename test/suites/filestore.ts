@@ -20,6 +20,7 @@ import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.t
 import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, Expect, RuntimeContext, TestApi } from "../harness.ts";
 import {
+  checkpointOfVersion,
   codeOf,
   codeOfAsync,
   enc,
@@ -757,22 +758,50 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         const before = snapshot(store);
         await store.close();
         const blocks = blockPaths(adapter.fs, dir);
+        const ckpt = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
+        adapter.fs.remove(joinPath(dir, CHECKPOINT));
         for (const path of [blocks[0], blocks[blocks.length >> 1], blocks[blocks.length - 1]]) {
-          for (const checkpoint of [true, false]) {
-            const saved = readAll(adapter.fs, path)!;
-            const ckpt = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
-            if (!checkpoint) adapter.fs.remove(joinPath(dir, CHECKPOINT));
-            const patched = saved.slice();
-            patched[VERSION_OFFSET] = 2;
-            writeAll(adapter.fs, path, patched);
-            await refuses(dir, dir, "ErrUnsupportedFormat");
-            writeAll(adapter.fs, path, saved);
-            writeAll(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
-          }
+          const saved = readAll(adapter.fs, path)!;
+          const patched = saved.slice();
+          patched[VERSION_OFFSET] = 2;
+          writeAll(adapter.fs, path, patched);
+          await refuses(dir, dir, "ErrUnsupportedFormat");
+          writeAll(adapter.fs, path, saved);
         }
+        writeAll(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
         const reopened = await openStore(adapter.fs, dir, clock);
         expect(snapshot(reopened)).toStrictEqual(before);
         await reopened.close();
+      }));
+
+    it("takes a newer version in the header of a block the checkpoint vouches for as a damaged header", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await busyStore(adapter.fs, dir, clock);
+        const before = snapshot(store);
+        await store.close();
+        const blocks = blockPaths(adapter.fs, dir);
+        for (const path of [blocks[0], blocks[blocks.length >> 1], blocks[blocks.length - 1]]) {
+          const saved = readAll(adapter.fs, path)!;
+          const ckpt = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
+          const patched = saved.slice();
+          patched[VERSION_OFFSET] ^= 0x02; // a flipped bit: version 3
+          writeAll(adapter.fs, path, patched);
+          const reopened = await openStore(adapter.fs, dir, clock);
+          const { lost, ...state } = reopened.state();
+          expect({ state, msgs: snapshot(reopened).msgs }).toStrictEqual({
+            state: before.state,
+            msgs: before.msgs,
+          });
+          expect(lost).toStrictEqual({
+            msgs: [],
+            bytes: 16,
+            damaged: [{ block: blockNumber(path), offset: 0, bytes: 16, msgs: [] }],
+          });
+          await reopened.close();
+          writeAll(adapter.fs, path, saved);
+          writeAll(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
+        }
       }));
 
     it("refuses a checkpoint of a newer format version, changing nothing", () =>
@@ -781,10 +810,23 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         const store = await busyStore(adapter.fs, dir, clock);
         await store.close();
         const path = joinPath(dir, CHECKPOINT);
-        const ckpt = readAll(adapter.fs, path)!;
-        ckpt[VERSION_OFFSET] = 2;
-        writeAll(adapter.fs, path, ckpt);
+        writeAll(adapter.fs, path, await checkpointOfVersion(readAll(adapter.fs, path)!, 2));
         await refuses(dir, dir, "ErrUnsupportedFormat");
+      }));
+
+    it("takes a checkpoint whose version field is damaged for damage, not a newer format", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await busyStore(adapter.fs, dir, clock);
+        const before = snapshot(store);
+        await store.close();
+        const path = joinPath(dir, CHECKPOINT);
+        const ckpt = readAll(adapter.fs, path)!;
+        ckpt[VERSION_OFFSET] ^= 0x02; // the checksum no longer matches
+        writeAll(adapter.fs, path, ckpt);
+        const reopened = await openStore(adapter.fs, dir, clock);
+        expect(snapshot(reopened)).toStrictEqual(before);
+        await reopened.close();
       }));
   });
 }

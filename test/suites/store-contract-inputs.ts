@@ -22,7 +22,15 @@ import {
   type DirectoryCase,
 } from "./bad-inputs.ts";
 import type { StoreFactory } from "./store-factories.ts";
-import { codeOfAsync, enc, fill, snapshot, testClock, withStore } from "./store-helpers.ts";
+import {
+  checkpointOfVersion,
+  codeOfAsync,
+  enc,
+  fill,
+  snapshot,
+  testClock,
+  withStore,
+} from "./store-helpers.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: deliberately ill-typed arguments
 type Loose = any;
@@ -137,7 +145,7 @@ async function prepare(
   };
   const patchVersion = (path: string) => {
     const bytes = fs.readFile(path)!;
-    bytes[4] = 2; // the u16 format version of blocks and checkpoint (FORMAT.md)
+    bytes[4] = 2; // the u16 format version of a block (FORMAT.md)
     fs.writeFile(path, bytes);
   };
   switch (name) {
@@ -158,12 +166,15 @@ async function prepare(
         .list(joinPath(dir, "msgs"))
         .sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
       patchVersion(joinPath(dir, "msgs", blocks[blocks.length - 1]));
+      fs.remove(joinPath(dir, "index.ckpt"));
       return { path: dir };
     }
-    case "newer checkpoint":
+    case "newer checkpoint": {
       await (await makeStore()).close();
-      patchVersion(joinPath(dir, "index.ckpt"));
+      const path = joinPath(dir, "index.ckpt");
+      fs.writeFile(path, await checkpointOfVersion(fs.readFile(path)!, 2));
       return { path: dir };
+    }
     case "locked": {
       const held = await makeStore();
       await held.sync();
