@@ -9,6 +9,7 @@ export type { FileStoreOptions } from "./filestore/filestore.ts";
 export { FileStore } from "./filestore/filestore.ts";
 export { MemStore } from "./memstore.ts";
 export type {
+  DamagedBytes,
   DiscardPolicy,
   LostData,
   SimpleState,

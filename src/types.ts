@@ -20,10 +20,30 @@ export interface StoreResult {
   ts: bigint;
 }
 
-/** Messages found damaged or missing on open, reported instead of thrown. */
+/**
+ * Messages found damaged or missing, reported instead of thrown: by open,
+ * or by the first read of a block that a checkpoint vouched for (open does
+ * not read those).
+ */
 export interface LostData {
+  /** Sequences of the messages lost, ascending. */
   msgs: number[];
+  /** Bytes skipped or cut. */
   bytes: number;
+  /** Where: one entry per stretch of damaged, cut or missing bytes. */
+  damaged: DamagedBytes[];
+}
+
+/** A stretch of a block file that failed verification, was cut off its end, or is missing. */
+export interface DamagedBytes {
+  /** The block file's number: `msgs/<block>.blk`. */
+  block: number;
+  /** Where the stretch starts in that file (0 for a missing file). */
+  offset: number;
+  /** Its length in bytes (for a missing file, what the checkpoint said its messages took). */
+  bytes: number;
+  /** The messages whose records were there, told by the verified records around them. */
+  msgs: number[];
 }
 
 /** The state of a whole stream. */

@@ -226,6 +226,13 @@ const LIMIT_COUNTS = [
   "maxMsgSize",
 ] as const;
 const LIMIT_FLAGS = ["discardNewPerSubject", "allowMsgTtl"] as const;
+const STORE_OPTION_KEYS: ReadonlySet<string> = new Set([
+  ...LIMIT_COUNTS,
+  ...LIMIT_FLAGS,
+  "discard",
+  "firstSeq",
+  "now",
+]);
 
 /**
  * Validates the limits given to `updateConfig`: the same rules as at open;
@@ -253,10 +260,15 @@ export function checkLimitsUpdate(limits: unknown, current: ResolvedLimits): Res
 }
 
 /**
- * Validates the options every engine shares and fills in defaults. Keys it
- * does not know are left to the engine (a FileStore's `dir`, `fs`, …).
+ * Validates the options every engine shares and fills in defaults; the
+ * engine's own keys (a FileStore's `dir`, `fs`, …) are `engineKeys`, checked
+ * by the engine. Any other key is refused: a misspelt limit (`maxMsg`) must
+ * not leave a stream silently unlimited.
  */
-export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
+export function checkStoreOptions(
+  options: unknown,
+  engineKeys: readonly string[] = [],
+): ResolvedStoreOptions {
   if (options === undefined) options = {};
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw invalidArgument(
@@ -264,6 +276,11 @@ export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
     );
   }
   const given = options as StoreOptions;
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined && !STORE_OPTION_KEYS.has(key) && !engineKeys.includes(key)) {
+      throw invalidArgument(`Invalid store options: unknown option ${describeValue(key)}`);
+    }
+  }
   const counts = {} as Record<(typeof LIMIT_COUNTS)[number], number>;
   for (const name of LIMIT_COUNTS) {
     const value = given[name];
@@ -284,19 +301,20 @@ export function checkStoreOptions(options: unknown): ResolvedStoreOptions {
     }
     flags[name] = value ?? false;
   }
-  const discard = given.discard ?? "old";
+  // Only a missing option takes its default: null is a wrong value, not "unset".
+  const discard = given.discard === undefined ? "old" : given.discard;
   if (discard !== "old" && discard !== "new") {
     throw invalidArgument(
       `Invalid store option discard: must be "old" or "new", got ${describeValue(discard)}`,
     );
   }
-  const firstSeq = given.firstSeq ?? 0;
+  const firstSeq = given.firstSeq === undefined ? 0 : given.firstSeq;
   if (!Number.isSafeInteger(firstSeq) || firstSeq < 0) {
     throw invalidArgument(
       `Invalid store option firstSeq: must be a non-negative safe integer, got ${describeValue(firstSeq)}`,
     );
   }
-  const now = given.now ?? systemNow;
+  const now = given.now === undefined ? systemNow : given.now;
   if (typeof now !== "function") {
     throw invalidArgument(
       `Invalid store option now: must be a function, got ${describeValue(now)}`,

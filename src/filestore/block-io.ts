@@ -70,15 +70,19 @@ export function loadBlock(fs: FileSystem, cache: BlockCache, block: Block): Cach
   return entry;
 }
 
-/** A damaged record keeps no index entry; reading its message reports it corrupt. */
-function skipDamaged(): void {}
-
 /** Builds the offset index of a block from its bytes; sequences are placed, counts untouched. */
 export function indexBlock(block: Block, entry: CachedBlock): void {
   const first = block.first;
   const last = block.last;
   const index = new Uint32Array(Math.max(0, last - first + 1)).fill(0xffffffff);
-  scanBlock(
+  block.damage = null;
+  // A damaged record keeps no index entry (reading its message reports it corrupt)
+  // and is noted for the `lost` report.
+  const note = (offset: number, length: number) => {
+    block.damage ??= [];
+    block.damage.push([offset, length]);
+  };
+  const outcome = scanBlock(
     entry.ptr,
     entry.length,
     BLOCK_HEADER_SIZE,
@@ -86,7 +90,9 @@ export function indexBlock(block: Block, entry: CachedBlock): void {
       if (r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP)) return;
       if (r.seq >= first && r.seq <= last) index[r.seq - first] = r.offset;
     },
-    skipDamaged,
+    note,
   );
+  // Damage with no verified record after it (a checkpoint checks only a block's last 8 bytes).
+  if (outcome.stop < entry.length) note(outcome.stop, entry.length - outcome.stop);
   block.offsets = index;
 }

@@ -4,13 +4,15 @@
  * columns are allocated once per process and reused by every scan.
  */
 import {
+  REC_FLAG_TOMBSTONE,
   REC_FLAG_TTL,
+  REC_FLAGS_KNOWN,
   REC_HEADER_SIZE,
   REC_MIN_SIZE,
+  REC_OFF_FLAGS,
+  REC_OFF_RESERVED,
   REC_OFF_SUBJECT_LEN,
   REC_TTL_SIZE,
-  STATUS_BAD_CHECKSUM,
-  STATUS_BAD_FIELDS,
   STATUS_OK,
 } from "../format.ts";
 import { getCore, type WasmCore } from "../wasm/core.ts";
@@ -71,6 +73,10 @@ function getColumns(level: number): Columns {
 /**
  * Scans records of the block at `ptr` (`length` bytes) from `start`, calling
  * `visit` for each in order. The record is reused between calls.
+ *
+ * With `onDamaged`, a record that fails verification costs itself only: the
+ * scan reports its bytes and goes on at the next verified record, wherever
+ * that is (see nextVerified). Without it, the scan stops at the first one.
  */
 export function scanBlock(
   ptr: number,
@@ -84,12 +90,19 @@ export function scanBlock(
   const cols = getColumns(depth);
   depth++;
   try {
+    // The last message or skip sequence verified, so a resumed scan only accepts records after it.
+    let lastSeq = 0;
+    const track = (r: ScannedRecord) => {
+      if (!(r.flags & REC_FLAG_TOMBSTONE)) lastSeq = r.seq;
+      visit(r);
+    };
     let from = start;
     for (;;) {
-      const outcome = scanFrom(core, cols, ptr, length, from, visit, withHashes);
-      const next = onDamaged === undefined ? 0 : resumeAfter(core, ptr, length, outcome);
+      const outcome = scanFrom(core, cols, ptr, length, from, track, withHashes);
+      if (onDamaged === undefined || outcome.status === STATUS_OK) return outcome;
+      const next = nextVerified(core, ptr, length, outcome.stop, lastSeq);
       if (next === 0) return outcome;
-      onDamaged?.(outcome.stop, next - outcome.stop);
+      onDamaged(outcome.stop, next - outcome.stop);
       from = next;
     }
   } finally {
@@ -98,19 +111,57 @@ export function scanBlock(
 }
 
 /**
- * Where a scan may go on past the damaged record it stopped at: right after
- * it, when its length field is plausible and a verified record starts there.
- * 0 when it may not: a torn tail, a length that cannot be trusted, or damage
- * with nothing verified after it, which is cut like a torn tail.
+ * Where a scan may go on after the record at `at` failed verification: the
+ * start of the next record that verifies, or 0 when none does (a torn tail,
+ * cut by recovery). The damaged record's own length is tried first; when that
+ * field is what was damaged, every later offset is tried, so one bad length
+ * cannot take the rest of the block with it (nats-server loses the rest of
+ * the block there, nats-io/nats-server#7549). A 64-bit checksum makes a false
+ * match by chance negligible; a record found this way must also carry a
+ * sequence after the last one verified before the damage (blocks hold
+ * ascending sequences), so a record embedded in a damaged message's payload
+ * is not mistaken for the next one.
  */
-function resumeAfter(core: WasmCore, ptr: number, length: number, outcome: ScanOutcome): number {
-  if (outcome.status !== STATUS_BAD_CHECKSUM && outcome.status !== STATUS_BAD_FIELDS) return 0;
-  const at = outcome.stop;
-  if (at + 4 > length) return 0;
-  const size = core.view.getUint32(ptr + at, true);
-  const next = at + size;
-  if (size < REC_MIN_SIZE || next >= length) return 0;
-  return core.abi.recordDecode(ptr + next, length - next) > 0 ? next : 0;
+function nextVerified(
+  core: WasmCore,
+  ptr: number,
+  length: number,
+  at: number,
+  lastSeq: number,
+): number {
+  if (at + 4 <= length) {
+    const size = core.view.getUint32(ptr + at, true);
+    if (
+      size >= REC_MIN_SIZE &&
+      at + size < length &&
+      verifiesAfter(core, ptr, length, at + size, lastSeq)
+    )
+      return at + size;
+  }
+  const u8 = core.u8;
+  for (let next = at + 1; next + REC_MIN_SIZE <= length; next++) {
+    const p = ptr + next;
+    // Cheap field checks first: only a plausible header is worth a checksum.
+    if (u8[p + REC_OFF_RESERVED] !== 0 || (u8[p + REC_OFF_FLAGS] & ~REC_FLAGS_KNOWN) !== 0)
+      continue;
+    const size = u8[p] | (u8[p + 1] << 8) | (u8[p + 2] << 16) | (u8[p + 3] << 24);
+    if (size < REC_MIN_SIZE || size > length - next) continue;
+    if (verifiesAfter(core, ptr, length, next, lastSeq)) return next;
+  }
+  return 0;
+}
+
+/** True when a record at `offset` verifies and may follow sequence `lastSeq`. */
+function verifiesAfter(
+  core: WasmCore,
+  ptr: number,
+  length: number,
+  offset: number,
+  lastSeq: number,
+): boolean {
+  if (core.abi.recordDecode(ptr + offset, length - offset) <= 0) return false;
+  if (core.u8[ptr + offset + REC_OFF_FLAGS] & REC_FLAG_TOMBSTONE) return true;
+  return core.f64[core.abi.recordDecoded() >>> 3] > lastSeq;
 }
 
 function scanFrom(

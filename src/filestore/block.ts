@@ -48,6 +48,11 @@ export class Block {
   deleted: SequenceSet;
   /** Record offset by `seq - first`, or null until the block is read. */
   offsets: Uint32Array | null = null;
+  /**
+   * Stretches [offset, bytes] that failed verification when the offset index
+   * was built (see damage.ts), or null: only blocks open did not scan get it.
+   */
+  damage: Array<[number, number]> | null = null;
   /** Tombstone records in this block, and the lowest sequence any of them names. */
   tombstones = 0;
   lowestTombstone = Number.MAX_SAFE_INTEGER;
@@ -155,11 +160,12 @@ export class Block {
 
   private ensureIndexRoom(size: number): Uint32Array {
     let index = this.offsets;
+    // Unset entries read NO_RECORD: a trusted record that failed verification is never indexed.
     if (index === null) {
-      index = new Uint32Array(Math.max(1024, size));
+      index = new Uint32Array(Math.max(1024, size)).fill(NO_RECORD);
       this.offsets = index;
     } else if (index.length < size) {
-      const grown = new Uint32Array(Math.max(size, index.length * 2));
+      const grown = new Uint32Array(Math.max(size, index.length * 2)).fill(NO_RECORD);
       grown.set(index);
       index = grown;
       this.offsets = index;

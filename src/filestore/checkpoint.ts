@@ -85,6 +85,12 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     throw corrupt(`Checkpoint ${file} is too short (${bytes.length} bytes)`, { file });
   const body = bytes.subarray(0, bytes.length - 8);
   const stored = bytes.subarray(bytes.length - 8);
+  // The checksum first: a flipped bit in the version field is damage (the blocks are
+  // scanned instead), not a newer format that refuses the whole store. Every version
+  // keeps this trailing checksum, so the two stay apart (FORMAT.md).
+  if (!equalBytes(checksum(body), stored)) {
+    throw corrupt(`Checkpoint ${file} fails its checksum`, { file, offset: body.length });
+  }
   const r = new ByteReader(body, `Checkpoint ${file}`);
   if (r.u32() !== CHECKPOINT_MAGIC) throw corrupt(`${file} is not a jetstore checkpoint`, { file });
   const version = r.u16();
@@ -94,9 +100,6 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
       `Checkpoint ${file} has format version ${version}; this jetstore reads up to ${CHECKPOINT_VERSION}`,
       { file },
     );
-  }
-  if (!equalBytes(checksum(body), stored)) {
-    throw corrupt(`Checkpoint ${file} fails its checksum`, { file, offset: body.length });
   }
   r.u16();
   const lastSeq = r.u64();

@@ -17,7 +17,7 @@
  */
 import { type DirectoryLock, type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { backgroundInterval, backgroundTimeout } from "../../runtimes/timers.ts";
-import { invalidArgument, JetStoreError } from "../errors.ts";
+import { invalidArgument, isJetStoreError, JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
   REC_CHECKSUM_SIZE,
@@ -83,6 +83,7 @@ import { BlockCache } from "./block-cache.ts";
 import { loadBlock } from "./block-io.ts";
 import { scanBlock } from "./block-scan.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
+import { lostReport } from "./damage.ts";
 import { GroupCommit } from "./group-commit.ts";
 import {
   type DecodedFields,
@@ -659,9 +660,12 @@ export class FileStore implements StreamStore {
         seq !== 0;
         seq = block.nextLive(seq + 1)
       ) {
-        if (column === null || bits === null) return this.readAt(block, seq);
-        const id = column[seq - block.first];
-        if (id < bits.length && bits[id] === 1) return this.readAt(block, seq);
+        if (column !== null && bits !== null) {
+          const id = column[seq - block.first];
+          if (id >= bits.length || bits[id] !== 1) continue;
+        }
+        const msg = this.readLive(block, seq);
+        if (msg !== null) return msg;
       }
     }
     throw new JetStoreError(
@@ -679,8 +683,10 @@ export class FileStore implements StreamStore {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
       for (let seq = block.prevLive(block.last); seq !== 0; seq = block.prevLive(seq - 1)) {
-        if (tokens === null || subjectMatches(this.subjectAt(block, seq), tokens))
-          return this.readAt(block, seq);
+        const subject = this.liveSubjectAt(block, seq);
+        if (subject === null || (tokens !== null && !subjectMatches(subject, tokens))) continue;
+        const msg = this.readLive(block, seq);
+        if (msg !== null) return msg;
       }
     }
     throw new JetStoreError("ErrStoreMsgNotFound", `No message on ${JSON.stringify(subject)}`);
@@ -787,7 +793,9 @@ export class FileStore implements StreamStore {
           seq !== 0;
           seq = block.nextLive(seq + 1)
         ) {
-          if (seq > to || !visit(seq, this.subjectAt(block, seq))) return;
+          if (seq > to) return;
+          const subject = this.liveSubjectAt(block, seq);
+          if (subject !== null && !visit(seq, subject)) return;
         }
       }
       return;
@@ -800,7 +808,9 @@ export class FileStore implements StreamStore {
         seq !== 0;
         seq = block.prevLive(seq - 1)
       ) {
-        if (seq < to || !visit(seq, this.subjectAt(block, seq))) return;
+        if (seq < to) return;
+        const subject = this.liveSubjectAt(block, seq);
+        if (subject !== null && !visit(seq, subject)) return;
       }
     }
   }
@@ -911,8 +921,14 @@ export class FileStore implements StreamStore {
     for (let i = this.blockIndexAtOrAfter(from); i >= 0; i--) {
       const block = this.blocks[Math.min(i, this.blocks.length - 1)];
       if (block === undefined || block.msgs === 0) continue;
-      const seq = block.prevLive(Math.min(from, block.last));
-      if (seq !== 0) return this.readAt(block, seq);
+      for (
+        let seq = block.prevLive(Math.min(from, block.last));
+        seq !== 0;
+        seq = block.prevLive(seq - 1)
+      ) {
+        const msg = this.readLive(block, seq);
+        if (msg !== null) return msg;
+      }
     }
     throw new JetStoreError("ErrStoreEOF", `No message at or before ${start}`);
   }
@@ -973,6 +989,26 @@ export class FileStore implements StreamStore {
   private readAt(block: Block, seq: number): StoredMsg {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     return readMessage(ptr, available, block.path, offset);
+  }
+
+  /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. */
+  private readLive(block: Block, seq: number): StoredMsg | null {
+    try {
+      return this.readAt(block, seq);
+    } catch (err) {
+      if (isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD) return null;
+      throw err;
+    }
+  }
+
+  /** The subject of a live message, or null when its record failed verification (lost, see damage.ts). */
+  private liveSubjectAt(block: Block, seq: number): string | null {
+    try {
+      return this.subjectAt(block, seq);
+    } catch (err) {
+      if (isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD) return null;
+      throw err;
+    }
   }
 
   private subjectAt(block: Block, seq: number): string {
@@ -1452,7 +1488,8 @@ export class FileStore implements StreamStore {
       for (let s = expect; s <= this.lastSeq; s++) deleted.push(s);
     }
     state.deleted = deleted;
-    if (this.lost !== undefined) state.lost = { msgs: [...this.lost.msgs], bytes: this.lost.bytes };
+    const lost = lostReport(this.lost, this.blocks);
+    if (lost !== undefined) state.lost = lost;
     return state;
   }
 
@@ -1481,9 +1518,9 @@ export class FileStore implements StreamStore {
     if (block !== this.active && !this.cache.holds(block.n))
       ts = this.timestampAtBlockStart(block, seq);
     if (ts === null) {
-      const { ptr, available, offset } = this.recordPtr(block, seq);
-      decodeFields(ptr, available, block.path, offset);
-      ts = decodedTimestamp();
+      const subject = this.liveSubjectAt(block, seq);
+      // A lost first message (see damage.ts): its block's first timestamp from the checkpoint stands in.
+      ts = subject === null ? block.firstTs : this.timestampOf(block, seq);
     }
     this.firstTsOf = seq;
     this.firstTs = ts;
@@ -1653,6 +1690,12 @@ export class FileStore implements StreamStore {
 
   private lastChecksumOf(block: Block): Uint8Array {
     if (block.written <= BLOCK_HEADER_SIZE) return EMPTY;
+    // Damage found since open (see damage.ts): a checksum that cannot match, so the next open rescans the block.
+    if (block.damage !== null) return this.readLastChecksum(block).map((b) => b ^ 0xff);
+    return this.readLastChecksum(block);
+  }
+
+  private readLastChecksum(block: Block): Uint8Array {
     const out = new Uint8Array(REC_CHECKSUM_SIZE);
     if (block === this.active) {
       out.set(this.buffer.view(block.written - REC_CHECKSUM_SIZE, block.written));

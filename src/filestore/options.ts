@@ -30,6 +30,19 @@ export interface FileStoreOptions extends StoreOptions {
   compression?: unknown;
 }
 
+/** The keys of FileStoreOptions beyond the shared StoreOptions. */
+const FILE_STORE_KEYS = [
+  "dir",
+  "fs",
+  "blockSize",
+  "cacheBytes",
+  "syncAlways",
+  "syncIntervalMs",
+  "cipher",
+  "key",
+  "compression",
+] as const satisfies readonly (keyof FileStoreOptions)[];
+
 export interface ResolvedFileStoreOptions extends ResolvedStoreOptions {
   dir: string;
   fs: FileSystem;
@@ -72,14 +85,15 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
       `Invalid FileStore option dir: must be a non-empty string, got ${describeValue(given.dir)}`,
     );
   }
-  const base = checkStoreOptions(options);
-  const fs = given.fs ?? defaultFileSystem();
+  const base = checkStoreOptions(options, FILE_STORE_KEYS);
+  // Only a missing option takes its default: null is a wrong value, not "unset".
+  const fs = given.fs === undefined ? defaultFileSystem() : given.fs;
   if (typeof fs !== "object" || fs === null || typeof fs.open !== "function") {
     throw invalidArgument(
       `Invalid FileStore option fs: expected a FileSystem adapter, got ${describeValue(fs)}`,
     );
   }
-  const blockSize = given.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const blockSize = given.blockSize === undefined ? DEFAULT_BLOCK_SIZE : given.blockSize;
   if (
     !Number.isSafeInteger(blockSize) ||
     blockSize < MIN_BLOCK_SIZE ||
@@ -89,19 +103,20 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
       `Invalid FileStore option blockSize: must be an integer from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}, got ${describeValue(blockSize)}`,
     );
   }
-  const cacheBytes = given.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const cacheBytes = given.cacheBytes === undefined ? DEFAULT_CACHE_BYTES : given.cacheBytes;
   if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) {
     throw invalidArgument(
       `Invalid FileStore option cacheBytes: must be a non-negative safe integer, got ${describeValue(cacheBytes)}`,
     );
   }
-  const syncAlways = given.syncAlways ?? false;
+  const syncAlways = given.syncAlways === undefined ? false : given.syncAlways;
   if (typeof syncAlways !== "boolean") {
     throw invalidArgument(
       `Invalid FileStore option syncAlways: must be a boolean, got ${describeValue(syncAlways)}`,
     );
   }
-  const syncIntervalMs = given.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
+  const syncIntervalMs =
+    given.syncIntervalMs === undefined ? DEFAULT_SYNC_INTERVAL_MS : given.syncIntervalMs;
   if (!Number.isSafeInteger(syncIntervalMs) || syncIntervalMs < 0) {
     throw invalidArgument(
       `Invalid FileStore option syncIntervalMs: must be a non-negative safe integer, got ${describeValue(syncIntervalMs)}`,

@@ -29,7 +29,7 @@ import {
 } from "../format.ts";
 import type { MessageTtls } from "../msg-ttls.ts";
 import { SequenceSet } from "../seqset.ts";
-import type { LostData } from "../types.ts";
+import type { DamagedBytes, LostData } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
 import { Block, NO_RECORD } from "./block.ts";
 import type { BlockCache } from "./block-cache.ts";
@@ -41,6 +41,7 @@ import {
   type Checkpoint,
   decodeCheckpoint,
 } from "./checkpoint.ts";
+import { damagedMessages } from "./damage.ts";
 import { decodeFields, readSubject } from "./message-reader.ts";
 import { SubjectTotals } from "./subject-totals.ts";
 import { tombstoneCount } from "./tombstone.ts";
@@ -90,8 +91,12 @@ export function readCheckpoint(fs: FileSystem, dir: string): Checkpoint | null {
 class Recovery {
   readonly blocks: Block[] = [];
   readonly subjects = new SubjectTotals();
-  readonly lostSeqs: number[] = [];
+  readonly lostSeqs = new Set<number>();
   lostBytes = 0;
+  /** Where the damage was, in the order found. */
+  readonly damage: DamagedBytes[] = [];
+  /** The latest damage, until the next verified message tells which sequences it took. */
+  private pending: DamagedBytes | null = null;
   /** Every sequence a replayed tombstone names, so a removal is never reported as lost. */
   readonly tombstoned = new SequenceSet();
   lastSeq: number;
@@ -105,12 +110,67 @@ class Recovery {
   damaged = false;
   /** A trusted block not scanned: damage cut before it ends where it starts. */
   passTrusted(first: number, last: number): void {
-    if (this.damaged && this.prevSeq > 0) {
-      for (let s = this.prevSeq + 1; s < first; s++)
-        if (!this.tombstoned.has(s)) this.lostSeqs.push(s);
+    this.loseGapBefore(first);
+    if (last >= first) this.prevSeq = last;
+  }
+
+  /** Bytes of block `n` from `offset` that failed verification, were cut, or are missing. */
+  noteDamage(n: number, offset: number, bytes: number): DamagedBytes {
+    const stretch: DamagedBytes = { block: n, offset, bytes, msgs: [] };
+    this.damage.push(stretch);
+    this.lostBytes += bytes;
+    this.damaged = true;
+    this.pending = stretch;
+    return stretch;
+  }
+
+  /** A damaged block header: reported; the records after it are read all the same. */
+  noteHeader(n: number): void {
+    this.noteCut(n, 0, BLOCK_HEADER_SIZE);
+  }
+
+  /**
+   * Bytes cut off the end of block `n`. After a power cut they are unsynced
+   * writes, not damage, so the sequences up to the next block are not
+   * reported on their own account: only what a checkpoint promised is.
+   */
+  noteCut(n: number, offset: number, bytes: number): void {
+    this.noteDamage(n, offset, bytes);
+    this.damaged = false;
+    this.pending = null;
+  }
+
+  /** The next verified message is `seq`: what lies between it and the last one went with the damage. */
+  private loseGapBefore(seq: number): void {
+    if (this.damaged && this.prevSeq > 0 && this.pending !== null) {
+      for (let s = this.prevSeq + 1; s < seq; s++) this.lose(s, this.pending);
     }
     this.damaged = false;
-    if (last >= first) this.prevSeq = last;
+    this.pending = null;
+  }
+
+  private lastDamageOf(n: number): DamagedBytes | undefined {
+    for (let i = this.damage.length - 1; i >= 0; i--)
+      if (this.damage[i].block === n) return this.damage[i];
+    return undefined;
+  }
+
+  private lose(seq: number, stretch: DamagedBytes): void {
+    if (this.lostSeqs.has(seq)) return;
+    this.lostSeqs.add(seq);
+    stretch.msgs.push(seq);
+  }
+
+  /**
+   * What is lost, once every tombstone is replayed: a sequence a later
+   * tombstone removed was not lost to the damage.
+   */
+  report(): LostData | undefined {
+    const kept = (seq: number) => !this.tombstoned.has(seq);
+    for (const d of this.damage) d.msgs = d.msgs.filter(kept).sort((a, b) => a - b);
+    const msgs = [...this.lostSeqs].filter(kept).sort((a, b) => a - b);
+    if (msgs.length === 0 && this.lostBytes === 0 && this.damage.length === 0) return undefined;
+    return { msgs, bytes: this.lostBytes, damaged: this.damage };
   }
 
   /** The block being scanned and where its bytes are. */
@@ -184,12 +244,40 @@ class Recovery {
       ({ ptr, length } = loadBlock(this.fs, this.cache, block));
     }
     const offset = block.offsetOf(seq);
-    if (offset < 0 || offset === NO_RECORD) return;
+    if (offset < 0) return;
+    if (offset === NO_RECORD) {
+      // Its record failed verification; removed all the same. Its subject is unknown: rebuild them.
+      block.deleted.add(seq);
+      block.msgs--;
+      this.rebuildSubjects = true;
+      return;
+    }
     const f = decodeFields(ptr + offset, length - offset, block.path, offset);
     block.deleted.add(seq);
     block.msgs--;
     block.bytes -= f.length;
     if (!this.rebuildSubjects) this.subjects.remove(readSubject(f.subjectAt, f.subjectLen), seq);
+  }
+
+  /**
+   * Applies the removals a checkpoint recorded for a block it no longer
+   * vouches for: their tombstones may sit in later blocks that are trusted,
+   * and so not replayed.
+   */
+  applyRemovals(block: Block, ptr: number, length: number, encoded: Uint8Array): void {
+    const removed = SequenceSet.decode(encoded);
+    this.current = { block, ptr, length };
+    try {
+      for (const [lo, hi] of removed.runs(block.first)) {
+        if (lo > block.last) break;
+        const to = Math.min(hi, block.last);
+        for (let seq = block.nextLive(lo); seq !== 0 && seq <= to; seq = block.nextLive(seq + 1))
+          this.removeOne(block, seq);
+      }
+    } finally {
+      this.current = null;
+      removed.dispose();
+    }
   }
 
   /** Scans `block` (bytes at `ptr`), counting records at or after `replayFrom`. */
@@ -202,18 +290,15 @@ class Recovery {
     if (keepNames) this.names.set(block, names);
     // A damaged record skipped by the scan costs itself only: the sequences
     // between its verified neighbours are reported lost.
-    const onDamaged = (_offset: number, size: number) => {
-      this.lostBytes += size;
-      this.damaged = true;
+    const onDamaged = (offset: number, size: number) => {
+      this.noteDamage(block.n, offset, size);
+      // Counts the checkpoint gave for this block include the damaged record.
+      if (offset < replayFrom) this.rebuildSubjects = true;
     };
     const visit = (r: ScannedRecord) => {
       const recordPtr = ptr + r.offset;
       if (!(r.flags & REC_FLAG_TOMBSTONE)) {
-        if (this.damaged && this.prevSeq > 0) {
-          for (let s = this.prevSeq + 1; s < r.seq; s++)
-            if (!this.tombstoned.has(s)) this.lostSeqs.push(s);
-        }
-        this.damaged = false;
+        this.loseGapBefore(r.seq);
         this.prevSeq = r.seq;
       }
       if (r.offset < replayFrom) {
@@ -261,17 +346,27 @@ class Recovery {
    */
   collectLost(block: Block | null, cp: BlockCheckpoint): number {
     const promisedDeleted = SequenceSet.decode(cp.deleted);
-    const before = this.lostSeqs.length;
+    const missing: number[] = [];
     try {
       for (let seq = cp.first; seq <= cp.last && cp.msgs > 0; seq++) {
-        if (promisedDeleted.has(seq) || this.tombstoned.has(seq)) continue;
+        if (promisedDeleted.has(seq) || this.tombstoned.has(seq) || this.lostSeqs.has(seq))
+          continue;
         const offset = block === null || !block.contains(seq) ? NO_RECORD : block.offsetOf(seq);
-        if (offset === NO_RECORD || offset < 0) this.lostSeqs.push(seq);
+        if (offset === NO_RECORD || offset < 0) missing.push(seq);
       }
     } finally {
       promisedDeleted.dispose();
     }
-    return this.lostSeqs.length - before;
+    if (missing.length > 0) {
+      // Told to the block's last damage, or to its end (the records were cut) or its absence.
+      const where =
+        this.lastDamageOf(cp.n) ??
+        this.noteDamage(cp.n, block === null ? 0 : block.length, block === null ? cp.bytes : 0);
+      for (const seq of missing) this.lose(seq, where);
+      this.damaged = false;
+      this.pending = null;
+    }
+    return missing.length;
   }
 
   /** Subjects of every live message, from scans or by reading trusted blocks. */
@@ -291,12 +386,43 @@ class Recovery {
         block === active
           ? { ptr: buffer.ptr, length: buffer.used }
           : loadBlock(this.fs, this.cache, block);
+      const unverified: number[] = [];
+      let liveBytes = 0;
       for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
         const offset = block.offsetOf(seq);
+        if (offset === NO_RECORD || offset < 0) {
+          unverified.push(seq);
+          continue;
+        }
         const f = decodeFields(ptr + offset, length - offset, block.path, offset);
+        liveBytes += f.length;
         this.subjects.add(readSubject(f.subjectAt, f.subjectLen), seq);
       }
+      if (unverified.length > 0 || block.damage !== null)
+        this.dropDamaged(block, unverified, liveBytes);
     }
+  }
+
+  /**
+   * Live messages of a block whose records failed verification, in a block
+   * whose counts a checkpoint gave: they are lost, reported, and no longer counted.
+   */
+  private dropDamaged(block: Block, seqs: number[], liveBytes: number): void {
+    for (const stretch of damagedMessages(block)) {
+      this.damage.push(stretch);
+      this.lostBytes += stretch.bytes;
+      for (const seq of stretch.msgs) this.lostSeqs.add(seq);
+    }
+    // Now in the report made at open, not again in later states.
+    block.damage = null;
+    for (const seq of seqs) {
+      block.deleted.add(seq);
+      block.msgs--;
+      if (this.lostSeqs.has(seq)) continue;
+      const where = this.lastDamageOf(block.n) ?? this.noteDamage(block.n, block.length, 0);
+      this.lose(seq, where);
+    }
+    block.bytes = liveBytes;
   }
 }
 
@@ -368,7 +494,7 @@ export function recover(
       }
       r.blocks.push(block);
       if (trusted && size === cp.length && !isLast) {
-        if (size >= BLOCK_HEADER_SIZE) checkTrustedHeader(fs, block);
+        if (size >= BLOCK_HEADER_SIZE && !trustedHeaderIntact(fs, block)) r.noteHeader(n);
         block.length = block.written = size;
         if (cp.msgs > 0 || cp.last >= cp.first) r.passTrusted(cp.first, cp.last);
         continue;
@@ -384,10 +510,15 @@ export function recover(
         loose = ptr;
       }
       readInto(fs, block, ptr, size);
-      if (!checkBlockHeader(ptr, size, path) && size < BLOCK_HEADER_SIZE) {
+      const headerIntact = trusted
+        ? headerOfTrusted(ptr, size, path)
+        : checkBlockHeader(ptr, size, path);
+      if (!headerIntact && size >= BLOCK_HEADER_SIZE) r.noteHeader(n);
+      if (!headerIntact && size < BLOCK_HEADER_SIZE) {
         // Torn while the block was being created: nothing in it was ever acknowledged.
         block.handle.truncate(0);
-        r.lostBytes += size;
+        if (size > 0) r.noteDamage(n, 0, size);
+        else r.damaged = true;
         block.length = block.written = 0;
         if (isLast) buffer.reset(n);
         else getCore().free(ptr);
@@ -400,14 +531,20 @@ export function recover(
       if (stop < size) {
         // A torn or damaged tail: keep what verified, cut the rest, report it.
         // Only bytes are counted: after a power cut this is unacknowledged data, not damage.
-        r.lostBytes += size - stop;
+        r.noteCut(n, stop, size - stop);
         block.handle.truncate(stop);
       }
       block.length = block.written = stop;
+      if (cp !== undefined && !trusted) r.applyRemovals(block, ptr, stop, cp.deleted);
       if (isLast) buffer.used = stop;
       else cache.put(n, ptr, size);
       loose = null;
       if (cp !== undefined && !trusted) promised.push({ block, cp });
+      else if (trusted && stop < cp.length) {
+        // The cut reached bytes the checkpoint vouched for: damage, not a torn write.
+        promised.push({ block, cp });
+        r.rebuildSubjects = true;
+      }
     }
   } catch (err) {
     // Open fails (e.g. a block of a newer format): release every handle and byte taken so far.
@@ -420,17 +557,14 @@ export function recover(
   for (const { block, cp } of promised) r.collectLost(block, cp);
   // Blocks the checkpoint promised whose files are gone.
   for (const cp of listed.values()) {
-    if (r.collectLost(null, cp) > 0) r.lostBytes += cp.bytes;
+    r.collectLost(null, cp);
     // The checkpoint's subject totals still count its messages.
     r.rebuildSubjects = true;
   }
+  // Damage found while replaying tombstones into trusted blocks also leaves their counts stale.
+  if (r.rebuildSubjects || r.blocks.some((b) => b.damage !== null)) r.rebuildAllSubjects(buffer);
+  const lost = r.report();
   r.tombstoned.dispose();
-  if (r.rebuildSubjects) r.rebuildAllSubjects(buffer);
-
-  const lost =
-    r.lostSeqs.length > 0 || r.lostBytes > 0
-      ? { msgs: r.lostSeqs.sort((a, b) => a - b), bytes: r.lostBytes }
-      : undefined;
   const highest = Math.max(
     numbers[numbers.length - 1] ?? 0,
     ...(checkpoint?.blocks.map((b) => b.n) ?? []),
@@ -446,15 +580,31 @@ export function recover(
   };
 }
 
-/** A trusted block is not scanned, but one a newer version wrote must still be refused (FORMAT.md). */
-function checkTrustedHeader(fs: FileSystem, block: Block): void {
+/** The header of a trusted block that open does not otherwise read: false when damaged. */
+function trustedHeaderIntact(fs: FileSystem, block: Block): boolean {
   const core = getCore();
   const ptr = core.alloc(BLOCK_HEADER_SIZE);
   try {
     readInto(fs, block, ptr, BLOCK_HEADER_SIZE);
-    checkBlockHeader(ptr, BLOCK_HEADER_SIZE, block.path);
+    return headerOfTrusted(ptr, BLOCK_HEADER_SIZE, block.path);
   } finally {
     core.free(ptr);
+  }
+}
+
+/**
+ * A block the checkpoint vouches for (same length, same last checksum) holds
+ * the bytes this version wrote, so a header claiming a newer format there is
+ * a damaged header, not a newer block: reported, not refused. A newer
+ * jetstore writes new blocks and a newer checkpoint; neither is vouched for
+ * by ours, so those are still refused (FORMAT.md).
+ */
+function headerOfTrusted(ptr: number, length: number, path: string): boolean {
+  try {
+    return checkBlockHeader(ptr, length, path);
+  } catch (err) {
+    if (isJetStoreError(err, "ErrUnsupportedFormat")) return false;
+    throw err;
   }
 }
 

@@ -20,6 +20,7 @@ import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.t
 import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, Expect, RuntimeContext, TestApi } from "../harness.ts";
 import {
+  checkpointOfVersion,
   codeOf,
   codeOfAsync,
   enc,
@@ -372,6 +373,11 @@ function reopenTests({ describe, it, expect }: TestApi, adapter: AdapterFixture)
 
 // ---------------------------------------------------------------- torn tails
 
+/** The number n of a block file `msgs/<n>.blk`. */
+function blockNumber(path: string): number {
+  return Number(/(\d+)\.blk$/.exec(path)![1]);
+}
+
 function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("torn tails", () => {
     /** 100 messages over several blocks, closed; returns what was written and the last block. */
@@ -392,7 +398,11 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
         const garbage = new Uint8Array(37).fill(0xab);
         writeAll(adapter.fs, last, Uint8Array.from([...good, ...garbage]));
         const store = await openStore(adapter.fs, dir, clock);
-        expect(store.state().lost).toStrictEqual({ msgs: [], bytes: 37 });
+        expect(store.state().lost).toStrictEqual({
+          msgs: [],
+          bytes: 37,
+          damaged: [{ block: blockNumber(last), offset: good.length, bytes: 37, msgs: [] }],
+        });
         expect(expectConsistent(expect, store, written).length).toBe(100);
         expect(Array.from(readAll(adapter.fs, last)!)).toStrictEqual(Array.from(good));
         expect(store.storeMsg("next", null, enc("n")).seq).toBe(101);
@@ -411,7 +421,18 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
         const size100 = expectedSize(m100.subject, m100.hdr?.length ?? 0, m100.msg.length);
         writeAll(adapter.fs, last, good.slice(0, good.length - 10));
         const store = await openStore(adapter.fs, dir, clock);
-        expect(store.state().lost).toStrictEqual({ msgs: [100], bytes: size100 - 10 });
+        expect(store.state().lost).toStrictEqual({
+          msgs: [100],
+          bytes: size100 - 10,
+          damaged: [
+            {
+              block: blockNumber(last),
+              offset: good.length - size100,
+              bytes: size100 - 10,
+              msgs: [100],
+            },
+          ],
+        });
         expect(store.state()).toMatchObject({ msgs: 99, lastSeq: 100, deleted: [100] });
         written.delete(100);
         expect(expectConsistent(expect, store, written).length).toBe(99);
@@ -738,19 +759,17 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         const before = snapshot(store);
         await store.close();
         const blocks = blockPaths(adapter.fs, dir);
+        const ckpt = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
+        adapter.fs.remove(joinPath(dir, CHECKPOINT));
         for (const path of [blocks[0], blocks[blocks.length >> 1], blocks[blocks.length - 1]]) {
-          for (const checkpoint of [true, false]) {
-            const saved = readAll(adapter.fs, path)!;
-            const ckpt = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
-            if (!checkpoint) adapter.fs.remove(joinPath(dir, CHECKPOINT));
-            const patched = saved.slice();
-            patched[VERSION_OFFSET] = 2;
-            writeAll(adapter.fs, path, patched);
-            await refuses(dir, dir, "ErrUnsupportedFormat");
-            writeAll(adapter.fs, path, saved);
-            writeAll(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
-          }
+          const saved = readAll(adapter.fs, path)!;
+          const patched = saved.slice();
+          patched[VERSION_OFFSET] = 2;
+          writeAll(adapter.fs, path, patched);
+          await refuses(dir, dir, "ErrUnsupportedFormat");
+          writeAll(adapter.fs, path, saved);
         }
+        writeAll(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
         const reopened = await openStore(adapter.fs, dir, clock);
         expect(snapshot(reopened)).toStrictEqual(before);
         await reopened.close();
@@ -768,16 +787,59 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         expect(readAll(adapter.fs, joinPath(dir, CHECKPOINT))![VERSION_OFFSET]).toBe(2);
       }));
 
+    it("takes a newer version in the header of a block the checkpoint vouches for as a damaged header", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await busyStore(adapter.fs, dir, clock);
+        const before = snapshot(store);
+        await store.close();
+        const blocks = blockPaths(adapter.fs, dir);
+        for (const path of [blocks[0], blocks[blocks.length >> 1], blocks[blocks.length - 1]]) {
+          const saved = readAll(adapter.fs, path)!;
+          const ckpt = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
+          const patched = saved.slice();
+          patched[VERSION_OFFSET] ^= 0x02; // a flipped bit: version 3
+          writeAll(adapter.fs, path, patched);
+          const reopened = await openStore(adapter.fs, dir, clock);
+          const { lost, ...state } = reopened.state();
+          expect({ state, msgs: snapshot(reopened).msgs }).toStrictEqual({
+            state: before.state,
+            msgs: before.msgs,
+          });
+          expect(lost).toStrictEqual({
+            msgs: [],
+            bytes: 16,
+            damaged: [{ block: blockNumber(path), offset: 0, bytes: 16, msgs: [] }],
+          });
+          await reopened.close();
+          writeAll(adapter.fs, path, saved);
+          writeAll(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
+        }
+      }));
+
     it("refuses a checkpoint of a newer format version, changing nothing", () =>
       inTempDir(adapter, async (dir) => {
         const clock = testClock();
         const store = await busyStore(adapter.fs, dir, clock);
         await store.close();
         const path = joinPath(dir, CHECKPOINT);
-        const ckpt = readAll(adapter.fs, path)!;
-        ckpt[VERSION_OFFSET] = 3;
-        writeAll(adapter.fs, path, ckpt);
+        writeAll(adapter.fs, path, await checkpointOfVersion(readAll(adapter.fs, path)!, 3));
         await refuses(dir, dir, "ErrUnsupportedFormat");
+      }));
+
+    it("takes a checkpoint whose version field is damaged for damage, not a newer format", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await busyStore(adapter.fs, dir, clock);
+        const before = snapshot(store);
+        await store.close();
+        const path = joinPath(dir, CHECKPOINT);
+        const ckpt = readAll(adapter.fs, path)!;
+        ckpt[VERSION_OFFSET] ^= 0x02; // the checksum no longer matches
+        writeAll(adapter.fs, path, ckpt);
+        const reopened = await openStore(adapter.fs, dir, clock);
+        expect(snapshot(reopened)).toStrictEqual(before);
+        await reopened.close();
       }));
   });
 }

@@ -1,6 +1,7 @@
 // Every shared suite, in the order they run. Runtime entry files call this.
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
+import { corruptionSuite } from "./corruption.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fixtureSuite } from "./fixtures.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
@@ -8,6 +9,7 @@ import { msgTtlSuite } from "./msg-ttls.ts";
 import { recordCodecSuite } from "./record-codec.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
+import { badInputDirectorySuite } from "./store-contract-inputs.ts";
 import { storeFactories } from "./store-factories.ts";
 import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
@@ -26,5 +28,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   subjectTrieSuite(api, ctx);
   msgTtlSuite(api);
   storeContractSuite(api, storeFactories(ctx));
+  badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
+  corruptionSuite(api);
 }

@@ -1,280 +1,195 @@
 /**
- * Contract: bad input and closed stores. Every entry point given a wrong type,
- * NaN, a float, a negative or unsafe integer, an empty or malformed subject or
- * a non-Uint8Array payload throws a typed error and changes nothing; bad
- * options fail the factory; after close every method fails with
- * ErrStoreClosed.
+ * Contract: bad input and closed stores, one test per row of the README's
+ * bad-input table (bad-inputs.ts) for every engine. Every entry point given a
+ * wrong type, NaN, a float, a negative or unsafe integer, an empty or
+ * malformed subject or filter, a non-Uint8Array payload or an oversize message
+ * throws the row's typed error and changes nothing; bad options fail the
+ * factory; after close or delete every method fails with ErrStoreClosed.
+ * Directories FileStore.open refuses are tried once per runtime on the memory
+ * adapter (badInputDirectorySuite), and a test checks that the README shows
+ * the table the rows render.
  */
-import type { StreamStore } from "../../src/types.ts";
+import { readFileSync } from "node:fs";
+import { joinPath } from "../../runtimes/fs.ts";
+import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
+import { FileStore } from "../../src/filestore/filestore.ts";
 import type { TestApi } from "../harness.ts";
+import {
+  type Attempt,
+  BAD_INPUT_ROWS,
+  type BadInputRow,
+  badInputTableMarkdown,
+  type DirectoryCase,
+} from "./bad-inputs.ts";
 import type { StoreFactory } from "./store-factories.ts";
-import { codeOf, codeOfAsync, enc, fill, snapshot, testClock, withStore } from "./store-helpers.ts";
+import {
+  checkpointOfVersion,
+  codeOfAsync,
+  enc,
+  fill,
+  snapshot,
+  testClock,
+  withStore,
+} from "./store-helpers.ts";
 
-// Bad inputs reach the store through `any`, as they would from JavaScript callers.
 // biome-ignore lint/suspicious/noExplicitAny: deliberately ill-typed arguments
 type Loose = any;
 
-const BAD_SEQS: [string, unknown][] = [
-  ["-1", -1],
-  ["1.5", 1.5],
-  ["NaN", Number.NaN],
-  ["Infinity", Number.POSITIVE_INFINITY],
-  ["2^53", 2 ** 53],
-  ['"2"', "2"],
-  ["2n", 2n],
-  ["null", null],
-  ["undefined", undefined],
-];
-
-const BAD_SUBJECT_TYPES: [string, unknown][] = [
-  ["42", 42],
-  ["null", null],
-  ["undefined", undefined],
-  ["a String object", new String("foo")],
-];
-
-const BAD_SUBJECTS: [string, string][] = [
-  ["empty", ""],
-  ["with a space", "foo bar"],
-  ["with a tab", "foo\tbar"],
-  ["with a newline", "foo\n"],
-  ["with a NUL", "foo\u0000"],
-  ["with a lone surrogate", "foo.\ud800"],
-  ["of 65536 bytes", "x".repeat(65_536)],
-];
-
-const BAD_BYTES: [string, unknown][] = [
-  ["undefined", undefined],
-  ["a string", "payload"],
-  ["a number array", [1, 2, 3]],
-  ["an ArrayBuffer", new ArrayBuffer(3)],
-  ["a DataView", new DataView(new ArrayBuffer(3))],
-  ["a Uint16Array", new Uint16Array(3)],
-  ["a number", 7],
-];
-
-const BAD_FILTERS: [string, unknown, string][] = [
-  ["a number", 5, "ErrInvalidArgument"],
-  ["null", null, "ErrInvalidArgument"],
-  ["undefined", undefined, "ErrInvalidArgument"],
-  ["with a space", "a b", "ErrInvalidFilter"],
-  ["with > before the end", "a.>.b", "ErrInvalidFilter"],
-  ["with a lone surrogate", "\udc00", "ErrInvalidFilter"],
-];
-
-/** One bad call: a name, what it does to the store (seeded with messages 1…3) and the code it must throw. */
-type BadCall = [string, (store: Loose) => unknown, string];
-
-function badCalls(): BadCall[] {
-  const calls: BadCall[] = [];
-  const x = enc("x");
-  for (const [name, subject] of BAD_SUBJECT_TYPES) {
-    calls.push([
-      `storeMsg subject ${name}`,
-      (s) => s.storeMsg(subject, null, x),
-      "ErrInvalidArgument",
-    ]);
-    calls.push([
-      `storeRawMsg subject ${name}`,
-      (s) => s.storeRawMsg(subject, null, x, 4, 1n),
-      "ErrInvalidArgument",
-    ]);
-  }
-  for (const [name, subject] of BAD_SUBJECTS) {
-    calls.push([
-      `storeMsg subject ${name}`,
-      (s) => s.storeMsg(subject, null, x),
-      "ErrInvalidSubject",
-    ]);
-    calls.push([
-      `storeRawMsg subject ${name}`,
-      (s) => s.storeRawMsg(subject, null, x, 4, 1n),
-      "ErrInvalidSubject",
-    ]);
-  }
-  for (const [name, bytes] of BAD_BYTES) {
-    calls.push([`storeMsg hdr ${name}`, (s) => s.storeMsg("a", bytes, x), "ErrInvalidArgument"]);
-    calls.push([`storeMsg msg ${name}`, (s) => s.storeMsg("a", null, bytes), "ErrInvalidArgument"]);
-    calls.push([
-      `storeRawMsg hdr ${name}`,
-      (s) => s.storeRawMsg("a", bytes, x, 4, 1n),
-      "ErrInvalidArgument",
-    ]);
-    calls.push([
-      `storeRawMsg msg ${name}`,
-      (s) => s.storeRawMsg("a", null, bytes, 4, 1n),
-      "ErrInvalidArgument",
-    ]);
-  }
-  calls.push(["storeMsg msg null", (s) => s.storeMsg("a", null, null), "ErrInvalidArgument"]);
-  for (const [name, seq] of BAD_SEQS) {
-    const bad = "ErrInvalidArgument";
-    calls.push([`storeRawMsg seq ${name}`, (s) => s.storeRawMsg("a", null, x, seq, 1n), bad]);
-    calls.push([`skipMsgs seq ${name}`, (s) => s.skipMsgs(seq, 1), bad]);
-    calls.push([`skipMsgs num ${name}`, (s) => s.skipMsgs(4, seq), bad]);
-    calls.push([`loadMsg ${name}`, (s) => s.loadMsg(seq), bad]);
-    calls.push([`loadNextMsg start ${name}`, (s) => s.loadNextMsg("", false, seq), bad]);
-    calls.push([`loadPrevMsg ${name}`, (s) => s.loadPrevMsg(seq), bad]);
-    calls.push([`removeMsg ${name}`, (s) => s.removeMsg(seq), bad]);
-    calls.push([`eraseMsg ${name}`, (s) => s.eraseMsg(seq), bad]);
-    calls.push([`compact ${name}`, (s) => s.compact(seq), bad]);
-    calls.push([`truncate ${name}`, (s) => s.truncate(seq), bad]);
-  }
-  for (const [name, ts] of [
-    ["a number", 5],
-    ["-1n", -1n],
-    ["2^63", 1n << 63n],
-    ["undefined", undefined],
-    ["a string", "5"],
-  ] as [string, unknown][]) {
-    calls.push([
-      `storeRawMsg ts ${name}`,
-      (s) => s.storeRawMsg("a", null, x, 4, ts),
-      "ErrInvalidArgument",
-    ]);
-  }
-  for (const [name, ttl] of [
-    ["-2", -2],
-    ["1.5", 1.5],
-    ["NaN", Number.NaN],
-    ["2^53", 2 ** 53],
-    ['"5"', "5"],
-    ["5n", 5n],
-    ["null", null],
-  ] as [string, unknown][]) {
-    calls.push([
-      `storeMsg ttl ${name}`,
-      (s) => s.storeMsg("a", null, x, ttl),
-      "ErrInvalidArgument",
-    ]);
-    calls.push([
-      `storeRawMsg ttl ${name}`,
-      (s) => s.storeRawMsg("a", null, x, 4, 1n, ttl),
-      "ErrInvalidArgument",
-    ]);
-  }
-  for (const [name, filter, code] of BAD_FILTERS) {
-    calls.push([`loadNextMsg filter ${name}`, (s) => s.loadNextMsg(filter, true, 0), code]);
-    calls.push([`loadLastMsg subject ${name}`, (s) => s.loadLastMsg(filter), code]);
-  }
-  for (const [name, wildcard] of [
-    ["undefined", undefined],
-    ["1", 1],
-    ['"true"', "true"],
-  ] as [string, unknown][]) {
-    calls.push([
-      `loadNextMsg wildcard ${name}`,
-      (s) => s.loadNextMsg("a", wildcard, 0),
-      "ErrInvalidArgument",
-    ]);
-  }
-  return calls;
+/** A row's name in test output: its entry points and inputs. */
+function rowName(row: BadInputRow): string {
+  return `${row.entry.replaceAll("`", "")}: ${row.inputs.replaceAll("`", "")} → ${row.code}`;
 }
 
-/** Every method with valid arguments for a store holding messages 1…3. */
-const EVERY_METHOD: [string, (store: StreamStore) => unknown][] = [
-  ["storeMsg", (s) => s.storeMsg("a", null, enc("x"))],
-  ["storeRawMsg", (s) => s.storeRawMsg("a", null, enc("x"), 4, 1n)],
-  ["skipMsg", (s) => s.skipMsg()],
-  ["skipMsgs", (s) => s.skipMsgs(4, 2)],
-  ["loadMsg", (s) => s.loadMsg(1)],
-  ["loadNextMsg", (s) => s.loadNextMsg("", false, 0)],
-  ["loadLastMsg", (s) => s.loadLastMsg("foo")],
-  ["loadPrevMsg", (s) => s.loadPrevMsg(3)],
-  ["removeMsg", (s) => s.removeMsg(1)],
-  ["eraseMsg", (s) => s.eraseMsg(2)],
-  ["purge", (s) => s.purge()],
-  ["compact", (s) => s.compact(2)],
-  ["truncate", (s) => s.truncate(2)],
-  ["state", (s) => s.state()],
-  ["fastState", (s) => s.fastState()],
-  ["updateConfig", (s) => s.updateConfig({})],
-];
-
 export function inputTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
-  describe("bad input", () => {
-    it("gets a typed error and changes nothing, for every entry point", async () => {
-      const clock = testClock();
-      await withStore(factory, { now: clock.now }, (store) => {
-        fill(store, clock, 3);
-        const before = snapshot(store);
-        const calls = badCalls();
-        const got = calls.map(([name, call]) => [name, codeOf(() => call(store))]);
-        expect(got).toStrictEqual(calls.map(([name, , code]) => [name, code]));
-        expect(snapshot(store)).toStrictEqual(before);
-        expect(store.storeMsg("foo", null, enc("m4")).seq).toBe(4);
+  const isFileStore = factory.name.startsWith("FileStore");
+  describe("bad input (README table)", () => {
+    for (const row of BAD_INPUT_ROWS) {
+      const { attempt } = row;
+      if (attempt.kind === "directory" || (row.fileStoreOnly && !isFileStore)) continue;
+      it(rowName(row), async () => {
+        const got = await codesFor(factory, attempt);
+        expect(got).toStrictEqual(got.map(() => row.code));
       });
-    });
-
-    it("from a now option that returns no valid timestamp fails the write and changes nothing", async () => {
-      const clock = testClock();
-      let broken = false;
-      const now = () => (broken ? (5 as Loose as bigint) : clock.now());
-      await withStore(factory, { now }, (store) => {
-        fill(store, clock, 2);
-        const before = snapshot(store);
-        broken = true;
-        expect(codeOf(() => store.storeMsg("a", null, enc("x")))).toBe("ErrInvalidArgument");
-        expect(codeOf(() => store.skipMsg())).toBe("ErrInvalidArgument");
-        expect(codeOf(() => store.skipMsgs(3, 2))).toBe("ErrInvalidArgument");
-        expect(snapshot(store)).toStrictEqual(before);
-      });
-    });
-
-    it("in options fails creation with ErrInvalidArgument", async () => {
-      const bad: [string, unknown][] = [
-        ["maxMsgs -1", { maxMsgs: -1 }],
-        ["maxBytes 1.5", { maxBytes: 1.5 }],
-        ["maxAgeMs NaN", { maxAgeMs: Number.NaN }],
-        ["maxMsgsPerSubject a string", { maxMsgsPerSubject: "10" }],
-        ["maxMsgSize 2^53", { maxMsgSize: 2 ** 53 }],
-        ["discard oldest", { discard: "oldest" }],
-        ["discardNewPerSubject 1", { discardNewPerSubject: 1 }],
-        ["allowMsgTtl a string", { allowMsgTtl: "yes" }],
-        ["firstSeq -1", { firstSeq: -1 }],
-        ["firstSeq 1.5", { firstSeq: 1.5 }],
-        ["firstSeq 2^53", { firstSeq: 2 ** 53 }],
-        ["now a number", { now: 5 }],
-      ];
-      const got: [string, string][] = [];
-      for (const [name, options] of bad) {
-        got.push([name, await codeOfAsync(() => factory.create(options as Loose))]);
-      }
-      expect(got).toStrictEqual(bad.map(([name]) => [name, "ErrInvalidArgument"]));
-    });
+    }
   });
 
-  describe("closed store", () => {
-    it("fails every method with ErrStoreClosed", async () => {
+  /** The code each input of the row got, in order; for calls, also checks nothing changed. */
+  async function codesFor(factory: StoreFactory, attempt: Attempt): Promise<string[]> {
+    if (attempt.kind === "create") {
+      const got: string[] = [];
+      for (const options of attempt.options) {
+        got.push(
+          await codeOfAsync(async () => {
+            if (!attempt.raw) return factory.create(options as Loose);
+            await (await factory.openRaw(options)).close();
+          }),
+        );
+      }
+      return got;
+    }
+    if (attempt.kind === "closed") {
       const clock = testClock();
       const fixture = await factory.create({ now: clock.now });
       try {
         fill(fixture.store, clock, 3);
-        await fixture.store.close();
-        const got = EVERY_METHOD.map(([name, call]) => [name, codeOf(() => call(fixture.store))]);
-        expect(got).toStrictEqual(EVERY_METHOD.map(([name]) => [name, "ErrStoreClosed"]));
-        expect(await codeOfAsync(() => fixture.store.flush())).toBe("ErrStoreClosed");
-        expect(await codeOfAsync(() => fixture.store.sync())).toBe("ErrStoreClosed");
+        if (attempt.deleted) await fixture.store.delete();
+        else await fixture.store.close();
+        const got: string[] = [];
+        for (const call of attempt.calls)
+          got.push(await codeOfAsync(async () => call(fixture.store)));
+        // Closing or deleting again is fine.
         expect(await codeOfAsync(() => fixture.store.close())).toBe("no error");
-      } finally {
-        await fixture.cleanup();
-      }
-    });
-
-    it("after delete fails every method with ErrStoreClosed", async () => {
-      const clock = testClock();
-      const fixture = await factory.create({ now: clock.now });
-      try {
-        fill(fixture.store, clock, 3);
-        await fixture.store.flush();
-        await fixture.store.sync();
-        await fixture.store.delete();
-        const got = EVERY_METHOD.map(([name, call]) => [name, codeOf(() => call(fixture.store))]);
-        expect(got).toStrictEqual(EVERY_METHOD.map(([name]) => [name, "ErrStoreClosed"]));
         expect(await codeOfAsync(() => fixture.store.delete())).toBe("no error");
+        return got;
       } finally {
         await fixture.cleanup();
       }
+    }
+    if (attempt.kind !== "calls") throw new Error(`not a store attempt: ${attempt.kind}`);
+    const clock = testClock();
+    let broken = false;
+    const now = () => (broken ? (5 as Loose as bigint) : clock.now());
+    const got: string[] = [];
+    await withStore(factory, { ...attempt.options, now }, async (store) => {
+      fill(store, clock, 3);
+      const before = snapshot(store);
+      broken = attempt.brokenClock === true;
+      for (const call of attempt.calls) got.push(await codeOfAsync(async () => call(store)));
+      broken = false;
+      expect(snapshot(store)).toStrictEqual(before);
+      // Still working: the next message gets the next sequence.
+      expect(store.storeMsg("foo", null, enc("m4")).seq).toBe(4);
+    });
+    return got;
+  }
+}
+
+/** Directories FileStore.open refuses, and the README's table matching the rows. */
+export function badInputDirectorySuite({ describe, it, expect }: TestApi): void {
+  describe("bad input (README table): directories", () => {
+    for (const row of BAD_INPUT_ROWS) {
+      if (row.attempt.kind !== "directory") continue;
+      const name = row.attempt.name;
+      it(rowName(row), async () => {
+        const fs = memoryFileSystem();
+        const { path, held } = await prepare(fs, name);
+        const before = files(fs, "/");
+        const code = await codeOfAsync(() =>
+          FileStore.open({ dir: path, fs, syncIntervalMs: 0, blockSize: 4096 }),
+        );
+        expect(code).toBe(row.code);
+        expect(files(fs, "/")).toStrictEqual(before);
+        await held?.close();
+      });
+    }
+
+    it("README lists every row of the table, and only those", () => {
+      const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+      const table = badInputTableMarkdown();
+      // On failure the expected table is printed whole: paste it into the README.
+      expect(readme.includes(table) ? table : readme).toBe(table);
     });
   });
+}
+
+/** Sets up a directory case; returns the path to open and a store holding it, if any. */
+async function prepare(
+  fs: MemoryFileSystem,
+  name: DirectoryCase,
+): Promise<{ path: string; held?: FileStore }> {
+  const dir = "/d";
+  const makeStore = async () => {
+    const store = await FileStore.open({ dir, fs, syncIntervalMs: 0, blockSize: 4096 });
+    for (let i = 0; i < 100; i++) store.storeMsg(`s.${i % 3}`, null, new Uint8Array(60));
+    return store;
+  };
+  const patchVersion = (path: string) => {
+    const bytes = fs.readFile(path)!;
+    bytes[4] = 2; // the u16 format version of a block (FORMAT.md)
+    fs.writeFile(path, bytes);
+  };
+  switch (name) {
+    case "a file":
+      fs.writeFile(dir, enc("not a directory"));
+      return { path: dir };
+    case "foreign files":
+      fs.mkdir(dir);
+      fs.writeFile(joinPath(dir, "notes.txt"), enc("my notes"));
+      return { path: dir };
+    case "foreign msgs":
+      fs.mkdir(joinPath(dir, "msgs"));
+      fs.writeFile(joinPath(dir, "msgs", "inbox.txt"), enc("dear diary"));
+      return { path: dir };
+    case "newer block": {
+      await (await makeStore()).close();
+      const blocks = fs
+        .list(joinPath(dir, "msgs"))
+        .sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+      patchVersion(joinPath(dir, "msgs", blocks[blocks.length - 1]));
+      fs.remove(joinPath(dir, "index.ckpt"));
+      return { path: dir };
+    }
+    case "newer checkpoint": {
+      await (await makeStore()).close();
+      const path = joinPath(dir, "index.ckpt");
+      fs.writeFile(path, await checkpointOfVersion(fs.readFile(path)!, 3));
+      return { path: dir };
+    }
+    case "locked": {
+      const held = await makeStore();
+      await held.sync();
+      return { path: dir, held };
+    }
+  }
+}
+
+/** Every file under `dir` with its bytes, to show nothing changed. */
+function files(fs: MemoryFileSystem, dir: string): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const name of fs.list(dir)) {
+    const path = joinPath(dir, name);
+    if (fs.stat(path)!.isDirectory) Object.assign(out, files(fs, path));
+    else out[path] = Array.from(fs.readFile(path)!);
+  }
+  return out;
 }

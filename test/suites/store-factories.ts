@@ -4,7 +4,7 @@
  * engine or an adapter here runs the whole contract on it; what an engine
  * cannot do is declared in `supports`, and the suite skips those tests.
  */
-import { FileStore } from "../../src/filestore/filestore.ts";
+import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
 import type { StoreOptions, StreamStore } from "../../src/types.ts";
 import type { AdapterFixture, RuntimeContext } from "../harness.ts";
@@ -31,6 +31,8 @@ export interface StoreFactory {
     persistence: boolean;
   };
   create(options?: StoreOptions): Promise<StoreFixture>;
+  /** `FileStore.open` / `MemStore.create` with `options` exactly as given, for bad-input tests. */
+  openRaw(options: unknown): Promise<StreamStore>;
 }
 
 /** Every engine to run the contract on under this runtime. */
@@ -46,6 +48,7 @@ function fileStoreFactory(adapter: AdapterFixture): StoreFactory {
   return {
     name: `FileStore/${adapter.name}`,
     supports: { persistence: true },
+    openRaw: (options) => FileStore.open(options as FileStoreOptions),
     async create(options) {
       const { dir, cleanup } = adapter.tempDir();
       let current: StoreOptions = { ...options };
@@ -86,6 +89,7 @@ function memStoreFactory(): StoreFactory {
   return {
     name: "MemStore",
     supports: { persistence: false },
+    openRaw: async (options) => MemStore.create(options as StoreOptions),
     async create(options) {
       const store = MemStore.create(options);
       return {

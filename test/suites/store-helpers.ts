@@ -4,6 +4,7 @@
  * plain renderings of messages (so null and empty headers compare apart on
  * every runner) and a snapshot of everything a store holds.
  */
+import xxhash from "xxhash-wasm";
 import { isJetStoreError } from "../../src/errors.ts";
 import type { StoredMsg, StoreOptions, StreamState, StreamStore } from "../../src/types.ts";
 import type { StoreFactory, StoreFixture } from "./store-factories.ts";
@@ -127,4 +128,18 @@ export function fill(store: StreamStore, clock: TestClock, count: number, subjec
     clock.t = BigInt(seq) * 1000n;
     store.storeMsg(subject, null, enc(`m${seq}`));
   }
+}
+
+/**
+ * A checkpoint file's bytes claiming format `version`, with its trailing
+ * xxHash64 (FORMAT.md) recomputed, as a newer jetstore would write it: a
+ * checkpoint failing its checksum is damage, whatever version it claims.
+ */
+export async function checkpointOfVersion(bytes: Uint8Array, version: number): Promise<Uint8Array> {
+  const out = bytes.slice();
+  const view = new DataView(out.buffer);
+  view.setUint16(4, version, true);
+  const { h64Raw } = await xxhash();
+  view.setBigUint64(out.length - 8, h64Raw(out.subarray(0, out.length - 8), 0n), true);
+  return out;
 }

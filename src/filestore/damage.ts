@@ -1,0 +1,60 @@
+/**
+ * Damage found in a block that a checkpoint vouched for, so open never
+ * scanned it: the block's first read (which builds its offset index) skips
+ * records that fail verification and notes where (`Block.damage`). This turns
+ * those notes into the `lost` report: a live message with no verified record
+ * is lost, and it is told to the stretch of damaged bytes that lies between
+ * its verified neighbours.
+ */
+import type { DamagedBytes, LostData } from "../types.ts";
+import { type Block, NO_RECORD } from "./block.ts";
+
+/** The damaged stretches of an indexed block and the live messages they took, in file order. */
+export function damagedMessages(block: Block): DamagedBytes[] {
+  const stretches = (block.damage ?? []).map(([offset, bytes]) => ({
+    block: block.n,
+    offset,
+    bytes,
+    msgs: [] as number[],
+  }));
+  if (stretches.length === 0 || block.offsets === null) return stretches;
+  let pending: number[] = [];
+  const tell = (before: number) => {
+    // The last stretch starting before the next verified record holds what went missing.
+    let owner = stretches[0];
+    for (const s of stretches) if (s.offset < before) owner = s;
+    owner.msgs.push(...pending);
+    pending = [];
+  };
+  for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
+    const offset = block.offsetOf(seq);
+    if (offset === NO_RECORD) pending.push(seq);
+    else if (pending.length > 0) tell(offset);
+  }
+  if (pending.length > 0) tell(Number.MAX_SAFE_INTEGER);
+  return stretches;
+}
+
+/** `lost` as open found it, plus damage found since in blocks open did not read. */
+export function lostReport(atOpen: LostData | undefined, blocks: Block[]): LostData | undefined {
+  let report = atOpen === undefined ? undefined : copyLost(atOpen);
+  for (const block of blocks) {
+    if (block.damage === null || block.damage.length === 0) continue;
+    report ??= { msgs: [], bytes: 0, damaged: [] };
+    for (const stretch of damagedMessages(block)) {
+      report.damaged.push(stretch);
+      report.bytes += stretch.bytes;
+      report.msgs.push(...stretch.msgs);
+    }
+  }
+  if (report !== undefined && report !== atOpen) report.msgs.sort((a, b) => a - b);
+  return report;
+}
+
+function copyLost(lost: LostData): LostData {
+  return {
+    msgs: [...lost.msgs],
+    bytes: lost.bytes,
+    damaged: lost.damaged.map((d) => ({ ...d, msgs: [...d.msgs] })),
+  };
+}
