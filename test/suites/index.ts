@@ -1,6 +1,7 @@
 // Every shared suite, in the order they run. Runtime entry files call this.
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
+import { crashPointSuite } from "./crash-points.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fixtureSuite } from "./fixtures.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
@@ -25,4 +26,5 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   subjectTrieSuite(api, ctx);
   storeContractSuite(api, storeFactories(ctx));
   fileStoreSuite(api, ctx);
+  crashPointSuite(api);
 }
