@@ -15,7 +15,12 @@
  * metadata, a deleted-sequence set in WASM memory and, once read, a 4-byte
  * per-message offset index; their bytes come back through a bounded cache.
  */
-import { type DirectoryLock, type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import {
+  type DirectoryLock,
+  type FileHandle,
+  type FileSystem,
+  joinPath,
+} from "../../runtimes/fs.ts";
 import { backgroundInterval, backgroundTimeout } from "../../runtimes/timers.ts";
 import { invalidArgument, JetStoreError } from "../errors.ts";
 import {
@@ -75,7 +80,7 @@ import {
 import { getCore } from "../wasm/core.ts";
 import { Block, NO_RECORD } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
-import { loadBlock } from "./block-io.ts";
+import { checkBlockHeader, loadBlock } from "./block-io.ts";
 import { scanBlock } from "./block-scan.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -247,6 +252,7 @@ export class FileStore implements StreamStore {
     for (const b of this.blocks) {
       this.msgs += b.msgs;
       this.bytes += b.bytes;
+      b.durability.synced = b.written;
     }
     if (this.blocks.length === 0) {
       this.startBlock();
@@ -416,7 +422,9 @@ export class FileStore implements StreamStore {
   ): void {
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttl);
     this.makeRoom(size);
+    const start = this.buffer.used;
     const offset = this.buffer.append(seq, this.clock.hi, this.clock.lo, subject, hdr, msg, 0, ttl);
+    if (this.options.syncAlways) this.commitAppend(start);
     const block = this.active;
     block.appendMessage(seq, offset, size);
     if (block.maxTs !== null && ts > block.maxTs) block.maxTs = ts;
@@ -471,7 +479,34 @@ export class FileStore implements StreamStore {
     this.makeRoom(REC_MIN + payload.length);
     const hi = Number(ts >> 32n);
     const lo = Number(ts & 0xffffffffn);
+    const start = this.buffer.used;
     this.buffer.append(seq, hi, lo, "", null, payload, flag, 0);
+    if (this.options.syncAlways) this.commitAppend(start);
+  }
+
+  /**
+   * With syncAlways: makes the record just appended at `start` durable, or
+   * takes it back and throws, so a write that fails changes nothing.
+   */
+  private commitAppend(start: number): void {
+    const block = this.active;
+    try {
+      this.writeOut();
+      this.syncBlock(block);
+      this.syncDirectoryIfNeeded();
+    } catch (err) {
+      this.buffer.used = start;
+      if (block.written > start) {
+        block.written = start;
+        block.durability.cut(start);
+        try {
+          block.handle?.truncate(start);
+        } catch {
+          // The next record is written at `start` over what is left.
+        }
+      }
+      throw err;
+    }
   }
 
   /** Appends a tombstone for `count` sequences ending at `seq`; `ts` is what it records. */
@@ -494,13 +529,8 @@ export class FileStore implements StreamStore {
   }
 
   private afterWrite(): void {
-    if (this.options.syncAlways) {
-      this.writeOut();
-      this.active.handle?.sync();
-      this.active.dirty = false;
-      this.syncDirectoryIfNeeded();
-      return;
-    }
+    // With syncAlways each record made itself durable (commitAppend).
+    if (this.options.syncAlways) return;
     const pending = this.buffer.used - this.active.written;
     if (pending >= FLUSH_BYTES) {
       this.writeOutInBackground();
@@ -538,12 +568,14 @@ export class FileStore implements StreamStore {
   /** Seals the active block and starts the next one. */
   private rollBlock(): void {
     this.writeOut();
+    // Created before anything changes: a disk too full for a new file refuses the write cleanly.
+    const next = this.createBlockFile();
     const sealed = this.active;
     this.syncSealedEarly(sealed);
     // The sealed block's bytes move to the cache as they are: no copy.
     const { ptr, length } = this.buffer.handOff();
     this.cache.put(sealed.n, ptr, length);
-    this.startBlock();
+    this.startBlock(next);
   }
 
   /**
@@ -556,7 +588,7 @@ export class FileStore implements StreamStore {
     if (handle === null || !block.dirty) return;
     block.dirty = false;
     block.syncing++;
-    const early: Promise<void> = handle.syncAsync().then(
+    const early: Promise<void> = this.syncBlockAsync(block).then(
       () => {
         block.syncing--;
         this.earlySyncs.delete(early);
@@ -571,12 +603,23 @@ export class FileStore implements StreamStore {
     this.earlySyncs.add(early);
   }
 
-  private startBlock(): void {
+  /** Creates the file of the next block, empty. */
+  private createBlockFile(): FileHandle {
+    const handle = this.fs.open(blockPath(this.dir, this.nextBlockNumber), "create");
+    try {
+      handle.truncate(0);
+    } catch (err) {
+      handle.close();
+      throw err;
+    }
+    return handle;
+  }
+
+  private startBlock(file: FileHandle = this.createBlockFile()): void {
     const n = this.nextBlockNumber++;
     const prev = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1].last : this.lastSeq;
     const block = new Block(n, blockPath(this.dir, n), Math.max(prev, this.lastSeq));
-    block.handle = this.fs.open(block.path, "create");
-    block.handle.truncate(0);
+    block.handle = file;
     this.buffer.reset(n);
     block.offsets = new Uint32Array(1024);
     block.length = this.buffer.used;
@@ -1032,9 +1075,11 @@ export class FileStore implements StreamStore {
   private remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
-    const { offset, ts } = this.dropMessage(block, seq);
-    if (erase) this.overwrite(block, seq, offset, ts);
-    this.appendTombstone(seq, 1, ts);
+    const record = this.recordInfo(block, seq);
+    // The tombstone first: a write that fails (with syncAlways, at once) has then changed nothing.
+    this.appendTombstone(seq, 1, record.ts);
+    this.dropRecord(block, seq, record);
+    if (erase) this.overwrite(block, seq, record.offset, record.ts);
     if (seq === this.firstSeq) {
       this.recomputeFirst();
       this.dropEmptyHeadBlocks();
@@ -1065,18 +1110,27 @@ export class FileStore implements StreamStore {
   }
 
   /** Takes the live message `seq` out of every count; returns where its record is and its time. */
-  private dropMessage(block: Block, seq: number): { offset: number; ts: bigint } {
+  private dropMessage(block: Block, seq: number): RecordInfo {
+    const record = this.recordInfo(block, seq);
+    this.dropRecord(block, seq, record);
+    return record;
+  }
+
+  /** Where the record of live message `seq` is, its time, subject and size. */
+  private recordInfo(block: Block, seq: number): RecordInfo {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     const f = decodeFields(ptr, available, block.path, offset);
     const subject = readSubject(f.subjectAt, f.subjectLen);
-    const ts = decodedTimestamp();
+    return { offset, ts: decodedTimestamp(), subject, length: f.length };
+  }
+
+  private dropRecord(block: Block, seq: number, record: RecordInfo): void {
     block.deleted.add(seq);
     block.msgs--;
-    block.bytes -= f.length;
+    block.bytes -= record.length;
     this.msgs--;
-    this.bytes -= f.length;
-    this.subjects.remove(subject, seq);
-    return { offset, ts };
+    this.bytes -= record.length;
+    this.subjects.remove(record.subject, seq);
   }
 
   /** Writes the range tombstone of the head removals made since the last one. */
@@ -1120,8 +1174,17 @@ export class FileStore implements StreamStore {
     if (block !== this.active || offset < block.written) {
       const bytes = core.u8.slice(ptr, ptr + length);
       if (block.handle === null) block.handle = this.fs.open(block.path, "write");
-      block.handle.write(bytes, offset);
       block.dirty = true;
+      try {
+        block.durability.overwrite(block.handle, offset, bytes);
+      } catch (err) {
+        // Kept, and written again before the block's next fsync, whose round reports a lasting failure.
+        if (this.options.syncAlways) throw err;
+      }
+      if (this.options.syncAlways) {
+        this.syncBlock(block);
+        block.dirty = false;
+      }
     }
   }
 
@@ -1230,6 +1293,7 @@ export class FileStore implements StreamStore {
     }
     if (block.handle === null) block.handle = this.fs.open(block.path, "write");
     block.handle.truncate(end);
+    block.durability.cut(end);
     block.length = block.written = end;
     block.cutAfter(seq);
     block.dirty = true;
@@ -1274,7 +1338,7 @@ export class FileStore implements StreamStore {
     this.firstSeq = last + 1;
     // The range tombstone is durable before the old blocks disappear.
     this.writeOut();
-    this.active.handle?.sync();
+    this.syncBlock(this.active);
     this.active.dirty = false;
     this.writeCheckpointNow();
     for (const b of old) {
@@ -1416,11 +1480,13 @@ export class FileStore implements StreamStore {
     // while it waits must not drop out of it with its early fsync unawaited.
     const dirty = this.blocks.filter((b) => b.dirty && b.handle !== null);
     for (const b of dirty) b.dirty = false;
+    // An early fsync that already failed left its block dirty: this round syncs it again.
+    this.earlySyncError = null;
     const early = [...this.earlySyncs];
     const emptied = this.pendingUnlinks;
     this.pendingUnlinks = [];
     try {
-      await Promise.all([...early, ...dirty.map((b) => b.handle!.syncAsync())]);
+      await Promise.all([...early, ...dirty.map((b) => this.syncBlockAsync(b))]);
     } catch (err) {
       for (const b of dirty) b.dirty = true;
       this.pendingUnlinks.unshift(...emptied);
@@ -1434,6 +1500,45 @@ export class FileStore implements StreamStore {
       throw err;
     }
     this.syncDirectoryIfNeeded();
+  }
+
+  /** fsyncs a block file, first writing again what a failed fsync may have dropped (block-sync.ts). */
+  private syncBlock(block: Block): void {
+    if (block.handle === null) return;
+    block.durability.sync(block.handle, block.written, (from, to) =>
+      this.bytesToRewrite(block, from, to),
+    );
+  }
+
+  private syncBlockAsync(block: Block): Promise<void> {
+    if (block.handle === null) return Promise.resolve();
+    return block.durability.syncAsync(block.handle, block.written, (from, to) =>
+      this.bytesToRewrite(block, from, to),
+    );
+  }
+
+  /**
+   * Bytes [from, to) of `block` to write again after a failed fsync: the
+   * write buffer for the active block; for a sealed one the cache, or a read
+   * of the file (the kernel keeps the dropped pages readable, but may have
+   * evicted them since), accepted only if every record from `from` verifies.
+   */
+  private bytesToRewrite(block: Block, from: number, to: number): Uint8Array {
+    if (block === this.active) return this.buffer.view(from, to);
+    const { ptr, length } = loadBlock(this.fs, this.cache, block);
+    const start = Math.max(from, BLOCK_HEADER_SIZE);
+    const intact =
+      length >= to &&
+      checkBlockHeader(ptr, to, block.path) &&
+      (start >= to || scanBlock(ptr, to, start, () => {}).stop === to);
+    if (!intact) {
+      throw new JetStoreError(
+        "ErrIO",
+        `Bytes ${from} to ${to} of ${block.path} were dropped by a failed fsync and cannot be written again`,
+        { file: block.path, offset: from },
+      );
+    }
+    return getCore().u8.subarray(ptr + from, ptr + to);
   }
 
   private syncDirectoryIfNeeded(): void {
@@ -1469,7 +1574,7 @@ export class FileStore implements StreamStore {
     this.writeOut();
     for (const b of this.blocks) {
       if ((b.dirty || b.syncing > 0) && b.handle !== null) {
-        b.handle.sync();
+        this.syncBlock(b);
         b.dirty = false;
       }
     }
@@ -1582,6 +1687,13 @@ export class FileStore implements StreamStore {
 }
 
 const REC_MIN = 36;
+
+interface RecordInfo {
+  offset: number;
+  ts: bigint;
+  subject: string;
+  length: number;
+}
 /** Room for a TTL field and rounding, so `append` never writes past the buffer. */
 const REC_TTL_AND_SLACK = 16;
 

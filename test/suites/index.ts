@@ -2,6 +2,7 @@
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
 import { crashPointSuite } from "./crash-points.ts";
+import { diskErrorSuite } from "./disk-errors.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fixtureSuite } from "./fixtures.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
@@ -27,4 +28,5 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   storeContractSuite(api, storeFactories(ctx));
   fileStoreSuite(api, ctx);
   crashPointSuite(api);
+  diskErrorSuite(api);
 }
