@@ -7,9 +7,14 @@
  * (`synced`) and the erased records it overwrote in place since; after a
  * failure everything past `synced`, and those records, is written again
  * from memory before the next fsync, and only an fsync that started after
- * that rewrite and saw no failure meanwhile moves `synced` on.
+ * that rewrite and saw no failure meanwhile counts: one that overlapped a
+ * failure is tried again, after the rewrite that failure calls for.
  */
 import type { FileHandle } from "../../runtimes/fs.ts";
+import { JetStoreError } from "../errors.ts";
+
+/** fsyncs tried again when another fsync of the same file failed while one ran. */
+const OVERLAP_RETRIES = 3;
 
 /** The bytes [from, to) of a block as the store wrote them; throws if they cannot be vouched for. */
 export type BlockBytes = (from: number, to: number) => Uint8Array;
@@ -25,6 +30,8 @@ interface Overwrite {
 /** What an fsync covers, fixed when it starts. */
 interface SyncStart {
   length: number;
+  /** `synced` when it started: what a failure of this fsync may have dropped starts there. */
+  synced: number;
   overwrites: number;
   failures: number;
 }
@@ -64,22 +71,32 @@ export class BlockSync {
     try {
       handle.sync();
     } catch (err) {
-      this.failed();
+      this.failed(started);
       throw err;
     }
+    // Nothing else runs during a synchronous fsync, so no failure can overlap it.
     this.succeeded(started);
   }
 
   /** The same as `sync` with the runtime's asynchronous fsync. */
   async syncAsync(handle: FileHandle, length: number, source: BlockBytes): Promise<void> {
-    const started = this.prepare(handle, length, source);
-    try {
-      await handle.syncAsync();
-    } catch (err) {
-      this.failed();
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      const started = this.prepare(handle, length, source);
+      try {
+        await handle.syncAsync();
+      } catch (err) {
+        this.failed(started);
+        throw err;
+      }
+      if (this.succeeded(started)) return;
+      if (attempt === OVERLAP_RETRIES) {
+        throw new JetStoreError(
+          "ErrIO",
+          `fsync of ${handle.path} kept overlapping failed fsyncs of the same file`,
+          { file: handle.path },
+        );
+      }
     }
-    this.succeeded(started);
   }
 
   private prepare(handle: FileHandle, length: number, source: BlockBytes): SyncStart {
@@ -95,20 +112,30 @@ export class BlockSync {
       }
       this.rewriteFrom = -1;
     }
-    return { length, overwrites: this.overwrites.length, failures: this.failures };
+    return {
+      length,
+      synced: this.synced,
+      overwrites: this.overwrites.length,
+      failures: this.failures,
+    };
   }
 
-  private failed(): void {
+  private failed(started: SyncStart): void {
     this.failures++;
-    this.rewriteFrom = this.rewriteFrom < 0 ? this.synced : Math.min(this.rewriteFrom, this.synced);
+    // From where this fsync started: an fsync that succeeded meanwhile may not have covered it.
+    const from = Math.min(this.synced, started.synced);
+    this.rewriteFrom = this.rewriteFrom < 0 ? from : Math.min(this.rewriteFrom, from);
+    this.synced = from;
     for (const o of this.overwrites) o.written = false;
   }
 
-  private succeeded(started: SyncStart): void {
-    if (started.failures !== this.failures) return;
+  /** Records a completed fsync; false when a failure overlapped it, so it proves nothing. */
+  private succeeded(started: SyncStart): boolean {
+    if (started.failures !== this.failures) return false;
     this.synced = Math.max(this.synced, started.length);
     const covered = this.overwrites.slice(0, started.overwrites);
     if (covered.every((o) => o.written))
       this.overwrites = this.overwrites.slice(started.overwrites);
+    return true;
   }
 }

@@ -1485,12 +1485,16 @@ export class FileStore implements StreamStore {
     const early = [...this.earlySyncs];
     const emptied = this.pendingUnlinks;
     this.pendingUnlinks = [];
-    try {
-      await Promise.all([...early, ...dirty.map((b) => this.syncBlockAsync(b))]);
-    } catch (err) {
+    // Every fsync settles before the round does: one still running must not overlap the next round's.
+    const outcomes = await Promise.allSettled([
+      ...early,
+      ...dirty.map((b) => this.syncBlockAsync(b)),
+    ]);
+    const failure = outcomes.find((o) => o.status === "rejected");
+    if (failure !== undefined) {
       for (const b of dirty) b.dirty = true;
       this.pendingUnlinks.unshift(...emptied);
-      throw err;
+      throw failure.reason;
     }
     if (!this.closed) this.unlinkEmptied(emptied);
     else this.pendingUnlinks.unshift(...emptied);

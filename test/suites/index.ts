@@ -5,6 +5,7 @@ import { crashPointSuite } from "./crash-points.ts";
 import { diskErrorSuite } from "./disk-errors.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fixtureSuite } from "./fixtures.ts";
+import { killSuite } from "./kills.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { recordCodecSuite } from "./record-codec.ts";
 import { seqsetSuite } from "./seqset.ts";
@@ -29,4 +30,5 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   fileStoreSuite(api, ctx);
   crashPointSuite(api);
   diskErrorSuite(api);
+  killSuite(api, ctx);
 }
