@@ -277,11 +277,26 @@ class Recovery {
         block === active
           ? { ptr: buffer.ptr, length: buffer.used }
           : loadBlock(this.fs, this.cache, block);
+      const damaged: number[] = [];
+      let bytes = 0;
       for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
         const offset = block.offsetOf(seq);
+        if (offset < 0 || offset === NO_RECORD) {
+          damaged.push(seq);
+          continue;
+        }
         const f = decodeFields(ptr + offset, length - offset, block.path, offset);
         this.subjects.add(readSubject(f.subjectAt, f.subjectLen), seq);
+        bytes += f.length;
       }
+      // A damaged record in a block the checkpoint vouched for is lost like any
+      // other: its subject cannot be counted, so neither can the message.
+      for (const seq of damaged) {
+        block.deleted.add(seq);
+        block.msgs--;
+        this.lostSeqs.push(seq);
+      }
+      if (damaged.length > 0) block.bytes = bytes;
     }
   }
 }

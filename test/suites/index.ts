@@ -14,6 +14,7 @@ import { storeFactories } from "./store-factories.ts";
 import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
 import { varintSuite } from "./varint.ts";
+import { verifySuite } from "./verify.ts";
 import { xxhashSuite } from "./xxhash.ts";
 
 export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
@@ -31,4 +32,5 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   crashPointSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
+  verifySuite(api, ctx);
 }
