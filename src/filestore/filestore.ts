@@ -481,7 +481,8 @@ export class FileStore implements StreamStore {
     const lo = Number(ts & 0xffffffffn);
     const start = this.buffer.used;
     this.buffer.append(seq, hi, lo, "", null, payload, flag, 0);
-    if (this.options.syncAlways) this.commitAppend(start);
+    // A tombstone is never taken back (a removed message must not return): see appendTombstone.
+    if (this.options.syncAlways && flag !== REC_FLAG_TOMBSTONE) this.commitAppend(start);
   }
 
   /**
@@ -510,7 +511,13 @@ export class FileStore implements StreamStore {
   }
 
   /** Appends a tombstone for `count` sequences ending at `seq`; `ts` is what it records. */
-  private appendTombstone(seq: number, count: number, ts: bigint): void {
+  /**
+   * With syncAlways the tombstone is made durable here unless `commit` is
+   * false (the caller commits once its removal is complete in memory). If
+   * that fails the removal stays in effect, its tombstone waits for the next
+   * write-out, and the error is thrown: the removal is not durable yet.
+   */
+  private appendTombstone(seq: number, count: number, ts: bigint, commit = true): void {
     this.appendBareRecord(seq, ts, count === 1 ? EMPTY : u64Bytes(count), REC_FLAG_TOMBSTONE);
     this.active.noteTombstone(seq - count + 1);
     this.active.length = this.buffer.used;
@@ -519,6 +526,14 @@ export class FileStore implements StreamStore {
       this.lastTs = ts;
     }
     this.afterWrite();
+    if (commit && this.options.syncAlways) this.commitTombstones();
+  }
+
+  /** With syncAlways: makes the tombstones written so far durable; throws (keeping them) if it cannot. */
+  private commitTombstones(): void {
+    this.writeOut();
+    this.syncBlock(this.active);
+    this.syncDirectoryIfNeeded();
   }
 
   /** Seals the active block when `size` more bytes would not fit. */
@@ -1076,14 +1091,23 @@ export class FileStore implements StreamStore {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
     const record = this.recordInfo(block, seq);
-    // The tombstone first: a write that fails (with syncAlways, at once) has then changed nothing.
-    this.appendTombstone(seq, 1, record.ts);
+    // The tombstone first: if there is no room for it, nothing has changed.
+    this.appendTombstone(seq, 1, record.ts, false);
     this.dropRecord(block, seq, record);
-    if (erase) this.overwrite(block, seq, record.offset, record.ts);
+    let eraseFailure: unknown = null;
+    if (erase) {
+      try {
+        this.overwrite(block, seq, record.offset, record.ts);
+      } catch (err) {
+        eraseFailure = err;
+      }
+    }
     if (seq === this.firstSeq) {
       this.recomputeFirst();
       this.dropEmptyHeadBlocks();
     }
+    if (this.options.syncAlways) this.commitTombstones();
+    if (eraseFailure !== null) throw eraseFailure;
     return true;
   }
 
@@ -1212,9 +1236,10 @@ export class FileStore implements StreamStore {
       if (!b.hasRange || b.first >= seq) break;
       this.dropLive(b, b.first, Math.min(b.last, seq - 1));
     }
-    this.appendTombstone(seq - 1, seq - 1, this.lastTs);
+    this.appendTombstone(seq - 1, seq - 1, this.lastTs, false);
     this.recomputeFirst();
     this.dropEmptyHeadBlocks();
+    if (this.options.syncAlways) this.commitTombstones();
     return before - this.msgs;
   }
 
@@ -1266,7 +1291,8 @@ export class FileStore implements StreamStore {
       if (!b.hasRange || b.last < reassertFrom) continue;
       for (const [lo, hi] of b.deleted.runs(Math.max(b.first, reassertFrom))) {
         const to = Math.min(hi, b.last);
-        if (lo <= to) this.appendTombstone(to, to - lo + 1, this.lastTs);
+        // Made durable by the checkpoint below.
+        if (lo <= to) this.appendTombstone(to, to - lo + 1, this.lastTs, false);
       }
     }
     this.lastSeq = seq;
@@ -1323,31 +1349,33 @@ export class FileStore implements StreamStore {
   /** Purge semantics: no message remains, the last sequence becomes `last`. */
   private removeEverythingThrough(last: number): void {
     this.writeOut();
+    // Created before anything changes: a disk too full for a new file refuses the purge cleanly.
+    const file = this.createBlockFile();
     const old = this.blocks;
     // As MemStore: the last timestamp stays that of the last message written, even past the end.
     const lastTs = this.lastTs;
     this.blocks = [];
     this.lastSeq = Math.max(this.lastSeq, last);
-    this.startBlock();
-    if (last > 0) this.appendTombstone(last, last, lastTs);
+    this.startBlock(file);
+    if (last > 0) this.appendTombstone(last, last, lastTs, false);
     this.lastSeq = last;
     this.lastTs = lastTs;
     this.msgs = 0;
     this.bytes = 0;
     this.subjects.clear();
     this.firstSeq = last + 1;
-    // The range tombstone is durable before the old blocks disappear.
-    this.writeOut();
-    this.syncBlock(this.active);
-    this.active.dirty = false;
-    this.writeCheckpointNow();
     for (const b of old) {
       this.cache.drop(b.n);
       this.readHandles.drop(b.n);
       b.dispose();
-      this.fs.remove(b.path);
     }
-    this.fs.syncDirectory(joinPath(this.dir, BLOCKS_DIR));
+    // The old files go once the range tombstone is durable: here, or, if this
+    // fails, at the next sync round or checkpoint that succeeds.
+    this.pendingUnlinks.push(...old);
+    this.writeOut();
+    this.syncBlock(this.active);
+    this.active.dirty = false;
+    this.writeCheckpointNow();
   }
 
   private recomputeFirst(): void {

@@ -93,6 +93,46 @@ export function diskErrorSuite(api: TestApi): void {
       });
     }
 
+    for (const fault of ["noSpace", "failWrite"] as const) {
+      const code = codeFor[fault];
+
+      it(`with syncAlways, keeps a removal that hit ${code} in effect, reports it, and makes it durable with the next write`, async () => {
+        const { disk, clock, ledger, store } = await started({ syncAlways: true });
+        inject(disk, fault);
+        expect(codeOf(() => ledger.remove(store, 10))).toBe(code);
+        expect(codeOf(() => ledger.remove(store, 20, true))).toBe(code);
+        expect(codeOf(() => ledger.compact(store, 5))).toBe(code);
+        // Not durable yet, but in effect: a removed message never comes back.
+        for (const seq of [3, 10, 20]) {
+          expect(codeOf(() => store.loadMsg(seq))).toBe("ErrStoreMsgNotFound");
+        }
+        expectKeepsAcknowledged(expect, store, ledger, `syncAlways removals during ${fault}`);
+        heal(disk);
+        ledger.store(store, clock);
+        await expectSurvivesPowerCut(
+          disk,
+          clock,
+          ledger,
+          `syncAlways removals after ${fault}`,
+          expect,
+        );
+      });
+
+      for (const syncAlways of [false, true]) {
+        it(`purges while writes fail with ${code} (syncAlways ${syncAlways}) and keeps the purge once the disk recovers`, async () => {
+          const { disk, clock, ledger, store } = await started({ syncAlways });
+          inject(disk, fault);
+          expect(codeOf(() => ledger.purgeAll(store))).toBe(code);
+          expect(store.fastState()).toMatchObject({ msgs: 0, firstSeq: 61, lastSeq: 60 });
+          heal(disk);
+          ledger.store(store, clock);
+          await ledger.acknowledge(store.sync());
+          expect(store.fastState()).toMatchObject({ msgs: 1, firstSeq: 61, lastSeq: 61 });
+          await expectSurvivesPowerCut(disk, clock, ledger, `purge after ${fault}`, expect);
+        });
+      }
+    }
+
     it("keeps serving reads after a failed read and reports ErrIO for it", async () => {
       const { disk, clock, ledger, store } = await started({ cacheBytes: 0 });
       await store.close();

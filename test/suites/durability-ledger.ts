@@ -115,6 +115,13 @@ export class Ledger {
     this.returned();
   }
 
+  /** purge(): every message goes. */
+  purgeAll(store: StreamStore): void {
+    this.live.clear();
+    store.purge();
+    this.returned();
+  }
+
   /** purgeEx on a literal subject: every message on it goes. */
   purgeSubject(store: StreamStore, subject: string): void {
     for (const [s, m] of [...this.live]) if (m.subject === subject) this.live.delete(s);
