@@ -8,7 +8,9 @@
  * reported as success, including when the kernel drops the dirty pages it
  * could not write (fsyncgate): the store must write them again.
  */
+import type { FileSystem, OpenMode } from "../../runtimes/fs.ts";
 import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
+import { fromSystemError } from "../../src/errors.ts";
 import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
 import type { TestApi } from "../harness.ts";
 import { expectKeepsAcknowledged, Ledger } from "./durability-ledger.ts";
@@ -132,6 +134,62 @@ export function diskErrorSuite(api: TestApi): void {
         });
       }
     }
+
+    it("refuses a write with ErrNoSpace when a new block file cannot be created, changing nothing", async () => {
+      const disk = memoryFileSystem({ seed: 5 });
+      disk.mkdir(DIR);
+      disk.syncDirectory("/");
+      let full = false;
+      // The memory adapter fails writes only; a full directory fails the create itself.
+      const fs: FileSystem = {
+        name: disk.name,
+        open: (path: string, mode: OpenMode) => {
+          if (full && mode === "create" && path.endsWith(".blk") && disk.stat(path) === null) {
+            const cause = Object.assign(new Error("ENOSPC"), { code: "ENOSPC" });
+            throw fromSystemError(cause, "open", path);
+          }
+          return disk.open(path, mode);
+        },
+        stat: (path) => disk.stat(path),
+        mkdir: (path) => disk.mkdir(path),
+        list: (path) => disk.list(path),
+        rename: (from, to) => disk.rename(from, to),
+        remove: (path) => disk.remove(path),
+        syncDirectory: (path) => disk.syncDirectory(path),
+        lock: (dir) => disk.lock(dir),
+      };
+      const clock = testClock();
+      const ledger = new Ledger();
+      const store = await FileStore.open({
+        dir: DIR,
+        fs,
+        blockSize: 4096,
+        syncIntervalMs: 0,
+        now: clock.now,
+      });
+      for (let i = 0; i < 20; i++) ledger.store(store, clock);
+      await ledger.acknowledge(store.sync());
+      full = true;
+      let refused = 0;
+      for (let i = 0; i < 60; i++) {
+        const before = store.state();
+        const code = codeOf(() => ledger.store(store, clock));
+        if (code === "no error") continue;
+        expect(code).toBe("ErrNoSpace");
+        expect(store.state()).toStrictEqual(before);
+        ledger.written.delete(before.lastSeq + 1);
+        refused++;
+      }
+      expect(refused).toBeGreaterThan(0);
+      const before = store.state();
+      expect(codeOf(() => store.purge())).toBe("ErrNoSpace");
+      expect(store.state()).toStrictEqual(before);
+      expectKeepsAcknowledged(expect, store, ledger, "while no block can be created");
+      full = false;
+      for (let i = 0; i < 40; i++) ledger.store(store, clock);
+      await ledger.acknowledge(store.flush());
+      await expectSurvivesPowerCut(disk, clock, ledger, "after block creation failed", expect);
+    });
 
     it("keeps serving reads after a failed read and reports ErrIO for it", async () => {
       const { disk, clock, ledger, store } = await started({ cacheBytes: 0 });
