@@ -19,3 +19,11 @@ export type {
   StreamState,
   StreamStore,
 } from "./types.ts";
+export type {
+  DamagedBytes,
+  LostRange,
+  VerifyOptions,
+  VerifyProgress,
+  VerifyReport,
+} from "./verify.ts";
+export { verifyStore } from "./verify.ts";

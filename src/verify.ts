@@ -14,6 +14,7 @@
  * skip accounts for them; sequences the checkpoint promised past the last
  * record found are lost too.
  */
+import { defaultFileSystem } from "../runtimes/detect.ts";
 import type { FileHandle, FileSystem } from "../runtimes/fs.ts";
 import { joinPath } from "../runtimes/fs.ts";
 import { isJetStoreError } from "./errors.ts";
@@ -43,8 +44,8 @@ export interface VerifyProgress {
 }
 
 export interface VerifyOptions {
-  /** The filesystem adapter; the caller's runtime decides (the CLI uses node:fs). */
-  fs: FileSystem;
+  /** The filesystem adapter; the runtime's own by default. */
+  fs?: FileSystem;
   onProgress?: (progress: VerifyProgress) => void;
 }
 
@@ -94,9 +95,9 @@ export interface VerifyReport {
 }
 
 /** Verifies every record of the store in `dir`, changing nothing. */
-export function verifyStore(dir: string, options: VerifyOptions): VerifyReport {
+export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyReport {
   const started = performance.now();
-  const { fs } = options;
+  const fs = options.fs ?? defaultFileSystem();
   const checkpoint = readCheckpointSafely(fs, dir);
   const blocksDir = joinPath(dir, BLOCKS_DIR);
   const numbers = fs
