@@ -36,6 +36,15 @@ export interface Faults {
   failWrite?: FaultRule | null;
   /** Matching file and directory syncs throw ErrIO and make nothing durable. */
   failSync?: FaultRule | null;
+  /**
+   * When true, a file sync that fails also drops what it was to make durable,
+   * as Linux does since 4.13 ("fsyncgate"): the writes stop being pending,
+   * reads still see them, later syncs succeed without writing them, and a
+   * crash brings back the bytes that were there before, until they are
+   * written again. When false or null (the default) they stay pending and
+   * the next successful sync makes them durable.
+   */
+  dropUnsyncedOnSyncFailure?: boolean | null;
 }
 
 /** Operations so far; indexes of faults are these counters' values. */
@@ -59,6 +68,7 @@ const FAULT_KEYS = [
   "failRead",
   "failWrite",
   "failSync",
+  "dropUnsyncedOnSyncFailure",
 ] as const;
 
 export function noFaults(): ActiveFaults {
@@ -68,6 +78,7 @@ export function noFaults(): ActiveFaults {
     failRead: null,
     failWrite: null,
     failSync: null,
+    dropUnsyncedOnSyncFailure: null,
   };
 }
 
@@ -89,6 +100,13 @@ export function mergeFaults(current: ActiveFaults, changes: unknown): ActiveFaul
       next[k] = checkCount(value, k, 1);
     } else if (k === "noSpaceAfterBytes") {
       next[k] = checkCount(value, k, 0);
+    } else if (k === "dropUnsyncedOnSyncFailure") {
+      if (typeof value !== "boolean") {
+        throw invalidArgument(
+          `Cannot set faults: ${k} must be a boolean, got ${describeValue(value)}`,
+        );
+      }
+      next[k] = value;
     } else {
       next[k] = checkRule(value, k);
     }

@@ -21,6 +21,17 @@ export interface FileNode {
   mtimeMs: number;
   /** Changes since the last sync, oldest first. */
   undo: FileChange[];
+  /**
+   * Ranges a failed fsync dropped, with the bytes the disk still holds there;
+   * a range shrinks once a later write over it is made durable.
+   */
+  dropped: DroppedRange[];
+}
+
+interface DroppedRange {
+  position: number;
+  /** The durable bytes of [position, position + bytes.length): what a crash brings back. */
+  bytes: Uint8Array;
 }
 
 export interface DirNode {
@@ -54,7 +65,14 @@ export const MAX_MEMORY_FILE = 2 ** 31 - 1;
 const EMPTY = new Uint8Array(0);
 
 export function newFile(now: number, bytes: Uint8Array = EMPTY): FileNode {
-  return { kind: "file", data: bytes.slice(), size: bytes.length, mtimeMs: now, undo: [] };
+  return {
+    kind: "file",
+    data: bytes.slice(),
+    size: bytes.length,
+    mtimeMs: now,
+    undo: [],
+    dropped: [],
+  };
 }
 
 export function newDir(now: number): DirNode {
@@ -84,6 +102,8 @@ export function writeAt(file: FileNode, src: Uint8Array, position: number, now: 
 
 export function truncateTo(file: FileNode, length: number, now: number): void {
   const prevSize = file.size;
+  // What a shrink drops is gone from the disk too; regrown bytes are new.
+  trimDropped(file, length, Number.MAX_SAFE_INTEGER);
   const removed = length < prevSize ? file.data.slice(length, prevSize) : EMPTY;
   file.undo.push({ kind: "truncate", prevSize, removed });
   resize(file, length);
@@ -105,7 +125,76 @@ export function syncTree(root: DirNode): void {
   root.undo = [];
   for (const node of root.entries.values()) {
     if (node.kind === "dir") syncTree(node);
-    else node.undo = [];
+    else settle(node, node.undo.length);
+  }
+}
+
+/** A sync succeeded for the first `count` logged changes: they are durable now. */
+export function settle(file: FileNode, count: number): void {
+  const done = file.undo.slice(0, count);
+  file.undo = file.undo.slice(count);
+  for (const change of done) {
+    if (change.kind === "write")
+      trimDropped(file, change.position, change.position + change.length);
+  }
+}
+
+/**
+ * A sync of the first `count` logged changes failed and the kernel dropped
+ * them (fsyncgate): they are no longer pending, yet the disk keeps what it
+ * held before them, which a crash brings back.
+ */
+export function drop(file: FileNode, count: number): void {
+  const durable = durableBytes(file);
+  const lost = file.undo.slice(0, count);
+  file.undo = file.undo.slice(count);
+  for (const change of lost) {
+    if (change.kind !== "write") continue;
+    const end = change.position + change.length;
+    const bytes = new Uint8Array(change.length);
+    if (change.position < durable.length) {
+      bytes.set(durable.subarray(change.position, Math.min(end, durable.length)));
+    }
+    // Ranges of several failed syncs may overlap; each holds the same durable bytes there.
+    file.dropped.unshift({ position: change.position, bytes });
+  }
+}
+
+/** What the disk holds for `file` now: unsynced changes undone, dropped ranges restored. */
+function durableBytes(file: FileNode): Uint8Array {
+  const copy: FileNode = { ...file, data: file.data.slice(), undo: [], dropped: [] };
+  for (let i = file.undo.length - 1; i >= 0; i--) undo(copy, file.undo[i], 0);
+  restoreDropped(copy, file.dropped);
+  return copy.data.slice(0, copy.size);
+}
+
+/** Removes [from, to) from every dropped range of `file`. */
+function trimDropped(file: FileNode, from: number, to: number): void {
+  if (file.dropped.length === 0) return;
+  file.dropped = cutRanges(file.dropped, from, to);
+}
+
+function cutRanges(ranges: DroppedRange[], from: number, to: number): DroppedRange[] {
+  const out: DroppedRange[] = [];
+  for (const r of ranges) {
+    const end = r.position + r.bytes.length;
+    if (end <= from || r.position >= to) {
+      out.push(r);
+      continue;
+    }
+    if (r.position < from)
+      out.push({ position: r.position, bytes: r.bytes.subarray(0, from - r.position) });
+    if (end > to) out.push({ position: to, bytes: r.bytes.subarray(to - r.position) });
+  }
+  return out;
+}
+
+/** Puts the durable bytes of dropped ranges back, within the file's size. */
+function restoreDropped(file: FileNode, ranges: DroppedRange[]): void {
+  for (let i = ranges.length - 1; i >= 0; i--) {
+    const { position, bytes } = ranges[i];
+    if (position >= file.size) continue;
+    file.data.set(bytes.subarray(0, Math.min(bytes.length, file.size - position)), position);
   }
 }
 
@@ -166,16 +255,28 @@ function survivingEntries(dir: DirNode, lose: LoseMode, random: Random): Map<str
 }
 
 function survivingBytes(file: FileNode, lose: LoseMode, random: Random): Uint8Array {
-  const copy: FileNode = { ...file, data: file.data.slice(), undo: [] };
+  const copy: FileNode = { ...file, data: file.data.slice(), undo: [], dropped: [] };
   const log = file.undo;
   const keep = cut(log.length, lose, random);
   for (let i = log.length - 1; i > keep; i--) undo(copy, log[i], 0);
+  let dropped = file.dropped;
   if (keep < log.length) {
     const oldest = log[keep];
     // The oldest lost write may have landed in part: a torn write.
     const landed = lose === "random" && oldest.kind === "write" ? random.below(oldest.length) : 0;
     undo(copy, oldest, landed);
+    if (oldest.kind === "write" && landed > 0) {
+      dropped = cutRanges(dropped, oldest.position, oldest.position + landed);
+    }
   }
+  // Writes that reached the disk cover what a failed fsync had dropped there.
+  for (let i = 0; i < Math.min(keep, log.length); i++) {
+    const change = log[i];
+    if (change.kind === "write") {
+      dropped = cutRanges(dropped, change.position, change.position + change.length);
+    }
+  }
+  restoreDropped(copy, dropped);
   return copy.data.slice(0, copy.size);
 }
 

@@ -51,6 +51,7 @@ import {
 } from "./memory-faults.ts";
 import {
   type DirNode,
+  drop,
   type FileNode,
   type LoseMode,
   MAX_MEMORY_FILE,
@@ -59,6 +60,7 @@ import {
   newFile,
   readAt,
   setEntries,
+  settle,
   survivingTree,
   truncateTo,
   writeAt,
@@ -325,6 +327,7 @@ class MemoryFs implements MemoryFileSystem {
     r.node.data = bytes.slice();
     r.node.size = bytes.length;
     r.node.undo = [];
+    r.node.dropped = [];
     r.node.mtimeMs = now;
   }
 
@@ -579,9 +582,13 @@ class MemoryFile implements FileHandle {
 
   sync(): void {
     this.#check("sync");
+    const file = this.#file;
     const failure = this.#disk.startSync(this.#key, this.path);
-    if (failure !== null) throw failure;
-    this.#file.undo = [];
+    if (failure !== null) {
+      if (this.#disk.faults.dropUnsyncedOnSyncFailure === true) drop(file, file.undo.length);
+      throw failure;
+    }
+    settle(file, file.undo.length);
   }
 
   syncAsync(): Promise<void> {
@@ -597,14 +604,15 @@ class MemoryFile implements FileHandle {
     const covered = file.undo.at(-1);
     return new Promise((resolve, reject) => {
       setTimeout(() => {
-        if (failure !== null) return reject(failure);
         if (disk.powerCut !== null) {
-          return reject(injectedError("EIO", disk.powerCut, "sync", this.path));
+          return reject(failure ?? injectedError("EIO", disk.powerCut, "sync", this.path));
         }
-        if (covered !== undefined) {
-          const i = file.undo.indexOf(covered);
-          if (i >= 0) file.undo = file.undo.slice(i + 1);
+        const count = covered === undefined ? 0 : file.undo.indexOf(covered) + 1;
+        if (failure !== null) {
+          if (disk.faults.dropUnsyncedOnSyncFailure === true) drop(file, count);
+          return reject(failure);
         }
+        settle(file, count);
         resolve();
       }, 0);
     });

@@ -20,3 +20,11 @@ export type {
   StreamState,
   StreamStore,
 } from "./types.ts";
+export type {
+  DamagedStretch,
+  LostRange,
+  VerifyOptions,
+  VerifyProgress,
+  VerifyReport,
+} from "./verify.ts";
+export { verifyStore } from "./verify.ts";

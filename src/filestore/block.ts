@@ -13,6 +13,7 @@
  */
 import type { FileHandle } from "../../runtimes/fs.ts";
 import { SequenceSet } from "../seqset.ts";
+import { BlockSync } from "./block-sync.ts";
 import { NO_SUBJECT } from "./subject-totals.ts";
 
 /** An offset index entry for a sequence with no record in this block. */
@@ -61,6 +62,8 @@ export class Block {
   dirty = false;
   /** fsyncs in flight that started with `dirty` cleared. */
   syncing = 0;
+  /** How far fsyncs reached, and what to write again after a failed one. */
+  readonly durability = new BlockSync();
 
   constructor(n: number, path: string, after: number) {
     this.n = n;

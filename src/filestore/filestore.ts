@@ -15,7 +15,12 @@
  * metadata, a deleted-sequence set in WASM memory and, once read, a 4-byte
  * per-message offset index; their bytes come back through a bounded cache.
  */
-import { type DirectoryLock, type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import {
+  type DirectoryLock,
+  type FileHandle,
+  type FileSystem,
+  joinPath,
+} from "../../runtimes/fs.ts";
 import { backgroundInterval, backgroundTimeout } from "../../runtimes/timers.ts";
 import { invalidArgument, isJetStoreError, JetStoreError } from "../errors.ts";
 import {
@@ -80,7 +85,7 @@ import {
 import { getCore } from "../wasm/core.ts";
 import { Block, NO_RECORD } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
-import { loadBlock } from "./block-io.ts";
+import { checkBlockHeader, loadBlock } from "./block-io.ts";
 import { scanBlock } from "./block-scan.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
 import { lostReport } from "./damage.ts";
@@ -264,6 +269,7 @@ export class FileStore implements StreamStore {
     for (const b of this.blocks) {
       this.msgs += b.msgs;
       this.bytes += b.bytes;
+      b.durability.synced = b.written;
     }
     if (this.blocks.length === 0) {
       this.startBlock();
@@ -445,7 +451,9 @@ export class FileStore implements StreamStore {
   ): void {
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttl);
     this.makeRoom(size);
+    const start = this.buffer.used;
     const offset = this.buffer.append(seq, this.clock.hi, this.clock.lo, subject, hdr, msg, 0, ttl);
+    if (this.options.syncAlways) this.commitAppend(start);
     const block = this.active;
     block.appendMessage(seq, offset, size);
     if (block.maxTs !== null && ts > block.maxTs) block.maxTs = ts;
@@ -500,11 +508,45 @@ export class FileStore implements StreamStore {
     this.makeRoom(REC_MIN + payload.length);
     const hi = Number(ts >> 32n);
     const lo = Number(ts & 0xffffffffn);
+    const start = this.buffer.used;
     this.buffer.append(seq, hi, lo, "", null, payload, flag, 0);
+    // A tombstone is never taken back (a removed message must not return): see appendTombstone.
+    if (this.options.syncAlways && flag !== REC_FLAG_TOMBSTONE) this.commitAppend(start);
+  }
+
+  /**
+   * With syncAlways: makes the record just appended at `start` durable, or
+   * takes it back and throws, so a write that fails changes nothing.
+   */
+  private commitAppend(start: number): void {
+    const block = this.active;
+    try {
+      this.writeOut();
+      this.syncBlock(block);
+      this.syncDirectoryIfNeeded();
+    } catch (err) {
+      this.buffer.used = start;
+      if (block.written > start) {
+        block.written = start;
+        block.durability.cut(start);
+        try {
+          block.handle?.truncate(start);
+        } catch {
+          // The next record is written at `start` over what is left.
+        }
+      }
+      throw err;
+    }
   }
 
   /** Appends a tombstone for `count` sequences ending at `seq`; `ts` is what it records. */
-  private appendTombstone(seq: number, count: number, ts: bigint): void {
+  /**
+   * With syncAlways the tombstone is made durable here unless `commit` is
+   * false (the caller commits once its removal is complete in memory). If
+   * that fails the removal stays in effect, its tombstone waits for the next
+   * write-out, and the error is thrown: the removal is not durable yet.
+   */
+  private appendTombstone(seq: number, count: number, ts: bigint, commit = true): void {
     this.appendBareRecord(seq, ts, count === 1 ? EMPTY : u64Bytes(count), REC_FLAG_TOMBSTONE);
     this.active.noteTombstone(seq - count + 1);
     this.active.length = this.buffer.used;
@@ -513,6 +555,14 @@ export class FileStore implements StreamStore {
       this.lastTs = ts;
     }
     this.afterWrite();
+    if (commit && this.options.syncAlways) this.commitTombstones();
+  }
+
+  /** With syncAlways: makes the tombstones written so far durable; throws (keeping them) if it cannot. */
+  private commitTombstones(): void {
+    this.writeOut();
+    this.syncBlock(this.active);
+    this.syncDirectoryIfNeeded();
   }
 
   /** Seals the active block when `size` more bytes would not fit. */
@@ -523,13 +573,8 @@ export class FileStore implements StreamStore {
   }
 
   private afterWrite(): void {
-    if (this.options.syncAlways) {
-      this.writeOut();
-      this.active.handle?.sync();
-      this.active.dirty = false;
-      this.syncDirectoryIfNeeded();
-      return;
-    }
+    // With syncAlways each record made itself durable (commitAppend).
+    if (this.options.syncAlways) return;
     const pending = this.buffer.used - this.active.written;
     if (pending >= FLUSH_BYTES) {
       this.writeOutInBackground();
@@ -567,12 +612,14 @@ export class FileStore implements StreamStore {
   /** Seals the active block and starts the next one. */
   private rollBlock(): void {
     this.writeOut();
+    // Created before anything changes: a disk too full for a new file refuses the write cleanly.
+    const next = this.createBlockFile();
     const sealed = this.active;
     this.syncSealedEarly(sealed);
     // The sealed block's bytes move to the cache as they are: no copy.
     const { ptr, length } = this.buffer.handOff();
     this.cache.put(sealed.n, ptr, length);
-    this.startBlock();
+    this.startBlock(next);
   }
 
   /**
@@ -585,7 +632,7 @@ export class FileStore implements StreamStore {
     if (handle === null || !block.dirty) return;
     block.dirty = false;
     block.syncing++;
-    const early: Promise<void> = handle.syncAsync().then(
+    const early: Promise<void> = this.syncBlockAsync(block).then(
       () => {
         block.syncing--;
         this.earlySyncs.delete(early);
@@ -600,12 +647,23 @@ export class FileStore implements StreamStore {
     this.earlySyncs.add(early);
   }
 
-  private startBlock(): void {
+  /** Creates the file of the next block, empty. */
+  private createBlockFile(): FileHandle {
+    const handle = this.fs.open(blockPath(this.dir, this.nextBlockNumber), "create");
+    try {
+      handle.truncate(0);
+    } catch (err) {
+      handle.close();
+      throw err;
+    }
+    return handle;
+  }
+
+  private startBlock(file: FileHandle = this.createBlockFile()): void {
     const n = this.nextBlockNumber++;
     const prev = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1].last : this.lastSeq;
     const block = new Block(n, blockPath(this.dir, n), Math.max(prev, this.lastSeq));
-    block.handle = this.fs.open(block.path, "create");
-    block.handle.truncate(0);
+    block.handle = file;
     this.buffer.reset(n);
     block.offsets = new Uint32Array(1024);
     // Under limits the oldest messages are removed one by one: a subject-id
@@ -1099,15 +1157,33 @@ export class FileStore implements StreamStore {
   private remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
-    const at = erase ? -1 : this.dropInMemory(block, seq);
+    const at = erase ? -1 : this.peekInMemory(block, seq);
     if (at >= 0) {
-      this.appendTombstone(seq, 1, getCore().view.getBigInt64(at + REC_OFF_TS, true));
-    } else {
-      const { offset, ts } = this.dropMessage(block, seq);
-      if (erase) this.overwrite(block, seq, offset, ts);
-      this.appendTombstone(seq, 1, ts);
+      const view = getCore().view;
+      const ts = view.getBigInt64(at + REC_OFF_TS, true);
+      const size = view.getUint32(at + REC_OFF_LENGTH, true);
+      const flags = view.getUint8(at + REC_OFF_FLAGS);
+      // The tombstone first: if there is no room for it, nothing has changed.
+      this.appendTombstone(seq, 1, ts, false);
+      this.dropPeeked(block, seq, size, flags);
+      if (seq === this.firstSeq) this.moveFirstPast(block, seq);
+      if (this.options.syncAlways) this.commitTombstones();
+      return true;
+    }
+    const record = this.recordInfo(block, seq);
+    this.appendTombstone(seq, 1, record.ts, false);
+    this.dropRecord(block, seq, record);
+    let eraseFailure: unknown = null;
+    if (erase) {
+      try {
+        this.overwrite(block, seq, record.offset, record.ts);
+      } catch (err) {
+        eraseFailure = err;
+      }
     }
     if (seq === this.firstSeq) this.moveFirstPast(block, seq);
+    if (this.options.syncAlways) this.commitTombstones();
+    if (eraseFailure !== null) throw eraseFailure;
     return true;
   }
 
@@ -1166,7 +1242,17 @@ export class FileStore implements StreamStore {
     const seq = this.firstSeq;
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return;
-    if (this.dropInMemory(block, seq) < 0) this.dropMessage(block, seq);
+    const at = this.peekInMemory(block, seq);
+    if (at < 0) this.dropMessage(block, seq);
+    else {
+      const view = getCore().view;
+      this.dropPeeked(
+        block,
+        seq,
+        view.getUint32(at + REC_OFF_LENGTH, true),
+        view.getUint8(at + REC_OFF_FLAGS),
+      );
+    }
     this.headRemovedThrough = seq;
     this.moveFirstPast(block, seq);
     // Make sure a write-out (and with it the tombstone) follows soon.
@@ -1174,13 +1260,13 @@ export class FileStore implements StreamStore {
   }
 
   /**
-   * dropMessage without decoding the record, when its block keeps a
-   * subject-id column and its bytes are in memory: the size, flags and
-   * sequence are read from the record's fixed header (the sequence checked)
-   * and the subject comes from the column. Returns the record's address in
-   * core memory, or -1 when it did nothing (the caller uses dropMessage).
+   * The address in core memory of live message `seq`'s record, when it can
+   * be removed without decoding the record (-1 otherwise, and the caller
+   * decodes): its block keeps a subject-id column and its bytes are in
+   * memory. Size, flags and time are then read from the fixed header (the
+   * sequence checked) and the subject comes from the column (dropPeeked).
    */
-  private dropInMemory(block: Block, seq: number): number {
+  private peekInMemory(block: Block, seq: number): number {
     const ids = block.subjectIds;
     const offset = block.offsetOf(seq);
     const bytes =
@@ -1203,25 +1289,38 @@ export class FileStore implements StreamStore {
         size >= REC_MIN_SIZE &&
         size <= bytes.length - offset
       ) {
-        block.deleted.add(seq);
-        this.subjects.removeById(id, seq);
-        this.uncount(block, seq, size, view.getUint8(at + REC_OFF_FLAGS));
         return at;
       }
     }
     return -1;
   }
 
+  /** Takes a message found by peekInMemory out of every count. */
+  private dropPeeked(block: Block, seq: number, size: number, flags: number): void {
+    block.deleted.add(seq);
+    this.subjects.removeById((block.subjectIds as Uint32Array)[seq - block.first], seq);
+    this.uncount(block, seq, size, flags);
+  }
+
   /** Takes the live message `seq` out of every count; returns where its record is and its time. */
-  private dropMessage(block: Block, seq: number): { offset: number; ts: bigint } {
+  private dropMessage(block: Block, seq: number): RecordInfo {
+    const record = this.recordInfo(block, seq);
+    this.dropRecord(block, seq, record);
+    return record;
+  }
+
+  /** Where the record of live message `seq` is, its time, subject and size. */
+  private recordInfo(block: Block, seq: number): RecordInfo {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     const f = decodeFields(ptr, available, block.path, offset);
     const subject = readSubject(f.subjectAt, f.subjectLen);
-    const ts = decodedTimestamp();
+    return { offset, ts: decodedTimestamp(), subject, length: f.length, flags: f.flags };
+  }
+
+  private dropRecord(block: Block, seq: number, record: RecordInfo): void {
     block.deleted.add(seq);
-    this.subjects.remove(subject, seq);
-    this.uncount(block, seq, f.length, f.flags);
-    return { offset, ts };
+    this.subjects.remove(record.subject, seq);
+    this.uncount(block, seq, record.length, record.flags);
   }
 
   /** Takes a removed message's record out of the counts and its TTL out of the wheel. */
@@ -1274,8 +1373,17 @@ export class FileStore implements StreamStore {
     if (block !== this.active || offset < block.written) {
       const bytes = core.u8.slice(ptr, ptr + length);
       if (block.handle === null) block.handle = this.fs.open(block.path, "write");
-      block.handle.write(bytes, offset);
       block.dirty = true;
+      try {
+        block.durability.overwrite(block.handle, offset, bytes);
+      } catch (err) {
+        // Kept, and written again before the block's next fsync, whose round reports a lasting failure.
+        if (this.options.syncAlways) throw err;
+      }
+      if (this.options.syncAlways) {
+        this.syncBlock(block);
+        block.dirty = false;
+      }
     }
   }
 
@@ -1303,9 +1411,10 @@ export class FileStore implements StreamStore {
       if (!b.hasRange || b.first >= seq) break;
       this.dropLive(b, b.first, Math.min(b.last, seq - 1));
     }
-    this.appendTombstone(seq - 1, seq - 1, this.lastTs);
+    this.appendTombstone(seq - 1, seq - 1, this.lastTs, false);
     this.recomputeFirst();
     this.dropEmptyHeadBlocks();
+    if (this.options.syncAlways) this.commitTombstones();
     return before - this.msgs;
   }
 
@@ -1357,7 +1466,8 @@ export class FileStore implements StreamStore {
       if (!b.hasRange || b.last < reassertFrom) continue;
       for (const [lo, hi] of b.deleted.runs(Math.max(b.first, reassertFrom))) {
         const to = Math.min(hi, b.last);
-        if (lo <= to) this.appendTombstone(to, to - lo + 1, this.lastTs);
+        // Made durable by the checkpoint below.
+        if (lo <= to) this.appendTombstone(to, to - lo + 1, this.lastTs, false);
       }
     }
     this.lastSeq = seq;
@@ -1385,6 +1495,7 @@ export class FileStore implements StreamStore {
     }
     if (block.handle === null) block.handle = this.fs.open(block.path, "write");
     block.handle.truncate(end);
+    block.durability.cut(end);
     block.length = block.written = end;
     block.cutAfter(seq);
     block.dirty = true;
@@ -1411,13 +1522,15 @@ export class FileStore implements StreamStore {
   /** Purge semantics: no message remains, the last sequence becomes `last`. */
   private removeEverythingThrough(last: number): void {
     this.writeOut();
+    // Created before anything changes: a disk too full for a new file refuses the purge cleanly.
+    const file = this.createBlockFile();
     const old = this.blocks;
     // As MemStore: the last timestamp stays that of the last message written, even past the end.
     const lastTs = this.lastTs;
     this.blocks = [];
     this.lastSeq = Math.max(this.lastSeq, last);
-    this.startBlock();
-    if (last > 0) this.appendTombstone(last, last, lastTs);
+    this.startBlock(file);
+    if (last > 0) this.appendTombstone(last, last, lastTs, false);
     this.lastSeq = last;
     this.lastTs = lastTs;
     this.msgs = 0;
@@ -1425,18 +1538,18 @@ export class FileStore implements StreamStore {
     this.subjects.clear();
     this.expiry.ttls.clear();
     this.firstSeq = last + 1;
-    // The range tombstone is durable before the old blocks disappear.
-    this.writeOut();
-    this.active.handle?.sync();
-    this.active.dirty = false;
-    this.writeCheckpointNow();
     for (const b of old) {
       this.cache.drop(b.n);
       this.readHandles.drop(b.n);
       b.dispose();
-      this.fs.remove(b.path);
     }
-    this.fs.syncDirectory(joinPath(this.dir, BLOCKS_DIR));
+    // The old files go once the range tombstone is durable: here, or, if this
+    // fails, at the next sync round or checkpoint that succeeds.
+    this.pendingUnlinks.push(...old);
+    this.writeOut();
+    this.syncBlock(this.active);
+    this.active.dirty = false;
+    this.writeCheckpointNow();
   }
 
   private recomputeFirst(): void {
@@ -1570,15 +1683,21 @@ export class FileStore implements StreamStore {
     // while it waits must not drop out of it with its early fsync unawaited.
     const dirty = this.blocks.filter((b) => b.dirty && b.handle !== null);
     for (const b of dirty) b.dirty = false;
+    // An early fsync that already failed left its block dirty: this round syncs it again.
+    this.earlySyncError = null;
     const early = [...this.earlySyncs];
     const emptied = this.pendingUnlinks;
     this.pendingUnlinks = [];
-    try {
-      await Promise.all([...early, ...dirty.map((b) => b.handle!.syncAsync())]);
-    } catch (err) {
+    // Every fsync settles before the round does: one still running must not overlap the next round's.
+    const outcomes = await Promise.allSettled([
+      ...early,
+      ...dirty.map((b) => this.syncBlockAsync(b)),
+    ]);
+    const failure = outcomes.find((o) => o.status === "rejected");
+    if (failure !== undefined) {
       for (const b of dirty) b.dirty = true;
       this.pendingUnlinks.unshift(...emptied);
-      throw err;
+      throw failure.reason;
     }
     if (!this.closed && emptied.length > 0) {
       const removal = Promise.all(emptied.map((b) => this.fs.removeAsync(b.path)));
@@ -1601,6 +1720,45 @@ export class FileStore implements StreamStore {
       throw err;
     }
     this.syncDirectoryIfNeeded();
+  }
+
+  /** fsyncs a block file, first writing again what a failed fsync may have dropped (block-sync.ts). */
+  private syncBlock(block: Block): void {
+    if (block.handle === null) return;
+    block.durability.sync(block.handle, block.written, (from, to) =>
+      this.bytesToRewrite(block, from, to),
+    );
+  }
+
+  private syncBlockAsync(block: Block): Promise<void> {
+    if (block.handle === null) return Promise.resolve();
+    return block.durability.syncAsync(block.handle, block.written, (from, to) =>
+      this.bytesToRewrite(block, from, to),
+    );
+  }
+
+  /**
+   * Bytes [from, to) of `block` to write again after a failed fsync: the
+   * write buffer for the active block; for a sealed one the cache, or a read
+   * of the file (the kernel keeps the dropped pages readable, but may have
+   * evicted them since), accepted only if every record from `from` verifies.
+   */
+  private bytesToRewrite(block: Block, from: number, to: number): Uint8Array {
+    if (block === this.active) return this.buffer.view(from, to);
+    const { ptr, length } = loadBlock(this.fs, this.cache, block);
+    const start = Math.max(from, BLOCK_HEADER_SIZE);
+    const intact =
+      length >= to &&
+      checkBlockHeader(ptr, to, block.path) &&
+      (start >= to || scanBlock(ptr, to, start, () => {}).stop === to);
+    if (!intact) {
+      throw new JetStoreError(
+        "ErrIO",
+        `Bytes ${from} to ${to} of ${block.path} were dropped by a failed fsync and cannot be written again`,
+        { file: block.path, offset: from },
+      );
+    }
+    return getCore().u8.subarray(ptr + from, ptr + to);
   }
 
   private syncDirectoryIfNeeded(): void {
@@ -1636,7 +1794,7 @@ export class FileStore implements StreamStore {
     this.writeOut();
     for (const b of this.blocks) {
       if ((b.dirty || b.syncing > 0) && b.handle !== null) {
-        b.handle.sync();
+        this.syncBlock(b);
         b.dirty = false;
       }
     }
@@ -1762,6 +1920,14 @@ export class FileStore implements StreamStore {
 }
 
 const REC_MIN = 36;
+
+interface RecordInfo {
+  offset: number;
+  ts: bigint;
+  subject: string;
+  length: number;
+  flags: number;
+}
 /** Room for a TTL field and rounding, so `append` never writes past the buffer. */
 const REC_TTL_AND_SLACK = 16;
 

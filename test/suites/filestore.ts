@@ -633,7 +633,10 @@ function lockTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): 
 }
 
 /** The command that runs `script` (ES module source) in a child of this runtime. */
-function childCommand(ctx: RuntimeContext): { cmd: string; args: (script: string) => string[] } {
+export function childCommand(ctx: RuntimeContext): {
+  cmd: string;
+  args: (script: string) => string[];
+} {
   const g = globalThis as { Deno?: { execPath(): string } };
   if (ctx.runtime === "deno") return { cmd: g.Deno!.execPath(), args: (s) => ["eval", s] };
   if (ctx.runtime === "bun") return { cmd: process.execPath, args: (s) => ["-e", s] };
@@ -641,7 +644,7 @@ function childCommand(ctx: RuntimeContext): { cmd: string; args: (script: string
 }
 
 /** The module a child imports FileStore from: TypeScript for Bun and Deno, the build for Node. */
-function childEntry(ctx: RuntimeContext): string {
+export function childEntry(ctx: RuntimeContext): string {
   const rel = ctx.runtime === "node" ? "../../dist/src/index.js" : "../../src/index.ts";
   return new URL(rel, import.meta.url).href;
 }

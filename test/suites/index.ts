@@ -2,8 +2,11 @@
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
 import { corruptionSuite } from "./corruption.ts";
+import { crashPointSuite } from "./crash-points.ts";
+import { diskErrorSuite } from "./disk-errors.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fixtureSuite } from "./fixtures.ts";
+import { killSuite } from "./kills.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
 import { recordCodecSuite } from "./record-codec.ts";
@@ -14,6 +17,7 @@ import { storeFactories } from "./store-factories.ts";
 import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
 import { varintSuite } from "./varint.ts";
+import { verifySuite } from "./verify.ts";
 import { xxhashSuite } from "./xxhash.ts";
 
 export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
@@ -31,4 +35,8 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   corruptionSuite(api);
+  crashPointSuite(api);
+  diskErrorSuite(api);
+  killSuite(api, ctx);
+  verifySuite(api, ctx);
 }

@@ -440,6 +440,53 @@ function faultTests({ it, expect }: TestApi): void {
     expect(numbers(fs.crash().readFile("/d/f"))).toEqual([1]);
   });
 
+  it("drops what a failed sync could not write when told to, as Linux does (fsyncgate)", async () => {
+    /** A file holding [1, 2, 3, 4] durably, then [9, 2, 3, 4, 5, 6] whose last sync failed and dropped them. */
+    const dropped = () => {
+      const fs = withDurableDir();
+      const h = fs.open("/d/f", "create");
+      fs.syncDirectory("/d");
+      h.write(bytes(1, 2, 3, 4), 0);
+      h.sync();
+      h.write(bytes(5, 6), 4);
+      h.write(bytes(9), 0);
+      fs.setFaults({ failSync: { index: fs.counters.syncs + 1 }, dropUnsyncedOnSyncFailure: true });
+      expect(codeOf(() => h.sync())).toBe("ErrIO");
+      return { fs, h };
+    };
+    const a = dropped();
+    // Reads still see the dropped bytes, and the next sync succeeds without writing them.
+    expect(numbers(a.fs.readFile("/d/f"))).toEqual([9, 2, 3, 4, 5, 6]);
+    a.h.sync();
+    expect(numbers(a.fs.crash({ lose: "none" }).readFile("/d/f"))).toEqual([1, 2, 3, 4, 0, 0]);
+
+    // Written again and synced, they are durable; a write not yet synced does not cover them.
+    const b = dropped();
+    b.h.write(bytes(9), 0);
+    b.h.sync();
+    b.h.write(bytes(5, 6), 4);
+    expect(numbers(b.fs.crash({ lose: "unsynced" }).readFile("/d/f"))).toEqual([9, 2, 3, 4, 0, 0]);
+    expect(numbers(b.fs.crash({ lose: "none" }).readFile("/d/f"))).toEqual([9, 2, 3, 4, 5, 6]);
+
+    const c = dropped();
+    c.h.write(bytes(9, 2, 3, 4, 5, 6), 0);
+    await c.h.syncAsync();
+    expect(numbers(c.fs.crash().readFile("/d/f"))).toEqual([9, 2, 3, 4, 5, 6]);
+
+    // The same through syncAsync, and without the option the next sync still writes them.
+    const later = withDurableDir();
+    const g = later.open("/d/f", "create");
+    later.syncDirectory("/d");
+    g.write(bytes(7, 7), 0);
+    later.setFaults({
+      failSync: { index: later.counters.syncs + 1 },
+      dropUnsyncedOnSyncFailure: true,
+    });
+    expect(await codeOfAsync(() => g.syncAsync())).toBe("ErrIO");
+    await g.syncAsync();
+    expect(numbers(later.crash().readFile("/d/f"))).toEqual([0, 0]);
+  });
+
   it("matches fault rules by path as a string, a RegExp or a function, on the normalised path", () => {
     const fs = memoryFileSystem();
     fs.mkdir("/d");

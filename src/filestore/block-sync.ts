@@ -1,0 +1,141 @@
+/**
+ * fsync of one block file, and what it does after a failed one. Since Linux
+ * 4.13 a failed fsync may drop the dirty pages it could not write
+ * ("fsyncgate"): they count as clean, reads still return them, and the next
+ * fsync succeeds without writing them. Retrying the fsync therefore proves
+ * nothing. So a block remembers how far an fsync is known to have reached
+ * (`synced`) and the erased records it overwrote in place since; after a
+ * failure everything past `synced`, and those records, is written again
+ * from memory before the next fsync, and only an fsync that started after
+ * that rewrite and saw no failure meanwhile counts: one that overlapped a
+ * failure is tried again, after the rewrite that failure calls for.
+ */
+import type { FileHandle } from "../../runtimes/fs.ts";
+import { JetStoreError } from "../errors.ts";
+
+/** fsyncs tried again when another fsync of the same file failed while one ran. */
+const OVERLAP_RETRIES = 3;
+
+/** The bytes [from, to) of a block as the store wrote them; throws if they cannot be vouched for. */
+export type BlockBytes = (from: number, to: number) => Uint8Array;
+
+/** An erased record written in place, kept until an fsync covers it. */
+interface Overwrite {
+  offset: number;
+  bytes: Uint8Array;
+  /** False until written, and again after a failed fsync may have dropped it. */
+  written: boolean;
+}
+
+/** What an fsync covers, fixed when it starts. */
+interface SyncStart {
+  length: number;
+  /** `synced` when it started: what a failure of this fsync may have dropped starts there. */
+  synced: number;
+  overwrites: number;
+  failures: number;
+}
+
+/** One block's durability bookkeeping. */
+export class BlockSync {
+  /** Bytes from the start of the file that a successful fsync covered. */
+  synced = 0;
+  /** Set by a failed fsync: bytes from here to the end must be written again; -1 when none. */
+  rewriteFrom = -1;
+  /** Failed fsyncs so far: a success that overlapped one proves nothing. */
+  private failures = 0;
+  private overwrites: Overwrite[] = [];
+
+  /** The file is cut to `length`: nothing past it is waiting or durable. */
+  cut(length: number): void {
+    this.synced = Math.min(this.synced, length);
+    if (this.rewriteFrom > length) this.rewriteFrom = length;
+    this.overwrites = this.overwrites.filter((o) => o.offset + o.bytes.length <= length);
+  }
+
+  /**
+   * Writes `bytes` at `offset` in place (an erased record) and keeps them
+   * until an fsync covers them. A failed write is kept too, tried again
+   * before the next fsync, and thrown to the caller.
+   */
+  overwrite(handle: FileHandle, offset: number, bytes: Uint8Array): void {
+    const entry: Overwrite = { offset, bytes, written: false };
+    this.overwrites.push(entry);
+    handle.write(bytes, offset);
+    entry.written = true;
+  }
+
+  /** fsyncs `handle` for the first `length` bytes, after writing again what a failed fsync may have dropped. */
+  sync(handle: FileHandle, length: number, source: BlockBytes): void {
+    const started = this.prepare(handle, length, source);
+    try {
+      handle.sync();
+    } catch (err) {
+      this.failed(started);
+      throw err;
+    }
+    // Nothing else runs during a synchronous fsync, so no failure can overlap it.
+    this.succeeded(started);
+  }
+
+  /** The same as `sync` with the runtime's asynchronous fsync. */
+  async syncAsync(handle: FileHandle, length: number, source: BlockBytes): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const started = this.prepare(handle, length, source);
+      try {
+        await handle.syncAsync();
+      } catch (err) {
+        this.failed(started);
+        throw err;
+      }
+      if (this.succeeded(started)) return;
+      if (attempt === OVERLAP_RETRIES) {
+        throw new JetStoreError(
+          "ErrIO",
+          `fsync of ${handle.path} kept overlapping failed fsyncs of the same file`,
+          { file: handle.path },
+        );
+      }
+    }
+  }
+
+  private prepare(handle: FileHandle, length: number, source: BlockBytes): SyncStart {
+    for (const o of this.overwrites) {
+      if (!o.written && o.offset + o.bytes.length <= length) {
+        handle.write(o.bytes, o.offset);
+        o.written = true;
+      }
+    }
+    if (this.rewriteFrom >= 0) {
+      if (length > this.rewriteFrom) {
+        handle.write(source(this.rewriteFrom, length), this.rewriteFrom);
+      }
+      this.rewriteFrom = -1;
+    }
+    return {
+      length,
+      synced: this.synced,
+      overwrites: this.overwrites.length,
+      failures: this.failures,
+    };
+  }
+
+  private failed(started: SyncStart): void {
+    this.failures++;
+    // From where this fsync started: an fsync that succeeded meanwhile may not have covered it.
+    const from = Math.min(this.synced, started.synced);
+    this.rewriteFrom = this.rewriteFrom < 0 ? from : Math.min(this.rewriteFrom, from);
+    this.synced = from;
+    for (const o of this.overwrites) o.written = false;
+  }
+
+  /** Records a completed fsync; false when a failure overlapped it, so it proves nothing. */
+  private succeeded(started: SyncStart): boolean {
+    if (started.failures !== this.failures) return false;
+    this.synced = Math.max(this.synced, started.length);
+    const covered = this.overwrites.slice(0, started.overwrites);
+    if (covered.every((o) => o.written))
+      this.overwrites = this.overwrites.slice(started.overwrites);
+    return true;
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * Offline verification of a FileStore directory: every record of every
+ * block is read and its checksum checked, independently of the checkpoint
+ * (which a clean open trusts without reading the blocks). Strictly read-only:
+ * files are opened for reading, the store is not locked (a lock writes a
+ * file) and nothing is truncated or repaired, so it can inspect a store
+ * another process has open, or evidence that must not change.
+ *
+ * Damage is reported where it is: a damaged record (its neighbours verify),
+ * a torn tail (the last bytes of a block end inside a record, as an
+ * interrupted write leaves them; opening the store cuts them), or an
+ * unreadable block. Sequences that damage swallowed are reported as lost
+ * ranges, with the block and offset where they were, unless a tombstone or
+ * skip accounts for them; sequences the checkpoint promised past the last
+ * record found are lost too.
+ */
+import { defaultFileSystem } from "../runtimes/detect.ts";
+import type { FileHandle, FileSystem } from "../runtimes/fs.ts";
+import { joinPath } from "../runtimes/fs.ts";
+import { isJetStoreError } from "./errors.ts";
+import { checkBlockHeader } from "./filestore/block-io.ts";
+import { scanBlock } from "./filestore/block-scan.ts";
+import type { Checkpoint } from "./filestore/checkpoint.ts";
+import { BLOCKS_DIR, readCheckpoint } from "./filestore/recovery.ts";
+import { tombstoneCount } from "./filestore/tombstone.ts";
+import {
+  BLOCK_HEADER_SIZE,
+  REC_FLAG_ERASED,
+  REC_FLAG_SKIP,
+  REC_FLAG_TOMBSTONE,
+  STATUS_OK,
+} from "./format.ts";
+import { SequenceSet } from "./seqset.ts";
+import { getCore } from "./wasm/core.ts";
+
+const BLOCK_FILE = /^(\d+)\.blk$/;
+
+/** Where verification stands, after each block. */
+export interface VerifyProgress {
+  blocksDone: number;
+  blocks: number;
+  bytesDone: number;
+  bytes: number;
+}
+
+export interface VerifyOptions {
+  /** The filesystem adapter; the runtime's own by default. */
+  fs?: FileSystem;
+  onProgress?: (progress: VerifyProgress) => void;
+}
+
+/** Bytes that did not verify. */
+export interface DamagedStretch {
+  block: number;
+  file: string;
+  offset: number;
+  length: number;
+  kind: "record" | "torn tail" | "block header" | "unreadable" | "missing block";
+}
+
+/** Consecutive sequences whose messages are gone, and where they were. */
+export interface LostRange {
+  first: number;
+  last: number;
+  block: number;
+  file: string;
+  offset: number;
+}
+
+export interface VerifyReport {
+  dir: string;
+  /** Block files scanned, and their total size. */
+  blocks: number;
+  blockBytes: number;
+  /** Verified records of every kind. */
+  records: number;
+  /** Live messages (not removed by a tombstone, not erased) and their accounted bytes. */
+  messages: number;
+  messageBytes: number;
+  /** Message records removed by a tombstone or erased. */
+  removed: number;
+  /** Lowest and highest sequence of a live message (0 when none). */
+  firstSeq: number;
+  lastSeq: number;
+  /** Highest sequence any record or the checkpoint names. */
+  highestSeq: number;
+  checkpoint: "ok" | "missing" | "damaged";
+  /** Block files below the checkpoint's first block: a removal that completed; not scanned. */
+  leftoverBlocks: number;
+  damaged: DamagedStretch[];
+  lost: LostRange[];
+  elapsedMs: number;
+  /** True when every byte verified. */
+  ok: boolean;
+}
+
+/** Verifies every record of the store in `dir`, changing nothing. */
+export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyReport {
+  const started = performance.now();
+  const fs = options.fs ?? defaultFileSystem();
+  const checkpoint = readCheckpointSafely(fs, dir);
+  const blocksDir = joinPath(dir, BLOCKS_DIR);
+  const numbers = fs
+    .list(blocksDir)
+    .map((name) => BLOCK_FILE.exec(name))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  const lowestListed = checkpoint.value?.blocks[0]?.n ?? 0;
+  const scanned = numbers.filter((n) => checkpoint.value === null || n >= lowestListed);
+  const sizes = scanned.map((n) => fs.stat(joinPath(blocksDir, `${n}.blk`))?.size ?? 0);
+  const scan = new StoreScan();
+  const progress: VerifyProgress = {
+    blocksDone: 0,
+    blocks: scanned.length,
+    bytesDone: 0,
+    bytes: sizes.reduce((a, b) => a + b, 0),
+  };
+  options.onProgress?.({ ...progress });
+  const core = getCore();
+  let capacity = Math.max(BLOCK_HEADER_SIZE, ...sizes);
+  let ptr = core.alloc(capacity);
+  try {
+    for (let i = 0; i < scanned.length; i++) {
+      const n = scanned[i];
+      const file = joinPath(BLOCKS_DIR, `${n}.blk`);
+      if (sizes[i] > capacity) {
+        core.free(ptr);
+        capacity = sizes[i];
+        ptr = core.alloc(capacity);
+      }
+      const length = readWhole(fs, joinPath(dir, file), ptr, sizes[i]);
+      if (length === null) {
+        scan.damage({ block: n, file, offset: 0, length: sizes[i], kind: "unreadable" });
+      } else {
+        scan.block(n, file, ptr, length);
+      }
+      progress.blocksDone++;
+      progress.bytesDone += sizes[i];
+      options.onProgress?.({ ...progress });
+    }
+  } finally {
+    core.free(ptr);
+  }
+  // Removals the checkpoint recorded count as removals, even if their tombstones are gone.
+  for (const b of checkpoint.value?.blocks ?? []) scan.removedByCheckpoint(b.deleted);
+  const present = new Set(numbers);
+  for (const b of checkpoint.value?.blocks ?? []) {
+    if (!present.has(b.n) && b.msgs > 0) scan.missing(b.n, joinPath(BLOCKS_DIR, `${b.n}.blk`), b);
+  }
+  const report = scan.finish(checkpoint.value);
+  return {
+    dir,
+    blocks: scanned.length,
+    blockBytes: progress.bytes,
+    ...report,
+    checkpoint: checkpoint.status,
+    leftoverBlocks: numbers.length - scanned.length,
+    elapsedMs: performance.now() - started,
+    ok: report.damaged.length === 0 && report.lost.length === 0 && checkpoint.status !== "damaged",
+  };
+}
+
+type ScanResult = Pick<
+  VerifyReport,
+  | "records"
+  | "messages"
+  | "messageBytes"
+  | "removed"
+  | "firstSeq"
+  | "lastSeq"
+  | "highestSeq"
+  | "damaged"
+  | "lost"
+>;
+
+/** What the records of every block add up to. */
+class StoreScan {
+  private records = 0;
+  /** Message records in scan order: sequence and size. */
+  private readonly seqs: number[] = [];
+  private readonly sizes: number[] = [];
+  private erased = 0;
+  /** Sequence ranges tombstones and skips account for. */
+  private readonly covered: [number, number][] = [];
+  private readonly damaged: DamagedStretch[] = [];
+  /** Sequences between verified neighbours of damage: lost unless covered. */
+  private readonly gaps: LostRange[] = [];
+  private highest = 0;
+  /** The last message or skip sequence seen, and the damage met since, if any. */
+  private prevSeq = 0;
+  private pendingDamage: DamagedStretch | null = null;
+
+  /** The encoded deleted-sequence set of a checkpoint block. */
+  removedByCheckpoint(encoded: Uint8Array): void {
+    const set = SequenceSet.decode(encoded);
+    try {
+      for (const [lo, hi] of set.runs()) this.covered.push([lo, hi]);
+    } finally {
+      set.dispose();
+    }
+  }
+
+  /** A block the checkpoint lists, with messages, whose file is gone. */
+  missing(block: number, file: string, range: { first: number; last: number }): void {
+    this.damaged.push({ block, file, offset: 0, length: 0, kind: "missing block" });
+    this.gaps.push({ first: range.first, last: range.last, block, file, offset: 0 });
+  }
+
+  damage(d: DamagedStretch): void {
+    this.damaged.push(d);
+    this.pendingDamage ??= d;
+  }
+
+  block(n: number, file: string, ptr: number, length: number): void {
+    let header = false;
+    try {
+      header = checkBlockHeader(ptr, length, file);
+    } catch (err) {
+      if (!isJetStoreError(err)) throw err;
+    }
+    if (!header) {
+      this.damage({ block: n, file, offset: 0, length, kind: "block header" });
+      return;
+    }
+    const outcome = scanBlock(
+      ptr,
+      length,
+      BLOCK_HEADER_SIZE,
+      (r) => {
+        this.records++;
+        this.highest = Math.max(this.highest, r.seq);
+        if (r.flags & REC_FLAG_TOMBSTONE) {
+          const count = tombstoneCount(ptr + r.offset, r.length);
+          this.covered.push([r.seq - count + 1, r.seq]);
+          return;
+        }
+        if (r.flags & REC_FLAG_SKIP) {
+          const count = tombstoneCount(ptr + r.offset, r.length);
+          this.covered.push([r.seq - count + 1, r.seq]);
+        } else if (r.flags & REC_FLAG_ERASED) {
+          this.erased++;
+          this.covered.push([r.seq, r.seq]);
+        } else {
+          this.seqs.push(r.seq);
+          this.sizes.push(r.length);
+        }
+        this.met(r.seq);
+      },
+      (offset, size) => this.damage({ block: n, file, offset, length: size, kind: "record" }),
+    );
+    if (outcome.status !== STATUS_OK || outcome.stop < length) {
+      this.damage({
+        block: n,
+        file,
+        offset: outcome.stop,
+        length: length - outcome.stop,
+        kind: "torn tail",
+      });
+    }
+  }
+
+  /** A verified message or skip at `seq`: sequences damage swallowed before it are candidates. */
+  private met(seq: number): void {
+    const d = this.pendingDamage;
+    if (d !== null && seq > this.prevSeq + 1) {
+      this.gaps.push({
+        first: this.prevSeq + 1,
+        last: seq - 1,
+        block: d.block,
+        file: d.file,
+        offset: d.offset,
+      });
+    }
+    this.pendingDamage = null;
+    if (seq > this.prevSeq) this.prevSeq = seq;
+  }
+
+  finish(checkpoint: Checkpoint | null): ScanResult {
+    // Damage at the very end swallowed whatever the checkpoint promised past the last record.
+    const promised = checkpoint?.lastSeq ?? 0;
+    const tail = this.pendingDamage ?? this.damaged.at(-1);
+    if (promised > this.highest && tail !== undefined) {
+      this.gaps.push({
+        first: this.prevSeq + 1,
+        last: promised,
+        block: tail.block,
+        file: tail.file,
+        offset: tail.offset,
+      });
+    }
+    const covered = mergeRanges(this.covered);
+    let messages = 0;
+    let messageBytes = 0;
+    let firstSeq = 0;
+    let lastSeq = 0;
+    for (let i = 0; i < this.seqs.length; i++) {
+      const seq = this.seqs[i];
+      if (isCovered(covered, seq)) continue;
+      messages++;
+      messageBytes += this.sizes[i];
+      if (firstSeq === 0 || seq < firstSeq) firstSeq = seq;
+      lastSeq = Math.max(lastSeq, seq);
+    }
+    const lost: LostRange[] = [];
+    for (const gap of this.gaps) {
+      for (const [first, last] of uncovered(covered, gap.first, gap.last)) {
+        lost.push({ ...gap, first, last });
+      }
+    }
+    return {
+      records: this.records,
+      messages,
+      messageBytes,
+      removed: this.seqs.length - messages + this.erased,
+      firstSeq,
+      lastSeq,
+      highestSeq: Math.max(this.highest, promised),
+      damaged: this.damaged,
+      lost,
+    };
+  }
+}
+
+function readCheckpointSafely(
+  fs: FileSystem,
+  dir: string,
+): { value: Checkpoint | null; status: VerifyReport["checkpoint"] } {
+  const present = fs.stat(joinPath(dir, "index.ckpt")) !== null;
+  const value = readCheckpoint(fs, dir);
+  return { value, status: value !== null ? "ok" : present ? "damaged" : "missing" };
+}
+
+/** Reads a whole file into core memory at `ptr`; null when it cannot be read. */
+function readWhole(fs: FileSystem, path: string, ptr: number, size: number): number | null {
+  let handle: FileHandle | null = null;
+  try {
+    handle = fs.open(path, "read");
+    let done = 0;
+    while (done < size) {
+      const n = handle.read(getCore().u8.subarray(ptr + done, ptr + size), done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return done;
+  } catch (err) {
+    if (isJetStoreError(err)) return null;
+    throw err;
+  } finally {
+    handle?.close();
+  }
+}
+
+/** Sorted, non-overlapping, non-adjacent ranges. */
+function mergeRanges(ranges: [number, number][]): [number, number][] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [lo, hi] of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
+  return out;
+}
+
+/** Index of the merged range holding `seq`, by binary search; -1 when none does. */
+function rangeAt(ranges: [number, number][], seq: number): number {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid][1] < seq) lo = mid + 1;
+    else if (ranges[mid][0] > seq) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
+
+function isCovered(ranges: [number, number][], seq: number): boolean {
+  return rangeAt(ranges, seq) >= 0;
+}
+
+/** The parts of [first, last] no range covers. */
+function uncovered(ranges: [number, number][], first: number, last: number): [number, number][] {
+  const out: [number, number][] = [];
+  let from = first;
+  for (const [lo, hi] of ranges) {
+    if (hi < from) continue;
+    if (lo > last) break;
+    if (lo > from) out.push([from, lo - 1]);
+    from = hi + 1;
+    if (from > last) break;
+  }
+  if (from <= last) out.push([from, last]);
+  return out;
+}
