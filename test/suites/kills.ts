@@ -89,7 +89,7 @@ async function killRounds(
   let killedWhileWriting = 0;
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      const { started, lines, alive } = await runUntilKilled(ctx, entry, dir, 50 + random(200));
+      const { started, lines, alive } = await runUntilKilled(ctx, entry, dir, 30 + random(150));
       const where = `round ${round}`;
       // The child reopened after the last kill: it starts at or past everything acknowledged.
       expect({ where, ok: started >= acks.top }).toStrictEqual({ where, ok: true });
