@@ -1069,7 +1069,8 @@ export class FileStore implements StreamStore {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
     const { offset, ts } = this.dropMessage(block, seq);
-    if (erase) this.overwrite(block, seq, offset, ts);
+    // A lost record's extent is unknown (see damage.ts): it cannot be overwritten.
+    if (erase && offset !== NO_RECORD) this.overwrite(block, seq, offset, ts);
     this.appendTombstone(seq, 1, ts);
     if (seq === this.firstSeq) {
       this.recomputeFirst();
@@ -1102,7 +1103,15 @@ export class FileStore implements StreamStore {
 
   /** Takes the live message `seq` out of every count; returns where its record is and its time. */
   private dropMessage(block: Block, seq: number): { offset: number; ts: bigint } {
-    const { ptr, available, offset } = this.recordPtr(block, seq);
+    let record: { ptr: number; available: number; offset: number };
+    try {
+      record = this.recordPtr(block, seq);
+    } catch (err) {
+      if (!isJetStoreError(err, "ErrCorrupt") || block.offsetOf(seq) !== NO_RECORD) throw err;
+      this.dropLost(block, [seq]);
+      return { offset: NO_RECORD, ts: this.lastTs };
+    }
+    const { ptr, available, offset } = record;
     const f = decodeFields(ptr, available, block.path, offset);
     const subject = readSubject(f.subjectAt, f.subjectLen);
     const ts = decodedTimestamp();
@@ -1280,8 +1289,13 @@ export class FileStore implements StreamStore {
       return;
     }
     const { ptr, length } = this.bytesOf(block);
+    const lost: number[] = [];
     for (let seq = block.nextLive(from); seq !== 0 && seq <= to; seq = block.nextLive(seq + 1)) {
       const offset = block.offsetOf(seq);
+      if (offset === NO_RECORD) {
+        lost.push(seq);
+        continue;
+      }
       const f = decodeFields(ptr + offset, length - offset, block.path, offset);
       block.msgs--;
       block.bytes -= f.length;
@@ -1289,7 +1303,54 @@ export class FileStore implements StreamStore {
       this.bytes -= f.length;
       this.subjects.remove(readSubject(f.subjectAt, f.subjectLen), seq);
     }
+    if (lost.length > 0) this.dropLost(block, lost);
     block.deleted.addRange(from, to);
+  }
+
+  /**
+   * Takes live messages whose records failed verification after open (see
+   * damage.ts) out of every count. Their sizes are what the block's bytes
+   * hold beyond its verified records, shared among them; their subjects are
+   * unknown, so the subject totals are rebuilt from the verified records: a
+   * total left one too high would make a per-subject limit trim forever.
+   */
+  private dropLost(block: Block, seqs: number[]): void {
+    const { ptr, length } = this.bytesOf(block);
+    let verifiedBytes = 0;
+    let unverified = 0;
+    for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
+      const offset = block.offsetOf(seq);
+      if (offset === NO_RECORD) unverified++;
+      else verifiedBytes += decodeFields(ptr + offset, length - offset, block.path, offset).length;
+    }
+    let bytes = Math.max(0, block.bytes - verifiedBytes);
+    for (const seq of seqs) {
+      const share = unverified <= 1 ? bytes : Math.floor(bytes / unverified);
+      unverified--;
+      bytes -= share;
+      block.deleted.add(seq);
+      block.msgs--;
+      block.bytes -= share;
+      this.msgs--;
+      this.bytes -= share;
+    }
+    this.rebuildSubjectTotals();
+  }
+
+  /** Subject totals from the verified records of every live message; subject-id caches restart. */
+  private rebuildSubjectTotals(): void {
+    const totals = new SubjectTotals();
+    for (const b of this.blocks) {
+      b.subjectIds = null;
+      b.subjectIdSet = null;
+      b.lastMatch = null;
+      for (let seq = b.nextLive(b.first); seq !== 0; seq = b.nextLive(seq + 1)) {
+        const subject = this.liveSubjectAt(b, seq);
+        if (subject !== null) totals.add(subject, seq);
+      }
+    }
+    this.subjects = totals;
+    this.lastMatch = null;
   }
 
   /** Purge semantics: no message remains, the last sequence becomes `last`. */
