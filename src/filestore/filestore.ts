@@ -652,8 +652,10 @@ export class FileStore implements StreamStore {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
       for (let seq = block.prevLive(block.last); seq !== 0; seq = block.prevLive(seq - 1)) {
-        const subject = this.liveSubjectAt(block, seq);
-        if (subject === null || (tokens !== null && !subjectMatches(subject, tokens))) continue;
+        if (tokens !== null) {
+          const subject = this.liveSubjectAt(block, seq);
+          if (subject === null || !subjectMatches(subject, tokens)) continue;
+        }
         const msg = this.readLive(block, seq);
         if (msg !== null) return msg;
       }
@@ -1462,9 +1464,13 @@ export class FileStore implements StreamStore {
     if (block !== this.active && !this.cache.holds(block.n))
       ts = this.timestampAtBlockStart(block, seq);
     if (ts === null) {
-      const subject = this.liveSubjectAt(block, seq);
-      // A lost first message (see damage.ts): its block's first timestamp from the checkpoint stands in.
-      ts = subject === null ? block.firstTs : this.timestampOf(block, seq);
+      try {
+        ts = this.timestampOf(block, seq);
+      } catch (err) {
+        if (!isJetStoreError(err, "ErrCorrupt") || block.offsetOf(seq) !== NO_RECORD) throw err;
+        // A lost first message (see damage.ts): its block's first timestamp from the checkpoint stands in.
+        ts = block.firstTs;
+      }
     }
     this.firstTsOf = seq;
     this.firstTs = ts;
