@@ -741,8 +741,10 @@ export class FileStore implements StreamStore {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
       for (let seq = block.prevLive(block.last); seq !== 0; seq = block.prevLive(seq - 1)) {
-        const subject = this.liveSubjectAt(block, seq);
-        if (subject === null || (tokens !== null && !subjectMatches(subject, tokens))) continue;
+        if (tokens !== null) {
+          const subject = this.liveSubjectAt(block, seq);
+          if (subject === null || !subjectMatches(subject, tokens)) continue;
+        }
         const msg = this.readLive(block, seq);
         if (msg !== null) return msg;
       }
@@ -1171,10 +1173,12 @@ export class FileStore implements StreamStore {
       return true;
     }
     const record = this.recordInfo(block, seq);
-    this.appendTombstone(seq, 1, record.ts, false);
-    this.dropRecord(block, seq, record);
+    this.appendTombstone(seq, 1, record?.ts ?? this.lastTs, false);
+    if (record === null) this.dropLost(block, [seq]);
+    else this.dropRecord(block, seq, record);
     let eraseFailure: unknown = null;
-    if (erase) {
+    // A lost record's extent is unknown (see damage.ts): it cannot be overwritten.
+    if (erase && record !== null) {
       try {
         this.overwrite(block, seq, record.offset, record.ts);
       } catch (err) {
@@ -1303,15 +1307,26 @@ export class FileStore implements StreamStore {
   }
 
   /** Takes the live message `seq` out of every count; returns where its record is and its time. */
-  private dropMessage(block: Block, seq: number): RecordInfo {
+  private dropMessage(block: Block, seq: number): RecordInfo | null {
     const record = this.recordInfo(block, seq);
-    this.dropRecord(block, seq, record);
+    if (record === null) this.dropLost(block, [seq]);
+    else this.dropRecord(block, seq, record);
     return record;
   }
 
-  /** Where the record of live message `seq` is, its time, subject and size. */
-  private recordInfo(block: Block, seq: number): RecordInfo {
-    const { ptr, available, offset } = this.recordPtr(block, seq);
+  /**
+   * Where the record of live message `seq` is, its time, subject and size;
+   * null for a message whose record damage swallowed (see damage.ts).
+   */
+  private recordInfo(block: Block, seq: number): RecordInfo | null {
+    let at: { ptr: number; available: number; offset: number };
+    try {
+      at = this.recordPtr(block, seq);
+    } catch (err) {
+      if (!isJetStoreError(err, "ErrCorrupt") || block.offsetOf(seq) !== NO_RECORD) throw err;
+      return null;
+    }
+    const { ptr, available, offset } = at;
     const f = decodeFields(ptr, available, block.path, offset);
     const subject = readSubject(f.subjectAt, f.subjectLen);
     return { offset, ts: decodedTimestamp(), subject, length: f.length, flags: f.flags };
@@ -1510,13 +1525,65 @@ export class FileStore implements StreamStore {
       return;
     }
     const { ptr, length } = this.bytesOf(block);
+    const lost: number[] = [];
     for (let seq = block.nextLive(from); seq !== 0 && seq <= to; seq = block.nextLive(seq + 1)) {
       const offset = block.offsetOf(seq);
+      if (offset === NO_RECORD) {
+        lost.push(seq);
+        continue;
+      }
       const f = decodeFields(ptr + offset, length - offset, block.path, offset);
       this.subjects.remove(readSubject(f.subjectAt, f.subjectLen), seq);
       this.uncount(block, seq, f.length, f.flags);
     }
+    if (lost.length > 0) this.dropLost(block, lost);
     block.deleted.addRange(from, to);
+  }
+
+  /**
+   * Takes live messages whose records failed verification after open (see
+   * damage.ts) out of every count. Their sizes are what the block's bytes
+   * hold beyond its verified records, shared among them; their subjects are
+   * unknown, so the subject totals are rebuilt from the verified records: a
+   * total left one too high would make a per-subject limit trim forever.
+   */
+  private dropLost(block: Block, seqs: number[]): void {
+    const { ptr, length } = this.bytesOf(block);
+    let verifiedBytes = 0;
+    let unverified = 0;
+    for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
+      const offset = block.offsetOf(seq);
+      if (offset === NO_RECORD) unverified++;
+      else verifiedBytes += decodeFields(ptr + offset, length - offset, block.path, offset).length;
+    }
+    let bytes = Math.max(0, block.bytes - verifiedBytes);
+    for (const seq of seqs) {
+      const share = unverified <= 1 ? bytes : Math.floor(bytes / unverified);
+      unverified--;
+      bytes -= share;
+      block.deleted.add(seq);
+      block.msgs--;
+      block.bytes -= share;
+      this.msgs--;
+      this.bytes -= share;
+    }
+    this.rebuildSubjectTotals();
+  }
+
+  /** Subject totals from the verified records of every live message; subject-id caches restart. */
+  private rebuildSubjectTotals(): void {
+    const totals = new SubjectTotals();
+    for (const b of this.blocks) {
+      b.subjectIds = null;
+      b.subjectIdSet = null;
+      b.lastMatch = null;
+      for (let seq = b.nextLive(b.first); seq !== 0; seq = b.nextLive(seq + 1)) {
+        const subject = this.liveSubjectAt(b, seq);
+        if (subject !== null) totals.add(subject, seq);
+      }
+    }
+    this.subjects = totals;
+    this.lastMatch = null;
   }
 
   /** Purge semantics: no message remains, the last sequence becomes `last`. */
@@ -1631,9 +1698,13 @@ export class FileStore implements StreamStore {
     if (block !== this.active && !this.cache.holds(block.n))
       ts = this.timestampAtBlockStart(block, seq);
     if (ts === null) {
-      const subject = this.liveSubjectAt(block, seq);
-      // A lost first message (see damage.ts): its block's first timestamp from the checkpoint stands in.
-      ts = subject === null ? block.firstTs : this.timestampOf(block, seq);
+      try {
+        ts = this.timestampOf(block, seq);
+      } catch (err) {
+        if (!isJetStoreError(err, "ErrCorrupt") || block.offsetOf(seq) !== NO_RECORD) throw err;
+        // A lost first message (see damage.ts): its block's first timestamp from the checkpoint stands in.
+        ts = block.firstTs;
+      }
     }
     this.firstTsOf = seq;
     this.firstTs = ts;

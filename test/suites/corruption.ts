@@ -92,7 +92,7 @@ export function corruptionSuite({ describe, it, expect }: TestApi): void {
   describe("corruption stays local (memory adapter)", () => {
     let pristine: Promise<Pristine> | undefined;
     /** Applies `damages` to a copy of the pristine files and checks the reopen. */
-    const tryDamage = async (damages: Damage[]) => {
+    const tryDamage = async (damages: Damage[], trim: boolean) => {
       const base = await (pristine ??= buildPristine());
       const names = [...base.files.keys()];
       const fs = memoryFileSystem();
@@ -101,23 +101,35 @@ export function corruptionSuite({ describe, it, expect }: TestApi): void {
       for (const d of damages) applyDamage(d, files, names, base, touched);
       fs.mkdir(joinPath(DIR, "msgs"));
       for (const [name, bytes] of files) fs.writeFile(joinPath(DIR, name), bytes);
-      await checkReopen(expect, fs, base, touched);
+      await checkReopen(expect, fs, base, touched, trim);
     };
 
     it("reopens randomly damaged store files without wrong bytes, losing only damaged records", async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(damageArb, { minLength: 1, maxLength: 4 }), tryDamage),
+        fc.asyncProperty(
+          fc.array(damageArb, { minLength: 1, maxLength: 4 }),
+          fc.boolean(),
+          tryDamage,
+        ),
         { numRuns: 150 },
       );
     });
 
     // Damage the property found, each a bug until fixed; kept so a random run cannot miss them.
     for (const [what, damages] of FOUND) {
-      it(`reopens a store with ${what}`, async () => {
+      it(`reopens a store with ${what}, and trims it with limits`, async () => {
         const base = await (pristine ??= buildPristine());
-        await tryDamage(damages([...base.files.keys()], base));
+        await tryDamage(damages([...base.files.keys()], base), false);
+        await tryDamage(damages([...base.files.keys()], base), true);
       });
     }
+    it("trims past a message whose damage is found after open, under a subject limit", async () => {
+      const base = await (pristine ??= buildPristine());
+      // Message 1's payload, in a block the checkpoint vouches for.
+      const first = base.records[0];
+      const at = first.offset + 40;
+      await tryDamage([{ kind: "flip", file: 0, at, bit: 0 }], true);
+    });
   });
 }
 
@@ -311,6 +323,7 @@ async function checkReopen(
   fs: MemoryFileSystem,
   pristine: Pristine,
   touched: Touched,
+  trim: boolean,
 ): Promise<void> {
   const hit = touchedRecords(pristine, touched);
   const hitMsgs = new Set(hit.filter((r) => !r.tombstone).map((r) => r.seq));
@@ -380,6 +393,7 @@ async function checkReopen(
   expect(next).toBeGreaterThan(Math.max(0, ...readable));
   // The checkpoint promises the last sequence: none is issued twice while it stands.
   if (!touched.has(CHECKPOINT)) expect({ damage, next }).toStrictEqual({ damage, next: 241 });
+  const kept = trim ? trimPastDamage(expect, store, pristine, readable, damage) : readable;
   await store.close();
   const again = await FileStore.open({ dir: DIR, fs, blockSize: 4096, syncIntervalMs: 0 });
   const { readable: reread, corrupt: stillCorrupt } = readAll(
@@ -390,6 +404,7 @@ async function checkReopen(
     hitTombstone,
     damage,
     next,
+    trim ? kept : pristine.live,
   );
   // The reopen rescanned every block where damage was found: none is counted any more.
   expect({ damage, stillCorrupt: [...stillCorrupt], msgs: again.state().msgs }).toStrictEqual({
@@ -397,12 +412,56 @@ async function checkReopen(
     stillCorrupt: [],
     msgs: reread.size + 1,
   });
-  expect({ damage, missing: [...readable].filter((s) => !reread.has(s)) }).toStrictEqual({
+  expect({ damage, missing: [...kept].filter((s) => !reread.has(s)) }).toStrictEqual({
     damage,
     missing: [],
   });
   expect(again.loadMsg(next).subject).toBe("after.damage");
   await again.close();
+}
+
+/**
+ * Limits that remove messages through the damaged ones too: the trims must
+ * neither stop at a record that failed verification nor loop on a subject
+ * total it left behind. Returns the readable messages that survive.
+ */
+function trimPastDamage(
+  expect: TestApi["expect"],
+  store: FileStore,
+  pristine: Pristine,
+  readable: Set<number>,
+  damage: string,
+): Set<number> {
+  store.updateConfig({ maxMsgs: 120, maxMsgsPerSubject: 10 });
+  const kept = new Set<number>();
+  // Per subject: messages read back, and messages still counted though found damaged after open.
+  const counts = new Map<string, { kept: number; damaged: number }>();
+  const count = (subject: string) => {
+    const c = counts.get(subject) ?? { kept: 0, damaged: 0 };
+    counts.set(subject, c);
+    return c;
+  };
+  for (let seq = 1; seq <= pristine.lastSeq; seq++) {
+    try {
+      const subject = store.loadMsg(seq).subject;
+      if (readable.has(seq)) kept.add(seq);
+      count(subject).kept++;
+    } catch (err) {
+      if (isJetStoreError(err, "ErrCorrupt")) count(pristine.written.get(seq)!.subject).damaged++;
+    }
+  }
+  const totals = store.subjectsTotals("");
+  const wrong = Object.entries(totals).filter(([subject, n]) => {
+    if (subject === "after.damage") return n !== 1;
+    const c = counts.get(subject) ?? { kept: 0, damaged: 0 };
+    return n > 10 || n < c.kept || n > c.kept + c.damaged;
+  });
+  expect({ damage, wrong, atMost120: store.state().msgs <= 120 }).toStrictEqual({
+    damage,
+    wrong: [],
+    atMost120: true,
+  });
+  return kept;
 }
 
 /** Every message `loadNextMsg` walks to, each byte-identical to what was stored. */
@@ -445,6 +504,8 @@ function readAll(
   damage: string,
   /** A sequence written after the damage, reissued when open could not know it was used. */
   rewritten = 0,
+  /** What must still be there, unless damaged (less than the stored messages once limits trimmed). */
+  live: Set<number> = pristine.live,
 ): { readable: Set<number>; corrupt: Set<number> } {
   const readable = new Set<number>();
   const corrupt = new Set<number>();
@@ -462,7 +523,7 @@ function readAll(
       if (!["ErrStoreMsgNotFound", "ErrCorrupt", "ErrStoreEOF"].includes(code)) {
         expect({ damage, seq, code }).toBe("a typed not-found or corrupt error");
       }
-      if (pristine.live.has(seq) && !hitMsgs.has(seq)) {
+      if (live.has(seq) && !hitMsgs.has(seq)) {
         expect({ damage, seq, code }).toStrictEqual({ damage, seq, code: "readable" });
       }
       continue;
