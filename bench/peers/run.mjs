@@ -8,7 +8,8 @@
  * `.md` and `.svg`.
  *
  *   PEERS_RUNS=3            runs per store and workload (the median of these)
- *   PEERS_ONLY=jetstore,lmdb   a subset of stores (jetstore is always kept: figures are relative to it)
+ *   PEERS_ONLY=jetstore,lmdb   a subset of stores (jetstore is always kept: figures are relative to it);
+ *                           better-sqlite3+index (subject indexed) runs only when named here
  *   PEERS_WORKLOADS=W1,W8b  a subset of workloads (W3, W4a, W5a read the store W1 writes)
  *   PEERS_QUICK=1           a tenth of every count; results go to <date>-quick.*
  *   PEERS_SCALE=0.5         any other fraction of the counts
@@ -35,7 +36,7 @@ if (!existsSync(join(repo, "dist", "src", "index.js"))) {
   process.exit(1);
 }
 
-const { STORES } = await import("./stores/index.mjs");
+const { STORES: DEFAULT_STORES, EXTRA_STORES } = await import("./stores/index.mjs");
 const { WORKLOADS } = await import("./workloads.mjs");
 const { summarize, leaders } = await import("./summary.mjs");
 const report = await import("./report.mjs");
@@ -47,6 +48,7 @@ const runs = Number(env.PEERS_RUNS ?? 3);
 const quick = env.PEERS_QUICK === "1";
 const scale = Number(env.PEERS_SCALE ?? (quick ? 0.1 : 1));
 const only = env.PEERS_ONLY?.split(",");
+const STORES = [...DEFAULT_STORES, ...EXTRA_STORES.filter((s) => only?.includes(s.name))];
 const stores = STORES.map((s) => s.name).filter(
   (name) => name === "jetstore" || only === undefined || only.includes(name),
 );
@@ -91,7 +93,7 @@ try {
             ? `failed: ${sample.failed}\n`
             : sample.skipped
               ? "n/a\n"
-              : `${report.formatFigure(sample.value, sample.unit)} ${sample.unit}${sample.capped ? ` (capped: ${sample.capped})` : ""}\n`,
+              : `${report.formatFigure(sample.value, sample.unit)}${sample.unit === "ms" ? "" : ` ${sample.unit}`}${sample.capped ? ` (capped: ${sample.capped})` : ""}\n`,
         );
       }
     }
