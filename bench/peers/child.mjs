@@ -6,7 +6,7 @@
  * prints one JSON line { store, id, value, unit, rssMiB, … } (or `skipped`).
  */
 import { readFileSync } from "node:fs";
-import { storeNamed } from "./stores/index.mjs";
+import { loadStore } from "./stores/index.mjs";
 import { WORKLOADS } from "./workloads.mjs";
 
 const [name, id, root, scale = "1"] = process.argv.slice(2);
@@ -28,7 +28,7 @@ function peakRssMiB() {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-const result = await run(storeNamed(name), root, Number(scale));
+const result = await run(await loadStore(name), root, Number(scale));
 const rssMiB = peakRssMiB();
 console.log(
   JSON.stringify(

@@ -36,7 +36,7 @@ if (!existsSync(join(repo, "dist", "src", "index.js"))) {
   process.exit(1);
 }
 
-const { STORES: DEFAULT_STORES, EXTRA_STORES } = await import("./stores/index.mjs");
+const { STORE_NAMES, EXTRA_STORE_NAMES, loadStore } = await import("./stores/index.mjs");
 const { WORKLOADS } = await import("./workloads.mjs");
 const { summarize, leaders } = await import("./summary.mjs");
 const report = await import("./report.mjs");
@@ -48,7 +48,10 @@ const runs = Number(env.PEERS_RUNS ?? 3);
 const quick = env.PEERS_QUICK === "1";
 const scale = Number(env.PEERS_SCALE ?? (quick ? 0.1 : 1));
 const only = env.PEERS_ONLY?.split(",");
-const STORES = [...DEFAULT_STORES, ...EXTRA_STORES.filter((s) => only?.includes(s.name))];
+// The parent loads every store for its description; each child loads only its own.
+const STORES = await Promise.all(
+  [...STORE_NAMES, ...EXTRA_STORE_NAMES.filter((name) => only?.includes(name))].map(loadStore),
+);
 const stores = STORES.map((s) => s.name).filter(
   (name) => name === "jetstore" || only === undefined || only.includes(name),
 );
@@ -121,7 +124,14 @@ const jetstoreShare = ["W1", "W2"]
   });
 
 const date = new Date().toISOString().slice(0, 10);
-const name = `${date}${quick ? "-quick" : scale !== 1 ? `-scale${scale}` : ""}`;
+// Only a full default run takes the plain <date> name the README points at.
+const variant = [
+  quick ? "quick" : scale !== 1 ? `scale${scale}` : "",
+  only !== undefined || wanted !== undefined ? [...ids, ...stores.slice(1)].join("-") : "",
+]
+  .filter((part) => part !== "")
+  .join("-");
+const name = variant === "" ? date : `${date}-${variant}`;
 const lines = [
   `### Compared with peers (${date}${scale !== 1 ? `, counts × ${scale}` : ""})`,
   "",
