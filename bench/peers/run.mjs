@@ -26,10 +26,18 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const repo = join(here, "..", "..");
 
 // The peers are this directory's own dependencies: install them on first use.
+// `npm ci` refuses a lock made on a registry mirror that lacks some other
+// platform's optional prebuilds (msgpackr-extract's); `npm install` then takes
+// the same pinned versions from the lock and skips what the mirror lacks.
 if (!existsSync(join(here, "node_modules"))) {
   console.error("installing the peers (npm ci in bench/peers) …");
-  const ci = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: here, stdio: "inherit" });
-  if (ci.status !== 0) process.exit(ci.status ?? 1);
+  const npm = (command) =>
+    spawnSync("npm", [command, "--no-audit", "--no-fund"], { cwd: here, stdio: "inherit" });
+  if (npm("ci").status !== 0) {
+    console.error("npm ci failed; trying npm install with the same lock …");
+    const install = npm("install");
+    if (install.status !== 0) process.exit(install.status ?? 1);
+  }
 }
 if (!existsSync(join(repo, "dist", "src", "index.js"))) {
   console.error("jetstore is not built: run `npm run build` (npm run bench:peers does)");
