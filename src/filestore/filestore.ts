@@ -1244,7 +1244,8 @@ export class FileStore implements StreamStore {
       return;
     }
     const seq = this.firstSeq;
-    const block = this.findBlock(seq);
+    const head = this.blocks[0];
+    const block = head?.contains(seq) ? head : this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return;
     const at = this.peekInMemory(block, seq);
     if (at < 0) this.dropMessage(block, seq);
@@ -1641,6 +1642,29 @@ export class FileStore implements StreamStore {
     // The files go once the tombstones that emptied them are on disk: at the
     // next sync round or checkpoint, not here with a synchronous fsync each.
     this.pendingUnlinks.push(...gone);
+    // A round now, in the background, so a stream trimmed by its limits does
+    // not leave every emptied file for the next flush to wait on. A failure
+    // leaves them pending and is retried (and reported) by the next round.
+    if (!this.options.syncAlways && !this.closed) this.commit.request().catch(() => {});
+  }
+
+  /**
+   * Removes the files of emptied head blocks, whose tombstones this round made
+   * durable, without holding up the round: nothing acknowledged depends on
+   * the removal (a file that survives a crash is replayed, its messages
+   * already removed). A failure leaves them for the next round.
+   */
+  private unlinkInBackground(blocks: Block[]): void {
+    const removal = Promise.all(blocks.map((b) => this.fs.removeAsync(b.path))).then(
+      () => {
+        this.dirDirty = true;
+      },
+      () => {
+        this.pendingUnlinks.unshift(...blocks);
+      },
+    );
+    this.unlinking.add(removal);
+    removal.finally(() => this.unlinking.delete(removal));
   }
 
   /** Removes the files of emptied head blocks; their tombstones are durable by now. */
@@ -1770,21 +1794,8 @@ export class FileStore implements StreamStore {
       this.pendingUnlinks.unshift(...emptied);
       throw failure.reason;
     }
-    if (!this.closed && emptied.length > 0) {
-      const removal = Promise.all(emptied.map((b) => this.fs.removeAsync(b.path)));
-      this.unlinking.add(removal);
-      try {
-        await removal;
-      } catch (err) {
-        this.pendingUnlinks.unshift(...emptied);
-        throw err;
-      } finally {
-        this.unlinking.delete(removal);
-      }
-      this.dirDirty = true;
-    } else {
-      this.pendingUnlinks.unshift(...emptied);
-    }
+    if (!this.closed && emptied.length > 0) this.unlinkInBackground(emptied);
+    else this.pendingUnlinks.unshift(...emptied);
     if (this.earlySyncError !== null) {
       const err = this.earlySyncError;
       this.earlySyncError = null;
