@@ -201,7 +201,7 @@ export class FileStore implements StreamStore {
     this.commit = new GroupCommit(() => this.syncRound());
     this.readHandles = new ReadHandles(this.fs);
     this.expiry = new TtlExpiry(
-      (seq) => this.removeExpired(seq),
+      (seq) => this.removeForLimit(seq),
       () => readClock(this.now, "expire messages"),
       (err) => {
         this.writeError ??= err;
@@ -333,13 +333,14 @@ export class FileStore implements StreamStore {
       removeOldest: () => this.removeHead(),
       removeOldestOf: (subject) => {
         const entry = this.subjects.get(subject);
-        if (entry !== undefined) this.remove(this.firstOf(subject, entry), false);
+        // The subject's oldest is often the stream's: then its removal joins the head range tombstone.
+        if (entry !== undefined) this.removeForLimit(this.firstOf(subject, entry));
       },
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
       ttls: this.expiry.ttls,
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
-      removeSeq: (seq) => this.removeExpired(seq),
+      removeSeq: (seq) => this.removeForLimit(seq),
     };
   }
 
@@ -1226,8 +1227,8 @@ export class FileStore implements StreamStore {
     return resolved(this.queries, subject, entry).first;
   }
 
-  /** Removes a message whose TTL or age ran out. */
-  private removeExpired(seq: number): void {
+  /** Removes a message for a limit or an expiry: from the head with a shared range tombstone when it is first. */
+  private removeForLimit(seq: number): void {
     if (seq === this.firstSeq) this.removeHead();
     else this.remove(seq, false);
   }
