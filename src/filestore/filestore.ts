@@ -1054,22 +1054,12 @@ export class FileStore implements StreamStore {
 
   /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. */
   private readLive(block: Block, seq: number): StoredMsg | null {
-    try {
-      return this.readAt(block, seq);
-    } catch (err) {
-      if (isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD) return null;
-      throw err;
-    }
+    return unlessLost(block, seq, () => this.readAt(block, seq));
   }
 
   /** The subject of a live message, or null when its record failed verification (lost, see damage.ts). */
   private liveSubjectAt(block: Block, seq: number): string | null {
-    try {
-      return this.subjectAt(block, seq);
-    } catch (err) {
-      if (isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD) return null;
-      throw err;
-    }
+    return unlessLost(block, seq, () => this.subjectAt(block, seq));
   }
 
   private subjectAt(block: Block, seq: number): string {
@@ -1321,13 +1311,8 @@ export class FileStore implements StreamStore {
    * null for a message whose record damage swallowed (see damage.ts).
    */
   private recordInfo(block: Block, seq: number): RecordInfo | null {
-    let at: { ptr: number; available: number; offset: number };
-    try {
-      at = this.recordPtr(block, seq);
-    } catch (err) {
-      if (!isJetStoreError(err, "ErrCorrupt") || block.offsetOf(seq) !== NO_RECORD) throw err;
-      return null;
-    }
+    const at = unlessLost(block, seq, () => this.recordPtr(block, seq));
+    if (at === null) return null;
     const { ptr, available, offset } = at;
     const f = decodeFields(ptr, available, block.path, offset);
     const subject = readSubject(f.subjectAt, f.subjectLen);
@@ -2003,6 +1988,16 @@ export class FileStore implements StreamStore {
 }
 
 const REC_MIN = 36;
+
+/** What `read` gives, or null when it fails because damage swallowed `seq`'s record (see damage.ts). */
+function unlessLost<T>(block: Block, seq: number, read: () => T): T | null {
+  try {
+    return read();
+  } catch (err) {
+    if (isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD) return null;
+    throw err;
+  }
+}
 
 interface RecordInfo {
   offset: number;
