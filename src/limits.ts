@@ -12,6 +12,7 @@
  */
 import { JetStoreError } from "./errors.ts";
 import type { MessageTtls } from "./msg-ttls.ts";
+import type { TtlExpiry } from "./ttl-expiry.ts";
 import type { ResolvedLimits } from "./validate.ts";
 
 /** What an engine reports for the limit checks. */
@@ -57,6 +58,17 @@ export function expireByAge(limits: ResolvedLimits, store: LimitedStore, now: bi
     expired++;
   }
   return expired;
+}
+
+/** Removes what `maxAgeMs` (when `store` has limits) and per-message TTLs say is gone at `now`. */
+export function expireDue(
+  limits: ResolvedLimits,
+  store: LimitedStore | null,
+  expiry: TtlExpiry,
+  now: bigint,
+): void {
+  if (store !== null) expireByAge(limits, store, now);
+  expiry.expire(now);
 }
 
 /**

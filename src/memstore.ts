@@ -43,6 +43,7 @@ import {
   enforce,
   enforceAll,
   expireByAge,
+  expireDue,
   type LimitedStore,
 } from "./limits.ts";
 import { recordSize } from "./msg-size.ts";
@@ -167,9 +168,7 @@ export class MemStore implements StreamStore {
     this.limits = checkLimitsUpdate(limits, this.limits);
     this.startAgeTimer();
     enforceAll(this.limits, this.limited, [...this.subjects.keys()]);
-    const now = readClock(this.now, "update config");
-    expireByAge(this.limits, this.limited, now);
-    this.expiry.expire(now);
+    expireDue(this.limits, this.limited, this.expiry, readClock(this.now, "update config"));
   }
 
   private startAgeTimer(): void {
@@ -205,8 +204,7 @@ export class MemStore implements StreamStore {
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     if (ttlSeconds !== 0) this.expiry.added(seq, ts, ttlSeconds, ts);
     enforce(this.limits, this.limited, subject);
-    expireByAge(this.limits, this.limited, ts);
-    if (this.expiry.ttls.pending > 0) this.expiry.expire(ts);
+    expireDue(this.limits, this.limited, this.expiry, ts);
     return { seq, ts };
   }
 
@@ -242,8 +240,7 @@ export class MemStore implements StreamStore {
     if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0 || ttlSeconds !== 0) {
       const now = readClock(this.now, action);
       if (ttlSeconds !== 0) this.expiry.added(seq, ts, ttlSeconds, now);
-      expireByAge(this.limits, this.limited, now);
-      this.expiry.expire(now);
+      expireDue(this.limits, this.limited, this.expiry, now);
     }
   }
 

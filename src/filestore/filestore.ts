@@ -45,6 +45,7 @@ import {
   enforce,
   enforceAll,
   expireByAge,
+  expireDue,
   type LimitedStore,
 } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
@@ -293,12 +294,8 @@ export class FileStore implements StreamStore {
     this.dropEmptyHeadBlocks();
     this.expiry.ttls.retain((seq) => this.findBlock(seq)?.isLive(seq) === true);
     // Limits may be lower than when the store was written, and time has passed.
-    const now = readClock(this.now, "open store");
-    if (this.limited !== null) {
-      enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
-      expireByAge(this.limits, this.limited, now);
-    }
-    this.expiry.expire(now);
+    if (this.limited !== null) enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
+    expireDue(this.limits, this.limited, this.expiry, readClock(this.now, "open store"));
   }
 
   updateConfig(limits: StreamLimits): void {
@@ -306,12 +303,8 @@ export class FileStore implements StreamStore {
     this.limits = checkLimitsUpdate(limits, this.limits);
     this.configureLimits();
     this.startAgeTimer();
-    const now = readClock(this.now, "update config");
-    if (this.limited !== null) {
-      enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
-      expireByAge(this.limits, this.limited, now);
-    }
-    this.expiry.expire(now);
+    if (this.limited !== null) enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
+    expireDue(this.limits, this.limited, this.expiry, readClock(this.now, "update config"));
   }
 
   /** The store as the limit rules see it, or null when no limit is set (the append path skips them). */
@@ -375,11 +368,8 @@ export class FileStore implements StreamStore {
     if (entry !== undefined) entry.bytes = subjectBytes;
     this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
     if (msgTtl !== 0) this.expiry.added(seq, ts, msgTtl, ts);
-    if (this.limited !== null) {
-      enforce(this.limits, this.limited, subject);
-      expireByAge(this.limits, this.limited, ts);
-    }
-    if (this.expiry.ttls.pending > 0) this.expiry.expire(ts);
+    if (this.limited !== null) enforce(this.limits, this.limited, subject);
+    expireDue(this.limits, this.limited, this.expiry, ts);
     return { seq, ts };
   }
 
@@ -421,8 +411,7 @@ export class FileStore implements StreamStore {
     if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0 || msgTtl !== 0) {
       const now = readClock(this.now, "store raw message");
       if (msgTtl !== 0) this.expiry.added(seq, ts, msgTtl, now);
-      if (this.limited !== null) expireByAge(this.limits, this.limited, now);
-      this.expiry.expire(now);
+      expireDue(this.limits, this.limited, this.expiry, now);
     }
   }
 
@@ -1265,30 +1254,22 @@ export class FileStore implements StreamStore {
   private peekInMemory(block: Block, seq: number): number {
     const ids = block.subjectIds;
     const offset = block.offsetOf(seq);
-    const bytes =
-      ids === null || offset < 0 || offset === NO_RECORD
-        ? undefined
-        : block === this.active
-          ? { ptr: this.buffer.ptr, length: this.buffer.used }
-          : this.cache.get(block.n);
-    if (bytes !== undefined) {
-      const id = (ids as Uint32Array)[seq - block.first];
-      const view = getCore().view;
-      const at = bytes.ptr + offset;
-      const size = view.getUint32(at + REC_OFF_LENGTH, true);
-      const recordSeq =
-        view.getUint32(at + REC_OFF_SEQ, true) +
-        view.getUint32(at + REC_OFF_SEQ + 4, true) * TWO_32;
-      if (
-        id !== NO_SUBJECT &&
-        recordSeq === seq &&
-        size >= REC_MIN_SIZE &&
-        size <= bytes.length - offset
-      ) {
-        return at;
-      }
+    if (ids === null || offset < 0 || offset === NO_RECORD) return -1;
+    let base = this.buffer.ptr;
+    let length = this.buffer.used;
+    if (block !== this.active) {
+      const cached = this.cache.get(block.n);
+      if (cached === undefined) return -1;
+      base = cached.ptr;
+      length = cached.length;
     }
-    return -1;
+    const view = getCore().view;
+    const at = base + offset;
+    const size = view.getUint32(at + REC_OFF_LENGTH, true);
+    const recordSeq =
+      view.getUint32(at + REC_OFF_SEQ, true) + view.getUint32(at + REC_OFF_SEQ + 4, true) * TWO_32;
+    const sane = recordSeq === seq && size >= REC_MIN_SIZE && size <= length - offset;
+    return sane && ids[seq - block.first] !== NO_SUBJECT ? at : -1;
   }
 
   /** Takes a message found by peekInMemory out of every count. */
