@@ -1391,7 +1391,9 @@ export class FileStore implements StreamStore {
     }
     if (this.msgs === 0 || seq <= this.firstSeq) return 0;
     for (const b of this.blocks) {
-      if (!b.hasRange || b.first >= seq) break;
+      // A block holding only tombstones has no range; the blocks after it still count.
+      if (!b.hasRange) continue;
+      if (b.first >= seq) break;
       this.dropLive(b, b.first, Math.min(b.last, seq - 1));
     }
     this.appendTombstone(seq - 1, seq - 1, this.lastTs, false);

@@ -302,13 +302,13 @@ class Recovery {
         this.prevSeq = r.seq;
       }
       if (r.offset < replayFrom) {
-        if (!(r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP))) block.indexRecord(r.seq, r.offset);
+        if (r.flags & REC_FLAG_TOMBSTONE) this.noteTombstoned(recordPtr, r);
+        else if (!(r.flags & REC_FLAG_SKIP)) block.indexRecord(r.seq, r.offset);
         return;
       }
       if (r.flags & REC_FLAG_TOMBSTONE) {
-        const count = tombstoneCount(recordPtr, r.length);
+        const count = this.noteTombstoned(recordPtr, r);
         block.noteTombstone(r.seq - count + 1);
-        this.tombstoned.addRange(r.seq - count + 1, r.seq);
         this.noteSeq(block, r.offset, r.seq);
         this.removeRange(r.seq - count + 1, r.seq);
       } else if (r.flags & REC_FLAG_SKIP) {
@@ -337,6 +337,40 @@ class Recovery {
     const outcome = scanBlock(ptr, length, BLOCK_HEADER_SIZE, visit, onDamaged);
     this.current = null;
     return outcome.stop;
+  }
+
+  /** Records what a tombstone removes, so it is never reported lost; returns its count. */
+  noteTombstoned(ptr: number, r: ScannedRecord): number {
+    const count = tombstoneCount(ptr, r.length);
+    this.tombstoned.addRange(r.seq - count + 1, r.seq);
+    return count;
+  }
+
+  /**
+   * Reads the tombstones of blocks open trusted without reading, when damage
+   * took sequences they may name: a removed message is not lost (verifyStore,
+   * which reads every tombstone, says the same). Costs nothing without damage.
+   */
+  readTombstonesOfUnscanned(scanned: ReadonlySet<Block>): void {
+    if (this.lostSeqs.size === 0) return;
+    let highestLost = 0;
+    for (const seq of this.lostSeqs) {
+      if (!this.tombstoned.has(seq)) highestLost = Math.max(highestLost, seq);
+    }
+    for (const block of this.blocks) {
+      if (scanned.has(block) || block.tombstones === 0) continue;
+      if (block.lowestTombstone > highestLost) continue;
+      const { ptr, length } = loadBlock(this.fs, this.cache, block);
+      scanBlock(
+        ptr,
+        length,
+        BLOCK_HEADER_SIZE,
+        (r) => {
+          if (r.flags & REC_FLAG_TOMBSTONE) this.noteTombstoned(ptr + r.offset, r);
+        },
+        () => {},
+      );
+    }
   }
 
   /**
@@ -457,6 +491,7 @@ export function recover(
   const r = new Recovery(fs, cache, checkpoint, ttls);
   // Checked once every tombstone is replayed: a later block may remove what an earlier one lost.
   const promised: Array<{ block: Block | null; cp: BlockCheckpoint }> = [];
+  const scanned = new Set<Block>();
 
   // Core memory read for a sealed block and not yet owned by the cache; freed if open fails.
   let loose: number | null = null;
@@ -528,6 +563,7 @@ export function recover(
       }
       const replayFrom = trusted ? cp.length : BLOCK_HEADER_SIZE;
       const stop = r.scan(block, ptr, size, replayFrom);
+      scanned.add(block);
       if (stop < size) {
         // A torn or damaged tail: keep what verified, cut the rest, report it.
         // Only bytes are counted: after a power cut this is unacknowledged data, not damage.
@@ -563,6 +599,7 @@ export function recover(
   }
   // Damage found while replaying tombstones into trusted blocks also leaves their counts stale.
   if (r.rebuildSubjects || r.blocks.some((b) => b.damage !== null)) r.rebuildAllSubjects(buffer);
+  r.readTombstonesOfUnscanned(scanned);
   const lost = r.report();
   r.tombstoned.dispose();
   const highest = Math.max(
