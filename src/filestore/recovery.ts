@@ -10,9 +10,10 @@
  * - A block that fails those checks, or every block when there is no usable
  *   checkpoint, is scanned whole, and subject totals are rebuilt.
  * - A torn tail is cut at the last valid record and reported in `lost`.
- * - Block files numbered below the checkpoint's first block are leftovers of
- *   a removal that completed (the checkpoint is always written before files
- *   are removed) and are deleted.
+ * - Block files the checkpoint does not list, numbered below its last block,
+ *   are leftovers of a removal or truncate that completed (the checkpoint is
+ *   written before such files are removed) and are deleted; a listed block
+ *   other than the last, longer than recorded, is cut back (a truncate's tail).
  * The last sequence is never lower than the checkpoint promised, so a crash
  * can never make the store hand out a sequence twice.
  */
@@ -487,7 +488,7 @@ export function recover(
     );
   }
   const listed = new Map(checkpoint?.blocks.map((b) => [b.n, b]) ?? []);
-  const lowestListed = checkpoint?.blocks[0]?.n ?? 0;
+  const highestListed = checkpoint?.blocks.at(-1)?.n ?? 0;
   const r = new Recovery(fs, cache, checkpoint, ttls);
   // Checked once every tombstone is replayed: a later block may remove what an earlier one lost.
   const promised: Array<{ block: Block | null; cp: BlockCheckpoint }> = [];
@@ -499,7 +500,9 @@ export function recover(
     for (let i = 0; i < numbers.length; i++) {
       const n = numbers[i];
       const path = blockPath(dir, n);
-      if (checkpoint !== null && n < lowestListed) {
+      // Below the checkpoint's last block, a file it does not list is the leftover of a
+      // purge, an emptied head or a truncate, all written into the checkpoint before files go.
+      if (checkpoint !== null && n < highestListed && !listed.has(n)) {
         fs.remove(path);
         continue;
       }
@@ -507,8 +510,14 @@ export function recover(
       const prev = r.blocks.length > 0 ? r.blocks[r.blocks.length - 1].last : 0;
       const block = new Block(n, path, prev);
       block.handle = fs.open(path, "write");
-      const size = block.handle.size();
+      let size = block.handle.size();
       const cp = listed.get(n);
+      // Only the checkpoint's last block grows after it: bytes past another's
+      // recorded length are what a truncate cut and had not removed yet.
+      if (cp !== undefined && n !== highestListed && size > cp.length) {
+        block.handle.truncate(cp.length);
+        size = cp.length;
+      }
       listed.delete(n);
       const trusted =
         cp !== undefined &&
