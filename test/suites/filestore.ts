@@ -563,8 +563,12 @@ const HDR_MARKER = enc("X-Secret: <<header-to-erase>>");
 
 function eraseTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("eraseMsg", () => {
-    for (const where of ["a sealed, flushed block", "the unwritten tail of the active block"]) {
-      it(`leaves no trace of the payload or headers on disk when the message is in ${where}`, () =>
+    for (const [where, durable] of [
+      ["a sealed, flushed block", "flush"],
+      ["a sealed, flushed block", "sync"],
+      ["the unwritten tail of the active block", "flush"],
+    ] as const) {
+      it(`leaves no trace of the payload or headers on disk after ${durable}() when the message is in ${where}`, () =>
         inTempDir(adapter, async (dir) => {
           const clock = testClock();
           const written: Written = new Map();
@@ -585,7 +589,7 @@ function eraseTests({ describe, it, expect }: TestApi, adapter: AdapterFixture):
           expect(store.eraseMsg(seq)).toBe(true);
           expect(codeOf(() => store.loadMsg(seq))).toBe("ErrStoreMsgNotFound");
           expect(store.eraseMsg(seq)).toBe(false);
-          await store.flush();
+          await store[durable]();
           expect(filesContaining(adapter.fs, dir, MARKER)).toStrictEqual([]);
           expect(filesContaining(adapter.fs, dir, HDR_MARKER)).toStrictEqual([]);
           expect(plain(store.loadMsg(seq - 1))).toStrictEqual(written.get(seq - 1));
