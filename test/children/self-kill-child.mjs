@@ -30,7 +30,8 @@ import { writeSync } from "node:fs";
  *   | { op: "purgeEx", subject: string, seq: number, keep: number }
  *   | { op: "purge" | "skip" | "sync" | "flush" | "close" }} Step
  * @typedef {{ entry: string, adapter: string, adapterName: string, dir: string,
- *   blockSize: number, options: object, killAt: number, steps: Step[],
+ *   blockSize: number, options: object, killAt: number,
+ *   killMatch: { fromStep: number, pattern: string } | null, steps: Step[],
  *   payloadOf: (seq: number, gen: number, size: number) => Uint8Array }} ChildConfig
  */
 
@@ -38,13 +39,15 @@ import { writeSync } from "node:fs";
 export async function runChild(config) {
   const { FileStore } = await import(config.entry);
   const inner = (await import(config.adapter))[config.adapterName];
-  const fs = killingFileSystem(inner, config);
+  const position = { step: -1 };
+  const fs = killingFileSystem(inner, config, position);
   /** @type {any} */
   let store = null;
   const { steps, payloadOf } = config;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
     say(`begin ${i}`);
+    position.step = i;
     /** @type {unknown} */
     let ret = null;
     switch (s.op) {
@@ -114,21 +117,28 @@ function die() {
 /**
  * Wraps `inner` so that every call that can change the disk is counted: file
  * writes, truncates and fsyncs, opens that may create, mkdir, rename, remove,
- * directory fsyncs and the lock. While an asynchronous call chosen for an
- * "after" kill is still running, the next counted call is not let through:
- * the kill lands first, so nothing past the chosen call reaches the disk.
+ * directory fsyncs and the lock. The call to kill after is the `killAt`-th,
+ * or (for a kill point that must not depend on how many calls came before)
+ * the first one from step `killMatch.fromStep` on that `killMatch.pattern`
+ * matches. While a chosen asynchronous call is still running, the next
+ * counted call is not let through: the kill lands first, so nothing past the
+ * chosen call reaches the disk.
  * @param {any} inner
  * @param {ChildConfig} config
+ * @param {{ step: number }} position the step running now
  */
-function killingFileSystem(inner, config) {
-  const { killAt, dir } = config;
+function killingFileSystem(inner, config, position) {
+  const { killAt, killMatch, dir } = config;
+  const pattern = killMatch === null ? null : new RegExp(killMatch.pattern);
   let calls = 0;
   let inFlight = false;
   /** @param {string} what */
   const enter = (what) => {
     calls++;
-    if (inFlight) kill(`before ${what}, call ${killAt} still running`);
+    if (inFlight) kill(`before ${what}, the chosen call still running`);
     if (killAt === 0) say(`call ${calls} ${what}`);
+    if (pattern !== null && killMatch !== null && position.step >= killMatch.fromStep)
+      return pattern.test(what);
     return calls === killAt;
   };
   /** @param {string} what */

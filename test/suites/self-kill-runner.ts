@@ -45,15 +45,18 @@ export function checkChildFiles(ctx: RuntimeContext): void {
 }
 
 /**
- * Runs `steps` in a child of this runtime on `dir`, killed right after its
- * `killAt`-th counted call (0: never, and it lists its calls), and reads its
- * report once it has exited.
+ * Where a child kills itself: right after its `n`-th counted call (0: never,
+ * and it lists its calls), or after the first call from step `fromStep` on
+ * whose description (`remove msgs/4.blk`) `pattern` matches.
  */
+export type KillAt = number | { fromStep: number; pattern: RegExp };
+
+/** Runs `steps` in a child of this runtime on `dir`, killed at `at`, and reads its report once it has exited. */
 export async function runChild(
   ctx: RuntimeContext,
   dir: string,
   steps: Step[],
-  killAt: number,
+  at: KillAt,
   options: Record<string, unknown> = {},
 ): Promise<ChildRun> {
   const config = {
@@ -63,7 +66,9 @@ export async function runChild(
     blockSize: BLOCK_SIZE,
     options,
     steps,
-    killAt,
+    killAt: typeof at === "number" ? at : 0,
+    killMatch:
+      typeof at === "number" ? null : { fromStep: at.fromStep, pattern: at.pattern.source },
   };
   const child = new URL("../children/self-kill-child.mjs", import.meta.url).href;
   const script = [

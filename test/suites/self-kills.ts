@@ -12,10 +12,10 @@
  */
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
 import {
-  type Call,
   type ChildRun,
   checkAfterKill,
   checkChildFiles,
+  type KillAt,
   runChild,
 } from "./self-kill-runner.ts";
 import { describeStep, model, Script, type Step } from "./self-kill-scenario.ts";
@@ -98,12 +98,8 @@ export function selfKillSuite(api: TestApi, ctx: RuntimeContext): void {
           if (flushFirst) script.flush();
           const steps = script.remove(2).sync().truncate(3).sync().close().steps;
           const from = steps.findIndex((s) => s.op === "truncate");
-          const outcome = await killAtCall(
-            ctx,
-            adapter,
-            steps,
-            (c) => c.step >= from && /^remove(Async)? msgs\/4\.blk$/.test(c.what),
-          );
+          const unlink = /^remove(Async)? msgs\/4\.blk$/;
+          const outcome = await killAtCall(ctx, adapter, steps, from, unlink);
           outcomes.push({ flushFirst, ...outcome });
         }
         api.expect(outcomes).toStrictEqual(outcomes.map((o) => ({ ...o, problems: [] })));
@@ -125,13 +121,9 @@ export function selfKillSuite(api: TestApi, ctx: RuntimeContext): void {
             .sync()
             .close().steps;
           const from = steps.findIndex((s) => s.op === "erase");
-          const outcome = await killAtCall(
-            ctx,
-            adapter,
-            steps,
-            (c) => c.step >= from && c.what.startsWith("write msgs/1.blk "),
-            { syncAlways },
-          );
+          const outcome = await killAtCall(ctx, adapter, steps, from, /^write msgs\/1\.blk /, {
+            syncAlways,
+          });
           outcomes.push({ syncAlways, ...outcome });
         }
         api.expect(outcomes).toStrictEqual(outcomes.map((o) => ({ ...o, problems: [] })));
@@ -142,26 +134,35 @@ export function selfKillSuite(api: TestApi, ctx: RuntimeContext): void {
 }
 
 /**
- * Runs `steps` once uninterrupted to find the first call `chosen` picks, then
- * again killed right after that call, and checks what is left.
+ * Runs `steps` killed right after the first call from step `fromStep` on that
+ * `pattern` matches, and checks what is left. Matched, not numbered: how many
+ * calls come before it may vary (a write-out timer can fire in between).
  */
 async function killAtCall(
   ctx: RuntimeContext,
   adapter: AdapterFixture,
   steps: Step[],
-  chosen: (call: Call) => boolean,
+  fromStep: number,
+  pattern: RegExp,
   options: Record<string, unknown> = {},
 ): Promise<{ killed: string | null; problems: string[] }> {
   const { states } = model(steps);
-  const counted = await killAndCheck(ctx, adapter, steps, states, 0, options);
-  if (counted.problems.length > 0) return { killed: null, problems: counted.problems };
-  const call = counted.run.calls.find(chosen);
-  if (call === undefined) {
-    const calls = counted.run.calls.map((c) => `${c.n} ${c.what} (step ${c.step})`);
-    return { killed: null, problems: [`no call to kill at among: ${calls.join("; ")}`] };
+  const { run, problems } = await killAndCheck(
+    ctx,
+    adapter,
+    steps,
+    states,
+    { fromStep, pattern },
+    options,
+  );
+  if (run.killed === null && run.failure === null) {
+    const calls = run.calls
+      .filter((c) => c.step >= fromStep)
+      .map((c) => `${c.what} (step ${c.step})`);
+    problems.push(
+      `no call from step ${fromStep} on matched ${pattern}, among: ${calls.join("; ")}`,
+    );
   }
-  const { run, problems } = await killAndCheck(ctx, adapter, steps, states, call.n, options);
-  if (run.killed === null) problems.push(`the run ended before call ${call.n} (${call.what})`);
   return { killed: run.killed, problems };
 }
 
@@ -225,12 +226,12 @@ async function killAndCheck(
   adapter: AdapterFixture,
   steps: Step[],
   states: ReturnType<typeof model>["states"],
-  killAt: number,
+  at: KillAt,
   options: Record<string, unknown> = {},
 ): Promise<{ run: ChildRun; problems: string[] }> {
   const { dir, cleanup } = adapter.tempDir();
   try {
-    const run = await runChild(ctx, dir, steps, killAt, options);
+    const run = await runChild(ctx, dir, steps, at, options);
     if (run.failure !== null) return { run, problems: [run.failure] };
     const window = states.slice(run.acked + 1, run.begun + 2);
     return { run, problems: await checkAfterKill(adapter, dir, window, states) };
