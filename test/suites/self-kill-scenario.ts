@@ -8,6 +8,9 @@
  * comes back after a truncate differs from the one stored at its sequence
  * since.
  */
+import { MemStore } from "../../src/memstore.ts";
+import type { StoredMsg } from "../../src/types.ts";
+import { codeOf } from "./store-helpers.ts";
 
 export type Step =
   | { op: "open" }
@@ -189,4 +192,73 @@ export function model(steps: Step[]): {
     states.push({ live: new Map(live), lastSeq });
   }
   return { states, returns };
+}
+
+/**
+ * Where the model parts from MemStore, the reference engine, running the same
+ * steps: each step's return, and after each step the last sequence and every
+ * live message (subject and payload). Empty when they agree.
+ */
+export function modelVersusMemStore(
+  steps: Step[],
+  states: ModelState[],
+  returns: (number | boolean | null)[],
+): string[] {
+  const problems: string[] = [];
+  const mem = MemStore.create({});
+  steps.forEach((step, i) => {
+    let ret: number | boolean | null = null;
+    switch (step.op) {
+      case "store":
+        ret = mem.storeMsg(step.subject, null, payloadOf(step.seq, step.gen, step.size)).seq;
+        break;
+      case "remove":
+        ret = mem.removeMsg(step.seq);
+        break;
+      case "erase":
+        ret = mem.eraseMsg(step.seq);
+        break;
+      case "truncate":
+        mem.truncate(step.seq);
+        break;
+      case "compact":
+        ret = mem.compact(step.seq);
+        break;
+      case "purgeEx":
+        ret = mem.purgeEx(step.subject, step.seq, step.keep);
+        break;
+      case "purge":
+        ret = mem.purge();
+        break;
+      case "skip":
+        ret = mem.skipMsg();
+        break;
+    }
+    const want = states[i + 1];
+    const live = new Map<number, string>();
+    for (let seq = 1; seq <= mem.state().lastSeq; seq++) {
+      let m: StoredMsg | null = null;
+      const code = codeOf(() => {
+        m = mem.loadMsg(seq);
+      });
+      if (m !== null) live.set(seq, `${(m as StoredMsg).subject} ${(m as StoredMsg).msg.join()}`);
+      else if (code !== "ErrStoreMsgNotFound") live.set(seq, code);
+    }
+    const expected = new Map(
+      [...want.live].map(([seq, m]) => [
+        seq,
+        `${m.subject} ${payloadOf(seq, m.gen, m.size).join()}`,
+      ]),
+    );
+    const same =
+      ret === returns[i] &&
+      mem.state().lastSeq === want.lastSeq &&
+      JSON.stringify([...live]) === JSON.stringify([...expected]);
+    if (!same) {
+      problems.push(
+        `after step ${i} ${describeStep(step)} MemStore returned ${ret} and holds [${[...live.keys()]}] up to ${mem.state().lastSeq}; the model ${returns[i]}, [${[...want.live.keys()]}] up to ${want.lastSeq}`,
+      );
+    }
+  });
+  return problems;
 }

@@ -18,7 +18,13 @@ import {
   type KillAt,
   runChild,
 } from "./self-kill-runner.ts";
-import { describeStep, model, Script, type Step } from "./self-kill-scenario.ts";
+import {
+  describeStep,
+  model,
+  modelVersusMemStore,
+  Script,
+  type Step,
+} from "./self-kill-scenario.ts";
 
 /** Children run side by side; most of a child's time is process start-up and fsync waits. */
 const PARALLEL = 3;
@@ -170,7 +176,8 @@ async function sweep(api: TestApi, ctx: RuntimeContext, adapter: AdapterFixture)
   checkChildFiles(ctx);
   const steps = rewriteScenario();
   const { states, returns } = model(steps);
-  const failures: string[] = [];
+  // The model is checked against the reference engine before anything is judged by it.
+  const failures = modelVersusMemStore(steps, states, returns).map((p) => `model: ${p}`);
   // The uninterrupted run: it lists the calls and must end exactly where the model does.
   const { run: counted, problems } = await killAndCheck(ctx, adapter, steps, states, 0);
   failures.push(...problems.map((p) => `uninterrupted run: ${p}`));
