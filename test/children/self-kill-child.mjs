@@ -163,7 +163,8 @@ function killingFileSystem(inner, config, position) {
     return call().finally(() => kill(`after ${what}`));
   };
   /** @param {string} path */
-  const short = (path) => (path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : path);
+  const short = (path) =>
+    path === dir ? "." : path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : path;
   /** @param {any} handle */
   const wrapHandle = (handle) => {
     const name = short(handle.path);
