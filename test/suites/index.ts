@@ -10,6 +10,7 @@ import { killSuite } from "./kills.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
 import { recordCodecSuite } from "./record-codec.ts";
+import { selfKillSuite } from "./self-kills.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { badInputDirectorySuite } from "./store-contract-inputs.ts";
@@ -38,5 +39,6 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   crashPointSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
+  selfKillSuite(api, ctx);
   verifySuite(api, ctx);
 }
