@@ -47,6 +47,7 @@ import {
   type LimitedStore,
 } from "./limits.ts";
 import { recordSize } from "./msg-size.ts";
+import { notConstructible } from "./store-errors.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
 import { TtlExpiry } from "./ttl-expiry.ts";
@@ -96,6 +97,9 @@ const NO_MATCH: SimpleState = { msgs: 0, first: 0, last: 0 };
 /** Rebuild the arrays once this many slots are dead and they outnumber the live ones. */
 const MIN_DEAD_TO_REBUILD = 64;
 
+/** What `create` hands the constructor: JavaScript's `new MemStore()` gets a JetStoreError, not a TypeError. */
+const CREATING: unique symbol = Symbol("MemStore.create");
+
 /** A stream store held in memory; nothing survives `close()`. */
 export class MemStore implements StreamStore {
   private readonly now: () => bigint;
@@ -123,10 +127,11 @@ export class MemStore implements StreamStore {
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
     const { limits, now } = checkStoreOptions(options);
-    return new MemStore(limits, now);
+    return new MemStore(CREATING, limits, now);
   }
 
-  private constructor(limits: ResolvedLimits, now: () => bigint) {
+  private constructor(creating: typeof CREATING, limits: ResolvedLimits, now: () => bigint) {
+    if (creating !== CREATING) throw notConstructible("MemStore", "MemStore.create()");
     this.limits = limits;
     this.now = now;
     this.first = limits.firstSeq;

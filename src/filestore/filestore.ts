@@ -49,6 +49,7 @@ import {
   type LimitedStore,
 } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
+import { notConstructible } from "../store-errors.ts";
 import {
   compileFilter,
   filterMatches,
@@ -131,6 +132,8 @@ const DIRECT_READ_BYTES = 512;
 const SKIP_SPLIT = 4096;
 const TWO_32 = 0x1_0000_0000;
 const EMPTY = new Uint8Array(0);
+/** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
+const OPENING: unique symbol = Symbol("FileStore.open");
 
 export class FileStore implements StreamStore {
   private readonly fs: FileSystem;
@@ -189,7 +192,12 @@ export class FileStore implements StreamStore {
   private writeError: unknown = null;
   private readonly expiry: TtlExpiry;
 
-  private constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock) {
+  private constructor(
+    opening: typeof OPENING,
+    options: ResolvedFileStoreOptions,
+    lock: DirectoryLock,
+  ) {
+    if (opening !== OPENING) throw notConstructible("FileStore", "await FileStore.open({ dir })");
     this.options = options;
     this.fs = options.fs;
     this.dir = options.dir;
@@ -241,7 +249,7 @@ export class FileStore implements StreamStore {
     const lock = fs.lock(dir);
     let store: FileStore | undefined;
     try {
-      store = new FileStore(resolved, lock);
+      store = new FileStore(OPENING, resolved, lock);
       store.load();
     } catch (err) {
       store?.releaseMemory();

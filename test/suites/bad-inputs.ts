@@ -30,6 +30,8 @@ export type Attempt =
    * factory (which adds a FileStore's `dir` and `fs`), or `raw`, passed as they are.
    */
   | { kind: "create"; options: unknown[]; raw?: boolean }
+  /** `new` on the engine's class with each argument list must throw (the constructors are private). */
+  | { kind: "construct"; args: unknown[][] }
   /** Each call (sync or async) on a store closed after holding messages 1…3 must fail. */
   | { kind: "closed"; calls: ((store: Loose) => unknown)[]; deleted?: boolean }
   /** FileStore.open on a directory prepared on the memory adapter must fail and change nothing. */
@@ -214,6 +216,13 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
     "ErrInvalidArgument",
     [{ maxMsg: 5 }, { ttl: 5 }],
   ),
+  {
+    entry: "`new FileStore()`, `new MemStore()`",
+    inputs:
+      "any arguments (none, `{ dir }`, `{}`): use `FileStore.open()` / `MemStore.create()`, the constructors are private",
+    code: "ErrInvalidArgument",
+    attempt: { kind: "construct", args: [[], [{ dir: "/no-store" }], [{}], [undefined, {}]] },
+  },
   create(
     "`FileStore.open`",
     "no options; `dir` missing, empty or not a string",

@@ -24,6 +24,7 @@ import {
 import type { StoreFactory } from "./store-factories.ts";
 import {
   checkpointOfVersion,
+  codeOf,
   codeOfAsync,
   enc,
   fill,
@@ -66,6 +67,9 @@ export function inputTests({ describe, it, expect }: TestApi, factory: StoreFact
         );
       }
       return got;
+    }
+    if (attempt.kind === "construct") {
+      return attempt.args.map((args) => codeOf(() => factory.construct(args)));
     }
     if (attempt.kind === "closed") {
       const clock = testClock();
