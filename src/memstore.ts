@@ -47,7 +47,7 @@ import {
   type LimitedStore,
 } from "./limits.ts";
 import { recordSize } from "./msg-size.ts";
-import { notConstructible } from "./store-errors.ts";
+import { deleteClosed, notConstructible } from "./store-errors.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
 import { TtlExpiry } from "./ttl-expiry.ts";
@@ -610,8 +610,10 @@ export class MemStore implements StreamStore {
     this.subjects.clear();
   }
 
+  /** Drops everything and closes; a closed store rejects with ErrStoreClosed, as a FileStore does. */
   async delete(): Promise<void> {
-    if (!this.closed) this.clear(this.last + 1);
+    if (this.closed) throw deleteClosed();
+    this.clear(this.last + 1);
     await this.close();
   }
 

@@ -49,7 +49,7 @@ import {
   type LimitedStore,
 } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
-import { notConstructible } from "../store-errors.ts";
+import { deleteClosed, notConstructible } from "../store-errors.ts";
 import {
   compileFilter,
   filterMatches,
@@ -1942,18 +1942,23 @@ export class FileStore implements StreamStore {
     }
   }
 
-  /** Closes the store and removes its directory. */
+  /**
+   * Closes the store and removes its directory, while it still holds the lock.
+   * A closed handle rejects with ErrStoreClosed: the directory may be another
+   * handle's by now.
+   */
   async delete(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      this.stopTimers();
-      this.releaseMemory();
+    if (this.closed) throw deleteClosed();
+    this.closed = true;
+    this.stopTimers();
+    this.releaseMemory();
+    try {
+      // A removal from a round still in flight would take a later store's file of the same name.
       await Promise.allSettled(this.unlinking);
+      removeLockedDirectory(this.fs, this.dir);
+    } finally {
       this.lock.release();
     }
-    // A removal from a round still in flight would take a later store's file of the same name.
-    await Promise.allSettled(this.unlinking);
-    this.fs.remove(this.dir);
   }
 
   private stopTimers(): void {
@@ -2031,6 +2036,27 @@ function checkStoreDirectory(fs: FileSystem, dir: string): void {
       `Cannot open store: ${dir} holds other files (${foreign.slice(0, 3).join(", ")}) and no jetstore data`,
     );
   }
+}
+
+/**
+ * Removes a store directory whose lock the caller holds. It is renamed away
+ * first, in one step, so an opener that comes once the lock file is gone
+ * finds no directory (and makes a fresh one) rather than a half-removed store
+ * whose removal would go on to take its new lock and files. Where the rename
+ * fails (a directory that cannot be renamed, such as "."), it is removed in place.
+ */
+function removeLockedDirectory(fs: FileSystem, dir: string): void {
+  const suffix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  );
+  const doomed = `${dir.replace(/\/+$/, "")}.deleting-${suffix.join("")}`;
+  try {
+    fs.rename(dir, doomed);
+  } catch {
+    fs.remove(dir);
+    return;
+  }
+  fs.remove(doomed);
 }
 
 /** `dir` and its ancestors that do not exist yet, deepest first. */

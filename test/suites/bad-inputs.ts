@@ -490,11 +490,11 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
   // ------------------------------------------------------------ closed stores
   {
     entry: "every method",
-    inputs: `any call after \`close()\`: ${EVERY_SYNC_METHOD_TEXT}; \`flush\` and \`sync\` reject`,
+    inputs: `any call after \`close()\`: ${EVERY_SYNC_METHOD_TEXT}; \`flush\`, \`sync\` and \`delete\` reject (a closed handle holds no lock, so it deletes nothing; \`close\` again is fine)`,
     code: "ErrStoreClosed",
     attempt: {
       kind: "closed",
-      calls: [...EVERY_SYNC_METHOD, (s) => s.flush(), (s) => s.sync()],
+      calls: [...EVERY_SYNC_METHOD, (s) => s.flush(), (s) => s.sync(), (s) => s.delete()],
     },
   },
   {
@@ -504,7 +504,7 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
     attempt: {
       kind: "closed",
       deleted: true,
-      calls: [...EVERY_SYNC_METHOD, (s) => s.flush(), (s) => s.sync()],
+      calls: [...EVERY_SYNC_METHOD, (s) => s.flush(), (s) => s.sync(), (s) => s.delete()],
     },
   },
 ];

@@ -607,6 +607,20 @@ function eraseTests({ describe, it, expect }: TestApi, adapter: AdapterFixture):
 
 function lockTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("lock", () => {
+    it("deletes the store's directory under its lock, leaving nothing beside it, and the path opens fresh", () =>
+      inTempDir(adapter, async (parent) => {
+        const dir = joinPath(parent, "store");
+        const clock = testClock();
+        const store = await openStore(adapter.fs, dir, clock);
+        writeMsgs(store, clock, 30, new Map());
+        await store.sync();
+        await store.delete();
+        expect(adapter.fs.list(parent)).toStrictEqual([]);
+        const fresh = await openStore(adapter.fs, dir, clock);
+        expect(fresh.fastState()).toMatchObject({ msgs: 0, lastSeq: 0 });
+        await fresh.close();
+      }));
+
     it("refuses a second open of the same directory in this process, leaving the first working", () =>
       inTempDir(adapter, async (dir) => {
         const clock = testClock();

@@ -81,9 +81,8 @@ export function inputTests({ describe, it, expect }: TestApi, factory: StoreFact
         const got: string[] = [];
         for (const call of attempt.calls)
           got.push(await codeOfAsync(async () => call(fixture.store)));
-        // Closing or deleting again is fine.
+        // Closing again is fine; deleting again is one of the row's calls.
         expect(await codeOfAsync(() => fixture.store.close())).toBe("no error");
-        expect(await codeOfAsync(() => fixture.store.delete())).toBe("no error");
         return got;
       } finally {
         await fixture.cleanup();
