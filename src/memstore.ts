@@ -47,7 +47,7 @@ import {
   type LimitedStore,
 } from "./limits.ts";
 import { recordSize } from "./msg-size.ts";
-import { deleteClosed, notConstructible } from "./store-errors.ts";
+import { checkDeletedListed, deleteClosed, notConstructible } from "./store-errors.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
 import { TtlExpiry } from "./ttl-expiry.ts";
@@ -572,6 +572,8 @@ export class MemStore implements StreamStore {
 
   state(): StreamState {
     checkOpen(this.closed, "read state");
+    const summary = this.summary();
+    checkDeletedListed(summary.numDeleted);
     const deleted: number[] = [];
     if (this.msgs > 0) {
       let next = this.first;
@@ -583,7 +585,7 @@ export class MemStore implements StreamStore {
       }
       while (next <= this.last) deleted.push(next++);
     }
-    return { ...this.summary(), deleted };
+    return { ...summary, deleted };
   }
 
   fastState(): StreamState {

@@ -109,6 +109,23 @@ export function nothingBefore(start: number, range: StreamRange): JetStoreError 
   );
 }
 
+/**
+ * The most sequences `state().deleted` lists (about 80 MB of numbers). A skip
+ * or purge can leave trillions of sequences deleted; listing them all would
+ * abort the process (V8 cannot grow an array that far), so past this
+ * `state()` throws and `fastState()` still answers with every count.
+ */
+export const MAX_DELETED_LISTED = 10_000_000;
+
+/** ErrTooManyResults when `state()` would list more than MAX_DELETED_LISTED deleted sequences. */
+export function checkDeletedListed(numDeleted: number): void {
+  if (numDeleted <= MAX_DELETED_LISTED) return;
+  throw new JetStoreError(
+    "ErrTooManyResults",
+    `Cannot ${Action.state}: ${numDeleted} sequences are deleted, more than the ${MAX_DELETED_LISTED} state() lists; fastState() gives every count without the list`,
+  );
+}
+
 /** ErrSequenceMismatch: a raw store or skip that is not at the next sequence. */
 export function notNextSequence(action: string, seq: number, next: number): JetStoreError {
   return new JetStoreError(

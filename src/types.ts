@@ -127,7 +127,10 @@ export interface StreamStore {
   compact(seq: number): number;
   /** Removes every message above `seq`. */
   truncate(seq: number): void;
-  /** The full state, including the list of deleted sequences. */
+  /**
+   * The full state, including the list of deleted sequences: at most
+   * 10,000,000 of them, past which it throws ErrTooManyResults (fastState() still answers).
+   */
   state(): StreamState;
   /** The state without the deleted list: O(1). */
   fastState(): StreamState;

@@ -49,7 +49,7 @@ import {
   type LimitedStore,
 } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
-import { deleteClosed, notConstructible } from "../store-errors.ts";
+import { checkDeletedListed, deleteClosed, notConstructible } from "../store-errors.ts";
 import {
   compileFilter,
   filterMatches,
@@ -130,6 +130,12 @@ const FLUSH_DELAY_MS = 8;
 const DIRECT_READ_BYTES = 512;
 /** A skip longer than this starts a new block, so no offset index spans a huge gap. */
 const SKIP_SPLIT = 4096;
+/**
+ * Skips that would stretch a block over more sequences than this start a new
+ * one: a block's offset index takes 4 bytes per sequence it spans, and many
+ * short skips would otherwise grow it by gigabytes within one block file.
+ */
+const SKIP_SPAN = 1 << 20;
 const TWO_32 = 0x1_0000_0000;
 const EMPTY = new Uint8Array(0);
 /** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
@@ -491,7 +497,10 @@ export class FileStore implements StreamStore {
 
   private appendSkip(last: number, count: number): void {
     const ts = readClock(this.now, "skip message");
-    if (count > SKIP_SPLIT && this.active.hasRange) this.rollBlock();
+    const active = this.active;
+    if (active.hasRange && (count > SKIP_SPLIT || last - active.first >= SKIP_SPAN)) {
+      this.rollBlock();
+    }
     this.appendBareRecord(last, ts, u64Bytes(count), REC_FLAG_SKIP);
     this.active.appendSkip(last);
     this.active.length = this.buffer.used;
@@ -1653,6 +1662,7 @@ export class FileStore implements StreamStore {
   state(): StreamState {
     checkOpen(this.closed, "read state");
     const state = this.fastState();
+    checkDeletedListed(state.numDeleted);
     const deleted: number[] = [];
     if (this.msgs > 0) {
       let expect = this.firstSeq;

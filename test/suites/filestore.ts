@@ -922,6 +922,28 @@ function subjectSummaryTests({ describe, it, expect }: TestApi, adapter: Adapter
 
 function blockBoundaryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("block boundaries", () => {
+    // A block's offset index takes 4 bytes per sequence it spans: short skips must not
+    // stretch one block over billions of sequences (one 2^20-sequence span per block).
+    it("starts a new block once short skips would stretch one past 2^20 sequences", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await openStore(adapter.fs, dir, clock, { blockSize: 1 << 20 });
+        store.storeMsg("a", null, enc("first"));
+        for (let i = 0; i < 600; i++) store.skipMsgs(store.fastState().lastSeq + 1, 4096);
+        const last = store.storeMsg("a", null, enc("last")).seq;
+        expect(last).toBe(2 + 600 * 4096);
+        await store.flush();
+        expect(blockPaths(adapter.fs, dir).length).toBe(3);
+        const before = store.fastState();
+        await store.close();
+        const reopened = await openStore(adapter.fs, dir, clock, { blockSize: 1 << 20 });
+        expect(reopened.fastState()).toStrictEqual(before);
+        expect(before).toMatchObject({ msgs: 2, firstSeq: 1, lastSeq: last });
+        expect(reopened.loadNextMsg("", false, 2).seq).toBe(last);
+        expect(plain(reopened.loadMsg(last)).msg).toStrictEqual(Array.from(enc("last")));
+        await reopened.close();
+      }));
+
     it("truncates into a sealed block when the newest block holds only tombstones", () =>
       inTempDir(adapter, async (dir) => {
         const clock = testClock();
