@@ -68,19 +68,20 @@ export function noMessageAt(action: string, seq: number, range: StreamRange): Je
 
 /**
  * The message at `seq` was lost to damage: its record failed verification
- * (or was cut off a torn tail). ErrCorrupt while the store still counts the
- * message, ErrStoreMsgNotFound once it does not (after a reopen reported it
- * in `state().lost`); both name the file and where its damaged bytes start.
+ * (or was cut off a torn tail). ErrCorrupt from any read while the store
+ * still counts the message, ErrStoreMsgNotFound once it does not (a reopen
+ * reported it in `state().lost`); both name the file and, when known, where
+ * its damaged bytes start. FileStore only: nothing in memory is damaged.
  */
 export function lostToDamage(
   code: "ErrCorrupt" | "ErrStoreMsgNotFound",
-  action: string,
   seq: number,
-  where: { file: string; offset: number },
+  where: { file: string; offset?: number | undefined },
 ): JetStoreError {
+  const at = where.offset === undefined ? "" : ` (damaged bytes at offset ${where.offset})`;
   return new JetStoreError(
     code,
-    `Cannot ${action}: message ${seq} was lost to damage (its record in ${where.file}, damaged bytes at offset ${where.offset}, failed verification)`,
+    `Message ${seq} was lost to damage: its record in ${where.file} failed verification${at}`,
     where,
   );
 }

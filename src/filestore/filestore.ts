@@ -22,7 +22,7 @@ import {
   joinPath,
 } from "../../runtimes/fs.ts";
 import { backgroundInterval, backgroundTimeout } from "../../runtimes/timers.ts";
-import { invalidArgument, isJetStoreError, JetStoreError } from "../errors.ts";
+import { isJetStoreError, JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
   REC_CHECKSUM_SIZE,
@@ -49,7 +49,22 @@ import {
   type LimitedStore,
 } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
-import { checkDeletedListed, deleteClosed, notConstructible } from "../store-errors.ts";
+import {
+  Action,
+  checkDeletedListed,
+  deleteClosed,
+  filtersNotArray,
+  lostToDamage,
+  noLastMatch,
+  noMatchFrom,
+  noMessageAt,
+  notConstructible,
+  nothingBefore,
+  notNextSequence,
+  pastTheEnd,
+  purgeSeqAndKeep,
+  type StreamRange,
+} from "../store-errors.ts";
 import {
   compileFilter,
   filterMatches,
@@ -80,7 +95,6 @@ import {
   checkSubject,
   checkTimestamp,
   checkTtl,
-  describeValue,
   type ResolvedLimits,
   readClock,
 } from "../validate.ts";
@@ -90,7 +104,7 @@ import { BlockCache } from "./block-cache.ts";
 import { checkBlockHeader, loadBlock } from "./block-io.ts";
 import { scanBlock } from "./block-scan.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
-import { lostReport } from "./damage.ts";
+import { damagedMessages, lostReport } from "./damage.ts";
 import { GroupCommit } from "./group-commit.ts";
 import {
   type DecodedFields,
@@ -403,10 +417,7 @@ export class FileStore implements StreamStore {
     checkTimestamp(ts, "store raw message");
     const msgTtl = checkTtl(ttl, this.limits.allowMsgTtl, "store raw message");
     if (seq !== this.lastSeq + 1) {
-      throw new JetStoreError(
-        "ErrSequenceMismatch",
-        `Cannot store raw message at sequence ${seq}: the next sequence is ${this.lastSeq + 1}`,
-      );
+      throw notNextSequence(Action.storeRawMsg, seq, this.lastSeq + 1);
     }
     if (this.limited !== null)
       this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store raw message");
@@ -484,12 +495,7 @@ export class FileStore implements StreamStore {
     checkOpen(this.closed, "skip messages");
     checkSeq(seq, "skip messages");
     checkSeq(num, "skip messages", "count");
-    if (seq !== this.lastSeq + 1) {
-      throw new JetStoreError(
-        "ErrSequenceMismatch",
-        `Cannot skip messages from ${seq}: the next sequence is ${this.lastSeq + 1}`,
-      );
-    }
+    if (seq !== this.lastSeq + 1) throw notNextSequence(Action.skipMsgs, seq, this.lastSeq + 1);
     if (num === 0) return;
     checkSeqRoom(this.lastSeq, num, "skip messages");
     this.appendSkip(seq + num - 1, num);
@@ -687,18 +693,10 @@ export class FileStore implements StreamStore {
   loadMsg(seq: number): StoredMsg {
     checkOpen(this.closed, "load message");
     checkSeq(seq, "load message");
-    if (seq > this.lastSeq) {
-      throw new JetStoreError(
-        "ErrStoreEOF",
-        `Cannot load message ${seq}: last sequence is ${this.lastSeq}`,
-      );
-    }
+    if (seq > this.lastSeq) throw pastTheEnd(Action.loadMsg, seq, this.lastSeq);
     const block = this.findBlock(seq);
     if (block === undefined || seq < this.firstSeq || !block.isLive(seq)) {
-      throw new JetStoreError(
-        "ErrStoreMsgNotFound",
-        `Cannot load message ${seq}: it was removed or never stored`,
-      );
+      throw this.noMessageAt(Action.loadMsg, seq);
     }
     return this.readAt(block, seq);
   }
@@ -710,7 +708,7 @@ export class FileStore implements StreamStore {
     checkSeq(start, "load next message", "start");
     const all = matchesAll(filter);
     if (!all && !wildcard && this.subjects.get(filter) === undefined) {
-      throw new JetStoreError("ErrStoreEOF", `No message on ${filter} at or after ${start}`);
+      throw noMatchFrom(filter, start, this.range());
     }
     let i = this.blockIndexAtOrAfter(Math.max(start, this.firstSeq));
     for (; i < this.blocks.length; i++) {
@@ -733,10 +731,7 @@ export class FileStore implements StreamStore {
         if (msg !== null) return msg;
       }
     }
-    throw new JetStoreError(
-      "ErrStoreEOF",
-      `No message matching ${JSON.stringify(filter)} at or after ${start}`,
-    );
+    throw noMatchFrom(filter, start, this.range());
   }
 
   loadLastMsg(subject: string): StoredMsg {
@@ -756,22 +751,22 @@ export class FileStore implements StreamStore {
         if (msg !== null) return msg;
       }
     }
-    throw new JetStoreError("ErrStoreMsgNotFound", `No message on ${JSON.stringify(subject)}`);
+    throw noLastMatch(subject, this.range());
   }
 
   filteredState(seq: number, filter: string): SimpleState {
-    this.checkQuery("get filtered state", filter);
-    checkSeq(seq, "get filtered state");
+    this.checkQuery(Action.filteredState, filter);
+    checkSeq(seq, Action.filteredState);
     return filteredState(this.queries, seq, compileFilter(filter));
   }
 
   subjectsState(filter: string): Record<string, SimpleState> {
-    this.checkQuery("get subjects state", filter);
+    this.checkQuery(Action.subjectsState, filter);
     return subjectsState(this.queries, compileFilter(filter));
   }
 
   subjectsTotals(filter: string): Record<string, number> {
-    this.checkQuery("get subjects totals", filter);
+    this.checkQuery(Action.subjectsTotals, filter);
     return subjectsTotals(this.queries, compileFilter(filter));
   }
 
@@ -780,54 +775,48 @@ export class FileStore implements StreamStore {
     filter: string,
     lastPerSubject: boolean,
   ): { total: number; validThrough: number } {
-    this.checkQuery("count pending", filter);
-    checkSeq(seq, "count pending");
-    checkBoolean(lastPerSubject, "lastPerSubject", "count pending");
+    this.checkQuery(Action.numPending, filter);
+    checkSeq(seq, Action.numPending);
+    checkBoolean(lastPerSubject, "lastPerSubject", Action.numPending);
     return numPending(this.queries, seq, compileFilter(filter), lastPerSubject);
   }
 
   multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
-    checkOpen(this.closed, "get last sequences");
-    if (!Array.isArray(filters)) {
-      throw invalidArgument(
-        `Cannot get last sequences: filters must be an array, got ${describeValue(filters)}`,
-      );
-    }
-    for (const f of filters) checkFilter(f, "get last sequences");
-    checkSeq(maxSeq, "get last sequences", "maxSeq");
-    checkSeq(maxAllowed, "get last sequences", "maxAllowed");
+    checkOpen(this.closed, Action.lastSeqs);
+    if (!Array.isArray(filters)) throw filtersNotArray(filters);
+    for (const f of filters) checkFilter(f, Action.lastSeqs);
+    checkSeq(maxSeq, Action.lastSeqs, "maxSeq");
+    checkSeq(maxAllowed, Action.lastSeqs, "maxAllowed");
     const compiled = filters.map((f) => compileFilter(f));
     return multiLastSeqs(this.queries, compiled, maxSeq, maxAllowed);
   }
 
   allLastSeqs(): number[] {
-    checkOpen(this.closed, "get last sequences");
+    checkOpen(this.closed, Action.lastSeqs);
     return allLastSeqs(this.queries);
   }
 
   subjectForSeq(seq: number): string {
-    checkOpen(this.closed, "get subject");
-    checkSeq(seq, "get subject");
+    checkOpen(this.closed, Action.subjectForSeq);
+    checkSeq(seq, Action.subjectForSeq);
     const block = this.findBlock(seq);
     if (block === undefined || seq < this.firstSeq || !block.isLive(seq)) {
-      throw new JetStoreError("ErrStoreMsgNotFound", `No message at sequence ${seq}`);
+      throw this.noMessageAt(Action.subjectForSeq, seq);
     }
     return this.subjectAt(block, seq);
   }
 
   getSeqFromTime(ts: bigint): number {
-    checkOpen(this.closed, "find sequence by time");
-    checkTimestamp(ts, "find sequence by time");
+    checkOpen(this.closed, Action.getSeqFromTime);
+    checkTimestamp(ts, Action.getSeqFromTime);
     return seqFromTime(this.queries, ts);
   }
 
   purgeEx(filter: string, seq: number, keep: number): number {
     this.checkQuery("purge", filter);
-    checkSeq(seq, "purge", "sequence");
-    checkSeq(keep, "purge", "keep");
-    if (seq > 0 && keep > 0) {
-      throw invalidArgument("Cannot purge: give a sequence or a number to keep, not both");
-    }
+    checkSeq(seq, Action.purge);
+    checkSeq(keep, Action.purge, "keep");
+    if (seq > 0 && keep > 0) throw purgeSeqAndKeep(seq, keep);
     const f = compileFilter(filter);
     if (f.all && keep === 0) return seq === 0 ? this.purge() : this.compact(seq);
     const targets = purgeTargets(this.queries, f, seq, keep);
@@ -997,7 +986,23 @@ export class FileStore implements StreamStore {
         if (msg !== null) return msg;
       }
     }
-    throw new JetStoreError("ErrStoreEOF", `No message at or before ${start}`);
+    throw nothingBefore(start, this.range());
+  }
+
+  /** Where the stream stands, for "no message" errors. */
+  private range(): StreamRange {
+    return { msgs: this.msgs, first: this.firstSeq, last: this.lastSeq };
+  }
+
+  /** Nothing is at `seq`: lost to damage if open reported it so (state().lost), else removed or never stored. */
+  private noMessageAt(action: string, seq: number): JetStoreError {
+    for (const d of this.lost?.damaged ?? []) {
+      if (d.msgs.includes(seq)) {
+        const where = { file: blockPath(this.dir, d.block), offset: d.offset };
+        return lostToDamage("ErrStoreMsgNotFound", seq, where);
+      }
+    }
+    return noMessageAt(action, seq, this.range());
   }
 
   /** Bytes of `block` in core memory: the write buffer for the active block, else the cache. */
@@ -2086,13 +2091,10 @@ function parentOf(path: string): string {
   return i === 0 ? "/" : trimmed.slice(0, i);
 }
 
-/** A live message whose record a scan found damaged and skipped. */
+/** A live message whose record a scan found damaged and skipped (see damage.ts). */
 function missingRecord(block: Block, seq: number): JetStoreError {
-  return new JetStoreError(
-    "ErrCorrupt",
-    `Message ${seq} is damaged: its record in ${block.path} failed verification`,
-    { file: block.path },
-  );
+  const stretch = damagedMessages(block).find((d) => d.msgs.includes(seq));
+  return lostToDamage("ErrCorrupt", seq, { file: block.path, offset: stretch?.offset });
 }
 
 /** A scan's damaged records stay out of the subject column. */

@@ -9,6 +9,7 @@
  */
 import { MAX_DELETED_LISTED } from "../../src/store-errors.ts";
 import type { TestApi } from "../harness.ts";
+import { errorWordingTests } from "./store-contract-errors.ts";
 import { inputTests } from "./store-contract-inputs.ts";
 import { limitTests } from "./store-contract-limits.ts";
 import { persistenceTests } from "./store-contract-persistence.ts";
@@ -40,6 +41,7 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
         queryTests(api, factory);
         removalTests(api, factory);
         inputTests(api, factory);
+        errorWordingTests(api, factory);
         persistenceTests(api, factory);
         limitTests(api, factory);
         ttlTests(api, factory);
