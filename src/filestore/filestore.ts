@@ -15,6 +15,8 @@
  * metadata, a deleted-sequence set in WASM memory and, once read, a 4-byte
  * per-message offset index; their bytes come back through a bounded cache.
  */
+
+import { atExit } from "../../runtimes/exit.ts";
 import {
   type DirectoryLock,
   type FileHandle,
@@ -211,6 +213,8 @@ export class FileStore implements StreamStore {
   /** A background write failed; the next durability request reports it. */
   private writeError: unknown = null;
   private readonly expiry: TtlExpiry;
+  /** Takes the store out of the exit registry (runtimes/exit.ts); set while open. */
+  private leaveExit: () => void = () => {};
 
   private constructor(
     opening: typeof OPENING,
@@ -283,6 +287,7 @@ export class FileStore implements StreamStore {
         if (!store.closed && store.hasUnsynced()) store.commit.request().catch(() => {});
       }, resolved.syncIntervalMs);
     }
+    store.leaveExit = atExit(() => store.closeAtExit());
     return store;
   }
 
@@ -1950,9 +1955,33 @@ export class FileStore implements StreamStore {
       this.writeCheckpointNow();
     } finally {
       this.closed = true;
+      this.leaveExit();
       this.stopTimers();
       this.releaseMemory();
       await Promise.allSettled(this.unlinking);
+      this.lock.release();
+    }
+  }
+
+  /**
+   * What a normal exit does to a store left open: what close() does, but
+   * synchronously (exit listeners cannot wait). Buffered records are written
+   * and fsynced, the checkpoint recorded and the lock released; on failure
+   * whatever could be written is, and the next open recovers the rest.
+   */
+  private closeAtExit(): void {
+    if (this.closed) return;
+    try {
+      this.writeCheckpointNow();
+    } catch {
+      try {
+        this.flushHeadRemovals();
+        this.writeOut();
+      } catch {
+        // Nothing more can be done at exit; recovery reads what reached the file.
+      }
+    } finally {
+      this.closed = true;
       this.lock.release();
     }
   }
@@ -1965,6 +1994,7 @@ export class FileStore implements StreamStore {
   async delete(): Promise<void> {
     if (this.closed) throw deleteClosed();
     this.closed = true;
+    this.leaveExit();
     this.stopTimers();
     this.releaseMemory();
     try {

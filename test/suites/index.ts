@@ -9,6 +9,7 @@ import { fixtureSuite } from "./fixtures.ts";
 import { killSuite } from "./kills.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
+import { normalExitSuite } from "./normal-exit.ts";
 import { recordCodecSuite } from "./record-codec.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
@@ -38,5 +39,6 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   crashPointSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
+  normalExitSuite(api, ctx);
   verifySuite(api, ctx);
 }
