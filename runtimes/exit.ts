@@ -7,7 +7,8 @@
  * alive. One listener serves every store of the process: it is added on
  * first use and runs a registry, so opening stores costs no listener each
  * (no MaxListeners warning) and nothing per write. The registry lives on
- * globalThis, so two copies of this module (two bundles) share it. A crash,
+ * globalThis, so two copies of this module (two bundles) share it; it holds
+ * an open store until it closes, as the store's own timers do. A crash,
  * a kill or an uncaught error under Deno runs nothing: those are what
  * recovery is for.
  */

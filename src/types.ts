@@ -180,6 +180,9 @@ export interface StreamStore {
    * the next write. Invalid limits change nothing (ErrInvalidArgument).
    */
   updateConfig(limits: StreamLimits): void;
-  /** Closes and removes all of the store's data. */
+  /**
+   * Closes and removes all of the store's data. Rejects with ErrStoreClosed on
+   * a closed store, which no longer holds the store's lock.
+   */
   delete(): Promise<void>;
 }
