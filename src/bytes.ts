@@ -91,11 +91,14 @@ export class ByteReader {
   readonly buf: Uint8Array;
   private readonly view: DataView;
   private readonly what: string;
+  /** The file `buf` came from, named by every ErrCorrupt this reader throws. */
+  private readonly file: string | undefined;
   offset = 0;
 
-  constructor(buf: Uint8Array, what: string) {
+  constructor(buf: Uint8Array, what: string, file?: string) {
     this.buf = buf;
     this.what = what;
+    this.file = file;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -106,6 +109,7 @@ export class ByteReader {
   private need(n: number): number {
     if (this.offset + n > this.buf.length) {
       throw corrupt(`${this.what} ends early: needed ${n} bytes at offset ${this.offset}`, {
+        file: this.file,
         offset: this.offset,
       });
     }
@@ -131,7 +135,10 @@ export class ByteReader {
     const at = this.need(8);
     const value = this.view.getUint32(at, true) + this.view.getUint32(at + 4, true) * 0x1_0000_0000;
     if (!Number.isSafeInteger(value)) {
-      throw corrupt(`${this.what} holds an out-of-range integer at offset ${at}`, { offset: at });
+      throw corrupt(`${this.what} holds an out-of-range integer at offset ${at}`, {
+        file: this.file,
+        offset: at,
+      });
     }
     return value;
   }
@@ -152,6 +159,7 @@ export class ByteReader {
       return decoder.decode(bytes);
     } catch {
       throw corrupt(`${this.what} holds invalid UTF-8 at offset ${this.offset - bytes.length}`, {
+        file: this.file,
         offset: this.offset - bytes.length,
       });
     }

@@ -36,7 +36,6 @@
  */
 
 import { backgroundInterval } from "../runtimes/timers.ts";
-import { invalidArgument, JetStoreError } from "./errors.ts";
 import {
   admit,
   ageCheckIntervalMs,
@@ -47,6 +46,22 @@ import {
   type LimitedStore,
 } from "./limits.ts";
 import { recordSize } from "./msg-size.ts";
+import {
+  Action,
+  checkDeletedListed,
+  deleteClosed,
+  filtersNotArray,
+  noLastMatch,
+  noMatchFrom,
+  noMessageAt,
+  notConstructible,
+  nothingBefore,
+  notNextSequence,
+  pastTheEnd,
+  purgeSeqAndKeep,
+  type StreamRange,
+  tooManyLastSeqs,
+} from "./store-errors.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
 import { TtlExpiry } from "./ttl-expiry.ts";
@@ -73,7 +88,6 @@ import {
   checkSubject,
   checkTimestamp,
   checkTtl,
-  describeValue,
   type ResolvedLimits,
   readClock,
 } from "./validate.ts";
@@ -95,6 +109,9 @@ const NO_MATCH: SimpleState = { msgs: 0, first: 0, last: 0 };
 
 /** Rebuild the arrays once this many slots are dead and they outnumber the live ones. */
 const MIN_DEAD_TO_REBUILD = 64;
+
+/** What `create` hands the constructor: JavaScript's `new MemStore()` gets a JetStoreError, not a TypeError. */
+const CREATING: unique symbol = Symbol("MemStore.create");
 
 /** A stream store held in memory; nothing survives `close()`. */
 export class MemStore implements StreamStore {
@@ -123,10 +140,11 @@ export class MemStore implements StreamStore {
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
     const { limits, now } = checkStoreOptions(options);
-    return new MemStore(limits, now);
+    return new MemStore(CREATING, limits, now);
   }
 
-  private constructor(limits: ResolvedLimits, now: () => bigint) {
+  private constructor(creating: typeof CREATING, limits: ResolvedLimits, now: () => bigint) {
+    if (creating !== CREATING) throw notConstructible("MemStore", "MemStore.create()");
     this.limits = limits;
     this.now = now;
     this.first = limits.firstSeq;
@@ -182,7 +200,7 @@ export class MemStore implements StreamStore {
   }
 
   storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {
-    const action = "store message";
+    const action = Action.storeMsg;
     checkOpen(this.closed, action);
     const subjectBytes = checkSubject(subject, action);
     checkHeaders(hdr, action);
@@ -216,7 +234,7 @@ export class MemStore implements StreamStore {
     ts: bigint,
     ttl?: number,
   ): void {
-    const action = "store raw message";
+    const action = Action.storeRawMsg;
     checkOpen(this.closed, action);
     const subjectBytes = checkSubject(subject, action);
     checkHeaders(hdr, action);
@@ -245,7 +263,7 @@ export class MemStore implements StreamStore {
   }
 
   skipMsg(): number {
-    const action = "skip message";
+    const action = Action.skipMsg;
     checkOpen(this.closed, action);
     checkSeqRoom(this.last, 1, action);
     const ts = readClock(this.now, action);
@@ -254,7 +272,7 @@ export class MemStore implements StreamStore {
   }
 
   skipMsgs(seq: number, num: number): void {
-    const action = "skip messages";
+    const action = Action.skipMsgs;
     checkOpen(this.closed, action);
     checkSeq(seq, action);
     checkSeq(num, action, "count");
@@ -265,27 +283,19 @@ export class MemStore implements StreamStore {
   }
 
   loadMsg(seq: number): StoredMsg {
-    const action = "load message";
+    const action = Action.loadMsg;
     checkOpen(this.closed, action);
     checkSeq(seq, action);
     const slot = this.slotOf(seq);
     if (slot < 0) {
-      if (seq > this.last) {
-        throw new JetStoreError(
-          "ErrStoreEOF",
-          `Cannot load message ${seq}: last sequence is ${this.last}`,
-        );
-      }
-      throw new JetStoreError(
-        "ErrStoreMsgNotFound",
-        `Cannot load message ${seq}: no message there (${this.describeRange()})`,
-      );
+      if (seq > this.last) throw pastTheEnd(action, seq, this.last);
+      throw noMessageAt(action, seq, this.range());
     }
     return this.toStored(slot);
   }
 
   loadNextMsg(filter: string, wildcard: boolean, start: number): StoredMsg {
-    const action = "load next message";
+    const action = Action.loadNextMsg;
     checkOpen(this.closed, action);
     const compiled = this.filterOf(filter, action);
     checkBoolean(wildcard, "wildcard", action);
@@ -295,27 +305,19 @@ export class MemStore implements StreamStore {
       const slot = this.nextMatch(compiled, wildcard, from);
       if (slot >= 0) return this.toStored(slot);
     }
-    throw new JetStoreError(
-      "ErrStoreEOF",
-      `No message matching ${describeValue(filter)} at or after sequence ${start}: last sequence is ${this.last}`,
-    );
+    throw noMatchFrom(filter, start, this.range());
   }
 
   loadLastMsg(subject: string): StoredMsg {
-    const action = "load last message";
+    const action = Action.loadLastMsg;
     checkOpen(this.closed, action);
     const slot = this.lastMatch(this.filterOf(subject, action));
-    if (slot < 0) {
-      throw new JetStoreError(
-        "ErrStoreMsgNotFound",
-        `No message on ${describeValue(subject)} (${this.describeRange()})`,
-      );
-    }
+    if (slot < 0) throw noLastMatch(subject, this.range());
     return this.toStored(slot);
   }
 
   loadPrevMsg(start: number): StoredMsg {
-    const action = "load previous message";
+    const action = Action.loadPrevMsg;
     checkOpen(this.closed, action);
     checkSeq(start, action, "start");
     if (this.msgs > 0 && start >= this.first) {
@@ -324,18 +326,15 @@ export class MemStore implements StreamStore {
       while (this.recs[slot] === undefined) slot--;
       return this.toStored(slot);
     }
-    throw new JetStoreError(
-      "ErrStoreEOF",
-      `No message at or before sequence ${start}: ${this.describeRange()}`,
-    );
+    throw nothingBefore(start, this.range());
   }
 
   removeMsg(seq: number): boolean {
-    return this.remove(seq, "remove message", false);
+    return this.remove(seq, Action.removeMsg, false);
   }
 
   eraseMsg(seq: number): boolean {
-    return this.remove(seq, "erase message", true);
+    return this.remove(seq, Action.eraseMsg, true);
   }
 
   purge(): number {
@@ -375,12 +374,7 @@ export class MemStore implements StreamStore {
     checkOpen(this.closed, action);
     checkSeq(seq, action);
     const slot = this.slotOf(seq);
-    if (slot < 0) {
-      throw new JetStoreError(
-        "ErrStoreMsgNotFound",
-        `Cannot truncate to sequence ${seq}: no message there (${this.describeRange()})`,
-      );
-    }
+    if (slot < 0) throw noMessageAt(action, seq, this.range());
     for (let i = this.recs.length - 1; i > slot; i--) {
       if (this.recs[i] !== undefined) this.drop(i);
     }
@@ -397,14 +391,14 @@ export class MemStore implements StreamStore {
    * none matches (nats' filestore reports the raw range `[seq, last]` for "").
    */
   filteredState(seq: number, filter: string): SimpleState {
-    const action = "read filtered state";
+    const action = Action.filteredState;
     checkOpen(this.closed, action);
     checkSeq(seq, action);
     return this.stateFrom(seq, this.filterOf(filter, action));
   }
 
   subjectsState(filter: string): Record<string, SimpleState> {
-    const action = "read subjects state";
+    const action = Action.subjectsState;
     checkOpen(this.closed, action);
     const compiled = this.filterOf(filter, action);
     const entries: [string, SimpleState][] = [];
@@ -416,7 +410,7 @@ export class MemStore implements StreamStore {
   }
 
   subjectsTotals(filter: string): Record<string, number> {
-    const action = "read subject totals";
+    const action = Action.subjectsTotals;
     checkOpen(this.closed, action);
     const compiled = this.filterOf(filter, action);
     const entries: [string, number][] = [];
@@ -436,7 +430,7 @@ export class MemStore implements StreamStore {
     filter: string,
     lastPerSubject: boolean,
   ): { total: number; validThrough: number } {
-    const action = "count pending messages";
+    const action = Action.numPending;
     checkOpen(this.closed, action);
     checkSeq(seq, action);
     const compiled = this.filterOf(filter, action);
@@ -458,13 +452,9 @@ export class MemStore implements StreamStore {
    * nothing for ""); `maxAllowed` counts distinct sequences, as nats does.
    */
   multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
-    const action = "read last sequences";
+    const action = Action.lastSeqs;
     checkOpen(this.closed, action);
-    if (!Array.isArray(filters)) {
-      throw invalidArgument(
-        `Cannot ${action}: filters must be an array of strings, got ${describeValue(filters)}`,
-      );
-    }
+    if (!Array.isArray(filters)) throw filtersNotArray(filters);
     const compiled = filters.map((filter) => this.filterOf(filter, action));
     checkSeq(maxSeq, action, "maxSeq");
     checkSeq(maxAllowed, action, "maxAllowed");
@@ -478,17 +468,14 @@ export class MemStore implements StreamStore {
       });
       // Past the limit after one filter stays past it: fail before matching the rest.
       if (maxAllowed > 0 && found.size > maxAllowed) {
-        throw new JetStoreError(
-          "ErrTooManyResults",
-          `Cannot ${action}: more than the ${maxAllowed} allowed sequences match ${describeValue(filter.text)}`,
-        );
+        throw tooManyLastSeqs(maxAllowed);
       }
     }
     return Array.from(found).sort(ascending);
   }
 
   allLastSeqs(): number[] {
-    checkOpen(this.closed, "read last sequences");
+    checkOpen(this.closed, Action.lastSeqs);
     const seqs: number[] = [];
     for (const list of this.subjects.values()) seqs.push(list.last);
     return seqs.sort(ascending);
@@ -499,16 +486,11 @@ export class MemStore implements StreamStore {
    * one too (as nats; never ErrStoreEOF).
    */
   subjectForSeq(seq: number): string {
-    const action = "read the subject of a message";
+    const action = Action.subjectForSeq;
     checkOpen(this.closed, action);
     checkSeq(seq, action);
     const slot = this.slotOf(seq);
-    if (slot < 0) {
-      throw new JetStoreError(
-        "ErrStoreMsgNotFound",
-        `Cannot ${action}: no message at sequence ${seq} (${this.describeRange()})`,
-      );
-    }
+    if (slot < 0) throw noMessageAt(action, seq, this.range());
     return (this.recs[slot] as MemRecord).subject;
   }
 
@@ -520,7 +502,7 @@ export class MemStore implements StreamStore {
    * from there is short unless a removed message held a far larger stamp.
    */
   getSeqFromTime(ts: bigint): number {
-    const action = "find a sequence by time";
+    const action = Action.getSeqFromTime;
     checkOpen(this.closed, action);
     checkTimestamp(ts, action);
     if (this.msgs === 0) return this.last + 1;
@@ -553,11 +535,7 @@ export class MemStore implements StreamStore {
     const compiled = this.filterOf(filter, action);
     checkSeq(seq, action);
     checkSeq(keep, action, "keep");
-    if (seq > 0 && keep > 0) {
-      throw invalidArgument(
-        `Cannot ${action}: give a sequence (${seq}) or a number to keep (${keep}), not both`,
-      );
-    }
+    if (seq > 0 && keep > 0) throw purgeSeqAndKeep(seq, keep);
     if (compiled.all) {
       if (keep > 0) return this.keepNewest(keep);
       return seq === 0 ? this.purge() : this.compact(seq);
@@ -567,6 +545,8 @@ export class MemStore implements StreamStore {
 
   state(): StreamState {
     checkOpen(this.closed, "read state");
+    const summary = this.summary();
+    checkDeletedListed(summary.numDeleted);
     const deleted: number[] = [];
     if (this.msgs > 0) {
       let next = this.first;
@@ -578,7 +558,7 @@ export class MemStore implements StreamStore {
       }
       while (next <= this.last) deleted.push(next++);
     }
-    return { ...this.summary(), deleted };
+    return { ...summary, deleted };
   }
 
   fastState(): StreamState {
@@ -605,8 +585,10 @@ export class MemStore implements StreamStore {
     this.subjects.clear();
   }
 
+  /** Drops everything and closes; a closed store rejects with ErrStoreClosed, as a FileStore does. */
   async delete(): Promise<void> {
-    if (!this.closed) this.clear(this.last + 1);
+    if (this.closed) throw deleteClosed();
+    this.clear(this.last + 1);
     await this.close();
   }
 
@@ -624,19 +606,13 @@ export class MemStore implements StreamStore {
     };
   }
 
-  private describeRange(): string {
-    return this.msgs === 0
-      ? `the store is empty, last sequence is ${this.last}`
-      : `first sequence is ${this.first}, last is ${this.last}`;
+  /** Where the stream stands, for "no message" errors. */
+  private range(): StreamRange {
+    return { msgs: this.msgs, first: this.first, last: this.last };
   }
 
   private checkNext(seq: number, action: string): void {
-    if (seq !== this.last + 1) {
-      throw new JetStoreError(
-        "ErrSequenceMismatch",
-        `Cannot ${action} at sequence ${seq}: the next sequence is ${this.last + 1}`,
-      );
-    }
+    if (seq !== this.last + 1) throw notNextSequence(action, seq, this.last + 1);
   }
 
   private append(

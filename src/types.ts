@@ -127,7 +127,10 @@ export interface StreamStore {
   compact(seq: number): number;
   /** Removes every message above `seq`. */
   truncate(seq: number): void;
-  /** The full state, including the list of deleted sequences. */
+  /**
+   * The full state, including the list of deleted sequences: at most
+   * 10,000,000 of them, past which it throws ErrTooManyResults (fastState() still answers).
+   */
   state(): StreamState;
   /** The state without the deleted list: O(1). */
   fastState(): StreamState;
@@ -177,6 +180,9 @@ export interface StreamStore {
    * the next write. Invalid limits change nothing (ErrInvalidArgument).
    */
   updateConfig(limits: StreamLimits): void;
-  /** Closes and removes all of the store's data. */
+  /**
+   * Closes and removes all of the store's data. Rejects with ErrStoreClosed on
+   * a closed store, which no longer holds the store's lock.
+   */
   delete(): Promise<void>;
 }

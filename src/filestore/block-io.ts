@@ -29,6 +29,7 @@ export function readInto(fs: FileSystem, block: Block, ptr: number, length: numb
       if (n <= 0)
         throw corrupt(`Block ${block.path} ended at ${done} bytes; expected ${length}`, {
           file: block.path,
+          offset: done,
         });
       done += n;
     }

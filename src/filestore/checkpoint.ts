@@ -82,7 +82,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
 
 export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   if (bytes.length < 16)
-    throw corrupt(`Checkpoint ${file} is too short (${bytes.length} bytes)`, { file });
+    throw corrupt(`Checkpoint ${file} is too short (${bytes.length} bytes)`, { file, offset: 0 });
   const body = bytes.subarray(0, bytes.length - 8);
   const stored = bytes.subarray(bytes.length - 8);
   // The checksum first: a flipped bit in the version field is damage (the blocks are
@@ -91,8 +91,9 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   if (!equalBytes(checksum(body), stored)) {
     throw corrupt(`Checkpoint ${file} fails its checksum`, { file, offset: body.length });
   }
-  const r = new ByteReader(body, `Checkpoint ${file}`);
-  if (r.u32() !== CHECKPOINT_MAGIC) throw corrupt(`${file} is not a jetstore checkpoint`, { file });
+  const r = new ByteReader(body, `Checkpoint ${file}`, file);
+  if (r.u32() !== CHECKPOINT_MAGIC)
+    throw corrupt(`${file} is not a jetstore checkpoint`, { file, offset: 0 });
   const version = r.u16();
   if (version > CHECKPOINT_VERSION) {
     throw new JetStoreError(
@@ -132,7 +133,10 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     for (let i = r.u32(); i > 0; i--) never.push(r.u64());
   }
   if (r.remaining !== 0)
-    throw corrupt(`Checkpoint ${file} has ${r.remaining} trailing bytes`, { file });
+    throw corrupt(`Checkpoint ${file} has ${r.remaining} trailing bytes`, {
+      file,
+      offset: r.offset,
+    });
   return { lastSeq, lastTs, blocks, subjects, ttls, never };
 }
 

@@ -15,6 +15,8 @@
  * metadata, a deleted-sequence set in WASM memory and, once read, a 4-byte
  * per-message offset index; their bytes come back through a bounded cache.
  */
+
+import { atExit } from "../../runtimes/exit.ts";
 import {
   type DirectoryLock,
   type FileHandle,
@@ -22,7 +24,7 @@ import {
   joinPath,
 } from "../../runtimes/fs.ts";
 import { backgroundInterval, backgroundTimeout } from "../../runtimes/timers.ts";
-import { invalidArgument, isJetStoreError, JetStoreError } from "../errors.ts";
+import { isJetStoreError, JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
   REC_CHECKSUM_SIZE,
@@ -49,6 +51,22 @@ import {
   type LimitedStore,
 } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
+import {
+  Action,
+  checkDeletedListed,
+  deleteClosed,
+  filtersNotArray,
+  lostToDamage,
+  noLastMatch,
+  noMatchFrom,
+  noMessageAt,
+  notConstructible,
+  nothingBefore,
+  notNextSequence,
+  pastTheEnd,
+  purgeSeqAndKeep,
+  type StreamRange,
+} from "../store-errors.ts";
 import {
   compileFilter,
   filterMatches,
@@ -79,7 +97,6 @@ import {
   checkSubject,
   checkTimestamp,
   checkTtl,
-  describeValue,
   type ResolvedLimits,
   readClock,
 } from "../validate.ts";
@@ -89,7 +106,7 @@ import { BlockCache } from "./block-cache.ts";
 import { checkBlockHeader, loadBlock } from "./block-io.ts";
 import { scanBlock } from "./block-scan.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
-import { lostReport } from "./damage.ts";
+import { damagedMessages, lostReport } from "./damage.ts";
 import { GroupCommit } from "./group-commit.ts";
 import {
   type DecodedFields,
@@ -129,8 +146,16 @@ const FLUSH_DELAY_MS = 8;
 const DIRECT_READ_BYTES = 512;
 /** A skip longer than this starts a new block, so no offset index spans a huge gap. */
 const SKIP_SPLIT = 4096;
+/**
+ * Skips that would stretch a block over more sequences than this start a new
+ * one: a block's offset index takes 4 bytes per sequence it spans, and many
+ * short skips would otherwise grow it by gigabytes within one block file.
+ */
+const SKIP_SPAN = 1 << 20;
 const TWO_32 = 0x1_0000_0000;
 const EMPTY = new Uint8Array(0);
+/** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
+const OPENING: unique symbol = Symbol("FileStore.open");
 
 export class FileStore implements StreamStore {
   private readonly fs: FileSystem;
@@ -190,8 +215,15 @@ export class FileStore implements StreamStore {
   /** A background write failed; the next durability request reports it. */
   private writeError: unknown = null;
   private readonly expiry: TtlExpiry;
+  /** Takes the store out of the exit registry (runtimes/exit.ts); set while open. */
+  private leaveExit: () => void = () => {};
 
-  private constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock) {
+  private constructor(
+    opening: typeof OPENING,
+    options: ResolvedFileStoreOptions,
+    lock: DirectoryLock,
+  ) {
+    if (opening !== OPENING) throw notConstructible("FileStore", "await FileStore.open({ dir })");
     this.options = options;
     this.fs = options.fs;
     this.dir = options.dir;
@@ -243,7 +275,7 @@ export class FileStore implements StreamStore {
     const lock = fs.lock(dir);
     let store: FileStore | undefined;
     try {
-      store = new FileStore(resolved, lock);
+      store = new FileStore(OPENING, resolved, lock);
       store.load();
     } catch (err) {
       store?.releaseMemory();
@@ -257,6 +289,7 @@ export class FileStore implements StreamStore {
         if (!store.closed && store.hasUnsynced()) store.commit.request().catch(() => {});
       }, resolved.syncIntervalMs);
     }
+    store.leaveExit = atExit(() => store.closeAtExit());
     return store;
   }
 
@@ -391,10 +424,7 @@ export class FileStore implements StreamStore {
     checkTimestamp(ts, "store raw message");
     const msgTtl = checkTtl(ttl, this.limits.allowMsgTtl, "store raw message");
     if (seq !== this.lastSeq + 1) {
-      throw new JetStoreError(
-        "ErrSequenceMismatch",
-        `Cannot store raw message at sequence ${seq}: the next sequence is ${this.lastSeq + 1}`,
-      );
+      throw notNextSequence(Action.storeRawMsg, seq, this.lastSeq + 1);
     }
     if (this.limited !== null)
       this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store raw message");
@@ -472,12 +502,7 @@ export class FileStore implements StreamStore {
     checkOpen(this.closed, "skip messages");
     checkSeq(seq, "skip messages");
     checkSeq(num, "skip messages", "count");
-    if (seq !== this.lastSeq + 1) {
-      throw new JetStoreError(
-        "ErrSequenceMismatch",
-        `Cannot skip messages from ${seq}: the next sequence is ${this.lastSeq + 1}`,
-      );
-    }
+    if (seq !== this.lastSeq + 1) throw notNextSequence(Action.skipMsgs, seq, this.lastSeq + 1);
     if (num === 0) return;
     checkSeqRoom(this.lastSeq, num, "skip messages");
     this.appendSkip(seq + num - 1, num);
@@ -485,7 +510,10 @@ export class FileStore implements StreamStore {
 
   private appendSkip(last: number, count: number): void {
     const ts = readClock(this.now, "skip message");
-    if (count > SKIP_SPLIT && this.active.hasRange) this.rollBlock();
+    const active = this.active;
+    if (active.hasRange && (count > SKIP_SPLIT || last - active.first >= SKIP_SPAN)) {
+      this.rollBlock();
+    }
     this.appendBareRecord(last, ts, u64Bytes(count), REC_FLAG_SKIP);
     this.active.appendSkip(last);
     this.active.length = this.buffer.used;
@@ -672,18 +700,10 @@ export class FileStore implements StreamStore {
   loadMsg(seq: number): StoredMsg {
     checkOpen(this.closed, "load message");
     checkSeq(seq, "load message");
-    if (seq > this.lastSeq) {
-      throw new JetStoreError(
-        "ErrStoreEOF",
-        `Cannot load message ${seq}: last sequence is ${this.lastSeq}`,
-      );
-    }
+    if (seq > this.lastSeq) throw pastTheEnd(Action.loadMsg, seq, this.lastSeq);
     const block = this.findBlock(seq);
     if (block === undefined || seq < this.firstSeq || !block.isLive(seq)) {
-      throw new JetStoreError(
-        "ErrStoreMsgNotFound",
-        `Cannot load message ${seq}: it was removed or never stored`,
-      );
+      throw this.noMessageAt(Action.loadMsg, seq);
     }
     return this.readAt(block, seq);
   }
@@ -695,7 +715,7 @@ export class FileStore implements StreamStore {
     checkSeq(start, "load next message", "start");
     const all = matchesAll(filter);
     if (!all && !wildcard && this.subjects.get(filter) === undefined) {
-      throw new JetStoreError("ErrStoreEOF", `No message on ${filter} at or after ${start}`);
+      throw noMatchFrom(filter, start, this.range());
     }
     let i = this.blockIndexAtOrAfter(Math.max(start, this.firstSeq));
     for (; i < this.blocks.length; i++) {
@@ -718,10 +738,7 @@ export class FileStore implements StreamStore {
         if (msg !== null) return msg;
       }
     }
-    throw new JetStoreError(
-      "ErrStoreEOF",
-      `No message matching ${JSON.stringify(filter)} at or after ${start}`,
-    );
+    throw noMatchFrom(filter, start, this.range());
   }
 
   loadLastMsg(subject: string): StoredMsg {
@@ -741,22 +758,22 @@ export class FileStore implements StreamStore {
         if (msg !== null) return msg;
       }
     }
-    throw new JetStoreError("ErrStoreMsgNotFound", `No message on ${JSON.stringify(subject)}`);
+    throw noLastMatch(subject, this.range());
   }
 
   filteredState(seq: number, filter: string): SimpleState {
-    this.checkQuery("get filtered state", filter);
-    checkSeq(seq, "get filtered state");
+    this.checkQuery(Action.filteredState, filter);
+    checkSeq(seq, Action.filteredState);
     return filteredState(this.queries, seq, compileFilter(filter));
   }
 
   subjectsState(filter: string): Record<string, SimpleState> {
-    this.checkQuery("get subjects state", filter);
+    this.checkQuery(Action.subjectsState, filter);
     return subjectsState(this.queries, compileFilter(filter));
   }
 
   subjectsTotals(filter: string): Record<string, number> {
-    this.checkQuery("get subjects totals", filter);
+    this.checkQuery(Action.subjectsTotals, filter);
     return subjectsTotals(this.queries, compileFilter(filter));
   }
 
@@ -765,54 +782,48 @@ export class FileStore implements StreamStore {
     filter: string,
     lastPerSubject: boolean,
   ): { total: number; validThrough: number } {
-    this.checkQuery("count pending", filter);
-    checkSeq(seq, "count pending");
-    checkBoolean(lastPerSubject, "lastPerSubject", "count pending");
+    this.checkQuery(Action.numPending, filter);
+    checkSeq(seq, Action.numPending);
+    checkBoolean(lastPerSubject, "lastPerSubject", Action.numPending);
     return numPending(this.queries, seq, compileFilter(filter), lastPerSubject);
   }
 
   multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
-    checkOpen(this.closed, "get last sequences");
-    if (!Array.isArray(filters)) {
-      throw invalidArgument(
-        `Cannot get last sequences: filters must be an array, got ${describeValue(filters)}`,
-      );
-    }
-    for (const f of filters) checkFilter(f, "get last sequences");
-    checkSeq(maxSeq, "get last sequences", "maxSeq");
-    checkSeq(maxAllowed, "get last sequences", "maxAllowed");
+    checkOpen(this.closed, Action.lastSeqs);
+    if (!Array.isArray(filters)) throw filtersNotArray(filters);
+    for (const f of filters) checkFilter(f, Action.lastSeqs);
+    checkSeq(maxSeq, Action.lastSeqs, "maxSeq");
+    checkSeq(maxAllowed, Action.lastSeqs, "maxAllowed");
     const compiled = filters.map((f) => compileFilter(f));
     return multiLastSeqs(this.queries, compiled, maxSeq, maxAllowed);
   }
 
   allLastSeqs(): number[] {
-    checkOpen(this.closed, "get last sequences");
+    checkOpen(this.closed, Action.lastSeqs);
     return allLastSeqs(this.queries);
   }
 
   subjectForSeq(seq: number): string {
-    checkOpen(this.closed, "get subject");
-    checkSeq(seq, "get subject");
+    checkOpen(this.closed, Action.subjectForSeq);
+    checkSeq(seq, Action.subjectForSeq);
     const block = this.findBlock(seq);
     if (block === undefined || seq < this.firstSeq || !block.isLive(seq)) {
-      throw new JetStoreError("ErrStoreMsgNotFound", `No message at sequence ${seq}`);
+      throw this.noMessageAt(Action.subjectForSeq, seq);
     }
     return this.subjectAt(block, seq);
   }
 
   getSeqFromTime(ts: bigint): number {
-    checkOpen(this.closed, "find sequence by time");
-    checkTimestamp(ts, "find sequence by time");
+    checkOpen(this.closed, Action.getSeqFromTime);
+    checkTimestamp(ts, Action.getSeqFromTime);
     return seqFromTime(this.queries, ts);
   }
 
   purgeEx(filter: string, seq: number, keep: number): number {
     this.checkQuery("purge", filter);
-    checkSeq(seq, "purge", "sequence");
-    checkSeq(keep, "purge", "keep");
-    if (seq > 0 && keep > 0) {
-      throw invalidArgument("Cannot purge: give a sequence or a number to keep, not both");
-    }
+    checkSeq(seq, Action.purge);
+    checkSeq(keep, Action.purge, "keep");
+    if (seq > 0 && keep > 0) throw purgeSeqAndKeep(seq, keep);
     const f = compileFilter(filter);
     if (f.all && keep === 0) return seq === 0 ? this.purge() : this.compact(seq);
     const targets = purgeTargets(this.queries, f, seq, keep);
@@ -982,7 +993,23 @@ export class FileStore implements StreamStore {
         if (msg !== null) return msg;
       }
     }
-    throw new JetStoreError("ErrStoreEOF", `No message at or before ${start}`);
+    throw nothingBefore(start, this.range());
+  }
+
+  /** Where the stream stands, for "no message" errors. */
+  private range(): StreamRange {
+    return { msgs: this.msgs, first: this.firstSeq, last: this.lastSeq };
+  }
+
+  /** Nothing is at `seq`: lost to damage if open reported it so (state().lost), else removed or never stored. */
+  private noMessageAt(action: string, seq: number): JetStoreError {
+    for (const d of this.lost?.damaged ?? []) {
+      if (d.msgs.includes(seq)) {
+        const where = { file: blockPath(this.dir, d.block), offset: d.offset };
+        return lostToDamage("ErrStoreMsgNotFound", seq, where);
+      }
+    }
+    return noMessageAt(action, seq, this.range());
   }
 
   /** Bytes of `block` in core memory: the write buffer for the active block, else the cache. */
@@ -1720,6 +1747,7 @@ export class FileStore implements StreamStore {
   state(): StreamState {
     checkOpen(this.closed, "read state");
     const state = this.fastState();
+    checkDeletedListed(state.numDeleted);
     const deleted: number[] = [];
     if (this.msgs > 0) {
       let expect = this.firstSeq;
@@ -2016,6 +2044,7 @@ export class FileStore implements StreamStore {
       this.writeCheckpointNow();
     } finally {
       this.closed = true;
+      this.leaveExit();
       this.stopTimers();
       this.releaseMemory();
       await Promise.allSettled(this.unlinking);
@@ -2023,18 +2052,47 @@ export class FileStore implements StreamStore {
     }
   }
 
-  /** Closes the store and removes its directory. */
-  async delete(): Promise<void> {
-    if (!this.closed) {
+  /**
+   * What a normal exit does to a store left open: what close() does, but
+   * synchronously (exit listeners cannot wait). Buffered records are written
+   * and fsynced, the checkpoint recorded and the lock released; on failure
+   * whatever could be written is, and the next open recovers the rest.
+   */
+  private closeAtExit(): void {
+    if (this.closed) return;
+    try {
+      this.writeCheckpointNow();
+    } catch {
+      try {
+        this.flushHeadRemovals();
+        this.writeOut();
+      } catch {
+        // Nothing more can be done at exit; recovery reads what reached the file.
+      }
+    } finally {
       this.closed = true;
-      this.stopTimers();
-      this.releaseMemory();
-      await Promise.allSettled(this.unlinking);
       this.lock.release();
     }
-    // A removal from a round still in flight would take a later store's file of the same name.
-    await Promise.allSettled(this.unlinking);
-    this.fs.remove(this.dir);
+  }
+
+  /**
+   * Closes the store and removes its directory, while it still holds the lock.
+   * A closed handle rejects with ErrStoreClosed: the directory may be another
+   * handle's by now.
+   */
+  async delete(): Promise<void> {
+    if (this.closed) throw deleteClosed();
+    this.closed = true;
+    this.leaveExit();
+    this.stopTimers();
+    this.releaseMemory();
+    try {
+      // A removal from a round still in flight would take a later store's file of the same name.
+      await Promise.allSettled(this.unlinking);
+      removeLockedDirectory(this.fs, this.dir);
+    } finally {
+      this.lock.release();
+    }
   }
 
   private stopTimers(): void {
@@ -2121,6 +2179,27 @@ function checkStoreDirectory(fs: FileSystem, dir: string): void {
   }
 }
 
+/**
+ * Removes a store directory whose lock the caller holds. It is renamed away
+ * first, in one step, so an opener that comes once the lock file is gone
+ * finds no directory (and makes a fresh one) rather than a half-removed store
+ * whose removal would go on to take its new lock and files. Where the rename
+ * fails (a directory that cannot be renamed, such as "."), it is removed in place.
+ */
+function removeLockedDirectory(fs: FileSystem, dir: string): void {
+  const suffix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  );
+  const doomed = `${dir.replace(/\/+$/, "")}.deleting-${suffix.join("")}`;
+  try {
+    fs.rename(dir, doomed);
+  } catch {
+    fs.remove(dir);
+    return;
+  }
+  fs.remove(doomed);
+}
+
 /** `dir` and its ancestors that do not exist yet, deepest first. */
 function missingDirectories(fs: FileSystem, dir: string): string[] {
   const missing: string[] = [];
@@ -2138,13 +2217,10 @@ function parentOf(path: string): string {
   return i === 0 ? "/" : trimmed.slice(0, i);
 }
 
-/** A live message whose record a scan found damaged and skipped. */
+/** A live message whose record a scan found damaged and skipped (see damage.ts). */
 function missingRecord(block: Block, seq: number): JetStoreError {
-  return new JetStoreError(
-    "ErrCorrupt",
-    `Message ${seq} is damaged: its record in ${block.path} failed verification`,
-    { file: block.path },
-  );
+  const stretch = damagedMessages(block).find((d) => d.msgs.includes(seq));
+  return lostToDamage("ErrCorrupt", seq, { file: block.path, offset: stretch?.offset });
 }
 
 /** A scan's damaged records stay out of the subject column. */

@@ -6,7 +6,7 @@
  * walks messages. Queries never change the stream, except that resolving a
  * stale bound writes the answer back into the index.
  */
-import { JetStoreError } from "../errors.ts";
+import { tooManyLastSeqs } from "../store-errors.ts";
 import { type CompiledFilter, filterMatches } from "../subject-match.ts";
 import type { SimpleState } from "../types.ts";
 import type { SubjectEntry, SubjectTotals } from "./subject-totals.ts";
@@ -180,10 +180,7 @@ export function multiLastSeqs(
     if (last === 0) continue;
     seqs.add(last);
     if (maxAllowed > 0 && seqs.size > maxAllowed) {
-      throw new JetStoreError(
-        "ErrTooManyResults",
-        `multiLastSeqs: more than the ${maxAllowed} sequences allowed match`,
-      );
+      throw tooManyLastSeqs(maxAllowed);
     }
   }
   return [...seqs].sort((a, b) => a - b);

@@ -30,6 +30,8 @@ export type Attempt =
    * factory (which adds a FileStore's `dir` and `fs`), or `raw`, passed as they are.
    */
   | { kind: "create"; options: unknown[]; raw?: boolean }
+  /** `new` on the engine's class with each argument list must throw (the constructors are private). */
+  | { kind: "construct"; args: unknown[][] }
   /** Each call (sync or async) on a store closed after holding messages 1…3 must fail. */
   | { kind: "closed"; calls: ((store: Loose) => unknown)[]; deleted?: boolean }
   /** FileStore.open on a directory prepared on the memory adapter must fail and change nothing. */
@@ -214,6 +216,13 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
     "ErrInvalidArgument",
     [{ maxMsg: 5 }, { ttl: 5 }],
   ),
+  {
+    entry: "`new FileStore()`, `new MemStore()`",
+    inputs:
+      "any arguments (none, `{ dir }`, `{}`): use `FileStore.open()` / `MemStore.create()`, the constructors are private",
+    code: "ErrInvalidArgument",
+    attempt: { kind: "construct", args: [[], [{ dir: "/no-store" }], [{}], [undefined, {}]] },
+  },
   create(
     "`FileStore.open`",
     "no options; `dir` missing, empty or not a string",
@@ -481,11 +490,11 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
   // ------------------------------------------------------------ closed stores
   {
     entry: "every method",
-    inputs: `any call after \`close()\`: ${EVERY_SYNC_METHOD_TEXT}; \`flush\` and \`sync\` reject`,
+    inputs: `any call after \`close()\`: ${EVERY_SYNC_METHOD_TEXT}; \`flush\`, \`sync\` and \`delete\` reject (a closed handle holds no lock, so it deletes nothing; \`close\` again is fine)`,
     code: "ErrStoreClosed",
     attempt: {
       kind: "closed",
-      calls: [...EVERY_SYNC_METHOD, (s) => s.flush(), (s) => s.sync()],
+      calls: [...EVERY_SYNC_METHOD, (s) => s.flush(), (s) => s.sync(), (s) => s.delete()],
     },
   },
   {
@@ -495,7 +504,7 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
     attempt: {
       kind: "closed",
       deleted: true,
-      calls: [...EVERY_SYNC_METHOD, (s) => s.flush(), (s) => s.sync()],
+      calls: [...EVERY_SYNC_METHOD, (s) => s.flush(), (s) => s.sync(), (s) => s.delete()],
     },
   },
 ];

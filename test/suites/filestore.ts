@@ -15,8 +15,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import xxhash from "xxhash-wasm";
 import { type FileHandle, type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
+import type { JetStoreError } from "../../src/errors.ts";
+import { decodeCheckpoint, encodeCheckpoint } from "../../src/filestore/checkpoint.ts";
 import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
 import type { StreamStore } from "../../src/types.ts";
@@ -56,6 +59,7 @@ export function fileStoreSuite(api: TestApi, ctx: RuntimeContext): void {
         if (adapter.onDisk) crossProcessLockTests(api, ctx, adapter);
       });
     }
+    api.describe("checkpoint decoding", () => checkpointDecodingTests(api));
     api.describe("power cuts (memory adapter)", () => powerCutTests(api));
     api.describe("sync, flush and group commit (memory adapter)", () => syncTests(api));
   });
@@ -509,6 +513,96 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
           await store.close();
         }));
     }
+
+    // Trusted: found on first read, still counted (ErrCorrupt). Missing: found at open, reported lost.
+    for (const [checkpoint, code] of [
+      ["trusted", "ErrCorrupt"],
+      ["missing", "ErrStoreMsgNotFound"],
+    ] as const) {
+      it(`says a message lost to damage was lost, naming the file and offset (checkpoint ${checkpoint})`, () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const { blocks } = await closedStore(dir, clock);
+          if (checkpoint === "missing") adapter.fs.remove(joinPath(dir, CHECKPOINT));
+          const first = readAll(adapter.fs, blocks[0])!;
+          const at = indexOfBytes(first, payloadOf(5));
+          first[at + 10] ^= 0xff;
+          writeAll(adapter.fs, blocks[0], first);
+          // The record starts before its 28-byte header and its subject "orders.5" (FORMAT.md).
+          const offset = at - 28 - 8;
+          const store = await openStore(adapter.fs, dir, clock);
+          const message = `Message 5 was lost to damage: its record in ${blocks[0]} failed verification (damaged bytes at offset ${offset})`;
+          for (const read of [() => store.loadMsg(5), () => store.subjectForSeq(5)]) {
+            const err = errorAt(read);
+            expect(err).toStrictEqual({ code, message, file: blocks[0], offset });
+          }
+          expect(store.state().lost?.damaged).toMatchObject([
+            { block: blockNumber(blocks[0]), offset, msgs: [5] },
+          ]);
+          await store.close();
+        }));
+    }
+  });
+}
+
+/** Code, message and location of the JetStoreError `fn` throws. */
+function errorAt(fn: () => unknown): {
+  code: string;
+  message: string;
+  file?: string;
+  offset?: number;
+} {
+  try {
+    fn();
+  } catch (err) {
+    const { code, message, file, offset } = err as JetStoreError;
+    return { code, message, file, offset };
+  }
+  return { code: "no error", message: "" };
+}
+
+// ---------------------------------------------------------------- checkpoint decoding
+
+function checkpointDecodingTests({ it, expect }: TestApi): void {
+  it("names the file and the offset in every ErrCorrupt of a damaged checkpoint", async () => {
+    const file = "/s/index.ckpt";
+    const valid = encodeCheckpoint({
+      lastSeq: 7,
+      lastTs: 7n,
+      blocks: [],
+      subjects: [{ subject: "a", msgs: 1, first: 7, last: 7 }],
+      ttls: [],
+      never: [],
+    });
+    const { h64Raw } = await xxhash();
+    /** `body` with a checksum that matches, so decoding goes past the checksum check. */
+    const sealed = (body: Uint8Array) => {
+      const out = new Uint8Array(body.length + 8);
+      out.set(body);
+      new DataView(out.buffer).setBigUint64(body.length, h64Raw(body, 0n), true);
+      return out;
+    };
+    const body = valid.subarray(0, valid.length - 8);
+    const where = (bytes: Uint8Array) => {
+      const err = errorAt(() => decodeCheckpoint(bytes, file));
+      return { code: err.code, file: err.file, offset: err.offset };
+    };
+    expect(where(valid.subarray(0, 10))).toStrictEqual({ code: "ErrCorrupt", file, offset: 0 });
+    const flipped = valid.slice();
+    flipped[9] ^= 1;
+    expect(where(flipped)).toStrictEqual({ code: "ErrCorrupt", file, offset: body.length });
+    const magic = body.slice();
+    magic[0] ^= 1;
+    expect(where(sealed(magic))).toStrictEqual({ code: "ErrCorrupt", file, offset: 0 });
+    const trailing = Uint8Array.from([...body, 1, 2, 3]);
+    expect(where(sealed(trailing))).toStrictEqual({
+      code: "ErrCorrupt",
+      file,
+      offset: body.length,
+    });
+    const short = body.subarray(0, body.length - 3);
+    expect(where(sealed(short))).toMatchObject({ code: "ErrCorrupt", file });
+    expect(where(sealed(short)).offset).toBeGreaterThan(0);
   });
 }
 
@@ -659,6 +753,20 @@ function eraseTests({ describe, it, expect }: TestApi, adapter: AdapterFixture):
 
 function lockTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("lock", () => {
+    it("deletes the store's directory under its lock, leaving nothing beside it, and the path opens fresh", () =>
+      inTempDir(adapter, async (parent) => {
+        const dir = joinPath(parent, "store");
+        const clock = testClock();
+        const store = await openStore(adapter.fs, dir, clock);
+        writeMsgs(store, clock, 30, new Map());
+        await store.sync();
+        await store.delete();
+        expect(adapter.fs.list(parent)).toStrictEqual([]);
+        const fresh = await openStore(adapter.fs, dir, clock);
+        expect(fresh.fastState()).toMatchObject({ msgs: 0, lastSeq: 0 });
+        await fresh.close();
+      }));
+
     it("refuses a second open of the same directory in this process, leaving the first working", () =>
       inTempDir(adapter, async (dir) => {
         const clock = testClock();
@@ -960,6 +1068,28 @@ function subjectSummaryTests({ describe, it, expect }: TestApi, adapter: Adapter
 
 function blockBoundaryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("block boundaries", () => {
+    // A block's offset index takes 4 bytes per sequence it spans: short skips must not
+    // stretch one block over billions of sequences (one 2^20-sequence span per block).
+    it("starts a new block once short skips would stretch one past 2^20 sequences", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await openStore(adapter.fs, dir, clock, { blockSize: 1 << 20 });
+        store.storeMsg("a", null, enc("first"));
+        for (let i = 0; i < 600; i++) store.skipMsgs(store.fastState().lastSeq + 1, 4096);
+        const last = store.storeMsg("a", null, enc("last")).seq;
+        expect(last).toBe(2 + 600 * 4096);
+        await store.flush();
+        expect(blockPaths(adapter.fs, dir).length).toBe(3);
+        const before = store.fastState();
+        await store.close();
+        const reopened = await openStore(adapter.fs, dir, clock, { blockSize: 1 << 20 });
+        expect(reopened.fastState()).toStrictEqual(before);
+        expect(before).toMatchObject({ msgs: 2, firstSeq: 1, lastSeq: last });
+        expect(reopened.loadNextMsg("", false, 2).seq).toBe(last);
+        expect(plain(reopened.loadMsg(last)).msg).toStrictEqual(Array.from(enc("last")));
+        await reopened.close();
+      }));
+
     it("truncates into a sealed block when the newest block holds only tombstones", () =>
       inTempDir(adapter, async (dir) => {
         const clock = testClock();

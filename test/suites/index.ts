@@ -9,6 +9,7 @@ import { fixtureSuite } from "./fixtures.ts";
 import { killSuite } from "./kills.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
+import { normalExitSuite } from "./normal-exit.ts";
 import { recordCodecSuite } from "./record-codec.ts";
 import { selfKillSuite } from "./self-kills.ts";
 import { seqsetSuite } from "./seqset.ts";
@@ -40,5 +41,6 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   diskErrorSuite(api);
   killSuite(api, ctx);
   selfKillSuite(api, ctx);
+  normalExitSuite(api, ctx);
   verifySuite(api, ctx);
 }

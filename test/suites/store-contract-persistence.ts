@@ -9,7 +9,15 @@
 import type { StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
 import type { StoreFactory } from "./store-factories.ts";
-import { enc, fill, snapshot, type TestClock, testClock, withStore } from "./store-helpers.ts";
+import {
+  codeOfAsync,
+  enc,
+  fill,
+  snapshot,
+  type TestClock,
+  testClock,
+  withStore,
+} from "./store-helpers.ts";
 
 type Scenario = [string, (store: StreamStore, clock: TestClock) => void, number];
 
@@ -129,6 +137,23 @@ export function persistenceTests({ describe, it, expect }: TestApi, factory: Sto
         });
       });
     }
+
+    it("refuses delete() on a closed handle while another handle holds the store, deleting nothing", async () => {
+      const clock = testClock();
+      await withStore(factory, { now: clock.now }, async (closed, fixture) => {
+        fill(closed, clock, 2);
+        const open = await fixture.reopen();
+        fill(open, clock, 5);
+        await open.sync();
+        expect(await codeOfAsync(() => closed.delete())).toBe("ErrStoreClosed");
+        fill(open, clock, 1);
+        await open.sync();
+        const before = snapshot(open);
+        const reopened = await fixture.reopen();
+        expect(snapshot(reopened)).toStrictEqual(before);
+        expect(before.state).toMatchObject({ msgs: 8, firstSeq: 1, lastSeq: 8 });
+      });
+    });
 
     it("keeps the firstSeq of a store that never held a message", async () => {
       await withStore(factory, { firstSeq: 500 }, async (store, fixture) => {

@@ -7,7 +7,9 @@
  * injected clock, bytes, deleted lists and error codes. Topics live in
  * store-contract-*.ts; the random-operations model test in store-model.ts.
  */
+import { MAX_DELETED_LISTED } from "../../src/store-errors.ts";
 import type { TestApi } from "../harness.ts";
+import { errorWordingTests } from "./store-contract-errors.ts";
 import { inputTests } from "./store-contract-inputs.ts";
 import { limitTests } from "./store-contract-limits.ts";
 import { persistenceTests } from "./store-contract-persistence.ts";
@@ -19,6 +21,7 @@ import type { StoreFactory } from "./store-factories.ts";
 import {
   codeOf,
   enc,
+  errorOf,
   expectedSize,
   fill,
   plain,
@@ -38,6 +41,7 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
         queryTests(api, factory);
         removalTests(api, factory);
         inputTests(api, factory);
+        errorWordingTests(api, factory);
         persistenceTests(api, factory);
         limitTests(api, factory);
         ttlTests(api, factory);
@@ -412,6 +416,44 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
         expect(codeOf(() => store.skipMsgs(3, 0))).toBe("ErrSequenceMismatch");
       });
     });
+
+    it("bounds state()'s deleted list: a skip of 2^40 gets ErrTooManyResults naming fastState(), changing nothing", async () => {
+      const clock = testClock();
+      await withStore(factory, { now: clock.now }, (store) => {
+        fill(store, clock, 1);
+        store.skipMsgs(2, 2 ** 40);
+        clock.t = 5_000n;
+        store.storeMsg("foo", null, enc("after"));
+        const fast = store.fastState();
+        expect(fast).toMatchObject({ msgs: 2, firstSeq: 1, lastSeq: 2 ** 40 + 2 });
+        expect(fast.numDeleted).toBe(2 ** 40);
+        expect(errorOf(() => store.state())).toStrictEqual({
+          code: "ErrTooManyResults",
+          message: `Cannot read state: ${2 ** 40} sequences are deleted, more than the 10000000 state() lists; fastState() gives every count without the list`,
+        });
+        expect(store.fastState()).toStrictEqual(fast);
+        expect(plain(store.loadMsg(2 ** 40 + 2))).toMatchObject({ subject: "foo", ts: 5_000n });
+        expect(store.loadNextMsg("", false, 2).seq).toBe(2 ** 40 + 2);
+      });
+    });
+
+    it(`lists up to ${MAX_DELETED_LISTED} deleted sequences in state() and refuses one more`, async () => {
+      const clock = testClock();
+      await withStore(factory, { now: clock.now }, (store) => {
+        fill(store, clock, 1);
+        store.skipMsgs(2, MAX_DELETED_LISTED);
+        fill(store, clock, 1);
+        const deleted = store.state().deleted ?? [];
+        expect([deleted.length, deleted[0], deleted[deleted.length - 1]]).toStrictEqual([
+          MAX_DELETED_LISTED,
+          2,
+          MAX_DELETED_LISTED + 1,
+        ]);
+        expect(store.removeMsg(MAX_DELETED_LISTED + 2)).toBe(true);
+        expect(codeOf(() => store.state())).toBe("ErrTooManyResults");
+        expect(store.fastState().numDeleted).toBe(MAX_DELETED_LISTED + 1);
+      });
+    }, 30_000);
 
     it("refuses sequences past the largest safe integer", async () => {
       const max = Number.MAX_SAFE_INTEGER;

@@ -33,6 +33,8 @@ export interface StoreFactory {
   create(options?: StoreOptions): Promise<StoreFixture>;
   /** `FileStore.open` / `MemStore.create` with `options` exactly as given, for bad-input tests. */
   openRaw(options: unknown): Promise<StreamStore>;
+  /** `new` on the engine's class with `args`, as JavaScript could call it, for bad-input tests. */
+  construct(args: unknown[]): unknown;
 }
 
 /** Every engine to run the contract on under this runtime. */
@@ -49,6 +51,7 @@ function fileStoreFactory(adapter: AdapterFixture): StoreFactory {
     name: `FileStore/${adapter.name}`,
     supports: { persistence: true },
     openRaw: (options) => FileStore.open(options as FileStoreOptions),
+    construct: (args) => new (FileStore as unknown as new (...a: unknown[]) => unknown)(...args),
     async create(options) {
       const { dir, cleanup } = adapter.tempDir();
       let current: StoreOptions = { ...options };
@@ -90,12 +93,14 @@ function memStoreFactory(): StoreFactory {
     name: "MemStore",
     supports: { persistence: false },
     openRaw: async (options) => MemStore.create(options as StoreOptions),
+    construct: (args) => new (MemStore as unknown as new (...a: unknown[]) => unknown)(...args),
     async create(options) {
       const store = MemStore.create(options);
       return {
         store,
         reopen: async () => store,
-        cleanup: () => store.delete(),
+        // close() drops everything a MemStore holds; delete() would reject on a store a test closed.
+        cleanup: () => store.close(),
       };
     },
   };

@@ -59,6 +59,28 @@ export async function codeOfAsync(fn: () => Promise<unknown>): Promise<string> {
   }
 }
 
+/** The code and message of the error `fn` throws, for tests of the wording: both engines must say the same. */
+export function errorOf(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+    return { code: "no error", message: "" };
+  } catch (err) {
+    return { code: describeError(err), message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** The same as `errorOf` for a promise-returning function. */
+export async function errorOfAsync(
+  fn: () => Promise<unknown>,
+): Promise<{ code: string; message: string }> {
+  try {
+    await fn();
+    return { code: "no error", message: "" };
+  } catch (err) {
+    return { code: describeError(err), message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 function describeError(err: unknown): string {
   if (isJetStoreError(err)) return err.code;
   return `not a JetStoreError: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
