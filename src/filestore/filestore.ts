@@ -1485,12 +1485,7 @@ export class FileStore implements StreamStore {
     checkSeq(seq, "truncate");
     this.flushHeadRemovals();
     const holder = this.findBlock(seq);
-    if (holder === undefined || !holder.isLive(seq)) {
-      throw new JetStoreError(
-        "ErrStoreMsgNotFound",
-        `Cannot truncate to ${seq}: no message has that sequence`,
-      );
-    }
+    if (holder === undefined || !holder.isLive(seq)) throw this.noMessageAt(Action.truncate, seq);
     if (seq === this.lastSeq) return;
     this.writeOut();
     const lastTs = this.timestampOf(holder, seq);

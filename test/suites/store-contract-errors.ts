@@ -50,6 +50,12 @@ const MISSING: Case[] = [
     `Cannot load message: no message at sequence 0, it was removed or never stored (${RANGE})`,
   ],
   [
+    "truncate to a removed sequence",
+    (s) => s.truncate(3),
+    "ErrStoreMsgNotFound",
+    `Cannot truncate: no message at sequence 3, it was removed or never stored (${RANGE})`,
+  ],
+  [
     "subjectForSeq of a removed sequence",
     (s) => s.subjectForSeq(3),
     "ErrStoreMsgNotFound",
