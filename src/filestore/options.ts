@@ -8,26 +8,35 @@ import { invalidArgument, JetStoreError } from "../errors.ts";
 import type { StoreOptions } from "../types.ts";
 import { checkStoreOptions, describeValue, type ResolvedStoreOptions } from "../validate.ts";
 
-/** Options of `FileStore.open`. */
+/** Ciphers for data at rest, as nats-server names them; only "none" works yet. */
+export type StoreCipher = "chacha20-poly1305" | "aes-256-gcm" | "none";
+
+/** Block compression, as nats-server names it; only "none" works yet. */
+export type StoreCompression = "snappy" | "none";
+
+/**
+ * Options of `FileStore.open`. Every optional one may be spelled `undefined`
+ * (as under `exactOptionalPropertyTypes`), which means its default.
+ */
 export interface FileStoreOptions extends StoreOptions {
   /** Directory of the store; created if missing. */
   dir: string;
   /** Filesystem adapter; defaults to the runtime's own. */
-  fs?: FileSystem;
+  fs?: FileSystem | undefined;
   /** Bytes at which a block is sealed and a new one started (default 8 MiB). */
-  blockSize?: number;
+  blockSize?: number | undefined;
   /** Budget for sealed blocks read back into memory (default 64 MiB). */
-  cacheBytes?: number;
+  cacheBytes?: number | undefined;
   /** fsync every write before `storeMsg` returns, like nats-server's `sync_interval: always`. */
-  syncAlways?: boolean;
+  syncAlways?: boolean | undefined;
   /** Background fsync period in ms for writes nobody awaited (default 1000; 0 disables). */
-  syncIntervalMs?: number;
-  /** Encryption cipher — not implemented yet (ErrNotImplemented). */
-  cipher?: unknown;
-  /** Encryption key — not implemented yet (ErrNotImplemented). */
-  key?: unknown;
-  /** Block compression — not implemented yet (ErrNotImplemented). */
-  compression?: unknown;
+  syncIntervalMs?: number | undefined;
+  /** Encryption at rest: "none" (the default); the ciphers throw ErrNotImplemented for now. */
+  cipher?: StoreCipher | undefined;
+  /** Encryption key: not implemented yet (ErrNotImplemented). */
+  key?: Uint8Array | undefined;
+  /** Block compression: "none" (the default); "snappy" throws ErrNotImplemented for now. */
+  compression?: StoreCompression | undefined;
 }
 
 /** The keys of FileStoreOptions beyond the shared StoreOptions. */
@@ -72,14 +81,7 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
     );
   }
   const given = options as FileStoreOptions;
-  for (const name of ["cipher", "key", "compression"] as const) {
-    if (given[name] !== undefined) {
-      throw new JetStoreError(
-        "ErrNotImplemented",
-        `FileStore option ${name} is not implemented yet`,
-      );
-    }
-  }
+  checkAtRest(given);
   if (typeof given.dir !== "string" || given.dir.length === 0) {
     throw invalidArgument(
       `Invalid FileStore option dir: must be a non-empty string, got ${describeValue(given.dir)}`,
@@ -131,4 +133,44 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
     syncAlways,
     syncIntervalMs,
   };
+}
+
+const CIPHERS: readonly StoreCipher[] = ["chacha20-poly1305", "aes-256-gcm", "none"];
+const COMPRESSIONS: readonly StoreCompression[] = ["snappy", "none"];
+
+/**
+ * Encryption and compression: a value that is none of the known ones is bad
+ * input; a known one other than "none" (and any key) is not built yet.
+ */
+function checkAtRest(given: FileStoreOptions): void {
+  const { cipher, key, compression } = given;
+  if (cipher !== undefined && !CIPHERS.includes(cipher)) {
+    throw invalidArgument(
+      `Invalid FileStore option cipher: must be ${CIPHERS.map((c) => `"${c}"`).join(", ")}, got ${describeValue(cipher)}`,
+    );
+  }
+  if (compression !== undefined && !COMPRESSIONS.includes(compression)) {
+    throw invalidArgument(
+      `Invalid FileStore option compression: must be "snappy" or "none", got ${describeValue(compression)}`,
+    );
+  }
+  if (key !== undefined && !(key instanceof Uint8Array)) {
+    throw invalidArgument(
+      `Invalid FileStore option key: must be a Uint8Array, got ${describeValue(key)}`,
+    );
+  }
+  const unbuilt =
+    cipher !== undefined && cipher !== "none"
+      ? `cipher ${cipher}`
+      : key !== undefined
+        ? "key"
+        : compression === "snappy"
+          ? "compression snappy"
+          : null;
+  if (unbuilt !== null) {
+    throw new JetStoreError(
+      "ErrNotImplemented",
+      `FileStore option ${unbuilt} is not implemented yet (encryption and compression are planned)`,
+    );
+  }
 }

@@ -5,10 +5,12 @@ import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
 import { diskErrorSuite } from "./disk-errors.ts";
 import { fileStoreSuite } from "./filestore.ts";
+import { fileStoreOptionsSuite } from "./filestore-options.ts";
 import { fixtureSuite } from "./fixtures.ts";
 import { killSuite } from "./kills.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
+import { publicTypesSuite } from "./public-types.ts";
 import { recordCodecSuite } from "./record-codec.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
@@ -34,9 +36,11 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   storeContractSuite(api, storeFactories(ctx));
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
+  fileStoreOptionsSuite(api, ctx);
   corruptionSuite(api);
   crashPointSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
   verifySuite(api, ctx);
+  publicTypesSuite(api, ctx);
 }
