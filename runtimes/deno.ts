@@ -17,8 +17,24 @@
  * exclude all three runtimes, so Deno speaks the same pid lock file protocol.
  */
 import { fromSystemError, JetStoreError } from "../src/errors.ts";
-import { checkIo, checkMode, checkOffset, checkPath, closedFile } from "./checks.ts";
-import type { DirectoryLock, FileHandle, FileStat, FileSystem, OpenMode } from "./fs.ts";
+import {
+  checkIo,
+  checkMode,
+  checkOffset,
+  checkPath,
+  checkPermissions,
+  closedFile,
+} from "./checks.ts";
+import {
+  DEFAULT_DIRECTORY_MODE,
+  DEFAULT_FILE_MODE,
+  type DirectoryLock,
+  type FileHandle,
+  type FileStat,
+  type FileSystem,
+  missingDirectories,
+  type OpenMode,
+} from "./fs.ts";
 import { type LockHost, lockDirectory } from "./lockfile.ts";
 
 interface DenoFileInfo {
@@ -26,6 +42,8 @@ interface DenoFileInfo {
   isDirectory: boolean;
   size: number;
   mtime: Date | null;
+  /** Null on Windows. */
+  mode: number | null;
 }
 
 interface DenoFsFile {
@@ -53,7 +71,8 @@ interface DenoApi {
   readonly build: { readonly os: string };
   openSync(path: string, options: DenoOpenOptions): DenoFsFile;
   statSync(path: string): DenoFileInfo;
-  mkdirSync(path: string, options: { recursive: boolean }): void;
+  mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
+  chmodSync(path: string, mode: number): void;
   readDirSync(path: string): Iterable<{ name: string }>;
   renameSync(from: string, to: string): void;
   removeSync(path: string, options?: { recursive: boolean }): void;
@@ -70,12 +89,6 @@ interface DenoApi {
   kill(pid: number, signal: number): void;
 }
 
-const OPEN_OPTIONS: Record<OpenMode, DenoOpenOptions> = {
-  read: { read: true },
-  write: { read: true, write: true },
-  create: { read: true, write: true, create: true, mode: 0o644 },
-  createNew: { read: true, write: true, createNew: true, mode: 0o644 },
-};
 const SEEK_START = 0;
 
 /** Deno's error classes, for the errors that carry no POSIX `code`. */
@@ -92,13 +105,14 @@ let host: LockHost | undefined;
 /** The Deno adapter. */
 export const denoFileSystem: FileSystem = {
   name: "deno",
-  open(path: string, mode: OpenMode): FileHandle {
+  open(path: string, mode: OpenMode, permissions = DEFAULT_FILE_MODE): FileHandle {
     checkPath(path, "open");
     checkMode(mode, path);
+    checkPermissions(permissions, "open", path);
     const api = deno();
     let file: DenoFsFile;
     try {
-      file = api.openSync(path, OPEN_OPTIONS[mode]);
+      file = openFile(api, path, mode, permissions);
     } catch (err) {
       throw fromSystemError(err, "open", path);
     }
@@ -114,6 +128,7 @@ export const denoFileSystem: FileSystem = {
         isFile: s.isFile,
         isDirectory: s.isDirectory,
         mtimeMs: s.mtime?.getTime() ?? 0,
+        ...(s.mode === null ? {} : { mode: s.mode & 0o777 }),
       };
     } catch (err) {
       const code = errorCode(err);
@@ -121,10 +136,15 @@ export const denoFileSystem: FileSystem = {
       throw fromSystemError(err, "stat", path);
     }
   },
-  mkdir(path: string): void {
+  mkdir(path: string, permissions = DEFAULT_DIRECTORY_MODE): void {
     checkPath(path, "create directory");
+    checkPermissions(permissions, "create directory", path);
+    const api = deno();
     try {
-      deno().mkdirSync(path, { recursive: true });
+      const missing = missingDirectories(path, (p) => exists(api, p));
+      api.mkdirSync(path, { recursive: true, mode: permissions });
+      // The umask may have taken bits off; what this call created gets exactly `permissions`.
+      for (const created of missing) chmod(api, created, permissions);
     } catch (err) {
       throw fromSystemError(err, "create directory", path);
     }
@@ -184,11 +204,62 @@ export const denoFileSystem: FileSystem = {
       dir.close();
     }
   },
-  lock(directory: string): DirectoryLock {
+  lock(directory: string, permissions = DEFAULT_FILE_MODE): DirectoryLock {
+    checkPermissions(permissions, "lock", directory);
     host ??= denoLockHost(deno());
-    return lockDirectory(host, directory);
+    return lockDirectory(host, directory, permissions);
   },
 };
+
+/**
+ * Opens `path` with `mode`. A file this call creates gets exactly
+ * `permissions` (chmod after the create: the umask can only take bits off);
+ * an existing one is opened as it is, never chmodded, since it may belong to
+ * another user sharing the store. So "create" tries an exclusive create first.
+ */
+function openFile(api: DenoApi, path: string, mode: OpenMode, permissions: number): DenoFsFile {
+  if (mode === "read") return api.openSync(path, { read: true });
+  if (mode === "write") return api.openSync(path, { read: true, write: true });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const file = api.openSync(path, {
+        read: true,
+        write: true,
+        createNew: true,
+        mode: permissions,
+      });
+      try {
+        chmod(api, path, permissions);
+      } catch (err) {
+        file.close();
+        throw err;
+      }
+      return file;
+    } catch (err) {
+      if (mode === "createNew" || errorCode(err) !== "EEXIST") throw err;
+    }
+    try {
+      return api.openSync(path, { read: true, write: true });
+    } catch (err) {
+      // Removed between the two opens: create it after all.
+      if (errorCode(err) !== "ENOENT" || attempt === 3) throw err;
+    }
+  }
+}
+
+/** chmod, except on Windows, which has no permission bits to set (Deno refuses there). */
+function chmod(api: DenoApi, path: string, permissions: number): void {
+  if (api.build.os !== "windows") api.chmodSync(path, permissions);
+}
+
+function exists(api: DenoApi, path: string): boolean {
+  try {
+    api.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 class DenoFile implements FileHandle {
   readonly path: string;
@@ -332,9 +403,10 @@ function denoLockHost(api: DenoApi): LockHost {
         return null;
       }
     },
-    writeNew(path, text) {
+    writeNew(path, text, permissions) {
       try {
-        api.writeTextFileSync(path, text, { createNew: true, mode: 0o644 });
+        api.writeTextFileSync(path, text, { createNew: true, mode: permissions });
+        chmod(api, path, permissions);
       } catch (err) {
         throw fromSystemError(err, "create", path);
       }

@@ -26,8 +26,8 @@ export interface LockHost {
   readText(path: string): string | null;
   /** A file's text or a symlink's target, or null on any failure (for /proc). */
   probe(path: string, kind: "text" | "link"): string | null;
-  /** Creates `path`, which must not exist, holding `text`. */
-  writeNew(path: string, text: string): void;
+  /** Creates `path`, which must not exist, holding `text`, with exactly `permissions`. */
+  writeNew(path: string, text: string, permissions: number): void;
   /** Hard-links `from` as `to`; false if `to` exists. */
   link(from: string, to: string): boolean;
   /** Removes a file; fine if missing. */
@@ -64,8 +64,15 @@ const ATTEMPTS = 8;
 const MAX_BREAK_DEPTH = 2;
 const REGISTRY = Symbol.for("jetstore.heldDirectoryLocks");
 
-/** Takes the lock of `directory` through `host`, or throws ErrStoreLocked. */
-export function lockDirectory(host: LockHost, directory: string): DirectoryLock {
+/**
+ * Takes the lock of `directory` through `host`, or throws ErrStoreLocked. The
+ * files it keeps there get `permissions`.
+ */
+export function lockDirectory(
+  host: LockHost,
+  directory: string,
+  permissions: number,
+): DirectoryLock {
   checkPath(directory, "lock");
   const real = host.realPath(directory);
   const held = heldLocks();
@@ -76,7 +83,7 @@ export function lockDirectory(host: LockHost, directory: string): DirectoryLock 
   const record: LockRecord = { pid: host.pid, runtime: host.runtime, ...self, nonce: randomId() };
   const text = `${JSON.stringify(record)}\n`;
   const lockPath = joinPath(real, LOCK_FILE);
-  const blocker = claim(host, lockPath, text, self, 0);
+  const blocker = claim(host, lockPath, text, self, permissions, 0);
   if (blocker !== null) {
     throw new JetStoreError(
       "ErrStoreLocked",
@@ -111,10 +118,11 @@ function claim(
   path: string,
   text: string,
   self: Identity,
+  permissions: number,
   depth: number,
 ): Blocker | null {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    if (linkNew(host, path, text)) return null;
+    if (linkNew(host, path, text, permissions)) return null;
     const current = host.readText(path);
     if (current === null) continue;
     const record = parseRecord(current);
@@ -122,7 +130,7 @@ function claim(
     if (state !== "dead") return { record, state };
     if (depth === MAX_BREAK_DEPTH) return { record, state: "unknown" };
     const breakPath = `${path}.${digest(current)}.break`;
-    const breaker = claim(host, breakPath, text, self, depth + 1);
+    const breaker = claim(host, breakPath, text, self, permissions, depth + 1);
     if (breaker !== null) return breaker;
     try {
       if (host.readText(path) === current) host.unlink(path);
@@ -134,9 +142,9 @@ function claim(
 }
 
 /** Links a fully written temp file as `path`; false if `path` exists. */
-function linkNew(host: LockHost, path: string, text: string): boolean {
+function linkNew(host: LockHost, path: string, text: string, permissions: number): boolean {
   const temp = `${path}.${randomId()}.tmp`;
-  host.writeNew(temp, text);
+  host.writeNew(temp, text, permissions);
   try {
     return host.link(temp, path);
   } catch (err) {

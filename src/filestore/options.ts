@@ -3,7 +3,7 @@
  * engine shares, validated up front so a bad option changes nothing on disk.
  */
 import { defaultFileSystem } from "../../runtimes/detect.ts";
-import type { FileSystem } from "../../runtimes/fs.ts";
+import { DEFAULT_FILE_MODE, directoryModeOf, type FileSystem } from "../../runtimes/fs.ts";
 import { invalidArgument, JetStoreError } from "../errors.ts";
 import type { StoreOptions } from "../types.ts";
 import { checkStoreOptions, describeValue, type ResolvedStoreOptions } from "../validate.ts";
@@ -37,6 +37,13 @@ export interface FileStoreOptions extends StoreOptions {
   key?: Uint8Array | undefined;
   /** Block compression: "none" (the default); "snappy" throws ErrNotImplemented for now. */
   compression?: StoreCompression | undefined;
+  /**
+   * Permission bits of every file the store creates (default 0o600, owner
+   * only); the directories it creates get the same plus execute wherever read
+   * is granted (0o700 by default, 0o750 for 0o640). Set exactly, whatever the
+   * umask. Must include owner read and write.
+   */
+  fileMode?: number | undefined;
 }
 
 /** The keys of FileStoreOptions beyond the shared StoreOptions. */
@@ -50,6 +57,7 @@ const FILE_STORE_KEYS = [
   "cipher",
   "key",
   "compression",
+  "fileMode",
 ] as const satisfies readonly (keyof FileStoreOptions)[];
 
 export interface ResolvedFileStoreOptions extends ResolvedStoreOptions {
@@ -59,6 +67,10 @@ export interface ResolvedFileStoreOptions extends ResolvedStoreOptions {
   cacheBytes: number;
   syncAlways: boolean;
   syncIntervalMs: number;
+  /** Permission bits of the files the store creates. */
+  fileMode: number;
+  /** Permission bits of the directories the store creates. */
+  directoryMode: number;
 }
 
 /**
@@ -124,6 +136,17 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
       `Invalid FileStore option syncIntervalMs: must be a non-negative safe integer, got ${describeValue(syncIntervalMs)}`,
     );
   }
+  const fileMode = given.fileMode === undefined ? DEFAULT_FILE_MODE : given.fileMode;
+  if (
+    !Number.isInteger(fileMode) ||
+    fileMode < 0 ||
+    fileMode > 0o777 ||
+    (fileMode & 0o600) !== 0o600
+  ) {
+    throw invalidArgument(
+      `Invalid FileStore option fileMode: must be permission bits from 0o600 to 0o777 that include owner read and write (0o600), got ${describeMode(fileMode)}`,
+    );
+  }
   return {
     ...base,
     dir: given.dir.replace(/\/+$/, "") || "/",
@@ -132,7 +155,16 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
     cacheBytes,
     syncAlways,
     syncIntervalMs,
+    fileMode,
+    directoryMode: directoryModeOf(fileMode),
   };
+}
+
+/** A mode in octal, as people write it, or the value as it came. */
+function describeMode(value: unknown): string {
+  return Number.isInteger(value) && (value as number) >= 0
+    ? `0o${(value as number).toString(8)}`
+    : describeValue(value);
 }
 
 const CIPHERS: readonly StoreCipher[] = ["chacha20-poly1305", "aes-256-gcm", "none"];

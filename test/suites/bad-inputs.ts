@@ -242,6 +242,13 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
   ),
   create(
     "`FileStore.open`",
+    '`fileMode` not permission bits from 0o600 to 0o777 with owner read and write (0o400, 0o200, 0o1777, -1, 1.5, "0640", null)',
+    "ErrInvalidArgument",
+    [0o400, 0o200, 0o1777, -1, 1.5, "0640", null].map((fileMode) => ({ fileMode })),
+    { fileStoreOnly: true },
+  ),
+  create(
+    "`FileStore.open`",
     '`cipher` other than "chacha20-poly1305", "aes-256-gcm" or "none" ("aes", 5, null); `compression` other than "snappy" or "none" ("s2", true, null); `key` not a Uint8Array ("secret", an array, null)',
     "ErrInvalidArgument",
     [

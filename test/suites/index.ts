@@ -4,6 +4,7 @@ import { adapterSuite } from "./adapter.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
 import { diskErrorSuite } from "./disk-errors.ts";
+import { fileModeSuite } from "./file-modes.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fileStoreOptionsSuite } from "./filestore-options.ts";
 import { fixtureSuite } from "./fixtures.ts";
@@ -37,6 +38,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
+  fileModeSuite(api, ctx);
   corruptionSuite(api);
   crashPointSuite(api);
   diskErrorSuite(api);

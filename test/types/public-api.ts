@@ -39,10 +39,16 @@ const fileOptions: FileStoreOptions = {
   cipher: undefined,
   key: undefined,
   compression: undefined,
+  fileMode: undefined,
 };
 
 // At-rest options have their real types.
-const plain: FileStoreOptions = { dir: "./data", cipher: "none", compression: "none" };
+const plain: FileStoreOptions = {
+  dir: "./data",
+  cipher: "none",
+  compression: "none",
+  fileMode: 0o640,
+};
 const sealed: FileStoreOptions = {
   dir: "./data",
   cipher: "chacha20-poly1305",
