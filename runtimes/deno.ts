@@ -12,9 +12,11 @@
  * Deno's global types are deliberately not used: the module reads
  * `globalThis.Deno` through the small interface below, so tsc compiles it for
  * dist/ and loading it under another runtime is harmless until it is used.
- * `FsFile.tryLockSync` (flock) was considered for the directory lock and
- * rejected: Node and Bun processes cannot take flock, and one store must
- * exclude all three runtimes, so Deno speaks the same pid lock file protocol.
+ * The directory lock is the pid lock file protocol every runtime speaks
+ * (lockfile.ts), so one store excludes all three; Deno also holds a flock on
+ * its record (`FsFile.lockSync`), which lets another Deno process judge it
+ * with nothing but --allow-read: Deno refuses /proc without --allow-all and
+ * kill(pid, 0) without --allow-run, the only other ways to tell a dead owner.
  */
 import { fromSystemError, JetStoreError } from "../src/errors.ts";
 import {
@@ -54,6 +56,12 @@ interface DenoFsFile {
   truncateSync(length: number): void;
   syncDataSync(): void;
   syncData(): Promise<void>;
+  /**
+   * flock without waiting: true if taken, false if another open file holds a
+   * conflicting one. Absent from older Deno 2 releases.
+   */
+  tryLockSync?(exclusive: boolean): boolean;
+  unlockSync(): void;
   close(): void;
 }
 
@@ -87,6 +95,9 @@ interface DenoApi {
   linkSync(from: string, to: string): void;
   realPathSync(path: string): string;
   kill(pid: number, signal: number): void;
+  readonly permissions: {
+    querySync(descriptor: { name: "run" }): { state: "granted" | "prompt" | "denied" };
+  };
 }
 
 const SEEK_START = 0;
@@ -449,6 +460,59 @@ function denoLockHost(api: DenoApi): LockHost {
         const code = errorCode(err);
         // ESRCH arrives as NotFound; without --allow-run the answer is NotCapable: unknown.
         return code === "EPERM" ? true : code === "ENOENT" || code === "ESRCH" ? false : null;
+      }
+    },
+    ...(canFlock(api) ? flockHost(api) : {}),
+    unknownOwnerHint() {
+      const run = api.permissions.querySync({ name: "run" }).state;
+      return run === "granted"
+        ? null
+        : "Deno can check a process of another runtime only with --allow-run or -A";
+    },
+  };
+}
+
+/** Whether this Deno has a non-blocking flock (`FsFile.tryLockSync`). */
+function canFlock(api: DenoApi): boolean {
+  const proto = (api as { FsFile?: { prototype?: Partial<DenoFsFile> } }).FsFile?.prototype;
+  return typeof proto?.tryLockSync === "function";
+}
+
+/** The flock half of the lock protocol (see lockfile.ts). */
+function flockHost(api: DenoApi): Pick<LockHost, "hold" | "isHeld"> {
+  return {
+    hold(path) {
+      let file: DenoFsFile;
+      try {
+        file = api.openSync(path, { read: true });
+      } catch (err) {
+        throw fromSystemError(err, "lock", path);
+      }
+      try {
+        // Shared: a judge's exclusive try fails while we live; Windows keeps the file readable.
+        if (!file.tryLockSync!(false)) throw systemError("EAGAIN", "already locked");
+      } catch (err) {
+        file.close();
+        throw fromSystemError(err, "lock", path);
+      }
+      // Closing the file drops the flock; so does this process's death.
+      return () => file.close();
+    },
+    isHeld(path) {
+      let file: DenoFsFile;
+      try {
+        file = api.openSync(path, { read: true });
+      } catch {
+        return null;
+      }
+      try {
+        if (!file.tryLockSync!(true)) return true;
+        file.unlockSync();
+        return false;
+      } catch {
+        return null;
+      } finally {
+        file.close();
       }
     },
   };

@@ -3,6 +3,7 @@ import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
+import { denoPermissionSuite } from "./deno-permissions.ts";
 import { diskErrorSuite } from "./disk-errors.ts";
 import { fileModeSuite } from "./file-modes.ts";
 import { fileStoreSuite } from "./filestore.ts";
@@ -43,6 +44,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   crashPointSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
+  denoPermissionSuite(api, ctx);
   verifySuite(api, ctx);
   publicTypesSuite(api, ctx);
 }
