@@ -13,6 +13,7 @@ import { killSuite } from "./kills.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
 import { publicTypesSuite } from "./public-types.ts";
+import { readmeExampleSuite } from "./readme-example.ts";
 import { recordCodecSuite } from "./record-codec.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
@@ -47,4 +48,5 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   denoPermissionSuite(api, ctx);
   verifySuite(api, ctx);
   publicTypesSuite(api, ctx);
+  readmeExampleSuite(api, ctx);
 }
