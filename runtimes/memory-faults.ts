@@ -28,6 +28,14 @@ export interface Faults {
    * operation; `crash()` then tells what survived.
    */
   crashAfterWrites?: number | null;
+  /**
+   * Power cut right after the change with this index (`MemoryFileSystem.changes`):
+   * any call that changes the disk or makes it durable (write, truncate,
+   * file or directory sync, open with create, mkdir, rename, remove, lock).
+   * That change is made in full, it throws ErrIO, and so does every later
+   * operation: a kill just after an unlink, a rename or an fsync.
+   */
+  crashAfterChanges?: number | null;
   /** Writes fail with ErrNoSpace once `bytesWritten` would pass this; the part that fits lands. */
   noSpaceAfterBytes?: number | null;
   /** Matching reads throw ErrIO and read nothing. */
@@ -64,6 +72,7 @@ export type ActiveFaults = Required<Faults>;
 
 const FAULT_KEYS = [
   "crashAfterWrites",
+  "crashAfterChanges",
   "noSpaceAfterBytes",
   "failRead",
   "failWrite",
@@ -74,6 +83,7 @@ const FAULT_KEYS = [
 export function noFaults(): ActiveFaults {
   return {
     crashAfterWrites: null,
+    crashAfterChanges: null,
     noSpaceAfterBytes: null,
     failRead: null,
     failWrite: null,
@@ -96,7 +106,7 @@ export function mergeFaults(current: ActiveFaults, changes: unknown): ActiveFaul
     const k = key as keyof ActiveFaults;
     if (value === null) {
       next[k] = null;
-    } else if (k === "crashAfterWrites") {
+    } else if (k === "crashAfterWrites" || k === "crashAfterChanges") {
       next[k] = checkCount(value, k, 1);
     } else if (k === "noSpaceAfterBytes") {
       next[k] = checkCount(value, k, 0);

@@ -102,7 +102,12 @@ export interface MemoryFileSystem extends FileSystem {
   readonly faults: Readonly<ActiveFaults>;
   /** Operations so far (a snapshot); fault indexes are these values. */
   readonly counters: Readonly<FaultCounters>;
-  /** True once the power was cut: `crashAfterWrites` fired or `crash()` was called. */
+  /**
+   * Calls so far that changed the disk or made it durable (write, truncate,
+   * sync, open with create, mkdir, rename, remove, lock): `crashAfterChanges` indexes.
+   */
+  readonly changes: number;
+  /** True once the power was cut: `crashAfterWrites` or `crashAfterChanges` fired, or `crash()` was called. */
   readonly crashed: boolean;
   /** Applies fault changes (`null` clears one); throws ErrInvalidArgument, changing nothing, on a bad value. */
   setFaults(changes: Faults): void;
@@ -231,6 +236,8 @@ class Disk {
   readonly random: Random;
   faults: ActiveFaults = noFaults();
   readonly counters: FaultCounters = { reads: 0, writes: 0, bytesWritten: 0, syncs: 0 };
+  /** Calls that changed the disk or made it durable: the index `crashAfterChanges` aims at. */
+  changes = 0;
   /** Why the power is off, or null while it is on. */
   powerCut: string | null = null;
   readonly locks = new Map<string, HeldLock>();
@@ -265,6 +272,18 @@ class Disk {
     return { dir: r.node, path: r.path };
   }
 
+  /** Counts a change just made; after the one `crashAfterChanges` names, the power is cut. */
+  changed(operation: string, path: string): void {
+    this.cutAfterChange(++this.changes, operation, path);
+  }
+
+  /** Cuts the power if change `index` is the one `crashAfterChanges` names. */
+  cutAfterChange(index: number, operation: string, path: string): void {
+    if (this.faults.crashAfterChanges !== index) return;
+    this.powerCut = `the power was cut after change ${index} (crashAfterChanges)`;
+    throw injectedError("EIO", this.powerCut, operation, path);
+  }
+
   /** Counts a file or directory sync and throws if a failSync rule hits it. */
   startSync(key: string, label: string): JetStoreError | null {
     const index = ++this.counters.syncs;
@@ -287,6 +306,10 @@ class MemoryFs implements MemoryFileSystem {
 
   get counters(): Readonly<FaultCounters> {
     return Object.freeze({ ...this.#disk.counters });
+  }
+
+  get changes(): number {
+    return this.#disk.changes;
   }
 
   get crashed(): boolean {
@@ -357,6 +380,7 @@ class MemoryFs implements MemoryFileSystem {
       const now = disk.now();
       node = newFile(now, undefined, permissions);
       setEntries(r.parent!, [[r.name, node]], now);
+      disk.changed("open", path);
     }
     return new MemoryFile(disk, path, r.path, node, mode !== "read");
   }
@@ -384,6 +408,7 @@ class MemoryFs implements MemoryFileSystem {
     disk.checkPower("create directory", path);
     const parts = path.split("/");
     const chain: DirNode[] = [disk.root];
+    let created = false;
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i];
       if (part === "" || part === ".") continue;
@@ -397,12 +422,14 @@ class MemoryFs implements MemoryFileSystem {
         const now = disk.now();
         node = newDir(now, permissions);
         setEntries(dir, [[part, node]], now);
+        created = true;
       } else if (node.kind === "file") {
         const more = parts.slice(i + 1).some((p) => p !== "" && p !== ".");
         throw fail(more ? "ENOTDIR" : "EEXIST", "create directory", path);
       }
       chain.push(node);
     }
+    if (created) disk.changed("create directory", path);
   }
 
   list(path: string): string[] {
@@ -449,6 +476,7 @@ class MemoryFs implements MemoryFileSystem {
       setEntries(dst.parent, [[dst.name, node]], now);
       setEntries(src.parent, [[src.name, undefined]], now);
     }
+    disk.changed("rename", label);
   }
 
   /** As `remove`, a turn of the event loop later, as a real disk answers. */
@@ -468,6 +496,7 @@ class MemoryFs implements MemoryFileSystem {
     const now = disk.now();
     if (r.node.kind === "dir") emptyDirectory(r.node, now);
     setEntries(r.parent, [[r.name, undefined]], now);
+    disk.changed("remove", path);
   }
 
   syncDirectory(path: string): void {
@@ -478,6 +507,7 @@ class MemoryFs implements MemoryFileSystem {
     const failure = disk.startSync(key, path);
     if (failure !== null) throw failure;
     dir.undo = [];
+    disk.changed("sync directory", path);
   }
 
   lock(directory: string, permissions = DEFAULT_FILE_MODE): DirectoryLock {
@@ -497,6 +527,12 @@ class MemoryFs implements MemoryFileSystem {
     setEntries(dir, [[LOCK_FILE, file]], now);
     const held: HeldLock = { dir, file };
     disk.locks.set(key, held);
+    try {
+      disk.changed("lock", directory);
+    } catch (err) {
+      disk.locks.delete(key);
+      throw err;
+    }
     let released = false;
     return {
       path: directory,
@@ -577,6 +613,7 @@ class MemoryFile implements FileHandle {
       }
     }
     this.#land(buf, position);
+    disk.changed("write", this.path);
   }
 
   size(): number {
@@ -591,6 +628,7 @@ class MemoryFile implements FileHandle {
     if (!this.#writable) throw fail("EINVAL", "truncate", this.path);
     if (length > MAX_MEMORY_FILE) throw fail("EFBIG", "truncate", this.path);
     truncateTo(this.#file, length, this.#disk.now());
+    this.#disk.changed("truncate", this.path);
   }
 
   sync(): void {
@@ -602,6 +640,7 @@ class MemoryFile implements FileHandle {
       throw failure;
     }
     settle(file, file.undo.length);
+    this.#disk.changed("sync", this.path);
   }
 
   syncAsync(): Promise<void> {
@@ -612,6 +651,8 @@ class MemoryFile implements FileHandle {
     }
     const disk = this.#disk;
     const failure = disk.startSync(this.#key, this.path);
+    // Numbered when asked for, as every other change; the power goes once it completes.
+    const change = ++disk.changes;
     const file = this.#file;
     // Durable when it resolves: what was written before the call, not what came after.
     const covered = file.undo.at(-1);
@@ -626,6 +667,11 @@ class MemoryFile implements FileHandle {
           return reject(failure);
         }
         settle(file, count);
+        try {
+          disk.cutAfterChange(change, "sync", this.path);
+        } catch (err) {
+          return reject(err);
+        }
         resolve();
       }, 0);
     });

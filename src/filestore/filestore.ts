@@ -161,6 +161,8 @@ export class FileStore implements StreamStore {
   private earlySyncError: unknown = null;
   /** Head removals (see removeHead) whose range tombstone is not written yet: through this sequence. */
   private headRemovedThrough = 0;
+  /** Erased messages whose records are overwritten once their tombstones are durable (overwriteErased). */
+  private pendingErases: PendingErase[] = [];
   /** Emptied head blocks whose files wait for the next sync round or checkpoint. */
   private pendingUnlinks: Block[] = [];
   /** Unlinks in flight: close and delete wait for them, so none outlives the lock. */
@@ -1159,19 +1161,63 @@ export class FileStore implements StreamStore {
     this.appendTombstone(seq, 1, record?.ts ?? this.lastTs, false);
     if (record === null) this.dropLost(block, [seq]);
     else this.dropRecord(block, seq, record);
-    let eraseFailure: unknown = null;
     // A lost record's extent is unknown (see damage.ts): it cannot be overwritten.
-    if (erase && record !== null) {
-      try {
-        this.overwrite(block, seq, record.offset, record.ts);
-      } catch (err) {
-        eraseFailure = err;
-      }
-    }
+    const erasing = erase && record !== null;
+    if (erasing) this.pendingErases.push({ block, seq, offset: record.offset, ts: record.ts });
     if (seq === this.firstSeq) this.moveFirstPast(block, seq);
-    if (this.options.syncAlways) this.commitTombstones();
-    if (eraseFailure !== null) throw eraseFailure;
+    if (this.options.syncAlways) {
+      this.commitTombstones();
+      if (erasing) this.eraseNow();
+    } else if (erasing && !this.closed) {
+      // Soon, not at the next flush: the bytes are to leave the disk.
+      this.commit.request().catch(() => {});
+    }
     return true;
+  }
+
+  /**
+   * Overwrites the records of erased messages whose tombstones are durable:
+   * a crash before that keeps the message intact (and removed), never a
+   * message of random bytes that a checkpoint still counts. Returns the
+   * blocks written, for the caller to fsync.
+   */
+  private overwriteErased(erases: PendingErase[]): Block[] {
+    const written = new Set<Block>();
+    for (const e of erases) {
+      // Gone with a purge, a compaction or a truncate since: nothing left to overwrite.
+      if (this.findBlock(e.seq) !== e.block || e.block.offsetOf(e.seq) !== e.offset) continue;
+      try {
+        this.overwrite(e.block, e.seq, e.offset, e.ts);
+      } catch (err) {
+        // Damaged since it was removed: its extent is unknown, so it cannot be overwritten.
+        if (isJetStoreError(err, "ErrCorrupt")) continue;
+        throw err;
+      }
+      written.add(e.block);
+    }
+    return [...written];
+  }
+
+  /** With syncAlways: the tombstones are durable; overwrite and fsync now. */
+  private eraseNow(): void {
+    const erases = this.pendingErases;
+    this.pendingErases = [];
+    for (const b of this.overwriteErased(erases)) {
+      this.syncBlock(b);
+      b.dirty = false;
+    }
+  }
+
+  /** In a sync round, once this round's tombstones are durable. */
+  private async eraseDurably(erases: PendingErase[]): Promise<void> {
+    const written = this.overwriteErased(erases);
+    for (const b of written) b.dirty = false;
+    const outcomes = await Promise.allSettled(written.map((b) => this.syncBlockAsync(b)));
+    const failure = outcomes.find((o) => o.status === "rejected");
+    if (failure !== undefined) {
+      for (const b of written) b.dirty = true;
+      throw failure.reason;
+    }
   }
 
   /** After removing the first message `seq` of `block`: the next live one is usually `seq + 1`. */
@@ -1366,10 +1412,6 @@ export class FileStore implements StreamStore {
         // Kept, and written again before the block's next fsync, whose round reports a lasting failure.
         if (this.options.syncAlways) throw err;
       }
-      if (this.options.syncAlways) {
-        this.syncBlock(block);
-        block.dirty = false;
-      }
     }
   }
 
@@ -1394,7 +1436,9 @@ export class FileStore implements StreamStore {
     }
     if (this.msgs === 0 || seq <= this.firstSeq) return 0;
     for (const b of this.blocks) {
-      if (!b.hasRange || b.first >= seq) break;
+      // A block holding only tombstones has no range; the blocks after it still count.
+      if (!b.hasRange) continue;
+      if (b.first >= seq) break;
       this.dropLive(b, b.first, Math.min(b.last, seq - 1));
     }
     this.appendTombstone(seq - 1, seq - 1, this.lastTs, false);
@@ -1404,12 +1448,20 @@ export class FileStore implements StreamStore {
     return before - this.msgs;
   }
 
+  /**
+   * Cuts the stream after `seq`. The block holding `seq` is sealed where its
+   * record ends and a new block takes the writes, so no file grows again
+   * past a cut. Crash-safe in this order: the new block, holding tombstones
+   * that re-assert every removal whose tombstone is cut, is made durable;
+   * then the checkpoint that no longer lists what is cut; only then are
+   * files cut and unlinked (after a crash, open finishes that: see recovery.ts).
+   */
   truncate(seq: number): void {
     checkOpen(this.closed, "truncate");
     checkSeq(seq, "truncate");
     this.flushHeadRemovals();
-    const block = this.findBlock(seq);
-    if (block === undefined || !block.isLive(seq)) {
+    const holder = this.findBlock(seq);
+    if (holder === undefined || !holder.isLive(seq)) {
       throw new JetStoreError(
         "ErrStoreMsgNotFound",
         `Cannot truncate to ${seq}: no message has that sequence`,
@@ -1417,75 +1469,98 @@ export class FileStore implements StreamStore {
     }
     if (seq === this.lastSeq) return;
     this.writeOut();
-    // Tombstones in what is cut may name messages that stay: re-assert those removals afterwards.
-    let reassertFrom = Number.MAX_SAFE_INTEGER;
-    let keep = this.blocks.length;
+    const lastTs = this.timestampOf(holder, seq);
+    const end = this.recordEnd(holder, seq);
+    // Created before anything changes: a disk too full for a new file refuses the truncate cleanly.
+    const file = this.createBlockFile();
+    const keep = this.blocks.indexOf(holder) + 1;
     // Blocks holding only tombstones have no range; they go with what is cut.
-    while (keep > 0 && (!this.blocks[keep - 1].hasRange || this.blocks[keep - 1].first > seq))
-      keep--;
     const cut = this.blocks.slice(keep);
+    // Tombstones in what is cut may name messages that stay: re-asserted below.
+    let reassertFrom = Number.MAX_SAFE_INTEGER;
     for (const b of cut) reassertFrom = Math.min(reassertFrom, b.lowestTombstone);
-    const holder = keep > 0 ? this.blocks[keep - 1] : undefined;
-    const lastTs = seq === 0 ? 0n : this.timestampOf(holder!, seq);
-    if (holder !== undefined && holder.last > seq) {
-      reassertFrom = Math.min(reassertFrom, holder.lowestTombstone);
-      this.dropLive(holder, seq + 1, holder.last);
-    }
+    if (end < holder.written) reassertFrom = Math.min(reassertFrom, holder.lowestTombstone);
+    if (holder.last > seq) this.dropLive(holder, seq + 1, holder.last);
     for (const b of cut) this.dropLive(b, b.first, b.last);
+    this.sealAt(holder, seq, end);
     this.blocks = this.blocks.slice(0, keep);
     for (const b of cut) {
       this.cache.drop(b.n);
       this.readHandles.drop(b.n);
       b.dispose();
-      this.fs.remove(b.path);
-    }
-    if (holder === undefined) {
-      this.startBlock();
-    } else {
-      this.makeActive(holder, seq);
     }
     this.lastSeq = seq;
     this.lastTs = lastTs;
-    this.dirDirty = true;
-    // Re-assert removals of surviving messages whose tombstones may have been cut.
+    this.startBlock(file);
+    this.reassertRemovals(reassertFrom);
+    this.expiry.ttls.truncatedTo(seq);
+    this.recomputeFirst();
+    this.writeOut();
+    this.syncBlock(this.active);
+    this.active.dirty = false;
+    this.syncDirectoryIfNeeded();
+    this.writeCheckpointNow();
+    this.cutFiles(holder, end, cut);
+  }
+
+  /** Where the record of `seq` ends in `block`. */
+  private recordEnd(block: Block, seq: number): number {
+    // The whole block, not recordPtr: that may hand back a lone record read past the cache.
+    const { ptr, length } = this.bytesOf(block);
+    const offset = block.offsetOf(seq);
+    if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
+    return offset + decodeFields(ptr + offset, length - offset, block.path, offset).length;
+  }
+
+  /** Seals `block` (in memory) right after `seq`'s record, which ends at `end`. */
+  private sealAt(block: Block, seq: number, end: number): void {
+    if (block === this.active) {
+      // Its bytes move to the cache as they are, as when a block rolls.
+      this.buffer.used = end;
+      const { ptr } = this.buffer.handOff();
+      this.cache.put(block.n, ptr, end);
+    }
+    block.cutAfter(seq);
+    block.length = block.written = end;
+    block.durability.cut(end);
+    block.maxTs = null;
+  }
+
+  /**
+   * Writes tombstones for every removal of a surviving message at or after
+   * `from`, and for the sequences below the first surviving block, whose
+   * files may still be on disk waiting to be unlinked.
+   */
+  private reassertRemovals(from: number): void {
+    const first = this.blocks[0];
+    if (first !== undefined && from < first.first) {
+      this.appendTombstone(first.first - 1, first.first - from, this.lastTs, false);
+    }
     for (const b of this.blocks) {
-      if (!b.hasRange || b.last < reassertFrom) continue;
-      for (const [lo, hi] of b.deleted.runs(Math.max(b.first, reassertFrom))) {
+      if (!b.hasRange || b.last < from) continue;
+      for (const [lo, hi] of b.deleted.runs(Math.max(b.first, from))) {
         const to = Math.min(hi, b.last);
-        // Made durable by the checkpoint below.
         if (lo <= to) this.appendTombstone(to, to - lo + 1, this.lastTs, false);
       }
     }
-    this.lastSeq = seq;
-    this.expiry.ttls.truncatedTo(seq);
-    this.recomputeFirst();
-    this.writeCheckpointNow();
   }
 
-  /** Makes `block` the active block again, cut right after `seq`'s record. */
-  private makeActive(block: Block, seq: number): void {
-    this.writeOut();
-    // The whole block, not recordPtr: that may hand back a lone record read past the cache.
-    const { ptr: base, length } = this.bytesOf(block);
-    const offset = block.offsetOf(seq);
-    if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
-    const f = decodeFields(base + offset, length - offset, block.path, offset);
-    const end = offset + f.length;
-    if (block !== this.active) {
-      const bytes = getCore().u8.slice(base, base + end);
-      this.cache.drop(block.n);
-      this.readHandles.drop(block.n);
-      this.buffer.load(bytes);
-    } else {
-      this.buffer.used = end;
+  /**
+   * Cuts the holder's file and unlinks the cut blocks, once the checkpoint
+   * that no longer lists them is durable. A failure leaves the store right:
+   * open cuts a listed block back to its recorded length and removes
+   * unlisted files below the checkpoint's last block (recovery.ts).
+   */
+  private cutFiles(holder: Block, end: number, cut: Block[]): void {
+    try {
+      holder.handle ??= this.fs.open(holder.path, "write");
+      holder.handle.truncate(end);
+      for (const b of cut) this.fs.remove(b.path);
+      this.dirDirty = true;
+      this.syncDirectoryIfNeeded();
+    } catch {
+      // Finished by the next open, as after a crash here.
     }
-    if (block.handle === null) block.handle = this.fs.open(block.path, "write");
-    block.handle.truncate(end);
-    block.durability.cut(end);
-    block.length = block.written = end;
-    block.cutAfter(seq);
-    block.dirty = true;
-    this.active = block;
   }
 
   /** Removes every live message of `block` in [from, to] from the counts (no tombstone). */
@@ -1731,6 +1806,7 @@ export class FileStore implements StreamStore {
     if (this.buffer.used > this.active.written || this.dirDirty) return true;
     if (this.earlySyncs.size > 0 || this.earlySyncError !== null) return true;
     if (this.pendingUnlinks.length > 0 || this.headRemovedThrough > 0) return true;
+    if (this.pendingErases.length > 0) return true;
     return this.blocks.some((b) => b.dirty);
   }
 
@@ -1753,25 +1829,35 @@ export class FileStore implements StreamStore {
     const early = [...this.earlySyncs];
     const emptied = this.pendingUnlinks;
     this.pendingUnlinks = [];
-    // Every fsync settles before the round does: one still running must not overlap the next round's.
-    const outcomes = await Promise.allSettled([
-      ...early,
-      ...dirty.map((b) => this.syncBlockAsync(b)),
-    ]);
-    const failure = outcomes.find((o) => o.status === "rejected");
-    if (failure !== undefined) {
-      for (const b of dirty) b.dirty = true;
-      this.pendingUnlinks.unshift(...emptied);
-      throw failure.reason;
-    }
-    if (!this.closed && emptied.length > 0) this.unlinkInBackground(emptied);
-    else this.pendingUnlinks.unshift(...emptied);
-    if (this.earlySyncError !== null) {
-      const err = this.earlySyncError;
-      this.earlySyncError = null;
+    // Erases whose tombstones this round writes: overwritten once those are durable.
+    const erases = this.pendingErases;
+    this.pendingErases = [];
+    try {
+      // Every fsync settles before the round does: one still running must not overlap the next round's.
+      const outcomes = await Promise.allSettled([
+        ...early,
+        ...dirty.map((b) => this.syncBlockAsync(b)),
+      ]);
+      const failure = outcomes.find((o) => o.status === "rejected");
+      if (failure !== undefined) {
+        for (const b of dirty) b.dirty = true;
+        this.pendingUnlinks.unshift(...emptied);
+        throw failure.reason;
+      }
+      if (!this.closed && emptied.length > 0) this.unlinkInBackground(emptied);
+      else this.pendingUnlinks.unshift(...emptied);
+      if (this.earlySyncError !== null) {
+        const err = this.earlySyncError;
+        this.earlySyncError = null;
+        throw err;
+      }
+      this.syncDirectoryIfNeeded();
+    } catch (err) {
+      this.pendingErases.unshift(...erases);
       throw err;
     }
-    this.syncDirectoryIfNeeded();
+    // Their tombstones are durable now, directory entry included.
+    if (erases.length > 0) await this.eraseDurably(erases);
   }
 
   /** fsyncs a block file, first writing again what a failed fsync may have dropped (block-sync.ts). */
@@ -1850,6 +1936,9 @@ export class FileStore implements StreamStore {
         b.dirty = false;
       }
     }
+    // Every block the checkpoint lists must survive a power cut that keeps its rename.
+    this.syncDirectoryIfNeeded();
+    if (this.pendingErases.length > 0) this.eraseNow();
     const bytes = encodeCheckpoint(this.checkpoint());
     const path = joinPath(this.dir, CHECKPOINT_FILE);
     const temp = `${path}.tmp`;
@@ -1981,6 +2070,13 @@ function unlessLost<T>(block: Block, seq: number, read: () => T): T | null {
     if (isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD) return null;
     throw err;
   }
+}
+
+interface PendingErase {
+  block: Block;
+  seq: number;
+  offset: number;
+  ts: bigint;
 }
 
 interface RecordInfo {

@@ -10,9 +10,10 @@
  * - A block that fails those checks, or every block when there is no usable
  *   checkpoint, is scanned whole, and subject totals are rebuilt.
  * - A torn tail is cut at the last valid record and reported in `lost`.
- * - Block files numbered below the checkpoint's first block are leftovers of
- *   a removal that completed (the checkpoint is always written before files
- *   are removed) and are deleted.
+ * - Block files the checkpoint does not list, numbered below its last block,
+ *   are leftovers of a removal or truncate that completed (the checkpoint is
+ *   written before such files are removed) and are deleted; a listed block
+ *   other than the last, longer than recorded, is cut back (a truncate's tail).
  * The last sequence is never lower than the checkpoint promised, so a crash
  * can never make the store hand out a sequence twice.
  */
@@ -302,13 +303,13 @@ class Recovery {
         this.prevSeq = r.seq;
       }
       if (r.offset < replayFrom) {
-        if (!(r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP))) block.indexRecord(r.seq, r.offset);
+        if (r.flags & REC_FLAG_TOMBSTONE) this.noteTombstoned(recordPtr, r);
+        else if (!(r.flags & REC_FLAG_SKIP)) block.indexRecord(r.seq, r.offset);
         return;
       }
       if (r.flags & REC_FLAG_TOMBSTONE) {
-        const count = tombstoneCount(recordPtr, r.length);
+        const count = this.noteTombstoned(recordPtr, r);
         block.noteTombstone(r.seq - count + 1);
-        this.tombstoned.addRange(r.seq - count + 1, r.seq);
         this.noteSeq(block, r.offset, r.seq);
         this.removeRange(r.seq - count + 1, r.seq);
       } else if (r.flags & REC_FLAG_SKIP) {
@@ -337,6 +338,40 @@ class Recovery {
     const outcome = scanBlock(ptr, length, BLOCK_HEADER_SIZE, visit, onDamaged);
     this.current = null;
     return outcome.stop;
+  }
+
+  /** Records what a tombstone removes, so it is never reported lost; returns its count. */
+  noteTombstoned(ptr: number, r: ScannedRecord): number {
+    const count = tombstoneCount(ptr, r.length);
+    this.tombstoned.addRange(r.seq - count + 1, r.seq);
+    return count;
+  }
+
+  /**
+   * Reads the tombstones of blocks open trusted without reading, when damage
+   * took sequences they may name: a removed message is not lost (verifyStore,
+   * which reads every tombstone, says the same). Costs nothing without damage.
+   */
+  readTombstonesOfUnscanned(scanned: ReadonlySet<Block>): void {
+    if (this.lostSeqs.size === 0) return;
+    let highestLost = 0;
+    for (const seq of this.lostSeqs) {
+      if (!this.tombstoned.has(seq)) highestLost = Math.max(highestLost, seq);
+    }
+    for (const block of this.blocks) {
+      if (scanned.has(block) || block.tombstones === 0) continue;
+      if (block.lowestTombstone > highestLost) continue;
+      const { ptr, length } = loadBlock(this.fs, this.cache, block);
+      scanBlock(
+        ptr,
+        length,
+        BLOCK_HEADER_SIZE,
+        (r) => {
+          if (r.flags & REC_FLAG_TOMBSTONE) this.noteTombstoned(ptr + r.offset, r);
+        },
+        () => {},
+      );
+    }
   }
 
   /**
@@ -453,10 +488,11 @@ export function recover(
     );
   }
   const listed = new Map(checkpoint?.blocks.map((b) => [b.n, b]) ?? []);
-  const lowestListed = checkpoint?.blocks[0]?.n ?? 0;
+  const highestListed = checkpoint?.blocks.at(-1)?.n ?? 0;
   const r = new Recovery(fs, cache, checkpoint, ttls);
   // Checked once every tombstone is replayed: a later block may remove what an earlier one lost.
   const promised: Array<{ block: Block | null; cp: BlockCheckpoint }> = [];
+  const scanned = new Set<Block>();
 
   // Core memory read for a sealed block and not yet owned by the cache; freed if open fails.
   let loose: number | null = null;
@@ -464,7 +500,9 @@ export function recover(
     for (let i = 0; i < numbers.length; i++) {
       const n = numbers[i];
       const path = blockPath(dir, n);
-      if (checkpoint !== null && n < lowestListed) {
+      // Below the checkpoint's last block, a file it does not list is the leftover of a
+      // purge, an emptied head or a truncate, all written into the checkpoint before files go.
+      if (checkpoint !== null && n < highestListed && !listed.has(n)) {
         fs.remove(path);
         continue;
       }
@@ -472,8 +510,14 @@ export function recover(
       const prev = r.blocks.length > 0 ? r.blocks[r.blocks.length - 1].last : 0;
       const block = new Block(n, path, prev);
       block.handle = fs.open(path, "write");
-      const size = block.handle.size();
+      let size = block.handle.size();
       const cp = listed.get(n);
+      // Only the checkpoint's last block grows after it: bytes past another's
+      // recorded length are what a truncate cut and had not removed yet.
+      if (cp !== undefined && n !== highestListed && size > cp.length) {
+        block.handle.truncate(cp.length);
+        size = cp.length;
+      }
       listed.delete(n);
       const trusted =
         cp !== undefined &&
@@ -528,6 +572,7 @@ export function recover(
       }
       const replayFrom = trusted ? cp.length : BLOCK_HEADER_SIZE;
       const stop = r.scan(block, ptr, size, replayFrom);
+      scanned.add(block);
       if (stop < size) {
         // A torn or damaged tail: keep what verified, cut the rest, report it.
         // Only bytes are counted: after a power cut this is unacknowledged data, not damage.
@@ -563,6 +608,7 @@ export function recover(
   }
   // Damage found while replaying tombstones into trusted blocks also leaves their counts stale.
   if (r.rebuildSubjects || r.blocks.some((b) => b.damage !== null)) r.rebuildAllSubjects(buffer);
+  r.readTombstonesOfUnscanned(scanned);
   const lost = r.report();
   r.tombstoned.dispose();
   const highest = Math.max(

@@ -1,11 +1,16 @@
 /**
  * Exhaustive crash points: one scripted workload (stores across several
- * blocks, removals, an erase, purgeEx, compact, skips, checkpoints, a clean
- * close and a reopen, which replays and writes again) is run once to count
- * its writes, then once per write index with the memory adapter's power cut
- * aimed at that write. Each cut is examined three ways: as a power failure
+ * blocks, removals, erases, purgeEx, compact, skips, checkpoints, a clean
+ * close and a reopen, which replays and writes again, then the rewrite
+ * paths: an erase in a block a checkpoint vouches for, a truncate that cuts
+ * the block holding an acknowledged tombstone, a compact past a block that
+ * holds only tombstones, a purge) is run once to count its writes and its
+ * changes, then once per index with the memory adapter's power cut aimed
+ * there: torn inside each write (`crashAfterWrites`), and right after each
+ * change of any kind — write, truncate, fsync, create, rename, unlink
+ * (`crashAfterChanges`). Each cut is examined three ways: as a power failure
  * (every unsynced byte lost), as a killed process (everything that reached
- * the OS kept, the cut write torn) and as a random mix. After each, the
+ * the OS kept, a cut write torn) and as a random mix. After each, the
  * store must reopen, keep every message a completed sync()/flush()/close()
  * acknowledged, byte-identical, bring back no acknowledged removal, return no
  * half-written message, agree with a full scan in `state()`, and take the
@@ -28,23 +33,36 @@ export function crashPointSuite(api: TestApi): void {
       const mode = syncAlways ? "syncAlways" : "group commit";
       it(
         `keeps every acknowledged message at every crash point of a mixed workload (${mode})`,
-        () => crashEverywhere(expect, syncAlways),
+        () => crashEverywhere(expect, syncAlways, "writes"),
+        60_000,
+      );
+      it(
+        `keeps every acknowledged message and removal when the power goes right after any change: write, truncate, fsync, create, rename, unlink (${mode})`,
+        () => crashEverywhere(expect, syncAlways, "changes"),
         60_000,
       );
     }
   });
 }
 
-async function crashEverywhere(expect: TestApi["expect"], syncAlways: boolean): Promise<void> {
+async function crashEverywhere(
+  expect: TestApi["expect"],
+  syncAlways: boolean,
+  aim: "writes" | "changes",
+): Promise<void> {
   const clean = await runWorkload(freshDisk(), testClock(), new Ledger(), syncAlways);
   expect(clean.error).toBeNull();
-  const writes = clean.disk.counters.writes;
+  // Making the store's parent directory is not the workload's.
+  const before = aim === "writes" ? 0 : freshDisk().changes;
+  const points = (aim === "writes" ? clean.disk.counters.writes : clean.disk.changes) - before;
   // Several blocks, checkpoints and a reopen: the script must stay big enough to mean something.
-  expect(writes).toBeGreaterThan(30);
+  expect(points).toBeGreaterThan(aim === "writes" ? 30 : 60);
   const outcomes = { crashed: 0, torn: 0 };
-  for (let at = 1; at <= writes; at++) {
+  for (let at = 1; at <= points; at++) {
     const disk = freshDisk();
-    disk.setFaults({ crashAfterWrites: at });
+    disk.setFaults(
+      aim === "writes" ? { crashAfterWrites: at } : { crashAfterChanges: before + at },
+    );
     const clock = testClock();
     const ledger = new Ledger({ syncAlways });
     const run = await runWorkload(disk, clock, ledger, syncAlways);
@@ -58,13 +76,13 @@ async function crashEverywhere(expect: TestApi["expect"], syncAlways: boolean): 
     if (!syncAlways) cases.push(["random", at]);
     for (const [lose, seed] of cases) {
       const after = disk.crash({ lose, seed });
-      const where = `crash at write ${at} of ${writes}, lose ${lose}`;
+      const where = `crash at ${aim === "writes" ? "write" : "change"} ${at} of ${points}, lose ${lose}`;
       if (await reopenAndCheck(after, clock, ledger, where, expect)) outcomes.torn++;
     }
   }
-  // Every cut surfaced as an error somewhere, and killed-process cuts left torn tails to cut.
-  expect(outcomes.crashed).toBe(writes);
-  expect(outcomes.torn).toBeGreaterThan(writes / 4);
+  // Every cut surfaced as an error somewhere, and killed-process cuts inside writes left torn tails to cut.
+  expect(outcomes.crashed).toBe(points);
+  if (aim === "writes") expect(outcomes.torn).toBeGreaterThan(points / 4);
 }
 
 /** A memory disk with the store's parent directory made durable. */
@@ -133,6 +151,31 @@ async function runWorkload(
     await ledger.acknowledge(store.sync());
     ledger.compact(store, 60);
     many(5);
+    // An erase in a sealed block the checkpoint vouches for: intact or gone after a crash, never changed.
+    await ledger.acknowledge(store.flush());
+    ledger.remove(store, ledger.liveAtOrAfter(100), true);
+    many(3);
+    await ledger.acknowledge(store.sync());
+    // A truncate that cuts the block holding an acknowledged tombstone of a message it keeps.
+    const base = ledger.lastSeq;
+    many(90);
+    ledger.remove(store, base + 2);
+    await ledger.acknowledge(store.sync());
+    ledger.truncate(store, base + 3);
+    many(4);
+    await ledger.acknowledge(store.sync());
+    // A compact past a sealed block holding only a tombstone (big messages fill blocks alone).
+    many(3);
+    const small = ledger.lastSeq - 1;
+    ledger.store(store, clock, 5000);
+    ledger.remove(store, small);
+    ledger.store(store, clock, 5000);
+    many(1);
+    ledger.compact(store, ledger.lastSeq);
+    await ledger.acknowledge(store.sync());
+    many(5);
+    ledger.purgeAll(store);
+    many(2);
     await store.close();
     ledger.ackAll();
     store = null;

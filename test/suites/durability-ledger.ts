@@ -31,14 +31,20 @@ import {
 export interface Acknowledged {
   live: ReadonlyMap<number, PlainMsg>;
   lastSeq: number;
+  /** The order it was asked for in: a later request covers more, even after a truncate. */
+  order: number;
 }
 
-/** A payload unique to its sequence (tagged `<seq>`), 40 to 109 bytes, so a misplaced or torn read shows. */
-export function payloadFor(seq: number): Uint8Array {
-  const out = new Uint8Array(40 + ((seq * 13) % 70));
-  const tag = enc(`<${seq}>`);
-  out.set(tag);
-  for (let i = tag.length; i < out.length; i++) out[i] = (seq * 31 + i * 7) & 0xff;
+/**
+ * A payload unique to its sequence (tagged `<seq>`), 40 to 109 bytes unless
+ * `size` is given, so a misplaced or torn read shows; after a truncate the
+ * sequences it cut are stored again in a new `generation`, with other bytes.
+ */
+export function payloadFor(seq: number, generation = 0, size?: number): Uint8Array {
+  const out = new Uint8Array(size ?? 40 + ((seq * 13) % 70));
+  const tag = enc(generation === 0 ? `<${seq}>` : `<${seq}/${generation}>`);
+  out.set(tag.subarray(0, out.length));
+  for (let i = tag.length; i < out.length; i++) out[i] = (seq * 31 + i * 7 + generation) & 0xff;
   return out;
 }
 
@@ -58,8 +64,14 @@ export class Ledger {
   /** The live messages as the test's own operations left them. */
   readonly live = new Map<number, PlainMsg>();
   lastSeq = 0;
+  /** Bumped by a truncate: the sequences it cut are stored again with other bytes. */
+  generation = 0;
+  /** A truncate that was asked for and did not return: a crash may leave it done. */
+  truncating: number | null = null;
+  /** Durability requests made so far. */
+  private requests = 0;
   /** What the last completed acknowledgement covered. */
-  acked: Acknowledged = { live: new Map(), lastSeq: 0 };
+  acked: Acknowledged = { live: new Map(), lastSeq: 0, order: 0 };
   /** With `syncAlways` every operation that returns is acknowledged. */
   readonly syncAlways: boolean;
 
@@ -72,12 +84,12 @@ export class Ledger {
    * sequence). It is noted as written before the call: a call that fails may
    * still have reached the disk, and then it must come back exactly as sent.
    */
-  store(store: StreamStore, clock: TestClock): number {
+  store(store: StreamStore, clock: TestClock, size?: number): number {
     const next = this.lastSeq + 1;
-    clock.t = BigInt(next) * 1000n;
+    clock.t = BigInt(next) * 1000n + BigInt(this.generation);
     const subject = subjectFor(next);
     const hdr = headersFor(next);
-    const msg = payloadFor(next);
+    const msg = payloadFor(next, this.generation, size);
     this.written.set(next, plain({ subject, hdr, msg, seq: next, ts: clock.t }));
     const { seq, ts } = store.storeMsg(subject, hdr, msg);
     this.noteStored(plain({ subject, hdr, msg, seq, ts }));
@@ -115,6 +127,27 @@ export class Ledger {
     this.returned();
   }
 
+  /**
+   * truncate(seq): everything after `seq` goes and its sequences are used
+   * again. Durable when it returns (it writes a checkpoint), so it
+   * acknowledges everything; a crash inside it may leave it done or not.
+   */
+  truncate(store: StreamStore, seq: number): void {
+    for (const s of [...this.live.keys()]) if (s > seq) this.live.delete(s);
+    this.lastSeq = seq;
+    this.generation++;
+    this.truncating = seq;
+    store.truncate(seq);
+    this.truncating = null;
+    this.ackAll();
+  }
+
+  /** The first live sequence at or after `seq` (the test picks one to remove). */
+  liveAtOrAfter(seq: number): number {
+    for (let s = seq; s <= this.lastSeq; s++) if (this.live.has(s)) return s;
+    throw new Error(`no live message at or after ${seq}`);
+  }
+
   /** purge(): every message goes. */
   purgeAll(store: StreamStore): void {
     this.live.clear();
@@ -139,14 +172,18 @@ export class Ledger {
    * covered: everything the ledger held when it was asked for.
    */
   async acknowledge(request: Promise<void>): Promise<void> {
-    const covered: Acknowledged = { live: new Map(this.live), lastSeq: this.lastSeq };
+    const covered = this.covered();
     await request;
-    if (covered.lastSeq >= this.acked.lastSeq) this.acked = covered;
+    if (covered.order > this.acked.order) this.acked = covered;
   }
 
   /** Everything now live counts as acknowledged (a clean close). */
   ackAll(): void {
-    this.acked = { live: new Map(this.live), lastSeq: this.lastSeq };
+    this.acked = this.covered();
+  }
+
+  private covered(): Acknowledged {
+    return { live: new Map(this.live), lastSeq: this.lastSeq, order: ++this.requests };
   }
 }
 
@@ -163,8 +200,9 @@ export function expectKeepsAcknowledged(
   const state = store.state();
   const acked = ledger.acked;
   const problems: string[] = [];
-  if (state.lastSeq < acked.lastSeq) {
-    problems.push(`lastSeq ${state.lastSeq} is below the acknowledged ${acked.lastSeq}`);
+  const floor = Math.min(acked.lastSeq, ledger.truncating ?? acked.lastSeq);
+  if (state.lastSeq < floor) {
+    problems.push(`lastSeq ${state.lastSeq} is below the acknowledged ${floor}`);
   }
   const live: number[] = [];
   let bytes = 0;

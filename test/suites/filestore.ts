@@ -18,6 +18,8 @@ import { existsSync } from "node:fs";
 import { type FileHandle, type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
 import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
+import { MemStore } from "../../src/memstore.ts";
+import type { StreamStore } from "../../src/types.ts";
 import type { AdapterFixture, Expect, RuntimeContext, TestApi } from "../harness.ts";
 import {
   checkpointOfVersion,
@@ -44,6 +46,7 @@ export function fileStoreSuite(api: TestApi, ctx: RuntimeContext): void {
         reopenTests(api, adapter);
         tornTailTests(api, adapter);
         staleCheckpointTests(api, adapter);
+        compactTests(api, adapter);
         eraseTests(api, adapter);
         lockTests(api, adapter);
         badDirectoryTests(api, adapter);
@@ -555,6 +558,51 @@ function staleCheckpointTests({ describe, it, expect }: TestApi, adapter: Adapte
   });
 }
 
+// ---------------------------------------------------------------- compact
+
+function compactTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("compact", () => {
+    it("compact(6) past a tombstone-only sealed block leaves what MemStore leaves, also after reopen with and without the checkpoint", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        // Issue 11 item 3. With 4 KiB blocks: 1–3 on a | 4 (5000 B) | 2's tombstone alone | 5 (5000 B) | 6.
+        const script = (store: StreamStore) => {
+          for (let i = 1; i <= 3; i++) store.storeMsg("a", null, enc(`a${i}`));
+          store.storeMsg("b", null, new Uint8Array(5000).fill(4));
+          store.removeMsg(2);
+          store.storeMsg("b", null, new Uint8Array(5000).fill(5));
+          store.storeMsg("c", null, enc("c6"));
+          return store.compact(6);
+        };
+        // Payloads as length and sum, so a failure prints a readable diff.
+        const brief = (store: StreamStore) => {
+          const snap = snapshot(store);
+          const msgs = snap.msgs.map((m) => ({
+            ...m,
+            msg: `${m.msg.length} B, sum ${m.msg.reduce((a, b) => a + b, 0)}`,
+          }));
+          return { ...snap, msgs };
+        };
+        const mem = MemStore.create({ now: clock.now });
+        const memCompacted = script(mem);
+        const want = brief(mem);
+        const store = await openStore(adapter.fs, dir, clock);
+        expect({ compacted: script(store), ...brief(store) }).toStrictEqual({
+          compacted: memCompacted,
+          ...want,
+        });
+        await store.close();
+        const reopened = await openStore(adapter.fs, dir, clock);
+        expect(brief(reopened)).toStrictEqual(want);
+        await reopened.close();
+        adapter.fs.remove(joinPath(dir, CHECKPOINT));
+        const rebuilt = await openStore(adapter.fs, dir, clock);
+        expect(brief(rebuilt)).toStrictEqual(want);
+        await rebuilt.close();
+      }));
+  });
+}
+
 // ---------------------------------------------------------------- erase
 
 /** 64 bytes no other message carries. */
@@ -563,8 +611,12 @@ const HDR_MARKER = enc("X-Secret: <<header-to-erase>>");
 
 function eraseTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("eraseMsg", () => {
-    for (const where of ["a sealed, flushed block", "the unwritten tail of the active block"]) {
-      it(`leaves no trace of the payload or headers on disk when the message is in ${where}`, () =>
+    for (const [where, durable] of [
+      ["a sealed, flushed block", "flush"],
+      ["a sealed, flushed block", "sync"],
+      ["the unwritten tail of the active block", "flush"],
+    ] as const) {
+      it(`leaves no trace of the payload or headers on disk after ${durable}() when the message is in ${where}`, () =>
         inTempDir(adapter, async (dir) => {
           const clock = testClock();
           const written: Written = new Map();
@@ -585,7 +637,7 @@ function eraseTests({ describe, it, expect }: TestApi, adapter: AdapterFixture):
           expect(store.eraseMsg(seq)).toBe(true);
           expect(codeOf(() => store.loadMsg(seq))).toBe("ErrStoreMsgNotFound");
           expect(store.eraseMsg(seq)).toBe(false);
-          await store.flush();
+          await store[durable]();
           expect(filesContaining(adapter.fs, dir, MARKER)).toStrictEqual([]);
           expect(filesContaining(adapter.fs, dir, HDR_MARKER)).toStrictEqual([]);
           expect(plain(store.loadMsg(seq - 1))).toStrictEqual(written.get(seq - 1));

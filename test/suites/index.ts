@@ -15,6 +15,7 @@ import { msgTtlSuite } from "./msg-ttls.ts";
 import { publicTypesSuite } from "./public-types.ts";
 import { readmeExampleSuite } from "./readme-example.ts";
 import { recordCodecSuite } from "./record-codec.ts";
+import { selfKillSuite } from "./self-kills.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { badInputDirectorySuite } from "./store-contract-inputs.ts";
@@ -45,6 +46,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   crashPointSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
+  selfKillSuite(api, ctx);
   denoPermissionSuite(api, ctx);
   verifySuite(api, ctx);
   publicTypesSuite(api, ctx);

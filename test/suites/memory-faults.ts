@@ -10,6 +10,7 @@
  * many seeds, so a model that is merely deterministic cannot pass.
  */
 
+import type { FileHandle } from "../../runtimes/fs.ts";
 import { MAX_MEMORY_FILE, type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
 import { isJetStoreError, type JetStoreError } from "../../src/errors.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
@@ -304,6 +305,62 @@ function crashTests({ it, expect }: TestApi): void {
 }
 
 function faultTests({ it, expect }: TestApi): void {
+  it("cuts the power right after the N-th change of any kind, keeping that change", async () => {
+    const changes: [string, (fs: MemoryFileSystem, h: FileHandle) => unknown][] = [
+      ["write", (_, h) => h.write(new Uint8Array(4).fill(9), 0)],
+      ["truncate", (_, h) => h.truncate(1)],
+      ["sync", (_, h) => h.sync()],
+      ["syncAsync", (_, h) => h.syncAsync()],
+      ["open with create", (fs) => fs.open("/d/new", "create")],
+      ["mkdir", (fs) => fs.mkdir("/d/sub")],
+      ["rename", (fs) => fs.rename("/d/f", "/d/g")],
+      ["remove", (fs) => fs.remove("/d/f")],
+      ["syncDirectory", (fs) => fs.syncDirectory("/d")],
+    ];
+    for (const [name, change] of changes) {
+      const fs = withDurableDir("/d");
+      const h = fs.open("/d/f", "create");
+      h.write(new Uint8Array(8).fill(1), 0);
+      h.sync();
+      fs.syncDirectory("/d");
+      // Reads, stats and a create-open of an existing file change nothing.
+      fs.open("/d/f", "create").close();
+      h.read(new Uint8Array(1), 0);
+      fs.stat("/d/f");
+      fs.setFaults({ crashAfterChanges: fs.changes + 1 });
+      let err: unknown = null;
+      try {
+        await change(fs, h);
+      } catch (e) {
+        err = e;
+      }
+      expect({
+        name,
+        code: (err as JetStoreError | null)?.code,
+        crashed: fs.crashed,
+      }).toStrictEqual({
+        name,
+        code: "ErrIO",
+        crashed: true,
+      });
+      expect(codeOf(() => fs.stat("/d/f"))).toBe("ErrIO");
+      // Kept as a killed process keeps it: the change was made before the power went.
+      const after = fs.crash({ lose: "none" });
+      const kept: Record<string, () => boolean> = {
+        write: () => after.readFile("/d/f")![0] === 9 && after.stat("/d/f")!.size === 8,
+        truncate: () => after.stat("/d/f")!.size === 1,
+        sync: () => after.stat("/d/f")!.size === 8,
+        syncAsync: () => after.stat("/d/f")!.size === 8,
+        "open with create": () => after.stat("/d/new") !== null,
+        mkdir: () => after.stat("/d/sub")?.isDirectory === true,
+        rename: () => after.stat("/d/g") !== null && after.stat("/d/f") === null,
+        remove: () => after.stat("/d/f") === null,
+        syncDirectory: () => after.stat("/d/f") !== null,
+      };
+      expect({ name, kept: kept[name]() }).toStrictEqual({ name, kept: true });
+    }
+  });
+
   it("tears the N-th write at crashAfterWrites, then fails everything with ErrIO", async () => {
     const run = (seed: number) => {
       const fs = withDurableDir("/d", { seed });
@@ -535,6 +592,9 @@ function faultTests({ it, expect }: TestApi): void {
       { crashAfterWrites: 0 },
       { crashAfterWrites: 1.5 },
       { crashAfterWrites: "3" },
+      { crashAfterChanges: 0 },
+      { crashAfterChanges: 2.5 },
+      { crashAfterChanges: "4" },
       { noSpaceAfterBytes: -1 },
       { noSpaceAfterBytes: Number.NaN },
       { failRead: 5 },

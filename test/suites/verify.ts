@@ -12,7 +12,7 @@ import { FileStore } from "../../src/filestore/filestore.ts";
 import { type VerifyProgress, verifyStore } from "../../src/verify.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
 import { Ledger } from "./durability-ledger.ts";
-import { testClock } from "./store-helpers.ts";
+import { codeOf, enc, testClock } from "./store-helpers.ts";
 
 const BLOCK_SIZE = 4096;
 
@@ -131,6 +131,36 @@ export function verifySuite(api: TestApi, ctx: RuntimeContext): void {
           const lost = report.lost.flatMap((l) => range(l.first, l.last));
           // Every message record of the block is among the lost (removals in it are not).
           for (const r of seqs) expect(lost).toContain(r.seq);
+        }));
+
+      it("damage to an already-removed record is not reported lost, and verifyStore agrees", () =>
+        inTempDir(adapter, async (dir) => {
+          // Issue 11 item 6: a removed message cannot be lost.
+          const open = () =>
+            FileStore.open({ dir, fs: adapter.fs, syncIntervalMs: 0, blockSize: BLOCK_SIZE });
+          const store = await open();
+          for (let i = 1; i <= 10; i++) store.storeMsg("orders", null, enc(`payload of ${i}`));
+          store.removeMsg(3);
+          await store.close();
+          const [block] = blockFiles(adapter.fs, dir);
+          const bytes = readAll(adapter.fs, block);
+          const record = recordOffsets(bytes).find((r) => r.seq === 3 && r.message)!;
+          // The last payload byte: the record ends with its 8-byte checksum.
+          bytes[record.offset + record.length - 9] ^= 0xff;
+          writeAll(adapter.fs, block, bytes);
+          const report = verifyStore(dir, { fs: adapter.fs });
+          const reopened = await open();
+          // Every read, so the block the checkpoint vouches for is read and its damage found.
+          const codes = range(1, 10).map((seq) => codeOf(() => reopened.loadMsg(seq)));
+          const lost = {
+            verify: report.lost.flatMap((l) => range(l.first, l.last)),
+            store: reopened.state().lost?.msgs ?? [],
+          };
+          await reopened.close();
+          expect({ lost, codes }).toStrictEqual({
+            lost: { verify: [], store: [] },
+            codes: range(1, 10).map((seq) => (seq === 3 ? "ErrStoreMsgNotFound" : "no error")),
+          });
         }));
     });
   }
