@@ -30,6 +30,19 @@ export function checkMode(mode: unknown, path: string): asserts mode is OpenMode
   }
 }
 
+/** Throws ErrInvalidArgument unless `bits` are permission bits (an integer from 0 to 0o777). */
+export function checkPermissions(
+  bits: unknown,
+  action: string,
+  path: string,
+): asserts bits is number {
+  if (typeof bits !== "number" || !Number.isInteger(bits) || bits < 0 || bits > 0o777) {
+    throw invalidArgument(
+      `Cannot ${action} ${path}: permissions must be an integer from 0 to 0o777, got ${describeValue(bits)}`,
+    );
+  }
+}
+
 /** Checks a buffer and a byte position for a positional read or write. */
 export function checkIo(buf: unknown, position: unknown, action: string, path: string): void {
   if (!(buf instanceof Uint8Array)) {

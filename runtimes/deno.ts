@@ -12,13 +12,31 @@
  * Deno's global types are deliberately not used: the module reads
  * `globalThis.Deno` through the small interface below, so tsc compiles it for
  * dist/ and loading it under another runtime is harmless until it is used.
- * `FsFile.tryLockSync` (flock) was considered for the directory lock and
- * rejected: Node and Bun processes cannot take flock, and one store must
- * exclude all three runtimes, so Deno speaks the same pid lock file protocol.
+ * The directory lock is the pid lock file protocol every runtime speaks
+ * (lockfile.ts), so one store excludes all three; Deno also holds a flock on
+ * its record (`FsFile.lockSync`), which lets another Deno process judge it
+ * with nothing but --allow-read: Deno refuses /proc without --allow-all and
+ * kill(pid, 0) without --allow-run, the only other ways to tell a dead owner.
  */
 import { fromSystemError, JetStoreError } from "../src/errors.ts";
-import { checkIo, checkMode, checkOffset, checkPath, closedFile } from "./checks.ts";
-import type { DirectoryLock, FileHandle, FileStat, FileSystem, OpenMode } from "./fs.ts";
+import {
+  checkIo,
+  checkMode,
+  checkOffset,
+  checkPath,
+  checkPermissions,
+  closedFile,
+} from "./checks.ts";
+import {
+  DEFAULT_DIRECTORY_MODE,
+  DEFAULT_FILE_MODE,
+  type DirectoryLock,
+  type FileHandle,
+  type FileStat,
+  type FileSystem,
+  missingDirectories,
+  type OpenMode,
+} from "./fs.ts";
 import { type LockHost, lockDirectory } from "./lockfile.ts";
 
 interface DenoFileInfo {
@@ -26,6 +44,8 @@ interface DenoFileInfo {
   isDirectory: boolean;
   size: number;
   mtime: Date | null;
+  /** Null on Windows. */
+  mode: number | null;
 }
 
 interface DenoFsFile {
@@ -36,6 +56,12 @@ interface DenoFsFile {
   truncateSync(length: number): void;
   syncDataSync(): void;
   syncData(): Promise<void>;
+  /**
+   * flock without waiting: true if taken, false if another open file holds a
+   * conflicting one. Absent from older Deno 2 releases.
+   */
+  tryLockSync?(exclusive: boolean): boolean;
+  unlockSync(): void;
   close(): void;
 }
 
@@ -53,7 +79,8 @@ interface DenoApi {
   readonly build: { readonly os: string };
   openSync(path: string, options: DenoOpenOptions): DenoFsFile;
   statSync(path: string): DenoFileInfo;
-  mkdirSync(path: string, options: { recursive: boolean }): void;
+  mkdirSync(path: string, options: { recursive: boolean; mode: number }): void;
+  chmodSync(path: string, mode: number): void;
   readDirSync(path: string): Iterable<{ name: string }>;
   renameSync(from: string, to: string): void;
   removeSync(path: string, options?: { recursive: boolean }): void;
@@ -68,14 +95,11 @@ interface DenoApi {
   linkSync(from: string, to: string): void;
   realPathSync(path: string): string;
   kill(pid: number, signal: number): void;
+  readonly permissions: {
+    querySync(descriptor: { name: "run" }): { state: "granted" | "prompt" | "denied" };
+  };
 }
 
-const OPEN_OPTIONS: Record<OpenMode, DenoOpenOptions> = {
-  read: { read: true },
-  write: { read: true, write: true },
-  create: { read: true, write: true, create: true, mode: 0o644 },
-  createNew: { read: true, write: true, createNew: true, mode: 0o644 },
-};
 const SEEK_START = 0;
 
 /** Deno's error classes, for the errors that carry no POSIX `code`. */
@@ -92,13 +116,14 @@ let host: LockHost | undefined;
 /** The Deno adapter. */
 export const denoFileSystem: FileSystem = {
   name: "deno",
-  open(path: string, mode: OpenMode): FileHandle {
+  open(path: string, mode: OpenMode, permissions = DEFAULT_FILE_MODE): FileHandle {
     checkPath(path, "open");
     checkMode(mode, path);
+    checkPermissions(permissions, "open", path);
     const api = deno();
     let file: DenoFsFile;
     try {
-      file = api.openSync(path, OPEN_OPTIONS[mode]);
+      file = openFile(api, path, mode, permissions);
     } catch (err) {
       throw fromSystemError(err, "open", path);
     }
@@ -114,6 +139,7 @@ export const denoFileSystem: FileSystem = {
         isFile: s.isFile,
         isDirectory: s.isDirectory,
         mtimeMs: s.mtime?.getTime() ?? 0,
+        ...(s.mode === null ? {} : { mode: s.mode & 0o777 }),
       };
     } catch (err) {
       const code = errorCode(err);
@@ -121,10 +147,15 @@ export const denoFileSystem: FileSystem = {
       throw fromSystemError(err, "stat", path);
     }
   },
-  mkdir(path: string): void {
+  mkdir(path: string, permissions = DEFAULT_DIRECTORY_MODE): void {
     checkPath(path, "create directory");
+    checkPermissions(permissions, "create directory", path);
+    const api = deno();
     try {
-      deno().mkdirSync(path, { recursive: true });
+      const missing = missingDirectories(path, (p) => exists(api, p));
+      api.mkdirSync(path, { recursive: true, mode: permissions });
+      // The umask may have taken bits off; what this call created gets exactly `permissions`.
+      for (const created of missing) chmod(api, created, permissions);
     } catch (err) {
       throw fromSystemError(err, "create directory", path);
     }
@@ -184,11 +215,62 @@ export const denoFileSystem: FileSystem = {
       dir.close();
     }
   },
-  lock(directory: string): DirectoryLock {
+  lock(directory: string, permissions = DEFAULT_FILE_MODE): DirectoryLock {
+    checkPermissions(permissions, "lock", directory);
     host ??= denoLockHost(deno());
-    return lockDirectory(host, directory);
+    return lockDirectory(host, directory, permissions);
   },
 };
+
+/**
+ * Opens `path` with `mode`. A file this call creates gets exactly
+ * `permissions` (chmod after the create: the umask can only take bits off);
+ * an existing one is opened as it is, never chmodded, since it may belong to
+ * another user sharing the store. So "create" tries an exclusive create first.
+ */
+function openFile(api: DenoApi, path: string, mode: OpenMode, permissions: number): DenoFsFile {
+  if (mode === "read") return api.openSync(path, { read: true });
+  if (mode === "write") return api.openSync(path, { read: true, write: true });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const file = api.openSync(path, {
+        read: true,
+        write: true,
+        createNew: true,
+        mode: permissions,
+      });
+      try {
+        chmod(api, path, permissions);
+      } catch (err) {
+        file.close();
+        throw err;
+      }
+      return file;
+    } catch (err) {
+      if (mode === "createNew" || errorCode(err) !== "EEXIST") throw err;
+    }
+    try {
+      return api.openSync(path, { read: true, write: true });
+    } catch (err) {
+      // Removed between the two opens: create it after all.
+      if (errorCode(err) !== "ENOENT" || attempt === 3) throw err;
+    }
+  }
+}
+
+/** chmod, except on Windows, which has no permission bits to set (Deno refuses there). */
+function chmod(api: DenoApi, path: string, permissions: number): void {
+  if (api.build.os !== "windows") api.chmodSync(path, permissions);
+}
+
+function exists(api: DenoApi, path: string): boolean {
+  try {
+    api.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 class DenoFile implements FileHandle {
   readonly path: string;
@@ -332,9 +414,10 @@ function denoLockHost(api: DenoApi): LockHost {
         return null;
       }
     },
-    writeNew(path, text) {
+    writeNew(path, text, permissions) {
       try {
-        api.writeTextFileSync(path, text, { createNew: true, mode: 0o644 });
+        api.writeTextFileSync(path, text, { createNew: true, mode: permissions });
+        chmod(api, path, permissions);
       } catch (err) {
         throw fromSystemError(err, "create", path);
       }
@@ -377,6 +460,59 @@ function denoLockHost(api: DenoApi): LockHost {
         const code = errorCode(err);
         // ESRCH arrives as NotFound; without --allow-run the answer is NotCapable: unknown.
         return code === "EPERM" ? true : code === "ENOENT" || code === "ESRCH" ? false : null;
+      }
+    },
+    ...(canFlock(api) ? flockHost(api) : {}),
+    unknownOwnerHint() {
+      const run = api.permissions.querySync({ name: "run" }).state;
+      return run === "granted"
+        ? null
+        : "Deno can check a process of another runtime only with --allow-run or -A";
+    },
+  };
+}
+
+/** Whether this Deno has a non-blocking flock (`FsFile.tryLockSync`). */
+function canFlock(api: DenoApi): boolean {
+  const proto = (api as { FsFile?: { prototype?: Partial<DenoFsFile> } }).FsFile?.prototype;
+  return typeof proto?.tryLockSync === "function";
+}
+
+/** The flock half of the lock protocol (see lockfile.ts). */
+function flockHost(api: DenoApi): Pick<LockHost, "hold" | "isHeld"> {
+  return {
+    hold(path) {
+      let file: DenoFsFile;
+      try {
+        file = api.openSync(path, { read: true });
+      } catch (err) {
+        throw fromSystemError(err, "lock", path);
+      }
+      try {
+        // Shared: a judge's exclusive try fails while we live; Windows keeps the file readable.
+        if (!file.tryLockSync!(false)) throw systemError("EAGAIN", "already locked");
+      } catch (err) {
+        file.close();
+        throw fromSystemError(err, "lock", path);
+      }
+      // Closing the file drops the flock; so does this process's death.
+      return () => file.close();
+    },
+    isHeld(path) {
+      let file: DenoFsFile;
+      try {
+        file = api.openSync(path, { read: true });
+      } catch {
+        return null;
+      }
+      try {
+        if (!file.tryLockSync!(true)) return true;
+        file.unlockSync();
+        return false;
+      } catch {
+        return null;
+      } finally {
+        file.close();
       }
     },
   };

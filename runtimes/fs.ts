@@ -25,6 +25,8 @@ export interface FileStat {
   isDirectory: boolean;
   /** Modification time in milliseconds since the Unix epoch. */
   mtimeMs: number;
+  /** Permission bits (`st_mode & 0o777`); absent where the platform has none. */
+  mode?: number;
 }
 
 /** An open file. Positions are byte offsets from the start of the file. */
@@ -51,14 +53,23 @@ export interface DirectoryLock {
   release(): void;
 }
 
+/**
+ * Permission bits (`permissions` below) are set exactly, whatever the process
+ * umask, on what a call creates, and only on that: an existing file or
+ * directory keeps its own (it may be someone else's, shared on purpose).
+ */
 export interface FileSystem {
   /** Adapter name, e.g. "node", "bun", "deno", "memory". */
   readonly name: string;
-  open(path: string, mode: OpenMode): FileHandle;
+  /** Opens `path`; a file "create" or "createNew" makes gets `permissions` (default 0o600). */
+  open(path: string, mode: OpenMode, permissions?: number): FileHandle;
   /** File or directory information, or null if nothing is at `path`. */
   stat(path: string): FileStat | null;
-  /** Creates `path` and any missing parents; fine if it exists. */
-  mkdir(path: string): void;
+  /**
+   * Creates `path` and any missing parents, each with `permissions` (default
+   * 0o700); fine if it exists.
+   */
+  mkdir(path: string, permissions?: number): void;
   /** Names (not paths) of the entries of a directory, sorted. */
   list(path: string): string[];
   /** Atomically replaces `to` with `from`. */
@@ -76,9 +87,24 @@ export interface FileSystem {
    * Takes the exclusive lock of a store directory, or throws ErrStoreLocked if
    * this process or another live one holds it. A lock left by a dead process
    * is taken over. On-disk adapters keep it as files inside the directory
-   * (see `isLockFileName`), which a store listing its directory must skip.
+   * (see `isLockFileName`), which a store listing its directory must skip;
+   * they get `permissions` (default 0o600).
    */
-  lock(directory: string): DirectoryLock;
+  lock(directory: string, permissions?: number): DirectoryLock;
+}
+
+/** What a store's files get unless told otherwise: owner only, as nats-server's. */
+export const DEFAULT_FILE_MODE = 0o600;
+/** What a store's directories get unless told otherwise: owner only, as nats-server's. */
+export const DEFAULT_DIRECTORY_MODE = 0o700;
+
+/**
+ * The directory mode that goes with a file mode: the same bits, plus
+ * execute (search) wherever read is granted, so 0o600 gives 0o700, 0o640
+ * gives 0o750 and 0o644 gives 0o755.
+ */
+export function directoryModeOf(fileMode: number): number {
+  return fileMode | ((fileMode & 0o444) >> 2);
 }
 
 /** The file an on-disk lock keeps in the store directory. */
@@ -95,4 +121,21 @@ export function joinPath(...parts: string[]): string {
     .filter((p) => p.length > 0)
     .join("/")
     .replace(/\/{2,}/g, "/");
+}
+
+/**
+ * `path`, its parent, and so on up to the first that `exists` (excluded),
+ * deepest first: the directories a recursive mkdir of `path` creates.
+ */
+export function missingDirectories(path: string, exists: (path: string) => boolean): string[] {
+  const missing: string[] = [];
+  for (let at = path; !exists(at); ) {
+    missing.push(at);
+    const trimmed = at.replace(/\/+$/, "");
+    const cut = trimmed.lastIndexOf("/");
+    const parent = cut < 0 ? "." : cut === 0 ? "/" : trimmed.slice(0, cut);
+    if (parent === at) break;
+    at = parent;
+  }
+  return missing;
 }

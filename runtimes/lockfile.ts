@@ -10,9 +10,16 @@
  * takers are serialised by an exclusive `LOCK.<digest>.break` file named after
  * the stale record, and only its holder may remove that record, after
  * checking it is still the same text — so two takers cannot both win.
- * flock(2) was rejected: Node and Bun cannot take it, and the lock must hold
- * across runtimes. O_EXCL create-then-write was rejected: a reader could catch
- * the file empty and judge it stale.
+ * flock(2) alone was rejected: Node and Bun cannot take it, and the lock must
+ * hold across runtimes. But a runtime that can (Deno) also holds a shared
+ * flock on its record, taken on the temp file before it is linked (so no
+ * record of it is ever visible unheld) and dropped by the kernel when the
+ * process dies, and says so in the record (`flock: true`). Such a record is
+ * judged by trying an exclusive flock on it: exact, immune to pid reuse, and
+ * needing no /proc or kill(2), which Deno allows only with --allow-all or
+ * --allow-run; records without it are judged through /proc or kill as before.
+ * O_EXCL create-then-write was rejected: a reader could catch the file empty
+ * and judge it stale.
  */
 import { JetStoreError } from "../src/errors.ts";
 import { checkPath } from "./checks.ts";
@@ -26,8 +33,8 @@ export interface LockHost {
   readText(path: string): string | null;
   /** A file's text or a symlink's target, or null on any failure (for /proc). */
   probe(path: string, kind: "text" | "link"): string | null;
-  /** Creates `path`, which must not exist, holding `text`. */
-  writeNew(path: string, text: string): void;
+  /** Creates `path`, which must not exist, holding `text`, with exactly `permissions`. */
+  writeNew(path: string, text: string, permissions: number): void;
   /** Hard-links `from` as `to`; false if `to` exists. */
   link(from: string, to: string): boolean;
   /** Removes a file; fine if missing. */
@@ -36,6 +43,18 @@ export interface LockHost {
   realPath(path: string): string;
   /** kill(pid, 0): true if the process exists, false if not, null if this runtime cannot ask. */
   signalZero(pid: number): boolean | null;
+  /**
+   * Takes a shared flock on the file at `path`, which the kernel drops when
+   * this process dies; returns what releases it. Only runtimes that can flock.
+   */
+  hold?(path: string): () => void;
+  /**
+   * Whether some open file holds a flock on the file at `path` (true), none
+   * does (false), or this cannot tell (null: missing, unreadable).
+   */
+  isHeld?(path: string): boolean | null;
+  /** What this runtime would need to tell whether another runtime's owner lives, if anything. */
+  unknownOwnerHint?(): string | null;
 }
 
 /** Who a lock record names, as far as /proc can tell. */
@@ -50,6 +69,8 @@ interface LockRecord extends Identity {
   pid: number;
   runtime: string;
   nonce: string;
+  /** The owner holds a flock on this record for as long as it lives. */
+  flock?: boolean;
 }
 
 type OwnerState = "alive" | "dead" | "unknown";
@@ -60,12 +81,22 @@ interface Blocker {
   state: OwnerState;
 }
 
+/** A claim's outcome: the file is ours (and `release` drops its flock, if any), or who blocked it. */
+type Claim = { release: () => void; blocker?: never } | { blocker: Blocker };
+
 const ATTEMPTS = 8;
 const MAX_BREAK_DEPTH = 2;
 const REGISTRY = Symbol.for("jetstore.heldDirectoryLocks");
 
-/** Takes the lock of `directory` through `host`, or throws ErrStoreLocked. */
-export function lockDirectory(host: LockHost, directory: string): DirectoryLock {
+/**
+ * Takes the lock of `directory` through `host`, or throws ErrStoreLocked. The
+ * files it keeps there get `permissions`.
+ */
+export function lockDirectory(
+  host: LockHost,
+  directory: string,
+  permissions: number,
+): DirectoryLock {
   checkPath(directory, "lock");
   const real = host.realPath(directory);
   const held = heldLocks();
@@ -74,13 +105,14 @@ export function lockDirectory(host: LockHost, directory: string): DirectoryLock 
   }
   const self = identityOfSelf(host);
   const record: LockRecord = { pid: host.pid, runtime: host.runtime, ...self, nonce: randomId() };
+  if (host.hold !== undefined) record.flock = true;
   const text = `${JSON.stringify(record)}\n`;
   const lockPath = joinPath(real, LOCK_FILE);
-  const blocker = claim(host, lockPath, text, self, 0);
-  if (blocker !== null) {
+  const claimed = claim(host, lockPath, text, self, permissions, 0);
+  if (claimed.blocker !== undefined) {
     throw new JetStoreError(
       "ErrStoreLocked",
-      `Cannot lock ${directory}: ${describe(blocker, real)}`,
+      `Cannot lock ${directory}: ${describe(host, claimed.blocker, real)}`,
     );
   }
   held.add(real);
@@ -97,63 +129,91 @@ export function lockDirectory(host: LockHost, directory: string): DirectoryLock 
         if (host.readText(lockPath) === text) host.unlink(lockPath);
       } catch {
         // A LOCK left behind names this pid, which is judged dead once we exit.
+      } finally {
+        claimed.release();
       }
     },
   };
 }
 
-/**
- * Makes `path` hold `text`, breaking a dead owner's record if need be.
- * Returns null on success, or what blocked us.
- */
+/** Makes `path` hold `text`, breaking a dead owner's record if need be. */
 function claim(
   host: LockHost,
   path: string,
   text: string,
   self: Identity,
+  permissions: number,
   depth: number,
-): Blocker | null {
+): Claim {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    if (linkNew(host, path, text)) return null;
+    const release = linkNew(host, path, text, permissions);
+    if (release !== null) return { release };
     const current = host.readText(path);
     if (current === null) continue;
     const record = parseRecord(current);
-    const state = ownerState(host, record, self);
-    if (state !== "dead") return { record, state };
-    if (depth === MAX_BREAK_DEPTH) return { record, state: "unknown" };
+    const state = ownerState(host, path, record, self);
+    if (state !== "dead") return { blocker: { record, state } };
+    if (depth === MAX_BREAK_DEPTH) return { blocker: { record, state: "unknown" } };
     const breakPath = `${path}.${digest(current)}.break`;
-    const breaker = claim(host, breakPath, text, self, depth + 1);
-    if (breaker !== null) return breaker;
+    const breaker = claim(host, breakPath, text, self, permissions, depth + 1);
+    if (breaker.blocker !== undefined) return breaker;
     try {
       if (host.readText(path) === current) host.unlink(path);
     } finally {
       host.unlink(breakPath);
+      breaker.release();
     }
   }
-  return { record: null, state: "unknown" };
+  return { blocker: { record: null, state: "unknown" } };
 }
 
-/** Links a fully written temp file as `path`; false if `path` exists. */
-function linkNew(host: LockHost, path: string, text: string): boolean {
+/**
+ * Links a fully written temp file as `path`, holding its flock first where the
+ * runtime can; returns what releases that flock, or null if `path` exists.
+ */
+function linkNew(
+  host: LockHost,
+  path: string,
+  text: string,
+  permissions: number,
+): (() => void) | null {
   const temp = `${path}.${randomId()}.tmp`;
-  host.writeNew(temp, text);
+  host.writeNew(temp, text, permissions);
+  let release: () => void = () => {};
+  let linked = false;
   try {
-    return host.link(temp, path);
+    if (host.hold !== undefined) release = host.hold(temp);
+    linked = host.link(temp, path);
   } catch (err) {
     // A sweeping new owner removed our temp file: report "exists" and re-judge.
-    if (err instanceof JetStoreError && err.code === "ErrNotFound") return false;
-    throw err;
+    if (!(err instanceof JetStoreError && err.code === "ErrNotFound")) {
+      release();
+      throw err;
+    }
   } finally {
     host.unlink(temp);
   }
+  if (linked) return release;
+  release();
+  return null;
 }
 
-function ownerState(host: LockHost, record: LockRecord | null, self: Identity): OwnerState {
+function ownerState(
+  host: LockHost,
+  path: string,
+  record: LockRecord | null,
+  self: Identity,
+): OwnerState {
   // Records appear complete (linked), so an unreadable one is debris, not a write in progress.
   if (record === null) return "dead";
   const differs = (a: string | null, b: string | null) => a !== null && b !== null && a !== b;
   if (differs(record.host, self.host) || differs(record.pidns, self.pidns)) return "unknown";
   if (differs(record.boot, self.boot)) return "dead";
+  if (record.flock === true && host.isHeld !== undefined) {
+    // The owner's flock lives exactly as long as the owner, whatever its pid says now.
+    const held = host.isHeld(path);
+    if (held !== null) return held ? "alive" : "dead";
+  }
   if (record.pid === host.pid) {
     // Not in our registry: an earlier process with our pid, or another realm (worker) of ours.
     return differs(record.start, self.start) ? "dead" : "alive";
@@ -200,7 +260,8 @@ function parseRecord(text: string): LockRecord | null {
       optional(r.host) &&
       optional(r.boot) &&
       optional(r.pidns) &&
-      optional(r.start)
+      optional(r.start) &&
+      (r.flock === undefined || typeof r.flock === "boolean")
     ) {
       return r as LockRecord;
     }
@@ -210,14 +271,15 @@ function parseRecord(text: string): LockRecord | null {
   return null;
 }
 
-function describe(blocker: Blocker, real: string): string {
+function describe(host: LockHost, blocker: Blocker, real: string): string {
   const owner = blocker.record;
   if (owner === null) return "other processes keep racing for it; try again";
   const who = `process ${owner.pid} (${owner.runtime})`;
   if (blocker.state === "alive") return `${who} holds it`;
+  const hint = host.unknownOwnerHint?.() ?? null;
   return (
-    `${who} holds it and this process cannot tell whether it is still alive; ` +
-    `if it is gone, remove ${joinPath(real, LOCK_FILE)}`
+    `${who} holds it and this process cannot tell whether it is still alive` +
+    `${hint === null ? "" : ` (${hint})`}; if it is gone, remove ${joinPath(real, LOCK_FILE)}`
   );
 }
 

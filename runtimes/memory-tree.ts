@@ -11,10 +11,13 @@
  * as POSIX allows until both directories are synced. Keeping a durable copy
  * per file was rejected: every sync would copy the whole file.
  */
+import { DEFAULT_DIRECTORY_MODE, DEFAULT_FILE_MODE } from "./fs.ts";
 import type { Random } from "./memory-faults.ts";
 
 export interface FileNode {
   kind: "file";
+  /** Permission bits, as set at creation. */
+  mode: number;
   /** Capacity ≥ size; bytes past `size` are always zero. */
   data: Uint8Array;
   size: number;
@@ -36,6 +39,8 @@ interface DroppedRange {
 
 export interface DirNode {
   kind: "dir";
+  /** Permission bits, as set at creation. */
+  mode: number;
   entries: Map<string, Node>;
   mtimeMs: number;
   /** Entry changes since the last sync, oldest first; each is atomic. */
@@ -64,9 +69,14 @@ export const MAX_MEMORY_FILE = 2 ** 31 - 1;
 
 const EMPTY = new Uint8Array(0);
 
-export function newFile(now: number, bytes: Uint8Array = EMPTY): FileNode {
+export function newFile(
+  now: number,
+  bytes: Uint8Array = EMPTY,
+  mode = DEFAULT_FILE_MODE,
+): FileNode {
   return {
     kind: "file",
+    mode,
     data: bytes.slice(),
     size: bytes.length,
     mtimeMs: now,
@@ -75,8 +85,8 @@ export function newFile(now: number, bytes: Uint8Array = EMPTY): FileNode {
   };
 }
 
-export function newDir(now: number): DirNode {
-  return { kind: "dir", entries: new Map(), mtimeMs: now, undo: [] };
+export function newDir(now: number, mode = DEFAULT_DIRECTORY_MODE): DirNode {
+  return { kind: "dir", mode, entries: new Map(), mtimeMs: now, undo: [] };
 }
 
 /** Copies up to `buf.length` bytes at `position` into `buf`; returns the count. */
@@ -213,7 +223,7 @@ export function survivingTree(root: DirNode, lose: LoseMode, random: Random): Di
       entries = [...survivingEntries(dir, lose, random)].sort(([a], [b]) => (a < b ? -1 : 1));
       dirs.set(dir, entries);
     }
-    const out = newDir(dir.mtimeMs);
+    const out = newDir(dir.mtimeMs, dir.mode);
     onPath.add(dir);
     for (const [name, node] of entries) {
       if (node.kind === "file") {
@@ -222,7 +232,7 @@ export function survivingTree(root: DirNode, lose: LoseMode, random: Random): Di
           bytes = survivingBytes(node, lose, random);
           files.set(node, bytes);
         }
-        out.entries.set(name, newFile(node.mtimeMs, bytes));
+        out.entries.set(name, newFile(node.mtimeMs, bytes, node.mode));
       } else if (!onPath.has(node)) {
         out.entries.set(name, visit(node, onPath));
       }

@@ -29,8 +29,17 @@
  */
 import { fromSystemError, invalidArgument, JetStoreError } from "../src/errors.ts";
 import { describeValue } from "../src/validate.ts";
-import { checkIo, checkMode, checkOffset, checkPath, closedFile } from "./checks.ts";
 import {
+  checkIo,
+  checkMode,
+  checkOffset,
+  checkPath,
+  checkPermissions,
+  closedFile,
+} from "./checks.ts";
+import {
+  DEFAULT_DIRECTORY_MODE,
+  DEFAULT_FILE_MODE,
   type DirectoryLock,
   type FileHandle,
   type FileStat,
@@ -354,9 +363,10 @@ class MemoryFs implements MemoryFileSystem {
     r.node.mtimeMs = now;
   }
 
-  open(path: string, mode: OpenMode): FileHandle {
+  open(path: string, mode: OpenMode, permissions = DEFAULT_FILE_MODE): FileHandle {
     checkPath(path, "open");
     checkMode(mode, path);
+    checkPermissions(permissions, "open", path);
     const disk = this.#disk;
     disk.checkPower("open", path);
     const r = disk.resolveOrThrow(path, "open");
@@ -368,7 +378,7 @@ class MemoryFs implements MemoryFileSystem {
       // Linux answers O_CREAT on "name/" with EISDIR.
       if (r.mustBeDir) throw fail("EISDIR", "open", path);
       const now = disk.now();
-      node = newFile(now);
+      node = newFile(now, undefined, permissions);
       setEntries(r.parent!, [[r.name, node]], now);
       disk.changed("open", path);
     }
@@ -387,11 +397,13 @@ class MemoryFs implements MemoryFileSystem {
       isFile: node.kind === "file",
       isDirectory: node.kind === "dir",
       mtimeMs: node.mtimeMs,
+      mode: node.mode,
     };
   }
 
-  mkdir(path: string): void {
+  mkdir(path: string, permissions = DEFAULT_DIRECTORY_MODE): void {
     checkPath(path, "create directory");
+    checkPermissions(permissions, "create directory", path);
     const disk = this.#disk;
     disk.checkPower("create directory", path);
     const parts = path.split("/");
@@ -408,7 +420,7 @@ class MemoryFs implements MemoryFileSystem {
       let node = dir.entries.get(part);
       if (node === undefined) {
         const now = disk.now();
-        node = newDir(now);
+        node = newDir(now, permissions);
         setEntries(dir, [[part, node]], now);
         created = true;
       } else if (node.kind === "file") {
@@ -498,8 +510,9 @@ class MemoryFs implements MemoryFileSystem {
     disk.changed("sync directory", path);
   }
 
-  lock(directory: string): DirectoryLock {
+  lock(directory: string, permissions = DEFAULT_FILE_MODE): DirectoryLock {
     checkPath(directory, "lock");
+    checkPermissions(permissions, "lock", directory);
     const disk = this.#disk;
     disk.checkPower("lock", directory);
     const { dir, path: key } = disk.directory(directory, "lock");
@@ -510,7 +523,7 @@ class MemoryFs implements MemoryFileSystem {
       );
     }
     const now = disk.now();
-    const file = newFile(now, new TextEncoder().encode('{"runtime":"memory"}\n'));
+    const file = newFile(now, new TextEncoder().encode('{"runtime":"memory"}\n'), permissions);
     setEntries(dir, [[LOCK_FILE, file]], now);
     const held: HeldLock = { dir, file };
     disk.locks.set(key, held);

@@ -11,17 +11,27 @@
 import * as fs from "node:fs";
 import process from "node:process";
 import { fromSystemError } from "../src/errors.ts";
-import { checkIo, checkMode, checkOffset, checkPath, closedFile } from "./checks.ts";
-import type { DirectoryLock, FileHandle, FileStat, FileSystem, OpenMode } from "./fs.ts";
+import {
+  checkIo,
+  checkMode,
+  checkOffset,
+  checkPath,
+  checkPermissions,
+  closedFile,
+} from "./checks.ts";
+import {
+  DEFAULT_DIRECTORY_MODE,
+  DEFAULT_FILE_MODE,
+  type DirectoryLock,
+  type FileHandle,
+  type FileStat,
+  type FileSystem,
+  missingDirectories,
+  type OpenMode,
+} from "./fs.ts";
 import { type LockHost, lockDirectory } from "./lockfile.ts";
 
 const { O_CREAT, O_EXCL, O_RDONLY, O_RDWR } = fs.constants;
-const OPEN_FLAGS: Record<OpenMode, number> = {
-  read: O_RDONLY,
-  write: O_RDWR,
-  create: O_RDWR | O_CREAT,
-  createNew: O_RDWR | O_CREAT | O_EXCL,
-};
 /** Largest single read or write; Node refuses more than 2 GiB - 1 per call. */
 const CHUNK = 1 << 30;
 
@@ -30,12 +40,13 @@ export function createNodeFileSystem(name: string): FileSystem {
   let host: LockHost | undefined;
   return {
     name,
-    open(path: string, mode: OpenMode): FileHandle {
+    open(path: string, mode: OpenMode, permissions = DEFAULT_FILE_MODE): FileHandle {
       checkPath(path, "open");
       checkMode(mode, path);
+      checkPermissions(permissions, "open", path);
       let fd: number;
       try {
-        fd = fs.openSync(path, OPEN_FLAGS[mode], 0o644);
+        fd = openFile(path, mode, permissions);
       } catch (err) {
         throw fromSystemError(err, "open", path);
       }
@@ -53,16 +64,21 @@ export function createNodeFileSystem(name: string): FileSystem {
           isFile: s.isFile(),
           isDirectory: s.isDirectory(),
           mtimeMs: s.mtimeMs,
+          mode: s.mode & 0o777,
         };
       } catch (err) {
         if (errorCode(err) === "ENOTDIR") return null;
         throw fromSystemError(err, "stat", path);
       }
     },
-    mkdir(path: string): void {
+    mkdir(path: string, permissions = DEFAULT_DIRECTORY_MODE): void {
       checkPath(path, "create directory");
+      checkPermissions(permissions, "create directory", path);
       try {
-        fs.mkdirSync(path, { recursive: true });
+        const missing = missingDirectories(path, (p) => fs.existsSync(p));
+        fs.mkdirSync(path, { recursive: true, mode: permissions });
+        // The umask may have taken bits off; what this call created gets exactly `permissions`.
+        for (const created of missing) fs.chmodSync(created, permissions);
       } catch (err) {
         throw fromSystemError(err, "create directory", path);
       }
@@ -120,15 +136,47 @@ export function createNodeFileSystem(name: string): FileSystem {
         fs.closeSync(fd);
       }
     },
-    lock(directory: string): DirectoryLock {
+    lock(directory: string, permissions = DEFAULT_FILE_MODE): DirectoryLock {
+      checkPermissions(permissions, "lock", directory);
       host ??= nodeLockHost(name);
-      return lockDirectory(host, directory);
+      return lockDirectory(host, directory, permissions);
     },
   };
 }
 
 /** The node:fs adapter. */
 export const nodeFileSystem: FileSystem = createNodeFileSystem("node");
+
+/**
+ * Opens `path` with `mode`. A file this call creates gets exactly
+ * `permissions` (fchmod after the create: the umask can only take bits off);
+ * an existing one is opened as it is, never chmodded, since it may belong to
+ * another user sharing the store. So "create" tries an exclusive create first.
+ */
+function openFile(path: string, mode: OpenMode, permissions: number): number {
+  if (mode === "read") return fs.openSync(path, O_RDONLY);
+  if (mode === "write") return fs.openSync(path, O_RDWR);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const fd = fs.openSync(path, O_RDWR | O_CREAT | O_EXCL, permissions);
+      try {
+        fs.fchmodSync(fd, permissions);
+      } catch (err) {
+        fs.closeSync(fd);
+        throw err;
+      }
+      return fd;
+    } catch (err) {
+      if (mode === "createNew" || errorCode(err) !== "EEXIST") throw err;
+    }
+    try {
+      return fs.openSync(path, O_RDWR);
+    } catch (err) {
+      // Removed between the two opens: create it after all.
+      if (errorCode(err) !== "ENOENT" || attempt === 3) throw err;
+    }
+  }
+}
 
 class NodeFile implements FileHandle {
   readonly path: string;
@@ -267,9 +315,10 @@ function nodeLockHost(runtime: string): LockHost {
         return null;
       }
     },
-    writeNew(path, text) {
+    writeNew(path, text, permissions) {
       try {
-        fs.writeFileSync(path, text, { flag: "wx", mode: 0o644 });
+        fs.writeFileSync(path, text, { flag: "wx", mode: permissions });
+        fs.chmodSync(path, permissions);
       } catch (err) {
         throw fromSystemError(err, "create", path);
       }

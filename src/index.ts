@@ -1,12 +1,22 @@
 /**
  * The public entry of jetstore: the stores, the error class and the shapes
- * they take and return. Runtime filesystem adapters have their own entries
+ * they take and return, including the `FileSystem` interface an adapter
+ * implements. The runtime filesystem adapters have their own entries
  * (`jetstore/node`, `jetstore/bun`, `jetstore/deno`, `jetstore/memory`).
  */
+
+export type {
+  DirectoryLock,
+  FileHandle,
+  FileStat,
+  FileSystem,
+  OpenMode,
+} from "../runtimes/fs.ts";
 export type { CorruptLocation, ErrorCode } from "./errors.ts";
 export { isJetStoreError, JetStoreError } from "./errors.ts";
 export type { FileStoreOptions } from "./filestore/filestore.ts";
 export { FileStore } from "./filestore/filestore.ts";
+export type { StoreCipher, StoreCompression } from "./filestore/options.ts";
 export { MemStore } from "./memstore.ts";
 export type {
   DamagedBytes,

@@ -72,24 +72,29 @@ export interface SimpleState {
 /** Which messages go when a limit is reached. */
 export type DiscardPolicy = "old" | "new";
 
-/** Stream limits; every field is optional and 0 / undefined means unlimited. */
+/**
+ * Stream limits; every field is optional and 0 / undefined means unlimited.
+ * Each may be spelled `undefined` (as under `exactOptionalPropertyTypes`),
+ * which means the same as leaving it out.
+ */
 export interface StreamLimits {
-  maxMsgs?: number;
-  maxBytes?: number;
-  maxAgeMs?: number;
-  maxMsgsPerSubject?: number;
-  maxMsgSize?: number;
-  discard?: DiscardPolicy;
-  discardNewPerSubject?: boolean;
-  allowMsgTtl?: boolean;
+  maxMsgs?: number | undefined;
+  maxBytes?: number | undefined;
+  maxAgeMs?: number | undefined;
+  maxMsgsPerSubject?: number | undefined;
+  maxMsgSize?: number | undefined;
+  /** Default "old". */
+  discard?: DiscardPolicy | undefined;
+  discardNewPerSubject?: boolean | undefined;
+  allowMsgTtl?: boolean | undefined;
   /** Sequence of the first message of an empty stream (default 1). */
-  firstSeq?: number;
+  firstSeq?: number | undefined;
 }
 
 /** Options shared by every engine. */
 export interface StoreOptions extends StreamLimits {
   /** Source of message timestamps in nanoseconds; tests inject their own. */
-  now?: () => bigint;
+  now?: (() => bigint) | undefined;
 }
 
 /** The operations every stream store engine implements. */

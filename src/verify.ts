@@ -45,8 +45,8 @@ export interface VerifyProgress {
 
 export interface VerifyOptions {
   /** The filesystem adapter; the runtime's own by default. */
-  fs?: FileSystem;
-  onProgress?: (progress: VerifyProgress) => void;
+  fs?: FileSystem | undefined;
+  onProgress?: ((progress: VerifyProgress) => void) | undefined;
 }
 
 /** Bytes that did not verify. */

@@ -269,10 +269,10 @@ export class FileStore implements StreamStore {
     const { fs, dir } = resolved;
     checkStoreDirectory(fs, dir);
     const created = missingDirectories(fs, dir);
-    fs.mkdir(joinPath(dir, BLOCKS_DIR));
+    fs.mkdir(joinPath(dir, BLOCKS_DIR), resolved.directoryMode);
     // A store in directories made here is only durable once their parents record them.
     for (const path of created) fs.syncDirectory(parentOf(path));
-    const lock = fs.lock(dir);
+    const lock = fs.lock(dir, resolved.fileMode);
     let store: FileStore | undefined;
     try {
       store = new FileStore(OPENING, resolved, lock);
@@ -622,7 +622,9 @@ export class FileStore implements StreamStore {
     const from = block.written;
     const to = this.buffer.used;
     if (to <= from) return;
-    if (block.handle === null) block.handle = this.fs.open(block.path, "create");
+    if (block.handle === null) {
+      block.handle = this.fs.open(block.path, "create", this.options.fileMode);
+    }
     block.handle.write(this.buffer.view(from, to), from);
     block.written = to;
     block.dirty = true;
@@ -669,7 +671,8 @@ export class FileStore implements StreamStore {
 
   /** Creates the file of the next block, empty. */
   private createBlockFile(): FileHandle {
-    const handle = this.fs.open(blockPath(this.dir, this.nextBlockNumber), "create");
+    const path = blockPath(this.dir, this.nextBlockNumber);
+    const handle = this.fs.open(path, "create", this.options.fileMode);
     try {
       handle.truncate(0);
     } catch (err) {
@@ -1962,7 +1965,7 @@ export class FileStore implements StreamStore {
     const bytes = encodeCheckpoint(this.checkpoint());
     const path = joinPath(this.dir, CHECKPOINT_FILE);
     const temp = `${path}.tmp`;
-    const handle = this.fs.open(temp, "create");
+    const handle = this.fs.open(temp, "create", this.options.fileMode);
     try {
       handle.truncate(0);
       handle.write(bytes, 0);

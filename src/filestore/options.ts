@@ -3,31 +3,47 @@
  * engine shares, validated up front so a bad option changes nothing on disk.
  */
 import { defaultFileSystem } from "../../runtimes/detect.ts";
-import type { FileSystem } from "../../runtimes/fs.ts";
+import { DEFAULT_FILE_MODE, directoryModeOf, type FileSystem } from "../../runtimes/fs.ts";
 import { invalidArgument, JetStoreError } from "../errors.ts";
 import type { StoreOptions } from "../types.ts";
 import { checkStoreOptions, describeValue, type ResolvedStoreOptions } from "../validate.ts";
 
-/** Options of `FileStore.open`. */
+/** Ciphers for data at rest, as nats-server names them; only "none" works yet. */
+export type StoreCipher = "chacha20-poly1305" | "aes-256-gcm" | "none";
+
+/** Block compression, as nats-server names it; only "none" works yet. */
+export type StoreCompression = "snappy" | "none";
+
+/**
+ * Options of `FileStore.open`. Every optional one may be spelled `undefined`
+ * (as under `exactOptionalPropertyTypes`), which means its default.
+ */
 export interface FileStoreOptions extends StoreOptions {
   /** Directory of the store; created if missing. */
   dir: string;
   /** Filesystem adapter; defaults to the runtime's own. */
-  fs?: FileSystem;
+  fs?: FileSystem | undefined;
   /** Bytes at which a block is sealed and a new one started (default 8 MiB). */
-  blockSize?: number;
+  blockSize?: number | undefined;
   /** Budget for sealed blocks read back into memory (default 64 MiB). */
-  cacheBytes?: number;
+  cacheBytes?: number | undefined;
   /** fsync every write before `storeMsg` returns, like nats-server's `sync_interval: always`. */
-  syncAlways?: boolean;
+  syncAlways?: boolean | undefined;
   /** Background fsync period in ms for writes nobody awaited (default 1000; 0 disables). */
-  syncIntervalMs?: number;
-  /** Encryption cipher — not implemented yet (ErrNotImplemented). */
-  cipher?: unknown;
-  /** Encryption key — not implemented yet (ErrNotImplemented). */
-  key?: unknown;
-  /** Block compression — not implemented yet (ErrNotImplemented). */
-  compression?: unknown;
+  syncIntervalMs?: number | undefined;
+  /** Encryption at rest: "none" (the default); the ciphers throw ErrNotImplemented for now. */
+  cipher?: StoreCipher | undefined;
+  /** Encryption key: not implemented yet (ErrNotImplemented). */
+  key?: Uint8Array | undefined;
+  /** Block compression: "none" (the default); "snappy" throws ErrNotImplemented for now. */
+  compression?: StoreCompression | undefined;
+  /**
+   * Permission bits of every file the store creates (default 0o600, owner
+   * only); the directories it creates get the same plus execute wherever read
+   * is granted (0o700 by default, 0o750 for 0o640). Set exactly, whatever the
+   * umask. Must include owner read and write.
+   */
+  fileMode?: number | undefined;
 }
 
 /** The keys of FileStoreOptions beyond the shared StoreOptions. */
@@ -41,6 +57,7 @@ const FILE_STORE_KEYS = [
   "cipher",
   "key",
   "compression",
+  "fileMode",
 ] as const satisfies readonly (keyof FileStoreOptions)[];
 
 export interface ResolvedFileStoreOptions extends ResolvedStoreOptions {
@@ -50,6 +67,10 @@ export interface ResolvedFileStoreOptions extends ResolvedStoreOptions {
   cacheBytes: number;
   syncAlways: boolean;
   syncIntervalMs: number;
+  /** Permission bits of the files the store creates. */
+  fileMode: number;
+  /** Permission bits of the directories the store creates. */
+  directoryMode: number;
 }
 
 /**
@@ -72,14 +93,7 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
     );
   }
   const given = options as FileStoreOptions;
-  for (const name of ["cipher", "key", "compression"] as const) {
-    if (given[name] !== undefined) {
-      throw new JetStoreError(
-        "ErrNotImplemented",
-        `FileStore option ${name} is not implemented yet`,
-      );
-    }
-  }
+  checkAtRest(given);
   if (typeof given.dir !== "string" || given.dir.length === 0) {
     throw invalidArgument(
       `Invalid FileStore option dir: must be a non-empty string, got ${describeValue(given.dir)}`,
@@ -122,6 +136,17 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
       `Invalid FileStore option syncIntervalMs: must be a non-negative safe integer, got ${describeValue(syncIntervalMs)}`,
     );
   }
+  const fileMode = given.fileMode === undefined ? DEFAULT_FILE_MODE : given.fileMode;
+  if (
+    !Number.isInteger(fileMode) ||
+    fileMode < 0 ||
+    fileMode > 0o777 ||
+    (fileMode & 0o600) !== 0o600
+  ) {
+    throw invalidArgument(
+      `Invalid FileStore option fileMode: must be permission bits from 0o600 to 0o777 that include owner read and write (0o600), got ${describeMode(fileMode)}`,
+    );
+  }
   return {
     ...base,
     dir: given.dir.replace(/\/+$/, "") || "/",
@@ -130,5 +155,54 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
     cacheBytes,
     syncAlways,
     syncIntervalMs,
+    fileMode,
+    directoryMode: directoryModeOf(fileMode),
   };
+}
+
+/** A mode in octal, as people write it, or the value as it came. */
+function describeMode(value: unknown): string {
+  return Number.isInteger(value) && (value as number) >= 0
+    ? `0o${(value as number).toString(8)}`
+    : describeValue(value);
+}
+
+const CIPHERS: readonly StoreCipher[] = ["chacha20-poly1305", "aes-256-gcm", "none"];
+const COMPRESSIONS: readonly StoreCompression[] = ["snappy", "none"];
+
+/**
+ * Encryption and compression: a value that is none of the known ones is bad
+ * input; a known one other than "none" (and any key) is not built yet.
+ */
+function checkAtRest(given: FileStoreOptions): void {
+  const { cipher, key, compression } = given;
+  if (cipher !== undefined && !CIPHERS.includes(cipher)) {
+    throw invalidArgument(
+      `Invalid FileStore option cipher: must be ${CIPHERS.map((c) => `"${c}"`).join(", ")}, got ${describeValue(cipher)}`,
+    );
+  }
+  if (compression !== undefined && !COMPRESSIONS.includes(compression)) {
+    throw invalidArgument(
+      `Invalid FileStore option compression: must be "snappy" or "none", got ${describeValue(compression)}`,
+    );
+  }
+  if (key !== undefined && !(key instanceof Uint8Array)) {
+    throw invalidArgument(
+      `Invalid FileStore option key: must be a Uint8Array, got ${describeValue(key)}`,
+    );
+  }
+  const unbuilt =
+    cipher !== undefined && cipher !== "none"
+      ? `cipher ${cipher}`
+      : key !== undefined
+        ? "key"
+        : compression === "snappy"
+          ? "compression snappy"
+          : null;
+  if (unbuilt !== null) {
+    throw new JetStoreError(
+      "ErrNotImplemented",
+      `FileStore option ${unbuilt} is not implemented yet (encryption and compression are planned)`,
+    );
+  }
 }

@@ -1,0 +1,190 @@
+// Checks the npm package a user installs, after `npm run build` (CI runs it
+// after `npm test`):
+//   1. `npm pack --dry-run --json`: no path a user does not need (bench, demo,
+//      tests, TypeScript sources, build tooling), every file package.json's
+//      `exports` names, LICENSE, and a size budget;
+//   2. the packed tarball installed into a fresh project (offline: the package
+//      has no dependencies) and imported as `jetstore` by Node, Bun and Deno
+//      (Deno with only --allow-read --allow-write), and its types compiled by tsc.
+// Exits non-zero, naming every problem, if any check fails.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name) => join(root, "node_modules", ".bin", name);
+
+/**
+ * What the package may weigh. Raise it on purpose, in the commit that needs
+ * it, never to make this check pass: 191 kB packed, 639 kB unpacked on the
+ * commit that set it.
+ */
+const BUDGET = { packed: 225_000, unpacked: 750_000 };
+
+/** Paths no user needs, with the reason; matched against every packed path. */
+const FORBIDDEN = [
+  [/^dist\/(bench|demo|test|scripts|build)\//, "benchmarks, the demo, tests and tooling"],
+  [/^(bench|demo|test|scripts|build|assembly|\.ci)\//, "repository-only directories"],
+  [/^(src|runtimes)\//, "TypeScript sources (Deno cannot strip types under node_modules)"],
+  [/^dist\/src\/reference\//, "the reference codec, a test oracle"],
+  [/\.tsbuildinfo$|\.tgz$|\.cpuprofile$/, "build and profiling leftovers"],
+  [/(^|\/)node_modules\//, "dependencies"],
+  [/^dist\/.*(?<!\.d)\.ts$/, "TypeScript sources in dist (declarations are .d.ts)"],
+];
+
+const problems = [];
+
+function main() {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+
+  const packed = pack(["--dry-run"]);
+  const paths = packed.files.map((f) => f.path);
+  for (const path of paths) {
+    for (const [pattern, why] of FORBIDDEN) {
+      if (pattern.test(path)) problems.push(`ships ${path}: ${why} do not belong in the package`);
+    }
+  }
+  const required = new Set(["package.json", "README.md", "LICENSE", "FORMAT.md"]);
+  for (const target of Object.values(pkg.exports)) {
+    for (const file of Object.values(target)) required.add(file.replace(/^\.\//, ""));
+  }
+  for (const path of required) {
+    if (!paths.includes(path)) problems.push(`does not ship ${path}`);
+  }
+  if (packed.size > BUDGET.packed) {
+    problems.push(`packs to ${packed.size} bytes, over the budget of ${BUDGET.packed}`);
+  }
+  if (packed.unpackedSize > BUDGET.unpacked) {
+    problems.push(`unpacks to ${packed.unpackedSize} bytes, over the budget of ${BUDGET.unpacked}`);
+  }
+  console.log(
+    `npm pack: ${packed.entryCount} files, ${packed.size} bytes packed (budget ${BUDGET.packed}), ` +
+      `${packed.unpackedSize} unpacked (budget ${BUDGET.unpacked})`,
+  );
+
+  if (problems.length === 0) installAndImport();
+
+  if (problems.length > 0) {
+    for (const p of problems) console.error(`package check: ${p}`);
+    process.exit(1);
+  }
+  console.log("package check: ok");
+}
+
+/** Runs `npm pack --json --ignore-scripts` with `args`; returns its report. */
+function pack(args) {
+  const out = execFileSync("npm", ["pack", "--json", "--ignore-scripts", ...args], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return JSON.parse(out)[0];
+}
+
+/** Installs the tarball into a new project and uses it from every runtime and from tsc. */
+function installAndImport() {
+  const tmp = mkdtempSync(join(tmpdir(), "jetstore-package-"));
+  try {
+    const { filename } = pack(["--pack-destination", tmp]);
+    const project = join(tmp, "project");
+    mkdirSync(project);
+    writeFileSync(
+      join(project, "package.json"),
+      `${JSON.stringify({ name: "consumer", private: true, type: "module" })}\n`,
+    );
+    run("npm", ["install", "--offline", "--no-audit", "--no-fund", join(tmp, filename)], project);
+    writeFileSync(join(project, "main.mjs"), CONSUMER);
+    writeFileSync(join(project, "main.ts"), CONSUMER);
+    writeFileSync(join(project, "types.ts"), TYPES);
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          noEmit: true,
+          types: [],
+        },
+        files: ["types.ts"],
+      }),
+    );
+    const runtimes = [
+      ["node", "node", ["main.mjs"]],
+      ["bun", bin("bun"), ["main.mjs"]],
+      ["deno", bin("deno"), ["run", "--allow-read", "--allow-write", "main.ts"]],
+    ];
+    for (const [name, cmd, args] of runtimes) {
+      const out = run(cmd, args, project, { NO_COLOR: "1" });
+      if (out === null) continue;
+      if (!out.includes(`ok ${name}`)) problems.push(`${name} printed ${JSON.stringify(out)}`);
+    }
+    run(bin("tsc"), ["-p", "tsconfig.json"], project);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Runs a command in `cwd`; returns its stdout, or records the failure and returns null. */
+function run(cmd, args, cwd, env = {}) {
+  try {
+    return execFileSync(cmd, args, {
+      cwd,
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (err) {
+    problems.push(
+      `${[cmd, ...args].join(" ")} failed in the installed project:\n${err.stdout}${err.stderr}`,
+    );
+    return null;
+  }
+}
+
+// A user's first program: both engines and every adapter entry point, from the installed package.
+const CONSUMER = `import { FileStore, MemStore, JetStoreError } from "jetstore";
+import { memoryFileSystem } from "jetstore/memory";
+import { nodeFileSystem } from "jetstore/node";
+import { bunFileSystem } from "jetstore/bun";
+import { denoFileSystem } from "jetstore/deno";
+
+const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
+const onDisk = await FileStore.open({ dir: "./data-" + runtime });
+onDisk.storeMsg("orders.east.42", null, new TextEncoder().encode("hello"));
+await onDisk.close();
+const reopened = await FileStore.open({ dir: "./data-" + runtime });
+const inMemory = MemStore.create({ maxMsgs: 10 });
+inMemory.storeMsg("orders.west.7", null, new Uint8Array(1));
+const onMemoryFs = await FileStore.open({ dir: "/store", fs: memoryFileSystem() });
+await onMemoryFs.close();
+let code = "";
+try {
+  reopened.loadMsg(99);
+} catch (err) {
+  code = err instanceof JetStoreError ? err.code : String(err);
+}
+const names = [nodeFileSystem, bunFileSystem, denoFileSystem].map((fs) => fs.name).join(",");
+const text = new TextDecoder().decode(reopened.loadMsg(1).msg);
+await reopened.close();
+if (text === "hello" && inMemory.state().msgs === 1 && code === "ErrStoreEOF" && names === "node,bun,deno") {
+  console.log("ok " + runtime);
+} else {
+  console.log("unexpected", runtime, text, code, names);
+}
+`;
+
+// The public types by name, as a TypeScript user writes them.
+const TYPES = `import { FileStore, type FileStoreOptions, type FileSystem, type StreamStore } from "jetstore";
+import { memoryFileSystem } from "jetstore/memory";
+
+const fs: FileSystem = memoryFileSystem();
+const options: FileStoreOptions = { dir: "/store", fs, maxMsgs: 10 };
+export const store: Promise<StreamStore> = FileStore.open(options);
+`;
+
+main();

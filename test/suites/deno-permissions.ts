@@ -1,0 +1,182 @@
+/**
+ * The store lock as seen by a Deno program run with only --allow-read and
+ * --allow-write (issue 11, item 10): Deno refuses /proc without --allow-all
+ * and kill(pid, 0) without --allow-run, so it cannot tell a dead owner by its
+ * pid. A killed Deno owner must still be taken over (its flock died with it),
+ * a live one of any runtime must still refuse it, and a dead owner of another
+ * runtime, which it cannot judge, must name the flag that would let it.
+ * Deno children are spawned from every runtime's run (the binary is the
+ * `deno` devDependency), once per run: this is about processes, not adapters.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { joinPath } from "../../runtimes/fs.ts";
+import { FileStore } from "../../src/filestore/filestore.ts";
+import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
+import { codeOfAsync } from "./store-helpers.ts";
+
+const READ_WRITE = ["--allow-read", "--allow-write"];
+const SOURCES = new URL("../../src/index.ts", import.meta.url).href;
+
+export function denoPermissionSuite({ describe, it, expect }: TestApi, ctx: RuntimeContext): void {
+  const adapter = ctx.adapters.find((a) => a.onDisk);
+  if (adapter === undefined) return;
+  describe("store lock under Deno with only --allow-read --allow-write", () => {
+    it(
+      "takes over the lock of a killed Deno process, and not while it lives",
+      () =>
+        inTempDir(adapter, async (tmp) => {
+          const dir = joinPath(tmp, "store");
+          const holder = deno(tmp, READ_WRITE, holderScript(dir));
+          try {
+            await untilLine(holder, "locked");
+            // Alive: refused by a Deno opener with the same permissions and by this process.
+            const refused = await runDeno(tmp, READ_WRITE, openerScript(dir));
+            expect(refused).toMatch(/^ErrStoreLocked .*\(deno\) holds it$/m);
+            expect(await codeOfAsync(() => FileStore.open({ dir, fs: adapter.fs }))).toBe(
+              "ErrStoreLocked",
+            );
+            await kill(holder);
+            expect(await runDeno(tmp, READ_WRITE, openerScript(dir))).toBe("opened 1 message\n");
+          } finally {
+            if (holder.exitCode === null && holder.signalCode === null) holder.kill("SIGKILL");
+          }
+        }),
+      30_000,
+    );
+
+    it(
+      `is refused by a store this ${ctx.runtime} process holds`,
+      () =>
+        inTempDir(adapter, async (tmp) => {
+          const dir = joinPath(tmp, "store");
+          const store = await FileStore.open({ dir, fs: adapter.fs, syncIntervalMs: 0 });
+          try {
+            const out = await runDeno(tmp, READ_WRITE, openerScript(dir));
+            expect(out).toMatch(new RegExp(`^ErrStoreLocked .*process ${process.pid} \\(`, "m"));
+          } finally {
+            await store.close();
+          }
+        }),
+      30_000,
+    );
+
+    it(
+      "names --allow-run when a dead process of another runtime holds the lock, and takes it over with it",
+      () =>
+        inTempDir(adapter, async (tmp) => {
+          const dir = joinPath(tmp, "store");
+          await (await FileStore.open({ dir, fs: adapter.fs })).close();
+          // A Node owner's record with no identity, naming a pid no process can have (above pid_max).
+          const record = { pid: 2 ** 22, runtime: "node", nonce: "0123456789abcdef" };
+          const identity = { host: null, boot: null, pidns: null, start: null };
+          writeFileSync(joinPath(dir, "LOCK"), `${JSON.stringify({ ...record, ...identity })}\n`);
+          const refused = await runDeno(tmp, READ_WRITE, openerScript(dir));
+          expect(refused).toMatch(/^ErrStoreLocked .*--allow-run.*remove .*LOCK$/m);
+          const allowed = [...READ_WRITE, "--allow-run"];
+          expect(await runDeno(tmp, allowed, openerScript(dir))).toBe("opened 0 message\n");
+        }),
+      30_000,
+    );
+  });
+}
+
+/** Opens the store, stores a message, syncs, says "locked" and waits to be killed. */
+function holderScript(dir: string): string {
+  return [
+    `const { FileStore } = await import(${JSON.stringify(SOURCES)});`,
+    `const store = await FileStore.open({ dir: ${JSON.stringify(dir)}, syncIntervalMs: 0 });`,
+    `store.storeMsg("held", null, new Uint8Array([1]));`,
+    "await store.sync();",
+    `console.log("locked");`,
+    "setInterval(() => {}, 60000);",
+  ].join("\n");
+}
+
+/** Opens the store and prints what it holds, or the error's code and message. */
+function openerScript(dir: string): string {
+  return [
+    `const { FileStore } = await import(${JSON.stringify(SOURCES)});`,
+    "try {",
+    `  const store = await FileStore.open({ dir: ${JSON.stringify(dir)}, syncIntervalMs: 0 });`,
+    "  const { msgs } = store.state();",
+    "  await store.close();",
+    '  console.log("opened " + msgs + " message");',
+    "} catch (err) {",
+    '  console.log(err.code + " " + err.message);',
+    "}",
+  ].join("\n");
+}
+
+/** The deno binary: this one under Deno, the devDependency's elsewhere. */
+function denoBinary(): string {
+  const g = globalThis as { Deno?: { execPath(): string } };
+  if (g.Deno !== undefined) return g.Deno.execPath();
+  return fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
+}
+
+let scripts = 0;
+
+/** Starts `deno run <flags> <script>`, the script written to a file in `tmp`. */
+function deno(tmp: string, flags: string[], script: string): ChildProcess {
+  const file = joinPath(tmp, `script-${++scripts}.mjs`);
+  writeFileSync(file, script);
+  return spawn(denoBinary(), ["run", "--no-prompt", ...flags, file], {
+    cwd: tmp,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Runs a Deno script to its end; resolves with its stdout, rejects with stderr if it fails. */
+function runDeno(tmp: string, flags: string[], script: string): Promise<string> {
+  const child = deno(tmp, flags, script);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d) => {
+      out += String(d);
+    });
+    child.stderr!.on("data", (d) => {
+      err += String(d);
+    });
+    child.once("exit", (code) => {
+      if (code === 0) resolve(out);
+      else reject(new Error(`deno exited ${code}: ${out}${err}`));
+    });
+  });
+}
+
+/** Resolves when `child` prints `line`; rejects with its output if it exits first. */
+function untilLine(child: ChildProcess, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d) => {
+      out += String(d);
+      if (out.split("\n").includes(line)) resolve();
+    });
+    child.stderr!.on("data", (d) => {
+      err += String(d);
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`exited ${code} before "${line}": ${out}${err}`)),
+    );
+  });
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGKILL");
+  return exited;
+}
+
+async function inTempDir(adapter: AdapterFixture, body: (dir: string) => Promise<void>) {
+  const { dir, cleanup } = adapter.tempDir();
+  try {
+    await body(dir);
+  } finally {
+    cleanup();
+  }
+}

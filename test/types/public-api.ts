@@ -1,0 +1,90 @@
+// Compiled, never run: what a TypeScript user with exactOptionalPropertyTypes
+// writes against the public entry. Every @ts-expect-error must be an error.
+import {
+  type DirectoryLock,
+  type FileHandle,
+  type FileStat,
+  FileStore,
+  type FileStoreOptions,
+  type FileSystem,
+  MemStore,
+  type OpenMode,
+  type StoreOptions,
+  type StreamLimits,
+  verifyStore,
+} from "jetstore";
+import { memoryFileSystem } from "jetstore/memory";
+
+// "0 / undefined means unlimited": undefined may be spelled out.
+const limits: StreamLimits = {
+  maxMsgs: undefined,
+  maxBytes: undefined,
+  maxAgeMs: undefined,
+  maxMsgsPerSubject: undefined,
+  maxMsgSize: undefined,
+  discard: undefined,
+  discardNewPerSubject: undefined,
+  allowMsgTtl: undefined,
+  firstSeq: undefined,
+};
+const storeOptions: StoreOptions = { ...limits, now: undefined };
+const fileOptions: FileStoreOptions = {
+  ...storeOptions,
+  dir: "./data",
+  fs: undefined,
+  blockSize: undefined,
+  cacheBytes: undefined,
+  syncAlways: undefined,
+  syncIntervalMs: undefined,
+  cipher: undefined,
+  key: undefined,
+  compression: undefined,
+  fileMode: undefined,
+};
+
+// At-rest options have their real types.
+const plain: FileStoreOptions = {
+  dir: "./data",
+  cipher: "none",
+  compression: "none",
+  fileMode: 0o640,
+};
+const sealed: FileStoreOptions = {
+  dir: "./data",
+  cipher: "chacha20-poly1305",
+  key: new Uint8Array(32),
+  compression: "snappy",
+};
+const gcm: FileStoreOptions["cipher"] = "aes-256-gcm";
+// @ts-expect-error: not a cipher
+const badCipher: FileStoreOptions = { dir: "./data", cipher: "aes" };
+// @ts-expect-error: a key is bytes
+const badKey: FileStoreOptions = { dir: "./data", key: "secret" };
+// @ts-expect-error: not a compression
+const badCompression: FileStoreOptions = { dir: "./data", compression: "s2" };
+
+// The adapter interface, by name from the entry: a wrapper that counts opens.
+function counting(fs: FileSystem): { fs: FileSystem; opens: () => number } {
+  let opens = 0;
+  const wrapped: FileSystem = {
+    ...fs,
+    open(path: string, mode: OpenMode): FileHandle {
+      opens++;
+      return fs.open(path, mode);
+    },
+    stat: (path: string): FileStat | null => fs.stat(path),
+    lock: (directory: string): DirectoryLock => fs.lock(directory),
+  };
+  return { fs: wrapped, opens: () => opens };
+}
+
+export async function use(): Promise<number> {
+  const { fs, opens } = counting(memoryFileSystem());
+  const store = await FileStore.open({ ...fileOptions, dir: "/store", fs });
+  store.updateConfig({ maxMsgs: undefined, discard: undefined });
+  await store.close();
+  const mem = MemStore.create(storeOptions);
+  mem.updateConfig(limits);
+  await verifyStore("/store", { fs, onProgress: undefined });
+  return opens() + [plain, sealed, gcm, badCipher, badKey, badCompression].length;
+}
