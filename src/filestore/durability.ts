@@ -1,0 +1,189 @@
+/**
+ * Durability: one group-commit round (write out, fsync every dirty block and
+ * the directory, then the erases whose tombstones that made durable), the
+ * checkpoint (temporary file, fsync, rename, directory fsync) that lets open
+ * trust blocks without reading them, and the synchronous close a normal
+ * process exit runs for a store left open (runtimes/exit.ts).
+ */
+import { joinPath } from "../../runtimes/fs.ts";
+import { BLOCK_HEADER_SIZE, REC_CHECKSUM_SIZE } from "../format.ts";
+import { getCore } from "../wasm/core.ts";
+import type { Block } from "./block.ts";
+import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
+
+/**
+ * Skips that would stretch a block over more sequences than this start a new
+ * one: a block's offset index takes 4 bytes per sequence it spans, and many
+ * short skips would otherwise grow it by gigabytes within one block file.
+ */
+const EMPTY = new Uint8Array(0);
+
+import { Rewrites } from "./rewrites.ts";
+
+export abstract class Durability extends Rewrites {
+  protected hasUnsynced(): boolean {
+    if (this.buffer.used > this.active.written || this.dirDirty) return true;
+    if (this.earlySyncs.size > 0 || this.earlySyncError !== null) return true;
+    if (this.pendingUnlinks.length > 0 || this.headRemovedThrough > 0) return true;
+    if (this.pendingErases.length > 0) return true;
+    return this.blocks.some((b) => b.dirty);
+  }
+
+  /** One group-commit round: write out, fsync every dirty block and the directory. */
+  protected async syncRound(): Promise<void> {
+    this.flushHeadRemovals();
+    if (this.writeError !== null) {
+      const err = this.writeError;
+      this.writeError = null;
+      this.writeOut(); // retry; throws again if the cause persists
+      if (this.buffer.used > this.active.written) throw err;
+    }
+    this.writeOut();
+    // What this round covers is fixed before its first await: a block sealed
+    // while it waits must not drop out of it with its early fsync unawaited.
+    const dirty = this.blocks.filter((b) => b.dirty && b.handle !== null);
+    for (const b of dirty) b.dirty = false;
+    // An early fsync that already failed left its block dirty: this round syncs it again.
+    this.earlySyncError = null;
+    const early = [...this.earlySyncs];
+    const emptied = this.pendingUnlinks;
+    this.pendingUnlinks = [];
+    // Erases whose tombstones this round writes: overwritten once those are durable.
+    const erases = this.pendingErases;
+    this.pendingErases = [];
+    try {
+      // Every fsync settles before the round does: one still running must not overlap the next round's.
+      const outcomes = await Promise.allSettled([
+        ...early,
+        ...dirty.map((b) => this.syncBlockAsync(b)),
+      ]);
+      const failure = outcomes.find((o) => o.status === "rejected");
+      if (failure !== undefined) {
+        for (const b of dirty) b.dirty = true;
+        this.pendingUnlinks.unshift(...emptied);
+        throw failure.reason;
+      }
+      if (!this.closed && emptied.length > 0) this.unlinkInBackground(emptied);
+      else this.pendingUnlinks.unshift(...emptied);
+      if (this.earlySyncError !== null) {
+        const err = this.earlySyncError;
+        this.earlySyncError = null;
+        throw err;
+      }
+      this.syncDirectoryIfNeeded();
+    } catch (err) {
+      this.pendingErases.unshift(...erases);
+      throw err;
+    }
+    // Their tombstones are durable now, directory entry included.
+    if (erases.length > 0) await this.eraseDurably(erases);
+  }
+
+  /** Writes the checkpoint atomically: temp file, fsync, rename, directory fsync. */
+  protected writeCheckpointNow(): void {
+    this.flushHeadRemovals();
+    this.writeOut();
+    for (const b of this.blocks) {
+      if ((b.dirty || b.syncing > 0) && b.handle !== null) {
+        this.syncBlock(b);
+        b.dirty = false;
+      }
+    }
+    // Every block the checkpoint lists must survive a power cut that keeps its rename.
+    this.syncDirectoryIfNeeded();
+    if (this.pendingErases.length > 0) this.eraseNow();
+    const bytes = encodeCheckpoint(this.checkpoint());
+    const path = joinPath(this.dir, CHECKPOINT_FILE);
+    const temp = `${path}.tmp`;
+    const handle = this.fs.open(temp, "create", this.options.fileMode);
+    try {
+      handle.truncate(0);
+      handle.write(bytes, 0);
+      handle.sync();
+    } finally {
+      handle.close();
+    }
+    this.fs.rename(temp, path);
+    this.dirDirty = true;
+    const emptied = this.pendingUnlinks;
+    this.pendingUnlinks = [];
+    this.unlinkEmptied(emptied);
+    this.syncDirectoryIfNeeded();
+  }
+
+  protected checkpoint(): Checkpoint {
+    return {
+      lastSeq: this.lastSeq,
+      lastTs: this.lastTs,
+      blocks: this.blocks.map((b) => ({
+        n: b.n,
+        first: b.first,
+        last: b.last,
+        firstTs: b.firstTs,
+        lastTs: b.lastTs,
+        msgs: b.msgs,
+        bytes: b.bytes,
+        length: b.written,
+        lastChecksum: this.lastChecksumOf(b),
+        tombstones: b.tombstones,
+        lowestTombstone: b.lowestTombstone,
+        deleted: b.deleted.encode(),
+      })),
+      subjects: [...this.subjects.map].map(([subject, e]) => ({
+        subject,
+        msgs: e.msgs,
+        first: e.first,
+        last: e.last,
+      })),
+      ttls: [...this.expiry.ttls.scheduled()],
+      never: [...this.expiry.ttls.neverSeqs()],
+    };
+  }
+
+  protected lastChecksumOf(block: Block): Uint8Array {
+    if (block.written <= BLOCK_HEADER_SIZE) return EMPTY;
+    // Damage found since open (see damage.ts): a checksum that cannot match, so the next open rescans the block.
+    if (block.damage !== null) return this.readLastChecksum(block).map((b) => b ^ 0xff);
+    return this.readLastChecksum(block);
+  }
+
+  protected readLastChecksum(block: Block): Uint8Array {
+    const out = new Uint8Array(REC_CHECKSUM_SIZE);
+    if (block === this.active) {
+      out.set(this.buffer.view(block.written - REC_CHECKSUM_SIZE, block.written));
+    } else {
+      const cached = this.cache.get(block.n);
+      if (cached !== undefined) {
+        out.set(getCore().u8.subarray(cached.ptr + block.written - 8, cached.ptr + block.written));
+      } else {
+        const handle = block.handle ?? this.fs.open(block.path, "read");
+        handle.read(out, block.written - REC_CHECKSUM_SIZE);
+        if (block.handle === null) handle.close();
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What a normal exit does to a store left open: what close() does, but
+   * synchronously (exit listeners cannot wait). Buffered records are written
+   * and fsynced, the checkpoint recorded and the lock released; on failure
+   * whatever could be written is, and the next open recovers the rest.
+   */
+  protected closeAtExit(): void {
+    if (this.closed) return;
+    try {
+      this.writeCheckpointNow();
+    } catch {
+      try {
+        this.flushHeadRemovals();
+        this.writeOut();
+      } catch {
+        // Nothing more can be done at exit; recovery reads what reached the file.
+      }
+    } finally {
+      this.closed = true;
+      this.lock.release();
+    }
+  }
+}

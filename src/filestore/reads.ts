@@ -1,0 +1,478 @@
+/**
+ * Reads: from a sequence to its record. The active block's bytes are the
+ * write buffer; a sealed block's come back whole through the block cache, or
+ * one record at a time when the block is indexed but would evict another
+ * (uniform random reads over a store larger than the cache). Filtered scans
+ * use a per-block subject-id column and summary, so a block none of whose
+ * subjects match is skipped without reading a record. A record that damage
+ * swallowed is skipped by scans and reported by loadMsg (see damage.ts).
+ */
+import { isJetStoreError, type JetStoreError } from "../errors.ts";
+import {
+  BLOCK_HEADER_SIZE,
+  REC_FLAG_ERASED,
+  REC_FLAG_SKIP,
+  REC_FLAG_TOMBSTONE,
+  REC_FLAG_TTL,
+  REC_HEADER_SIZE,
+  REC_OFF_FLAGS,
+  REC_OFF_SUBJECT_LEN,
+  REC_TTL_SIZE,
+} from "../format.ts";
+import {
+  lostToDamage,
+  noLastMatch,
+  noMatchFrom,
+  noMessageAt,
+  nothingBefore,
+  type StreamRange,
+} from "../store-errors.ts";
+import {
+  compileFilter,
+  filterMatches,
+  filterTokens,
+  matchesAll,
+  subjectMatches,
+} from "../subject-match.ts";
+import type { StoredMsg } from "../types.ts";
+import { getCore } from "../wasm/core.ts";
+import { type Block, NO_RECORD } from "./block.ts";
+import { loadBlock } from "./block-io.ts";
+import { scanBlock } from "./block-scan.ts";
+import { damagedMessages } from "./damage.ts";
+import {
+  type DecodedFields,
+  decodedTimestamp,
+  decodeFields,
+  readMessage,
+  readSubject,
+} from "./message-reader.ts";
+import { blockPath } from "./recovery.ts";
+import { NO_SUBJECT } from "./subject-totals.ts";
+
+/** First read of a record read on its own; most records fit, larger ones take a second read. */
+const DIRECT_READ_BYTES = 512;
+
+/**
+ * Skips that would stretch a block over more sequences than this start a new
+ * one: a block's offset index takes 4 bytes per sequence it spans, and many
+ * short skips would otherwise grow it by gigabytes within one block file.
+ */
+
+import { FileStoreBase } from "./store-base.ts";
+
+export abstract class BlockReads extends FileStoreBase {
+  /** Live messages in [from, to] (ascending) or [to, from] (descending) with their subjects. */
+  protected scanLive(
+    from: number,
+    to: number,
+    ascending: boolean,
+    visit: (seq: number, subject: string) => boolean,
+  ): void {
+    if (ascending) {
+      for (
+        let i = this.blockIndexAtOrAfter(Math.max(from, this.firstSeq));
+        i < this.blocks.length;
+        i++
+      ) {
+        const block = this.blocks[i];
+        if (block.msgs === 0) continue;
+        for (
+          let seq = block.nextLive(Math.max(from, block.first));
+          seq !== 0;
+          seq = block.nextLive(seq + 1)
+        ) {
+          if (seq > to) return;
+          const subject = this.liveSubjectAt(block, seq);
+          if (subject !== null && !visit(seq, subject)) return;
+        }
+      }
+      return;
+    }
+    for (let i = Math.min(this.blockIndexAtOrAfter(from), this.blocks.length - 1); i >= 0; i--) {
+      const block = this.blocks[i];
+      if (block.msgs === 0 || block.first > from) continue;
+      for (
+        let seq = block.prevLive(Math.min(from, block.last));
+        seq !== 0;
+        seq = block.prevLive(seq - 1)
+      ) {
+        if (seq < to) return;
+        const subject = this.liveSubjectAt(block, seq);
+        if (subject !== null && !visit(seq, subject)) return;
+      }
+    }
+  }
+
+  protected *blocksFrom(seq: number): Generator<Block> {
+    for (let i = this.blockIndexAtOrAfter(seq); i < this.blocks.length; i++) {
+      if (this.blocks[i].msgs > 0) yield this.blocks[i];
+    }
+  }
+
+  /** The block's largest live timestamp, found once and raised by later appends. */
+  protected maxTimestamp(block: Block): bigint {
+    if (block.maxTs === null) {
+      let max = -1n;
+      for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
+        const ts = this.timestampOf(block, seq);
+        if (ts > max) max = ts;
+      }
+      block.maxTs = max;
+    }
+    return block.maxTs;
+  }
+
+  /**
+   * The block's subject-id column (see Block.subjectIds), built on first use
+   * by one WASM scan that hashes every subject: a hash already seen maps to
+   * its id after a byte comparison, so most records cost no string at all.
+   */
+  protected subjectColumn(block: Block): Uint32Array {
+    if (block.subjectIds !== null) return block.subjectIds;
+    const column = new Uint32Array(Math.max(1, block.last - block.first + 1)).fill(NO_SUBJECT);
+    const { ptr, length } = this.bytesOf(block);
+    const subjects = this.subjects;
+    const idsByHash = this.idsByHash;
+    const ids = new Set<number>();
+    scanBlock(
+      ptr,
+      length,
+      BLOCK_HEADER_SIZE,
+      (r) => {
+        if (r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED)) return;
+        if (r.seq < block.first || r.seq > block.last) return;
+        // Taken per record: the scan's first use may grow core memory.
+        const u8 = getCore().u8;
+        const p = ptr + r.offset;
+        const len = u8[p + REC_OFF_SUBJECT_LEN] | (u8[p + REC_OFF_SUBJECT_LEN + 1] << 8);
+        const at = p + REC_HEADER_SIZE + (r.flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
+        let id = idsByHash.get(r.subjectHash);
+        const known = id === undefined ? undefined : subjects.subjectOf(id);
+        if (id === undefined || known === undefined || !sameSubject(u8, known, at, len)) {
+          const subject = readSubject(at, len);
+          const entry = subjects.get(subject);
+          // A removed message whose subject has no message left.
+          if (entry === undefined) return;
+          id = subjects.idOf(subject, entry);
+          idsByHash.set(r.subjectHash, id);
+        }
+        column[r.seq - block.first] = id;
+        ids.add(id);
+      },
+      skipDamaged,
+      true,
+    );
+    block.subjectIds = column;
+    block.subjectIdSet = ids;
+    block.lastMatch = null;
+    return column;
+  }
+
+  /** Which subject ids a filter matches, kept until ids change. */
+  protected matchBits(filter: string, wildcard: boolean): Uint8Array {
+    const cached = this.lastMatch;
+    const generation = this.subjects.generation;
+    if (
+      cached !== null &&
+      cached.filter === filter &&
+      cached.wildcard === wildcard &&
+      cached.generation === generation &&
+      cached.subjects === this.subjects
+    ) {
+      return cached.bits;
+    }
+    const compiled = compileFilter(filter);
+    const bits = this.subjects.matchBits(
+      wildcard ? (s) => filterMatches(compiled, s) : (s) => s === filter,
+    );
+    this.lastMatch = { filter, wildcard, generation, subjects: this.subjects, bits };
+    return bits;
+  }
+
+  /** The first live sequence at or after `seq`, or 0. */
+  protected nextLiveSeq(seq: number): number {
+    for (
+      let i = this.blockIndexAtOrAfter(Math.max(seq, this.firstSeq));
+      i < this.blocks.length;
+      i++
+    ) {
+      const found = this.blocks[i].nextLive(Math.max(seq, this.blocks[i].first));
+      if (found !== 0) return found;
+    }
+    return 0;
+  }
+
+  /** Bytes of `block` in core memory: the write buffer for the active block, else the cache. */
+  protected bytesOf(block: Block): { ptr: number; length: number } {
+    if (block === this.active) return { ptr: this.buffer.ptr, length: this.buffer.used };
+    return loadBlock(this.fs, this.cache, block);
+  }
+
+  protected recordPtr(
+    block: Block,
+    seq: number,
+  ): { ptr: number; available: number; offset: number } {
+    if (this.readsDirectly(block)) return this.readRecordDirect(block, seq);
+    const { ptr, length } = this.bytesOf(block);
+    const offset = block.offsetOf(seq);
+    if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
+    return { ptr: ptr + offset, available: length - offset, offset };
+  }
+
+  /**
+   * A sealed, already indexed block that is not cached and would evict
+   * another block: one record is read instead of the whole block. Uniform
+   * random reads over a store larger than the cache would otherwise read a
+   * whole block per message; scans still load whole blocks while they fit.
+   */
+  protected readsDirectly(block: Block): boolean {
+    return (
+      block !== this.active &&
+      block.offsets !== null &&
+      !this.cache.holds(block.n) &&
+      !this.cache.fits(block.written)
+    );
+  }
+
+  protected readRecordDirect(
+    block: Block,
+    seq: number,
+  ): { ptr: number; available: number; offset: number } {
+    const offset = block.offsetOf(seq);
+    if (offset === NO_RECORD) throw missingRecord(block, seq);
+    // Read first: the scratch area may move as it grows.
+    const available = this.readRecordAt(block, offset);
+    return { ptr: this.scratch.ptr, available, offset };
+  }
+
+  /** Reads the record at `offset` of a sealed block into the scratch area; returns the bytes read. */
+  protected readRecordAt(block: Block, offset: number): number {
+    const handle = this.readHandles.of(block);
+    const room = block.written - offset;
+    if (room <= 0) return 0;
+    let got = this.scratch.readFrom(handle, offset, Math.min(room, DIRECT_READ_BYTES), 0);
+    const length = got >= 4 ? getCore().view.getUint32(this.scratch.ptr, true) : 0;
+    if (length > got && length <= room) {
+      got += this.scratch.readFrom(handle, offset + got, length - got, got);
+    }
+    return got;
+  }
+
+  protected readAt(block: Block, seq: number): StoredMsg {
+    const { ptr, available, offset } = this.recordPtr(block, seq);
+    return readMessage(ptr, available, block.path, offset);
+  }
+
+  /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. */
+  protected readLive(block: Block, seq: number): StoredMsg | null {
+    return unlessLost(block, seq, () => this.readAt(block, seq));
+  }
+
+  /** The subject of a live message, or null when its record failed verification (lost, see damage.ts). */
+  protected liveSubjectAt(block: Block, seq: number): string | null {
+    return unlessLost(block, seq, () => this.subjectAt(block, seq));
+  }
+
+  protected subjectAt(block: Block, seq: number): string {
+    const peeked = this.peekSubject(block, seq);
+    if (peeked !== null) return peeked;
+    const { ptr, available, offset } = this.recordPtr(block, seq);
+    const f = decodeFields(ptr, available, block.path, offset);
+    return readSubject(f.subjectAt, f.subjectLen);
+  }
+
+  /**
+   * The subject of a record already in core memory, read from its header
+   * without verifying the checksum: filters test many records and return
+   * few, and a returned message is verified when it is read. Null when the
+   * block is not in memory or the header does not fit the block.
+   */
+  protected peekSubject(block: Block, seq: number): string | null {
+    let ptr: number;
+    let length: number;
+    if (block === this.active) {
+      ptr = this.buffer.ptr;
+      length = this.buffer.used;
+    } else {
+      const cached = this.cache.get(block.n);
+      if (cached === undefined) return null;
+      ptr = cached.ptr;
+      length = cached.length;
+    }
+    const offset = block.offsetOf(seq);
+    if (offset < 0 || offset === NO_RECORD || offset + REC_HEADER_SIZE + REC_TTL_SIZE > length)
+      return null;
+    const view = getCore().view;
+    const at = ptr + offset;
+    const subjectLen = view.getUint16(at + REC_OFF_SUBJECT_LEN, true);
+    const flags = view.getUint8(at + REC_OFF_FLAGS);
+    const subjectAt = at + REC_HEADER_SIZE + (flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
+    if (subjectAt + subjectLen > ptr + length) return null;
+    return readSubject(subjectAt, subjectLen);
+  }
+
+  protected timestampOf(block: Block, seq: number): bigint {
+    const { ptr, available, offset } = this.recordPtr(block, seq);
+    decodeFields(ptr, available, block.path, offset);
+    return decodedTimestamp();
+  }
+
+  protected timestampAt(block: Block, offset: number): bigint {
+    const { ptr, length } = this.bytesOf(block);
+    decodeFields(ptr + offset, length - offset, block.path, offset);
+    return decodedTimestamp();
+  }
+
+  protected firstTimestamp(): bigint {
+    const seq = this.firstSeq;
+    if (this.firstTsOf === seq) return this.firstTs;
+    const block = this.findBlock(seq);
+    if (block === undefined) return 0n;
+    let ts: bigint | null = null;
+    if (block !== this.active && !this.cache.holds(block.n))
+      ts = this.timestampAtBlockStart(block, seq);
+    if (ts === null) {
+      try {
+        ts = this.timestampOf(block, seq);
+      } catch (err) {
+        if (!isJetStoreError(err, "ErrCorrupt") || block.offsetOf(seq) !== NO_RECORD) throw err;
+        // A lost first message (see damage.ts): its block's first timestamp from the checkpoint stands in.
+        ts = block.firstTs;
+      }
+    }
+    this.firstTsOf = seq;
+    this.firstTs = ts;
+    return ts;
+  }
+
+  /**
+   * The timestamp of `seq` if it is the first record of `block`, read on its
+   * own: a block usually starts with its first message, and reading one record
+   * spares an open from loading and indexing a whole block for fastState().
+   */
+  protected timestampAtBlockStart(block: Block, seq: number): bigint | null {
+    const got = this.readRecordAt(block, BLOCK_HEADER_SIZE);
+    if (got === 0) return null;
+    let f: DecodedFields;
+    try {
+      f = decodeFields(this.scratch.ptr, got, block.path, BLOCK_HEADER_SIZE);
+    } catch {
+      // A damaged first record may be a removed message's: the indexed read decides.
+      return null;
+    }
+    if (f.seq !== seq || f.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED))
+      return null;
+    return decodedTimestamp();
+  }
+
+  /** Where the stream stands, for "no message" errors. */
+  protected range(): StreamRange {
+    return { msgs: this.msgs, first: this.firstSeq, last: this.lastSeq };
+  }
+
+  /** Nothing is at `seq`: lost to damage if open reported it so (state().lost), else removed or never stored. */
+  protected noMessageAt(action: string, seq: number): JetStoreError {
+    for (const d of this.lost?.damaged ?? []) {
+      if (d.msgs.includes(seq)) {
+        const where = { file: blockPath(this.dir, d.block), offset: d.offset };
+        return lostToDamage("ErrStoreMsgNotFound", seq, where);
+      }
+    }
+    return noMessageAt(action, seq, this.range());
+  }
+
+  /** The first live message at or after `start` matching `filter` (loadNextMsg). */
+  protected nextMessage(filter: string, wildcard: boolean, start: number): StoredMsg {
+    const all = matchesAll(filter);
+    if (!all && !wildcard && this.subjects.get(filter) === undefined) {
+      throw noMatchFrom(filter, start, this.range());
+    }
+    let i = this.blockIndexAtOrAfter(Math.max(start, this.firstSeq));
+    for (; i < this.blocks.length; i++) {
+      const block = this.blocks[i];
+      if (block.msgs === 0) continue;
+      const column = all ? null : this.subjectColumn(block);
+      const bits = column === null ? null : this.matchBits(filter, wildcard);
+      // Per-block subject summary: skip a block none of whose subjects match.
+      if (bits !== null && !block.mayMatch(bits)) continue;
+      for (
+        let seq = block.nextLive(Math.max(start, block.first));
+        seq !== 0;
+        seq = block.nextLive(seq + 1)
+      ) {
+        if (column !== null && bits !== null) {
+          const id = column[seq - block.first];
+          if (id >= bits.length || bits[id] !== 1) continue;
+        }
+        const msg = this.readLive(block, seq);
+        if (msg !== null) return msg;
+      }
+    }
+    throw noMatchFrom(filter, start, this.range());
+  }
+
+  /** The newest live message matching `subject`, a filter (loadLastMsg). */
+  protected lastMessage(subject: string): StoredMsg {
+    const all = matchesAll(subject);
+    const tokens = all ? null : filterTokens(subject);
+    for (let i = this.blocks.length - 1; i >= 0; i--) {
+      const block = this.blocks[i];
+      if (block.msgs === 0) continue;
+      for (let seq = block.prevLive(block.last); seq !== 0; seq = block.prevLive(seq - 1)) {
+        if (tokens !== null) {
+          const subject = this.liveSubjectAt(block, seq);
+          if (subject === null || !subjectMatches(subject, tokens)) continue;
+        }
+        const msg = this.readLive(block, seq);
+        if (msg !== null) return msg;
+      }
+    }
+    throw noLastMatch(subject, this.range());
+  }
+
+  /** The newest live message at or before `start` (loadPrevMsg). */
+  protected prevMessage(start: number): StoredMsg {
+    const from = Math.min(start, this.lastSeq);
+    for (let i = this.blockIndexAtOrAfter(from); i >= 0; i--) {
+      const block = this.blocks[Math.min(i, this.blocks.length - 1)];
+      if (block === undefined || block.msgs === 0) continue;
+      for (
+        let seq = block.prevLive(Math.min(from, block.last));
+        seq !== 0;
+        seq = block.prevLive(seq - 1)
+      ) {
+        const msg = this.readLive(block, seq);
+        if (msg !== null) return msg;
+      }
+    }
+    throw nothingBefore(start, this.range());
+  }
+}
+
+/** What `read` gives, or null when it fails because damage swallowed `seq`'s record (see damage.ts). */
+export function unlessLost<T>(block: Block, seq: number, read: () => T): T | null {
+  try {
+    return read();
+  } catch (err) {
+    if (isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD) return null;
+    throw err;
+  }
+}
+
+/** A live message whose record a scan found damaged and skipped (see damage.ts). */
+export function missingRecord(block: Block, seq: number): JetStoreError {
+  const stretch = damagedMessages(block).find((d) => d.msgs.includes(seq));
+  return lostToDamage("ErrCorrupt", seq, { file: block.path, offset: stretch?.offset });
+}
+
+/** A scan's damaged records stay out of the subject column. */
+function skipDamaged(): void {}
+
+/** True when the ASCII or UTF-8 bytes at `at` spell `subject`. */
+function sameSubject(u8: Uint8Array, subject: string, at: number, len: number): boolean {
+  // Only an all-ASCII subject has as many UTF-16 units as UTF-8 bytes.
+  if (subject.length !== len) return readSubject(at, len) === subject;
+  for (let i = 0; i < len; i++) if (subject.charCodeAt(i) !== u8[at + i]) return false;
+  return true;
+}

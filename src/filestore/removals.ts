@@ -1,0 +1,350 @@
+/**
+ * Removals: a tombstone first, then the drop from every count (message,
+ * byte, subject and TTL accounting), so a removal that cannot be written
+ * changes nothing. Removals from the head for a limit share one range
+ * tombstone per write-out, and a message whose block keeps a subject-id
+ * column and sits in memory is dropped without decoding its record. Leading
+ * blocks left empty are unlinked once the tombstones that emptied them are
+ * durable, in the background.
+ */
+import {
+  REC_FLAG_TTL,
+  REC_MIN_SIZE,
+  REC_OFF_FLAGS,
+  REC_OFF_LENGTH,
+  REC_OFF_SEQ,
+  REC_OFF_TS,
+} from "../format.ts";
+import { getCore } from "../wasm/core.ts";
+import { type Block, NO_RECORD } from "./block.ts";
+import { decodedTimestamp, decodeFields, readSubject } from "./message-reader.ts";
+import { resolved } from "./queries.ts";
+import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
+
+/**
+ * Skips that would stretch a block over more sequences than this start a new
+ * one: a block's offset index takes 4 bytes per sequence it spans, and many
+ * short skips would otherwise grow it by gigabytes within one block file.
+ */
+const TWO_32 = 0x1_0000_0000;
+
+import { unlessLost } from "./reads.ts";
+import { BlockWrites } from "./writes.ts";
+
+export abstract class Removals extends BlockWrites {
+  protected remove(seq: number, erase: boolean): boolean {
+    const block = this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) return false;
+    const at = erase ? -1 : this.peekInMemory(block, seq);
+    if (at >= 0) {
+      const view = getCore().view;
+      const ts = view.getBigInt64(at + REC_OFF_TS, true);
+      const size = view.getUint32(at + REC_OFF_LENGTH, true);
+      const flags = view.getUint8(at + REC_OFF_FLAGS);
+      // The tombstone first: if there is no room for it, nothing has changed.
+      this.appendTombstone(seq, 1, ts, false);
+      this.dropPeeked(block, seq, size, flags);
+      if (seq === this.firstSeq) this.moveFirstPast(block, seq);
+      if (this.options.syncAlways) this.commitTombstones();
+      return true;
+    }
+    const record = this.recordInfo(block, seq);
+    this.appendTombstone(seq, 1, record?.ts ?? this.lastTs, false);
+    if (record === null) this.dropLost(block, [seq]);
+    else this.dropRecord(block, seq, record);
+    // A lost record's extent is unknown (see damage.ts): it cannot be overwritten.
+    const erasing = erase && record !== null;
+    if (erasing) this.pendingErases.push({ block, seq, offset: record.offset, ts: record.ts });
+    if (seq === this.firstSeq) this.moveFirstPast(block, seq);
+    if (this.options.syncAlways) {
+      this.commitTombstones();
+      if (erasing) this.eraseNow();
+    } else if (erasing && !this.closed) {
+      // Soon, not at the next flush: the bytes are to leave the disk.
+      this.commit.request().catch(() => {});
+    }
+    return true;
+  }
+
+  /** After removing the first message `seq` of `block`: the next live one is usually `seq + 1`. */
+  protected moveFirstPast(block: Block, seq: number): void {
+    const next = seq + 1;
+    if (block.contains(next) && !block.deleted.has(next)) this.firstSeq = next;
+    else this.recomputeFirst();
+    if (block.msgs === 0) this.dropEmptyHeadBlocks();
+  }
+
+  /**
+   * The first live message on `subject`. A stale first is found from the
+   * subject-id columns when every block to search has one (no record is
+   * read), else by reading subjects.
+   */
+  protected firstOf(subject: string, entry: SubjectEntry): number {
+    if (entry.first !== 0 || entry.id === undefined)
+      return resolved(this.queries, subject, entry).first;
+    const id = entry.id;
+    const from = Math.max(this.firstSeq, entry.firstAtLeast ?? 0);
+    for (let i = this.blockIndexAtOrAfter(from); i < this.blocks.length; i++) {
+      const block = this.blocks[i];
+      const column = block.subjectIds;
+      if (column === null) return resolved(this.queries, subject, entry).first;
+      if (block.msgs === 0) continue;
+      const end = Math.min(block.last - block.first + 1, column.length);
+      for (let k = Math.max(from - block.first, 0); k < end; k++) {
+        // An id is reused once its subject is gone: only a live message counts.
+        if (column[k] === id && !block.deleted.has(block.first + k)) {
+          entry.first = block.first + k;
+          return entry.first;
+        }
+      }
+    }
+    return resolved(this.queries, subject, entry).first;
+  }
+
+  /** Removes a message for a limit or an expiry: from the head with a shared range tombstone when it is first. */
+  protected removeForLimit(seq: number): void {
+    if (seq === this.firstSeq) this.removeHead();
+    else this.remove(seq, false);
+  }
+
+  /**
+   * Removes the first message for a limit. Its tombstone is folded into one
+   * range tombstone ("everything through seq") written just before the next
+   * write-out, so a discard-old stream writes one per flush, not one per
+   * message; as durable as any write once a sync round covers it.
+   */
+  protected removeHead(): void {
+    if (this.options.syncAlways) {
+      this.remove(this.firstSeq, false);
+      return;
+    }
+    const seq = this.firstSeq;
+    const head = this.blocks[0];
+    const block = head?.contains(seq) ? head : this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) return;
+    const at = this.peekInMemory(block, seq);
+    if (at < 0) this.dropMessage(block, seq);
+    else {
+      const view = getCore().view;
+      this.dropPeeked(
+        block,
+        seq,
+        view.getUint32(at + REC_OFF_LENGTH, true),
+        view.getUint8(at + REC_OFF_FLAGS),
+      );
+    }
+    this.headRemovedThrough = seq;
+    this.moveFirstPast(block, seq);
+    // Make sure a write-out (and with it the tombstone) follows soon.
+    if (this.flushTimer === null) this.afterWrite();
+  }
+
+  /**
+   * The address in core memory of live message `seq`'s record, when it can
+   * be removed without decoding the record (-1 otherwise, and the caller
+   * decodes): its block keeps a subject-id column and its bytes are in
+   * memory. Size, flags and time are then read from the fixed header (the
+   * sequence checked) and the subject comes from the column (dropPeeked).
+   */
+  protected peekInMemory(block: Block, seq: number): number {
+    const ids = block.subjectIds;
+    const offset = block.offsetOf(seq);
+    if (ids === null || offset < 0 || offset === NO_RECORD) return -1;
+    let base = this.buffer.ptr;
+    let length = this.buffer.used;
+    if (block !== this.active) {
+      const cached = this.cache.get(block.n);
+      if (cached === undefined) return -1;
+      base = cached.ptr;
+      length = cached.length;
+    }
+    const view = getCore().view;
+    const at = base + offset;
+    const size = view.getUint32(at + REC_OFF_LENGTH, true);
+    const recordSeq =
+      view.getUint32(at + REC_OFF_SEQ, true) + view.getUint32(at + REC_OFF_SEQ + 4, true) * TWO_32;
+    const sane = recordSeq === seq && size >= REC_MIN_SIZE && size <= length - offset;
+    return sane && ids[seq - block.first] !== NO_SUBJECT ? at : -1;
+  }
+
+  /** Takes a message found by peekInMemory out of every count. */
+  protected dropPeeked(block: Block, seq: number, size: number, flags: number): void {
+    block.deleted.add(seq);
+    this.subjects.removeById((block.subjectIds as Uint32Array)[seq - block.first], seq);
+    this.uncount(block, seq, size, flags);
+  }
+
+  /** Takes the live message `seq` out of every count; returns where its record is and its time. */
+  protected dropMessage(block: Block, seq: number): RecordInfo | null {
+    const record = this.recordInfo(block, seq);
+    if (record === null) this.dropLost(block, [seq]);
+    else this.dropRecord(block, seq, record);
+    return record;
+  }
+
+  /**
+   * Where the record of live message `seq` is, its time, subject and size;
+   * null for a message whose record damage swallowed (see damage.ts).
+   */
+  protected recordInfo(block: Block, seq: number): RecordInfo | null {
+    const at = unlessLost(block, seq, () => this.recordPtr(block, seq));
+    if (at === null) return null;
+    const { ptr, available, offset } = at;
+    const f = decodeFields(ptr, available, block.path, offset);
+    const subject = readSubject(f.subjectAt, f.subjectLen);
+    return { offset, ts: decodedTimestamp(), subject, length: f.length, flags: f.flags };
+  }
+
+  protected dropRecord(block: Block, seq: number, record: RecordInfo): void {
+    block.deleted.add(seq);
+    this.subjects.remove(record.subject, seq);
+    this.uncount(block, seq, record.length, record.flags);
+  }
+
+  /** Takes a removed message's record out of the counts and its TTL out of the wheel. */
+  protected uncount(block: Block, seq: number, size: number, flags: number): void {
+    block.msgs--;
+    block.bytes -= size;
+    this.msgs--;
+    this.bytes -= size;
+    if (flags & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
+  }
+
+  /** Writes the range tombstone of the head removals made since the last one. */
+  protected flushHeadRemovals(): void {
+    const through = this.headRemovedThrough;
+    if (through === 0) return;
+    this.headRemovedThrough = 0;
+    this.appendTombstone(through, through, this.lastTs);
+  }
+
+  /** Removes every live message of `block` in [from, to] from the counts (no tombstone). */
+  protected dropLive(block: Block, from: number, to: number): void {
+    if (from > to) return;
+    if (block.msgs === 0) {
+      block.deleted.addRange(from, to);
+      return;
+    }
+    const { ptr, length } = this.bytesOf(block);
+    const lost: number[] = [];
+    for (let seq = block.nextLive(from); seq !== 0 && seq <= to; seq = block.nextLive(seq + 1)) {
+      const offset = block.offsetOf(seq);
+      if (offset === NO_RECORD) {
+        lost.push(seq);
+        continue;
+      }
+      const f = decodeFields(ptr + offset, length - offset, block.path, offset);
+      this.subjects.remove(readSubject(f.subjectAt, f.subjectLen), seq);
+      this.uncount(block, seq, f.length, f.flags);
+    }
+    if (lost.length > 0) this.dropLost(block, lost);
+    block.deleted.addRange(from, to);
+  }
+
+  /**
+   * Takes live messages whose records failed verification after open (see
+   * damage.ts) out of every count. Their sizes are what the block's bytes
+   * hold beyond its verified records, shared among them; their subjects are
+   * unknown, so the subject totals are rebuilt from the verified records: a
+   * total left one too high would make a per-subject limit trim forever.
+   */
+  protected dropLost(block: Block, seqs: number[]): void {
+    const { ptr, length } = this.bytesOf(block);
+    let verifiedBytes = 0;
+    let unverified = 0;
+    for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
+      const offset = block.offsetOf(seq);
+      if (offset === NO_RECORD) unverified++;
+      else verifiedBytes += decodeFields(ptr + offset, length - offset, block.path, offset).length;
+    }
+    let bytes = Math.max(0, block.bytes - verifiedBytes);
+    for (const seq of seqs) {
+      const share = unverified <= 1 ? bytes : Math.floor(bytes / unverified);
+      unverified--;
+      bytes -= share;
+      block.deleted.add(seq);
+      block.msgs--;
+      block.bytes -= share;
+      this.msgs--;
+      this.bytes -= share;
+    }
+    this.rebuildSubjectTotals();
+  }
+
+  /** Subject totals from the verified records of every live message; subject-id caches restart. */
+  protected rebuildSubjectTotals(): void {
+    const totals = new SubjectTotals();
+    for (const b of this.blocks) {
+      b.subjectIds = null;
+      b.subjectIdSet = null;
+      b.lastMatch = null;
+      for (let seq = b.nextLive(b.first); seq !== 0; seq = b.nextLive(seq + 1)) {
+        const subject = this.liveSubjectAt(b, seq);
+        if (subject !== null) totals.add(subject, seq);
+      }
+    }
+    this.subjects = totals;
+    this.lastMatch = null;
+  }
+
+  protected recomputeFirst(): void {
+    // No message lives below the current first: searching from it, not from
+    // each block's start, keeps removing the head (discard old) O(1).
+    const seq = this.nextLiveSeq(this.firstSeq);
+    this.firstSeq = seq === 0 ? this.lastSeq + 1 : seq;
+  }
+
+  /** Deletes files of leading blocks with no live message (checkpoint first, then files). */
+  protected dropEmptyHeadBlocks(): void {
+    let n = 0;
+    while (n < this.blocks.length - 1 && this.blocks[n].msgs === 0) n++;
+    if (n === 0) return;
+    const gone = this.blocks.slice(0, n);
+    this.blocks = this.blocks.slice(n);
+    for (const b of gone) {
+      this.cache.drop(b.n);
+      this.readHandles.drop(b.n);
+      b.dispose();
+    }
+    // The files go once the tombstones that emptied them are on disk: at the
+    // next sync round or checkpoint, not here with a synchronous fsync each.
+    this.pendingUnlinks.push(...gone);
+    // A round now, in the background, so a stream trimmed by its limits does
+    // not leave every emptied file for the next flush to wait on. A failure
+    // leaves them pending and is retried (and reported) by the next round.
+    if (!this.options.syncAlways && !this.closed) this.commit.request().catch(() => {});
+  }
+
+  /**
+   * Removes the files of emptied head blocks, whose tombstones this round made
+   * durable, without holding up the round: nothing acknowledged depends on
+   * the removal (a file that survives a crash is replayed, its messages
+   * already removed). A failure leaves them for the next round.
+   */
+  protected unlinkInBackground(blocks: Block[]): void {
+    const removal = Promise.all(blocks.map((b) => this.fs.removeAsync(b.path))).then(
+      () => {
+        this.dirDirty = true;
+      },
+      () => {
+        this.pendingUnlinks.unshift(...blocks);
+      },
+    );
+    this.unlinking.add(removal);
+    removal.finally(() => this.unlinking.delete(removal));
+  }
+
+  /** Removes the files of emptied head blocks; their tombstones are durable by now. */
+  protected unlinkEmptied(blocks: Block[]): void {
+    for (const b of blocks) this.fs.remove(b.path);
+    if (blocks.length > 0) this.dirDirty = true;
+  }
+}
+
+export interface RecordInfo {
+  offset: number;
+  ts: bigint;
+  subject: string;
+  length: number;
+  flags: number;
+}

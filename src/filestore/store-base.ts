@@ -1,0 +1,183 @@
+/**
+ * What every FileStore layer shares: the store's state (blocks, the active
+ * block's write buffer, the block cache, counts, pending removals and
+ * unlinks) and finding the block of a sequence.
+ *
+ * FileStore is built in layers, each a class extending the one below and
+ * owning one responsibility: reads.ts (from a sequence to its bytes),
+ * writes.ts (appending records, rolling blocks, fsync of one block),
+ * removals.ts (tombstones and the accounting of a removal), rewrites.ts
+ * (erase, purge, compact, truncate), durability.ts (sync rounds and the
+ * checkpoint) and filestore.ts, the public facade. A layer calls down freely;
+ * the few calls up are the abstract methods declared here.
+ */
+import type { DirectoryLock, FileSystem } from "../../runtimes/fs.ts";
+import { BLOCK_HEADER_SIZE } from "../format.ts";
+import type { LimitedStore } from "../limits.ts";
+import { Timestamps } from "../timestamps.ts";
+import { TtlExpiry } from "../ttl-expiry.ts";
+import type { LostData } from "../types.ts";
+import { type ResolvedLimits, readClock } from "../validate.ts";
+import type { Block } from "./block.ts";
+import { BlockCache } from "./block-cache.ts";
+import { GroupCommit } from "./group-commit.ts";
+import type { ResolvedFileStoreOptions } from "./options.ts";
+import type { QuerySource } from "./queries.ts";
+import { ReadHandles } from "./read-handles.ts";
+import { ScratchBuffer } from "./scratch-buffer.ts";
+import { SubjectTotals } from "./subject-totals.ts";
+import { WriteBuffer } from "./write-buffer.ts";
+
+/**
+ * Skips that would stretch a block over more sequences than this start a new
+ * one: a block's offset index takes 4 bytes per sequence it spans, and many
+ * short skips would otherwise grow it by gigabytes within one block file.
+ */
+
+export abstract class FileStoreBase {
+  /** Takes the store out of the exit registry (runtimes/exit.ts); set while open. */
+  protected leaveExit: () => void = () => {};
+  protected readonly fs: FileSystem;
+  protected readonly dir: string;
+  protected readonly options: ResolvedFileStoreOptions;
+  protected limits: ResolvedLimits;
+  protected readonly now: () => bigint;
+  protected readonly clock: Timestamps;
+  protected readonly lock: DirectoryLock;
+  protected readonly buffer: WriteBuffer;
+  protected readonly cache: BlockCache;
+  protected readonly commit: GroupCommit;
+  protected readonly readHandles: ReadHandles;
+  protected readonly queries: QuerySource;
+  /** The store as the limit rules see it; null when no limit is set. */
+  protected limited: LimitedStore | null = null;
+  /** Subject ids by the core's subject hash, checked against the bytes on use. */
+  protected readonly idsByHash = new Map<number, number>();
+  protected lastMatch: {
+    filter: string;
+    wildcard: boolean;
+    generation: number;
+    subjects: SubjectTotals;
+    bits: Uint8Array;
+  } | null = null;
+  /** fsyncs of sealed blocks started early (see syncSealedEarly), and the first that failed. */
+  protected readonly earlySyncs = new Set<Promise<void>>();
+  protected earlySyncError: unknown = null;
+  /** Head removals (see removeHead) whose range tombstone is not written yet: through this sequence. */
+  protected headRemovedThrough = 0;
+  /** Erased messages whose records are overwritten once their tombstones are durable (overwriteErased). */
+  protected pendingErases: PendingErase[] = [];
+  /** Emptied head blocks whose files wait for the next sync round or checkpoint. */
+  protected pendingUnlinks: Block[] = [];
+  /** Unlinks in flight: close and delete wait for them, so none outlives the lock. */
+  protected readonly unlinking = new Set<Promise<unknown>>();
+  /** firstTimestamp()'s answer, valid while the first sequence is `firstTsOf`. */
+  protected firstTsOf = 0;
+  protected firstTs = 0n;
+  protected readonly scratch = new ScratchBuffer();
+  protected blocks: Block[] = [];
+  protected active!: Block;
+  protected subjects = new SubjectTotals();
+  protected nextBlockNumber = 1;
+  protected firstSeq = 1;
+  protected lastSeq = 0;
+  protected lastTs = 0n;
+  protected msgs = 0;
+  protected bytes = 0;
+  protected lost: LostData | undefined;
+  protected closed = false;
+  protected flushTimer: ReturnType<typeof setTimeout> | null = null;
+  protected syncTimer: ReturnType<typeof setInterval> | null = null;
+  protected ageTimer: ReturnType<typeof setInterval> | null = null;
+  /** The directory's entries changed since its last fsync. */
+  protected dirDirty = false;
+  /** A background write failed; the next durability request reports it. */
+  protected writeError: unknown = null;
+  protected readonly expiry: TtlExpiry;
+
+  protected constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock) {
+    this.options = options;
+    this.fs = options.fs;
+    this.dir = options.dir;
+    this.limits = options.limits;
+    this.now = options.now;
+    this.clock = new Timestamps(options.now);
+    this.lock = lock;
+    this.buffer = new WriteBuffer(options.blockSize + BLOCK_HEADER_SIZE);
+    this.cache = new BlockCache(options.cacheBytes);
+    this.commit = new GroupCommit(() => this.syncRound());
+    this.readHandles = new ReadHandles(this.fs);
+    this.expiry = new TtlExpiry(
+      (seq) => this.removeForLimit(seq),
+      () => readClock(this.now, "expire messages"),
+      (err) => {
+        this.writeError ??= err;
+      },
+    );
+    const store = this;
+    this.configureLimits();
+    this.queries = {
+      get subjects() {
+        return store.subjects;
+      },
+      get firstSeq() {
+        return store.firstSeq;
+      },
+      get lastSeq() {
+        return store.lastSeq;
+      },
+      scanForward: (from, to, visit) => this.scanLive(from, to, true, visit),
+      scanBackward: (from, to, visit) => this.scanLive(from, to, false, visit),
+      nextLive: (seq) => this.nextLiveSeq(seq),
+      timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
+      blocksFrom: (seq) => this.blocksFrom(seq),
+      maxTimestamp: (block) => this.maxTimestamp(block as Block),
+    };
+  }
+
+  // Implemented by the layers above (reads, removals, rewrites, durability, the facade).
+  protected abstract scanLive(
+    from: number,
+    to: number,
+    ascending: boolean,
+    visit: (seq: number, subject: string) => boolean,
+  ): void;
+  protected abstract nextLiveSeq(seq: number): number;
+  protected abstract timestampOf(block: Block, seq: number): bigint;
+  protected abstract blocksFrom(seq: number): Generator<Block>;
+  protected abstract maxTimestamp(block: Block): bigint;
+  protected abstract flushHeadRemovals(): void;
+  protected abstract removeForLimit(seq: number): void;
+  protected abstract eraseNow(): void;
+  protected abstract writeCheckpointNow(): void;
+  protected abstract syncRound(): Promise<void>;
+  protected abstract configureLimits(): void;
+
+  /** The block whose range holds `seq`, or undefined when `seq` falls between blocks. */
+  protected findBlock(seq: number): Block | undefined {
+    const b = this.blocks[this.blockIndexAtOrAfter(seq)];
+    return b?.contains(seq) ? b : undefined;
+  }
+
+  /** Index of the first block whose range ends at or after `seq` (blocks.length if none). */
+  protected blockIndexAtOrAfter(seq: number): number {
+    const blocks = this.blocks;
+    const active = blocks.length - 1;
+    if (active >= 0 && blocks[active].hasRange && seq >= blocks[active].first) return active;
+    let lo = 0;
+    let hi = active;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (blocks[mid].last < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+export interface PendingErase {
+  block: Block;
+  seq: number;
+  offset: number;
+  ts: bigint;
+}

@@ -1,0 +1,319 @@
+/**
+ * The write path: a record is encoded straight into the active block's
+ * buffer in WASM memory and written out when 16 KiB are pending or 8 ms after
+ * the first pending write (with syncAlways, fsynced before the call returns,
+ * or taken back if that fails). A full block is sealed: its bytes move to the
+ * block cache as they are, its fsync starts early on the runtime's I/O
+ * thread, and the next block's file is created before anything changes, so a
+ * full disk refuses the write cleanly. Also the fsync of one block, which
+ * first writes again what a failed fsync may have dropped (block-sync.ts).
+ */
+import { type FileHandle, joinPath } from "../../runtimes/fs.ts";
+import { backgroundTimeout } from "../../runtimes/timers.ts";
+import { JetStoreError } from "../errors.ts";
+import { BLOCK_HEADER_SIZE, REC_FLAG_SKIP, REC_FLAG_TOMBSTONE } from "../format.ts";
+import { recordSize } from "../msg-size.ts";
+import { readClock } from "../validate.ts";
+import { getCore } from "../wasm/core.ts";
+import { Block } from "./block.ts";
+import { checkBlockHeader, loadBlock } from "./block-io.ts";
+import { scanBlock } from "./block-scan.ts";
+import { BLOCKS_DIR, blockPath } from "./recovery.ts";
+import { NO_SUBJECT, type SubjectEntry } from "./subject-totals.ts";
+
+const FLUSH_BYTES = 16 * 1024;
+const FLUSH_DELAY_MS = 8;
+/** A skip longer than this starts a new block, so no offset index spans a huge gap. */
+const SKIP_SPLIT = 4096;
+/**
+ * Skips that would stretch a block over more sequences than this start a new
+ * one: a block's offset index takes 4 bytes per sequence it spans, and many
+ * short skips would otherwise grow it by gigabytes within one block file.
+ */
+const SKIP_SPAN = 1 << 20;
+const TWO_32 = 0x1_0000_0000;
+const EMPTY = new Uint8Array(0);
+
+import { BlockReads } from "./reads.ts";
+
+export abstract class BlockWrites extends BlockReads {
+  /** Appends a message record; the caller has set `this.clock`'s halves to `ts`. */
+  protected appendMessage(
+    seq: number,
+    ts: bigint,
+    subject: string,
+    subjectBytes: number,
+    hdr: Uint8Array | null,
+    msg: Uint8Array,
+    ttl: number,
+    entry: SubjectEntry | undefined,
+  ): void {
+    const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttl);
+    this.makeRoom(size);
+    const start = this.buffer.used;
+    const offset = this.buffer.append(seq, this.clock.hi, this.clock.lo, subject, hdr, msg, 0, ttl);
+    if (this.options.syncAlways) this.commitAppend(start);
+    const block = this.active;
+    block.appendMessage(seq, offset, size);
+    if (block.maxTs !== null && ts > block.maxTs) block.maxTs = ts;
+    block.length = this.buffer.used;
+    if (this.msgs === 0) this.firstSeq = seq;
+    this.msgs++;
+    this.bytes += size;
+    this.lastSeq = seq;
+    this.lastTs = ts;
+    const counted = this.subjects.add(subject, seq, entry, subjectBytes);
+    if (block.subjectIds !== null) block.setSubjectId(seq, this.subjects.idOf(subject, counted));
+    this.afterWrite();
+  }
+
+  protected appendSkip(last: number, count: number): void {
+    const ts = readClock(this.now, "skip message");
+    const active = this.active;
+    if (active.hasRange && (count > SKIP_SPLIT || last - active.first >= SKIP_SPAN)) {
+      this.rollBlock();
+    }
+    this.appendBareRecord(last, ts, u64Bytes(count), REC_FLAG_SKIP);
+    this.active.appendSkip(last);
+    this.active.length = this.buffer.used;
+    this.lastSeq = last;
+    this.lastTs = ts;
+    if (this.msgs === 0) this.firstSeq = last + 1;
+    this.afterWrite();
+  }
+
+  /** Appends a record with no subject or headers (a skip or a tombstone) to the active block. */
+  protected appendBareRecord(seq: number, ts: bigint, payload: Uint8Array, flag: number): void {
+    this.makeRoom(REC_MIN + payload.length);
+    const hi = Number(ts >> 32n);
+    const lo = Number(ts & 0xffffffffn);
+    const start = this.buffer.used;
+    this.buffer.append(seq, hi, lo, "", null, payload, flag, 0);
+    // A tombstone is never taken back (a removed message must not return): see appendTombstone.
+    if (this.options.syncAlways && flag !== REC_FLAG_TOMBSTONE) this.commitAppend(start);
+  }
+
+  /**
+   * With syncAlways: makes the record just appended at `start` durable, or
+   * takes it back and throws, so a write that fails changes nothing.
+   */
+  protected commitAppend(start: number): void {
+    const block = this.active;
+    try {
+      this.writeOut();
+      this.syncBlock(block);
+      this.syncDirectoryIfNeeded();
+    } catch (err) {
+      this.buffer.used = start;
+      if (block.written > start) {
+        block.written = start;
+        block.durability.cut(start);
+        try {
+          block.handle?.truncate(start);
+        } catch {
+          // The next record is written at `start` over what is left.
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** Appends a tombstone for `count` sequences ending at `seq`; `ts` is what it records. */
+  /**
+   * With syncAlways the tombstone is made durable here unless `commit` is
+   * false (the caller commits once its removal is complete in memory). If
+   * that fails the removal stays in effect, its tombstone waits for the next
+   * write-out, and the error is thrown: the removal is not durable yet.
+   */
+  protected appendTombstone(seq: number, count: number, ts: bigint, commit = true): void {
+    this.appendBareRecord(seq, ts, count === 1 ? EMPTY : u64Bytes(count), REC_FLAG_TOMBSTONE);
+    this.active.noteTombstone(seq - count + 1);
+    this.active.length = this.buffer.used;
+    if (seq > this.lastSeq) {
+      this.lastSeq = seq;
+      this.lastTs = ts;
+    }
+    this.afterWrite();
+    if (commit && this.options.syncAlways) this.commitTombstones();
+  }
+
+  /** With syncAlways: makes the tombstones written so far durable; throws (keeping them) if it cannot. */
+  protected commitTombstones(): void {
+    this.writeOut();
+    this.syncBlock(this.active);
+    this.syncDirectoryIfNeeded();
+  }
+
+  /** Seals the active block when `size` more bytes would not fit. */
+  protected makeRoom(size: number): void {
+    const used = this.buffer.used;
+    if (used > BLOCK_HEADER_SIZE && used + size > this.options.blockSize) this.rollBlock();
+    this.buffer.ensure(this.buffer.used + size + REC_TTL_AND_SLACK);
+  }
+
+  protected afterWrite(): void {
+    // With syncAlways each record made itself durable (commitAppend).
+    if (this.options.syncAlways) return;
+    const pending = this.buffer.used - this.active.written;
+    if (pending >= FLUSH_BYTES) {
+      this.writeOutInBackground();
+    } else if (this.flushTimer === null) {
+      this.flushTimer = backgroundTimeout(() => {
+        this.flushTimer = null;
+        this.writeOutInBackground();
+      }, FLUSH_DELAY_MS);
+    }
+  }
+
+  protected writeOutInBackground(): void {
+    try {
+      this.flushHeadRemovals();
+      this.writeOut();
+    } catch (err) {
+      this.writeError = err;
+    }
+  }
+
+  /** Writes the buffered tail of the active block to its file. */
+  protected writeOut(): void {
+    if (this.closed && this.active === undefined) return;
+    const block = this.active;
+    const from = block.written;
+    const to = this.buffer.used;
+    if (to <= from) return;
+    if (block.handle === null) {
+      block.handle = this.fs.open(block.path, "create", this.options.fileMode);
+    }
+    block.handle.write(this.buffer.view(from, to), from);
+    block.written = to;
+    block.dirty = true;
+    this.writeError = null;
+  }
+
+  /** Seals the active block and starts the next one. */
+  protected rollBlock(): void {
+    this.writeOut();
+    // Created before anything changes: a disk too full for a new file refuses the write cleanly.
+    const next = this.createBlockFile();
+    const sealed = this.active;
+    this.syncSealedEarly(sealed);
+    // The sealed block's bytes move to the cache as they are: no copy.
+    const { ptr, length } = this.buffer.handOff();
+    this.cache.put(sealed.n, ptr, length);
+    this.startBlock(next);
+  }
+
+  /**
+   * Starts the fsync of a block just sealed on the runtime's I/O thread, so
+   * the disk works while appends go on and the next flush finds little left
+   * to sync. A failure is kept and reported by the next durability round.
+   */
+  protected syncSealedEarly(block: Block): void {
+    const handle = block.handle;
+    if (handle === null || !block.dirty) return;
+    block.dirty = false;
+    block.syncing++;
+    const early: Promise<void> = this.syncBlockAsync(block).then(
+      () => {
+        block.syncing--;
+        this.earlySyncs.delete(early);
+      },
+      (err: unknown) => {
+        block.syncing--;
+        block.dirty = true;
+        this.earlySyncs.delete(early);
+        this.earlySyncError ??= err;
+      },
+    );
+    this.earlySyncs.add(early);
+  }
+
+  /** Creates the file of the next block, empty. */
+  protected createBlockFile(): FileHandle {
+    const path = blockPath(this.dir, this.nextBlockNumber);
+    const handle = this.fs.open(path, "create", this.options.fileMode);
+    try {
+      handle.truncate(0);
+    } catch (err) {
+      handle.close();
+      throw err;
+    }
+    return handle;
+  }
+
+  protected startBlock(file: FileHandle = this.createBlockFile()): void {
+    const n = this.nextBlockNumber++;
+    const prev = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1].last : this.lastSeq;
+    const block = new Block(n, blockPath(this.dir, n), Math.max(prev, this.lastSeq));
+    block.handle = file;
+    this.buffer.reset(n);
+    block.offsets = new Uint32Array(1024);
+    // Under limits the oldest messages are removed one by one: a subject-id
+    // column lets that happen without reading their records (see dropInMemory).
+    if (this.limited !== null) block.subjectIds = new Uint32Array(1024).fill(NO_SUBJECT);
+    block.length = this.buffer.used;
+    this.blocks.push(block);
+    this.active = block;
+    this.dirDirty = true;
+  }
+
+  /** fsyncs a block file, first writing again what a failed fsync may have dropped (block-sync.ts). */
+  protected syncBlock(block: Block): void {
+    if (block.handle === null) return;
+    block.durability.sync(block.handle, block.written, (from, to) =>
+      this.bytesToRewrite(block, from, to),
+    );
+  }
+
+  protected syncBlockAsync(block: Block): Promise<void> {
+    if (block.handle === null) return Promise.resolve();
+    return block.durability.syncAsync(block.handle, block.written, (from, to) =>
+      this.bytesToRewrite(block, from, to),
+    );
+  }
+
+  /**
+   * Bytes [from, to) of `block` to write again after a failed fsync: the
+   * write buffer for the active block; for a sealed one the cache, or a read
+   * of the file (the kernel keeps the dropped pages readable, but may have
+   * evicted them since), accepted only if every record from `from` verifies.
+   */
+  protected bytesToRewrite(block: Block, from: number, to: number): Uint8Array {
+    if (block === this.active) return this.buffer.view(from, to);
+    const { ptr, length } = loadBlock(this.fs, this.cache, block);
+    const start = Math.max(from, BLOCK_HEADER_SIZE);
+    const intact =
+      length >= to &&
+      checkBlockHeader(ptr, to, block.path) &&
+      (start >= to || scanBlock(ptr, to, start, () => {}).stop === to);
+    if (!intact) {
+      throw new JetStoreError(
+        "ErrIO",
+        `Bytes ${from} to ${to} of ${block.path} were dropped by a failed fsync and cannot be written again`,
+        { file: block.path, offset: from },
+      );
+    }
+    return getCore().u8.subarray(ptr + from, ptr + to);
+  }
+
+  protected syncDirectoryIfNeeded(): void {
+    if (!this.dirDirty) return;
+    this.fs.syncDirectory(joinPath(this.dir, BLOCKS_DIR));
+    this.fs.syncDirectory(this.dir);
+    // Only now: a failed directory fsync must leave the next round to try again.
+    this.dirDirty = false;
+  }
+}
+
+const REC_MIN = 36;
+
+/** Room for a TTL field and rounding, so `append` never writes past the buffer. */
+const REC_TTL_AND_SLACK = 16;
+
+export function u64Bytes(value: number): Uint8Array {
+  const out = new Uint8Array(8);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, value % TWO_32, true);
+  view.setUint32(4, Math.floor(value / TWO_32), true);
+  return out;
+}
