@@ -10,6 +10,7 @@ import { BLOCK_HEADER_SIZE, REC_CHECKSUM_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
+import { Rewrites } from "./rewrites.ts";
 
 /**
  * Skips that would stretch a block over more sequences than this start a new
@@ -18,9 +19,8 @@ import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint
  */
 const EMPTY = new Uint8Array(0);
 
-import { Rewrites } from "./rewrites.ts";
-
 export abstract class Durability extends Rewrites {
+  /** @internal */
   protected hasUnsynced(): boolean {
     if (this.buffer.used > this.active.written || this.dirDirty) return true;
     if (this.earlySyncs.size > 0 || this.earlySyncError !== null) return true;
@@ -29,7 +29,7 @@ export abstract class Durability extends Rewrites {
     return this.blocks.some((b) => b.dirty);
   }
 
-  /** One group-commit round: write out, fsync every dirty block and the directory. */
+  /** One group-commit round: write out, fsync every dirty block and the directory. @internal */
   protected async syncRound(): Promise<void> {
     this.flushHeadRemovals();
     if (this.writeError !== null) {
@@ -79,7 +79,7 @@ export abstract class Durability extends Rewrites {
     if (erases.length > 0) await this.eraseDurably(erases);
   }
 
-  /** Writes the checkpoint atomically: temp file, fsync, rename, directory fsync. */
+  /** Writes the checkpoint atomically: temp file, fsync, rename, directory fsync. @internal */
   protected writeCheckpointNow(): void {
     this.flushHeadRemovals();
     this.writeOut();
@@ -111,6 +111,7 @@ export abstract class Durability extends Rewrites {
     this.syncDirectoryIfNeeded();
   }
 
+  /** @internal */
   protected checkpoint(): Checkpoint {
     return {
       lastSeq: this.lastSeq,
@@ -140,6 +141,7 @@ export abstract class Durability extends Rewrites {
     };
   }
 
+  /** @internal */
   protected lastChecksumOf(block: Block): Uint8Array {
     if (block.written <= BLOCK_HEADER_SIZE) return EMPTY;
     // Damage found since open (see damage.ts): a checksum that cannot match, so the next open rescans the block.
@@ -147,6 +149,7 @@ export abstract class Durability extends Rewrites {
     return this.readLastChecksum(block);
   }
 
+  /** @internal */
   protected readLastChecksum(block: Block): Uint8Array {
     const out = new Uint8Array(REC_CHECKSUM_SIZE);
     if (block === this.active) {
@@ -169,6 +172,7 @@ export abstract class Durability extends Rewrites {
    * synchronously (exit listeners cannot wait). Buffered records are written
    * and fsynced, the checkpoint recorded and the lock released; on failure
    * whatever could be written is, and the next open recovers the rest.
+   * @internal
    */
   protected closeAtExit(): void {
     if (this.closed) return;

@@ -70,6 +70,7 @@ import {
 } from "../validate.ts";
 import type { Block } from "./block.ts";
 import { lostReport } from "./damage.ts";
+import { Durability } from "./durability.ts";
 import {
   type FileStoreOptions,
   type ResolvedFileStoreOptions,
@@ -86,22 +87,15 @@ import {
   subjectsTotals,
 } from "./queries.ts";
 import { BLOCKS_DIR, recover } from "./recovery.ts";
-
-/**
- * Skips that would stretch a block over more sequences than this start a new
- * one: a block's offset index takes 4 bytes per sequence it spans, and many
- * short skips would otherwise grow it by gigabytes within one block file.
- */
-/** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
-const OPENING: unique symbol = Symbol("FileStore.open");
-
-import { Durability } from "./durability.ts";
 import {
   checkStoreDirectory,
   missingDirectories,
   parentOf,
   removeLockedDirectory,
 } from "./store-directory.ts";
+
+/** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
+const OPENING: unique symbol = Symbol("FileStore.open");
 
 export type { FileStoreOptions } from "./options.ts";
 
@@ -145,6 +139,7 @@ export class FileStore extends Durability implements StreamStore {
     return store;
   }
 
+  /** @internal */
   protected load(): void {
     const r = recover(this.fs, this.dir, this.cache, this.buffer, this.expiry.ttls);
     this.blocks = r.blocks;
@@ -192,7 +187,7 @@ export class FileStore extends Durability implements StreamStore {
     expireDue(this.limits, this.limited, this.expiry, readClock(this.now, "update config"));
   }
 
-  /** The store as the limit rules see it, or null when no limit is set (the append path skips them). */
+  /** The store as the limit rules see it, or null when no limit is set (the append path skips them). @internal */
   protected configureLimits(): void {
     const { maxMsgs, maxBytes, maxMsgsPerSubject, maxMsgSize, maxAgeMs } = this.limits;
     if (maxMsgs + maxBytes + maxMsgsPerSubject + maxMsgSize + maxAgeMs === 0) {
@@ -222,6 +217,7 @@ export class FileStore extends Durability implements StreamStore {
     };
   }
 
+  /** @internal */
   protected startAgeTimer(): void {
     if (this.ageTimer !== null) clearInterval(this.ageTimer);
     this.ageTimer = null;
@@ -295,6 +291,7 @@ export class FileStore extends Durability implements StreamStore {
     }
   }
 
+  /** @internal */
   protected admit(
     subject: string,
     subjectBytes: number,
@@ -427,6 +424,7 @@ export class FileStore extends Durability implements StreamStore {
     return targets.length;
   }
 
+  /** @internal */
   protected checkQuery(action: string, filter: string): void {
     checkOpen(this.closed, action);
     checkFilter(filter, action);
@@ -555,6 +553,7 @@ export class FileStore extends Durability implements StreamStore {
     }
   }
 
+  /** @internal */
   protected stopTimers(): void {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
@@ -565,6 +564,7 @@ export class FileStore extends Durability implements StreamStore {
     this.syncTimer = null;
   }
 
+  /** @internal */
   protected releaseMemory(): void {
     for (const b of this.blocks) b.dispose();
     this.blocks = [];

@@ -48,21 +48,14 @@ import {
   readSubject,
 } from "./message-reader.ts";
 import { blockPath } from "./recovery.ts";
+import { FileStoreBase } from "./store-base.ts";
 import { NO_SUBJECT } from "./subject-totals.ts";
 
 /** First read of a record read on its own; most records fit, larger ones take a second read. */
 const DIRECT_READ_BYTES = 512;
 
-/**
- * Skips that would stretch a block over more sequences than this start a new
- * one: a block's offset index takes 4 bytes per sequence it spans, and many
- * short skips would otherwise grow it by gigabytes within one block file.
- */
-
-import { FileStoreBase } from "./store-base.ts";
-
 export abstract class BlockReads extends FileStoreBase {
-  /** Live messages in [from, to] (ascending) or [to, from] (descending) with their subjects. */
+  /** Live messages in [from, to] (ascending) or [to, from] (descending) with their subjects. @internal */
   protected scanLive(
     from: number,
     to: number,
@@ -104,13 +97,14 @@ export abstract class BlockReads extends FileStoreBase {
     }
   }
 
+  /** @internal */
   protected *blocksFrom(seq: number): Generator<Block> {
     for (let i = this.blockIndexAtOrAfter(seq); i < this.blocks.length; i++) {
       if (this.blocks[i].msgs > 0) yield this.blocks[i];
     }
   }
 
-  /** The block's largest live timestamp, found once and raised by later appends. */
+  /** The block's largest live timestamp, found once and raised by later appends. @internal */
   protected maxTimestamp(block: Block): bigint {
     if (block.maxTs === null) {
       let max = -1n;
@@ -127,6 +121,7 @@ export abstract class BlockReads extends FileStoreBase {
    * The block's subject-id column (see Block.subjectIds), built on first use
    * by one WASM scan that hashes every subject: a hash already seen maps to
    * its id after a byte comparison, so most records cost no string at all.
+   * @internal
    */
   protected subjectColumn(block: Block): Uint32Array {
     if (block.subjectIds !== null) return block.subjectIds;
@@ -169,7 +164,7 @@ export abstract class BlockReads extends FileStoreBase {
     return column;
   }
 
-  /** Which subject ids a filter matches, kept until ids change. */
+  /** Which subject ids a filter matches, kept until ids change. @internal */
   protected matchBits(filter: string, wildcard: boolean): Uint8Array {
     const cached = this.lastMatch;
     const generation = this.subjects.generation;
@@ -190,7 +185,7 @@ export abstract class BlockReads extends FileStoreBase {
     return bits;
   }
 
-  /** The first live sequence at or after `seq`, or 0. */
+  /** The first live sequence at or after `seq`, or 0. @internal */
   protected nextLiveSeq(seq: number): number {
     for (
       let i = this.blockIndexAtOrAfter(Math.max(seq, this.firstSeq));
@@ -203,12 +198,13 @@ export abstract class BlockReads extends FileStoreBase {
     return 0;
   }
 
-  /** Bytes of `block` in core memory: the write buffer for the active block, else the cache. */
+  /** Bytes of `block` in core memory: the write buffer for the active block, else the cache. @internal */
   protected bytesOf(block: Block): { ptr: number; length: number } {
     if (block === this.active) return { ptr: this.buffer.ptr, length: this.buffer.used };
     return loadBlock(this.fs, this.cache, block);
   }
 
+  /** @internal */
   protected recordPtr(
     block: Block,
     seq: number,
@@ -225,6 +221,7 @@ export abstract class BlockReads extends FileStoreBase {
    * another block: one record is read instead of the whole block. Uniform
    * random reads over a store larger than the cache would otherwise read a
    * whole block per message; scans still load whole blocks while they fit.
+   * @internal
    */
   protected readsDirectly(block: Block): boolean {
     return (
@@ -235,6 +232,7 @@ export abstract class BlockReads extends FileStoreBase {
     );
   }
 
+  /** @internal */
   protected readRecordDirect(
     block: Block,
     seq: number,
@@ -246,7 +244,7 @@ export abstract class BlockReads extends FileStoreBase {
     return { ptr: this.scratch.ptr, available, offset };
   }
 
-  /** Reads the record at `offset` of a sealed block into the scratch area; returns the bytes read. */
+  /** Reads the record at `offset` of a sealed block into the scratch area; returns the bytes read. @internal */
   protected readRecordAt(block: Block, offset: number): number {
     const handle = this.readHandles.of(block);
     const room = block.written - offset;
@@ -259,21 +257,23 @@ export abstract class BlockReads extends FileStoreBase {
     return got;
   }
 
+  /** @internal */
   protected readAt(block: Block, seq: number): StoredMsg {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     return readMessage(ptr, available, block.path, offset);
   }
 
-  /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. */
+  /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. @internal */
   protected readLive(block: Block, seq: number): StoredMsg | null {
     return unlessLost(block, seq, () => this.readAt(block, seq));
   }
 
-  /** The subject of a live message, or null when its record failed verification (lost, see damage.ts). */
+  /** The subject of a live message, or null when its record failed verification (lost, see damage.ts). @internal */
   protected liveSubjectAt(block: Block, seq: number): string | null {
     return unlessLost(block, seq, () => this.subjectAt(block, seq));
   }
 
+  /** @internal */
   protected subjectAt(block: Block, seq: number): string {
     const peeked = this.peekSubject(block, seq);
     if (peeked !== null) return peeked;
@@ -287,6 +287,7 @@ export abstract class BlockReads extends FileStoreBase {
    * without verifying the checksum: filters test many records and return
    * few, and a returned message is verified when it is read. Null when the
    * block is not in memory or the header does not fit the block.
+   * @internal
    */
   protected peekSubject(block: Block, seq: number): string | null {
     let ptr: number;
@@ -312,18 +313,21 @@ export abstract class BlockReads extends FileStoreBase {
     return readSubject(subjectAt, subjectLen);
   }
 
+  /** @internal */
   protected timestampOf(block: Block, seq: number): bigint {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     decodeFields(ptr, available, block.path, offset);
     return decodedTimestamp();
   }
 
+  /** @internal */
   protected timestampAt(block: Block, offset: number): bigint {
     const { ptr, length } = this.bytesOf(block);
     decodeFields(ptr + offset, length - offset, block.path, offset);
     return decodedTimestamp();
   }
 
+  /** @internal */
   protected firstTimestamp(): bigint {
     const seq = this.firstSeq;
     if (this.firstTsOf === seq) return this.firstTs;
@@ -350,6 +354,7 @@ export abstract class BlockReads extends FileStoreBase {
    * The timestamp of `seq` if it is the first record of `block`, read on its
    * own: a block usually starts with its first message, and reading one record
    * spares an open from loading and indexing a whole block for fastState().
+   * @internal
    */
   protected timestampAtBlockStart(block: Block, seq: number): bigint | null {
     const got = this.readRecordAt(block, BLOCK_HEADER_SIZE);
@@ -366,12 +371,12 @@ export abstract class BlockReads extends FileStoreBase {
     return decodedTimestamp();
   }
 
-  /** Where the stream stands, for "no message" errors. */
+  /** Where the stream stands, for "no message" errors. @internal */
   protected range(): StreamRange {
     return { msgs: this.msgs, first: this.firstSeq, last: this.lastSeq };
   }
 
-  /** Nothing is at `seq`: lost to damage if open reported it so (state().lost), else removed or never stored. */
+  /** Nothing is at `seq`: lost to damage if open reported it so (state().lost), else removed or never stored. @internal */
   protected noMessageAt(action: string, seq: number): JetStoreError {
     for (const d of this.lost?.damaged ?? []) {
       if (d.msgs.includes(seq)) {
@@ -382,7 +387,7 @@ export abstract class BlockReads extends FileStoreBase {
     return noMessageAt(action, seq, this.range());
   }
 
-  /** The first live message at or after `start` matching `filter` (loadNextMsg). */
+  /** The first live message at or after `start` matching `filter` (loadNextMsg). @internal */
   protected nextMessage(filter: string, wildcard: boolean, start: number): StoredMsg {
     const all = matchesAll(filter);
     if (!all && !wildcard && this.subjects.get(filter) === undefined) {
@@ -412,7 +417,7 @@ export abstract class BlockReads extends FileStoreBase {
     throw noMatchFrom(filter, start, this.range());
   }
 
-  /** The newest live message matching `subject`, a filter (loadLastMsg). */
+  /** The newest live message matching `subject`, a filter (loadLastMsg). @internal */
   protected lastMessage(subject: string): StoredMsg {
     const all = matchesAll(subject);
     const tokens = all ? null : filterTokens(subject);
@@ -431,7 +436,7 @@ export abstract class BlockReads extends FileStoreBase {
     throw noLastMatch(subject, this.range());
   }
 
-  /** The newest live message at or before `start` (loadPrevMsg). */
+  /** The newest live message at or before `start` (loadPrevMsg). @internal */
   protected prevMessage(start: number): StoredMsg {
     const from = Math.min(start, this.lastSeq);
     for (let i = this.blockIndexAtOrAfter(from); i >= 0; i--) {
@@ -450,7 +455,7 @@ export abstract class BlockReads extends FileStoreBase {
   }
 }
 
-/** What `read` gives, or null when it fails because damage swallowed `seq`'s record (see damage.ts). */
+/** What `read` gives, or null when it fails because damage swallowed `seq`'s record (see damage.ts). @internal */
 export function unlessLost<T>(block: Block, seq: number, read: () => T): T | null {
   try {
     return read();
@@ -460,7 +465,7 @@ export function unlessLost<T>(block: Block, seq: number, read: () => T): T | nul
   }
 }
 
-/** A live message whose record a scan found damaged and skipped (see damage.ts). */
+/** A live message whose record a scan found damaged and skipped (see damage.ts). @internal */
 export function missingRecord(block: Block, seq: number): JetStoreError {
   const stretch = damagedMessages(block).find((d) => d.msgs.includes(seq));
   return lostToDamage("ErrCorrupt", seq, { file: block.path, offset: stretch?.offset });

@@ -19,7 +19,9 @@ import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
 import { decodedTimestamp, decodeFields, readSubject } from "./message-reader.ts";
 import { resolved } from "./queries.ts";
+import { unlessLost } from "./reads.ts";
 import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
+import { BlockWrites } from "./writes.ts";
 
 /**
  * Skips that would stretch a block over more sequences than this start a new
@@ -28,10 +30,8 @@ import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.t
  */
 const TWO_32 = 0x1_0000_0000;
 
-import { unlessLost } from "./reads.ts";
-import { BlockWrites } from "./writes.ts";
-
 export abstract class Removals extends BlockWrites {
+  /** @internal */
   protected remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
@@ -66,7 +66,7 @@ export abstract class Removals extends BlockWrites {
     return true;
   }
 
-  /** After removing the first message `seq` of `block`: the next live one is usually `seq + 1`. */
+  /** After removing the first message `seq` of `block`: the next live one is usually `seq + 1`. @internal */
   protected moveFirstPast(block: Block, seq: number): void {
     const next = seq + 1;
     if (block.contains(next) && !block.deleted.has(next)) this.firstSeq = next;
@@ -78,6 +78,7 @@ export abstract class Removals extends BlockWrites {
    * The first live message on `subject`. A stale first is found from the
    * subject-id columns when every block to search has one (no record is
    * read), else by reading subjects.
+   * @internal
    */
   protected firstOf(subject: string, entry: SubjectEntry): number {
     if (entry.first !== 0 || entry.id === undefined)
@@ -101,7 +102,7 @@ export abstract class Removals extends BlockWrites {
     return resolved(this.queries, subject, entry).first;
   }
 
-  /** Removes a message for a limit or an expiry: from the head with a shared range tombstone when it is first. */
+  /** Removes a message for a limit or an expiry: from the head with a shared range tombstone when it is first. @internal */
   protected removeForLimit(seq: number): void {
     if (seq === this.firstSeq) this.removeHead();
     else this.remove(seq, false);
@@ -112,6 +113,7 @@ export abstract class Removals extends BlockWrites {
    * range tombstone ("everything through seq") written just before the next
    * write-out, so a discard-old stream writes one per flush, not one per
    * message; as durable as any write once a sync round covers it.
+   * @internal
    */
   protected removeHead(): void {
     if (this.options.syncAlways) {
@@ -145,6 +147,7 @@ export abstract class Removals extends BlockWrites {
    * decodes): its block keeps a subject-id column and its bytes are in
    * memory. Size, flags and time are then read from the fixed header (the
    * sequence checked) and the subject comes from the column (dropPeeked).
+   * @internal
    */
   protected peekInMemory(block: Block, seq: number): number {
     const ids = block.subjectIds;
@@ -167,14 +170,14 @@ export abstract class Removals extends BlockWrites {
     return sane && ids[seq - block.first] !== NO_SUBJECT ? at : -1;
   }
 
-  /** Takes a message found by peekInMemory out of every count. */
+  /** Takes a message found by peekInMemory out of every count. @internal */
   protected dropPeeked(block: Block, seq: number, size: number, flags: number): void {
     block.deleted.add(seq);
     this.subjects.removeById((block.subjectIds as Uint32Array)[seq - block.first], seq);
     this.uncount(block, seq, size, flags);
   }
 
-  /** Takes the live message `seq` out of every count; returns where its record is and its time. */
+  /** Takes the live message `seq` out of every count; returns where its record is and its time. @internal */
   protected dropMessage(block: Block, seq: number): RecordInfo | null {
     const record = this.recordInfo(block, seq);
     if (record === null) this.dropLost(block, [seq]);
@@ -185,6 +188,7 @@ export abstract class Removals extends BlockWrites {
   /**
    * Where the record of live message `seq` is, its time, subject and size;
    * null for a message whose record damage swallowed (see damage.ts).
+   * @internal
    */
   protected recordInfo(block: Block, seq: number): RecordInfo | null {
     const at = unlessLost(block, seq, () => this.recordPtr(block, seq));
@@ -195,13 +199,14 @@ export abstract class Removals extends BlockWrites {
     return { offset, ts: decodedTimestamp(), subject, length: f.length, flags: f.flags };
   }
 
+  /** @internal */
   protected dropRecord(block: Block, seq: number, record: RecordInfo): void {
     block.deleted.add(seq);
     this.subjects.remove(record.subject, seq);
     this.uncount(block, seq, record.length, record.flags);
   }
 
-  /** Takes a removed message's record out of the counts and its TTL out of the wheel. */
+  /** Takes a removed message's record out of the counts and its TTL out of the wheel. @internal */
   protected uncount(block: Block, seq: number, size: number, flags: number): void {
     block.msgs--;
     block.bytes -= size;
@@ -210,7 +215,7 @@ export abstract class Removals extends BlockWrites {
     if (flags & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
   }
 
-  /** Writes the range tombstone of the head removals made since the last one. */
+  /** Writes the range tombstone of the head removals made since the last one. @internal */
   protected flushHeadRemovals(): void {
     const through = this.headRemovedThrough;
     if (through === 0) return;
@@ -218,7 +223,7 @@ export abstract class Removals extends BlockWrites {
     this.appendTombstone(through, through, this.lastTs);
   }
 
-  /** Removes every live message of `block` in [from, to] from the counts (no tombstone). */
+  /** Removes every live message of `block` in [from, to] from the counts (no tombstone). @internal */
   protected dropLive(block: Block, from: number, to: number): void {
     if (from > to) return;
     if (block.msgs === 0) {
@@ -247,6 +252,7 @@ export abstract class Removals extends BlockWrites {
    * hold beyond its verified records, shared among them; their subjects are
    * unknown, so the subject totals are rebuilt from the verified records: a
    * total left one too high would make a per-subject limit trim forever.
+   * @internal
    */
   protected dropLost(block: Block, seqs: number[]): void {
     const { ptr, length } = this.bytesOf(block);
@@ -271,7 +277,7 @@ export abstract class Removals extends BlockWrites {
     this.rebuildSubjectTotals();
   }
 
-  /** Subject totals from the verified records of every live message; subject-id caches restart. */
+  /** Subject totals from the verified records of every live message; subject-id caches restart. @internal */
   protected rebuildSubjectTotals(): void {
     const totals = new SubjectTotals();
     for (const b of this.blocks) {
@@ -287,6 +293,7 @@ export abstract class Removals extends BlockWrites {
     this.lastMatch = null;
   }
 
+  /** @internal */
   protected recomputeFirst(): void {
     // No message lives below the current first: searching from it, not from
     // each block's start, keeps removing the head (discard old) O(1).
@@ -294,7 +301,7 @@ export abstract class Removals extends BlockWrites {
     this.firstSeq = seq === 0 ? this.lastSeq + 1 : seq;
   }
 
-  /** Deletes files of leading blocks with no live message (checkpoint first, then files). */
+  /** Deletes files of leading blocks with no live message (checkpoint first, then files). @internal */
   protected dropEmptyHeadBlocks(): void {
     let n = 0;
     while (n < this.blocks.length - 1 && this.blocks[n].msgs === 0) n++;
@@ -320,6 +327,7 @@ export abstract class Removals extends BlockWrites {
    * durable, without holding up the round: nothing acknowledged depends on
    * the removal (a file that survives a crash is replayed, its messages
    * already removed). A failure leaves them for the next round.
+   * @internal
    */
   protected unlinkInBackground(blocks: Block[]): void {
     const removal = Promise.all(blocks.map((b) => this.fs.removeAsync(b.path))).then(
@@ -334,13 +342,14 @@ export abstract class Removals extends BlockWrites {
     removal.finally(() => this.unlinking.delete(removal));
   }
 
-  /** Removes the files of emptied head blocks; their tombstones are durable by now. */
+  /** Removes the files of emptied head blocks; their tombstones are durable by now. @internal */
   protected unlinkEmptied(blocks: Block[]): void {
     for (const b of blocks) this.fs.remove(b.path);
     if (blocks.length > 0) this.dirDirty = true;
   }
 }
 
+/** @internal */
 export interface RecordInfo {
   offset: number;
   ts: bigint;

@@ -13,12 +13,6 @@ import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
 import { decodeFields } from "./message-reader.ts";
 
-/**
- * Skips that would stretch a block over more sequences than this start a new
- * one: a block's offset index takes 4 bytes per sequence it spans, and many
- * short skips would otherwise grow it by gigabytes within one block file.
- */
-
 import { missingRecord } from "./reads.ts";
 import { Removals } from "./removals.ts";
 import type { PendingErase } from "./store-base.ts";
@@ -29,6 +23,7 @@ export abstract class Rewrites extends Removals {
    * a crash before that keeps the message intact (and removed), never a
    * message of random bytes that a checkpoint still counts. Returns the
    * blocks written, for the caller to fsync.
+   * @internal
    */
   protected overwriteErased(erases: PendingErase[]): Block[] {
     const written = new Set<Block>();
@@ -47,7 +42,7 @@ export abstract class Rewrites extends Removals {
     return [...written];
   }
 
-  /** With syncAlways: the tombstones are durable; overwrite and fsync now. */
+  /** With syncAlways: the tombstones are durable; overwrite and fsync now. @internal */
   protected eraseNow(): void {
     const erases = this.pendingErases;
     this.pendingErases = [];
@@ -57,7 +52,7 @@ export abstract class Rewrites extends Removals {
     }
   }
 
-  /** In a sync round, once this round's tombstones are durable. */
+  /** In a sync round, once this round's tombstones are durable. @internal */
   protected async eraseDurably(erases: PendingErase[]): Promise<void> {
     const written = this.overwriteErased(erases);
     for (const b of written) b.dirty = false;
@@ -69,7 +64,7 @@ export abstract class Rewrites extends Removals {
     }
   }
 
-  /** Rewrites a record in place with random payload bytes and the ERASED flag. */
+  /** Rewrites a record in place with random payload bytes and the ERASED flag. @internal */
   protected overwrite(block: Block, seq: number, offset: number, ts: bigint): void {
     const core = getCore();
     const { ptr, available } = this.recordPtr(block, seq);
@@ -112,7 +107,7 @@ export abstract class Rewrites extends Removals {
     }
   }
 
-  /** Every message goes; sequences go on (purge). */
+  /** Every message goes; sequences go on (purge). @internal */
   protected purgeAll(): number {
     this.flushHeadRemovals();
     const purged = this.msgs;
@@ -120,7 +115,7 @@ export abstract class Rewrites extends Removals {
     return purged;
   }
 
-  /** Every message below `seq` goes; past the end, the next message gets `seq` (compact). */
+  /** Every message below `seq` goes; past the end, the next message gets `seq` (compact). @internal */
   protected compactTo(seq: number): number {
     this.flushHeadRemovals();
     if (seq === 0) return this.purgeAll();
@@ -151,6 +146,7 @@ export abstract class Rewrites extends Removals {
    * that re-assert every removal whose tombstone is cut, is made durable;
    * then the checkpoint that no longer lists what is cut; only then are
    * files cut and unlinked (after a crash, open finishes that: see recovery.ts).
+   * @internal
    */
   protected truncateAfter(seq: number): void {
     this.flushHeadRemovals();
@@ -192,7 +188,7 @@ export abstract class Rewrites extends Removals {
     this.cutFiles(holder, end, cut);
   }
 
-  /** Where the record of `seq` ends in `block`. */
+  /** Where the record of `seq` ends in `block`. @internal */
   protected recordEnd(block: Block, seq: number): number {
     // The whole block, not recordPtr: that may hand back a lone record read past the cache.
     const { ptr, length } = this.bytesOf(block);
@@ -201,7 +197,7 @@ export abstract class Rewrites extends Removals {
     return offset + decodeFields(ptr + offset, length - offset, block.path, offset).length;
   }
 
-  /** Seals `block` (in memory) right after `seq`'s record, which ends at `end`. */
+  /** Seals `block` (in memory) right after `seq`'s record, which ends at `end`. @internal */
   protected sealAt(block: Block, seq: number, end: number): void {
     if (block === this.active) {
       // Its bytes move to the cache as they are, as when a block rolls.
@@ -219,6 +215,7 @@ export abstract class Rewrites extends Removals {
    * Writes tombstones for every removal of a surviving message at or after
    * `from`, and for the sequences below the first surviving block, whose
    * files may still be on disk waiting to be unlinked.
+   * @internal
    */
   protected reassertRemovals(from: number): void {
     const first = this.blocks[0];
@@ -239,6 +236,7 @@ export abstract class Rewrites extends Removals {
    * that no longer lists them is durable. A failure leaves the store right:
    * open cuts a listed block back to its recorded length and removes
    * unlisted files below the checkpoint's last block (recovery.ts).
+   * @internal
    */
   protected cutFiles(holder: Block, end: number, cut: Block[]): void {
     try {
@@ -252,7 +250,7 @@ export abstract class Rewrites extends Removals {
     }
   }
 
-  /** Purge semantics: no message remains, the last sequence becomes `last`. */
+  /** Purge semantics: no message remains, the last sequence becomes `last`. @internal */
   protected removeEverythingThrough(last: number): void {
     this.writeOut();
     // Created before anything changes: a disk too full for a new file refuses the purge cleanly.

@@ -35,24 +35,37 @@ import { WriteBuffer } from "./write-buffer.ts";
  */
 
 export abstract class FileStoreBase {
-  /** Takes the store out of the exit registry (runtimes/exit.ts); set while open. */
+  /** Takes the store out of the exit registry (runtimes/exit.ts); set while open. @internal */
   protected leaveExit: () => void = () => {};
+  /** @internal */
   protected readonly fs: FileSystem;
+  /** @internal */
   protected readonly dir: string;
+  /** @internal */
   protected readonly options: ResolvedFileStoreOptions;
+  /** @internal */
   protected limits: ResolvedLimits;
+  /** @internal */
   protected readonly now: () => bigint;
+  /** @internal */
   protected readonly clock: Timestamps;
+  /** @internal */
   protected readonly lock: DirectoryLock;
+  /** @internal */
   protected readonly buffer: WriteBuffer;
+  /** @internal */
   protected readonly cache: BlockCache;
+  /** @internal */
   protected readonly commit: GroupCommit;
+  /** @internal */
   protected readonly readHandles: ReadHandles;
+  /** @internal */
   protected readonly queries: QuerySource;
-  /** The store as the limit rules see it; null when no limit is set. */
+  /** The store as the limit rules see it; null when no limit is set. @internal */
   protected limited: LimitedStore | null = null;
-  /** Subject ids by the core's subject hash, checked against the bytes on use. */
+  /** Subject ids by the core's subject hash, checked against the bytes on use. @internal */
   protected readonly idsByHash = new Map<number, number>();
+  /** @internal */
   protected lastMatch: {
     filter: string;
     wildcard: boolean;
@@ -60,41 +73,60 @@ export abstract class FileStoreBase {
     subjects: SubjectTotals;
     bits: Uint8Array;
   } | null = null;
-  /** fsyncs of sealed blocks started early (see syncSealedEarly), and the first that failed. */
+  /** fsyncs of sealed blocks started early (see syncSealedEarly), and the first that failed. @internal */
   protected readonly earlySyncs = new Set<Promise<void>>();
+  /** @internal */
   protected earlySyncError: unknown = null;
-  /** Head removals (see removeHead) whose range tombstone is not written yet: through this sequence. */
+  /** Head removals (see removeHead) whose range tombstone is not written yet: through this sequence. @internal */
   protected headRemovedThrough = 0;
-  /** Erased messages whose records are overwritten once their tombstones are durable (overwriteErased). */
+  /** Erased messages whose records are overwritten once their tombstones are durable (overwriteErased). @internal */
   protected pendingErases: PendingErase[] = [];
-  /** Emptied head blocks whose files wait for the next sync round or checkpoint. */
+  /** Emptied head blocks whose files wait for the next sync round or checkpoint. @internal */
   protected pendingUnlinks: Block[] = [];
-  /** Unlinks in flight: close and delete wait for them, so none outlives the lock. */
+  /** Unlinks in flight: close and delete wait for them, so none outlives the lock. @internal */
   protected readonly unlinking = new Set<Promise<unknown>>();
-  /** firstTimestamp()'s answer, valid while the first sequence is `firstTsOf`. */
+  /** firstTimestamp()'s answer, valid while the first sequence is `firstTsOf`. @internal */
   protected firstTsOf = 0;
+  /** @internal */
   protected firstTs = 0n;
+  /** @internal */
   protected readonly scratch = new ScratchBuffer();
+  /** @internal */
   protected blocks: Block[] = [];
+  /** @internal */
   protected active!: Block;
+  /** @internal */
   protected subjects = new SubjectTotals();
+  /** @internal */
   protected nextBlockNumber = 1;
+  /** @internal */
   protected firstSeq = 1;
+  /** @internal */
   protected lastSeq = 0;
+  /** @internal */
   protected lastTs = 0n;
+  /** @internal */
   protected msgs = 0;
+  /** @internal */
   protected bytes = 0;
+  /** @internal */
   protected lost: LostData | undefined;
+  /** @internal */
   protected closed = false;
+  /** @internal */
   protected flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** @internal */
   protected syncTimer: ReturnType<typeof setInterval> | null = null;
+  /** @internal */
   protected ageTimer: ReturnType<typeof setInterval> | null = null;
-  /** The directory's entries changed since its last fsync. */
+  /** The directory's entries changed since its last fsync. @internal */
   protected dirDirty = false;
-  /** A background write failed; the next durability request reports it. */
+  /** A background write failed; the next durability request reports it. @internal */
   protected writeError: unknown = null;
+  /** @internal */
   protected readonly expiry: TtlExpiry;
 
+  /** @internal */
   protected constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock) {
     this.options = options;
     this.fs = options.fs;
@@ -136,30 +168,41 @@ export abstract class FileStoreBase {
   }
 
   // Implemented by the layers above (reads, removals, rewrites, durability, the facade).
+  /** @internal */
   protected abstract scanLive(
     from: number,
     to: number,
     ascending: boolean,
     visit: (seq: number, subject: string) => boolean,
   ): void;
+  /** @internal */
   protected abstract nextLiveSeq(seq: number): number;
+  /** @internal */
   protected abstract timestampOf(block: Block, seq: number): bigint;
+  /** @internal */
   protected abstract blocksFrom(seq: number): Generator<Block>;
+  /** @internal */
   protected abstract maxTimestamp(block: Block): bigint;
+  /** @internal */
   protected abstract flushHeadRemovals(): void;
+  /** @internal */
   protected abstract removeForLimit(seq: number): void;
+  /** @internal */
   protected abstract eraseNow(): void;
+  /** @internal */
   protected abstract writeCheckpointNow(): void;
+  /** @internal */
   protected abstract syncRound(): Promise<void>;
+  /** @internal */
   protected abstract configureLimits(): void;
 
-  /** The block whose range holds `seq`, or undefined when `seq` falls between blocks. */
+  /** The block whose range holds `seq`, or undefined when `seq` falls between blocks. @internal */
   protected findBlock(seq: number): Block | undefined {
     const b = this.blocks[this.blockIndexAtOrAfter(seq)];
     return b?.contains(seq) ? b : undefined;
   }
 
-  /** Index of the first block whose range ends at or after `seq` (blocks.length if none). */
+  /** Index of the first block whose range ends at or after `seq` (blocks.length if none). @internal */
   protected blockIndexAtOrAfter(seq: number): number {
     const blocks = this.blocks;
     const active = blocks.length - 1;
@@ -175,6 +218,7 @@ export abstract class FileStoreBase {
   }
 }
 
+/** @internal */
 export interface PendingErase {
   block: Block;
   seq: number;

@@ -18,6 +18,7 @@ import { getCore } from "../wasm/core.ts";
 import { Block } from "./block.ts";
 import { checkBlockHeader, loadBlock } from "./block-io.ts";
 import { scanBlock } from "./block-scan.ts";
+import { BlockReads } from "./reads.ts";
 import { BLOCKS_DIR, blockPath } from "./recovery.ts";
 import { NO_SUBJECT, type SubjectEntry } from "./subject-totals.ts";
 
@@ -34,10 +35,8 @@ const SKIP_SPAN = 1 << 20;
 const TWO_32 = 0x1_0000_0000;
 const EMPTY = new Uint8Array(0);
 
-import { BlockReads } from "./reads.ts";
-
 export abstract class BlockWrites extends BlockReads {
-  /** Appends a message record; the caller has set `this.clock`'s halves to `ts`. */
+  /** Appends a message record; the caller has set `this.clock`'s halves to `ts`. @internal */
   protected appendMessage(
     seq: number,
     ts: bigint,
@@ -67,6 +66,7 @@ export abstract class BlockWrites extends BlockReads {
     this.afterWrite();
   }
 
+  /** @internal */
   protected appendSkip(last: number, count: number): void {
     const ts = readClock(this.now, "skip message");
     const active = this.active;
@@ -82,7 +82,7 @@ export abstract class BlockWrites extends BlockReads {
     this.afterWrite();
   }
 
-  /** Appends a record with no subject or headers (a skip or a tombstone) to the active block. */
+  /** Appends a record with no subject or headers (a skip or a tombstone) to the active block. @internal */
   protected appendBareRecord(seq: number, ts: bigint, payload: Uint8Array, flag: number): void {
     this.makeRoom(REC_MIN + payload.length);
     const hi = Number(ts >> 32n);
@@ -96,6 +96,7 @@ export abstract class BlockWrites extends BlockReads {
   /**
    * With syncAlways: makes the record just appended at `start` durable, or
    * takes it back and throws, so a write that fails changes nothing.
+   * @internal
    */
   protected commitAppend(start: number): void {
     const block = this.active;
@@ -124,6 +125,7 @@ export abstract class BlockWrites extends BlockReads {
    * false (the caller commits once its removal is complete in memory). If
    * that fails the removal stays in effect, its tombstone waits for the next
    * write-out, and the error is thrown: the removal is not durable yet.
+   * @internal
    */
   protected appendTombstone(seq: number, count: number, ts: bigint, commit = true): void {
     this.appendBareRecord(seq, ts, count === 1 ? EMPTY : u64Bytes(count), REC_FLAG_TOMBSTONE);
@@ -137,20 +139,21 @@ export abstract class BlockWrites extends BlockReads {
     if (commit && this.options.syncAlways) this.commitTombstones();
   }
 
-  /** With syncAlways: makes the tombstones written so far durable; throws (keeping them) if it cannot. */
+  /** With syncAlways: makes the tombstones written so far durable; throws (keeping them) if it cannot. @internal */
   protected commitTombstones(): void {
     this.writeOut();
     this.syncBlock(this.active);
     this.syncDirectoryIfNeeded();
   }
 
-  /** Seals the active block when `size` more bytes would not fit. */
+  /** Seals the active block when `size` more bytes would not fit. @internal */
   protected makeRoom(size: number): void {
     const used = this.buffer.used;
     if (used > BLOCK_HEADER_SIZE && used + size > this.options.blockSize) this.rollBlock();
     this.buffer.ensure(this.buffer.used + size + REC_TTL_AND_SLACK);
   }
 
+  /** @internal */
   protected afterWrite(): void {
     // With syncAlways each record made itself durable (commitAppend).
     if (this.options.syncAlways) return;
@@ -165,6 +168,7 @@ export abstract class BlockWrites extends BlockReads {
     }
   }
 
+  /** @internal */
   protected writeOutInBackground(): void {
     try {
       this.flushHeadRemovals();
@@ -174,7 +178,7 @@ export abstract class BlockWrites extends BlockReads {
     }
   }
 
-  /** Writes the buffered tail of the active block to its file. */
+  /** Writes the buffered tail of the active block to its file. @internal */
   protected writeOut(): void {
     if (this.closed && this.active === undefined) return;
     const block = this.active;
@@ -190,7 +194,7 @@ export abstract class BlockWrites extends BlockReads {
     this.writeError = null;
   }
 
-  /** Seals the active block and starts the next one. */
+  /** Seals the active block and starts the next one. @internal */
   protected rollBlock(): void {
     this.writeOut();
     // Created before anything changes: a disk too full for a new file refuses the write cleanly.
@@ -207,6 +211,7 @@ export abstract class BlockWrites extends BlockReads {
    * Starts the fsync of a block just sealed on the runtime's I/O thread, so
    * the disk works while appends go on and the next flush finds little left
    * to sync. A failure is kept and reported by the next durability round.
+   * @internal
    */
   protected syncSealedEarly(block: Block): void {
     const handle = block.handle;
@@ -228,7 +233,7 @@ export abstract class BlockWrites extends BlockReads {
     this.earlySyncs.add(early);
   }
 
-  /** Creates the file of the next block, empty. */
+  /** Creates the file of the next block, empty. @internal */
   protected createBlockFile(): FileHandle {
     const path = blockPath(this.dir, this.nextBlockNumber);
     const handle = this.fs.open(path, "create", this.options.fileMode);
@@ -241,6 +246,7 @@ export abstract class BlockWrites extends BlockReads {
     return handle;
   }
 
+  /** @internal */
   protected startBlock(file: FileHandle = this.createBlockFile()): void {
     const n = this.nextBlockNumber++;
     const prev = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1].last : this.lastSeq;
@@ -257,7 +263,7 @@ export abstract class BlockWrites extends BlockReads {
     this.dirDirty = true;
   }
 
-  /** fsyncs a block file, first writing again what a failed fsync may have dropped (block-sync.ts). */
+  /** fsyncs a block file, first writing again what a failed fsync may have dropped (block-sync.ts). @internal */
   protected syncBlock(block: Block): void {
     if (block.handle === null) return;
     block.durability.sync(block.handle, block.written, (from, to) =>
@@ -265,6 +271,7 @@ export abstract class BlockWrites extends BlockReads {
     );
   }
 
+  /** @internal */
   protected syncBlockAsync(block: Block): Promise<void> {
     if (block.handle === null) return Promise.resolve();
     return block.durability.syncAsync(block.handle, block.written, (from, to) =>
@@ -277,6 +284,7 @@ export abstract class BlockWrites extends BlockReads {
    * write buffer for the active block; for a sealed one the cache, or a read
    * of the file (the kernel keeps the dropped pages readable, but may have
    * evicted them since), accepted only if every record from `from` verifies.
+   * @internal
    */
   protected bytesToRewrite(block: Block, from: number, to: number): Uint8Array {
     if (block === this.active) return this.buffer.view(from, to);
@@ -296,6 +304,7 @@ export abstract class BlockWrites extends BlockReads {
     return getCore().u8.subarray(ptr + from, ptr + to);
   }
 
+  /** @internal */
   protected syncDirectoryIfNeeded(): void {
     if (!this.dirDirty) return;
     this.fs.syncDirectory(joinPath(this.dir, BLOCKS_DIR));
@@ -310,6 +319,7 @@ const REC_MIN = 36;
 /** Room for a TTL field and rounding, so `append` never writes past the buffer. */
 const REC_TTL_AND_SLACK = 16;
 
+/** @internal */
 export function u64Bytes(value: number): Uint8Array {
   const out = new Uint8Array(8);
   const view = new DataView(out.buffer);
