@@ -35,16 +35,6 @@
  * later); where it is vague or inconsistent the choice is noted on the method.
  */
 
-import { backgroundInterval } from "../runtimes/timers.ts";
-import {
-  admit,
-  ageCheckIntervalMs,
-  enforce,
-  enforceAll,
-  expireByAge,
-  expireDue,
-  type LimitedStore,
-} from "./limits.ts";
 import { recordSize } from "./msg-size.ts";
 import {
   Action,
@@ -62,9 +52,9 @@ import {
   type StreamRange,
   tooManyLastSeqs,
 } from "./store-errors.ts";
+import { StreamPolicy } from "./stream-policy.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
-import { TtlExpiry } from "./ttl-expiry.ts";
 import type {
   SimpleState,
   StoredMsg,
@@ -78,7 +68,6 @@ import {
   checkBoolean,
   checkFilter,
   checkHeaders,
-  checkLimitsUpdate,
   checkOpen,
   checkPayload,
   checkRecordSize,
@@ -116,10 +105,8 @@ const CREATING: unique symbol = Symbol("MemStore.create");
 /** A stream store held in memory; nothing survives `close()`. */
 export class MemStore implements StreamStore {
   private readonly now: () => bigint;
-  private limits: ResolvedLimits;
-  private readonly limited: LimitedStore;
-  private ageTimer: ReturnType<typeof setInterval> | null = null;
-  private readonly expiry: TtlExpiry;
+  /** Limits, age and TTL expiry: the rules every engine shares (stream-policy.ts). */
+  private readonly policy: StreamPolicy;
   private seqs: number[] = [];
   private recs: (MemRecord | undefined)[] = [];
   /** Per slot, the largest timestamp of any message stored at or before it (dead slots included). */
@@ -145,58 +132,44 @@ export class MemStore implements StreamStore {
 
   private constructor(creating: typeof CREATING, limits: ResolvedLimits, now: () => bigint) {
     if (creating !== CREATING) throw notConstructible("MemStore", "MemStore.create()");
-    this.limits = limits;
     this.now = now;
     this.first = limits.firstSeq;
     this.last = limits.firstSeq - 1;
     const store = this;
-    this.expiry = new TtlExpiry(
-      (seq) => this.removeMsg(seq),
-      () => readClock(this.now, "expire messages"),
+    this.policy = new StreamPolicy(limits, now, {
+      limitedView: (ttls) => ({
+        get limitMsgs() {
+          return store.msgs;
+        },
+        get limitBytes() {
+          return store.bytes;
+        },
+        subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
+        removeOldest: () => this.removeMsg(this.first),
+        removeOldestOf: (subject) => {
+          const list = this.subjects.get(subject);
+          if (list !== undefined) this.removeMsg(list.first);
+        },
+        oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTs),
+        ttls,
+        nextLive: (seq) => {
+          const slot = this.nextLive(this.lowerBound(seq));
+          return slot < 0 ? 0 : this.seqs[slot];
+        },
+        timestampOf: (seq) => (this.recs[this.slotOf(seq)] as MemRecord).ts,
+        removeSeq: (seq) => this.removeMsg(seq),
+      }),
+      removeExpired: (seq) => this.removeMsg(seq),
       // Removing a message from memory cannot fail once the store is open.
-      () => {},
-    );
-    this.limited = {
-      get limitMsgs() {
-        return store.msgs;
-      },
-      get limitBytes() {
-        return store.bytes;
-      },
-      subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
-      removeOldest: () => this.removeMsg(this.first),
-      removeOldestOf: (subject) => {
-        const list = this.subjects.get(subject);
-        if (list !== undefined) this.removeMsg(list.first);
-      },
-      oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTs),
-      ttls: this.expiry.ttls,
-      nextLive: (seq) => {
-        const slot = this.nextLive(this.lowerBound(seq));
-        return slot < 0 ? 0 : this.seqs[slot];
-      },
-      timestampOf: (seq) => (this.recs[this.slotOf(seq)] as MemRecord).ts,
-      removeSeq: (seq) => this.removeMsg(seq),
-    };
-    this.startAgeTimer();
+      onBackgroundError: () => {},
+      isClosed: () => this.closed,
+    });
+    this.policy.startAgeTimer();
   }
 
   updateConfig(limits: StreamLimits): void {
-    checkOpen(this.closed, "update config");
-    this.limits = checkLimitsUpdate(limits, this.limits);
-    this.startAgeTimer();
-    enforceAll(this.limits, this.limited, [...this.subjects.keys()]);
-    expireDue(this.limits, this.limited, this.expiry, readClock(this.now, "update config"));
-  }
-
-  private startAgeTimer(): void {
-    if (this.ageTimer !== null) clearInterval(this.ageTimer);
-    this.ageTimer = null;
-    if (this.limits.maxAgeMs === 0) return;
-    this.ageTimer = backgroundInterval(() => {
-      if (!this.closed)
-        expireByAge(this.limits, this.limited, readClock(this.now, "expire messages"));
-    }, ageCheckIntervalMs(this.limits.maxAgeMs));
+    checkOpen(this.closed, Action.updateConfig);
+    this.policy.update(limits, () => this.subjects.keys());
   }
 
   storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {
@@ -205,24 +178,15 @@ export class MemStore implements StreamStore {
     const subjectBytes = checkSubject(subject, action);
     checkHeaders(hdr, action);
     checkPayload(msg, action);
-    const ttlSeconds = checkTtl(ttl, this.limits.allowMsgTtl, action);
+    const ttlSeconds = checkTtl(ttl, this.policy.limits.allowMsgTtl, action);
     checkSeqRoom(this.last, 1, action);
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttlSeconds);
     checkRecordSize(size, action);
-    admit(
-      this.limits,
-      this.limited,
-      subject,
-      (hdr === null ? 0 : hdr.length) + msg.length,
-      size,
-      action,
-    );
+    this.policy.admit(subject, (hdr === null ? 0 : hdr.length) + msg.length, size, action);
     const seq = this.last + 1;
     const ts = readClock(this.now, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
-    if (ttlSeconds !== 0) this.expiry.added(seq, ts, ttlSeconds, ts);
-    enforce(this.limits, this.limited, subject);
-    expireDue(this.limits, this.limited, this.expiry, ts);
+    this.policy.stored(subject, seq, ts, ttlSeconds);
     return { seq, ts };
   }
 
@@ -241,25 +205,13 @@ export class MemStore implements StreamStore {
     checkPayload(msg, action);
     checkSeq(seq, action);
     checkTimestamp(ts, action);
-    const ttlSeconds = checkTtl(ttl, this.limits.allowMsgTtl, action);
+    const ttlSeconds = checkTtl(ttl, this.policy.limits.allowMsgTtl, action);
     this.checkNext(seq, action);
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttlSeconds);
     checkRecordSize(size, action);
-    admit(
-      this.limits,
-      this.limited,
-      subject,
-      (hdr === null ? 0 : hdr.length) + msg.length,
-      size,
-      action,
-    );
+    this.policy.admit(subject, (hdr === null ? 0 : hdr.length) + msg.length, size, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
-    enforce(this.limits, this.limited, subject);
-    if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0 || ttlSeconds !== 0) {
-      const now = readClock(this.now, action);
-      if (ttlSeconds !== 0) this.expiry.added(seq, ts, ttlSeconds, now);
-      expireDue(this.limits, this.limited, this.expiry, now);
-    }
+    this.policy.storedRaw(subject, seq, ts, ttlSeconds, action);
   }
 
   skipMsg(): number {
@@ -381,7 +333,7 @@ export class MemStore implements StreamStore {
     this.seqs.length = slot + 1;
     this.recs.length = slot + 1;
     this.maxTs.length = slot + 1;
-    this.expiry.ttls.truncatedTo(seq);
+    this.policy.expiry.ttls.truncatedTo(seq);
     this.last = seq;
     this.lastTs = (this.recs[slot] as MemRecord).ts;
   }
@@ -576,9 +528,7 @@ export class MemStore implements StreamStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.expiry.stop();
-    if (this.ageTimer !== null) clearInterval(this.ageTimer);
-    this.ageTimer = null;
+    this.policy.stop();
     this.seqs = [];
     this.recs = [];
     this.maxTs = [];
@@ -676,7 +626,7 @@ export class MemStore implements StreamStore {
     this.recs[slot] = undefined;
     this.msgs--;
     this.bytes -= rec.size;
-    if (rec.ttl !== 0) this.expiry.ttls.remove(seq);
+    if (rec.ttl !== 0) this.policy.expiry.ttls.remove(seq);
     if ((this.subjects.get(rec.subject) as SubjectSeqs).remove(seq)) {
       this.subjects.delete(rec.subject);
     }
@@ -698,7 +648,7 @@ export class MemStore implements StreamStore {
     this.maxTs = [];
     this.head = 0;
     this.subjects.clear();
-    this.expiry.ttls.clear();
+    this.policy.expiry.ttls.clear();
     this.msgs = 0;
     this.bytes = 0;
     this.first = first;

@@ -25,16 +25,9 @@ import { type DirectoryLock, joinPath } from "../../runtimes/fs.ts";
 import { backgroundInterval } from "../../runtimes/timers.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
-import {
-  admit,
-  ageCheckIntervalMs,
-  enforce,
-  enforceAll,
-  expireByAge,
-  expireDue,
-  type LimitedStore,
-} from "../limits.ts";
+import type { LimitedStore } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
+import type { MessageTtls } from "../msg-ttls.ts";
 import {
   Action,
   checkDeletedListed,
@@ -58,7 +51,6 @@ import {
   checkBoolean,
   checkFilter,
   checkHeaders,
-  checkLimitsUpdate,
   checkOpen,
   checkPayload,
   checkSeq,
@@ -128,7 +120,7 @@ export class FileStore extends Durability implements StreamStore {
       lock.release();
       throw err;
     }
-    store.startAgeTimer();
+    store.policy.startAgeTimer();
     store.expiry.rearm(readClock(store.now, "open store"));
     if (resolved.syncIntervalMs > 0) {
       store.syncTimer = backgroundInterval(() => {
@@ -174,28 +166,18 @@ export class FileStore extends Durability implements StreamStore {
     this.dropEmptyHeadBlocks();
     this.expiry.ttls.retain((seq) => this.findBlock(seq)?.isLive(seq) === true);
     // Limits may be lower than when the store was written, and time has passed.
-    if (this.limited !== null) enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
-    expireDue(this.limits, this.limited, this.expiry, readClock(this.now, "open store"));
+    this.policy.applyAll(() => this.subjects.map.keys(), "open store");
   }
 
   updateConfig(limits: StreamLimits): void {
     checkOpen(this.closed, "update config");
-    this.limits = checkLimitsUpdate(limits, this.limits);
-    this.configureLimits();
-    this.startAgeTimer();
-    if (this.limited !== null) enforceAll(this.limits, this.limited, [...this.subjects.map.keys()]);
-    expireDue(this.limits, this.limited, this.expiry, readClock(this.now, "update config"));
+    this.policy.update(limits, () => this.subjects.map.keys());
   }
 
-  /** The store as the limit rules see it, or null when no limit is set (the append path skips them). @internal */
-  protected configureLimits(): void {
-    const { maxMsgs, maxBytes, maxMsgsPerSubject, maxMsgSize, maxAgeMs } = this.limits;
-    if (maxMsgs + maxBytes + maxMsgsPerSubject + maxMsgSize + maxAgeMs === 0) {
-      this.limited = null;
-      return;
-    }
+  /** The store as the limit rules see it (stream-policy.ts). @internal */
+  protected limitedView(ttls: MessageTtls): LimitedStore {
     const store = this;
-    this.limited = {
+    return {
       get limitMsgs() {
         return store.msgs;
       },
@@ -210,26 +192,11 @@ export class FileStore extends Durability implements StreamStore {
         if (entry !== undefined) this.removeForLimit(this.firstOf(subject, entry));
       },
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
-      ttls: this.expiry.ttls,
+      ttls,
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
       removeSeq: (seq) => this.removeForLimit(seq),
     };
-  }
-
-  /** @internal */
-  protected startAgeTimer(): void {
-    if (this.ageTimer !== null) clearInterval(this.ageTimer);
-    this.ageTimer = null;
-    if (this.limits.maxAgeMs === 0) return;
-    this.ageTimer = backgroundInterval(() => {
-      if (this.closed || this.limited === null) return;
-      try {
-        expireByAge(this.limits, this.limited, readClock(this.now, "expire messages"));
-      } catch (err) {
-        this.writeError ??= err;
-      }
-    }, ageCheckIntervalMs(this.limits.maxAgeMs));
   }
 
   storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {
@@ -246,9 +213,7 @@ export class FileStore extends Durability implements StreamStore {
     const seq = this.lastSeq + 1;
     if (entry !== undefined) entry.bytes = subjectBytes;
     this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
-    if (msgTtl !== 0) this.expiry.added(seq, ts, msgTtl, ts);
-    if (this.limited !== null) enforce(this.limits, this.limited, subject);
-    expireDue(this.limits, this.limited, this.expiry, ts);
+    this.policy.stored(subject, seq, ts, msgTtl);
     return { seq, ts };
   }
 
@@ -283,12 +248,7 @@ export class FileStore extends Durability implements StreamStore {
       msgTtl,
       this.subjects.get(subject),
     );
-    if (this.limited !== null) enforce(this.limits, this.limited, subject);
-    if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0 || msgTtl !== 0) {
-      const now = readClock(this.now, "store raw message");
-      if (msgTtl !== 0) this.expiry.added(seq, ts, msgTtl, now);
-      expireDue(this.limits, this.limited, this.expiry, now);
-    }
+    this.policy.storedRaw(subject, seq, ts, msgTtl, "store raw message");
   }
 
   /** @internal */
@@ -302,7 +262,7 @@ export class FileStore extends Durability implements StreamStore {
   ): void {
     const hdrLen = hdr === null ? 0 : hdr.length;
     const size = recordSize(subjectBytes, hdrLen, msg.length, ttl);
-    admit(this.limits, this.limited as LimitedStore, subject, hdrLen + msg.length, size, action);
+    this.policy.admit(subject, hdrLen + msg.length, size, action);
   }
 
   skipMsg(): number {
@@ -557,9 +517,7 @@ export class FileStore extends Durability implements StreamStore {
   protected stopTimers(): void {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
-    if (this.ageTimer !== null) clearInterval(this.ageTimer);
-    this.expiry.stop();
-    this.ageTimer = null;
+    this.policy.stop();
     this.flushTimer = null;
     this.syncTimer = null;
   }

@@ -14,10 +14,12 @@
 import type { DirectoryLock, FileSystem } from "../../runtimes/fs.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { LimitedStore } from "../limits.ts";
+import type { MessageTtls } from "../msg-ttls.ts";
+import { StreamPolicy } from "../stream-policy.ts";
 import { Timestamps } from "../timestamps.ts";
-import { TtlExpiry } from "../ttl-expiry.ts";
+import type { TtlExpiry } from "../ttl-expiry.ts";
 import type { LostData } from "../types.ts";
-import { type ResolvedLimits, readClock } from "../validate.ts";
+import type { ResolvedLimits } from "../validate.ts";
 import type { Block } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -43,8 +45,8 @@ export abstract class FileStoreBase {
   protected readonly dir: string;
   /** @internal */
   protected readonly options: ResolvedFileStoreOptions;
-  /** @internal */
-  protected limits: ResolvedLimits;
+  /** Limits, age and TTL expiry: the rules every engine shares (stream-policy.ts). @internal */
+  protected readonly policy: StreamPolicy;
   /** @internal */
   protected readonly now: () => bigint;
   /** @internal */
@@ -61,8 +63,6 @@ export abstract class FileStoreBase {
   protected readonly readHandles: ReadHandles;
   /** @internal */
   protected readonly queries: QuerySource;
-  /** The store as the limit rules see it; null when no limit is set. @internal */
-  protected limited: LimitedStore | null = null;
   /** Subject ids by the core's subject hash, checked against the bytes on use. @internal */
   protected readonly idsByHash = new Map<number, number>();
   /** @internal */
@@ -117,21 +117,30 @@ export abstract class FileStoreBase {
   protected flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** @internal */
   protected syncTimer: ReturnType<typeof setInterval> | null = null;
-  /** @internal */
-  protected ageTimer: ReturnType<typeof setInterval> | null = null;
   /** The directory's entries changed since its last fsync. @internal */
   protected dirDirty = false;
   /** A background write failed; the next durability request reports it. @internal */
   protected writeError: unknown = null;
   /** @internal */
-  protected readonly expiry: TtlExpiry;
+  protected get limits(): ResolvedLimits {
+    return this.policy.limits;
+  }
+
+  /** The store as the limit rules see it; null when no limit is set. @internal */
+  protected get limited(): LimitedStore | null {
+    return this.policy.limited;
+  }
+
+  /** @internal */
+  protected get expiry(): TtlExpiry {
+    return this.policy.expiry;
+  }
 
   /** @internal */
   protected constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock) {
     this.options = options;
     this.fs = options.fs;
     this.dir = options.dir;
-    this.limits = options.limits;
     this.now = options.now;
     this.clock = new Timestamps(options.now);
     this.lock = lock;
@@ -139,15 +148,15 @@ export abstract class FileStoreBase {
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
     this.readHandles = new ReadHandles(this.fs);
-    this.expiry = new TtlExpiry(
-      (seq) => this.removeForLimit(seq),
-      () => readClock(this.now, "expire messages"),
-      (err) => {
+    this.policy = new StreamPolicy(options.limits, options.now, {
+      limitedView: (ttls) => this.limitedView(ttls),
+      removeExpired: (seq) => this.removeForLimit(seq),
+      onBackgroundError: (err) => {
         this.writeError ??= err;
       },
-    );
+      isClosed: () => this.closed,
+    });
     const store = this;
-    this.configureLimits();
     this.queries = {
       get subjects() {
         return store.subjects;
@@ -194,7 +203,7 @@ export abstract class FileStoreBase {
   /** @internal */
   protected abstract syncRound(): Promise<void>;
   /** @internal */
-  protected abstract configureLimits(): void;
+  protected abstract limitedView(ttls: MessageTtls): LimitedStore;
 
   /** The block whose range holds `seq`, or undefined when `seq` falls between blocks. @internal */
   protected findBlock(seq: number): Block | undefined {
