@@ -33,8 +33,14 @@
  *
  * Subject queries follow nats-server (memstore.go, filestore.go, 2.9 and
  * later); where it is vague or inconsistent the choice is noted on the method.
+ *
+ * In layers, as FileStore: mem-slots.ts (the arrays and lookups),
+ * mem-queries.ts (subject queries), and this facade (argument checks, writes,
+ * removals, lifecycle); limits and expiry are the shared stream-policy.ts.
  */
 
+import { ascending, MemQueries } from "./mem-queries.ts";
+import type { MemRecord } from "./mem-slots.ts";
 import { recordSize } from "./msg-size.ts";
 import {
   Action,
@@ -46,15 +52,11 @@ import {
   noMessageAt,
   notConstructible,
   nothingBefore,
-  notNextSequence,
   pastTheEnd,
   purgeSeqAndKeep,
-  type StreamRange,
   tooManyLastSeqs,
 } from "./store-errors.ts";
 import { StreamPolicy } from "./stream-policy.ts";
-import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
-import { SubjectSeqs } from "./subject-seqs.ts";
 import type {
   SimpleState,
   StoredMsg,
@@ -66,7 +68,6 @@ import type {
 } from "./types.ts";
 import {
   checkBoolean,
-  checkFilter,
   checkHeaders,
   checkOpen,
   checkPayload,
@@ -81,48 +82,14 @@ import {
   readClock,
 } from "./validate.ts";
 
-interface MemRecord {
-  subject: string;
-  /** Headers followed by payload, copied once when stored. */
-  data: Uint8Array;
-  /** Length of the headers in `data`, or -1 for a message stored without headers. */
-  hdrLen: number;
-  ts: bigint;
-  /** Seconds; 0 none, -1 never expires. Kept for expiry (a later issue). */
-  ttl: number;
-  /** Accounted bytes (msg-size.ts). */
-  size: number;
-}
-
-const NO_MATCH: SimpleState = { msgs: 0, first: 0, last: 0 };
-
-/** Rebuild the arrays once this many slots are dead and they outnumber the live ones. */
-const MIN_DEAD_TO_REBUILD = 64;
-
 /** What `create` hands the constructor: JavaScript's `new MemStore()` gets a JetStoreError, not a TypeError. */
 const CREATING: unique symbol = Symbol("MemStore.create");
 
 /** A stream store held in memory; nothing survives `close()`. */
-export class MemStore implements StreamStore {
+export class MemStore extends MemQueries implements StreamStore {
   private readonly now: () => bigint;
-  /** Limits, age and TTL expiry: the rules every engine shares (stream-policy.ts). */
-  private readonly policy: StreamPolicy;
-  private seqs: number[] = [];
-  private recs: (MemRecord | undefined)[] = [];
-  /** Per slot, the largest timestamp of any message stored at or before it (dead slots included). */
-  private maxTs: bigint[] = [];
-  /** Slot of the first live message while `msgs > 0`. */
-  private head = 0;
-  private readonly subjects = new Map<string, SubjectSeqs>();
-  private msgs = 0;
-  private bytes = 0;
-  private first: number;
-  private firstTs = 0n;
-  private last: number;
-  private lastTs = 0n;
-  private closed = false;
-  /** The filter of the last query, checked and compiled (see `filterOf`). */
-  private lastFilter: CompiledFilter = compileFilter("");
+  /** Limits, age and TTL expiry: the rules every engine shares (stream-policy.ts). @internal */
+  protected readonly policy: StreamPolicy;
 
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
@@ -132,6 +99,7 @@ export class MemStore implements StreamStore {
 
   private constructor(creating: typeof CREATING, limits: ResolvedLimits, now: () => bigint) {
     if (creating !== CREATING) throw notConstructible("MemStore", "MemStore.create()");
+    super();
     this.now = now;
     this.first = limits.firstSeq;
     this.last = limits.firstSeq - 1;
@@ -542,70 +510,6 @@ export class MemStore implements StreamStore {
     await this.close();
   }
 
-  private summary(): StreamState {
-    return {
-      msgs: this.msgs,
-      bytes: this.bytes,
-      firstSeq: this.first,
-      firstTs: this.firstTs,
-      lastSeq: this.last,
-      lastTs: this.lastTs,
-      numSubjects: this.subjects.size,
-      numDeleted: this.last - this.first + 1 - this.msgs,
-      consumers: 0,
-    };
-  }
-
-  /** Where the stream stands, for "no message" errors. */
-  private range(): StreamRange {
-    return { msgs: this.msgs, first: this.first, last: this.last };
-  }
-
-  private checkNext(seq: number, action: string): void {
-    if (seq !== this.last + 1) throw notNextSequence(action, seq, this.last + 1);
-  }
-
-  private append(
-    seq: number,
-    ts: bigint,
-    subject: string,
-    hdr: Uint8Array | null,
-    msg: Uint8Array,
-    ttl: number,
-    size: number,
-  ): void {
-    let data: Uint8Array;
-    if (hdr === null || hdr.length === 0) {
-      data = msg.slice();
-    } else {
-      data = new Uint8Array(hdr.length + msg.length);
-      data.set(hdr);
-      data.set(msg, hdr.length);
-    }
-    this.seqs.push(seq);
-    this.recs.push({ subject, data, hdrLen: hdr === null ? -1 : hdr.length, ts, ttl, size });
-    const prevMax = this.maxTs.length === 0 ? ts : this.maxTs[this.maxTs.length - 1];
-    this.maxTs.push(ts > prevMax ? ts : prevMax);
-    if (this.msgs === 0) {
-      this.first = seq;
-      this.firstTs = ts;
-    }
-    this.msgs++;
-    this.bytes += size;
-    this.last = seq;
-    this.lastTs = ts;
-    const list = this.subjects.get(subject);
-    if (list === undefined) this.subjects.set(subject, new SubjectSeqs(seq));
-    else list.push(seq);
-  }
-
-  /** Hands out `count` sequences without messages. */
-  private advance(count: number, ts: bigint): void {
-    this.last += count;
-    this.lastTs = ts;
-    if (this.msgs === 0) this.first = this.last + 1;
-  }
-
   private remove(seq: number, action: string, erase: boolean): boolean {
     checkOpen(this.closed, action);
     checkSeq(seq, action);
@@ -618,276 +522,4 @@ export class MemStore implements StreamStore {
     this.maybeRebuild();
     return true;
   }
-
-  /** Empties a live slot and its accounting; the caller fixes `head` and `first`. */
-  private drop(slot: number): void {
-    const rec = this.recs[slot] as MemRecord;
-    const seq = this.seqs[slot];
-    this.recs[slot] = undefined;
-    this.msgs--;
-    this.bytes -= rec.size;
-    if (rec.ttl !== 0) this.policy.expiry.ttls.remove(seq);
-    if ((this.subjects.get(rec.subject) as SubjectSeqs).remove(seq)) {
-      this.subjects.delete(rec.subject);
-    }
-  }
-
-  /** Moves `head` to the first live slot at or after `from` (one exists) and updates `first`. */
-  private settleHead(from: number): void {
-    let slot = from;
-    while (this.recs[slot] === undefined) slot++;
-    this.head = slot;
-    this.first = this.seqs[slot];
-    this.firstTs = (this.recs[slot] as MemRecord).ts;
-  }
-
-  /** Drops every message; the stream continues at `first`. */
-  private clear(first: number): void {
-    this.seqs = [];
-    this.recs = [];
-    this.maxTs = [];
-    this.head = 0;
-    this.subjects.clear();
-    this.policy.expiry.ttls.clear();
-    this.msgs = 0;
-    this.bytes = 0;
-    this.first = first;
-    this.firstTs = 0n;
-  }
-
-  /** Squeezes out dead slots once they outnumber live messages. */
-  private maybeRebuild(): void {
-    const dead = this.recs.length - this.msgs;
-    if (dead < MIN_DEAD_TO_REBUILD || dead <= this.msgs) return;
-    const seqs: number[] = [];
-    const recs: MemRecord[] = [];
-    const maxTs: bigint[] = [];
-    for (let slot = this.head; slot < this.recs.length; slot++) {
-      const rec = this.recs[slot];
-      if (rec !== undefined) {
-        seqs.push(this.seqs[slot]);
-        recs.push(rec);
-        const prev = maxTs.length === 0 ? rec.ts : maxTs[maxTs.length - 1];
-        maxTs.push(rec.ts > prev ? rec.ts : prev);
-      }
-    }
-    this.seqs = seqs;
-    this.recs = recs;
-    this.maxTs = maxTs;
-    this.head = 0;
-  }
-
-  /** First slot at or after `head` whose sequence is ≥ `seq` (the length if none). */
-  private lowerBound(seq: number): number {
-    let lo = this.head;
-    let hi = this.seqs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.seqs[mid] < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /** The live slot holding `seq`, or -1. */
-  private slotOf(seq: number): number {
-    if (this.msgs === 0 || seq < this.first || seq > this.last) return -1;
-    // Without skips since the first live message, `seq` sits exactly this far ahead.
-    let slot = this.head + (seq - this.first);
-    if (slot >= this.seqs.length || this.seqs[slot] !== seq) {
-      slot = this.lowerBound(seq);
-      if (slot >= this.seqs.length || this.seqs[slot] !== seq) return -1;
-    }
-    return this.recs[slot] === undefined ? -1 : slot;
-  }
-
-  /** The slot of the first message at or after sequence `from` matching `filter`, or -1. */
-  private nextMatch(filter: CompiledFilter, wildcard: boolean, from: number): number {
-    const start = this.lowerBound(from);
-    if (filter.all) return this.nextLive(start);
-    if (!wildcard || filter.literal) {
-      const list = this.subjects.get(filter.text);
-      return list === undefined ? -1 : this.slotOfFirst(list.firstFrom(from));
-    }
-    // Walk the messages while that is cheaper than asking every subject; a
-    // consumer stepping through a busy wildcard finds its next match nearby.
-    const recs = this.recs;
-    const budgetEnd = Math.min(recs.length, start + this.subjects.size);
-    for (let slot = start; slot < budgetEnd; slot++) {
-      const rec = recs[slot];
-      if (rec !== undefined && subjectMatches(rec.subject, filter.tokens)) return slot;
-    }
-    if (budgetEnd === recs.length) return -1;
-    let best = 0;
-    this.forEachMatch(filter, (_, list) => {
-      const seq = list.firstFrom(from);
-      if (seq > 0 && (best === 0 || seq < best)) best = seq;
-    });
-    return this.slotOfFirst(best);
-  }
-
-  /** The slot of the newest message matching `filter`, or -1. */
-  private lastMatch(filter: CompiledFilter): number {
-    if (this.msgs === 0) return -1;
-    if (filter.all) {
-      let slot = this.recs.length - 1;
-      while (this.recs[slot] === undefined) slot--;
-      return slot;
-    }
-    let best = 0;
-    this.forEachMatch(filter, (_, list) => {
-      if (list.last > best) best = list.last;
-    });
-    return this.slotOfFirst(best);
-  }
-
-  /** The slot of sequence `seq` found in a subject index (so live), or -1 for 0. */
-  private slotOfFirst(seq: number): number {
-    return seq === 0 ? -1 : this.slotOf(seq);
-  }
-
-  /** The first live slot at or after `slot`, or -1. */
-  private nextLive(slot: number): number {
-    const recs = this.recs;
-    for (let i = slot; i < recs.length; i++) if (recs[i] !== undefined) return i;
-    return -1;
-  }
-
-  /**
-   * Checks a filter and compiles it, keeping the last one: a consumer asks
-   * with the same filter call after call, and a text equal to the kept one
-   * was checked when it was kept.
-   */
-  private filterOf(filter: unknown, action: string): CompiledFilter {
-    if (filter !== this.lastFilter.text) {
-      checkFilter(filter, action);
-      this.lastFilter = compileFilter(filter as string);
-    }
-    return this.lastFilter;
-  }
-
-  /** Calls `visit` for every subject matching `filter`. */
-  private forEachMatch(
-    filter: CompiledFilter,
-    visit: (subject: string, list: SubjectSeqs) => void,
-  ): void {
-    if (filter.all) {
-      for (const [subject, list] of this.subjects) visit(subject, list);
-    } else if (filter.literal) {
-      const list = this.subjects.get(filter.text);
-      if (list !== undefined) visit(filter.text, list);
-    } else {
-      for (const [subject, list] of this.subjects) {
-        if (subjectMatches(subject, filter.tokens)) visit(subject, list);
-      }
-    }
-  }
-
-  /** Count and first / last of the messages at or after `seq` matching `filter`. */
-  private stateFrom(seq: number, filter: CompiledFilter): SimpleState {
-    const from = Math.max(seq, this.first);
-    if (this.msgs === 0 || from > this.last) return { ...NO_MATCH };
-    if (filter.all) return this.rangeState(from);
-    let msgs = 0;
-    let first = 0;
-    let last = 0;
-    this.forEachMatch(filter, (_, list) => {
-      if (list.last < from) return;
-      const head = list.firstFrom(from);
-      msgs += list.countFrom(from);
-      if (first === 0 || head < first) first = head;
-      if (list.last > last) last = list.last;
-    });
-    return { msgs, first, last };
-  }
-
-  /** Count and first / last of every message at or after `from`, a sequence in [first, last]. */
-  private rangeState(from: number): SimpleState {
-    const recs = this.recs;
-    let lastSlot = recs.length - 1;
-    while (recs[lastSlot] === undefined) lastSlot--;
-    const last = this.seqs[lastSlot];
-    if (from <= this.first) return { msgs: this.msgs, first: this.first, last };
-    const start = this.lowerBound(from);
-    if (start > lastSlot) return { ...NO_MATCH };
-    const first = this.seqs[this.nextLive(start)];
-    const length = recs.length;
-    let msgs: number;
-    if (length - this.head === this.msgs) {
-      msgs = length - start; // no dead slot: plain arithmetic
-    } else if (length - start <= start - this.head) {
-      msgs = this.countLiveSlots(start, length);
-    } else {
-      msgs = this.msgs - this.countLiveSlots(this.head, start);
-    }
-    return { msgs, first, last };
-  }
-
-  private countLiveSlots(from: number, to: number): number {
-    let n = 0;
-    for (let slot = from; slot < to; slot++) if (this.recs[slot] !== undefined) n++;
-    return n;
-  }
-
-  /** Sequences purgeEx removes for a filter that is not "all". */
-  private purgeTargets(filter: CompiledFilter, seq: number, keep: number): number[] {
-    const lists: SubjectSeqs[] = [];
-    this.forEachMatch(filter, (_, list) => {
-      lists.push(list);
-    });
-    if (keep === 0) {
-      const bound = seq > 0 ? seq : Number.POSITIVE_INFINITY;
-      return lists.flatMap((list) => list.oldest(Number.POSITIVE_INFINITY, bound));
-    }
-    const total = lists.reduce((sum, list) => sum + list.msgs, 0);
-    if (keep >= total) return [];
-    const doomed = total - keep;
-    if (lists.length === 1) return lists[0].oldest(doomed, Number.POSITIVE_INFINITY);
-    // The oldest across several subjects: each list is sorted, their union is not.
-    const all = lists.flatMap((list) =>
-      list.oldest(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY),
-    );
-    return all.sort(ascending).slice(0, doomed);
-  }
-
-  /** Removes the given live sequences; returns how many. */
-  private removeSeqs(seqs: number[]): number {
-    if (seqs.length === 0) return 0;
-    for (const seq of seqs) this.drop(this.slotOf(seq));
-    if (this.msgs === 0) this.clear(this.last + 1);
-    else if (this.recs[this.head] === undefined) this.settleHead(this.head);
-    this.maybeRebuild();
-    return seqs.length;
-  }
-
-  /** purgeEx on every subject with `keep`: compacts up to the newest `keep` messages. */
-  private keepNewest(keep: number): number {
-    if (keep >= this.msgs) return 0;
-    const recs = this.recs;
-    let slot: number;
-    if (recs.length - this.head === this.msgs) {
-      slot = recs.length - keep;
-    } else {
-      slot = recs.length;
-      for (let kept = 0; kept < keep; ) if (recs[--slot] !== undefined) kept++;
-    }
-    return this.compact(this.seqs[slot]);
-  }
-
-  private toStored(slot: number): StoredMsg {
-    const rec = this.recs[slot] as MemRecord;
-    const copy = rec.data.slice();
-    const hdrLen = rec.hdrLen;
-    return {
-      subject: rec.subject,
-      hdr: hdrLen < 0 ? null : copy.subarray(0, hdrLen),
-      msg: hdrLen <= 0 ? copy : copy.subarray(hdrLen),
-      seq: this.seqs[slot],
-      ts: rec.ts,
-    };
-  }
-}
-
-function ascending(a: number, b: number): number {
-  return a - b;
 }
