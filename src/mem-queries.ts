@@ -5,6 +5,7 @@
  */
 import { MemSlots } from "./mem-slots.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
+import type { SubjectIndex } from "./subject-queries.ts";
 import type { SubjectSeqs } from "./subject-seqs.ts";
 import type { SimpleState } from "./types.ts";
 import { checkFilter } from "./validate.ts";
@@ -86,10 +87,26 @@ export abstract class MemQueries extends MemSlots {
     }
   }
 
-  /** Count and first / last of the messages at or after `seq` matching `filter`. @internal */
-  protected stateFrom(seq: number, filter: CompiledFilter): SimpleState {
-    const from = Math.max(seq, this.first);
-    if (this.msgs === 0 || from > this.last) return { ...NO_MATCH };
+  /**
+   * The per-subject lists as the shared subject queries see them
+   * (subject-queries.ts): every list is exact, so nothing is resolved.
+   * @internal
+   */
+  protected readonly index: SubjectIndex = ((store) => ({
+    get firstSeq() {
+      return store.first;
+    },
+    get lastSeq() {
+      return store.last;
+    },
+    forEachTotal: (filter, visit) => store.forEachMatch(filter, (s, list) => visit(s, list.msgs)),
+    forEachMatch: (filter, visit) => store.forEachMatch(filter, visit),
+    countFrom: (filter, from) => store.countFrom(filter, from),
+    lastAtOrBefore: (_, list, bound) => (list as SubjectSeqs).lastAtOrBefore(bound),
+  }))(this);
+
+  /** Count and first / last of the messages at or after `from`, a sequence in the stream, matching `filter`. @internal */
+  protected countFrom(filter: CompiledFilter, from: number): SimpleState {
     if (filter.all) return this.rangeState(from);
     let msgs = 0;
     let first = 0;

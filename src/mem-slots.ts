@@ -10,7 +10,7 @@
 import { notNextSequence, type StreamRange } from "./store-errors.ts";
 import type { StreamPolicy } from "./stream-policy.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
-import type { SimpleState, StoredMsg, StreamState } from "./types.ts";
+import type { StoredMsg, StreamState } from "./types.ts";
 
 /** One stored message. @internal */
 export interface MemRecord {

@@ -39,7 +39,7 @@
  * removals, lifecycle); limits and expiry are the shared stream-policy.ts.
  */
 
-import { ascending, MemQueries } from "./mem-queries.ts";
+import { MemQueries } from "./mem-queries.ts";
 import type { MemRecord } from "./mem-slots.ts";
 import { recordSize } from "./msg-size.ts";
 import {
@@ -54,9 +54,17 @@ import {
   nothingBefore,
   pastTheEnd,
   purgeSeqAndKeep,
-  tooManyLastSeqs,
 } from "./store-errors.ts";
 import { StreamPolicy } from "./stream-policy.ts";
+import { compileFilter } from "./subject-match.ts";
+import {
+  allLastSeqs,
+  filteredState,
+  multiLastSeqs,
+  numPending,
+  subjectsState,
+  subjectsTotals,
+} from "./subject-queries.ts";
 import type {
   SimpleState,
   StoredMsg,
@@ -81,6 +89,8 @@ import {
   type ResolvedLimits,
   readClock,
 } from "./validate.ts";
+
+const ALL = compileFilter("");
 
 /** What `create` hands the constructor: JavaScript's `new MemStore()` gets a JetStoreError, not a TypeError. */
 const CREATING: unique symbol = Symbol("MemStore.create");
@@ -314,30 +324,19 @@ export class MemStore extends MemQueries implements StreamStore {
     const action = Action.filteredState;
     checkOpen(this.closed, action);
     checkSeq(seq, action);
-    return this.stateFrom(seq, this.filterOf(filter, action));
+    return filteredState(this.index, seq, this.filterOf(filter, action));
   }
 
   subjectsState(filter: string): Record<string, SimpleState> {
     const action = Action.subjectsState;
     checkOpen(this.closed, action);
-    const compiled = this.filterOf(filter, action);
-    const entries: [string, SimpleState][] = [];
-    this.forEachMatch(compiled, (subject, list) => {
-      entries.push([subject, { msgs: list.msgs, first: list.first, last: list.last }]);
-    });
-    // fromEntries defines own properties, so a subject named "__proto__" stays a key.
-    return Object.fromEntries(entries);
+    return subjectsState(this.index, this.filterOf(filter, action));
   }
 
   subjectsTotals(filter: string): Record<string, number> {
     const action = Action.subjectsTotals;
     checkOpen(this.closed, action);
-    const compiled = this.filterOf(filter, action);
-    const entries: [string, number][] = [];
-    this.forEachMatch(compiled, (subject, list) => {
-      entries.push([subject, list.msgs]);
-    });
-    return Object.fromEntries(entries);
+    return subjectsTotals(this.index, this.filterOf(filter, action));
   }
 
   /**
@@ -355,16 +354,7 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeq(seq, action);
     const compiled = this.filterOf(filter, action);
     checkBoolean(lastPerSubject, "lastPerSubject", action);
-    if (!lastPerSubject)
-      return { total: this.stateFrom(seq, compiled).msgs, validThrough: this.last };
-    const from = Math.max(seq, this.first);
-    let total = 0;
-    if (this.msgs > 0 && from <= this.last) {
-      this.forEachMatch(compiled, (_, list) => {
-        if (list.last >= from) total++;
-      });
-    }
-    return { total, validThrough: this.last };
+    return numPending(this.index, seq, compiled, lastPerSubject);
   }
 
   /**
@@ -378,27 +368,12 @@ export class MemStore extends MemQueries implements StreamStore {
     const compiled = filters.map((filter) => this.filterOf(filter, action));
     checkSeq(maxSeq, action, "maxSeq");
     checkSeq(maxAllowed, action, "maxAllowed");
-    if (this.msgs === 0) return [];
-    const bound = maxSeq === 0 ? this.last : maxSeq;
-    const found = new Set<number>();
-    for (const filter of compiled) {
-      this.forEachMatch(filter, (_, list) => {
-        const seq = list.lastAtOrBefore(bound);
-        if (seq > 0) found.add(seq);
-      });
-      // Past the limit after one filter stays past it: fail before matching the rest.
-      if (maxAllowed > 0 && found.size > maxAllowed) {
-        throw tooManyLastSeqs(maxAllowed);
-      }
-    }
-    return Array.from(found).sort(ascending);
+    return multiLastSeqs(this.index, compiled, maxSeq, maxAllowed);
   }
 
   allLastSeqs(): number[] {
     checkOpen(this.closed, Action.lastSeqs);
-    const seqs: number[] = [];
-    for (const list of this.subjects.values()) seqs.push(list.last);
-    return seqs.sort(ascending);
+    return allLastSeqs(this.index, ALL);
   }
 
   /**

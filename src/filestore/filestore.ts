@@ -39,6 +39,14 @@ import {
   purgeSeqAndKeep,
 } from "../store-errors.ts";
 import { compileFilter } from "../subject-match.ts";
+import {
+  allLastSeqs,
+  filteredState,
+  multiLastSeqs,
+  numPending,
+  subjectsState,
+  subjectsTotals,
+} from "../subject-queries.ts";
 import type {
   SimpleState,
   StoredMsg,
@@ -68,16 +76,7 @@ import {
   type ResolvedFileStoreOptions,
   resolveFileStoreOptions,
 } from "./options.ts";
-import {
-  allLastSeqs,
-  filteredState,
-  multiLastSeqs,
-  numPending,
-  purgeTargets,
-  seqFromTime,
-  subjectsState,
-  subjectsTotals,
-} from "./queries.ts";
+import { purgeTargets, seqFromTime } from "./queries.ts";
 import { BLOCKS_DIR, recover } from "./recovery.ts";
 import {
   checkStoreDirectory,
@@ -85,6 +84,8 @@ import {
   parentOf,
   removeLockedDirectory,
 } from "./store-directory.ts";
+
+const ALL = compileFilter("");
 
 /** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
 const OPENING: unique symbol = Symbol("FileStore.open");
@@ -317,17 +318,17 @@ export class FileStore extends Durability implements StreamStore {
   filteredState(seq: number, filter: string): SimpleState {
     this.checkQuery(Action.filteredState, filter);
     checkSeq(seq, Action.filteredState);
-    return filteredState(this.queries, seq, compileFilter(filter));
+    return filteredState(this.index, seq, compileFilter(filter));
   }
 
   subjectsState(filter: string): Record<string, SimpleState> {
     this.checkQuery(Action.subjectsState, filter);
-    return subjectsState(this.queries, compileFilter(filter));
+    return subjectsState(this.index, compileFilter(filter));
   }
 
   subjectsTotals(filter: string): Record<string, number> {
     this.checkQuery(Action.subjectsTotals, filter);
-    return subjectsTotals(this.queries, compileFilter(filter));
+    return subjectsTotals(this.index, compileFilter(filter));
   }
 
   numPending(
@@ -338,7 +339,7 @@ export class FileStore extends Durability implements StreamStore {
     this.checkQuery(Action.numPending, filter);
     checkSeq(seq, Action.numPending);
     checkBoolean(lastPerSubject, "lastPerSubject", Action.numPending);
-    return numPending(this.queries, seq, compileFilter(filter), lastPerSubject);
+    return numPending(this.index, seq, compileFilter(filter), lastPerSubject);
   }
 
   multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
@@ -348,12 +349,12 @@ export class FileStore extends Durability implements StreamStore {
     checkSeq(maxSeq, Action.lastSeqs, "maxSeq");
     checkSeq(maxAllowed, Action.lastSeqs, "maxAllowed");
     const compiled = filters.map((f) => compileFilter(f));
-    return multiLastSeqs(this.queries, compiled, maxSeq, maxAllowed);
+    return multiLastSeqs(this.index, compiled, maxSeq, maxAllowed);
   }
 
   allLastSeqs(): number[] {
     checkOpen(this.closed, Action.lastSeqs);
-    return allLastSeqs(this.queries);
+    return allLastSeqs(this.index, ALL);
   }
 
   subjectForSeq(seq: number): string {

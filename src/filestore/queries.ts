@@ -1,13 +1,14 @@
 /**
- * FileStore's subject queries (nats-server's FilteredState, SubjectsState,
- * NumPending, MultiLastSeqs, GetSeqFromTime …) over a small view of the
- * store. Totals come from the per-subject index; only a query that starts in
+ * FileStore's side of the subject queries: its index (totals whose bounds a
+ * removal may leave stale) as the shared queries of subject-queries.ts see
+ * it, and what only FileStore answers itself (GetSeqFromTime over blocks,
+ * purgeEx's targets), over a small view of the store. Totals come from the per-subject index; only a query that starts in
  * the middle of the stream, or a subject bound that a removal made stale,
  * walks messages. Queries never change the stream, except that resolving a
  * stale bound writes the answer back into the index.
  */
-import { tooManyLastSeqs } from "../store-errors.ts";
 import { type CompiledFilter, filterMatches } from "../subject-match.ts";
+import { filteredState, type SubjectIndex } from "../subject-queries.ts";
 import type { SimpleState } from "../types.ts";
 import type { SubjectEntry, SubjectTotals } from "./subject-totals.ts";
 
@@ -29,8 +30,6 @@ export interface QuerySource {
   /** An upper bound of the timestamps of `block`'s live messages. */
   maxTimestamp(block: { first: number; last: number }): bigint;
 }
-
-const NONE: SimpleState = { msgs: 0, first: 0, last: 0 };
 
 /** The index entry of `subject` with exact first and last sequences. */
 export function resolved(src: QuerySource, subject: string, entry: SubjectEntry): SubjectEntry {
@@ -74,29 +73,55 @@ function matching(src: QuerySource, filter: CompiledFilter): [string, SubjectEnt
   return found;
 }
 
-export function filteredState(src: QuerySource, seq: number, filter: CompiledFilter): SimpleState {
-  const from = Math.max(seq, src.firstSeq);
-  if (from > src.lastSeq) return { ...NONE };
+/**
+ * The index as the shared subject queries see it (subject-queries.ts):
+ * totals straight from it, exact bounds resolved when asked for, and counts
+ * from the middle of the stream by one scan for every matching subject.
+ */
+export function subjectIndex(src: QuerySource): SubjectIndex {
+  return {
+    get firstSeq() {
+      return src.firstSeq;
+    },
+    get lastSeq() {
+      return src.lastSeq;
+    },
+    forEachTotal: (filter, visit) =>
+      forEachMatching(src, filter, (s, entry) => visit(s, entry.msgs)),
+    forEachMatch: (filter, visit) => {
+      for (const [subject, entry] of matching(src, filter))
+        visit(subject, resolved(src, subject, entry));
+    },
+    countFrom: (filter, from) => countFrom(src, filter, from),
+    lastAtOrBefore: (subject, stats, bound) => {
+      let last = 0;
+      src.scanBackward(bound, stats.first, (s, name) => {
+        if (name !== subject) return true;
+        last = s;
+        return false;
+      });
+      return last;
+    },
+  };
+}
+
+/** Matching messages at or after `from`: the whole stream from the totals, else one scan. */
+function countFrom(src: QuerySource, filter: CompiledFilter, from: number): SimpleState {
+  if (filter.all && from <= src.firstSeq) {
+    let msgs = 0;
+    let first = 0;
+    let last = 0;
+    for (const [subject, entry] of src.subjects.map) {
+      const e = resolved(src, subject, entry);
+      msgs += e.msgs;
+      if (first === 0 || e.first < first) first = e.first;
+      if (e.last > last) last = e.last;
+    }
+    return { msgs, first, last };
+  }
   let msgs = 0;
   let first = 0;
   let last = 0;
-  let partial = false;
-  for (const [subject, entry] of matching(src, filter)) {
-    const e = resolved(src, subject, entry);
-    if (e.last < from) continue;
-    if (e.first < from) {
-      partial = true;
-      break;
-    }
-    msgs += e.msgs;
-    if (first === 0 || e.first < first) first = e.first;
-    if (e.last > last) last = e.last;
-  }
-  if (!partial) return { msgs, first, last };
-  // Some subject has messages on both sides of `from`: count from there.
-  msgs = 0;
-  first = 0;
-  last = 0;
   src.scanForward(from, src.lastSeq, (s, subject) => {
     if (filterMatches(filter, subject)) {
       msgs++;
@@ -106,90 +131,6 @@ export function filteredState(src: QuerySource, seq: number, filter: CompiledFil
     return true;
   });
   return { msgs, first, last };
-}
-
-export function subjectsState(
-  src: QuerySource,
-  filter: CompiledFilter,
-): Record<string, SimpleState> {
-  const out: Record<string, SimpleState> = {};
-  forEachMatching(src, filter, (subject, entry) => {
-    const e = resolved(src, subject, entry);
-    setKey(out, subject, { msgs: e.msgs, first: e.first, last: e.last });
-  });
-  return out;
-}
-
-export function subjectsTotals(src: QuerySource, filter: CompiledFilter): Record<string, number> {
-  const out: Record<string, number> = {};
-  forEachMatching(src, filter, (subject, entry) => setKey(out, subject, entry.msgs));
-  return out;
-}
-
-/** Sets an own key, even one named "__proto__", which plain assignment would not. */
-function setKey<T>(out: Record<string, T>, key: string, value: T): void {
-  if (key !== "__proto__") out[key] = value;
-  else
-    Object.defineProperty(out, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-}
-
-export function numPending(
-  src: QuerySource,
-  seq: number,
-  filter: CompiledFilter,
-  lastPerSubject: boolean,
-): { total: number; validThrough: number } {
-  if (!lastPerSubject) {
-    return { total: filteredState(src, seq, filter).msgs, validThrough: src.lastSeq };
-  }
-  let total = 0;
-  for (const [subject, entry] of matching(src, filter)) {
-    if (resolved(src, subject, entry).last >= seq) total++;
-  }
-  return { total, validThrough: src.lastSeq };
-}
-
-export function multiLastSeqs(
-  src: QuerySource,
-  filters: CompiledFilter[],
-  maxSeq: number,
-  maxAllowed: number,
-): number[] {
-  const bound = maxSeq === 0 ? src.lastSeq : maxSeq;
-  const seqs = new Set<number>();
-  const candidates = new Map<string, SubjectEntry>();
-  for (const f of filters)
-    for (const [subject, entry] of matching(src, f)) candidates.set(subject, entry);
-  for (const [subject, entry] of candidates) {
-    const e = resolved(src, subject, entry);
-    if (e.first > bound) continue;
-    let last = e.last;
-    if (last > bound) {
-      last = 0;
-      src.scanBackward(bound, e.first, (s, name) => {
-        if (name !== subject) return true;
-        last = s;
-        return false;
-      });
-    }
-    if (last === 0) continue;
-    seqs.add(last);
-    if (maxAllowed > 0 && seqs.size > maxAllowed) {
-      throw tooManyLastSeqs(maxAllowed);
-    }
-  }
-  return [...seqs].sort((a, b) => a - b);
-}
-
-export function allLastSeqs(src: QuerySource): number[] {
-  const seqs: number[] = [];
-  for (const [subject, entry] of src.subjects.map) seqs.push(resolved(src, subject, entry).last);
-  return seqs.sort((a, b) => a - b);
 }
 
 /**
@@ -219,7 +160,7 @@ export function purgeTargets(
   seq: number,
   keep: number,
 ): number[] {
-  const state = filteredState(src, 0, filter);
+  const state = filteredState(subjectIndex(src), 0, filter);
   if (state.msgs === 0) return [];
   let count = state.msgs;
   if (keep > 0) {

@@ -16,6 +16,7 @@ import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { LimitedStore } from "../limits.ts";
 import type { MessageTtls } from "../msg-ttls.ts";
 import { StreamPolicy } from "../stream-policy.ts";
+import type { SubjectIndex } from "../subject-queries.ts";
 import { Timestamps } from "../timestamps.ts";
 import type { TtlExpiry } from "../ttl-expiry.ts";
 import type { LostData } from "../types.ts";
@@ -24,7 +25,7 @@ import type { Block } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { ResolvedFileStoreOptions } from "./options.ts";
-import type { QuerySource } from "./queries.ts";
+import { type QuerySource, subjectIndex } from "./queries.ts";
 import { ReadHandles } from "./read-handles.ts";
 import { ScratchBuffer } from "./scratch-buffer.ts";
 import { SubjectTotals } from "./subject-totals.ts";
@@ -62,6 +63,8 @@ export abstract class FileStoreBase {
   /** @internal */
   protected readonly readHandles: ReadHandles;
   /** @internal */
+  /** The per-subject index as the shared subject queries see it. @internal */
+  protected readonly index: SubjectIndex;
   protected readonly queries: QuerySource;
   /** Subject ids by the core's subject hash, checked against the bytes on use. @internal */
   protected readonly idsByHash = new Map<number, number>();
@@ -174,6 +177,7 @@ export abstract class FileStoreBase {
       blocksFrom: (seq) => this.blocksFrom(seq),
       maxTimestamp: (block) => this.maxTimestamp(block as Block),
     };
+    this.index = subjectIndex(this.queries);
   }
 
   // Implemented by the layers above (reads, removals, rewrites, durability, the facade).
