@@ -13,8 +13,8 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { joinPath } from "../../runtimes/fs.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
-import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
-import { codeOfAsync } from "./store-helpers.ts";
+import type { RuntimeContext, TestApi } from "../harness.ts";
+import { codeOfAsync, inTempDir } from "./store-helpers.ts";
 
 const READ_WRITE = ["--allow-read", "--allow-write"];
 const SOURCES = new URL("../../src/index.ts", import.meta.url).href;
@@ -170,13 +170,4 @@ function kill(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGKILL");
   return exited;
-}
-
-async function inTempDir(adapter: AdapterFixture, body: (dir: string) => Promise<void>) {
-  const { dir, cleanup } = adapter.tempDir();
-  try {
-    await body(dir);
-  } finally {
-    cleanup();
-  }
 }

@@ -10,7 +10,7 @@
 import { type FileSystem, isLockFileName, joinPath } from "../../runtimes/fs.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
-import { codeOf, codeOfAsync } from "./store-helpers.ts";
+import { codeOf, codeOfAsync, inTempDir } from "./store-helpers.ts";
 
 export function fileModeSuite(api: TestApi, ctx: RuntimeContext): void {
   for (const adapter of ctx.adapters) {
@@ -158,13 +158,4 @@ function modesBelow(fs: FileSystem, root: string): Record<string, number | undef
   };
   walk(root, "");
   return out;
-}
-
-async function inTempDir(adapter: AdapterFixture, body: (dir: string) => Promise<void>) {
-  const { dir, cleanup } = adapter.tempDir();
-  try {
-    await body(dir);
-  } finally {
-    cleanup();
-  }
 }

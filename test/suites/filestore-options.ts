@@ -5,7 +5,7 @@
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
-import { enc, plain } from "./store-helpers.ts";
+import { enc, inTempDir, plain } from "./store-helpers.ts";
 
 export function fileStoreOptionsSuite(api: TestApi, ctx: RuntimeContext): void {
   api.describe("FileStore options", () => {
@@ -39,15 +39,6 @@ function atRestTests({ it, expect }: TestApi, adapter: AdapterFixture): void {
       });
       await reopened.close();
     }));
-}
-
-async function inTempDir(adapter: AdapterFixture, body: (dir: string) => Promise<void>) {
-  const { dir, cleanup } = adapter.tempDir();
-  try {
-    await body(dir);
-  } finally {
-    cleanup();
-  }
 }
 
 function readAll(fs: FileSystem, path: string): Uint8Array {

@@ -30,6 +30,7 @@ import {
   codeOfAsync,
   enc,
   expectedSize,
+  inTempDir,
   type PlainMsg,
   plain,
   snapshot,
@@ -287,19 +288,6 @@ function diskWithDir(): MemoryFileSystem {
   fs.mkdir("/s");
   fs.syncDirectory("/");
   return fs;
-}
-
-/** Runs `body` in a fresh directory of `adapter`, always cleaning up. */
-async function inTempDir(
-  adapter: AdapterFixture,
-  body: (dir: string) => Promise<void>,
-): Promise<void> {
-  const { dir, cleanup } = adapter.tempDir();
-  try {
-    await body(dir);
-  } finally {
-    cleanup();
-  }
 }
 
 /** Removals, an erase, skips and a compact over several blocks: a store whose rebuild is not trivial. */

@@ -9,7 +9,8 @@
  */
 import { readFileSync } from "node:fs";
 import * as jetstore from "../../src/index.ts";
-import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
+import type { RuntimeContext, TestApi } from "../harness.ts";
+import { inTempDir } from "./store-helpers.ts";
 
 /** The comment that precedes the example in README.md. */
 export const README_EXAMPLE_MARKER =
@@ -75,13 +76,4 @@ async function runExample(code: string, dir: string): Promise<string[]> {
 
 function joinDir(parent: string, name: string): string {
   return `${parent.replace(/\/+$/, "")}/${name}`;
-}
-
-async function inTempDir(adapter: AdapterFixture, body: (dir: string) => Promise<void>) {
-  const { dir, cleanup } = adapter.tempDir();
-  try {
-    await body(dir);
-  } finally {
-    cleanup();
-  }
 }

@@ -7,6 +7,7 @@
 import xxhash from "xxhash-wasm";
 import { isJetStoreError } from "../../src/errors.ts";
 import type { StoredMsg, StoreOptions, StreamState, StreamStore } from "../../src/types.ts";
+import type { AdapterFixture } from "../harness.ts";
 import type { StoreFactory, StoreFixture } from "./store-factories.ts";
 
 const encoder = new TextEncoder();
@@ -164,4 +165,17 @@ export async function checkpointOfVersion(bytes: Uint8Array, version: number): P
   const { h64Raw } = await xxhash();
   view.setBigUint64(out.length - 8, h64Raw(out.subarray(0, out.length - 8), 0n), true);
   return out;
+}
+
+/** Runs `body` in a fresh directory of `adapter`, always cleaning up. */
+export async function inTempDir(
+  adapter: AdapterFixture,
+  body: (dir: string) => Promise<void>,
+): Promise<void> {
+  const { dir, cleanup } = adapter.tempDir();
+  try {
+    await body(dir);
+  } finally {
+    cleanup();
+  }
 }

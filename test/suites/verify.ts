@@ -10,9 +10,9 @@ import { existsSync } from "node:fs";
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { type VerifyProgress, verifyStore } from "../../src/verify.ts";
-import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
+import type { RuntimeContext, TestApi } from "../harness.ts";
 import { Ledger } from "./durability-ledger.ts";
-import { codeOf, enc, testClock } from "./store-helpers.ts";
+import { codeOf, enc, inTempDir, testClock } from "./store-helpers.ts";
 
 const BLOCK_SIZE = 4096;
 
@@ -237,15 +237,6 @@ async function busyStore(fs: FileSystem, dir: string) {
   const state = store.state();
   await store.close();
   return state;
-}
-
-async function inTempDir(adapter: AdapterFixture, body: (dir: string) => Promise<void>) {
-  const { dir, cleanup } = adapter.tempDir();
-  try {
-    await body(dir);
-  } finally {
-    cleanup();
-  }
 }
 
 function blockFiles(fs: FileSystem, dir: string): string[] {
