@@ -43,9 +43,13 @@ export abstract class MemSlots {
   /** @internal */
   protected readonly subjects = new Map<string, SubjectSeqs>();
   /** @internal */
-  protected msgs = 0;
+  protected get msgs(): number {
+    return this.policy.msgs;
+  }
   /** @internal */
-  protected bytes = 0;
+  protected get bytes(): number {
+    return this.policy.bytes;
+  }
   /** @internal */
   protected first = 1;
   /** @internal */
@@ -108,8 +112,7 @@ export abstract class MemSlots {
       this.first = seq;
       this.firstTs = ts;
     }
-    this.msgs++;
-    this.bytes += size;
+    this.policy.added(size);
     this.last = seq;
     this.lastTs = ts;
     const list = this.subjects.get(subject);
@@ -129,9 +132,7 @@ export abstract class MemSlots {
     const rec = this.recs[slot] as MemRecord;
     const seq = this.seqs[slot];
     this.recs[slot] = undefined;
-    this.msgs--;
-    this.bytes -= rec.size;
-    if (rec.ttl !== 0) this.policy.expiry.ttls.remove(seq);
+    this.policy.removed(seq, rec.size, rec.ttl !== 0);
     if ((this.subjects.get(rec.subject) as SubjectSeqs).remove(seq)) {
       this.subjects.delete(rec.subject);
     }
@@ -153,9 +154,7 @@ export abstract class MemSlots {
     this.maxTs = [];
     this.head = 0;
     this.subjects.clear();
-    this.policy.expiry.ttls.clear();
-    this.msgs = 0;
-    this.bytes = 0;
+    this.policy.emptied();
     this.first = first;
     this.firstTs = 0n;
   }

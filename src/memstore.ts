@@ -113,15 +113,8 @@ export class MemStore extends MemQueries implements StreamStore {
     this.now = now;
     this.first = limits.firstSeq;
     this.last = limits.firstSeq - 1;
-    const store = this;
     this.policy = new StreamPolicy(limits, now, {
-      limitedView: (ttls) => ({
-        get limitMsgs() {
-          return store.msgs;
-        },
-        get limitBytes() {
-          return store.bytes;
-        },
+      limitedView: () => ({
         subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
         removeOldest: () => this.removeMsg(this.first),
         removeOldestOf: (subject) => {
@@ -129,7 +122,6 @@ export class MemStore extends MemQueries implements StreamStore {
           if (list !== undefined) this.removeMsg(list.first);
         },
         oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTs),
-        ttls,
         nextLive: (seq) => {
           const slot = this.nextLive(this.lowerBound(seq));
           return slot < 0 ? 0 : this.seqs[slot];

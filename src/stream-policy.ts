@@ -1,11 +1,12 @@
 /**
- * The rules every engine applies around its own storage, in one place: limit
- * admission and enforcement (limits.ts), age expiry on a timer, per-message
- * TTL expiry (ttl-expiry.ts), and a change of limits. An engine stores and
- * removes; it shows itself to the rules as a `LimitedStore` and calls the
- * policy at the points every engine shares (before an append, after one, at
- * open, on `updateConfig`), so a new engine or a changed rule touches this
- * module and limits.ts, not each engine.
+ * What every engine does around its own storage, in one place: the stream's
+ * counts (messages and bytes, kept on every append and removal, with the
+ * removed message's TTL), limit admission and enforcement (limits.ts), age
+ * expiry on a timer, per-message TTL expiry (ttl-expiry.ts), and a change of
+ * limits. An engine stores and removes; it shows the limit rules how to find
+ * and remove its messages (`EngineView`) and calls the policy at the points
+ * every engine shares (an append, a removal, open, `updateConfig`), so a new
+ * engine or a changed rule touches this module and limits.ts, not each engine.
  */
 import { backgroundInterval } from "../runtimes/timers.ts";
 import {
@@ -17,15 +18,17 @@ import {
   expireDue,
   type LimitedStore,
 } from "./limits.ts";
-import type { MessageTtls } from "./msg-ttls.ts";
 import { TtlExpiry } from "./ttl-expiry.ts";
 import type { StreamLimits } from "./types.ts";
 import { checkLimitsUpdate, type ResolvedLimits, readClock } from "./validate.ts";
 
+/** How the limit rules find and remove an engine's messages; counts and TTLs are the policy's own. */
+export type EngineView = Omit<LimitedStore, "limitMsgs" | "limitBytes" | "ttls">;
+
 /** What a policy needs from its engine. */
 export interface PolicyHost {
-  /** The engine as the limit rules see it; `ttls` are the policy's own. Built once. */
-  limitedView(ttls: MessageTtls): LimitedStore;
+  /** The engine as the limit rules see it, built once. */
+  limitedView(): EngineView;
   /** Removes one message whose TTL or age ran out. */
   removeExpired(seq: number): void;
   /** Gets what a timer-driven expiry threw (it has no caller to throw to). */
@@ -36,6 +39,9 @@ export interface PolicyHost {
 
 export class StreamPolicy {
   limits: ResolvedLimits;
+  /** Live messages and the bytes they count for (msg-size.ts): what every limit and `state()` read. */
+  msgs = 0;
+  bytes = 0;
   readonly expiry: TtlExpiry;
   /** The engine as the rules see it, or null while no limit is set: the append path then skips them. */
   limited: LimitedStore | null = null;
@@ -53,8 +59,44 @@ export class StreamPolicy {
       () => readClock(now, "expire messages"),
       (err) => host.onBackgroundError(err),
     );
-    this.view = host.limitedView(this.expiry.ttls);
+    const policy = this;
+    this.view = {
+      ...host.limitedView(),
+      get limitMsgs() {
+        return policy.msgs;
+      },
+      get limitBytes() {
+        return policy.bytes;
+      },
+      ttls: this.expiry.ttls,
+    };
     this.configure();
+  }
+
+  /** A message of `size` bytes was stored (or found at open). */
+  added(size: number): void {
+    this.msgs++;
+    this.bytes += size;
+  }
+
+  /** Messages found at open, counted a block at a time. */
+  addedAll(msgs: number, bytes: number): void {
+    this.msgs += msgs;
+    this.bytes += bytes;
+  }
+
+  /** The live message `seq` of `size` bytes is gone; its TTL, if it had one, goes with it. */
+  removed(seq: number, size: number, hadTtl: boolean): void {
+    this.msgs--;
+    this.bytes -= size;
+    if (hadTtl) this.expiry.ttls.remove(seq);
+  }
+
+  /** Every message is gone (purge, compact past the end). */
+  emptied(): void {
+    this.msgs = 0;
+    this.bytes = 0;
+    this.expiry.ttls.clear();
   }
 
   /** Refuses a message of `size` record bytes that the limits do not let in; changes nothing. */

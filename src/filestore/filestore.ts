@@ -25,9 +25,7 @@ import { type DirectoryLock, joinPath } from "../../runtimes/fs.ts";
 import { backgroundInterval } from "../../runtimes/timers.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
-import type { LimitedStore } from "../limits.ts";
 import { recordSize } from "../msg-size.ts";
-import type { MessageTtls } from "../msg-ttls.ts";
 import {
   Action,
   checkDeletedListed,
@@ -38,6 +36,7 @@ import {
   pastTheEnd,
   purgeSeqAndKeep,
 } from "../store-errors.ts";
+import type { EngineView } from "../stream-policy.ts";
 import { compileFilter } from "../subject-match.ts";
 import {
   allLastSeqs,
@@ -141,8 +140,7 @@ export class FileStore extends Durability implements StreamStore {
     this.nextBlockNumber = r.nextBlockNumber;
     this.lastSeq = r.lastSeq;
     for (const b of this.blocks) {
-      this.msgs += b.msgs;
-      this.bytes += b.bytes;
+      this.policy.addedAll(b.msgs, b.bytes);
       b.durability.synced = b.written;
     }
     if (this.blocks.length === 0) {
@@ -176,15 +174,8 @@ export class FileStore extends Durability implements StreamStore {
   }
 
   /** The store as the limit rules see it (stream-policy.ts). @internal */
-  protected limitedView(ttls: MessageTtls): LimitedStore {
-    const store = this;
+  protected limitedView(): EngineView {
     return {
-      get limitMsgs() {
-        return store.msgs;
-      },
-      get limitBytes() {
-        return store.bytes;
-      },
       subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
       removeOldest: () => this.removeHead(),
       removeOldestOf: (subject) => {
@@ -193,7 +184,6 @@ export class FileStore extends Durability implements StreamStore {
         if (entry !== undefined) this.removeForLimit(this.firstOf(subject, entry));
       },
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
-      ttls,
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
       removeSeq: (seq) => this.removeForLimit(seq),

@@ -210,9 +210,7 @@ export abstract class Removals extends BlockWrites {
   protected uncount(block: Block, seq: number, size: number, flags: number): void {
     block.msgs--;
     block.bytes -= size;
-    this.msgs--;
-    this.bytes -= size;
-    if (flags & REC_FLAG_TTL) this.expiry.ttls.remove(seq);
+    this.policy.removed(seq, size, (flags & REC_FLAG_TTL) !== 0);
   }
 
   /** Writes the range tombstone of the head removals made since the last one. @internal */
@@ -271,8 +269,7 @@ export abstract class Removals extends BlockWrites {
       block.deleted.add(seq);
       block.msgs--;
       block.bytes -= share;
-      this.msgs--;
-      this.bytes -= share;
+      this.policy.removed(seq, share, false);
     }
     this.rebuildSubjectTotals();
   }

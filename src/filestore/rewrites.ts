@@ -264,10 +264,8 @@ export abstract class Rewrites extends Removals {
     if (last > 0) this.appendTombstone(last, last, lastTs, false);
     this.lastSeq = last;
     this.lastTs = lastTs;
-    this.msgs = 0;
-    this.bytes = 0;
+    this.policy.emptied();
     this.subjects.clear();
-    this.expiry.ttls.clear();
     this.firstSeq = last + 1;
     for (const b of old) {
       this.cache.drop(b.n);

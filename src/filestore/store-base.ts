@@ -14,8 +14,7 @@
 import type { DirectoryLock, FileSystem } from "../../runtimes/fs.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { LimitedStore } from "../limits.ts";
-import type { MessageTtls } from "../msg-ttls.ts";
-import { StreamPolicy } from "../stream-policy.ts";
+import { type EngineView, StreamPolicy } from "../stream-policy.ts";
 import type { SubjectIndex } from "../subject-queries.ts";
 import { Timestamps } from "../timestamps.ts";
 import type { TtlExpiry } from "../ttl-expiry.ts";
@@ -109,9 +108,13 @@ export abstract class FileStoreBase {
   /** @internal */
   protected lastTs = 0n;
   /** @internal */
-  protected msgs = 0;
+  protected get msgs(): number {
+    return this.policy.msgs;
+  }
   /** @internal */
-  protected bytes = 0;
+  protected get bytes(): number {
+    return this.policy.bytes;
+  }
   /** @internal */
   protected lost: LostData | undefined;
   /** @internal */
@@ -152,7 +155,7 @@ export abstract class FileStoreBase {
     this.commit = new GroupCommit(() => this.syncRound());
     this.readHandles = new ReadHandles(this.fs);
     this.policy = new StreamPolicy(options.limits, options.now, {
-      limitedView: (ttls) => this.limitedView(ttls),
+      limitedView: () => this.limitedView(),
       removeExpired: (seq) => this.removeForLimit(seq),
       onBackgroundError: (err) => {
         this.writeError ??= err;
@@ -207,7 +210,7 @@ export abstract class FileStoreBase {
   /** @internal */
   protected abstract syncRound(): Promise<void>;
   /** @internal */
-  protected abstract limitedView(ttls: MessageTtls): LimitedStore;
+  protected abstract limitedView(): EngineView;
 
   /** The block whose range holds `seq`, or undefined when `seq` falls between blocks. @internal */
   protected findBlock(seq: number): Block | undefined {

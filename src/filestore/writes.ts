@@ -57,8 +57,7 @@ export abstract class BlockWrites extends BlockReads {
     if (block.maxTs !== null && ts > block.maxTs) block.maxTs = ts;
     block.length = this.buffer.used;
     if (this.msgs === 0) this.firstSeq = seq;
-    this.msgs++;
-    this.bytes += size;
+    this.policy.added(size);
     this.lastSeq = seq;
     this.lastTs = ts;
     const counted = this.subjects.add(subject, seq, entry, subjectBytes);
