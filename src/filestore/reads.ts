@@ -3,10 +3,10 @@
  * write buffer; a sealed block's come back from its file (block-file.ts)
  * whole through the block cache, or one record at a time when the block is
  * indexed but would evict another (uniform random reads over a store larger
- * than the cache). Filtered scans
- * use a per-block subject-id column and summary, so a block none of whose
- * subjects match is skipped without reading a record. A record that damage
- * swallowed is skipped by scans and reported by loadMsg (see damage.ts).
+ * than the cache). Filtered scans use a per-block subject-id column and
+ * summary, so a block none of whose subjects match is skipped without
+ * reading a record. A record that damage swallowed is skipped by scans and
+ * reported by loadMsg (see damage.ts).
  */
 import { isJetStoreError, type JetStoreError } from "../errors.ts";
 import {

@@ -2,11 +2,12 @@
  * The write path: a record is encoded straight into the active block's
  * buffer in WASM memory and written out to its file (through block-file.ts)
  * when 16 KiB are pending or 8 ms after the first pending write (with
- * syncAlways, fsynced before the call returns, or taken back if that fails). A full block is sealed: its bytes move to the
- * block cache as they are, its fsync starts early on the runtime's I/O
- * thread, and the next block's file is created before anything changes, so a
- * full disk refuses the write cleanly. Also the fsync of one block, which
- * first writes again what a failed fsync may have dropped (block-sync.ts).
+ * syncAlways, fsynced before the call returns, or taken back if that fails).
+ * A full block is sealed: its bytes move to the block cache as they are, its
+ * fsync starts early on the runtime's I/O thread, and the next block's file
+ * is created before anything changes, so a full disk refuses the write
+ * cleanly. Also the fsync of one block, which first writes again what a
+ * failed fsync may have dropped (block-sync.ts).
  */
 import { type FileHandle, joinPath } from "../../runtimes/fs.ts";
 import { backgroundTimeout } from "../../runtimes/timers.ts";
