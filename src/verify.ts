@@ -18,7 +18,7 @@ import { defaultFileSystem } from "../runtimes/detect.ts";
 import type { FileHandle, FileSystem } from "../runtimes/fs.ts";
 import { joinPath } from "../runtimes/fs.ts";
 import { isJetStoreError } from "./errors.ts";
-import { checkBlockHeader } from "./filestore/block-io.ts";
+import { checkBlockHeader } from "./filestore/block-load.ts";
 import { scanBlock } from "./filestore/block-scan.ts";
 import type { Checkpoint } from "./filestore/checkpoint.ts";
 import { BLOCKS_DIR, readCheckpoint } from "./filestore/recovery.ts";

@@ -10,8 +10,8 @@
  * that rewrite and saw no failure meanwhile counts: one that overlapped a
  * failure is tried again, after the rewrite that failure calls for.
  */
-import type { FileHandle } from "../../runtimes/fs.ts";
 import { JetStoreError } from "../errors.ts";
+import type { BlockFile } from "./block-file.ts";
 
 /** fsyncs tried again when another fsync of the same file failed while one ran. */
 const OVERLAP_RETRIES = 3;
@@ -58,18 +58,18 @@ export class BlockSync {
    * until an fsync covers them. A failed write is kept too, tried again
    * before the next fsync, and thrown to the caller.
    */
-  overwrite(handle: FileHandle, offset: number, bytes: Uint8Array): void {
+  overwrite(file: BlockFile, offset: number, bytes: Uint8Array): void {
     const entry: Overwrite = { offset, bytes, written: false };
     this.overwrites.push(entry);
-    handle.write(bytes, offset);
+    file.write(bytes, offset);
     entry.written = true;
   }
 
-  /** fsyncs `handle` for the first `length` bytes, after writing again what a failed fsync may have dropped. */
-  sync(handle: FileHandle, length: number, source: BlockBytes): void {
-    const started = this.prepare(handle, length, source);
+  /** fsyncs `file` for the first `length` bytes, after writing again what a failed fsync may have dropped. */
+  sync(file: BlockFile, length: number, source: BlockBytes): void {
+    const started = this.prepare(file, length, source);
     try {
-      handle.sync();
+      file.sync();
     } catch (err) {
       this.failed(started);
       throw err;
@@ -79,11 +79,11 @@ export class BlockSync {
   }
 
   /** The same as `sync` with the runtime's asynchronous fsync. */
-  async syncAsync(handle: FileHandle, length: number, source: BlockBytes): Promise<void> {
+  async syncAsync(file: BlockFile, length: number, source: BlockBytes): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const started = this.prepare(handle, length, source);
+      const started = this.prepare(file, length, source);
       try {
-        await handle.syncAsync();
+        await file.syncAsync();
       } catch (err) {
         this.failed(started);
         throw err;
@@ -92,23 +92,23 @@ export class BlockSync {
       if (attempt === OVERLAP_RETRIES) {
         throw new JetStoreError(
           "ErrIO",
-          `fsync of ${handle.path} kept overlapping failed fsyncs of the same file`,
-          { file: handle.path },
+          `fsync of ${file.path} kept overlapping failed fsyncs of the same file`,
+          { file: file.path },
         );
       }
     }
   }
 
-  private prepare(handle: FileHandle, length: number, source: BlockBytes): SyncStart {
+  private prepare(file: BlockFile, length: number, source: BlockBytes): SyncStart {
     for (const o of this.overwrites) {
       if (!o.written && o.offset + o.bytes.length <= length) {
-        handle.write(o.bytes, o.offset);
+        file.write(o.bytes, o.offset);
         o.written = true;
       }
     }
     if (this.rewriteFrom >= 0) {
       if (length > this.rewriteFrom) {
-        handle.write(source(this.rewriteFrom, length), this.rewriteFrom);
+        file.write(source(this.rewriteFrom, length), this.rewriteFrom);
       }
       this.rewriteFrom = -1;
     }

@@ -12,11 +12,6 @@ import type { Block } from "./block.ts";
 import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
 import { Rewrites } from "./rewrites.ts";
 
-/**
- * Skips that would stretch a block over more sequences than this start a new
- * one: a block's offset index takes 4 bytes per sequence it spans, and many
- * short skips would otherwise grow it by gigabytes within one block file.
- */
 const EMPTY = new Uint8Array(0);
 
 export abstract class Durability extends Rewrites {
@@ -159,9 +154,7 @@ export abstract class Durability extends Rewrites {
       if (cached !== undefined) {
         out.set(getCore().u8.subarray(cached.ptr + block.written - 8, cached.ptr + block.written));
       } else {
-        const handle = block.handle ?? this.fs.open(block.path, "read");
-        handle.read(out, block.written - REC_CHECKSUM_SIZE);
-        if (block.handle === null) handle.close();
+        this.files.readTail(block, block.written, out);
       }
     }
     return out;

@@ -133,7 +133,7 @@ export class FileStore extends Durability implements StreamStore {
 
   /** @internal */
   protected load(): void {
-    const r = recover(this.fs, this.dir, this.cache, this.buffer, this.expiry.ttls);
+    const r = recover(this.fs, this.files, this.dir, this.cache, this.buffer, this.expiry.ttls);
     this.blocks = r.blocks;
     this.subjects = r.subjects;
     this.lost = r.lost;
@@ -518,7 +518,7 @@ export class FileStore extends Durability implements StreamStore {
     for (const b of this.blocks) b.dispose();
     this.blocks = [];
     this.cache.clear();
-    this.readHandles.clear();
+    this.files.releaseAll();
     this.scratch.dispose();
     this.buffer.dispose();
   }

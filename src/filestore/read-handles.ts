@@ -1,7 +1,8 @@
 /**
- * Read-only handles of sealed blocks, kept open across reads up to a small
- * bound (least recently used closed first). A random read that misses the
- * block cache costs one positional read, not an open, a read and a close;
+ * Read-only handles of sealed blocks, kept by block-file.ts for the records
+ * it reads one at a time, open across reads up to a small bound (least
+ * recently used closed first). A random read that misses the block cache
+ * costs one positional read, not an open, a read and a close;
  * keeping every block open was rejected because a store of thousands of
  * blocks would run the process out of file descriptors.
  */

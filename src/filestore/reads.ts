@@ -1,11 +1,12 @@
 /**
  * Reads: from a sequence to its record. The active block's bytes are the
- * write buffer; a sealed block's come back whole through the block cache, or
- * one record at a time when the block is indexed but would evict another
- * (uniform random reads over a store larger than the cache). Filtered scans
- * use a per-block subject-id column and summary, so a block none of whose
- * subjects match is skipped without reading a record. A record that damage
- * swallowed is skipped by scans and reported by loadMsg (see damage.ts).
+ * write buffer; a sealed block's come back from its file (block-file.ts)
+ * whole through the block cache, or one record at a time when the block is
+ * indexed but would evict another (uniform random reads over a store larger
+ * than the cache). Filtered scans use a per-block subject-id column and
+ * summary, so a block none of whose subjects match is skipped without
+ * reading a record. A record that damage swallowed is skipped by scans and
+ * reported by loadMsg (see damage.ts).
  */
 import { isJetStoreError, type JetStoreError } from "../errors.ts";
 import {
@@ -37,7 +38,7 @@ import {
 import type { StoredMsg } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
-import { loadBlock } from "./block-io.ts";
+import { loadBlock } from "./block-load.ts";
 import { scanBlock } from "./block-scan.ts";
 import { damagedMessages } from "./damage.ts";
 import {
@@ -50,9 +51,6 @@ import {
 import { blockPath } from "./recovery.ts";
 import { FileStoreBase } from "./store-base.ts";
 import { NO_SUBJECT } from "./subject-totals.ts";
-
-/** First read of a record read on its own; most records fit, larger ones take a second read. */
-const DIRECT_READ_BYTES = 512;
 
 export abstract class BlockReads extends FileStoreBase {
   /** Live messages in [from, to] (ascending) or [to, from] (descending) with their subjects. @internal */
@@ -201,7 +199,7 @@ export abstract class BlockReads extends FileStoreBase {
   /** Bytes of `block` in core memory: the write buffer for the active block, else the cache. @internal */
   protected bytesOf(block: Block): { ptr: number; length: number } {
     if (block === this.active) return { ptr: this.buffer.ptr, length: this.buffer.used };
-    return loadBlock(this.fs, this.cache, block);
+    return loadBlock(this.files, this.cache, block);
   }
 
   /** @internal */
@@ -240,21 +238,8 @@ export abstract class BlockReads extends FileStoreBase {
     const offset = block.offsetOf(seq);
     if (offset === NO_RECORD) throw missingRecord(block, seq);
     // Read first: the scratch area may move as it grows.
-    const available = this.readRecordAt(block, offset);
+    const available = this.files.readRecord(block, offset, this.scratch);
     return { ptr: this.scratch.ptr, available, offset };
-  }
-
-  /** Reads the record at `offset` of a sealed block into the scratch area; returns the bytes read. @internal */
-  protected readRecordAt(block: Block, offset: number): number {
-    const handle = this.readHandles.of(block);
-    const room = block.written - offset;
-    if (room <= 0) return 0;
-    let got = this.scratch.readFrom(handle, offset, Math.min(room, DIRECT_READ_BYTES), 0);
-    const length = got >= 4 ? getCore().view.getUint32(this.scratch.ptr, true) : 0;
-    if (length > got && length <= room) {
-      got += this.scratch.readFrom(handle, offset + got, length - got, got);
-    }
-    return got;
   }
 
   /** @internal */
@@ -357,7 +342,7 @@ export abstract class BlockReads extends FileStoreBase {
    * @internal
    */
   protected timestampAtBlockStart(block: Block, seq: number): bigint | null {
-    const got = this.readRecordAt(block, BLOCK_HEADER_SIZE);
+    const got = this.files.readRecord(block, BLOCK_HEADER_SIZE, this.scratch);
     if (got === 0) return null;
     let f: DecodedFields;
     try {

@@ -4,7 +4,6 @@
  * and what damage took (the `lost` report). recovery.ts drives it, block by
  * block, from the checkpoint and the files.
  */
-import type { FileSystem } from "../../runtimes/fs.ts";
 import {
   BLOCK_HEADER_SIZE,
   REC_FLAG_ERASED,
@@ -20,7 +19,8 @@ import type { DamagedBytes, LostData } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
 import type { BlockCache } from "./block-cache.ts";
-import { loadBlock } from "./block-io.ts";
+import type { BlockFiles } from "./block-file.ts";
+import { loadBlock } from "./block-load.ts";
 import { type ScannedRecord, scanBlock, subjectSpan } from "./block-scan.ts";
 import type { BlockCheckpoint, Checkpoint } from "./checkpoint.ts";
 import { damagedMessages } from "./damage.ts";
@@ -124,12 +124,17 @@ export class Recovery {
   private readonly keepNames: boolean;
   /** Message subjects of scanned blocks, for a subject rebuild. */
   readonly names = new Map<Block, { seqs: number[]; subjects: string[] }>();
-  private readonly fs: FileSystem;
+  private readonly files: BlockFiles;
   private readonly cache: BlockCache;
   private readonly ttls: MessageTtls;
 
-  constructor(fs: FileSystem, cache: BlockCache, checkpoint: Checkpoint | null, ttls: MessageTtls) {
-    this.fs = fs;
+  constructor(
+    files: BlockFiles,
+    cache: BlockCache,
+    checkpoint: Checkpoint | null,
+    ttls: MessageTtls,
+  ) {
+    this.files = files;
     this.cache = cache;
     this.ttls = ttls;
     // Entries of messages removed since are dropped once every block is known (see recover).
@@ -183,7 +188,7 @@ export class Recovery {
     if (this.current !== null && this.current.block === block) {
       ({ ptr, length } = this.current);
     } else {
-      ({ ptr, length } = loadBlock(this.fs, this.cache, block));
+      ({ ptr, length } = loadBlock(this.files, this.cache, block));
     }
     const offset = block.offsetOf(seq);
     if (offset < 0) return;
@@ -302,7 +307,7 @@ export class Recovery {
     for (const block of this.blocks) {
       if (scanned.has(block) || block.tombstones === 0) continue;
       if (block.lowestTombstone > highestLost) continue;
-      const { ptr, length } = loadBlock(this.fs, this.cache, block);
+      const { ptr, length } = loadBlock(this.files, this.cache, block);
       scanBlock(
         ptr,
         length,
@@ -361,7 +366,7 @@ export class Recovery {
       const { ptr, length } =
         block === active
           ? { ptr: buffer.ptr, length: buffer.used }
-          : loadBlock(this.fs, this.cache, block);
+          : loadBlock(this.files, this.cache, block);
       const unverified: number[] = [];
       let liveBytes = 0;
       for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {

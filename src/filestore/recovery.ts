@@ -25,7 +25,8 @@ import type { LostData } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
 import { Block } from "./block.ts";
 import type { BlockCache } from "./block-cache.ts";
-import { checkBlockHeader, readInto } from "./block-io.ts";
+import type { BlockFiles } from "./block-file.ts";
+import { checkBlockHeader } from "./block-load.ts";
 import {
   type BlockCheckpoint,
   CHECKPOINT_FILE,
@@ -84,6 +85,7 @@ export function readCheckpoint(fs: FileSystem, dir: string): Checkpoint | null {
  */
 export function recover(
   fs: FileSystem,
+  files: BlockFiles,
   dir: string,
   cache: BlockCache,
   buffer: WriteBuffer,
@@ -105,7 +107,7 @@ export function recover(
   }
   const listed = new Map(checkpoint?.blocks.map((b) => [b.n, b]) ?? []);
   const highestListed = checkpoint?.blocks.at(-1)?.n ?? 0;
-  const r = new Recovery(fs, cache, checkpoint, ttls);
+  const r = new Recovery(files, cache, checkpoint, ttls);
   // Checked once every tombstone is replayed: a later block may remove what an earlier one lost.
   const promised: Array<{ block: Block | null; cp: BlockCheckpoint }> = [];
   const scanned = new Set<Block>();
@@ -125,20 +127,19 @@ export function recover(
       const isLast = i === numbers.length - 1;
       const prev = r.blocks.length > 0 ? r.blocks[r.blocks.length - 1].last : 0;
       const block = new Block(n, path, prev);
-      block.handle = fs.open(path, "write");
-      let size = block.handle.size();
+      let size = files.length(block);
       const cp = listed.get(n);
       // Only the checkpoint's last block grows after it: bytes past another's
       // recorded length are what a truncate cut and had not removed yet.
       if (cp !== undefined && n !== highestListed && size > cp.length) {
-        block.handle.truncate(cp.length);
+        files.truncate(block, cp.length);
         size = cp.length;
       }
       listed.delete(n);
       const trusted =
         cp !== undefined &&
         size >= cp.length &&
-        lastChecksumMatches(block, cp.length, cp.lastChecksum);
+        lastChecksumMatches(files, block, cp.length, cp.lastChecksum);
       if (trusted) {
         block.first = cp.first;
         block.last = cp.last;
@@ -154,7 +155,7 @@ export function recover(
       }
       r.blocks.push(block);
       if (trusted && size === cp.length && !isLast) {
-        if (size >= BLOCK_HEADER_SIZE && !trustedHeaderIntact(fs, block)) r.noteHeader(n);
+        if (size >= BLOCK_HEADER_SIZE && !trustedHeaderIntact(files, block)) r.noteHeader(n);
         block.length = block.written = size;
         if (cp.msgs > 0 || cp.last >= cp.first) r.passTrusted(cp.first, cp.last);
         continue;
@@ -169,14 +170,14 @@ export function recover(
         ptr = cache.reserve(size);
         loose = ptr;
       }
-      readInto(fs, block, ptr, size);
+      files.readBlock(block, ptr, size);
       const headerIntact = trusted
         ? headerOfTrusted(ptr, size, path)
         : checkBlockHeader(ptr, size, path);
       if (!headerIntact && size >= BLOCK_HEADER_SIZE) r.noteHeader(n);
       if (!headerIntact && size < BLOCK_HEADER_SIZE) {
         // Torn while the block was being created: nothing in it was ever acknowledged.
-        block.handle.truncate(0);
+        files.truncate(block, 0);
         if (size > 0) r.noteDamage(n, 0, size);
         else r.damaged = true;
         block.length = block.written = 0;
@@ -193,7 +194,7 @@ export function recover(
         // A torn or damaged tail: keep what verified, cut the rest, report it.
         // Only bytes are counted: after a power cut this is unacknowledged data, not damage.
         r.noteCut(n, stop, size - stop);
-        block.handle.truncate(stop);
+        files.truncate(block, stop);
       }
       block.length = block.written = stop;
       if (cp !== undefined && !trusted) r.applyRemovals(block, ptr, stop, cp.deleted);
@@ -243,11 +244,11 @@ export function recover(
 }
 
 /** The header of a trusted block that open does not otherwise read: false when damaged. */
-function trustedHeaderIntact(fs: FileSystem, block: Block): boolean {
+function trustedHeaderIntact(files: BlockFiles, block: Block): boolean {
   const core = getCore();
   const ptr = core.alloc(BLOCK_HEADER_SIZE);
   try {
-    readInto(fs, block, ptr, BLOCK_HEADER_SIZE);
+    files.readBlock(block, ptr, BLOCK_HEADER_SIZE);
     return headerOfTrusted(ptr, BLOCK_HEADER_SIZE, block.path);
   } finally {
     core.free(ptr);
@@ -270,11 +271,16 @@ function headerOfTrusted(ptr: number, length: number, path: string): boolean {
   }
 }
 
-function lastChecksumMatches(block: Block, length: number, expected: Uint8Array): boolean {
+function lastChecksumMatches(
+  files: BlockFiles,
+  block: Block,
+  length: number,
+  expected: Uint8Array,
+): boolean {
   if (expected.length === 0) return length <= BLOCK_HEADER_SIZE;
-  if (length < expected.length || block.handle === null) return false;
+  if (length < expected.length) return false;
   const actual = new Uint8Array(expected.length);
-  if (block.handle.read(actual, length - expected.length) !== expected.length) return false;
+  if (files.readTail(block, length, actual) !== expected.length) return false;
   for (let i = 0; i < actual.length; i++) if (actual[i] !== expected[i]) return false;
   return true;
 }

@@ -307,7 +307,7 @@ export abstract class Removals extends BlockWrites {
     this.blocks = this.blocks.slice(n);
     for (const b of gone) {
       this.cache.drop(b.n);
-      this.readHandles.drop(b.n);
+      this.files.release(b.n);
       b.dispose();
     }
     // The files go once the tombstones that emptied them are on disk: at the

@@ -96,10 +96,10 @@ export abstract class Rewrites extends Removals {
       );
     if (block !== this.active || offset < block.written) {
       const bytes = core.u8.slice(ptr, ptr + length);
-      if (block.handle === null) block.handle = this.fs.open(block.path, "write");
+      this.files.open(block);
       block.dirty = true;
       try {
-        block.durability.overwrite(block.handle, offset, bytes);
+        block.durability.overwrite(this.files.of(block), offset, bytes);
       } catch (err) {
         // Kept, and written again before the block's next fsync, whose round reports a lasting failure.
         if (this.options.syncAlways) throw err;
@@ -171,7 +171,7 @@ export abstract class Rewrites extends Removals {
     this.blocks = this.blocks.slice(0, keep);
     for (const b of cut) {
       this.cache.drop(b.n);
-      this.readHandles.drop(b.n);
+      this.files.release(b.n);
       b.dispose();
     }
     this.lastSeq = seq;
@@ -240,8 +240,7 @@ export abstract class Rewrites extends Removals {
    */
   protected cutFiles(holder: Block, end: number, cut: Block[]): void {
     try {
-      holder.handle ??= this.fs.open(holder.path, "write");
-      holder.handle.truncate(end);
+      this.files.truncate(holder, end);
       for (const b of cut) this.fs.remove(b.path);
       this.dirDirty = true;
       this.syncDirectoryIfNeeded();
@@ -269,7 +268,7 @@ export abstract class Rewrites extends Removals {
     this.firstSeq = last + 1;
     for (const b of old) {
       this.cache.drop(b.n);
-      this.readHandles.drop(b.n);
+      this.files.release(b.n);
       b.dispose();
     }
     // The old files go once the range tombstone is durable: here, or, if this

@@ -22,19 +22,13 @@ import type { LostData } from "../types.ts";
 import type { ResolvedLimits } from "../validate.ts";
 import type { Block } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
+import { BlockFiles } from "./block-file.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { ResolvedFileStoreOptions } from "./options.ts";
 import { type QuerySource, subjectIndex } from "./queries.ts";
-import { ReadHandles } from "./read-handles.ts";
 import { ScratchBuffer } from "./scratch-buffer.ts";
 import { SubjectTotals } from "./subject-totals.ts";
 import { WriteBuffer } from "./write-buffer.ts";
-
-/**
- * Skips that would stretch a block over more sequences than this start a new
- * one: a block's offset index takes 4 bytes per sequence it spans, and many
- * short skips would otherwise grow it by gigabytes within one block file.
- */
 
 export abstract class FileStoreBase {
   /** Takes the store out of the exit registry (runtimes/exit.ts); set while open. @internal */
@@ -59,8 +53,8 @@ export abstract class FileStoreBase {
   protected readonly cache: BlockCache;
   /** @internal */
   protected readonly commit: GroupCommit;
-  /** @internal */
-  protected readonly readHandles: ReadHandles;
+  /** Every byte of a block file goes to disk and comes back through here (block-file.ts). @internal */
+  protected readonly files: BlockFiles;
   /** @internal */
   /** The per-subject index as the shared subject queries see it. @internal */
   protected readonly index: SubjectIndex;
@@ -153,7 +147,7 @@ export abstract class FileStoreBase {
     this.buffer = new WriteBuffer(options.blockSize + BLOCK_HEADER_SIZE);
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
-    this.readHandles = new ReadHandles(this.fs);
+    this.files = new BlockFiles(this.fs, options.fileMode);
     this.policy = new StreamPolicy(options.limits, options.now, {
       limitedView: () => this.limitedView(),
       removeExpired: (seq) => this.removeForLimit(seq),

@@ -1,12 +1,13 @@
 /**
  * The write path: a record is encoded straight into the active block's
- * buffer in WASM memory and written out when 16 KiB are pending or 8 ms after
- * the first pending write (with syncAlways, fsynced before the call returns,
- * or taken back if that fails). A full block is sealed: its bytes move to the
- * block cache as they are, its fsync starts early on the runtime's I/O
- * thread, and the next block's file is created before anything changes, so a
- * full disk refuses the write cleanly. Also the fsync of one block, which
- * first writes again what a failed fsync may have dropped (block-sync.ts).
+ * buffer in WASM memory and written out to its file (through block-file.ts)
+ * when 16 KiB are pending or 8 ms after the first pending write (with
+ * syncAlways, fsynced before the call returns, or taken back if that fails).
+ * A full block is sealed: its bytes move to the block cache as they are, its
+ * fsync starts early on the runtime's I/O thread, and the next block's file
+ * is created before anything changes, so a full disk refuses the write
+ * cleanly. Also the fsync of one block, which first writes again what a
+ * failed fsync may have dropped (block-sync.ts).
  */
 import { type FileHandle, joinPath } from "../../runtimes/fs.ts";
 import { backgroundTimeout } from "../../runtimes/timers.ts";
@@ -16,7 +17,7 @@ import { recordSize } from "../msg-size.ts";
 import { readClock } from "../validate.ts";
 import { getCore } from "../wasm/core.ts";
 import { Block } from "./block.ts";
-import { checkBlockHeader, loadBlock } from "./block-io.ts";
+import { checkBlockHeader, loadBlock } from "./block-load.ts";
 import { scanBlock } from "./block-scan.ts";
 import { BlockReads } from "./reads.ts";
 import { BLOCKS_DIR, blockPath } from "./recovery.ts";
@@ -109,7 +110,7 @@ export abstract class BlockWrites extends BlockReads {
         block.written = start;
         block.durability.cut(start);
         try {
-          block.handle?.truncate(start);
+          this.files.truncate(block, start);
         } catch {
           // The next record is written at `start` over what is left.
         }
@@ -184,10 +185,7 @@ export abstract class BlockWrites extends BlockReads {
     const from = block.written;
     const to = this.buffer.used;
     if (to <= from) return;
-    if (block.handle === null) {
-      block.handle = this.fs.open(block.path, "create", this.options.fileMode);
-    }
-    block.handle.write(this.buffer.view(from, to), from);
+    this.files.write(block, from, this.buffer.view(from, to));
     block.written = to;
     block.dirty = true;
     this.writeError = null;
@@ -199,6 +197,7 @@ export abstract class BlockWrites extends BlockReads {
     // Created before anything changes: a disk too full for a new file refuses the write cleanly.
     const next = this.createBlockFile();
     const sealed = this.active;
+    this.files.seal(sealed);
     this.syncSealedEarly(sealed);
     // The sealed block's bytes move to the cache as they are: no copy.
     const { ptr, length } = this.buffer.handOff();
@@ -213,8 +212,7 @@ export abstract class BlockWrites extends BlockReads {
    * @internal
    */
   protected syncSealedEarly(block: Block): void {
-    const handle = block.handle;
-    if (handle === null || !block.dirty) return;
+    if (block.handle === null || !block.dirty) return;
     block.dirty = false;
     block.syncing++;
     const early: Promise<void> = this.syncBlockAsync(block).then(
@@ -234,15 +232,7 @@ export abstract class BlockWrites extends BlockReads {
 
   /** Creates the file of the next block, empty. @internal */
   protected createBlockFile(): FileHandle {
-    const path = blockPath(this.dir, this.nextBlockNumber);
-    const handle = this.fs.open(path, "create", this.options.fileMode);
-    try {
-      handle.truncate(0);
-    } catch (err) {
-      handle.close();
-      throw err;
-    }
-    return handle;
+    return this.files.create(blockPath(this.dir, this.nextBlockNumber));
   }
 
   /** @internal */
@@ -265,7 +255,7 @@ export abstract class BlockWrites extends BlockReads {
   /** fsyncs a block file, first writing again what a failed fsync may have dropped (block-sync.ts). @internal */
   protected syncBlock(block: Block): void {
     if (block.handle === null) return;
-    block.durability.sync(block.handle, block.written, (from, to) =>
+    block.durability.sync(this.files.of(block), block.written, (from, to) =>
       this.bytesToRewrite(block, from, to),
     );
   }
@@ -273,7 +263,7 @@ export abstract class BlockWrites extends BlockReads {
   /** @internal */
   protected syncBlockAsync(block: Block): Promise<void> {
     if (block.handle === null) return Promise.resolve();
-    return block.durability.syncAsync(block.handle, block.written, (from, to) =>
+    return block.durability.syncAsync(this.files.of(block), block.written, (from, to) =>
       this.bytesToRewrite(block, from, to),
     );
   }
@@ -287,7 +277,7 @@ export abstract class BlockWrites extends BlockReads {
    */
   protected bytesToRewrite(block: Block, from: number, to: number): Uint8Array {
     if (block === this.active) return this.buffer.view(from, to);
-    const { ptr, length } = loadBlock(this.fs, this.cache, block);
+    const { ptr, length } = loadBlock(this.files, this.cache, block);
     const start = Math.max(from, BLOCK_HEADER_SIZE);
     const intact =
       length >= to &&

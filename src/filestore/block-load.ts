@@ -1,10 +1,9 @@
 /**
- * Reading sealed blocks back: the whole file into core memory through the
- * cache (one positional read straight into linear memory, no staging copy),
- * and the offset index built by one WASM scan on first use.
+ * A sealed block in core memory: read whole through the cache on a miss
+ * (by the seam, block-file.ts, straight into linear memory), its header
+ * checked, and its offset index built by one WASM scan on first use.
  */
-import type { FileSystem } from "../../runtimes/fs.ts";
-import { corrupt, JetStoreError } from "../errors.ts";
+import { JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
   BLOCK_MAGIC,
@@ -17,26 +16,8 @@ import {
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
 import type { BlockCache, CachedBlock } from "./block-cache.ts";
+import type { BlockFiles } from "./block-file.ts";
 import { scanBlock } from "./block-scan.ts";
-
-/** Reads `length` bytes of a file from offset 0 into core memory at `ptr`. */
-export function readInto(fs: FileSystem, block: Block, ptr: number, length: number): void {
-  const handle = block.handle ?? fs.open(block.path, "read");
-  try {
-    let done = 0;
-    while (done < length) {
-      const n = handle.read(getCore().u8.subarray(ptr + done, ptr + length), done);
-      if (n <= 0)
-        throw corrupt(`Block ${block.path} ended at ${done} bytes; expected ${length}`, {
-          file: block.path,
-          offset: done,
-        });
-      done += n;
-    }
-  } finally {
-    if (block.handle === null) handle.close();
-  }
-}
 
 /** Checks a block header in core memory; throws ErrUnsupportedFormat for a newer version. */
 export function checkBlockHeader(ptr: number, length: number, path: string): boolean {
@@ -55,13 +36,13 @@ export function checkBlockHeader(ptr: number, length: number, path: string): boo
 }
 
 /** The block's bytes in core memory, read through the cache on a miss. */
-export function loadBlock(fs: FileSystem, cache: BlockCache, block: Block): CachedBlock {
+export function loadBlock(files: BlockFiles, cache: BlockCache, block: Block): CachedBlock {
   const hit = cache.get(block.n);
   if (hit !== undefined) return hit;
   const length = block.written;
   const ptr = cache.reserve(length);
   try {
-    readInto(fs, block, ptr, length);
+    files.readBlock(block, ptr, length);
   } catch (err) {
     getCore().free(ptr);
     throw err;
