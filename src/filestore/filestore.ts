@@ -197,14 +197,15 @@ export class FileStore extends Durability implements StreamStore {
     const subjectBytes = entry?.bytes ?? checkSubject(subject, "store message");
     checkHeaders(hdr, "store message");
     checkPayload(msg, "store message");
-    const msgTtl = checkTtl(ttl, this.limits.allowMsgTtl, "store message");
+    const policy = this.policy;
+    const msgTtl = checkTtl(ttl, policy.limits.allowMsgTtl, "store message");
     checkSeqRoom(this.lastSeq, 1, "store message");
-    if (this.limited !== null) this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
+    if (policy.limited !== null) this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
     const ts = this.clock.read("store message");
     const seq = this.lastSeq + 1;
     if (entry !== undefined) entry.bytes = subjectBytes;
     this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
-    this.policy.stored(subject, seq, ts, msgTtl);
+    policy.stored(subject, seq, ts, msgTtl);
     return { seq, ts };
   }
 

@@ -66,13 +66,6 @@ function forEachMatching(
   }
 }
 
-/** Subjects matching `filter` with their index entries, for loops that stop early. */
-function matching(src: QuerySource, filter: CompiledFilter): [string, SubjectEntry][] {
-  const found: [string, SubjectEntry][] = [];
-  forEachMatching(src, filter, (subject, entry) => found.push([subject, entry]));
-  return found;
-}
-
 /**
  * The index as the shared subject queries see it (subject-queries.ts):
  * totals straight from it, exact bounds resolved when asked for, and counts
@@ -88,10 +81,10 @@ export function subjectIndex(src: QuerySource): SubjectIndex {
     },
     forEachTotal: (filter, visit) =>
       forEachMatching(src, filter, (s, entry) => visit(s, entry.msgs)),
-    forEachMatch: (filter, visit) => {
-      for (const [subject, entry] of matching(src, filter))
-        visit(subject, resolved(src, subject, entry));
-    },
+    forEachMatch: (filter, visit) =>
+      forEachMatching(src, filter, (subject, entry) =>
+        visit(subject, resolved(src, subject, entry)),
+      ),
     countFrom: (filter, from) => countFrom(src, filter, from),
     lastAtOrBefore: (subject, stats, bound) => {
       let last = 0;

@@ -57,8 +57,9 @@ export abstract class BlockWrites extends BlockReads {
     block.appendMessage(seq, offset, size);
     if (block.maxTs !== null && ts > block.maxTs) block.maxTs = ts;
     block.length = this.buffer.used;
-    if (this.msgs === 0) this.firstSeq = seq;
-    this.policy.added(size);
+    const policy = this.policy;
+    if (policy.msgs === 0) this.firstSeq = seq;
+    policy.added(size);
     this.lastSeq = seq;
     this.lastTs = ts;
     const counted = this.subjects.add(subject, seq, entry, subjectBytes);
