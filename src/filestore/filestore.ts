@@ -200,7 +200,8 @@ export class FileStore extends Durability implements StreamStore {
     const policy = this.policy;
     const msgTtl = checkTtl(ttl, policy.limits.allowMsgTtl, "store message");
     checkSeqRoom(this.lastSeq, 1, "store message");
-    if (policy.limited !== null) this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
+    if (policy.limited !== null)
+      this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
     const ts = this.clock.read("store message");
     const seq = this.lastSeq + 1;
     if (entry !== undefined) entry.bytes = subjectBytes;
