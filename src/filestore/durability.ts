@@ -26,6 +26,8 @@ export abstract class Durability extends Rewrites {
 
   /** One group-commit round: write out, fsync every dirty block and the directory. @internal */
   protected async syncRound(): Promise<void> {
+    // A truncate's checkpoint first: nothing written since may be acknowledged before it.
+    if (this.checkpointOwed) this.writeCheckpointNow();
     this.flushHeadRemovals();
     if (this.writeError !== null) {
       const err = this.writeError;
@@ -50,7 +52,7 @@ export abstract class Durability extends Rewrites {
       // Every fsync settles before the round does: one still running must not overlap the next round's.
       const outcomes = await Promise.allSettled([
         ...early,
-        ...dirty.map((b) => this.syncBlockAsync(b)),
+        ...dirty.map((b) => this.syncInFlight(b)),
       ]);
       const failure = outcomes.find((o) => o.status === "rejected");
       if (failure !== undefined) {
@@ -104,6 +106,7 @@ export abstract class Durability extends Rewrites {
     this.pendingUnlinks = [];
     this.unlinkEmptied(emptied);
     this.syncDirectoryIfNeeded();
+    this.checkpointOwed = false;
   }
 
   /** @internal */

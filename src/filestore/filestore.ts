@@ -115,13 +115,15 @@ export class FileStore extends Durability implements StreamStore {
     try {
       store = new FileStore(OPENING, resolved, lock);
       store.load();
+      store.expiry.rearm(readClock(store.now, "open store"));
     } catch (err) {
+      // A clock that throws fails the open too: nothing may keep the lock or a timer.
+      store?.policy.stop();
       store?.releaseMemory();
       lock.release();
       throw err;
     }
     store.policy.startAgeTimer();
-    store.expiry.rearm(readClock(store.now, "open store"));
     if (resolved.syncIntervalMs > 0) {
       store.syncTimer = backgroundInterval(() => {
         if (!store.closed && store.hasUnsynced()) store.commit.request().catch(() => {});
@@ -170,6 +172,7 @@ export class FileStore extends Durability implements StreamStore {
 
   updateConfig(limits: StreamLimits): void {
     checkOpen(this.closed, "update config");
+    this.settleCheckpoint();
     this.policy.update(limits, () => this.subjects.map.keys());
   }
 
@@ -192,6 +195,7 @@ export class FileStore extends Durability implements StreamStore {
 
   storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {
     checkOpen(this.closed, "store message");
+    this.settleCheckpoint();
     // A subject with live messages was validated when they were stored.
     const entry = this.subjects.get(subject);
     const subjectBytes = entry?.bytes ?? checkSubject(subject, "store message");
@@ -219,6 +223,7 @@ export class FileStore extends Durability implements StreamStore {
     ttl?: number,
   ): void {
     checkOpen(this.closed, "store raw message");
+    this.settleCheckpoint();
     const subjectBytes = checkSubject(subject, "store raw message");
     checkHeaders(hdr, "store raw message");
     checkPayload(msg, "store raw message");
@@ -260,6 +265,7 @@ export class FileStore extends Durability implements StreamStore {
 
   skipMsg(): number {
     checkOpen(this.closed, "skip message");
+    this.settleCheckpoint();
     checkSeqRoom(this.lastSeq, 1, "skip message");
     const seq = this.lastSeq + 1;
     this.appendSkip(seq, 1);
@@ -268,6 +274,7 @@ export class FileStore extends Durability implements StreamStore {
 
   skipMsgs(seq: number, num: number): void {
     checkOpen(this.closed, "skip messages");
+    this.settleCheckpoint();
     checkSeq(seq, "skip messages");
     checkSeq(num, "skip messages", "count");
     if (seq !== this.lastSeq + 1) throw notNextSequence(Action.skipMsgs, seq, this.lastSeq + 1);
@@ -367,6 +374,7 @@ export class FileStore extends Durability implements StreamStore {
 
   purgeEx(filter: string, seq: number, keep: number): number {
     this.checkQuery("purge", filter);
+    this.settleCheckpoint();
     checkSeq(seq, Action.purge);
     checkSeq(keep, Action.purge, "keep");
     if (seq > 0 && keep > 0) throw purgeSeqAndKeep(seq, keep);
@@ -385,31 +393,41 @@ export class FileStore extends Durability implements StreamStore {
 
   removeMsg(seq: number): boolean {
     checkOpen(this.closed, "remove message");
+    this.settleCheckpoint();
     checkSeq(seq, "remove message");
     return this.remove(seq, false);
   }
 
   eraseMsg(seq: number): boolean {
     checkOpen(this.closed, "erase message");
+    this.settleCheckpoint();
     checkSeq(seq, "erase message");
     return this.remove(seq, true);
   }
 
   purge(): number {
     checkOpen(this.closed, "purge");
+    this.settleCheckpoint();
     return this.purgeAll();
   }
 
   compact(seq: number): number {
     checkOpen(this.closed, "compact");
+    this.settleCheckpoint();
     checkSeq(seq, "compact");
     return this.compactTo(seq);
   }
 
   truncate(seq: number): void {
     checkOpen(this.closed, "truncate");
+    this.settleCheckpoint();
     checkSeq(seq, "truncate");
     this.truncateAfter(seq);
+  }
+
+  /** Writes the checkpoint a failed truncate owes before anything else changes; throws while it cannot. @internal */
+  protected settleCheckpoint(): void {
+    if (this.checkpointOwed) this.writeCheckpointNow();
   }
 
   state(): StreamState {

@@ -2,10 +2,11 @@
  * FileStore's side of the subject queries: its index (totals whose bounds a
  * removal may leave stale) as the shared queries of subject-queries.ts see
  * it, and what only FileStore answers itself (GetSeqFromTime over blocks,
- * purgeEx's targets), over a small view of the store. Totals come from the per-subject index; only a query that starts in
- * the middle of the stream, or a subject bound that a removal made stale,
- * walks messages. Queries never change the stream, except that resolving a
- * stale bound writes the answer back into the index.
+ * purgeEx's targets), over a small view of the store. Totals come from the
+ * per-subject index; only a query that starts in the middle of the stream,
+ * or a subject bound that a removal made stale, walks messages. Queries
+ * never change the stream, except that resolving a stale bound writes the
+ * answer back into the index.
  */
 import { type CompiledFilter, filterMatches } from "../subject-match.ts";
 import { filteredState, type SubjectIndex } from "../subject-queries.ts";

@@ -56,7 +56,7 @@ export abstract class Rewrites extends Removals {
   protected async eraseDurably(erases: PendingErase[]): Promise<void> {
     const written = this.overwriteErased(erases);
     for (const b of written) b.dirty = false;
-    const outcomes = await Promise.allSettled(written.map((b) => this.syncBlockAsync(b)));
+    const outcomes = await Promise.allSettled(written.map((b) => this.syncInFlight(b)));
     const failure = outcomes.find((o) => o.status === "rejected");
     if (failure !== undefined) {
       for (const b of written) b.dirty = true;
@@ -180,11 +180,19 @@ export abstract class Rewrites extends Removals {
     this.reassertRemovals(reassertFrom);
     this.expiry.ttls.truncatedTo(seq);
     this.recomputeFirst();
-    this.writeOut();
-    this.syncBlock(this.active);
-    this.active.dirty = false;
-    this.syncDirectoryIfNeeded();
-    this.writeCheckpointNow();
+    try {
+      this.writeOut();
+      this.syncBlock(this.active);
+      this.active.dirty = false;
+      this.syncDirectoryIfNeeded();
+      this.writeCheckpointNow();
+    } catch (err) {
+      // Only a checkpoint records a truncate: until one is written, no change may follow
+      // (the facade and sync rounds write it first), or a crash would mix the old and new
+      // sequences. The files are cut by the open after that checkpoint.
+      this.checkpointOwed = true;
+      throw err;
+    }
     this.cutFiles(holder, end, cut);
   }
 

@@ -119,6 +119,12 @@ export abstract class FileStoreBase {
   protected syncTimer: ReturnType<typeof setInterval> | null = null;
   /** The directory's entries changed since its last fsync. @internal */
   protected dirDirty = false;
+  /**
+   * A truncate changed the store in memory but its checkpoint failed: it is
+   * written before any further change or acknowledgement (settleCheckpoint).
+   * @internal
+   */
+  protected checkpointOwed = false;
   /** A background write failed; the next durability request reports it. @internal */
   protected writeError: unknown = null;
   /** @internal */

@@ -261,6 +261,21 @@ export abstract class BlockWrites extends BlockReads {
     );
   }
 
+  /**
+   * An asynchronous fsync counted in `block.syncing` while it runs, so a
+   * checkpoint written meanwhile (a truncate, the exit hook) fsyncs the block
+   * itself rather than vouch for bytes not yet durable.
+   * @internal
+   */
+  protected async syncInFlight(block: Block): Promise<void> {
+    block.syncing++;
+    try {
+      await this.syncBlockAsync(block);
+    } finally {
+      block.syncing--;
+    }
+  }
+
   /** @internal */
   protected syncBlockAsync(block: Block): Promise<void> {
     if (block.handle === null) return Promise.resolve();

@@ -1,6 +1,7 @@
 // Every shared suite, in the order they run. Runtime entry files call this.
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
+import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
 import { denoPermissionSuite } from "./deno-permissions.ts";
@@ -45,6 +46,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   fileModeSuite(api, ctx);
   corruptionSuite(api);
   crashPointSuite(api);
+  checkpointOwedSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
   selfKillSuite(api, ctx);

@@ -1,0 +1,123 @@
+/**
+ * The checkpoint as the only record of a truncate, and a checkpoint written
+ * in the middle of a sync round: cases the crash-point workload cannot reach
+ * because they need a failed checkpoint write or a round still in flight.
+ * Also an open whose clock fails: it must leave no lock or timer behind.
+ */
+import { memoryFileSystem } from "../../runtimes/memory.ts";
+import { FileStore } from "../../src/filestore/filestore.ts";
+import type { TestApi } from "../harness.ts";
+import { codeOf, enc } from "./store-helpers.ts";
+
+const dec = new TextDecoder();
+
+export function checkpointOwedSuite({ describe, it, expect }: TestApi): void {
+  describe("truncate's checkpoint (memory adapter)", () => {
+    it("refuses changes after a truncate whose checkpoint failed until one is written, so a crash keeps a consistent store", async () => {
+      const fs = memoryFileSystem();
+      const store = await FileStore.open({ dir: "/s", fs, blockSize: 4096, syncIntervalMs: 0 });
+      for (let i = 1; i <= 20; i++) store.storeMsg("old", null, enc(`old-${i}`.padEnd(600, ".")));
+      await store.flush();
+      fs.setFaults({ failWrite: { path: /index\.ckpt\.tmp$/ } });
+      expect(codeOf(() => store.truncate(5))).toBe("ErrIO");
+      // Still failing: every change is refused and nothing is written.
+      expect(codeOf(() => store.storeMsg("new", null, enc("x")))).toBe("ErrIO");
+      expect(codeOf(() => store.removeMsg(2))).toBe("ErrIO");
+      expect(store.fastState().lastSeq).toBe(5);
+      fs.setFaults({ failWrite: null });
+      const seqs = [1, 2, 3].map((i) => store.storeMsg("new", null, enc(`new-${i}`)).seq);
+      expect(seqs).toStrictEqual([6, 7, 8]);
+      await store.sync();
+      const reopened = await FileStore.open({
+        dir: "/s",
+        fs: fs.crash({ lose: "unsynced" }),
+        blockSize: 4096,
+      });
+      try {
+        const state = reopened.state();
+        expect({ msgs: state.msgs, lastSeq: state.lastSeq, deleted: state.deleted }).toStrictEqual({
+          msgs: 8,
+          lastSeq: 8,
+          deleted: [],
+        });
+        const got = [6, 7, 8].map((s) => {
+          const m = reopened.loadMsg(s);
+          return `${m.subject}:${dec.decode(m.msg)}`;
+        });
+        expect(got).toStrictEqual(["new:new-1", "new:new-2", "new:new-3"]);
+        expect(reopened.subjectsTotals(">")).toStrictEqual({ old: 5, new: 3 });
+      } finally {
+        await reopened.close();
+      }
+    });
+
+    it("fsyncs blocks whose round is still in flight before a checkpoint vouches for them", async () => {
+      const fs = memoryFileSystem();
+      const store = await FileStore.open({ dir: "/s", fs, syncIntervalMs: 0 });
+      store.storeMsg("a", null, enc("first"));
+      await store.flush();
+      // The group commit's turn ends, so the next sync() starts its round at once.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 9; i++) store.storeMsg("a", null, enc(`m${i}`));
+      const round = store.sync().catch(() => {});
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      // A synchronous checkpoint while that round's fsync has not completed.
+      store.truncate(5);
+      const after = fs.crash({ lose: "unsynced" });
+      await round;
+      const reopened = await FileStore.open({ dir: "/s", fs: after, syncIntervalMs: 0 });
+      try {
+        const state = reopened.state();
+        // truncate returned, so 1 … 5 are durable and nothing is lost.
+        expect({ lost: state.lost, msgs: state.msgs, lastSeq: state.lastSeq }).toStrictEqual({
+          lost: undefined,
+          msgs: 5,
+          lastSeq: 5,
+        });
+      } finally {
+        await reopened.close();
+      }
+    });
+  });
+
+  describe("open with a clock that fails", () => {
+    it("releases the lock and stops its timers when the clock throws at any point of open", async () => {
+      const fs = memoryFileSystem();
+      let calls = 0;
+      const counting = () => {
+        calls++;
+        return 1_000_000_000n;
+      };
+      const first = await FileStore.open({ dir: "/c", fs, now: counting, maxAgeMs: 60_000 });
+      first.storeMsg("a", null, enc("x"));
+      await first.close();
+      calls = 0;
+      await (await FileStore.open({ dir: "/c", fs, now: counting, maxAgeMs: 60_000 })).close();
+      const during = calls;
+      expect(during).toBeGreaterThan(0);
+      for (let failAt = 1; failAt <= during; failAt++) {
+        let n = 0;
+        const failing = () => {
+          if (++n === failAt) throw new Error("clock broke");
+          return 1_000_000_000n;
+        };
+        const opened = FileStore.open({ dir: "/c", fs, now: failing, maxAgeMs: 60_000 });
+        const outcome = await opened.then(
+          async (s) => {
+            await s.close();
+            return "opened";
+          },
+          () => "failed",
+        );
+        // Whatever happened, the directory is free again.
+        const again = await FileStore.open({ dir: "/c", fs, now: counting });
+        expect({ failAt, outcome, msgs: again.fastState().msgs }).toStrictEqual({
+          failAt,
+          outcome: expect.any(String),
+          msgs: 1,
+        });
+        await again.close();
+      }
+    });
+  });
+}
