@@ -15,9 +15,9 @@ import { describeValue } from "../src/validate.ts";
 /** Which operations a fault hits: the one with this index, on matching paths, or both. */
 export interface FaultRule {
   /** The counter value (1-based) of the one operation to fail; every matching one if omitted. */
-  index?: number;
+  index?: number | undefined;
   /** Only operations on this absolute path, paths matching this RegExp, or passing this test. */
-  path?: string | RegExp | ((path: string) => boolean);
+  path?: string | RegExp | ((path: string) => boolean) | undefined;
 }
 
 /** Faults to inject; `null` clears one, `undefined` leaves it as it is. */
@@ -27,7 +27,7 @@ export interface Faults {
    * (shorter than the whole) lands, it throws ErrIO, and so does every later
    * operation; `crash()` then tells what survived.
    */
-  crashAfterWrites?: number | null;
+  crashAfterWrites?: number | null | undefined;
   /**
    * Power cut right after the change with this index (`MemoryFileSystem.changes`):
    * any call that changes the disk or makes it durable (write, truncate,
@@ -35,15 +35,15 @@ export interface Faults {
    * That change is made in full, it throws ErrIO, and so does every later
    * operation: a kill just after an unlink, a rename or an fsync.
    */
-  crashAfterChanges?: number | null;
+  crashAfterChanges?: number | null | undefined;
   /** Writes fail with ErrNoSpace once `bytesWritten` would pass this; the part that fits lands. */
-  noSpaceAfterBytes?: number | null;
+  noSpaceAfterBytes?: number | null | undefined;
   /** Matching reads throw ErrIO and read nothing. */
-  failRead?: FaultRule | null;
+  failRead?: FaultRule | null | undefined;
   /** Matching writes throw ErrIO and write nothing. */
-  failWrite?: FaultRule | null;
+  failWrite?: FaultRule | null | undefined;
   /** Matching file and directory syncs throw ErrIO and make nothing durable. */
-  failSync?: FaultRule | null;
+  failSync?: FaultRule | null | undefined;
   /**
    * When true, a file sync that fails also drops what it was to make durable,
    * as Linux does since 4.13 ("fsyncgate"): the writes stop being pending,
@@ -52,7 +52,7 @@ export interface Faults {
    * written again. When false or null (the default) they stay pending and
    * the next successful sync makes them durable.
    */
-  dropUnsyncedOnSyncFailure?: boolean | null;
+  dropUnsyncedOnSyncFailure?: boolean | null | undefined;
 }
 
 /** Operations so far; indexes of faults are these counters' values. */

@@ -66,17 +66,17 @@ export { MAX_MEMORY_FILE } from "./memory-tree.ts";
 /** Options of `memoryFileSystem`. */
 export interface MemoryFileSystemOptions {
   /** The clock for modification times, in milliseconds; `Date.now` by default. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** Seeds torn writes (`crashAfterWrites`) and crash outcomes without their own seed; 0 by default. */
-  seed?: number;
+  seed?: number | undefined;
 }
 
 /** Options of `MemoryFileSystem.crash`. */
 export interface CrashOptions {
   /** What the power cut loses: every unsynced change (the default), none, or a random part. */
-  lose?: LoseMode;
+  lose?: LoseMode | undefined;
   /** Seed for `lose: "random"`; without one the filesystem's own seeded sequence is used. */
-  seed?: number;
+  seed?: number | undefined;
 }
 
 /** A FileSystem in memory, with fault injection and power cuts. */

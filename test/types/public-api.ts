@@ -13,7 +13,7 @@ import {
   type StreamLimits,
   verifyStore,
 } from "jetstore";
-import { memoryFileSystem } from "jetstore/memory";
+import { type Faults, memoryFileSystem } from "jetstore/memory";
 
 // "0 / undefined means unlimited": undefined may be spelled out.
 const limits: StreamLimits = {
@@ -79,6 +79,14 @@ function counting(fs: FileSystem): { fs: FileSystem; opens: () => number } {
 }
 
 export async function use(): Promise<number> {
+  // The memory adapter's options take undefined too.
+  const faults: Faults = {
+    crashAfterWrites: undefined,
+    failRead: { index: undefined, path: undefined },
+  };
+  const disk = memoryFileSystem({ now: undefined, seed: undefined });
+  disk.setFaults(faults);
+  disk.crash({ lose: undefined, seed: undefined });
   const { fs, opens } = counting(memoryFileSystem());
   const store = await FileStore.open({ ...fileOptions, dir: "/store", fs });
   store.updateConfig({ maxMsgs: undefined, discard: undefined });
