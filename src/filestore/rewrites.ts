@@ -181,10 +181,7 @@ export abstract class Rewrites extends Removals {
     this.expiry.ttls.truncatedTo(seq);
     this.recomputeFirst();
     try {
-      this.writeOut();
-      this.syncBlock(this.active);
-      this.active.dirty = false;
-      this.syncDirectoryIfNeeded();
+      // Fsyncs the new block and its directory entry before the checkpoint that lists it.
       this.writeCheckpointNow();
     } catch (err) {
       // Only a checkpoint records a truncate: until one is written, no change may follow

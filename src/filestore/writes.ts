@@ -215,14 +215,11 @@ export abstract class BlockWrites extends BlockReads {
   protected syncSealedEarly(block: Block): void {
     if (block.handle === null || !block.dirty) return;
     block.dirty = false;
-    block.syncing++;
-    const early: Promise<void> = this.syncBlockAsync(block).then(
+    const early: Promise<void> = this.syncInFlight(block).then(
       () => {
-        block.syncing--;
         this.earlySyncs.delete(early);
       },
       (err: unknown) => {
-        block.syncing--;
         block.dirty = true;
         this.earlySyncs.delete(early);
         this.earlySyncError ??= err;
