@@ -147,6 +147,12 @@ export class ByteReader {
     return this.view.getBigInt64(this.need(8), true);
   }
 
+  /** The next `length` bytes, copied. */
+  fixed(length: number): Uint8Array {
+    const at = this.need(length);
+    return this.buf.slice(at, at + length);
+  }
+
   bytes(): Uint8Array {
     const length = this.u32();
     const at = this.need(length);

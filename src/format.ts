@@ -54,3 +54,29 @@ export const STATUS_BAD_VERSION = 7; // a version byte this code does not know
 
 /** Encoded sequence set (assembly/seqset.ts): a version byte, then varints. */
 export const SEQSET_VERSION = 1;
+
+/**
+ * At rest (FORMAT.md, "Sealed blocks"): a sealed block file is a plain
+ * header, then chunks whose plaintexts, end to end, are a version 1 block.
+ */
+export const SEALED_BLOCK_VERSION = 2;
+export const SEALED_HEADER_SIZE = 40; // magic, version, flags, number, salt, checksum
+export const SEALED_OFF_SALT = 16;
+export const SEALED_OFF_CHECKSUM = 32; // xxHash64 of bytes [0, 32)
+export const SALT_BYTES = 16;
+/** Sealed block header flags: bits 0–1 the compression, bits 2–3 the cipher, bit 4 packed. */
+export const SEALED_FLAG_PACKED = 0x10;
+/** Chunk header: plain offset, plain length, stored length (u32 each), flags, 3 reserved, [nonce], check. */
+export const CHUNK_FIXED_SIZE = 16;
+export const CHUNK_CHECK_SIZE = 4;
+export const CHUNK_FLAG_COMPRESSED = 0x01;
+
+/** Codes of the compressions and ciphers in headers. */
+export const COMPRESSION_CODES = { none: 0, snappy: 1 } as const;
+export const CIPHER_CODES = { none: 0, "chacha20-poly1305": 1, "aes-256-gcm": 2 } as const;
+
+/** The at-rest settings file (`atrest`): magic "JSAR", u16 version, then the settings and the wrapped data key. */
+export const ATREST_MAGIC = 0x5241534a; // "JSAR"
+export const ATREST_VERSION = 1;
+/** The sealed checkpoint envelope: magic "JSCE". */
+export const SEALED_CHECKPOINT_MAGIC = 0x4543534a; // "JSCE"

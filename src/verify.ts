@@ -17,6 +17,7 @@
 import { defaultFileSystem } from "../runtimes/detect.ts";
 import type { FileHandle, FileSystem } from "../runtimes/fs.ts";
 import { joinPath } from "../runtimes/fs.ts";
+import { PLAIN, Sealer } from "./at-rest/sealer.ts";
 import { isJetStoreError } from "./errors.ts";
 import { checkBlockHeader } from "./filestore/block-load.ts";
 import { scanBlock } from "./filestore/block-scan.ts";
@@ -327,7 +328,7 @@ function readCheckpointSafely(
   dir: string,
 ): { value: Checkpoint | null; status: VerifyReport["checkpoint"] } {
   const present = fs.stat(joinPath(dir, "index.ckpt")) !== null;
-  const value = readCheckpoint(fs, dir);
+  const value = readCheckpoint(fs, dir, new Sealer(PLAIN, null));
   return { value, status: value !== null ? "ok" : present ? "damaged" : "missing" };
 }
 

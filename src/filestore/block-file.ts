@@ -4,7 +4,9 @@
  * src/filestore touches a block's file handle for data. Format version 1
  * stores a block's bytes as they are (FORMAT.md), so today every method is
  * the plain positional read or write it always was: same bytes on disk,
- * same reads, same syscalls.
+ * same reads, same syscalls. A store with compression or a cipher writes
+ * its blocks in the sealed format (version 2, sealed-file.ts) instead, and
+ * reads either: each block's file says which it is.
  *
  * Compression and encryption at rest (DESIGN.md, "At rest") plug in here
  * and nowhere else: `write`, `truncate` and `seal` on the way out;
@@ -43,11 +45,13 @@
  *   its file is removed, and by `releaseAll` at close.
  */
 import type { FileHandle, FileSystem } from "../../runtimes/fs.ts";
+import { PLAIN, type Sealer, sameFormat } from "../at-rest/sealer.ts";
 import { corrupt } from "../errors.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
 import { ReadHandles } from "./read-handles.ts";
 import type { ScratchBuffer } from "./scratch-buffer.ts";
+import { PACK_CHUNK, SealedFile } from "./sealed-file.ts";
 
 /** First read of a record read on its own; most records fit, larger ones take a second read. */
 const DIRECT_READ_BYTES = 512;
@@ -55,8 +59,10 @@ const DIRECT_READ_BYTES = 512;
 /** One block's file as its fsync bookkeeping sees it (block-sync.ts): bytes go through the seam. */
 export interface BlockFile {
   readonly path: string;
-  /** Writes `bytes` at block offset `offset`. */
+  /** Writes `bytes` at block offset `offset`: appended, or what the file holds there already. */
   write(bytes: Uint8Array, offset: number): void;
+  /** Writes new bytes over old ones at `offset` (an erased record). */
+  overwrite(bytes: Uint8Array, offset: number): void;
   sync(): void;
   syncAsync(): Promise<void>;
 }
@@ -67,18 +73,26 @@ export class BlockFiles {
   private readonly fileMode: number;
   /** Read-only handles of sealed blocks, kept for random reads (read-handles.ts). */
   private readonly readers: ReadHandles;
+  readonly sealer: Sealer;
+  /** Blocks whose files are in the sealed format, by number; every other block is plain. */
+  private readonly sealed = new Map<number, SealedFile>();
 
-  constructor(fs: FileSystem, fileMode: number) {
+  constructor(fs: FileSystem, fileMode: number, sealer: Sealer) {
     this.fs = fs;
     this.fileMode = fileMode;
     this.readers = new ReadHandles(fs);
+    this.sealer = sealer;
   }
 
-  /** Creates the file of a new block, empty; its handle goes to the block once it exists. */
-  create(path: string): FileHandle {
+  /** Creates the file of new block `n`, empty of records; its handle goes to the block once it exists. */
+  create(path: string, n: number): FileHandle {
     const handle = this.fs.open(path, "create", this.fileMode);
     try {
       handle.truncate(0);
+      this.dropState(n);
+      if (this.sealer.sealsFiles) {
+        this.sealed.set(n, SealedFile.create(handle, n, this.sealer, this.sealer.target, false));
+      }
     } catch (err) {
       handle.close();
       throw err;
@@ -91,20 +105,86 @@ export class BlockFiles {
     this.writable(block);
   }
 
-  /** How many bytes `block`'s file holds (read at open), opening it as `open` does. */
+  /**
+   * How many bytes `block` holds (read at open), opening it as `open` does:
+   * for a sealed file its plaintext, damaged and torn chunks included.
+   */
   length(block: Block): number {
-    return this.writable(block).size();
+    const handle = this.writable(block);
+    const size = handle.size();
+    const head = new Uint8Array(6);
+    if (
+      this.sealer.mayHoldSealed &&
+      size >= head.length &&
+      handle.read(head, 0) === head.length &&
+      SealedFile.isSealed(head)
+    ) {
+      const file =
+        SealedFile.open(handle, block.n, size, this.sealer) ??
+        SealedFile.unreadable(this.sealer, size);
+      this.dropState(block.n);
+      this.sealed.set(block.n, file);
+      return file.plainEnd;
+    }
+    return size;
+  }
+
+  /** True when new bytes appended to `block` would not be in the store's format. */
+  formatDiffers(block: Block): boolean {
+    return !sameFormat(this.sealed.get(block.n)?.format ?? PLAIN, this.sealer.target);
+  }
+
+  /** True when `block`'s file is in another format than the store writes now. */
+  needsConversion(block: Block): boolean {
+    const file = this.sealed.get(block.n);
+    if (file === undefined) return this.sealer.sealsFiles;
+    return !sameFormat(file.format, this.sealer.target) || (this.packs && !file.packed);
+  }
+
+  /** True when sealed blocks are packed once full: compressed in large chunks. */
+  get packs(): boolean {
+    return this.sealer.target.compression !== "none";
   }
 
   /** Writes `bytes` at `offset` of `block`, creating the file if it has no handle (the active block). */
   write(block: Block, offset: number, bytes: Uint8Array): void {
     block.handle ??= this.fs.open(block.path, "create", this.fileMode);
-    block.handle.write(bytes, offset);
+    const handle = block.handle;
+    let file = this.sealed.get(block.n);
+    if (offset === 0 && (file === undefined ? this.sealer.sealsFiles : file.plainEnd === 0)) {
+      file = this.formatEmpty(block, handle, file);
+    }
+    if (file === undefined) {
+      handle.write(bytes, offset);
+      return;
+    }
+    const below = Math.max(0, Math.min(bytes.length, file.plainEnd - offset));
+    if (below > 0) file.rewrite(handle, offset, bytes.subarray(0, below));
+    if (below < bytes.length) file.append(handle, bytes.subarray(below), false);
+  }
+
+  /** Writes new bytes over old ones: in place for a plain file, by rewriting a sealed one. */
+  overwrite(block: Block, offset: number, bytes: Uint8Array): void {
+    if (!this.sealed.has(block.n)) {
+      this.write(block, offset, bytes);
+      return;
+    }
+    this.rewriteFile(block, block.written, { offset, bytes });
   }
 
   /** Cuts `block`'s file to `length` bytes. */
   truncate(block: Block, length: number): void {
-    this.writable(block).truncate(length);
+    const handle = this.writable(block);
+    const file = this.sealed.get(block.n);
+    if (file === undefined) {
+      handle.truncate(length);
+    } else if (length === 0) {
+      // Nothing left to keep: the next write starts the file over in the store's format.
+      handle.truncate(0);
+      this.dropState(block.n);
+    } else if (!file.cut(handle, length)) {
+      this.rewriteFile(block, length, null);
+    }
   }
 
   /**
@@ -120,12 +200,12 @@ export class BlockFiles {
    * be open.
    */
   of(block: Block): BlockFile {
-    const handle = block.handle as FileHandle;
     return {
-      path: handle.path,
+      path: block.path,
       write: (bytes, offset) => this.write(block, offset, bytes),
-      sync: () => handle.sync(),
-      syncAsync: () => handle.syncAsync(),
+      overwrite: (bytes, offset) => this.overwrite(block, offset, bytes),
+      sync: () => (block.handle as FileHandle).sync(),
+      syncAsync: () => (block.handle as FileHandle).syncAsync(),
     };
   }
 
@@ -133,7 +213,7 @@ export class BlockFiles {
   readBlock(block: Block, ptr: number, length: number): void {
     const handle = block.handle ?? this.fs.open(block.path, "read");
     try {
-      const done = this.readRange(handle, 0, ptr, length);
+      const done = this.readRange(block, handle, 0, ptr, length);
       if (done < length)
         throw corrupt(`Block ${block.path} ended at ${done} bytes; expected ${length}`, {
           file: block.path,
@@ -153,10 +233,17 @@ export class BlockFiles {
     const handle = this.readers.of(block);
     const room = block.written - offset;
     if (room <= 0) return 0;
-    let got = this.readRecordPart(handle, scratch, offset, Math.min(room, DIRECT_READ_BYTES), 0);
+    let got = this.readRecordPart(
+      block,
+      handle,
+      scratch,
+      offset,
+      Math.min(room, DIRECT_READ_BYTES),
+      0,
+    );
     const length = got >= 4 ? getCore().view.getUint32(scratch.ptr, true) : 0;
     if (length > got && length <= room) {
-      got += this.readRecordPart(handle, scratch, offset + got, length - got, got);
+      got += this.readRecordPart(block, handle, scratch, offset + got, length - got, got);
     }
     return got;
   }
@@ -168,6 +255,8 @@ export class BlockFiles {
   readTail(block: Block, end: number, out: Uint8Array): number {
     const handle = block.handle ?? this.fs.open(block.path, "read");
     try {
+      const file = this.sealed.get(block.n);
+      if (file !== undefined) return file.read(handle, end - out.length, out.length, () => out, 0);
       return handle.read(out, end - out.length);
     } finally {
       if (block.handle === null) handle.close();
@@ -177,11 +266,95 @@ export class BlockFiles {
   /** Drops what is kept for block `n` (before its file is removed or rewritten). */
   release(n: number): void {
     this.readers.drop(n);
+    this.dropState(n);
   }
 
-  /** Drops what is kept for every block (the store closes). */
+  /** Drops what is kept for every block, keys included (the store closes). */
   releaseAll(): void {
     this.readers.clear();
+    for (const file of this.sealed.values()) file.wipe();
+    this.sealed.clear();
+    this.sealer.wipe();
+  }
+
+  /**
+   * Replaces `block`'s file by one holding its first `length` bytes (with
+   * `patch` written over them) in the store's format, under a fresh key:
+   * written beside it, fsynced, renamed over it, the directory fsynced. A
+   * crash leaves the old file or the new one, each whole.
+   */
+  private rewriteFile(
+    block: Block,
+    length: number,
+    patch: { offset: number; bytes: Uint8Array } | null,
+  ): void {
+    const handle = this.writable(block);
+    const plain = new Uint8Array(length);
+    const file = this.sealed.get(block.n);
+    if (file !== undefined) file.read(handle, 0, length, () => plain, 0);
+    else handle.read(plain, 0);
+    if (patch !== null) plain.set(patch.bytes, patch.offset);
+    const temp = `${block.path}.tmp`;
+    const next = this.fs.open(temp, "create", this.fileMode);
+    let written: SealedFile | undefined;
+    try {
+      next.truncate(0);
+      written = this.writeFormatted(next, block.n, plain, false);
+      next.sync();
+      this.fs.rename(temp, block.path);
+    } catch (err) {
+      next.close();
+      try {
+        this.fs.remove(temp);
+      } catch {
+        // Removed by the next open.
+      }
+      throw err;
+    }
+    handle.close();
+    block.handle = next;
+    this.readers.drop(block.n);
+    this.dropState(block.n);
+    if (written !== undefined) this.sealed.set(block.n, written);
+    this.fs.syncDirectory(parentOf(block.path));
+  }
+
+  /** Writes `plain` as block `n`'s whole file in the store's format. */
+  private writeFormatted(
+    handle: FileHandle,
+    n: number,
+    plain: Uint8Array,
+    packed: boolean,
+  ): SealedFile | undefined {
+    if (!this.sealer.sealsFiles) {
+      handle.write(plain, 0);
+      return undefined;
+    }
+    const file = SealedFile.create(handle, n, this.sealer, this.sealer.target, packed);
+    if (plain.length > 0) file.append(handle, plain, this.packs, PACK_CHUNK);
+    return file;
+  }
+
+  /** Starts an empty block's file over in the store's format; returns its sealed state, if any. */
+  private formatEmpty(
+    block: Block,
+    handle: FileHandle,
+    file: SealedFile | undefined,
+  ): SealedFile | undefined {
+    if (file !== undefined && sameFormat(file.format, this.sealer.target) && !file.packed)
+      return file;
+    if (file === undefined && handle.size() > 0) return undefined;
+    handle.truncate(0);
+    this.dropState(block.n);
+    if (!this.sealer.sealsFiles) return undefined;
+    const fresh = SealedFile.create(handle, block.n, this.sealer, this.sealer.target, false);
+    this.sealed.set(block.n, fresh);
+    return fresh;
+  }
+
+  private dropState(n: number): void {
+    this.sealed.get(n)?.wipe();
+    this.sealed.delete(n);
   }
 
   private writable(block: Block): FileHandle {
@@ -191,6 +364,7 @@ export class BlockFiles {
 
   /** Reads `length` bytes of a record at `position` into `scratch` at `at`, keeping the `at` bytes before. */
   private readRecordPart(
+    block: Block,
     handle: FileHandle,
     scratch: ScratchBuffer,
     position: number,
@@ -198,7 +372,7 @@ export class BlockFiles {
     at: number,
   ): number {
     scratch.reserve(at + length, at);
-    const done = this.readRange(handle, position, scratch.ptr + at, length);
+    const done = this.readRange(block, handle, position, scratch.ptr + at, length);
     if (done < length) {
       throw corrupt(`${handle.path} ended at ${position + done} bytes, inside a record`, {
         file: handle.path,
@@ -209,12 +383,19 @@ export class BlockFiles {
   }
 
   /**
-   * Reads bytes [position, position + length) of a block through `handle`
+   * Reads bytes [position, position + length) of `block` through `handle`
    * into core memory at `ptr`; returns how many it read (fewer only where the
-   * file ends). Where a transform's reads plug in: it opens the chunks that
-   * cover the range and lands their plaintext at `ptr`.
+   * file ends). A sealed file opens the chunks that cover the range.
    */
-  private readRange(handle: FileHandle, position: number, ptr: number, length: number): number {
+  private readRange(
+    block: Block,
+    handle: FileHandle,
+    position: number,
+    ptr: number,
+    length: number,
+  ): number {
+    const file = this.sealed.get(block.n);
+    if (file !== undefined) return file.read(handle, position, length, () => getCore().u8, ptr);
     let done = 0;
     while (done < length) {
       const n = handle.read(getCore().u8.subarray(ptr + done, ptr + length), position + done);
@@ -223,4 +404,9 @@ export class BlockFiles {
     }
     return done;
   }
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
 }

@@ -61,7 +61,7 @@ export class BlockSync {
   overwrite(file: BlockFile, offset: number, bytes: Uint8Array): void {
     const entry: Overwrite = { offset, bytes, written: false };
     this.overwrites.push(entry);
-    file.write(bytes, offset);
+    file.overwrite(bytes, offset);
     entry.written = true;
   }
 

@@ -89,7 +89,10 @@ export abstract class Durability extends Rewrites {
     // Every block the checkpoint lists must survive a power cut that keeps its rename.
     this.syncDirectoryIfNeeded();
     if (this.pendingErases.length > 0) this.eraseNow();
-    const bytes = encodeCheckpoint(this.checkpoint());
+    const plain = encodeCheckpoint(this.checkpoint());
+    // Under a cipher the checkpoint holds subjects: it is sealed like the blocks.
+    const sealer = this.files.sealer;
+    const bytes = sealer.sealsFiles ? sealer.sealEnvelope(plain) : plain;
     const path = joinPath(this.dir, CHECKPOINT_FILE);
     const temp = `${path}.tmp`;
     const handle = this.fs.open(temp, "create", this.options.fileMode);

@@ -23,6 +23,9 @@
 import { atExit } from "../../runtimes/exit.ts";
 import { type DirectoryLock, joinPath } from "../../runtimes/fs.ts";
 import { backgroundInterval } from "../../runtimes/timers.ts";
+import { resolveAtRest } from "../at-rest/open.ts";
+import type { Sealer } from "../at-rest/sealer.ts";
+import { writeSettings } from "../at-rest/settings.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
@@ -96,9 +99,10 @@ export class FileStore extends Durability implements StreamStore {
     opening: typeof OPENING,
     options: ResolvedFileStoreOptions,
     lock: DirectoryLock,
+    sealer: Sealer,
   ) {
     if (opening !== OPENING) throw notConstructible("FileStore", "await FileStore.open({ dir })");
-    super(options, lock);
+    super(options, lock, sealer);
   }
 
   /** Opens (creating if needed) the store in `options.dir`. */
@@ -106,6 +110,7 @@ export class FileStore extends Durability implements StreamStore {
     const resolved = resolveFileStoreOptions(options);
     const { fs, dir } = resolved;
     checkStoreDirectory(fs, dir);
+    const atRest = resolveAtRest(fs, dir, resolved);
     const created = missingDirectories(fs, dir);
     fs.mkdir(joinPath(dir, BLOCKS_DIR), resolved.directoryMode);
     // A store in directories made here is only durable once their parents record them.
@@ -113,13 +118,15 @@ export class FileStore extends Durability implements StreamStore {
     const lock = fs.lock(dir, resolved.fileMode);
     let store: FileStore | undefined;
     try {
-      store = new FileStore(OPENING, resolved, lock);
+      if (atRest.settings !== null) writeSettings(fs, dir, atRest.settings, resolved.fileMode);
+      store = new FileStore(OPENING, resolved, lock, atRest.sealer);
       store.load();
       store.expiry.rearm(readClock(store.now, "open store"));
     } catch (err) {
       // A clock that throws fails the open too: nothing may keep the lock or a timer.
       store?.policy.stop();
       store?.releaseMemory();
+      atRest.sealer.wipe();
       lock.release();
       throw err;
     }
@@ -149,10 +156,16 @@ export class FileStore extends Durability implements StreamStore {
       this.startBlock();
     } else {
       this.active = this.blocks[this.blocks.length - 1];
-      if (this.active.length < BLOCK_HEADER_SIZE) {
-        this.buffer.reset(this.active.n);
-        this.active.length = this.buffer.used;
-        this.active.written = 0;
+      const active = this.active;
+      if (active.length <= BLOCK_HEADER_SIZE && this.files.formatDiffers(active)) {
+        // Empty: started over in the store's format at its first write-out.
+        this.files.truncate(active, 0);
+        active.length = active.written = 0;
+      }
+      if (active.length < BLOCK_HEADER_SIZE) {
+        this.buffer.reset(active.n);
+        active.length = this.buffer.used;
+        active.written = 0;
       }
     }
     this.lastTs = r.checkpointLastTs;
@@ -168,6 +181,10 @@ export class FileStore extends Durability implements StreamStore {
     this.expiry.ttls.retain((seq) => this.findBlock(seq)?.isLive(seq) === true);
     // Limits may be lower than when the store was written, and time has passed.
     this.policy.applyAll(() => this.subjects.map.keys(), "open store");
+    // Written in another format than the one asked for: appends go to a new block.
+    if (this.active.written > BLOCK_HEADER_SIZE && this.files.formatDiffers(this.active)) {
+      this.rollBlock();
+    }
   }
 
   updateConfig(limits: StreamLimits): void {

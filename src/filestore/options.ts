@@ -2,16 +2,18 @@
  * FileStore options: what `FileStore.open` accepts beyond the limits every
  * engine shares, validated up front so a bad option changes nothing on disk.
  */
+
+import { KEY_BYTES } from "../../runtimes/aead.ts";
 import { defaultFileSystem } from "../../runtimes/detect.ts";
 import { DEFAULT_FILE_MODE, directoryModeOf, type FileSystem } from "../../runtimes/fs.ts";
-import { invalidArgument, JetStoreError } from "../errors.ts";
+import { invalidArgument } from "../errors.ts";
 import type { StoreOptions } from "../types.ts";
 import { checkStoreOptions, describeValue, type ResolvedStoreOptions } from "../validate.ts";
 
-/** Ciphers for data at rest, as nats-server names them; only "none" works yet. */
+/** Ciphers for data at rest, as nats-server names them. */
 export type StoreCipher = "chacha20-poly1305" | "aes-256-gcm" | "none";
 
-/** Block compression, as nats-server names it; only "none" works yet. */
+/** Block compression, as nats-server names it (Snappy, the core of its S2). */
 export type StoreCompression = "snappy" | "none";
 
 /**
@@ -31,11 +33,21 @@ export interface FileStoreOptions extends StoreOptions {
   syncAlways?: boolean | undefined;
   /** Background fsync period in ms for writes nobody awaited (default 1000; 0 disables). */
   syncIntervalMs?: number | undefined;
-  /** Encryption at rest: "none" (the default); the ciphers throw ErrNotImplemented for now. */
+  /**
+   * Encryption at rest. Unset: what the store was written with ("none" for a
+   * new store). Another cipher than the store's converts it, block by block.
+   */
   cipher?: StoreCipher | undefined;
-  /** Encryption key: not implemented yet (ErrNotImplemented). */
+  /**
+   * The 32-byte key of an encrypted store. It wraps the store's data key
+   * (FORMAT.md), so `FileStore.rekey` can change it without rewriting data.
+   * Copied at open; the copy is overwritten with zeros once used.
+   */
   key?: Uint8Array | undefined;
-  /** Block compression: "none" (the default); "snappy" throws ErrNotImplemented for now. */
+  /**
+   * Compression of sealed blocks. Unset: what the store was written with
+   * ("none" for a new store); another value converts it, block by block.
+   */
   compression?: StoreCompression | undefined;
   /**
    * Permission bits of every file the store creates (default 0o600, owner
@@ -71,6 +83,11 @@ export interface ResolvedFileStoreOptions extends ResolvedStoreOptions {
   fileMode: number;
   /** Permission bits of the directories the store creates. */
   directoryMode: number;
+  /** The cipher and compression asked for, undefined when unset. */
+  cipher: StoreCipher | undefined;
+  compression: StoreCompression | undefined;
+  /** A copy of the key, or null. */
+  key: Uint8Array | null;
 }
 
 /**
@@ -157,6 +174,9 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
     syncIntervalMs,
     fileMode,
     directoryMode: directoryModeOf(fileMode),
+    cipher: given.cipher,
+    compression: given.compression,
+    key: given.key === undefined ? null : given.key.slice(),
   };
 }
 
@@ -170,10 +190,7 @@ function describeMode(value: unknown): string {
 const CIPHERS: readonly StoreCipher[] = ["chacha20-poly1305", "aes-256-gcm", "none"];
 const COMPRESSIONS: readonly StoreCompression[] = ["snappy", "none"];
 
-/**
- * Encryption and compression: a value that is none of the known ones is bad
- * input; a known one other than "none" (and any key) is not built yet.
- */
+/** Encryption and compression: a value that is none of the known ones, or a key that is not 32 bytes, is bad input. */
 function checkAtRest(given: FileStoreOptions): void {
   const { cipher, key, compression } = given;
   if (cipher !== undefined && !CIPHERS.includes(cipher)) {
@@ -186,23 +203,20 @@ function checkAtRest(given: FileStoreOptions): void {
       `Invalid FileStore option compression: must be "snappy" or "none", got ${describeValue(compression)}`,
     );
   }
-  if (key !== undefined && !(key instanceof Uint8Array)) {
+  if (key !== undefined && (!(key instanceof Uint8Array) || key.length !== KEY_BYTES)) {
+    // Never the key's bytes: only what kind of value it is.
+    const what =
+      key instanceof Uint8Array ? `a Uint8Array of ${key.length} bytes` : describeKind(key);
     throw invalidArgument(
-      `Invalid FileStore option key: must be a Uint8Array, got ${describeValue(key)}`,
+      `Invalid FileStore option key: must be a Uint8Array of ${KEY_BYTES} bytes, got ${what}`,
     );
   }
-  const unbuilt =
-    cipher !== undefined && cipher !== "none"
-      ? `cipher ${cipher}`
-      : key !== undefined
-        ? "key"
-        : compression === "snappy"
-          ? "compression snappy"
-          : null;
-  if (unbuilt !== null) {
-    throw new JetStoreError(
-      "ErrNotImplemented",
-      `FileStore option ${unbuilt} is not implemented yet (encryption and compression are planned)`,
-    );
-  }
+}
+
+/** What a value is, without showing it (a key must never reach a message). */
+export function describeKind(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  return `a ${typeof value}`;
 }

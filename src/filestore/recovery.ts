@@ -18,6 +18,7 @@
  * can never make the store hand out a sequence twice.
  */
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import { isEnvelope, type Sealer } from "../at-rest/sealer.ts";
 import { isJetStoreError, JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { MessageTtls } from "../msg-ttls.ts";
@@ -39,6 +40,7 @@ import type { WriteBuffer } from "./write-buffer.ts";
 
 export const BLOCKS_DIR = "msgs";
 const BLOCK_FILE = /^(\d+)\.blk$/;
+const REWRITE_FILE = /^\d+\.blk\.tmp$/;
 
 export interface Recovered {
   blocks: Block[];
@@ -56,7 +58,7 @@ export function blockPath(dir: string, n: number): string {
 }
 
 /** The checkpoint, or null when there is none or it is damaged (then every block is rebuilt). */
-export function readCheckpoint(fs: FileSystem, dir: string): Checkpoint | null {
+export function readCheckpoint(fs: FileSystem, dir: string, sealer: Sealer): Checkpoint | null {
   const path = joinPath(dir, CHECKPOINT_FILE);
   const stat = fs.stat(path);
   if (stat === null || !stat.isFile) return null;
@@ -69,7 +71,8 @@ export function readCheckpoint(fs: FileSystem, dir: string): Checkpoint | null {
       if (n <= 0) break;
       done += n;
     }
-    return decodeCheckpoint(bytes.subarray(0, done), path);
+    const read = bytes.subarray(0, done);
+    return decodeCheckpoint(isEnvelope(read) ? sealer.openEnvelope(read, path) : read, path);
   } catch (err) {
     if (isJetStoreError(err, "ErrCorrupt")) return null;
     throw err;
@@ -91,8 +94,13 @@ export function recover(
   buffer: WriteBuffer,
   ttls: MessageTtls,
 ): Recovered {
-  const checkpoint = readCheckpoint(fs, dir);
-  const names = fs.list(joinPath(dir, BLOCKS_DIR));
+  const checkpoint = readCheckpoint(fs, dir, files.sealer);
+  const names = fs.list(joinPath(dir, BLOCKS_DIR)).filter((name) => {
+    // A block rewritten beside its file (block-file.ts) when the process stopped: the block file is whole.
+    if (!REWRITE_FILE.test(name)) return true;
+    fs.remove(joinPath(dir, BLOCKS_DIR, name));
+    return false;
+  });
   const numbers = names
     .map((name) => BLOCK_FILE.exec(name))
     .filter((m) => m !== null)

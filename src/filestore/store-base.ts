@@ -12,6 +12,7 @@
  * the few calls up are the abstract methods declared here.
  */
 import type { DirectoryLock, FileSystem } from "../../runtimes/fs.ts";
+import type { Sealer } from "../at-rest/sealer.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { LimitedStore } from "../limits.ts";
 import { type EngineView, StreamPolicy } from "../stream-policy.ts";
@@ -143,7 +144,7 @@ export abstract class FileStoreBase {
   }
 
   /** @internal */
-  protected constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock) {
+  protected constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock, sealer: Sealer) {
     this.options = options;
     this.fs = options.fs;
     this.dir = options.dir;
@@ -153,7 +154,7 @@ export abstract class FileStoreBase {
     this.buffer = new WriteBuffer(options.blockSize + BLOCK_HEADER_SIZE);
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
-    this.files = new BlockFiles(this.fs, options.fileMode);
+    this.files = new BlockFiles(this.fs, options.fileMode, sealer);
     this.policy = new StreamPolicy(options.limits, options.now, {
       limitedView: () => this.limitedView(),
       removeExpired: (seq) => this.removeForLimit(seq),

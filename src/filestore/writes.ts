@@ -230,7 +230,7 @@ export abstract class BlockWrites extends BlockReads {
 
   /** Creates the file of the next block, empty. @internal */
   protected createBlockFile(): FileHandle {
-    return this.files.create(blockPath(this.dir, this.nextBlockNumber));
+    return this.files.create(blockPath(this.dir, this.nextBlockNumber), this.nextBlockNumber);
   }
 
   /** @internal */

@@ -44,6 +44,8 @@ export type DirectoryCase =
   | "foreign msgs"
   | "newer block"
   | "newer checkpoint"
+  | "encrypted, no key"
+  | "encrypted, wrong key"
   | "locked";
 
 export interface BadInputRow {
@@ -258,7 +260,7 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
   ),
   create(
     "`FileStore.open`",
-    '`cipher` other than "chacha20-poly1305", "aes-256-gcm" or "none" ("aes", 5, null); `compression` other than "snappy" or "none" ("s2", true, null); `key` not a Uint8Array ("secret", an array, null)',
+    '`cipher` other than "chacha20-poly1305", "aes-256-gcm" or "none" ("aes", 5, null); `compression` other than "snappy" or "none" ("s2", true, null); `key` not a Uint8Array of 32 bytes ("secret", an array, null, 16 or 33 bytes, a Uint16Array)',
     "ErrInvalidArgument",
     [
       { cipher: "aes" },
@@ -270,22 +272,26 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
       { key: "secret" },
       { key: [1, 2, 3] },
       { key: null },
+      { key: new Uint8Array(16) },
+      { key: new Uint8Array(33) },
+      { key: new Uint16Array(16) },
     ],
     { fileStoreOnly: true },
   ),
   create(
     "`FileStore.open`",
-    '`cipher` "chacha20-poly1305" or "aes-256-gcm", any `key`, `compression: "snappy"` (not built yet; "none" is accepted and changes nothing)',
-    "ErrNotImplemented",
+    '`cipher` "chacha20-poly1305" or "aes-256-gcm" without a `key`; a `key` for a store that is not encrypted, with no cipher asked for',
+    "ErrInvalidArgument",
     [
       { cipher: "chacha20-poly1305" },
       { cipher: "aes-256-gcm" },
       { key: new Uint8Array(32) },
       { cipher: "none", key: new Uint8Array(32) },
-      { compression: "snappy" },
     ],
     { fileStoreOnly: true },
   ),
+  directory("an encrypted store opened without a key", "ErrBadKey", "encrypted, no key"),
+  directory("an encrypted store opened with another key", "ErrBadKey", "encrypted, wrong key"),
   directory("a path that is a file", "ErrNotAStore", "a file"),
   directory("a directory holding other files and no store", "ErrNotAStore", "foreign files"),
   directory("a `msgs` directory of someone else's files", "ErrNotAStore", "foreign msgs"),

@@ -122,7 +122,9 @@ let scripts = 0;
 function deno(tmp: string, flags: string[], script: string): ChildProcess {
   const file = joinPath(tmp, `script-${++scripts}.mjs`);
   writeFileSync(file, script);
-  return spawn(denoBinary(), ["run", "--no-prompt", ...flags, file], {
+  // The repository's deno.json maps the store's npm dependencies (@noble/ciphers, snappyjs).
+  const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
+  return spawn(denoBinary(), ["run", "--no-prompt", "--config", config, ...flags, file], {
     cwd: tmp,
     env: { ...process.env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],

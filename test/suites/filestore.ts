@@ -915,7 +915,7 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         for (const path of [blocks[0], blocks[blocks.length >> 1], blocks[blocks.length - 1]]) {
           const saved = readAll(adapter.fs, path)!;
           const patched = saved.slice();
-          patched[VERSION_OFFSET] = 2;
+          patched[VERSION_OFFSET] = 3;
           writeAll(adapter.fs, path, patched);
           await refuses(dir, dir, "ErrUnsupportedFormat");
           writeAll(adapter.fs, path, saved);

@@ -115,10 +115,10 @@ export function badInputDirectorySuite({ describe, it, expect }: TestApi): void 
       const name = row.attempt.name;
       it(rowName(row), async () => {
         const fs = memoryFileSystem();
-        const { path, held } = await prepare(fs, name);
+        const { path, held, options } = await prepare(fs, name);
         const before = files(fs, "/");
         const code = await codeOfAsync(() =>
-          FileStore.open({ dir: path, fs, syncIntervalMs: 0, blockSize: 4096 }),
+          FileStore.open({ dir: path, fs, syncIntervalMs: 0, blockSize: 4096, ...options }),
         );
         expect(code).toBe(row.code);
         expect(files(fs, "/")).toStrictEqual(before);
@@ -139,7 +139,7 @@ export function badInputDirectorySuite({ describe, it, expect }: TestApi): void 
 async function prepare(
   fs: MemoryFileSystem,
   name: DirectoryCase,
-): Promise<{ path: string; held?: FileStore }> {
+): Promise<{ path: string; held?: FileStore; options?: { key: Uint8Array } }> {
   const dir = "/d";
   const makeStore = async () => {
     const store = await FileStore.open({ dir, fs, syncIntervalMs: 0, blockSize: 4096 });
@@ -148,7 +148,7 @@ async function prepare(
   };
   const patchVersion = (path: string) => {
     const bytes = fs.readFile(path)!;
-    bytes[4] = 2; // the u16 format version of a block (FORMAT.md)
+    bytes[4] = 3; // the u16 format version of a block: 1 plain, 2 sealed (FORMAT.md)
     fs.writeFile(path, bytes);
   };
   switch (name) {
@@ -163,6 +163,16 @@ async function prepare(
       fs.mkdir(joinPath(dir, "msgs"));
       fs.writeFile(joinPath(dir, "msgs", "inbox.txt"), enc("dear diary"));
       return { path: dir };
+    case "encrypted, no key":
+    case "encrypted, wrong key": {
+      const key = new Uint8Array(32).fill(1);
+      const store = await FileStore.open({ dir, fs, cipher: "aes-256-gcm", key, blockSize: 4096 });
+      store.storeMsg("s.1", null, new Uint8Array(60));
+      await store.close();
+      return name === "encrypted, no key"
+        ? { path: dir }
+        : { path: dir, options: { key: new Uint8Array(32).fill(2) } };
+    }
     case "newer block": {
       await (await makeStore()).close();
       const blocks = fs
