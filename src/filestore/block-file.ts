@@ -76,6 +76,8 @@ export class BlockFiles {
   readonly sealer: Sealer;
   /** Blocks whose files are in the sealed format, by number; every other block is plain. */
   private readonly sealed = new Map<number, SealedFile>();
+  /** Bumped whenever a block's file changes other than by a rewrite finishing: a rewrite begun before is stale. */
+  private readonly changes = new Map<number, number>();
 
   constructor(fs: FileSystem, fileMode: number, sealer: Sealer) {
     this.fs = fs;
@@ -149,6 +151,7 @@ export class BlockFiles {
   /** Writes `bytes` at `offset` of `block`, creating the file if it has no handle (the active block). */
   write(block: Block, offset: number, bytes: Uint8Array): void {
     block.handle ??= this.fs.open(block.path, "create", this.fileMode);
+    this.changed(block.n);
     const handle = block.handle;
     let file = this.sealed.get(block.n);
     if (offset === 0 && (file === undefined ? this.sealer.sealsFiles : file.plainEnd === 0)) {
@@ -175,6 +178,7 @@ export class BlockFiles {
   /** Cuts `block`'s file to `length` bytes. */
   truncate(block: Block, length: number): void {
     const handle = this.writable(block);
+    this.changed(block.n);
     const file = this.sealed.get(block.n);
     if (file === undefined) {
       handle.truncate(length);
@@ -288,51 +292,104 @@ export class BlockFiles {
     length: number,
     patch: { offset: number; bytes: Uint8Array } | null,
   ): void {
-    const handle = this.writable(block);
     const plain = new Uint8Array(length);
-    const file = this.sealed.get(block.n);
-    if (file !== undefined) file.read(handle, 0, length, () => plain, 0);
-    else handle.read(plain, 0);
+    this.readPlain(block, 0, plain);
     if (patch !== null) plain.set(patch.bytes, patch.offset);
-    const temp = `${block.path}.tmp`;
-    const next = this.fs.open(temp, "create", this.fileMode);
-    let written: SealedFile | undefined;
+    this.changed(block.n);
+    const rewrite = this.beginRewrite(block, length, false);
     try {
-      next.truncate(0);
-      written = this.writeFormatted(next, block.n, plain, false);
-      next.sync();
-      this.fs.rename(temp, block.path);
+      rewrite.append(plain);
+      rewrite.handle.sync();
     } catch (err) {
-      next.close();
-      try {
-        this.fs.remove(temp);
-      } catch {
-        // Removed by the next open.
-      }
+      this.abandonRewrite(rewrite);
       throw err;
     }
-    handle.close();
-    block.handle = next;
+    this.finishRewrite(rewrite);
+  }
+
+  /**
+   * Starts writing `block`'s first `length` bytes again, in the store's
+   * format, to a file beside it (`<n>.blk.tmp`): by `rewriteFile` at once,
+   * or a little at a time by the packer (block-packer.ts).
+   */
+  beginRewrite(block: Block, length: number, packed: boolean): BlockRewrite {
+    const temp = `${block.path}.tmp`;
+    const handle = this.fs.open(temp, "create", this.fileMode);
+    try {
+      handle.truncate(0);
+      const file = this.sealer.sealsFiles
+        ? SealedFile.create(handle, block.n, this.sealer, this.sealer.target, packed)
+        : undefined;
+      return new BlockRewrite(
+        block,
+        temp,
+        handle,
+        file,
+        length,
+        this.changes.get(block.n) ?? 0,
+        this.packs,
+      );
+    } catch (err) {
+      handle.close();
+      this.fs.remove(temp);
+      throw err;
+    }
+  }
+
+  /** Reads `out.length` bytes of `block` from `offset`, as a rewrite copies them. */
+  readPlain(block: Block, offset: number, out: Uint8Array): void {
+    const handle = this.readers.of(block);
+    const file = this.sealed.get(block.n);
+    const done =
+      file !== undefined
+        ? file.read(handle, offset, out.length, () => out, 0)
+        : readFully(handle, out, offset);
+    if (done < out.length) {
+      throw corrupt(
+        `${block.path} ended at ${offset + done} bytes; expected ${offset + out.length}`,
+        {
+          file: block.path,
+          offset: offset + done,
+        },
+      );
+    }
+  }
+
+  /** True when `rewrite` still copies what `block`'s file holds (nothing changed it since it began). */
+  isCurrent(rewrite: BlockRewrite): boolean {
+    return (this.changes.get(rewrite.block.n) ?? 0) === rewrite.change;
+  }
+
+  /**
+   * Puts a rewrite's file (written whole and fsynced) in place of the
+   * block's: rename, then the block's handles and state follow the new
+   * file, then the directory is fsynced.
+   */
+  finishRewrite(rewrite: BlockRewrite): void {
+    const { block } = rewrite;
+    try {
+      this.fs.rename(rewrite.temp, block.path);
+    } catch (err) {
+      this.abandonRewrite(rewrite);
+      throw err;
+    }
+    block.handle?.close();
+    block.handle = rewrite.handle;
     this.readers.drop(block.n);
     this.dropState(block.n);
-    if (written !== undefined) this.sealed.set(block.n, written);
+    if (rewrite.file !== undefined) this.sealed.set(block.n, rewrite.file);
     this.fs.syncDirectory(parentOf(block.path));
   }
 
-  /** Writes `plain` as block `n`'s whole file in the store's format. */
-  private writeFormatted(
-    handle: FileHandle,
-    n: number,
-    plain: Uint8Array,
-    packed: boolean,
-  ): SealedFile | undefined {
-    if (!this.sealer.sealsFiles) {
-      handle.write(plain, 0);
-      return undefined;
+  /** Drops a rewrite: its file goes (or is removed by the next open). */
+  abandonRewrite(rewrite: BlockRewrite): void {
+    rewrite.file?.wipe();
+    try {
+      rewrite.handle.close();
+      this.fs.remove(rewrite.temp);
+    } catch {
+      // Removed by the next open.
     }
-    const file = SealedFile.create(handle, n, this.sealer, this.sealer.target, packed);
-    if (plain.length > 0) file.append(handle, plain, this.packs, PACK_CHUNK);
-    return file;
   }
 
   /** Starts an empty block's file over in the store's format; returns its sealed state, if any. */
@@ -352,7 +409,12 @@ export class BlockFiles {
     return fresh;
   }
 
+  private changed(n: number): void {
+    this.changes.set(n, (this.changes.get(n) ?? 0) + 1);
+  }
+
   private dropState(n: number): void {
+    this.changed(n);
     this.sealed.get(n)?.wipe();
     this.sealed.delete(n);
   }
@@ -404,6 +466,56 @@ export class BlockFiles {
     }
     return done;
   }
+}
+
+/** A block file being written again beside the original (block-file.ts `beginRewrite`). */
+export class BlockRewrite {
+  readonly block: Block;
+  readonly temp: string;
+  readonly handle: FileHandle;
+  readonly file: SealedFile | undefined;
+  /** Bytes to copy: the block's length when the rewrite began. */
+  readonly length: number;
+  /** The block's change count when the rewrite began. */
+  readonly change: number;
+  private readonly compress: boolean;
+  /** Bytes copied so far. */
+  done = 0;
+
+  constructor(
+    block: Block,
+    temp: string,
+    handle: FileHandle,
+    file: SealedFile | undefined,
+    length: number,
+    change: number,
+    compress: boolean,
+  ) {
+    this.block = block;
+    this.temp = temp;
+    this.handle = handle;
+    this.file = file;
+    this.length = length;
+    this.change = change;
+    this.compress = compress;
+  }
+
+  /** Appends the next bytes of the block. */
+  append(plain: Uint8Array): void {
+    if (this.file === undefined) this.handle.write(plain, this.done);
+    else this.file.append(this.handle, plain, this.compress, PACK_CHUNK);
+    this.done += plain.length;
+  }
+}
+
+function readFully(handle: FileHandle, out: Uint8Array, position: number): number {
+  let done = 0;
+  while (done < out.length) {
+    const n = handle.read(out.subarray(done), position + done);
+    if (n <= 0) break;
+    done += n;
+  }
+  return done;
 }
 
 function parentOf(path: string): string {
