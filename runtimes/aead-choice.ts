@@ -1,8 +1,12 @@
 /**
  * Which provider seals each cipher in this runtime. The order of preference
- * per runtime comes from `bench/aead.ts` (16 KiB inputs, MiB/s, seal/open):
+ * per runtime comes from `bench/aead.ts`, 256 B to 64 KiB, seal and open:
+ * where node:crypto has a cipher it beat @noble/ciphers at every size, by
+ * at least 2× at 256 B (where creating the cipher object dominates) and at
+ * least 3× from 4 KiB up (Deno's ChaCha the closest, Bun's AES the farthest,
+ * over 50×). Issue 13's quiet-machine figures at 16 KiB agree:
  *
- * - Node: node:crypto for both (OpenSSL, ~1.4–1.7 GB/s; noble ~170 and ~50).
+ * - Node: node:crypto for both (OpenSSL, ~1.4–1.7 GB/s; noble ~170 and ~50 MiB/s).
  * - Bun: node:crypto for AES-256-GCM (BoringSSL, ~3.8 GB/s); its node:crypto
  *   has no ChaCha20-Poly1305, so that one stays on @noble/ciphers.
  * - Deno: node:crypto for both; its AES-256-GCM is slow (~200 MiB/s) but

@@ -23,7 +23,8 @@ function ownBytes(out: Uint8Array): Uint8Array {
   if (out.byteOffset === 0 && out.buffer.byteLength - out.byteLength <= TAG_BYTES) {
     return new Uint8Array(out.buffer, 0, out.byteLength);
   }
-  return out.slice();
+  // Not out.slice(): on a Buffer that is a view, not a copy.
+  return new Uint8Array(out);
 }
 
 function nativeAead(name: CipherName): Aead {

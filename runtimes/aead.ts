@@ -25,7 +25,11 @@ export type CipherName = "chacha20-poly1305" | "aes-256-gcm";
 export interface Aead {
   /** Seals `plaintext` under (`key`, `nonce`), authenticating `aad` too: ciphertext then the 16-byte tag. */
   seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
-  /** Opens what `seal` returned; null when the tag does not match (wrong key, damaged bytes). */
+  /**
+   * Opens what `seal` returned; null when the tag does not match (wrong key,
+   * damaged bytes). Both return memory of their own, never a view into a
+   * Buffer pool shared with unrelated data.
+   */
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
 }
 

@@ -275,6 +275,25 @@ export function aeadSuite({ describe, it, expect }: TestApi, ctx: RuntimeContext
       }
     });
 
+    it("seals and opens into memory of their own, never a view of a shared Buffer pool", () => {
+      const key = range(1, 32);
+      const nonce = range(2, 12);
+      for (const { name, cipher, aead } of subjects()) {
+        for (const n of [0, 10, 100, 3000, 5000, 70000]) {
+          const sealed = aead.seal(key, nonce, pseudoRandomBytes(n, n), range(0, 4));
+          const opened = aead.open(key, nonce, sealed, range(0, 4));
+          for (const [what, b] of [
+            ["sealed", sealed],
+            ["opened", opened],
+          ] as const) {
+            // A few spare bytes at the end (Bun's Buffers have one) share nothing.
+            const own = b !== null && b.byteOffset === 0 && b.buffer.byteLength - b.length <= 16;
+            expect({ name, cipher, n, what, own }).toEqual({ name, cipher, n, what, own: true });
+          }
+        }
+      }
+    });
+
     it("throws a RangeError for a key of other than 32 bytes or a nonce of other than 12", () => {
       const none = new Uint8Array(0);
       for (const { name, cipher, aead } of subjects()) {
