@@ -4,25 +4,32 @@
  * tags), HKDF-SHA256 for per-block keys, and random bytes. @noble/ciphers
  * is the portable implementation and the oracle every faster path is
  * checked against byte for byte; a runtime's own synchronous `node:crypto`
- * is used where it is faster (the choice per runtime lives here, as the
- * filesystem adapters' does in detect.ts).
+ * is used where it is faster. The pieces: aead-sizes.ts (sizes and argument
+ * checks), aead-noble.ts and aead-native.ts (the providers), aead-choice.ts
+ * (which one per runtime and cipher, as detect.ts picks a filesystem).
  */
 import { hkdfSync } from "node:crypto";
-import { gcm } from "@noble/ciphers/aes.js";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { chooseCrypto } from "./aead-choice.ts";
+
+export { nodeCrypto } from "./aead-native.ts";
+export { nobleCrypto } from "./aead-noble.ts";
+export { KEY_BYTES, NONCE_BYTES, TAG_BYTES } from "./aead-sizes.ts";
 
 /** The ciphers a store may be sealed with, as nats-server names them. */
 export type CipherName = "chacha20-poly1305" | "aes-256-gcm";
 
-export const KEY_BYTES = 32;
-export const NONCE_BYTES = 12;
-export const TAG_BYTES = 16;
-
-/** One AEAD. Both directions are synchronous and leave their inputs untouched. */
+/**
+ * One AEAD. Both directions are synchronous and leave their inputs untouched;
+ * a key of other than 32 bytes or a nonce of other than 12 throws a RangeError.
+ */
 export interface Aead {
   /** Seals `plaintext` under (`key`, `nonce`), authenticating `aad` too: ciphertext then the 16-byte tag. */
   seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
-  /** Opens what `seal` returned; null when the tag does not match (wrong key, damaged bytes). */
+  /**
+   * Opens what `seal` returned; null when the tag does not match (wrong key,
+   * damaged bytes). Both return memory of their own, never a view into a
+   * Buffer pool shared with unrelated data.
+   */
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
 }
 
@@ -33,39 +40,36 @@ export interface CryptoProvider {
   aead(cipher: CipherName): Aead;
 }
 
-function nobleAead(make: typeof chacha20poly1305 | typeof gcm): Aead {
-  return {
-    seal: (key, nonce, plaintext, aad) => make(key, nonce, aad).encrypt(plaintext),
-    open: (key, nonce, sealed, aad) => {
-      try {
-        return make(key, nonce, aad).decrypt(sealed);
-      } catch {
-        return null;
-      }
-    },
-  };
+// Chosen on first use, not at import: the choice seals a probe with each
+// candidate, which a process that never encrypts need not pay for.
+let automatic: ReturnType<typeof chooseCrypto> | undefined;
+let chosen: CryptoProvider | undefined;
+
+function automaticChoice(): ReturnType<typeof chooseCrypto> {
+  automatic ??= chooseCrypto();
+  return automatic;
 }
 
-/** @noble/ciphers: runs everywhere; the oracle. */
-export const nobleCrypto: CryptoProvider = {
-  name: "@noble/ciphers",
-  aead: (cipher) => (cipher === "chacha20-poly1305" ? nobleChacha : nobleGcm),
-};
-const nobleChacha = nobleAead(chacha20poly1305);
-const nobleGcm = nobleAead(gcm);
-
-let chosen: CryptoProvider = nobleCrypto;
-
-/** The provider stores use in this runtime. */
+/** The provider stores use in this runtime: the fastest that works here, per cipher, unless replaced. */
 export function defaultCrypto(): CryptoProvider {
+  chosen ??= automaticChoice().provider;
   return chosen;
 }
 
 /** Replaces the provider stores use (tests record every seal through it); returns the previous one. */
 export function setDefaultCrypto(provider: CryptoProvider): CryptoProvider {
-  const previous = chosen;
+  const previous = defaultCrypto();
   chosen = provider;
   return previous;
+}
+
+/**
+ * Which provider this runtime picks for each cipher (its name), for reports
+ * such as the README's table. The automatic choice: a provider installed by
+ * `setDefaultCrypto` does not change it.
+ */
+export function cryptoChoice(): Record<CipherName, string> {
+  return { ...automaticChoice().choice };
 }
 
 /** HKDF-SHA256 (RFC 5869): `length` bytes of key from `ikm`, `salt` and `info`. */
