@@ -4,7 +4,7 @@
  * object with `unref()`; Deno returns a number and offers `Deno.unrefTimer`.
  */
 
-type TimerId = ReturnType<typeof setTimeout>;
+export type TimerId = ReturnType<typeof setTimeout>;
 
 interface DenoTimers {
   unrefTimer(id: number): void;

@@ -231,7 +231,11 @@ export class Block {
     this.deleted = restored;
   }
 
+  /** Set once the block has left the store (its memory is freed). */
+  disposed = false;
+
   dispose(): void {
+    this.disposed = true;
     this.handle?.close();
     this.handle = null;
     this.deleted.dispose();

@@ -1,0 +1,147 @@
+/**
+ * Rewrites sealed blocks in the background: a block that rolled over in a
+ * store with compression is packed (compressed in 16 KiB chunks, where the
+ * active block's write-outs were only sealed), and at open every block in
+ * another format than the one asked for is converted. A block is copied a
+ * slice per timer tick to a file beside it, fsynced off the main thread and
+ * renamed over it (block-file.ts), so `storeMsg` never waits for more than
+ * one slice and a crash leaves the old file or the new one, each whole: the
+ * next open removes the leftover and starts that block again.
+ */
+import { backgroundTimeout, type TimerId } from "../../runtimes/timers.ts";
+import type { Block } from "./block.ts";
+import type { BlockFiles, BlockRewrite } from "./block-file.ts";
+
+/** Plaintext copied per tick: about a millisecond of compressing and sealing. */
+const SLICE_BYTES = 128 * 1024;
+/** Ticks wait this long while the block's own fsync runs or its file changes under it. */
+const RETRY_MS = 20;
+
+export class BlockPacker {
+  private readonly files: BlockFiles;
+  private readonly queue: Block[] = [];
+  private rewrite: BlockRewrite | null = null;
+  private timer: TimerId | null = null;
+  private finishing = false;
+  private stopped = false;
+  /** The first error a rewrite met; it is dropped, and the block stays as it was. */
+  lastError: unknown = null;
+
+  constructor(files: BlockFiles) {
+    this.files = files;
+  }
+
+  /** Queues `block` (sealed: it will not grow again) for a rewrite in the store's format. */
+  add(block: Block): void {
+    if (this.stopped || this.queue.includes(block) || this.rewrite?.block === block) return;
+    this.queue.push(block);
+    this.schedule(0);
+  }
+
+  /** True while blocks wait or one is being rewritten. */
+  get busy(): boolean {
+    return this.queue.length > 0 || this.rewrite !== null;
+  }
+
+  /** Stops (the store closes): the block being rewritten keeps its file; the next open starts again. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue.length = 0;
+    // A rewrite whose fsync is in flight is dropped when that fsync settles.
+    if (this.rewrite !== null && !this.finishing) this.files.abandonRewrite(this.rewrite);
+    this.rewrite = null;
+  }
+
+  /** Forgets `block` (it leaves the store). */
+  drop(block: Block): void {
+    const i = this.queue.indexOf(block);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== null || this.stopped || this.finishing) return;
+    this.timer = backgroundTimeout(() => {
+      this.timer = null;
+      this.tick();
+    }, ms);
+  }
+
+  private tick(): void {
+    try {
+      this.step();
+    } catch (err) {
+      this.lastError ??= err;
+      if (this.rewrite !== null) this.files.abandonRewrite(this.rewrite);
+      this.rewrite = null;
+    }
+    if (this.busy) this.schedule(this.waiting ? RETRY_MS : 0);
+  }
+
+  /** Set by a step that found the block busy: the next tick waits a little. */
+  private waiting = false;
+
+  private step(): void {
+    this.waiting = false;
+    let rewrite = this.rewrite;
+    if (rewrite !== null && !this.files.isCurrent(rewrite)) {
+      // Erased, cut or removed meanwhile: start over from its new bytes, if it is still wanted.
+      this.files.abandonRewrite(rewrite);
+      this.queue.unshift(rewrite.block);
+      this.rewrite = rewrite = null;
+    }
+    if (rewrite === null) {
+      const block = this.queue.shift();
+      if (block === undefined) return;
+      if (block.disposed || !this.files.needsConversion(block)) return;
+      this.rewrite = rewrite = this.files.beginRewrite(block, block.written, this.files.packs);
+    }
+    if (rewrite.done < rewrite.length) {
+      const slice = new Uint8Array(Math.min(SLICE_BYTES, rewrite.length - rewrite.done));
+      this.files.readPlain(rewrite.block, rewrite.done, slice);
+      rewrite.append(slice);
+      return;
+    }
+    this.finish(rewrite);
+  }
+
+  /** fsyncs the new file on the runtime's I/O thread, then puts it in place if nothing changed meanwhile. */
+  private finish(rewrite: BlockRewrite): void {
+    const block = rewrite.block;
+    if (block.syncing > 0 || block.dirty) {
+      // Its own fsync is running on the old file: swapping handles now would close it under that fsync.
+      this.waiting = true;
+      return;
+    }
+    this.finishing = true;
+    rewrite.handle.syncAsync().then(
+      () => {
+        this.finishing = false;
+        if (this.stopped) {
+          this.files.abandonRewrite(rewrite);
+          return;
+        }
+        try {
+          if (this.files.isCurrent(rewrite) && block.syncing === 0 && !block.dirty) {
+            this.files.finishRewrite(rewrite);
+          } else {
+            this.files.abandonRewrite(rewrite);
+            if (!block.disposed) this.queue.unshift(block);
+          }
+        } catch (err) {
+          this.lastError ??= err;
+        }
+        this.rewrite = null;
+        if (this.busy) this.schedule(0);
+      },
+      (err: unknown) => {
+        this.finishing = false;
+        this.lastError ??= err;
+        this.files.abandonRewrite(rewrite);
+        this.rewrite = null;
+        if (this.busy) this.schedule(0);
+      },
+    );
+  }
+}
