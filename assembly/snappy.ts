@@ -292,8 +292,9 @@ export function snappyUncompress(src: usize, srcLen: u32, dst: usize, dstLen: u3
 /**
  * Copies `len` (1 to 64) bytes from `from` to `op`, where they may overlap
  * (offset < len repeats the last `offset` bytes). With 16 bytes of slack
- * before `opEnd` it moves u64s and may scribble past `op + len`, on bytes
- * later elements overwrite; else it goes byte by byte.
+ * before `opEnd` it moves u64s and may scribble up to 15 bytes past
+ * `op + len` (never past `opEnd`), on bytes later elements overwrite; else it
+ * goes byte by byte.
  */
 // @ts-expect-error: decorator
 @inline
@@ -311,10 +312,13 @@ function copyWithin(op: usize, from: usize, len: usize, opEnd: usize): void {
     left -= <isize>step;
     op += step;
   }
+  // From here the distance is at least 8, so each u64 load reads bytes
+  // already final, the ones the store before it wrote included.
   while (left > 0) {
     store<u64>(op, load<u64>(from));
-    from += 8;
-    op += 8;
-    left -= 8;
+    store<u64>(op, load<u64>(from, 8), 8);
+    from += 16;
+    op += 16;
+    left -= 16;
   }
 }
