@@ -98,5 +98,22 @@ export interface SeqsetAbi {
   seqsetDecode(set: number, ptr: number, len: number): number;
 }
 
+/**
+ * Snappy's raw format (assembly/snappy.ts). `snappyCompress` needs room for
+ * `snappyMaxCompressedLength(len)` bytes at `dst` and returns the compressed
+ * length; `snappyUncompress` returns STATUS_OK or a negated STATUS_*.
+ */
+export interface SnappyAbi {
+  snappyMaxCompressedLength(len: number): number;
+  snappyCompress(src: number, len: number, dst: number): number;
+  snappyUncompress(src: number, srcLen: number, dst: number, dstLen: number): number;
+}
+
 /** Everything the core exports; each area adds its own interface here. */
-export type CoreAbi = MemoryAbi & XxHashAbi & RecordAbi & ScanAbi & VarintAbi & SeqsetAbi;
+export type CoreAbi = MemoryAbi &
+  XxHashAbi &
+  RecordAbi &
+  ScanAbi &
+  VarintAbi &
+  SeqsetAbi &
+  SnappyAbi;

@@ -20,6 +20,7 @@ import { readmeExampleSuite } from "./readme-example.ts";
 import { recordCodecSuite } from "./record-codec.ts";
 import { selfKillSuite } from "./self-kills.ts";
 import { seqsetSuite } from "./seqset.ts";
+import { snappySuite } from "./snappy.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { badInputDirectorySuite } from "./store-contract-inputs.ts";
 import { storeFactories } from "./store-factories.ts";
@@ -35,6 +36,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   aeadSuite(api, ctx);
   recordCodecSuite(api, ctx);
   seqsetSuite(api, ctx);
+  snappySuite(api, ctx);
   fixtureSuite(api, ctx);
   adapterSuite(api, ctx);
   memoryFaultSuite(api, ctx);
