@@ -16,6 +16,7 @@ export type { CorruptLocation, ErrorCode } from "./errors.ts";
 export { isJetStoreError, JetStoreError } from "./errors.ts";
 export type { FileStoreOptions } from "./filestore/filestore.ts";
 export { FileStore } from "./filestore/filestore.ts";
+export type { RekeyOptions } from "./at-rest/rekey.ts";
 export type { StoreCipher, StoreCompression } from "./filestore/options.ts";
 export { MemStore } from "./memstore.ts";
 export type {

@@ -24,6 +24,7 @@ import type { ResolvedLimits } from "../validate.ts";
 import type { Block } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
 import { BlockFiles } from "./block-file.ts";
+import { BlockPacker } from "./block-packer.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { ResolvedFileStoreOptions } from "./options.ts";
 import { type QuerySource, subjectIndex } from "./queries.ts";
@@ -56,6 +57,8 @@ export abstract class FileStoreBase {
   protected readonly commit: GroupCommit;
   /** Every byte of a block file goes to disk and comes back through here (block-file.ts). @internal */
   protected readonly files: BlockFiles;
+  /** Rewrites sealed blocks in the store's format in the background (compression, conversion). @internal */
+  protected readonly packer: BlockPacker;
   /** @internal */
   /** The per-subject index as the shared subject queries see it. @internal */
   protected readonly index: SubjectIndex;
@@ -155,6 +158,7 @@ export abstract class FileStoreBase {
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
     this.files = new BlockFiles(this.fs, options.fileMode, sealer);
+    this.packer = new BlockPacker(this.files);
     this.policy = new StreamPolicy(options.limits, options.now, {
       limitedView: () => this.limitedView(),
       removeExpired: (seq) => this.removeForLimit(seq),

@@ -200,6 +200,7 @@ export abstract class BlockWrites extends BlockReads {
     const sealed = this.active;
     this.files.seal(sealed);
     this.syncSealedEarly(sealed);
+    if (this.files.needsConversion(sealed)) this.packer.add(sealed);
     // The sealed block's bytes move to the cache as they are: no copy.
     const { ptr, length } = this.buffer.handOff();
     this.cache.put(sealed.n, ptr, length);

@@ -1,0 +1,103 @@
+/**
+ * Key rotation: the store's data key is wrapped again under a new key and
+ * the settings file replaced atomically. Blocks and the checkpoint are
+ * sealed under keys derived from the data key, so none of them is touched:
+ * rotation takes one small write however large the store. (Someone holding
+ * the old key and an old copy of the settings file can still read the
+ * data: rotating the data key itself means rewriting every block, which
+ * converting to another cipher does.)
+ */
+
+import { KEY_BYTES } from "../../runtimes/aead.ts";
+import { defaultFileSystem } from "../../runtimes/detect.ts";
+import type { FileSystem } from "../../runtimes/fs.ts";
+import { invalidArgument } from "../errors.ts";
+import { describeKind } from "../filestore/options.ts";
+import { describeValue } from "../validate.ts";
+import { badKey, encodeSettings, readSettings, unwrapDataKey, writeSettings } from "./settings.ts";
+
+/** Options of `FileStore.rekey`. */
+export interface RekeyOptions {
+  /** Directory of the store (closed: rekey takes its lock). */
+  dir: string;
+  /** The key the store is encrypted with now. */
+  key: Uint8Array;
+  /** The key it will open with from now on. */
+  newKey: Uint8Array;
+  /** Filesystem adapter; defaults to the runtime's own. */
+  fs?: FileSystem | undefined;
+  /** Permission bits of the settings file written (default 0o600). */
+  fileMode?: number | undefined;
+}
+
+/** Checks `options`; throws ErrInvalidArgument naming the first bad one. */
+export function checkRekeyOptions(
+  options: unknown,
+): Required<Omit<RekeyOptions, "fileMode">> & { fileMode: number } {
+  if (typeof options !== "object" || options === null) {
+    throw invalidArgument(
+      `Invalid rekey options: expected an object, got ${describeValue(options)}`,
+    );
+  }
+  const o = options as RekeyOptions;
+  if (typeof o.dir !== "string" || o.dir.length === 0) {
+    throw invalidArgument(
+      `Invalid rekey option dir: must be a non-empty string, got ${describeValue(o.dir)}`,
+    );
+  }
+  for (const name of ["key", "newKey"] as const) {
+    const k = o[name];
+    if (!(k instanceof Uint8Array) || k.length !== KEY_BYTES) {
+      const what = k instanceof Uint8Array ? `a Uint8Array of ${k.length} bytes` : describeKind(k);
+      throw invalidArgument(
+        `Invalid rekey option ${name}: must be a Uint8Array of ${KEY_BYTES} bytes, got ${what}`,
+      );
+    }
+  }
+  const fs = o.fs ?? defaultFileSystem();
+  if (typeof fs !== "object" || fs === null || typeof fs.open !== "function") {
+    throw invalidArgument(
+      `Invalid rekey option fs: expected a FileSystem adapter, got ${describeValue(fs)}`,
+    );
+  }
+  const fileMode = o.fileMode ?? 0o600;
+  if (
+    !Number.isInteger(fileMode) ||
+    fileMode < 0o600 ||
+    fileMode > 0o777 ||
+    (fileMode & 0o600) !== 0o600
+  ) {
+    throw invalidArgument(
+      `Invalid rekey option fileMode: must be permission bits from 0o600 to 0o777, got ${describeValue(fileMode)}`,
+    );
+  }
+  return {
+    dir: o.dir.replace(/\/+$/, "") || "/",
+    key: o.key.slice(),
+    newKey: o.newKey.slice(),
+    fs,
+    fileMode,
+  };
+}
+
+/** Wraps `dir`'s data key under `newKey`; `dir` must be locked by the caller. */
+export function rekeyLocked(
+  fs: FileSystem,
+  dir: string,
+  key: Uint8Array,
+  newKey: Uint8Array,
+  fileMode: number,
+): void {
+  const stored = readSettings(fs, dir);
+  if (stored === null || stored.wrapped === null) throw badKey("the store is not encrypted");
+  const dataKey = unwrapDataKey(stored, key);
+  try {
+    const bytes = encodeSettings(
+      { compression: stored.compression, cipher: stored.cipher, dataKey },
+      newKey,
+    );
+    writeSettings(fs, dir, bytes, fileMode);
+  } finally {
+    dataKey.fill(0);
+  }
+}
