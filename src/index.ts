@@ -12,11 +12,11 @@ export type {
   FileSystem,
   OpenMode,
 } from "../runtimes/fs.ts";
+export type { RekeyOptions } from "./at-rest/rekey.ts";
 export type { CorruptLocation, ErrorCode } from "./errors.ts";
 export { isJetStoreError, JetStoreError } from "./errors.ts";
 export type { FileStoreOptions } from "./filestore/filestore.ts";
 export { FileStore } from "./filestore/filestore.ts";
-export type { RekeyOptions } from "./at-rest/rekey.ts";
 export type { StoreCipher, StoreCompression } from "./filestore/options.ts";
 export { MemStore } from "./memstore.ts";
 export type {

@@ -11,10 +11,20 @@
 import { JetStoreError } from "../errors.ts";
 import type { CoreAbi } from "./abi.ts";
 import * as releaseModule from "./core.generated.ts";
-import * as debugModule from "./core-debug.generated.ts";
 
 /** Which build of the core: release strips asserts, debug keeps them. */
 export type CoreVariant = "release" | "debug";
+
+/**
+ * The debug build's bytes, once registered by `core-debug.ts`: tests import
+ * that module; the package does not ship it (it is most of the core's size).
+ */
+let debugBase64: string | null = null;
+
+/** Makes the debug build available to `getCore("debug")`. */
+export function registerDebugCore(base64: string): void {
+  debugBase64 = base64;
+}
 
 export class WasmCore {
   readonly abi: CoreAbi;
@@ -28,7 +38,14 @@ export class WasmCore {
 
   constructor(variant: CoreVariant) {
     this.variant = variant;
-    const bytes = decodeBase64(variant === "release" ? releaseModule.base64 : debugModule.base64);
+    const base64 = variant === "release" ? releaseModule.base64 : debugBase64;
+    if (base64 === null) {
+      throw new JetStoreError(
+        "ErrInternal",
+        'the debug core is not registered: import "src/wasm/core-debug.ts" first',
+      );
+    }
+    const bytes = decodeBase64(base64);
     const module = new WebAssembly.Module(bytes);
     let memory: WebAssembly.Memory | undefined;
     const instance = new WebAssembly.Instance(module, {

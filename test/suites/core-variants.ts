@@ -5,6 +5,7 @@
  * matcher.
  */
 import { isJetStoreError } from "../../src/errors.ts";
+import "../../src/wasm/core-debug.ts";
 import type { CoreVariant } from "../../src/wasm/core.ts";
 
 export const CORE_VARIANTS: readonly CoreVariant[] = ["release", "debug"];
