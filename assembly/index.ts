@@ -6,3 +6,4 @@ export * from "./varint";
 export * from "./record";
 export * from "./scan";
 export * from "./seqset";
+export * from "./chacha20poly1305";

@@ -1,6 +1,7 @@
 // Every shared suite, in the order they run. Runtime entry files call this.
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
+import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
@@ -31,6 +32,7 @@ import { xxhashSuite } from "./xxhash.ts";
 export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   varintSuite(api, ctx);
   xxhashSuite(api, ctx);
+  chachaWasmSuite(api, ctx);
   recordCodecSuite(api, ctx);
   seqsetSuite(api, ctx);
   fixtureSuite(api, ctx);
