@@ -7,3 +7,4 @@ export * from "./record";
 export * from "./scan";
 export * from "./seqset";
 export * from "./snappy";
+export * from "./chacha20poly1305";

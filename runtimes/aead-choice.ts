@@ -8,7 +8,8 @@
  *
  * - Node: node:crypto for both (OpenSSL, ~1.4–1.7 GB/s; noble ~170 and ~50 MiB/s).
  * - Bun: node:crypto for AES-256-GCM (BoringSSL, ~3.8 GB/s); its node:crypto
- *   has no ChaCha20-Poly1305, so that one stays on @noble/ciphers.
+ *   has no ChaCha20-Poly1305, so that one runs in the WASM core's kernel
+ *   (src/at-rest/chacha-wasm.ts, 4–7× noble there: `npm run bench:chacha`).
  * - Deno: node:crypto for both; its AES-256-GCM is slow (~200 MiB/s) but
  *   still four times noble's.
  *
@@ -19,6 +20,8 @@
  * Runtimes are told apart as in detect.ts: Deno first, then Bun, then Node,
  * since Bun and Deno both fill in `process.versions.node`.
  */
+
+import { wasmCrypto } from "../src/at-rest/chacha-wasm.ts";
 import type { CipherName, CryptoProvider } from "./aead.ts";
 import { nodeCrypto } from "./aead-native.ts";
 import { nobleCrypto } from "./aead-noble.ts";
@@ -39,7 +42,7 @@ export function currentRuntime(): RuntimeName {
 // Fastest first; @noble/ciphers is the implicit last resort everywhere.
 const PREFERENCE: Record<RuntimeName, Record<CipherName, readonly CryptoProvider[]>> = {
   node: { "chacha20-poly1305": [nodeCrypto], "aes-256-gcm": [nodeCrypto] },
-  bun: { "chacha20-poly1305": [nodeCrypto], "aes-256-gcm": [nodeCrypto] },
+  bun: { "chacha20-poly1305": [nodeCrypto, wasmCrypto], "aes-256-gcm": [nodeCrypto] },
   deno: { "chacha20-poly1305": [nodeCrypto], "aes-256-gcm": [nodeCrypto] },
 };
 

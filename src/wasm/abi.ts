@@ -109,6 +109,33 @@ export interface SnappyAbi {
   snappyUncompress(src: number, srcLen: number, dst: number, dstLen: number): number;
 }
 
+/**
+ * ChaCha20-Poly1305, RFC 8439 (assembly/chacha20poly1305.ts). `chachaSeal`
+ * writes `len + 16` bytes (ciphertext, tag) at `dst`; `chachaOpen` reads
+ * `sealedLen` bytes and returns 1 with the plaintext at `dst`, or 0 having
+ * written nothing. `dst` may equal `src`.
+ */
+export interface ChaChaAbi {
+  chachaSeal(
+    key: number,
+    nonce: number,
+    aad: number,
+    aadLen: number,
+    src: number,
+    len: number,
+    dst: number,
+  ): void;
+  chachaOpen(
+    key: number,
+    nonce: number,
+    aad: number,
+    aadLen: number,
+    src: number,
+    sealedLen: number,
+    dst: number,
+  ): number;
+}
+
 /** Everything the core exports; each area adds its own interface here. */
 export type CoreAbi = MemoryAbi &
   XxHashAbi &
@@ -116,4 +143,5 @@ export type CoreAbi = MemoryAbi &
   ScanAbi &
   VarintAbi &
   SeqsetAbi &
-  SnappyAbi;
+  SnappyAbi &
+  ChaChaAbi;

@@ -2,6 +2,7 @@
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
 import { aeadSuite } from "./aead.ts";
+import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
@@ -34,6 +35,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   varintSuite(api, ctx);
   xxhashSuite(api, ctx);
   aeadSuite(api, ctx);
+  chachaWasmSuite(api, ctx);
   recordCodecSuite(api, ctx);
   seqsetSuite(api, ctx);
   snappySuite(api, ctx);
