@@ -3,8 +3,8 @@
 //   1. `npm pack --dry-run --json`: no path a user does not need (bench, demo,
 //      tests, TypeScript sources, build tooling), every file package.json's
 //      `exports` names, LICENSE, and a size budget;
-//   2. the packed tarball installed into a fresh project (offline: the package
-//      has no dependencies) and imported as `jetstore` by Node, Bun and Deno
+//   2. the packed tarball installed into a fresh project (offline: its two
+//      dependencies come from npm's cache, which `npm ci` filled) and imported as `jetstore` by Node, Bun and Deno
 //      (Deno with only --allow-read --allow-write), and its types compiled by tsc.
 // Exits non-zero, naming every problem, if any check fails.
 import { execFileSync } from "node:child_process";
@@ -19,9 +19,11 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
 /**
  * What the package may weigh. Raise it on purpose, in the commit that needs
  * it, never to make this check pass: 191 kB packed, 639 kB unpacked on the
- * commit that set it.
+ * commit that set it; raised for encryption and compression at rest (the
+ * sealed block format, the Snappy and ChaCha20-Poly1305 kernels in the core:
+ * 237 kB packed, 807 kB unpacked, with the debug core no longer shipped).
  */
-const BUDGET = { packed: 225_000, unpacked: 750_000 };
+const BUDGET = { packed: 260_000, unpacked: 880_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
