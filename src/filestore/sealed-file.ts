@@ -189,6 +189,14 @@ export class SealedFile {
       let plain: Uint8Array;
       if (c.plainStart >= offset && c.plainStart + c.plainLength <= end) {
         plain = bytes.subarray(c.plainStart - offset, c.plainStart - offset + c.plainLength);
+        // Where the file still reads back, it must hold these very bytes: the nonce may seal nothing else.
+        const current = this.plainOf(handle, c);
+        if (current !== null && !equalBytes(current, plain)) {
+          throw new JetStoreError(
+            "ErrInternal",
+            `${handle.path}: new bytes written over a sealed chunk in place`,
+          );
+        }
       } else {
         const current = this.plainOf(handle, c);
         if (current === null) {
@@ -489,6 +497,12 @@ function readFully(handle: FileHandle, out: Uint8Array, position: number): numbe
     done += n;
   }
   return done;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function concat(parts: Uint8Array[], length: number): Uint8Array {
