@@ -6,7 +6,9 @@
  * `Aead` for plain Uint8Arrays, copying through a scratch region of core
  * memory (whose key bytes it zeroes after every call).
  */
+
 import { type Aead, type CryptoProvider, nobleCrypto } from "../../runtimes/aead.ts";
+import { checkKeyAndNonce } from "../../runtimes/aead-sizes.ts";
 import { checkPointer, describe } from "../codec/validate.ts";
 import { invalidArgument } from "../errors.ts";
 import { getCore, type WasmCore } from "../wasm/core.ts";
@@ -199,10 +201,14 @@ export function wasmChaCha20Poly1305For(core: WasmCore): Aead {
 
 /** ChaCha20-Poly1305 over the release core, instantiated on first use. */
 export const wasmChaCha20Poly1305: Aead = {
-  seal: (key, nonce, plaintext, aad) =>
-    wasmChaCha20Poly1305For(getCore()).seal(key, nonce, plaintext, aad),
-  open: (key, nonce, sealed, aad) =>
-    wasmChaCha20Poly1305For(getCore()).open(key, nonce, sealed, aad),
+  seal: (key, nonce, plaintext, aad) => {
+    checkKeyAndNonce(key, nonce);
+    return wasmChaCha20Poly1305For(getCore()).seal(key, nonce, plaintext, aad);
+  },
+  open: (key, nonce, sealed, aad) => {
+    checkKeyAndNonce(key, nonce);
+    return wasmChaCha20Poly1305For(getCore()).open(key, nonce, sealed, aad);
+  },
 };
 
 /** ChaCha20-Poly1305 from the core, AES-256-GCM from @noble/ciphers: for runtimes with neither natively. */
