@@ -36,8 +36,14 @@ import {
 
 /** Largest plaintext of one chunk an append writes; a larger write-out becomes several. */
 export const APPEND_CHUNK_MAX = 64 * 1024;
-/** Plaintext per chunk when a block is packed (compressed and sealed whole, off the hot path). */
-export const PACK_CHUNK = 16 * 1024;
+/**
+ * Plaintext per chunk when a block is packed (compressed and sealed whole,
+ * off the hot path). A random read opens one chunk, so smaller is faster to
+ * read and compresses worse: on W10's JSON records Snappy keeps 38 % of 1
+ * KiB chunks, 30 % of 4 KiB, 26 % of 16 KiB, 24 % of 64 KiB, while the time
+ * to open one grows with its size.
+ */
+export const PACK_CHUNK = 4 * 1024;
 /** No chunk holds more: a header claiming more is damage. */
 const CHUNK_PLAIN_MAX = 1 << 30;
 

@@ -335,9 +335,20 @@ export function chachaWasmSuite({ describe, it, expect }: TestApi, _ctx: Runtime
       const key = new Uint8Array(32);
       const nonce = new Uint8Array(12);
       const bytes = new Uint8Array(10);
-      const bad: [string, () => unknown][] = [
+      // Sizes are checked as every provider checks them (runtimes/aead-sizes.ts): a RangeError.
+      for (const [what, fn] of [
         ["short key", () => aead.seal(new Uint8Array(31), nonce, bytes, bytes)],
         ["long nonce", () => aead.seal(key, new Uint8Array(13), bytes, bytes)],
+      ] as const) {
+        let thrown: unknown = null;
+        try {
+          fn();
+        } catch (err) {
+          thrown = err;
+        }
+        expect({ what, range: thrown instanceof RangeError }).toEqual({ what, range: true });
+      }
+      const bad: [string, () => unknown][] = [
         ["array plaintext", () => aead.seal(key, nonce, [1, 2] as unknown as Uint8Array, bytes)],
         ["missing aad", () => aead.open(key, nonce, bytes, undefined as unknown as Uint8Array)],
       ];
