@@ -102,7 +102,8 @@ export class BlockSync {
   private prepare(file: BlockFile, length: number, source: BlockBytes): SyncStart {
     for (const o of this.overwrites) {
       if (!o.written && o.offset + o.bytes.length <= length) {
-        file.write(o.bytes, o.offset);
+        // An overwrite again, not a plain write: a sealed file may not hold these bytes yet.
+        file.overwrite(o.bytes, o.offset);
         o.written = true;
       }
     }

@@ -63,7 +63,6 @@ export class SealedFile {
   readonly format: FileFormat;
   readonly packed: boolean;
   private readonly sealer: Sealer;
-  private readonly salt: Uint8Array;
   private key: Uint8Array | null;
   private readonly chunkHeader: number;
   private readonly chunks: Chunk[] = [];
@@ -77,7 +76,6 @@ export class SealedFile {
   private constructor(sealer: Sealer, format: FileFormat, salt: Uint8Array, packed: boolean) {
     this.sealer = sealer;
     this.format = format;
-    this.salt = salt;
     this.packed = packed;
     this.key = format.cipher === "none" ? null : sealer.fileKey(format.cipher, salt, "block");
     this.chunkHeader =
@@ -246,11 +244,14 @@ export class SealedFile {
     const i = this.indexAt(length);
     const c = this.chunks[i];
     if (c.plainStart !== length) return false;
-    handle.truncate(c.fileStart);
+    // Forgotten before the file is cut: if the cut fails, what follows is
+    // appended over the old chunks as new chunks under fresh nonces, never
+    // sealed again in place under theirs.
     this.chunks.length = i;
     this.plainEnd = length;
     this.fileEnd = c.fileStart;
     this.recent = null;
+    handle.truncate(c.fileStart);
     return true;
   }
 

@@ -46,7 +46,11 @@ export type DirectoryCase =
   | "newer checkpoint"
   | "encrypted, no key"
   | "encrypted, wrong key"
-  | "locked";
+  | "locked"
+  | "rekey: bad arguments"
+  | "rekey: wrong key"
+  | "rekey: not encrypted"
+  | "rekey: locked";
 
 export interface BadInputRow {
   /** The entry points, as the README names them. */
@@ -132,9 +136,14 @@ function create(
   return { entry, inputs, code, fileStoreOnly, attempt: { kind: "create", options, raw } };
 }
 
-function directory(inputs: string, code: ErrorCode, name: DirectoryCase): BadInputRow {
+function directory(
+  inputs: string,
+  code: ErrorCode,
+  name: DirectoryCase,
+  entry = "`FileStore.open`",
+): BadInputRow {
   return {
-    entry: "`FileStore.open`",
+    entry,
     inputs,
     code,
     fileStoreOnly: true,
@@ -292,6 +301,30 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
   ),
   directory("an encrypted store opened without a key", "ErrBadKey", "encrypted, no key"),
   directory("an encrypted store opened with another key", "ErrBadKey", "encrypted, wrong key"),
+  directory(
+    "`dir` not a non-empty string; `key` or `newKey` not a Uint8Array of 32 bytes; `fs` not an adapter",
+    "ErrInvalidArgument",
+    "rekey: bad arguments",
+    "`FileStore.rekey`",
+  ),
+  directory(
+    "a `key` that does not open the store",
+    "ErrBadKey",
+    "rekey: wrong key",
+    "`FileStore.rekey`",
+  ),
+  directory(
+    "a store that is not encrypted",
+    "ErrBadKey",
+    "rekey: not encrypted",
+    "`FileStore.rekey`",
+  ),
+  directory(
+    "a store open in this or another process",
+    "ErrStoreLocked",
+    "rekey: locked",
+    "`FileStore.rekey`",
+  ),
   directory("a path that is a file", "ErrNotAStore", "a file"),
   directory("a directory holding other files and no store", "ErrNotAStore", "foreign files"),
   directory("a `msgs` directory of someone else's files", "ErrNotAStore", "foreign msgs"),

@@ -115,12 +115,24 @@ export function badInputDirectorySuite({ describe, it, expect }: TestApi): void 
       const name = row.attempt.name;
       it(rowName(row), async () => {
         const fs = memoryFileSystem();
-        const { path, held, options } = await prepare(fs, name);
+        const { path, held, options, rekeys } = await prepare(fs, name);
         const before = files(fs, "/");
-        const code = await codeOfAsync(() =>
-          FileStore.open({ dir: path, fs, syncIntervalMs: 0, blockSize: 4096, ...options }),
-        );
-        expect(code).toBe(row.code);
+        if (rekeys !== undefined) {
+          for (const args of rekeys) {
+            const code = await codeOfAsync(() =>
+              FileStore.rekey({ dir: path, fs, ...args } as never),
+            );
+            expect({ args: Object.keys(args), code }).toEqual({
+              args: Object.keys(args),
+              code: row.code,
+            });
+          }
+        } else {
+          const code = await codeOfAsync(() =>
+            FileStore.open({ dir: path, fs, syncIntervalMs: 0, blockSize: 4096, ...options }),
+          );
+          expect(code).toBe(row.code);
+        }
         expect(files(fs, "/")).toStrictEqual(before);
         await held?.close();
       });
@@ -139,7 +151,13 @@ export function badInputDirectorySuite({ describe, it, expect }: TestApi): void 
 async function prepare(
   fs: MemoryFileSystem,
   name: DirectoryCase,
-): Promise<{ path: string; held?: FileStore; options?: { key: Uint8Array } }> {
+): Promise<{
+  path: string;
+  held?: FileStore;
+  options?: { key: Uint8Array };
+  /** Arguments of `FileStore.rekey` to try, beside `dir` and `fs`, instead of an open. */
+  rekeys?: Record<string, unknown>[];
+}> {
   const dir = "/d";
   const makeStore = async () => {
     const store = await FileStore.open({ dir, fs, syncIntervalMs: 0, blockSize: 4096 });
@@ -163,6 +181,43 @@ async function prepare(
       fs.mkdir(joinPath(dir, "msgs"));
       fs.writeFile(joinPath(dir, "msgs", "inbox.txt"), enc("dear diary"));
       return { path: dir };
+    case "rekey: bad arguments":
+    case "rekey: wrong key":
+    case "rekey: locked": {
+      const key = new Uint8Array(32).fill(1);
+      const store = await FileStore.open({
+        dir,
+        fs,
+        cipher: "chacha20-poly1305",
+        key: key.slice(),
+      });
+      store.storeMsg("s.1", null, new Uint8Array(60));
+      const newKey = new Uint8Array(32).fill(3);
+      if (name === "rekey: locked") return { path: dir, held: store, rekeys: [{ key, newKey }] };
+      await store.close();
+      if (name === "rekey: wrong key") {
+        return { path: dir, rekeys: [{ key: new Uint8Array(32).fill(2), newKey }] };
+      }
+      return {
+        path: dir,
+        rekeys: [
+          { key: new Uint8Array(31), newKey },
+          { key, newKey: new Uint8Array(33) },
+          { key, newKey: "secret" },
+          { key: [1, 2], newKey },
+          { key },
+          { dir: "", key, newKey },
+          { dir: 5, key, newKey },
+          { key, newKey, fs: {} },
+        ],
+      };
+    }
+    case "rekey: not encrypted":
+      await (await makeStore()).close();
+      return {
+        path: dir,
+        rekeys: [{ key: new Uint8Array(32), newKey: new Uint8Array(32).fill(3) }],
+      };
     case "encrypted, no key":
     case "encrypted, wrong key": {
       const key = new Uint8Array(32).fill(1);
