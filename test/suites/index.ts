@@ -1,6 +1,7 @@
 // Every shared suite, in the order they run. Runtime entry files call this.
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
+import { atRestSuite } from "./at-rest.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
@@ -45,6 +46,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   fileStoreOptionsSuite(api, ctx);
   fileModeSuite(api, ctx);
   corruptionSuite(api);
+  atRestSuite(api, ctx);
   crashPointSuite(api);
   checkpointOwedSuite(api);
   diskErrorSuite(api);
