@@ -339,6 +339,7 @@ function crashPlaintextTests({ it, expect }: TestApi, combo: Combo): void {
       for (const lose of ["none", "unsynced"] as LoseMode[]) {
         const disk = memoryFileSystem({ seed: at });
         disk.mkdir("/s");
+        disk.syncDirectory("/");
         const clock = testClock();
         const written = newWritten();
         const open = (fs: MemoryFileSystem) =>
@@ -746,10 +747,15 @@ function damageTests({ describe, it, expect }: TestApi, combo: Combo): void {
         });
         if (!isLast || checkpoint) {
           expect({ ...where, lost: got.lost }).toStrictEqual({ ...where, lost: inChunk });
-          expect(got.damaged.length).toBe(1);
-          expect(got.damaged[0].block).toBe(blockNo);
-          expect(got.damaged[0].offset).toBeGreaterThanOrEqual(c.plainStart);
-          expect(got.damaged[0].offset).toBeLessThanOrEqual(c.plainStart + c.plainLength);
+          // Told to this block, at offsets inside the chunk (its plaintext's block header, if it holds it, apart).
+          expect(got.damaged.length).toBeGreaterThan(0);
+          for (const d of got.damaged) {
+            const inside =
+              d.block === blockNo &&
+              d.offset >= c.plainStart &&
+              d.offset <= c.plainStart + c.plainLength;
+            expect({ ...where, d, inside }).toStrictEqual({ ...where, d, inside: true });
+          }
         }
         // The same as the plain store with the chunk's bytes zeroed.
         expect({ ...where, ...got, payloads: undefined }).toStrictEqual({
@@ -808,8 +814,8 @@ function damageTests({ describe, it, expect }: TestApi, combo: Combo): void {
           const files = new Map(sealed);
           files.set(blockName, sealed.get(blockName)!.slice(0, cut));
           const plainFiles = new Map(plain);
-          // The plain twin: cut where the chunk's plaintext starts (a whole torn chunk is a torn tail).
-          plainFiles.set(blockName, plain.get(blockName)!.slice(0, c.plainStart));
+          // The plain twin: torn inside the chunk's first record (a torn chunk is torn from its start).
+          plainFiles.set(blockName, plain.get(blockName)!.slice(0, c.plainStart + 5));
           if (!checkpoint) {
             files.delete("index.ckpt");
             plainFiles.delete("index.ckpt");
@@ -1022,27 +1028,35 @@ function nonceTests({ describe, it, expect }: TestApi): void {
   describe("nonces (memory adapter, every seal recorded)", () => {
     for (const cipher of ["chacha20-poly1305", "aes-256-gcm"] as const) {
       for (const syncAlways of [false, true]) {
-        const mode = syncAlways ? "syncAlways" : "group commit";
-        it(`never seals two different plaintexts under one (key, nonce) over a fuzzed workload with crashes and faults (${cipher}, ${mode})`, async () => {
-          const log = new SealLog();
-          let seals = 0;
-          await withSealLog(log, async () => {
-            await fc.assert(
-              fc.asyncProperty(
-                fc.array(nonceOpArb, { minLength: 5, maxLength: 30 }),
-                fc.boolean(),
-                async (ops, snappy) => {
-                  log.clear();
-                  await runNonceWorkload(ops, cipher, snappy ? "snappy" : "none", syncAlways);
-                  seals += log.seals;
-                  expect(log.reuses).toStrictEqual([]);
-                },
-              ),
-              { numRuns: syncAlways ? 12 : 20 },
-            );
-          });
-          expect(seals).toBeGreaterThan(100);
-        }, 60_000);
+        for (const failedRewrites of [false, true]) {
+          const mode = syncAlways ? "syncAlways" : "group commit";
+          const faults = failedRewrites
+            ? "crashes, fsync failures and failed block rewrites"
+            : "crashes and fsync failures";
+          it(`never seals two different plaintexts under one (key, nonce) over a fuzzed workload with ${faults} (${cipher}, ${mode})`, async () => {
+            const log = new SealLog();
+            let seals = 0;
+            const ops = failedRewrites
+              ? nonceOpArb
+              : nonceOpArb.filter((op) => op.kind !== "failRewrite");
+            await withSealLog(log, async () => {
+              await fc.assert(
+                fc.asyncProperty(
+                  fc.array(ops, { minLength: 5, maxLength: 30 }),
+                  fc.boolean(),
+                  async (ops, snappy) => {
+                    log.clear();
+                    await runNonceWorkload(ops, cipher, snappy ? "snappy" : "none", syncAlways);
+                    seals += log.seals;
+                    expect(log.reuses).toStrictEqual([]);
+                  },
+                ),
+                { numRuns: syncAlways ? 10 : 15 },
+              );
+            });
+            expect(seals).toBeGreaterThan(100);
+          }, 60_000);
+        }
       }
     }
 
@@ -1263,7 +1277,7 @@ async function settleConversion(
   combo: Combo,
 ): Promise<string[]> {
   let wrong = blocksIn(fs, dir, combo);
-  for (let i = 0; i < 150 && wrong.length > 0; i++) {
+  for (let i = 0; i < 50 && wrong.length > 0; i++) {
     await store.flush();
     await sleep(20);
     wrong = blocksIn(fs, dir, combo);
@@ -1275,13 +1289,10 @@ const PLAIN_COMBO: Combo = { name: "plain", cipher: "none", compression: "none" 
 
 function conversionTests({ it, expect }: TestApi, adapter: AdapterFixture): void {
   const cases: [Combo, Combo][] = [
-    [PLAIN_COMBO, COMBOS[0]],
     [PLAIN_COMBO, COMBOS[3]],
-    [COMBOS[0], COMBOS[2]],
     [COMBOS[1], COMBOS[2]],
     [COMBOS[2], COMBOS[4]],
     [COMBOS[3], PLAIN_COMBO],
-    [PLAIN_COMBO, COMBOS[4]],
   ];
   for (const [from, to] of cases) {
     it(`converts a store written ${from.name} to ${to.name} block by block, keeping every message`, () =>
@@ -1427,7 +1438,7 @@ function packingTests({ it, expect }: TestApi): void {
           now: clock.now,
           ...options,
         });
-        for (let i = 0; i < 3000; i++) {
+        for (let i = 0; i < 1500; i++) {
           clock.t += 1000n;
           store.storeMsg(
             `orders.${i % 5}`,
@@ -1447,7 +1458,7 @@ function packingTests({ it, expect }: TestApi): void {
         }
         await store.flush();
         // Packing runs off the hot path: give it time.
-        for (let i = 0; i < 100; i++) {
+        for (let i = 0; i < 50; i++) {
           const packed = listFiles(fs, "/p")
             .filter((f) => /^msgs\/\d+\.blk$/.test(f))
             .map((f) => sealedHeader(fs.readFile(joinPath("/p", f))!));
@@ -1466,7 +1477,7 @@ function packingTests({ it, expect }: TestApi): void {
           ...("key" in options ? { key: testKey(40) } : {}),
         });
         const ok =
-          again.state().msgs === 3000 &&
+          again.state().msgs === 1500 &&
           JSON.parse(new TextDecoder().decode(again.loadMsg(1234).msg)).id === 1233;
         await again.close();
         return { bytes, ok };
@@ -1483,6 +1494,7 @@ function packingTests({ it, expect }: TestApi): void {
     const key = testKey(41);
     const fs = memoryFileSystem({ seed: 9 });
     fs.mkdir("/q");
+    fs.syncDirectory("/");
     const clock = testClock();
     const written = newWritten();
     const store = await FileStore.open({
