@@ -1344,12 +1344,13 @@ function conversionCrashTests({ it, expect }: TestApi): void {
     const to = COMBOS[1];
     const key = testKey(31);
     const clock = testClock();
-    const model = MemStore.create({ now: clock.now });
+    const model = MemStore.create({ now: clock.now, allowMsgTtl: true });
     const base = memoryFileSystem({ seed: 3 });
     base.mkdir("/c");
     const opts = (fs: MemoryFileSystem) => ({
       dir: "/c",
       fs,
+      allowMsgTtl: true,
       blockSize: BLOCK_SIZE,
       syncIntervalMs: 0,
       now: clock.now,
