@@ -13,7 +13,8 @@ import {
   defaultCrypto,
   setDefaultCrypto,
 } from "../../runtimes/aead.ts";
-import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import { type FileHandle, type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import { JetStoreError } from "../../src/errors.ts";
 import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
 
 export type CipherOption = "chacha20-poly1305" | "aes-256-gcm" | "none";
@@ -339,3 +340,45 @@ export function rekeyRaw(options: unknown): Promise<void> {
 export type AtRestOptions = Pick<FileStoreOptions, "cipher" | "compression" | "key">;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A filesystem whose handles' `truncate` fails while `failTruncate` is set (the memory adapter cannot fail one). */
+export interface TruncateFaults {
+  fs: FileSystem;
+  failTruncate: boolean;
+  truncatesFailed: number;
+}
+
+export function withTruncateFaults(inner: FileSystem): TruncateFaults {
+  const state: TruncateFaults = { fs: inner, failTruncate: false, truncatesFailed: 0 };
+  const wrapHandle = (h: FileHandle): FileHandle => ({
+    get path() {
+      return h.path;
+    },
+    read: (buf, position) => h.read(buf, position),
+    write: (buf, position) => h.write(buf, position),
+    size: () => h.size(),
+    truncate(length) {
+      if (state.failTruncate) {
+        state.truncatesFailed++;
+        throw new JetStoreError("ErrIO", `I/O error: truncate ${h.path}: injected`);
+      }
+      h.truncate(length);
+    },
+    sync: () => h.sync(),
+    syncAsync: () => h.syncAsync(),
+    close: () => h.close(),
+  });
+  state.fs = {
+    name: inner.name,
+    open: (path, mode, permissions) => wrapHandle(inner.open(path, mode, permissions)),
+    stat: (path) => inner.stat(path),
+    mkdir: (path, permissions) => inner.mkdir(path, permissions),
+    list: (path) => inner.list(path),
+    rename: (from, to) => inner.rename(from, to),
+    remove: (path) => inner.remove(path),
+    removeAsync: (path) => inner.removeAsync(path),
+    syncDirectory: (path) => inner.syncDirectory(path),
+    lock: (directory, permissions) => inner.lock(directory, permissions),
+  };
+  return state;
+}
