@@ -3,6 +3,7 @@ import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
 import { aeadSuite } from "./aead.ts";
 import { chachaWasmSuite } from "./chacha-wasm.ts";
+import { atRestSuite } from "./at-rest.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
@@ -51,6 +52,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   fileStoreOptionsSuite(api, ctx);
   fileModeSuite(api, ctx);
   corruptionSuite(api);
+  atRestSuite(api, ctx);
   crashPointSuite(api);
   checkpointOwedSuite(api);
   diskErrorSuite(api);
