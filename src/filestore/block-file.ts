@@ -184,8 +184,8 @@ export class BlockFiles {
       handle.truncate(length);
     } else if (length === 0) {
       // Nothing left to keep: the next write starts the file over in the store's format.
-      handle.truncate(0);
       this.dropState(block.n);
+      handle.truncate(0);
     } else if (!file.cut(handle, length)) {
       this.rewriteFile(block, length, null);
     }
@@ -400,9 +400,9 @@ export class BlockFiles {
   ): SealedFile | undefined {
     if (file !== undefined && sameFormat(file.format, this.sealer.target) && !file.packed)
       return file;
-    if (file === undefined && handle.size() > 0) return undefined;
-    handle.truncate(0);
+    // A write at offset 0 starts the block over: whatever the file holds goes, state first.
     this.dropState(block.n);
+    handle.truncate(0);
     if (!this.sealer.sealsFiles) return undefined;
     const fresh = SealedFile.create(handle, block.n, this.sealer, this.sealer.target, false);
     this.sealed.set(block.n, fresh);
