@@ -30,6 +30,8 @@ export interface RekeyOptions {
   fileMode?: number | undefined;
 }
 
+const REKEY_KEYS = ["dir", "key", "newKey", "fs", "fileMode"];
+
 /** Checks `options`; throws ErrInvalidArgument naming the first bad one. */
 export function checkRekeyOptions(
   options: unknown,
@@ -40,6 +42,10 @@ export function checkRekeyOptions(
     );
   }
   const o = options as RekeyOptions;
+  for (const name of Object.keys(o)) {
+    if (!REKEY_KEYS.includes(name))
+      throw invalidArgument(`Invalid rekey option ${name}: no such option`);
+  }
   if (typeof o.dir !== "string" || o.dir.length === 0) {
     throw invalidArgument(
       `Invalid rekey option dir: must be a non-empty string, got ${describeValue(o.dir)}`,

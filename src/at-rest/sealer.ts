@@ -101,6 +101,11 @@ export class Sealer {
     return out;
   }
 
+  /** True while the store has a data key (it has or had a cipher). */
+  get hasDataKey(): boolean {
+    return this.dataKey !== null;
+  }
+
   /** Overwrites the data key and the unused nonces (the store closes). */
   wipe(): void {
     this.dataKey?.fill(0);

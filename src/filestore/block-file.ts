@@ -136,6 +136,11 @@ export class BlockFiles {
     return !sameFormat(this.sealed.get(block.n)?.format ?? PLAIN, this.sealer.target);
   }
 
+  /** True when some block of `blocks` is sealed with a cipher. */
+  anyEncrypted(blocks: readonly Block[]): boolean {
+    return blocks.some((b) => (this.sealed.get(b.n)?.format.cipher ?? "none") !== "none");
+  }
+
   /** True when `block`'s file is in another format than the store writes now. */
   needsConversion(block: Block): boolean {
     const file = this.sealed.get(block.n);

@@ -27,8 +27,12 @@ export class BlockPacker {
   /** The first error a rewrite met; it is dropped, and the block stays as it was. */
   lastError: unknown = null;
 
-  constructor(files: BlockFiles) {
+  /** Called after each block put in place (a conversion may be complete). */
+  private readonly rewritten: () => void;
+
+  constructor(files: BlockFiles, rewritten: () => void) {
     this.files = files;
+    this.rewritten = rewritten;
   }
 
   /** Queues `block` (sealed: it will not grow again) for a rewrite in the store's format. */
@@ -125,6 +129,7 @@ export class BlockPacker {
         try {
           if (this.files.isCurrent(rewrite) && block.syncing === 0 && !block.dirty) {
             this.files.finishRewrite(rewrite);
+            this.rewritten();
           } else {
             this.files.abandonRewrite(rewrite);
             if (!block.disposed) this.queue.unshift(block);

@@ -5,7 +5,9 @@
  * trust blocks without reading them, and the synchronous close a normal
  * process exit runs for a store left open (runtimes/exit.ts).
  */
+
 import { joinPath } from "../../runtimes/fs.ts";
+import { encodeSettings, writeSettings } from "../at-rest/settings.ts";
 import { BLOCK_HEADER_SIZE, REC_CHECKSUM_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
@@ -110,6 +112,30 @@ export abstract class Durability extends Rewrites {
     this.unlinkEmptied(emptied);
     this.syncDirectoryIfNeeded();
     this.checkpointOwed = false;
+  }
+
+  /**
+   * A store converted to `cipher: "none"` whose last sealed block is
+   * rewritten: the checkpoint is written plain, then the settings file
+   * without the data key, so the store opens without a key from now on.
+   * @internal
+   */
+  protected conversionDone(): void {
+    const sealer = this.files.sealer;
+    if (this.closed || sealer.target.cipher !== "none" || !sealer.hasDataKey) return;
+    if (this.files.anyEncrypted(this.blocks)) return;
+    try {
+      this.writeCheckpointNow();
+      writeSettings(
+        this.fs,
+        this.dir,
+        encodeSettings({ ...sealer.target, dataKey: null }, null),
+        this.options.fileMode,
+      );
+      sealer.wipe();
+    } catch {
+      // Tried again at the next open, when the packer has nothing to do.
+    }
   }
 
   /** @internal */

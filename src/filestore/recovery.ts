@@ -74,7 +74,8 @@ export function readCheckpoint(fs: FileSystem, dir: string, sealer: Sealer): Che
     const read = bytes.subarray(0, done);
     return decodeCheckpoint(isEnvelope(read) ? sealer.openEnvelope(read, path) : read, path);
   } catch (err) {
-    if (isJetStoreError(err, "ErrCorrupt")) return null;
+    // Sealed under a key the store no longer has (it was converted to plain): every block is scanned.
+    if (isJetStoreError(err, "ErrCorrupt") || isJetStoreError(err, "ErrBadKey")) return null;
     throw err;
   } finally {
     handle.close();

@@ -141,6 +141,9 @@ export abstract class FileStoreBase {
     return this.policy.limited;
   }
 
+  /** The packer put a block in place: a conversion to plain may be complete. @internal */
+  protected abstract conversionDone(): void;
+
   /** @internal */
   protected get expiry(): TtlExpiry {
     return this.policy.expiry;
@@ -158,7 +161,7 @@ export abstract class FileStoreBase {
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
     this.files = new BlockFiles(this.fs, options.fileMode, sealer);
-    this.packer = new BlockPacker(this.files);
+    this.packer = new BlockPacker(this.files, () => this.conversionDone());
     this.policy = new StreamPolicy(options.limits, options.now, {
       limitedView: () => this.limitedView(),
       removeExpired: (seq) => this.removeForLimit(seq),

@@ -2,8 +2,8 @@
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
 import { aeadSuite } from "./aead.ts";
-import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { atRestSuite } from "./at-rest.ts";
+import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
