@@ -139,3 +139,26 @@ export function missingDirectories(path: string, exists: (path: string) => boole
   }
   return missing;
 }
+
+/**
+ * Replaces `path` with `bytes` whole: a temporary file beside it, written and
+ * fsynced, then renamed over it. A crash leaves the old file or the new one.
+ * The rename is durable once the caller fsyncs the directory.
+ */
+export function replaceFile(
+  fs: FileSystem,
+  path: string,
+  bytes: Uint8Array,
+  permissions: number,
+): void {
+  const temp = `${path}.tmp`;
+  const handle = fs.open(temp, "create", permissions);
+  try {
+    handle.truncate(0);
+    handle.write(bytes, 0);
+    handle.sync();
+  } finally {
+    handle.close();
+  }
+  fs.rename(temp, path);
+}

@@ -17,7 +17,7 @@ import {
   TAG_BYTES,
 } from "../../runtimes/aead.ts";
 import type { FileSystem } from "../../runtimes/fs.ts";
-import { joinPath } from "../../runtimes/fs.ts";
+import { joinPath, replaceFile } from "../../runtimes/fs.ts";
 import { ByteReader, ByteWriter } from "../bytes.ts";
 import { xxh64 } from "../codec/index.ts";
 import { corrupt, JetStoreError } from "../errors.ts";
@@ -173,16 +173,6 @@ export function writeSettings(
   bytes: Uint8Array,
   fileMode: number,
 ): void {
-  const path = joinPath(dir, ATREST_FILE);
-  const temp = `${path}.tmp`;
-  const handle = fs.open(temp, "create", fileMode);
-  try {
-    handle.truncate(0);
-    handle.write(bytes, 0);
-    handle.sync();
-  } finally {
-    handle.close();
-  }
-  fs.rename(temp, path);
+  replaceFile(fs, joinPath(dir, ATREST_FILE), bytes, fileMode);
   fs.syncDirectory(dir);
 }

@@ -51,7 +51,7 @@ import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
 import { ReadHandles } from "./read-handles.ts";
 import type { ScratchBuffer } from "./scratch-buffer.ts";
-import { PACK_CHUNK, SealedFile } from "./sealed-file.ts";
+import { PACK_CHUNK, readFully, SealedFile } from "./sealed-file.ts";
 
 /** First read of a record read on its own; most records fit, larger ones take a second read. */
 const DIRECT_READ_BYTES = 512;
@@ -511,16 +511,6 @@ export class BlockRewrite {
     else this.file.append(this.handle, plain, this.compress, PACK_CHUNK);
     this.done += plain.length;
   }
-}
-
-function readFully(handle: FileHandle, out: Uint8Array, position: number): number {
-  let done = 0;
-  while (done < out.length) {
-    const n = handle.read(out.subarray(done), position + done);
-    if (n <= 0) break;
-    done += n;
-  }
-  return done;
 }
 
 function parentOf(path: string): string {

@@ -6,7 +6,7 @@
  * process exit runs for a store left open (runtimes/exit.ts).
  */
 
-import { joinPath } from "../../runtimes/fs.ts";
+import { joinPath, replaceFile } from "../../runtimes/fs.ts";
 import { encodeSettings, writeSettings } from "../at-rest/settings.ts";
 import { BLOCK_HEADER_SIZE, REC_CHECKSUM_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
@@ -95,17 +95,7 @@ export abstract class Durability extends Rewrites {
     // Under a cipher the checkpoint holds subjects: it is sealed like the blocks.
     const sealer = this.files.sealer;
     const bytes = sealer.sealsFiles ? sealer.sealEnvelope(plain) : plain;
-    const path = joinPath(this.dir, CHECKPOINT_FILE);
-    const temp = `${path}.tmp`;
-    const handle = this.fs.open(temp, "create", this.options.fileMode);
-    try {
-      handle.truncate(0);
-      handle.write(bytes, 0);
-      handle.sync();
-    } finally {
-      handle.close();
-    }
-    this.fs.rename(temp, path);
+    replaceFile(this.fs, joinPath(this.dir, CHECKPOINT_FILE), bytes, this.options.fileMode);
     this.dirDirty = true;
     const emptied = this.pendingUnlinks;
     this.pendingUnlinks = [];

@@ -496,7 +496,8 @@ export function headerBytes(
   return head;
 }
 
-function readFully(handle: FileHandle, out: Uint8Array, position: number): number {
+/** Reads up to `out.length` bytes at `position`; returns how many the file had. */
+export function readFully(handle: FileHandle, out: Uint8Array, position: number): number {
   let done = 0;
   while (done < out.length) {
     const n = handle.read(out.subarray(done), position + done);
