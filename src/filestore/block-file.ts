@@ -47,6 +47,7 @@
 import type { FileHandle, FileSystem } from "../../runtimes/fs.ts";
 import { PLAIN, type Sealer, sameFormat } from "../at-rest/sealer.ts";
 import { corrupt } from "../errors.ts";
+import { SEALED_HEADER_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
 import { ReadHandles } from "./read-handles.ts";
@@ -121,9 +122,13 @@ export class BlockFiles {
       handle.read(head, 0) === head.length &&
       SealedFile.isSealed(head)
     ) {
+      // A header shorter than its 40 bytes was torn while the block was created: nothing
+      // in it was ever written, so it holds nothing, as a torn plain header (recovery.ts).
       const file =
-        SealedFile.open(handle, block.n, size, this.sealer) ??
-        SealedFile.unreadable(this.sealer, size);
+        size < SEALED_HEADER_SIZE
+          ? SealedFile.unreadable(this.sealer, 0)
+          : (SealedFile.open(handle, block.n, size, this.sealer) ??
+            SealedFile.unreadable(this.sealer, size));
       this.dropState(block.n);
       this.sealed.set(block.n, file);
       return file.plainEnd;

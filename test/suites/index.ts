@@ -2,6 +2,7 @@
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
 import { aeadSuite } from "./aead.ts";
+import { atRestCrashSuite } from "./at-rest-crash.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
@@ -50,6 +51,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   fileModeSuite(api, ctx);
   corruptionSuite(api);
   crashPointSuite(api);
+  atRestCrashSuite(api, ctx);
   checkpointOwedSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
