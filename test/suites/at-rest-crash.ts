@@ -129,6 +129,30 @@ export function atRestCrashSuite(api: TestApi, ctx: RuntimeContext): void {
         await again.close();
       }
     });
+    it("a sealed last block whose first chunk (holding the block header) is torn starts over, not kept as a damaged header reported at every open", async () => {
+      const clock = testClock();
+      const ledger = new Ledger();
+      const disk = await prebuilt(F.chachaSnappy, clock, ledger);
+      const store = await openStore(disk, clock, F.chachaSnappy);
+      // Two big messages: the second rolls to a new block, whose first write-out is one chunk.
+      ledger.store(store, clock, 3000);
+      ledger.store(store, clock, 3000);
+      await store.sync();
+      const after = disk.crash({ lose: "none" });
+      const names = after.list(joinPath(DIR, "msgs")).filter((n) => n.endsWith(".blk"));
+      const last = joinPath(DIR, "msgs", `${Math.max(...names.map((n) => Number.parseInt(n, 10)))}.blk`);
+      const bytes = readFile(after, last) as Uint8Array;
+      after.writeFile(last, bytes.slice(0, bytes.length - 10));
+      const first = await openStore(after, clock, F.chachaSnappy);
+      expectKeepsAcknowledged(expect, first, ledger, "torn first chunk");
+      ledger.store(first, clock);
+      await first.close();
+      ledger.ackAll();
+      const again = await openStore(after, clock, F.chachaSnappy);
+      expectKeepsAcknowledged(expect, again, ledger, "torn first chunk, reopened");
+      expect(again.state().lost).toBeUndefined();
+      await again.close();
+    });
     for (const aim of ["changes", "writes"] as const) {
       it(`rekey cut at every ${aim === "changes" ? "change" : "write"}: one of the two keys opens the store, never neither`, () =>
         rekeyEverywhere(expect, aim), 30_000);
