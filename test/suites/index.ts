@@ -3,6 +3,7 @@ import type { RuntimeContext, TestApi } from "../harness.ts";
 import { adapterSuite } from "./adapter.ts";
 import { aeadSuite } from "./aead.ts";
 import { atRestCrashSuite } from "./at-rest-crash.ts";
+import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
@@ -39,6 +40,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   seqsetSuite(api, ctx);
   snappySuite(api, ctx);
   fixtureSuite(api, ctx);
+  atRestFixtureSuite(api, ctx);
   adapterSuite(api, ctx);
   memoryFaultSuite(api, ctx);
   subjectSuite(api);
