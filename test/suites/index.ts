@@ -4,6 +4,7 @@ import { adapterSuite } from "./adapter.ts";
 import { aeadSuite } from "./aead.ts";
 import { atRestCrashSuite } from "./at-rest-crash.ts";
 import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
+import { atRestVerifySuite } from "./at-rest-verify.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
@@ -61,6 +62,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   normalExitSuite(api, ctx);
   denoPermissionSuite(api, ctx);
   verifySuite(api, ctx);
+  atRestVerifySuite(api, ctx);
   publicTypesSuite(api, ctx);
   readmeExampleSuite(api, ctx);
 }
