@@ -79,7 +79,7 @@ export function atRestCrashSuite(api: TestApi, ctx: RuntimeContext): void {
   describe("at-rest crash points (memory adapter)", () => {
     for (const format of [F.chachaSnappy, F.snappy]) {
       it(`packing after roll (${formatName(format)}): every change and every write cut, the packing goes on`, async () => {
-        const stride = thin(format === F.snappy ? 2 : 1);
+        const stride = thin(2);
         await crashEverywhere(expect, "changes", packingRun(format), format, stride);
         await crashEverywhere(expect, "writes", packingRun(format), format, stride);
       }, 60_000);
