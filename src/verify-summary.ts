@@ -26,7 +26,11 @@ export function formatVerifyReport(report: VerifyReport): string {
     const where =
       d.kind === "missing block"
         ? d.file
-        : `${d.file} at offset ${count(d.offset)}, ${size(d.length)}`;
+        : `${d.file} at offset ${count(d.offset)}, ${size(d.length)}${
+            d.fileOffset === undefined
+              ? ""
+              : ` (chunk at file offset ${count(d.fileOffset)}, ${size(d.fileLength ?? 0)})`
+          }`;
     lines.push(`  ${d.kind}: ${where}`);
   }
   const lostSeqs = r.lost.reduce((sum, l) => sum + l.last - l.first + 1, 0);

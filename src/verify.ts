@@ -13,12 +13,22 @@
  * ranges, with the block and offset where they were, unless a tombstone or
  * skip accounts for them; sequences the checkpoint promised past the last
  * record found are lost too.
+ *
+ * Blocks are read through the same code a store reads them with
+ * (block-file.ts `BlockFileReader` over sealed-file.ts): a sealed block's
+ * chunks are each opened and their tags checked, a chunk that fails is
+ * reported with its block and offsets (plaintext and in the file), and the
+ * records it held are left to the scan as unreadable bytes. An encrypted
+ * store needs its key (`key`): without one verification stops with
+ * ErrBadKey, saying so, as it does with a key that does not open the store.
  */
 import { defaultFileSystem } from "../runtimes/detect.ts";
-import type { FileHandle, FileSystem } from "../runtimes/fs.ts";
+import type { FileSystem } from "../runtimes/fs.ts";
 import { joinPath } from "../runtimes/fs.ts";
 import { PLAIN, Sealer } from "./at-rest/sealer.ts";
-import { isJetStoreError } from "./errors.ts";
+import { readSettings, unwrapDataKey } from "./at-rest/settings.ts";
+import { isJetStoreError, JetStoreError } from "./errors.ts";
+import { BlockFileReader } from "./filestore/block-file.ts";
 import { checkBlockHeader } from "./filestore/block-load.ts";
 import { scanBlock } from "./filestore/block-scan.ts";
 import type { Checkpoint } from "./filestore/checkpoint.ts";
@@ -29,6 +39,7 @@ import {
   REC_FLAG_ERASED,
   REC_FLAG_SKIP,
   REC_FLAG_TOMBSTONE,
+  SEALED_HEADER_SIZE,
   STATUS_OK,
 } from "./format.ts";
 import { SequenceSet } from "./seqset.ts";
@@ -48,6 +59,8 @@ export interface VerifyOptions {
   /** The filesystem adapter; the runtime's own by default. */
   fs?: FileSystem | undefined;
   onProgress?: ((progress: VerifyProgress) => void) | undefined;
+  /** The key of an encrypted store (32 bytes; not kept, not changed). */
+  key?: Uint8Array | undefined;
 }
 
 /** Bytes that did not verify. */
@@ -56,7 +69,10 @@ export interface DamagedStretch {
   file: string;
   offset: number;
   length: number;
-  kind: "record" | "torn tail" | "block header" | "unreadable" | "missing block";
+  kind: "record" | "torn tail" | "block header" | "unreadable" | "missing block" | "chunk";
+  /** Sealed blocks: where the damaged chunk lies in the file (offset and length above are plaintext). */
+  fileOffset?: number;
+  fileLength?: number;
 }
 
 /** Consecutive sequences whose messages are gone, and where they were. */
@@ -99,7 +115,46 @@ export interface VerifyReport {
 export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyReport {
   const started = performance.now();
   const fs = options.fs ?? defaultFileSystem();
-  const checkpoint = readCheckpointSafely(fs, dir);
+  const sealer = storeSealer(fs, dir, options.key);
+  try {
+    return verifyWith(fs, dir, sealer, options, started);
+  } finally {
+    sealer.wipe();
+  }
+}
+
+/**
+ * The means of reading `dir`'s files: its at-rest settings, the data key
+ * unwrapped with `key`. ErrBadKey when the store is encrypted and `key` is
+ * missing or does not open it.
+ */
+function storeSealer(fs: FileSystem, dir: string, key: Uint8Array | undefined): Sealer {
+  const stored = readSettings(fs, dir);
+  if (stored === null) return new Sealer(PLAIN, null, false);
+  const format = { compression: stored.compression, cipher: stored.cipher };
+  if (stored.wrapped === null) return new Sealer(format, null);
+  if (key === undefined) {
+    throw new JetStoreError(
+      "ErrBadKey",
+      `${dir} is encrypted (${stored.cipher}): its key is needed to verify it (--key-file)`,
+    );
+  }
+  const copy = key.slice();
+  try {
+    return new Sealer(format, unwrapDataKey(stored, copy));
+  } finally {
+    copy.fill(0);
+  }
+}
+
+function verifyWith(
+  fs: FileSystem,
+  dir: string,
+  sealer: Sealer,
+  options: VerifyOptions,
+  started: number,
+): VerifyReport {
+  const checkpoint = readCheckpointSafely(fs, dir, sealer);
   const blocksDir = joinPath(dir, BLOCKS_DIR);
   const numbers = fs
     .list(blocksDir)
@@ -119,22 +174,50 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
   };
   options.onProgress?.({ ...progress });
   const core = getCore();
-  let capacity = Math.max(BLOCK_HEADER_SIZE, ...sizes);
+  let capacity = BLOCK_HEADER_SIZE;
   let ptr = core.alloc(capacity);
   try {
     for (let i = 0; i < scanned.length; i++) {
       const n = scanned[i];
       const file = joinPath(BLOCKS_DIR, `${n}.blk`);
-      if (sizes[i] > capacity) {
-        core.free(ptr);
-        capacity = sizes[i];
-        ptr = core.alloc(capacity);
-      }
-      const length = readWhole(fs, joinPath(dir, file), ptr, sizes[i]);
-      if (length === null) {
+      const reader = openReader(fs, joinPath(dir, file), n, sealer);
+      if (reader === null) {
         scan.damage({ block: n, file, offset: 0, length: sizes[i], kind: "unreadable" });
       } else {
-        scan.block(n, file, ptr, length);
+        try {
+          if (reader.headerDamaged) {
+            // A sealed header torn at creation (shorter than 40 bytes) or damaged.
+            const torn = reader.size < SEALED_HEADER_SIZE;
+            scan.damage({
+              block: n,
+              file,
+              offset: 0,
+              length: reader.size,
+              kind: torn ? "torn tail" : "block header",
+            });
+          } else {
+            if (reader.length > capacity) {
+              core.free(ptr);
+              capacity = reader.length;
+              ptr = core.alloc(capacity);
+            }
+            const chunks = reader.checkChunks().map(
+              (c): DamagedStretch => ({
+                block: n,
+                file,
+                offset: c.plainStart,
+                length: c.plainLength,
+                kind: c.why === "torn" ? "torn tail" : "chunk",
+                fileOffset: c.fileStart,
+                fileLength: c.fileLength,
+              }),
+            );
+            const length = reader.read(ptr);
+            scan.block(n, file, ptr, length, chunks);
+          }
+        } finally {
+          reader.close();
+        }
       }
       progress.blocksDone++;
       progress.bytesDone += sizes[i];
@@ -160,6 +243,22 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
     elapsedMs: performance.now() - started,
     ok: report.damaged.length === 0 && report.lost.length === 0 && checkpoint.status !== "damaged",
   };
+}
+
+/** A block file opened read-only, or null when it cannot be opened or read. */
+function openReader(
+  fs: FileSystem,
+  path: string,
+  n: number,
+  sealer: Sealer,
+): BlockFileReader | null {
+  try {
+    return new BlockFileReader(fs, path, n, sealer);
+  } catch (err) {
+    if (isJetStoreError(err) && err.code !== "ErrBadKey" && err.code !== "ErrUnsupportedFormat")
+      return null;
+    throw err;
+  }
 }
 
 type ScanResult = Pick<
@@ -213,7 +312,16 @@ class StoreScan {
     this.pendingDamage ??= d;
   }
 
-  block(n: number, file: string, ptr: number, length: number): void {
+  block(n: number, file: string, ptr: number, length: number, chunks: DamagedStretch[] = []): void {
+    // Damaged chunks are reported as such; the records whose bytes they held are not reported again.
+    for (const c of chunks) this.damaged.push(c);
+    const inChunk = (offset: number, size: number) =>
+      chunks.find((c) => offset < c.offset + c.length && c.offset < offset + size);
+    const damage = (d: DamagedStretch) => {
+      const c = inChunk(d.offset, d.length);
+      if (c === undefined) this.damage(d);
+      else this.pendingDamage ??= c;
+    };
     let header = false;
     try {
       header = checkBlockHeader(ptr, length, file);
@@ -221,8 +329,8 @@ class StoreScan {
       if (!isJetStoreError(err)) throw err;
     }
     if (!header) {
-      this.damage({ block: n, file, offset: 0, length, kind: "block header" });
-      return;
+      damage({ block: n, file, offset: 0, length, kind: "block header" });
+      if (length <= BLOCK_HEADER_SIZE || inChunk(0, BLOCK_HEADER_SIZE) === undefined) return;
     }
     const outcome = scanBlock(
       ptr,
@@ -248,10 +356,10 @@ class StoreScan {
         }
         this.met(r.seq);
       },
-      (offset, size) => this.damage({ block: n, file, offset, length: size, kind: "record" }),
+      (offset, size) => damage({ block: n, file, offset, length: size, kind: "record" }),
     );
     if (outcome.status !== STATUS_OK || outcome.stop < length) {
-      this.damage({
+      damage({
         block: n,
         file,
         offset: outcome.stop,
@@ -317,7 +425,11 @@ class StoreScan {
       firstSeq,
       lastSeq,
       highestSeq: Math.max(this.highest, promised),
-      damaged: this.damaged,
+      // Block by block, in file order (chunk damage is found before the records' scan).
+      damaged: this.damaged
+        .map((d, i) => ({ d, i }))
+        .sort((a, b) => a.d.block - b.d.block || a.d.offset - b.d.offset || a.i - b.i)
+        .map(({ d }) => d),
       lost,
     };
   }
@@ -326,30 +438,11 @@ class StoreScan {
 function readCheckpointSafely(
   fs: FileSystem,
   dir: string,
+  sealer: Sealer,
 ): { value: Checkpoint | null; status: VerifyReport["checkpoint"] } {
   const present = fs.stat(joinPath(dir, "index.ckpt")) !== null;
-  const value = readCheckpoint(fs, dir, new Sealer(PLAIN, null));
+  const value = readCheckpoint(fs, dir, sealer);
   return { value, status: value !== null ? "ok" : present ? "damaged" : "missing" };
-}
-
-/** Reads a whole file into core memory at `ptr`; null when it cannot be read. */
-function readWhole(fs: FileSystem, path: string, ptr: number, size: number): number | null {
-  let handle: FileHandle | null = null;
-  try {
-    handle = fs.open(path, "read");
-    let done = 0;
-    while (done < size) {
-      const n = handle.read(getCore().u8.subarray(ptr + done, ptr + size), done);
-      if (n <= 0) break;
-      done += n;
-    }
-    return done;
-  } catch (err) {
-    if (isJetStoreError(err)) return null;
-    throw err;
-  } finally {
-    handle?.close();
-  }
 }
 
 /** Sorted, non-overlapping, non-adjacent ranges. */

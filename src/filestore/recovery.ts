@@ -199,15 +199,18 @@ export function recover(
       const replayFrom = trusted ? cp.length : BLOCK_HEADER_SIZE;
       const stop = r.scan(block, ptr, size, replayFrom);
       scanned.add(block);
-      if (stop < size) {
+      // The last block with neither its header nor any record verifying was torn at its
+      // first write-out (a sealed block's first chunk holds the header): it starts over.
+      const keep = isLast && !headerIntact && stop <= BLOCK_HEADER_SIZE ? 0 : stop;
+      if (stop < size || keep < stop) {
         // A torn or damaged tail: keep what verified, cut the rest, report it.
         // Only bytes are counted: after a power cut this is unacknowledged data, not damage.
-        r.noteCut(n, stop, size - stop);
-        files.truncate(block, stop);
+        if (stop < size) r.noteCut(n, stop, size - stop);
+        files.truncate(block, keep);
       }
-      block.length = block.written = stop;
+      block.length = block.written = keep;
       if (cp !== undefined && !trusted) r.applyRemovals(block, ptr, stop, cp.deleted);
-      if (isLast) buffer.used = stop;
+      if (isLast) buffer.used = keep;
       else cache.put(n, ptr, size);
       loose = null;
       if (cp !== undefined && !trusted) promised.push({ block, cp });

@@ -59,6 +59,16 @@ interface Chunk {
   nonce: Uint8Array | null;
 }
 
+/** A stretch of a sealed file that cannot be read (`SealedFile.checkChunks`). */
+export interface ChunkDamage {
+  plainStart: number;
+  plainLength: number;
+  fileStart: number;
+  fileLength: number;
+  /** "tag": the chunk fails its tag (or does not uncompress); "unreadable": bytes with no valid chunk header; "torn": the last chunk ends past the file. */
+  why: "tag" | "unreadable" | "torn";
+}
+
 export class SealedFile {
   readonly format: FileFormat;
   readonly packed: boolean;
@@ -299,6 +309,29 @@ export class SealedFile {
       else out().set(plain.subarray(from - c.plainStart, to - c.plainStart), dest);
     }
     return end - position;
+  }
+
+  /**
+   * Read-only (verify.ts): opens every chunk, checking its tag, and returns
+   * the plaintext ranges that cannot be read: a chunk that fails its tag or
+   * does not uncompress, bytes between chunks whose headers fail their
+   * check, and a torn last chunk.
+   */
+  checkChunks(handle: FileHandle): ChunkDamage[] {
+    const out: ChunkDamage[] = [];
+    const last = this.chunks.at(-1);
+    for (const c of this.chunks) {
+      const fileLength = (c.flags < 0 ? 0 : this.chunkHeader) + c.storedLength;
+      const at = {
+        plainStart: c.plainStart,
+        plainLength: c.plainLength,
+        fileStart: c.fileStart,
+        fileLength,
+      };
+      if (c.flags < 0) out.push({ ...at, why: c === last ? "torn" : "unreadable" });
+      else if (this.plainOf(handle, c) === null) out.push({ ...at, why: "tag" });
+    }
+    return out;
   }
 
   /** Overwrites the block key (the block leaves the store or the store closes). */

@@ -4,6 +4,9 @@ import { adapterSuite } from "./adapter.ts";
 import { aeadSuite } from "./aead.ts";
 import { atRestSuite } from "./at-rest.ts";
 import { chachaWasmSuite } from "./chacha-wasm.ts";
+import { atRestCrashSuite } from "./at-rest-crash.ts";
+import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
+import { atRestVerifySuite } from "./at-rest-verify.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
@@ -41,6 +44,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   seqsetSuite(api, ctx);
   snappySuite(api, ctx);
   fixtureSuite(api, ctx);
+  atRestFixtureSuite(api, ctx);
   adapterSuite(api, ctx);
   memoryFaultSuite(api, ctx);
   subjectSuite(api);
@@ -54,6 +58,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   corruptionSuite(api);
   atRestSuite(api, ctx);
   crashPointSuite(api);
+  atRestCrashSuite(api, ctx);
   checkpointOwedSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
@@ -61,6 +66,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   normalExitSuite(api, ctx);
   denoPermissionSuite(api, ctx);
   verifySuite(api, ctx);
+  atRestVerifySuite(api, ctx);
   publicTypesSuite(api, ctx);
   readmeExampleSuite(api, ctx);
 }
