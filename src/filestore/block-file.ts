@@ -52,11 +52,7 @@ import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
 import { ReadHandles } from "./read-handles.ts";
 import type { ScratchBuffer } from "./scratch-buffer.ts";
-<<<<<<< HEAD
-import { PACK_CHUNK, readFully, SealedFile } from "./sealed-file.ts";
-=======
-import { type ChunkDamage, PACK_CHUNK, SealedFile } from "./sealed-file.ts";
->>>>>>> at-rest-crash
+import { type ChunkDamage, PACK_CHUNK, readFully, SealedFile } from "./sealed-file.ts";
 
 /** First read of a record read on its own; most records fit, larger ones take a second read. */
 const DIRECT_READ_BYTES = 512;
@@ -81,6 +77,8 @@ export class BlockFiles {
   readonly sealer: Sealer;
   /** Blocks whose files are in the sealed format, by number; every other block is plain. */
   private readonly sealed = new Map<number, SealedFile>();
+  /** The number of the block appends go to (the store's active block). */
+  appendingTo = 0;
   /** Bumped whenever a block's file changes other than by a rewrite finishing: a rewrite begun before is stale. */
   private readonly changes = new Map<number, number>();
 
@@ -310,7 +308,8 @@ export class BlockFiles {
     this.readPlain(block, 0, plain);
     if (patch !== null) plain.set(patch.bytes, patch.offset);
     this.changed(block.n);
-    const rewrite = this.beginRewrite(block, length, false);
+    // Packed unless it is the block appends go to, whose later chunks will not be compressed.
+    const rewrite = this.beginRewrite(block, length, this.packs && block.n !== this.appendingTo);
     try {
       rewrite.append(plain);
       rewrite.handle.sync();

@@ -195,6 +195,7 @@ export class FileStore extends Durability implements StreamStore {
     } else {
       this.active = this.blocks[this.blocks.length - 1];
       const active = this.active;
+      this.files.appendingTo = active.n;
       if (active.length <= BLOCK_HEADER_SIZE && this.files.formatDiffers(active)) {
         // Empty: started over in the store's format at its first write-out.
         this.files.truncate(active, 0);

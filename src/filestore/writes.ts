@@ -248,6 +248,7 @@ export abstract class BlockWrites extends BlockReads {
     block.length = this.buffer.used;
     this.blocks.push(block);
     this.active = block;
+    this.files.appendingTo = n;
     this.dirDirty = true;
   }
 
