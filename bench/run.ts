@@ -169,6 +169,7 @@ function printAtRest(samples: Map<string, Sample[]>): void {
     add(id, "W9p", variant, "sustained", "W1 msgs/s to packed");
     add(id, "W9p", variant, "bytes", "bytes on disk");
     add(`${id}-W3`, "W9p-W3", variant, "value", "W3 msgs/s");
+    add(`${id}-W3`, "W9p-W3", variant, "steady", "W3 msgs/s, 2nd half of the time");
     add(`${id}-W4a`, "W9p-W4a", variant, "value", "W4a msgs/s");
   }
   for (const [id, variant] of Object.entries(LATENCY_VARIANTS)) {
