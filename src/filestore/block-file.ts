@@ -376,9 +376,11 @@ export class BlockFiles {
   /**
    * Puts a rewrite's file (written whole and fsynced) in place of the
    * block's: rename, then the block's handles and state follow the new
-   * file, then the directory is fsynced.
+   * file, then the directory is fsynced, unless `syncDirectory` is false:
+   * the old file and the new hold the same bytes, so the packer leaves that
+   * fsync to the store's next sync round rather than stall the event loop.
    */
-  finishRewrite(rewrite: BlockRewrite): void {
+  finishRewrite(rewrite: BlockRewrite, syncDirectory = true): void {
     const { block } = rewrite;
     try {
       this.fs.rename(rewrite.temp, block.path);
@@ -391,7 +393,7 @@ export class BlockFiles {
     this.readers.drop(block.n);
     this.dropState(block.n);
     if (rewrite.file !== undefined) this.sealed.set(block.n, rewrite.file);
-    this.fs.syncDirectory(parentOf(block.path));
+    if (syncDirectory) this.fs.syncDirectory(parentOf(block.path));
   }
 
   /** Drops a rewrite: its file goes (or is removed by the next open). */

@@ -105,12 +105,16 @@ export abstract class Durability extends Rewrites {
   }
 
   /**
-   * A store converted to `cipher: "none"` whose last sealed block is
-   * rewritten: the checkpoint is written plain, then the settings file
-   * without the data key, so the store opens without a key from now on.
+   * A block was rewritten in the background (or the store opened): its
+   * rename waits for the next directory fsync. And when a store converted
+   * to `cipher: "none"` has no block left sealed with a cipher, the
+   * checkpoint is written plain, then the settings file without the data
+   * key, so the store opens without a key from now on.
    * @internal
    */
-  protected conversionDone(): void {
+  protected blockRewritten(): void {
+    // The rename of a rewritten block: durable with the next directory fsync.
+    this.dirDirty = true;
     const sealer = this.files.sealer;
     if (this.closed || sealer.target.cipher !== "none" || !sealer.hasDataKey) return;
     if (this.files.anyEncrypted(this.blocks)) return;

@@ -174,7 +174,7 @@ export class FileStore extends Durability implements StreamStore {
       }, resolved.syncIntervalMs);
     }
     store.leaveExit = atExit(() => store.closeAtExit());
-    store.conversionDone();
+    store.blockRewritten();
     return store;
   }
 

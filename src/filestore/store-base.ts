@@ -141,8 +141,8 @@ export abstract class FileStoreBase {
     return this.policy.limited;
   }
 
-  /** The packer put a block in place: a conversion to plain may be complete. @internal */
-  protected abstract conversionDone(): void;
+  /** The packer put a block in place (see durability.ts). @internal */
+  protected abstract blockRewritten(): void;
 
   /** @internal */
   protected get expiry(): TtlExpiry {
@@ -161,7 +161,7 @@ export abstract class FileStoreBase {
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
     this.files = new BlockFiles(this.fs, options.fileMode, sealer);
-    this.packer = new BlockPacker(this.files, () => this.conversionDone());
+    this.packer = new BlockPacker(this.files, () => this.blockRewritten());
     this.policy = new StreamPolicy(options.limits, options.now, {
       limitedView: () => this.limitedView(),
       removeExpired: (seq) => this.removeForLimit(seq),
