@@ -1,6 +1,6 @@
 /**
  * Rewrites sealed blocks in the background: a block that rolled over in a
- * store with compression is packed (compressed in 4 KiB chunks, where the
+ * store with compression is packed (compressed in 16 KiB chunks, where the
  * active block's write-outs were only sealed), and at open every block in
  * another format than the one asked for is converted. A block is copied a
  * slice per timer tick to a file beside it, fsynced off the main thread and

@@ -39,11 +39,13 @@ export const APPEND_CHUNK_MAX = 64 * 1024;
 /**
  * Plaintext per chunk when a block is packed (compressed and sealed whole,
  * off the hot path). A random read opens one chunk, so smaller is faster to
- * read and compresses worse: on W10's JSON records Snappy keeps 38 % of 1
- * KiB chunks, 30 % of 4 KiB, 26 % of 16 KiB, 24 % of 64 KiB, while the time
- * to open one grows with its size.
+ * read and compresses worse. W10 on disk, snappy ÷ plain: 0.49 with 4 KiB
+ * chunks, 0.41 with 16 KiB; W3 on a packed store 0.26× plain with 4 KiB,
+ * 0.22× with 16 KiB (`npm run bench`, BENCH_ONLY=W9a-W3,W10s, 2026-12-02):
+ * a random read's cost is mostly the read, allocations and copies around
+ * the chunk, not its size, so compression wins.
  */
-export const PACK_CHUNK = 4 * 1024;
+export const PACK_CHUNK = 16 * 1024;
 /** No chunk holds more: a header claiming more is damage. */
 const CHUNK_PLAIN_MAX = 1 << 30;
 

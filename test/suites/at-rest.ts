@@ -62,12 +62,12 @@ import {
 
 const BLOCK_SIZE = 4096;
 /**
- * The damage tests' blocks: large enough that a packed block (4 KiB chunks,
+ * The damage tests' blocks: large enough that a packed block (16 KiB chunks,
  * sealed-file.ts PACK_CHUNK) still has several chunks, and enough messages
  * for several blocks.
  */
-const DAMAGE_BLOCK_SIZE = 16 * 1024;
-const DAMAGE_MESSAGES = 600;
+const DAMAGE_BLOCK_SIZE = 64 * 1024;
+const DAMAGE_MESSAGES = 2400;
 /** In every subject, header value and payload marker: 10 bytes no ciphertext will hold by chance. */
 const TAG = "Zq8vKpW3xJ";
 
