@@ -46,7 +46,7 @@
  */
 import type { FileHandle, FileSystem } from "../../runtimes/fs.ts";
 import { PLAIN, type Sealer, sameFormat } from "../at-rest/sealer.ts";
-import { corrupt } from "../errors.ts";
+import { corrupt, JetStoreError } from "../errors.ts";
 import { SEALED_HEADER_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
@@ -173,7 +173,13 @@ export class BlockFiles {
       handle.write(bytes, offset);
       return;
     }
-    const below = Math.max(0, Math.min(bytes.length, file.plainEnd - offset));
+    if (offset > file.plainEnd) {
+      throw new JetStoreError(
+        "ErrInternal",
+        `${block.path}: a write at ${offset} past the sealed file's end at ${file.plainEnd}`,
+      );
+    }
+    const below = Math.min(bytes.length, file.plainEnd - offset);
     if (below > 0) file.rewrite(handle, offset, bytes.subarray(0, below));
     if (below < bytes.length) file.append(handle, bytes.subarray(below), false);
   }
