@@ -9,6 +9,7 @@ import { atRestVerifySuite } from "./at-rest-verify.ts";
 import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { consumerStateSuite } from "./consumer-state.ts";
+import { consumerStoreSuite } from "./consumer-store.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
 import { denoPermissionSuite } from "./deno-permissions.ts";
@@ -53,6 +54,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   msgTtlSuite(api);
   storeContractSuite(api, storeFactories(ctx));
   consumerStateSuite(api, ctx);
+  consumerStoreSuite(api, ctx);
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
