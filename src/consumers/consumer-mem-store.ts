@@ -18,7 +18,7 @@
  */
 import { systemNow } from "../clock.ts";
 import { invalidArgument, JetStoreError } from "../errors.ts";
-import { checkOpen, checkSeq, checkTimestamp } from "../validate.ts";
+import { checkOpen, checkSeq, checkTimestamp, readClock } from "../validate.ts";
 import {
   ConsumerAction,
   checkConsumerConfig,
@@ -30,7 +30,7 @@ import {
   checkConsumerState,
   copyConsumerState,
   emptyConsumerState,
-  encodeConsumerState,
+  encodeCheckedState,
 } from "./consumer-state.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
@@ -285,7 +285,7 @@ export class ConsumerMemStore implements ConsumerStore {
 
   encodedState(): Uint8Array {
     checkOpen(this.closed, ConsumerAction.encodedState);
-    return encodeConsumerState(this.current, this.now());
+    return encodeCheckedState(this.current, readClock(this.now, ConsumerAction.encodedState));
   }
 
   stop(): Promise<void> {

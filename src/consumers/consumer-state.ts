@@ -150,8 +150,12 @@ export function encodingBaseSeconds(now: bigint): number {
 export function encodeConsumerState(state: ConsumerState, now?: bigint): Uint8Array {
   const action = "encode consumer state";
   checkConsumerState(state, action);
-  const at = now ?? systemNow();
   if (now !== undefined) checkTimestamp(now, action);
+  return encodeCheckedState(state, now ?? systemNow());
+}
+
+/** `encodeConsumerState` for a state and time already checked (a store's own state). */
+export function encodeCheckedState(state: ConsumerState, at: bigint): Uint8Array {
   const { pending, redelivered } = state;
   const w = new Writer(
     2 +
@@ -176,8 +180,7 @@ export function encodeConsumerState(state: ConsumerState, now?: bigint): Uint8Ar
     for (const [seq, p] of pending) {
       w.delta(seq, asflr);
       w.delta(p.sequence, adflr);
-      // Truncated to whole seconds as Go's integer division does (ts ≥ 0 here).
-      w.varint(mints - Number(p.ts / NS_PER_SECOND));
+      w.varint(mints - wholeSeconds(p.ts));
     }
   }
   w.uvarint(redelivered.size);
@@ -186,6 +189,28 @@ export function encodeConsumerState(state: ConsumerState, now?: bigint): Uint8Ar
     w.uvarint(count);
   }
   return w.bytes.slice(0, w.pos);
+}
+
+/**
+ * `ts / 1e9` truncated, as Go's integer division (ts ≥ 0 here). The double
+ * nearest `ts` is within 2^-53 of it, so its quotient names the right second
+ * unless `ts` lies within a microsecond of a second's edge; only then is the
+ * exact bigint division paid (it costs more than the rest of an entry).
+ */
+function wholeSeconds(ts: bigint): number {
+  const x = Number(ts);
+  const seconds = Math.floor(x / 1e9);
+  const rest = x - seconds * 1e9;
+  if (rest >= 1000 && rest <= 999_999_000) return seconds;
+  return Number(ts / NS_PER_SECOND);
+}
+
+/** `seconds * 1e9` as a bigint; exact as a double while seconds · 5^9 < 2^53 (until the year 2116). */
+function nanosOf(seconds: bigint | number): bigint {
+  if (typeof seconds === "number" && seconds >= 0 && seconds < 4_611_686_018) {
+    return BigInt(seconds * 1e9);
+  }
+  return BigInt(seconds) * NS_PER_SECOND;
 }
 
 class Writer {
@@ -308,8 +333,8 @@ export function decodeConsumerState(bytes: Uint8Array): ConsumerState {
       const dseq = version === 2 ? r.wrapped(adflr, "pending consumer sequence") : 0;
       const tsAt = r.pos;
       const rel = r.varint("pending timestamp");
-      const seconds = version === 2 ? mints - rel : rel + mints;
-      const ts = seconds * NS_PER_SECOND;
+      const seconds = secondsOf(mints, rel, version);
+      const ts = nanosOf(seconds);
       if (ts < 0n || ts > MAX_TIMESTAMP) {
         throw fail(`pending timestamp of ${seconds}s is outside [0, 2^63 - 1] ns`, tsAt);
       }
@@ -337,6 +362,15 @@ export function decodeConsumerState(bytes: Uint8Array): ConsumerState {
     throw fail(`${r.remaining()} bytes follow the end of the state`, r.pos);
   }
   return state;
+}
+
+/** The pending entry's seconds: base - rel in version 2, base + rel in version 1. */
+function secondsOf(base: number | bigint, rel: number | bigint, version: number): number | bigint {
+  if (typeof base === "number" && typeof rel === "number") {
+    const seconds = version === 2 ? base - rel : base + rel;
+    if (Number.isSafeInteger(seconds)) return seconds;
+  }
+  return version === 2 ? BigInt(base) - BigInt(rel) : BigInt(base) + BigInt(rel);
 }
 
 function fail(message: string, offset: number): JetStoreError {
@@ -430,10 +464,10 @@ class Reader {
     return wrapAdd(base, this.u64(what), start, what);
   }
 
-  /** A signed integer (zigzag) as a bigint. */
-  varint(what: string): bigint {
+  /** A signed integer (zigzag): a number when the unsigned form is a safe integer, else a bigint. */
+  varint(what: string): number | bigint {
     const u = this.u64(what);
-    const v = BigInt(u);
-    return (v & 1n) === 0n ? v >> 1n : -(v >> 1n) - 1n;
+    if (typeof u === "number") return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    return (u & 1n) === 0n ? u >> 1n : -(u >> 1n) - 1n;
   }
 }

@@ -631,7 +631,8 @@ function apply(op: Op, model: ConsumerModel, store: ConsumerStore): [string, str
       const keys = [...model.pending.keys()];
       if (keys.length === 0) return ["no error", "no error"];
       const s = keys[op.pick % keys.length]!;
-      const d = op.later ? model.dc : model.pending.get(s)!.sequence;
+      const first = model.pending.get(s)!.sequence;
+      const d = Math.max(1, op.later ? Math.max(model.dc, first) : first);
       return run(
         () => model.updateAcks(d, s),
         () => store.updateAcks(d, s),
