@@ -193,15 +193,16 @@ export function encodeCheckedState(state: ConsumerState, at: bigint): Uint8Array
 
 /**
  * `ts / 1e9` truncated, as Go's integer division (ts ≥ 0 here). The double
- * nearest `ts` is within 2^-53 of it, so its quotient names the right second
- * unless `ts` lies within a microsecond of a second's edge; only then is the
- * exact bigint division paid (it costs more than the rest of an entry).
+ * nearest `ts` is off by at most 512 ns below 2^63, and the quotient and
+ * product add no more than that again, so the double's second is right
+ * unless `ts` lies within 100 µs of a second's edge; only then is the exact
+ * bigint division paid (it costs more than the rest of an entry).
  */
 function wholeSeconds(ts: bigint): number {
   const x = Number(ts);
   const seconds = Math.floor(x / 1e9);
   const rest = x - seconds * 1e9;
-  if (rest >= 1000 && rest <= 999_999_000) return seconds;
+  if (rest >= 100_000 && rest <= 999_900_000) return seconds;
   return Number(ts / NS_PER_SECOND);
 }
 

@@ -235,6 +235,31 @@ export function consumerStateSuite({ describe, it, expect }: TestApi, _ctx: Runt
       );
     });
 
+    it("truncates timestamps at every second's edge exactly, up to 2^63 - 1", () => {
+      const edges: bigint[] = [0n, 1n, S - 1n, S, S + 1n, (1n << 63n) - 1n];
+      for (const sec of [1n, 1_796_192_584n, 4_611_686_018n, 9_000_000_000n, 9_223_372_035n]) {
+        for (const d of [
+          -100_001n,
+          -100_000n,
+          -99_999n,
+          -513n,
+          -1n,
+          0n,
+          1n,
+          512n,
+          99_999n,
+          100_000n,
+        ]) {
+          edges.push(sec * S + d);
+        }
+      }
+      for (const ts of edges) {
+        const state = stateOf([1, 1], [0, 0], [[1, 1, ts]]);
+        const decoded = decodeConsumerState(encodeConsumerState(state, 1_800_000_000n * S));
+        expect({ ts, got: decoded.pending.get(1)!.ts }).toEqual({ ts, got: (ts / S) * S });
+      }
+    });
+
     it("wraps deltas below the ack floor around 2^64, as Go's uint64 arithmetic, and back", () => {
       // A redelivered entry left below the floor (a message past maxDeliver) and a pending
       // entry whose consumer sequence is below the consumer floor.
