@@ -27,6 +27,8 @@ export type ErrorCode =
   | "ErrOutOfRange"
   | "ErrSequenceMismatch"
   | "ErrTooManyResults"
+  | "ErrStoreOldUpdate"
+  | "ErrNoAckPolicy"
   | "ErrUnsupportedFormat"
   | "ErrNotAStore"
   | "ErrNotImplemented"

@@ -13,6 +13,14 @@ export type {
   OpenMode,
 } from "../runtimes/fs.ts";
 export type { RekeyOptions } from "./at-rest/rekey.ts";
+export {
+  type ConsumerState,
+  decodeConsumerState,
+  encodeConsumerState,
+  type PendingDelivery,
+  type SequencePair,
+} from "./consumers/consumer-state.ts";
+export type { AckPolicy, ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
 export type { CorruptLocation, ErrorCode } from "./errors.ts";
 export { isJetStoreError, JetStoreError } from "./errors.ts";
 export type { FileStoreOptions } from "./filestore/filestore.ts";

@@ -8,6 +8,8 @@ import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
 import { atRestVerifySuite } from "./at-rest-verify.ts";
 import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
+import { consumerStateSuite } from "./consumer-state.ts";
+import { consumerStoreSuite } from "./consumer-store.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
 import { denoPermissionSuite } from "./deno-permissions.ts";
@@ -51,6 +53,8 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   subjectTrieSuite(api, ctx);
   msgTtlSuite(api);
   storeContractSuite(api, storeFactories(ctx));
+  consumerStateSuite(api, ctx);
+  consumerStoreSuite(api, ctx);
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
