@@ -21,9 +21,10 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * it, never to make this check pass: 191 kB packed, 639 kB unpacked on the
  * commit that set it; raised for encryption and compression at rest (the
  * sealed block format, the Snappy and ChaCha20-Poly1305 kernels in the core:
- * 237 kB packed, 807 kB unpacked, with the debug core no longer shipped).
+ * 237 kB packed, 807 kB unpacked, with the debug core no longer shipped);
+ * and for the consumer state codec and memory consumer store (881 kB unpacked).
  */
-const BUDGET = { packed: 260_000, unpacked: 880_000 };
+const BUDGET = { packed: 290_000, unpacked: 980_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
