@@ -292,7 +292,7 @@ export class SealedFile {
       const lastChunk = this.chunks[last];
       const rawEnd =
         lastChunk.fileStart + (lastChunk.flags < 0 ? 0 : this.chunkHeader) + lastChunk.storedLength;
-      raw = new Uint8Array(rawEnd - rawStart);
+      raw = rawBuffer(rawEnd - rawStart);
       readFully(handle, raw, rawStart);
     }
     for (let i = first; i <= last; i++) {
@@ -301,7 +301,11 @@ export class SealedFile {
       if (raw === null) plain = (this.recent as { plain: Uint8Array | null }).plain;
       else {
         plain = c.flags < 0 ? null : this.openChunk(c, raw.subarray(c.fileStart - rawStart));
-        this.recent = { chunk: c, plain };
+        if (i === last) {
+          // A raw chunk without a cipher is a view of the shared read buffer: kept as a copy.
+          const kept = plain !== null && plain.buffer === raw.buffer ? plain.slice() : plain;
+          this.recent = { chunk: c, plain: kept };
+        }
       }
       const from = Math.max(position, c.plainStart);
       const to = Math.min(end, c.plainStart + c.plainLength);
@@ -529,6 +533,17 @@ export function headerBytes(
   head.set(salt, SEALED_OFF_SALT);
   view.setBigUint64(SEALED_OFF_CHECKSUM, xxh64(head.subarray(0, SEALED_OFF_CHECKSUM)), true);
   return head;
+}
+
+/** Reads of up to this many bytes reuse one buffer (a random read's chunk); larger ones allocate. */
+const SHARED_READ_BYTES = 256 * 1024;
+let sharedRead = new Uint8Array(0);
+
+/** A buffer of `length` bytes for file bytes about to be opened: the shared one when it is small. */
+function rawBuffer(length: number): Uint8Array {
+  if (length > SHARED_READ_BYTES) return new Uint8Array(length);
+  if (sharedRead.length < length) sharedRead = new Uint8Array(SHARED_READ_BYTES);
+  return sharedRead.subarray(0, length);
 }
 
 /** Reads up to `out.length` bytes at `position`; returns how many the file had. */
