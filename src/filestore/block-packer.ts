@@ -2,11 +2,12 @@
  * Rewrites sealed blocks in the background: a block that rolled over in a
  * store with compression is packed (compressed in 16 KiB chunks, where the
  * active block's write-outs were only sealed), and at open every block in
- * another format than the one asked for is converted. A block is copied a
- * slice per timer tick to a file beside it, fsynced off the main thread and
- * renamed over it (block-file.ts), so `storeMsg` never waits for more than
- * one slice and a crash leaves the old file or the new one, each whole: the
- * next open removes the leftover and starts that block again.
+ * another format than the one asked for is converted. A block is copied in
+ * slices, up to 3 ms of them per timer tick, to a file beside it, fsynced
+ * off the main thread and renamed over it (block-file.ts), so `storeMsg`
+ * never waits for more than one tick and a crash leaves the old file or the
+ * new one, each whole: the next open removes the leftover and starts that
+ * block again.
  */
 import { backgroundTimeout, type TimerId } from "../../runtimes/timers.ts";
 import type { Block } from "./block.ts";
