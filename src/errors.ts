@@ -72,10 +72,6 @@ export function corrupt(message: string, where?: CorruptLocation): JetStoreError
   return new JetStoreError("ErrCorrupt", message, where);
 }
 
-export function notImplemented(what: string): JetStoreError {
-  return new JetStoreError("ErrNotImplemented", `${what} is not implemented yet`);
-}
-
 /**
  * Maps an operating-system error from any runtime's filesystem API to a typed
  * error. Node, Bun and Deno all expose the POSIX name in `code` (Deno also as

@@ -86,8 +86,32 @@ export function checkRekeyOptions(
   };
 }
 
+/**
+ * `FileStore.rekey`: the key is checked before the lock is taken, so a wrong
+ * key changes nothing (not even LOCK), then again under the lock, which is
+ * what the new settings are written from (another process may have changed
+ * them in between).
+ */
+export async function rekeyStore(options: RekeyOptions): Promise<void> {
+  const { fs, dir, key, newKey, fileMode } = checkRekeyOptions(options);
+  try {
+    const stored = readSettings(fs, dir);
+    if (stored === null || stored.wrapped === null) throw badKey("the store is not encrypted");
+    unwrapDataKey(stored, key).fill(0);
+    const lock = fs.lock(dir, fileMode);
+    try {
+      rekeyLocked(fs, dir, key, newKey, fileMode);
+    } finally {
+      lock.release();
+    }
+  } finally {
+    key.fill(0);
+    newKey.fill(0);
+  }
+}
+
 /** Wraps `dir`'s data key under `newKey`; `dir` must be locked by the caller. */
-export function rekeyLocked(
+function rekeyLocked(
   fs: FileSystem,
   dir: string,
   key: Uint8Array,

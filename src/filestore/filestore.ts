@@ -21,19 +21,12 @@
  */
 
 import { atExit } from "../../runtimes/exit.ts";
-import { type DirectoryLock, type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import { type DirectoryLock, joinPath } from "../../runtimes/fs.ts";
 import { backgroundInterval } from "../../runtimes/timers.ts";
 import { resolveAtRest } from "../at-rest/open.ts";
-import { checkRekeyOptions, type RekeyOptions, rekeyLocked } from "../at-rest/rekey.ts";
+import { type RekeyOptions, rekeyStore } from "../at-rest/rekey.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
-import {
-  ATREST_FILE,
-  badKey,
-  readSettings,
-  type StoredSettings,
-  unwrapDataKey,
-  writeSettings,
-} from "../at-rest/settings.ts";
+import { writeSettings } from "../at-rest/settings.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
@@ -97,12 +90,6 @@ import {
 
 const ALL = compileFilter("");
 
-function readSettingsOrBadKey(fs: FileSystem, dir: string): StoredSettings {
-  const stored = readSettings(fs, dir);
-  if (stored === null || stored.wrapped === null) throw badKey("the store is not encrypted");
-  return stored;
-}
-
 /** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
 const OPENING: unique symbol = Symbol("FileStore.open");
 
@@ -124,22 +111,8 @@ export class FileStore extends Durability implements StreamStore {
    * `key` to `newKey`. Only the wrapped data key in the settings file is
    * rewritten, atomically; ErrBadKey if `key` does not open the store.
    */
-  static async rekey(options: RekeyOptions): Promise<void> {
-    const { fs, dir, key, newKey, fileMode } = checkRekeyOptions(options);
-    try {
-      // Checked before the lock is taken, so a wrong key changes nothing (not even LOCK).
-      if (fs.stat(joinPath(dir, ATREST_FILE)) === null) throw badKey("the store is not encrypted");
-      unwrapDataKey(readSettingsOrBadKey(fs, dir), key).fill(0);
-      const lock = fs.lock(dir, fileMode);
-      try {
-        rekeyLocked(fs, dir, key, newKey, fileMode);
-      } finally {
-        lock.release();
-      }
-    } finally {
-      key.fill(0);
-      newKey.fill(0);
-    }
+  static rekey(options: RekeyOptions): Promise<void> {
+    return rekeyStore(options);
   }
 
   /** Opens (creating if needed) the store in `options.dir`. */

@@ -323,13 +323,9 @@ export interface RekeyOptions {
   fs?: FileSystem | undefined;
 }
 
-/** `FileStore.rekey`, or a clear failure while it does not exist yet. */
+/** `FileStore.rekey`. */
 export function rekey(options: RekeyOptions): Promise<void> {
-  const fn = (FileStore as unknown as { rekey?: (o: unknown) => Promise<void> }).rekey;
-  if (typeof fn !== "function") {
-    return Promise.reject(new Error("FileStore.rekey is not implemented yet"));
-  }
-  return fn.call(FileStore, options);
+  return FileStore.rekey(options);
 }
 
 /** `FileStore.rekey` with arguments exactly as given (bad-input tests). */

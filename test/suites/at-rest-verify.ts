@@ -17,6 +17,7 @@ import { FileStore } from "../../src/filestore/filestore.ts";
 import { verifyStore } from "../../src/verify.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { settle } from "./at-rest-crash.ts";
+import { hashTree, readAll, writeAll } from "./at-rest-helpers.ts";
 import { Ledger } from "./durability-ledger.ts";
 import { errorOf, inTempDir, testClock } from "./store-helpers.ts";
 
@@ -30,7 +31,7 @@ export function atRestVerifySuite(api: TestApi, ctx: RuntimeContext): void {
       it("checks every chunk's tag with the key; a good store verifies as state() says, changing nothing", () =>
         inTempDir(adapter, async (dir) => {
           const state = await sealedStore(adapter.fs, dir);
-          const before = snapshotFiles(adapter.fs, dir);
+          const before = hashTree(adapter.fs, dir);
           const report = verifyStore(dir, { fs: adapter.fs, key: KEY.slice() });
           expect(report).toMatchObject({
             ok: true,
@@ -43,13 +44,13 @@ export function atRestVerifySuite(api: TestApi, ctx: RuntimeContext): void {
             lost: [],
           });
           expect(report.blocks).toBeGreaterThanOrEqual(3);
-          expect(snapshotFiles(adapter.fs, dir)).toStrictEqual(before);
+          expect(hashTree(adapter.fs, dir)).toStrictEqual(before);
         }));
 
       it("refuses an encrypted store without a key or with a wrong one: ErrBadKey saying why, changing nothing", () =>
         inTempDir(adapter, async (dir) => {
           await sealedStore(adapter.fs, dir);
-          const before = snapshotFiles(adapter.fs, dir);
+          const before = hashTree(adapter.fs, dir);
           const none = errorOf(() => verifyStore(dir, { fs: adapter.fs }));
           expect(none.code).toBe("ErrBadKey");
           expect(none.message).toMatch(/encrypted .*key is needed/);
@@ -58,7 +59,7 @@ export function atRestVerifySuite(api: TestApi, ctx: RuntimeContext): void {
           );
           expect(wrong.code).toBe("ErrBadKey");
           expect(wrong.message).toMatch(/does not open/);
-          expect(snapshotFiles(adapter.fs, dir)).toStrictEqual(before);
+          expect(hashTree(adapter.fs, dir)).toStrictEqual(before);
         }));
 
       it("names a chunk that fails its tag with block and offsets; the lost sequences agree with opening the store", () =>
@@ -73,9 +74,9 @@ export function atRestVerifySuite(api: TestApi, ctx: RuntimeContext): void {
           const victim = chunks[chunks.length - 1];
           bytes[victim.fileStart + victim.fileLength - 20] ^= 0x04;
           writeAll(adapter.fs, path, bytes);
-          const before = snapshotFiles(adapter.fs, dir);
+          const before = hashTree(adapter.fs, dir);
           const report = verifyStore(dir, { fs: adapter.fs, key: KEY.slice() });
-          expect(snapshotFiles(adapter.fs, dir)).toStrictEqual(before);
+          expect(hashTree(adapter.fs, dir)).toStrictEqual(before);
           expect(report.ok).toBe(false);
           expect(report.damaged).toStrictEqual([
             {
@@ -195,7 +196,7 @@ export function atRestVerifySuite(api: TestApi, ctx: RuntimeContext): void {
               );
               writeFileSync(bad, "not a key");
               const state = await sealedStore(disk.fs, dir);
-              const before = snapshotFiles(disk.fs, dir);
+              const before = hashTree(disk.fs, dir);
               for (const key of [raw, hex]) {
                 const good = await run([script, dir, "--key-file", key]);
                 expect({ key, code: good.code, err: good.stderr.includes("cannot") }).toStrictEqual(
@@ -220,14 +221,14 @@ export function atRestVerifySuite(api: TestApi, ctx: RuntimeContext): void {
               expect(badRun.code).toBe(2);
               expect(badRun.stderr).toContain("32 raw bytes or 64 hex digits");
               expect((await run([script, dir, "--key-file"])).code).toBe(2);
-              expect(snapshotFiles(disk.fs, dir)).toStrictEqual(before);
+              expect(hashTree(disk.fs, dir)).toStrictEqual(before);
 
               const path = joinPath(dir, "msgs", "2.blk");
               const bytes = readAll(disk.fs, path);
               const victim = chunksOf(bytes)[0];
               bytes[victim.fileStart + victim.fileLength - 3] ^= 0x10;
               writeAll(disk.fs, path, bytes);
-              const damaged = snapshotFiles(disk.fs, dir);
+              const damaged = hashTree(disk.fs, dir);
               const badChunk = await run([script, dir, "--key-file", raw]);
               expect(badChunk.code).toBe(1);
               expect(badChunk.stdout).toContain("chunk: msgs/2.blk at offset 0, ");
@@ -238,7 +239,7 @@ export function atRestVerifySuite(api: TestApi, ctx: RuntimeContext): void {
                 ok: false,
                 damaged: [{ block: 2, kind: "chunk", offset: 0, fileOffset: victim.fileStart }],
               });
-              expect(snapshotFiles(disk.fs, dir)).toStrictEqual(damaged);
+              expect(hashTree(disk.fs, dir)).toStrictEqual(damaged);
             } finally {
               rmSync(keys, { recursive: true, force: true });
             }
@@ -302,48 +303,6 @@ function chunksOf(
     });
     at += 32 + stored;
   }
-  return out;
-}
-
-function readAll(fs: FileSystem, path: string): Uint8Array {
-  const size = fs.stat(path)!.size;
-  const out = new Uint8Array(size);
-  const handle = fs.open(path, "read");
-  try {
-    let done = 0;
-    while (done < size) {
-      const n = handle.read(out.subarray(done), done);
-      if (n <= 0) break;
-      done += n;
-    }
-  } finally {
-    handle.close();
-  }
-  return out;
-}
-
-function writeAll(fs: FileSystem, path: string, bytes: Uint8Array): void {
-  const handle = fs.open(path, "create");
-  try {
-    handle.truncate(0);
-    handle.write(bytes, 0);
-    handle.sync();
-  } finally {
-    handle.close();
-  }
-}
-
-function snapshotFiles(fs: FileSystem, dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (path: string) => {
-    for (const name of fs.list(path)) {
-      const full = joinPath(path, name);
-      if (fs.stat(full)?.isDirectory) walk(full);
-      else
-        out[full] = Array.from(readAll(fs, full), (b) => b.toString(16).padStart(2, "0")).join("");
-    }
-  };
-  walk(dir);
   return out;
 }
 
