@@ -68,3 +68,24 @@ export function filterMatches(filter: CompiledFilter, subject: string): boolean 
   if (filter.literal) return subject === filter.text;
   return subjectMatches(subject, filter.tokens);
 }
+
+/**
+ * True when some subject matches both filters (nats-server's
+ * SubjectsCollide): token by token, a `>` in either matches the rest, a `*`
+ * any one token, literals must be equal, and without a `>` the lengths must
+ * agree. nats-server 2.9's work-queue check only asked whether one filter
+ * was a subset of the other, which misses `a.*.c` against `a.b.*`.
+ */
+export function filtersOverlap(a: string, b: string): boolean {
+  if (matchesAll(a) || matchesAll(b)) return true;
+  const ta = filterTokens(a);
+  const tb = filterTokens(b);
+  const n = Math.min(ta.length, tb.length);
+  for (let i = 0; i < n; i++) {
+    const x = ta[i];
+    const y = tb[i];
+    if (x === ">" || y === ">") return true;
+    if (x !== "*" && y !== "*" && x !== y) return false;
+  }
+  return ta.length === tb.length;
+}

@@ -73,6 +73,14 @@ export interface SimpleState {
 export type DiscardPolicy = "old" | "new";
 
 /**
+ * When a message leaves the stream besides the limits (nats-server's
+ * RetentionPolicy): `limits` only by the limits; `interest` once every
+ * consumer whose filter matches it has acknowledged it; `workqueue` once one
+ * consumer acknowledged it.
+ */
+export type RetentionPolicy = "limits" | "interest" | "workqueue";
+
+/**
  * Stream limits; every field is optional and 0 / undefined means unlimited.
  * Each may be spelled `undefined` (as under `exactOptionalPropertyTypes`),
  * which means the same as leaving it out.
@@ -89,6 +97,8 @@ export interface StreamLimits {
   allowMsgTtl?: boolean | undefined;
   /** Sequence of the first message of an empty stream (default 1). */
   firstSeq?: number | undefined;
+  /** Default "limits"; fixed when the stream is created (`updateConfig` cannot change it). */
+  retention?: RetentionPolicy | undefined;
 }
 
 /** Options shared by every engine. */

@@ -19,7 +19,7 @@ import { systemNow } from "./clock.ts";
 import { RECORD_LIMIT } from "./codec/validate.ts";
 import { invalidArgument, JetStoreError } from "./errors.ts";
 import { MAX_SEQ, MAX_SUBJECT_BYTES } from "./format.ts";
-import type { DiscardPolicy, StoreOptions } from "./types.ts";
+import type { DiscardPolicy, RetentionPolicy, StoreOptions } from "./types.ts";
 
 /** The largest timestamp a record holds (i64 nanoseconds). */
 export const MAX_TIMESTAMP = (1n << 63n) - 1n;
@@ -35,6 +35,7 @@ export interface ResolvedLimits {
   discardNewPerSubject: boolean;
   allowMsgTtl: boolean;
   firstSeq: number;
+  retention: RetentionPolicy;
 }
 
 /** Store options after validation. */
@@ -231,8 +232,10 @@ const STORE_OPTION_KEYS: ReadonlySet<string> = new Set([
   ...LIMIT_FLAGS,
   "discard",
   "firstSeq",
+  "retention",
   "now",
 ]);
+const RETENTION_POLICIES: readonly RetentionPolicy[] = ["limits", "interest", "workqueue"];
 
 /**
  * Validates the limits given to `updateConfig`: the same rules as at open;
@@ -254,6 +257,12 @@ export function checkLimitsUpdate(limits: unknown, current: ResolvedLimits): Res
   if (current.allowMsgTtl && !resolved.allowMsgTtl) {
     throw invalidArgument(
       "Cannot update config: allowMsgTtl cannot be turned off once on (give allowMsgTtl: true)",
+    );
+  }
+  // As nats-server: consumers and stored messages were admitted under the policy.
+  if (resolved.retention !== current.retention) {
+    throw invalidArgument(
+      `Cannot update config: retention is "${current.retention}" and cannot change (got ${describeValue(resolved.retention)})`,
     );
   }
   return { ...resolved, firstSeq: current.firstSeq };
@@ -314,6 +323,12 @@ export function checkStoreOptions(
       `Invalid store option firstSeq: must be a non-negative safe integer, got ${describeValue(firstSeq)}`,
     );
   }
+  const retention = given.retention === undefined ? "limits" : given.retention;
+  if (!RETENTION_POLICIES.includes(retention)) {
+    throw invalidArgument(
+      `Invalid store option retention: must be "limits", "interest" or "workqueue", got ${describeValue(retention)}`,
+    );
+  }
   const now = given.now === undefined ? systemNow : given.now;
   if (typeof now !== "function") {
     throw invalidArgument(
@@ -326,7 +341,7 @@ export function checkStoreOptions(
     );
   }
   return {
-    limits: { ...counts, ...flags, discard, firstSeq: firstSeq === 0 ? 1 : firstSeq },
+    limits: { ...counts, ...flags, discard, firstSeq: firstSeq === 0 ? 1 : firstSeq, retention },
     now,
   };
 }

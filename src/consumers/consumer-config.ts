@@ -6,13 +6,14 @@
  */
 import { invalidArgument } from "../errors.ts";
 import { describeValue } from "../validate.ts";
+import { checkDurableConfig } from "./consumer-options.ts";
 import type { AckPolicy, ConsumerConfig } from "./types.ts";
 
 /** Longest consumer name in UTF-8 bytes (nats-server's JSMaxNameLen). */
 export const MAX_CONSUMER_NAME_BYTES = 255;
 
 const ACK_POLICIES: readonly AckPolicy[] = ["explicit", "all", "none"];
-const CONFIG_KEYS = new Set(["ackPolicy", "maxDeliver", "name"]);
+const CONFIG_KEYS = new Set(["ackPolicy", "maxDeliver", "name", "durable"]);
 // nats-server's isValidAssetName refuses these; NUL and other C0 controls too, as a directory name.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
 const BAD_NAME_CHARS = /[\u0000-\u001f\u007f .*>/\\]/;
@@ -91,6 +92,7 @@ export function checkConsumerConfig(config: unknown, name: string, action: strin
   }
   const copy: ConsumerConfig = { ackPolicy: c.ackPolicy as AckPolicy };
   if (c.maxDeliver !== undefined) copy.maxDeliver = c.maxDeliver as number;
+  if (c.durable !== undefined) copy.durable = checkDurableConfig(c.durable, action);
   return copy;
 }
 

@@ -4,6 +4,7 @@
  * server/store.go, in camelCase). The memory variant is
  * consumer-mem-store.ts; the file variant will implement the same interface.
  */
+import type { DurableConfig } from "./consumer-options.ts";
 import type { ConsumerState } from "./consumer-state.ts";
 
 /**
@@ -23,6 +24,11 @@ export interface ConsumerConfig {
   maxDeliver?: number;
   /** The consumer's name; `getConfig` fills it in, and a given one must match. */
   name?: string;
+  /**
+   * The options of the durable consumer that owns the store (consumer-options.ts),
+   * kept with its state so that a reopen is checked against them. @internal
+   */
+  durable?: DurableConfig;
 }
 
 /**

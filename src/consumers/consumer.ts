@@ -1,0 +1,452 @@
+/**
+ * A durable pull consumer, what `store.consumer(name, options)` returns:
+ * nats-server's pull consumer (server/consumer.go: getNextMsg,
+ * processAckMsg, processNak, processTerm, progressUpdate, checkPending),
+ * embedded. It reads the stream through a `DeliveryCursor`, keeps its
+ * unacknowledged deliveries in `PendingAcks`, records every delivery and ack
+ * in its `ConsumerStore` (so a FileStore consumer resumes after a reopen),
+ * and tells its owner of each ack for the stream's retention.
+ *
+ * Time: redelivery deadlines are read against the stream's clock on every
+ * call (`fetch`, `next`, `info`), so a test that moves an injected clock sees
+ * redeliveries on its next call without sleeping; a timer runs only while a
+ * fetch waits. A deadline persists as the delivery's timestamp (nats-server's
+ * `Pending.Timestamp`): after a reopen every unacknowledged delivery comes
+ * back once its wait, counted from that timestamp, is over.
+ *
+ * Fetch returns at once with what is ready, up to `max`; only when nothing
+ * is ready does it wait, for the first message that comes (and what else is
+ * ready by then) or its expiry. This is nats.go's Fetch, which asks with
+ * no_wait first; waiting for a full batch would hold ready messages back.
+ */
+import { invalidArgument, JetStoreError } from "../errors.ts";
+import type { StoredMsg, StreamStore } from "../types.ts";
+import { describeValue } from "../validate.ts";
+import { checkPositive } from "./consumer-config.ts";
+import {
+  checkFetchOptions,
+  DEFAULT_EXPIRES_MS,
+  type ResolvedConsumerOptions,
+} from "./consumer-options.ts";
+import type { ConsumerState, SequencePair } from "./consumer-state.ts";
+import type { DeliveryCursor } from "./delivery-cursor.ts";
+import { type PendingEntry, PendingAcks } from "./pending-acks.ts";
+import { PullWaiters } from "./pull-waiters.ts";
+import type { ConsumerStore } from "./types.ts";
+
+/** A message as a consumer delivers it. */
+export interface ConsumerMsg extends StoredMsg {
+  /** This delivery's consumer sequence (every delivery, redeliveries too, gets the next one). */
+  consumerSeq: number;
+  /** 1 on the first delivery, 2 on the first redelivery, … */
+  deliveryCount: number;
+}
+
+/** What `info()` reports (nats-server's ConsumerInfo, in part). */
+export interface ConsumerInfo {
+  name: string;
+  /** Matching messages not delivered yet. */
+  numPending: number;
+  /** Deliveries awaiting an ack. */
+  numAckPending: number;
+  /** Messages delivered more than once and not acknowledged since. */
+  numRedelivered: number;
+  /** The last delivery: its consumer sequence and the highest stream sequence delivered. */
+  delivered: SequencePair;
+  /** Everything at or below is acknowledged. */
+  ackFloor: SequencePair;
+}
+
+/** What a consumer needs of the stream's set of consumers (durables.ts). @internal */
+export interface ConsumerOwner {
+  readonly stream: StreamStore;
+  /** The stream's clock, nanoseconds. */
+  now(): bigint;
+  /** `seq` no longer needs `by` (acked, terminated, or delivered under ack policy none). */
+  acked(by: Consumer, seq: number): void;
+  /** `by` closed; `state` is its last state, or null when it could not be read. */
+  closed(by: Consumer, state: ConsumerState | null): void;
+  /** `by` is being deleted: it has no interest any more. */
+  deleted(by: Consumer): void;
+}
+
+const OPENING: unique symbol = Symbol("Consumer");
+
+/** @internal */
+export function openConsumer(
+  name: string,
+  owner: ConsumerOwner,
+  store: ConsumerStore,
+  options: ResolvedConsumerOptions,
+  cursor: DeliveryCursor,
+  state: ConsumerState,
+): Consumer {
+  return new Consumer(OPENING, name, owner, store, options, cursor, state);
+}
+
+export class Consumer {
+  /** The consumer's name. */
+  readonly name: string;
+  private readonly owner: ConsumerOwner;
+  private readonly store: ConsumerStore;
+  private readonly options: ResolvedConsumerOptions;
+  /** @internal */
+  readonly cursor: DeliveryCursor;
+  /** @internal */
+  readonly pending = new PendingAcks();
+  private readonly waiters: PullWaiters<ConsumerMsg>;
+  /** The last consumer sequence handed out. */
+  private dseq: number;
+  private closed = false;
+
+  /** Consumers come from `store.consumer(name, options)`. @internal */
+  constructor(
+    opening: typeof OPENING,
+    name: string,
+    owner: ConsumerOwner,
+    store: ConsumerStore,
+    options: ResolvedConsumerOptions,
+    cursor: DeliveryCursor,
+    state: ConsumerState,
+  ) {
+    if (opening !== OPENING) {
+      throw invalidArgument("Consumer cannot be constructed: use store.consumer(name, options)");
+    }
+    this.name = name;
+    this.owner = owner;
+    this.store = store;
+    this.options = options;
+    this.cursor = cursor;
+    this.dseq = state.delivered.consumer;
+    // Ascending, as first deliveries were made: ack policy all walks them in order.
+    for (const seq of [...state.pending.keys()].sort((a, b) => a - b)) {
+      const p = state.pending.get(seq)!;
+      const dc = (state.redelivered.get(seq) ?? 0) + 1;
+      this.pending.add(seq, p.sequence, Number(p.ts) / 1e6 + this.waitFor(dc));
+      this.pending.get(seq)!.dc = dc;
+    }
+    this.waiters = new PullWaiters(
+      (max) => this.fill(max),
+      () => this.pending.nextDeadline() - this.nowMs(),
+    );
+  }
+
+  /** The ack policy, for the stream's retention. @internal */
+  get ackPolicy(): ResolvedConsumerOptions["ackPolicy"] {
+    return this.options.ackPolicy;
+  }
+
+  /** True while the consumer would still want `seq` acknowledged (nats-server's needAck), filter aside. @internal */
+  needsAck(seq: number): boolean {
+    if (this.options.ackPolicy !== "none" && this.pending.get(seq) !== undefined) return true;
+    return this.cursor.ahead(seq);
+  }
+
+  /**
+   * Up to `max` messages: redeliveries first, then new ones. Resolves at once
+   * with what is ready; when nothing is, waits up to `expiresMs` (default
+   * 30000, 0: not at all) for the first message and resolves with what is
+   * ready then, or with [] on expiry or when the consumer closes.
+   */
+  fetch(max: number, options?: { expiresMs?: number | undefined }): Promise<ConsumerMsg[]> {
+    try {
+      const action = "fetch";
+      this.checkUsable(action);
+      checkPositive(max, action, "max");
+      const expiresMs = checkFetchOptions(options, action);
+      if (this.waiters.size > 0) this.waiters.serve();
+      const msgs = this.fill(max);
+      if (msgs.length > 0 || expiresMs === 0) return Promise.resolve(msgs);
+      return this.waiters.wait(max, expiresMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** One message, waiting as `fetch` does; null on expiry or when the consumer closes. */
+  async next(options?: { expiresMs?: number | undefined }): Promise<ConsumerMsg | null> {
+    const msgs = await this.fetch(1, options);
+    return msgs.length === 0 ? null : msgs[0];
+  }
+
+  /**
+   * Every message as it comes, redeliveries included, following the stream
+   * live; ends when the consumer or its stream closes.
+   */
+  async *messages(): AsyncIterableIterator<ConsumerMsg> {
+    this.checkUsable("read messages");
+    while (!this.closed) {
+      const msgs = await this.fetch(1, { expiresMs: DEFAULT_EXPIRES_MS });
+      if (msgs.length > 0) yield msgs[0];
+    }
+  }
+
+  /**
+   * Acknowledges stream sequence `seq` (ack policy all: and every pending
+   * message before it). ErrNotPending when it awaits no ack; ErrNoAckPolicy
+   * under ack policy none.
+   */
+  ack(seq: number): void {
+    this.acknowledge(seq, "ack");
+  }
+
+  /**
+   * Terminates `seq`: it is never redelivered. Recorded as an ack, as
+   * nats-server does (so under ack policy all it acknowledges what precedes it).
+   */
+  term(seq: number): void {
+    this.acknowledge(seq, "terminate");
+  }
+
+  /** Asks for `seq` again: at once, or after `delayMs`. */
+  nak(seq: number, delayMs?: number): void {
+    const action = "nak";
+    const entry = this.pendingEntry(seq, action);
+    if (delayMs !== undefined && (!Number.isSafeInteger(delayMs) || delayMs < 0)) {
+      throw invalidArgument(
+        `Cannot ${action} stream sequence ${seq}: delayMs must be a safe integer ≥ 0, got ${describeValue(delayMs)}`,
+      );
+    }
+    if (delayMs === undefined || delayMs === 0) {
+      this.pending.enqueue(seq, entry);
+      this.waiters.wake();
+      return;
+    }
+    const nowMs = this.nowMs();
+    const deadline = nowMs + delayMs;
+    // As nats-server: the stored delivery time is set back so that it falls due at the deadline.
+    this.store.updateDelivered(entry.dseq, seq, entry.dc, this.stampFor(deadline, entry.dc));
+    this.pending.schedule(seq, entry, deadline);
+    if (this.waiters.size > 0) this.waiters.arm();
+  }
+
+  /** Still working on `seq`: its ack wait starts again (nats-server's progress ack). */
+  working(seq: number): void {
+    const action = "extend the ack wait of";
+    const entry = this.pendingEntry(seq, action);
+    const now = this.owner.now();
+    this.store.updateDelivered(entry.dseq, seq, entry.dc, now);
+    this.pending.schedule(seq, entry, Number(now) / 1e6 + this.waitFor(entry.dc));
+  }
+
+  /** Where the consumer stands. */
+  info(): ConsumerInfo {
+    this.checkUsable("read consumer info");
+    this.expire(this.owner.now());
+    const state = this.store.state();
+    return {
+      name: this.name,
+      numPending: this.cursor.numPending(),
+      numAckPending: this.pending.size,
+      numRedelivered: state.redelivered.size,
+      delivered: state.delivered,
+      ackFloor: state.ackFloor,
+    };
+  }
+
+  /** Resolves once every delivery and ack so far is durable (FileStore; at once for MemStore). */
+  async sync(): Promise<void> {
+    this.checkUsable("sync consumer");
+    await this.store.sync();
+  }
+
+  /**
+   * Closes this handle; the consumer and its state stay with the stream
+   * (`store.consumer(name, …)` resumes it). Waiting fetches resolve with [].
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiters.cancelAll();
+    let state: ConsumerState | null = null;
+    try {
+      state = this.store.state();
+    } catch {
+      // A store stopped under us (the stream closed) keeps what it saved.
+    }
+    this.owner.closed(this, state);
+    await this.store.stop();
+  }
+
+  /** Removes the consumer and its state. ErrStoreClosed on a closed handle. */
+  async delete(): Promise<void> {
+    this.checkUsable("delete consumer");
+    this.closed = true;
+    this.waiters.cancelAll();
+    this.owner.deleted(this);
+    await this.store.delete();
+  }
+
+  /** Closes at once, without stopping the store (the stream stops it). @internal */
+  detach(): ConsumerState | null {
+    if (this.closed) return null;
+    this.closed = true;
+    this.waiters.cancelAll();
+    try {
+      return this.store.state();
+    } catch {
+      return null;
+    }
+  }
+
+  /** Something was stored: a waiting fetch may take it. @internal */
+  stored(): void {
+    this.waiters.wake();
+  }
+
+  /** True while fetches wait. @internal */
+  get waiting(): boolean {
+    return this.waiters.size > 0;
+  }
+
+  private fill(max: number): ConsumerMsg[] {
+    const out: ConsumerMsg[] = [];
+    if (this.closed) return out;
+    const now = this.owner.now();
+    const nowMs = Number(now) / 1e6;
+    this.expire(now);
+    this.cursor.fresh();
+    const limit = this.options.ackPolicy === "none" ? -1 : this.options.maxAckPending;
+    while (out.length < max) {
+      const seq = this.pending.takeQueued();
+      if (seq !== 0) {
+        const msg = this.redeliver(seq, now, nowMs);
+        if (msg !== null) out.push(msg);
+        continue;
+      }
+      if (limit > 0 && this.pending.size >= limit) break;
+      const msg = this.cursor.next(this.skipEnded);
+      if (msg === null) break;
+      out.push(this.deliver(msg, now, nowMs));
+    }
+    return out;
+  }
+
+  private deliver(msg: StoredMsg, now: bigint, nowMs: number): ConsumerMsg {
+    const dseq = this.dseq + 1;
+    this.store.updateDelivered(dseq, msg.seq, 1, now);
+    this.dseq = dseq;
+    if (this.options.ackPolicy === "none") this.owner.acked(this, msg.seq);
+    else this.pending.add(msg.seq, dseq, nowMs + this.waitFor(1));
+    return consumerMsg(msg, dseq, 1);
+  }
+
+  private redeliver(seq: number, now: bigint, nowMs: number): ConsumerMsg | null {
+    const entry = this.pending.get(seq)!;
+    let msg: StoredMsg;
+    try {
+      msg = this.owner.stream.loadMsg(seq);
+    } catch (err) {
+      const code = (err as JetStoreError).code;
+      if (code !== "ErrStoreMsgNotFound" && code !== "ErrStoreEOF") throw err;
+      // Gone from the stream: nothing to redeliver (nats-server drops it from pending).
+      // Under ack policy all an ack would cover what precedes it, so only the explicit one is recorded.
+      if (this.options.ackPolicy === "explicit") this.store.updateAcks(entry.dseq, seq);
+      this.pending.delete(seq);
+      return null;
+    }
+    const dc = entry.dc + 1;
+    const dseq = this.dseq + 1;
+    this.store.updateDelivered(dseq, seq, dc, now);
+    this.dseq = dseq;
+    entry.dc = dc;
+    this.pending.schedule(seq, entry, nowMs + this.waitFor(dc));
+    return consumerMsg(msg, dseq, dc);
+  }
+
+  /** Moves what fell due to the redelivery queue; drops what ran out of deliveries. */
+  private expire(now: bigint): void {
+    this.pending.expire(Number(now) / 1e6, this.options.maxDeliver, (seq, entry) => {
+      // Recorded as the delivery past the limit, which drops it from the store's pending (nats-server's rule).
+      this.store.updateDelivered(entry.dseq, seq, entry.dc + 1, now);
+      this.pending.delete(seq);
+    });
+  }
+
+  private readonly skipEnded = (startSeq: number): void => {
+    this.store.updateStarting(startSeq - 1);
+  };
+
+  private acknowledge(seq: number, action: "ack" | "terminate"): void {
+    const entry = this.pendingEntry(seq, action);
+    const limit = this.options.maxAckPending;
+    const wasFull = limit > 0 && this.pending.size >= limit;
+    this.store.updateAcks(entry.dseq, seq);
+    if (this.options.ackPolicy === "all") {
+      const done: number[] = [];
+      for (const s of this.pending.entries.keys()) {
+        if (s > seq) break;
+        done.push(s);
+      }
+      for (const s of done) {
+        this.pending.delete(s);
+        this.owner.acked(this, s);
+      }
+    } else {
+      this.pending.delete(seq);
+      this.owner.acked(this, seq);
+    }
+    if (wasFull) this.waiters.wake();
+  }
+
+  /** The pending entry of `seq`, after the checks every ack-like call makes. */
+  private pendingEntry(seq: number, action: string): PendingEntry {
+    this.checkUsable(action);
+    checkPositive(seq, action, "stream sequence");
+    if (this.options.ackPolicy === "none") {
+      throw new JetStoreError(
+        "ErrNoAckPolicy",
+        `Cannot ${action} stream sequence ${seq}: consumer ${describeValue(this.name)} has ack policy none`,
+      );
+    }
+    const entry = this.pending.get(seq);
+    if (entry === undefined) {
+      const why = this.cursor.ahead(seq)
+        ? "it was never delivered"
+        : "it was acknowledged, terminated or ran out of deliveries, or never matched";
+      throw new JetStoreError(
+        "ErrNotPending",
+        `Cannot ${action} stream sequence ${seq}: it awaits no ack from consumer ${describeValue(this.name)} (${why})`,
+      );
+    }
+    return entry;
+  }
+
+  /** The wait before redelivery after delivery number `dc`: the backoff step, or ackWaitMs. */
+  private waitFor(dc: number): number {
+    const backoff = this.options.backoffMs;
+    if (backoff.length === 0) return this.options.ackWaitMs;
+    return backoff[Math.min(dc, backoff.length) - 1];
+  }
+
+  /** The delivery time that makes delivery number `dc` due at `deadline` (ms). */
+  private stampFor(deadline: number, dc: number): bigint {
+    const ms = deadline - this.waitFor(dc);
+    return ms <= 0 ? 0n : BigInt(Math.round(ms * 1e6));
+  }
+
+  private nowMs(): number {
+    return Number(this.owner.now()) / 1e6;
+  }
+
+  private checkUsable(action: string): void {
+    if (this.closed) {
+      throw new JetStoreError(
+        "ErrStoreClosed",
+        `Cannot ${action}: consumer ${describeValue(this.name)} is closed`,
+      );
+    }
+  }
+}
+
+function consumerMsg(msg: StoredMsg, consumerSeq: number, deliveryCount: number): ConsumerMsg {
+  return {
+    subject: msg.subject,
+    hdr: msg.hdr,
+    msg: msg.msg,
+    seq: msg.seq,
+    ts: msg.ts,
+    consumerSeq,
+    deliveryCount,
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * A consumer's deliveries awaiting an ack: each one's first consumer
+ * sequence, delivery count and redelivery deadline, the deadlines in a
+ * binary min-heap, and the queue of messages due for redelivery (nats-server's
+ * `pending`, `rdc` and `rdq`, with `checkPending` as `expire`).
+ *
+ * One timer per pending message (nats-server keeps one timer per consumer
+ * and walks every pending entry on each tick) was rejected: a consumer that
+ * keeps up acknowledges within microseconds, and a timer or a walk per ack
+ * would cost more than the rest of the ack. The heap is lazy: an ack or a new
+ * deadline leaves the old heap entry behind, recognised as stale when it
+ * reaches the top (its deadline no longer the entry's), and the heap is
+ * rebuilt from the live entries once stale ones outnumber them. A consumer
+ * that acks in order keeps the heap as small as its pending set, since the
+ * stale top is pruned on every look.
+ *
+ * Deadlines are milliseconds on the stream's clock, as doubles.
+ */
+
+/** One delivered, unacknowledged message. */
+export interface PendingEntry {
+  /** The consumer sequence of its first delivery (what the consumer store keeps). */
+  dseq: number;
+  /** How many times it was delivered. */
+  dc: number;
+  /** When it is due for redelivery, in ms on the stream's clock. */
+  deadline: number;
+  /** On the redelivery queue (its heap entry, if any, is stale). */
+  queued: boolean;
+}
+
+/** Stale heap entries tolerated before a rebuild, beyond the live ones. */
+const HEAP_SLACK = 1024;
+
+export class PendingAcks {
+  /** By stream sequence, in the order of first delivery, which is ascending. */
+  readonly entries = new Map<number, PendingEntry>();
+  private heapDeadlines: number[] = [];
+  private heapSeqs: number[] = [];
+  private queue: number[] = [];
+  private queueHead = 0;
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(seq: number): PendingEntry | undefined {
+    return this.entries.get(seq);
+  }
+
+  /** A first delivery of `seq`, due at `deadline`. */
+  add(seq: number, dseq: number, deadline: number): void {
+    this.entries.set(seq, { dseq, dc: 1, deadline, queued: false });
+    this.push(deadline, seq);
+  }
+
+  /** Forgets `seq` (acked, terminated, dropped); its heap and queue entries go stale. */
+  delete(seq: number): void {
+    this.entries.delete(seq);
+  }
+
+  /** `entry` (of `seq`) is due again at `deadline`, off the redelivery queue. */
+  schedule(seq: number, entry: PendingEntry, deadline: number): void {
+    entry.deadline = deadline;
+    entry.queued = false;
+    this.push(deadline, seq);
+  }
+
+  /** Puts `entry` (of `seq`) on the redelivery queue now, unless it is there. */
+  enqueue(seq: number, entry: PendingEntry): void {
+    if (entry.queued) return;
+    entry.queued = true;
+    this.queue.push(seq);
+  }
+
+  /**
+   * Moves every entry due at `now` to the redelivery queue, in stream order
+   * (as nats-server sorts them), or hands it to `exhausted` when it was
+   * already delivered `maxDeliver` times (> 0). Returns how many were queued.
+   */
+  expire(now: number, maxDeliver: number, exhausted: (seq: number, entry: PendingEntry) => void): number {
+    const due: number[] = [];
+    for (;;) {
+      this.pruneTop();
+      if (this.heapSeqs.length === 0 || this.heapDeadlines[0] > now) break;
+      const seq = this.heapSeqs[0];
+      const entry = this.entries.get(seq)!;
+      this.pop();
+      if (maxDeliver > 0 && entry.dc >= maxDeliver) {
+        // Marked queued first, so a stale heap copy is never taken for it.
+        entry.queued = true;
+        exhausted(seq, entry);
+      } else {
+        entry.queued = true;
+        due.push(seq);
+      }
+    }
+    if (due.length > 1) due.sort((a, b) => a - b);
+    for (let i = 0; i < due.length; i++) this.queue.push(due[i]);
+    return due.length;
+  }
+
+  /** The next sequence due for redelivery, taken off the queue; 0 when none. */
+  takeQueued(): number {
+    while (this.queueHead < this.queue.length) {
+      const seq = this.queue[this.queueHead++];
+      const entry = this.entries.get(seq);
+      if (entry !== undefined && entry.queued) {
+        entry.queued = false;
+        this.compactQueue();
+        return seq;
+      }
+    }
+    this.queue = [];
+    this.queueHead = 0;
+    return 0;
+  }
+
+  /** True when a live entry waits on the redelivery queue. */
+  hasQueued(): boolean {
+    while (this.queueHead < this.queue.length) {
+      const entry = this.entries.get(this.queue[this.queueHead]);
+      if (entry !== undefined && entry.queued) return true;
+      this.queueHead++;
+    }
+    return false;
+  }
+
+  /** The earliest deadline of an entry not yet queued, or Infinity. */
+  nextDeadline(): number {
+    this.pruneTop();
+    return this.heapSeqs.length === 0 ? Number.POSITIVE_INFINITY : this.heapDeadlines[0];
+  }
+
+  /** Entries in the order of first delivery (ascending stream sequence). */
+  [Symbol.iterator](): IterableIterator<[number, PendingEntry]> {
+    return this.entries.entries();
+  }
+
+  private pruneTop(): void {
+    const deadlines = this.heapDeadlines;
+    const seqs = this.heapSeqs;
+    while (seqs.length > 0) {
+      const entry = this.entries.get(seqs[0]);
+      if (entry !== undefined && !entry.queued && entry.deadline === deadlines[0]) return;
+      this.pop();
+    }
+  }
+
+  private push(deadline: number, seq: number): void {
+    if (this.heapSeqs.length > 2 * this.entries.size + HEAP_SLACK) this.rebuild();
+    const deadlines = this.heapDeadlines;
+    const seqs = this.heapSeqs;
+    let i = seqs.length;
+    deadlines.push(deadline);
+    seqs.push(seq);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(deadline, seq, deadlines[parent], seqs[parent])) break;
+      deadlines[i] = deadlines[parent];
+      seqs[i] = seqs[parent];
+      i = parent;
+    }
+    deadlines[i] = deadline;
+    seqs[i] = seq;
+  }
+
+  private pop(): void {
+    const deadlines = this.heapDeadlines;
+    const seqs = this.heapSeqs;
+    const lastDeadline = deadlines.pop()!;
+    const lastSeq = seqs.pop()!;
+    const n = seqs.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && earlier(deadlines[child + 1], seqs[child + 1], deadlines[child], seqs[child])) {
+        child++;
+      }
+      if (!earlier(deadlines[child], seqs[child], lastDeadline, lastSeq)) break;
+      deadlines[i] = deadlines[child];
+      seqs[i] = seqs[child];
+      i = child;
+    }
+    deadlines[i] = lastDeadline;
+    seqs[i] = lastSeq;
+  }
+
+  /** The heap again from the live, unqueued entries only. */
+  private rebuild(): void {
+    this.heapDeadlines = [];
+    this.heapSeqs = [];
+    const live: Array<[number, number]> = [];
+    for (const [seq, entry] of this.entries) {
+      if (!entry.queued) live.push([entry.deadline, seq]);
+    }
+    live.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    // A sorted array is a valid heap.
+    for (const [deadline, seq] of live) {
+      this.heapDeadlines.push(deadline);
+      this.heapSeqs.push(seq);
+    }
+  }
+
+  private compactQueue(): void {
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+}
+
+function earlier(d1: number, s1: number, d2: number, s2: number): boolean {
+  return d1 < d2 || (d1 === d2 && s1 < s2);
+}
