@@ -333,7 +333,8 @@ async function crashEverywhere(
         const got = plain(stream.consumerStore("c1", { ackPolicy: "explicit" }).state());
         // The empty state stands for a consumer not yet (or no longer) on disk.
         const candidates = [plain(emptyState()), ...w.states];
-        const index = candidates.findLastIndex((s) => same(s, got));
+        let index = candidates.length - 1;
+        while (index >= 0 && !same(candidates[index]!, got)) index--;
         expect({ at, lose, got, found: index >= 0 }).toEqual({ at, lose, got, found: true });
         if (w.acknowledged > 0) {
           const floor = candidates.findIndex((s) => same(s, candidates[w.acknowledged]!));
