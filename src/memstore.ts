@@ -39,6 +39,9 @@
  * removals, lifecycle); limits and expiry are the shared stream-policy.ts.
  */
 
+import { ConsumerMemStore } from "./consumers/consumer-mem-store.ts";
+import { StreamConsumers } from "./consumers/registry.ts";
+import type { ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
 import { MemQueries } from "./mem-queries.ts";
 import type { MemRecord } from "./mem-slots.ts";
 import { recordSize } from "./msg-size.ts";
@@ -100,6 +103,8 @@ export class MemStore extends MemQueries implements StreamStore {
   private readonly now: () => bigint;
   /** Limits, age and TTL expiry: the rules every engine shares (stream-policy.ts). @internal */
   protected readonly policy: StreamPolicy;
+  /** The consumers open on the stream. @internal */
+  protected readonly consumers: StreamConsumers;
 
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
@@ -135,6 +140,21 @@ export class MemStore extends MemQueries implements StreamStore {
       isClosed: () => this.closed,
     });
     this.policy.startAgeTimer();
+    this.consumers = new StreamConsumers(
+      this,
+      (name, config, onStop) => new ConsumerMemStore(name, config, { now, onStop }),
+      now,
+    );
+  }
+
+  /**
+   * A consumer store on this stream, in memory (nats-server's
+   * consumerMemStore); ErrInvalidArgument for a bad name or config, or while
+   * one of that name is open.
+   */
+  consumerStore(name: string, config: ConsumerConfig): ConsumerStore {
+    checkOpen(this.closed, Action.consumerStore);
+    return this.consumers.consumerStore(name, config);
   }
 
   updateConfig(limits: StreamLimits): void {
@@ -157,6 +177,7 @@ export class MemStore extends MemQueries implements StreamStore {
     const ts = readClock(this.now, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     this.policy.stored(subject, seq, ts, ttlSeconds);
+    this.consumers.stored(seq);
     return { seq, ts };
   }
 
@@ -182,6 +203,7 @@ export class MemStore extends MemQueries implements StreamStore {
     this.policy.admit(subject, (hdr === null ? 0 : hdr.length) + msg.length, size, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     this.policy.storedRaw(subject, seq, ts, ttlSeconds, action);
+    this.consumers.stored(seq);
   }
 
   skipMsg(): number {
@@ -445,12 +467,12 @@ export class MemStore extends MemQueries implements StreamStore {
       }
       while (next <= this.last) deleted.push(next++);
     }
-    return { ...summary, deleted };
+    return { ...summary, deleted, consumers: this.consumers.count };
   }
 
   fastState(): StreamState {
     checkOpen(this.closed, "read state");
-    return this.summary();
+    return { ...this.summary(), consumers: this.consumers.count };
   }
 
   async flush(): Promise<void> {
@@ -462,6 +484,7 @@ export class MemStore extends MemQueries implements StreamStore {
   }
 
   async close(): Promise<void> {
+    if (!this.closed) await this.consumers.stopAll();
     this.closed = true;
     this.policy.stop();
     this.seqs = [];

@@ -32,6 +32,7 @@ export const Action = {
   subjectForSeq: "read the subject of a message",
   getSeqFromTime: "find a sequence by time",
   updateConfig: "update config",
+  consumerStore: "create consumer store",
   flush: "flush",
   sync: "sync",
   delete: "delete the store",

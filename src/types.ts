@@ -46,6 +46,8 @@ export interface DamagedBytes {
   msgs: number[];
 }
 
+import type { ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
+
 /** The state of a whole stream. */
 export interface StreamState {
   msgs: number;
@@ -59,6 +61,7 @@ export interface StreamState {
   /** Sequences between first and last that are gone (only from `state()`, not `fastState()`). */
   deleted?: number[];
   lost?: LostData;
+  /** Consumer stores open on the stream (nats-server counts the consumers registered with it). */
   consumers: number;
 }
 
@@ -195,6 +198,13 @@ export interface StreamStore {
    * the next write. Invalid limits change nothing (ErrInvalidArgument).
    */
   updateConfig(limits: StreamLimits): void;
+  /**
+   * A consumer store on this stream (nats-server's ConsumerStore): kept with
+   * the stream (a FileStore's in `consumers/<name>/`, reopened with its saved
+   * state), stopped by `close()`, removed by `delete()`. ErrInvalidArgument
+   * for a bad name or config, or while one of that name is open.
+   */
+  consumerStore(name: string, config: ConsumerConfig): ConsumerStore;
   /**
    * Closes and removes all of the store's data. Rejects with ErrStoreClosed on
    * a closed store, which no longer holds the store's lock.

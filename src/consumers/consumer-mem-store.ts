@@ -278,6 +278,14 @@ export class ConsumerMemStore implements ConsumerStore {
     this.current = checkedReplacement(state, ConsumerAction.forceUpdate);
   }
 
+  /**
+   * Takes `state` as it is, without the checks of `forceUpdate`: a state this
+   * store's own rules produced, read back from disk. @internal
+   */
+  restore(state: ConsumerState): void {
+    this.current = copyConsumerState(state);
+  }
+
   state(): ConsumerState {
     checkOpen(this.closed, ConsumerAction.state);
     return copyConsumerState(this.current);
@@ -286,6 +294,15 @@ export class ConsumerMemStore implements ConsumerStore {
   encodedState(): Uint8Array {
     checkOpen(this.closed, ConsumerAction.encodedState);
     return encodeCheckedState(this.current, readClock(this.now, ConsumerAction.encodedState));
+  }
+
+  sync(): Promise<void> {
+    if (this.closed) {
+      return Promise.reject(
+        new JetStoreError("ErrStoreClosed", `Cannot sync consumer ${this.name}: it is stopped`),
+      );
+    }
+    return Promise.resolve();
   }
 
   stop(): Promise<void> {

@@ -2,7 +2,7 @@
  * The consumer store's shapes: its configuration and the `ConsumerStore`
  * interface both variants implement (nats-server's `ConsumerStore`,
  * server/store.go, in camelCase). The memory variant is
- * consumer-mem-store.ts; the file variant will implement the same interface.
+ * consumer-mem-store.ts; the file variant, consumer-file-store.ts.
  */
 import type { DurableConfig } from "./consumer-options.ts";
 import type { ConsumerState } from "./consumer-state.ts";
@@ -73,6 +73,11 @@ export interface ConsumerStore {
   state(): ConsumerState;
   /** The state in nats-server's encoding (FORMAT.md, "Consumer state"). */
   encodedState(): Uint8Array;
+  /**
+   * Resolves once every update made before the call is durable (at once for
+   * the memory variant); ErrStoreClosed once stopped.
+   */
+  sync(): Promise<void>;
   /** Stops the store; later calls throw ErrStoreClosed. Idempotent. */
   stop(): Promise<void>;
   /** Stops the store and removes what it keeps. Idempotent. */

@@ -27,6 +27,10 @@ import { resolveAtRest } from "../at-rest/open.ts";
 import { type RekeyOptions, rekeyStore } from "../at-rest/rekey.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { writeSettings } from "../at-rest/settings.ts";
+import { ConsumerFileStore } from "../consumers/consumer-file-store.ts";
+import { convertConsumerFiles } from "../consumers/consumer-files.ts";
+import { StreamConsumers } from "../consumers/registry.ts";
+import type { ConsumerConfig, ConsumerStore } from "../consumers/types.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
@@ -96,6 +100,9 @@ const OPENING: unique symbol = Symbol("FileStore.open");
 export type { FileStoreOptions } from "./options.ts";
 
 export class FileStore extends Durability implements StreamStore {
+  /** The consumers open on the stream. @internal */
+  protected readonly consumers: StreamConsumers;
+
   private constructor(
     opening: typeof OPENING,
     options: ResolvedFileStoreOptions,
@@ -104,6 +111,33 @@ export class FileStore extends Durability implements StreamStore {
   ) {
     if (opening !== OPENING) throw notConstructible("FileStore", "await FileStore.open({ dir })");
     super(options, lock, sealer);
+    this.consumers = new StreamConsumers(
+      this,
+      (name, config, onStop) =>
+        ConsumerFileStore.open(name, config, {
+          fs: this.fs,
+          storeDir: this.dir,
+          sealer,
+          now: options.now,
+          fileMode: options.fileMode,
+          directoryMode: options.directoryMode,
+          syncAlways: options.syncAlways,
+          syncIntervalMs: options.syncIntervalMs,
+          onStop,
+        }),
+      options.now,
+    );
+  }
+
+  /**
+   * A consumer store on this stream, kept in `consumers/<name>/` under the
+   * store's directory, reopened with its saved state when it exists.
+   * ErrInvalidArgument for a bad name or config, or while one of that name is
+   * open; ErrCorrupt when its files are damaged.
+   */
+  consumerStore(name: string, config: ConsumerConfig): ConsumerStore {
+    checkOpen(this.closed, Action.consumerStore);
+    return this.consumers.consumerStore(name, config);
   }
 
   /**
@@ -200,6 +234,7 @@ export class FileStore extends Durability implements StreamStore {
     for (const b of this.blocks) {
       if (b !== this.active && this.files.needsConversion(b)) this.packer.add(b);
     }
+    convertConsumerFiles(this.fs, this.files.sealer, this.dir, this.options.fileMode);
   }
 
   updateConfig(limits: StreamLimits): void {
@@ -243,6 +278,7 @@ export class FileStore extends Durability implements StreamStore {
     if (entry !== undefined) entry.bytes = subjectBytes;
     this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
     policy.stored(subject, seq, ts, msgTtl);
+    this.consumers.stored(seq);
     return { seq, ts };
   }
 
@@ -279,6 +315,7 @@ export class FileStore extends Durability implements StreamStore {
       this.subjects.get(subject),
     );
     this.policy.storedRaw(subject, seq, ts, msgTtl, "store raw message");
+    this.consumers.stored(seq);
   }
 
   /** @internal */
@@ -497,7 +534,7 @@ export class FileStore extends Durability implements StreamStore {
       lastTs: this.lastTs,
       numSubjects: this.subjects.size,
       numDeleted: empty ? 0 : this.lastSeq - this.firstSeq + 1 - this.msgs,
-      consumers: 0,
+      consumers: this.consumers.count,
     };
   }
 
@@ -524,6 +561,7 @@ export class FileStore extends Durability implements StreamStore {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
+      await this.consumers.stopAll();
       await this.commit.request();
       this.writeCheckpointNow();
     } finally {
@@ -543,6 +581,7 @@ export class FileStore extends Durability implements StreamStore {
    */
   async delete(): Promise<void> {
     if (this.closed) throw deleteClosed();
+    await this.consumers.stopAll().catch(() => {});
     this.closed = true;
     this.leaveExit();
     this.stopTimers();
@@ -554,6 +593,12 @@ export class FileStore extends Durability implements StreamStore {
     } finally {
       this.lock.release();
     }
+  }
+
+  /** @internal */
+  protected override closeAtExit(): void {
+    if (!this.closed) this.consumers.stopAllNow();
+    super.closeAtExit();
   }
 
   /** @internal */

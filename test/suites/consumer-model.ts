@@ -29,6 +29,18 @@ export class ConsumerModel {
     this.maxDeliver = maxDeliver;
   }
 
+  /** A model that starts from `state` (a store's, read back after a reopen). */
+  static from(policy: AckPolicy, maxDeliver: number, state: ConsumerState): ConsumerModel {
+    const m = new ConsumerModel(policy, maxDeliver);
+    m.dc = state.delivered.consumer;
+    m.ds = state.delivered.stream;
+    m.fc = state.ackFloor.consumer;
+    m.fs = state.ackFloor.stream;
+    m.pending = new Map([...state.pending].map(([k, p]) => [k, { ...p }]));
+    m.redelivered = new Map(state.redelivered);
+    return m;
+  }
+
   state(): ConsumerState {
     return {
       delivered: { consumer: this.dc, stream: this.ds },

@@ -502,7 +502,7 @@ function contract({ describe, it, expect }: TestApi, factory: ConsumerStoreFacto
   });
 }
 
-type Op =
+export type Op =
   | { kind: "deliverNext"; gap: number; ts: number }
   | { kind: "redeliver"; pick: number; dc: number; ts: number }
   | { kind: "deliver"; dseq: number; sseq: number; dc: number; ts: number }
@@ -514,7 +514,7 @@ type Op =
   | { kind: "update" | "forceUpdate"; bump: number; floorBump: number };
 
 const small = fc.integer({ min: 0, max: 30 });
-const opArb: fc.Arbitrary<Op> = fc.oneof(
+export const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 6,
     arbitrary: fc.record({
@@ -596,7 +596,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 /** Applies `op` to the model and the store alike; returns the model's outcome and the store's. */
-function apply(op: Op, model: ConsumerModel, store: ConsumerStore): [string, string] {
+export function apply(op: Op, model: ConsumerModel, store: ConsumerStore): [string, string] {
   const ts = (n: number) => T0 + BigInt(n) * 300_000_000n;
   const run = (m: () => string, s: () => unknown): [string, string] => {
     const expected = m();

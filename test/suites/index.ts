@@ -10,6 +10,7 @@ import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { consumerStateSuite } from "./consumer-state.ts";
 import { consumerStoreSuite } from "./consumer-store.ts";
+import { consumerStorePersistenceSuite } from "./consumer-store-persistence.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
 import { denoPermissionSuite } from "./deno-permissions.ts";
@@ -55,6 +56,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   storeContractSuite(api, storeFactories(ctx));
   consumerStateSuite(api, ctx);
   consumerStoreSuite(api, ctx);
+  consumerStorePersistenceSuite(api, ctx);
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);

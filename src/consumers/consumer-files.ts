@@ -1,0 +1,143 @@
+/**
+ * The files of a file consumer store (consumer-file-store.ts): where they
+ * are, how one is replaced whole, read back, and brought to the store's
+ * format at open. Every file is a `Sealer` envelope: a checksum always, the
+ * store's compression and cipher when it has them.
+ */
+import type { FileSystem } from "../../runtimes/fs.ts";
+import { joinPath } from "../../runtimes/fs.ts";
+import { formatBits, type Sealer } from "../at-rest/sealer.ts";
+
+/** The directory under a store that holds one directory per consumer. */
+export const CONSUMERS_DIR = "consumers";
+/** A consumer's configuration, JSON. */
+export const CONSUMER_CONFIG_FILE = "config";
+/** A consumer's state, in nats-server's encoding. */
+export const CONSUMER_STATE_FILE = "state";
+
+const FILES = [CONSUMER_CONFIG_FILE, CONSUMER_STATE_FILE];
+
+/**
+ * Replaces `dir/file` with `plain` sealed: written beside, fsynced, renamed
+ * over, the directory fsynced. A crash leaves the old copy or the new one.
+ */
+export function replaceConsumerFile(
+  fs: FileSystem,
+  sealer: Sealer,
+  dir: string,
+  file: string,
+  plain: Uint8Array,
+  fileMode: number,
+): void {
+  const path = joinPath(dir, file);
+  const temp = `${path}.tmp`;
+  const bytes = sealer.sealEnvelope(plain);
+  const handle = fs.open(temp, "create", fileMode);
+  try {
+    handle.truncate(0);
+    handle.write(bytes, 0);
+    handle.sync();
+  } finally {
+    handle.close();
+  }
+  fs.rename(temp, path);
+  fs.syncDirectory(dir);
+}
+
+/** The plain bytes of `dir/file`, or null when it does not exist; ErrCorrupt when damaged. */
+export function readConsumerFile(
+  fs: FileSystem,
+  sealer: Sealer,
+  dir: string,
+  file: string,
+): Uint8Array | null {
+  const path = joinPath(dir, file);
+  const bytes = readWhole(fs, path);
+  return bytes === null ? null : sealer.openEnvelope(bytes, path);
+}
+
+/** Removes what a replacement cut short left beside a consumer's files. */
+export function removeConsumerTemps(fs: FileSystem, dir: string): void {
+  for (const file of FILES) fs.remove(joinPath(dir, `${file}.tmp`));
+}
+
+/** What a consumer's directory is renamed to while it is removed (names never hold a '.'). */
+const DELETING = ".deleting";
+
+/** The names of the consumers kept under the store at `storeDir`, sorted. */
+export function consumerNames(fs: FileSystem, storeDir: string): string[] {
+  const parent = joinPath(storeDir, CONSUMERS_DIR);
+  if (fs.stat(parent) === null) return [];
+  return fs
+    .list(parent)
+    .filter((name) => !name.includes(".") && fs.stat(joinPath(parent, name))?.isDirectory === true);
+}
+
+/**
+ * Removes a consumer's directory in one step that a crash cannot leave
+ * half done: renamed away (durably), then removed; what a crash leaves of
+ * the renamed copy `removeDeletedConsumers` takes at the next open.
+ */
+export function removeConsumerDirectory(fs: FileSystem, storeDir: string, name: string): void {
+  const parent = joinPath(storeDir, CONSUMERS_DIR);
+  const dir = joinPath(parent, name);
+  if (fs.stat(dir) === null) return;
+  const doomed = `${dir}${DELETING}`;
+  fs.remove(doomed);
+  fs.rename(dir, doomed);
+  fs.syncDirectory(parent);
+  fs.remove(doomed);
+}
+
+/** Removes what consumer deletions cut short left behind. */
+export function removeDeletedConsumers(fs: FileSystem, storeDir: string): void {
+  const parent = joinPath(storeDir, CONSUMERS_DIR);
+  if (fs.stat(parent) === null) return;
+  for (const name of fs.list(parent)) {
+    if (name.endsWith(DELETING)) fs.remove(joinPath(parent, name));
+  }
+}
+
+/**
+ * Rewrites, in the store's format, every consumer file written in another
+ * (a cipher added, changed or dropped since): a store that drops its data
+ * key once its blocks are converted must leave nothing sealed under it.
+ */
+export function convertConsumerFiles(
+  fs: FileSystem,
+  sealer: Sealer,
+  storeDir: string,
+  fileMode: number,
+): void {
+  const target = formatBits(sealer.target);
+  removeDeletedConsumers(fs, storeDir);
+  for (const name of consumerNames(fs, storeDir)) {
+    const dir = joinPath(storeDir, CONSUMERS_DIR, name);
+    removeConsumerTemps(fs, dir);
+    for (const file of FILES) {
+      const bytes = readWhole(fs, joinPath(dir, file));
+      if (bytes === null || bytes.length < 8) continue;
+      if ((new DataView(bytes.buffer).getUint16(6, true) & 0xff) === target) continue;
+      const plain = sealer.openEnvelope(bytes, joinPath(dir, file));
+      replaceConsumerFile(fs, sealer, dir, file, plain, fileMode);
+    }
+  }
+}
+
+function readWhole(fs: FileSystem, path: string): Uint8Array | null {
+  const stat = fs.stat(path);
+  if (stat === null) return null;
+  const bytes = new Uint8Array(stat.size);
+  const handle = fs.open(path, "read");
+  try {
+    let at = 0;
+    while (at < bytes.length) {
+      const n = handle.read(bytes.subarray(at), at);
+      if (n === 0) return bytes.subarray(0, at);
+      at += n;
+    }
+    return bytes;
+  } finally {
+    handle.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * One stream's consumers, as both engines keep them: the consumer stores
+ * open on it (`state().consumers` counts them; nats-server counts the
+ * consumers registered with the stream), and the listeners told of each new
+ * message. The engine supplies how a consumer store is made: in memory for
+ * MemStore, in the store's directory for FileStore.
+ */
+import { invalidArgument } from "../errors.ts";
+import type { StreamStore } from "../types.ts";
+import { ConsumerAction, checkConsumerName } from "./consumer-config.ts";
+import type { ConsumerHost } from "./consumer-host.ts";
+import type { ConsumerConfig, ConsumerStore } from "./types.ts";
+
+/** Makes the engine's consumer store; `onStop` must be called once, when it stops. */
+export type ConsumerStoreMaker = (
+  name: string,
+  config: ConsumerConfig,
+  onStop: () => void,
+) => ConsumerStore;
+
+/** A consumer store that can stop without waiting (the stream's close at process exit). */
+interface StopsNow {
+  stopNow(): void;
+}
+
+export class StreamConsumers implements ConsumerHost {
+  readonly stream: StreamStore;
+  private readonly make: ConsumerStoreMaker;
+  private readonly clock: () => bigint;
+  private readonly open = new Map<string, ConsumerStore>();
+  private listeners: Array<(seq: number) => void> = [];
+
+  constructor(stream: StreamStore, make: ConsumerStoreMaker, clock: () => bigint) {
+    this.stream = stream;
+    this.make = make;
+    this.clock = clock;
+  }
+
+  /** Consumer stores open on the stream. */
+  get count(): number {
+    return this.open.size;
+  }
+
+  now(): bigint {
+    return this.clock();
+  }
+
+  /** ErrInvalidArgument while a consumer store of that name is open. */
+  consumerStore(name: string, config: ConsumerConfig): ConsumerStore {
+    checkConsumerName(name, ConsumerAction.create);
+    if (this.open.has(name)) {
+      throw invalidArgument(
+        `Cannot ${ConsumerAction.create}: consumer ${name} is already open on this stream`,
+      );
+    }
+    const store = this.make(name, config, () => {
+      if (this.open.get(name) === store) this.open.delete(name);
+    });
+    this.open.set(name, store);
+    return store;
+  }
+
+  onStored(listener: (seq: number) => void): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Tells the listeners of a message stored at `seq`. Listeners must not throw. */
+  stored(seq: number): void {
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i](seq);
+  }
+
+  /** Stops every open consumer store; the first failure is thrown once all were tried. */
+  async stopAll(): Promise<void> {
+    const results = await Promise.allSettled([...this.open.values()].map((s) => s.stop()));
+    this.open.clear();
+    this.listeners = [];
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** Stops every open consumer store without waiting, writing what each owes. */
+  stopAllNow(): void {
+    for (const store of this.open.values()) {
+      try {
+        (store as Partial<StopsNow>).stopNow?.();
+      } catch {
+        // At process exit nothing more can be done; the state file keeps its last copy.
+      }
+    }
+    this.open.clear();
+    this.listeners = [];
+  }
+}

@@ -1,0 +1,354 @@
+/**
+ * What the file consumer store adds to the contract: the state and config
+ * survive the stream's close and reopen (also under a fast-check model with
+ * reopens between operations), `sync()` makes them durable, damage is
+ * ErrCorrupt and changes nothing, the stream counts, closes and removes its
+ * consumers, an encrypted store's consumer files hold no plaintext and follow
+ * a change of cipher, and a power cut at any write or change of a workload
+ * leaves a state that was written, never older than the last one synced.
+ */
+import fc from "fast-check";
+import type { MemoryFileSystem } from "../../runtimes/memory.ts";
+import { memoryFileSystem } from "../../runtimes/memory.ts";
+import { type ConsumerState, decodeConsumerState } from "../../src/consumers/consumer-state.ts";
+import type { AckPolicy, ConsumerStore } from "../../src/consumers/types.ts";
+import { FileStore } from "../../src/filestore/filestore.ts";
+import type { RuntimeContext, TestApi } from "../harness.ts";
+import { ConsumerModel } from "./consumer-model.ts";
+import { plain, toSeconds } from "./consumer-state.ts";
+import { apply, type Op, opArb } from "./consumer-store.ts";
+import { consumerStoreFactories } from "./consumer-store-factories.ts";
+import { codeOf, codeOfAsync } from "./store-helpers.ts";
+
+const S = 1_000_000_000n;
+const T0 = 1_800_000_000n * S;
+const KEY = new Uint8Array(32).fill(7);
+
+/** The state as the encoding keeps it: seconds, and no redelivery count at the ack floor. */
+function asEncoded(state: ConsumerState) {
+  const out = toSeconds(state);
+  out.redelivered.delete(out.ackFloor.stream);
+  return plain(out);
+}
+
+export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext): void {
+  const { describe, it, expect } = api;
+  for (const factory of consumerStoreFactories(ctx)) {
+    if (!factory.supports.persistence) continue;
+    describe(`consumer store persistence (${factory.name})`, () => {
+      it("keeps state and config across the stream's close and reopen", async () => {
+        const f = await factory.create("c1", { ackPolicy: "explicit", maxDeliver: 4 });
+        try {
+          const s = f.store;
+          for (let i = 1; i <= 10; i++) s.updateDelivered(i, i + 100, 1, T0 + BigInt(i) * S);
+          s.updateDelivered(11, 103, 2, T0 + 20n * S);
+          s.updateAcks(1, 101);
+          s.updateAcks(5, 105);
+          const before = s.state();
+          expect(f.stream.fastState().consumers).toBe(1);
+          const again = await f.reopen!();
+          expect(asEncoded(again.state())).toEqual(asEncoded(before));
+          expect(again.getConfig()).toEqual({ ackPolicy: "explicit", maxDeliver: 4, name: "c1" });
+          again.updateAcks(2, 102);
+          const third = await f.reopen!({ ackPolicy: "all" });
+          expect(third.state().pending.has(102)).toBe(false);
+          expect(third.getConfig()).toEqual({ ackPolicy: "all", name: "c1" });
+          third.updateAcks(9, 109);
+          expect(third.state().ackFloor).toEqual({ consumer: 9, stream: 109 });
+        } finally {
+          await f.cleanup();
+        }
+      });
+
+      it("counts open consumer stores; close stops them; a name already open is refused", async () => {
+        const f = await factory.create("c1", { ackPolicy: "explicit" });
+        try {
+          const other = f.stream.consumerStore("c2", { ackPolicy: "none" });
+          expect(f.stream.fastState().consumers).toBe(2);
+          expect(f.stream.state().consumers).toBe(2);
+          expect(codeOf(() => f.stream.consumerStore("c1", { ackPolicy: "explicit" }))).toBe(
+            "ErrInvalidArgument",
+          );
+          expect(f.stream.fastState().consumers).toBe(2);
+          other.setStarting(7);
+          await other.stop();
+          expect(f.stream.fastState().consumers).toBe(1);
+          const back = f.stream.consumerStore("c2", { ackPolicy: "none" });
+          expect(back.state().delivered.stream).toBe(7);
+          const reopened = await f.reopen!();
+          expect(codeOf(() => back.state())).toBe("ErrStoreClosed");
+          expect(f.stream.fastState().consumers).toBe(1);
+          expect(reopened.hasState()).toBe(false);
+        } finally {
+          await f.cleanup();
+        }
+      });
+
+      it("delete removes the consumer: created again, it starts empty", async () => {
+        const f = await factory.create("c1", { ackPolicy: "explicit" });
+        try {
+          f.store.setStarting(40);
+          await f.store.delete();
+          expect(f.stream.fastState().consumers).toBe(0);
+          const fresh = f.stream.consumerStore("c1", { ackPolicy: "explicit" });
+          expect(fresh.hasState()).toBe(false);
+          await f.reopen!();
+          expect(f.store.hasState()).toBe(false);
+        } finally {
+          await f.cleanup();
+        }
+      });
+
+      it("random operations with reopens between them agree with the model (fast-check)", async () => {
+        const step = fc.oneof(
+          { weight: 6, arbitrary: opArb.map((op) => ({ op })) },
+          { weight: 1, arbitrary: fc.constant({ reopen: true as const }) },
+        );
+        await fc.assert(
+          fc.asyncProperty(
+            fc.constantFrom<AckPolicy>("explicit", "all", "none"),
+            fc.array(step, { minLength: 1, maxLength: 40 }),
+            async (policy, steps) => {
+              const f = await factory.create("m", { ackPolicy: policy }, { now: () => T0 });
+              let model = new ConsumerModel(policy, -1);
+              try {
+                for (const [i, st] of steps.entries()) {
+                  if ("reopen" in st) {
+                    const store = await f.reopen!({
+                      ackPolicy: model.policy,
+                      maxDeliver: model.maxDeliver,
+                    });
+                    expect({ i, state: plain(store.state()) }).toEqual({
+                      i,
+                      state: asEncoded(model.state()),
+                    });
+                    model = ConsumerModel.from(model.policy, model.maxDeliver, store.state());
+                    continue;
+                  }
+                  const [expected, got] = apply(st.op as Op, model, f.store);
+                  expect({ i, code: got }).toEqual({ i, code: expected });
+                }
+              } finally {
+                await f.cleanup();
+              }
+            },
+          ),
+          { numRuns: 60 },
+        );
+      }, 120_000);
+    });
+  }
+
+  describe("consumer files (memory adapter)", () => {
+    it("sync() makes the state durable: a power cut after it keeps it", async () => {
+      const disk = freshDisk();
+      const stream = await open(disk);
+      const c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+      for (let i = 1; i <= 5; i++) c.updateDelivered(i, i, 1, T0);
+      c.updateAcks(2, 2);
+      await c.sync();
+      const synced = c.state();
+      c.updateAcks(1, 1);
+      const after = disk.crash({ lose: "unsynced", seed: 1 });
+      const back = (await open(after)).consumerStore("c1", { ackPolicy: "explicit" });
+      expect(plain(back.state())).toEqual(asEncoded(synced));
+    });
+
+    it("a damaged state file is ErrCorrupt and the stream stays usable", async () => {
+      const disk = freshDisk();
+      let stream = await open(disk);
+      const c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+      c.setStarting(9);
+      await stream.close();
+      const bytes = disk.readFile("/s/consumers/c1/state")!;
+      bytes[bytes.length - 12] ^= 0xff;
+      disk.writeFile("/s/consumers/c1/state", bytes);
+      stream = await open(disk);
+      const err = codeOf(() => stream.consumerStore("c1", { ackPolicy: "explicit" }));
+      expect(err).toBe("ErrCorrupt");
+      expect(stream.fastState().consumers).toBe(0);
+      expect(disk.readFile("/s/consumers/c1/state")).toEqual(bytes);
+      stream.storeMsg("a", null, new Uint8Array(1));
+      await stream.close();
+    });
+
+    it("an encrypted store's consumer files hold no plaintext, and follow a change of cipher", async () => {
+      const disk = freshDisk();
+      let stream = await open(disk, { cipher: "chacha20-poly1305", key: KEY });
+      const c = stream.consumerStore("secret-name", { ackPolicy: "explicit", maxDeliver: 3 });
+      for (let i = 1; i <= 50; i++) c.updateDelivered(i, i, 1, T0);
+      const before = c.state();
+      await stream.close();
+      const config = disk.readFile("/s/consumers/secret-name/config")!;
+      const text = new TextDecoder("latin1").decode(config);
+      expect(text).not.toContain("explicit");
+      const state = disk.readFile("/s/consumers/secret-name/state")!;
+      expect(codeOf(() => decodeConsumerState(state))).not.toBe("no error");
+      expect(await codeOfAsync(() => open(disk, { key: new Uint8Array(32).fill(8) }))).toBe(
+        "ErrBadKey",
+      );
+      // Dropping the cipher rewrites the consumer's files in plain envelopes at open.
+      stream = await open(disk, { cipher: "none", key: KEY });
+      await stream.close();
+      expect(new TextDecoder().decode(disk.readFile("/s/consumers/secret-name/config")!)).toContain(
+        '"explicit"',
+      );
+      stream = await open(disk);
+      const back = stream.consumerStore("secret-name", { ackPolicy: "explicit", maxDeliver: 3 });
+      expect(plain(back.state())).toEqual(asEncoded(before));
+      await stream.close();
+    });
+
+    it("the stream's delete removes its consumers", async () => {
+      const disk = freshDisk();
+      const stream = await open(disk);
+      stream.consumerStore("c1", { ackPolicy: "explicit" }).setStarting(3);
+      await stream.delete();
+      expect(disk.stat("/s")).toBeNull();
+      const again = await open(disk);
+      expect(again.consumerStore("c1", { ackPolicy: "explicit" }).hasState()).toBe(false);
+      await again.close();
+    });
+
+    for (const syncAlways of [false, true]) {
+      for (const aim of ["writes", "changes"] as const) {
+        it(`a power cut at any ${aim === "writes" ? "write" : "change"} leaves a written state, none older than the last synced (${syncAlways ? "syncAlways" : "group commit"})`, async () => {
+          await crashEverywhere(expect, aim, syncAlways);
+        }, 60_000);
+      }
+    }
+  });
+}
+
+function freshDisk(): MemoryFileSystem {
+  const disk = memoryFileSystem({ seed: 3 });
+  disk.mkdir("/s");
+  disk.syncDirectory("/");
+  return disk;
+}
+
+function open(fs: MemoryFileSystem, extra: Record<string, unknown> = {}): Promise<FileStore> {
+  return FileStore.open({ dir: "/s", fs, syncIntervalMs: 0, now: () => T0, ...extra });
+}
+
+/**
+ * The states the workload wrote (each sync, close, or with syncAlways each
+ * update, writes the whole state) and how many of them were acknowledged.
+ */
+interface Written {
+  states: ReturnType<typeof plain>[];
+  acknowledged: number;
+}
+
+async function workload(disk: MemoryFileSystem, syncAlways: boolean, w: Written): Promise<void> {
+  let stream: FileStore | null = null;
+  const record = (c: ConsumerStore) => w.states.push(asEncoded(c.state()));
+  try {
+    stream = await open(disk, { syncAlways });
+    let c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+    const after = (fn: () => void) => {
+      if (!syncAlways) return fn();
+      // A write cut short may still have renamed the new state into place.
+      try {
+        fn();
+      } finally {
+        record(c);
+      }
+      w.acknowledged = w.states.length;
+    };
+    const sync = async () => {
+      if (syncAlways) return;
+      record(c);
+      const n = w.states.length;
+      await c.sync();
+      w.acknowledged = n;
+    };
+    for (let round = 0; round < 4; round++) {
+      const base = round * 10;
+      for (let i = 1; i <= 6; i++) after(() => c.updateDelivered(base + i, base + i, 1, T0));
+      await sync();
+      after(() => c.updateAcks(base + 2, base + 2));
+      after(() => c.updateAcks(base + 1, base + 1));
+      after(() => c.updateDelivered(base + 7, base + 3, 2, T0));
+      await sync();
+    }
+    if (!syncAlways) record(c);
+    await stream.close();
+    w.acknowledged = w.states.length;
+    stream = await open(disk, { syncAlways });
+    c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+    after(() => c.updateAcks(33, 33));
+    await sync();
+    // Once asked, the deletion may be what a crash keeps.
+    w.states.push(plain(emptyState()));
+    await c.delete();
+    w.acknowledged = w.states.length;
+    c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+    after(() => c.setStarting(5));
+    await sync();
+    await stream.close();
+    stream = null;
+  } catch (e) {
+    (w as { error?: unknown }).error = e;
+    await stream?.close().catch(() => {});
+  }
+}
+
+function same(a: ReturnType<typeof plain>, b: ReturnType<typeof plain>): boolean {
+  const text = (v: unknown) =>
+    JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+  return text(a) === text(b);
+}
+
+function emptyState(): ConsumerState {
+  return {
+    delivered: { consumer: 0, stream: 0 },
+    ackFloor: { consumer: 0, stream: 0 },
+    pending: new Map(),
+    redelivered: new Map(),
+  };
+}
+
+async function crashEverywhere(
+  expect: TestApi["expect"],
+  aim: "writes" | "changes",
+  syncAlways: boolean,
+): Promise<void> {
+  const clean = freshDisk();
+  const base = aim === "writes" ? 0 : clean.changes;
+  await workload(clean, syncAlways, { states: [], acknowledged: 0 });
+  const points = (aim === "writes" ? clean.counters.writes : clean.changes) - base;
+  expect(points).toBeGreaterThan(12);
+  for (let at = 1; at <= points; at++) {
+    for (const lose of ["unsynced", "none"] as const) {
+      const disk = freshDisk();
+      disk.setFaults(
+        aim === "writes" ? { crashAfterWrites: at } : { crashAfterChanges: base + at },
+      );
+      const w: Written = { states: [], acknowledged: 0 };
+      await workload(disk, syncAlways, w);
+      const after = disk.crash({ lose, seed: at });
+      const stream = await open(after);
+      try {
+        const got = plain(stream.consumerStore("c1", { ackPolicy: "explicit" }).state());
+        // The empty state stands for a consumer not yet (or no longer) on disk.
+        const candidates = [plain(emptyState()), ...w.states];
+        let index = candidates.length - 1;
+        while (index >= 0 && !same(candidates[index]!, got)) index--;
+        expect({ at, lose, got, found: index >= 0 }).toEqual({ at, lose, got, found: true });
+        if (w.acknowledged > 0) {
+          const floor = candidates.findIndex((s) => same(s, candidates[w.acknowledged]!));
+          expect({
+            at,
+            lose,
+            got,
+            acknowledged: candidates[w.acknowledged],
+            atLeast: index >= floor,
+          }).toEqual({ at, lose, got, acknowledged: candidates[w.acknowledged], atLeast: true });
+        }
+      } finally {
+        await stream.close();
+      }
+    }
+  }
+}
