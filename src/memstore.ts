@@ -39,7 +39,9 @@
  * removals, lifecycle); limits and expiry are the shared stream-policy.ts.
  */
 
+import type { Consumer } from "./consumers/consumer.ts";
 import { ConsumerMemStore } from "./consumers/consumer-mem-store.ts";
+import type { ConsumerOptions } from "./consumers/consumer-options.ts";
 import { StreamConsumers } from "./consumers/registry.ts";
 import type { ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
 import { MemQueries } from "./mem-queries.ts";
@@ -144,7 +146,17 @@ export class MemStore extends MemQueries implements StreamStore {
       this,
       (name, config, onStop) => new ConsumerMemStore(name, config, { now, onStop }),
       now,
+      { retention: () => this.policy.limits.retention },
     );
+  }
+
+  /**
+   * The durable consumer `name` (consumers/consumer.ts): created with
+   * `options`, or resumed with the state it left while this store is open.
+   */
+  consumer(name: string, options?: ConsumerOptions): Consumer {
+    checkOpen(this.closed, Action.consumer);
+    return this.consumers.consumer(name, options);
   }
 
   /**

@@ -33,6 +33,7 @@ export const Action = {
   getSeqFromTime: "find a sequence by time",
   updateConfig: "update config",
   consumerStore: "create consumer store",
+  consumer: "open consumer",
   flush: "flush",
   sync: "sync",
   delete: "delete the store",

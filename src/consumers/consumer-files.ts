@@ -7,6 +7,10 @@
 import type { FileSystem } from "../../runtimes/fs.ts";
 import { joinPath } from "../../runtimes/fs.ts";
 import { formatBits, type Sealer } from "../at-rest/sealer.ts";
+import { corrupt } from "../errors.ts";
+import { checkConsumerConfig } from "./consumer-config.ts";
+import { type ConsumerState, decodeConsumerState } from "./consumer-state.ts";
+import type { ConsumerConfig } from "./types.ts";
 
 /** The directory under a store that holds one directory per consumer. */
 export const CONSUMERS_DIR = "consumers";
@@ -96,6 +100,41 @@ export function removeDeletedConsumers(fs: FileSystem, storeDir: string): void {
   for (const name of fs.list(parent)) {
     if (name.endsWith(DELETING)) fs.remove(joinPath(parent, name));
   }
+}
+
+/**
+ * Every consumer kept under the store at `storeDir`, with its config and
+ * state (null when no state was written yet), for the durable consumers'
+ * reopen checks and retention. ErrCorrupt when a file does not read back.
+ */
+export function readSavedConsumers(
+  fs: FileSystem,
+  sealer: Sealer,
+  storeDir: string,
+): Array<{ name: string; config: ConsumerConfig; state: ConsumerState | null }> {
+  const saved = [];
+  for (const name of consumerNames(fs, storeDir)) {
+    const dir = joinPath(storeDir, CONSUMERS_DIR, name);
+    const configBytes = readConsumerFile(fs, sealer, dir, CONSUMER_CONFIG_FILE);
+    if (configBytes === null) continue;
+    let config: ConsumerConfig;
+    let state: ConsumerState | null = null;
+    try {
+      config = checkConsumerConfig(
+        JSON.parse(new TextDecoder().decode(configBytes)),
+        name,
+        "read consumer config",
+      );
+      const stateBytes = readConsumerFile(fs, sealer, dir, CONSUMER_STATE_FILE);
+      if (stateBytes !== null) state = decodeConsumerState(stateBytes);
+    } catch (err) {
+      throw corrupt(`consumer ${name}: its files do not read back (${(err as Error).message})`, {
+        file: dir,
+      });
+    }
+    saved.push({ name, config, state });
+  }
+  return saved;
 }
 
 /**

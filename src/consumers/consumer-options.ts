@@ -11,7 +11,7 @@
  * (a Date was rejected: it has millisecond resolution). The record keeps it
  * as a decimal string, since JSON has no bigint.
  */
-import { JetStoreError, invalidArgument } from "../errors.ts";
+import { invalidArgument, JetStoreError } from "../errors.ts";
 import { filtersOverlap, matchesAll } from "../subject-match.ts";
 import { checkFilter, checkTimestamp, describeValue } from "../validate.ts";
 import type { AckPolicy, ConsumerConfig } from "./types.ts";
@@ -287,7 +287,8 @@ export function checkDurableConfig(value: unknown, action: string): DurableConfi
   if (!Array.isArray(d.backoffMs) || d.backoffMs.some((v) => !isCount(v, 1))) {
     throw bad("has backoffMs that are not counts ≥ 1");
   }
-  if (!isCount(d.maxAckPending, -1)) throw bad(`has maxAckPending ${describeValue(d.maxAckPending)}`);
+  if (!isCount(d.maxAckPending, -1))
+    throw bad(`has maxAckPending ${describeValue(d.maxAckPending)}`);
   return {
     filters: [...(d.filters as string[])],
     deliverPolicy: d.deliverPolicy as DeliverPolicy,
@@ -349,7 +350,13 @@ function oneOf<T extends string>(
   return value as T;
 }
 
-function count(value: unknown, min: number, fallback: number, name: string, action: string): number {
+function count(
+  value: unknown,
+  min: number,
+  fallback: number,
+  name: string,
+  action: string,
+): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || (value as number) < min) {
     throw invalidArgument(

@@ -30,8 +30,9 @@ import {
 } from "./consumer-options.ts";
 import type { ConsumerState, SequencePair } from "./consumer-state.ts";
 import type { DeliveryCursor } from "./delivery-cursor.ts";
-import { type PendingEntry, PendingAcks } from "./pending-acks.ts";
+import { PendingAcks, type PendingEntry } from "./pending-acks.ts";
 import { PullWaiters } from "./pull-waiters.ts";
+import type { Interest } from "./retention.ts";
 import type { ConsumerStore } from "./types.ts";
 
 /** A message as a consumer delivers it. */
@@ -72,19 +73,7 @@ export interface ConsumerOwner {
 
 const OPENING: unique symbol = Symbol("Consumer");
 
-/** @internal */
-export function openConsumer(
-  name: string,
-  owner: ConsumerOwner,
-  store: ConsumerStore,
-  options: ResolvedConsumerOptions,
-  cursor: DeliveryCursor,
-  state: ConsumerState,
-): Consumer {
-  return new Consumer(OPENING, name, owner, store, options, cursor, state);
-}
-
-export class Consumer {
+export class Consumer implements Interest {
   /** The consumer's name. */
   readonly name: string;
   private readonly owner: ConsumerOwner;
@@ -99,8 +88,20 @@ export class Consumer {
   private dseq: number;
   private closed = false;
 
-  /** Consumers come from `store.consumer(name, options)`. @internal */
-  constructor(
+  /** A consumer over `store`, resumed from `state`. @internal */
+  static open(
+    name: string,
+    owner: ConsumerOwner,
+    store: ConsumerStore,
+    options: ResolvedConsumerOptions,
+    cursor: DeliveryCursor,
+    state: ConsumerState,
+  ): Consumer {
+    return new Consumer(OPENING, name, owner, store, options, cursor, state);
+  }
+
+  /** Consumers come from `store.consumer(name, options)`. */
+  private constructor(
     opening: typeof OPENING,
     name: string,
     owner: ConsumerOwner,
@@ -136,10 +137,31 @@ export class Consumer {
     return this.options.ackPolicy;
   }
 
+  /** No filter. @internal */
+  get unfiltered(): boolean {
+    return this.options.filters.length === 0;
+  }
+
+  /** The filters, empty for every subject. @internal */
+  get filters(): readonly string[] {
+    return this.options.filters;
+  }
+
+  /** True when `subject` matches the filters. @internal */
+  matches(subject: string): boolean {
+    return this.options.filters.length === 0 || this.cursor.matches(subject);
+  }
+
   /** True while the consumer would still want `seq` acknowledged (nats-server's needAck), filter aside. @internal */
   needsAck(seq: number): boolean {
     if (this.options.ackPolicy !== "none" && this.pending.get(seq) !== undefined) return true;
     return this.cursor.ahead(seq);
+  }
+
+  /** The lowest sequence it may still need. @internal */
+  lowestNeeded(): number {
+    for (const seq of this.pending.entries.keys()) return Math.min(seq, this.cursor.lowestAhead());
+    return this.cursor.lowestAhead();
   }
 
   /**
@@ -273,8 +295,8 @@ export class Consumer {
     this.checkUsable("delete consumer");
     this.closed = true;
     this.waiters.cancelAll();
-    this.owner.deleted(this);
     await this.store.delete();
+    this.owner.deleted(this);
   }
 
   /** Closes at once, without stopping the store (the stream stops it). @internal */

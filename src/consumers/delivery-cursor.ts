@@ -15,7 +15,12 @@
  * fill (`fresh()` forgets them, as a removal between fills could void them).
  */
 import { isJetStoreError } from "../errors.ts";
-import { type CompiledFilter, compileFilter, filterMatches, hasWildcard } from "../subject-match.ts";
+import {
+  type CompiledFilter,
+  compileFilter,
+  filterMatches,
+  hasWildcard,
+} from "../subject-match.ts";
 import type { StoredMsg, StreamStore } from "../types.ts";
 import type { ResolvedConsumerOptions } from "./consumer-options.ts";
 
@@ -162,6 +167,12 @@ export class DeliveryCursor {
       else hi = mid;
     }
     return lo < this.skip.length && this.skip[lo] === seq;
+  }
+
+  /** The lowest sequence still ahead. */
+  lowestAhead(): number {
+    if (this.skip === null) return this.nextSeq;
+    return this.skipAt < this.skip.length ? this.skip[this.skipAt] : this.startSeq;
   }
 
   /** Matching messages not delivered yet (nats-server's NumPending). */

@@ -78,7 +78,11 @@ export class PendingAcks {
    * (as nats-server sorts them), or hands it to `exhausted` when it was
    * already delivered `maxDeliver` times (> 0). Returns how many were queued.
    */
-  expire(now: number, maxDeliver: number, exhausted: (seq: number, entry: PendingEntry) => void): number {
+  expire(
+    now: number,
+    maxDeliver: number,
+    exhausted: (seq: number, entry: PendingEntry) => void,
+  ): number {
     const due: number[] = [];
     for (;;) {
       this.pruneTop();
@@ -105,7 +109,7 @@ export class PendingAcks {
     while (this.queueHead < this.queue.length) {
       const seq = this.queue[this.queueHead++];
       const entry = this.entries.get(seq);
-      if (entry !== undefined && entry.queued) {
+      if (entry?.queued) {
         entry.queued = false;
         this.compactQueue();
         return seq;
@@ -120,7 +124,7 @@ export class PendingAcks {
   hasQueued(): boolean {
     while (this.queueHead < this.queue.length) {
       const entry = this.entries.get(this.queue[this.queueHead]);
-      if (entry !== undefined && entry.queued) return true;
+      if (entry?.queued) return true;
       this.queueHead++;
     }
     return false;
@@ -176,7 +180,10 @@ export class PendingAcks {
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
-      if (child + 1 < n && earlier(deadlines[child + 1], seqs[child + 1], deadlines[child], seqs[child])) {
+      if (
+        child + 1 < n &&
+        earlier(deadlines[child + 1], seqs[child + 1], deadlines[child], seqs[child])
+      ) {
         child++;
       }
       if (!earlier(deadlines[child], seqs[child], lastDeadline, lastSeq)) break;

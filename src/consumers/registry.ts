@@ -6,9 +6,11 @@
  * MemStore, in the store's directory for FileStore.
  */
 import { invalidArgument } from "../errors.ts";
-import type { StreamStore } from "../types.ts";
+import type { RetentionPolicy, StreamStore } from "../types.ts";
+import type { Consumer } from "./consumer.ts";
 import { ConsumerAction, checkConsumerName } from "./consumer-config.ts";
-import type { ConsumerHost } from "./consumer-host.ts";
+import type { ConsumerOptions } from "./consumer-options.ts";
+import { type DurableHost, Durables, type SavedConsumer } from "./durables.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
 /** Makes the engine's consumer store; `onStop` must be called once, when it stops. */
@@ -23,17 +25,46 @@ interface StopsNow {
   stopNow(): void;
 }
 
-export class StreamConsumers implements ConsumerHost {
+/** What the engine tells the durable consumers of its stream. */
+export interface StreamFacts {
+  retention(): RetentionPolicy;
+  /** The consumers kept on disk with their configs and states; none in memory. */
+  saved?: () => SavedConsumer[];
+}
+
+export class StreamConsumers implements DurableHost {
   readonly stream: StreamStore;
   private readonly make: ConsumerStoreMaker;
   private readonly clock: () => bigint;
+  private readonly facts: StreamFacts;
   private readonly open = new Map<string, ConsumerStore>();
   private listeners: Array<(seq: number) => void> = [];
+  private readonly durables: Durables;
 
-  constructor(stream: StreamStore, make: ConsumerStoreMaker, clock: () => bigint) {
+  constructor(
+    stream: StreamStore,
+    make: ConsumerStoreMaker,
+    clock: () => bigint,
+    facts: StreamFacts,
+  ) {
     this.stream = stream;
     this.make = make;
     this.clock = clock;
+    this.facts = facts;
+    this.durables = new Durables(this);
+  }
+
+  retention(): RetentionPolicy {
+    return this.facts.retention();
+  }
+
+  savedConsumers(): SavedConsumer[] {
+    return this.facts.saved?.() ?? [];
+  }
+
+  /** Opens the durable consumer `name` (durables.ts). */
+  consumer(name: string, options: ConsumerOptions | undefined): Consumer {
+    return this.durables.consumer(name, options);
   }
 
   /** Consumer stores open on the stream. */
@@ -75,6 +106,7 @@ export class StreamConsumers implements ConsumerHost {
 
   /** Stops every open consumer store; the first failure is thrown once all were tried. */
   async stopAll(): Promise<void> {
+    this.durables.detachAll();
     const results = await Promise.allSettled([...this.open.values()].map((s) => s.stop()));
     this.open.clear();
     this.listeners = [];
@@ -84,6 +116,7 @@ export class StreamConsumers implements ConsumerHost {
 
   /** Stops every open consumer store without waiting, writing what each owes. */
   stopAllNow(): void {
+    this.durables.detachAll();
     for (const store of this.open.values()) {
       try {
         (store as Partial<StopsNow>).stopNow?.();

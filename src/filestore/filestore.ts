@@ -27,8 +27,10 @@ import { resolveAtRest } from "../at-rest/open.ts";
 import { type RekeyOptions, rekeyStore } from "../at-rest/rekey.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { writeSettings } from "../at-rest/settings.ts";
+import type { Consumer } from "../consumers/consumer.ts";
 import { ConsumerFileStore } from "../consumers/consumer-file-store.ts";
-import { convertConsumerFiles } from "../consumers/consumer-files.ts";
+import { convertConsumerFiles, readSavedConsumers } from "../consumers/consumer-files.ts";
+import type { ConsumerOptions } from "../consumers/consumer-options.ts";
 import { StreamConsumers } from "../consumers/registry.ts";
 import type { ConsumerConfig, ConsumerStore } from "../consumers/types.ts";
 import { JetStoreError } from "../errors.ts";
@@ -126,7 +128,20 @@ export class FileStore extends Durability implements StreamStore {
           onStop,
         }),
       options.now,
+      {
+        retention: () => this.limits.retention,
+        saved: () => readSavedConsumers(this.fs, sealer, this.dir),
+      },
     );
+  }
+
+  /**
+   * The durable consumer `name` (consumers/consumer.ts): created with
+   * `options`, or resumed with the state it keeps under `consumers/<name>/`.
+   */
+  consumer(name: string, options?: ConsumerOptions): Consumer {
+    checkOpen(this.closed, Action.consumer);
+    return this.consumers.consumer(name, options);
   }
 
   /**
