@@ -46,6 +46,8 @@ export interface DamagedBytes {
   msgs: number[];
 }
 
+import type { Consumer } from "./consumers/consumer.ts";
+import type { ConsumerOptions } from "./consumers/consumer-options.ts";
 import type { ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
 
 /** The state of a whole stream. */
@@ -205,6 +207,13 @@ export interface StreamStore {
    * for a bad name or config, or while one of that name is open.
    */
   consumerStore(name: string, config: ConsumerConfig): ConsumerStore;
+  /**
+   * The durable consumer `name`, created with `options` or resumed where it
+   * stopped (README, "Consumers"). ErrConsumerInUse while it is open;
+   * ErrConsumerConflict when `options` change what it was created with, or
+   * overlap another consumer of a work queue; ErrInvalidArgument for bad options.
+   */
+  consumer(name: string, options?: ConsumerOptions): Consumer;
   /**
    * Closes and removes all of the store's data. Rejects with ErrStoreClosed on
    * a closed store, which no longer holds the store's lock.

@@ -123,7 +123,7 @@ export class Consumer implements Interest {
     for (const seq of [...state.pending.keys()].sort((a, b) => a - b)) {
       const p = state.pending.get(seq)!;
       const dc = (state.redelivered.get(seq) ?? 0) + 1;
-      this.pending.add(seq, p.sequence, Number(p.ts) / 1e6 + this.waitFor(dc));
+      this.pending.add(seq, p.sequence, toMs(p.ts) + this.waitFor(dc));
       this.pending.get(seq)!.dc = dc;
     }
     this.waiters = new PullWaiters(
@@ -248,7 +248,7 @@ export class Consumer implements Interest {
     const entry = this.pendingEntry(seq, action);
     const now = this.owner.now();
     this.store.updateDelivered(entry.dseq, seq, entry.dc, now);
-    this.pending.schedule(seq, entry, Number(now) / 1e6 + this.waitFor(entry.dc));
+    this.pending.schedule(seq, entry, toMs(now) + this.waitFor(entry.dc));
   }
 
   /** Where the consumer stands. */
@@ -325,13 +325,20 @@ export class Consumer implements Interest {
     const out: ConsumerMsg[] = [];
     if (this.closed) return out;
     const now = this.owner.now();
-    const nowMs = Number(now) / 1e6;
+    const nowMs = toMs(now);
     this.expire(now);
     this.cursor.fresh();
     const limit = this.options.ackPolicy === "none" ? -1 : this.options.maxAckPending;
+    const maxDeliver = this.options.maxDeliver;
     while (out.length < max) {
       const seq = this.pending.takeQueued();
       if (seq !== 0) {
+        const entry = this.pending.get(seq)!;
+        if (maxDeliver > 0 && entry.dc >= maxDeliver) {
+          // A nak'd message that had its last delivery (nats-server's getNextMsg drops it here).
+          this.exhausted(seq, entry, now);
+          continue;
+        }
         const msg = this.redeliver(seq, now, nowMs);
         if (msg !== null) out.push(msg);
         continue;
@@ -378,11 +385,16 @@ export class Consumer implements Interest {
 
   /** Moves what fell due to the redelivery queue; drops what ran out of deliveries. */
   private expire(now: bigint): void {
-    this.pending.expire(Number(now) / 1e6, this.options.maxDeliver, (seq, entry) => {
-      // Recorded as the delivery past the limit, which drops it from the store's pending (nats-server's rule).
-      this.store.updateDelivered(entry.dseq, seq, entry.dc + 1, now);
-      this.pending.delete(seq);
-    });
+    this.pending.expire(toMs(now), this.options.maxDeliver, (seq, entry) =>
+      this.exhausted(seq, entry, now),
+    );
+  }
+
+  /** `seq` had its last delivery: it leaves pending for good. */
+  private exhausted(seq: number, entry: PendingEntry, now: bigint): void {
+    // Recorded as the delivery past the limit, which drops it from the store's pending (nats-server's rule).
+    this.store.updateDelivered(entry.dseq, seq, entry.dc + 1, now);
+    this.pending.delete(seq);
   }
 
   private readonly skipEnded = (startSeq: number): void => {
@@ -444,11 +456,13 @@ export class Consumer implements Interest {
   /** The delivery time that makes delivery number `dc` due at `deadline` (ms). */
   private stampFor(deadline: number, dc: number): bigint {
     const ms = deadline - this.waitFor(dc);
-    return ms <= 0 ? 0n : BigInt(Math.round(ms * 1e6));
+    if (ms <= 0) return 0n;
+    const whole = Math.floor(ms);
+    return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6));
   }
 
   private nowMs(): number {
-    return Number(this.owner.now()) / 1e6;
+    return toMs(this.owner.now());
   }
 
   private checkUsable(action: string): void {
@@ -459,6 +473,14 @@ export class Consumer implements Interest {
       );
     }
   }
+}
+
+/**
+ * Nanoseconds to milliseconds as a double, exact to the nanosecond's share:
+ * `Number(ns) / 1e6` would round the nanoseconds first (2^53 ns is 104 days).
+ */
+function toMs(ns: bigint): number {
+  return Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
 }
 
 function consumerMsg(msg: StoredMsg, consumerSeq: number, deliveryCount: number): ConsumerMsg {

@@ -122,7 +122,14 @@ export class Durables implements ConsumerOwner {
       if (hadDeliveries && !store.hasState()) store.forceUpdate(savedState);
       const first = skip !== null && skip.length > 0 ? skip[0] : startSeq;
       if (fresh) store.setStarting(first - 1);
-      const state = store.state();
+      let state = store.state();
+      const last = stream.fastState().lastSeq;
+      if (state.delivered.stream > last) {
+        // The stream lost a tail the consumer had seen (a crash before its sync, or a
+        // truncate): forget those deliveries, so the sequences stored again are delivered.
+        state = withoutDeliveriesPast(state, last);
+        store.forceUpdate(state);
+      }
       const cursor = fresh
         ? new DeliveryCursor(stream, resolved.filters, startSeq, first, skip)
         : resumeCursor(stream, resolved, startSeq, state.delivered.stream);
@@ -252,6 +259,15 @@ function overlapOf(a: readonly string[], b: readonly string[]): string | null {
     for (const y of b) if (filtersOverlap(x, y)) return `filters "${x}" and "${y}" overlap`;
   }
   return null;
+}
+
+/** `state` as if nothing past stream sequence `last` had been delivered. */
+function withoutDeliveriesPast(state: ConsumerState, last: number): ConsumerState {
+  for (const seq of [...state.pending.keys()]) if (seq > last) state.pending.delete(seq);
+  for (const seq of [...state.redelivered.keys()]) if (seq > last) state.redelivered.delete(seq);
+  state.delivered.stream = last;
+  if (state.ackFloor.stream > last) state.ackFloor.stream = last;
+  return state;
 }
 
 /** The cursor of a consumer that delivered up to stream sequence `delivered`. */

@@ -177,9 +177,10 @@ const EVERY_SYNC_METHOD: ((s: Loose) => unknown)[] = [
   (s) => s.subjectForSeq(1),
   (s) => s.getSeqFromTime(0n),
   (s) => s.updateConfig({}),
+  (s) => s.consumer("c"),
 ];
 const EVERY_SYNC_METHOD_TEXT =
-  "`storeMsg`, `storeRawMsg`, `skipMsg`, `skipMsgs`, `loadMsg`, `loadNextMsg`, `loadLastMsg`, `loadPrevMsg`, `removeMsg`, `eraseMsg`, `purge`, `purgeEx`, `compact`, `truncate`, `state`, `fastState`, `filteredState`, `subjectsState`, `subjectsTotals`, `numPending`, `multiLastSeqs`, `allLastSeqs`, `subjectForSeq`, `getSeqFromTime`, `updateConfig`";
+  "`storeMsg`, `storeRawMsg`, `skipMsg`, `skipMsgs`, `loadMsg`, `loadNextMsg`, `loadLastMsg`, `loadPrevMsg`, `removeMsg`, `eraseMsg`, `purge`, `purgeEx`, `compact`, `truncate`, `state`, `fastState`, `filteredState`, `subjectsState`, `subjectsTotals`, `numPending`, `multiLastSeqs`, `allLastSeqs`, `subjectForSeq`, `getSeqFromTime`, `updateConfig`, `consumer`";
 
 /** Every row of the README's bad-input table, in its order. */
 export const BAD_INPUT_ROWS: BadInputRow[] = [
@@ -210,6 +211,12 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
       { allowMsgTtl: "yes" },
       { now: 5 },
     ],
+  ),
+  create(
+    "`FileStore.open`, `MemStore.create`",
+    '`retention` other than "limits", "interest" or "workqueue" ("work", 1, null)',
+    "ErrInvalidArgument",
+    [{ retention: "work" }, { retention: 1 }, { retention: null }],
   ),
   create(
     "`FileStore.open`, `MemStore.create`",
@@ -546,6 +553,17 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
     "ErrInvalidArgument",
     [(s) => s.updateConfig({}), (s) => s.updateConfig({ maxMsgs: 5 })],
     { allowMsgTtl: true },
+  ),
+  calls(
+    "`updateConfig`",
+    "a `retention` other than the stream was created with, given or left out (it cannot change)",
+    "ErrInvalidArgument",
+    [
+      (s) => s.updateConfig({}),
+      (s) => s.updateConfig({ retention: "limits" }),
+      (s) => s.updateConfig({ retention: "interest" }),
+    ],
+    { retention: "workqueue" },
   ),
   calls(
     "`storeMsg`, `skipMsg`, `skipMsgs`",

@@ -11,6 +11,8 @@ import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { consumerStateSuite } from "./consumer-state.ts";
 import { consumerStoreSuite } from "./consumer-store.ts";
 import { consumerStorePersistenceSuite } from "./consumer-store-persistence.ts";
+import { consumersSuite } from "./consumers.ts";
+import { consumerCrashTests } from "./consumers-persistence.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
 import { denoPermissionSuite } from "./deno-permissions.ts";
@@ -56,6 +58,8 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   storeContractSuite(api, storeFactories(ctx));
   consumerStateSuite(api, ctx);
   consumerStoreSuite(api, ctx);
+  consumersSuite(api, ctx);
+  consumerCrashTests(api);
   consumerStorePersistenceSuite(api, ctx);
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
