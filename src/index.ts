@@ -13,6 +13,12 @@ export type {
   OpenMode,
 } from "../runtimes/fs.ts";
 export type { RekeyOptions } from "./at-rest/rekey.ts";
+export { Consumer, type ConsumerInfo, type ConsumerMsg } from "./consumers/consumer.ts";
+export type {
+  ConsumerOptions,
+  DeliverPolicy,
+  FetchOptions,
+} from "./consumers/consumer-options.ts";
 export {
   type ConsumerState,
   decodeConsumerState,
@@ -31,6 +37,7 @@ export type {
   DamagedBytes,
   DiscardPolicy,
   LostData,
+  RetentionPolicy,
   SimpleState,
   StoredMsg,
   StoreOptions,
