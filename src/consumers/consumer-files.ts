@@ -1,25 +1,26 @@
 /**
  * The files of a file consumer store (consumer-file-store.ts): where they
  * are, how one is replaced whole, read back, and brought to the store's
- * format at open. Every file is a `Sealer` envelope: a checksum always, the
- * store's compression and cipher when it has them.
+ * format at open. The config and the snapshot are each one `Sealer`
+ * envelope (a checksum always, the store's compression and cipher when it
+ * has them); the log is a run of them (consumer-log.ts).
  */
 import type { FileSystem } from "../../runtimes/fs.ts";
 import { joinPath } from "../../runtimes/fs.ts";
 import { formatBits, type Sealer } from "../at-rest/sealer.ts";
-import { corrupt } from "../errors.ts";
-import { checkConsumerConfig } from "./consumer-config.ts";
-import { type ConsumerState, decodeConsumerState } from "./consumer-state.ts";
-import type { ConsumerConfig } from "./types.ts";
+import { resealLog } from "./consumer-log.ts";
 
 /** The directory under a store that holds one directory per consumer. */
 export const CONSUMERS_DIR = "consumers";
 /** A consumer's configuration, JSON. */
 export const CONSUMER_CONFIG_FILE = "config";
-/** A consumer's state, in nats-server's encoding. */
+/** A consumer's snapshot: the number of its last update, then the state in nats-server's encoding. */
 export const CONSUMER_STATE_FILE = "state";
+/** The updates since the snapshot (consumer-log.ts). */
+export const CONSUMER_LOG_FILE = "log";
 
-const FILES = [CONSUMER_CONFIG_FILE, CONSUMER_STATE_FILE];
+const FILES = [CONSUMER_CONFIG_FILE, CONSUMER_STATE_FILE, CONSUMER_LOG_FILE];
+const ENVELOPES = [CONSUMER_CONFIG_FILE, CONSUMER_STATE_FILE];
 
 /**
  * Replaces `dir/file` with `plain` sealed: written beside, fsynced, renamed
@@ -33,9 +34,19 @@ export function replaceConsumerFile(
   plain: Uint8Array,
   fileMode: number,
 ): void {
+  replaceBytes(fs, dir, file, sealer.sealEnvelope(plain), fileMode);
+}
+
+/** Replaces `dir/file` with `bytes` as they are, as `replaceConsumerFile` does. */
+function replaceBytes(
+  fs: FileSystem,
+  dir: string,
+  file: string,
+  bytes: Uint8Array,
+  fileMode: number,
+): void {
   const path = joinPath(dir, file);
   const temp = `${path}.tmp`;
-  const bytes = sealer.sealEnvelope(plain);
   const handle = fs.open(temp, "create", fileMode);
   try {
     handle.truncate(0);
@@ -66,7 +77,7 @@ export function removeConsumerTemps(fs: FileSystem, dir: string): void {
 }
 
 /** What a consumer's directory is renamed to while it is removed (names never hold a '.'). */
-const DELETING = ".deleting";
+const DELETING = ".deleting-";
 
 /** The names of the consumers kept under the store at `storeDir`, sorted. */
 export function consumerNames(fs: FileSystem, storeDir: string): string[] {
@@ -86,8 +97,10 @@ export function removeConsumerDirectory(fs: FileSystem, storeDir: string, name: 
   const parent = joinPath(storeDir, CONSUMERS_DIR);
   const dir = joinPath(parent, name);
   if (fs.stat(dir) === null) return;
-  const doomed = `${dir}${DELETING}`;
-  fs.remove(doomed);
+  const suffix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
+  const doomed = joinPath(parent, `${DELETING}${suffix}`);
   fs.rename(dir, doomed);
   fs.syncDirectory(parent);
   fs.remove(doomed);
@@ -98,43 +111,8 @@ export function removeDeletedConsumers(fs: FileSystem, storeDir: string): void {
   const parent = joinPath(storeDir, CONSUMERS_DIR);
   if (fs.stat(parent) === null) return;
   for (const name of fs.list(parent)) {
-    if (name.endsWith(DELETING)) fs.remove(joinPath(parent, name));
+    if (name.startsWith(DELETING)) fs.remove(joinPath(parent, name));
   }
-}
-
-/**
- * Every consumer kept under the store at `storeDir`, with its config and
- * state (null when no state was written yet), for the durable consumers'
- * reopen checks and retention. ErrCorrupt when a file does not read back.
- */
-export function readSavedConsumers(
-  fs: FileSystem,
-  sealer: Sealer,
-  storeDir: string,
-): Array<{ name: string; config: ConsumerConfig; state: ConsumerState | null }> {
-  const saved = [];
-  for (const name of consumerNames(fs, storeDir)) {
-    const dir = joinPath(storeDir, CONSUMERS_DIR, name);
-    const configBytes = readConsumerFile(fs, sealer, dir, CONSUMER_CONFIG_FILE);
-    if (configBytes === null) continue;
-    let config: ConsumerConfig;
-    let state: ConsumerState | null = null;
-    try {
-      config = checkConsumerConfig(
-        JSON.parse(new TextDecoder().decode(configBytes)),
-        name,
-        "read consumer config",
-      );
-      const stateBytes = readConsumerFile(fs, sealer, dir, CONSUMER_STATE_FILE);
-      if (stateBytes !== null) state = decodeConsumerState(stateBytes);
-    } catch (err) {
-      throw corrupt(`consumer ${name}: its files do not read back (${(err as Error).message})`, {
-        file: dir,
-      });
-    }
-    saved.push({ name, config, state });
-  }
-  return saved;
 }
 
 /**
@@ -153,17 +131,22 @@ export function convertConsumerFiles(
   for (const name of consumerNames(fs, storeDir)) {
     const dir = joinPath(storeDir, CONSUMERS_DIR, name);
     removeConsumerTemps(fs, dir);
-    for (const file of FILES) {
+    for (const file of ENVELOPES) {
       const bytes = readWhole(fs, joinPath(dir, file));
       if (bytes === null || bytes.length < 8) continue;
       if ((new DataView(bytes.buffer).getUint16(6, true) & 0xff) === target) continue;
       const plain = sealer.openEnvelope(bytes, joinPath(dir, file));
       replaceConsumerFile(fs, sealer, dir, file, plain, fileMode);
     }
+    const logPath = joinPath(dir, CONSUMER_LOG_FILE);
+    const log = readWhole(fs, logPath);
+    const resealed = log === null ? null : resealLog(log, sealer, target, logPath);
+    if (resealed !== null) replaceBytes(fs, dir, CONSUMER_LOG_FILE, resealed, fileMode);
   }
 }
 
-function readWhole(fs: FileSystem, path: string): Uint8Array | null {
+/** A whole file's bytes, or null when it does not exist. */
+export function readWhole(fs: FileSystem, path: string): Uint8Array | null {
   const stat = fs.stat(path);
   if (stat === null) return null;
   const bytes = new Uint8Array(stat.size);

@@ -64,7 +64,7 @@ export interface FetchOptions {
   expiresMs?: number | undefined;
 }
 
-/** Options checked, with defaults filled in. @internal */
+/** Options checked, with defaults filled in. */
 export interface ResolvedConsumerOptions {
   /** Sorted; empty for every subject. */
   filters: string[];
@@ -81,7 +81,7 @@ export interface ResolvedConsumerOptions {
   maxAckPending: number;
 }
 
-/** The options a consumer keeps with its state (`ConsumerConfig.durable`): JSON. @internal */
+/** The options a consumer keeps with its state (`ConsumerConfig.durable`): JSON. */
 export interface DurableConfig {
   filters: string[];
   deliverPolicy: DeliverPolicy;

@@ -32,7 +32,6 @@ import type { ConsumerState, SequencePair } from "./consumer-state.ts";
 import type { DeliveryCursor } from "./delivery-cursor.ts";
 import { PendingAcks, type PendingEntry } from "./pending-acks.ts";
 import { PullWaiters } from "./pull-waiters.ts";
-import type { Interest } from "./retention.ts";
 import type { ConsumerStore } from "./types.ts";
 
 /** A message as a consumer delivers it. */
@@ -58,7 +57,7 @@ export interface ConsumerInfo {
   ackFloor: SequencePair;
 }
 
-/** What a consumer needs of the stream's set of consumers (durables.ts). @internal */
+/** What a consumer needs of the stream's set of consumers (durables.ts). */
 export interface ConsumerOwner {
   readonly stream: StreamStore;
   /** The stream's clock, nanoseconds. */
@@ -73,7 +72,11 @@ export interface ConsumerOwner {
 
 const OPENING: unique symbol = Symbol("Consumer");
 
-export class Consumer implements Interest {
+/**
+ * A durable pull consumer (README, "Consumers"). It is also the `Interest`
+ * retention.ts asks (not declared: those members are internal).
+ */
+export class Consumer {
   /** The consumer's name. */
   readonly name: string;
   private readonly owner: ConsumerOwner;

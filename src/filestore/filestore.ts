@@ -29,9 +29,10 @@ import type { Sealer } from "../at-rest/sealer.ts";
 import { writeSettings } from "../at-rest/settings.ts";
 import type { Consumer } from "../consumers/consumer.ts";
 import { ConsumerFileStore } from "../consumers/consumer-file-store.ts";
-import { convertConsumerFiles, readSavedConsumers } from "../consumers/consumer-files.ts";
+import { convertConsumerFiles } from "../consumers/consumer-files.ts";
 import type { ConsumerOptions } from "../consumers/consumer-options.ts";
 import { StreamConsumers } from "../consumers/registry.ts";
+import { readSavedConsumers } from "../consumers/saved-consumers.ts";
 import type { ConsumerConfig, ConsumerStore } from "../consumers/types.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
@@ -130,7 +131,7 @@ export class FileStore extends Durability implements StreamStore {
       options.now,
       {
         retention: () => this.limits.retention,
-        saved: () => readSavedConsumers(this.fs, sealer, this.dir),
+        saved: () => readSavedConsumers(this.fs, sealer, this.dir, options.now),
       },
     );
   }

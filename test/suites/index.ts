@@ -8,6 +8,7 @@ import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
 import { atRestVerifySuite } from "./at-rest-verify.ts";
 import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
+import { consumerKillSuite } from "./consumer-kills.ts";
 import { consumerStateSuite } from "./consumer-state.ts";
 import { consumerStoreSuite } from "./consumer-store.ts";
 import { consumerStorePersistenceSuite } from "./consumer-store-persistence.ts";
@@ -72,6 +73,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   checkpointOwedSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);
+  consumerKillSuite(api, ctx);
   selfKillSuite(api, ctx);
   normalExitSuite(api, ctx);
   denoPermissionSuite(api, ctx);

@@ -89,7 +89,11 @@ async function killRounds(
   let killedWhileWriting = 0;
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      const { started, lines, alive } = await runUntilKilled(ctx, entry, dir, 30 + random(150));
+      const { started, lines, alive } = await runUntilKilled(
+        ctx,
+        childScript(entry, dir),
+        30 + random(150),
+      );
       const where = `round ${round}`;
       // The child reopened after the last kill: it starts at or past everything acknowledged.
       expect({ where, ok: started >= acks.top }).toStrictEqual({ where, ok: true });
@@ -112,15 +116,17 @@ async function killRounds(
   }
 }
 
-/** Starts a child, lets it write for `ms` after it is ready, SIGKILLs it; returns its complete lines. */
-async function runUntilKilled(
+/**
+ * Starts a child running `script`, lets it write for `ms` after it printed
+ * "ready <n>", SIGKILLs it; returns n and its complete lines after that one.
+ */
+export async function runUntilKilled(
   ctx: RuntimeContext,
-  entry: string,
-  dir: string,
+  script: string,
   ms: number,
 ): Promise<{ started: number; lines: string[]; alive: boolean }> {
   const { cmd, args } = childCommand(ctx);
-  const child = spawn(cmd, args(childScript(entry, dir)), { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, args(script), { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => {
@@ -244,7 +250,7 @@ function until(
 }
 
 /** A small seeded generator: `random(n)` is an integer in [0, n). */
-function seeded(seed: number): (n: number) => number {
+export function seeded(seed: number): (n: number) => number {
   let state = seed >>> 0;
   return (n) => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;

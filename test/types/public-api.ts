@@ -1,6 +1,11 @@
 // Compiled, never run: what a TypeScript user with exactOptionalPropertyTypes
 // writes against the public entry. Every @ts-expect-error must be an error.
 import {
+  type Consumer,
+  type ConsumerInfo,
+  type ConsumerMsg,
+  type ConsumerOptions,
+  type DeliverPolicy,
   type DirectoryLock,
   type FileHandle,
   type FileStat,
@@ -26,6 +31,7 @@ const limits: StreamLimits = {
   discardNewPerSubject: undefined,
   allowMsgTtl: undefined,
   firstSeq: undefined,
+  retention: undefined,
 };
 const storeOptions: StoreOptions = { ...limits, now: undefined };
 const fileOptions: FileStoreOptions = {
@@ -78,6 +84,38 @@ function counting(fs: FileSystem): { fs: FileSystem; opens: () => number } {
   return { fs: wrapped, opens: () => opens };
 }
 
+// Consumer options take undefined too; optStartTime is bigint nanoseconds.
+const consumerOptions: ConsumerOptions = {
+  filter: undefined,
+  filters: undefined,
+  deliverPolicy: undefined,
+  optStartSeq: undefined,
+  optStartTime: undefined,
+  ackPolicy: undefined,
+  ackWaitMs: undefined,
+  maxDeliver: undefined,
+  backoffMs: undefined,
+  maxAckPending: undefined,
+};
+const byTime: ConsumerOptions = { deliverPolicy: "byStartTime", optStartTime: 1n };
+// @ts-expect-error: a start time is bigint nanoseconds, not a Date
+const byDate: ConsumerOptions = { deliverPolicy: "byStartTime", optStartTime: new Date() };
+// @ts-expect-error: not a deliver policy
+const badPolicy: DeliverPolicy = "first";
+
+async function consume(store: MemStore): Promise<number> {
+  const c: Consumer = store.consumer("c", consumerOptions);
+  const msgs: ConsumerMsg[] = await c.fetch(10, { expiresMs: undefined });
+  for (const m of msgs) c.ack(m.seq + m.consumerSeq * 0 + m.deliveryCount * 0);
+  const one = await c.next();
+  if (one !== null) c.nak(one.seq, 100);
+  for await (const m of c.messages()) c.term(m.seq);
+  const info: ConsumerInfo = c.info();
+  await c.sync();
+  await c.close();
+  return info.numPending + info.delivered.stream + [byTime, byDate, badPolicy].length;
+}
+
 export async function use(): Promise<number> {
   // The memory adapter's options take undefined too.
   const faults: Faults = {
@@ -93,6 +131,7 @@ export async function use(): Promise<number> {
   await store.close();
   const mem = MemStore.create(storeOptions);
   mem.updateConfig(limits);
+  await consume(mem);
   await verifyStore("/store", { fs, onProgress: undefined });
   return opens() + [plain, sealed, gcm, badCipher, badKey, badCompression].length;
 }

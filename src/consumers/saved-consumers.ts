@@ -1,0 +1,70 @@
+/**
+ * A FileStore's consumers as saved, read without opening them: the config,
+ * and the state as the snapshot plus the log's updates make it (the replay
+ * consumer-file-store.ts does at open, here without writing: a torn log tail
+ * is only skipped). The durable consumers read them to check a reopen and
+ * to keep the interest of consumers that are not open (durables.ts).
+ */
+import type { FileSystem } from "../../runtimes/fs.ts";
+import { joinPath } from "../../runtimes/fs.ts";
+import type { Sealer } from "../at-rest/sealer.ts";
+import { corrupt } from "../errors.ts";
+import { checkConsumerConfig } from "./consumer-config.ts";
+import {
+  CONSUMER_CONFIG_FILE,
+  CONSUMER_LOG_FILE,
+  CONSUMER_STATE_FILE,
+  CONSUMERS_DIR,
+  consumerNames,
+  readConsumerFile,
+  readWhole,
+} from "./consumer-files.ts";
+import { replayLog } from "./consumer-log.ts";
+import { ConsumerMemStore } from "./consumer-mem-store.ts";
+import { decodeConsumerState } from "./consumer-state.ts";
+import type { SavedConsumer } from "./durables.ts";
+
+/** Every consumer kept under the store at `storeDir`; ErrCorrupt when one does not read back. */
+export function readSavedConsumers(
+  fs: FileSystem,
+  sealer: Sealer,
+  storeDir: string,
+  now: () => bigint,
+): SavedConsumer[] {
+  const saved: SavedConsumer[] = [];
+  for (const name of consumerNames(fs, storeDir)) {
+    const dir = joinPath(storeDir, CONSUMERS_DIR, name);
+    const configBytes = readConsumerFile(fs, sealer, dir, CONSUMER_CONFIG_FILE);
+    if (configBytes === null) continue;
+    let rules: ConsumerMemStore;
+    try {
+      const config = checkConsumerConfig(
+        JSON.parse(new TextDecoder().decode(configBytes)),
+        name,
+        "read consumer config",
+      );
+      rules = new ConsumerMemStore(name, config, { now });
+    } catch (err) {
+      const file = joinPath(dir, CONSUMER_CONFIG_FILE);
+      throw corrupt(`${file}: not a consumer config (${(err as Error).message})`, { file });
+    }
+    let through = 0;
+    const snapshot = readConsumerFile(fs, sealer, dir, CONSUMER_STATE_FILE);
+    if (snapshot !== null) {
+      const file = joinPath(dir, CONSUMER_STATE_FILE);
+      if (snapshot.length < 8) throw corrupt(`${file}: too short for a snapshot`, { file });
+      try {
+        rules.restore(decodeConsumerState(snapshot.subarray(8)));
+      } catch (err) {
+        throw corrupt(`${file}: the state does not decode (${(err as Error).message})`, { file });
+      }
+      through = new DataView(snapshot.buffer, snapshot.byteOffset, 8).getFloat64(0, true);
+    }
+    const logPath = joinPath(dir, CONSUMER_LOG_FILE);
+    const log = readWhole(fs, logPath);
+    if (log !== null) replayLog(log, through, sealer, rules, logPath);
+    const hasState = snapshot !== null || (log !== null && log.length > 0);
+    saved.push({ name, config: rules.getConfig(), state: hasState ? rules.state() : null });
+  }
+  return saved;
+}
