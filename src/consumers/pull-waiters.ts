@@ -6,11 +6,13 @@
  * again, or its expiry passes.
  *
  * A new message wakes the waiters in a microtask, not at once: a producer
- * that stores a burst in one synchronous run has it taken in one batch. The
- * timer, which never keeps the process alive, is armed only while someone
- * waits, for the earlier of the first expiry (real time) and the next ack
- * deadline (the stream's clock, which a test may hold still: the timer then
- * fires again after the same span, until the waiters expire).
+ * that stores a burst in one synchronous run has it taken in one batch.
+ * Timers run only while someone waits: one for the first expiry (real time),
+ * an ordinary timer, since the caller asked to wait that long (an unref'd one
+ * would let Node exit and Deno fail an awaited fetch); and, when it comes
+ * first, one for the next ack deadline (the stream's clock, which a test may
+ * hold still: it then fires again after the same span), which is background
+ * work and never keeps the process alive.
  */
 import { backgroundTimeout, type TimerId } from "../../runtimes/timers.ts";
 
@@ -27,7 +29,8 @@ interface Waiter<T> {
 
 export class PullWaiters<T> {
   private list: Array<Waiter<T>> = [];
-  private timer: TimerId | null = null;
+  private expiryTimer: TimerId | null = null;
+  private deadlineTimer: TimerId | null = null;
   private scheduled = false;
   /** Takes up to `max` items now; may throw. */
   private readonly take: (max: number) => T[];
@@ -89,28 +92,39 @@ export class PullWaiters<T> {
     this.arm();
   }
 
-  /** Re-arms the timer for the earliest expiry or ack deadline. */
+  /** Re-arms the timers for the earliest expiry and, if sooner, the next ack deadline. */
   arm(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.stopTimers();
     if (this.list.length === 0) return;
     let at = Number.POSITIVE_INFINITY;
     for (const w of this.list) at = Math.min(at, w.expiresAt);
-    const delay = Math.min(at - performance.now(), this.nextDeadlineIn());
-    // +1: a timer may fire a little early, and a deadline is due only once reached.
-    const ms = Math.min(Math.max(Math.ceil(delay), 0) + 1, MAX_DELAY_MS);
-    this.timer = backgroundTimeout(() => {
-      this.timer = null;
+    const expiresIn = at - performance.now();
+    const fire = () => {
+      this.stopTimers();
       this.serve();
-    }, ms);
+    };
+    this.expiryTimer = setTimeout(fire, delayOf(expiresIn));
+    const dueIn = this.nextDeadlineIn();
+    if (dueIn < expiresIn) this.deadlineTimer = backgroundTimeout(fire, delayOf(dueIn));
   }
 
-  /** Ends every wait with no items (the consumer closed) and stops the timer. */
+  /** Ends every wait with no items (the consumer closed) and stops the timers. */
   cancelAll(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.stopTimers();
     const list = this.list;
     this.list = [];
     for (const w of list) w.resolve([]);
   }
+
+  private stopTimers(): void {
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.expiryTimer = null;
+    this.deadlineTimer = null;
+  }
+}
+
+/** A timer delay for `ms`: +1 because a timer may fire a little early and a deadline is due once reached. */
+function delayOf(ms: number): number {
+  return Math.min(Math.max(Math.ceil(ms), 0) + 1, MAX_DELAY_MS);
 }
