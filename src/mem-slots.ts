@@ -7,6 +7,7 @@
  * keeps its live sequences in a `SubjectSeqs`. memstore.ts is the facade,
  * mem-queries.ts the subject queries.
  */
+import { copyOut } from "./copy-pool.ts";
 import { notNextSequence, type StreamRange } from "./store-errors.ts";
 import type { StreamPolicy } from "./stream-policy.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
@@ -230,7 +231,7 @@ export abstract class MemSlots {
   /** @internal */
   protected toStored(slot: number): StoredMsg {
     const rec = this.recs[slot] as MemRecord;
-    const copy = rec.data.slice();
+    const copy = copyOut(rec.data, 0, rec.data.length);
     const hdrLen = rec.hdrLen;
     return {
       subject: rec.subject,
