@@ -28,11 +28,10 @@ import { type RekeyOptions, rekeyStore } from "../at-rest/rekey.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { writeSettings } from "../at-rest/settings.ts";
 import type { Consumer } from "../consumers/consumer.ts";
-import { ConsumerFileStore } from "../consumers/consumer-file-store.ts";
 import { convertConsumerFiles } from "../consumers/consumer-files.ts";
 import type { ConsumerOptions } from "../consumers/consumer-options.ts";
-import { StreamConsumers } from "../consumers/registry.ts";
-import { readSavedConsumers } from "../consumers/saved-consumers.ts";
+import { fileStoreConsumers } from "../consumers/file-store-consumers.ts";
+import type { StreamConsumers } from "../consumers/registry.ts";
 import type { ConsumerConfig, ConsumerStore } from "../consumers/types.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
@@ -114,26 +113,8 @@ export class FileStore extends Durability implements StreamStore {
   ) {
     if (opening !== OPENING) throw notConstructible("FileStore", "await FileStore.open({ dir })");
     super(options, lock, sealer);
-    this.consumers = new StreamConsumers(
-      this,
-      (name, config, onStop) =>
-        ConsumerFileStore.open(name, config, {
-          fs: this.fs,
-          storeDir: this.dir,
-          sealer,
-          now: options.now,
-          fileMode: options.fileMode,
-          directoryMode: options.directoryMode,
-          syncAlways: options.syncAlways,
-          syncIntervalMs: options.syncIntervalMs,
-          onStop,
-        }),
-      options.now,
-      {
-        retention: () => this.limits.retention,
-        saved: () => readSavedConsumers(this.fs, sealer, this.dir, options.now),
-      },
-    );
+    const where = { fs: this.fs, storeDir: this.dir, sealer };
+    this.consumers = fileStoreConsumers(this, where, options, () => this.limits.retention);
   }
 
   /**

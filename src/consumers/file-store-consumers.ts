@@ -1,15 +1,19 @@
 /**
- * A FileStore's consumers as saved, read without opening them: the config,
- * and the state as the snapshot plus the log's updates make it (the replay
- * consumer-file-store.ts does at open, here without writing: a torn log tail
- * is only skipped). The durable consumers read them to check a reopen and
- * to keep the interest of consumers that are not open (durables.ts).
+ * A FileStore's consumers, kept under its directory: the stream's registry
+ * making file consumer stores there, and the consumers as saved, read
+ * without opening them: the config, and the state as the snapshot plus the
+ * log's updates make it (the replay consumer-file-store.ts does at open,
+ * here without writing: a torn log tail is only skipped). The durable
+ * consumers read those to check a reopen and to keep the interest of
+ * consumers that are not open (durables.ts).
  */
 import type { FileSystem } from "../../runtimes/fs.ts";
 import { joinPath } from "../../runtimes/fs.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { corrupt } from "../errors.ts";
+import type { RetentionPolicy, StreamStore } from "../types.ts";
 import { checkConsumerConfig } from "./consumer-config.ts";
+import { ConsumerFileStore, type ConsumerFileStoreOptions } from "./consumer-file-store.ts";
 import {
   CONSUMER_CONFIG_FILE,
   CONSUMER_LOG_FILE,
@@ -23,6 +27,37 @@ import { replayLog } from "./consumer-log.ts";
 import { ConsumerMemStore } from "./consumer-mem-store.ts";
 import { decodeConsumerState } from "./consumer-state.ts";
 import type { SavedConsumer } from "./durables.ts";
+import { StreamConsumers } from "./registry.ts";
+
+/** The consumers of the FileStore `stream` kept under its directory. */
+export function fileStoreConsumers(
+  stream: StreamStore,
+  where: Pick<ConsumerFileStoreOptions, "fs" | "storeDir" | "sealer">,
+  options: Pick<
+    ConsumerFileStoreOptions,
+    "now" | "fileMode" | "directoryMode" | "syncAlways" | "syncIntervalMs"
+  >,
+  retention: () => RetentionPolicy,
+): StreamConsumers {
+  const { fs, storeDir, sealer } = where;
+  const { now, fileMode, directoryMode, syncAlways, syncIntervalMs } = options;
+  const settings = {
+    fs,
+    storeDir,
+    sealer,
+    now,
+    fileMode,
+    directoryMode,
+    syncAlways,
+    syncIntervalMs,
+  };
+  return new StreamConsumers(
+    stream,
+    (name, config, onStop) => ConsumerFileStore.open(name, config, { ...settings, onStop }),
+    now,
+    { retention, saved: () => readSavedConsumers(fs, sealer, storeDir, now) },
+  );
+}
 
 /** Every consumer kept under the store at `storeDir`; ErrCorrupt when one does not read back. */
 export function readSavedConsumers(
