@@ -3,8 +3,9 @@
 //   1. `npm pack --dry-run --json`: no path a user does not need (bench, demo,
 //      tests, TypeScript sources, build tooling), every file package.json's
 //      `exports` names, LICENSE, and a size budget;
-//   2. the packed tarball installed into a fresh project (offline: its two
-//      dependencies come from npm's cache, which `npm ci` filled) and imported as `jetstore` by Node, Bun and Deno
+//   2. the packed tarball installed into a fresh project (its two
+//      dependencies from npm's cache where it has them: `npm ci` caches their
+//      tarballs but not always their registry documents, which are fetched) and imported as `jetstore` by Node, Bun and Deno
 //      (Deno with only --allow-read --allow-write), and its types compiled by tsc.
 // Exits non-zero, naming every problem, if any check fails.
 import { execFileSync } from "node:child_process";
@@ -97,7 +98,7 @@ function installAndImport() {
       join(project, "package.json"),
       `${JSON.stringify({ name: "consumer", private: true, type: "module" })}\n`,
     );
-    run("npm", ["install", "--offline", "--no-audit", "--no-fund", join(tmp, filename)], project);
+    run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", join(tmp, filename)], project);
     writeFileSync(join(project, "main.mjs"), CONSUMER);
     writeFileSync(join(project, "main.ts"), CONSUMER);
     writeFileSync(join(project, "types.ts"), TYPES);
