@@ -23,9 +23,11 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * commit that set it; raised for encryption and compression at rest (the
  * sealed block format, the Snappy and ChaCha20-Poly1305 kernels in the core:
  * 237 kB packed, 807 kB unpacked, with the debug core no longer shipped);
- * and for the consumer state codec and memory consumer store (881 kB unpacked).
+ * for the consumer state codec and memory consumer store (881 kB unpacked);
+ * and for the durable consumers and stream retention (300 kB packed, 1033 kB
+ * unpacked).
  */
-const BUDGET = { packed: 290_000, unpacked: 980_000 };
+const BUDGET = { packed: 320_000, unpacked: 1_080_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
