@@ -100,7 +100,11 @@ function installAndImport() {
       join(project, "package.json"),
       `${JSON.stringify({ name: "consumer", private: true, type: "module" })}\n`,
     );
-    run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", join(tmp, filename)], project);
+    run(
+      "npm",
+      ["install", "--prefer-offline", "--no-audit", "--no-fund", join(tmp, filename)],
+      project,
+    );
     writeFileSync(join(project, "main.mjs"), CONSUMER);
     writeFileSync(join(project, "main.ts"), CONSUMER);
     writeFileSync(join(project, "types.ts"), TYPES);
