@@ -144,6 +144,8 @@ export class DeliveryCursor {
     }
     const msg = this.filters.length === 1 ? this.nextMatch(0) : this.lowestMatch();
     if (msg !== null) this.nextSeq = msg.seq + 1;
+    // Nothing matches up to the end: the next look starts past it (nats-server moves its sseq alike).
+    else this.nextSeq = Math.max(this.nextSeq, this.stream.fastState().lastSeq + 1);
     return msg;
   }
 
