@@ -26,6 +26,7 @@ import { checkPositive } from "./consumer-config.ts";
 import {
   checkFetchOptions,
   DEFAULT_EXPIRES_MS,
+  type FetchOptions,
   type ResolvedConsumerOptions,
 } from "./consumer-options.ts";
 import type { ConsumerState, SequencePair } from "./consumer-state.ts";
@@ -126,18 +127,12 @@ export class Consumer {
     for (const seq of [...state.pending.keys()].sort((a, b) => a - b)) {
       const p = state.pending.get(seq)!;
       const dc = (state.redelivered.get(seq) ?? 0) + 1;
-      this.pending.add(seq, p.sequence, toMs(p.ts) + this.waitFor(dc));
-      this.pending.get(seq)!.dc = dc;
+      this.pending.add(seq, p.sequence, toMs(p.ts) + this.waitFor(dc), dc);
     }
     this.waiters = new PullWaiters(
       (max) => this.fill(max),
       () => this.pending.nextDeadline() - this.nowMs(),
     );
-  }
-
-  /** The ack policy, for the stream's retention. @internal */
-  get ackPolicy(): ResolvedConsumerOptions["ackPolicy"] {
-    return this.options.ackPolicy;
   }
 
   /** No filter. @internal */
@@ -173,7 +168,7 @@ export class Consumer {
    * 30000, 0: not at all) for the first message and resolves with what is
    * ready then, or with [] on expiry or when the consumer closes.
    */
-  fetch(max: number, options?: { expiresMs?: number | undefined }): Promise<ConsumerMsg[]> {
+  fetch(max: number, options?: FetchOptions): Promise<ConsumerMsg[]> {
     try {
       const action = "fetch";
       this.checkUsable(action);
@@ -189,7 +184,7 @@ export class Consumer {
   }
 
   /** One message, waiting as `fetch` does; null on expiry or when the consumer closes. */
-  async next(options?: { expiresMs?: number | undefined }): Promise<ConsumerMsg | null> {
+  async next(options?: FetchOptions): Promise<ConsumerMsg | null> {
     const msgs = await this.fetch(1, options);
     return msgs.length === 0 ? null : msgs[0];
   }
@@ -298,7 +293,13 @@ export class Consumer {
     this.checkUsable("delete consumer");
     this.closed = true;
     this.waiters.cancelAll();
-    await this.store.delete();
+    try {
+      await this.store.delete();
+    } catch (err) {
+      // Its files may still be there: it stays a consumer of the stream, closed.
+      this.owner.closed(this, null);
+      throw err;
+    }
     this.owner.deleted(this);
   }
 

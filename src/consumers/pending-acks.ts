@@ -48,9 +48,9 @@ export class PendingAcks {
     return this.entries.get(seq);
   }
 
-  /** A first delivery of `seq`, due at `deadline`. */
-  add(seq: number, dseq: number, deadline: number): void {
-    this.entries.set(seq, { dseq, dc: 1, deadline, queued: false });
+  /** A delivery of `seq` (the `dc`-th, first as `dseq`), due at `deadline`. */
+  add(seq: number, dseq: number, deadline: number, dc = 1): void {
+    this.entries.set(seq, { dseq, dc, deadline, queued: false });
     this.push(deadline, seq);
   }
 
