@@ -351,6 +351,28 @@ function ackTests({ describe, it, expect }: TestApi, factory: StoreFactory): voi
       });
     });
 
+    it("a consumer reopened on a stream cut below what it delivered delivers what is stored again there", async () => {
+      await withStream(factory, {}, async (store) => {
+        putMany(store, "a", 5);
+        const c = store.consumer("c");
+        await c.fetch(5);
+        c.ack(1);
+        await c.close();
+        store.truncate(3);
+        const back = store.consumer("c");
+        expect(back.info()).toMatchObject({
+          numAckPending: 2,
+          delivered: { consumer: 5, stream: 3 },
+        });
+        putMany(store, "b", 2);
+        expect(deliveries(await ready(back))).toEqual([
+          [4, 1],
+          [5, 1],
+        ]);
+        expect((await ready(back)).length).toBe(0);
+      });
+    });
+
     it("a message removed from the stream while pending is not redelivered", async () => {
       await withStream(factory, {}, async (store, clock) => {
         putMany(store, "a", 3);
