@@ -12,6 +12,7 @@ import { setImmediate } from "node:timers";
 import { cryptoChoice } from "../runtimes/aead.ts";
 import { currentRuntime } from "../runtimes/aead-choice.ts";
 import { FileStore, type FileStoreOptions, type StreamLimits } from "../src/index.ts";
+import { consume, savePending } from "./consume.ts";
 
 const REGIONS = ["east", "west", "north", "south"];
 
@@ -575,6 +576,9 @@ const WORKLOADS: Record<string, (root: string) => Promise<Result>> = {
   W7: (root) => remove(join(root, "w7")),
   W8a: (root) => durable(join(root, "w8"), 1),
   W8b: (root) => durable(join(root, "w8"), 64),
+  W11a: (root) => consume(join(root, "w11a"), false),
+  W11b: (root) => consume(join(root, "w11b"), true),
+  W11c: (root) => savePending(join(root, "w11c")),
   ...atRestWorkloads,
 };
 

@@ -46,6 +46,9 @@ export class ConsumerMemStore implements ConsumerStore {
   readonly name: string;
   private config: ConsumerConfig;
   private current: ConsumerState = emptyConsumerState();
+  /** Whether `current.pending` iterates in ascending stream sequence, and its highest key if so. */
+  private pendingSorted = true;
+  private pendingMax = 0;
   private closed = false;
   private readonly now: () => bigint;
   private readonly onStop: (() => void) | undefined;
@@ -88,6 +91,8 @@ export class ConsumerMemStore implements ConsumerStore {
     checkOpen(this.closed, ConsumerAction.reset);
     checkSeq(sseq, ConsumerAction.reset, "stream sequence");
     this.current = emptyConsumerState();
+    this.pendingSorted = true;
+    this.pendingMax = 0;
     this.current.delivered.stream = sseq;
     this.current.ackFloor.stream = sseq;
   }
@@ -133,6 +138,8 @@ export class ConsumerMemStore implements ConsumerStore {
       if (p !== undefined) p.ts = ts;
     } else {
       s.pending.set(sseq, { sequence: dseq, ts });
+      if (sseq < this.pendingMax) this.pendingSorted = false;
+      else this.pendingMax = sseq;
     }
     if (dseq > s.delivered.consumer) s.delivered.consumer = dseq;
     if (sseq > s.delivered.stream) s.delivered.stream = sseq;
@@ -221,20 +228,27 @@ export class ConsumerMemStore implements ConsumerStore {
 
   /**
    * The lowest pending stream sequence in (sseq, delivered.stream]. nats-server
-   * walks the sequences; this visits whichever is fewer, sequences or entries.
+   * walks the sequences, which for a filtered consumer (sparse stream
+   * sequences) visits many that were never its own; here the pending map is
+   * kept in ascending order (new deliveries come in ascending order; a
+   * replaced state, or a delivery below a higher pending one after a start
+   * moved back, is sorted once), so the walk stops at the first entry past
+   * `sseq`: at once when the acked message was the lowest pending.
    */
   private firstPendingAfter(sseq: number): number | undefined {
-    const s = this.current;
-    const last = s.delivered.stream;
-    if (last - sseq <= s.pending.size) {
-      for (let ss = sseq + 1; ss <= last; ss++) if (s.pending.has(ss)) return ss;
-      return undefined;
+    if (!this.pendingSorted) this.sortPending();
+    const last = this.current.delivered.stream;
+    for (const seq of this.current.pending.keys()) {
+      if (seq > sseq) return seq <= last ? seq : undefined;
     }
-    let best: number | undefined;
-    for (const seq of s.pending.keys()) {
-      if (seq > sseq && seq <= last && (best === undefined || seq < best)) best = seq;
-    }
-    return best;
+    return undefined;
+  }
+
+  private sortPending(): void {
+    const entries = [...this.current.pending].sort((a, b) => a[0] - b[0]);
+    this.current.pending = new Map(entries);
+    this.pendingMax = entries.length === 0 ? 0 : entries[entries.length - 1][0];
+    this.pendingSorted = true;
   }
 
   removeRedeliveredBelow(seq: number): void {
@@ -271,11 +285,13 @@ export class ConsumerMemStore implements ConsumerStore {
       );
     }
     this.current = next;
+    this.pendingSorted = false;
   }
 
   forceUpdate(state: ConsumerState): void {
     checkOpen(this.closed, ConsumerAction.forceUpdate);
     this.current = checkedReplacement(state, ConsumerAction.forceUpdate);
+    this.pendingSorted = false;
   }
 
   /**
@@ -284,6 +300,7 @@ export class ConsumerMemStore implements ConsumerStore {
    */
   restore(state: ConsumerState): void {
     this.current = copyConsumerState(state);
+    this.pendingSorted = false;
   }
 
   state(): ConsumerState {
