@@ -6,7 +6,7 @@
  * has them); the log is a run of them (consumer-log.ts).
  */
 import type { FileSystem } from "../../runtimes/fs.ts";
-import { joinPath } from "../../runtimes/fs.ts";
+import { joinPath, replaceFile } from "../../runtimes/fs.ts";
 import { formatBits, type Sealer } from "../at-rest/sealer.ts";
 import { resealLog } from "./consumer-log.ts";
 
@@ -45,17 +45,7 @@ function replaceBytes(
   bytes: Uint8Array,
   fileMode: number,
 ): void {
-  const path = joinPath(dir, file);
-  const temp = `${path}.tmp`;
-  const handle = fs.open(temp, "create", fileMode);
-  try {
-    handle.truncate(0);
-    handle.write(bytes, 0);
-    handle.sync();
-  } finally {
-    handle.close();
-  }
-  fs.rename(temp, path);
+  replaceFile(fs, joinPath(dir, file), bytes, fileMode);
   fs.syncDirectory(dir);
 }
 
