@@ -113,6 +113,28 @@ export function markerTests({ describe, it, expect }: TestApi, factory: StoreFac
       });
     });
 
+    if (factory.supports.persistence) {
+      it("a reopen after the TTL passed expires, writes the marker and tells onExpire", async () => {
+        const clock = testClock(10n * SECOND);
+        const heard: ExpiredMsg[] = [];
+        const options = {
+          allowMsgTtl: true,
+          subjectDeleteMarkerTtl: 2,
+          now: clock.now,
+          onExpire: (e: ExpiredMsg) => heard.push(e),
+        };
+        await withStore(factory, options, async (store, fixture) => {
+          store.storeMsg("a", null, enc("1"), 3);
+          await store.close();
+          clock.t = 20n * SECOND;
+          const again = await fixture.reopen();
+          expect(heard).toStrictEqual([{ seq: 1, subject: "a", reason: "ttl" }]);
+          expect(again.loadLastMsg("a").seq).toBe(2);
+          expect(text(again.loadLastMsg("a").hdr)).toContain("Nats-TTL: 2s");
+        });
+      });
+    }
+
     it("refuses bad marker and onExpire options, at open and in updateConfig", async () => {
       for (const bad of [
         { subjectDeleteMarkerTtl: 5 },
