@@ -128,7 +128,7 @@ export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyRep
  * unwrapped with `key`. ErrBadKey when the store is encrypted and `key` is
  * missing or does not open it.
  */
-function storeSealer(fs: FileSystem, dir: string, key: Uint8Array | undefined): Sealer {
+export function storeSealer(fs: FileSystem, dir: string, key: Uint8Array | undefined): Sealer {
   const stored = readSettings(fs, dir);
   if (stored === null) return new Sealer(PLAIN, null, false);
   const format = { compression: stored.compression, cipher: stored.cipher };

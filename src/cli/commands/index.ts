@@ -1,0 +1,13 @@
+/** Every subcommand, in the order `jetstore --help` lists them. */
+import type { Command } from "../command.ts";
+import { catCommand } from "./cat.ts";
+import { infoCommand } from "./info.ts";
+import { subjectsCommand } from "./subjects.ts";
+import { verifyCommand } from "./verify.ts";
+
+export const COMMANDS: readonly Command[] = [
+  infoCommand,
+  verifyCommand,
+  catCommand,
+  subjectsCommand,
+];

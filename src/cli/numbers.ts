@@ -1,0 +1,34 @@
+/** Numeric and time arguments of the command line, checked as usage errors. */
+import { JetStoreError } from "../errors.ts";
+
+/** A whole number ≥ `min` given as `--name`; ErrInvalidArgument otherwise. */
+export function wholeNumber(text: string | undefined, name: string, min = 0): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new JetStoreError(
+      "ErrInvalidArgument",
+      `${name} must be a whole number${min > 0 ? ` ≥ ${min}` : ""}, got "${text}"`,
+    );
+  }
+  return n;
+}
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A point in time as nanoseconds since the epoch: an ISO 8601 date or time
+ * ("2026-12-02", "2026-12-02T10:00:00Z") or a duration ago ("90s", "15m", "2h", "7d").
+ */
+export function parseTime(text: string, now = Date.now()): bigint {
+  const ago = /^(\d+)([smhd])$/.exec(text);
+  if (ago !== null) return BigInt(now - Number(ago[1]) * UNITS[ago[2]!]!) * 1_000_000n;
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new JetStoreError(
+      "ErrInvalidArgument",
+      `--since takes an ISO 8601 time or a duration ago such as 15m, 2h, 7d; got "${text}"`,
+    );
+  }
+  return BigInt(ms) * 1_000_000n;
+}
