@@ -6,7 +6,8 @@
 //   2. the packed tarball installed into a fresh project (its two
 //      dependencies from npm's cache where it has them: `npm ci` caches their
 //      tarballs but not always their registry documents, which are fetched) and imported as `jetstore` by Node, Bun and Deno
-//      (Deno with only --allow-read --allow-write), and its types compiled by tsc.
+//      (Deno with only --allow-read --allow-write), and its types compiled by tsc;
+//   3. the installed `jetstore` command (package.json `bin`) under Node and Bun.
 // Exits non-zero, naming every problem, if any check fails.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -56,6 +57,7 @@ function main() {
   for (const target of Object.values(pkg.exports)) {
     for (const file of Object.values(target)) required.add(file.replace(/^\.\//, ""));
   }
+  for (const file of Object.values(pkg.bin ?? {})) required.add(file.replace(/^\.\//, ""));
   for (const path of required) {
     if (!paths.includes(path)) problems.push(`does not ship ${path}`);
   }
@@ -134,8 +136,27 @@ function installAndImport() {
       if (!out.includes(`ok ${name}`)) problems.push(`${name} printed ${JSON.stringify(out)}`);
     }
     run(bin("tsc"), ["-p", "tsconfig.json"], project);
+    checkCommand(project);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The installed `jetstore` command, as `npx jetstore` and `bunx jetstore` run it, on the store main.mjs left. */
+function checkCommand(project) {
+  const command = join(project, "node_modules", ".bin", "jetstore");
+  const runs = [
+    ["node", command, ["info", "data-node", "--json"]],
+    ["bun", bin("bun"), [command, "info", "data-bun", "--json"]],
+  ];
+  for (const [name, cmd, args] of runs) {
+    const out = run(cmd, args, project, { NO_COLOR: "1" });
+    if (out === null) continue;
+    let msgs;
+    try {
+      msgs = JSON.parse(out).msgs;
+    } catch {}
+    if (msgs !== 1) problems.push(`jetstore info under ${name} printed ${JSON.stringify(out)}`);
   }
 }
 

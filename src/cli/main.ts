@@ -69,7 +69,10 @@ export async function main(argv: string[], io: Output = processOutput()): Promis
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const topic = COMMANDS.find((c) => c.name === rest[0]);
-    await io.out.write(topic === undefined ? overview(io) : commandHelp(topic));
+    // Bare `jetstore` is a usage error: the overview goes to stderr, as usage errors do.
+    await (name === undefined ? io.err : io.out).write(
+      topic === undefined ? overview(io) : commandHelp(topic),
+    );
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
@@ -104,7 +107,9 @@ function parse(cmd: Command, args: string[], io: Output): Invocation | null {
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw usageError(`${(err as Error).message} (see \`jetstore ${cmd.name} --help\`)`);
+    // Node's hint about "--" after an unknown option is longer than the mistake.
+    const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    throw usageError(`${message} (see \`jetstore ${cmd.name} --help\`)`);
   }
   if (parsed.values.help === true) return null;
   const { min, max } = cmd.positionals;
