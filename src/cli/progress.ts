@@ -13,7 +13,7 @@ export interface Progress {
 
 /** A progress reporter for `what` ("verify", "export" …) writing to `err`. */
 export function progress(err: Sink, what: string, now: () => number = Date.now): Progress {
-  let last = 0;
+  let last = now();
   let drawn = false;
   // Fire and forget: progress is never worth waiting for, and stderr keeps order.
   const write = (text: string) => void err.write(text);

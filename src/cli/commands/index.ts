@@ -1,6 +1,8 @@
 /** Every subcommand, in the order `jetstore --help` lists them. */
 import type { Command } from "../command.ts";
 import { catCommand } from "./cat.ts";
+import { exportCommand } from "./export.ts";
+import { importCommand } from "./import.ts";
 import { infoCommand } from "./info.ts";
 import { subjectsCommand } from "./subjects.ts";
 import { verifyCommand } from "./verify.ts";
@@ -10,4 +12,6 @@ export const COMMANDS: readonly Command[] = [
   verifyCommand,
   catCommand,
   subjectsCommand,
+  exportCommand,
+  importCommand,
 ];
