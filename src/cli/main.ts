@@ -93,7 +93,8 @@ export async function main(argv: string[], io: Output = processOutput()): Promis
   } catch (err) {
     await io.err.write(errorLine(label, err, io, debug));
     if (!isJetStoreError(err)) return EXIT_USAGE;
-    if (err.code === "ErrCorrupt") return EXIT_PROBLEM;
+    // Damage met on the way, or a message asked for that is not there: a problem found.
+    if (err.code === "ErrCorrupt" || err.code === "ErrStoreMsgNotFound") return EXIT_PROBLEM;
     return EXIT_USAGE;
   } finally {
     key?.fill(0);

@@ -14,6 +14,7 @@ export function wholeNumber(text: string | undefined, name: string, min = 0): nu
   return n;
 }
 
+const MAX_NS = (1n << 63n) - 1n;
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
@@ -30,5 +31,7 @@ export function parseTime(text: string, now = Date.now()): bigint {
       `--since takes an ISO 8601 time or a duration ago such as 15m, 2h, 7d; got "${text}"`,
     );
   }
-  return BigInt(ms) * 1_000_000n;
+  // Past 2262 nanoseconds overflow the store's 63 bits; every message is before that.
+  const ns = BigInt(ms) * 1_000_000n;
+  return ns > MAX_NS ? MAX_NS : ns < 0n ? 0n : ns;
 }

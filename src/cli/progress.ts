@@ -11,17 +11,28 @@ export interface Progress {
   end(): void;
 }
 
-/** A progress reporter for `what` ("verify", "export" …) writing to `err`. */
-export function progress(err: Sink, what: string, now: () => number = Date.now): Progress {
+/**
+ * A progress reporter for `what` ("verify", "export" …) writing to `err`.
+ * Work done within the first second prints nothing unless `finalLine`
+ * asks for the last line whatever the time (verify's summary of blocks).
+ */
+export function progress(
+  err: Sink,
+  what: string,
+  finalLine = false,
+  now: () => number = Date.now,
+): Progress {
   let last = now();
   let drawn = false;
+  let printed = finalLine;
   // Fire and forget: progress is never worth waiting for, and stderr keeps order.
   const write = (text: string) => void err.write(text);
   return {
     update(done, total, note) {
       const t = now();
       const finished = total > 0 && done >= total;
-      if (t - last < (err.tty ? 100 : 1000) && !finished) return;
+      if (t - last < (err.tty ? 100 : 1000) && !(finished && printed)) return;
+      printed = true;
       last = t;
       const fraction = total > 0 ? Math.min(1, done / total) : 0;
       const pct = total > 0 ? `${Math.floor(fraction * 100)}%` : "";

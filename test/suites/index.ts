@@ -8,6 +8,7 @@ import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
 import { atRestVerifySuite } from "./at-rest-verify.ts";
 import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
+import { cliSuite } from "./cli.ts";
 import { consumerKillSuite } from "./consumer-kills.ts";
 import { consumerStateSuite } from "./consumer-state.ts";
 import { consumerStoreSuite } from "./consumer-store.ts";
@@ -78,6 +79,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   normalExitSuite(api, ctx);
   denoPermissionSuite(api, ctx);
   verifySuite(api, ctx);
+  cliSuite(api, ctx);
   atRestVerifySuite(api, ctx);
   publicTypesSuite(api, ctx);
   readmeExampleSuite(api, ctx);

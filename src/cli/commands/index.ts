@@ -6,6 +6,7 @@ import { importCommand } from "./import.ts";
 import { infoCommand } from "./info.ts";
 import { subjectsCommand } from "./subjects.ts";
 import { verifyCommand } from "./verify.ts";
+import { compactCommand, purgeCommand, removeCommand } from "./writes.ts";
 
 export const COMMANDS: readonly Command[] = [
   infoCommand,
@@ -14,4 +15,7 @@ export const COMMANDS: readonly Command[] = [
   subjectsCommand,
   exportCommand,
   importCommand,
+  purgeCommand,
+  compactCommand,
+  removeCommand,
 ];

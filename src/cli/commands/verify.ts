@@ -30,7 +30,7 @@ example:
     if (fs.stat(dir)?.isDirectory !== true) {
       throw new JetStoreError("ErrNotFound", `${dir} is not a directory`);
     }
-    const bar = progress(call.io.err, "verify");
+    const bar = progress(call.io.err, "verify", true);
     let report: ReturnType<typeof verifyStore>;
     try {
       report = verifyStore(dir, {
