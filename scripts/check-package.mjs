@@ -26,9 +26,10 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * 237 kB packed, 807 kB unpacked, with the debug core no longer shipped);
  * for the consumer state codec and memory consumer store (881 kB unpacked);
  * and for the durable consumers and stream retention (300 kB packed, 1033 kB
- * unpacked).
+ * unpacked); and for the `jetstore` command (its JavaScript without
+ * declarations, about 55 kB unpacked: 324 kB packed, 1106 kB unpacked).
  */
-const BUDGET = { packed: 320_000, unpacked: 1_080_000 };
+const BUDGET = { packed: 340_000, unpacked: 1_150_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
