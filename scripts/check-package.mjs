@@ -7,7 +7,7 @@
 //      dependencies from npm's cache where it has them: `npm ci` caches their
 //      tarballs but not always their registry documents, which are fetched) and imported as `jetstore` by Node, Bun and Deno
 //      (Deno with only --allow-read --allow-write), and its types compiled by tsc;
-//   3. the installed `jetstore` command (package.json `bin`) under Node and Bun.
+//   3. the installed `jetstore` command (package.json `bin`) under Node, Bun and Deno.
 // Exits non-zero, naming every problem, if any check fails.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -143,12 +143,26 @@ function installAndImport() {
   }
 }
 
-/** The installed `jetstore` command, as `npx jetstore` and `bunx jetstore` run it, on the store main.mjs left. */
+/** The installed `jetstore` command, as `npx`, `bunx` and `deno run npm:jetstore` run it, on the stores main.mjs left. */
 function checkCommand(project) {
   const command = join(project, "node_modules", ".bin", "jetstore");
   const runs = [
     ["node", command, ["info", "data-node", "--json"]],
     ["bun", bin("bun"), [command, "info", "data-bun", "--json"]],
+    [
+      "deno",
+      bin("deno"),
+      [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        join(project, "node_modules", "jetstore", "bin", "jetstore.mjs"),
+        "info",
+        "data-deno",
+        "--json",
+      ],
+    ],
   ];
   for (const [name, cmd, args] of runs) {
     const out = run(cmd, args, project, { NO_COLOR: "1" });

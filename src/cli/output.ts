@@ -38,6 +38,11 @@ function sink(stream: NodeJS.WriteStream): Sink {
 
 /** The process's own stdout and stderr. */
 export function processOutput(): Output {
+  // A reader that went away (`jetstore cat DIR | head`) has what it wanted: stop quietly, as cat(1) does.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
   return { out: sink(process.stdout), err: sink(process.stderr) };
 }
 
