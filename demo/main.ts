@@ -2,8 +2,11 @@
  * `npm start`: jetstore's main job on an embedded default. Writes 100,000
  * messages on the W1 subjects (../shared/bench/WORKLOADS.md) to
  * ./jetstore-data, closes, reopens, reads some back and prints the state and
- * the throughput it saw. Run it twice: the second run appends to the first.
+ * the throughput it saw, then shows the store with the `jetstore` command
+ * line (info, cat --last 3, subjects). Run it twice: the second run appends
+ * to the first.
  */
+import { main as jetstore } from "../src/cli/main.ts";
 import { FileStore } from "../src/index.ts";
 
 const COUNT = 100_000;
@@ -70,3 +73,14 @@ console.log(
   `state: ${msgs.toLocaleString("en")} messages, ${(bytes / 1048576).toFixed(1)} MiB, sequences ${firstSeq}…${lastSeq}, ${numDeleted} deleted`,
 );
 await store.close();
+
+// The same store through the command line, as `npx jetstore …` shows it.
+for (const args of [
+  ["info", dir],
+  ["cat", dir, "--last", "3"],
+  ["subjects", dir, "orders.*.42"],
+]) {
+  console.log(`\n$ jetstore ${args.join(" ")}`);
+  const code = await jetstore(args);
+  if (code !== 0) process.exitCode = code;
+}
