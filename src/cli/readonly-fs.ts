@@ -34,7 +34,10 @@ const nameOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 export function readOnlyOverlay(base: FileSystem): FileSystem {
   const files = new Map<string, Copied>();
   const dirs = new Set<string>();
-  /** Paths removed in the overlay (and everything under them), unless written again. */
+  /**
+   * Paths removed in the overlay: the disk's entries at and under them stay
+   * hidden for good, while what the overlay itself holds there is shown.
+   */
   const gone = new Set<string>();
 
   const isGone = (path: string): boolean => {
@@ -80,7 +83,6 @@ export function readOnlyOverlay(base: FileSystem): FileSystem {
       if (file === undefined) {
         file = present ? copyUp(path) : { bytes: new Uint8Array(64), length: 0, mtimeMs: 0 };
         files.set(path, file);
-        gone.delete(path);
       }
       return memoryHandle(path, file);
     },
@@ -97,7 +99,6 @@ export function readOnlyOverlay(base: FileSystem): FileSystem {
       const path = normal(raw);
       for (let at = path; !exists(at); at = parentOf(at)) {
         dirs.add(at);
-        gone.delete(at);
         if (at === parentOf(at)) break;
       }
     },
@@ -118,7 +119,6 @@ export function readOnlyOverlay(base: FileSystem): FileSystem {
       files.delete(from);
       gone.add(from);
       files.set(to, { ...file, mtimeMs: Date.now() });
-      gone.delete(to);
     },
     remove(raw: string): void {
       const path = normal(raw);

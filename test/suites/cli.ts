@@ -20,6 +20,7 @@ import {
   stop,
   treePicture,
 } from "./cli-helpers.ts";
+import { overlayTests } from "./cli-overlay.ts";
 import { cliWriteTests } from "./cli-writes.ts";
 import { inTempDir } from "./store-helpers.ts";
 
@@ -30,6 +31,7 @@ export function cliSuite(api: TestApi, ctx: RuntimeContext): void {
   const disk = ctx.adapters.find((a) => a.onDisk);
   if (disk === undefined) return;
   api.describe(`jetstore command line (${ctx.runtime})`, () => {
+    overlayTests(api, disk);
     readOnlyTests(api, ctx, disk);
     readTests(api, ctx, disk);
     roundTripTests(api, ctx, disk);

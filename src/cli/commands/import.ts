@@ -32,6 +32,12 @@ example:
   async run(call) {
     const dir = call.positionals[0]!;
     const keepSeq = flag(call, "keep-seq");
+    if (process.stdin.isTTY === true) {
+      throw new JetStoreError(
+        "ErrInvalidArgument",
+        "import reads JSON lines from stdin: jetstore import DIR < data.jsonl",
+      );
+    }
     const store = await openWritable(dir, call.key, true);
     const bar = progress(call.io.err, "import");
     let line = 0;
