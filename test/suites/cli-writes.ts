@@ -90,6 +90,22 @@ export function cliWriteTests(
   );
 
   it(
+    "bench measures every workload against a temporary directory it removes",
+    () =>
+      inTempDir(disk, async (dir) => {
+        const r = await runCli(ctx, ["bench", "--messages", "2000", "--dir", dir, "--json"]);
+        expect({ code: r.code, stderr: r.stderr }).toStrictEqual({ code: 0, stderr: "" });
+        const figures = JSON.parse(r.stdout) as { id: string; value: number }[];
+        expect(figures.map((f) => f.id).sort()).toStrictEqual(
+          ["W1", "W2", "W3", "W4a", "W4b", "W5a", "W5b", "W6", "W7", "W8a", "W8b"].sort(),
+        );
+        for (const f of figures) expect(Number.isFinite(f.value) && f.value >= 0).toBe(true);
+        expect(treePicture(dir)).toStrictEqual({});
+      }),
+    T,
+  );
+
+  it(
     "cat --follow prints the messages another process stores after it started",
     () =>
       inTempDir(disk, async (dir) => {

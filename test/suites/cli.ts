@@ -326,7 +326,18 @@ function usageTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: AdapterF
 
         const overview = await runCli(ctx, ["--help"]);
         expect(overview.code).toBe(0);
-        for (const name of ["info", "verify", "cat", "subjects", "export", "import"]) {
+        for (const name of [
+          "info",
+          "verify",
+          "cat",
+          "subjects",
+          "export",
+          "import",
+          "purge",
+          "compact",
+          "remove",
+          "bench",
+        ]) {
           expect(overview.stdout).toContain(`  ${name} `);
           const help = await runCli(ctx, [name, "--help"]);
           expect({ name, code: help.code }).toStrictEqual({ name, code: 0 });

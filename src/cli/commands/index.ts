@@ -1,5 +1,6 @@
 /** Every subcommand, in the order `jetstore --help` lists them. */
 import type { Command } from "../command.ts";
+import { benchCommand } from "./bench.ts";
 import { catCommand } from "./cat.ts";
 import { exportCommand } from "./export.ts";
 import { importCommand } from "./import.ts";
@@ -18,4 +19,5 @@ export const COMMANDS: readonly Command[] = [
   purgeCommand,
   compactCommand,
   removeCommand,
+  benchCommand,
 ];
