@@ -94,7 +94,7 @@ function readOnlyTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: Adapt
       inTempDir(disk, async (dir) => {
         await sampleStore(disk.fs, dir);
         const blocks = readdirSync(join(dir, "msgs")).filter((n) => n.endsWith(".blk"));
-        const last = blocks.sort((a, b) => Number.parseInt(a) - Number.parseInt(b)).at(-1)!;
+        const last = blocks.sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10)).at(-1)!;
         appendFileSync(join(dir, "msgs", last), new Uint8Array([9, 9, 9, 9, 9, 9, 9]));
         const before = treePicture(dir);
         const info = await runCli(ctx, ["info", dir, "--json"]);
