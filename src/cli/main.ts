@@ -116,9 +116,9 @@ function parse(cmd: Command, args: string[], io: Output): Invocation | null {
   const { min, max } = cmd.positionals;
   const n = parsed.positionals.length;
   if (n < min || n > max) {
-    throw usageError(
-      `expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${n}: usage: jetstore ${cmd.usage}`,
-    );
+    const expected =
+      min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+    throw usageError(`expected ${expected} argument(s), got ${n}: usage: jetstore ${cmd.usage}`);
   }
   return {
     values: parsed.values as Invocation["values"],
