@@ -6,7 +6,7 @@ import type { StoredMsg } from "../../types.ts";
 import { type Command, EXIT_OK, flag, type Invocation, stringOption } from "../command.ts";
 import { messageJson, messageLine } from "../message-format.ts";
 import { parseTime, wholeNumber } from "../numbers.ts";
-import { openReadOnly } from "../open-store.ts";
+import { checkStoreExists, openReadOnly } from "../open-store.ts";
 import { toJson } from "../output.ts";
 import { type Selection, startSeq, walk } from "../select.ts";
 
@@ -55,6 +55,11 @@ example:
     };
     let left = sel.limit ?? Number.POSITIVE_INFINITY;
     const print = printer(call);
+    // Taken before each view is opened: a write between the opening and the
+    // next look changes the files again, so it is never missed.
+    const follow = flag(call, "follow");
+    if (follow) checkStoreExists(dir);
+    let seen = follow ? filesSignature(dir) : "";
     let store = await openReadOnly(dir, call.key);
     let next: number;
     try {
@@ -64,9 +69,8 @@ example:
     } finally {
       await store.close();
     }
-    if (!flag(call, "follow")) return EXIT_OK;
+    if (!follow) return EXIT_OK;
     // A read-only view is a picture of one moment: follow opens a new one whenever the files change.
-    let seen = filesSignature(dir);
     while (left > 0) {
       await sleep(FOLLOW_POLL_MS);
       const now = filesSignature(dir);
