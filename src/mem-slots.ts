@@ -77,6 +77,19 @@ export abstract class MemSlots {
     };
   }
 
+  /** The runs of sequences between first and last that hold no message, ascending. @internal */
+  protected *deletedRuns(): Generator<[number, number]> {
+    if (this.msgs === 0) return;
+    let next = this.first;
+    for (let slot = this.head; slot < this.recs.length; slot++) {
+      if (this.recs[slot] === undefined) continue;
+      const seq = this.seqs[slot];
+      if (next < seq) yield [next, seq - 1];
+      next = seq + 1;
+    }
+    if (next <= this.last) yield [next, this.last];
+  }
+
   /** Where the stream stands, for "no message" errors. @internal */
   protected range(): StreamRange {
     return { msgs: this.msgs, first: this.first, last: this.last };
