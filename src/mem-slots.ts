@@ -67,7 +67,8 @@ export abstract class MemSlots {
     return {
       msgs: this.msgs,
       bytes: this.bytes,
-      firstSeq: this.first,
+      // nats-server reports a stream that never had a sequence as first 0.
+      firstSeq: this.last === 0 ? 0 : this.first,
       firstTs: this.firstTs,
       lastSeq: this.last,
       lastTs: this.lastTs,

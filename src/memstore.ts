@@ -11,8 +11,9 @@
  *
  * Rules shared with every engine (the contract suite checks them):
  * - sequences are never reused: `last` only grows, except `truncate`, and an
- *   empty stream has `first = last + 1`; a fresh one has first `firstSeq`
- *   (default 1) and last `firstSeq - 1` (nats-server reports 0 and 0);
+ *   empty stream has `first = last + 1`; a fresh one reports first and
+ *   last 0 as nats-server does, or with `firstSeq` n > 1 first n and last
+ *   n - 1 (nats-server purges to FirstSeq at creation);
  * - `firstTs` is the first message's timestamp, 0n when empty; `lastTs` is the
  *   time of the last sequence handed out (message or skip), kept by removes,
  *   purge and compact, and set to the kept message's time by `truncate`;

@@ -158,7 +158,7 @@ export function decodeStreamState(bytes: Uint8Array): DecodedStreamState {
       r.pos++;
       const first = r.uvarint("deleted range's first sequence");
       const num = r.uvarint("deleted range's length");
-      if (num === 0 || first === 0 || first + num - 1 > MAX_SEQ) {
+      if (num === 0 || first === 0 || num - 1 > MAX_SEQ - first) {
         throw fail(`deleted range of ${num} from ${first} is not within 1 to 2^53 - 1`, at);
       }
       state.deleted.push({ kind: "range", first, num });

@@ -58,7 +58,7 @@ function checkBlocks(blocks: unknown): DeleteBlock[] {
       throw invalidArgument(`${action}: block ${i} is ${describeValue(block)}, not a delete block`);
     }
     if (b.kind === "range") {
-      if (!isSeq(b.first) || !isSeq(b.num) || b.first + b.num - 1 > MAX_SEQ) {
+      if (!isSeq(b.first) || !isSeq(b.num) || b.num - 1 > MAX_SEQ - b.first) {
         throw invalidArgument(
           `${action}: block ${i} is a range of ${describeValue(b.num)} from ${describeValue(b.first)}; both must be safe integers >= 1 ending by 2^53 - 1`,
         );

@@ -516,7 +516,8 @@ export class FileStore extends Durability implements StreamStore {
     return {
       msgs: this.msgs,
       bytes: this.bytes,
-      firstSeq: this.firstSeq,
+      // nats-server reports a stream that never had a sequence as first 0.
+      firstSeq: this.lastSeq === 0 ? 0 : this.firstSeq,
       firstTs: empty ? 0n : this.firstTimestamp(),
       lastSeq: this.lastSeq,
       lastTs: this.lastTs,
