@@ -545,7 +545,7 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
           expect(store.storeMsg("a", null, enc("x")).seq).toBe(1);
         });
       }
-      await withStore(factory, { firstSeq: 100 }, async (store, fixture) => {
+      await withStore(factory, { firstSeq: 100 }, async (_store, fixture) => {
         const reopened = await fixture.reopen();
         expect(reopened.state()).toMatchObject({
           msgs: 0,
