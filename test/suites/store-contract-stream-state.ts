@@ -5,12 +5,23 @@
  * deletions match the first's, refuses malformed blocks with nothing changed,
  * and ignores what lies past the local last sequence.
  */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { type DeleteBlock, decodeStreamState } from "../../src/stream-state.ts";
-import type { StreamStore } from "../../src/types.ts";
+import type { StoreOptions, StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
+import { toHex } from "./consumer-state.ts";
 import type { StoreFactory } from "./store-factories.ts";
 import { codeOf, fill, snapshot, testClock, withStore } from "./store-helpers.ts";
+
+/** Our encodings that nats-server's own decoder accepted (test/fixtures/stream-state/). */
+function acceptedByNats(): { options: StoreOptions; fresh?: boolean; hex: string }[] {
+  const path = fileURLToPath(
+    new URL("../fixtures/stream-state/stream-state.json", import.meta.url).href,
+  );
+  return JSON.parse(readFileSync(path, "utf8")).ourEncodings.vectors;
+}
 
 /** Every sequence the blocks hold, ascending. */
 function sequencesOf(blocks: DeleteBlock[]): number[] {
@@ -44,6 +55,21 @@ export function streamStateTests({ describe, it, expect }: TestApi, factory: Sto
       await withStore(factory, undefined, (store) => {
         expect(Array.from(store.encodedStreamState())).toEqual([42, 1, 0, 0, 0, 0, 0, 0]);
       });
+    });
+
+    it("writes the very bytes nats-server's decoder was fed and accepted", async () => {
+      for (const { options, fresh, hex } of acceptedByNats()) {
+        await withStore(factory, options, (store) => {
+          if (fresh !== true) {
+            const shift = (options.firstSeq ?? 1) - 1;
+            for (let i = 0; i < 300; i++) store.storeMsg("a.b", null, new Uint8Array(20));
+            for (const seq of [5, 6, 7, 50, 51, 200, 299]) store.removeMsg(seq + shift);
+            store.skipMsgs(store.fastState().lastSeq + 1, 1000);
+            store.storeMsg("x", null, new Uint8Array(1));
+          }
+          expect(toHex(store.encodedStreamState(fresh === true ? 0 : 2))).toBe(hex);
+        });
+      }
     });
 
     it("says what state() says after removals, skips, erasure and compaction, and after reopen", async () => {
