@@ -5,6 +5,8 @@
  * bigint nanoseconds since the Unix epoch.
  */
 
+import type { SnapshotOptions } from "./snapshot/types.ts";
+
 /** A message as stored. `hdr` is null when the message was stored without headers. */
 export interface StoredMsg {
   subject: string;
@@ -214,6 +216,12 @@ export interface StreamStore {
    * overlap another consumer of a work queue; ErrInvalidArgument for bad options.
    */
   consumer(name: string, options?: ConsumerOptions): Consumer;
+  /**
+   * A point-in-time archive of the stream at its last sequence (with
+   * `consumers: true`, of its consumers too), as an async iterable of its
+   * bytes; writes go on while it is read. `FileStore.restore` reads it.
+   */
+  snapshot(options?: SnapshotOptions): AsyncIterable<Uint8Array>;
   /**
    * Closes and removes all of the store's data. Rejects with ErrStoreClosed on
    * a closed store, which no longer holds the store's lock.

@@ -20,6 +20,7 @@ import {
   REC_OFF_SUBJECT_LEN,
   REC_TTL_SIZE,
 } from "../format.ts";
+import type { ArchivedMsg } from "../snapshot/types.ts";
 import {
   lostToDamage,
   noLastMatch,
@@ -45,6 +46,7 @@ import {
   type DecodedFields,
   decodedTimestamp,
   decodeFields,
+  readArchived,
   readMessage,
   readSubject,
 } from "./message-reader.ts";
@@ -246,6 +248,16 @@ export abstract class BlockReads extends FileStoreBase {
   protected readAt(block: Block, seq: number): StoredMsg {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     return readMessage(ptr, available, block.path, offset);
+  }
+
+  /** The live message `seq` with its TTL, for a snapshot; null when removed or lost. @internal */
+  protected archiveRecord(seq: number): ArchivedMsg | null {
+    const block = this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) return null;
+    return unlessLost(block, seq, () => {
+      const { ptr, available, offset } = this.recordPtr(block, seq);
+      return readArchived(ptr, available, block.path, offset);
+    });
   }
 
   /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. @internal */
