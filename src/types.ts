@@ -5,8 +5,6 @@
  * bigint nanoseconds since the Unix epoch.
  */
 
-import type { SnapshotOptions } from "./snapshot/types.ts";
-
 /** A message as stored. `hdr` is null when the message was stored without headers. */
 export interface StoredMsg {
   subject: string;
@@ -51,6 +49,7 @@ export interface DamagedBytes {
 import type { Consumer } from "./consumers/consumer.ts";
 import type { ConsumerOptions } from "./consumers/consumer-options.ts";
 import type { ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
+import type { SnapshotOptions } from "./snapshot/types.ts";
 
 /** The state of a whole stream. */
 export interface StreamState {

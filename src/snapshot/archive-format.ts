@@ -29,7 +29,7 @@ export const FRAME_COMPRESSED = 0x01;
 /**
  * Header: JSON, the stream at the noted sequence (ArchiveHeader), always frame 0.
  * Messages: message records, ascending sequences.
- * Consumer: one consumer, u32 config length, config JSON, its state
+ * Consumer: one consumer, u32 length of a JSON `{ name, config }`, that JSON, its state
  * (nats-server's encoding; absent when none).
  * Trailer: counts of what came before it, always the last frame.
  */
@@ -131,8 +131,12 @@ export function encodeMessages(msgs: ArchivedMsg[]): Uint8Array {
 }
 
 /** The plain body of a Consumer frame. */
-export function encodeConsumer(config: unknown, state: Uint8Array | null): Uint8Array {
-  const json = encoder.encode(JSON.stringify(config));
+export function encodeConsumer(
+  name: string,
+  config: unknown,
+  state: Uint8Array | null,
+): Uint8Array {
+  const json = encoder.encode(JSON.stringify({ name, config }));
   const out = new Uint8Array(4 + json.length + (state?.length ?? 0));
   new DataView(out.buffer).setUint32(0, json.length, true);
   out.set(json, 4);

@@ -316,18 +316,25 @@ export function decodeHeader(frame: Frame): ArchiveHeader {
   return h;
 }
 
-/** The config and encoded state of a checked Consumer frame. */
-export function decodeConsumerFrame(frame: Frame): { config: unknown; state: Uint8Array | null } {
+/** The name, config and encoded state of a checked Consumer frame. */
+export function decodeConsumerFrame(frame: Frame): {
+  name: string;
+  config: unknown;
+  state: Uint8Array | null;
+} {
   const body = frame.body;
   if (body.length < 4) throw damaged("a consumer frame is too short", frame.offset);
   const len = new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
   if (4 + len > body.length) throw damaged("a consumer frame's config overruns it", frame.offset);
-  let config: unknown;
+  let json: { name?: unknown; config?: unknown };
   try {
-    config = JSON.parse(decoder.decode(body.subarray(4, 4 + len)));
+    json = JSON.parse(decoder.decode(body.subarray(4, 4 + len)));
   } catch (err) {
     throw damaged(`a consumer config does not decode (${(err as Error).message})`, frame.offset);
   }
+  if (json === null || typeof json !== "object" || typeof json.name !== "string") {
+    throw damaged("a consumer frame without a name", frame.offset);
+  }
   const state = body.length > 4 + len ? body.subarray(4 + len) : null;
-  return { config, state };
+  return { name: json.name, config: json.config, state };
 }

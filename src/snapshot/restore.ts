@@ -136,7 +136,7 @@ async function replay(
   let next = 1;
   let msgs = 0;
   let lastMsg = 0;
-  const consumers: { config: unknown; state: Uint8Array | null; offset: number }[] = [];
+  const consumers: ReturnType<typeof decodeConsumerFrame>[] = [];
   for await (const f of frames) {
     if (f.kind === FrameKind.Messages) {
       if (consumers.length > 0) throw corrupt(`${ACTION}: messages after the consumers`);
@@ -153,7 +153,7 @@ async function replay(
         msgs++;
       }
     } else if (f.kind === FrameKind.Consumer) {
-      consumers.push({ ...decodeConsumerFrame(f), offset: f.offset });
+      consumers.push(decodeConsumerFrame(f));
     } else {
       throw corrupt(`${ACTION}: a second header frame`);
     }
@@ -177,10 +177,7 @@ async function replay(
     store.removeMsg(header.lastSeq);
   }
   for (const c of consumers) {
-    const config = c.config as ConsumerConfig;
-    const name = (config as { name?: unknown })?.name;
-    if (typeof name !== "string") throw corrupt(`${ACTION}: a consumer without a name`);
-    const cs = store.consumerStore(name, config);
+    const cs = store.consumerStore(c.name, c.config as ConsumerConfig);
     try {
       if (c.state !== null) cs.forceUpdate(decodeConsumerState(c.state));
     } finally {

@@ -25,7 +25,14 @@ import { type ArchiveReader, RemovalWatch, type RemovalWatches } from "./removal
 import type { SnapshotOptions, SnapshotProgress } from "./types.ts";
 
 /** Plain message bytes per frame. */
-const FRAME_BYTES = 1024 * 1024;
+let frameBytes = 1024 * 1024;
+
+/** Sets the plain message bytes per frame (tests make many frames of few messages); returns the previous. @internal */
+export function setSnapshotFrameBytes(bytes: number): number {
+  const previous = frameBytes;
+  frameBytes = bytes;
+  return previous;
+}
 /** Work between turns given to the event loop. */
 const SLICE_MS = 8;
 
@@ -80,7 +87,6 @@ async function* archive(
   };
   try {
     const head = preamble();
-    progress.bytes += head.length;
     const json = new TextEncoder().encode(JSON.stringify(header));
     yield emit(concat(head, frame(FrameKind.Header, frames++, json)));
     let sliceStart = performance.now();
@@ -88,7 +94,7 @@ async function* archive(
       if (source.isClosed()) {
         throw new JetStoreError("ErrStoreClosed", "Cannot snapshot: the store was closed");
       }
-      const batch = watch.nextBatch(FRAME_BYTES);
+      const batch = watch.nextBatch(frameBytes);
       if (batch.length === 0) break;
       progress.msgs += batch.length;
       yield emit(frame(FrameKind.Messages, frames++, encodeMessages(batch)));
@@ -106,7 +112,7 @@ async function* archive(
     }
     for (const c of consumers) {
       const state = c.state === null ? null : encodeConsumerState(c.state);
-      yield emit(frame(FrameKind.Consumer, frames++, encodeConsumer(c.config, state)));
+      yield emit(frame(FrameKind.Consumer, frames++, encodeConsumer(c.name, c.config, state)));
     }
     const trailer = encodeTrailer(frames, progress.msgs, consumers.length);
     yield emit(frame(FrameKind.Trailer, frames, trailer));
