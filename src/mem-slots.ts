@@ -8,6 +8,7 @@
  * mem-queries.ts the subject queries.
  */
 import { copyOut } from "./copy-pool.ts";
+import type { RecordWriter } from "./snapshot/record-writer.ts";
 import { RemovalWatches } from "./snapshot/removal-watch.ts";
 import type { ArchivedMsg } from "./snapshot/types.ts";
 import { notNextSequence, type StreamRange } from "./store-errors.ts";
@@ -188,6 +189,17 @@ export abstract class MemSlots {
       ts: rec.ts,
       ttl: rec.ttl,
     };
+  }
+
+  /** Writes the live message `seq` into a snapshot's frame; false when there is none. @internal */
+  protected archiveInto(seq: number, out: RecordWriter): boolean {
+    const slot = this.slotOf(seq);
+    if (slot < 0) return false;
+    const rec = this.recs[slot] as MemRecord;
+    const hdr = rec.hdrLen < 0 ? null : rec.data.subarray(0, rec.hdrLen);
+    const msg = rec.hdrLen <= 0 ? rec.data : rec.data.subarray(rec.hdrLen);
+    out.addMsg({ subject: rec.subject, hdr, msg, seq, ts: rec.ts, ttl: rec.ttl });
+    return true;
   }
 
   /** Squeezes out dead slots once they outnumber live messages. @internal */

@@ -164,6 +164,7 @@ export class MemStore extends MemQueries implements StreamStore {
         reader: {
           nextLiveSeq: (s) => this.nextLiveSeq(s),
           archiveRecord: (s) => this.archiveRecord(s),
+          archiveInto: (s, out) => this.archiveInto(s, out),
         },
         watches: this.snapshots,
         state: this.fastState(),

@@ -152,6 +152,7 @@ export class FileStore extends Durability implements StreamStore {
         reader: {
           nextLiveSeq: (s) => this.nextLiveSeq(s),
           archiveRecord: (s) => this.archiveRecord(s),
+          archiveInto: (s, out) => this.archiveInto(s, out),
         },
         watches: this.snapshots,
         state: this.fastState(),

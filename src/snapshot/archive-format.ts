@@ -9,7 +9,6 @@
  */
 import { snappy } from "../at-rest/compression.ts";
 import { xxh64 } from "../codec/index.ts";
-import type { ArchivedMsg } from "./types.ts";
 
 /** "JSSN", then version 1 and reserved 0 (u16 each), then an xxHash64 of those 8 bytes. */
 export const ARCHIVE_MAGIC = 0x4e53534a;
@@ -36,8 +35,6 @@ export const FRAME_COMPRESSED = 0x01;
 export const FrameKind = { Header: 1, Messages: 2, Consumer: 3, Trailer: 4 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-/** seq u64, ts i64, ttl i64, header length i32 (-1: no headers), subject length u32, payload length u32. */
-export const RECORD_FIXED = 36;
 /** frames u32, reserved u32, messages u64, consumers u32, reserved u32. */
 export const TRAILER_SIZE = 24;
 
@@ -97,38 +94,6 @@ export function headerCheck(header: Uint8Array): number {
 }
 
 const encoder = new TextEncoder();
-
-/** The plain body of a Messages frame. */
-export function encodeMessages(msgs: ArchivedMsg[]): Uint8Array {
-  const subjects = msgs.map((m) => encoder.encode(m.subject));
-  let size = 0;
-  for (let i = 0; i < msgs.length; i++) {
-    size += RECORD_FIXED + subjects[i].length + (msgs[i].hdr?.length ?? 0) + msgs[i].msg.length;
-  }
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (let i = 0; i < msgs.length; i++) {
-    const m = msgs[i];
-    const subject = subjects[i];
-    view.setBigUint64(at, BigInt(m.seq), true);
-    view.setBigInt64(at + 8, m.ts, true);
-    view.setBigInt64(at + 16, BigInt(m.ttl), true);
-    view.setInt32(at + 24, m.hdr === null ? -1 : m.hdr.length, true);
-    view.setUint32(at + 28, subject.length, true);
-    view.setUint32(at + 32, m.msg.length, true);
-    at += RECORD_FIXED;
-    out.set(subject, at);
-    at += subject.length;
-    if (m.hdr !== null) {
-      out.set(m.hdr, at);
-      at += m.hdr.length;
-    }
-    out.set(m.msg, at);
-    at += m.msg.length;
-  }
-  return out;
-}
 
 /** The plain body of a Consumer frame. */
 export function encodeConsumer(

@@ -21,9 +21,9 @@ import {
   headerCheck,
   MAX_FRAME_BODY,
   PREAMBLE_SIZE,
-  RECORD_FIXED,
   TRAILER_SIZE,
 } from "./archive-format.ts";
+import { RECORD_FIXED } from "./record-writer.ts";
 import type { ArchivedMsg, ArchiveSource } from "./types.ts";
 
 /** One checked frame. */

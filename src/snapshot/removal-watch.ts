@@ -12,6 +12,7 @@
  * that the snapshot has not read yet, held in memory until streamed; with no
  * snapshot running it is one length check.
  */
+import type { RecordWriter } from "./record-writer.ts";
 import type { ArchivedMsg } from "./types.ts";
 
 /** What a watch reads of its engine. @internal */
@@ -20,6 +21,8 @@ export interface ArchiveReader {
   nextLiveSeq(seq: number): number;
   /** The live message `seq` with its TTL, its bytes the caller's; null when it cannot be read (lost). */
   archiveRecord(seq: number): ArchivedMsg | null;
+  /** Writes the live message `seq` into `out`; false (nothing written) when it cannot be read (lost). */
+  archiveInto(seq: number, out: RecordWriter): boolean;
 }
 
 /** One running snapshot's view of removals. @internal */
@@ -65,43 +68,36 @@ export class RemovalWatch {
   }
 
   /**
-   * Up to `maxBytes` (at least one message) of the next messages of the
-   * snapshot, in sequence order: the store's and the saved ones merged.
-   * Empty when the snapshot has read everything.
+   * Writes the next messages of the snapshot into `out`, in sequence order
+   * (the store's and the saved ones merged), until it holds `maxBytes` or
+   * more; writes nothing when the snapshot has read everything.
    */
-  nextBatch(maxBytes: number): ArchivedMsg[] {
+  nextBatch(out: RecordWriter, maxBytes: number): void {
     if (!this.sorted) this.sortSaved();
-    const out: ArchivedMsg[] = [];
     const reader = this.reader;
     const limit = this.ceiling;
     let e = this.cursor <= limit ? reader.nextLiveSeq(this.cursor) : 0;
     if (e > limit) e = 0;
-    let bytes = 0;
-    while (bytes < maxBytes) {
+    while (out.length < maxBytes) {
       const p = this.head < this.saved.length ? this.saved[this.head].seq : 0;
-      let msg: ArchivedMsg | null;
-      let seq: number;
       if (p !== 0 && (e === 0 || p <= e)) {
-        msg = this.saved[this.head];
-        this.head++;
-        seq = p;
+        const msg = this.saved[this.head++];
         // A removal that failed after it was seen leaves the message in the store too.
         if (p === e) e = this.nextEngine(e + 1, limit);
+        this.cursor = p + 1;
+        // The same message saved twice (a removal that failed, then another).
+        if (out.count > 0 && out.lastSeq === p) continue;
+        out.addMsg(msg);
       } else if (e !== 0) {
-        seq = e;
-        msg = reader.archiveRecord(e);
+        this.cursor = e + 1;
+        reader.archiveInto(e, out);
         e = this.nextEngine(e + 1, limit);
       } else break;
-      this.cursor = seq + 1;
-      if (msg === null || (out.length > 0 && out[out.length - 1].seq === seq)) continue;
-      out.push(msg);
-      bytes += msg.subject.length + msg.msg.length + (msg.hdr?.length ?? 0) + 36;
     }
     if (this.head > 1024 && this.head * 2 > this.saved.length) {
       this.saved = this.saved.slice(this.head);
       this.head = 0;
     }
-    return out;
   }
 
   private nextEngine(seq: number, limit: number): number {

@@ -15,12 +15,12 @@ import { describeValue, type ResolvedLimits } from "../validate.ts";
 import {
   type ArchiveHeader,
   encodeConsumer,
-  encodeMessages,
   encodeTrailer,
   FrameKind,
   frame,
   preamble,
 } from "./archive-format.ts";
+import { RecordWriter } from "./record-writer.ts";
 import { type ArchiveReader, RemovalWatch, type RemovalWatches } from "./removal-watch.ts";
 import type { SnapshotOptions, SnapshotProgress } from "./types.ts";
 
@@ -47,6 +47,12 @@ export interface SnapshotSource {
   isClosed: () => boolean;
   now: () => bigint;
 }
+
+/** A turn of the event loop for writers and I/O: setImmediate where there is one (Node, Bun), else a timer. */
+const nextTurn: () => Promise<void> =
+  typeof globalThis.setImmediate === "function"
+    ? () => new Promise((resolve) => globalThis.setImmediate(resolve))
+    : () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** Starts a snapshot of `source`; the archive's bytes come as the result is iterated. @internal */
 export function snapshotStream(
@@ -89,17 +95,19 @@ async function* archive(
     const head = preamble();
     const json = new TextEncoder().encode(JSON.stringify(header));
     yield emit(concat(head, frame(FrameKind.Header, frames++, json)));
+    const records = new RecordWriter();
     let sliceStart = performance.now();
     for (;;) {
       if (source.isClosed()) {
         throw new JetStoreError("ErrStoreClosed", "Cannot snapshot: the store was closed");
       }
-      const batch = watch.nextBatch(frameBytes);
-      if (batch.length === 0) break;
-      progress.msgs += batch.length;
-      yield emit(frame(FrameKind.Messages, frames++, encodeMessages(batch)));
+      records.reset();
+      watch.nextBatch(records, frameBytes);
+      if (records.count === 0) break;
+      progress.msgs += records.count;
+      yield emit(frame(FrameKind.Messages, frames++, records.bytes()));
       if (performance.now() - sliceStart > SLICE_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await nextTurn();
         sliceStart = performance.now();
       }
     }
