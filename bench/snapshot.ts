@@ -29,7 +29,10 @@ export async function snapshotRestore(root: string): Promise<{
   await store.close();
   const archiveBytes = statSync(archive).size;
   started = performance.now();
-  const restored = await FileStore.restore(target, createReadStream(archive));
+  const restored = await FileStore.restore(
+    target,
+    createReadStream(archive, { highWaterMark: 1 << 20 }),
+  );
   const restoredMsgs = restored.fastState().msgs;
   await restored.close();
   const restoreMs = performance.now() - started;

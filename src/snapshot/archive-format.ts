@@ -64,10 +64,15 @@ export function preamble(): Uint8Array {
 }
 
 /** One frame around `plain`, compressed when that pays. */
-export function frame(kind: FrameKind, number: number, plain: Uint8Array): Uint8Array {
+export function frame(
+  kind: FrameKind,
+  number: number,
+  plain: Uint8Array,
+  compress = true,
+): Uint8Array {
   let body = plain;
   let flags = 0;
-  if (plain.length >= 64) {
+  if (compress && plain.length >= 64) {
     const packed = snappy().compress(plain);
     if (packed.length < plain.length) {
       body = packed;

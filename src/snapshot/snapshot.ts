@@ -59,7 +59,7 @@ export function snapshotStream(
   source: SnapshotSource,
   options: SnapshotOptions | undefined,
 ): AsyncIterable<Uint8Array> {
-  const { consumers, onProgress } = checkSnapshotOptions(options);
+  const { consumers, onProgress, compress = true } = checkSnapshotOptions(options);
   const state = source.state;
   const saved = consumers ? source.consumers() : [];
   const header: ArchiveHeader = {
@@ -74,7 +74,7 @@ export function snapshotStream(
   const first = state.msgs === 0 ? state.lastSeq + 1 : state.firstSeq;
   const watch = new RemovalWatch(source.reader, first, state.lastSeq);
   source.watches.add(watch);
-  return archive(source, watch, header, saved, onProgress);
+  return archive(source, watch, header, saved, { onProgress, compress });
 }
 
 async function* archive(
@@ -82,8 +82,9 @@ async function* archive(
   watch: RemovalWatch,
   header: ArchiveHeader,
   consumers: SavedConsumer[],
-  onProgress: ((p: SnapshotProgress) => void) | undefined,
+  how: { onProgress: ((p: SnapshotProgress) => void) | undefined; compress: boolean },
 ): AsyncGenerator<Uint8Array> {
+  const { onProgress, compress } = how;
   const progress: SnapshotProgress = { msgs: 0, totalMsgs: header.msgs, bytes: 0 };
   let frames = 0;
   const emit = (bytes: Uint8Array): Uint8Array => {
@@ -105,7 +106,7 @@ async function* archive(
       watch.nextBatch(records, frameBytes);
       if (records.count === 0) break;
       progress.msgs += records.count;
-      yield emit(frame(FrameKind.Messages, frames++, records.bytes()));
+      yield emit(frame(FrameKind.Messages, frames++, records.bytes(), compress));
       if (performance.now() - sliceStart > SLICE_MS) {
         await nextTurn();
         sliceStart = performance.now();
@@ -145,13 +146,18 @@ function checkSnapshotOptions(options: unknown): SnapshotOptions {
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (key !== "consumers" && key !== "onProgress") {
+    if (key !== "consumers" && key !== "onProgress" && key !== "compress") {
       throw invalidArgument(`Cannot snapshot: unknown option ${describeValue(key)}`);
     }
   }
   if (o.consumers !== undefined && typeof o.consumers !== "boolean") {
     throw invalidArgument(
       `Cannot snapshot: consumers must be a boolean, got ${describeValue(o.consumers)}`,
+    );
+  }
+  if (o.compress !== undefined && typeof o.compress !== "boolean") {
+    throw invalidArgument(
+      `Cannot snapshot: compress must be a boolean, got ${describeValue(o.compress)}`,
     );
   }
   if (o.onProgress !== undefined && typeof o.onProgress !== "function") {

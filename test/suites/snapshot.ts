@@ -255,6 +255,43 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
         }
       });
 
+      it("pipes through a web ReadableStream, compressed or not", async () => {
+        const fixture = await factory.create();
+        const a = target();
+        const b = target();
+        try {
+          for (let i = 0; i < 200; i++)
+            fixture.store.storeMsg(`w.${i % 9}`, null, enc("same ".repeat(20)));
+          const expected = comparable(contents(fixture.store));
+          const from = (
+            ReadableStream as unknown as {
+              from(it: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array>;
+            }
+          ).from;
+          const packed = join(await collect(fixture.store.snapshot()));
+          const plain = join(await collect(fixture.store.snapshot({ compress: false })));
+          expect(plain.length).toBeGreaterThan(packed.length * 2);
+          const one = await FileStore.restore(a.dir, from(fixture.store.snapshot()), {
+            fs: adapter.fs,
+          });
+          const two = await FileStore.restore(
+            b.dir,
+            from(fixture.store.snapshot({ compress: false })),
+            {
+              fs: adapter.fs,
+            },
+          );
+          expect(comparable(contents(one))).toEqual(expected);
+          expect(comparable(contents(two))).toEqual(expected);
+          await one.close();
+          await two.close();
+        } finally {
+          await fixture.cleanup();
+          a.cleanup();
+          b.cleanup();
+        }
+      });
+
       it("restores into an encrypted, compressed store that needs its key", async () => {
         const fixture = await factory.create();
         const { dir, cleanup } = target();
@@ -473,6 +510,7 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
           "x",
           [],
           { consumers: 1 },
+          { compress: "yes" },
           { onProgress: 3 },
           { bogus: true },
         ]) {
