@@ -20,7 +20,7 @@ import { type EngineView, StreamPolicy } from "../stream-policy.ts";
 import type { SubjectIndex } from "../subject-queries.ts";
 import { Timestamps } from "../timestamps.ts";
 import type { TtlExpiry } from "../ttl-expiry.ts";
-import type { LostData } from "../types.ts";
+import type { LostData, StoredMsg } from "../types.ts";
 import type { ResolvedLimits } from "../validate.ts";
 import type { Block } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
@@ -168,6 +168,9 @@ export abstract class FileStoreBase {
     this.policy = new StreamPolicy(options.limits, options.now, {
       limitedView: () => this.limitedView(),
       removeExpired: (seq) => this.removeForLimit(seq),
+      readMsg: (which) => this.readForExpiry(which),
+      storeMarker: (subject, hdr, ttl) => this.storeMarker(subject, hdr, ttl),
+      onExpire: options.onExpire,
       onBackgroundError: (err) => {
         this.writeError ??= err;
       },
@@ -214,6 +217,10 @@ export abstract class FileStoreBase {
   protected abstract flushHeadRemovals(): void;
   /** @internal */
   protected abstract removeForLimit(seq: number): void;
+  /** The live message at `which`, or the first, for an expiry that is watched. @internal */
+  protected abstract readForExpiry(which: number | "first"): StoredMsg;
+  /** Stores a subject delete marker. @internal */
+  protected abstract storeMarker(subject: string, hdr: Uint8Array, ttl: number): void;
   /** @internal */
   protected abstract eraseNow(): void;
   /** @internal */
