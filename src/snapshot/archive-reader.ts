@@ -24,7 +24,7 @@ import {
   TRAILER_SIZE,
 } from "./archive-format.ts";
 import { RECORD_FIXED } from "./record-writer.ts";
-import type { ArchivedMsg, ArchiveSource } from "./types.ts";
+import type { ArchivedMsg, ArchiveSource, ReadableByteStream } from "./types.ts";
 
 /** One checked frame. */
 export interface Frame {
@@ -44,8 +44,8 @@ function damaged(message: string, offset: number): JetStoreError {
 /** The chunks of `source`; ErrInvalidArgument for something that is not an archive source. */
 export function chunksOf(source: ArchiveSource): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
   if (source instanceof Uint8Array) return [source];
-  if (typeof ReadableStream !== "undefined" && source instanceof ReadableStream) {
-    return readableChunks(source);
+  if (typeof (source as Partial<ReadableByteStream>)?.getReader === "function") {
+    return readableChunks(source as ReadableByteStream);
   }
   if (source !== null && typeof source === "object") {
     const s = source as Partial<AsyncIterable<Uint8Array> & Iterable<Uint8Array>>;
@@ -57,13 +57,13 @@ export function chunksOf(source: ArchiveSource): AsyncIterable<Uint8Array> | Ite
   );
 }
 
-async function* readableChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* readableChunks(stream: ReadableByteStream): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return;
-      yield value;
+      yield value as Uint8Array;
     }
   } finally {
     reader.releaseLock();

@@ -32,9 +32,20 @@ export interface SnapshotOptions {
   onProgress?: (progress: SnapshotProgress) => void;
 }
 
+/**
+ * A web `ReadableStream` of bytes, as far as a restore reads it (declared
+ * here so that the types need neither the DOM's nor Node's declarations).
+ */
+export interface ReadableByteStream {
+  getReader(): {
+    read(): Promise<{ done: boolean; value?: Uint8Array | undefined }>;
+    releaseLock(): void;
+  };
+}
+
 /** Bytes a restore reads: an async or sync iterable of chunks, a web ReadableStream, or one buffer. */
 export type ArchiveSource =
   | AsyncIterable<Uint8Array>
   | Iterable<Uint8Array>
-  | ReadableStream<Uint8Array>
+  | ReadableByteStream
   | Uint8Array;
