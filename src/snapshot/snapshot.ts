@@ -74,8 +74,18 @@ export function snapshotStream(
   const first = state.msgs === 0 ? state.lastSeq + 1 : state.firstSeq;
   const watch = new RemovalWatch(source.reader, first, state.lastSeq);
   source.watches.add(watch);
-  return archive(source, watch, header, saved, { onProgress, compress });
+  const result = archive(source, watch, header, saved, { onProgress, compress });
+  forgotten.register(result, { watches: source.watches, watch });
+  return result;
 }
+
+/**
+ * An archive dropped without being read to its end stops watching removals
+ * once it is collected; until then every removal copies for it.
+ */
+const forgotten = new FinalizationRegistry<{ watches: RemovalWatches; watch: RemovalWatch }>(
+  ({ watches, watch }) => watches.delete(watch),
+);
 
 async function* archive(
   source: SnapshotSource,

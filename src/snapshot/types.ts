@@ -22,14 +22,14 @@ export interface SnapshotProgress {
 /** Options of `snapshot()`. */
 export interface SnapshotOptions {
   /** Include each consumer's config and state (default false). */
-  consumers?: boolean;
+  consumers?: boolean | undefined;
   /**
    * Snappy-compress frames where that makes them shorter (default true).
    * Off, a snapshot runs about twice as fast and its archive is larger (W12).
    */
-  compress?: boolean;
+  compress?: boolean | undefined;
   /** Called after each frame the archive yields. */
-  onProgress?: (progress: SnapshotProgress) => void;
+  onProgress?: ((progress: SnapshotProgress) => void) | undefined;
 }
 
 /**
