@@ -184,6 +184,7 @@ export class MemStore extends MemQueries implements StreamStore {
         consumers: () => this.consumers.snapshotConsumers(),
         isClosed: () => this.closed,
         now: this.now,
+        sealing: () => null,
       },
       options,
     );

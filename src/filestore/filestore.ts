@@ -36,6 +36,7 @@ import type { ConsumerConfig, ConsumerStore } from "../consumers/types.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
+import { storeSealing } from "../snapshot/archive-seal.ts";
 import { type RestoreOptions, restoreStore } from "../snapshot/restore.ts";
 import { snapshotStream } from "../snapshot/snapshot.ts";
 import type { ArchiveSource, SnapshotOptions } from "../snapshot/types.ts";
@@ -161,6 +162,7 @@ export class FileStore extends Durability implements StreamStore {
         consumers: () => this.consumers.snapshotConsumers(),
         isClosed: () => this.closed,
         now: this.now,
+        sealing: () => storeSealing(this.fs, this.dir, this.files.sealer),
       },
       options,
     );

@@ -8,6 +8,7 @@
  * and their bytes, many to a frame.
  */
 import { snappy } from "../at-rest/compression.ts";
+import type { Sealer } from "../at-rest/sealer.ts";
 import { xxh64 } from "../codec/index.ts";
 
 /** "JSSN", then version 1 and reserved 0 (u16 each), then an xxHash64 of those 8 bytes. */
@@ -24,6 +25,8 @@ export const FRAME_CHECKSUM_SIZE = 8;
 /** Largest plain or stored body length a reader accepts (a message may be up to a block, 1 GiB). */
 export const MAX_FRAME_BODY = 0x4800_0000;
 export const FRAME_COMPRESSED = 0x01;
+/** The body is the store's sealed envelope (an encrypted store's archive). */
+export const FRAME_SEALED = 0x02;
 
 /**
  * Header: JSON, the stream at the noted sequence (ArchiveHeader), always frame 0.
@@ -52,6 +55,8 @@ export interface ArchiveHeader {
   limits: Record<string, unknown>;
   /** When the snapshot began (decimal ns). */
   created: string;
+  /** An encrypted store's settings file (hex): the frames after the header are sealed. */
+  sealed?: string;
 }
 
 export function preamble(): Uint8Array {
@@ -69,10 +74,15 @@ export function frame(
   number: number,
   plain: Uint8Array,
   compress = true,
+  sealer: Sealer | null = null,
 ): Uint8Array {
   let body = plain;
   let flags = 0;
-  if (compress && plain.length >= 64) {
+  if (sealer !== null) {
+    // The envelope compresses as the store does, before it seals.
+    body = sealer.sealEnvelope(plain);
+    flags = FRAME_SEALED;
+  } else if (compress && plain.length >= 64) {
     const packed = snappy().compress(plain);
     if (packed.length < plain.length) {
       body = packed;

@@ -17,6 +17,7 @@ import {
   FRAME_CHECKSUM_SIZE,
   FRAME_COMPRESSED,
   FRAME_HEADER_SIZE,
+  FRAME_SEALED,
   FrameKind,
   headerCheck,
   MAX_FRAME_BODY,
@@ -25,6 +26,14 @@ import {
 } from "./archive-format.ts";
 import { RECORD_FIXED } from "./record-writer.ts";
 import type { ArchivedMsg, ArchiveSource, ReadableByteStream } from "./types.ts";
+
+/**
+ * How sealed frames are opened: set by the reader of the header frame (before
+ * it asks for the next) when the header says the archive is sealed.
+ */
+export interface ArchiveKeys {
+  unseal: ((body: Uint8Array) => Uint8Array) | null;
+}
 
 /** One checked frame. */
 export interface Frame {
@@ -119,7 +128,10 @@ class Gatherer {
  * The frames of an archive, each checked, the trailer's counts included; ends
  * after the trailer, refusing bytes after it and an end before it.
  */
-export async function* readFrames(source: ArchiveSource): AsyncGenerator<Frame> {
+export async function* readFrames(
+  source: ArchiveSource,
+  keys: ArchiveKeys = { unseal: null },
+): AsyncGenerator<Frame> {
   const chunks = chunksOf(source);
   const g = new Gatherer();
   const iterator =
@@ -154,13 +166,22 @@ export async function* readFrames(source: ArchiveSource): AsyncGenerator<Frame> 
       const storedLength = view.getUint32(12, true);
       if (kind < FrameKind.Header || kind > FrameKind.Trailer)
         throw damaged(`unknown frame kind ${kind}`, offset);
-      if ((flags & ~FRAME_COMPRESSED) !== 0 || view.getUint16(2, true) !== 0) {
+      const sealed = (flags & FRAME_SEALED) !== 0;
+      if ((flags & ~(FRAME_COMPRESSED | FRAME_SEALED)) !== 0 || view.getUint16(2, true) !== 0) {
         throw damaged("unknown frame flags", offset);
+      }
+      const mustSeal =
+        keys.unseal !== null && kind !== FrameKind.Header && kind !== FrameKind.Trailer;
+      if (sealed !== mustSeal || (sealed && (flags & FRAME_COMPRESSED) !== 0)) {
+        throw damaged(
+          sealed ? "a sealed frame where none belongs" : "a plain frame in a sealed archive",
+          offset,
+        );
       }
       if (view.getUint32(4, true) !== number) throw damaged(`frame ${number} missing`, offset);
       if (plainLength > MAX_FRAME_BODY || storedLength > MAX_FRAME_BODY)
         throw damaged("frame too long", offset);
-      if ((flags & FRAME_COMPRESSED) === 0 && plainLength !== storedLength) {
+      if ((flags & FRAME_COMPRESSED) === 0 && !sealed && plainLength !== storedLength) {
         throw damaged("frame lengths disagree", offset);
       }
       if ((number === 0) !== (kind === FrameKind.Header))
@@ -175,7 +196,15 @@ export async function* readFrames(source: ArchiveSource): AsyncGenerator<Frame> 
       }
       const stored = whole.subarray(FRAME_HEADER_SIZE, end);
       let body = stored;
-      if ((flags & FRAME_COMPRESSED) !== 0) {
+      if (sealed) {
+        try {
+          body = (keys.unseal as (b: Uint8Array) => Uint8Array)(stored);
+        } catch (err) {
+          throw damaged(`frame ${number} does not open (${(err as Error).message})`, offset);
+        }
+        if (body.length !== plainLength)
+          throw damaged(`frame ${number} has the wrong length`, offset);
+      } else if ((flags & FRAME_COMPRESSED) !== 0) {
         const plain = snappy().uncompress(stored, plainLength);
         if (plain === null) throw damaged(`frame ${number} does not uncompress`, offset);
         body = plain;

@@ -9,6 +9,7 @@
  * the caller's options.
  */
 import type { FileSystem } from "../../runtimes/fs.ts";
+import type { Sealer } from "../at-rest/sealer.ts";
 import { decodeConsumerState } from "../consumers/consumer-state.ts";
 import type { ConsumerConfig } from "../consumers/types.ts";
 import { corrupt, invalidArgument, JetStoreError } from "../errors.ts";
@@ -19,6 +20,7 @@ import type { StreamStore } from "../types.ts";
 import { describeValue } from "../validate.ts";
 import { type ArchiveHeader, FrameKind } from "./archive-format.ts";
 import {
+  type ArchiveKeys,
   chunksOf,
   decodeConsumerFrame,
   decodeHeader,
@@ -26,6 +28,7 @@ import {
   type Frame,
   readFrames,
 } from "./archive-reader.ts";
+import { archiveOpener } from "./archive-seal.ts";
 import type { ArchiveSource } from "./types.ts";
 
 /** Options of `FileStore.restore`: those of `FileStore.open` but `dir`, which is its own argument. */
@@ -89,13 +92,23 @@ export async function restoreStore<S extends Restorable>(
   const fs = resolveChecked({ ...given, dir }).fs;
   checkTarget(fs, dir);
   chunksOf(source);
-  const frames = readFrames(source);
+  const keys: ArchiveKeys = { unseal: null };
+  const frames = readFrames(source, keys);
+  let opener: Sealer | null = null;
   let building: S | null = null;
   const tmp = `${dir.replace(/\/+$/, "")}.restoring-${randomHex()}`;
   try {
     const first = await frames.next();
     if (first.done === true) throw corrupt(`${ACTION}: the archive holds no header`);
     const header = decodeHeader(first.value);
+    if (header.sealed !== undefined) {
+      opener = archiveOpener(header.sealed, given.key as Uint8Array | undefined);
+      const sealer = opener;
+      keys.unseal = (body) => sealer.openEnvelope(body, "snapshot archive frame");
+      // Restored encrypted as the store was, unless told otherwise.
+      given.cipher ??= sealer.target.cipher;
+      given.compression ??= sealer.target.compression;
+    }
     const final = finalOptions(header, given, dir);
     resolveChecked(final);
     const build: Record<string, unknown> = { dir: tmp, allowMsgTtl: true, syncIntervalMs: 0 };
@@ -114,8 +127,10 @@ export async function restoreStore<S extends Restorable>(
     if (fs.stat(dir) !== null) fs.remove(dir);
     fs.rename(tmp, dir);
     fs.syncDirectory(parentOf(dir));
+    opener?.wipe();
     return await open(final as unknown as FileStoreOptions);
   } catch (err) {
+    opener?.wipe();
     await building?.close().catch(() => {});
     await frames.return(undefined).catch(() => {});
     try {

@@ -7,6 +7,7 @@
  * messages removed after it are (removal-watch.ts).
  */
 
+import type { Sealer } from "../at-rest/sealer.ts";
 import { encodeConsumerState } from "../consumers/consumer-state.ts";
 import type { SavedConsumer } from "../consumers/durables.ts";
 import { invalidArgument, JetStoreError } from "../errors.ts";
@@ -20,6 +21,7 @@ import {
   frame,
   preamble,
 } from "./archive-format.ts";
+import { type ArchiveSealing, toHex } from "./archive-seal.ts";
 import { RecordWriter } from "./record-writer.ts";
 import { type ArchiveReader, RemovalWatch, type RemovalWatches } from "./removal-watch.ts";
 import type { SnapshotOptions, SnapshotProgress } from "./types.ts";
@@ -46,6 +48,8 @@ export interface SnapshotSource {
   consumers: () => SavedConsumer[];
   isClosed: () => boolean;
   now: () => bigint;
+  /** An encrypted store's means of sealing its archive; null for a plain store. */
+  sealing: () => ArchiveSealing | null;
 }
 
 /** A turn of the event loop for writers and I/O: setImmediate where there is one (Node, Bun), else a timer. */
@@ -59,7 +63,8 @@ export function snapshotStream(
   source: SnapshotSource,
   options: SnapshotOptions | undefined,
 ): AsyncIterable<Uint8Array> {
-  const { consumers, onProgress, compress = true } = checkSnapshotOptions(options);
+  const { consumers, onProgress, compress = true, plaintext } = checkSnapshotOptions(options);
+  const sealing = plaintext === true ? null : source.sealing();
   const state = source.state;
   const saved = consumers ? source.consumers() : [];
   const header: ArchiveHeader = {
@@ -71,10 +76,15 @@ export function snapshotStream(
     limits: { ...source.limits },
     created: source.now().toString(),
   };
+  if (sealing !== null) header.sealed = toHex(sealing.settings);
   const first = state.msgs === 0 ? state.lastSeq + 1 : state.firstSeq;
   const watch = new RemovalWatch(source.reader, first, state.lastSeq);
   source.watches.add(watch);
-  const result = archive(source, watch, header, saved, { onProgress, compress });
+  const result = archive(source, watch, header, saved, {
+    onProgress,
+    compress,
+    sealer: sealing?.sealer ?? null,
+  });
   forgotten.register(result, { watches: source.watches, watch });
   return result;
 }
@@ -92,9 +102,13 @@ async function* archive(
   watch: RemovalWatch,
   header: ArchiveHeader,
   consumers: SavedConsumer[],
-  how: { onProgress: ((p: SnapshotProgress) => void) | undefined; compress: boolean },
+  how: {
+    onProgress: ((p: SnapshotProgress) => void) | undefined;
+    compress: boolean;
+    sealer: Sealer | null;
+  },
 ): AsyncGenerator<Uint8Array> {
-  const { onProgress, compress } = how;
+  const { onProgress, compress, sealer } = how;
   const progress: SnapshotProgress = { msgs: 0, totalMsgs: header.msgs, bytes: 0 };
   let frames = 0;
   const emit = (bytes: Uint8Array): Uint8Array => {
@@ -116,7 +130,7 @@ async function* archive(
       watch.nextBatch(records, frameBytes);
       if (records.count === 0) break;
       progress.msgs += records.count;
-      yield emit(frame(FrameKind.Messages, frames++, records.bytes(), compress));
+      yield emit(frame(FrameKind.Messages, frames++, records.bytes(), compress, sealer));
       if (performance.now() - sliceStart > SLICE_MS) {
         await nextTurn();
         sliceStart = performance.now();
@@ -131,7 +145,15 @@ async function* archive(
     }
     for (const c of consumers) {
       const state = c.state === null ? null : encodeConsumerState(c.state);
-      yield emit(frame(FrameKind.Consumer, frames++, encodeConsumer(c.name, c.config, state)));
+      yield emit(
+        frame(
+          FrameKind.Consumer,
+          frames++,
+          encodeConsumer(c.name, c.config, state),
+          compress,
+          sealer,
+        ),
+      );
     }
     const trailer = encodeTrailer(frames, progress.msgs, consumers.length);
     yield emit(frame(FrameKind.Trailer, frames, trailer));
@@ -156,13 +178,18 @@ function checkSnapshotOptions(options: unknown): SnapshotOptions {
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (key !== "consumers" && key !== "onProgress" && key !== "compress") {
+    if (!["consumers", "onProgress", "compress", "plaintext"].includes(key)) {
       throw invalidArgument(`Cannot snapshot: unknown option ${describeValue(key)}`);
     }
   }
   if (o.consumers !== undefined && typeof o.consumers !== "boolean") {
     throw invalidArgument(
       `Cannot snapshot: consumers must be a boolean, got ${describeValue(o.consumers)}`,
+    );
+  }
+  if (o.plaintext !== undefined && typeof o.plaintext !== "boolean") {
+    throw invalidArgument(
+      `Cannot snapshot: plaintext must be a boolean, got ${describeValue(o.plaintext)}`,
     );
   }
   if (o.compress !== undefined && typeof o.compress !== "boolean") {

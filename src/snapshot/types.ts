@@ -28,6 +28,11 @@ export interface SnapshotOptions {
    * Off, a snapshot runs about twice as fast and its archive is larger (W12).
    */
   compress?: boolean | undefined;
+  /**
+   * An encrypted store's archive holds ciphertext unless this is true: then
+   * its messages are in plaintext and it restores without the key.
+   */
+  plaintext?: boolean | undefined;
   /** Called after each frame the archive yields. */
   onProgress?: ((progress: SnapshotProgress) => void) | undefined;
 }

@@ -437,6 +437,90 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
     });
   });
 
+  describe("snapshots of encrypted stores", () => {
+    const adapter = ctx.adapters[0];
+    const fs = adapter.fs;
+    const contains = (hay: Uint8Array, text: string): boolean => {
+      const needle = enc(text);
+      outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+        for (let k = 0; k < needle.length; k++) if (hay[i + k] !== needle[k]) continue outer;
+        return true;
+      }
+      return false;
+    };
+
+    for (const compression of ["snappy", "none"] as const) {
+      it(`hold ciphertext and restore only with the key (compression ${compression}); plaintext: true on request`, async () => {
+        const { dir, cleanup } = adapter.tempDir();
+        try {
+          const store = await FileStore.open({
+            dir: `${dir}/src`,
+            fs,
+            cipher: "aes-256-gcm",
+            key: KEY,
+            compression,
+          });
+          for (let i = 0; i < 300; i++)
+            store.storeMsg(
+              `plan.${i % 3}`,
+              enc("NATS/1.0\r\nwho: me\r\n\r\n"),
+              enc(`attack at dawn ${i}`),
+            );
+          store.removeMsg(10);
+          store.consumerStore("secret-consumer", { ackPolicy: "explicit" }).setStarting(5);
+          const expected = comparable(contents(store));
+          const previous = setSnapshotFrameBytes(4096);
+          let sealed: Uint8Array;
+          let open: Uint8Array;
+          try {
+            sealed = join(await collect(store.snapshot({ consumers: true })));
+            open = join(
+              await collect(store.snapshot({ consumers: true, plaintext: true, compress: false })),
+            );
+          } finally {
+            setSnapshotFrameBytes(previous);
+          }
+          await store.close();
+          expect(contains(sealed, "attack at")).toBe(false);
+          expect(contains(sealed, "secret-consumer")).toBe(false);
+          expect(contains(open, "attack at dawn 299")).toBe(true);
+          const restore = (to: string, bytes: Uint8Array, key?: Uint8Array) =>
+            FileStore.restore(`${dir}/${to}`, [bytes], key === undefined ? { fs } : { fs, key });
+          expect(await codeOfAsync(() => restore("a", sealed))).toBe("ErrBadKey");
+          expect(await codeOfAsync(() => restore("a", sealed, new Uint8Array(32).fill(1)))).toBe(
+            "ErrBadKey",
+          );
+          expect(fs.list(dir)).toEqual(["src"]);
+          const restored = await restore("a", sealed, KEY);
+          expect(comparable(contents(restored))).toEqual(expected);
+          expect(
+            restored.consumerStore("secret-consumer", { ackPolicy: "explicit" }).state().delivered
+              .stream,
+          ).toBe(5);
+          await restored.close();
+          expect(await codeOfAsync(() => FileStore.open({ dir: `${dir}/a`, fs }))).toBe(
+            "ErrBadKey",
+          );
+          const plain = await restore("b", open);
+          expect(comparable(contents(plain))).toEqual(expected);
+          await plain.close();
+          // A sealed body damaged under a valid frame checksum: only its tag catches it.
+          const list = frames(sealed);
+          const { at, stored } = list[1];
+          const damaged = sealed.slice();
+          damaged[at + FRAME_HEADER_SIZE + (stored >> 1)] ^= 0x10;
+          const end = at + FRAME_HEADER_SIZE + stored;
+          const { xxh64 } = await import("../../src/codec/index.ts");
+          new DataView(damaged.buffer).setBigUint64(end, xxh64(damaged.subarray(at, end)), true);
+          expect(await codeOfAsync(() => restore("c", damaged, KEY))).toBe("ErrCorrupt");
+          expect(fs.list(dir).sort()).toEqual(["a", "b", "src"]);
+        } finally {
+          cleanup();
+        }
+      });
+    }
+  });
+
   describe("snapshot and restore bad inputs", () => {
     const adapter = ctx.adapters[0];
     const fs: FileSystem = adapter.fs;
@@ -511,6 +595,7 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
           [],
           { consumers: 1 },
           { compress: "yes" },
+          { plaintext: 1 },
           { onProgress: 3 },
           { bogus: true },
         ]) {
