@@ -40,6 +40,14 @@ export type {
   SnapshotOptions,
   SnapshotProgress,
 } from "./snapshot/types.ts";
+export {
+  type DecodedStreamState,
+  type DeleteBlock,
+  type DeleteRange,
+  type DeleteSeqSet,
+  decodeStreamState,
+  type StreamSourceState,
+} from "./stream-state.ts";
 export type {
   DamagedBytes,
   DiscardPolicy,

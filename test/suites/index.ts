@@ -36,6 +36,7 @@ import { snapshotSuite } from "./snapshot.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { badInputDirectorySuite } from "./store-contract-inputs.ts";
 import { storeFactories } from "./store-factories.ts";
+import { streamStateSuite } from "./stream-state.ts";
 import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
 import { varintSuite } from "./varint.ts";
@@ -60,6 +61,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   storeContractSuite(api, storeFactories(ctx));
   snapshotSuite(api, ctx);
   consumerStateSuite(api, ctx);
+  streamStateSuite(api, ctx);
   consumerStoreSuite(api, ctx);
   consumersSuite(api, ctx);
   consumerCrashTests(api);

@@ -5,8 +5,11 @@ import {
   type ConsumerInfo,
   type ConsumerMsg,
   type ConsumerOptions,
+  type DecodedStreamState,
+  type DeleteBlock,
   type DeliverPolicy,
   type DirectoryLock,
+  decodeStreamState,
   type FileHandle,
   type FileStat,
   FileStore,
@@ -134,6 +137,13 @@ export async function use(): Promise<number> {
   await store.close();
   const mem = MemStore.create(storeOptions);
   mem.updateConfig(limits);
+  // A peer's encoded state, decoded, and its deletions applied here.
+  const peer: DecodedStreamState = decodeStreamState(mem.encodedStreamState(0));
+  const blocks: DeleteBlock[] = [...peer.deleted, { kind: "range", first: 1, num: 2 }];
+  // @ts-expect-error: a seqset lists its sequences
+  const badBlock: DeleteBlock = { kind: "seqset", first: 1 };
+  mem.syncDeleted([...blocks, { kind: "seqset", seqs: [4, 5] }]);
+  const sources = peer.sources?.get("ORDERS")?.seq ?? 0;
   await consume(mem);
   await verifyStore("/store", { fs, onProgress: undefined });
   const progress: SnapshotProgress[] = [];
@@ -149,5 +159,7 @@ export async function use(): Promise<number> {
   // @ts-expect-error the directory is restore's first argument, not an option
   await FileStore.restore("/r2", chunks, { dir: "/r2" });
   await restored.close();
-  return opens() + [plain, sealed, gcm, badCipher, badKey, badCompression].length;
+  return (
+    opens() + sources + [plain, sealed, gcm, badCipher, badKey, badCompression, badBlock].length
+  );
 }
