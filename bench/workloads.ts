@@ -13,6 +13,7 @@ import { cryptoChoice } from "../runtimes/aead.ts";
 import { currentRuntime } from "../runtimes/aead-choice.ts";
 import { FileStore, type FileStoreOptions, type StreamLimits } from "../src/index.ts";
 import { consume, savePending } from "./consume.ts";
+import { snapshotRestore } from "./snapshot.ts";
 
 const REGIONS = ["east", "west", "north", "south"];
 
@@ -579,6 +580,7 @@ const WORKLOADS: Record<string, (root: string) => Promise<Result>> = {
   W11a: (root) => consume(join(root, "w11a"), false),
   W11b: (root) => consume(join(root, "w11b"), true),
   W11c: (root) => savePending(join(root, "w11c")),
+  W12: (root) => snapshotRestore(root),
   ...atRestWorkloads,
 };
 

@@ -34,6 +34,7 @@ export const Action = {
   updateConfig: "update config",
   consumerStore: "create consumer store",
   consumer: "open consumer",
+  snapshot: "snapshot",
   flush: "flush",
   sync: "sync",
   delete: "delete the store",

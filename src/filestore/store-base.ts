@@ -15,6 +15,7 @@ import type { DirectoryLock, FileSystem } from "../../runtimes/fs.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { LimitedStore } from "../limits.ts";
+import { RemovalWatches } from "../snapshot/removal-watch.ts";
 import { type EngineView, StreamPolicy } from "../stream-policy.ts";
 import type { SubjectIndex } from "../subject-queries.ts";
 import { Timestamps } from "../timestamps.ts";
@@ -93,6 +94,8 @@ export abstract class FileStoreBase {
   protected readonly scratch = new ScratchBuffer();
   /** @internal */
   protected blocks: Block[] = [];
+  /** Running snapshots, told of every removal before it happens (snapshot/removal-watch.ts). @internal */
+  protected readonly snapshots = new RemovalWatches();
   /** @internal */
   protected active!: Block;
   /** @internal */
