@@ -27,9 +27,10 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * for the consumer state codec and memory consumer store (881 kB unpacked);
  * and for the durable consumers and stream retention (300 kB packed, 1033 kB
  * unpacked); and for the `jetstore` command (its JavaScript without
- * declarations, about 55 kB unpacked: 324 kB packed, 1106 kB unpacked).
+ * declarations, about 60 kB unpacked) together with snapshots and the
+ * encoded stream state merged from main (358 kB packed, 1220 kB unpacked).
  */
-const BUDGET = { packed: 340_000, unpacked: 1_150_000 };
+const BUDGET = { packed: 370_000, unpacked: 1_240_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
