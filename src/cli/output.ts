@@ -8,7 +8,7 @@ import process from "node:process";
 
 /** A stream the CLI writes to. */
 export interface Sink {
-  write(text: string): Promise<void>;
+  write(text: string | Uint8Array): Promise<void>;
   readonly tty: boolean;
   readonly colour: boolean;
 }
@@ -29,7 +29,7 @@ function sink(stream: NodeJS.WriteStream): Sink {
   return {
     tty,
     colour: colourWanted(tty),
-    write(text: string): Promise<void> {
+    write(text: string | Uint8Array): Promise<void> {
       if (stream.write(text)) return Promise.resolve();
       return new Promise((resolve) => stream.once("drain", () => resolve()));
     },
