@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { StoredMsg } from "../../src/types.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
+import { cliBackupTests } from "./cli-backup.ts";
 import {
   BINARY,
   HEADERS,
@@ -37,6 +38,7 @@ export function cliSuite(api: TestApi, ctx: RuntimeContext): void {
     roundTripTests(api, ctx, disk);
     usageTests(api, ctx, disk);
     cliWriteTests(api, ctx, disk);
+    cliBackupTests(api, ctx, disk);
   });
 }
 
@@ -333,6 +335,8 @@ function usageTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: AdapterF
           "subjects",
           "export",
           "import",
+          "backup",
+          "restore",
           "purge",
           "compact",
           "remove",

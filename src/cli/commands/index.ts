@@ -1,5 +1,6 @@
 /** Every subcommand, in the order `jetstore --help` lists them. */
 import type { Command } from "../command.ts";
+import { backupCommand, restoreCommand } from "./backup.ts";
 import { benchCommand } from "./bench.ts";
 import { catCommand } from "./cat.ts";
 import { exportCommand } from "./export.ts";
@@ -16,6 +17,8 @@ export const COMMANDS: readonly Command[] = [
   subjectsCommand,
   exportCommand,
   importCommand,
+  backupCommand,
+  restoreCommand,
   purgeCommand,
   compactCommand,
   removeCommand,
