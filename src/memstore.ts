@@ -48,6 +48,14 @@ import { MemQueries } from "./mem-queries.ts";
 import type { MemRecord } from "./mem-slots.ts";
 import { recordSize } from "./msg-size.ts";
 import {
+  loadNextMsgMulti,
+  loadPrevMatching,
+  loadPrevMsgMulti,
+  type MultiHost,
+  multiLastMsgs,
+  pendingMulti,
+} from "./multi-calls.ts";
+import {
   Action,
   checkDeletedListed,
   deleteClosed,
@@ -107,6 +115,12 @@ export class MemStore extends MemQueries implements StreamStore {
   protected readonly policy: StreamPolicy;
   /** The consumers open on the stream. @internal */
   protected readonly consumers: StreamConsumers;
+  /** The engine as the multi-filter queries see it (multi-calls.ts). @internal */
+  private readonly multi: MultiHost = {
+    store: this,
+    index: this.index,
+    isClosed: () => this.closed,
+  };
 
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
@@ -272,7 +286,8 @@ export class MemStore extends MemQueries implements StreamStore {
     return this.toStored(slot);
   }
 
-  loadPrevMsg(start: number): StoredMsg {
+  loadPrevMsg(start: number, filter?: string): StoredMsg {
+    if (filter !== undefined) return loadPrevMatching(this.multi, start, filter);
     const action = Action.loadPrevMsg;
     checkOpen(this.closed, action);
     checkSeq(start, action, "start");
@@ -395,6 +410,32 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeq(maxSeq, action, "maxSeq");
     checkSeq(maxAllowed, action, "maxAllowed");
     return multiLastSeqs(this.index, compiled, maxSeq, maxAllowed);
+  }
+
+  /** @see StreamStore.loadNextMsgMulti (multi-calls.ts) */
+  loadNextMsgMulti(filters: string[], start: number): StoredMsg {
+    return loadNextMsgMulti(this.multi, filters, start);
+  }
+
+  loadPrevMsgMulti(filters: string[], start: number): StoredMsg {
+    return loadPrevMsgMulti(this.multi, filters, start);
+  }
+
+  numPendingMulti(
+    seq: number,
+    filters: string[],
+    lastPerSubject: boolean,
+  ): { total: number; validThrough: number } {
+    return pendingMulti(this.multi, seq, filters, lastPerSubject);
+  }
+
+  multiLastMsgs(
+    filters: string[],
+    minSeq: number,
+    maxSeq: number,
+    maxAllowed: number,
+  ): StoredMsg[] {
+    return multiLastMsgs(this.multi, filters, minSeq, maxSeq, maxAllowed);
   }
 
   allLastSeqs(): number[] {

@@ -8,8 +8,10 @@
  * never change the stream, except that resolving a stale bound writes the
  * answer back into the index.
  */
+
+import type { MultiIndex } from "../multi-queries.ts";
 import { type CompiledFilter, filterMatches } from "../subject-match.ts";
-import { filteredState, type SubjectIndex } from "../subject-queries.ts";
+import { filteredState } from "../subject-queries.ts";
 import type { SimpleState } from "../types.ts";
 import type { SubjectEntry, SubjectTotals } from "./subject-totals.ts";
 
@@ -22,6 +24,14 @@ export interface QuerySource {
   scanForward(from: number, to: number, visit: (seq: number, subject: string) => boolean): void;
   /** The same, descending from `from` down to `to`. */
   scanBackward(from: number, to: number, visit: (seq: number, subject: string) => boolean): void;
+  /** Live messages in [low, high] whose subject `matches`, by subject-id column, until `visit` returns false. */
+  scanMatching(
+    low: number,
+    high: number,
+    ascending: boolean,
+    matches: (subject: string) => boolean,
+    visit: (seq: number) => boolean,
+  ): void;
   /** The first live sequence at or after `seq`, or 0. */
   nextLive(seq: number): number;
   /** The timestamp of the live message `seq`. */
@@ -68,12 +78,47 @@ function forEachMatching(
 }
 
 /**
- * The index as the shared subject queries see it (subject-queries.ts):
- * totals straight from it, exact bounds resolved when asked for, and counts
- * from the middle of the stream by one scan for every matching subject.
+ * The index as the shared subject queries see it (subject-queries.ts,
+ * multi-queries.ts): totals straight from it, exact bounds resolved when
+ * asked for, and counts from the middle of the stream, or the messages of a
+ * few subjects in a range, by one scan of the subject-id columns.
  */
-export function subjectIndex(src: QuerySource): SubjectIndex {
+export function subjectIndex(src: QuerySource): MultiIndex {
+  const among = (
+    subjects: readonly string[],
+    low: number,
+    high: number,
+    ascending: boolean,
+    visit: (seq: number) => boolean,
+  ) => {
+    const set = new Set(subjects);
+    src.scanMatching(low, high, ascending, (s) => set.has(s), visit);
+  };
   return {
+    firstAmong: (subjects, low, high) => {
+      let found = 0;
+      among(subjects, low, high, true, (seq) => {
+        found = seq;
+        return false;
+      });
+      return found;
+    },
+    lastAmong: (subjects, low, high) => {
+      let found = 0;
+      among(subjects, low, high, false, (seq) => {
+        found = seq;
+        return false;
+      });
+      return found;
+    },
+    countAmong: (subjects, low, high) => {
+      let n = 0;
+      among(subjects, low, high, true, () => {
+        n++;
+        return true;
+      });
+      return n;
+    },
     get firstSeq() {
       return src.firstSeq;
     },

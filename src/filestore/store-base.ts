@@ -15,8 +15,8 @@ import type { DirectoryLock, FileSystem } from "../../runtimes/fs.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { LimitedStore } from "../limits.ts";
+import type { MultiIndex } from "../multi-queries.ts";
 import { type EngineView, StreamPolicy } from "../stream-policy.ts";
-import type { SubjectIndex } from "../subject-queries.ts";
 import { Timestamps } from "../timestamps.ts";
 import type { TtlExpiry } from "../ttl-expiry.ts";
 import type { LostData } from "../types.ts";
@@ -61,7 +61,7 @@ export abstract class FileStoreBase {
   protected readonly packer: BlockPacker;
   /** @internal */
   /** The per-subject index as the shared subject queries see it. @internal */
-  protected readonly index: SubjectIndex;
+  protected readonly index: MultiIndex;
   protected readonly queries: QuerySource;
   /** Subject ids by the core's subject hash, checked against the bytes on use. @internal */
   protected readonly idsByHash = new Map<number, number>();
@@ -183,6 +183,8 @@ export abstract class FileStoreBase {
       },
       scanForward: (from, to, visit) => this.scanLive(from, to, true, visit),
       scanBackward: (from, to, visit) => this.scanLive(from, to, false, visit),
+      scanMatching: (low, high, ascending, matches, visit) =>
+        this.scanMatching(low, high, ascending, matches, visit),
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
       blocksFrom: (seq) => this.blocksFrom(seq),
@@ -198,6 +200,14 @@ export abstract class FileStoreBase {
     to: number,
     ascending: boolean,
     visit: (seq: number, subject: string) => boolean,
+  ): void;
+  /** @internal */
+  protected abstract scanMatching(
+    low: number,
+    high: number,
+    ascending: boolean,
+    matches: (subject: string) => boolean,
+    visit: (seq: number) => boolean,
   ): void;
   /** @internal */
   protected abstract nextLiveSeq(seq: number): number;

@@ -12,6 +12,7 @@ import type { TestApi } from "../harness.ts";
 import { errorWordingTests } from "./store-contract-errors.ts";
 import { inputTests } from "./store-contract-inputs.ts";
 import { limitTests } from "./store-contract-limits.ts";
+import { multiQueryTests } from "./store-contract-multi.ts";
 import { persistenceTests } from "./store-contract-persistence.ts";
 import { queryTests } from "./store-contract-queries.ts";
 import { removalTests } from "./store-contract-removal.ts";
@@ -39,6 +40,7 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
         basicTests(api, factory);
         sequenceTests(api, factory);
         queryTests(api, factory);
+        multiQueryTests(api, factory);
         removalTests(api, factory);
         inputTests(api, factory);
         errorWordingTests(api, factory);
