@@ -79,6 +79,7 @@ import {
   subjectsTotals,
 } from "./subject-queries.ts";
 import type {
+  ExpiredMsg,
   SimpleState,
   StoredMsg,
   StoreOptions,
@@ -108,6 +109,8 @@ const ALL = compileFilter("");
 /** What `create` hands the constructor: JavaScript's `new MemStore()` gets a JetStoreError, not a TypeError. */
 const CREATING: unique symbol = Symbol("MemStore.create");
 
+const NO_PAYLOAD = new Uint8Array(0);
+
 /** A stream store held in memory; nothing survives `close()`. */
 export class MemStore extends MemQueries implements StreamStore {
   private readonly now: () => bigint;
@@ -124,11 +127,16 @@ export class MemStore extends MemQueries implements StreamStore {
 
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
-    const { limits, now } = checkStoreOptions(options);
-    return new MemStore(CREATING, limits, now);
+    const { limits, now, onExpire } = checkStoreOptions(options);
+    return new MemStore(CREATING, limits, now, onExpire);
   }
 
-  private constructor(creating: typeof CREATING, limits: ResolvedLimits, now: () => bigint) {
+  private constructor(
+    creating: typeof CREATING,
+    limits: ResolvedLimits,
+    now: () => bigint,
+    onExpire: ((expired: ExpiredMsg) => void) | null,
+  ) {
     if (creating !== CREATING) throw notConstructible("MemStore", "MemStore.create()");
     super();
     this.now = now;
@@ -151,6 +159,10 @@ export class MemStore extends MemQueries implements StreamStore {
         removeSeq: (seq) => this.removeMsg(seq),
       }),
       removeExpired: (seq) => this.removeMsg(seq),
+      readMsg: (which) =>
+        which === "first" ? this.loadNextMsg(">", true, this.first) : this.loadMsg(which),
+      storeMarker: (subject, hdr, ttl) => this.storeMsg(subject, hdr, NO_PAYLOAD, ttl),
+      onExpire,
       // Removing a message from memory cannot fail once the store is open.
       onBackgroundError: () => {},
       isClosed: () => this.closed,
@@ -194,7 +206,7 @@ export class MemStore extends MemQueries implements StreamStore {
     const subjectBytes = checkSubject(subject, action);
     checkHeaders(hdr, action);
     checkPayload(msg, action);
-    const ttlSeconds = checkTtl(ttl, this.policy.limits.allowMsgTtl, action);
+    const ttlSeconds = this.policy.ttlFor(checkTtl(ttl, this.policy.limits.allowMsgTtl, action));
     checkSeqRoom(this.last, 1, action);
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttlSeconds);
     checkRecordSize(size, action);
@@ -222,7 +234,7 @@ export class MemStore extends MemQueries implements StreamStore {
     checkPayload(msg, action);
     checkSeq(seq, action);
     checkTimestamp(ts, action);
-    const ttlSeconds = checkTtl(ttl, this.policy.limits.allowMsgTtl, action);
+    const ttlSeconds = this.policy.ttlFor(checkTtl(ttl, this.policy.limits.allowMsgTtl, action));
     this.checkNext(seq, action);
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttlSeconds);
     checkRecordSize(size, action);

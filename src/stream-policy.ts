@@ -18,8 +18,9 @@ import {
   expireDue,
   type LimitedStore,
 } from "./limits.ts";
+import { isDeleteMarker, markerHeaders } from "./subject-delete-markers.ts";
 import { TtlExpiry } from "./ttl-expiry.ts";
-import type { StreamLimits } from "./types.ts";
+import type { ExpiredMsg, StoredMsg, StreamLimits } from "./types.ts";
 import { checkLimitsUpdate, type ResolvedLimits, readClock } from "./validate.ts";
 
 /** How the limit rules find and remove an engine's messages; counts and TTLs are the policy's own. */
@@ -35,6 +36,12 @@ export interface PolicyHost {
   onBackgroundError(err: unknown): void;
   /** A closed engine's timers do nothing. */
   isClosed(): boolean;
+  /** The live message at `seq`, or the first live one. */
+  readMsg(seq: number | "first"): StoredMsg;
+  /** Stores a subject delete marker (`storeMsg` with an empty payload and `ttl` seconds). */
+  storeMarker(subject: string, hdr: Uint8Array, ttl: number): void;
+  /** The `onExpire` option. */
+  readonly onExpire: ((expired: ExpiredMsg) => void) | null;
 }
 
 export class StreamPolicy {
@@ -49,15 +56,27 @@ export class StreamPolicy {
   private readonly now: () => bigint;
   private readonly host: PolicyHost;
   private ageTimer: ReturnType<typeof backgroundInterval> | null = null;
+  /**
+   * What age expiry walks: the engine's view, or, when expiries are watched
+   * (markers, `onExpire`), one that reads each message before removing it.
+   */
+  private ageView: LimitedStore;
+  /** Subjects whose last message expired, owed a marker once the expiry pass ends. */
+  private markersOwed: string[] = [];
+  private placingMarkers = false;
 
   constructor(limits: ResolvedLimits, now: () => bigint, host: PolicyHost) {
     this.limits = limits;
     this.now = now;
     this.host = host;
     this.expiry = new TtlExpiry(
-      (seq) => host.removeExpired(seq),
+      (seq) => {
+        if (this.watchesExpiry) this.expireWatched(seq, "ttl");
+        else host.removeExpired(seq);
+      },
       () => readClock(now, "expire messages"),
       (err) => host.onBackgroundError(err),
+      () => this.placeMarkers(),
     );
     const policy = this;
     this.view = {
@@ -70,7 +89,20 @@ export class StreamPolicy {
       },
       ttls: this.expiry.ttls,
     };
+    this.ageView = this.view;
     this.configure();
+  }
+
+  /** True when an expired message must be read first: for a marker, or to tell `onExpire`. */
+  private get watchesExpiry(): boolean {
+    return this.limits.subjectDeleteMarkerTtl > 0 || this.host.onExpire !== null;
+  }
+
+  /** A TTL for a message being stored: at least the marker's, as nats-server raises it. */
+  ttlFor(ttl: number): number {
+    const marker = this.limits.subjectDeleteMarkerTtl;
+    if (marker === 0 || ttl <= 0 || this.limits.maxMsgsPerSubject === 1) return ttl;
+    return Math.max(ttl, marker);
   }
 
   /** A message of `size` bytes was stored (or found at open). */
@@ -109,7 +141,8 @@ export class StreamPolicy {
   stored(subject: string, seq: number, ts: bigint, ttl: number): void {
     if (ttl !== 0) this.expiry.added(seq, ts, ttl, ts);
     if (this.limited !== null) enforce(this.limits, this.limited, subject);
-    expireDue(this.limits, this.limited, this.expiry, ts);
+    expireDue(this.limits, this.ageLimited(), this.expiry, ts);
+    this.placeMarkers();
   }
 
   /** After `storeRawMsg` appended `seq` with the caller's `ts`: the clock is read only when expiry needs it. */
@@ -118,7 +151,8 @@ export class StreamPolicy {
     if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0 || ttl !== 0) {
       const now = readClock(this.now, action);
       if (ttl !== 0) this.expiry.added(seq, ts, ttl, now);
-      expireDue(this.limits, this.limited, this.expiry, now);
+      expireDue(this.limits, this.ageLimited(), this.expiry, now);
+      this.placeMarkers();
     }
   }
 
@@ -128,7 +162,8 @@ export class StreamPolicy {
    */
   applyAll(subjects: () => Iterable<string>, action: string): void {
     if (this.limited !== null) enforceAll(this.limits, this.limited, subjects());
-    expireDue(this.limits, this.limited, this.expiry, readClock(this.now, action));
+    expireDue(this.limits, this.ageLimited(), this.expiry, readClock(this.now, action));
+    this.placeMarkers();
   }
 
   /** `updateConfig`: replaces the limits (checked first; nothing changes on a bad one) and applies them. */
@@ -149,6 +184,69 @@ export class StreamPolicy {
     const { maxMsgs, maxBytes, maxMsgsPerSubject, maxMsgSize, maxAgeMs } = this.limits;
     const any = maxMsgs + maxBytes + maxMsgsPerSubject + maxMsgSize + maxAgeMs > 0;
     this.limited = any ? this.view : null;
+    const view = this.view;
+    this.ageView = this.watchesExpiry
+      ? {
+          ...view,
+          get limitMsgs() {
+            return view.limitMsgs;
+          },
+          get limitBytes() {
+            return view.limitBytes;
+          },
+          removeOldest: () => this.expireWatched("first", "maxAge"),
+          removeSeq: (seq) => this.expireWatched(seq, "maxAge"),
+        }
+      : view;
+  }
+
+  /** The view age expiry walks, or null while no limit is set. */
+  private ageLimited(): LimitedStore | null {
+    return this.limited === null ? null : this.ageView;
+  }
+
+  /**
+   * Removes an expired message read first: `onExpire` hears of it, and the
+   * last message of a subject (not itself a marker) is owed a marker.
+   */
+  private expireWatched(which: number | "first", reason: ExpiredMsg["reason"]): void {
+    const msg = this.host.readMsg(which);
+    if (reason === "ttl") this.host.removeExpired(msg.seq);
+    else if (which === "first") this.view.removeOldest();
+    else this.view.removeSeq(msg.seq);
+    if (
+      this.limits.subjectDeleteMarkerTtl > 0 &&
+      this.view.subjectCount(msg.subject) === 0 &&
+      !isDeleteMarker(msg.hdr)
+    ) {
+      this.markersOwed.push(msg.subject);
+    }
+    this.host.onExpire?.({ seq: msg.seq, subject: msg.subject, reason });
+  }
+
+  /**
+   * Stores the markers an expiry pass owes, once it is over (a store inside
+   * the pass would expire again under it). A marker refused (by `discard:
+   * "new"`, say) is reported as a background error; the expiry stands.
+   */
+  private placeMarkers(): void {
+    if (this.placingMarkers || this.markersOwed.length === 0) return;
+    this.placingMarkers = true;
+    try {
+      while (this.markersOwed.length > 0) {
+        const subject = this.markersOwed.shift() as string;
+        // Stored since: the subject has a message again, no marker is due.
+        if (this.view.subjectCount(subject) > 0) continue;
+        const ttl = this.limits.subjectDeleteMarkerTtl;
+        try {
+          this.host.storeMarker(subject, markerHeaders(ttl), ttl);
+        } catch (err) {
+          this.host.onBackgroundError(err);
+        }
+      }
+    } finally {
+      this.placingMarkers = false;
+    }
   }
 
   /** (Re)starts the age check for the current `maxAgeMs`; a timer that never keeps the process alive. */
@@ -160,7 +258,8 @@ export class StreamPolicy {
       const limited = this.limited;
       if (this.host.isClosed() || limited === null) return;
       try {
-        expireByAge(this.limits, limited, readClock(this.now, "expire messages"));
+        expireByAge(this.limits, this.ageView, readClock(this.now, "expire messages"));
+        this.placeMarkers();
       } catch (err) {
         this.host.onBackgroundError(err);
       }

@@ -20,16 +20,22 @@ export class TtlExpiry {
   private readonly removeExpired: (seq: number) => void;
   private readonly now: () => bigint;
   private readonly onError: (err: unknown) => void;
+  private readonly afterExpire: () => void;
 
-  /** `removeExpired` removes one message; `onError` gets what a timer-driven expiry threw. */
+  /**
+   * `removeExpired` removes one message; `onError` gets what a timer-driven
+   * expiry threw; `afterExpire` runs once a pass that removed something ends.
+   */
   constructor(
     removeExpired: (seq: number) => void,
     now: () => bigint,
     onError: (err: unknown) => void,
+    afterExpire: () => void = () => {},
   ) {
     this.removeExpired = removeExpired;
     this.now = now;
     this.onError = onError;
+    this.afterExpire = afterExpire;
   }
 
   /** Records the TTL of a message just stored at `ts` and arms the timer for it (`nowNs` is the clock). */
@@ -43,6 +49,7 @@ export class TtlExpiry {
     if (this.ttls.pending === 0) return 0;
     const due = this.ttls.due(nowNs);
     for (const seq of due) this.removeExpired(seq);
+    if (due.length > 0) this.afterExpire();
     return due.length;
   }
 

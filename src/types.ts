@@ -100,16 +100,37 @@ export interface StreamLimits {
   discard?: DiscardPolicy | undefined;
   discardNewPerSubject?: boolean | undefined;
   allowMsgTtl?: boolean | undefined;
+  /**
+   * Seconds (≥ 1, needs `allowMsgTtl`) a subject delete marker lives: with it
+   * set, when `maxAgeMs` or a per-message TTL removes the last message of a
+   * subject, a marker message is stored on that subject (nats-server's
+   * `SubjectDeleteMarkerTTL`; see README "Subject delete markers"). 0: off.
+   */
+  subjectDeleteMarkerTtl?: number | undefined;
   /** Sequence of the first message of an empty stream (default 1). */
   firstSeq?: number | undefined;
   /** Default "limits"; fixed when the stream is created (`updateConfig` cannot change it). */
   retention?: RetentionPolicy | undefined;
 }
 
+/** A message that `maxAgeMs` or its own TTL removed, as `onExpire` hears of it. */
+export interface ExpiredMsg {
+  seq: number;
+  subject: string;
+  reason: "maxAge" | "ttl";
+}
+
 /** Options shared by every engine. */
 export interface StoreOptions extends StreamLimits {
   /** Source of message timestamps in nanoseconds; tests inject their own. */
   now?: (() => bigint) | undefined;
+  /**
+   * Called after each message that `maxAgeMs` or its TTL removed (not for
+   * removals by other limits or by the application). It runs inside the
+   * store's call or timer: it must not throw, and should not call back into
+   * the store.
+   */
+  onExpire?: ((expired: ExpiredMsg) => void) | undefined;
 }
 
 /** The operations every stream store engine implements. */

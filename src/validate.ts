@@ -19,7 +19,7 @@ import { systemNow } from "./clock.ts";
 import { RECORD_LIMIT } from "./codec/validate.ts";
 import { invalidArgument, JetStoreError } from "./errors.ts";
 import { MAX_SEQ, MAX_SUBJECT_BYTES } from "./format.ts";
-import type { DiscardPolicy, RetentionPolicy, StoreOptions } from "./types.ts";
+import type { DiscardPolicy, ExpiredMsg, RetentionPolicy, StoreOptions } from "./types.ts";
 
 /** The largest timestamp a record holds (i64 nanoseconds). */
 export const MAX_TIMESTAMP = (1n << 63n) - 1n;
@@ -34,6 +34,7 @@ export interface ResolvedLimits {
   discard: DiscardPolicy;
   discardNewPerSubject: boolean;
   allowMsgTtl: boolean;
+  subjectDeleteMarkerTtl: number;
   firstSeq: number;
   retention: RetentionPolicy;
 }
@@ -42,6 +43,7 @@ export interface ResolvedLimits {
 export interface ResolvedStoreOptions {
   limits: ResolvedLimits;
   now: () => bigint;
+  onExpire: ((expired: ExpiredMsg) => void) | null;
 }
 
 /** A short, readable rendering of any value for error messages. */
@@ -238,6 +240,7 @@ const LIMIT_COUNTS = [
   "maxAgeMs",
   "maxMsgsPerSubject",
   "maxMsgSize",
+  "subjectDeleteMarkerTtl",
 ] as const;
 const LIMIT_FLAGS = ["discardNewPerSubject", "allowMsgTtl"] as const;
 const STORE_OPTION_KEYS: ReadonlySet<string> = new Set([
@@ -247,6 +250,7 @@ const STORE_OPTION_KEYS: ReadonlySet<string> = new Set([
   "firstSeq",
   "retention",
   "now",
+  "onExpire",
 ]);
 const RETENTION_POLICIES: readonly RetentionPolicy[] = ["limits", "interest", "workqueue"];
 
@@ -261,6 +265,9 @@ export function checkLimitsUpdate(limits: unknown, current: ResolvedLimits): Res
     );
   }
   if ("now" in limits) throw invalidArgument("Cannot update config: the clock is not a limit");
+  if ("onExpire" in limits) {
+    throw invalidArgument("Cannot update config: onExpire is not a limit (give it at open)");
+  }
   const given = limits as { firstSeq?: unknown };
   if (given.firstSeq !== undefined && given.firstSeq !== current.firstSeq) {
     throw invalidArgument("Cannot update config: firstSeq is fixed when a stream is created");
@@ -353,9 +360,22 @@ export function checkStoreOptions(
       'Invalid store options: discardNewPerSubject needs discard "new" and a maxMsgsPerSubject',
     );
   }
+  // nats-server (pedantic) refuses markers whose own TTL could not be kept.
+  if (counts.subjectDeleteMarkerTtl > 0 && !flags.allowMsgTtl) {
+    throw invalidArgument(
+      "Invalid store options: subjectDeleteMarkerTtl needs allowMsgTtl: true (a marker expires by its TTL)",
+    );
+  }
+  const onExpire = given.onExpire === undefined ? null : given.onExpire;
+  if (onExpire !== null && typeof onExpire !== "function") {
+    throw invalidArgument(
+      `Invalid store option onExpire: must be a function, got ${describeValue(onExpire)}`,
+    );
+  }
   return {
     limits: { ...counts, ...flags, discard, firstSeq: firstSeq === 0 ? 1 : firstSeq, retention },
     now,
+    onExpire,
   };
 }
 

@@ -103,6 +103,7 @@ import {
 } from "./store-directory.ts";
 
 const ALL = compileFilter("");
+const NO_PAYLOAD = new Uint8Array(0);
 
 /** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
 const OPENING: unique symbol = Symbol("FileStore.open");
@@ -280,7 +281,7 @@ export class FileStore extends Durability implements StreamStore {
     checkHeaders(hdr, "store message");
     checkPayload(msg, "store message");
     const policy = this.policy;
-    const msgTtl = checkTtl(ttl, policy.limits.allowMsgTtl, "store message");
+    const msgTtl = policy.ttlFor(checkTtl(ttl, policy.limits.allowMsgTtl, "store message"));
     checkSeqRoom(this.lastSeq, 1, "store message");
     if (policy.limited !== null)
       this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
@@ -308,7 +309,7 @@ export class FileStore extends Durability implements StreamStore {
     checkPayload(msg, "store raw message");
     checkSeq(seq, "store raw message");
     checkTimestamp(ts, "store raw message");
-    const msgTtl = checkTtl(ttl, this.limits.allowMsgTtl, "store raw message");
+    const msgTtl = this.policy.ttlFor(checkTtl(ttl, this.limits.allowMsgTtl, "store raw message"));
     if (seq !== this.lastSeq + 1) {
       throw notNextSequence(Action.storeRawMsg, seq, this.lastSeq + 1);
     }
@@ -327,6 +328,16 @@ export class FileStore extends Durability implements StreamStore {
     );
     this.policy.storedRaw(subject, seq, ts, msgTtl, "store raw message");
     this.consumers.stored(seq);
+  }
+
+  /** @internal */
+  protected readForExpiry(which: number | "first"): StoredMsg {
+    return which === "first" ? this.loadNextMsg(">", true, this.firstSeq) : this.loadMsg(which);
+  }
+
+  /** @internal */
+  protected storeMarker(subject: string, hdr: Uint8Array, ttl: number): void {
+    this.storeMsg(subject, hdr, NO_PAYLOAD, ttl);
   }
 
   /** @internal */

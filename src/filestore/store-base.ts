@@ -19,7 +19,7 @@ import type { MultiIndex } from "../multi-queries.ts";
 import { type EngineView, StreamPolicy } from "../stream-policy.ts";
 import { Timestamps } from "../timestamps.ts";
 import type { TtlExpiry } from "../ttl-expiry.ts";
-import type { LostData } from "../types.ts";
+import type { LostData, StoredMsg } from "../types.ts";
 import type { ResolvedLimits } from "../validate.ts";
 import type { Block } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
@@ -165,6 +165,9 @@ export abstract class FileStoreBase {
     this.policy = new StreamPolicy(options.limits, options.now, {
       limitedView: () => this.limitedView(),
       removeExpired: (seq) => this.removeForLimit(seq),
+      readMsg: (which) => this.readForExpiry(which),
+      storeMarker: (subject, hdr, ttl) => this.storeMarker(subject, hdr, ttl),
+      onExpire: options.onExpire,
       onBackgroundError: (err) => {
         this.writeError ??= err;
       },
@@ -221,6 +224,10 @@ export abstract class FileStoreBase {
   protected abstract flushHeadRemovals(): void;
   /** @internal */
   protected abstract removeForLimit(seq: number): void;
+  /** The live message at `which`, or the first, for an expiry that is watched. @internal */
+  protected abstract readForExpiry(which: number | "first"): StoredMsg;
+  /** Stores a subject delete marker. @internal */
+  protected abstract storeMarker(subject: string, hdr: Uint8Array, ttl: number): void;
   /** @internal */
   protected abstract eraseNow(): void;
   /** @internal */

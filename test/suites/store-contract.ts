@@ -12,6 +12,7 @@ import type { TestApi } from "../harness.ts";
 import { errorWordingTests } from "./store-contract-errors.ts";
 import { inputTests } from "./store-contract-inputs.ts";
 import { limitTests } from "./store-contract-limits.ts";
+import { markerTests } from "./store-contract-markers.ts";
 import { multiQueryTests } from "./store-contract-multi.ts";
 import { persistenceTests } from "./store-contract-persistence.ts";
 import { queryTests } from "./store-contract-queries.ts";
@@ -47,6 +48,7 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
         persistenceTests(api, factory);
         limitTests(api, factory);
         ttlTests(api, factory);
+        markerTests(api, factory);
         subjectTests(api, factory);
         modelTests(api, factory);
       });
