@@ -24,12 +24,12 @@ export interface QuerySource {
   scanForward(from: number, to: number, visit: (seq: number, subject: string) => boolean): void;
   /** The same, descending from `from` down to `to`. */
   scanBackward(from: number, to: number, visit: (seq: number, subject: string) => boolean): void;
-  /** Live messages in [low, high] whose subject `matches`, by subject-id column, until `visit` returns false. */
+  /** Live messages in [low, high] on one of `subjects`, by subject-id column, until `visit` returns false. */
   scanMatching(
     low: number,
     high: number,
     ascending: boolean,
-    matches: (subject: string) => boolean,
+    subjects: readonly string[],
     visit: (seq: number) => boolean,
   ): void;
   /** The first live sequence at or after `seq`, or 0. */
@@ -90,10 +90,7 @@ export function subjectIndex(src: QuerySource): MultiIndex {
     high: number,
     ascending: boolean,
     visit: (seq: number) => boolean,
-  ) => {
-    const set = new Set(subjects);
-    src.scanMatching(low, high, ascending, (s) => set.has(s), visit);
-  };
+  ) => src.scanMatching(low, high, ascending, subjects, visit);
   return {
     firstAmong: (subjects, low, high) => {
       let found = 0;

@@ -184,8 +184,8 @@ export abstract class BlockReads extends FileStoreBase {
   }
 
   /**
-   * Calls `visit` for each live message in [low, high] whose subject
-   * `matches`, ascending or descending, until it returns false: by the
+   * Calls `visit` for each live message in [low, high] on one of
+   * `subjects`, ascending or descending, until it returns false: by the
    * blocks' subject-id columns, skipping blocks none of whose subjects match
    * (the multi-filter queries, for subjects the index cannot answer alone).
    * @internal
@@ -194,7 +194,7 @@ export abstract class BlockReads extends FileStoreBase {
     low: number,
     high: number,
     ascending: boolean,
-    matches: (subject: string) => boolean,
+    subjects: readonly string[],
     visit: (seq: number) => boolean,
   ): void {
     if (low > high) return;
@@ -208,7 +208,7 @@ export abstract class BlockReads extends FileStoreBase {
       const column = this.subjectColumn(block);
       // Building a column may give subjects new ids: bits made before miss them.
       if (bits === null || generation !== this.subjects.generation) {
-        bits = this.subjects.matchBits(matches);
+        bits = this.subjects.bitsOf(subjects);
         generation = this.subjects.generation;
       }
       if (!block.mayMatch(bits)) continue;

@@ -186,8 +186,8 @@ export abstract class FileStoreBase {
       },
       scanForward: (from, to, visit) => this.scanLive(from, to, true, visit),
       scanBackward: (from, to, visit) => this.scanLive(from, to, false, visit),
-      scanMatching: (low, high, ascending, matches, visit) =>
-        this.scanMatching(low, high, ascending, matches, visit),
+      scanMatching: (low, high, ascending, subjects, visit) =>
+        this.scanMatching(low, high, ascending, subjects, visit),
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
       blocksFrom: (seq) => this.blocksFrom(seq),
@@ -209,7 +209,7 @@ export abstract class FileStoreBase {
     low: number,
     high: number,
     ascending: boolean,
-    matches: (subject: string) => boolean,
+    subjects: readonly string[],
     visit: (seq: number) => boolean,
   ): void;
   /** @internal */
