@@ -158,14 +158,20 @@ function countFrom(src: QuerySource, filter: CompiledFilter, from: number): Simp
   let msgs = 0;
   let first = 0;
   let last = 0;
-  src.scanForward(from, src.lastSeq, (s, subject) => {
-    if (filterMatches(filter, subject)) {
-      msgs++;
-      if (first === 0) first = s;
-      last = s;
-    }
+  const count = (s: number) => {
+    msgs++;
+    if (first === 0) first = s;
+    last = s;
     return true;
-  });
+  };
+  if (filter.all) {
+    src.scanForward(from, src.lastSeq, count);
+    return { msgs, first, last };
+  }
+  // By subject id: no record's subject is read, and blocks without a match are skipped.
+  const subjects: string[] = [];
+  forEachMatching(src, filter, (subject) => subjects.push(subject));
+  if (subjects.length > 0) src.scanMatching(from, src.lastSeq, true, subjects, count);
   return { msgs, first, last };
 }
 
