@@ -80,3 +80,18 @@ export const ATREST_MAGIC = 0x5241534a; // "JSAR"
 export const ATREST_VERSION = 1;
 /** The sealed checkpoint envelope: magic "JSCE". */
 export const SEALED_CHECKPOINT_MAGIC = 0x4543534a; // "JSCE"
+
+/**
+ * nats-server's encoded stream state (FORMAT.md, "Encoded stream state";
+ * server/store.go): magic, version, uvarints, then delete blocks, each
+ * opened by its kind's magic.
+ */
+export const STREAM_STATE_MAGIC = 42;
+export const STREAM_STATE_VERSION = 1;
+/** Version 2 adds the sources section; read, never written (jetstore has no sources). */
+export const STREAM_STATE_VERSION_SOURCES = 2;
+export const DELETE_RANGE_MAGIC = 33;
+export const AVL_SEQSET_MAGIC = 22;
+/** An AVL seqset node covers this many sequences: 32 words of 64 bits (64 words in version 1). */
+export const AVL_NODE_BUCKETS_V2 = 32;
+export const AVL_NODE_BUCKETS_V1 = 64;

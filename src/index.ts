@@ -33,6 +33,14 @@ export type { FileStoreOptions } from "./filestore/filestore.ts";
 export { FileStore } from "./filestore/filestore.ts";
 export type { StoreCipher, StoreCompression } from "./filestore/options.ts";
 export { MemStore } from "./memstore.ts";
+export {
+  type DecodedStreamState,
+  type DeleteBlock,
+  type DeleteRange,
+  type DeleteSeqSet,
+  decodeStreamState,
+  type StreamSourceState,
+} from "./stream-state.ts";
 export type {
   DamagedBytes,
   DiscardPolicy,

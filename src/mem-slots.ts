@@ -67,7 +67,8 @@ export abstract class MemSlots {
     return {
       msgs: this.msgs,
       bytes: this.bytes,
-      firstSeq: this.first,
+      // nats-server reports a stream that never had a sequence as first 0.
+      firstSeq: this.last === 0 ? 0 : this.first,
       firstTs: this.firstTs,
       lastSeq: this.last,
       lastTs: this.lastTs,
@@ -75,6 +76,19 @@ export abstract class MemSlots {
       numDeleted: this.last - this.first + 1 - this.msgs,
       consumers: 0,
     };
+  }
+
+  /** The runs of sequences between first and last that hold no message, ascending. @internal */
+  protected *deletedRuns(): Generator<[number, number]> {
+    if (this.msgs === 0) return;
+    let next = this.first;
+    for (let slot = this.head; slot < this.recs.length; slot++) {
+      if (this.recs[slot] === undefined) continue;
+      const seq = this.seqs[slot];
+      if (next < seq) yield [next, seq - 1];
+      next = seq + 1;
+    }
+    if (next <= this.last) yield [next, this.last];
   }
 
   /** Where the stream stands, for "no message" errors. @internal */

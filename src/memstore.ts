@@ -11,8 +11,9 @@
  *
  * Rules shared with every engine (the contract suite checks them):
  * - sequences are never reused: `last` only grows, except `truncate`, and an
- *   empty stream has `first = last + 1`; a fresh one has first `firstSeq`
- *   (default 1) and last `firstSeq - 1` (nats-server reports 0 and 0);
+ *   empty stream has `first = last + 1`; a fresh one reports first and
+ *   last 0 as nats-server does, or with `firstSeq` n > 1 first n and last
+ *   n - 1 (nats-server purges to FirstSeq at creation);
  * - `firstTs` is the first message's timestamp, 0n when empty; `lastTs` is the
  *   time of the last sequence handed out (message or skip), kept by removes,
  *   purge and compact, and set to the kept message's time by `truncate`;
@@ -69,6 +70,7 @@ import {
   purgeSeqAndKeep,
 } from "./store-errors.ts";
 import { StreamPolicy } from "./stream-policy.ts";
+import { checkFailed, type DeleteBlock, encodeStreamState } from "./stream-state.ts";
 import { compileFilter } from "./subject-match.ts";
 import {
   allLastSeqs,
@@ -78,6 +80,7 @@ import {
   subjectsState,
   subjectsTotals,
 } from "./subject-queries.ts";
+import { syncDeleted } from "./sync-deleted.ts";
 import type {
   ExpiredMsg,
   SimpleState,
@@ -522,22 +525,34 @@ export class MemStore extends MemQueries implements StreamStore {
     const summary = this.summary();
     checkDeletedListed(summary.numDeleted);
     const deleted: number[] = [];
-    if (this.msgs > 0) {
-      let next = this.first;
-      for (let slot = this.head; slot < this.recs.length; slot++) {
-        if (this.recs[slot] === undefined) continue;
-        const seq = this.seqs[slot];
-        while (next < seq) deleted.push(next++);
-        next = seq + 1;
-      }
-      while (next <= this.last) deleted.push(next++);
-    }
+    for (const [lo, hi] of this.deletedRuns()) for (let s = lo; s <= hi; s++) deleted.push(s);
     return { ...summary, deleted, consumers: this.consumers.count };
   }
 
   fastState(): StreamState {
     checkOpen(this.closed, "read state");
     return { ...this.summary(), consumers: this.consumers.count };
+  }
+
+  encodedStreamState(failed = 0): Uint8Array {
+    checkOpen(this.closed, "encode stream state");
+    const runs = this.deletedRuns();
+    return encodeStreamState({ ...this.summary(), deletedRuns: runs }, checkFailed(failed));
+  }
+
+  syncDeleted(blocks: DeleteBlock[]): number {
+    checkOpen(this.closed, "sync deleted sequences");
+    const store = this;
+    return syncDeleted(blocks, {
+      get lastSeq() {
+        return store.last;
+      },
+      nextLive: (seq) => {
+        const slot = this.nextLive(this.lowerBound(seq));
+        return slot < 0 ? 0 : this.seqs[slot];
+      },
+      remove: (seq) => this.removeMsg(seq),
+    });
   }
 
   async flush(): Promise<void> {

@@ -49,6 +49,7 @@ export interface DamagedBytes {
 import type { Consumer } from "./consumers/consumer.ts";
 import type { ConsumerOptions } from "./consumers/consumer-options.ts";
 import type { ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
+import type { DeleteBlock } from "./stream-state.ts";
 
 /** The state of a whole stream. */
 export interface StreamState {
@@ -186,6 +187,19 @@ export interface StreamStore {
   state(): StreamState;
   /** The state without the deleted list: O(1). */
   fastState(): StreamState;
+  /**
+   * nats-server's binary stream state (FORMAT.md, "Encoded stream state"):
+   * counts, first and last sequence, `failed` (default 0; nats-server counts
+   * failed proposals there) and the deleted sequences as run-length blocks.
+   * `decodeStreamState` reads it back.
+   */
+  encodedStreamState(failed?: number): Uint8Array;
+  /**
+   * Removes the local messages that `blocks` (a decoded state's `deleted`)
+   * hold, up to the local last sequence (nats-server's SyncDeleted); returns
+   * how many. A malformed block is ErrInvalidArgument with nothing removed.
+   */
+  syncDeleted(blocks: DeleteBlock[]): number;
   /** Count and first / last sequence of the messages at or after `seq` matching `filter`. */
   filteredState(seq: number, filter: string): SimpleState;
   /** Per subject matching `filter` ("" or ">" for all): its count and first / last sequence. */

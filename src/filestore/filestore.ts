@@ -55,6 +55,7 @@ import {
   purgeSeqAndKeep,
 } from "../store-errors.ts";
 import type { EngineView } from "../stream-policy.ts";
+import { checkFailed, type DeleteBlock, encodeStreamState } from "../stream-state.ts";
 import { compileFilter } from "../subject-match.ts";
 import {
   allLastSeqs,
@@ -64,6 +65,7 @@ import {
   subjectsState,
   subjectsTotals,
 } from "../subject-queries.ts";
+import { syncDeleted } from "../sync-deleted.ts";
 import type {
   SimpleState,
   StoredMsg,
@@ -553,18 +555,7 @@ export class FileStore extends Durability implements StreamStore {
     const state = this.fastState();
     checkDeletedListed(state.numDeleted);
     const deleted: number[] = [];
-    if (this.msgs > 0) {
-      let expect = this.firstSeq;
-      for (const b of this.blocks) {
-        if (!b.hasRange || b.last < this.firstSeq) continue;
-        for (let s = expect; s < b.first; s++) deleted.push(s);
-        for (const [lo, hi] of b.deleted.runs(Math.max(b.first, this.firstSeq))) {
-          for (let s = lo; s <= Math.min(hi, this.lastSeq); s++) deleted.push(s);
-        }
-        expect = b.last + 1;
-      }
-      for (let s = expect; s <= this.lastSeq; s++) deleted.push(s);
-    }
+    for (const [lo, hi] of this.deletedRuns()) for (let s = lo; s <= hi; s++) deleted.push(s);
     state.deleted = deleted;
     const lost = lostReport(this.lost, this.blocks);
     if (lost !== undefined) state.lost = lost;
@@ -577,7 +568,8 @@ export class FileStore extends Durability implements StreamStore {
     return {
       msgs: this.msgs,
       bytes: this.bytes,
-      firstSeq: this.firstSeq,
+      // nats-server reports a stream that never had a sequence as first 0.
+      firstSeq: this.lastSeq === 0 ? 0 : this.firstSeq,
       firstTs: empty ? 0n : this.firstTimestamp(),
       lastSeq: this.lastSeq,
       lastTs: this.lastTs,
@@ -585,6 +577,25 @@ export class FileStore extends Durability implements StreamStore {
       numDeleted: empty ? 0 : this.lastSeq - this.firstSeq + 1 - this.msgs,
       consumers: this.consumers.count,
     };
+  }
+
+  encodedStreamState(failed = 0): Uint8Array {
+    checkOpen(this.closed, "encode stream state");
+    const state = this.fastState();
+    return encodeStreamState({ ...state, deletedRuns: this.deletedRuns() }, checkFailed(failed));
+  }
+
+  syncDeleted(blocks: DeleteBlock[]): number {
+    checkOpen(this.closed, "sync deleted sequences");
+    this.settleCheckpoint();
+    const store = this;
+    return syncDeleted(blocks, {
+      get lastSeq() {
+        return store.lastSeq;
+      },
+      nextLive: (seq) => this.nextLiveSeq(seq),
+      remove: (seq) => this.removeMsg(seq),
+    });
   }
 
   /** Group commit: resolves once everything stored before the call is on disk. */

@@ -224,6 +224,21 @@ export abstract class BlockReads extends FileStoreBase {
     }
   }
 
+  /** The runs of sequences between first and last that hold no message, ascending. @internal */
+  protected *deletedRuns(): Generator<[number, number]> {
+    if (this.msgs === 0) return;
+    let expect = this.firstSeq;
+    for (const b of this.blocks) {
+      if (!b.hasRange || b.last < this.firstSeq) continue;
+      if (expect < b.first) yield [expect, b.first - 1];
+      for (const [lo, hi] of b.deleted.runs(Math.max(b.first, this.firstSeq))) {
+        if (lo <= this.lastSeq) yield [lo, Math.min(hi, this.lastSeq)];
+      }
+      expect = b.last + 1;
+    }
+    if (expect <= this.lastSeq) yield [expect, this.lastSeq];
+  }
+
   /** The first live sequence at or after `seq`, or 0. @internal */
   protected nextLiveSeq(seq: number): number {
     for (

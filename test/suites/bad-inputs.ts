@@ -179,9 +179,11 @@ const EVERY_SYNC_METHOD: ((s: Loose) => unknown)[] = [
   (s) => s.getSeqFromTime(0n),
   (s) => s.updateConfig({}),
   (s) => s.consumer("c"),
+  (s) => s.encodedStreamState(),
+  (s) => s.syncDeleted([]),
 ];
 const EVERY_SYNC_METHOD_TEXT =
-  "`storeMsg`, `storeRawMsg`, `skipMsg`, `skipMsgs`, `loadMsg`, `loadNextMsg`, `loadLastMsg`, `loadPrevMsg`, `removeMsg`, `eraseMsg`, `purge`, `purgeEx`, `compact`, `truncate`, `state`, `fastState`, `filteredState`, `subjectsState`, `subjectsTotals`, `numPending`, `multiLastSeqs`, `allLastSeqs`, `subjectForSeq`, `getSeqFromTime`, `updateConfig`, `consumer`";
+  "`storeMsg`, `storeRawMsg`, `skipMsg`, `skipMsgs`, `loadMsg`, `loadNextMsg`, `loadLastMsg`, `loadPrevMsg`, `removeMsg`, `eraseMsg`, `purge`, `purgeEx`, `compact`, `truncate`, `state`, `fastState`, `filteredState`, `subjectsState`, `subjectsTotals`, `numPending`, `multiLastSeqs`, `allLastSeqs`, `subjectForSeq`, `getSeqFromTime`, `updateConfig`, `consumer`, `encodedStreamState`, `syncDeleted`";
 
 /** Every row of the README's bad-input table, in its order. */
 export const BAD_INPUT_ROWS: BadInputRow[] = [
@@ -537,6 +539,34 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
     'a timestamp not a bigint in [0, 2^63 − 1] (5, -1n, 2^63, undefined, "5")',
     "ErrInvalidArgument",
     each(BAD_TIMESTAMPS, (ts) => (s) => s.getSeqFromTime(ts)),
+  ),
+  calls(
+    "`encodedStreamState`",
+    '`failed` that is -1, 1.5, NaN, Infinity, 2^53, "2", 2n, null',
+    "ErrInvalidArgument",
+    each(BAD_SEQS, (failed) => (s) => s.encodedStreamState(failed)),
+  ),
+  calls(
+    "`syncDeleted`",
+    "blocks not an array; a block not an object, of another kind, a range whose `first` or `num` is not a safe integer ≥ 1 or that ends past 2^53 − 1, seqset `seqs` not an ascending array of safe integers ≥ 1 — next to a valid block",
+    "ErrInvalidArgument",
+    [
+      (s) => s.syncDeleted(null),
+      (s) => s.syncDeleted({ kind: "range", first: 1, num: 1 }),
+      ...[
+        null,
+        5,
+        { kind: "avl", seqs: [1] },
+        { kind: "range", first: 0, num: 1 },
+        { kind: "range", first: 1, num: 0 },
+        { kind: "range", first: "1", num: 1 },
+        { kind: "range", first: 2 ** 53 - 1, num: 2 },
+        { kind: "seqset", seqs: "1,2" },
+        { kind: "seqset", seqs: [2, 1] },
+        { kind: "seqset", seqs: [0] },
+        { kind: "seqset", seqs: [1.5] },
+      ].map((bad) => (s: Loose) => s.syncDeleted([{ kind: "range", first: 1, num: 3 }, bad])),
+    ],
   ),
   calls("`purgeEx`", "both `seq` and `keep` above 0", "ErrInvalidArgument", [
     (s) => s.purgeEx("", 2, 1),

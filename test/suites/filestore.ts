@@ -133,7 +133,7 @@ function expectConsistent(expect: Expect, store: FileStore, written: Written): n
     bytes += expectedSize(m.subject, m.hdr?.length ?? 0, m.msg.length);
     subjects.add(m.subject);
   }
-  const first = live[0] ?? state.lastSeq + 1;
+  const first = live[0] ?? (state.lastSeq === 0 ? 0 : state.lastSeq + 1);
   const deleted: number[] = [];
   for (let seq = first, k = 0; seq <= state.lastSeq && live.length > 0; seq++) {
     if (live[k] === seq) k++;

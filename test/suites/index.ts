@@ -35,6 +35,7 @@ import { snappySuite } from "./snappy.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { badInputDirectorySuite } from "./store-contract-inputs.ts";
 import { storeFactories } from "./store-factories.ts";
+import { streamStateSuite } from "./stream-state.ts";
 import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
 import { varintSuite } from "./varint.ts";
@@ -58,6 +59,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   msgTtlSuite(api);
   storeContractSuite(api, storeFactories(ctx));
   consumerStateSuite(api, ctx);
+  streamStateSuite(api, ctx);
   consumerStoreSuite(api, ctx);
   consumersSuite(api, ctx);
   consumerCrashTests(api);

@@ -201,7 +201,7 @@ async function verify(
       where,
       msgs: live.length,
       bytes,
-      first: live[0] ?? state.lastSeq + 1,
+      first: live[0] ?? (state.lastSeq === 0 ? 0 : state.lastSeq + 1),
     });
   } finally {
     await store.close();

@@ -66,8 +66,8 @@ export function scanStore(store: FileStore, history: ModelState[]): Scan {
     if (seq > state.lastSeq) problems.push(`seq ${seq}: returned above lastSeq ${state.lastSeq}`);
   }
   const live = [...observed.keys()];
-  // Both engines report an empty stream's first sequence as the next one to be issued.
-  const first = live[0] ?? state.lastSeq + 1;
+  // An empty stream's first sequence is the next one to be issued, or 0 while none ever was (as nats-server).
+  const first = live[0] ?? (state.lastSeq === 0 ? 0 : state.lastSeq + 1);
   const deleted: number[] = [];
   if (live.length > 0) {
     for (let seq = first; seq <= state.lastSeq; seq++) if (!observed.has(seq)) deleted.push(seq);

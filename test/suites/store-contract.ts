@@ -17,6 +17,7 @@ import { multiQueryTests } from "./store-contract-multi.ts";
 import { persistenceTests } from "./store-contract-persistence.ts";
 import { queryTests } from "./store-contract-queries.ts";
 import { removalTests } from "./store-contract-removal.ts";
+import { streamStateTests } from "./store-contract-stream-state.ts";
 import { subjectTests } from "./store-contract-subjects.ts";
 import { ttlTests } from "./store-contract-ttl.ts";
 import type { StoreFactory } from "./store-factories.ts";
@@ -51,6 +52,7 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
         markerTests(api, factory);
         subjectTests(api, factory);
         modelTests(api, factory);
+        streamStateTests(api, factory);
       });
     }
   });
@@ -58,12 +60,12 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
 
 function basicTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
   describe("store and load", () => {
-    it("reports a fresh store as empty, starting at sequence 1", async () => {
-      await withStore(factory, undefined, (store) => {
+    it("reports a fresh store as empty with first and last 0, as nats-server does, reopened too", async () => {
+      await withStore(factory, undefined, async (store, fixture) => {
         const empty = {
           msgs: 0,
           bytes: 0,
-          firstSeq: 1,
+          firstSeq: 0,
           firstTs: 0n,
           lastSeq: 0,
           lastTs: 0n,
@@ -73,6 +75,25 @@ function basicTests({ describe, it, expect }: TestApi, factory: StoreFactory): v
         };
         expect(store.state()).toStrictEqual({ ...empty, deleted: [] });
         expect(store.fastState()).toStrictEqual(empty);
+        const reopened = await fixture.reopen();
+        expect(reopened.state()).toStrictEqual({ ...empty, deleted: [] });
+        expect(reopened.fastState()).toStrictEqual(empty);
+      });
+    });
+
+    it("reports first = last + 1 once a sequence was handed out and the stream is empty", async () => {
+      const clock = testClock();
+      await withStore(factory, { now: clock.now }, (store) => {
+        expect(store.skipMsg()).toBe(1);
+        expect(store.fastState()).toMatchObject({ msgs: 0, firstSeq: 2, lastSeq: 1 });
+      });
+      await withStore(factory, { now: clock.now }, async (store, fixture) => {
+        store.storeMsg("a", null, enc("x"));
+        expect(store.fastState()).toMatchObject({ msgs: 1, firstSeq: 1, lastSeq: 1 });
+        expect(store.purge()).toBe(1);
+        expect(store.fastState()).toMatchObject({ msgs: 0, firstSeq: 2, lastSeq: 1 });
+        const reopened = await fixture.reopen();
+        expect(reopened.fastState()).toMatchObject({ msgs: 0, firstSeq: 2, lastSeq: 1 });
       });
     });
 
@@ -521,8 +542,21 @@ function sequenceTests({ describe, it, expect }: TestApi, factory: StoreFactory)
           numDeleted: 0,
         });
       });
-      await withStore(factory, { firstSeq: 0 }, (store) => {
-        expect(store.fastState()).toMatchObject({ firstSeq: 1, lastSeq: 0 });
+      // 0 and 1 are the default: nothing handed out yet, so first and last 0.
+      for (const firstSeq of [0, 1]) {
+        await withStore(factory, { firstSeq }, (store) => {
+          expect(store.fastState()).toMatchObject({ firstSeq: 0, lastSeq: 0 });
+          expect(store.storeMsg("a", null, enc("x")).seq).toBe(1);
+        });
+      }
+      await withStore(factory, { firstSeq: 100 }, async (_store, fixture) => {
+        const reopened = await fixture.reopen();
+        expect(reopened.state()).toMatchObject({
+          msgs: 0,
+          firstSeq: 100,
+          lastSeq: 99,
+          deleted: [],
+        });
       });
       await withStore(factory, { firstSeq: Number.MAX_SAFE_INTEGER }, (store) => {
         expect(store.storeMsg("a", null, enc("x")).seq).toBe(Number.MAX_SAFE_INTEGER);

@@ -5,8 +5,11 @@ import {
   type ConsumerInfo,
   type ConsumerMsg,
   type ConsumerOptions,
+  type DecodedStreamState,
+  type DeleteBlock,
   type DeliverPolicy,
   type DirectoryLock,
+  decodeStreamState,
   type FileHandle,
   type FileStat,
   FileStore,
@@ -131,7 +134,16 @@ export async function use(): Promise<number> {
   await store.close();
   const mem = MemStore.create(storeOptions);
   mem.updateConfig(limits);
+  // A peer's encoded state, decoded, and its deletions applied here.
+  const peer: DecodedStreamState = decodeStreamState(mem.encodedStreamState(0));
+  const blocks: DeleteBlock[] = [...peer.deleted, { kind: "range", first: 1, num: 2 }];
+  // @ts-expect-error: a seqset lists its sequences
+  const badBlock: DeleteBlock = { kind: "seqset", first: 1 };
+  mem.syncDeleted([...blocks, { kind: "seqset", seqs: [4, 5] }]);
+  const sources = peer.sources?.get("ORDERS")?.seq ?? 0;
   await consume(mem);
   await verifyStore("/store", { fs, onProgress: undefined });
-  return opens() + [plain, sealed, gcm, badCipher, badKey, badCompression].length;
+  return (
+    opens() + sources + [plain, sealed, gcm, badCipher, badKey, badCompression, badBlock].length
+  );
 }
