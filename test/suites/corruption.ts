@@ -329,12 +329,10 @@ async function checkReopen(
   const hitMsgs = new Set(hit.filter((r) => !r.tombstone).map((r) => r.seq));
   const hitTombstone = hit.some((r) => r.tombstone);
   // A newer version in a block header is refused unless the checkpoint vouches for the block
-  // (its length and last checksum unchanged): then it is a damaged header (FORMAT.md).
-  const versionHit = pristine.blocks.some(
-    (b) =>
-      overlaps(touched, b, ...VERSION_FIELD) &&
-      (touched.has(CHECKPOINT) || overlaps(touched, b, pristine.files.get(b)!.length - 8, CUT)),
-  );
+  // (its length and last checksum unchanged): then it is a damaged header (FORMAT.md). Which
+  // blocks a damaged store's checkpoint still vouches for is recovery's call (a cut elsewhere,
+  // a block past the checkpoint), so a refusal is accepted wherever a version field was hit.
+  const versionHit = pristine.blocks.some((b) => overlaps(touched, b, ...VERSION_FIELD));
   const damage = JSON.stringify([...touched]);
 
   let store: FileStore;
