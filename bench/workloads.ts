@@ -14,6 +14,7 @@ import { currentRuntime } from "../runtimes/aead-choice.ts";
 import { FileStore, type FileStoreOptions, type StreamLimits } from "../src/index.ts";
 import { consume, savePending } from "./consume.ts";
 import { multiQueries } from "./multi-queries.ts";
+import { snapshotRestore } from "./snapshot.ts";
 
 const REGIONS = ["east", "west", "north", "south"];
 
@@ -581,6 +582,7 @@ const WORKLOADS: Record<string, (root: string) => Promise<Result>> = {
   W11a: (root) => consume(join(root, "w11a"), false),
   W11b: (root) => consume(join(root, "w11b"), true),
   W11c: (root) => savePending(join(root, "w11c")),
+  W12: (root) => snapshotRestore(root),
   ...atRestWorkloads,
 };
 

@@ -33,6 +33,13 @@ export type { FileStoreOptions } from "./filestore/filestore.ts";
 export { FileStore } from "./filestore/filestore.ts";
 export type { StoreCipher, StoreCompression } from "./filestore/options.ts";
 export { MemStore } from "./memstore.ts";
+export type { RestoreOptions } from "./snapshot/restore.ts";
+export type {
+  ArchiveSource,
+  ReadableByteStream,
+  SnapshotOptions,
+  SnapshotProgress,
+} from "./snapshot/types.ts";
 export {
   type DecodedStreamState,
   type DeleteBlock,

@@ -8,6 +8,9 @@
  * mem-queries.ts the subject queries.
  */
 import { copyOut } from "./copy-pool.ts";
+import type { RecordWriter } from "./snapshot/record-writer.ts";
+import { RemovalWatches } from "./snapshot/removal-watch.ts";
+import type { ArchivedMsg } from "./snapshot/types.ts";
 import { notNextSequence, type StreamRange } from "./store-errors.ts";
 import type { StreamPolicy } from "./stream-policy.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
@@ -61,6 +64,8 @@ export abstract class MemSlots {
   protected lastTs = 0n;
   /** @internal */
   protected closed = false;
+  /** Running snapshots, told of every removal before it happens (snapshot/removal-watch.ts). @internal */
+  protected readonly snapshots = new RemovalWatches();
 
   /** @internal */
   protected summary(): StreamState {
@@ -146,6 +151,7 @@ export abstract class MemSlots {
   protected drop(slot: number): void {
     const rec = this.recs[slot] as MemRecord;
     const seq = this.seqs[slot];
+    this.snapshots.removing(seq, seq);
     this.recs[slot] = undefined;
     this.policy.removed(seq, rec.size, rec.ttl !== 0);
     if ((this.subjects.get(rec.subject) as SubjectSeqs).remove(seq)) {
@@ -164,6 +170,7 @@ export abstract class MemSlots {
 
   /** Drops every message; the stream continues at `first`. @internal */
   protected clear(first: number): void {
+    if (this.msgs > 0) this.snapshots.removing(this.first, this.last);
     this.seqs = [];
     this.recs = [];
     this.maxTs = [];
@@ -172,6 +179,41 @@ export abstract class MemSlots {
     this.policy.emptied();
     this.first = first;
     this.firstTs = 0n;
+  }
+
+  /** The first live sequence at or after `seq`, or 0. @internal */
+  protected nextLiveSeq(seq: number): number {
+    if (this.msgs === 0) return 0;
+    const slot = this.nextLive(this.lowerBound(seq));
+    return slot < 0 ? 0 : this.seqs[slot];
+  }
+
+  /** The live message `seq` with its TTL, its bytes copied (erase zeroes the store's), for a snapshot. @internal */
+  protected archiveRecord(seq: number): ArchivedMsg | null {
+    const slot = this.slotOf(seq);
+    if (slot < 0) return null;
+    const rec = this.recs[slot] as MemRecord;
+    const data = rec.data.slice();
+    const hdrLen = rec.hdrLen;
+    return {
+      subject: rec.subject,
+      hdr: hdrLen < 0 ? null : data.subarray(0, hdrLen),
+      msg: hdrLen <= 0 ? data : data.subarray(hdrLen),
+      seq,
+      ts: rec.ts,
+      ttl: rec.ttl,
+    };
+  }
+
+  /** Writes the live message `seq` into a snapshot's frame; false when there is none. @internal */
+  protected archiveInto(seq: number, out: RecordWriter): boolean {
+    const slot = this.slotOf(seq);
+    if (slot < 0) return false;
+    const rec = this.recs[slot] as MemRecord;
+    const hdr = rec.hdrLen < 0 ? null : rec.data.subarray(0, rec.hdrLen);
+    const msg = rec.hdrLen <= 0 ? rec.data : rec.data.subarray(rec.hdrLen);
+    out.addMsg({ subject: rec.subject, hdr, msg, seq, ts: rec.ts, ttl: rec.ttl });
+    return true;
   }
 
   /** Squeezes out dead slots once they outnumber live messages. @internal */

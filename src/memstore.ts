@@ -56,6 +56,8 @@ import {
   multiLastMsgs,
   pendingMulti,
 } from "./multi-calls.ts";
+import { snapshotStream } from "./snapshot/snapshot.ts";
+import type { SnapshotOptions } from "./snapshot/types.ts";
 import {
   Action,
   checkDeletedListed,
@@ -176,6 +178,32 @@ export class MemStore extends MemQueries implements StreamStore {
       (name, config, onStop) => new ConsumerMemStore(name, config, { now, onStop }),
       now,
       { retention: () => this.policy.limits.retention },
+    );
+  }
+
+  /**
+   * A point-in-time archive of the stream (and with `consumers: true` its
+   * consumers) at its current last sequence, as its bytes; writes go on while
+   * it is read. `FileStore.restore` writes it back as a store.
+   */
+  snapshot(options?: SnapshotOptions): AsyncIterable<Uint8Array> {
+    checkOpen(this.closed, Action.snapshot);
+    return snapshotStream(
+      {
+        reader: {
+          nextLiveSeq: (s) => this.nextLiveSeq(s),
+          archiveRecord: (s) => this.archiveRecord(s),
+          archiveInto: (s, out) => this.archiveInto(s, out),
+        },
+        watches: this.snapshots,
+        state: this.fastState(),
+        limits: this.policy.limits,
+        consumers: () => this.consumers.snapshotConsumers(),
+        isClosed: () => this.closed,
+        now: this.now,
+        sealing: () => null,
+      },
+      options,
     );
   }
 
@@ -361,6 +389,7 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeq(seq, action);
     const slot = this.slotOf(seq);
     if (slot < 0) throw noMessageAt(action, seq, this.range());
+    if (seq < this.last) this.snapshots.truncating(seq);
     for (let i = this.recs.length - 1; i > slot; i--) {
       if (this.recs[i] !== undefined) this.drop(i);
     }
@@ -585,8 +614,10 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeq(seq, action);
     const slot = this.slotOf(seq);
     if (slot < 0) return false;
-    if (erase) (this.recs[slot] as MemRecord).data.fill(0);
+    const rec = this.recs[slot] as MemRecord;
+    // Dropped first: a running snapshot copies the bytes before they are zeroed.
     this.drop(slot);
+    if (erase) rec.data.fill(0);
     if (this.msgs === 0) this.clear(this.last + 1);
     else if (slot === this.head) this.settleHead(slot + 1);
     this.maybeRebuild();

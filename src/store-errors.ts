@@ -35,6 +35,7 @@ export const Action = {
   updateConfig: "update config",
   consumerStore: "create consumer store",
   consumer: "open consumer",
+  snapshot: "snapshot",
   flush: "flush",
   sync: "sync",
   delete: "delete the store",

@@ -49,6 +49,7 @@ export interface DamagedBytes {
 import type { Consumer } from "./consumers/consumer.ts";
 import type { ConsumerOptions } from "./consumers/consumer-options.ts";
 import type { ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
+import type { SnapshotOptions } from "./snapshot/types.ts";
 import type { DeleteBlock } from "./stream-state.ts";
 
 /** The state of a whole stream. */
@@ -280,6 +281,12 @@ export interface StreamStore {
    * overlap another consumer of a work queue; ErrInvalidArgument for bad options.
    */
   consumer(name: string, options?: ConsumerOptions): Consumer;
+  /**
+   * A point-in-time archive of the stream at its last sequence (with
+   * `consumers: true`, of its consumers too), as an async iterable of its
+   * bytes; writes go on while it is read. `FileStore.restore` reads it.
+   */
+  snapshot(options?: SnapshotOptions): AsyncIterable<Uint8Array>;
   /**
    * Closes and removes all of the store's data. Rejects with ErrStoreClosed on
    * a closed store, which no longer holds the store's lock.

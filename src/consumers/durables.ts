@@ -154,6 +154,15 @@ export class Durables implements ConsumerOwner {
     this.openList = [];
   }
 
+  /** The durable consumers that are not open, with their last configs and states. */
+  closedConsumers(): SavedConsumer[] {
+    return [...this.closedRecords()].map(([name, r]) => ({
+      name,
+      config: r.config,
+      state: r.state,
+    }));
+  }
+
   acked(by: Consumer, seq: number): void {
     if (this.policy() !== "limits") this.rules().acked(by, seq);
   }

@@ -91,6 +91,25 @@ export class StreamConsumers implements DurableHost {
     return store;
   }
 
+  /**
+   * Every consumer of the stream with its config and state, for a snapshot:
+   * the open stores' live ones, then those kept on disk (FileStore) or, in
+   * memory, the closed durables'.
+   */
+  snapshotConsumers(): SavedConsumer[] {
+    const all = new Map<string, SavedConsumer>();
+    const kept = this.facts.saved?.() ?? this.durables.closedConsumers();
+    for (const saved of kept) all.set(saved.name, saved);
+    for (const [name, store] of this.open) {
+      all.set(name, {
+        name,
+        config: store.getConfig(),
+        state: store.hasState() ? store.state() : null,
+      });
+    }
+    return [...all.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
   onStored(listener: (seq: number) => void): () => void {
     this.listeners = [...this.listeners, listener];
     return () => {

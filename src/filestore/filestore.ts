@@ -44,6 +44,10 @@ import {
   multiLastMsgs,
   pendingMulti,
 } from "../multi-calls.ts";
+import { storeSealing } from "../snapshot/archive-seal.ts";
+import { type RestoreOptions, restoreStore } from "../snapshot/restore.ts";
+import { snapshotStream } from "../snapshot/snapshot.ts";
+import type { ArchiveSource, SnapshotOptions } from "../snapshot/types.ts";
 import {
   Action,
   checkDeletedListed,
@@ -152,6 +156,42 @@ export class FileStore extends Durability implements StreamStore {
   consumerStore(name: string, config: ConsumerConfig): ConsumerStore {
     checkOpen(this.closed, Action.consumerStore);
     return this.consumers.consumerStore(name, config);
+  }
+
+  /**
+   * A point-in-time archive of the stream (and with `consumers: true` its
+   * consumers) at its current last sequence, as its bytes; writes go on while
+   * it is read. README "Backup and restore"; FORMAT.md "Snapshot archive".
+   */
+  snapshot(options?: SnapshotOptions): AsyncIterable<Uint8Array> {
+    checkOpen(this.closed, Action.snapshot);
+    return snapshotStream(
+      {
+        reader: {
+          nextLiveSeq: (s) => this.nextLiveSeq(s),
+          archiveRecord: (s) => this.archiveRecord(s),
+          archiveInto: (s, out) => this.archiveInto(s, out),
+        },
+        watches: this.snapshots,
+        state: this.fastState(),
+        limits: this.limits,
+        consumers: () => this.consumers.snapshotConsumers(),
+        isClosed: () => this.closed,
+        now: this.now,
+        sealing: () => storeSealing(this.fs, this.dir, this.files.sealer),
+      },
+      options,
+    );
+  }
+
+  /**
+   * Writes the store an archive holds into `dir`, which must not hold
+   * anything, and opens it with the archive's limits overridden by
+   * `options` (those of `open`: `key` and `cipher` for an encrypted one).
+   * ErrCorrupt for a damaged or cut archive, and nothing is left at `dir`.
+   */
+  static restore(dir: string, source: ArchiveSource, options?: RestoreOptions): Promise<FileStore> {
+    return restoreStore((o) => FileStore.open(o), dir, source, options);
   }
 
   /**

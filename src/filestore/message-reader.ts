@@ -8,6 +8,7 @@
 import { copyOut } from "../copy-pool.ts";
 import { corrupt } from "../errors.ts";
 import { REC_FLAG_HDR } from "../format.ts";
+import type { ArchivedMsg } from "../snapshot/types.ts";
 import type { StoredMsg } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
 
@@ -115,6 +116,19 @@ export function readSubject(at: number, len: number): string {
 function sameAscii(text: string, bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (text.charCodeAt(i) !== bytes[i]) return false;
   return true;
+}
+
+/** Decodes the whole message at `ptr` with its TTL (seconds; 0 none), for an archive. */
+export function readArchived(
+  ptr: number,
+  available: number,
+  file: string,
+  offset: number,
+): ArchivedMsg {
+  const msg = readMessage(ptr, available, file, offset) as ArchivedMsg;
+  // readMessage decoded the record last: `fields` are still its own.
+  msg.ttl = fields.ttl;
+  return msg;
 }
 
 /** Decodes the whole message at `ptr`. */

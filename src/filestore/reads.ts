@@ -12,14 +12,18 @@ import { isJetStoreError, type JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
   REC_FLAG_ERASED,
+  REC_FLAG_HDR,
   REC_FLAG_SKIP,
   REC_FLAG_TOMBSTONE,
   REC_FLAG_TTL,
   REC_HEADER_SIZE,
   REC_OFF_FLAGS,
   REC_OFF_SUBJECT_LEN,
+  REC_OFF_TS,
   REC_TTL_SIZE,
 } from "../format.ts";
+import type { RecordWriter } from "../snapshot/record-writer.ts";
+import type { ArchivedMsg } from "../snapshot/types.ts";
 import {
   lostToDamage,
   noLastMatch,
@@ -45,6 +49,7 @@ import {
   type DecodedFields,
   decodedTimestamp,
   decodeFields,
+  readArchived,
   readMessage,
   readSubject,
 } from "./message-reader.ts";
@@ -302,6 +307,31 @@ export abstract class BlockReads extends FileStoreBase {
   protected readAt(block: Block, seq: number): StoredMsg {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     return readMessage(ptr, available, block.path, offset);
+  }
+
+  /** The live message `seq` with its TTL, for a snapshot; null when removed or lost. @internal */
+  protected archiveRecord(seq: number): ArchivedMsg | null {
+    const block = this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) return null;
+    return unlessLost(block, seq, () => {
+      const { ptr, available, offset } = this.recordPtr(block, seq);
+      return readArchived(ptr, available, block.path, offset);
+    });
+  }
+
+  /** Writes the live message `seq` into a snapshot's frame straight from core memory; false when lost. @internal */
+  protected archiveInto(seq: number, out: RecordWriter): boolean {
+    const block = this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) return false;
+    const written = unlessLost(block, seq, () => {
+      const { ptr, available, offset } = this.recordPtr(block, seq);
+      const f = decodeFields(ptr, available, block.path, offset);
+      const hdrLen = f.flags & REC_FLAG_HDR ? f.hdrLen : -1;
+      const mem = getCore().u8;
+      out.addRecord(mem, seq, ptr + REC_OFF_TS, f.ttl, f.subjectAt, f.subjectLen, hdrLen, f.msgLen);
+      return true;
+    });
+    return written === true;
   }
 
   /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. @internal */

@@ -35,6 +35,7 @@ export abstract class Removals extends BlockWrites {
   protected remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
+    this.snapshots.removing(seq, seq);
     const at = erase ? -1 : this.peekInMemory(block, seq);
     if (at >= 0) {
       const view = getCore().view;
@@ -124,6 +125,7 @@ export abstract class Removals extends BlockWrites {
     const head = this.blocks[0];
     const block = head?.contains(seq) ? head : this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return;
+    this.snapshots.removing(seq, seq);
     const at = this.peekInMemory(block, seq);
     if (at < 0) this.dropMessage(block, seq);
     else {

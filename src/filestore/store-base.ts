@@ -16,6 +16,7 @@ import type { Sealer } from "../at-rest/sealer.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { LimitedStore } from "../limits.ts";
 import type { MultiIndex } from "../multi-queries.ts";
+import { RemovalWatches } from "../snapshot/removal-watch.ts";
 import { type EngineView, StreamPolicy } from "../stream-policy.ts";
 import { Timestamps } from "../timestamps.ts";
 import type { TtlExpiry } from "../ttl-expiry.ts";
@@ -93,6 +94,8 @@ export abstract class FileStoreBase {
   protected readonly scratch = new ScratchBuffer();
   /** @internal */
   protected blocks: Block[] = [];
+  /** Running snapshots, told of every removal before it happens (snapshot/removal-watch.ts). @internal */
+  protected readonly snapshots = new RemovalWatches();
   /** @internal */
   protected active!: Block;
   /** @internal */

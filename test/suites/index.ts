@@ -32,6 +32,7 @@ import { recordCodecSuite } from "./record-codec.ts";
 import { selfKillSuite } from "./self-kills.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { snappySuite } from "./snappy.ts";
+import { snapshotSuite } from "./snapshot.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { badInputDirectorySuite } from "./store-contract-inputs.ts";
 import { storeFactories } from "./store-factories.ts";
@@ -58,6 +59,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   subjectTrieSuite(api, ctx);
   msgTtlSuite(api);
   storeContractSuite(api, storeFactories(ctx));
+  snapshotSuite(api, ctx);
   consumerStateSuite(api, ctx);
   streamStateSuite(api, ctx);
   consumerStoreSuite(api, ctx);

@@ -17,6 +17,9 @@ import {
   type FileSystem,
   MemStore,
   type OpenMode,
+  type RestoreOptions,
+  type SnapshotOptions,
+  type SnapshotProgress,
   type StoreOptions,
   type StreamLimits,
   verifyStore,
@@ -143,6 +146,19 @@ export async function use(): Promise<number> {
   const sources = peer.sources?.get("ORDERS")?.seq ?? 0;
   await consume(mem);
   await verifyStore("/store", { fs, onProgress: undefined });
+  const progress: SnapshotProgress[] = [];
+  const snapshotOptions: SnapshotOptions = {
+    consumers: true,
+    compress: undefined,
+    onProgress: (p) => progress.push(p),
+  };
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of mem.snapshot(snapshotOptions)) chunks.push(chunk);
+  const restoreOptions: RestoreOptions = { fs, cipher: undefined, maxMsgs: undefined };
+  const restored = await FileStore.restore("/restored", chunks, restoreOptions);
+  // @ts-expect-error the directory is restore's first argument, not an option
+  await FileStore.restore("/r2", chunks, { dir: "/r2" });
+  await restored.close();
   return (
     opens() + sources + [plain, sealed, gcm, badCipher, badKey, badCompression, badBlock].length
   );

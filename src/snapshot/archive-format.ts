@@ -1,0 +1,135 @@
+/**
+ * The snapshot archive's bytes (FORMAT.md, "Snapshot archive"): an 8-byte
+ * preamble, then frames. Each frame carries its kind, its number, its plain
+ * and stored lengths, a body (Snappy-compressed when that is shorter) and an
+ * xxHash64 of everything before it in the frame, so a flipped bit anywhere is
+ * caught; numbers in order and a trailer that counts frames and messages catch
+ * a frame dropped, repeated or cut off. Messages are records of a fixed part
+ * and their bytes, many to a frame.
+ */
+import { snappy } from "../at-rest/compression.ts";
+import type { Sealer } from "../at-rest/sealer.ts";
+import { xxh64 } from "../codec/index.ts";
+
+/** "JSSN", then version 1 and reserved 0 (u16 each), then an xxHash64 of those 8 bytes. */
+export const ARCHIVE_MAGIC = 0x4e53534a;
+export const ARCHIVE_VERSION = 1;
+export const PREAMBLE_SIZE = 16;
+/**
+ * kind u8, flags u8, reserved u16, number u32, plain length u32, stored
+ * length u32, check u32 (low 32 bits of xxHash64 of the 16 bytes before it:
+ * a damaged length is caught before a reader waits for that many bytes).
+ */
+export const FRAME_HEADER_SIZE = 20;
+export const FRAME_CHECKSUM_SIZE = 8;
+/** Largest plain or stored body length a reader accepts (a message may be up to a block, 1 GiB). */
+export const MAX_FRAME_BODY = 0x4800_0000;
+export const FRAME_COMPRESSED = 0x01;
+/** The body is the store's sealed envelope (an encrypted store's archive). */
+export const FRAME_SEALED = 0x02;
+
+/**
+ * Header: JSON, the stream at the noted sequence (ArchiveHeader), always frame 0.
+ * Messages: message records, ascending sequences.
+ * Consumer: one consumer, u32 length of a JSON `{ name, config }`, that JSON, its state
+ * (nats-server's encoding; absent when none).
+ * Trailer: counts of what came before it, always the last frame.
+ */
+export const FrameKind = { Header: 1, Messages: 2, Consumer: 3, Trailer: 4 } as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** frames u32, reserved u32, messages u64, consumers u32, reserved u32. */
+export const TRAILER_SIZE = 24;
+
+/** The stream as noted when the snapshot began. */
+export interface ArchiveHeader {
+  /** The last sequence the archive covers: messages stored after the snapshot began are not in it. */
+  lastSeq: number;
+  /** Timestamp (decimal ns) of the last sequence. */
+  lastTs: string;
+  /** First sequence of the stream at that point (lastSeq + 1 when empty). */
+  firstSeq: number;
+  msgs: number;
+  bytes: number;
+  /** The source's limits, restored as defaults. */
+  limits: Record<string, unknown>;
+  /** When the snapshot began (decimal ns). */
+  created: string;
+  /** An encrypted store's settings file (hex): the frames after the header are sealed. */
+  sealed?: string;
+}
+
+export function preamble(): Uint8Array {
+  const out = new Uint8Array(PREAMBLE_SIZE);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, ARCHIVE_MAGIC, true);
+  view.setUint16(4, ARCHIVE_VERSION, true);
+  view.setBigUint64(8, xxh64(out.subarray(0, 8)), true);
+  return out;
+}
+
+/** One frame around `plain`, compressed when that pays. */
+export function frame(
+  kind: FrameKind,
+  number: number,
+  plain: Uint8Array,
+  compress = true,
+  sealer: Sealer | null = null,
+): Uint8Array {
+  let body = plain;
+  let flags = 0;
+  if (sealer !== null) {
+    // The envelope compresses as the store does, before it seals.
+    body = sealer.sealEnvelope(plain);
+    flags = FRAME_SEALED;
+  } else if (compress && plain.length >= 64) {
+    const packed = snappy().compress(plain);
+    if (packed.length < plain.length) {
+      body = packed;
+      flags = FRAME_COMPRESSED;
+    }
+  }
+  const out = new Uint8Array(FRAME_HEADER_SIZE + body.length + FRAME_CHECKSUM_SIZE);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, kind);
+  view.setUint8(1, flags);
+  view.setUint32(4, number, true);
+  view.setUint32(8, plain.length, true);
+  view.setUint32(12, body.length, true);
+  view.setUint32(16, headerCheck(out), true);
+  out.set(body, FRAME_HEADER_SIZE);
+  const end = FRAME_HEADER_SIZE + body.length;
+  view.setBigUint64(end, xxh64(out.subarray(0, end)), true);
+  return out;
+}
+
+/** The check of a frame header: low 32 bits of xxHash64 of its first 16 bytes. */
+export function headerCheck(header: Uint8Array): number {
+  return Number(xxh64(header.subarray(0, 16)) & 0xffffffffn);
+}
+
+const encoder = new TextEncoder();
+
+/** The plain body of a Consumer frame. */
+export function encodeConsumer(
+  name: string,
+  config: unknown,
+  state: Uint8Array | null,
+): Uint8Array {
+  const json = encoder.encode(JSON.stringify({ name, config }));
+  const out = new Uint8Array(4 + json.length + (state?.length ?? 0));
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 4);
+  if (state !== null) out.set(state, 4 + json.length);
+  return out;
+}
+
+/** The plain body of the Trailer: `frames` counts every frame before it. */
+export function encodeTrailer(frames: number, msgs: number, consumers: number): Uint8Array {
+  const out = new Uint8Array(TRAILER_SIZE);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, frames, true);
+  view.setBigUint64(8, BigInt(msgs), true);
+  view.setUint32(16, consumers, true);
+  return out;
+}

@@ -1,0 +1,240 @@
+/**
+ * `FileStore.restore`: an archive written back as a store. The store is
+ * built in a sibling directory (`<dir>.restoring-<hex>`) through the
+ * store's own write path (`storeRawMsg` with each message's sequence,
+ * timestamp and TTL, `skipMsgs` over the gaps), closed, and renamed into
+ * place only once the trailer has checked out: a damaged or cut archive, or
+ * any failure on the way, removes the sibling and leaves nothing at `dir`.
+ * The restored store is then opened with the archive's limits, overridden by
+ * the caller's options.
+ */
+import type { FileSystem } from "../../runtimes/fs.ts";
+import type { Sealer } from "../at-rest/sealer.ts";
+import { decodeConsumerState } from "../consumers/consumer-state.ts";
+import type { ConsumerConfig } from "../consumers/types.ts";
+import { corrupt, invalidArgument, JetStoreError } from "../errors.ts";
+import type { FileStoreOptions } from "../filestore/options.ts";
+import { resolveFileStoreOptions } from "../filestore/options.ts";
+import { parentOf } from "../filestore/store-directory.ts";
+import type { StreamStore } from "../types.ts";
+import { describeValue } from "../validate.ts";
+import { type ArchiveHeader, FrameKind } from "./archive-format.ts";
+import {
+  type ArchiveKeys,
+  chunksOf,
+  decodeConsumerFrame,
+  decodeHeader,
+  decodeMessages,
+  type Frame,
+  readFrames,
+} from "./archive-reader.ts";
+import { archiveOpener } from "./archive-seal.ts";
+import type { ArchiveSource } from "./types.ts";
+
+/** Options of `FileStore.restore`: those of `FileStore.open` but `dir`, which is its own argument. */
+export type RestoreOptions = Omit<FileStoreOptions, "dir">;
+
+/** The options the sibling store is built with: how it is written, not the stream's limits. */
+const BUILD_KEYS = [
+  "fs",
+  "blockSize",
+  "cacheBytes",
+  "cipher",
+  "key",
+  "compression",
+  "fileMode",
+  "now",
+] as const;
+
+/** Codes a store gives archive content it refuses: damage the checksums did not catch. */
+const REFUSALS = new Set([
+  "ErrInvalidArgument",
+  "ErrInvalidSubject",
+  "ErrSequenceMismatch",
+  "ErrOutOfRange",
+  "ErrStoreOldUpdate",
+  "ErrMsgTooLarge",
+  "ErrMaxBytes",
+  "ErrMaxMsgs",
+  "ErrMaxMsgsPerSubject",
+]);
+
+/** A store that can be built into and reopened: FileStore, passed in to keep the modules acyclic. */
+export interface Restorable extends StreamStore {
+  close(): Promise<void>;
+}
+
+const ACTION = "Cannot restore";
+/** Subject of the message that carries the last sequence's timestamp when that sequence holds no message. */
+const LAST_TS_SUBJECT = "_jetstore.restore.last";
+
+export async function restoreStore<S extends Restorable>(
+  open: (options: FileStoreOptions) => Promise<S>,
+  dir: unknown,
+  source: ArchiveSource,
+  options: RestoreOptions | undefined,
+): Promise<S> {
+  if (typeof dir !== "string" || dir === "") {
+    throw invalidArgument(`${ACTION}: dir must be a non-empty string, got ${describeValue(dir)}`);
+  }
+  if (
+    options !== undefined &&
+    (options === null || typeof options !== "object" || Array.isArray(options))
+  ) {
+    throw invalidArgument(`${ACTION}: options must be an object, got ${describeValue(options)}`);
+  }
+  if (options !== undefined && "dir" in options) {
+    throw invalidArgument(
+      `${ACTION}: give the directory as the first argument, not as options.dir`,
+    );
+  }
+  const given = { ...(options ?? {}) } as Record<string, unknown>;
+  const fs = resolveChecked({ ...given, dir }).fs;
+  checkTarget(fs, dir);
+  chunksOf(source);
+  const keys: ArchiveKeys = { unseal: null };
+  const frames = readFrames(source, keys);
+  let opener: Sealer | null = null;
+  let building: S | null = null;
+  const tmp = `${dir.replace(/\/+$/, "")}.restoring-${randomHex()}`;
+  try {
+    const first = await frames.next();
+    if (first.done === true) throw corrupt(`${ACTION}: the archive holds no header`);
+    const header = decodeHeader(first.value);
+    if (header.sealed !== undefined) {
+      opener = archiveOpener(header.sealed, given.key as Uint8Array | undefined);
+      const sealer = opener;
+      keys.unseal = (body) => sealer.openEnvelope(body, "snapshot archive frame");
+      // Restored encrypted as the store was, unless told otherwise.
+      given.cipher ??= sealer.target.cipher;
+      given.compression ??= sealer.target.compression;
+    }
+    const final = finalOptions(header, given, dir);
+    resolveChecked(final);
+    const build: Record<string, unknown> = { dir: tmp, allowMsgTtl: true, syncIntervalMs: 0 };
+    for (const key of BUILD_KEYS) if (given[key] !== undefined) build[key] = given[key];
+    // Another restore or store must not be at the sibling: the name is random, so this is a bug guard.
+    if (fs.stat(tmp) !== null) throw invalidArgument(`${ACTION}: ${tmp} exists`);
+    building = await open(build as unknown as FileStoreOptions);
+    try {
+      await replay(building, header, frames);
+    } catch (err) {
+      throw asArchiveError(err);
+    }
+    await building.close();
+    building = null;
+    checkTarget(fs, dir);
+    if (fs.stat(dir) !== null) fs.remove(dir);
+    fs.rename(tmp, dir);
+    fs.syncDirectory(parentOf(dir));
+    opener?.wipe();
+    return await open(final as unknown as FileStoreOptions);
+  } catch (err) {
+    opener?.wipe();
+    await building?.close().catch(() => {});
+    await frames.return(undefined).catch(() => {});
+    try {
+      fs.remove(tmp);
+    } catch {
+      // Nothing more to do: the sibling's name says what it is.
+    }
+    throw err;
+  }
+}
+
+/** Writes every message and consumer of the archive into `store`. */
+async function replay(
+  store: Restorable,
+  header: ArchiveHeader,
+  frames: AsyncGenerator<Frame>,
+): Promise<void> {
+  let next = 1;
+  let msgs = 0;
+  let lastMsg = 0;
+  const consumers: ReturnType<typeof decodeConsumerFrame>[] = [];
+  for await (const f of frames) {
+    if (f.kind === FrameKind.Messages) {
+      if (consumers.length > 0) throw corrupt(`${ACTION}: messages after the consumers`);
+      for (const m of decodeMessages(f)) {
+        if (m.seq < next || m.seq > header.lastSeq) {
+          throw corrupt(
+            `${ACTION}: message ${m.seq} out of order or past the archive's last sequence`,
+          );
+        }
+        if (m.seq > next) store.skipMsgs(next, m.seq - next);
+        store.storeRawMsg(m.subject, m.hdr, m.msg, m.seq, m.ts, m.ttl);
+        next = m.seq + 1;
+        lastMsg = m.seq;
+        msgs++;
+      }
+    } else if (f.kind === FrameKind.Consumer) {
+      consumers.push(decodeConsumerFrame(f));
+    } else {
+      throw corrupt(`${ACTION}: a second header frame`);
+    }
+  }
+  if (msgs !== header.msgs) {
+    throw corrupt(`${ACTION}: the archive holds ${msgs} messages, its header says ${header.msgs}`);
+  }
+  if (msgs > 0 && header.firstSeq !== store.fastState().firstSeq) {
+    throw corrupt(`${ACTION}: the first message is not the header's first sequence`);
+  }
+  if (lastMsg < header.lastSeq) {
+    // The last sequence holds no message: a message carries its timestamp there and is removed.
+    if (header.lastSeq > next) store.skipMsgs(next, header.lastSeq - next);
+    store.storeRawMsg(
+      LAST_TS_SUBJECT,
+      null,
+      new Uint8Array(0),
+      header.lastSeq,
+      BigInt(header.lastTs),
+    );
+    store.removeMsg(header.lastSeq);
+  }
+  for (const c of consumers) {
+    const cs = store.consumerStore(c.name, c.config as ConsumerConfig);
+    try {
+      if (c.state !== null) cs.forceUpdate(decodeConsumerState(c.state));
+    } finally {
+      await cs.stop();
+    }
+  }
+}
+
+/** The options the restored store opens with: the archive's limits, then the caller's. */
+function finalOptions(
+  header: ArchiveHeader,
+  given: Record<string, unknown>,
+  dir: string,
+): Record<string, unknown> {
+  const { firstSeq: _first, ...limits } = header.limits;
+  return { ...limits, ...given, dir };
+}
+
+function resolveChecked(options: Record<string, unknown>): { fs: FileSystem } {
+  const resolved = resolveFileStoreOptions(options);
+  resolved.key?.fill(0);
+  return resolved;
+}
+
+/** Refuses a `dir` that holds anything: a restore never writes over a store. */
+function checkTarget(fs: FileSystem, dir: string): void {
+  const stat = fs.stat(dir);
+  if (stat === null) return;
+  if (!stat.isDirectory || fs.list(dir).length > 0) {
+    throw invalidArgument(`${ACTION}: ${dir} exists and is not an empty directory`);
+  }
+}
+
+function asArchiveError(err: unknown): unknown {
+  if (err instanceof JetStoreError && REFUSALS.has(err.code)) {
+    return corrupt(`${ACTION}: the archive's content is refused (${err.message})`);
+  }
+  return err;
+}
+
+function randomHex(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
+}
