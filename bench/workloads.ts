@@ -13,6 +13,7 @@ import { cryptoChoice } from "../runtimes/aead.ts";
 import { currentRuntime } from "../runtimes/aead-choice.ts";
 import { FileStore, type FileStoreOptions, type StreamLimits } from "../src/index.ts";
 import { consume, savePending } from "./consume.ts";
+import { multiQueries } from "./multi-queries.ts";
 import { snapshotRestore } from "./snapshot.ts";
 
 const REGIONS = ["east", "west", "north", "south"];
@@ -572,6 +573,7 @@ const WORKLOADS: Record<string, (root: string) => Promise<Result>> = {
   W4a: (root) => scan(join(root, "w1"), ""),
   W4b: (root) => scan(join(root, "w1"), "orders.east.*"),
   W6: (root) => queries(join(root, "w1")),
+  W6m: (root) => multiQueries(join(root, "w1")),
   W5a: (root) => recovery(join(root, "w1"), false),
   W5b: (root) => recovery(join(root, "w1"), true),
   W7: (root) => remove(join(root, "w7")),

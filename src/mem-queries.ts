@@ -4,8 +4,8 @@
  * binary search; a wildcard filter walks the subjects (not the messages).
  */
 import { MemSlots } from "./mem-slots.ts";
+import type { MultiIndex } from "./multi-queries.ts";
 import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
-import type { SubjectIndex } from "./subject-queries.ts";
 import type { SubjectSeqs } from "./subject-seqs.ts";
 import type { SimpleState } from "./types.ts";
 import { checkFilter } from "./validate.ts";
@@ -89,10 +89,11 @@ export abstract class MemQueries extends MemSlots {
 
   /**
    * The per-subject lists as the shared subject queries see them
-   * (subject-queries.ts): every list is exact, so nothing is resolved.
+   * (subject-queries.ts, multi-queries.ts): every list is exact, so nothing
+   * is resolved, and a subject's messages in a range are binary searches.
    * @internal
    */
-  protected readonly index: SubjectIndex = ((store) => ({
+  protected readonly index: MultiIndex = ((store) => ({
     get firstSeq() {
       return store.first;
     },
@@ -103,6 +104,30 @@ export abstract class MemQueries extends MemSlots {
     forEachMatch: (filter, visit) => store.forEachMatch(filter, visit),
     countFrom: (filter, from) => store.countFrom(filter, from),
     lastAtOrBefore: (_, list, bound) => (list as SubjectSeqs).lastAtOrBefore(bound),
+    firstAmong: (subjects, low, high) => {
+      let best = 0;
+      for (const subject of subjects) {
+        const seq = store.subjects.get(subject)?.firstFrom(low) ?? 0;
+        if (seq !== 0 && seq <= high && (best === 0 || seq < best)) best = seq;
+      }
+      return best;
+    },
+    lastAmong: (subjects, low, high) => {
+      let best = 0;
+      for (const subject of subjects) {
+        const seq = store.subjects.get(subject)?.lastAtOrBefore(high) ?? 0;
+        if (seq >= low && seq > best) best = seq;
+      }
+      return best;
+    },
+    countAmong: (subjects, low, high) => {
+      let n = 0;
+      for (const subject of subjects) {
+        const list = store.subjects.get(subject);
+        if (list !== undefined) n += list.countFrom(low) - list.countFrom(high + 1);
+      }
+      return n;
+    },
   }))(this);
 
   /** Count and first / last of the messages at or after `from`, a sequence in the stream, matching `filter`. @internal */

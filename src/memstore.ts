@@ -48,6 +48,14 @@ import type { ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
 import { MemQueries } from "./mem-queries.ts";
 import type { MemRecord } from "./mem-slots.ts";
 import { recordSize } from "./msg-size.ts";
+import {
+  loadNextMsgMulti,
+  loadPrevMatching,
+  loadPrevMsgMulti,
+  type MultiHost,
+  multiLastMsgs,
+  pendingMulti,
+} from "./multi-calls.ts";
 import { snapshotStream } from "./snapshot/snapshot.ts";
 import type { SnapshotOptions } from "./snapshot/types.ts";
 import {
@@ -115,6 +123,12 @@ export class MemStore extends MemQueries implements StreamStore {
   protected readonly policy: StreamPolicy;
   /** The consumers open on the stream. @internal */
   protected readonly consumers: StreamConsumers;
+  /** The engine as the multi-filter queries see it (multi-calls.ts). @internal */
+  private readonly multi: MultiHost = {
+    store: this,
+    index: this.index,
+    isClosed: () => this.closed,
+  };
 
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
@@ -315,7 +329,8 @@ export class MemStore extends MemQueries implements StreamStore {
     return this.toStored(slot);
   }
 
-  loadPrevMsg(start: number): StoredMsg {
+  loadPrevMsg(start: number, filter?: string): StoredMsg {
+    if (filter !== undefined) return loadPrevMatching(this.multi, start, filter);
     const action = Action.loadPrevMsg;
     checkOpen(this.closed, action);
     checkSeq(start, action, "start");
@@ -439,6 +454,32 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeq(maxSeq, action, "maxSeq");
     checkSeq(maxAllowed, action, "maxAllowed");
     return multiLastSeqs(this.index, compiled, maxSeq, maxAllowed);
+  }
+
+  /** @see StreamStore.loadNextMsgMulti (multi-calls.ts) */
+  loadNextMsgMulti(filters: string[], start: number): StoredMsg {
+    return loadNextMsgMulti(this.multi, filters, start);
+  }
+
+  loadPrevMsgMulti(filters: string[], start: number): StoredMsg {
+    return loadPrevMsgMulti(this.multi, filters, start);
+  }
+
+  numPendingMulti(
+    seq: number,
+    filters: string[],
+    lastPerSubject: boolean,
+  ): { total: number; validThrough: number } {
+    return pendingMulti(this.multi, seq, filters, lastPerSubject);
+  }
+
+  multiLastMsgs(
+    filters: string[],
+    minSeq: number,
+    maxSeq: number,
+    maxAllowed: number,
+  ): StoredMsg[] {
+    return multiLastMsgs(this.multi, filters, minSeq, maxSeq, maxAllowed);
   }
 
   allLastSeqs(): number[] {

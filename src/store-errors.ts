@@ -29,6 +29,7 @@ export const Action = {
   subjectsTotals: "read subject totals",
   numPending: "count pending messages",
   lastSeqs: "read last sequences",
+  lastMsgs: "read last messages",
   subjectForSeq: "read the subject of a message",
   getSeqFromTime: "find a sequence by time",
   updateConfig: "update config",
@@ -110,6 +111,36 @@ export function nothingBefore(start: number, range: StreamRange): JetStoreError 
   return new JetStoreError(
     "ErrStoreEOF",
     `Cannot ${Action.loadPrevMsg}: no message at or before sequence ${start} (${describeRange(range)})`,
+  );
+}
+
+/** "a", "b.*" — or the first three and how many there are. */
+function describeFilters(filters: readonly string[]): string {
+  const shown = filters.slice(0, 3).map(describeValue).join(", ");
+  return filters.length <= 3 ? shown : `${shown}, … (${filters.length} filters)`;
+}
+
+/** ErrStoreEOF: no message matching any of `filters` at or after `start` (loadNextMsgMulti). */
+export function noMultiMatchFrom(
+  filters: readonly string[],
+  start: number,
+  range: StreamRange,
+): JetStoreError {
+  return new JetStoreError(
+    "ErrStoreEOF",
+    `Cannot ${Action.loadNextMsg}: no message matching any of ${describeFilters(filters)} at or after sequence ${start} (${describeRange(range)})`,
+  );
+}
+
+/** ErrStoreEOF: no message matching any of `filters` at or before `start` (the filtered loadPrevMsg, loadPrevMsgMulti). */
+export function noMultiMatchBefore(
+  filters: readonly string[],
+  start: number,
+  range: StreamRange,
+): JetStoreError {
+  return new JetStoreError(
+    "ErrStoreEOF",
+    `Cannot ${Action.loadPrevMsg}: no message matching any of ${describeFilters(filters)} at or before sequence ${start} (${describeRange(range)})`,
   );
 }
 

@@ -158,8 +158,19 @@ export interface StreamStore {
   loadNextMsg(filter: string, wildcard: boolean, start: number): StoredMsg;
   /** The last message on `subject`. */
   loadLastMsg(subject: string): StoredMsg;
-  /** The last message at or before `start`. */
-  loadPrevMsg(start: number): StoredMsg;
+  /**
+   * The last message at or before `start`, matching `filter` when one is
+   * given (all when omitted, "" or ">"); ErrStoreEOF when none.
+   */
+  loadPrevMsg(start: number, filter?: string): StoredMsg;
+  /**
+   * The first message at or after `start` matching any of `filters` (a
+   * non-empty array), ErrStoreEOF when none. nats-server also returns the
+   * sequence found, to continue from: here that is the message's `seq`.
+   */
+  loadNextMsgMulti(filters: string[], start: number): StoredMsg;
+  /** The last message at or before `start` matching any of `filters`; ErrStoreEOF when none. */
+  loadPrevMsgMulti(filters: string[], start: number): StoredMsg;
   /** Removes a message; false if it was not there. */
   removeMsg(seq: number): boolean;
   /** Removes a message and overwrites its bytes; false if it was not there. */
@@ -211,6 +222,26 @@ export interface StreamStore {
    * `maxSeq` (0: no bound), ascending; ErrTooManyResults past `maxAllowed` (0: no limit).
    */
   multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[];
+  /**
+   * numPending over several filters: messages at or after `seq` matching any
+   * of `filters`, each counted once; with `lastPerSubject`, the matching
+   * subjects whose last message is at or after `seq`.
+   */
+  numPendingMulti(
+    seq: number,
+    filters: string[],
+    lastPerSubject: boolean,
+  ): { total: number; validThrough: number };
+  /**
+   * The last message of every subject matching any of `filters` at or below
+   * `maxSeq` (0: the end), ascending, leaving out those below `minSeq`, in
+   * one synchronous pass (nats-server's MultiLastMsgs, which the batched
+   * direct get uses). ErrTooManyResults when more than `maxAllowed` (0: no
+   * limit) subjects have a last message at or below `maxSeq`, those below
+   * `minSeq` included, as nats counts. What nats' callback gets as
+   * `numPending` for `msgs[i]` is `msgs.length - 1 - i`.
+   */
+  multiLastMsgs(filters: string[], minSeq: number, maxSeq: number, maxAllowed: number): StoredMsg[];
   /** The last sequence of every subject, ascending. */
   allLastSeqs(): number[];
   /** The subject of the message at `seq` (ErrStoreMsgNotFound if there is none). */

@@ -118,6 +118,19 @@ export function checkFilter(filter: unknown, action: string): void {
   }
 }
 
+/**
+ * Checks the filters of a multi-filter query: a non-empty array of filters
+ * (ErrInvalidArgument otherwise, ErrInvalidFilter for a bad one).
+ */
+export function checkFilterList(filters: unknown, action: string): asserts filters is string[] {
+  if (!Array.isArray(filters) || filters.length === 0) {
+    throw invalidArgument(
+      `Cannot ${action}: filters must be a non-empty array of strings, got ${describeValue(filters)}`,
+    );
+  }
+  for (const filter of filters) checkFilter(filter, action);
+}
+
 /** Checks message headers: a Uint8Array (possibly empty) or null for none. */
 export function checkHeaders(hdr: unknown, action: string): void {
   if (hdr !== null && !(hdr instanceof Uint8Array)) {

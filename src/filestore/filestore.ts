@@ -36,6 +36,14 @@ import type { ConsumerConfig, ConsumerStore } from "../consumers/types.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
+import {
+  loadNextMsgMulti,
+  loadPrevMatching,
+  loadPrevMsgMulti,
+  type MultiHost,
+  multiLastMsgs,
+  pendingMulti,
+} from "../multi-calls.ts";
 import { storeSealing } from "../snapshot/archive-seal.ts";
 import { type RestoreOptions, restoreStore } from "../snapshot/restore.ts";
 import { snapshotStream } from "../snapshot/snapshot.ts";
@@ -111,6 +119,12 @@ export type { FileStoreOptions } from "./options.ts";
 export class FileStore extends Durability implements StreamStore {
   /** The consumers open on the stream. @internal */
   protected readonly consumers: StreamConsumers;
+  /** The engine as the multi-filter queries see it (multi-calls.ts). @internal */
+  private readonly multi: MultiHost = {
+    store: this,
+    index: this.index,
+    isClosed: () => this.closed,
+  };
 
   private constructor(
     opening: typeof OPENING,
@@ -427,7 +441,8 @@ export class FileStore extends Durability implements StreamStore {
     return this.lastMessage(subject);
   }
 
-  loadPrevMsg(start: number): StoredMsg {
+  loadPrevMsg(start: number, filter?: string): StoredMsg {
+    if (filter !== undefined) return loadPrevMatching(this.multi, start, filter);
     checkOpen(this.closed, "load previous message");
     checkSeq(start, "load previous message", "start");
     return this.prevMessage(start);
@@ -468,6 +483,32 @@ export class FileStore extends Durability implements StreamStore {
     checkSeq(maxAllowed, Action.lastSeqs, "maxAllowed");
     const compiled = filters.map((f) => compileFilter(f));
     return multiLastSeqs(this.index, compiled, maxSeq, maxAllowed);
+  }
+
+  /** @see StreamStore.loadNextMsgMulti (multi-calls.ts) */
+  loadNextMsgMulti(filters: string[], start: number): StoredMsg {
+    return loadNextMsgMulti(this.multi, filters, start);
+  }
+
+  loadPrevMsgMulti(filters: string[], start: number): StoredMsg {
+    return loadPrevMsgMulti(this.multi, filters, start);
+  }
+
+  numPendingMulti(
+    seq: number,
+    filters: string[],
+    lastPerSubject: boolean,
+  ): { total: number; validThrough: number } {
+    return pendingMulti(this.multi, seq, filters, lastPerSubject);
+  }
+
+  multiLastMsgs(
+    filters: string[],
+    minSeq: number,
+    maxSeq: number,
+    maxAllowed: number,
+  ): StoredMsg[] {
+    return multiLastMsgs(this.multi, filters, minSeq, maxSeq, maxAllowed);
   }
 
   allLastSeqs(): number[] {

@@ -8,8 +8,10 @@
  * never change the stream, except that resolving a stale bound writes the
  * answer back into the index.
  */
+
+import type { MultiIndex } from "../multi-queries.ts";
 import { type CompiledFilter, filterMatches } from "../subject-match.ts";
-import { filteredState, type SubjectIndex } from "../subject-queries.ts";
+import { filteredState } from "../subject-queries.ts";
 import type { SimpleState } from "../types.ts";
 import type { SubjectEntry, SubjectTotals } from "./subject-totals.ts";
 
@@ -22,6 +24,14 @@ export interface QuerySource {
   scanForward(from: number, to: number, visit: (seq: number, subject: string) => boolean): void;
   /** The same, descending from `from` down to `to`. */
   scanBackward(from: number, to: number, visit: (seq: number, subject: string) => boolean): void;
+  /** Live messages in [low, high] on one of `subjects`, by subject-id column, until `visit` returns false. */
+  scanMatching(
+    low: number,
+    high: number,
+    ascending: boolean,
+    subjects: readonly string[],
+    visit: (seq: number) => boolean,
+  ): void;
   /** The first live sequence at or after `seq`, or 0. */
   nextLive(seq: number): number;
   /** The timestamp of the live message `seq`. */
@@ -68,12 +78,44 @@ function forEachMatching(
 }
 
 /**
- * The index as the shared subject queries see it (subject-queries.ts):
- * totals straight from it, exact bounds resolved when asked for, and counts
- * from the middle of the stream by one scan for every matching subject.
+ * The index as the shared subject queries see it (subject-queries.ts,
+ * multi-queries.ts): totals straight from it, exact bounds resolved when
+ * asked for, and counts from the middle of the stream, or the messages of a
+ * few subjects in a range, by one scan of the subject-id columns.
  */
-export function subjectIndex(src: QuerySource): SubjectIndex {
+export function subjectIndex(src: QuerySource): MultiIndex {
+  const among = (
+    subjects: readonly string[],
+    low: number,
+    high: number,
+    ascending: boolean,
+    visit: (seq: number) => boolean,
+  ) => src.scanMatching(low, high, ascending, subjects, visit);
   return {
+    firstAmong: (subjects, low, high) => {
+      let found = 0;
+      among(subjects, low, high, true, (seq) => {
+        found = seq;
+        return false;
+      });
+      return found;
+    },
+    lastAmong: (subjects, low, high) => {
+      let found = 0;
+      among(subjects, low, high, false, (seq) => {
+        found = seq;
+        return false;
+      });
+      return found;
+    },
+    countAmong: (subjects, low, high) => {
+      let n = 0;
+      among(subjects, low, high, true, () => {
+        n++;
+        return true;
+      });
+      return n;
+    },
     get firstSeq() {
       return src.firstSeq;
     },
@@ -116,14 +158,20 @@ function countFrom(src: QuerySource, filter: CompiledFilter, from: number): Simp
   let msgs = 0;
   let first = 0;
   let last = 0;
-  src.scanForward(from, src.lastSeq, (s, subject) => {
-    if (filterMatches(filter, subject)) {
-      msgs++;
-      if (first === 0) first = s;
-      last = s;
-    }
+  const count = (s: number) => {
+    msgs++;
+    if (first === 0) first = s;
+    last = s;
     return true;
-  });
+  };
+  if (filter.all) {
+    src.scanForward(from, src.lastSeq, count);
+    return { msgs, first, last };
+  }
+  // By subject id: no record's subject is read, and blocks without a match are skipped.
+  const subjects: string[] = [];
+  forEachMatching(src, filter, (subject) => subjects.push(subject));
+  if (subjects.length > 0) src.scanMatching(from, src.lastSeq, true, subjects, count);
   return { msgs, first, last };
 }
 

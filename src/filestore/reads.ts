@@ -188,6 +188,47 @@ export abstract class BlockReads extends FileStoreBase {
     return bits;
   }
 
+  /**
+   * Calls `visit` for each live message in [low, high] on one of
+   * `subjects`, ascending or descending, until it returns false: by the
+   * blocks' subject-id columns, skipping blocks none of whose subjects match
+   * (the multi-filter queries, for subjects the index cannot answer alone).
+   * @internal
+   */
+  protected scanMatching(
+    low: number,
+    high: number,
+    ascending: boolean,
+    subjects: readonly string[],
+    visit: (seq: number) => boolean,
+  ): void {
+    if (low > high) return;
+    let bits: Uint8Array | null = null;
+    let generation = -1;
+    const first = this.blockIndexAtOrAfter(Math.max(low, this.firstSeq));
+    const last = Math.min(this.blockIndexAtOrAfter(high), this.blocks.length - 1);
+    for (let n = 0; n <= last - first; n++) {
+      const block = this.blocks[ascending ? first + n : last - n];
+      if (block.msgs === 0) continue;
+      const column = this.subjectColumn(block);
+      // Building a column may give subjects new ids: bits made before miss them.
+      if (bits === null || generation !== this.subjects.generation) {
+        bits = this.subjects.bitsOf(subjects);
+        generation = this.subjects.generation;
+      }
+      if (!block.mayMatch(bits)) continue;
+      const from = ascending ? Math.max(low, block.first) : Math.min(high, block.last);
+      for (
+        let seq = ascending ? block.nextLive(from) : block.prevLive(from);
+        seq !== 0 && seq >= low && seq <= high;
+        seq = ascending ? block.nextLive(seq + 1) : block.prevLive(seq - 1)
+      ) {
+        const id = column[seq - block.first];
+        if (id < bits.length && bits[id] === 1 && !visit(seq)) return;
+      }
+    }
+  }
+
   /** The runs of sequences between first and last that hold no message, ascending. @internal */
   protected *deletedRuns(): Generator<[number, number]> {
     if (this.msgs === 0) return;

@@ -15,9 +15,9 @@ import type { DirectoryLock, FileSystem } from "../../runtimes/fs.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { LimitedStore } from "../limits.ts";
+import type { MultiIndex } from "../multi-queries.ts";
 import { RemovalWatches } from "../snapshot/removal-watch.ts";
 import { type EngineView, StreamPolicy } from "../stream-policy.ts";
-import type { SubjectIndex } from "../subject-queries.ts";
 import { Timestamps } from "../timestamps.ts";
 import type { TtlExpiry } from "../ttl-expiry.ts";
 import type { LostData, StoredMsg } from "../types.ts";
@@ -62,7 +62,7 @@ export abstract class FileStoreBase {
   protected readonly packer: BlockPacker;
   /** @internal */
   /** The per-subject index as the shared subject queries see it. @internal */
-  protected readonly index: SubjectIndex;
+  protected readonly index: MultiIndex;
   protected readonly queries: QuerySource;
   /** Subject ids by the core's subject hash, checked against the bytes on use. @internal */
   protected readonly idsByHash = new Map<number, number>();
@@ -189,6 +189,8 @@ export abstract class FileStoreBase {
       },
       scanForward: (from, to, visit) => this.scanLive(from, to, true, visit),
       scanBackward: (from, to, visit) => this.scanLive(from, to, false, visit),
+      scanMatching: (low, high, ascending, subjects, visit) =>
+        this.scanMatching(low, high, ascending, subjects, visit),
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
       blocksFrom: (seq) => this.blocksFrom(seq),
@@ -204,6 +206,14 @@ export abstract class FileStoreBase {
     to: number,
     ascending: boolean,
     visit: (seq: number, subject: string) => boolean,
+  ): void;
+  /** @internal */
+  protected abstract scanMatching(
+    low: number,
+    high: number,
+    ascending: boolean,
+    subjects: readonly string[],
+    visit: (seq: number) => boolean,
   ): void;
   /** @internal */
   protected abstract nextLiveSeq(seq: number): number;

@@ -128,6 +128,20 @@ export class SubjectTotals {
     return bits;
   }
 
+  /**
+   * `matchBits` for a list of subjects: only theirs are looked at. A subject
+   * without an id yet is in no block's column, and one that gets an id later
+   * changes `generation`.
+   */
+  bitsOf(subjects: readonly string[]): Uint8Array {
+    const bits = new Uint8Array(this.byId.length);
+    for (const subject of subjects) {
+      const id = this.map.get(subject)?.id;
+      if (id !== undefined) bits[id] = 1;
+    }
+    return bits;
+  }
+
   clear(): void {
     this.map.clear();
     this.trie.clear();

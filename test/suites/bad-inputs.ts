@@ -7,6 +7,7 @@
  */
 import type { ErrorCode } from "../../src/errors.ts";
 import type { StoreOptions } from "../../src/types.ts";
+import { multiQueryRows } from "./bad-inputs-multi.ts";
 import { enc } from "./store-helpers.ts";
 
 // Bad inputs reach the store through `any`, as they would from JavaScript callers.
@@ -524,6 +525,15 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
       (s: Loose) => s.numPending(1, "", flag),
     ]),
   ),
+  ...multiQueryRows({
+    calls,
+    each,
+    BAD_SEQ_ARGS,
+    BAD_SEQS_TEXT,
+    BAD_FILTERS,
+    BAD_FILTERS_TEXT,
+    NOT_BOOLEANS,
+  }),
   calls(
     "`getSeqFromTime`",
     'a timestamp not a bigint in [0, 2^63 − 1] (5, -1n, 2^63, undefined, "5")',

@@ -13,6 +13,7 @@ import { errorWordingTests } from "./store-contract-errors.ts";
 import { inputTests } from "./store-contract-inputs.ts";
 import { limitTests } from "./store-contract-limits.ts";
 import { markerTests } from "./store-contract-markers.ts";
+import { multiQueryTests } from "./store-contract-multi.ts";
 import { persistenceTests } from "./store-contract-persistence.ts";
 import { queryTests } from "./store-contract-queries.ts";
 import { removalTests } from "./store-contract-removal.ts";
@@ -41,6 +42,7 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
         basicTests(api, factory);
         sequenceTests(api, factory);
         queryTests(api, factory);
+        multiQueryTests(api, factory);
         removalTests(api, factory);
         inputTests(api, factory);
         errorWordingTests(api, factory);

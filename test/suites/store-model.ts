@@ -8,7 +8,8 @@
  * that a few dozen operations already cross block boundaries (the file
  * factories use 4 KiB blocks), remove across blocks, and compact or truncate
  * into the middle of a block. Subject queries (filteredState, subjectsState,
- * numPending, multiLastSeqs, getSeqFromTime …), purgeEx and filtered loads
+ * numPending, multiLastSeqs, getSeqFromTime, the multi-filter queries of
+ * store-model-multi.ts …), purgeEx and filtered loads
  * draw their filters from MODEL_FILTERS: the model's subjects, wildcards over
  * them and a filter that matches nothing.
  *
@@ -24,6 +25,13 @@ import type { StoreOptions, StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
 import type { StoreFactory } from "./store-factories.ts";
 import { codeOf, plain, snapshot, testClock } from "./store-helpers.ts";
+import {
+  applyMulti,
+  expectedMulti,
+  MULTI_KINDS,
+  type MultiOp,
+  multiOpArbs,
+} from "./store-model-multi.ts";
 
 type Op =
   | { kind: "store"; subject: number; size: number; hdr: boolean; count: number; ttl: number }
@@ -51,7 +59,8 @@ type Op =
   | { kind: "getSeqFromTime"; back: number }
   | { kind: "purgeEx"; filter: number; at: number; keep: number; mode: PurgeMode }
   | { kind: "loadLast"; filter: number }
-  | { kind: "loadNextFiltered"; filter: number; wildcard: boolean; at: number };
+  | { kind: "loadNextFiltered"; filter: number; wildcard: boolean; at: number }
+  | MultiOp;
 
 /** Which of purgeEx's bounds an operation passes; "both" must fail and change nothing. */
 type PurgeMode = "none" | "seq" | "keep" | "both";
@@ -186,6 +195,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       at,
     }),
   },
+  ...multiOpArbs(MODEL_FILTERS.length, at),
 );
 
 function payload(size: number, salt: number): Uint8Array {
@@ -253,8 +263,13 @@ function apply(store: StreamStore, op: Op, step: number, rawTs: bigint): unknown
     case "jump":
       return { ok: undefined };
     default:
+      if (isMulti(op)) return applyMulti(store, op, MODEL_FILTERS);
       return applySubjectOp(store, op, target, rawTs, run);
   }
+}
+
+function isMulti(op: Op): op is MultiOp {
+  return MULTI_KINDS.has(op.kind);
 }
 
 type SubjectOp = Extract<
@@ -373,6 +388,11 @@ export function modelTests({ describe, it, expect }: TestApi, factory: StoreFact
                 const expected = apply(model, op, step, clock.t);
                 const actual = apply(store, op, step, clock.t);
                 expect({ trail, result: actual }).toEqual({ trail, result: expected });
+                if (isMulti(op)) {
+                  // Both engines share the multi-filter code: check it against other queries.
+                  const oracle = expectedMulti(model, op, MODEL_FILTERS);
+                  expect({ trail, result: expected }).toEqual({ trail, result: oracle });
+                }
                 expect({ trail, state: store.fastState() }).toEqual({
                   trail,
                   state: model.fastState(),
