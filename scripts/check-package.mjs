@@ -28,9 +28,10 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * and for the durable consumers and stream retention (300 kB packed, 1033 kB
  * unpacked); and for the `jetstore` command (its JavaScript without
  * declarations, about 60 kB unpacked) together with snapshots and the
- * encoded stream state merged from main (358 kB packed, 1220 kB unpacked).
+ * encoded stream state merged from main (358 kB packed, 1220 kB unpacked);
+ * and for the multi-filter queries (366 kB packed, 1255 kB unpacked).
  */
-const BUDGET = { packed: 370_000, unpacked: 1_240_000 };
+const BUDGET = { packed: 380_000, unpacked: 1_280_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
