@@ -19,6 +19,7 @@
  */
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { isEnvelope, type Sealer } from "../at-rest/sealer.ts";
+import { writeBlockHeader } from "../codec/block-header.ts";
 import { isJetStoreError, JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { MessageTtls } from "../msg-ttls.ts";
@@ -164,8 +165,11 @@ export function recover(
       }
       r.blocks.push(block);
       if (trusted && size === cp.length && !isLast) {
-        if (size >= BLOCK_HEADER_SIZE && !trustedHeaderIntact(files, block)) r.noteHeader(n);
         block.length = block.written = size;
+        if (size >= BLOCK_HEADER_SIZE && !trustedHeaderIntact(files, block)) {
+          r.noteHeader(n);
+          repairHeader(files, block, null);
+        }
         if (cp.msgs > 0 || cp.last >= cp.first) r.passTrusted(cp.first, cp.last);
         continue;
       }
@@ -209,6 +213,7 @@ export function recover(
         files.truncate(block, keep);
       }
       block.length = block.written = keep;
+      if (trusted && !headerIntact && keep >= BLOCK_HEADER_SIZE) repairHeader(files, block, ptr);
       if (cp !== undefined && !trusted) r.applyRemovals(block, ptr, stop, cp.deleted);
       if (isLast) buffer.used = keep;
       else cache.put(n, ptr, size);
@@ -265,6 +270,20 @@ function trustedHeaderIntact(files: BlockFiles, block: Block): boolean {
   } finally {
     core.free(ptr);
   }
+}
+
+/**
+ * Writes the header of a trusted block again (it is fully determined by the
+ * block's number), on disk and in the copy at `ptr` when there is one. Left
+ * damaged, it would be refused as a newer format by the next open that does
+ * not trust the block: after any damage found in its records, the checkpoint
+ * stops vouching for it.
+ */
+function repairHeader(files: BlockFiles, block: Block, ptr: number | null): void {
+  const header = new Uint8Array(BLOCK_HEADER_SIZE);
+  writeBlockHeader(header, 0, block.n);
+  files.overwrite(block, 0, header);
+  if (ptr !== null) getCore().u8.set(header, ptr);
 }
 
 /**

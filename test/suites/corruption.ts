@@ -190,6 +190,18 @@ const FOUND: [string, (names: string[], p: Pristine) => Damage[]][] = [
     (n) => [{ kind: "flip", file: fileIndex(n, "msgs/3.blk"), at: 4, bit: 1 }],
   ],
   [
+    "the version of a trusted block flipped, and a record in it damaged",
+    (n, p) => [
+      { kind: "flip", file: fileIndex(n, "msgs/3.blk"), at: 4, bit: 1 },
+      {
+        kind: "flip",
+        file: fileIndex(n, "msgs/3.blk"),
+        at: p.records.find((r) => r.file === "msgs/3.blk")!.offset + 40,
+        bit: 2,
+      },
+    ],
+  ],
+  [
     "the active block cut to nothing and no checkpoint",
     (n) => [{ kind: "cut", file: fileIndex(n, "msgs/6.blk"), at: 0 }, { kind: "removeCheckpoint" }],
   ],
