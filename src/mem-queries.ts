@@ -5,17 +5,13 @@
  */
 import { MemSlots } from "./mem-slots.ts";
 import type { MultiIndex } from "./multi-queries.ts";
-import { type CompiledFilter, compileFilter, subjectMatches } from "./subject-match.ts";
+import { type CompiledFilter, subjectMatches } from "./subject-match.ts";
 import type { SubjectSeqs } from "./subject-seqs.ts";
 import type { SimpleState } from "./types.ts";
-import { checkFilter } from "./validate.ts";
 
 const NO_MATCH: SimpleState = { msgs: 0, first: 0, last: 0 };
 
 export abstract class MemQueries extends MemSlots {
-  /** The filter of the last query, checked and compiled (see `filterOf`). @internal */
-  protected lastFilter: CompiledFilter = compileFilter("");
-
   /** The slot of the first message at or after sequence `from` matching `filter`, or -1. @internal */
   protected nextMatch(filter: CompiledFilter, wildcard: boolean, from: number): number {
     const start = this.lowerBound(from);
@@ -54,20 +50,6 @@ export abstract class MemQueries extends MemSlots {
       if (list.last > best) best = list.last;
     });
     return this.slotOfFirst(best);
-  }
-
-  /**
-   * Checks a filter and compiles it, keeping the last one: a consumer asks
-   * with the same filter call after call, and a text equal to the kept one
-   * was checked when it was kept.
-   * @internal
-   */
-  protected filterOf(filter: unknown, action: string): CompiledFilter {
-    if (filter !== this.lastFilter.text) {
-      checkFilter(filter, action);
-      this.lastFilter = compileFilter(filter as string);
-    }
-    return this.lastFilter;
   }
 
   /** Calls `visit` for every subject matching `filter`. @internal */

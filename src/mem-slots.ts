@@ -9,9 +9,9 @@
  */
 import { copyOut } from "./copy-pool.ts";
 import type { RecordWriter } from "./snapshot/record-writer.ts";
-import { RemovalWatches } from "./snapshot/removal-watch.ts";
 import type { ArchivedMsg } from "./snapshot/types.ts";
 import { notNextSequence, type StreamRange } from "./store-errors.ts";
+import { StreamEngine } from "./stream-engine.ts";
 import type { StreamPolicy } from "./stream-policy.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
 import type { StoredMsg, StreamState } from "./types.ts";
@@ -33,7 +33,7 @@ export interface MemRecord {
 /** Rebuild the arrays once this many slots are dead and they outnumber the live ones. */
 const MIN_DEAD_TO_REBUILD = 64;
 
-export abstract class MemSlots {
+export abstract class MemSlots extends StreamEngine {
   /** Limits, age and TTL expiry: the rules every engine shares (stream-policy.ts). @internal */
   protected abstract readonly policy: StreamPolicy;
   /** @internal */
@@ -62,10 +62,6 @@ export abstract class MemSlots {
   protected last = 0;
   /** @internal */
   protected lastTs = 0n;
-  /** @internal */
-  protected closed = false;
-  /** Running snapshots, told of every removal before it happens (snapshot/removal-watch.ts). @internal */
-  protected readonly snapshots = new RemovalWatches();
 
   /** @internal */
   protected summary(): StreamState {

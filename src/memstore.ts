@@ -40,29 +40,16 @@
  * removals, lifecycle); limits and expiry are the shared stream-policy.ts.
  */
 
-import type { Consumer } from "./consumers/consumer.ts";
 import { ConsumerMemStore } from "./consumers/consumer-mem-store.ts";
-import type { ConsumerOptions } from "./consumers/consumer-options.ts";
 import { StreamConsumers } from "./consumers/registry.ts";
-import type { ConsumerConfig, ConsumerStore } from "./consumers/types.ts";
 import { MemQueries } from "./mem-queries.ts";
 import type { MemRecord } from "./mem-slots.ts";
 import { recordSize } from "./msg-size.ts";
-import {
-  loadNextMsgMulti,
-  loadPrevMatching,
-  loadPrevMsgMulti,
-  type MultiHost,
-  multiLastMsgs,
-  pendingMulti,
-} from "./multi-calls.ts";
-import { snapshotStream } from "./snapshot/snapshot.ts";
-import type { SnapshotOptions } from "./snapshot/types.ts";
+import { loadPrevMatching } from "./multi-calls.ts";
 import {
   Action,
   checkDeletedListed,
   deleteClosed,
-  filtersNotArray,
   noLastMatch,
   noMatchFrom,
   noMessageAt,
@@ -74,18 +61,9 @@ import {
 import { StreamPolicy } from "./stream-policy.ts";
 import { checkFailed, type DeleteBlock, encodeStreamState } from "./stream-state.ts";
 import { compileFilter } from "./subject-match.ts";
-import {
-  allLastSeqs,
-  filteredState,
-  multiLastSeqs,
-  numPending,
-  subjectsState,
-  subjectsTotals,
-} from "./subject-queries.ts";
 import { syncDeleted } from "./sync-deleted.ts";
 import type {
   ExpiredMsg,
-  SimpleState,
   StoredMsg,
   StoreOptions,
   StoreResult,
@@ -109,7 +87,7 @@ import {
   readClock,
 } from "./validate.ts";
 
-const ALL = compileFilter("");
+const _ALL = compileFilter("");
 
 /** What `create` hands the constructor: JavaScript's `new MemStore()` gets a JetStoreError, not a TypeError. */
 const CREATING: unique symbol = Symbol("MemStore.create");
@@ -123,12 +101,6 @@ export class MemStore extends MemQueries implements StreamStore {
   protected readonly policy: StreamPolicy;
   /** The consumers open on the stream. @internal */
   protected readonly consumers: StreamConsumers;
-  /** The engine as the multi-filter queries see it (multi-calls.ts). @internal */
-  private readonly multi: MultiHost = {
-    store: this,
-    index: this.index,
-    isClosed: () => this.closed,
-  };
 
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
@@ -181,49 +153,19 @@ export class MemStore extends MemQueries implements StreamStore {
     );
   }
 
-  /**
-   * A point-in-time archive of the stream (and with `consumers: true` its
-   * consumers) at its current last sequence, as its bytes; writes go on while
-   * it is read. `FileStore.restore` writes it back as a store.
-   */
-  snapshot(options?: SnapshotOptions): AsyncIterable<Uint8Array> {
-    checkOpen(this.closed, Action.snapshot);
-    return snapshotStream(
-      {
-        reader: {
-          nextLiveSeq: (s) => this.nextLiveSeq(s),
-          archiveRecord: (s) => this.archiveRecord(s),
-          archiveInto: (s, out) => this.archiveInto(s, out),
-        },
-        watches: this.snapshots,
-        state: this.fastState(),
-        limits: this.policy.limits,
-        consumers: () => this.consumers.snapshotConsumers(),
-        isClosed: () => this.closed,
-        now: this.now,
-        sealing: () => null,
-      },
-      options,
-    );
+  /** @internal */
+  protected snapshotLimits(): ResolvedLimits {
+    return this.policy.limits;
   }
 
-  /**
-   * The durable consumer `name` (consumers/consumer.ts): created with
-   * `options`, or resumed with the state it left while this store is open.
-   */
-  consumer(name: string, options?: ConsumerOptions): Consumer {
-    checkOpen(this.closed, Action.consumer);
-    return this.consumers.consumer(name, options);
+  /** @internal */
+  protected snapshotSealing(): null {
+    return null;
   }
 
-  /**
-   * A consumer store on this stream, in memory (nats-server's
-   * consumerMemStore); ErrInvalidArgument for a bad name or config, or while
-   * one of that name is open.
-   */
-  consumerStore(name: string, config: ConsumerConfig): ConsumerStore {
-    checkOpen(this.closed, Action.consumerStore);
-    return this.consumers.consumerStore(name, config);
+  /** @internal */
+  protected clockNow(): bigint {
+    return this.now();
   }
 
   updateConfig(limits: StreamLimits): void {
@@ -399,92 +341,6 @@ export class MemStore extends MemQueries implements StreamStore {
     this.policy.expiry.ttls.truncatedTo(seq);
     this.last = seq;
     this.lastTs = (this.recs[slot] as MemRecord).ts;
-  }
-
-  /**
-   * `first` and `last` are sequences of matching messages, all three 0 when
-   * none matches (nats' filestore reports the raw range `[seq, last]` for "").
-   */
-  filteredState(seq: number, filter: string): SimpleState {
-    const action = Action.filteredState;
-    checkOpen(this.closed, action);
-    checkSeq(seq, action);
-    return filteredState(this.index, seq, this.filterOf(filter, action));
-  }
-
-  subjectsState(filter: string): Record<string, SimpleState> {
-    const action = Action.subjectsState;
-    checkOpen(this.closed, action);
-    return subjectsState(this.index, this.filterOf(filter, action));
-  }
-
-  subjectsTotals(filter: string): Record<string, number> {
-    const action = Action.subjectsTotals;
-    checkOpen(this.closed, action);
-    return subjectsTotals(this.index, this.filterOf(filter, action));
-  }
-
-  /**
-   * `validThrough` is the stream's last sequence, as nats'; with
-   * `lastPerSubject`, the count of matching subjects whose last message is at
-   * or after `seq`.
-   */
-  numPending(
-    seq: number,
-    filter: string,
-    lastPerSubject: boolean,
-  ): { total: number; validThrough: number } {
-    const action = Action.numPending;
-    checkOpen(this.closed, action);
-    checkSeq(seq, action);
-    const compiled = this.filterOf(filter, action);
-    checkBoolean(lastPerSubject, "lastPerSubject", action);
-    return numPending(this.index, seq, compiled, lastPerSubject);
-  }
-
-  /**
-   * "" matches everything, as in every other query (nats' subject tree matches
-   * nothing for ""); `maxAllowed` counts distinct sequences, as nats does.
-   */
-  multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
-    const action = Action.lastSeqs;
-    checkOpen(this.closed, action);
-    if (!Array.isArray(filters)) throw filtersNotArray(filters);
-    const compiled = filters.map((filter) => this.filterOf(filter, action));
-    checkSeq(maxSeq, action, "maxSeq");
-    checkSeq(maxAllowed, action, "maxAllowed");
-    return multiLastSeqs(this.index, compiled, maxSeq, maxAllowed);
-  }
-
-  /** @see StreamStore.loadNextMsgMulti (multi-calls.ts) */
-  loadNextMsgMulti(filters: string[], start: number): StoredMsg {
-    return loadNextMsgMulti(this.multi, filters, start);
-  }
-
-  loadPrevMsgMulti(filters: string[], start: number): StoredMsg {
-    return loadPrevMsgMulti(this.multi, filters, start);
-  }
-
-  numPendingMulti(
-    seq: number,
-    filters: string[],
-    lastPerSubject: boolean,
-  ): { total: number; validThrough: number } {
-    return pendingMulti(this.multi, seq, filters, lastPerSubject);
-  }
-
-  multiLastMsgs(
-    filters: string[],
-    minSeq: number,
-    maxSeq: number,
-    maxAllowed: number,
-  ): StoredMsg[] {
-    return multiLastMsgs(this.multi, filters, minSeq, maxSeq, maxAllowed);
-  }
-
-  allLastSeqs(): number[] {
-    checkOpen(this.closed, Action.lastSeqs);
-    return allLastSeqs(this.index, ALL);
   }
 
   /**

@@ -36,6 +36,7 @@ export const Action = {
   consumerStore: "create consumer store",
   consumer: "open consumer",
   snapshot: "snapshot",
+  msgTtl: "read the TTL of a message",
   flush: "flush",
   sync: "sync",
   delete: "delete the store",

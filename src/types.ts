@@ -246,6 +246,11 @@ export interface StreamStore {
   allLastSeqs(): number[];
   /** The subject of the message at `seq` (ErrStoreMsgNotFound if there is none). */
   subjectForSeq(seq: number): string;
+  /**
+   * The TTL (seconds) the message at `seq` was stored with: 0 for none, -1
+   * for never expires; the errors of `loadMsg` when there is no message.
+   */
+  msgTtl(seq: number): number;
   /** The first sequence whose timestamp is at or after `ts`; last + 1 if none is. */
   getSeqFromTime(ts: bigint): number;
   /**

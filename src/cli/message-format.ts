@@ -84,14 +84,18 @@ export interface ExportRecord {
   hdr: string | null;
   /** Payload in base64. */
   msg: string;
+  /** The message's TTL in seconds (-1: never expires); left out when it has none. */
+  ttl?: number;
 }
 
-export function exportRecord(m: StoredMsg): ExportRecord {
-  return {
+export function exportRecord(m: StoredMsg, ttl: number): ExportRecord {
+  const record: ExportRecord = {
     subject: m.subject,
     seq: m.seq,
     ts: m.ts.toString(),
     hdr: m.hdr === null ? null : toBase64(m.hdr),
     msg: toBase64(m.msg),
   };
+  if (ttl !== 0) record.ttl = ttl;
+  return record;
 }

@@ -10,6 +10,7 @@ import { joinPath } from "../../runtimes/fs.ts";
 import { JetStoreError } from "../errors.ts";
 import { FileStore } from "../filestore/filestore.ts";
 import { BLOCKS_DIR } from "../filestore/recovery.ts";
+import type { StreamLimits } from "../types.ts";
 import { readOnlyOverlay } from "./readonly-fs.ts";
 
 /** ErrNotFound or ErrNotAStore unless `dir` holds a store. */
@@ -30,15 +31,16 @@ export async function openReadOnly(dir: string, key: Uint8Array | undefined): Pr
   return FileStore.open({ dir, fs, key, syncIntervalMs: 0 });
 }
 
-/** The store in `dir`, opened for writing (`create` allows a new one). */
+/** The store in `dir`, opened for writing (`create` allows a new one) with `limits`. */
 export async function openWritable(
   dir: string,
   key: Uint8Array | undefined,
   create = false,
+  limits: StreamLimits = {},
 ): Promise<FileStore> {
   if (!create) checkStoreExists(dir);
   try {
-    return await FileStore.open({ dir, key, syncIntervalMs: 0 });
+    return await FileStore.open({ ...limits, dir, key, syncIntervalMs: 0 });
   } catch (err) {
     if (err instanceof JetStoreError && err.code === "ErrStoreLocked") {
       throw new JetStoreError(

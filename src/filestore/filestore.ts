@@ -27,32 +27,20 @@ import { resolveAtRest } from "../at-rest/open.ts";
 import { type RekeyOptions, rekeyStore } from "../at-rest/rekey.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { writeSettings } from "../at-rest/settings.ts";
-import type { Consumer } from "../consumers/consumer.ts";
 import { convertConsumerFiles } from "../consumers/consumer-files.ts";
-import type { ConsumerOptions } from "../consumers/consumer-options.ts";
 import { fileStoreConsumers } from "../consumers/file-store-consumers.ts";
 import type { StreamConsumers } from "../consumers/registry.ts";
-import type { ConsumerConfig, ConsumerStore } from "../consumers/types.ts";
 import { JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
-import {
-  loadNextMsgMulti,
-  loadPrevMatching,
-  loadPrevMsgMulti,
-  type MultiHost,
-  multiLastMsgs,
-  pendingMulti,
-} from "../multi-calls.ts";
-import { storeSealing } from "../snapshot/archive-seal.ts";
+import { loadPrevMatching } from "../multi-calls.ts";
+import { type ArchiveSealing, storeSealing } from "../snapshot/archive-seal.ts";
 import { type RestoreOptions, restoreStore } from "../snapshot/restore.ts";
-import { snapshotStream } from "../snapshot/snapshot.ts";
-import type { ArchiveSource, SnapshotOptions } from "../snapshot/types.ts";
+import type { ArchiveSource } from "../snapshot/types.ts";
 import {
   Action,
   checkDeletedListed,
   deleteClosed,
-  filtersNotArray,
   notConstructible,
   notNextSequence,
   pastTheEnd,
@@ -61,23 +49,8 @@ import {
 import type { EngineView } from "../stream-policy.ts";
 import { checkFailed, type DeleteBlock, encodeStreamState } from "../stream-state.ts";
 import { compileFilter } from "../subject-match.ts";
-import {
-  allLastSeqs,
-  filteredState,
-  multiLastSeqs,
-  numPending,
-  subjectsState,
-  subjectsTotals,
-} from "../subject-queries.ts";
 import { syncDeleted } from "../sync-deleted.ts";
-import type {
-  SimpleState,
-  StoredMsg,
-  StoreResult,
-  StreamLimits,
-  StreamState,
-  StreamStore,
-} from "../types.ts";
+import type { StoredMsg, StoreResult, StreamLimits, StreamState, StreamStore } from "../types.ts";
 import {
   checkBoolean,
   checkFilter,
@@ -89,6 +62,7 @@ import {
   checkSubject,
   checkTimestamp,
   checkTtl,
+  type ResolvedLimits,
   readClock,
 } from "../validate.ts";
 import type { Block } from "./block.ts";
@@ -108,7 +82,7 @@ import {
   removeLockedDirectory,
 } from "./store-directory.ts";
 
-const ALL = compileFilter("");
+const _ALL = compileFilter("");
 const NO_PAYLOAD = new Uint8Array(0);
 
 /** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
@@ -119,12 +93,6 @@ export type { FileStoreOptions } from "./options.ts";
 export class FileStore extends Durability implements StreamStore {
   /** The consumers open on the stream. @internal */
   protected readonly consumers: StreamConsumers;
-  /** The engine as the multi-filter queries see it (multi-calls.ts). @internal */
-  private readonly multi: MultiHost = {
-    store: this,
-    index: this.index,
-    isClosed: () => this.closed,
-  };
 
   private constructor(
     opening: typeof OPENING,
@@ -138,50 +106,19 @@ export class FileStore extends Durability implements StreamStore {
     this.consumers = fileStoreConsumers(this, where, options, () => this.limits.retention);
   }
 
-  /**
-   * The durable consumer `name` (consumers/consumer.ts): created with
-   * `options`, or resumed with the state it keeps under `consumers/<name>/`.
-   */
-  consumer(name: string, options?: ConsumerOptions): Consumer {
-    checkOpen(this.closed, Action.consumer);
-    return this.consumers.consumer(name, options);
+  /** @internal */
+  protected snapshotLimits(): ResolvedLimits {
+    return this.limits;
   }
 
-  /**
-   * A consumer store on this stream, kept in `consumers/<name>/` under the
-   * store's directory, reopened with its saved state when it exists.
-   * ErrInvalidArgument for a bad name or config, or while one of that name is
-   * open; ErrCorrupt when its files are damaged.
-   */
-  consumerStore(name: string, config: ConsumerConfig): ConsumerStore {
-    checkOpen(this.closed, Action.consumerStore);
-    return this.consumers.consumerStore(name, config);
+  /** @internal */
+  protected snapshotSealing(): ArchiveSealing | null {
+    return storeSealing(this.fs, this.dir, this.files.sealer);
   }
 
-  /**
-   * A point-in-time archive of the stream (and with `consumers: true` its
-   * consumers) at its current last sequence, as its bytes; writes go on while
-   * it is read. README "Backup and restore"; FORMAT.md "Snapshot archive".
-   */
-  snapshot(options?: SnapshotOptions): AsyncIterable<Uint8Array> {
-    checkOpen(this.closed, Action.snapshot);
-    return snapshotStream(
-      {
-        reader: {
-          nextLiveSeq: (s) => this.nextLiveSeq(s),
-          archiveRecord: (s) => this.archiveRecord(s),
-          archiveInto: (s, out) => this.archiveInto(s, out),
-        },
-        watches: this.snapshots,
-        state: this.fastState(),
-        limits: this.limits,
-        consumers: () => this.consumers.snapshotConsumers(),
-        isClosed: () => this.closed,
-        now: this.now,
-        sealing: () => storeSealing(this.fs, this.dir, this.files.sealer),
-      },
-      options,
-    );
+  /** @internal */
+  protected clockNow(): bigint {
+    return this.now();
   }
 
   /**
@@ -446,74 +383,6 @@ export class FileStore extends Durability implements StreamStore {
     checkOpen(this.closed, "load previous message");
     checkSeq(start, "load previous message", "start");
     return this.prevMessage(start);
-  }
-
-  filteredState(seq: number, filter: string): SimpleState {
-    this.checkQuery(Action.filteredState, filter);
-    checkSeq(seq, Action.filteredState);
-    return filteredState(this.index, seq, compileFilter(filter));
-  }
-
-  subjectsState(filter: string): Record<string, SimpleState> {
-    this.checkQuery(Action.subjectsState, filter);
-    return subjectsState(this.index, compileFilter(filter));
-  }
-
-  subjectsTotals(filter: string): Record<string, number> {
-    this.checkQuery(Action.subjectsTotals, filter);
-    return subjectsTotals(this.index, compileFilter(filter));
-  }
-
-  numPending(
-    seq: number,
-    filter: string,
-    lastPerSubject: boolean,
-  ): { total: number; validThrough: number } {
-    this.checkQuery(Action.numPending, filter);
-    checkSeq(seq, Action.numPending);
-    checkBoolean(lastPerSubject, "lastPerSubject", Action.numPending);
-    return numPending(this.index, seq, compileFilter(filter), lastPerSubject);
-  }
-
-  multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
-    checkOpen(this.closed, Action.lastSeqs);
-    if (!Array.isArray(filters)) throw filtersNotArray(filters);
-    for (const f of filters) checkFilter(f, Action.lastSeqs);
-    checkSeq(maxSeq, Action.lastSeqs, "maxSeq");
-    checkSeq(maxAllowed, Action.lastSeqs, "maxAllowed");
-    const compiled = filters.map((f) => compileFilter(f));
-    return multiLastSeqs(this.index, compiled, maxSeq, maxAllowed);
-  }
-
-  /** @see StreamStore.loadNextMsgMulti (multi-calls.ts) */
-  loadNextMsgMulti(filters: string[], start: number): StoredMsg {
-    return loadNextMsgMulti(this.multi, filters, start);
-  }
-
-  loadPrevMsgMulti(filters: string[], start: number): StoredMsg {
-    return loadPrevMsgMulti(this.multi, filters, start);
-  }
-
-  numPendingMulti(
-    seq: number,
-    filters: string[],
-    lastPerSubject: boolean,
-  ): { total: number; validThrough: number } {
-    return pendingMulti(this.multi, seq, filters, lastPerSubject);
-  }
-
-  multiLastMsgs(
-    filters: string[],
-    minSeq: number,
-    maxSeq: number,
-    maxAllowed: number,
-  ): StoredMsg[] {
-    return multiLastMsgs(this.multi, filters, minSeq, maxSeq, maxAllowed);
-  }
-
-  allLastSeqs(): number[] {
-    checkOpen(this.closed, Action.lastSeqs);
-    return allLastSeqs(this.index, ALL);
   }
 
   subjectForSeq(seq: number): string {

@@ -16,7 +16,7 @@ import type { Sealer } from "../at-rest/sealer.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { LimitedStore } from "../limits.ts";
 import type { MultiIndex } from "../multi-queries.ts";
-import { RemovalWatches } from "../snapshot/removal-watch.ts";
+import { StreamEngine } from "../stream-engine.ts";
 import { type EngineView, StreamPolicy } from "../stream-policy.ts";
 import { Timestamps } from "../timestamps.ts";
 import type { TtlExpiry } from "../ttl-expiry.ts";
@@ -33,7 +33,7 @@ import { ScratchBuffer } from "./scratch-buffer.ts";
 import { SubjectTotals } from "./subject-totals.ts";
 import { WriteBuffer } from "./write-buffer.ts";
 
-export abstract class FileStoreBase {
+export abstract class FileStoreBase extends StreamEngine {
   /** Takes the store out of the exit registry (runtimes/exit.ts); set while open. @internal */
   protected leaveExit: () => void = () => {};
   /** @internal */
@@ -94,8 +94,6 @@ export abstract class FileStoreBase {
   protected readonly scratch = new ScratchBuffer();
   /** @internal */
   protected blocks: Block[] = [];
-  /** Running snapshots, told of every removal before it happens (snapshot/removal-watch.ts). @internal */
-  protected readonly snapshots = new RemovalWatches();
   /** @internal */
   protected active!: Block;
   /** @internal */
@@ -118,8 +116,6 @@ export abstract class FileStoreBase {
   }
   /** @internal */
   protected lost: LostData | undefined;
-  /** @internal */
-  protected closed = false;
   /** @internal */
   protected flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** @internal */
@@ -154,6 +150,7 @@ export abstract class FileStoreBase {
 
   /** @internal */
   protected constructor(options: ResolvedFileStoreOptions, lock: DirectoryLock, sealer: Sealer) {
+    super();
     this.options = options;
     this.fs = options.fs;
     this.dir = options.dir;
@@ -215,8 +212,6 @@ export abstract class FileStoreBase {
     subjects: readonly string[],
     visit: (seq: number) => boolean,
   ): void;
-  /** @internal */
-  protected abstract nextLiveSeq(seq: number): number;
   /** @internal */
   protected abstract timestampOf(block: Block, seq: number): bigint;
   /** @internal */

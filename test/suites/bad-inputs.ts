@@ -176,6 +176,7 @@ const EVERY_SYNC_METHOD: ((s: Loose) => unknown)[] = [
   (s) => s.multiLastSeqs([">"], 0, 0),
   (s) => s.allLastSeqs(),
   (s) => s.subjectForSeq(1),
+  (s) => s.msgTtl(1),
   (s) => s.getSeqFromTime(0n),
   (s) => s.updateConfig({}),
   (s) => s.consumer("c"),
@@ -183,7 +184,7 @@ const EVERY_SYNC_METHOD: ((s: Loose) => unknown)[] = [
   (s) => s.syncDeleted([]),
 ];
 const EVERY_SYNC_METHOD_TEXT =
-  "`storeMsg`, `storeRawMsg`, `skipMsg`, `skipMsgs`, `loadMsg`, `loadNextMsg`, `loadLastMsg`, `loadPrevMsg`, `removeMsg`, `eraseMsg`, `purge`, `purgeEx`, `compact`, `truncate`, `state`, `fastState`, `filteredState`, `subjectsState`, `subjectsTotals`, `numPending`, `multiLastSeqs`, `allLastSeqs`, `subjectForSeq`, `getSeqFromTime`, `updateConfig`, `consumer`, `encodedStreamState`, `syncDeleted`";
+  "`storeMsg`, `storeRawMsg`, `skipMsg`, `skipMsgs`, `loadMsg`, `loadNextMsg`, `loadLastMsg`, `loadPrevMsg`, `removeMsg`, `eraseMsg`, `purge`, `purgeEx`, `compact`, `truncate`, `state`, `fastState`, `filteredState`, `subjectsState`, `subjectsTotals`, `numPending`, `multiLastSeqs`, `allLastSeqs`, `subjectForSeq`, `msgTtl`, `getSeqFromTime`, `updateConfig`, `consumer`, `encodedStreamState`, `syncDeleted`";
 
 /** Every row of the README's bad-input table, in its order. */
 export const BAD_INPUT_ROWS: BadInputRow[] = [
@@ -455,7 +456,7 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
 
   // ------------------------------------------------------------ reading and removing
   calls(
-    "`loadMsg`, `loadPrevMsg`, `removeMsg`, `eraseMsg`, `compact`, `truncate`, `subjectForSeq`",
+    "`loadMsg`, `loadPrevMsg`, `removeMsg`, `eraseMsg`, `compact`, `truncate`, `subjectForSeq`, `msgTtl`",
     `a sequence that is ${BAD_SEQS_TEXT}`,
     "ErrInvalidArgument",
     BAD_SEQ_ARGS.flatMap((seq) => [
@@ -466,6 +467,7 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
       (s: Loose) => s.compact(seq),
       (s: Loose) => s.truncate(seq),
       (s: Loose) => s.subjectForSeq(seq),
+      (s: Loose) => s.msgTtl(seq),
     ]),
   ),
   calls(

@@ -112,11 +112,19 @@ export const BINARY = new Uint8Array([0xff, 0xfe, 0, 1, 2]);
  * removed, and a consumer "east" on orders.east.> that fetched 5 and acked 2.
  */
 export async function sampleStore(fs: FileSystem, dir: string): Promise<void> {
-  const store = await FileStore.open({ dir, fs, blockSize: 4096, syncIntervalMs: 0 });
+  const store = await FileStore.open({
+    dir,
+    fs,
+    blockSize: 4096,
+    syncIntervalMs: 0,
+    allowMsgTtl: true,
+  });
   for (let i = 1; i <= 120; i++) {
     const subject = `orders.${REGIONS[i % 3]}.${i % 4}`;
     const payload = i === 8 ? BINARY : enc.encode(i === 9 ? "two\nlines" : `order ${i}`);
-    store.storeMsg(subject, i === 7 ? HEADERS : null, payload);
+    // Some carry a TTL (a day: none expires during a test), one never expires.
+    const ttl = i % 10 === 0 ? 86_400 : i === 11 ? -1 : undefined;
+    store.storeMsg(subject, i === 7 ? HEADERS : null, payload, ttl);
   }
   store.removeMsg(20);
   store.removeMsg(21);

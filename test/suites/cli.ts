@@ -47,14 +47,16 @@ async function messagesOf(disk: AdapterFixture, dir: string) {
   const store = await FileStore.open({ dir, fs: disk.fs, syncIntervalMs: 0 });
   try {
     const msgs: StoredMsg[] = [];
+    const ttls: number[] = [];
     const { firstSeq, lastSeq } = store.state();
     for (let seq = firstSeq; seq <= lastSeq && seq > 0; seq++) {
       try {
         msgs.push(store.loadMsg(seq));
+        ttls.push(store.msgTtl(seq));
       } catch {}
     }
     const { deleted: _d, ...state } = store.state();
-    return { msgs, state, subjects: store.subjectsState(">") };
+    return { msgs, ttls, state, subjects: store.subjectsState(">") };
   } finally {
     await store.close();
   }
@@ -245,6 +247,8 @@ function roundTripTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: Adap
           .map((l) => JSON.parse(l));
         expect(records).toHaveLength(118);
         expect(records[6]).toMatchObject({ seq: 7, hdr: btoa(dec.decode(HEADERS)) });
+        expect(records[6].ttl).toBeUndefined();
+        expect([records[9].ttl, records[10].ttl]).toStrictEqual([86_400, -1]);
 
         const imported = await runCli(
           ctx,
@@ -256,6 +260,8 @@ function roundTripTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: Adap
         const b = await messagesOf(disk, join(dir, "b"));
         expect({ ...b.state, consumers: 0 }).toStrictEqual({ ...a.state, consumers: 0 });
         expect(b.msgs).toStrictEqual(a.msgs);
+        expect(b.ttls).toStrictEqual(a.ttls);
+        expect(a.ttls.filter((t) => t !== 0)).toHaveLength(12);
         expect(b.subjects).toStrictEqual(a.subjects);
 
         // Without --keep-seq: the same messages under new sequences, appended.
@@ -273,6 +279,8 @@ function roundTripTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: Adap
         expect(c.msgs.map((m) => [m.subject, m.hdr, m.msg])).toStrictEqual(
           west.map((m) => [m.subject, m.hdr, m.msg]),
         );
+        const westTtls = a.ttls.filter((_, i) => a.msgs[i].subject.startsWith("orders.west."));
+        expect(c.ttls).toStrictEqual(westTtls);
       }),
     T,
   );

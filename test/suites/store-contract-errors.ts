@@ -193,6 +193,7 @@ const CLOSED: [string, (store: Loose) => unknown, string][] = [
   ["multiLastSeqs", (s) => s.multiLastSeqs([">"], 0, 0), "read last sequences"],
   ["allLastSeqs", (s) => s.allLastSeqs(), "read last sequences"],
   ["subjectForSeq", (s) => s.subjectForSeq(1), "read the subject of a message"],
+  ["msgTtl", (s) => s.msgTtl(1), "read the TTL of a message"],
   ["getSeqFromTime", (s) => s.getSeqFromTime(0n), "find a sequence by time"],
   ["updateConfig", (s) => s.updateConfig({}), "update config"],
   ["flush", (s) => s.flush(), "flush"],

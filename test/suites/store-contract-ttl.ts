@@ -138,6 +138,26 @@ export function ttlTests({ describe, it, expect }: TestApi, factory: StoreFactor
       });
     });
 
+    it("msgTtl reads back each message's TTL, 0 without one, and loadMsg's errors elsewhere", async () => {
+      const clock = testClock(10n * SECOND);
+      await withStore(factory, { allowMsgTtl: true, now: clock.now }, (store) => {
+        store.storeMsg("a", null, enc("1"), 30);
+        store.storeMsg("b", null, enc("2"));
+        store.storeMsg("c", enc("h"), enc("3"), -1);
+        store.storeRawMsg("d", null, enc("4"), 4, 11n * SECOND, 7);
+        store.removeMsg(2);
+        expect([1, 3, 4].map((seq) => store.msgTtl(seq))).toStrictEqual([30, -1, 7]);
+        store.storeMsg("e", null, enc("5"));
+        expect(store.msgTtl(5)).toBe(0);
+        expect(
+          [2, 9].map((seq) => [codeOf(() => store.msgTtl(seq)), codeOf(() => store.loadMsg(seq))]),
+        ).toStrictEqual([
+          [codeOf(() => store.loadMsg(2)), "ErrStoreMsgNotFound"],
+          ["ErrStoreEOF", "ErrStoreEOF"],
+        ]);
+      });
+    });
+
     if (factory.supports.persistence) {
       it("keeps TTLs through a reopen: due messages go at open, the rest later", async () => {
         const clock = testClock(10n * SECOND);
@@ -156,6 +176,7 @@ export function ttlTests({ describe, it, expect }: TestApi, factory: StoreFactor
           expect(store.fastState().msgs).toBe(20);
           expect(codeOf(() => store.loadMsg(1))).toBe("ErrStoreMsgNotFound");
           expect(store.loadMsg(2).msg).toStrictEqual(enc("m2"));
+          expect([2, 3, 5].map((seq) => store.msgTtl(seq))).toStrictEqual([20, -1, 20]);
           clock.t = 31n * SECOND;
           store = await fixture.reopen();
           expect(store.fastState().msgs).toBe(10);

@@ -9,12 +9,13 @@ import { type Selection, startSeq, walk } from "../select.ts";
 
 export const exportCommand: Command = {
   name: "export",
-  summary: "write messages as JSON lines (subject, headers, payload, sequence, time)",
+  summary: "write messages as JSON lines (subject, headers, payload, sequence, time, TTL)",
   usage: "export DIR [--subject F] [--from SEQ | --since TIME] [--limit N] > data.jsonl",
   help: `Writes the messages of the store in DIR to stdout, one JSON object per
-line: {"subject","seq","ts","hdr","msg"}, with ts the timestamp in
-nanoseconds as a decimal string and hdr (or null) and msg in base64, so
-every byte survives. \`jetstore import\` reads it back. Takes no lock and
+line: {"subject","seq","ts","hdr","msg","ttl"}, with ts the timestamp in
+nanoseconds as a decimal string, hdr (or null) and msg in base64, so every
+byte survives, and ttl the message's TTL in seconds (-1 never expires; left
+out when it has none). \`jetstore import\` reads it back. Takes no lock and
 changes nothing on disk; progress goes to stderr.
 
   --subject F      only subjects matching F (wildcards * and >)
@@ -49,7 +50,7 @@ example:
       const total = Math.min(limit, store.filteredState(Math.max(start, 1), sel.filter).msgs);
       let done = 0;
       await walk(store, sel.filter, start, limit, async (m) => {
-        await call.io.out.write(`${JSON.stringify(exportRecord(m))}\n`);
+        await call.io.out.write(`${JSON.stringify(exportRecord(m, store.msgTtl(m.seq)))}\n`);
         done++;
         bar.update(done, total, `${count(done)} of ${count(total)} messages`);
       });

@@ -20,7 +20,8 @@ messages get the store's next sequences and the time of the import; with it
 each keeps its sequence and timestamp (gaps are skipped), which needs a store
 whose last sequence is below the first imported one (an empty store, say):
 an export imported that way into an empty store gives the same state and
-messages. Refused while another process has the store open. Quiet on success.
+messages. A message's TTL is kept: counted from its timestamp with
+--keep-seq (one already past is removed at once), from the import without. Refused while another process has the store open. Quiet on success.
 
   --keep-seq       keep sequences and timestamps (storeRawMsg)
 
@@ -38,7 +39,7 @@ example:
         "import reads JSON lines from stdin: jetstore import DIR < data.jsonl",
       );
     }
-    const store = await openWritable(dir, call.key, true);
+    const store = await openWritable(dir, call.key, true, { allowMsgTtl: true });
     const bar = progress(call.io.err, "import");
     let line = 0;
     try {
@@ -81,8 +82,9 @@ function storeRecord(store: FileStore, record: unknown, keepSeq: boolean): void 
   const subject = field<string>(r, "subject", "string");
   const hdr = r.hdr === null || r.hdr === undefined ? null : fromBase64(field(r, "hdr", "string"));
   const msg = fromBase64(field(r, "msg", "string"));
+  const ttl = r.ttl === undefined ? undefined : field<number>(r, "ttl", "number");
   if (!keepSeq) {
-    store.storeMsg(subject, hdr, msg);
+    store.storeMsg(subject, hdr, msg, ttl);
     return;
   }
   const seq = field<number>(r, "seq", "number");
@@ -91,5 +93,5 @@ function storeRecord(store: FileStore, record: unknown, keepSeq: boolean): void 
     throw new JetStoreError("ErrInvalidArgument", `"ts" must be decimal nanoseconds`);
   const next = store.fastState().lastSeq + 1;
   if (Number.isSafeInteger(seq) && seq > next) store.skipMsgs(next, seq - next);
-  store.storeRawMsg(subject, hdr, msg, seq, BigInt(ts));
+  store.storeRawMsg(subject, hdr, msg, seq, BigInt(ts), ttl);
 }
