@@ -6,6 +6,8 @@
 import { isJetStoreError, JetStoreError } from "../errors.ts";
 import { compileFilter, filterMatches, hasWildcard } from "../subject-match.ts";
 import type { StoredMsg, StreamStore } from "../types.ts";
+import { type Invocation, stringOption } from "./command.ts";
+import { parseTime, wholeNumber } from "./numbers.ts";
 
 export interface Selection {
   filter: string;
@@ -14,6 +16,26 @@ export interface Selection {
   since?: bigint | undefined;
   last?: number | undefined;
   limit?: number | undefined;
+}
+
+/** The options that choose messages, as `parseArgs` takes them. */
+export const SELECTION_OPTIONS = {
+  subject: { type: "string" },
+  from: { type: "string" },
+  since: { type: "string" },
+  limit: { type: "string" },
+} as const;
+
+/** The selection a command's options ask for (`--last` where the command offers it). */
+export function selectionOf(call: Invocation): Selection {
+  const since = stringOption(call, "since");
+  return {
+    filter: stringOption(call, "subject") ?? ">",
+    from: wholeNumber(stringOption(call, "from"), "--from", 1),
+    since: since === undefined ? undefined : parseTime(since),
+    last: wholeNumber(stringOption(call, "last"), "--last"),
+    limit: wholeNumber(stringOption(call, "limit"), "--limit"),
+  };
 }
 
 /** The first sequence to look at for `sel` in `store`. */

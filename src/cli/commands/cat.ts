@@ -3,12 +3,11 @@ import { defaultFileSystem } from "../../../runtimes/detect.ts";
 import { joinPath } from "../../../runtimes/fs.ts";
 import { BLOCKS_DIR } from "../../filestore/recovery.ts";
 import type { StoredMsg } from "../../types.ts";
-import { type Command, EXIT_OK, flag, type Invocation, stringOption } from "../command.ts";
+import { type Command, EXIT_OK, flag, type Invocation } from "../command.ts";
 import { messageJson, messageLine } from "../message-format.ts";
-import { parseTime, wholeNumber } from "../numbers.ts";
 import { checkStoreExists, openReadOnly } from "../open-store.ts";
 import { toJson } from "../output.ts";
-import { type Selection, startSeq, walk } from "../select.ts";
+import { SELECTION_OPTIONS, selectionOf, startSeq, walk } from "../select.ts";
 
 const FOLLOW_POLL_MS = 250;
 
@@ -33,11 +32,8 @@ Takes no lock and changes nothing on disk.
 example:
   jetstore cat ./data --subject 'orders.*.42' --last 10`,
   options: {
-    subject: { type: "string" },
-    from: { type: "string" },
-    since: { type: "string" },
+    ...SELECTION_OPTIONS,
     last: { type: "string" },
-    limit: { type: "string" },
     follow: { type: "boolean", short: "f" },
     json: { type: "boolean" },
   },
@@ -45,14 +41,7 @@ example:
   needsKey: true,
   async run(call) {
     const dir = call.positionals[0]!;
-    const since = stringOption(call, "since");
-    const sel: Selection = {
-      filter: stringOption(call, "subject") ?? ">",
-      from: wholeNumber(stringOption(call, "from"), "--from", 1),
-      since: since === undefined ? undefined : parseTime(since),
-      last: wholeNumber(stringOption(call, "last"), "--last"),
-      limit: wholeNumber(stringOption(call, "limit"), "--limit"),
-    };
+    const sel = selectionOf(call);
     let left = sel.limit ?? Number.POSITIVE_INFINITY;
     const print = printer(call);
     // Taken before each view is opened: a write between the opening and the

@@ -1,11 +1,10 @@
 /** `jetstore export DIR`: the messages as JSON lines that `jetstore import` stores again. */
-import { type Command, EXIT_OK, stringOption } from "../command.ts";
+import { type Command, EXIT_OK } from "../command.ts";
 import { exportRecord } from "../message-format.ts";
-import { parseTime, wholeNumber } from "../numbers.ts";
 import { openReadOnly } from "../open-store.ts";
 import { count } from "../output.ts";
 import { progress } from "../progress.ts";
-import { type Selection, startSeq, walk } from "../select.ts";
+import { SELECTION_OPTIONS, selectionOf, startSeq, walk } from "../select.ts";
 
 export const exportCommand: Command = {
   name: "export",
@@ -25,23 +24,12 @@ changes nothing on disk; progress goes to stderr.
 
 example:
   jetstore export ./data --subject 'orders.>' > orders.jsonl`,
-  options: {
-    subject: { type: "string" },
-    from: { type: "string" },
-    since: { type: "string" },
-    limit: { type: "string" },
-  },
+  options: SELECTION_OPTIONS,
   positionals: { min: 1, max: 1 },
   needsKey: true,
   async run(call) {
     const dir = call.positionals[0]!;
-    const since = stringOption(call, "since");
-    const sel: Selection = {
-      filter: stringOption(call, "subject") ?? ">",
-      from: wholeNumber(stringOption(call, "from"), "--from", 1),
-      since: since === undefined ? undefined : parseTime(since),
-      limit: wholeNumber(stringOption(call, "limit"), "--limit"),
-    };
+    const sel = selectionOf(call);
     const store = await openReadOnly(dir, call.key);
     const bar = progress(call.io.err, "export");
     try {
