@@ -54,7 +54,8 @@ export class Sealer {
   /** The format new files are written in. */
   readonly target: FileFormat;
   private dataKey: Uint8Array | null;
-  private readonly crypto: CryptoProvider;
+  /** Chosen on first use: probing the runtime's ciphers costs a plain store's open for nothing. */
+  private crypto: CryptoProvider | null = null;
   readonly compressor: Compressor;
   private pool: Uint8Array = new Uint8Array(0);
   private poolAt = 0;
@@ -66,7 +67,6 @@ export class Sealer {
     this.target = target;
     this.mayHoldSealed = mayHoldSealed;
     this.dataKey = dataKey;
-    this.crypto = defaultCrypto();
     this.compressor = snappy();
   }
 
@@ -76,6 +76,7 @@ export class Sealer {
   }
 
   aead(cipher: CipherName): Aead {
+    this.crypto ??= defaultCrypto();
     return this.crypto.aead(cipher);
   }
 

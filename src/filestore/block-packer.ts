@@ -30,6 +30,8 @@ export class BlockPacker {
   private rewrite: BlockRewrite | null = null;
   private timer: TimerId | null = null;
   private finishing = false;
+  /** The fsync of a finishing rewrite and what follows it; close waits for it (see `settled`). */
+  private settling: Promise<void> | null = null;
   private stopped = false;
   /** The first error a rewrite met; it is dropped, and the block stays as it was. */
   lastError: unknown = null;
@@ -63,6 +65,14 @@ export class BlockPacker {
     // A rewrite whose fsync is in flight is dropped when that fsync settles.
     if (this.rewrite !== null && !this.finishing) this.files.abandonRewrite(this.rewrite);
     this.rewrite = null;
+  }
+
+  /**
+   * Resolves once a rewrite whose fsync was in flight at `stop` has removed
+   * its file: nothing of the store's may touch the directory after close.
+   */
+  settled(): Promise<void> {
+    return this.settling ?? Promise.resolve();
   }
 
   /** Forgets `block` (it leaves the store). */
@@ -133,9 +143,10 @@ export class BlockPacker {
       return;
     }
     this.finishing = true;
-    rewrite.handle.syncAsync().then(
+    this.settling = rewrite.handle.syncAsync().then(
       () => {
         this.finishing = false;
+        this.settling = null;
         if (this.stopped) {
           this.files.abandonRewrite(rewrite);
           return;
@@ -156,6 +167,7 @@ export class BlockPacker {
       },
       (err: unknown) => {
         this.finishing = false;
+        this.settling = null;
         this.lastError ??= err;
         this.files.abandonRewrite(rewrite);
         this.rewrite = null;

@@ -86,6 +86,14 @@ const _ALL = compileFilter("");
 const NO_PAYLOAD = new Uint8Array(0);
 
 /** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
+/**
+ * A last block at least this large (or half a block) that the checkpoint
+ * vouches for whole is not read at open: appends start a new block, so
+ * opening costs the same whatever the store holds. A smaller one is read
+ * and appended to, so opening and closing often does not leave small blocks.
+ */
+const LAST_BLOCK_KEPT_BELOW = 1024 * 1024;
+
 const OPENING: unique symbol = Symbol("FileStore.open");
 
 export type { FileStoreOptions } from "./options.ts";
@@ -178,7 +186,17 @@ export class FileStore extends Durability implements StreamStore {
 
   /** @internal */
   protected load(): void {
-    const r = recover(this.fs, this.files, this.dir, this.cache, this.buffer, this.expiry.ttls);
+    const { blockSize } = this.options;
+    const leaveLastFrom = Math.min(LAST_BLOCK_KEPT_BELOW, blockSize / 2);
+    const r = recover(
+      this.fs,
+      this.files,
+      this.dir,
+      this.cache,
+      this.buffer,
+      this.expiry.ttls,
+      leaveLastFrom,
+    );
     this.blocks = r.blocks;
     this.subjects = r.subjects;
     this.lost = r.lost;
@@ -188,7 +206,7 @@ export class FileStore extends Durability implements StreamStore {
       this.policy.addedAll(b.msgs, b.bytes);
       b.durability.synced = b.written;
     }
-    if (this.blocks.length === 0) {
+    if (this.blocks.length === 0 || r.lastLeftUnread) {
       this.startBlock();
     } else {
       this.active = this.blocks[this.blocks.length - 1];
@@ -537,6 +555,7 @@ export class FileStore extends Durability implements StreamStore {
       this.closed = true;
       this.leaveExit();
       this.stopTimers();
+      await this.packer.settled();
       this.releaseMemory();
       await Promise.allSettled(this.unlinking);
       this.lock.release();
@@ -554,6 +573,7 @@ export class FileStore extends Durability implements StreamStore {
     this.closed = true;
     this.leaveExit();
     this.stopTimers();
+    await this.packer.settled();
     this.releaseMemory();
     try {
       // A removal from a round still in flight would take a later store's file of the same name.

@@ -56,6 +56,7 @@ import {
 import { blockPath } from "./recovery.ts";
 import { FileStoreBase } from "./store-base.ts";
 import { NO_SUBJECT } from "./subject-totals.ts";
+import { lastRecordOffset } from "./tail-record.ts";
 
 export abstract class BlockReads extends FileStoreBase {
   /** Live messages in [from, to] (ascending) or [to, from] (descending) with their subjects. @internal */
@@ -269,6 +270,14 @@ export abstract class BlockReads extends FileStoreBase {
     seq: number,
   ): { ptr: number; available: number; offset: number } {
     if (this.readsDirectly(block)) return this.readRecordDirect(block, seq);
+    if (seq === block.last && block.offsets === null && !this.cache.holds(block.n)) {
+      // Not read since open (recovery.ts leaves a large last block unread): its newest
+      // message is found from the end instead of indexing the whole block.
+      const offset = lastRecordOffset(this.files, block, this.scratch);
+      if (offset !== NO_RECORD) {
+        return { ptr: this.scratch.ptr, available: block.written - offset, offset };
+      }
+    }
     const { ptr, length } = this.bytesOf(block);
     const offset = block.offsetOf(seq);
     if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);

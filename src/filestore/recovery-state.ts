@@ -350,8 +350,11 @@ export class Recovery {
     return missing.length;
   }
 
-  /** Subjects of every live message, from scans or by reading trusted blocks. */
-  rebuildAllSubjects(buffer: WriteBuffer): void {
+  /**
+   * Subjects of every live message, from scans or by reading trusted blocks;
+   * `buffer` holds the last block unless open left it unread (null).
+   */
+  rebuildAllSubjects(buffer: WriteBuffer | null): void {
     this.subjects.clear();
     const active = this.blocks[this.blocks.length - 1];
     for (const block of this.blocks) {
@@ -364,7 +367,7 @@ export class Recovery {
         continue;
       }
       const { ptr, length } =
-        block === active
+        block === active && buffer !== null
           ? { ptr: buffer.ptr, length: buffer.used }
           : loadBlock(this.files, this.cache, block);
       const unverified: number[] = [];

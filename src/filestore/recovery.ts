@@ -52,6 +52,8 @@ export interface Recovered {
   subjects: SubjectTotals;
   lost: LostData | undefined;
   nextBlockNumber: number;
+  /** The last block was trusted whole and left unread: appends go to a new block. */
+  lastLeftUnread: boolean;
 }
 
 export function blockPath(dir: string, n: number): string {
@@ -95,6 +97,7 @@ export function recover(
   cache: BlockCache,
   buffer: WriteBuffer,
   ttls: MessageTtls,
+  leaveLastFrom = Number.POSITIVE_INFINITY,
 ): Recovered {
   const checkpoint = readCheckpoint(fs, dir, files.sealer);
   const names = fs.list(joinPath(dir, BLOCKS_DIR)).filter((name) => {
@@ -124,6 +127,7 @@ export function recover(
 
   // Core memory read for a sealed block and not yet owned by the cache; freed if open fails.
   let loose: number | null = null;
+  let lastLeftUnread = false;
   try {
     for (let i = 0; i < numbers.length; i++) {
       const n = numbers[i];
@@ -164,7 +168,16 @@ export function recover(
         r.rebuildSubjects = true;
       }
       r.blocks.push(block);
-      if (trusted && size === cp.length && !isLast) {
+      // A last block the checkpoint vouches for whole and large enough to be worth a
+      // block of its own is left unread too: nothing at open is sized by the store.
+      // Not one the packer would rewrite once it stops growing: that reads it all.
+      const leave =
+        isLast &&
+        size >= leaveLastFrom &&
+        size > BLOCK_HEADER_SIZE &&
+        !files.needsConversion(block);
+      if (trusted && size === cp.length && (!isLast || leave)) {
+        lastLeftUnread = isLast;
         block.length = block.written = size;
         if (size >= BLOCK_HEADER_SIZE && !trustedHeaderIntact(files, block)) {
           r.noteHeader(n);
@@ -241,7 +254,8 @@ export function recover(
     r.rebuildSubjects = true;
   }
   // Damage found while replaying tombstones into trusted blocks also leaves their counts stale.
-  if (r.rebuildSubjects || r.blocks.some((b) => b.damage !== null)) r.rebuildAllSubjects(buffer);
+  if (r.rebuildSubjects || r.blocks.some((b) => b.damage !== null))
+    r.rebuildAllSubjects(lastLeftUnread ? null : buffer);
   r.readTombstonesOfUnscanned(scanned);
   const lost = r.report();
   r.tombstoned.dispose();
@@ -257,6 +271,7 @@ export function recover(
     subjects: r.subjects,
     lost,
     nextBlockNumber: highest + 1,
+    lastLeftUnread,
   };
 }
 

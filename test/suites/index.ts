@@ -24,6 +24,7 @@ import { fileStoreSuite } from "./filestore.ts";
 import { fileStoreOptionsSuite } from "./filestore-options.ts";
 import { fixtureSuite } from "./fixtures.ts";
 import { killSuite } from "./kills.ts";
+import { lazyOpenSuite } from "./lazy-open.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
 import { normalExitSuite } from "./normal-exit.ts";
@@ -69,6 +70,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   consumerStorePersistenceSuite(api, ctx);
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
+  lazyOpenSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
   fileModeSuite(api, ctx);
   corruptionSuite(api);
