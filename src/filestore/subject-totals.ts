@@ -29,8 +29,8 @@ export const NO_SUBJECT = 0xffffffff;
 export class SubjectTotals {
   /** Read freely; change only through this class, which keeps `trie` in step. */
   readonly map = new Map<string, SubjectEntry>();
-  /** The same entries by token, for wildcard filters. */
-  readonly trie = new SubjectTrie<SubjectEntry>();
+  /** `trie` once a wildcard filter asked for it; kept in step from then on. */
+  private tokens: SubjectTrie<SubjectEntry> | null = null;
   /** Subjects by id; ids are handed out on first use and freed with their last message. */
   private readonly byId: (string | undefined)[] = [];
   /** The entry of each id in `byId`. */
@@ -43,12 +43,25 @@ export class SubjectTotals {
     return this.map.size;
   }
 
+  /**
+   * The same entries by token, for wildcard filters: built on the first
+   * one, so an open (and every append of a new subject) before it pays nothing.
+   */
+  get trie(): SubjectTrie<SubjectEntry> {
+    if (this.tokens === null) {
+      const trie = new SubjectTrie<SubjectEntry>();
+      for (const [subject, entry] of this.map) trie.set(subject, entry);
+      this.tokens = trie;
+    }
+    return this.tokens;
+  }
+
   /** Counts a message; `entry` is `get(subject)` when the caller already has it. */
   add(subject: string, seq: number, entry = this.map.get(subject), bytes?: number): SubjectEntry {
     if (entry === undefined) {
       const created: SubjectEntry = { msgs: 1, first: seq, last: seq, bytes };
       this.map.set(subject, created);
-      this.trie.set(subject, created);
+      this.tokens?.set(subject, created);
       return created;
     }
     entry.msgs++;
@@ -73,7 +86,7 @@ export class SubjectTotals {
   private removeFrom(subject: string, entry: SubjectEntry, seq: number): void {
     if (--entry.msgs === 0) {
       this.map.delete(subject);
-      this.trie.delete(subject);
+      this.tokens?.delete(subject);
       if (entry.id !== undefined) {
         this.byId[entry.id] = undefined;
         this.entriesById[entry.id] = undefined;
@@ -92,7 +105,7 @@ export class SubjectTotals {
   /** Puts back an entry a checkpoint recorded. */
   restore(subject: string, entry: SubjectEntry): void {
     this.map.set(subject, entry);
-    this.trie.set(subject, entry);
+    this.tokens?.set(subject, entry);
   }
 
   get(subject: string): SubjectEntry | undefined {
@@ -144,7 +157,7 @@ export class SubjectTotals {
 
   clear(): void {
     this.map.clear();
-    this.trie.clear();
+    this.tokens = null;
     this.byId.length = 0;
     this.entriesById.length = 0;
     this.freeIds.length = 0;
