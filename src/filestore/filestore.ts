@@ -405,6 +405,26 @@ export class FileStore extends Durability implements StreamStore {
     return seq;
   }
 
+  /**
+   * Restore's bulk path (bulk-load.ts): appends the plain message records
+   * among the `len` bytes of archive records at `src` in core memory, from
+   * offset `at`; returns where it stopped (`len`: all taken). @internal
+   */
+  appendArchived(src: number, len: number, at: number): number {
+    checkOpen(this.closed, "restore");
+    this.settleCheckpoint();
+    if (!this.bulkAllowed()) return at;
+    const before = this.lastSeq;
+    const end = this.bulkAppend(src, len, at);
+    for (let s = before + 1; s <= this.lastSeq; s++) this.consumers.stored(s);
+    return end;
+  }
+
+  /** @internal */
+  protected checkBulkSubject(subject: string): number {
+    return checkSubject(subject, "store raw message");
+  }
+
   skipMsgs(seq: number, num: number): void {
     checkOpen(this.closed, "skip messages");
     this.settleCheckpoint();

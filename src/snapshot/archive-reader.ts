@@ -284,43 +284,48 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The messages of a checked Messages frame. */
 export function decodeMessages(frame: Frame): ArchivedMsg[] {
+  const out: ArchivedMsg[] = [];
+  const at = { offset: 0 };
+  while (at.offset < frame.body.length) out.push(decodeMessageAt(frame, at));
+  return out;
+}
+
+/** The message record at `at.offset` of a checked Messages frame; moves `at.offset` past it. */
+export function decodeMessageAt(frame: Frame, at: { offset: number }): ArchivedMsg {
   const body = frame.body;
   const view = new DataView(body.buffer, body.byteOffset, body.length);
-  const out: ArchivedMsg[] = [];
   try {
-    for (let at = 0; at < body.length; ) {
-      const seq = view.getBigUint64(at, true);
-      const ts = view.getBigInt64(at + 8, true);
-      const ttl = view.getBigInt64(at + 16, true);
-      const hdrLen = view.getInt32(at + 24, true);
-      const subjectLen = view.getUint32(at + 28, true);
-      const msgLen = view.getUint32(at + 32, true);
-      if (
-        seq === 0n ||
-        seq > BigInt(Number.MAX_SAFE_INTEGER) ||
-        ts < 0n ||
-        ttl < -1n ||
-        ttl > 0xffffffffn
-      ) {
-        throw damaged("a message record holds values out of range", frame.offset);
-      }
-      at += RECORD_FIXED;
-      const subject = decoder.decode(body.subarray(at, at + subjectLen));
-      at += subjectLen;
-      let hdr: Uint8Array | null = null;
-      if (hdrLen >= 0) {
-        hdr = body.subarray(at, at + hdrLen);
-        at += hdrLen;
-      }
-      const msg = body.subarray(at, at + msgLen);
-      at += msgLen;
-      out.push({ subject, hdr, msg, seq: Number(seq), ts, ttl: Number(ttl) });
+    let o = at.offset;
+    const seq = view.getBigUint64(o, true);
+    const ts = view.getBigInt64(o + 8, true);
+    const ttl = view.getBigInt64(o + 16, true);
+    const hdrLen = view.getInt32(o + 24, true);
+    const subjectLen = view.getUint32(o + 28, true);
+    const msgLen = view.getUint32(o + 32, true);
+    if (
+      seq === 0n ||
+      seq > BigInt(Number.MAX_SAFE_INTEGER) ||
+      ts < 0n ||
+      ttl < -1n ||
+      ttl > 0xffffffffn
+    ) {
+      throw damaged("a message record holds values out of range", frame.offset);
     }
+    o += RECORD_FIXED;
+    const subject = decoder.decode(body.subarray(o, o + subjectLen));
+    o += subjectLen;
+    let hdr: Uint8Array | null = null;
+    if (hdrLen >= 0) {
+      hdr = body.subarray(o, o + hdrLen);
+      o += hdrLen;
+    }
+    const msg = body.subarray(o, o + msgLen);
+    at.offset = o + msgLen;
+    return { subject, hdr, msg, seq: Number(seq), ts, ttl: Number(ttl) };
   } catch (err) {
     if (err instanceof JetStoreError) throw err;
     throw damaged(`a message record does not decode (${(err as Error).message})`, frame.offset);
   }
-  return out;
 }
 
 /** The header of a checked Header frame. */

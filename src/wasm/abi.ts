@@ -136,6 +136,28 @@ export interface ChaChaAbi {
   ): number;
 }
 
+/**
+ * Restore's bulk path (assembly/archive.ts): archive message records to block
+ * records; returns the count; `archiveResult()` holds 0 source offset u32,
+ * 4 block bytes used u32, 8 why it stopped u32 (0 end, 1 full, 2 another
+ * kind of record, 3 meta full). Five u32 per record at `meta`: block offset,
+ * length, subject hash, subject offset in the source, subject length.
+ */
+export interface ArchiveAbi {
+  archiveToBlock(
+    src: number,
+    srcLen: number,
+    at: number,
+    dst: number,
+    used: number,
+    cap: number,
+    next: number,
+    meta: number,
+    metaCap: number,
+  ): number;
+  archiveResult(): number;
+}
+
 /** Everything the core exports; each area adds its own interface here. */
 export type CoreAbi = MemoryAbi &
   XxHashAbi &
@@ -144,4 +166,5 @@ export type CoreAbi = MemoryAbi &
   VarintAbi &
   SeqsetAbi &
   SnappyAbi &
-  ChaChaAbi;
+  ChaChaAbi &
+  ArchiveAbi;

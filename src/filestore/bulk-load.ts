@@ -1,0 +1,200 @@
+/**
+ * Restore's bulk path: the message records of a snapshot archive's Messages
+ * frame, already in core memory, appended to the active block in runs. One
+ * WASM call (assembly/archive.ts) writes a run of records straight into the
+ * write buffer, the same bytes `WriteBuffer.append` would write, and lists
+ * each record's offset, length and subject; this layer then does per message
+ * only what `appendMessage` does to the store's memory (the block's offset
+ * index and counts, the stream's counts, the subject's totals), with no
+ * string, object or BigInt made per message: subjects are interned by the
+ * core's hash of their bytes, checked byte for byte. Write-outs, block rolls
+ * and their early fsyncs are the write path's own.
+ *
+ * It takes only what needs no decision: the next sequence, no TTL, a store
+ * without limits, age or pending TTLs, not `syncAlways`. At any other record
+ * it stops and says where; the caller writes that one through `storeRawMsg`
+ * / `skipMsgs`, which check and refuse as always, and goes on.
+ */
+import { BLOCK_HEADER_SIZE } from "../format.ts";
+import { getCore } from "../wasm/core.ts";
+import type { SubjectEntry } from "./subject-totals.ts";
+import { BlockWrites } from "./writes.ts";
+
+/** Records per WASM call: the size of the list it fills. */
+const RUN = 4096;
+const WORDS = 5;
+const STOP_FULL = 1;
+const STOP_OTHER = 2;
+/** The fixed part of an archive record (record-writer.ts RECORD_FIXED). */
+const ARCHIVE_FIXED = 36;
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+interface Interned {
+  /** The subject's bytes, to check a hash's hit against. */
+  bytes: Uint8Array;
+  subject: string;
+  entry: SubjectEntry;
+}
+
+export abstract class BulkLoads extends BlockWrites {
+  /** Where the core lists the records of a run (RUN × WORDS u32), allocated on first use. @internal */
+  private bulkMeta = 0;
+  /** Subjects by hash, valid while nothing but this path changed the store (`bulkMark`). @internal */
+  private readonly bulkSubjects = new Map<number, Interned>();
+  /** lastSeq and message count when the last bulk call returned. @internal */
+  private bulkMark = [-1, -1];
+
+  /** Subject validation of a new subject's string: the facade's, passed down. @internal */
+  protected abstract checkBulkSubject(subject: string): number;
+
+  /** Whether the bulk path may take messages now. @internal */
+  protected bulkAllowed(): boolean {
+    const policy = this.policy;
+    return (
+      !this.options.syncAlways &&
+      policy.limited === null &&
+      policy.limits.maxAgeMs === 0 &&
+      policy.expiry.ttls.pending === 0
+    );
+  }
+
+  /**
+   * Appends the plain message records of `src` (`len` bytes of archive
+   * records in core memory) from offset `at`; returns the offset of the
+   * first record it did not take (`len` when it took them all).
+   * @internal
+   */
+  protected bulkAppend(src: number, len: number, at: number): number {
+    const core = getCore();
+    if (this.bulkMeta === 0) this.bulkMeta = core.alloc(RUN * WORDS * 4);
+    const policy = this.policy;
+    if (this.bulkMark[0] !== this.lastSeq || this.bulkMark[1] !== policy.msgs) {
+      // Something else changed the store: a cached entry may have been dropped.
+      this.bulkSubjects.clear();
+    }
+    const abi = core.abi;
+    const result = abi.archiveResult();
+    const meta = this.bulkMeta >>> 2;
+    while (at < len) {
+      const buffer = this.buffer;
+      const first = this.lastSeq + 1;
+      const n = abi.archiveToBlock(
+        src,
+        len,
+        at,
+        buffer.ptr,
+        buffer.used,
+        Math.max(this.options.blockSize, buffer.used),
+        first,
+        this.bulkMeta,
+        RUN,
+      );
+      const view = core.view;
+      let why = view.getUint32(result + 8, true);
+      at = view.getUint32(result, true);
+      const used = view.getUint32(result + 4, true);
+      if (n > 0) {
+        const taken = this.indexRun(src, first, n);
+        const u32 = core.u32;
+        if (taken < n) {
+          // A subject the store refuses: its record is taken back and left to the caller.
+          const m = meta + taken * WORDS;
+          buffer.used = u32[m];
+          at = u32[m + 3] - ARCHIVE_FIXED;
+          why = STOP_OTHER;
+        } else {
+          buffer.used = used;
+        }
+        if (taken > 0) {
+          const last = src + u32[meta + (taken - 1) * WORDS + 3] - ARCHIVE_FIXED;
+          this.lastTs = core.view.getBigInt64(last + 8, true);
+          const block = this.active;
+          if (block.maxTs !== null) block.maxTs = null;
+          block.length = buffer.used;
+          this.afterWrite();
+        }
+      }
+      if (why === STOP_FULL) {
+        // A record bigger than an empty block goes through the write path, which grows the buffer.
+        if (this.buffer.used <= BLOCK_HEADER_SIZE) break;
+        this.rollBlock();
+      } else if (why === STOP_OTHER) {
+        break;
+      }
+    }
+    this.bulkMark[0] = this.lastSeq;
+    this.bulkMark[1] = policy.msgs;
+    return at;
+  }
+
+  /**
+   * What `appendMessage` does to memory, for the `n` records of a run from
+   * sequence `first`; returns how many it took (fewer at a subject the store
+   * refuses, which is left to the caller's write path to refuse).
+   */
+  private indexRun(src: number, first: number, n: number): number {
+    const core = getCore();
+    const u32 = core.u32;
+    const u8 = core.u8;
+    const block = this.active;
+    const policy = this.policy;
+    const subjects = this.subjects;
+    const cache = this.bulkSubjects;
+    let m = this.bulkMeta >>> 2;
+    for (let i = 0; i < n; i++, m += WORDS) {
+      const seq = first + i;
+      const size = u32[m + 1];
+      const hash = u32[m + 2];
+      const subjectAt = src + u32[m + 3];
+      const subjectLen = u32[m + 4];
+      let hit: Interned | null | undefined = cache.get(hash);
+      if (hit === undefined || !sameBytes(u8, subjectAt, subjectLen, hit.bytes)) {
+        hit = this.intern(u8, subjectAt, subjectLen, hash, seq);
+        if (hit === null) {
+          if (i > 0) this.lastSeq = seq - 1;
+          return i;
+        }
+      } else {
+        hit.entry.msgs++;
+        hit.entry.last = seq;
+      }
+      block.appendMessage(seq, u32[m], size);
+      if (policy.msgs === 0) this.firstSeq = seq;
+      policy.added(size);
+      if (block.subjectIds !== null) {
+        block.setSubjectId(seq, subjects.idOf(hit.subject, hit.entry));
+      }
+    }
+    this.lastSeq = first + n - 1;
+    return n;
+  }
+
+  /** A subject seen for the first time in this run of calls: checked, counted, cached. */
+  private intern(
+    u8: Uint8Array,
+    at: number,
+    len: number,
+    hash: number,
+    seq: number,
+  ): Interned | null {
+    const bytes = u8.slice(at, at + len);
+    let subject: string;
+    let subjectBytes: number;
+    try {
+      subject = decoder.decode(bytes);
+      subjectBytes = this.checkBulkSubject(subject);
+    } catch {
+      return null;
+    }
+    const entry = this.subjects.add(subject, seq, this.subjects.get(subject), subjectBytes);
+    const interned = { bytes, subject, entry };
+    this.bulkSubjects.set(hash, interned);
+    return interned;
+  }
+}
+
+function sameBytes(u8: Uint8Array, at: number, len: number, bytes: Uint8Array): boolean {
+  if (bytes.length !== len) return false;
+  for (let i = 0; i < len; i++) if (u8[at + i] !== bytes[i]) return false;
+  return true;
+}
