@@ -10,6 +10,11 @@
 // forged record never reads outside [src, src + srcLen).
 import {
   MAX_SEQ,
+  REC_FLAG_ERASED,
+  REC_FLAG_SKIP,
+  REC_FLAG_TOMBSTONE,
+  REC_FLAG_TTL,
+  REC_TTL_SIZE,
   MAX_SUBJECT_BYTES,
   REC_CHECKSUM_SIZE,
   REC_FLAG_HDR,
@@ -22,11 +27,12 @@ import {
   REC_OFF_SUBJECT_LEN,
   REC_OFF_TS,
 } from "./format";
-import { RECORD_LIMIT } from "./record";
+import { checkRecord, RECORD_LIMIT } from "./record";
 import { hash64 } from "./xxhash64";
 
 /** seq u64, ts i64, ttl i64, header length i32, subject length u32, payload length u32. */
 const ARCHIVE_FIXED: u32 = 36;
+const KINDS: u32 = REC_FLAG_TOMBSTONE | REC_FLAG_ERASED | REC_FLAG_SKIP;
 /** u32s written to `meta` per record converted. */
 const ARCHIVE_META_WORDS: u32 = 5;
 
@@ -130,5 +136,63 @@ export function archiveToBlock(
   store<u32>(RESULT, at);
   store<u32>(RESULT, used, 4);
   store<u32>(RESULT, why, 8);
+  return n;
+}
+
+/**
+ * Snapshot's bulk path, the other way: the block records at the `count`
+ * offsets listed at `offsets` (u32 each) of the block at `block` (`blockLen`
+ * bytes), sequences `first`, `first + 1`, …, written as archive records at
+ * `dst`, which has room for `cap` bytes. Each record is verified (checksum and
+ * fields, as every read does) and must be a message at its sequence; the run
+ * stops at the first that is not, or that does not fit, and leaves it to the
+ * caller's read path. Returns the records written; the result area's second
+ * word holds the bytes written.
+ */
+export function blockToArchive(
+  block: usize,
+  blockLen: u32,
+  offsets: usize,
+  count: u32,
+  first: f64,
+  dst: usize,
+  cap: u32,
+): u32 {
+  let seq = <u64>first;
+  let out: u32 = 0;
+  let n: u32 = 0;
+  for (; n < count; n++) {
+    const offset = load<u32>(offsets + (<usize>n << 2));
+    if (offset >= blockLen) break;
+    const p = block + <usize>offset;
+    const length = checkRecord(p, blockLen - offset);
+    if (length < 0) break;
+    const flags = <u32>load<u8>(p, REC_OFF_FLAGS);
+    if ((flags & KINDS) != 0 || load<u64>(p, REC_OFF_SEQ) != seq) break;
+    const subjectLen = <u32>load<u16>(p, REC_OFF_SUBJECT_LEN);
+    const hdrLen = load<u32>(p, REC_OFF_HDR_LEN);
+    let fieldsAt = p + REC_HEADER_SIZE;
+    let ttl: i64 = 0;
+    if (flags & REC_FLAG_TTL) {
+      ttl = load<i64>(fieldsAt);
+      fieldsAt += REC_TTL_SIZE;
+    }
+    const bytes = <u32>(p + <usize>length - REC_CHECKSUM_SIZE - fieldsAt);
+    const msgLen = bytes - subjectLen - hdrLen;
+    if (<u64>ARCHIVE_FIXED + <u64>bytes > <u64>(cap - out)) break;
+    const r = dst + <usize>out;
+    store<u64>(r, seq);
+    store<u64>(r, load<u64>(p, REC_OFF_TS), 8);
+    store<i64>(r, ttl, 16);
+    store<i32>(r, flags & REC_FLAG_HDR ? <i32>hdrLen : -1, 24);
+    store<u32>(r, subjectLen, 28);
+    store<u32>(r, msgLen, 32);
+    memory.copy(r + ARCHIVE_FIXED, fieldsAt, <usize>bytes);
+    out += ARCHIVE_FIXED + bytes;
+    seq++;
+  }
+  store<u32>(RESULT, 0);
+  store<u32>(RESULT, out, 4);
+  store<u32>(RESULT, 0, 8);
   return n;
 }

@@ -16,6 +16,7 @@
  * / `skipMsgs`, which check and refuse as always, and goes on.
  */
 import { BLOCK_HEADER_SIZE } from "../format.ts";
+import type { RecordWriter } from "../snapshot/record-writer.ts";
 import { getCore } from "../wasm/core.ts";
 import type { SubjectEntry } from "./subject-totals.ts";
 import { BlockWrites } from "./writes.ts";
@@ -43,6 +44,9 @@ export abstract class BulkLoads extends BlockWrites {
   private readonly bulkSubjects = new Map<number, Interned>();
   /** lastSeq and message count when the last bulk call returned. @internal */
   private bulkMark = [-1, -1];
+  /** Core memory of snapshot runs (archiveRun). @internal */
+  private runPtr = 0;
+  private runCapacity = 0;
 
   /** Subject validation of a new subject's string: the facade's, passed down. @internal */
   protected abstract checkBulkSubject(subject: string): number;
@@ -167,6 +171,66 @@ export abstract class BulkLoads extends BlockWrites {
     }
     this.lastSeq = first + n - 1;
     return n;
+  }
+
+  /**
+   * Snapshot's bulk path (removal-watch.ts `archiveRun`): the live messages
+   * from `from` through `to` that follow it without a gap in its block,
+   * verified and written as archive records by one WASM call, as many as fit
+   * in what `out` lacks of `maxBytes`; returns the last sequence written, or
+   * `from - 1` (a block read record by record, a record that fails
+   * verification: `archiveInto` decides).
+   * @internal
+   */
+  protected archiveRun(from: number, to: number, out: RecordWriter, maxBytes: number): number {
+    const block = this.findBlock(from);
+    const room = maxBytes - out.length;
+    if (block === undefined || room <= 0 || !block.isLive(from) || this.readsDirectly(block)) {
+      return from - 1;
+    }
+    const { ptr, length } = this.bytesOf(block);
+    const offsets = block.offsets;
+    if (offsets === null) return from - 1;
+    let end = Math.min(to, block.last);
+    for (const [lo] of block.deleted.runs(from)) {
+      if (lo - 1 < end) end = lo - 1;
+      break;
+    }
+    const count = Math.min(end - from + 1, 1 + Math.floor(room / ARCHIVE_FIXED));
+    if (count <= 0) return from - 1;
+    const core = getCore();
+    const scratch = this.runScratch(count * 4 + room);
+    const at = from - block.first;
+    core.u32.set(offsets.subarray(at, at + count), scratch >>> 2);
+    const dst = scratch + count * 4;
+    const n = core.abi.blockToArchive(ptr, length, scratch, count, from, dst, room);
+    if (n === 0) return from - 1;
+    const bytes = core.view.getUint32(core.abi.archiveResult() + 4, true);
+    out.addRaw(core.u8.subarray(dst, dst + bytes), n, from + n - 1);
+    return from + n - 1;
+  }
+
+  /** Frees the core memory of both bulk paths (at close). @internal */
+  protected releaseBulkMemory(): void {
+    const core = getCore();
+    if (this.bulkMeta !== 0) core.free(this.bulkMeta);
+    if (this.runPtr !== 0) core.free(this.runPtr);
+    this.bulkMeta = 0;
+    this.runPtr = 0;
+    this.runCapacity = 0;
+    this.bulkSubjects.clear();
+  }
+
+  /** Core memory for a snapshot run (offsets, then records), kept and grown. */
+  private runScratch(size: number): number {
+    if (size > this.runCapacity) {
+      const core = getCore();
+      if (this.runPtr !== 0) core.free(this.runPtr);
+      this.runPtr = 0;
+      this.runCapacity = Math.max(size, 2 * 1024 * 1024);
+      this.runPtr = core.alloc(this.runCapacity);
+    }
+    return this.runPtr;
   }
 
   /** A subject seen for the first time in this run of calls: checked, counted, cached. */

@@ -171,6 +171,7 @@ export class FileStore extends Durability implements StreamStore {
           nextLiveSeq: (s) => this.nextLiveSeq(s),
           archiveRecord: (s) => this.archiveRecord(s),
           archiveInto: (s, out) => this.archiveInto(s, out),
+          archiveRun: (from, to, out, max) => this.archiveRun(from, to, out, max),
         },
         watches: this.snapshots,
         state: this.fastState(),
@@ -739,5 +740,6 @@ export class FileStore extends Durability implements StreamStore {
     this.files.releaseAll();
     this.scratch.dispose();
     this.buffer.dispose();
+    this.releaseBulkMemory();
   }
 }

@@ -17,11 +17,11 @@ import {
 } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
+import { BulkLoads } from "./bulk-load.ts";
 import { decodedTimestamp, decodeFields, readSubject } from "./message-reader.ts";
 import { resolved } from "./queries.ts";
 import { unlessLost } from "./reads.ts";
 import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
-import { BulkLoads } from "./bulk-load.ts";
 
 /**
  * Skips that would stretch a block over more sequences than this start a new

@@ -156,6 +156,21 @@ export interface ArchiveAbi {
     metaCap: number,
   ): number;
   archiveResult(): number;
+  /**
+   * The other way, for snapshots: the verified message records at `count`
+   * u32 offsets (at `offsets`) of a block, sequences from `first`, as
+   * archive records at `dst` (room `cap`); returns the count, the result's
+   * second word the bytes written.
+   */
+  blockToArchive(
+    block: number,
+    blockLen: number,
+    offsets: number,
+    count: number,
+    first: number,
+    dst: number,
+    cap: number,
+  ): number;
 }
 
 /** Everything the core exports; each area adds its own interface here. */
