@@ -30,6 +30,15 @@ const STOP_OTHER = 2;
 const ARCHIVE_FIXED = 36;
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+let bulkPaths = true;
+
+/** Turns both bulk paths on or off (tests compare them with the per-message paths); returns the previous. @internal */
+export function setBulkPaths(on: boolean): boolean {
+  const previous = bulkPaths;
+  bulkPaths = on;
+  return previous;
+}
+
 interface Interned {
   /** The subject's bytes, to check a hash's hit against. */
   bytes: Uint8Array;
@@ -55,6 +64,7 @@ export abstract class BulkLoads extends BlockWrites {
   protected bulkAllowed(): boolean {
     const policy = this.policy;
     return (
+      bulkPaths &&
       !this.options.syncAlways &&
       policy.limited === null &&
       policy.limits.maxAgeMs === 0 &&
@@ -185,7 +195,13 @@ export abstract class BulkLoads extends BlockWrites {
   protected archiveRun(from: number, to: number, out: RecordWriter, maxBytes: number): number {
     const block = this.findBlock(from);
     const room = maxBytes - out.length;
-    if (block === undefined || room <= 0 || !block.isLive(from) || this.readsDirectly(block)) {
+    if (
+      !bulkPaths ||
+      block === undefined ||
+      room <= 0 ||
+      !block.isLive(from) ||
+      this.readsDirectly(block)
+    ) {
       return from - 1;
     }
     const { ptr, length } = this.bytesOf(block);
