@@ -150,7 +150,8 @@ function packedFrame(kind: FrameKind, number: number, plain: Uint8Array): Uint8A
 }
 
 let hasherOf: CoreHasher | null = null;
-function coreHasher(core: WasmCore): CoreHasher {
+/** The hasher of `core`'s memory, kept. */
+export function coreHasher(core: WasmCore): CoreHasher {
   if (hasherOf === null || hasherOf.core !== core) hasherOf = new CoreHasher(core);
   return hasherOf;
 }

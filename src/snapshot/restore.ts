@@ -238,8 +238,9 @@ function replayBulk(
   c: Cursor,
 ): void {
   const append = store.appendArchived as (src: number, len: number, at: number) => number;
-  const len = f.body.length;
-  const src = bulk.load(f.body);
+  // A plain archive's frame is in core memory already; a sealed one's body is copied in.
+  const src = f.core ?? bulk.load(f.body);
+  const len = f.length;
   const at = { offset: 0 };
   while (at.offset < len) {
     const before = c.next;
