@@ -150,37 +150,45 @@ export abstract class BulkLoads extends BlockWrites {
     const core = getCore();
     const u32 = core.u32;
     const u8 = core.u8;
-    const block = this.active;
-    const policy = this.policy;
-    const subjects = this.subjects;
     const cache = this.bulkSubjects;
-    let m = this.bulkMeta >>> 2;
-    for (let i = 0; i < n; i++, m += WORDS) {
+    const meta = this.bulkMeta >>> 2;
+    // Subjects first: a refused one ends the run there.
+    let taken = n;
+    for (let i = 0, m = meta; i < n; i++, m += WORDS) {
       const seq = first + i;
-      const size = u32[m + 1];
-      const hash = u32[m + 2];
       const subjectAt = src + u32[m + 3];
       const subjectLen = u32[m + 4];
-      let hit: Interned | null | undefined = cache.get(hash);
-      if (hit === undefined || !sameBytes(u8, subjectAt, subjectLen, hit.bytes)) {
-        hit = this.intern(u8, subjectAt, subjectLen, hash, seq);
-        if (hit === null) {
-          if (i > 0) this.lastSeq = seq - 1;
-          return i;
-        }
-      } else {
+      const hit = cache.get(u32[m + 2]);
+      if (hit !== undefined && sameBytes(u8, subjectAt, subjectLen, hit.bytes)) {
         hit.entry.msgs++;
         hit.entry.last = seq;
-      }
-      block.appendMessage(seq, u32[m], size);
-      if (policy.msgs === 0) this.firstSeq = seq;
-      policy.added(size);
-      if (block.subjectIds !== null) {
-        block.setSubjectId(seq, subjects.idOf(hit.subject, hit.entry));
+      } else if (this.intern(u8, subjectAt, subjectLen, u32[m + 2], seq) === null) {
+        taken = i;
+        break;
       }
     }
-    this.lastSeq = first + n - 1;
-    return n;
+    if (taken === 0) return 0;
+    const block = this.active;
+    const policy = this.policy;
+    if (policy.msgs === 0) this.firstSeq = first;
+    policy.addedAll(taken, block.appendMessageRun(first, taken, u32, meta, WORDS));
+    if (block.subjectIds !== null) {
+      // A store with subject-id columns (none is built during a restore, but kept right).
+      const subjects = this.subjects;
+      for (let i = 0, m = meta; i < taken; i++, m += WORDS) {
+        const at = src + u32[m + 3];
+        const len = u32[m + 4];
+        const hit = cache.get(u32[m + 2]);
+        const subject =
+          hit !== undefined && sameBytes(u8, at, len, hit.bytes)
+            ? hit.subject
+            : decoder.decode(u8.subarray(at, at + len));
+        const entry = subjects.get(subject) as SubjectEntry;
+        block.setSubjectId(first + i, subjects.idOf(subject, entry));
+      }
+    }
+    this.lastSeq = first + taken - 1;
+    return taken;
   }
 
   /**
