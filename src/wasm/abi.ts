@@ -106,6 +106,7 @@ export interface SeqsetAbi {
 export interface SnappyAbi {
   snappyMaxCompressedLength(len: number): number;
   snappyCompress(src: number, len: number, dst: number): number;
+  snappyCompressFast(src: number, len: number, dst: number): number;
   snappyUncompress(src: number, srcLen: number, dst: number, dstLen: number): number;
 }
 
