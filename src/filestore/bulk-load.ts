@@ -26,6 +26,9 @@ const RUN = 4096;
 const WORDS = 5;
 const STOP_FULL = 1;
 const STOP_OTHER = 2;
+/** Not the core's: a subject the store refuses stopped the run. */
+const STOP_REFUSED = 4;
+const TWO_32 = 0x1_0000_0000;
 /** The fixed part of an archive record (record-writer.ts RECORD_FIXED). */
 const ARCHIVE_FIXED = 36;
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -78,7 +81,12 @@ export abstract class BulkLoads extends BlockWrites {
    * first record it did not take (`len` when it took them all).
    * @internal
    */
-  protected bulkAppend(src: number, len: number, at: number): number {
+  protected bulkAppend(
+    src: number,
+    len: number,
+    at: number,
+    out: { msgs: number; lastMsg: number },
+  ): number {
     const core = getCore();
     if (this.bulkMeta === 0) this.bulkMeta = core.alloc(RUN * WORDS * 4);
     const policy = this.policy;
@@ -115,7 +123,7 @@ export abstract class BulkLoads extends BlockWrites {
           const m = meta + taken * WORDS;
           buffer.used = u32[m];
           at = u32[m + 3] - ARCHIVE_FIXED;
-          why = STOP_OTHER;
+          why = STOP_REFUSED;
         } else {
           buffer.used = used;
         }
@@ -126,6 +134,8 @@ export abstract class BulkLoads extends BlockWrites {
           if (block.maxTs !== null) block.maxTs = null;
           block.length = buffer.used;
           this.afterWrite();
+          out.msgs += taken;
+          out.lastMsg = this.lastSeq;
         }
       }
       if (why === STOP_FULL) {
@@ -133,12 +143,23 @@ export abstract class BulkLoads extends BlockWrites {
         if (this.buffer.used <= BLOCK_HEADER_SIZE) break;
         this.rollBlock();
       } else if (why === STOP_OTHER) {
+        // Sequences no record holds before this one: skipped as skipMsgs would, then the run goes on.
+        const seq = len - at >= ARCHIVE_FIXED ? this.seqAt(src + at) : 0;
+        if (seq <= this.lastSeq + 1 || !Number.isSafeInteger(seq)) break;
+        this.appendSkip(seq - 1, seq - 1 - this.lastSeq);
+      } else if (why === STOP_REFUSED) {
         break;
       }
     }
     this.bulkMark[0] = this.lastSeq;
     this.bulkMark[1] = policy.msgs;
     return at;
+  }
+
+  /** The sequence of the archive record at `ptr` (a u64; past 2^53 it is not a safe integer). */
+  private seqAt(ptr: number): number {
+    const view = getCore().view;
+    return view.getUint32(ptr, true) + view.getUint32(ptr + 4, true) * TWO_32;
   }
 
   /**

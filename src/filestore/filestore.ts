@@ -409,14 +409,21 @@ export class FileStore extends Durability implements StreamStore {
   /**
    * Restore's bulk path (bulk-load.ts): appends the plain message records
    * among the `len` bytes of archive records at `src` in core memory, from
-   * offset `at`; returns where it stopped (`len`: all taken). @internal
+   * offset `at` (skipping gaps before them); adds to `out` the messages
+   * taken and the last one's sequence; returns where it stopped (`len`:
+   * all taken). @internal
    */
-  appendArchived(src: number, len: number, at: number): number {
+  appendArchived(
+    src: number,
+    len: number,
+    at: number,
+    out: { msgs: number; lastMsg: number },
+  ): number {
     checkOpen(this.closed, "restore");
     this.settleCheckpoint();
     if (!this.bulkAllowed()) return at;
     const before = this.lastSeq;
-    const end = this.bulkAppend(src, len, at);
+    const end = this.bulkAppend(src, len, at, out);
     for (let s = before + 1; s <= this.lastSeq; s++) this.consumers.stored(s);
     return end;
   }

@@ -66,10 +66,16 @@ export interface Restorable extends StreamStore {
   close(): Promise<void>;
   /**
    * FileStore's bulk path: appends the plain message records among `len`
-   * bytes of archive records at `src` in core memory from offset `at`;
-   * returns the offset of the first record it left.
+   * bytes of archive records at `src` in core memory from offset `at`
+   * (skipping gaps before them), adds to `out` the messages taken and the
+   * last one's sequence; returns the offset of the first record it left.
    */
-  appendArchived?(src: number, len: number, at: number): number;
+  appendArchived?(
+    src: number,
+    len: number,
+    at: number,
+    out: { msgs: number; lastMsg: number },
+  ): number;
 }
 
 const ACTION = "Cannot restore";
@@ -237,22 +243,23 @@ function replayBulk(
   bulk: BulkSource,
   c: Cursor,
 ): void {
-  const append = store.appendArchived as (src: number, len: number, at: number) => number;
+  const append = store.appendArchived as NonNullable<Restorable["appendArchived"]>;
   // A plain archive's frame is in core memory already; a sealed one's body is copied in.
   const src = f.core ?? bulk.load(f.body);
   const len = f.length;
   const at = { offset: 0 };
+  const taken = { msgs: 0, lastMsg: 0 };
   while (at.offset < len) {
-    const before = c.next;
-    at.offset = append.call(store, src, len, at.offset);
-    const after = store.fastState().lastSeq + 1;
-    if (after > before) {
-      if (after - 1 > header.lastSeq) {
-        throw corrupt(`${ACTION}: message ${after - 1} past the archive's last sequence`);
-      }
-      c.msgs += after - before;
-      c.next = after;
-      c.lastMsg = after - 1;
+    taken.msgs = 0;
+    at.offset = append.call(store, src, len, at.offset, taken);
+    const last = store.fastState().lastSeq;
+    if (last > header.lastSeq) {
+      throw corrupt(`${ACTION}: message ${last} past the archive's last sequence`);
+    }
+    c.next = last + 1;
+    if (taken.msgs > 0) {
+      c.msgs += taken.msgs;
+      c.lastMsg = taken.lastMsg;
     }
     if (at.offset < len) replayOne(store, header, decodeMessageAt(f, at), c);
   }
