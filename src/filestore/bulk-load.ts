@@ -10,10 +10,14 @@
  * core's hash of their bytes, checked byte for byte. Write-outs, block rolls
  * and their early fsyncs are the write path's own.
  *
- * It takes only what needs no decision: the next sequence, no TTL, a store
+ * It takes only what needs no decision: a message with no TTL at the next
+ * sequence (a gap before it is skipped as `skipMsgs` would), in a store
  * without limits, age or pending TTLs, not `syncAlways`. At any other record
  * it stops and says where; the caller writes that one through `storeRawMsg`
  * / `skipMsgs`, which check and refuse as always, and goes on.
+ *
+ * Snapshot's bulk path is here too (`archiveRun`): a run of a block's
+ * records verified and written as archive records by one WASM call.
  */
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { RecordWriter } from "../snapshot/record-writer.ts";
@@ -62,6 +66,9 @@ export abstract class BulkLoads extends BlockWrites {
 
   /** Subject validation of a new subject's string: the facade's, passed down. @internal */
   protected abstract checkBulkSubject(subject: string): number;
+
+  /** Tells the consumer layer of `count` messages stored from `first` on, as each `storeRawMsg` does. @internal */
+  protected abstract bulkStored(first: number, count: number): void;
 
   /** Whether the bulk path may take messages now. @internal */
   protected bulkAllowed(): boolean {
@@ -136,6 +143,7 @@ export abstract class BulkLoads extends BlockWrites {
           this.afterWrite();
           out.msgs += taken;
           out.lastMsg = this.lastSeq;
+          this.bulkStored(first, taken);
         }
       }
       if (why === STOP_FULL) {

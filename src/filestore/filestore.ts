@@ -422,10 +422,12 @@ export class FileStore extends Durability implements StreamStore {
     checkOpen(this.closed, "restore");
     this.settleCheckpoint();
     if (!this.bulkAllowed()) return at;
-    const before = this.lastSeq;
-    const end = this.bulkAppend(src, len, at, out);
-    for (let s = before + 1; s <= this.lastSeq; s++) this.consumers.stored(s);
-    return end;
+    return this.bulkAppend(src, len, at, out);
+  }
+
+  /** @internal */
+  protected bulkStored(first: number, count: number): void {
+    for (let seq = first; seq < first + count; seq++) this.consumers.stored(seq);
   }
 
   /** @internal */
