@@ -257,6 +257,10 @@ export async function* readFrames(
         // Checked, uncompressed and handed on in core memory: no copy of the body in JavaScript.
         const core = getCore();
         const compressed = (flags & FRAME_COMPRESSED) !== 0;
+        // A stream of n bytes fills at most 64/3 n (a 3-byte copy of 64): checked before reserving.
+        if (compressed && plainLength > Math.floor((storedLength * 64) / 3)) {
+          throw damaged(`frame ${number} does not uncompress`, offset);
+        }
         const at = scratch.reserve(size + (compressed ? plainLength : 0));
         core.u8.set(g.peek(size), at);
         g.skip(size);
@@ -268,7 +272,6 @@ export async function* readFrames(
         if (compressed) {
           body = at + size;
           if (
-            plainLength > Math.floor((storedLength * 64) / 3) ||
             !coreSnappy(core).uncompressInCore(
               at + FRAME_HEADER_SIZE,
               storedLength,

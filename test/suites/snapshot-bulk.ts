@@ -15,6 +15,7 @@ import { setBulkPaths } from "../../src/filestore/bulk-load.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { setSnapshotFrameBytes } from "../../src/snapshot/snapshot.ts";
 import type { StreamState, StreamStore } from "../../src/types.ts";
+import { getCore } from "../../src/wasm/core.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import {
   codeOfAsync,
@@ -242,6 +243,35 @@ export function snapshotBulkSuite(api: TestApi, ctx: RuntimeContext): void {
       });
     });
   }
+
+  describe("restore of frames in core memory", () => {
+    it("a compressed frame declaring more than its bytes can hold is ErrCorrupt before any memory is reserved for it", async () => {
+      const store = await FileStore.open({
+        dir: "/s",
+        fs: memoryFileSystem({ seed: 1 }),
+        syncIntervalMs: 0,
+      });
+      for (let i = 0; i < 200; i++) store.storeMsg("a.b", null, enc("same ".repeat(30)));
+      const archive = await archiveOf(store, true);
+      await store.close();
+      const view = new DataView(archive.buffer, archive.byteOffset, archive.length);
+      // Frame 0 is the header; frame 1 the first messages frame, compressed.
+      const first = 16 + 20 + view.getUint32(16 + 12, true) + 8;
+      expect(archive[first] === 2 && archive[first + 1] === 1).toBe(true);
+      view.setUint32(first + 8, 0x4000_0000, true);
+      view.setUint32(
+        first + 16,
+        Number(xxh64(archive.subarray(first, first + 16)) & 0xffffffffn),
+        true,
+      );
+      const fs = memoryFileSystem({ seed: 2 });
+      const before = getCore().u8.length;
+      const code = await codeOfAsync(() => FileStore.restore("/t", archive, { fs }));
+      expect(code).toBe("ErrCorrupt");
+      expect(getCore().u8.length - before).toBeLessThan(64 * 1024 * 1024);
+      expect(fs.stat("/t")).toBe(null);
+    });
+  });
 
   describe("restore bulk path and power cuts", () => {
     it("a power cut at any change of a restore leaves nothing at dir, or the whole store", async () => {
