@@ -8,3 +8,4 @@ export * from "./scan";
 export * from "./seqset";
 export * from "./snappy";
 export * from "./chacha20poly1305";
+export * from "./archive";

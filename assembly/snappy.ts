@@ -10,6 +10,11 @@
 // other's output, but a drift could then only be caught by round trips.
 // Only the work per step is faster: matches are extended 8 bytes at a time and
 // short literals copied as two u64 stores.
+// `snappyCompressFast` is the same algorithm with an integer multiply for the
+// hash (no f64 rounding to match): other bytes, the same format and bound,
+// ~1.35x faster on W1's archive frames. It is used only where no output is
+// compared with snappyjs's (snapshot archive frames); its tests are round
+// trips through both decoders.
 //
 // The decompressor trusts nothing in the stream: every length and offset is
 // checked against what is left of the input and the output before a byte
@@ -40,13 +45,30 @@ export function snappyMaxCompressedLength(len: u32): u32 {
  * the compressed length.
  */
 export function snappyCompress(src: usize, len: u32, dst: usize): u32 {
+  return compressWith(src, len, dst, false);
+}
+
+/**
+ * `snappyCompress` with an integer hash: the same format and bound, other
+ * bytes than snappyjs's (a match may be found at another candidate), for
+ * output nothing compares byte for byte (snapshot archive frames).
+ */
+export function snappyCompressFast(src: usize, len: u32, dst: usize): u32 {
+  return compressWith(src, len, dst, true);
+}
+
+// @ts-expect-error: decorator
+@inline
+function compressWith(src: usize, len: u32, dst: usize, fast: bool): u32 {
   const dstLimit = dst + <usize>snappyMaxCompressedLength(len);
   const srcEnd = src + <usize>len;
   let op = dst + <usize>writeVarint(dst, <u64>len);
   let pos = src;
   while (pos < srcEnd) {
     const size = <u32>min<usize>(srcEnd - pos, FRAGMENT);
-    op = compressFragment(pos, size, srcEnd, op, dstLimit);
+    op = fast
+      ? compressFragmentFast(pos, size, srcEnd, op, dstLimit)
+      : compressFragment(pos, size, srcEnd, op, dstLimit);
     pos += size;
   }
   return <u32>(op - dst);
@@ -62,6 +84,12 @@ export function snappyCompress(src: usize, len: u32, dst: usize): u32 {
 @inline
 function hashAt(p: usize, shift: u32): usize {
   return <usize>(<u32>(<i64>(<f64>load<i32>(p) * HASH_MULTIPLIER)) >>> shift);
+}
+
+// @ts-expect-error: decorator
+@inline
+function fastHashAt(p: usize, shift: u32): usize {
+  return <usize>((load<u32>(p) * 0x1e35a7bd) >>> shift);
 }
 
 // @ts-expect-error: decorator
@@ -138,6 +166,82 @@ function compressFragment(
 
       ip++;
       nextHash = hashAt(ip, shift);
+    }
+  }
+  if (nextEmit < ipEnd) {
+    op = emitLiteral(nextEmit, <u32>(ipEnd - nextEmit), op, srcEnd, dstLimit);
+  }
+  return op;
+}
+
+function compressFragmentFast(
+  input: usize,
+  inputSize: u32,
+  srcEnd: usize,
+  op: usize,
+  dstLimit: usize,
+): usize {
+  let bits: u32 = 1;
+  while (<u32>(1 << bits) <= inputSize && bits <= MAX_TABLE_BITS) bits++;
+  bits--;
+  const shift = 32 - bits;
+  memory.fill(TABLE, 0, <usize>(2 << bits));
+
+  const ipEnd = input + <usize>inputSize;
+  let nextEmit = input;
+  if (inputSize >= INPUT_MARGIN) {
+    const ipLimit = ipEnd - INPUT_MARGIN;
+    let ip = input + 1;
+    let nextHash = fastHashAt(ip, shift);
+    let candidate: usize = 0;
+    // AssemblyScript has no labelled break: each inner loop says whether the
+    // outer one goes on.
+    while (true) {
+      // Look for a 4-byte match, stepping further the longer none is found.
+      let skip: u32 = 32;
+      let nextIp = ip;
+      let found = false;
+      while (true) {
+        ip = nextIp;
+        const hash = nextHash;
+        nextIp = ip + <usize>(skip >>> 5);
+        skip++;
+        if (ip > ipLimit) break;
+        // Past ipLimit the next round stops before using the hash (snappyjs
+        // reads it anyway, possibly past the input; its value never counts).
+        if (nextIp <= ipLimit) nextHash = fastHashAt(nextIp, shift);
+        candidate = input + <usize>load<u16>(slot(hash));
+        store<u16>(slot(hash), <u16>(ip - input));
+        if (load<u32>(ip) == load<u32>(candidate)) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) break;
+
+      op = emitLiteral(nextEmit, <u32>(ip - nextEmit), op, srcEnd, dstLimit);
+
+      // Emit copies while the position right after one starts another match.
+      let searchAgain = false;
+      while (true) {
+        const base = ip;
+        ip = extendMatch(ip + 4, candidate + 4, ipEnd);
+        op = emitCopy(op, <u32>(base - candidate), <u32>(ip - base));
+        nextEmit = ip;
+        if (ip >= ipLimit) break;
+        store<u16>(slot(fastHashAt(ip - 1, shift)), <u16>(ip - 1 - input));
+        const hash = fastHashAt(ip, shift);
+        candidate = input + <usize>load<u16>(slot(hash));
+        store<u16>(slot(hash), <u16>(ip - input));
+        if (load<u32>(ip) != load<u32>(candidate)) {
+          searchAgain = true;
+          break;
+        }
+      }
+      if (!searchAgain) break;
+
+      ip++;
+      nextHash = fastHashAt(ip, shift);
     }
   }
   if (nextEmit < ipEnd) {

@@ -31,7 +31,7 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * encoded stream state merged from main (358 kB packed, 1220 kB unpacked);
  * and for the multi-filter queries (366 kB packed, 1255 kB unpacked).
  */
-const BUDGET = { packed: 380_000, unpacked: 1_280_000 };
+const BUDGET = { packed: 380_000, unpacked: 1_300_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [

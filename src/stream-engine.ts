@@ -21,7 +21,7 @@ import {
 import type { MultiIndex } from "./multi-queries.ts";
 import type { ArchiveSealing } from "./snapshot/archive-seal.ts";
 import type { RecordWriter } from "./snapshot/record-writer.ts";
-import { RemovalWatches } from "./snapshot/removal-watch.ts";
+import { type ArchiveReader, RemovalWatches } from "./snapshot/removal-watch.ts";
 import { snapshotStream } from "./snapshot/snapshot.ts";
 import type { ArchivedMsg, SnapshotOptions } from "./snapshot/types.ts";
 import { Action, filtersNotArray } from "./store-errors.ts";
@@ -62,6 +62,10 @@ export abstract class StreamEngine {
   protected abstract archiveRecord(seq: number): ArchivedMsg | null;
   /** Writes the live message `seq` into a snapshot frame; false when removed or lost. @internal */
   protected abstract archiveInto(seq: number, out: RecordWriter): boolean;
+  /** A reader of whole runs of messages into a snapshot frame, when the engine has one. @internal */
+  protected archiveRunOf(): ArchiveReader["archiveRun"] {
+    return undefined;
+  }
   /** The limits a snapshot records. @internal */
   protected abstract snapshotLimits(): ResolvedLimits;
   /** An encrypted store's means of sealing its archive; null for a plain one. @internal */
@@ -125,6 +129,7 @@ export abstract class StreamEngine {
           nextLiveSeq: (s) => this.nextLiveSeq(s),
           archiveRecord: (s) => this.archiveRecord(s),
           archiveInto: (s, out) => this.archiveInto(s, out),
+          archiveRun: this.archiveRunOf(),
         },
         watches: this.snapshots,
         state: this.fastState(),

@@ -68,6 +68,21 @@ export class CoreSnappy {
   }
 
   /**
+   * `compressInCore` with the core's faster matcher (an integer hash): a
+   * valid stream any reader takes, of other bytes than snappyjs writes, for
+   * output nothing compares with snappyjs's (snapshot archive frames).
+   */
+  compressFastInCore(srcPtr: number, len: number, dstPtr: number): number {
+    checkLength(len, "Plain length");
+    const room = maxCompressedLength(len);
+    const size = this.core.u8.length;
+    checkPointer(srcPtr, len, size);
+    checkPointer(dstPtr, room, size);
+    checkDisjoint(srcPtr, len, dstPtr, room);
+    return this.core.abi.snappyCompressFast(srcPtr, len, dstPtr);
+  }
+
+  /**
    * Uncompresses the `len` bytes at `srcPtr` into the `plainLen` bytes at
    * `dstPtr` (not overlapping). True when they are a valid stream of exactly
    * `plainLen` bytes; false otherwise, with the destination partly written.

@@ -136,6 +136,32 @@ export class Block {
     this.bytes += length;
   }
 
+  /**
+   * `count` message records at `seq`, `seq + 1`, … (restore's bulk path,
+   * bulk-load.ts), their offsets and lengths at `list[at]`, `list[at + 1]`,
+   * then every `stride` entries; returns their bytes.
+   */
+  appendMessageRun(
+    seq: number,
+    count: number,
+    list: Uint32Array,
+    at: number,
+    stride: number,
+  ): number {
+    this.place(seq, list[at]);
+    const index = this.ensureIndexRoom(seq + count - this.first);
+    const base = seq - this.first;
+    let bytes = list[at + 1];
+    for (let i = 1, m = at + stride; i < count; i++, m += stride) {
+      index[base + i] = list[m];
+      bytes += list[m + 1];
+    }
+    this.last = seq + count - 1;
+    this.msgs += count;
+    this.bytes += bytes;
+    return bytes;
+  }
+
   /** A skip record ending at `seq`: everything from the current end through `seq` is skipped. */
   appendSkip(seq: number): void {
     const from = this.hasRange ? this.last + 1 : seq;

@@ -35,6 +35,7 @@ import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
 import { loadPrevMatching } from "../multi-calls.ts";
 import { type ArchiveSealing, storeSealing } from "../snapshot/archive-seal.ts";
+import type { ArchiveReader } from "../snapshot/removal-watch.ts";
 import { type RestoreOptions, restoreStore } from "../snapshot/restore.ts";
 import type { ArchiveSource } from "../snapshot/types.ts";
 import {
@@ -117,6 +118,11 @@ export class FileStore extends Durability implements StreamStore {
   /** @internal */
   protected snapshotLimits(): ResolvedLimits {
     return this.limits;
+  }
+
+  /** @internal */
+  protected override archiveRunOf(): ArchiveReader["archiveRun"] {
+    return (from, to, out, max) => this.archiveRun(from, to, out, max);
   }
 
   /** @internal */
@@ -358,6 +364,35 @@ export class FileStore extends Durability implements StreamStore {
     const seq = this.lastSeq + 1;
     this.appendSkip(seq, 1);
     return seq;
+  }
+
+  /**
+   * Restore's bulk path (bulk-load.ts): appends the plain message records
+   * among the `len` bytes of archive records at `src` in core memory, from
+   * offset `at` (skipping gaps before them); adds to `out` the messages
+   * taken and the last one's sequence; returns where it stopped (`len`:
+   * all taken). @internal
+   */
+  appendArchived(
+    src: number,
+    len: number,
+    at: number,
+    out: { msgs: number; lastMsg: number },
+  ): number {
+    checkOpen(this.closed, "restore");
+    this.settleCheckpoint();
+    if (!this.bulkAllowed()) return at;
+    return this.bulkAppend(src, len, at, out);
+  }
+
+  /** @internal */
+  protected bulkStored(first: number, count: number): void {
+    for (let seq = first; seq < first + count; seq++) this.consumers.stored(seq);
+  }
+
+  /** @internal */
+  protected checkBulkSubject(subject: string): number {
+    return checkSubject(subject, "store raw message");
   }
 
   skipMsgs(seq: number, num: number): void {
@@ -608,5 +643,6 @@ export class FileStore extends Durability implements StreamStore {
     this.files.releaseAll();
     this.scratch.dispose();
     this.buffer.dispose();
+    this.releaseBulkMemory();
   }
 }

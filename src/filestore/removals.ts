@@ -17,11 +17,11 @@ import {
 } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
+import { BulkLoads } from "./bulk-load.ts";
 import { decodedTimestamp, decodeFields, readSubject } from "./message-reader.ts";
 import { resolved } from "./queries.ts";
 import { unlessLost } from "./reads.ts";
 import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
-import { BlockWrites } from "./writes.ts";
 
 /**
  * Skips that would stretch a block over more sequences than this start a new
@@ -30,7 +30,7 @@ import { BlockWrites } from "./writes.ts";
  */
 const TWO_32 = 0x1_0000_0000;
 
-export abstract class Removals extends BlockWrites {
+export abstract class Removals extends BulkLoads {
   /** @internal */
   protected remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);

@@ -9,7 +9,10 @@
  */
 import { snappy } from "../at-rest/compression.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
+import { coreSnappy, maxCompressedLength, snappyWasm } from "../at-rest/snappy-wasm.ts";
+import { CoreHasher } from "../codec/hash.ts";
 import { xxh64 } from "../codec/index.ts";
+import { getCore, type WasmCore } from "../wasm/core.ts";
 
 /** "JSSN", then version 1 and reserved 0 (u16 each), then an xxHash64 of those 8 bytes. */
 export const ARCHIVE_MAGIC = 0x4e53534a;
@@ -68,7 +71,7 @@ export function preamble(): Uint8Array {
   return out;
 }
 
-/** One frame around `plain`, compressed when that pays. */
+/** One frame around `plain`, compressed when that is shorter. */
 export function frame(
   kind: FrameKind,
   number: number,
@@ -76,6 +79,11 @@ export function frame(
   compress = true,
   sealer: Sealer | null = null,
 ): Uint8Array {
+  if (sealer === null && compress && plain.length >= 64 && snappy() === snappyWasm) {
+    const packed = packedFrame(kind, number, plain);
+    if (packed !== null) return packed;
+    compress = false;
+  }
   let body = plain;
   let flags = 0;
   if (sealer !== null) {
@@ -101,6 +109,51 @@ export function frame(
   const end = FRAME_HEADER_SIZE + body.length;
   view.setBigUint64(end, xxh64(out.subarray(0, end)), true);
   return out;
+}
+
+/** Core memory a compressed frame is built in, kept for the next. */
+let scratch = 0;
+let scratchSize = 0;
+
+/**
+ * A compressed frame built in core memory: the plain body copied in once,
+ * compressed behind room for the frame header, header check and checksum
+ * hashed in place, one copy out. Null when compressing does not shorten it.
+ */
+function packedFrame(kind: FrameKind, number: number, plain: Uint8Array): Uint8Array | null {
+  const core = getCore();
+  const room = FRAME_HEADER_SIZE + maxCompressedLength(plain.length) + FRAME_CHECKSUM_SIZE;
+  const size = plain.length + room;
+  if (size > scratchSize) {
+    if (scratch !== 0) core.free(scratch);
+    scratch = 0;
+    scratchSize = Math.max(size, 2 * 1024 * 1024);
+    scratch = core.alloc(scratchSize);
+  }
+  const src = scratch;
+  const dst = scratch + plain.length;
+  core.u8.set(plain, src);
+  const n = coreSnappy(core).compressFastInCore(src, plain.length, dst + FRAME_HEADER_SIZE);
+  if (n >= plain.length) return null;
+  const view = core.view;
+  view.setUint8(dst, kind);
+  view.setUint8(dst + 1, FRAME_COMPRESSED);
+  view.setUint16(dst + 2, 0, true);
+  view.setUint32(dst + 4, number, true);
+  view.setUint32(dst + 8, plain.length, true);
+  view.setUint32(dst + 12, n, true);
+  const hasher = coreHasher(core);
+  view.setUint32(dst + 16, Number(hasher.xxh64At(dst, 16) & 0xffffffffn), true);
+  const end = FRAME_HEADER_SIZE + n;
+  view.setBigUint64(dst + end, hasher.xxh64At(dst, end), true);
+  return core.u8.slice(dst, dst + end + FRAME_CHECKSUM_SIZE);
+}
+
+let hasherOf: CoreHasher | null = null;
+/** The hasher of `core`'s memory, kept. */
+export function coreHasher(core: WasmCore): CoreHasher {
+  if (hasherOf === null || hasherOf.core !== core) hasherOf = new CoreHasher(core);
+  return hasherOf;
 }
 
 /** The check of a frame header: low 32 bits of xxHash64 of its first 16 bytes. */

@@ -7,13 +7,16 @@
  * a newer version (ErrUnsupportedFormat).
  */
 import { snappy } from "../at-rest/compression.ts";
+import { coreSnappy } from "../at-rest/snappy-wasm.ts";
 import { xxh64 } from "../codec/index.ts";
 import { corrupt, invalidArgument, JetStoreError } from "../errors.ts";
 import { describeValue } from "../validate.ts";
+import { getCore } from "../wasm/core.ts";
 import {
   ARCHIVE_MAGIC,
   ARCHIVE_VERSION,
   type ArchiveHeader,
+  coreHasher,
   FRAME_CHECKSUM_SIZE,
   FRAME_COMPRESSED,
   FRAME_HEADER_SIZE,
@@ -39,9 +42,64 @@ export interface ArchiveKeys {
 export interface Frame {
   kind: FrameKind;
   number: number;
-  body: Uint8Array;
+  /** The plain body; of a frame with `core`, valid until the next frame is asked for. */
+  readonly body: Uint8Array;
+  /** Bytes of the plain body. */
+  readonly length: number;
   /** Archive offset of the frame. */
   offset: number;
+  /**
+   * A Messages frame of a plain archive: the address of its body in core
+   * memory (`body.length` bytes), valid until the next frame is asked for.
+   */
+  core?: number;
+}
+
+/** A Messages frame whose body stays in core memory; `body` copies it out when asked. */
+class CoreFrame implements Frame {
+  readonly kind: FrameKind;
+  readonly number: number;
+  readonly offset: number;
+  readonly core: number;
+  readonly length: number;
+  private copy: Uint8Array | null = null;
+
+  constructor(kind: FrameKind, number: number, offset: number, ptr: number, length: number) {
+    this.kind = kind;
+    this.number = number;
+    this.offset = offset;
+    this.core = ptr;
+    this.length = length;
+  }
+
+  get body(): Uint8Array {
+    this.copy ??= getCore().u8.slice(this.core, this.core + this.length);
+    return this.copy;
+  }
+}
+
+/** Core memory the frames of a plain archive are checked and uncompressed in, kept and grown. */
+class FrameScratch {
+  private ptr = 0;
+  private capacity = 0;
+
+  /** `size` bytes of core memory, their contents not kept. */
+  reserve(size: number): number {
+    if (size > this.capacity) {
+      const core = getCore();
+      if (this.ptr !== 0) core.free(this.ptr);
+      this.ptr = 0;
+      this.capacity = Math.max(size, 4 * 1024 * 1024);
+      this.ptr = core.alloc(this.capacity);
+    }
+    return this.ptr;
+  }
+
+  dispose(): void {
+    if (this.ptr !== 0) getCore().free(this.ptr);
+    this.ptr = 0;
+    this.capacity = 0;
+  }
 }
 
 const ARCHIVE = "snapshot archive";
@@ -116,6 +174,11 @@ class Gatherer {
     return this.buf.subarray(this.start, this.start + n);
   }
 
+  skip(n: number): void {
+    this.start += n;
+    this.offset += n;
+  }
+
   take(n: number): Uint8Array {
     const out = this.buf.slice(this.start, this.start + n);
     this.start += n;
@@ -139,6 +202,7 @@ export async function* readFrames(
       ? (chunks as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
       : (chunks as Iterable<Uint8Array>)[Symbol.iterator]();
   let ended = false;
+  const scratch = new FrameScratch();
   const fill = async (n: number): Promise<boolean> => {
     while (g.available < n && !ended) {
       const r = await iterator.next();
@@ -188,9 +252,43 @@ export async function* readFrames(
         throw damaged("header frame out of place", offset);
       const size = FRAME_HEADER_SIZE + storedLength + FRAME_CHECKSUM_SIZE;
       if (!(await fill(size))) throw damaged("cut off inside a frame", offset);
+      const end = size - FRAME_CHECKSUM_SIZE;
+      if (kind === FrameKind.Messages && !sealed) {
+        // Checked, uncompressed and handed on in core memory: no copy of the body in JavaScript.
+        const core = getCore();
+        const compressed = (flags & FRAME_COMPRESSED) !== 0;
+        // A stream of n bytes fills at most 64/3 n (a 3-byte copy of 64): checked before reserving.
+        if (compressed && plainLength > Math.floor((storedLength * 64) / 3)) {
+          throw damaged(`frame ${number} does not uncompress`, offset);
+        }
+        const at = scratch.reserve(size + (compressed ? plainLength : 0));
+        core.u8.set(g.peek(size), at);
+        g.skip(size);
+        const hasher = coreHasher(core);
+        if (core.view.getBigUint64(at + end, true) !== hasher.xxh64At(at, end)) {
+          throw damaged(`frame ${number} fails its checksum`, offset);
+        }
+        let body = at + FRAME_HEADER_SIZE;
+        if (compressed) {
+          body = at + size;
+          if (
+            !coreSnappy(core).uncompressInCore(
+              at + FRAME_HEADER_SIZE,
+              storedLength,
+              body,
+              plainLength,
+            )
+          ) {
+            throw damaged(`frame ${number} does not uncompress`, offset);
+          }
+        }
+        msgs += countRecordsAt(body, plainLength, offset);
+        yield new CoreFrame(kind, number, offset, body, plainLength);
+        number++;
+        continue;
+      }
       const whole = g.take(size);
       const fv = new DataView(whole.buffer);
-      const end = size - FRAME_CHECKSUM_SIZE;
       if (fv.getBigUint64(end, true) !== xxh64(whole.subarray(0, end))) {
         throw damaged(`frame ${number} fails its checksum`, offset);
       }
@@ -216,10 +314,11 @@ export async function* readFrames(
       }
       if (kind === FrameKind.Messages) msgs += countRecords(body, offset);
       if (kind === FrameKind.Consumer) consumers++;
-      yield { kind, number, body, offset };
+      yield { kind, number, body, length: body.length, offset };
       number++;
     }
   } finally {
+    scratch.dispose();
     if (!ended) await iterator.return?.();
   }
 }
@@ -262,18 +361,26 @@ function checkTrailer(
 
 /** Records in a Messages body, checking that they tile it exactly. */
 function countRecords(body: Uint8Array, offset: number): number {
-  const view = new DataView(body.buffer, body.byteOffset, body.length);
+  return countIn(new DataView(body.buffer, body.byteOffset, body.length), 0, body.length, offset);
+}
+
+/** `countRecords` of a body at `ptr` in core memory. */
+function countRecordsAt(ptr: number, length: number, offset: number): number {
+  return countIn(getCore().view, ptr, length, offset);
+}
+
+function countIn(view: DataView, from: number, length: number, offset: number): number {
   let n = 0;
-  for (let at = 0; at < body.length; n++) {
-    if (at + RECORD_FIXED > body.length) throw damaged("a message record is cut off", offset);
+  const end = from + length;
+  for (let at = from; at < end; n++) {
+    if (at + RECORD_FIXED > end) throw damaged("a message record is cut off", offset);
     const hdr = view.getInt32(at + 24, true);
     const len =
       RECORD_FIXED +
       Math.max(hdr, 0) +
       view.getUint32(at + 28, true) +
       view.getUint32(at + 32, true);
-    if (hdr < -1 || at + len > body.length)
-      throw damaged("a message record overruns its frame", offset);
+    if (hdr < -1 || at + len > end) throw damaged("a message record overruns its frame", offset);
     at += len;
   }
   if (n === 0) throw damaged("an empty messages frame", offset);
@@ -284,43 +391,48 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The messages of a checked Messages frame. */
 export function decodeMessages(frame: Frame): ArchivedMsg[] {
+  const out: ArchivedMsg[] = [];
+  const at = { offset: 0 };
+  while (at.offset < frame.body.length) out.push(decodeMessageAt(frame, at));
+  return out;
+}
+
+/** The message record at `at.offset` of a checked Messages frame; moves `at.offset` past it. */
+export function decodeMessageAt(frame: Frame, at: { offset: number }): ArchivedMsg {
   const body = frame.body;
   const view = new DataView(body.buffer, body.byteOffset, body.length);
-  const out: ArchivedMsg[] = [];
   try {
-    for (let at = 0; at < body.length; ) {
-      const seq = view.getBigUint64(at, true);
-      const ts = view.getBigInt64(at + 8, true);
-      const ttl = view.getBigInt64(at + 16, true);
-      const hdrLen = view.getInt32(at + 24, true);
-      const subjectLen = view.getUint32(at + 28, true);
-      const msgLen = view.getUint32(at + 32, true);
-      if (
-        seq === 0n ||
-        seq > BigInt(Number.MAX_SAFE_INTEGER) ||
-        ts < 0n ||
-        ttl < -1n ||
-        ttl > 0xffffffffn
-      ) {
-        throw damaged("a message record holds values out of range", frame.offset);
-      }
-      at += RECORD_FIXED;
-      const subject = decoder.decode(body.subarray(at, at + subjectLen));
-      at += subjectLen;
-      let hdr: Uint8Array | null = null;
-      if (hdrLen >= 0) {
-        hdr = body.subarray(at, at + hdrLen);
-        at += hdrLen;
-      }
-      const msg = body.subarray(at, at + msgLen);
-      at += msgLen;
-      out.push({ subject, hdr, msg, seq: Number(seq), ts, ttl: Number(ttl) });
+    let o = at.offset;
+    const seq = view.getBigUint64(o, true);
+    const ts = view.getBigInt64(o + 8, true);
+    const ttl = view.getBigInt64(o + 16, true);
+    const hdrLen = view.getInt32(o + 24, true);
+    const subjectLen = view.getUint32(o + 28, true);
+    const msgLen = view.getUint32(o + 32, true);
+    if (
+      seq === 0n ||
+      seq > BigInt(Number.MAX_SAFE_INTEGER) ||
+      ts < 0n ||
+      ttl < -1n ||
+      ttl > 0xffffffffn
+    ) {
+      throw damaged("a message record holds values out of range", frame.offset);
     }
+    o += RECORD_FIXED;
+    const subject = decoder.decode(body.subarray(o, o + subjectLen));
+    o += subjectLen;
+    let hdr: Uint8Array | null = null;
+    if (hdrLen >= 0) {
+      hdr = body.subarray(o, o + hdrLen);
+      o += hdrLen;
+    }
+    const msg = body.subarray(o, o + msgLen);
+    at.offset = o + msgLen;
+    return { subject, hdr, msg, seq: Number(seq), ts, ttl: Number(ttl) };
   } catch (err) {
     if (err instanceof JetStoreError) throw err;
     throw damaged(`a message record does not decode (${(err as Error).message})`, frame.offset);
   }
-  return out;
 }
 
 /** The header of a checked Header frame. */

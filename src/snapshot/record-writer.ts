@@ -62,6 +62,15 @@ export class RecordWriter {
     this.buf.set(m.msg, at);
   }
 
+  /** `count` whole records, the last at `lastSeq`, already in the archive's layout (a bulk read). */
+  addRaw(records: Uint8Array, count: number, lastSeq: number): void {
+    this.reserve(records.length);
+    this.buf.set(records, this.length);
+    this.length += records.length;
+    this.count += count;
+    this.lastSeq = lastSeq;
+  }
+
   /** The body written so far (a view, valid until the next add after `reset`). */
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.length);

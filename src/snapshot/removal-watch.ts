@@ -23,6 +23,13 @@ export interface ArchiveReader {
   archiveRecord(seq: number): ArchivedMsg | null;
   /** Writes the live message `seq` into `out`; false (nothing written) when it cannot be read (lost). */
   archiveInto(seq: number, out: RecordWriter): boolean;
+  /**
+   * Writes live messages from `from` (live) on, through at most `to`, as
+   * many as one call can take cheaply, into `out` until it holds about
+   * `maxBytes`; returns the last sequence written, or `from - 1` when it
+   * wrote none (`archiveInto` then takes `from`). Optional: FileStore's bulk path.
+   */
+  archiveRun?(from: number, to: number, out: RecordWriter, maxBytes: number): number;
 }
 
 /** One running snapshot's view of removals. @internal */
@@ -89,6 +96,16 @@ export class RemovalWatch {
         if (out.count > 0 && out.lastSeq === p) continue;
         out.addMsg(msg);
       } else if (e !== 0) {
+        // A run of the store's messages up to the next saved one, when the engine has a bulk path.
+        const last =
+          reader.archiveRun === undefined
+            ? e - 1
+            : reader.archiveRun(e, p !== 0 ? Math.min(p - 1, limit) : limit, out, maxBytes);
+        if (last >= e) {
+          this.cursor = last + 1;
+          e = this.nextEngine(last + 1, limit);
+          continue;
+        }
         this.cursor = e + 1;
         reader.archiveInto(e, out);
         e = this.nextEngine(e + 1, limit);

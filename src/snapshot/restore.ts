@@ -18,18 +18,20 @@ import { resolveFileStoreOptions } from "../filestore/options.ts";
 import { parentOf } from "../filestore/store-directory.ts";
 import type { StreamStore } from "../types.ts";
 import { describeValue } from "../validate.ts";
+import { getCore } from "../wasm/core.ts";
 import { type ArchiveHeader, FrameKind } from "./archive-format.ts";
 import {
   type ArchiveKeys,
   chunksOf,
   decodeConsumerFrame,
   decodeHeader,
+  decodeMessageAt,
   decodeMessages,
   type Frame,
   readFrames,
 } from "./archive-reader.ts";
 import { archiveOpener } from "./archive-seal.ts";
-import type { ArchiveSource } from "./types.ts";
+import type { ArchivedMsg, ArchiveSource } from "./types.ts";
 
 /** Options of `FileStore.restore`: those of `FileStore.open` but `dir`, which is its own argument. */
 export type RestoreOptions = Omit<FileStoreOptions, "dir">;
@@ -62,6 +64,18 @@ const REFUSALS = new Set([
 /** A store that can be built into and reopened: FileStore, passed in to keep the modules acyclic. */
 export interface Restorable extends StreamStore {
   close(): Promise<void>;
+  /**
+   * FileStore's bulk path: appends the plain message records among `len`
+   * bytes of archive records at `src` in core memory from offset `at`
+   * (skipping gaps before them), adds to `out` the messages taken and the
+   * last one's sequence; returns the offset of the first record it left.
+   */
+  appendArchived?(
+    src: number,
+    len: number,
+    at: number,
+    out: { msgs: number; lastMsg: number },
+  ): number;
 }
 
 const ACTION = "Cannot restore";
@@ -148,31 +162,25 @@ async function replay(
   header: ArchiveHeader,
   frames: AsyncGenerator<Frame>,
 ): Promise<void> {
-  let next = 1;
-  let msgs = 0;
-  let lastMsg = 0;
+  const cursor = { next: 1, msgs: 0, lastMsg: 0 };
   const consumers: ReturnType<typeof decodeConsumerFrame>[] = [];
-  for await (const f of frames) {
-    if (f.kind === FrameKind.Messages) {
-      if (consumers.length > 0) throw corrupt(`${ACTION}: messages after the consumers`);
-      for (const m of decodeMessages(f)) {
-        if (m.seq < next || m.seq > header.lastSeq) {
-          throw corrupt(
-            `${ACTION}: message ${m.seq} out of order or past the archive's last sequence`,
-          );
-        }
-        if (m.seq > next) store.skipMsgs(next, m.seq - next);
-        store.storeRawMsg(m.subject, m.hdr, m.msg, m.seq, m.ts, m.ttl);
-        next = m.seq + 1;
-        lastMsg = m.seq;
-        msgs++;
+  const bulk = typeof store.appendArchived === "function" ? new BulkSource() : null;
+  try {
+    for await (const f of frames) {
+      if (f.kind === FrameKind.Messages) {
+        if (consumers.length > 0) throw corrupt(`${ACTION}: messages after the consumers`);
+        if (bulk !== null) replayBulk(store, header, f, bulk, cursor);
+        else for (const m of decodeMessages(f)) replayOne(store, header, m, cursor);
+      } else if (f.kind === FrameKind.Consumer) {
+        consumers.push(decodeConsumerFrame(f));
+      } else {
+        throw corrupt(`${ACTION}: a second header frame`);
       }
-    } else if (f.kind === FrameKind.Consumer) {
-      consumers.push(decodeConsumerFrame(f));
-    } else {
-      throw corrupt(`${ACTION}: a second header frame`);
     }
+  } finally {
+    bulk?.dispose();
   }
+  const { msgs, lastMsg, next } = cursor;
   if (msgs !== header.msgs) {
     throw corrupt(`${ACTION}: the archive holds ${msgs} messages, its header says ${header.msgs}`);
   }
@@ -198,6 +206,87 @@ async function replay(
     } finally {
       await cs.stop();
     }
+  }
+}
+
+interface Cursor {
+  /** The sequence after the last one written. */
+  next: number;
+  msgs: number;
+  /** Sequence of the last message written. */
+  lastMsg: number;
+}
+
+/** One message through the store's write path: `skipMsgs` over a gap, then `storeRawMsg`. */
+function replayOne(store: Restorable, header: ArchiveHeader, m: ArchivedMsg, c: Cursor): void {
+  if (m.seq < c.next || m.seq > header.lastSeq) {
+    throw corrupt(`${ACTION}: message ${m.seq} out of order or past the archive's last sequence`);
+  }
+  if (m.seq > c.next) store.skipMsgs(c.next, m.seq - c.next);
+  store.storeRawMsg(m.subject, m.hdr, m.msg, m.seq, m.ts, m.ttl);
+  c.next = m.seq + 1;
+  c.lastMsg = m.seq;
+  c.msgs++;
+}
+
+/**
+ * A Messages frame through the store's bulk path (filestore/bulk-load.ts):
+ * the body copied into core memory once, runs of plain messages appended
+ * there, and each record the bulk path leaves (a gap before it, a TTL, a
+ * value it does not take) through `replayOne`, which checks and refuses as
+ * the write path does.
+ */
+function replayBulk(
+  store: Restorable,
+  header: ArchiveHeader,
+  f: Frame,
+  bulk: BulkSource,
+  c: Cursor,
+): void {
+  const append = store.appendArchived as NonNullable<Restorable["appendArchived"]>;
+  // A plain archive's frame is in core memory already; a sealed one's body is copied in.
+  const src = f.core ?? bulk.load(f.body);
+  const len = f.length;
+  const at = { offset: 0 };
+  const taken = { msgs: 0, lastMsg: 0 };
+  while (at.offset < len) {
+    taken.msgs = 0;
+    at.offset = append.call(store, src, len, at.offset, taken);
+    const last = store.fastState().lastSeq;
+    if (last > header.lastSeq) {
+      throw corrupt(`${ACTION}: message ${last} past the archive's last sequence`);
+    }
+    c.next = last + 1;
+    if (taken.msgs > 0) {
+      c.msgs += taken.msgs;
+      c.lastMsg = taken.lastMsg;
+    }
+    if (at.offset < len) replayOne(store, header, decodeMessageAt(f, at), c);
+  }
+}
+
+/** Core memory a frame's body is copied into for the bulk path, kept for the next frame. */
+class BulkSource {
+  private ptr = 0;
+  private capacity = 0;
+
+  /** Copies `body` into core memory; returns its address. */
+  load(body: Uint8Array): number {
+    const core = getCore();
+    if (body.length > this.capacity) {
+      if (this.ptr !== 0) core.free(this.ptr);
+      this.ptr = 0;
+      this.capacity = Math.max(body.length, 2 * 1024 * 1024);
+      this.ptr = core.alloc(this.capacity);
+    }
+    core.u8.set(body, this.ptr);
+    return this.ptr;
+  }
+
+  dispose(): void {
+    if (this.ptr !== 0) getCore().free(this.ptr);
+    this.ptr = 0;
+    this.capacity = 0;
   }
 }
 

@@ -17,6 +17,8 @@ import {
   type ArchiveHeader,
   encodeConsumer,
   encodeTrailer,
+  FRAME_CHECKSUM_SIZE,
+  FRAME_HEADER_SIZE,
   FrameKind,
   frame,
   preamble,
@@ -35,6 +37,14 @@ export function setSnapshotFrameBytes(bytes: number): number {
   frameBytes = bytes;
   return previous;
 }
+/**
+ * Adaptive compression, as S2 and zstd do for incompressible input: a
+ * Messages frame that Snappy shrank by less than MIN_SAVING turns compression
+ * off for the next SKIP_FRAMES frames, then it is tried again. Random,
+ * encrypted or already compressed payloads then cost no compression time.
+ */
+const MIN_SAVING = 0.12;
+const SKIP_FRAMES = 16;
 /** Work between turns given to the event loop. */
 const SLICE_MS = 8;
 
@@ -121,6 +131,7 @@ async function* archive(
     const json = new TextEncoder().encode(JSON.stringify(header));
     yield emit(concat(head, frame(FrameKind.Header, frames++, json)));
     const records = new RecordWriter();
+    let skipCompression = 0;
     let sliceStart = performance.now();
     for (;;) {
       if (source.isClosed()) {
@@ -130,7 +141,14 @@ async function* archive(
       watch.nextBatch(records, frameBytes);
       if (records.count === 0) break;
       progress.msgs += records.count;
-      yield emit(frame(FrameKind.Messages, frames++, records.bytes(), compress, sealer));
+      const plain = records.bytes();
+      const tryCompress = compress && sealer === null && skipCompression === 0;
+      if (skipCompression > 0) skipCompression--;
+      const out = frame(FrameKind.Messages, frames++, plain, tryCompress, sealer);
+      if (tryCompress && storedLength(out) > plain.length * (1 - MIN_SAVING)) {
+        skipCompression = SKIP_FRAMES;
+      }
+      yield emit(out);
       if (performance.now() - sliceStart > SLICE_MS) {
         await nextTurn();
         sliceStart = performance.now();
@@ -160,6 +178,11 @@ async function* archive(
   } finally {
     source.watches.delete(watch);
   }
+}
+
+/** The body length of a frame (FORMAT.md: "stored length"). */
+function storedLength(f: Uint8Array): number {
+  return f.length - FRAME_HEADER_SIZE - FRAME_CHECKSUM_SIZE;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

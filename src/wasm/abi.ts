@@ -106,6 +106,7 @@ export interface SeqsetAbi {
 export interface SnappyAbi {
   snappyMaxCompressedLength(len: number): number;
   snappyCompress(src: number, len: number, dst: number): number;
+  snappyCompressFast(src: number, len: number, dst: number): number;
   snappyUncompress(src: number, srcLen: number, dst: number, dstLen: number): number;
 }
 
@@ -136,6 +137,43 @@ export interface ChaChaAbi {
   ): number;
 }
 
+/**
+ * Restore's bulk path (assembly/archive.ts): archive message records to block
+ * records; returns the count; `archiveResult()` holds 0 source offset u32,
+ * 4 block bytes used u32, 8 why it stopped u32 (0 end, 1 full, 2 another
+ * kind of record, 3 meta full). Five u32 per record at `meta`: block offset,
+ * length, subject hash, subject offset in the source, subject length.
+ */
+export interface ArchiveAbi {
+  archiveToBlock(
+    src: number,
+    srcLen: number,
+    at: number,
+    dst: number,
+    used: number,
+    cap: number,
+    next: number,
+    meta: number,
+    metaCap: number,
+  ): number;
+  archiveResult(): number;
+  /**
+   * The other way, for snapshots: the verified message records at `count`
+   * u32 offsets (at `offsets`) of a block, sequences from `first`, as
+   * archive records at `dst` (room `cap`); returns the count, the result's
+   * second word the bytes written.
+   */
+  blockToArchive(
+    block: number,
+    blockLen: number,
+    offsets: number,
+    count: number,
+    first: number,
+    dst: number,
+    cap: number,
+  ): number;
+}
+
 /** Everything the core exports; each area adds its own interface here. */
 export type CoreAbi = MemoryAbi &
   XxHashAbi &
@@ -144,4 +182,5 @@ export type CoreAbi = MemoryAbi &
   VarintAbi &
   SeqsetAbi &
   SnappyAbi &
-  ChaChaAbi;
+  ChaChaAbi &
+  ArchiveAbi;

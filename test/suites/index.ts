@@ -35,6 +35,7 @@ import { selfKillSuite } from "./self-kills.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { snappySuite } from "./snappy.ts";
 import { snapshotSuite } from "./snapshot.ts";
+import { snapshotBulkSuite } from "./snapshot-bulk.ts";
 import { storeContractSuite } from "./store-contract.ts";
 import { badInputDirectorySuite } from "./store-contract-inputs.ts";
 import { storeFactories } from "./store-factories.ts";
@@ -62,6 +63,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   msgTtlSuite(api);
   storeContractSuite(api, storeFactories(ctx));
   snapshotSuite(api, ctx);
+  snapshotBulkSuite(api, ctx);
   consumerStateSuite(api, ctx);
   streamStateSuite(api, ctx);
   consumerStoreSuite(api, ctx);

@@ -493,6 +493,40 @@ export function snappySuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
       }
     });
 
+    it("the faster matcher (snapshot frames) writes streams snappyjs and the core read back, no longer than the bound", () => {
+      for (const variant of CORE_VARIANTS) {
+        const core = getCore(variant);
+        const snappy = new CoreSnappy(core);
+        const lengths = [...EDGE_LENGTHS, 200_000];
+        for (const [kind, make] of Object.entries(KINDS)) {
+          for (const length of lengths) {
+            const input = make(length, length + 7);
+            const src = core.alloc(length + 1);
+            const dst = core.alloc(maxCompressedLength(length));
+            const back = core.alloc(length + 1);
+            core.u8.set(input, src);
+            const n = snappy.compressFastInCore(src, length, dst);
+            const stream = core.u8.slice(dst, dst + n);
+            const where = { variant, kind, length };
+            expect({ ...where, fits: n <= maxCompressedLength(length) }).toEqual({
+              ...where,
+              fits: true,
+            });
+            expect({ ...where, js: sameBytes(snappyJs.uncompress(stream, length), input) }).toEqual(
+              { ...where, js: true },
+            );
+            expect({
+              ...where,
+              core:
+                snappy.uncompressInCore(dst, n, back, length) &&
+                sameBytes(core.u8.slice(back, back + length), input),
+            }).toEqual({ ...where, core: true });
+            for (const p of [src, dst, back]) core.free(p);
+          }
+        }
+      }
+    });
+
     it("rejects bad arguments with typed errors", () => {
       for (const variant of CORE_VARIANTS) {
         const core = getCore(variant);
