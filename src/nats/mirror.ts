@@ -161,7 +161,8 @@ class Mirror {
     if (!first || this.retry.failing) this.emit({ type: "resumed", lastAcked: last });
     const js = jetstream(this.nc);
     const consumer = await js.consumers.get(this.stream, {
-      ...(this.s.filter ? { filter_subjects: [this.s.filter] } : {}),
+      // A single filter as a string: nats-server 2.9 knows `filter_subject` only.
+      ...(this.s.filter ? { filter_subjects: this.s.filter } : {}),
       deliver_policy: "by_start_sequence" as never,
       opt_start_seq: start,
     });

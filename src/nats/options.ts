@@ -10,7 +10,12 @@ import { checkFilter } from "../validate.ts";
 export interface ReplicateOptions {
   /** The JetStream stream to write into; created (file storage) when missing. */
   stream: string;
-  /** The stream's subjects when it is created (default: `[filter]`, or `[">"]` without one). */
+  /**
+   * The stream's subjects when it is created. Default: `[filter]`; without a
+   * filter, `<token>` and `<token>.>` for every first token of the local
+   * store's subjects when the stream is created (a stream on `>` would
+   * capture the client's own reply subjects).
+   */
   subjects?: string[];
   /** Replicas of the stream when it is created (default 1). */
   replicas?: number;
@@ -44,7 +49,8 @@ export interface MirrorOptions {
 
 export interface ReplicateSettings {
   stream: string;
-  subjects: string[];
+  /** null: derived from the local store's subjects when the stream is created. */
+  subjects: string[] | null;
   replicas: number;
   filter: string;
   fromSeq: number;
@@ -77,7 +83,7 @@ export function replicateSettings(options: unknown): ReplicateSettings {
   const o = checkObject(options, REPLICATE_KEYS, "replicate");
   const stream = checkStreamName(o.stream, "stream");
   const filter = optionalFilter(o.filter);
-  let subjects: string[] = [filter === "" ? ">" : filter];
+  let subjects: string[] | null = filter === "" ? null : [filter];
   if (o.subjects !== undefined) {
     if (!Array.isArray(o.subjects) || o.subjects.length === 0) {
       throw invalidArgument("subjects must be a non-empty array of subjects or filters");

@@ -165,6 +165,7 @@ class Replication {
         const isFatal =
           isJetStoreError(e, "ErrReplicationConflict") ||
           isJetStoreError(e, "ErrUnsupportedHeaders") ||
+          isJetStoreError(e, "ErrInvalidArgument") ||
           isJetStoreError(e, "ErrStoreClosed");
         this.errors++;
         this.lastError = e;
@@ -194,7 +195,12 @@ class Replication {
    */
   private async reconcile(): Promise<number> {
     this.jsm ??= await jetstreamManager(this.nc, { checkAPI: false });
-    const info = await ensureStream(this.jsm, this.s.stream, this.s.subjects, this.s.replicas);
+    const info = await ensureStream(
+      this.jsm,
+      this.s.stream,
+      () => this.subjects(),
+      this.s.replicas,
+    );
     const last = info.state.last_seq;
     const id = last > 0 ? await msgIdAt(this.jsm, this.s.stream, last) : null;
     const prefix = `${this.s.name}:`;
@@ -222,6 +228,21 @@ class Replication {
       this.ack(ours);
     }
     return last;
+  }
+
+  /** The subjects of a stream created for the store: those given, or each first token of the store's subjects. */
+  private subjects(): string[] {
+    if (this.s.subjects) return this.s.subjects;
+    const tokens = new Set<string>();
+    for (const subject of Object.keys(this.store.subjectsTotals(">")))
+      tokens.add(subject.split(".")[0]);
+    if (tokens.size === 0) {
+      throw new JetStoreError(
+        "ErrInvalidArgument",
+        `stream ${this.s.stream} does not exist and the local store has no subjects to create it with: pass \`subjects\` or \`filter\``,
+      );
+    }
+    return [...tokens].sort().flatMap((t) => [t, `${t}.>`]);
   }
 
   /** Publishes from the floor on, a window at a time, until stopped or a publish fails. */

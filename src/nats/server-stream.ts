@@ -23,7 +23,7 @@ const STREAM_NOT_FOUND = 10059;
 export async function ensureStream(
   jsm: JetStreamManager,
   name: string,
-  subjects: string[],
+  subjects: () => string[],
   replicas: number,
 ): Promise<StreamInfo> {
   try {
@@ -31,7 +31,7 @@ export async function ensureStream(
   } catch (err) {
     if (apiCode(err) !== STREAM_NOT_FOUND) throw err;
   }
-  return await jsm.streams.add({ name, subjects, num_replicas: replicas });
+  return await jsm.streams.add({ name, subjects: subjects(), num_replicas: replicas });
 }
 
 /** The `Nats-Msg-Id` of the message at `seq` (null: none, or the message is gone). */

@@ -26,6 +26,8 @@ import { fixtureSuite } from "./fixtures.ts";
 import { killSuite } from "./kills.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
+import { natsMirrorSuite } from "./nats-mirror.ts";
+import { natsReplicateSuite } from "./nats-replicate.ts";
 import { normalExitSuite } from "./normal-exit.ts";
 import { publicTypesSuite } from "./public-types.ts";
 import { readmeExampleSuite } from "./readme-example.ts";
@@ -87,4 +89,6 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   atRestVerifySuite(api, ctx);
   publicTypesSuite(api, ctx);
   readmeExampleSuite(api, ctx);
+  natsReplicateSuite(api, ctx);
+  natsMirrorSuite(api, ctx);
 }
