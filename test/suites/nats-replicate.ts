@@ -12,13 +12,7 @@ import { replicate } from "../../src/nats/index.ts";
 import type { StatusEvent } from "../../src/nats/status.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { childCommand, childEntry } from "./filestore.ts";
-import {
-  expectReplicated,
-  localSeqOf,
-  readStream,
-  storeTestMsgs,
-  waitFor,
-} from "./nats-helpers.ts";
+import { expectReplicated, readStream, storeTestMsgs, waitFor } from "./nats-helpers.ts";
 import { NatsServers } from "./nats-servers.ts";
 import { codeOf, inTempDir } from "./store-helpers.ts";
 
