@@ -158,6 +158,12 @@ class Mirror {
         `stream ${this.stream} starts at ${sourceFirst}: its messages ${start}–${sourceFirst - 1}, which the mirror had not got, were removed`,
       );
     }
+    if (info.state.last_seq < last) {
+      throw new JetStoreError(
+        "ErrSourceMoved",
+        `stream ${this.stream} ends at ${info.state.last_seq}, before the mirror's last sequence ${last}: it is not the stream mirrored, or it lost messages`,
+      );
+    }
     if (!first || this.retry.failing) this.emit({ type: "resumed", lastAcked: last });
     const js = jetstream(this.nc);
     const consumer = await js.consumers.get(this.stream, {
@@ -172,18 +178,20 @@ class Mirror {
     if (this.stopping) messages.stop();
     this.lag = Math.max(0, info.state.last_seq - last);
     this.retry.succeeded();
-    for await (const m of messages) {
-      const seq = m.seq;
-      if (seq <= last) continue;
-      if (seq > last + 1 && last + 1 >= start) {
-        await this.checkGap(last + 1, seq);
+    try {
+      for await (const m of messages) {
+        const seq = m.seq;
+        if (seq <= last) continue;
+        if (seq > last + 1 && last + 1 >= start) await this.checkGap(last + 1, seq);
+        this.storeOne(m, last, seq);
+        last = seq;
+        this.lag = m.info.pending;
+        this.report(this.lag === 0);
       }
-      this.storeOne(m, last, seq);
-      last = seq;
-      this.lag = m.info.pending;
-      this.report(this.lag === 0);
+    } finally {
+      messages.stop();
+      this.messages = null;
     }
-    this.messages = null;
   }
 
   /** A hole in what the source sends: deletions become skips, unless they are at the source's head. */
@@ -191,7 +199,6 @@ class Mirror {
     if (this.s.filter) return; // filtered-out sequences are holes too; only the start was checked
     const info = await this.jsm!.streams.info(this.stream);
     if (info.state.first_seq > from) {
-      this.messages?.stop();
       throw new JetStoreError(
         "ErrSourceMoved",
         `stream ${this.stream} removed messages ${from}–${Math.min(to, info.state.first_seq) - 1} from its head before the mirror got them`,

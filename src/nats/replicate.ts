@@ -24,6 +24,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { ConsumerStore } from "../consumers/types.ts";
 import { isJetStoreError, JetStoreError } from "../errors.ts";
 import type { StoredMsg, StreamStore } from "../types.ts";
+import { AckInbox } from "./ack-inbox.ts";
 import { isHeaderBlock, withLeadingLines } from "./headers.ts";
 import { LocalArrivals } from "./local-arrivals.ts";
 import {
@@ -34,13 +35,7 @@ import {
   replicateSettings,
 } from "./options.ts";
 import { Retry } from "./retry.ts";
-import {
-  ensureStream,
-  msgIdAt,
-  natsError,
-  type PublishResult,
-  publishRaw,
-} from "./server-stream.ts";
+import { ensureStream, msgIdAt, natsError, type PublishResult } from "./server-stream.ts";
 import { StatusChannel, type StatusEvent } from "./status.ts";
 
 /** Where a replication or mirror stands, read at any time. */
@@ -247,6 +242,15 @@ class Replication {
 
   /** Publishes from the floor on, a window at a time, until stopped or a publish fails. */
   private async pump(serverLast: number): Promise<void> {
+    const inbox = new AckInbox(this.nc, this.s.ackTimeoutMs);
+    try {
+      await this.pumpWith(inbox, serverLast);
+    } finally {
+      inbox.close();
+    }
+  }
+
+  private async pumpWith(inbox: AckInbox, serverLast: number): Promise<void> {
     const window = this.s.window;
     const seqs: number[] = [];
     const pending: Promise<PublishResult>[] = [];
@@ -272,7 +276,7 @@ class Replication {
             : `Nats-Expected-Last-Msg-Id: ${prevId}`;
         const hdr = withLeadingLines(m.hdr, [`Nats-Msg-Id: ${id}`, expect]);
         seqs.push(m.seq);
-        pending.push(publishRaw(this.nc, m.subject, hdr, m.msg, this.s.ackTimeoutMs));
+        pending.push(inbox.publish(m.subject, hdr, m.msg));
         prevId = id;
       }
       if (head === pending.length) {

@@ -1,13 +1,11 @@
 /**
  * What the replication asks of the server's stream: its state (creating
  * the stream when it is missing), the `Nats-Msg-Id` of its last message,
- * and a publish whose ack is read without throwing, so that a window of
- * publishes settles in order and one failure is a value, not a rejection.
+ * and the shape of a publish's outcome (ack-inbox.ts publishes): a value,
+ * never a rejection, so a window of publishes settles in order.
  */
 import type { JetStreamManager, StreamInfo } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { JetStoreError } from "../errors.ts";
-import { rawHeaders } from "./headers.ts";
 
 /** The server's answer to one publish. */
 export type PublishResult =
@@ -45,57 +43,6 @@ export async function msgIdAt(
   return m.header?.get("Nats-Msg-Id") || null;
 }
 
-/** Publishes `payload` with the header block `hdr` to `subject` and reads the ack; never rejects. */
-export async function publishRaw(
-  nc: NatsConnection,
-  subject: string,
-  hdr: Uint8Array,
-  payload: Uint8Array,
-  timeoutMs: number,
-): Promise<PublishResult> {
-  let reply: { data: Uint8Array; headers?: { code?: number; description?: string } };
-  try {
-    reply = await nc.request(subject, payload, { headers: rawHeaders(hdr), timeout: timeoutMs });
-  } catch (err) {
-    return { ok: false, error: natsError(`publish to ${subject}`, err) };
-  }
-  if (reply.data.length === 0) {
-    const code = reply.headers?.code ?? 0;
-    return {
-      ok: false,
-      error: new JetStoreError(
-        "ErrNats",
-        `publish to ${subject}: status ${code} ${reply.headers?.description ?? ""}`.trim(),
-      ),
-    };
-  }
-  let ack: {
-    seq?: number;
-    duplicate?: boolean;
-    error?: { code?: number; err_code?: number; description?: string };
-  };
-  try {
-    ack = JSON.parse(decoder.decode(reply.data));
-  } catch (err) {
-    return { ok: false, error: natsError(`publish to ${subject}: unreadable ack`, err) };
-  }
-  if (ack.error) {
-    const e = new JetStoreError(
-      "ErrNats",
-      `publish to ${subject}: ${ack.error.description ?? "error"} (${ack.error.err_code ?? ack.error.code})`,
-    );
-    (e as JetStoreError & { apiCode?: number }).apiCode = ack.error.err_code;
-    return { ok: false, error: e };
-  }
-  if (typeof ack.seq !== "number") {
-    return {
-      ok: false,
-      error: new JetStoreError("ErrNats", `publish to ${subject}: no sequence in the ack`),
-    };
-  }
-  return { ok: true, seq: ack.seq, duplicate: ack.duplicate === true };
-}
-
 /** The server's JetStream API error code of a failure (`err_code`), when it has one. */
 export function apiCode(err: unknown): number | undefined {
   const e = err as {
@@ -117,5 +64,3 @@ export function natsError(what: string, err: unknown): JetStoreError {
   if (code !== undefined) (e as JetStoreError & { apiCode?: number }).apiCode = code;
   return e;
 }
-
-const decoder = new TextDecoder();
