@@ -5,6 +5,8 @@
  *
  * - client publish: `js.publish` with up to WINDOW awaiting their acks
  *   (plain; and with a `Nats-Msg-Id` each, the dedupe the replication uses);
+ *   and, as the replication publishes, core publishes whose acks come back
+ *   to one reply subscription (js.publish is a request() each);
  * - replicate: a MemStore of BENCH_MSGS messages pushed into a new stream
  *   (Nats-Msg-Id and the expected-last chain on every message), timed to
  *   the last ack;
@@ -21,7 +23,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { createInbox, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { FileStore, MemStore, type StreamStore } from "../src/index.ts";
 import { mirror, replicate } from "../src/nats/index.ts";
@@ -99,6 +101,31 @@ async function clientPublish(
   return { rate, stream };
 }
 
+/** The ceiling of the replication's way of publishing: core publishes with acks to one reply subscription, no store. */
+async function inboxPublish(nc: NatsConnection): Promise<number> {
+  const stream = await freshStream(nc);
+  const prefix = createInbox();
+  const waiting = new Map<number, () => void>();
+  const sub = nc.subscribe(`${prefix}.*`, {
+    callback: (_err, msg) => {
+      const id = Number(msg.subject.slice(prefix.length + 1));
+      const done = waiting.get(id);
+      waiting.delete(id);
+      done?.();
+    },
+  });
+  const rate = await windowed(
+    MSGS,
+    (i) =>
+      new Promise<void>((resolve) => {
+        waiting.set(i, resolve);
+        nc.publish(`${stream}.${SUBJECT}`, payload, { reply: `${prefix}.${i}` });
+      }),
+  );
+  sub.unsubscribe();
+  return rate;
+}
+
 async function replicateRate(nc: NatsConnection, source: StreamStore): Promise<number> {
   const stream = `BENCH${++streamNo}`;
   const started = performance.now();
@@ -156,6 +183,7 @@ try {
     const plain = await clientPublish(nc, false);
     add("client publish (acks)", plain.rate);
     add("client publish with Nats-Msg-Id (acks)", (await clientPublish(nc, true)).rate);
+    add("core publish, acks to one reply subscription", await inboxPublish(nc));
     add("replicate (MemStore → stream)", await replicateRate(nc, source));
     add("client ordered consume", await consumeRate(nc, plain.stream));
     add("mirror (stream → MemStore)", await mirrorRate(nc, plain.stream, MemStore.create()));

@@ -148,6 +148,10 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
           ackTimeoutMs: 1000,
           maxRetryDelayMs: 500,
         });
+        const events: StatusEvent[] = [];
+        const seen = (async () => {
+          for await (const e of handle) events.push(e);
+        })();
         await waitFor(() => handle.status().lastAcked >= N / 8, "some acks");
         const jsm = await jetstreamManager(nc);
         const leader = (await jsm.streams.info("R3")).cluster?.leader;
@@ -161,6 +165,14 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         servers.startNode(victim);
         await waitFor(() => handle.status().lastAcked === N, "every ack", 90_000);
         await handle.stop();
+        await seen;
+        // The leader's loss failed publishes in flight, and the replication resumed after them.
+        const kinds = events.map((e) =>
+          e.type === "error" ? `${e.type} ${e.error.code} ${e.fatal}` : e.type,
+        );
+        expect(kinds).toContain("error ErrNats false");
+        expect(kinds).toContain("resumed");
+        expect(kinds).not.toContain("error ErrNats true");
         const info = await jsm.streams.info("R3");
         expect(info.config.num_replicas).toBe(3);
         expect(info.state.messages).toBe(N);
