@@ -152,8 +152,9 @@ class Replication {
     let fatal: JetStoreError | undefined;
     while (!this.stopping) {
       try {
+        const failing = this.retry.failing;
         const serverLast = await this.reconcile();
-        if (this.retry.failing) this.emit({ type: "resumed", lastAcked: this.floor });
+        if (failing) this.emit({ type: "resumed", lastAcked: this.floor });
         await this.pump(serverLast);
       } catch (err) {
         const e = natsError("replicate", err);
@@ -257,18 +258,20 @@ class Replication {
     let head = 0;
     let next = this.floor + 1;
     let prevId: string | null = null;
+    let halt: JetStoreError | null = null;
     for (;;) {
-      while (!this.stopping && pending.length - head < window) {
+      while (!this.stopping && halt === null && pending.length - head < window) {
         const m = this.loadNext(next);
         if (m === null) break;
-        next = m.seq + 1;
         if (m.hdr !== null && !isHeaderBlock(m.hdr)) {
-          await Promise.all(pending.slice(head));
-          throw new JetStoreError(
+          // What is in flight is still acknowledged; nothing after this message is sent.
+          halt = new JetStoreError(
             "ErrUnsupportedHeaders",
             `local message ${m.seq} has headers that are no NATS header block (NATS/1.0, CRLF lines): it cannot be published`,
           );
+          break;
         }
+        next = m.seq + 1;
         const id = `${this.s.name}:${m.seq}`;
         const expect =
           prevId === null
@@ -280,6 +283,7 @@ class Replication {
         prevId = id;
       }
       if (head === pending.length) {
+        if (halt !== null) throw halt;
         this.report(true);
         if (this.stopping) return;
         await this.arrivals.next();

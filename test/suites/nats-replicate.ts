@@ -224,6 +224,36 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
       60_000,
     );
 
+    it("stops at a local message whose headers are no NATS header block, with everything before it acknowledged", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const store = MemStore.create();
+        storeTestMsgs(store, 500);
+        store.storeMsg(
+          "orders.bad",
+          new TextEncoder().encode("X-Not: a header block"),
+          new Uint8Array(1),
+        );
+        storeTestMsgs(store, 10);
+        const handle = replicate(store, nc, { stream: "HDRS", window: 64 });
+        const events: StatusEvent[] = [];
+        for await (const e of handle) events.push(e);
+        expect(events.at(-1)).toMatchObject({ type: "stopped", lastAcked: 500 });
+        const error = events.find((e) => e.type === "error");
+        expect(error?.type === "error" && [error.error.code, error.fatal]).toEqual([
+          "ErrUnsupportedHeaders",
+          true,
+        ]);
+        const server = await readStream(nc, "HDRS", 500);
+        expectReplicated(expect, server, store, range(1, 500), "nats-replicate-HDRS");
+        expect((await (await jetstreamManager(nc)).streams.info("HDRS")).state.messages).toBe(500);
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 60_000);
+
     it("refuses bad arguments with ErrInvalidArgument before opening or sending anything", async () => {
       const store = MemStore.create();
       storeTestMsgs(store, 3);
