@@ -65,6 +65,7 @@ class Mirror {
   private lastError: JetStoreError | null = null;
   private lag = 0;
   private lastProgressAt = 0;
+  private wasIdle = false;
   private messages: ConsumerMessages | null = null;
   private jsm: JetStreamManager | null = null;
 
@@ -211,9 +212,12 @@ class Mirror {
     this.store.storeRawMsg(m.subject, headerBytes(m), m.data, seq, m.timestampNanos);
   }
 
+  /** A progress event at most every 250 ms, and at once when the mirror catches up. */
   private report(idle: boolean): void {
     const now = Date.now();
-    if (!idle && now - this.lastProgressAt < 250) return;
+    const caughtUp = idle && !this.wasIdle;
+    this.wasIdle = idle;
+    if (!caughtUp && now - this.lastProgressAt < 250) return;
     this.lastProgressAt = now;
     this.emit({ type: "progress", lastAcked: this.localLast(), lag: this.lag });
   }

@@ -184,6 +184,36 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
       }
     }, 150_000);
 
+    it("goes on after its only server is SIGKILLed and restarted mid-way, every message once", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const N = 30_000;
+        const store = MemStore.create();
+        storeTestMsgs(store, N);
+        const handle = replicate(store, nc, {
+          stream: "RESTART",
+          ackTimeoutMs: 1000,
+          maxRetryDelayMs: 300,
+        });
+        await waitFor(() => handle.status().lastAcked >= N / 3, "a third");
+        await servers.stopNode(0);
+        const atKill = handle.status().lastAcked;
+        expect(atKill).toBeLessThan(N);
+        servers.startNode(0);
+        await waitFor(() => handle.status().lastAcked === N, "every ack after the restart", 90_000);
+        await handle.stop();
+        expect(handle.status().errors).toBeGreaterThan(0);
+        const info = await (await jetstreamManager(nc)).streams.info("RESTART");
+        expect(info.state.messages).toBe(N);
+        const server = await readStream(nc, "RESTART", N);
+        expectReplicated(expect, server, store, range(1, N), "nats-replicate-RESTART");
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 120_000);
+
     it(
       "reports a stream that someone else wrote to after it, and stops without publishing",
       () =>
