@@ -83,6 +83,19 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         expectReplicated(expect, server, store, want, "nats-replicate-PAID");
         const info = await (await jetstreamManager(nc)).streams.info("PAID");
         expect([info.state.messages, info.config.subjects]).toEqual([want.length, [filter]]);
+        // fromSeq: where a first run starts (another name, so another replication; another
+        // filter, as a new stream's subjects must not overlap PAID's).
+        const late = replicate(store, nc, {
+          stream: "LATE",
+          filter: "orders.*.new",
+          fromSeq: 551,
+          name: "late",
+        });
+        await waitFor(() => late.status().lastAcked === 599, "the fromSeq run");
+        await late.stop();
+        const lateWant = range(551, 600).filter((s) => s % 3 !== 0);
+        const lateServer = await readStream(nc, "LATE", lateWant.length);
+        expectReplicated(expect, lateServer, store, lateWant, "late");
       } finally {
         await nc.close();
         await servers.stop();
