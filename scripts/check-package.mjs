@@ -29,9 +29,12 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * unpacked); and for the `jetstore` command (its JavaScript without
  * declarations, about 60 kB unpacked) together with snapshots and the
  * encoded stream state merged from main (358 kB packed, 1220 kB unpacked);
- * and for the multi-filter queries (366 kB packed, 1255 kB unpacked).
+ * and for the multi-filter queries (366 kB packed, 1255 kB unpacked);
+ * and for `jetstore/nats` (its JavaScript and declarations, 53 kB unpacked,
+ * and its README sections; the NATS client itself is an optional peer
+ * dependency, never in the package: 387 kB packed, 1319 kB unpacked).
  */
-const BUDGET = { packed: 380_000, unpacked: 1_300_000 };
+const BUDGET = { packed: 405_000, unpacked: 1_370_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [

@@ -49,6 +49,8 @@ const runners = [
       "--allow-write",
       "--allow-env",
       "--allow-run",
+      // jetstore/nats talks to the nats-server processes its suites start.
+      "--allow-net",
       "test/runtimes/deno.test.ts",
     ],
     env: { NO_COLOR: "1" },

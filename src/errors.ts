@@ -35,6 +35,10 @@ export type ErrorCode =
   | "ErrUnsupportedFormat"
   | "ErrNotAStore"
   | "ErrNotImplemented"
+  | "ErrNats"
+  | "ErrReplicationConflict"
+  | "ErrSourceMoved"
+  | "ErrUnsupportedHeaders"
   | "ErrInternal";
 
 /** Where corrupt bytes were found. */

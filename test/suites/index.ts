@@ -27,6 +27,8 @@ import { killSuite } from "./kills.ts";
 import { lazyOpenSuite } from "./lazy-open.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
+import { natsMirrorSuite } from "./nats-mirror.ts";
+import { natsReplicateSuite } from "./nats-replicate.ts";
 import { normalExitSuite } from "./normal-exit.ts";
 import { publicTypesSuite } from "./public-types.ts";
 import { readmeExampleSuite } from "./readme-example.ts";
@@ -91,4 +93,6 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   atRestVerifySuite(api, ctx);
   publicTypesSuite(api, ctx);
   readmeExampleSuite(api, ctx);
+  natsReplicateSuite(api, ctx);
+  natsMirrorSuite(api, ctx);
 }

@@ -23,5 +23,16 @@ export function publicTypesSuite({ describe, it, expect }: TestApi, ctx: Runtime
       expect(`${run.stdout}${run.stderr}`).toBe("");
       expect(run.status).toBe(0);
     }, 60_000);
+
+    it("compile for a user of jetstore/nats (test/types/nats-api.ts, after the build)", () => {
+      const root = fileURLToPath(new URL("../../", import.meta.url));
+      const tsc = fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url));
+      const run = spawnSync(process.execPath, [tsc, "-p", "test/types/tsconfig.nats.json"], {
+        cwd: root,
+        encoding: "utf8",
+      });
+      expect(`${run.stdout}${run.stderr}`).toBe("");
+      expect(run.status).toBe(0);
+    }, 60_000);
   });
 }

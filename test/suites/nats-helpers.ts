@@ -1,0 +1,146 @@
+/**
+ * What the jetstore/nats suites share: the messages they store, reading a
+ * server stream back with its raw header bytes and exact timestamps (an
+ * ordered consumer of the client, independent of `mirror`), and checking a
+ * server stream against the local store it was replicated from.
+ */
+import { type JsMsg, jetstream } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { originalHeaders } from "../../src/nats/index.ts";
+import type { StreamStore } from "../../src/types.ts";
+import type { Expect } from "../harness.ts";
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+/** The message the suites store at local sequence `i`: subjects, headers (some with a key repeated) and sizes vary. */
+export function testMsg(i: number): { subject: string; hdr: Uint8Array | null; msg: Uint8Array } {
+  const hdr =
+    i % 4 === 0
+      ? te.encode(`NATS/1.0\r\nKey: v${i}\r\nOther:  spaced \r\nKey: again\r\n\r\n`)
+      : null;
+  const msg = te.encode(`payload-${i}-${"x".repeat(i % 37)}`);
+  return { subject: `orders.${i % 7}.${i % 3 === 0 ? "paid" : "new"}`, hdr, msg };
+}
+
+export function storeTestMsgs(store: StreamStore, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const n = store.fastState().lastSeq + 1;
+    const m = testMsg(n);
+    store.storeMsg(m.subject, m.hdr, m.msg);
+  }
+}
+
+/** A message as read from the server. */
+export interface ServerMsg {
+  seq: number;
+  subject: string;
+  hdr: Uint8Array | null;
+  data: Uint8Array;
+  ts: bigint;
+}
+
+/** Every message of `stream` from `start`, read until `count` arrived (or the timeout). */
+export async function readStream(
+  nc: NatsConnection,
+  stream: string,
+  count: number,
+  start = 1,
+  timeoutMs = 60_000,
+): Promise<ServerMsg[]> {
+  const out: ServerMsg[] = [];
+  if (count === 0) return out;
+  const consumer = await jetstream(nc).consumers.get(stream, {
+    deliver_policy: "by_start_sequence" as never,
+    opt_start_seq: start,
+  });
+  const messages = await consumer.consume();
+  const timer = setTimeout(() => messages.stop(), timeoutMs);
+  for await (const m of messages) {
+    out.push({
+      seq: m.seq,
+      subject: m.subject,
+      hdr: rawHeader(m),
+      data: m.data.slice(),
+      ts: m.timestampNanos,
+    });
+    if (out.length >= count) break;
+  }
+  clearTimeout(timer);
+  messages.stop();
+  return out;
+}
+
+function rawHeader(m: JsMsg): Uint8Array | null {
+  const inner = (m as unknown as { msg: { _rdata: Uint8Array; _msg: { hdr: number } } }).msg;
+  return inner._msg.hdr > 0 ? inner._rdata.slice(0, inner._msg.hdr) : null;
+}
+
+/** The local sequence a replicated server message came from (its `Nats-Msg-Id`). */
+export function localSeqOf(m: ServerMsg, name: string): number {
+  const lines = td.decode(m.hdr ?? new Uint8Array()).split("\r\n");
+  const id = lines[1]?.startsWith("Nats-Msg-Id: ") ? lines[1].slice(13) : "";
+  return id.startsWith(`${name}:`) ? Number(id.slice(name.length + 1)) : Number.NaN;
+}
+
+/**
+ * Checks that `server` holds exactly the local messages `seqs`, in order,
+ * once each, with their subjects, header bytes and payloads.
+ */
+export function expectReplicated(
+  expect: Expect,
+  server: ServerMsg[],
+  store: StreamStore,
+  seqs: number[],
+  name: string,
+): void {
+  const got = server.map((m) => localSeqOf(m, name));
+  let mismatch = -1;
+  for (let i = 0; i < Math.max(got.length, seqs.length); i++) {
+    if (got[i] !== seqs[i]) {
+      mismatch = i;
+      break;
+    }
+  }
+  expect({
+    mismatch,
+    at: mismatch < 0 ? [] : got.slice(Math.max(0, mismatch - 2), mismatch + 3),
+  }).toEqual({
+    mismatch: -1,
+    at: [],
+  });
+  let bad = 0;
+  let first = "";
+  for (const m of server) {
+    const local = store.loadMsg(localSeqOf(m, name));
+    const same =
+      m.subject === local.subject &&
+      sameBytes(originalHeaders(m.hdr), local.hdr) &&
+      sameBytes(m.data, local.msg);
+    if (!same) {
+      bad++;
+      if (!first) first = `server ${m.seq} / local ${local.seq}`;
+    }
+  }
+  expect({ bad, first }).toEqual({ bad: 0, first: "" });
+}
+
+export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Waits until `cond()` holds, polling; throws `what` on timeout. */
+export async function waitFor(
+  cond: () => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

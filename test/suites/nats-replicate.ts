@@ -1,0 +1,413 @@
+/**
+ * `replicate` against real nats-server processes: 100k messages compared one
+ * by one on the server, a live writer, a SIGKILLed replicating process, a
+ * cluster node stopped and brought back, a conflict reported, bad input.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { FileStore } from "../../src/filestore/filestore.ts";
+import { MemStore } from "../../src/memstore.ts";
+import { replicate } from "../../src/nats/index.ts";
+import type { StatusEvent } from "../../src/nats/status.ts";
+import type { RuntimeContext, TestApi } from "../harness.ts";
+import { childCommand, childEntry } from "./filestore.ts";
+import { expectReplicated, readStream, storeTestMsgs, waitFor } from "./nats-helpers.ts";
+import { NatsServers } from "./nats-servers.ts";
+import { codeOf, inTempDir } from "./store-helpers.ts";
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
+  const { describe, it, expect } = api;
+  const disk = ctx.adapters.find((a) => a.onDisk)!;
+
+  describe("nats: replicate", () => {
+    it("replicates 100k messages, half written while it runs, each once and in order with subject, headers and payload", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const store = MemStore.create();
+        storeTestMsgs(store, 50_000);
+        const handle = replicate(store, nc, { stream: "ORDERS" });
+        const events: StatusEvent[] = [];
+        const seen = (async () => {
+          for await (const e of handle) events.push(e);
+        })();
+        for (let i = 0; i < 50; i++) {
+          storeTestMsgs(store, 1000);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        await waitFor(() => handle.status().lastAcked === 100_000, "100k acks");
+        expect(handle.status()).toMatchObject({
+          lastAcked: 100_000,
+          lag: 0,
+          errors: 0,
+          running: true,
+        });
+        await handle.stop();
+        await seen;
+        expect(events.at(-1)).toEqual({ type: "stopped", lastAcked: 100_000 });
+        expect(events.some((e) => e.type === "progress")).toBe(true);
+        const info = await (await jetstreamManager(nc)).streams.info("ORDERS");
+        expect(info.state.messages).toBe(100_000);
+        expect(info.config.subjects).toEqual(["orders", "orders.>"]);
+        const server = await readStream(nc, "ORDERS", 100_000);
+        expectReplicated(expect, server, store, range(1, 100_000), "nats-replicate-ORDERS");
+        expect(server.map((m) => m.seq)).toEqual(range(1, 100_000));
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 120_000);
+
+    it("replicates only the filter's messages, resumes where it stopped and skips nothing removed meanwhile", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const store = MemStore.create();
+        storeTestMsgs(store, 300);
+        const filter = "orders.*.paid";
+        const opts = { stream: "PAID", filter, window: 7 };
+        const first = replicate(store, nc, opts);
+        await waitFor(() => first.status().lastAcked === 300, "first run");
+        await first.stop();
+        storeTestMsgs(store, 300);
+        store.removeMsg(303); // a paid one removed before it was replicated: not sent
+        const second = replicate(store, nc, opts);
+        await waitFor(() => second.status().lastAcked === 600, "second run");
+        await second.stop();
+        const want = range(1, 600).filter((s) => s % 3 === 0 && s !== 303);
+        const server = await readStream(nc, "PAID", want.length);
+        expectReplicated(expect, server, store, want, "nats-replicate-PAID");
+        const info = await (await jetstreamManager(nc)).streams.info("PAID");
+        expect([info.state.messages, info.config.subjects]).toEqual([want.length, [filter]]);
+        // fromSeq: where a first run starts (another name, so another replication; another
+        // filter, as a new stream's subjects must not overlap PAID's).
+        const late = replicate(store, nc, {
+          stream: "LATE",
+          filter: "orders.*.new",
+          fromSeq: 551,
+          name: "late",
+        });
+        await waitFor(() => late.status().lastAcked === 599, "the fromSeq run");
+        await late.stop();
+        const lateWant = range(551, 600).filter((s) => s % 3 !== 0);
+        const lateServer = await readStream(nc, "LATE", lateWant.length);
+        expectReplicated(expect, lateServer, store, lateWant, "late");
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 60_000);
+
+    it(
+      "after the replicating process is SIGKILLed mid-way and restarted, the server has every message once",
+      () =>
+        inTempDir(disk, async (dir) => {
+          const servers = await NatsServers.start(1);
+          const nc = await servers.connect();
+          const N = 60_000;
+          const name = "kill-test";
+          try {
+            const store = await FileStore.open({ dir, fs: disk.fs });
+            storeTestMsgs(store, N);
+            await store.close();
+            const killedAt = await runKilledChild(ctx, dir, servers.urls, name, N / 4);
+            expect(killedAt).toBeGreaterThanOrEqual(N / 4);
+            const jsm = await jetstreamManager(nc);
+            const landed = (await jsm.streams.info("KILLS")).state.messages;
+            expect(landed).toBeGreaterThanOrEqual(N / 4);
+
+            const reopened = await FileStore.open({ dir, fs: disk.fs });
+            const cs = reopened.consumerStore(name, { ackPolicy: "none" });
+            const savedFloor = cs.state().ackFloor.stream;
+            await cs.stop();
+            // The floor was never synced (syncIntervalMs: 60 s), so the reconciliation has to find what landed.
+            expect(savedFloor).toBeLessThan(landed);
+            const handle = replicate(reopened, nc, { stream: "KILLS", name });
+            await waitFor(() => handle.status().lastAcked === N, "the rest");
+            await handle.stop();
+            expect(handle.status().errors).toBe(0);
+            const server = await readStream(nc, "KILLS", N);
+            expect((await jsm.streams.info("KILLS")).state.messages).toBe(N);
+            expectReplicated(expect, server, reopened, range(1, N), name);
+            await reopened.close();
+            // The position was synced at stop() and survives a reopen.
+            const again = await FileStore.open({ dir, fs: disk.fs });
+            const kept = again.consumerStore(name, { ackPolicy: "none" });
+            expect(kept.state().ackFloor.stream).toBe(N);
+            await again.close();
+          } finally {
+            await nc.close();
+            await servers.stop();
+          }
+        }),
+      120_000,
+    );
+
+    it("replicates into an R3 stream while a node (the stream leader) is stopped and brought back", async () => {
+      const servers = await NatsServers.start(3);
+      const nc = await servers.connect();
+      try {
+        const N = 40_000;
+        const store = MemStore.create();
+        storeTestMsgs(store, N / 2);
+        const handle = replicate(store, nc, {
+          stream: "R3",
+          subjects: ["orders.>"],
+          replicas: 3,
+          ackTimeoutMs: 1000,
+          maxRetryDelayMs: 500,
+        });
+        const events: StatusEvent[] = [];
+        const seen = (async () => {
+          for await (const e of handle) events.push(e);
+        })();
+        await waitFor(() => handle.status().lastAcked >= N / 8, "some acks");
+        const jsm = await jetstreamManager(nc);
+        const leader = (await jsm.streams.info("R3")).cluster?.leader;
+        const victim = Math.max(
+          0,
+          servers.nodes.findIndex((n) => n.name === leader),
+        );
+        await servers.stopNode(victim);
+        storeTestMsgs(store, N / 2);
+        await waitFor(() => handle.status().lastAcked >= (3 * N) / 4, "acks without the node");
+        servers.startNode(victim);
+        await waitFor(() => handle.status().lastAcked === N, "every ack", 90_000);
+        await handle.stop();
+        await seen;
+        // The leader's loss failed publishes in flight, and the replication resumed after them.
+        const kinds = events.map((e) =>
+          e.type === "error" ? `${e.type} ${e.error.code} ${e.fatal}` : e.type,
+        );
+        expect(kinds).toContain("error ErrNats false");
+        expect(kinds).toContain("resumed");
+        expect(kinds).not.toContain("error ErrNats true");
+        const info = await jsm.streams.info("R3");
+        expect(info.config.num_replicas).toBe(3);
+        expect(info.state.messages).toBe(N);
+        const server = await readStream(nc, "R3", N);
+        expectReplicated(expect, server, store, range(1, N), "nats-replicate-R3");
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 150_000);
+
+    it("goes on after its only server is SIGKILLed and restarted mid-way, every message once", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const N = 30_000;
+        const store = MemStore.create();
+        storeTestMsgs(store, N);
+        const handle = replicate(store, nc, {
+          stream: "RESTART",
+          ackTimeoutMs: 1000,
+          maxRetryDelayMs: 300,
+        });
+        await waitFor(() => handle.status().lastAcked >= N / 3, "a third");
+        await servers.stopNode(0);
+        const atKill = handle.status().lastAcked;
+        expect(atKill).toBeLessThan(N);
+        servers.startNode(0);
+        await waitFor(() => handle.status().lastAcked === N, "every ack after the restart", 90_000);
+        await handle.stop();
+        expect(handle.status().errors).toBeGreaterThan(0);
+        const info = await (await jetstreamManager(nc)).streams.info("RESTART");
+        expect(info.state.messages).toBe(N);
+        const server = await readStream(nc, "RESTART", N);
+        expectReplicated(expect, server, store, range(1, N), "nats-replicate-RESTART");
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 120_000);
+
+    it(
+      "reports a stream that someone else wrote to after it, and stops without publishing",
+      () =>
+        inTempDir(disk, async (dir) => {
+          const servers = await NatsServers.start(1);
+          const nc = await servers.connect();
+          try {
+            const store = await FileStore.open({ dir, fs: disk.fs });
+            storeTestMsgs(store, 20);
+            const opts = { stream: "SHARED", subjects: ["orders.>"] };
+            const first = replicate(store, nc, opts);
+            await waitFor(() => first.status().lastAcked === 20, "first run");
+            await first.stop();
+            await jetstream(nc).publish("orders.1.new", new TextEncoder().encode("someone else"));
+            storeTestMsgs(store, 5);
+            const second = replicate(store, nc, opts);
+            const events: StatusEvent[] = [];
+            for await (const e of second) events.push(e);
+            await second.done;
+            const error = events.find((e) => e.type === "error");
+            expect(
+              error?.type === "error" && [error.error.code, error.fatal, error.error.message],
+            ).toEqual([
+              "ErrReplicationConflict",
+              true,
+              expect.stringContaining("is not this replication's"),
+            ]);
+            expect(events.at(-1)).toMatchObject({ type: "stopped", lastAcked: 20 });
+            expect(second.status()).toMatchObject({ running: false, lastAcked: 20, errors: 1 });
+            const info = await (await jetstreamManager(nc)).streams.info("SHARED");
+            expect(info.state.messages).toBe(21);
+            await store.close();
+          } finally {
+            await nc.close();
+            await servers.stop();
+          }
+        }),
+      60_000,
+    );
+
+    it("stops at a local message whose headers are no NATS header block, with everything before it acknowledged", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const store = MemStore.create();
+        storeTestMsgs(store, 500);
+        store.storeMsg(
+          "orders.bad",
+          new TextEncoder().encode("X-Not: a header block"),
+          new Uint8Array(1),
+        );
+        storeTestMsgs(store, 10);
+        const handle = replicate(store, nc, { stream: "HDRS", window: 64 });
+        const events: StatusEvent[] = [];
+        for await (const e of handle) events.push(e);
+        expect(events.at(-1)).toMatchObject({ type: "stopped", lastAcked: 500 });
+        const error = events.find((e) => e.type === "error");
+        expect(error?.type === "error" && [error.error.code, error.fatal]).toEqual([
+          "ErrUnsupportedHeaders",
+          true,
+        ]);
+        const server = await readStream(nc, "HDRS", 500);
+        expectReplicated(expect, server, store, range(1, 500), "nats-replicate-HDRS");
+        expect((await (await jetstreamManager(nc)).streams.info("HDRS")).state.messages).toBe(500);
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 60_000);
+
+    it("refuses bad arguments with ErrInvalidArgument before opening or sending anything", async () => {
+      const store = MemStore.create();
+      storeTestMsgs(store, 3);
+      const nc = fakeConnection();
+      const bad: unknown[] = [
+        undefined,
+        null,
+        5,
+        {},
+        { stream: "" },
+        { stream: "a.b" },
+        { stream: "a b" },
+        { stream: "S", window: 0 },
+        { stream: "S", window: 1.5 },
+        { stream: "S", fromSeq: 0 },
+        { stream: "S", replicas: "3" },
+        { stream: "S", subjects: [] },
+        { stream: "S", subjects: [""] },
+        { stream: "S", filter: 5 },
+        { stream: "S", name: "a.b" },
+        { stream: "S", ackTimeoutMs: -1 },
+        { stream: "S", streamName: "x" },
+      ];
+      for (const options of bad) {
+        expect([options, codeOf(() => replicate(store, nc, options as never))]).toEqual([
+          options,
+          "ErrInvalidArgument",
+        ]);
+      }
+      expect(codeOf(() => replicate(store, nc, { stream: "S", filter: "a..b" }))).toBe(
+        "ErrInvalidFilter",
+      );
+      expect(codeOf(() => replicate(store, {} as never, { stream: "S" }))).toBe(
+        "ErrInvalidArgument",
+      );
+      expect(codeOf(() => replicate({} as never, nc, { stream: "S" }))).toBe("ErrInvalidArgument");
+      expect(nc.calls).toBe(0);
+      expect(store.state().consumers).toBe(0);
+      await store.close();
+      expect(codeOf(() => replicate(store, nc, { stream: "S" }))).toBe("ErrStoreClosed");
+    });
+  });
+}
+
+/** A connection object that counts any use: the argument checks must not get that far. */
+export function fakeConnection() {
+  const nc = {
+    calls: 0,
+    request: () => {
+      nc.calls++;
+      return Promise.reject(new Error("unexpected request"));
+    },
+    publish: () => {
+      nc.calls++;
+    },
+    subscribe: () => {
+      nc.calls++;
+    },
+  };
+  return nc as typeof nc & import("@nats-io/nats-core").NatsConnection;
+}
+
+/** Runs the replicating child until it reported `killAfter` acks, SIGKILLs it, returns the last ack it reported. */
+async function runKilledChild(
+  ctx: RuntimeContext,
+  dir: string,
+  urls: string[],
+  name: string,
+  killAfter: number,
+): Promise<number> {
+  const entry = childEntry(ctx);
+  if (!existsSync(new URL(entry)))
+    throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  const natsEntry = new URL(
+    ctx.runtime === "node" ? "../../dist/src/nats/index.js" : "../../src/nats/index.ts",
+    import.meta.url,
+  ).href;
+  const child = new URL("../children/nats-replicate-child.mjs", import.meta.url).href;
+  const config = { entry, natsEntry, dir, urls, stream: "KILLS", name, window: 256 };
+  const script = `const { runChild } = await import(${JSON.stringify(child)}); await runChild(${JSON.stringify(config)});`;
+  const { cmd, args } = childCommand(ctx);
+  const proc = spawn(cmd, args(script), { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  let acked = 0;
+  return await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(
+        new Error(
+          `the child never reached ${killAfter} acks: ${out.slice(-500)} ${err.slice(-2000)}`,
+        ),
+      );
+    }, 60_000);
+    proc.stderr?.on("data", (d) => {
+      err += String(d);
+    });
+    proc.stdout?.on("data", (d) => {
+      out += String(d);
+      for (const m of out.matchAll(/^acked (\d+)$/gm)) acked = Math.max(acked, Number(m[1]));
+      if (acked >= killAfter && proc.exitCode === null && !proc.killed) proc.kill("SIGKILL");
+    });
+    proc.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (signal === "SIGKILL" && acked >= killAfter) resolve(acked);
+      else
+        reject(
+          new Error(
+            `the child exited (${code ?? signal}) before the kill: ${out.slice(-500)} ${err.slice(-2000)}`,
+          ),
+        );
+    });
+  });
+}
