@@ -29,10 +29,8 @@ import {
   type MirrorSettings,
   mirrorSettings,
 } from "./options.ts";
-import type { SyncHandle, SyncStatus } from "./replicate.ts";
-import { Retry } from "./retry.ts";
-import { natsError } from "./server-stream.ts";
-import { StatusChannel, type StatusEvent } from "./status.ts";
+import type { SyncHandle } from "./replicate.ts";
+import { SyncTask } from "./sync-task.ts";
 
 /**
  * Mirrors the JetStream stream `stream` into `store` over `nc`, following
@@ -55,17 +53,13 @@ export function mirror(
   return new Mirror(nc, stream, store, settings).handle;
 }
 
-class Mirror {
+class Mirror extends SyncTask {
   readonly handle: SyncHandle;
-  private readonly channel = new StatusChannel();
-  private readonly retry: Retry;
-  private stopping = false;
-  private running = true;
-  private errors = 0;
-  private lastError: JetStoreError | null = null;
-  private lag = 0;
+  protected readonly action = "mirror";
+  private pending = 0;
   private lastProgressAt = 0;
   private wasIdle = false;
+  private first = true;
   private messages: ConsumerMessages | null = null;
   private jsm: JetStreamManager | null = null;
 
@@ -75,39 +69,33 @@ class Mirror {
   private readonly s: MirrorSettings;
 
   constructor(nc: NatsConnection, stream: string, store: StreamStore, s: MirrorSettings) {
+    super(s.maxRetryDelayMs);
     this.nc = nc;
     this.stream = stream;
     this.store = store;
     this.s = s;
-    this.retry = new Retry(s.maxRetryDelayMs);
-    const done = this.run();
-    this.handle = {
-      stop: () => this.stop(done),
-      status: () => this.status(),
-      done,
-      events: () => this.channel.iterate(),
-      [Symbol.asyncIterator]: () => this.channel.iterate(),
-    };
+    this.handle = this.start();
   }
 
-  private status(): SyncStatus {
-    return {
-      lastAcked: this.localLast(),
-      lag: this.lag,
-      errors: this.errors,
-      lastError: this.lastError,
-      running: this.running,
-    };
+  protected async attempt(): Promise<void> {
+    await this.follow(this.first);
+    this.first = false;
   }
 
-  private async stop(done: Promise<void>): Promise<void> {
-    this.stopping = true;
-    this.retry.interrupt();
+  /** Only a lost connection or a timeout (ErrNats) is worth retrying. */
+  protected isFatal(error: JetStoreError): boolean {
+    return !isJetStoreError(error, "ErrNats");
+  }
+
+  protected interrupt(): void {
     this.messages?.stop();
-    await done;
   }
 
-  private localLast(): number {
+  protected lag(): number {
+    return this.pending;
+  }
+
+  protected lastAcked(): number {
     try {
       return this.store.fastState().lastSeq;
     } catch {
@@ -115,39 +103,11 @@ class Mirror {
     }
   }
 
-  private async run(): Promise<void> {
-    let fatal: JetStoreError | undefined;
-    let first = true;
-    while (!this.stopping) {
-      try {
-        await this.follow(first);
-        first = false;
-      } catch (err) {
-        const e = natsError("mirror", err);
-        const isFatal = !isJetStoreError(e, "ErrNats");
-        this.errors++;
-        this.lastError = e;
-        this.emit({ type: "error", error: e, fatal: isFatal });
-        if (isFatal) {
-          fatal = e;
-          break;
-        }
-        if (!this.stopping) await this.retry.wait();
-      }
-    }
-    this.running = false;
-    this.emit({
-      type: "stopped",
-      lastAcked: this.localLast(),
-      ...(fatal ? { error: fatal } : {}),
-    });
-  }
-
   /** Checks where the source starts, then stores what an ordered consumer delivers until stopped. */
   private async follow(first: boolean): Promise<void> {
     this.jsm ??= await jetstreamManager(this.nc, { checkAPI: false });
     const info = await this.jsm.streams.info(this.stream);
-    let last = this.localLast();
+    let last = this.lastAcked();
     const fresh = last === 0 && this.store.fastState().msgs === 0;
     let start = last + 1;
     if (fresh && this.s.fromSeq === null) start = Math.max(1, info.state.first_seq);
@@ -177,7 +137,7 @@ class Mirror {
     const messages = await consumer.consume();
     this.messages = messages;
     if (this.stopping) messages.stop();
-    this.lag = Math.max(0, info.state.last_seq - last);
+    this.pending = Math.max(0, info.state.last_seq - last);
     this.retry.succeeded();
     try {
       for await (const m of messages) {
@@ -186,8 +146,8 @@ class Mirror {
         if (seq > last + 1 && last + 1 >= start) await this.checkGap(last + 1, seq);
         this.storeOne(m, last, seq);
         last = seq;
-        this.lag = m.info.pending;
-        this.report(this.lag === 0);
+        this.pending = m.info.pending;
+        this.report(this.pending === 0);
       }
     } finally {
       messages.stop();
@@ -219,11 +179,7 @@ class Mirror {
     this.wasIdle = idle;
     if (!caughtUp && now - this.lastProgressAt < 250) return;
     this.lastProgressAt = now;
-    this.emit({ type: "progress", lastAcked: this.localLast(), lag: this.lag });
-  }
-
-  private emit(event: StatusEvent): void {
-    this.channel.emit(event);
+    this.emit({ type: "progress", lastAcked: this.lastAcked(), lag: this.pending });
   }
 }
 

@@ -34,9 +34,9 @@ import {
   type ReplicateSettings,
   replicateSettings,
 } from "./options.ts";
-import { Retry } from "./retry.ts";
-import { ensureStream, msgIdAt, natsError, type PublishResult } from "./server-stream.ts";
-import { StatusChannel, type StatusEvent } from "./status.ts";
+import { ensureStream, msgIdAt, type PublishResult } from "./server-stream.ts";
+import type { StatusEvent } from "./status.ts";
+import { SyncTask } from "./sync-task.ts";
 
 /** Where a replication or mirror stands, read at any time. */
 export interface SyncStatus {
@@ -88,16 +88,11 @@ export function replicate(
   return new Replication(store, nc, settings).handle;
 }
 
-class Replication {
+class Replication extends SyncTask {
   readonly handle: SyncHandle;
-  private readonly channel = new StatusChannel();
+  protected readonly action = "replicate";
   private readonly progress: ConsumerStore;
   private readonly arrivals: LocalArrivals;
-  private readonly retry: Retry;
-  private stopping = false;
-  private running = true;
-  private errors = 0;
-  private lastError: JetStoreError | null = null;
   private floor: number;
   private count: number;
   private jsm: JetStreamManager | null = null;
@@ -110,6 +105,7 @@ class Replication {
   private readonly s: ReplicateSettings;
 
   constructor(store: StreamStore, nc: NatsConnection, s: ReplicateSettings) {
+    super(s.maxRetryDelayMs);
     this.store = store;
     this.nc = nc;
     this.s = s;
@@ -119,60 +115,35 @@ class Replication {
     this.floor = state.ackFloor.stream;
     this.count = state.delivered.consumer;
     this.arrivals = new LocalArrivals(store);
-    this.retry = new Retry(s.maxRetryDelayMs);
     this.wildcard = /[*>]/.test(s.filter);
-    const done = this.run();
-    this.handle = {
-      stop: () => this.stop(done),
-      status: () => this.status(),
-      done,
-      events: () => this.channel.iterate(),
-      [Symbol.asyncIterator]: () => this.channel.iterate(),
-    };
+    this.handle = this.start();
   }
 
-  private status() {
-    return {
-      lastAcked: this.floor,
-      lag: this.lag(),
-      errors: this.errors,
-      lastError: this.lastError,
-      running: this.running,
-    };
+  protected async attempt(): Promise<void> {
+    const failing = this.retry.failing;
+    const serverLast = await this.reconcile();
+    if (failing) this.emit({ type: "resumed", lastAcked: this.floor });
+    await this.pump(serverLast);
   }
 
-  private async stop(done: Promise<void>): Promise<void> {
-    this.stopping = true;
+  protected isFatal(e: JetStoreError): boolean {
+    return (
+      isJetStoreError(e, "ErrReplicationConflict") ||
+      isJetStoreError(e, "ErrUnsupportedHeaders") ||
+      isJetStoreError(e, "ErrInvalidArgument") ||
+      isJetStoreError(e, "ErrStoreClosed")
+    );
+  }
+
+  protected interrupt(): void {
     this.arrivals.wake();
-    this.retry.interrupt();
-    await done;
   }
 
-  private async run(): Promise<void> {
-    let fatal: JetStoreError | undefined;
-    while (!this.stopping) {
-      try {
-        const failing = this.retry.failing;
-        const serverLast = await this.reconcile();
-        if (failing) this.emit({ type: "resumed", lastAcked: this.floor });
-        await this.pump(serverLast);
-      } catch (err) {
-        const e = natsError("replicate", err);
-        const isFatal =
-          isJetStoreError(e, "ErrReplicationConflict") ||
-          isJetStoreError(e, "ErrUnsupportedHeaders") ||
-          isJetStoreError(e, "ErrInvalidArgument") ||
-          isJetStoreError(e, "ErrStoreClosed");
-        this.errors++;
-        this.lastError = e;
-        this.emit({ type: "error", error: e, fatal: isFatal });
-        if (isFatal) {
-          fatal = e;
-          break;
-        }
-        if (!this.stopping) await this.retry.wait();
-      }
-    }
+  protected lastAcked(): number {
+    return this.floor;
+  }
+
+  protected override async finish(): Promise<void> {
     this.arrivals.close();
     try {
       await this.progress.sync();
@@ -180,8 +151,6 @@ class Replication {
     } catch {
       // The store closed first: what was synced stands, the reconciliation covers the rest.
     }
-    this.running = false;
-    this.emit({ type: "stopped", lastAcked: this.floor, ...(fatal ? { error: fatal } : {}) });
   }
 
   /**
@@ -323,7 +292,7 @@ class Replication {
     this.retry.succeeded();
   }
 
-  private lag(): number {
+  protected lag(): number {
     try {
       return this.store.numPending(this.floor + 1, this.s.filter, false).total;
     } catch {
@@ -338,10 +307,6 @@ class Replication {
     this.lastProgressAt = now;
     this.reportedFloor = this.floor;
     this.emit({ type: "progress", lastAcked: this.floor, lag: this.lag() });
-  }
-
-  private emit(event: StatusEvent): void {
-    this.channel.emit(event);
   }
 }
 
