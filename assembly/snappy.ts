@@ -66,9 +66,7 @@ function compressWith(src: usize, len: u32, dst: usize, fast: bool): u32 {
   let pos = src;
   while (pos < srcEnd) {
     const size = <u32>min<usize>(srcEnd - pos, FRAGMENT);
-    op = fast
-      ? compressFragmentFast(pos, size, srcEnd, op, dstLimit)
-      : compressFragment(pos, size, srcEnd, op, dstLimit);
+    op = compressFragment(pos, size, srcEnd, op, dstLimit, fast);
     pos += size;
   }
   return <u32>(op - dst);
@@ -94,16 +92,29 @@ function fastHashAt(p: usize, shift: u32): usize {
 
 // @ts-expect-error: decorator
 @inline
+function hashOf(p: usize, shift: u32, fast: bool): usize {
+  return fast ? fastHashAt(p, shift) : hashAt(p, shift);
+}
+
+// @ts-expect-error: decorator
+@inline
 function slot(hash: usize): usize {
   return TABLE + (hash << 1);
 }
 
+/**
+ * Inlined into each exported compressor with `fast` a constant, so the
+ * optimizer keeps one hash per copy and no branch in the loop.
+ */
+// @ts-expect-error: decorator
+@inline
 function compressFragment(
   input: usize,
   inputSize: u32,
   srcEnd: usize,
   op: usize,
   dstLimit: usize,
+  fast: bool,
 ): usize {
   let bits: u32 = 1;
   while (<u32>(1 << bits) <= inputSize && bits <= MAX_TABLE_BITS) bits++;
@@ -116,7 +127,7 @@ function compressFragment(
   if (inputSize >= INPUT_MARGIN) {
     const ipLimit = ipEnd - INPUT_MARGIN;
     let ip = input + 1;
-    let nextHash = hashAt(ip, shift);
+    let nextHash = hashOf(ip, shift, fast);
     let candidate: usize = 0;
     // AssemblyScript has no labelled break: each inner loop says whether the
     // outer one goes on.
@@ -133,7 +144,7 @@ function compressFragment(
         if (ip > ipLimit) break;
         // Past ipLimit the next round stops before using the hash (snappyjs
         // reads it anyway, possibly past the input; its value never counts).
-        if (nextIp <= ipLimit) nextHash = hashAt(nextIp, shift);
+        if (nextIp <= ipLimit) nextHash = hashOf(nextIp, shift, fast);
         candidate = input + <usize>load<u16>(slot(hash));
         store<u16>(slot(hash), <u16>(ip - input));
         if (load<u32>(ip) == load<u32>(candidate)) {
@@ -153,8 +164,8 @@ function compressFragment(
         op = emitCopy(op, <u32>(base - candidate), <u32>(ip - base));
         nextEmit = ip;
         if (ip >= ipLimit) break;
-        store<u16>(slot(hashAt(ip - 1, shift)), <u16>(ip - 1 - input));
-        const hash = hashAt(ip, shift);
+        store<u16>(slot(hashOf(ip - 1, shift, fast)), <u16>(ip - 1 - input));
+        const hash = hashOf(ip, shift, fast);
         candidate = input + <usize>load<u16>(slot(hash));
         store<u16>(slot(hash), <u16>(ip - input));
         if (load<u32>(ip) != load<u32>(candidate)) {
@@ -165,83 +176,7 @@ function compressFragment(
       if (!searchAgain) break;
 
       ip++;
-      nextHash = hashAt(ip, shift);
-    }
-  }
-  if (nextEmit < ipEnd) {
-    op = emitLiteral(nextEmit, <u32>(ipEnd - nextEmit), op, srcEnd, dstLimit);
-  }
-  return op;
-}
-
-function compressFragmentFast(
-  input: usize,
-  inputSize: u32,
-  srcEnd: usize,
-  op: usize,
-  dstLimit: usize,
-): usize {
-  let bits: u32 = 1;
-  while (<u32>(1 << bits) <= inputSize && bits <= MAX_TABLE_BITS) bits++;
-  bits--;
-  const shift = 32 - bits;
-  memory.fill(TABLE, 0, <usize>(2 << bits));
-
-  const ipEnd = input + <usize>inputSize;
-  let nextEmit = input;
-  if (inputSize >= INPUT_MARGIN) {
-    const ipLimit = ipEnd - INPUT_MARGIN;
-    let ip = input + 1;
-    let nextHash = fastHashAt(ip, shift);
-    let candidate: usize = 0;
-    // AssemblyScript has no labelled break: each inner loop says whether the
-    // outer one goes on.
-    while (true) {
-      // Look for a 4-byte match, stepping further the longer none is found.
-      let skip: u32 = 32;
-      let nextIp = ip;
-      let found = false;
-      while (true) {
-        ip = nextIp;
-        const hash = nextHash;
-        nextIp = ip + <usize>(skip >>> 5);
-        skip++;
-        if (ip > ipLimit) break;
-        // Past ipLimit the next round stops before using the hash (snappyjs
-        // reads it anyway, possibly past the input; its value never counts).
-        if (nextIp <= ipLimit) nextHash = fastHashAt(nextIp, shift);
-        candidate = input + <usize>load<u16>(slot(hash));
-        store<u16>(slot(hash), <u16>(ip - input));
-        if (load<u32>(ip) == load<u32>(candidate)) {
-          found = true;
-          break;
-        }
-      }
-      if (!found) break;
-
-      op = emitLiteral(nextEmit, <u32>(ip - nextEmit), op, srcEnd, dstLimit);
-
-      // Emit copies while the position right after one starts another match.
-      let searchAgain = false;
-      while (true) {
-        const base = ip;
-        ip = extendMatch(ip + 4, candidate + 4, ipEnd);
-        op = emitCopy(op, <u32>(base - candidate), <u32>(ip - base));
-        nextEmit = ip;
-        if (ip >= ipLimit) break;
-        store<u16>(slot(fastHashAt(ip - 1, shift)), <u16>(ip - 1 - input));
-        const hash = fastHashAt(ip, shift);
-        candidate = input + <usize>load<u16>(slot(hash));
-        store<u16>(slot(hash), <u16>(ip - input));
-        if (load<u32>(ip) != load<u32>(candidate)) {
-          searchAgain = true;
-          break;
-        }
-      }
-      if (!searchAgain) break;
-
-      ip++;
-      nextHash = fastHashAt(ip, shift);
+      nextHash = hashOf(ip, shift, fast);
     }
   }
   if (nextEmit < ipEnd) {
