@@ -10,9 +10,6 @@
 // forged record never reads outside [src, src + srcLen).
 import {
   MAX_SEQ,
-  REC_FLAG_ERASED,
-  REC_FLAG_SKIP,
-  REC_FLAG_TOMBSTONE,
   REC_FLAG_TTL,
   REC_TTL_SIZE,
   MAX_SUBJECT_BYTES,
@@ -27,12 +24,11 @@ import {
   REC_OFF_SUBJECT_LEN,
   REC_OFF_TS,
 } from "./format";
-import { checkRecord, RECORD_LIMIT } from "./record";
+import { checkRecord, RECORD_KINDS, RECORD_LIMIT } from "./record";
 import { hash64 } from "./xxhash64";
 
 /** seq u64, ts i64, ttl i64, header length i32, subject length u32, payload length u32. */
 const ARCHIVE_FIXED: u32 = 36;
-const KINDS: u32 = REC_FLAG_TOMBSTONE | REC_FLAG_ERASED | REC_FLAG_SKIP;
 /** u32s written to `meta` per record converted. */
 const ARCHIVE_META_WORDS: u32 = 5;
 
@@ -168,7 +164,7 @@ export function blockToArchive(
     const length = checkRecord(p, blockLen - offset);
     if (length < 0) break;
     const flags = <u32>load<u8>(p, REC_OFF_FLAGS);
-    if ((flags & KINDS) != 0 || load<u64>(p, REC_OFF_SEQ) != seq) break;
+    if ((flags & RECORD_KINDS) != 0 || load<u64>(p, REC_OFF_SEQ) != seq) break;
     const subjectLen = <u32>load<u16>(p, REC_OFF_SUBJECT_LEN);
     const hdrLen = load<u32>(p, REC_OFF_HDR_LEN);
     let fieldsAt = p + REC_HEADER_SIZE;

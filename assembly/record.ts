@@ -40,7 +40,8 @@ export const RECORD_LIMIT: u32 = 0x7fffffff;
 /** The payload of a skip record: a u64 count of skipped sequences. */
 const SKIP_PAYLOAD_SIZE: u32 = 8;
 const MAX_SEQ_U64: u64 = <u64>MAX_SEQ;
-const KINDS: u32 = REC_FLAG_TOMBSTONE | REC_FLAG_ERASED | REC_FLAG_SKIP;
+/** The flags that make a record something other than a plain message. */
+export const RECORD_KINDS: u32 = REC_FLAG_TOMBSTONE | REC_FLAG_ERASED | REC_FLAG_SKIP;
 
 // Decode result area, read by TypeScript through typed views (offsets in bytes).
 //   0 seq f64 · 8 ts i64 · 16 ttl f64 (0 without TTL: read flags) · 24 length u32 · 28 flags u32
@@ -74,7 +75,7 @@ export function checkFields(p: usize, length: u32): i32 {
   const used = fixed + subjectLen + hdrLen;
   if (used > <u64>length) return STATUS_BAD_FIELDS;
   if (hdrLen != 0 && (flags & REC_FLAG_HDR) == 0) return STATUS_BAD_FIELDS;
-  const kind = flags & KINDS;
+  const kind = flags & RECORD_KINDS;
   if (kind == 0) return subjectLen == 0 ? STATUS_BAD_FIELDS : STATUS_OK;
   if (kind == REC_FLAG_ERASED) return STATUS_OK;
   // Tombstones and skips carry no subject, headers or TTL; a skip's payload is its count.

@@ -55,31 +55,21 @@ export class CoreSnappy {
    * Compresses the `len` bytes at `srcPtr` into `dstPtr`, which has room for
    * `maxCompressedLength(len)` bytes and does not overlap the source; returns
    * the compressed length (possibly longer than `len`: the caller decides
-   * whether to keep it).
+   * whether to keep it). `fast` takes the core's faster matcher (an integer
+   * hash): a valid stream any reader takes, but not snappyjs's bytes, so only
+   * for output nothing compares with snappyjs's (snapshot archive frames).
    */
-  compressInCore(srcPtr: number, len: number, dstPtr: number): number {
+  compressInCore(srcPtr: number, len: number, dstPtr: number, fast = false): number {
     checkLength(len, "Plain length");
     const room = maxCompressedLength(len);
     const size = this.core.u8.length;
     checkPointer(srcPtr, len, size);
     checkPointer(dstPtr, room, size);
     checkDisjoint(srcPtr, len, dstPtr, room);
-    return this.core.abi.snappyCompress(srcPtr, len, dstPtr);
-  }
-
-  /**
-   * `compressInCore` with the core's faster matcher (an integer hash): a
-   * valid stream any reader takes, of other bytes than snappyjs writes, for
-   * output nothing compares with snappyjs's (snapshot archive frames).
-   */
-  compressFastInCore(srcPtr: number, len: number, dstPtr: number): number {
-    checkLength(len, "Plain length");
-    const room = maxCompressedLength(len);
-    const size = this.core.u8.length;
-    checkPointer(srcPtr, len, size);
-    checkPointer(dstPtr, room, size);
-    checkDisjoint(srcPtr, len, dstPtr, room);
-    return this.core.abi.snappyCompressFast(srcPtr, len, dstPtr);
+    const abi = this.core.abi;
+    return fast
+      ? abi.snappyCompressFast(srcPtr, len, dstPtr)
+      : abi.snappyCompress(srcPtr, len, dstPtr);
   }
 
   /**

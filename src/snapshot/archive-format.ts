@@ -133,7 +133,7 @@ function packedFrame(kind: FrameKind, number: number, plain: Uint8Array): Uint8A
   const src = scratch;
   const dst = scratch + plain.length;
   core.u8.set(plain, src);
-  const n = coreSnappy(core).compressFastInCore(src, plain.length, dst + FRAME_HEADER_SIZE);
+  const n = coreSnappy(core).compressInCore(src, plain.length, dst + FRAME_HEADER_SIZE, true);
   if (n >= plain.length) return null;
   const view = core.view;
   view.setUint8(dst, kind);

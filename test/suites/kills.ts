@@ -19,7 +19,7 @@ import { FileStore } from "../../src/filestore/filestore.ts";
 import type { StoredMsg } from "../../src/types.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
 import { childCommand, childEntry } from "./filestore.ts";
-import { codeOf } from "./store-helpers.ts";
+import { codeOf, sameBytes } from "./store-helpers.ts";
 
 const ROUNDS = 25;
 const WRITERS = 8;
@@ -215,12 +215,6 @@ async function verify(
  */
 function mayBeRemoved(seq: number, lastSeq: number): boolean {
   return seq % 10 === 7 && seq + 3 <= lastSeq;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Resolves once `ready()` holds, checking on each output; rejects if the child exits or time runs out. */

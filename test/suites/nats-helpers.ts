@@ -9,6 +9,9 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { originalHeaders } from "../../src/nats/index.ts";
 import type { StreamStore } from "../../src/types.ts";
 import type { Expect } from "../harness.ts";
+import { sameBytes } from "./store-helpers.ts";
+
+export { sameBytes };
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -123,13 +126,6 @@ export function expectReplicated(
     }
   }
   expect({ bad, first }).toEqual({ bad: 0, first: "" });
-}
-
-export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Waits until `cond()` holds, polling; throws `what` on timeout. */

@@ -16,7 +16,7 @@
 import type { FileStore } from "../../src/filestore/filestore.ts";
 import type { StoredMsg } from "../../src/types.ts";
 import { type ModelState, payloadOf, type Written } from "./self-kill-scenario.ts";
-import { codeOf, expectedSize } from "./store-helpers.ts";
+import { codeOf, expectedSize, sameBytes } from "./store-helpers.ts";
 
 /** What a scan found: by sequence, a model key (`subject|gen|size`), or a description of foreign bytes. */
 export type Observed = Map<number, string>;
@@ -197,12 +197,6 @@ function maxSeq(state: ModelState): number {
 function sortedEntries(map: Map<string, number> | Record<string, number>): [string, number][] {
   const entries = map instanceof Map ? [...map] : Object.entries(map);
   return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function fnv(bytes: Uint8Array): string {

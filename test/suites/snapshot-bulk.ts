@@ -21,6 +21,8 @@ import {
   codeOfAsync,
   snapshot as contents,
   enc,
+  joinChunks,
+  sameBytes,
   type TestClock,
   testClock,
 } from "./store-helpers.ts";
@@ -60,13 +62,7 @@ function varied(store: StreamStore, clock: TestClock): void {
 async function archiveOf(store: StreamStore, compress: boolean): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const c of store.snapshot({ consumers: true, compress })) chunks.push(c);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return joinChunks(chunks);
 }
 
 function readAll(fs: FileSystem, path: string): Uint8Array {
@@ -325,12 +321,6 @@ export function snapshotBulkSuite(api: TestApi, ctx: RuntimeContext): void {
       expect(whole).toBeGreaterThan(0);
     });
   });
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Recomputes every frame's header check and checksum of an uncompressed archive (a test's forged content). */

@@ -21,6 +21,7 @@ import {
   codeOfAsync,
   snapshot as contents,
   enc,
+  joinChunks,
   type StoreSnapshot,
   type TestClock,
   testClock,
@@ -47,16 +48,6 @@ async function collect(archive: AsyncIterable<Uint8Array>): Promise<Uint8Array[]
   const chunks: Uint8Array[] = [];
   for await (const c of archive) chunks.push(c);
   return chunks;
-}
-
-function join(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** The offsets at which each frame of a whole archive starts, and its stored body length. */
@@ -268,8 +259,8 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
               from(it: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array>;
             }
           ).from;
-          const packed = join(await collect(fixture.store.snapshot()));
-          const plain = join(await collect(fixture.store.snapshot({ compress: false })));
+          const packed = joinChunks(await collect(fixture.store.snapshot()));
+          const plain = joinChunks(await collect(fixture.store.snapshot({ compress: false })));
           expect(plain.length).toBeGreaterThan(packed.length * 2);
           const one = await FileStore.restore(a.dir, from(fixture.store.snapshot()), {
             fs: adapter.fs,
@@ -339,7 +330,7 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
       store.consumerStore("c", { ackPolicy: "all" }).updateDelivered(1, 1, 1, T0);
       const previous = setSnapshotFrameBytes(400);
       try {
-        return join(await collect(store.snapshot({ consumers: true })));
+        return joinChunks(await collect(store.snapshot({ consumers: true })));
       } finally {
         setSnapshotFrameBytes(previous);
         await store.close();
@@ -402,7 +393,7 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
           left: [],
         });
       }
-      expect(await attempt(join([bytes, new Uint8Array([0])]))).toEqual({
+      expect(await attempt(joinChunks([bytes, new Uint8Array([0])]))).toEqual({
         code: "ErrCorrupt",
         left: [],
       });
@@ -410,12 +401,14 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
         bytes.subarray(list[i].at, list[i].at + FRAME_HEADER_SIZE + list[i].stored + 8);
       const head = bytes.subarray(0, list[1].at);
       const rest = bytes.subarray(list[2].at);
-      expect(await attempt(join([head, rest]))).toEqual({ code: "ErrCorrupt", left: [] });
-      expect(await attempt(join([head, frame(1), frame(1), rest]))).toEqual({
+      expect(await attempt(joinChunks([head, rest]))).toEqual({ code: "ErrCorrupt", left: [] });
+      expect(await attempt(joinChunks([head, frame(1), frame(1), rest]))).toEqual({
         code: "ErrCorrupt",
         left: [],
       });
-      expect(await attempt(join([head, frame(2), frame(1), bytes.subarray(list[3].at)]))).toEqual({
+      expect(
+        await attempt(joinChunks([head, frame(2), frame(1), bytes.subarray(list[3].at)])),
+      ).toEqual({
         code: "ErrCorrupt",
         left: [],
       });
@@ -473,8 +466,8 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
           let sealed: Uint8Array;
           let open: Uint8Array;
           try {
-            sealed = join(await collect(store.snapshot({ consumers: true })));
-            open = join(
+            sealed = joinChunks(await collect(store.snapshot({ consumers: true })));
+            open = joinChunks(
               await collect(store.snapshot({ consumers: true, plaintext: true, compress: false })),
             );
           } finally {
@@ -621,7 +614,9 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
       const seen: { msgs: number; totalMsgs: number; bytes: number }[] = [];
       const previous = setSnapshotFrameBytes(4096);
       try {
-        const bytes = join(await collect(store.snapshot({ onProgress: (p) => seen.push(p) })));
+        const bytes = joinChunks(
+          await collect(store.snapshot({ onProgress: (p) => seen.push(p) })),
+        );
         expect(seen.length).toBeGreaterThan(3);
         expect(seen[seen.length - 1]).toEqual({ msgs: 300, totalMsgs: 300, bytes: bytes.length });
         for (let i = 1; i < seen.length; i++)

@@ -12,6 +12,25 @@ import type { StoreFactory, StoreFixture } from "./store-factories.ts";
 
 const encoder = new TextEncoder();
 
+/** Byte-for-byte equality; two nulls are equal, a null and bytes are not. */
+export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The chunks one after another in one array. */
+export function joinChunks(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 /** UTF-8 bytes of `text`. */
 export function enc(text: string): Uint8Array {
   return encoder.encode(text);
