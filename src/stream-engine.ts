@@ -117,6 +117,15 @@ export abstract class StreamEngine {
   }
 
   /**
+   * Calls `listener` with the sequence of each message stored from now on,
+   * synchronously inside the write (it must be quick and must not throw);
+   * returns the function that stops it. For jetstore/nats. @internal
+   */
+  onStored(listener: (seq: number) => void): () => void {
+    return this.consumers.onStored(listener);
+  }
+
+  /**
    * A point-in-time archive of the stream (and with `consumers: true` its
    * consumers) at its current last sequence, as its bytes; writes go on while
    * it is read. README "Backup and restore"; FORMAT.md "Snapshot archive".

@@ -1,16 +1,12 @@
 /**
  * Word of new messages in a local store, so that a replication idle at the
  * end of the stream wakes when a writer stores one. FileStore and MemStore
- * keep a list of listeners for their consumers (consumers/registry.ts): the
- * listener here only resolves a promise, so a writer's `storeMsg` pays one
- * function call and never waits. Another `StreamStore` implementation is
- * polled instead.
+ * (a `StreamEngine`) tell listeners of each stored message: the listener
+ * here only resolves a promise, so a writer's `storeMsg` pays one function
+ * call and never waits. Another `StreamStore` implementation is polled.
  */
+import { StreamEngine } from "../stream-engine.ts";
 import type { StreamStore } from "../types.ts";
-
-interface HasListeners {
-  consumers?: { onStored?: (listener: (seq: number) => void) => () => void };
-}
 
 const POLL_MS = 25;
 
@@ -19,9 +15,7 @@ export class LocalArrivals {
   private readonly unlisten: (() => void) | null;
 
   constructor(store: StreamStore) {
-    const host = (store as unknown as HasListeners).consumers;
-    this.unlisten =
-      typeof host?.onStored === "function" ? host.onStored.call(host, () => this.wake()) : null;
+    this.unlisten = store instanceof StreamEngine ? store.onStored(() => this.wake()) : null;
   }
 
   /** Resolves at the next stored message (or poll tick), or when `wake()` is called. */

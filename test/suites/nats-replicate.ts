@@ -9,6 +9,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
 import { replicate } from "../../src/nats/index.ts";
+import { LocalArrivals } from "../../src/nats/local-arrivals.ts";
 import type { StatusEvent } from "../../src/nats/status.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { childCommand, childEntry } from "./filestore.ts";
@@ -24,6 +25,36 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
   const disk = ctx.adapters.find((a) => a.onDisk)!;
 
   describe("nats: replicate", () => {
+    it("an idle replication wakes inside the local write that stores a message, on both engines, without polling", async () => {
+      const mem = ctx.adapters.find((a) => !a.onDisk) ?? disk;
+      const { dir, cleanup } = mem.tempDir();
+      const file = await FileStore.open({ dir, fs: mem.fs });
+      try {
+        for (const store of [MemStore.create(), file]) {
+          const arrivals = new LocalArrivals(store);
+          let woken = 0;
+          arrivals.next().then(() => woken++);
+          await Promise.resolve();
+          expect(woken).toBe(0);
+          store.storeMsg("a", null, new Uint8Array(1));
+          // The poll of a store without listeners waits 25 ms: two microtask turns are far less.
+          await Promise.resolve();
+          await Promise.resolve();
+          expect(woken).toBe(1);
+          arrivals.close();
+          arrivals.next().then(() => woken++);
+          store.storeMsg("a", null, new Uint8Array(1));
+          await Promise.resolve();
+          await Promise.resolve();
+          expect(woken).toBe(1);
+          arrivals.wake();
+        }
+      } finally {
+        await file.close();
+        cleanup();
+      }
+    });
+
     it("replicates 100k messages, half written while it runs, each once and in order with subject, headers and payload", async () => {
       const servers = await NatsServers.start(1);
       const nc = await servers.connect();
