@@ -5,10 +5,12 @@
  * timestamp and TTL, `skipMsgs` over the gaps), closed, and renamed into
  * place only once the trailer has checked out: a damaged or cut archive, or
  * any failure on the way, removes the sibling and leaves nothing at `dir`.
+ * A sibling left by a restore that crashed is removed by the next restore to
+ * the same `dir`, once its lock shows that no process builds it any more.
  * The restored store is then opened with the archive's limits, overridden by
  * the caller's options.
  */
-import type { FileSystem } from "../../runtimes/fs.ts";
+import { type FileSystem, joinPath, LOCK_FILE } from "../../runtimes/fs.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { decodeConsumerState } from "../consumers/consumer-state.ts";
 import type { ConsumerConfig } from "../consumers/types.ts";
@@ -110,7 +112,8 @@ export async function restoreStore<S extends Restorable>(
   const frames = readFrames(source, keys);
   let opener: Sealer | null = null;
   let building: S | null = null;
-  const tmp = `${dir.replace(/\/+$/, "")}.restoring-${randomHex()}`;
+  removeAbandonedBuilds(fs, dir);
+  const tmp = `${dir.replace(/\/+$/, "")}${BUILD_SUFFIX}${randomHex()}`;
   try {
     const first = await frames.next();
     if (first.done === true) throw corrupt(`${ACTION}: the archive holds no header`);
@@ -320,6 +323,32 @@ function asArchiveError(err: unknown): unknown {
     return corrupt(`${ACTION}: the archive's content is refused (${err.message})`);
   }
   return err;
+}
+
+const BUILD_SUFFIX = ".restoring-";
+
+/**
+ * Removes the siblings `<dir>.restoring-<hex>` of restores that died (a
+ * crash, a kill, a power cut): each holds the lock of the store being built,
+ * which a live restore keeps, so one whose lock can be taken is abandoned.
+ * One without a lock file may be a restore starting this instant: left.
+ */
+function removeAbandonedBuilds(fs: FileSystem, dir: string): void {
+  const parent = parentOf(dir);
+  const trimmed = dir.replace(/\/+$/, "");
+  const prefix = `${trimmed.slice(trimmed.lastIndexOf("/") + 1)}${BUILD_SUFFIX}`;
+  if (fs.stat(parent)?.isDirectory !== true) return;
+  for (const name of fs.list(parent)) {
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{12}$/.test(name.slice(prefix.length))) continue;
+    const path = joinPath(parent, name);
+    try {
+      if (fs.stat(joinPath(path, LOCK_FILE)) === null) continue;
+      fs.lock(path).release();
+      fs.remove(path);
+    } catch {
+      // Held by a live restore, or not removable: it stays, as before this restore.
+    }
+  }
 }
 
 function randomHex(): string {
