@@ -21,6 +21,7 @@
  */
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { RecordWriter } from "../snapshot/record-writer.ts";
+import { checkOpen, checkSubject } from "../validate.ts";
 import { getCore } from "../wasm/core.ts";
 import type { SubjectEntry } from "./subject-totals.ts";
 import { BlockWrites } from "./writes.ts";
@@ -64,8 +65,8 @@ export abstract class BulkLoads extends BlockWrites {
   private runPtr = 0;
   private runCapacity = 0;
 
-  /** Subject validation of a new subject's string: the facade's, passed down. @internal */
-  protected abstract checkBulkSubject(subject: string): number;
+  /** Writes a checkpoint a failed truncate owes before anything else changes (filestore.ts). @internal */
+  protected abstract settleCheckpoint(): void;
 
   /** Tells the consumer layer of `count` messages stored from `first` on, as each `storeRawMsg` does. @internal */
   protected abstract bulkStored(first: number, count: number): void;
@@ -83,12 +84,25 @@ export abstract class BulkLoads extends BlockWrites {
   }
 
   /**
-   * Appends the plain message records of `src` (`len` bytes of archive
-   * records in core memory) from offset `at`; returns the offset of the
-   * first record it did not take (`len` when it took them all).
+   * Restore's bulk path: appends the plain message records among the `len`
+   * bytes of archive records at `src` in core memory, from offset `at`
+   * (skipping gaps before them); adds to `out` the messages taken and the
+   * last one's sequence; returns where it stopped (`len`: all taken).
    * @internal
    */
-  protected bulkAppend(
+  appendArchived(
+    src: number,
+    len: number,
+    at: number,
+    out: { msgs: number; lastMsg: number },
+  ): number {
+    checkOpen(this.closed, "restore");
+    this.settleCheckpoint();
+    if (!this.bulkAllowed()) return at;
+    return this.bulkAppend(src, len, at, out);
+  }
+
+  private bulkAppend(
     src: number,
     len: number,
     at: number,
@@ -299,7 +313,7 @@ export abstract class BulkLoads extends BlockWrites {
     let subjectBytes: number;
     try {
       subject = decoder.decode(bytes);
-      subjectBytes = this.checkBulkSubject(subject);
+      subjectBytes = checkSubject(subject, "store raw message");
     } catch {
       return null;
     }

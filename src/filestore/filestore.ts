@@ -27,11 +27,9 @@ import { resolveAtRest } from "../at-rest/open.ts";
 import { type RekeyOptions, rekeyStore } from "../at-rest/rekey.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { writeSettings } from "../at-rest/settings.ts";
-import { convertConsumerFiles } from "../consumers/consumer-files.ts";
 import { fileStoreConsumers } from "../consumers/file-store-consumers.ts";
 import type { StreamConsumers } from "../consumers/registry.ts";
 import { JetStoreError } from "../errors.ts";
-import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { recordSize } from "../msg-size.ts";
 import { loadPrevMatching } from "../multi-calls.ts";
 import { type ArchiveSealing, storeSealing } from "../snapshot/archive-seal.ts";
@@ -68,38 +66,30 @@ import {
 } from "../validate.ts";
 import type { Block } from "./block.ts";
 import { lostReport } from "./damage.ts";
-import { Durability } from "./durability.ts";
 import {
   type FileStoreOptions,
   type ResolvedFileStoreOptions,
   resolveFileStoreOptions,
 } from "./options.ts";
 import { purgeTargets, seqFromTime } from "./queries.ts";
-import { BLOCKS_DIR, recover } from "./recovery.ts";
+import { BLOCKS_DIR } from "./recovery.ts";
 import {
   checkStoreDirectory,
   missingDirectories,
   parentOf,
   removeLockedDirectory,
 } from "./store-directory.ts";
+import { StoreLoad } from "./store-load.ts";
 
 const _ALL = compileFilter("");
 const NO_PAYLOAD = new Uint8Array(0);
 
 /** What `open` hands the constructor: JavaScript's `new FileStore()` gets a JetStoreError, not a TypeError. */
-/**
- * A last block at least this large (or half a block) that the checkpoint
- * vouches for whole is not read at open: appends start a new block, so
- * opening costs the same whatever the store holds. A smaller one is read
- * and appended to, so opening and closing often does not leave small blocks.
- */
-const LAST_BLOCK_KEPT_BELOW = 1024 * 1024;
-
 const OPENING: unique symbol = Symbol("FileStore.open");
 
 export type { FileStoreOptions } from "./options.ts";
 
-export class FileStore extends Durability implements StreamStore {
+export class FileStore extends StoreLoad implements StreamStore {
   /** The consumers open on the stream. @internal */
   protected readonly consumers: StreamConsumers;
 
@@ -188,68 +178,6 @@ export class FileStore extends Durability implements StreamStore {
     store.leaveExit = atExit(() => store.closeAtExit());
     store.blockRewritten();
     return store;
-  }
-
-  /** @internal */
-  protected load(): void {
-    const { blockSize } = this.options;
-    const leaveLastFrom = Math.min(LAST_BLOCK_KEPT_BELOW, blockSize / 2);
-    const r = recover(
-      this.fs,
-      this.files,
-      this.dir,
-      this.cache,
-      this.buffer,
-      this.expiry.ttls,
-      leaveLastFrom,
-    );
-    this.blocks = r.blocks;
-    this.subjects = r.subjects;
-    this.lost = r.lost;
-    this.nextBlockNumber = r.nextBlockNumber;
-    this.lastSeq = r.lastSeq;
-    for (const b of this.blocks) {
-      this.policy.addedAll(b.msgs, b.bytes);
-      b.durability.synced = b.written;
-    }
-    if (this.blocks.length === 0 || r.lastLeftUnread) {
-      this.startBlock();
-    } else {
-      this.active = this.blocks[this.blocks.length - 1];
-      const active = this.active;
-      this.files.appendingTo = active.n;
-      if (active.length <= BLOCK_HEADER_SIZE && this.files.formatDiffers(active)) {
-        // Empty: started over in the store's format at its first write-out.
-        this.files.truncate(active, 0);
-        active.length = active.written = 0;
-      }
-      if (active.length < BLOCK_HEADER_SIZE) {
-        this.buffer.reset(active.n);
-        active.length = this.buffer.used;
-        active.written = 0;
-      }
-    }
-    this.lastTs = r.checkpointLastTs;
-    if (r.lastRecord !== null && r.lastRecord.seq === this.lastSeq) {
-      this.lastTs = this.timestampAt(r.lastRecord.block, r.lastRecord.offset);
-    }
-    // An empty new store starting past 1 records where it starts.
-    if (this.lastSeq === 0 && this.limits.firstSeq > 1) {
-      this.appendTombstone(this.limits.firstSeq - 1, 1, 0n);
-    }
-    this.recomputeFirst();
-    this.dropEmptyHeadBlocks();
-    this.expiry.ttls.retain((seq) => this.findBlock(seq)?.isLive(seq) === true);
-    // Limits may be lower than when the store was written, and time has passed.
-    this.policy.applyAll(() => this.subjects.map.keys(), "open store");
-    // Written in another format than the one asked for: appends go to a new block.
-    if (this.active.written > BLOCK_HEADER_SIZE && this.files.formatDiffers(this.active)) {
-      this.rollBlock();
-    }
-    for (const b of this.blocks) {
-      if (b !== this.active && this.files.needsConversion(b)) this.packer.add(b);
-    }
-    convertConsumerFiles(this.fs, this.files.sealer, this.dir, this.options.fileMode);
   }
 
   updateConfig(limits: StreamLimits): void {
@@ -366,33 +294,9 @@ export class FileStore extends Durability implements StreamStore {
     return seq;
   }
 
-  /**
-   * Restore's bulk path (bulk-load.ts): appends the plain message records
-   * among the `len` bytes of archive records at `src` in core memory, from
-   * offset `at` (skipping gaps before them); adds to `out` the messages
-   * taken and the last one's sequence; returns where it stopped (`len`:
-   * all taken). @internal
-   */
-  appendArchived(
-    src: number,
-    len: number,
-    at: number,
-    out: { msgs: number; lastMsg: number },
-  ): number {
-    checkOpen(this.closed, "restore");
-    this.settleCheckpoint();
-    if (!this.bulkAllowed()) return at;
-    return this.bulkAppend(src, len, at, out);
-  }
-
   /** @internal */
   protected bulkStored(first: number, count: number): void {
     for (let seq = first; seq < first + count; seq++) this.consumers.stored(seq);
-  }
-
-  /** @internal */
-  protected checkBulkSubject(subject: string): number {
-    return checkSubject(subject, "store raw message");
   }
 
   skipMsgs(seq: number, num: number): void {

@@ -8,7 +8,8 @@
  * writes.ts (appending records, rolling blocks, fsync of one block),
  * removals.ts (tombstones and the accounting of a removal), rewrites.ts
  * (erase, purge, compact, truncate), durability.ts (sync rounds and the
- * checkpoint) and filestore.ts, the public facade. A layer calls down freely;
+ * checkpoint), store-load.ts (taking in what recovery found at open) and
+ * filestore.ts, the public facade. A layer calls down freely;
  * the few calls up are the abstract methods declared here.
  */
 import type { DirectoryLock, FileSystem } from "../../runtimes/fs.ts";
