@@ -14,9 +14,21 @@ import { CoreHasher } from "../codec/hash.ts";
 import { xxh64 } from "../codec/index.ts";
 import { getCore, type WasmCore } from "../wasm/core.ts";
 
-/** "JSSN", then version 1 and reserved 0 (u16 each), then an xxHash64 of those 8 bytes. */
+/** "JSSN", then the version and reserved 0 (u16 each), then an xxHash64 of those 8 bytes. */
 export const ARCHIVE_MAGIC = 0x4e53534a;
-export const ARCHIVE_VERSION = 1;
+/** Version 2: an encrypted store's archive whose sealed frames are bound to it (`BOUND_PREFIX_SIZE`). */
+export const ARCHIVE_VERSION = 2;
+/** What a plain archive is written as: nothing in it changed from version 1. */
+export const PLAIN_ARCHIVE_VERSION = 1;
+/**
+ * In a version 2 archive every frame after the header is sealed, and each
+ * sealed plain body starts with the archive's binding (16 random bytes, in
+ * the header as hex), the frame's number (u32) and kind (u32): a frame moved,
+ * dropped or taken from another archive sealed under the same key does not
+ * check out, though the cleartext frame headers and checksums could be forged.
+ */
+export const BOUND_PREFIX_SIZE = 24;
+export const BINDING_SIZE = 16;
 export const PREAMBLE_SIZE = 16;
 /**
  * kind u8, flags u8, reserved u16, number u32, plain length u32, stored
@@ -41,8 +53,13 @@ export const FRAME_SEALED = 0x02;
 export const FrameKind = { Header: 1, Messages: 2, Consumer: 3, Trailer: 4 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-/** frames u32, reserved u32, messages u64, consumers u32, reserved u32. */
+/**
+ * frames u32, reserved u32, messages u64, consumers u32, reserved u32; in a
+ * version 2 archive then the xxHash64 of the header frame's body, which the
+ * sealed trailer thereby authenticates.
+ */
 export const TRAILER_SIZE = 24;
+export const BOUND_TRAILER_SIZE = 32;
 
 /** The stream as noted when the snapshot began. */
 export interface ArchiveHeader {
@@ -60,13 +77,21 @@ export interface ArchiveHeader {
   created: string;
   /** An encrypted store's settings file (hex): the frames after the header are sealed. */
   sealed?: string;
+  /** A version 2 archive's binding (hex of `BINDING_SIZE` bytes), in every sealed frame. */
+  binding?: string;
 }
 
-export function preamble(): Uint8Array {
+/** How the frames of an encrypted store's archive are sealed and bound to it. */
+export interface FrameSeal {
+  sealer: Sealer;
+  binding: Uint8Array;
+}
+
+export function preamble(version: number): Uint8Array {
   const out = new Uint8Array(PREAMBLE_SIZE);
   const view = new DataView(out.buffer);
   view.setUint32(0, ARCHIVE_MAGIC, true);
-  view.setUint16(4, ARCHIVE_VERSION, true);
+  view.setUint16(4, version, true);
   view.setBigUint64(8, xxh64(out.subarray(0, 8)), true);
   return out;
 }
@@ -77,18 +102,19 @@ export function frame(
   number: number,
   plain: Uint8Array,
   compress = true,
-  sealer: Sealer | null = null,
+  seal: FrameSeal | null = null,
 ): Uint8Array {
-  if (sealer === null && compress && plain.length >= 64 && snappy() === snappyWasm) {
+  if (seal === null && compress && plain.length >= 64 && snappy() === snappyWasm) {
     const packed = packedFrame(kind, number, plain);
     if (packed !== null) return packed;
     compress = false;
   }
   let body = plain;
   let flags = 0;
-  if (sealer !== null) {
+  if (seal !== null) {
+    plain = boundBody(seal.binding, number, kind, plain);
     // The envelope compresses as the store does, before it seals.
-    body = sealer.sealEnvelope(plain);
+    body = seal.sealer.sealEnvelope(plain);
     flags = FRAME_SEALED;
   } else if (compress && plain.length >= 64) {
     const packed = snappy().compress(plain);
@@ -108,6 +134,22 @@ export function frame(
   out.set(body, FRAME_HEADER_SIZE);
   const end = FRAME_HEADER_SIZE + body.length;
   view.setBigUint64(end, xxh64(out.subarray(0, end)), true);
+  return out;
+}
+
+/** `plain` behind the binding prefix of frame `number` of `kind`. */
+export function boundBody(
+  binding: Uint8Array,
+  number: number,
+  kind: FrameKind,
+  plain: Uint8Array,
+): Uint8Array {
+  const out = new Uint8Array(BOUND_PREFIX_SIZE + plain.length);
+  out.set(binding, 0);
+  const view = new DataView(out.buffer);
+  view.setUint32(BINDING_SIZE, number, true);
+  view.setUint32(BINDING_SIZE + 4, kind, true);
+  out.set(plain, BOUND_PREFIX_SIZE);
   return out;
 }
 
@@ -177,12 +219,21 @@ export function encodeConsumer(
   return out;
 }
 
-/** The plain body of the Trailer: `frames` counts every frame before it. */
-export function encodeTrailer(frames: number, msgs: number, consumers: number): Uint8Array {
-  const out = new Uint8Array(TRAILER_SIZE);
+/**
+ * The plain body of the Trailer: `frames` counts every frame before it;
+ * `headerHash` (a version 2 archive's) is the xxHash64 of the header's body.
+ */
+export function encodeTrailer(
+  frames: number,
+  msgs: number,
+  consumers: number,
+  headerHash: bigint | null = null,
+): Uint8Array {
+  const out = new Uint8Array(headerHash === null ? TRAILER_SIZE : BOUND_TRAILER_SIZE);
   const view = new DataView(out.buffer);
   view.setUint32(0, frames, true);
   view.setBigUint64(8, BigInt(msgs), true);
   view.setUint32(16, consumers, true);
+  if (headerHash !== null) view.setBigUint64(TRAILER_SIZE, headerHash, true);
   return out;
 }

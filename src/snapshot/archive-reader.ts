@@ -16,6 +16,9 @@ import {
   ARCHIVE_MAGIC,
   ARCHIVE_VERSION,
   type ArchiveHeader,
+  BINDING_SIZE,
+  BOUND_PREFIX_SIZE,
+  BOUND_TRAILER_SIZE,
   coreHasher,
   FRAME_CHECKSUM_SIZE,
   FRAME_COMPRESSED,
@@ -36,6 +39,8 @@ import type { ArchivedMsg, ArchiveSource, ReadableByteStream } from "./types.ts"
  */
 export interface ArchiveKeys {
   unseal: ((body: Uint8Array) => Uint8Array) | null;
+  /** A version 2 archive's binding, from its header (`ArchiveHeader.binding`). */
+  binding?: Uint8Array | null;
 }
 
 /** One checked frame. */
@@ -213,7 +218,8 @@ export async function* readFrames(
   };
   try {
     if (!(await fill(PREAMBLE_SIZE))) throw damaged("shorter than its preamble", g.offset);
-    checkPreamble(g.take(PREAMBLE_SIZE));
+    const version = checkPreamble(g.take(PREAMBLE_SIZE));
+    let headerHash = 0n;
     let number = 0;
     let msgs = 0;
     let consumers = 0;
@@ -235,7 +241,9 @@ export async function* readFrames(
         throw damaged("unknown frame flags", offset);
       }
       const mustSeal =
-        keys.unseal !== null && kind !== FrameKind.Header && kind !== FrameKind.Trailer;
+        keys.unseal !== null &&
+        kind !== FrameKind.Header &&
+        (kind !== FrameKind.Trailer || version >= 2);
       if (sealed !== mustSeal || (sealed && (flags & FRAME_COMPRESSED) !== 0)) {
         throw damaged(
           sealed ? "a sealed frame where none belongs" : "a plain frame in a sealed archive",
@@ -302,13 +310,15 @@ export async function* readFrames(
         }
         if (body.length !== plainLength)
           throw damaged(`frame ${number} has the wrong length`, offset);
+        if (version >= 2) body = unbound(body, keys.binding ?? null, number, kind, offset);
       } else if ((flags & FRAME_COMPRESSED) !== 0) {
         const plain = snappy().uncompress(stored, plainLength);
         if (plain === null) throw damaged(`frame ${number} does not uncompress`, offset);
         body = plain;
       }
+      if (kind === FrameKind.Header) headerHash = xxh64(body);
       if (kind === FrameKind.Trailer) {
-        checkTrailer(body, number, msgs, consumers, offset);
+        checkTrailer(body, number, msgs, consumers, offset, version >= 2 ? headerHash : null);
         if (await fill(1)) throw damaged("bytes after the trailer", g.offset);
         return;
       }
@@ -323,7 +333,31 @@ export async function* readFrames(
   }
 }
 
-function checkPreamble(bytes: Uint8Array): void {
+/**
+ * The body of a version 2 archive's sealed frame without its binding prefix,
+ * once the prefix names this archive, this frame's number and its kind.
+ */
+function unbound(
+  body: Uint8Array,
+  binding: Uint8Array | null,
+  number: number,
+  kind: FrameKind,
+  offset: number,
+): Uint8Array {
+  if (binding === null || binding.length !== BINDING_SIZE)
+    throw damaged("the header of a bound archive holds no binding", offset);
+  const view = new DataView(body.buffer, body.byteOffset, body.length);
+  const ok =
+    body.length >= BOUND_PREFIX_SIZE &&
+    binding.every((b, i) => body[i] === b) &&
+    view.getUint32(BINDING_SIZE, true) === number &&
+    view.getUint32(BINDING_SIZE + 4, true) === kind;
+  if (!ok) throw damaged(`frame ${number} belongs to another archive or place`, offset);
+  return body.subarray(BOUND_PREFIX_SIZE);
+}
+
+/** The archive's format version, once its preamble checks out. */
+function checkPreamble(bytes: Uint8Array): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, PREAMBLE_SIZE);
   if (
     view.getBigUint64(8, true) !== xxh64(bytes.subarray(0, 8)) ||
@@ -339,6 +373,7 @@ function checkPreamble(bytes: Uint8Array): void {
     );
   }
   if (version === 0 || view.getUint16(6, true) !== 0) throw damaged("bad preamble", 0);
+  return version;
 }
 
 function checkTrailer(
@@ -347,10 +382,13 @@ function checkTrailer(
   msgs: number,
   consumers: number,
   offset: number,
+  headerHash: bigint | null,
 ): void {
-  if (body.length !== TRAILER_SIZE) throw damaged("trailer of the wrong size", offset);
-  const view = new DataView(body.buffer, body.byteOffset, TRAILER_SIZE);
+  const size = headerHash === null ? TRAILER_SIZE : BOUND_TRAILER_SIZE;
+  if (body.length !== size) throw damaged("trailer of the wrong size", offset);
+  const view = new DataView(body.buffer, body.byteOffset, size);
   const ok =
+    (headerHash === null || view.getBigUint64(TRAILER_SIZE, true) === headerHash) &&
     view.getUint32(0, true) === number &&
     view.getUint32(4, true) === 0 &&
     view.getBigUint64(8, true) === BigInt(msgs) &&

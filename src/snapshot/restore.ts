@@ -122,6 +122,7 @@ export async function restoreStore<S extends Restorable>(
       opener = archiveOpener(header.sealed, given.key as Uint8Array | undefined);
       const sealer = opener;
       keys.unseal = (body) => sealer.openEnvelope(body, "snapshot archive frame");
+      keys.binding = bindingOf(header.binding);
       // Restored encrypted as the store was, unless told otherwise.
       given.cipher ??= sealer.target.cipher;
       given.compression ??= sealer.target.compression;
@@ -326,6 +327,12 @@ function asArchiveError(err: unknown): unknown {
 }
 
 const BUILD_SUFFIX = ".restoring-";
+
+/** A header's binding as bytes; null when absent or not hex (a bound archive's reader refuses that). */
+function bindingOf(hex: unknown): Uint8Array | null {
+  if (typeof hex !== "string" || !/^([0-9a-f]{2})+$/.test(hex)) return null;
+  return Uint8Array.from(hex.match(/../g) as string[], (h) => Number.parseInt(h, 16));
+}
 
 /**
  * Removes the siblings `<dir>.restoring-<hex>` of restores that died (a

@@ -7,20 +7,24 @@
  * messages removed after it are (removal-watch.ts).
  */
 
-import type { Sealer } from "../at-rest/sealer.ts";
+import { xxh64 } from "../codec/index.ts";
 import { encodeConsumerState } from "../consumers/consumer-state.ts";
 import type { SavedConsumer } from "../consumers/durables.ts";
 import { invalidArgument, JetStoreError } from "../errors.ts";
 import type { StreamState } from "../types.ts";
 import { describeValue, type ResolvedLimits } from "../validate.ts";
 import {
+  ARCHIVE_VERSION,
   type ArchiveHeader,
+  BINDING_SIZE,
   encodeConsumer,
   encodeTrailer,
   FRAME_CHECKSUM_SIZE,
   FRAME_HEADER_SIZE,
   FrameKind,
+  type FrameSeal,
   frame,
+  PLAIN_ARCHIVE_VERSION,
   preamble,
 } from "./archive-format.ts";
 import { type ArchiveSealing, toHex } from "./archive-seal.ts";
@@ -86,14 +90,22 @@ export function snapshotStream(
     limits: { ...source.limits },
     created: source.now().toString(),
   };
-  if (sealing !== null) header.sealed = toHex(sealing.settings);
+  let seal: FrameSeal | null = null;
+  if (sealing !== null) {
+    seal = {
+      sealer: sealing.sealer,
+      binding: crypto.getRandomValues(new Uint8Array(BINDING_SIZE)),
+    };
+    header.sealed = toHex(sealing.settings);
+    header.binding = toHex(seal.binding);
+  }
   const first = state.msgs === 0 ? state.lastSeq + 1 : state.firstSeq;
   const watch = new RemovalWatch(source.reader, first, state.lastSeq);
   source.watches.add(watch);
   const result = archive(source, watch, header, saved, {
     onProgress,
     compress,
-    sealer: sealing?.sealer ?? null,
+    seal,
   });
   forgotten.register(result, { watches: source.watches, watch });
   return result;
@@ -115,10 +127,10 @@ async function* archive(
   how: {
     onProgress: ((p: SnapshotProgress) => void) | undefined;
     compress: boolean;
-    sealer: Sealer | null;
+    seal: FrameSeal | null;
   },
 ): AsyncGenerator<Uint8Array> {
-  const { onProgress, compress, sealer } = how;
+  const { onProgress, compress, seal } = how;
   const progress: SnapshotProgress = { msgs: 0, totalMsgs: header.msgs, bytes: 0 };
   let frames = 0;
   const emit = (bytes: Uint8Array): Uint8Array => {
@@ -127,7 +139,7 @@ async function* archive(
     return bytes;
   };
   try {
-    const head = preamble();
+    const head = preamble(seal === null ? PLAIN_ARCHIVE_VERSION : ARCHIVE_VERSION);
     const json = new TextEncoder().encode(JSON.stringify(header));
     yield emit(concat(head, frame(FrameKind.Header, frames++, json)));
     const records = new RecordWriter();
@@ -142,9 +154,9 @@ async function* archive(
       if (records.count === 0) break;
       progress.msgs += records.count;
       const plain = records.bytes();
-      const tryCompress = compress && sealer === null && skipCompression === 0;
+      const tryCompress = compress && seal === null && skipCompression === 0;
       if (skipCompression > 0) skipCompression--;
-      const out = frame(FrameKind.Messages, frames++, plain, tryCompress, sealer);
+      const out = frame(FrameKind.Messages, frames++, plain, tryCompress, seal);
       if (tryCompress && storedLength(out) > plain.length * (1 - MIN_SAVING)) {
         skipCompression = SKIP_FRAMES;
       }
@@ -169,12 +181,17 @@ async function* archive(
           frames++,
           encodeConsumer(c.name, c.config, state),
           compress,
-          sealer,
+          seal,
         ),
       );
     }
-    const trailer = encodeTrailer(frames, progress.msgs, consumers.length);
-    yield emit(frame(FrameKind.Trailer, frames, trailer));
+    const trailer = encodeTrailer(
+      frames,
+      progress.msgs,
+      consumers.length,
+      seal === null ? null : xxh64(json),
+    );
+    yield emit(frame(FrameKind.Trailer, frames, trailer, false, seal));
   } finally {
     source.watches.delete(watch);
   }

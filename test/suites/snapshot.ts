@@ -10,7 +10,14 @@ import type { FileSystem } from "../../runtimes/fs.ts";
 import { decodeConsumerState, encodeConsumerState } from "../../src/consumers/consumer-state.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
-import { FRAME_HEADER_SIZE, PREAMBLE_SIZE } from "../../src/snapshot/archive-format.ts";
+import {
+  ARCHIVE_VERSION,
+  frame as archiveFrame,
+  FRAME_HEADER_SIZE,
+  FrameKind,
+  PREAMBLE_SIZE,
+} from "../../src/snapshot/archive-format.ts";
+import { readFrames } from "../../src/snapshot/archive-reader.ts";
 import { setSnapshotFrameBytes } from "../../src/snapshot/snapshot.ts";
 import type { StreamState, StreamStore } from "../../src/types.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
@@ -423,7 +430,7 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
       const bytes = await sample();
       const newer = bytes.slice();
       const view = new DataView(newer.buffer);
-      view.setUint16(4, 2, true);
+      view.setUint16(4, ARCHIVE_VERSION + 1, true);
       const { xxh64 } = await import("../../src/codec/index.ts");
       view.setBigUint64(8, xxh64(newer.subarray(0, 8)), true);
       expect(await attempt(newer)).toEqual({ code: "ErrUnsupportedFormat", left: [] });
@@ -512,6 +519,95 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
         }
       });
     }
+  });
+
+  describe("sealed archives are bound to themselves", () => {
+    const adapter = ctx.adapters[0];
+    const fs = adapter.fs;
+    /** The archive with its frames in `order` (indexes into `bytes`' frames, or frames of `other`), renumbered, every check recomputed. */
+    const reframed = async (bytes: Uint8Array, order: (number | Uint8Array)[]) => {
+      const { xxh64 } = await import("../../src/codec/index.ts");
+      const list = frames(bytes);
+      const pieces = order.map((o) => {
+        if (o instanceof Uint8Array) return o.slice();
+        const { at, stored } = list[o];
+        return bytes.slice(at, at + FRAME_HEADER_SIZE + stored + 8);
+      });
+      pieces.forEach((f, n) => {
+        const view = new DataView(f.buffer);
+        view.setUint32(4, n, true);
+        view.setUint32(16, Number(xxh64(f.subarray(0, 16)) & 0xffffffffn), true);
+        const end = f.length - 8;
+        view.setBigUint64(end, xxh64(f.subarray(0, end)), true);
+      });
+      return joinChunks([bytes.subarray(0, PREAMBLE_SIZE), ...pieces]);
+    };
+    const frameOf = (bytes: Uint8Array, n: number) => {
+      const { at, stored } = frames(bytes)[n];
+      return bytes.slice(at, at + FRAME_HEADER_SIZE + stored + 8);
+    };
+
+    it("a frame moved, dropped or taken from another archive of the same store, or a changed header, is ErrCorrupt with nothing left", async () => {
+      const { dir, cleanup } = adapter.tempDir();
+      try {
+        const store = await FileStore.open({
+          dir: `${dir}/src`,
+          fs,
+          cipher: "chacha20-poly1305",
+          key: KEY,
+        });
+        for (let i = 0; i < 400; i++) store.storeMsg(`plan.${i % 3}`, null, enc(`order ${i}`));
+        const previous = setSnapshotFrameBytes(2048);
+        let a: Uint8Array;
+        let b: Uint8Array;
+        try {
+          a = joinChunks(await collect(store.snapshot({ compress: false })));
+          b = joinChunks(await collect(store.snapshot({ compress: false })));
+        } finally {
+          setSnapshotFrameBytes(previous);
+        }
+        await store.close();
+        const count = frames(a).length;
+        expect(count).toBeGreaterThan(4);
+        expect(new DataView(a.buffer, a.byteOffset).getUint16(4, true)).toBe(2);
+        const restore = (to: string, bytes: Uint8Array) =>
+          FileStore.restore(`${dir}/${to}`, [bytes], { fs, key: KEY });
+        const all = Array.from({ length: count }, (_, i) => i);
+        // Reframing alone (same order) keeps a valid archive: the checks below fail for their change only.
+        await (await restore("same", await reframed(a, all))).close();
+        const swapped = [0, 2, 1, ...all.slice(3)];
+        const dropped = all.filter((i) => i !== 2);
+        const foreign = [0, frameOf(b, 1), ...all.slice(2)];
+        const changes: Record<string, Uint8Array> = {
+          swapped: await reframed(a, swapped),
+          dropped: await reframed(a, dropped),
+          foreign: await reframed(a, foreign),
+        };
+        // The header is cleartext: one digit of its "created" changed, the frame rebuilt around it.
+        const frameReader = readFrames([a]);
+        const json = new TextDecoder().decode((await frameReader.next()).value.body);
+        await frameReader.return(undefined);
+        const forged = json.replace(/"created":"(\d*)(\d)"/, (_, head, d) => {
+          return `"created":"${head}${(Number(d) + 1) % 10}"`;
+        });
+        expect(forged).not.toBe(json);
+        const header = archiveFrame(FrameKind.Header, 0, enc(forged), false);
+        changes.header = await reframed(a, [header, ...all.slice(1)]);
+        const codes: Record<string, string> = {};
+        for (const [name, bytes] of Object.entries(changes)) {
+          codes[name] = await codeOfAsync(() => restore(name, bytes));
+        }
+        expect(codes).toEqual({
+          swapped: "ErrCorrupt",
+          dropped: "ErrCorrupt",
+          foreign: "ErrCorrupt",
+          header: "ErrCorrupt",
+        });
+        expect(fs.list(dir).sort()).toEqual(["same", "src"]);
+      } finally {
+        cleanup();
+      }
+    });
   });
 
   describe("snapshot and restore bad inputs", () => {
