@@ -17,6 +17,7 @@
  * The last sequence is never lower than the checkpoint promised, so a crash
  * can never make the store hand out a sequence twice.
  */
+import { hintCollection } from "../../runtimes/collection-hint.ts";
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { isEnvelope, type Sealer } from "../at-rest/sealer.ts";
 import { writeBlockHeader } from "../codec/block-header.ts";
@@ -197,6 +198,8 @@ export function recover(
         loose = ptr;
       }
       files.readBlock(block, ptr, size);
+      // Each block scanned leaves its batches' garbage behind.
+      hintCollection();
       const headerIntact = trusted
         ? headerOfTrusted(ptr, size, path)
         : checkBlockHeader(ptr, size, path);

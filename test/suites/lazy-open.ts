@@ -133,4 +133,33 @@ export function lazyOpenSuite({ describe, it, expect }: TestApi, ctx: RuntimeCon
       await again.close();
     });
   });
+  if (ctx.runtime === "bun") {
+    describe("collection hints while opening (Bun)", () => {
+      it("asks Bun for a collection per block it scans, when no checkpoint vouches for them", () =>
+        inTempDir(ctx.adapters[0], async (dir) => {
+          const fs = ctx.adapters[0].fs;
+          let store = await FileStore.open({ dir, fs, blockSize: BLOCK_SIZE, syncIntervalMs: 0 });
+          for (let i = 0; i < 400; i++) store.storeMsg(`s.${i % 5}`, null, payload(i));
+          await store.close();
+          const blocks = blockSizes(fs, dir).size;
+          expect(blocks).toBeGreaterThan(5);
+          fs.remove(joinPath(dir, "index.ckpt"));
+          const bun = (globalThis as unknown as { Bun: { gc: (force: boolean) => void } }).Bun;
+          const real = bun.gc;
+          const calls: boolean[] = [];
+          bun.gc = (force: boolean) => {
+            calls.push(force);
+          };
+          try {
+            store = await FileStore.open({ dir, fs, blockSize: BLOCK_SIZE, syncIntervalMs: 0 });
+          } finally {
+            bun.gc = real;
+          }
+          expect(store.fastState().msgs).toBe(400);
+          await store.close();
+          expect(calls.length).toBeGreaterThanOrEqual(blocks);
+          expect(calls.every((force) => force === false)).toBe(true);
+        }));
+    });
+  }
 }
