@@ -16,7 +16,12 @@
  *
  * `--runtime node,bun,deno` (default node) runs every workload under each
  * listed runtime, alternating them within each round, one table per runtime;
- * Bun and Deno are found on PATH or in node_modules/.bin. `BENCH_JSONL=FILE`
+ * Bun and Deno are found on PATH or in node_modules/.bin. `go` in the list
+ * runs nats-server's Go fileStore (bench/go, built once and cached, see
+ * go-harness.ts) on the workloads it has, alternating with the others, and
+ * the "Go fileStore" column shows its median (min–max) of this sitting;
+ * without `go`, or when Go or nats-server's source is missing, the column
+ * shows the figures recorded in `GO`, labelled so. `BENCH_JSONL=FILE`
  * appends every sample as a JSON line.
  */
 import { spawnSync } from "node:child_process";
@@ -24,6 +29,7 @@ import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { GO_INSTALL, goHarness } from "./go-harness.ts";
 import { LATENCY_VARIANTS, W9_VARIANTS, W10_VARIANTS, WORKLOAD_IDS } from "./workloads.ts";
 
 interface Sample {
@@ -35,18 +41,21 @@ interface Sample {
   rssMiB: number;
 }
 
-/** nats-server 2.x Go fileStore on this machine kind, and whether higher is better. */
-const GO: Record<string, { value: number; higherIsBetter: boolean }> = {
-  W1: { value: 2_040_000, higherIsBetter: true },
-  W2: { value: 403_000, higherIsBetter: true },
-  W3: { value: 1_020_000, higherIsBetter: true },
-  W4a: { value: 3_300_000, higherIsBetter: true },
-  W4b: { value: 660_000, higherIsBetter: true },
-  W6: { value: 21, higherIsBetter: false },
-  W5a: { value: 19, higherIsBetter: false },
-  W5b: { value: 506, higherIsBetter: false },
-  W7: { value: 13_000, higherIsBetter: false },
-  W8a: { value: 5_400, higherIsBetter: true },
+/**
+ * nats-server 2.x Go fileStore as recorded on this machine kind: the
+ * fallback when Go is not measured.
+ */
+const GO: Record<string, { value: number }> = {
+  W1: { value: 2_040_000 },
+  W2: { value: 403_000 },
+  W3: { value: 1_020_000 },
+  W4a: { value: 3_300_000 },
+  W4b: { value: 660_000 },
+  W6: { value: 21 },
+  W5a: { value: 19 },
+  W5b: { value: 506 },
+  W7: { value: 13_000 },
+  W8a: { value: 5_400 },
 };
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -57,25 +66,40 @@ const script = join(here, "workloads.js");
 const jsonl = process.env.BENCH_JSONL;
 
 const runtimeArg = process.argv.indexOf("--runtime");
-const runtimes = (runtimeArg >= 0 ? (process.argv[runtimeArg + 1] ?? "") : "node")
+let runtimes = (runtimeArg >= 0 ? (process.argv[runtimeArg + 1] ?? "") : "node")
   .split(",")
   .filter((r) => r !== "");
 for (const r of runtimes) {
-  if (r !== "node" && r !== "bun" && r !== "deno")
-    throw new Error(`--runtime: expected node, bun or deno (comma-separated), got ${r}`);
+  if (r !== "node" && r !== "bun" && r !== "deno" && r !== "go")
+    throw new Error(`--runtime: expected node, bun, deno or go (comma-separated), got ${r}`);
 }
+
+// Go is measured beside the others, or its recorded figures stand in.
+let goBin: string | null = null;
+if (runtimes.includes("go")) {
+  const harness = goHarness(join(here, "..", "..", "bench", "go"));
+  if ("bin" in harness) goBin = harness.bin;
+  else {
+    console.log(`go: not measured, ${harness.missing}; the Go column shows recorded figures`);
+    runtimes = runtimes.filter((r) => r !== "go");
+  }
+} else {
+  console.log(`go: not measured (add go to --runtime; needs ${GO_INSTALL})`);
+}
+const jsRuntimes = runtimes.filter((r) => r !== "go");
 
 /** The command that runs a script under `runtime`: Bun and Deno from PATH, else node_modules/.bin. */
 function command(runtime: string): string[] {
-  if (runtime === "node") return [process.execPath];
+  if (runtime === "go") return [goBin as string];
+  if (runtime === "node") return [process.execPath, script];
   const local = join(here, "..", "..", "node_modules", ".bin", runtime);
   const bin = existsSync(local) ? local : runtime;
-  return runtime === "deno" ? [bin, "run", "-A"] : [bin];
+  return runtime === "deno" ? [bin, "run", "-A", script] : [bin, script];
 }
 
 function spawn(runtime: string, args: string[]): string {
   const [bin, ...pre] = command(runtime);
-  const child = spawnSync(bin, [...pre, script, ...args], {
+  const child = spawnSync(bin, [...pre, ...args], {
     encoding: "utf8",
     maxBuffer: 64 * 2 ** 20,
   });
@@ -87,7 +111,19 @@ function spawn(runtime: string, args: string[]): string {
   return child.stdout.trim().split("\n").pop() as string;
 }
 
-for (const runtime of runtimes) console.log(`${runtime}: ${spawn(runtime, ["info"])}`);
+const idsOf = new Map(runtimes.map((r) => [r, ids]));
+for (const runtime of runtimes) {
+  const info = spawn(runtime, ["info"]);
+  console.log(`${runtime}: ${info}`);
+  // The Go harness has the workloads it lists, no more.
+  if (runtime === "go") {
+    const has = (JSON.parse(info) as { workloads: string[] }).workloads;
+    idsOf.set(
+      runtime,
+      ids.filter((id) => has.includes(id)),
+    );
+  }
+}
 
 const samples = new Map<string, Map<string, Sample[]>>(
   runtimes.map((r) => [r, new Map(ids.map((id) => [id, []]))]),
@@ -98,7 +134,7 @@ for (let round = 1; round <= runs; round++) {
   for (const runtime of order) {
     const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "jetstore-bench-"));
     try {
-      for (const id of ids) {
+      for (const id of idsOf.get(runtime) ?? []) {
         process.stderr.write(`round ${round}/${runs} ${runtime}: ${id} … `);
         const sample = JSON.parse(spawn(runtime, [id, root])) as Sample;
         samples.get(runtime)?.get(id)?.push(sample);
@@ -114,13 +150,16 @@ for (let round = 1; round <= runs; round++) {
   }
 }
 
-for (const runtime of runtimes) {
-  if (runtimes.length > 1) console.log(`\n### ${runtime}\n`);
-  printMain(samples.get(runtime) as Map<string, Sample[]>);
+for (const runtime of jsRuntimes) {
+  if (jsRuntimes.length > 1) console.log(`\n### ${runtime}\n`);
+  printMain(samples.get(runtime) as Map<string, Sample[]>, samples.get("go"));
   printAtRest(samples.get(runtime) as Map<string, Sample[]>);
 }
 console.log(
-  `\n${runs} runs per workload, each in a fresh process; "vs Go" > 1 means jetstore is ahead.`,
+  `\n${runs} runs per workload, each in a fresh process; "vs Go" > 1 means jetstore is ahead; ` +
+    (samples.has("go")
+      ? "Go measured in the same rounds (nats-server's fileStore, bench/go)."
+      : "Go figures recorded earlier on this machine kind, not measured now."),
 );
 
 function median(values: number[]): number {
@@ -189,23 +228,60 @@ function printAtRest(samples: Map<string, Sample[]>): void {
   printTable(rows);
 }
 
-function printMain(samples: Map<string, Sample[]>): void {
+/** Upper median and range of `list`'s values. */
+function spread(list: Sample[]): { median: number; min: number; max: number } {
+  const values = list.map((s) => s.value).sort((a, b) => a - b);
+  return {
+    median: values[Math.floor(values.length / 2)],
+    min: values[0],
+    max: values[values.length - 1],
+  };
+}
+
+/**
+ * One runtime's table. `go` holds the Go harness's samples of this sitting;
+ * without them the Go column is the recorded `GO` table, and says so.
+ */
+function printMain(samples: Map<string, Sample[]>, go?: Map<string, Sample[]>): void {
+  const measured = go !== undefined;
   const rows = [
-    ["workload", "median (min–max)", "unit", "peak RSS", "Go fileStore", "vs Go", "notes"],
+    [
+      "workload",
+      "median (min–max)",
+      "unit",
+      "peak RSS",
+      measured ? "Go fileStore, same rounds" : "Go fileStore (recorded, not measured)",
+      ...(measured ? ["Go peak RSS"] : []),
+      "vs Go",
+      "notes",
+    ],
   ];
   for (const id of ids) {
     const list = samples.get(id) ?? [];
-    const values = list.map((s) => s.value).sort((a, b) => a - b);
-    const median = values[Math.floor(values.length / 2)];
-    const go = GO[id];
-    const ratio = go === undefined ? "" : go.higherIsBetter ? median / go.value : go.value / median;
+    const { median, min, max } = spread(list);
+    const goList = go?.get(id) ?? [];
+    const higherIsBetter = list[0]?.unit.endsWith("/s") ?? true;
+    let goCell = "";
+    let goValue: number | undefined;
+    if (measured && goList.length > 0) {
+      const g = spread(goList);
+      goValue = g.median;
+      goCell = `${format(g.median)} (${format(g.min)}–${format(g.max)})`;
+    } else if (!measured && GO[id] !== undefined) {
+      goValue = GO[id].value;
+      goCell = format(goValue);
+    }
+    const ratio = goValue === undefined ? "" : higherIsBetter ? median / goValue : goValue / median;
     const mid = list.find((s) => s.value === median);
     rows.push([
       id,
-      `${format(median)} (${format(values[0])}–${format(values[values.length - 1])})`,
+      `${format(median)} (${format(min)}–${format(max)})`,
       list[0]?.unit ?? "",
       `${Math.max(...list.map((s) => s.rssMiB)).toFixed(0)} MiB`,
-      go === undefined ? "" : format(go.value),
+      goCell,
+      ...(measured
+        ? [goList.length > 0 ? `${Math.max(...goList.map((s) => s.rssMiB)).toFixed(0)} MiB` : ""]
+        : []),
       ratio === "" ? "" : `${ratio.toFixed(2)}×`,
       mid?.extra ?? "",
     ]);

@@ -15,6 +15,10 @@
  *   PEERS_SCALE=0.5         any other fraction of the counts
  *   PEERS_CAP_S=15          seconds after which reads and durable appends stop (see workloads.mjs)
  *   PEERS_DIR=/path         where the stores are written (default the OS temp dir)
+ *   --runtime bun|deno      run every child under Bun or Deno (from PATH or
+ *                           node_modules/.bin) instead of Node; stores whose
+ *                           addons do not load there are left out (stores/index.mjs
+ *                           says which and why), results go to <date>-<runtime>.*
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,7 +48,7 @@ if (!existsSync(join(repo, "dist", "src", "index.js"))) {
   process.exit(1);
 }
 
-const { STORE_NAMES, EXTRA_STORE_NAMES, loadStore } = await import("./stores/index.mjs");
+const { STORE_NAMES, EXTRA_STORE_NAMES, loadStore, runsOn } = await import("./stores/index.mjs");
 const { WORKLOADS } = await import("./workloads.mjs");
 const { summarize, leaders } = await import("./summary.mjs");
 const report = await import("./report.mjs");
@@ -52,6 +56,20 @@ const { chartSvg } = await import("./chart.mjs");
 const machineInfo = await import("./machine.mjs");
 
 const env = process.env;
+const runtimeArg = process.argv.indexOf("--runtime");
+const runtime = runtimeArg >= 0 ? process.argv[runtimeArg + 1] : "node";
+if (!["node", "bun", "deno"].includes(runtime)) {
+  console.error(`--runtime: expected node, bun or deno, got ${runtime}`);
+  process.exit(2);
+}
+/** How a child starts under `runtime`: Bun and Deno from PATH, else node_modules/.bin. */
+function childCommand() {
+  if (runtime === "node") return [process.execPath];
+  const local = join(repo, "node_modules", ".bin", runtime);
+  const bin = existsSync(local) ? local : runtime;
+  return runtime === "deno" ? [bin, "run", "-A"] : [bin];
+}
+const [childBin, ...childPre] = childCommand();
 const runs = Number(env.PEERS_RUNS ?? 3);
 const quick = env.PEERS_QUICK === "1";
 const scale = Number(env.PEERS_SCALE ?? (quick ? 0.1 : 1));
@@ -60,9 +78,12 @@ const only = env.PEERS_ONLY?.split(",");
 const STORES = await Promise.all(
   [...STORE_NAMES, ...EXTRA_STORE_NAMES.filter((name) => only?.includes(name))].map(loadStore),
 );
-const stores = STORES.map((s) => s.name).filter(
-  (name) => name === "jetstore" || only === undefined || only.includes(name),
-);
+const stores = STORES.map((s) => s.name).filter((name) => {
+  if (name !== "jetstore" && only !== undefined && !only.includes(name)) return false;
+  const why = runsOn(name, runtime);
+  if (why !== null) console.error(`${name}: left out, does not run under ${runtime} (${why})`);
+  return why === null;
+});
 const wanted = env.PEERS_WORKLOADS?.split(",");
 const ids = Object.keys(WORKLOADS).filter((id) => wanted === undefined || wanted.includes(id));
 const readsW1 = ["W3", "W4a", "W5a"].some((id) => ids.includes(id)) && !ids.includes("W1");
@@ -70,8 +91,8 @@ const root = mkdtempSync(join(env.PEERS_DIR ?? tmpdir(), "jetstore-peers-"));
 
 function runChild(store, id) {
   const child = spawnSync(
-    process.execPath,
-    [join(here, "child.mjs"), store, id, join(root, store), String(scale)],
+    childBin,
+    [...childPre, join(here, "child.mjs"), store, id, join(root, store), String(scale)],
     { encoding: "utf8", maxBuffer: 16 * 2 ** 20 },
   );
   if (child.status !== 0) {
@@ -132,8 +153,17 @@ const jetstoreShare = ["W1", "W2"]
   });
 
 const date = new Date().toISOString().slice(0, 10);
+// `bun --version` prints 1.4.5, `deno --version` "deno 2.9.5 (stable, …)" and more lines.
+const runtimeVersion =
+  runtime === "node"
+    ? `Node ${process.versions.node}`
+    : `${runtime} ${spawnSync(childBin, ["--version"], { encoding: "utf8" })
+        .stdout.split("\n")[0]
+        .replace(/^deno /, "")
+        .replace(/ \(.*$/, "")}`;
 // Only a full default run takes the plain <date> name the README points at.
 const variant = [
+  runtime === "node" ? "" : runtime,
   quick ? "quick" : scale !== 1 ? `scale${scale}` : "",
   only !== undefined || wanted !== undefined ? [...ids, ...stores.slice(1)].join("-") : "",
 ]
@@ -141,7 +171,7 @@ const variant = [
   .join("-");
 const name = variant === "" ? date : `${date}-${variant}`;
 const lines = [
-  `### Compared with peers (${date}${scale !== 1 ? `, counts × ${scale}` : ""})`,
+  `### Compared with peers (${date}${runtime === "node" ? "" : `, every store under ${runtimeVersion}`}${scale !== 1 ? `, counts × ${scale}` : ""})`,
   "",
   `Median of ${runs} runs, each in a fresh process; (×) is speed relative to jetstore, > 1 is faster.`,
   "",
@@ -190,7 +220,14 @@ writeFileSync(
       date,
       jetstoreCommit: commit,
       minutes: (Date.now() - started) / 60_000,
-      config: { runs, scale, capSeconds: Number(env.PEERS_CAP_S ?? 15), stores, workloads: ids },
+      config: {
+        runtime: runtimeVersion,
+        runs,
+        scale,
+        capSeconds: Number(env.PEERS_CAP_S ?? 15),
+        stores,
+        workloads: ids,
+      },
       versions,
       machine,
       limits,

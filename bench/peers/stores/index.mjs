@@ -14,6 +14,39 @@ const MODULES = {
   "append-log": "./append-log.mjs",
 };
 
+/**
+ * The runtimes each store loads under (`--runtime` of run.mjs), as found with
+ * Bun 1.4.5 and Deno 2.9.5 on linux-x64; a store not listed for a runtime is
+ * left out of that run, with the reason printed:
+ * - better-sqlite3 is a nan (V8 API) addon: Bun refuses it ("not yet supported
+ *   in Bun", ERR_DLOPEN_FAILED) and Deno loads Node-API addons only.
+ * - hypercore is JavaScript, but its storage (hypercore-storage on
+ *   rocksdb-native, fs-native-extensions) is native and calls libuv directly:
+ *   Bun crashes in the addon, Deno fails on the symbol uv_get_osfhandle.
+ * - lmdb and classic-level are Node-API addons and load under both.
+ */
+const RUNTIMES = {
+  jetstore: ["node", "bun", "deno"],
+  lmdb: ["node", "bun", "deno"],
+  "better-sqlite3": ["node"],
+  "better-sqlite3+index": ["node"],
+  "classic-level": ["node", "bun", "deno"],
+  hypercore: ["node"],
+  "append-log": ["node", "bun", "deno"],
+};
+
+const WHY_NOT = {
+  "better-sqlite3": "a nan addon: Bun does not load it, Deno loads Node-API addons only",
+  "better-sqlite3+index": "a nan addon: Bun does not load it, Deno loads Node-API addons only",
+  hypercore:
+    "its storage addons (rocksdb-native, fs-native-extensions) call libuv, which Bun and Deno lack",
+};
+
+/** Whether `name` runs under `runtime`, and if not, why. */
+export function runsOn(name, runtime) {
+  return RUNTIMES[name]?.includes(runtime) ? null : (WHY_NOT[name] ?? "not checked");
+}
+
 /** The default set, in table order. */
 export const STORE_NAMES = [
   "jetstore",
