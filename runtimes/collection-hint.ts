@@ -9,6 +9,23 @@
  */
 const onBun = typeof (globalThis as { Bun?: unknown }).Bun === "object";
 
+/** Bytes of garbage between two hints. */
+export const HINT_BYTES = 4 * 1024 * 1024;
+let sinceHint = 0;
+
+/**
+ * Notes about `bytes` of short-lived allocation (an estimate is enough);
+ * under Bun, hints a collection each `HINT_BYTES`.
+ */
+export function allocated(bytes: number): void {
+  if (!onBun) return;
+  sinceHint += bytes;
+  if (sinceHint >= HINT_BYTES) {
+    sinceHint = 0;
+    hintCollection();
+  }
+}
+
 /** Asks Bun for a collection; nothing elsewhere. Call it per megabytes of garbage, not per object. */
 export function hintCollection(): void {
   if (!onBun) return;
