@@ -16,7 +16,7 @@ import {
   REC_OFF_TS,
 } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
-import { type Block, NO_RECORD } from "./block.ts";
+import { type Block, NO_RECORD, SIZE_MAX, SIZE_TTL } from "./block.ts";
 import { BulkLoads } from "./bulk-load.ts";
 import { decodedTimestamp, decodeFields, readSubject } from "./message-reader.ts";
 import { resolved } from "./queries.ts";
@@ -126,6 +126,27 @@ export abstract class Removals extends BulkLoads {
     const block = head?.contains(seq) ? head : this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return;
     this.snapshots.removing(seq, seq);
+    const i = seq - block.first;
+    const sizes = block.sizes;
+    const ids = block.subjectIds;
+    const sized = sizes !== null && i < sizes.length ? sizes[i] : 0;
+    if (sized !== 0 && ids !== null && ids[i] !== NO_SUBJECT) {
+      block.deleted.add(seq);
+      this.subjects.removeById(ids[i], seq);
+      block.msgs--;
+      block.bytes -= sized & SIZE_MAX;
+      this.policy.removed(seq, sized & SIZE_MAX, (sized & SIZE_TTL) !== 0);
+    } else {
+      this.dropHeadRecord(block, seq);
+    }
+    this.headRemovedThrough = seq;
+    this.moveFirstPast(block, seq);
+    // Make sure a write-out (and with it the tombstone) follows soon.
+    if (this.flushTimer === null) this.afterWrite();
+  }
+
+  /** removeHead's way for a message whose size the block's columns do not hold: from its record. @internal */
+  protected dropHeadRecord(block: Block, seq: number): void {
     const at = this.peekInMemory(block, seq);
     if (at < 0) this.dropMessage(block, seq);
     else {
@@ -137,10 +158,6 @@ export abstract class Removals extends BulkLoads {
         view.getUint8(at + REC_OFF_FLAGS),
       );
     }
-    this.headRemovedThrough = seq;
-    this.moveFirstPast(block, seq);
-    // Make sure a write-out (and with it the tombstone) follows soon.
-    if (this.flushTimer === null) this.afterWrite();
   }
 
   /**
