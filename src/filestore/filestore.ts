@@ -263,11 +263,7 @@ export class FileStore extends Durability implements StreamStore {
     return {
       subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
       removeOldest: () => this.removeHead(),
-      removeOldestOf: (subject) => {
-        const entry = this.subjects.get(subject);
-        // The subject's oldest is often the stream's: then its removal joins the head range tombstone.
-        if (entry !== undefined) this.removeForLimit(this.firstOf(subject, entry));
-      },
+      removeOldestOf: (subject) => this.removeOldestOf(subject),
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),

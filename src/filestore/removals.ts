@@ -103,6 +103,25 @@ export abstract class Removals extends BulkLoads {
     return resolved(this.queries, subject, entry).first;
   }
 
+  /**
+   * Removes the oldest message on `subject` for a per-subject limit. It is
+   * often the stream's first, as the head block's subject-id column tells
+   * without a search; its removal then joins the head range tombstone.
+   * @internal
+   */
+  protected removeOldestOf(subject: string): void {
+    const entry = this.subjects.get(subject);
+    if (entry === undefined) return;
+    const seq = this.firstSeq;
+    const head = this.blocks[0];
+    const ids = head?.contains(seq) ? head.subjectIds : null;
+    if (entry.id !== undefined && ids !== null && ids[seq - head.first] === entry.id) {
+      this.removeHead();
+    } else {
+      this.removeForLimit(this.firstOf(subject, entry));
+    }
+  }
+
   /** Removes a message for a limit or an expiry: from the head with a shared range tombstone when it is first. @internal */
   protected removeForLimit(seq: number): void {
     if (seq === this.firstSeq) this.removeHead();
