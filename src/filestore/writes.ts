@@ -44,6 +44,9 @@ const TWO_32 = 0x1_0000_0000;
 const EMPTY = new Uint8Array(0);
 
 export abstract class BlockWrites extends BlockReads {
+  /** Pending bytes that start a write-out (FLUSH_BYTES_*); 0 until the first append asks. */
+  private flushBytes = 0;
+
   /** Appends a message record; the caller has set `this.clock`'s halves to `ts`. @internal */
   protected appendMessage(
     seq: number,
@@ -167,7 +170,10 @@ export abstract class BlockWrites extends BlockReads {
     // With syncAlways each record made itself durable (commitAppend).
     if (this.options.syncAlways) return;
     const pending = this.buffer.used - this.active.written;
-    if (pending >= (this.files.sealer.sealsFiles ? FLUSH_BYTES_SEALED : FLUSH_BYTES_PLAIN)) {
+    // Asked once: the sealer's target is fixed while the store is open.
+    if (this.flushBytes === 0)
+      this.flushBytes = this.files.sealer.sealsFiles ? FLUSH_BYTES_SEALED : FLUSH_BYTES_PLAIN;
+    if (pending >= this.flushBytes) {
       this.writeOutInBackground();
     } else if (this.flushTimer === null) {
       this.flushTimer = backgroundTimeout(() => {
