@@ -8,7 +8,14 @@
  * which is below what the underlying timers resolve anyway.
  */
 
+/**
+ * The process's time origin in milliseconds, read once: it never changes, and
+ * its getter cost 20–50 ns per message on the append path.
+ * @internal
+ */
+export const TIME_ORIGIN_MS = performance.timeOrigin;
+
 /** Current time in nanoseconds since the Unix epoch. */
 export function systemNow(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+  return BigInt(Math.round((TIME_ORIGIN_MS + performance.now()) * 1e6));
 }

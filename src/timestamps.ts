@@ -5,7 +5,7 @@
  * bigint (`ts >> 32n`, `ts & 0xffffffffn`) cost more than reading the clock.
  * An injected `now` is called, checked and split the slow way.
  */
-import { systemNow } from "./clock.ts";
+import { systemNow, TIME_ORIGIN_MS } from "./clock.ts";
 import { readClock } from "./validate.ts";
 
 const TWO_32 = 0x1_0000_0000;
@@ -26,7 +26,7 @@ export class Timestamps {
   read(action: string): bigint {
     if (this.system) {
       // The same value systemNow gives: a double of nanoseconds is exact to its 256 ns grain today.
-      const ns = Math.round((performance.timeOrigin + performance.now()) * 1e6);
+      const ns = Math.round((TIME_ORIGIN_MS + performance.now()) * 1e6);
       const hi = Math.floor(ns / TWO_32);
       this.hi = hi;
       this.lo = ns - hi * TWO_32;

@@ -19,6 +19,11 @@ import { NO_SUBJECT } from "./subject-totals.ts";
 /** An offset index entry for a sequence with no record in this block. */
 export const NO_RECORD = 0xffffffff;
 
+/** The flag of a `sizes` entry whose record has a TTL. */
+export const SIZE_TTL = 0x8000_0000;
+/** The largest record size a `sizes` entry holds. */
+export const SIZE_MAX = 0x7fff_ffff;
+
 export class Block {
   readonly n: number;
   readonly path: string;
@@ -31,6 +36,14 @@ export class Block {
    * scan first needs it and kept up by appends; meaningful for live messages only.
    */
   subjectIds: Uint32Array | null = null;
+  /**
+   * Record size by `seq - first`, with REMOVAL_TTL set for a record with a
+   * TTL; 0 where unknown. Kept by appends to a block started under limits,
+   * so removing the oldest message reads the columns, not its record, whose
+   * bytes have left the CPU caches long ago (a miss per removal was the head
+   * removal's largest cost).
+   */
+  sizes: Uint32Array | null = null;
   /** The distinct ids of `subjectIds` (a superset once messages are removed). */
   subjectIdSet: Set<number> | null = null;
   /** Whether any of `subjectIdSet` is set in `bits`: the last filter's answer, kept while `bits` is. */
@@ -111,6 +124,21 @@ export class Block {
       this.subjectIdSet.add(id);
       this.lastMatch = null;
     }
+  }
+
+  /** Records the size of `seq`'s record (and whether it has a TTL) in the column, if the block has one. */
+  setSize(seq: number, size: number, ttl: boolean): void {
+    let column = this.sizes;
+    if (column === null) return;
+    const i = seq - this.first;
+    if (i >= column.length) {
+      const grown = new Uint32Array(Math.max(i + 1, column.length * 2));
+      grown.set(column);
+      column = grown;
+      this.sizes = grown;
+    }
+    // A size past SIZE_MAX is left unknown (0): the removal reads the record then.
+    column[i] = size > SIZE_MAX ? 0 : ttl ? size | SIZE_TTL : size;
   }
 
   /** False when no message of the block can match the filter whose subject ids are `bits`. */
@@ -247,6 +275,8 @@ export class Block {
     }
     this.deleted.dispose();
     this.deleted = kept;
+    // Sequences past `seq` are handed out again, maybe to records no append sizes.
+    this.sizes?.fill(0, Math.max(seq - this.first + 1, 0));
     this.last = seq;
   }
 

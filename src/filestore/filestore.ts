@@ -3,8 +3,8 @@
  * nats-server's fileStore (server/filestore.go) and its own durability rules.
  *
  * Writes are synchronous and buffered: a record is encoded straight into the
- * active block's buffer in WASM memory and written out when 16 KiB are
- * pending or 8 ms after the first pending write. Durability is asynchronous:
+ * active block's buffer in WASM memory and written out when 128 KiB (16 KiB
+ * sealed) are pending or 8 ms after the first pending write. Durability is asynchronous:
  * `sync()` is group commit (every waiter resolved by one fsync that started
  * after its data was written), `flush()` also writes the checkpoint, and
  * `syncAlways` fsyncs each write before `storeMsg` returns.
@@ -191,11 +191,7 @@ export class FileStore extends StoreLoad implements StreamStore {
     return {
       subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
       removeOldest: () => this.removeHead(),
-      removeOldestOf: (subject) => {
-        const entry = this.subjects.get(subject);
-        // The subject's oldest is often the stream's: then its removal joins the head range tombstone.
-        if (entry !== undefined) this.removeForLimit(this.firstOf(subject, entry));
-      },
+      removeOldestOf: (subject) => this.removeOldestOf(subject),
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),

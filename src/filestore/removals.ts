@@ -16,7 +16,7 @@ import {
   REC_OFF_TS,
 } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
-import { type Block, NO_RECORD } from "./block.ts";
+import { type Block, NO_RECORD, SIZE_MAX, SIZE_TTL } from "./block.ts";
 import { BulkLoads } from "./bulk-load.ts";
 import { decodedTimestamp, decodeFields, readSubject } from "./message-reader.ts";
 import { resolved } from "./queries.ts";
@@ -103,6 +103,25 @@ export abstract class Removals extends BulkLoads {
     return resolved(this.queries, subject, entry).first;
   }
 
+  /**
+   * Removes the oldest message on `subject` for a per-subject limit. It is
+   * often the stream's first, as the head block's subject-id column tells
+   * without a search; its removal then joins the head range tombstone.
+   * @internal
+   */
+  protected removeOldestOf(subject: string): void {
+    const entry = this.subjects.get(subject);
+    if (entry === undefined) return;
+    const seq = this.firstSeq;
+    const head = this.blocks[0];
+    const ids = head?.contains(seq) ? head.subjectIds : null;
+    if (entry.id !== undefined && ids !== null && ids[seq - head.first] === entry.id) {
+      this.removeHead();
+    } else {
+      this.removeForLimit(this.firstOf(subject, entry));
+    }
+  }
+
   /** Removes a message for a limit or an expiry: from the head with a shared range tombstone when it is first. @internal */
   protected removeForLimit(seq: number): void {
     if (seq === this.firstSeq) this.removeHead();
@@ -126,6 +145,27 @@ export abstract class Removals extends BulkLoads {
     const block = head?.contains(seq) ? head : this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return;
     this.snapshots.removing(seq, seq);
+    const i = seq - block.first;
+    const sizes = block.sizes;
+    const ids = block.subjectIds;
+    const sized = sizes !== null && i < sizes.length ? sizes[i] : 0;
+    if (sized !== 0 && ids !== null && ids[i] !== NO_SUBJECT) {
+      block.deleted.add(seq);
+      this.subjects.removeById(ids[i], seq);
+      block.msgs--;
+      block.bytes -= sized & SIZE_MAX;
+      this.policy.removed(seq, sized & SIZE_MAX, (sized & SIZE_TTL) !== 0);
+    } else {
+      this.dropHeadRecord(block, seq);
+    }
+    this.headRemovedThrough = seq;
+    this.moveFirstPast(block, seq);
+    // Make sure a write-out (and with it the tombstone) follows soon.
+    if (this.flushTimer === null) this.afterWrite();
+  }
+
+  /** removeHead's way for a message whose size the block's columns do not hold: from its record. @internal */
+  protected dropHeadRecord(block: Block, seq: number): void {
     const at = this.peekInMemory(block, seq);
     if (at < 0) this.dropMessage(block, seq);
     else {
@@ -137,10 +177,6 @@ export abstract class Removals extends BulkLoads {
         view.getUint8(at + REC_OFF_FLAGS),
       );
     }
-    this.headRemovedThrough = seq;
-    this.moveFirstPast(block, seq);
-    // Make sure a write-out (and with it the tombstone) follows soon.
-    if (this.flushTimer === null) this.afterWrite();
   }
 
   /**
