@@ -53,7 +53,7 @@ import type { Block } from "./block.ts";
 import { Preallocated } from "./preallocation.ts";
 import { ReadHandles } from "./read-handles.ts";
 import type { ScratchBuffer } from "./scratch-buffer.ts";
-import { type ChunkDamage, PACK_CHUNK, readFully, SealedFile } from "./sealed-file.ts";
+import { PACK_CHUNK, readFully, SealedFile } from "./sealed-file.ts";
 
 /** First read of a record read on its own; most records fit, larger ones take a second read. */
 const DIRECT_READ_BYTES = 512;
