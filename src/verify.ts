@@ -214,7 +214,7 @@ function verifyWith(
               }),
             );
             const length = reader.read(ptr);
-            scan.block(n, file, ptr, length, chunks);
+            scan.block(n, file, ptr, length, chunks, reader.sealed === null);
           }
         } finally {
           reader.close();
@@ -313,7 +313,15 @@ class StoreScan {
     this.pendingDamage ??= d;
   }
 
-  block(n: number, file: string, ptr: number, length: number, chunks: DamagedStretch[] = []): void {
+  /** `plain`: a version 1 file, which may end in preallocated zeros (a sealed one reads damage as zeros). */
+  block(
+    n: number,
+    file: string,
+    ptr: number,
+    length: number,
+    chunks: DamagedStretch[] = [],
+    plain = true,
+  ): void {
     // Damaged chunks are reported as such; the records whose bytes they held are not reported again.
     for (const c of chunks) this.damaged.push(c);
     const inChunk = (offset: number, size: number) =>
@@ -361,7 +369,7 @@ class StoreScan {
     );
     // Zeros after the last record are the active block's preallocated room, not a torn tail.
     const zeroTail =
-      outcome.stop < length && allZeros(getCore().u8, ptr + outcome.stop, ptr + length);
+      plain && outcome.stop < length && allZeros(getCore().u8, ptr + outcome.stop, ptr + length);
     if ((outcome.status !== STATUS_OK || outcome.stop < length) && !zeroTail) {
       damage({
         block: n,

@@ -141,6 +141,11 @@ export class BlockFiles {
     return size;
   }
 
+  /** True when `block`'s file is plain (version 1), not sealed. */
+  isPlain(block: Block): boolean {
+    return !this.sealed.has(block.n);
+  }
+
   /** True when new bytes appended to `block` would not be in the store's format. */
   formatDiffers(block: Block): boolean {
     return !sameFormat(this.sealed.get(block.n)?.format ?? PLAIN, this.sealer.target);

@@ -203,7 +203,9 @@ export function recover(
         ? headerOfTrusted(ptr, size, path)
         : checkBlockHeader(ptr, size, path);
       // Zeros alone: preallocated (preallocation.ts) before its header reached the disk.
-      const blank = !headerIntact && allZeros(getCore().u8, ptr, ptr + size);
+      // A sealed file reads damage as zeros: only a plain one is ever preallocated.
+      const plain = files.isPlain(block);
+      const blank = plain && !headerIntact && allZeros(getCore().u8, ptr, ptr + size);
       if (!headerIntact && size >= BLOCK_HEADER_SIZE && !blank) r.noteHeader(n);
       if (!headerIntact && (size < BLOCK_HEADER_SIZE || blank)) {
         // Torn while the block was being created: nothing in it was ever acknowledged.
@@ -227,7 +229,7 @@ export function recover(
         // A torn or damaged tail: keep what verified, cut the rest, report it.
         // Only bytes are counted: after a power cut this is unacknowledged data, not damage.
         // Zeros alone are the active block's preallocated room (preallocation.ts): nothing was there.
-        if (stop < size && !allZeros(getCore().u8, ptr + stop, ptr + size)) {
+        if (stop < size && !(plain && allZeros(getCore().u8, ptr + stop, ptr + size))) {
           r.noteCut(n, stop, size - stop);
         }
         files.truncate(block, keep);
