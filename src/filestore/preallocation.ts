@@ -16,26 +16,26 @@
  */
 import type { FileHandle } from "../../runtimes/fs.ts";
 
-/** Zeros written past the data at once: about 6,000 small durable appends per extension. */
+/** Zeros written past the data at once: about 6,000 small durable appends per extension. @internal */
 export const PREALLOCATE_BYTES = 1024 * 1024;
-/** A sync round extends the zeros when fewer than this many are left past the data. */
+/** A sync round extends the zeros when fewer than this many are left past the data. @internal */
 export const PREALLOCATE_LOW = 256 * 1024;
 
 let zeros: Uint8Array | null = null;
 
 /** A shared buffer of `PREALLOCATE_BYTES` zeros (never written to). */
-export function zeroChunk(): Uint8Array {
+function zeroChunk(): Uint8Array {
   zeros ??= new Uint8Array(PREALLOCATE_BYTES);
   return zeros;
 }
 
-/** True when bytes [from, to) of `u8` are all zero (an empty range included). */
+/** True when bytes [from, to) of `u8` are all zero (an empty range included). @internal */
 export function allZeros(u8: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (u8[i] !== 0) return false;
   return true;
 }
 
-/** Where the zeros written past each block's data end (its file's size), for blocks that have them. */
+/** Where the zeros written past each block's data end (its file's size), for blocks that have them. @internal */
 export class Preallocated {
   private readonly ends = new Map<number, number>();
 
