@@ -79,6 +79,17 @@ export abstract class Durability extends Rewrites {
     if (erases.length > 0) await this.eraseDurably(erases);
   }
 
+  /** A group-commit round, then the checkpoint (flush, close). @internal */
+  protected async syncAndCheckpoint(): Promise<void> {
+    this.checkpointNext++;
+    try {
+      await this.commit.request();
+    } finally {
+      this.checkpointNext--;
+    }
+    this.writeCheckpointNow();
+  }
+
   /** Writes the checkpoint atomically: temp file, fsync, rename, directory fsync. @internal */
   protected writeCheckpointNow(): void {
     this.flushHeadRemovals();

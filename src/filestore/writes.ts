@@ -318,8 +318,9 @@ export abstract class BlockWrites extends BlockReads {
    */
   protected preallocateActive(): void {
     const active = this.active;
-    if (active !== undefined && this.files.preallocate(active, this.options.blockSize))
-      active.dirty = true;
+    // Zeros the checkpoint right after this round would cut again are not worth writing.
+    if (active === undefined || this.checkpointNext > 0) return;
+    if (this.files.preallocate(active, this.options.blockSize)) active.dirty = true;
   }
 
   /** @internal */
