@@ -15,7 +15,7 @@
  * record found are lost too.
  *
  * Blocks are read through the same code a store reads them with
- * (block-file.ts `BlockFileReader` over sealed-file.ts): a sealed block's
+ * (block-file-reader.ts `BlockFileReader` over sealed-file.ts): a sealed block's
  * chunks are each opened and their tags checked, a chunk that fails is
  * reported with its block and offsets (plaintext and in the file), and the
  * records it held are left to the scan as unreadable bytes. An encrypted
@@ -28,10 +28,11 @@ import { joinPath } from "../runtimes/fs.ts";
 import { PLAIN, Sealer } from "./at-rest/sealer.ts";
 import { readSettings, unwrapDataKey } from "./at-rest/settings.ts";
 import { isJetStoreError, JetStoreError } from "./errors.ts";
-import { BlockFileReader } from "./filestore/block-file.ts";
+import { BlockFileReader } from "./filestore/block-file-reader.ts";
 import { checkBlockHeader } from "./filestore/block-load.ts";
 import { scanBlock } from "./filestore/block-scan.ts";
 import type { Checkpoint } from "./filestore/checkpoint.ts";
+import { allZeros } from "./filestore/preallocation.ts";
 import { BLOCKS_DIR, readCheckpoint } from "./filestore/recovery.ts";
 import { tombstoneCount } from "./filestore/tombstone.ts";
 import {
@@ -213,7 +214,7 @@ function verifyWith(
               }),
             );
             const length = reader.read(ptr);
-            scan.block(n, file, ptr, length, chunks);
+            scan.block(n, file, ptr, length, chunks, reader.sealed === null);
           }
         } finally {
           reader.close();
@@ -312,7 +313,15 @@ class StoreScan {
     this.pendingDamage ??= d;
   }
 
-  block(n: number, file: string, ptr: number, length: number, chunks: DamagedStretch[] = []): void {
+  /** `plain`: a version 1 file, which may end in preallocated zeros (a sealed one reads damage as zeros). */
+  block(
+    n: number,
+    file: string,
+    ptr: number,
+    length: number,
+    chunks: DamagedStretch[] = [],
+    plain = true,
+  ): void {
     // Damaged chunks are reported as such; the records whose bytes they held are not reported again.
     for (const c of chunks) this.damaged.push(c);
     const inChunk = (offset: number, size: number) =>
@@ -358,7 +367,10 @@ class StoreScan {
       },
       (offset, size) => damage({ block: n, file, offset, length: size, kind: "record" }),
     );
-    if (outcome.status !== STATUS_OK || outcome.stop < length) {
+    // Zeros after the last record are the active block's preallocated room, not a torn tail.
+    const zeroTail =
+      plain && outcome.stop < length && allZeros(getCore().u8, ptr + outcome.stop, ptr + length);
+    if ((outcome.status !== STATUS_OK || outcome.stop < length) && !zeroTail) {
       damage({
         block: n,
         file,

@@ -50,9 +50,10 @@ import { corrupt, JetStoreError } from "../errors.ts";
 import { SEALED_HEADER_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
+import { Preallocated } from "./preallocation.ts";
 import { ReadHandles } from "./read-handles.ts";
 import type { ScratchBuffer } from "./scratch-buffer.ts";
-import { type ChunkDamage, PACK_CHUNK, readFully, SealedFile } from "./sealed-file.ts";
+import { PACK_CHUNK, readFully, SealedFile } from "./sealed-file.ts";
 
 /** First read of a record read on its own; most records fit, larger ones take a second read. */
 const DIRECT_READ_BYTES = 512;
@@ -81,6 +82,8 @@ export class BlockFiles {
   appendingTo = 0;
   /** Bumped whenever a block's file changes other than by a rewrite finishing: a rewrite begun before is stale. */
   private readonly changes = new Map<number, number>();
+  /** Zeros written past the active block's data (preallocation.ts); plain files only. */
+  private readonly zeros = new Preallocated();
 
   constructor(fs: FileSystem, fileMode: number, sealer: Sealer) {
     this.fs = fs;
@@ -136,6 +139,11 @@ export class BlockFiles {
       return file.plainEnd;
     }
     return size;
+  }
+
+  /** True when `block`'s file is plain (version 1), not sealed. */
+  isPlain(block: Block): boolean {
+    return !this.sealed.has(block.n);
   }
 
   /** True when new bytes appended to `block` would not be in the store's format. */
@@ -198,6 +206,7 @@ export class BlockFiles {
     const handle = this.writable(block);
     this.changed(block.n);
     const file = this.sealed.get(block.n);
+    this.zeros.forget(block.n);
     if (file === undefined) {
       handle.truncate(length);
     } else if (length === 0) {
@@ -212,9 +221,27 @@ export class BlockFiles {
   /**
    * `block` will not grow again (it rolled over): called after its last
    * write-out, before its fsync; its bytes are in the file and the cache.
-   * Nothing to do for plain bytes.
+   * A plain file is cut back to its data if zeros were written past it.
    */
-  seal(_block: Block): void {}
+  seal(block: Block): void {
+    this.trimZeros(block);
+  }
+
+  /**
+   * Writes zeros past the data of `block` (the active block, plain files
+   * only) when few are left, so its durable appends overwrite bytes the file
+   * already has (preallocation.ts). True when it wrote: the block needs an fsync.
+   */
+  preallocate(block: Block, blockSize: number): boolean {
+    if (block.handle === null || this.sealer.sealsFiles || this.sealed.has(block.n)) return false;
+    return this.zeros.extend(block.handle, block.n, block.written, blockSize);
+  }
+
+  /** Cuts `block`'s file back to its data if zeros were written past it; true when it did. */
+  trimZeros(block: Block): boolean {
+    if (block.handle === null) return false;
+    return this.zeros.trim(block.handle, block.n, block.written);
+  }
 
   /**
    * `block`'s file for its fsync bookkeeping (block-sync.ts), which writes
@@ -436,6 +463,7 @@ export class BlockFiles {
 
   private dropState(n: number): void {
     this.changed(n);
+    this.zeros.forget(n);
     this.sealed.get(n)?.wipe();
     this.sealed.delete(n);
   }
@@ -532,68 +560,4 @@ export class BlockRewrite {
 function parentOf(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? "/" : path.slice(0, i);
-}
-
-/**
- * One block file opened read-only, without a store (verify.ts): plain or
- * sealed, as its header says, through the same SealedFile a store reads
- * with. Never writes, truncates or locks anything.
- */
-export class BlockFileReader {
-  private readonly handle: FileHandle;
-  private readonly file: SealedFile | undefined;
-  /** Plaintext bytes of the block (a plain file's size). */
-  readonly length: number;
-  /** True when the file is sealed and its own header is damaged: nothing in it can be read. */
-  readonly headerDamaged: boolean;
-  /** Bytes of the file. */
-  readonly size: number;
-
-  constructor(fs: FileSystem, path: string, n: number, sealer: Sealer) {
-    this.handle = fs.open(path, "read");
-    try {
-      this.size = this.handle.size();
-      const head = new Uint8Array(6);
-      const sealed =
-        this.size >= head.length &&
-        this.handle.read(head, 0) === head.length &&
-        SealedFile.isSealed(head);
-      this.file = sealed
-        ? (SealedFile.open(this.handle, n, this.size, sealer) ?? undefined)
-        : undefined;
-      this.headerDamaged = sealed && this.file === undefined;
-      this.length = this.headerDamaged ? 0 : (this.file?.plainEnd ?? this.size);
-    } catch (err) {
-      this.handle.close();
-      throw err;
-    }
-  }
-
-  /** The format the file is in: null for a plain (version 1) file. */
-  get sealed(): SealedFile | null {
-    return this.file ?? null;
-  }
-
-  /** Every chunk's tag checked: what cannot be read (nothing for a plain file). */
-  checkChunks(): ChunkDamage[] {
-    return this.file?.checkChunks(this.handle) ?? [];
-  }
-
-  /** Reads the whole plaintext into core memory at `ptr` (unreadable chunks as zeros); returns its length. */
-  read(ptr: number): number {
-    if (this.file !== undefined)
-      return this.file.read(this.handle, 0, this.length, () => getCore().u8, ptr);
-    let done = 0;
-    while (done < this.length) {
-      const got = this.handle.read(getCore().u8.subarray(ptr + done, ptr + this.length), done);
-      if (got <= 0) break;
-      done += got;
-    }
-    return done;
-  }
-
-  close(): void {
-    this.file?.wipe();
-    this.handle.close();
-  }
 }

@@ -38,6 +38,7 @@ export abstract class Durability extends Rewrites {
       if (this.buffer.used > this.active.written) throw err;
     }
     this.writeOut();
+    this.preallocateActive();
     // What this round covers is fixed before its first await: a block sealed
     // while it waits must not drop out of it with its early fsync unawaited.
     const dirty = this.blocks.filter((b) => b.dirty && b.handle !== null);
@@ -78,10 +79,23 @@ export abstract class Durability extends Rewrites {
     if (erases.length > 0) await this.eraseDurably(erases);
   }
 
+  /** A group-commit round, then the checkpoint (flush, close). @internal */
+  protected async syncAndCheckpoint(): Promise<void> {
+    this.checkpointNext++;
+    try {
+      await this.commit.request();
+    } finally {
+      this.checkpointNext--;
+    }
+    this.writeCheckpointNow();
+  }
+
   /** Writes the checkpoint atomically: temp file, fsync, rename, directory fsync. @internal */
   protected writeCheckpointNow(): void {
     this.flushHeadRemovals();
     this.writeOut();
+    // The checkpoint's last block has exactly its recorded size, so a clean open leaves it unread.
+    if (this.active !== undefined && this.files.trimZeros(this.active)) this.active.dirty = true;
     for (const b of this.blocks) {
       if ((b.dirty || b.syncing > 0) && b.handle !== null) {
         this.syncBlock(b);

@@ -475,8 +475,7 @@ export class FileStore extends StoreLoad implements StreamStore {
       return Promise.reject(
         new JetStoreError("ErrStoreClosed", "Cannot flush: the store is closed"),
       );
-    await this.commit.request();
-    this.writeCheckpointNow();
+    await this.syncAndCheckpoint();
   }
 
   /** Flushes, writes the checkpoint and releases the store. Later calls fail with ErrStoreClosed. */
@@ -484,8 +483,7 @@ export class FileStore extends StoreLoad implements StreamStore {
     if (this.closed) return;
     try {
       await this.consumers.stopAll();
-      await this.commit.request();
-      this.writeCheckpointNow();
+      await this.syncAndCheckpoint();
     } finally {
       this.closed = true;
       this.leaveExit();

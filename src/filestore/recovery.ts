@@ -9,7 +9,8 @@
  *   messages, skips and tombstones.
  * - A block that fails those checks, or every block when there is no usable
  *   checkpoint, is scanned whole, and subject totals are rebuilt.
- * - A torn tail is cut at the last valid record and reported in `lost`.
+ * - A torn tail is cut at the last valid record and reported in `lost`;
+ *   zeros after the last record (a block's preallocated room) are cut silently.
  * - Block files the checkpoint does not list, numbered below its last block,
  *   are leftovers of a removal or truncate that completed (the checkpoint is
  *   written before such files are removed) and are deleted; a listed block
@@ -36,6 +37,7 @@ import {
   type Checkpoint,
   decodeCheckpoint,
 } from "./checkpoint.ts";
+import { allZeros } from "./preallocation.ts";
 import { Recovery } from "./recovery-state.ts";
 import type { SubjectTotals } from "./subject-totals.ts";
 import type { WriteBuffer } from "./write-buffer.ts";
@@ -203,11 +205,15 @@ export function recover(
       const headerIntact = trusted
         ? headerOfTrusted(ptr, size, path)
         : checkBlockHeader(ptr, size, path);
-      if (!headerIntact && size >= BLOCK_HEADER_SIZE) r.noteHeader(n);
-      if (!headerIntact && size < BLOCK_HEADER_SIZE) {
+      // Zeros alone: preallocated (preallocation.ts) before its header reached the disk.
+      // A sealed file reads damage as zeros: only a plain one is ever preallocated.
+      const plain = files.isPlain(block);
+      const blank = plain && !headerIntact && allZeros(getCore().u8, ptr, ptr + size);
+      if (!headerIntact && size >= BLOCK_HEADER_SIZE && !blank) r.noteHeader(n);
+      if (!headerIntact && (size < BLOCK_HEADER_SIZE || blank)) {
         // Torn while the block was being created: nothing in it was ever acknowledged.
         files.truncate(block, 0);
-        if (size > 0) r.noteDamage(n, 0, size);
+        if (size > 0 && !blank) r.noteDamage(n, 0, size);
         else r.damaged = true;
         block.length = block.written = 0;
         if (isLast) buffer.reset(n);
@@ -225,7 +231,10 @@ export function recover(
       if (stop < size || keep < stop) {
         // A torn or damaged tail: keep what verified, cut the rest, report it.
         // Only bytes are counted: after a power cut this is unacknowledged data, not damage.
-        if (stop < size) r.noteCut(n, stop, size - stop);
+        // Zeros alone are the active block's preallocated room (preallocation.ts): nothing was there.
+        if (stop < size && !(plain && allZeros(getCore().u8, ptr + stop, ptr + size))) {
+          r.noteCut(n, stop, size - stop);
+        }
         files.truncate(block, keep);
       }
       block.length = block.written = keep;

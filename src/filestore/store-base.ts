@@ -129,6 +129,8 @@ export abstract class FileStoreBase extends StreamEngine {
    * @internal
    */
   protected checkpointOwed = false;
+  /** Callers awaiting a round a checkpoint follows at once (flush, close): it writes no zeros. @internal */
+  protected checkpointNext = 0;
   /** A background write failed; the next durability request reports it. @internal */
   protected writeError: unknown = null;
   /** @internal */

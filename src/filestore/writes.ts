@@ -114,6 +114,7 @@ export abstract class BlockWrites extends BlockReads {
     const block = this.active;
     try {
       this.writeOut();
+      this.files.preallocate(block, this.options.blockSize);
       this.syncBlock(block);
       this.syncDirectoryIfNeeded();
     } catch (err) {
@@ -154,6 +155,7 @@ export abstract class BlockWrites extends BlockReads {
   /** With syncAlways: makes the tombstones written so far durable; throws (keeping them) if it cannot. @internal */
   protected commitTombstones(): void {
     this.writeOut();
+    this.files.preallocate(this.active, this.options.blockSize);
     this.syncBlock(this.active);
     this.syncDirectoryIfNeeded();
   }
@@ -324,6 +326,19 @@ export abstract class BlockWrites extends BlockReads {
       );
     }
     return getCore().u8.subarray(ptr + from, ptr + to);
+  }
+
+  /**
+   * Before a sync round fsyncs the active block: zeros past its data when
+   * few are left (preallocation.ts), so the appends of the rounds after it
+   * overwrite allocated bytes and their fsyncs flush data alone.
+   * @internal
+   */
+  protected preallocateActive(): void {
+    const active = this.active;
+    // Zeros the checkpoint right after this round would cut again are not worth writing.
+    if (active === undefined || this.checkpointNext > 0) return;
+    if (this.files.preallocate(active, this.options.blockSize)) active.dirty = true;
   }
 
   /** @internal */

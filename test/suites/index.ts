@@ -31,6 +31,7 @@ import { msgTtlSuite } from "./msg-ttls.ts";
 import { natsMirrorSuite } from "./nats-mirror.ts";
 import { natsReplicateSuite } from "./nats-replicate.ts";
 import { normalExitSuite } from "./normal-exit.ts";
+import { preallocationSuite } from "./preallocation.ts";
 import { publicTypesSuite } from "./public-types.ts";
 import { readmeExampleSuite } from "./readme-example.ts";
 import { recordCodecSuite } from "./record-codec.ts";
@@ -82,6 +83,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   corruptionSuite(api);
   atRestSuite(api, ctx);
   crashPointSuite(api);
+  preallocationSuite(api, ctx);
   atRestCrashSuite(api, ctx);
   checkpointOwedSuite(api);
   diskErrorSuite(api);

@@ -138,6 +138,26 @@ export function selfKillSuite(api: TestApi, ctx: RuntimeContext): void {
       },
       60_000,
     );
+    api.it(
+      "SIGKILL right after a sync round writes the active block's zeros, and right after a roll cuts them: nothing acknowledged lost",
+      async () => {
+        checkChildFiles(ctx);
+        // 237-byte records and 4 KiB blocks: 17 a block, each stored and synced on its own.
+        const script = new Script().open();
+        for (let i = 0; i < 20; i++) script.store("d", 200).sync();
+        const steps = script.close().steps;
+        const outcomes = [];
+        // The zeros after the first record (16 + 237 bytes) up to the block size, then the
+        // cut of block 1 back to its 17 records when block 2 starts.
+        for (const pattern of [/^write msgs\/1\.blk 253\+3843$/, /^truncate msgs\/1\.blk 4045$/]) {
+          const outcome = await killAtCall(ctx, adapter, steps, 0, pattern);
+          outcomes.push({ pattern: String(pattern), ...outcome });
+        }
+        api.expect(outcomes).toStrictEqual(outcomes.map((o) => ({ ...o, problems: [] })));
+        api.expect(outcomes.every((o) => o.killed !== null)).toBe(true);
+      },
+      60_000,
+    );
   });
 }
 
