@@ -9,12 +9,30 @@
 const SLAB_BYTES = 16 * 1024;
 const MAX_POOLED = 1024;
 
+/**
+ * Bun's collector lets dead copies pile up: a scan of 1 M messages of
+ * 128 bytes peaked near 580 MiB of RSS under Bun against 145 MiB under
+ * Node, and 140 MiB once collected. Asking it for a collection (Bun.gc(false)
+ * does not wait for one) per few MiB handed out keeps the peak near Node's,
+ * and measured no slower. Other runtimes get no hint.
+ */
+const HINT_BYTES = 4 * 1024 * 1024;
+const hintCollection: ((force: boolean) => void) | undefined = bunGc();
+
 let slab = new Uint8Array(SLAB_BYTES);
 let used = 0;
+let sinceHint = 0;
 
 /** A copy of `src[from, to)` that the caller owns. */
 export function copyOut(src: Uint8Array, from: number, to: number): Uint8Array {
   const length = to - from;
+  if (hintCollection !== undefined) {
+    sinceHint += length;
+    if (sinceHint > HINT_BYTES) {
+      sinceHint = 0;
+      hintCollection(false);
+    }
+  }
   if (length > MAX_POOLED) return src.slice(from, to);
   // A caller may have transferred a copy's buffer, detaching the whole slab.
   if (used + length > SLAB_BYTES || slab.byteLength === 0) {
@@ -26,4 +44,11 @@ export function copyOut(src: Uint8Array, from: number, to: number): Uint8Array {
   // Keep copies 8-byte aligned so a caller may put wider typed views on them.
   used = (at + length + 7) & ~7;
   return slab.subarray(at, at + length);
+}
+
+/** Bun's `Bun.gc`, or undefined on other runtimes. */
+function bunGc(): ((force: boolean) => void) | undefined {
+  const bun = (globalThis as { Bun?: { gc?: unknown } }).Bun;
+  const gc = bun?.gc;
+  return typeof gc === "function" ? (gc.bind(bun) as (force: boolean) => void) : undefined;
 }

@@ -96,25 +96,24 @@ const recentSubjects: (string | undefined)[] = new Array(SUBJECT_SLOTS).fill(und
 
 export function readSubject(at: number, len: number): string {
   const u8 = getCore().u8;
-  const bytes = u8.subarray(at, at + len);
-  if (len > CHAR_CODE_LIMIT) return decoder.decode(bytes);
+  if (len > CHAR_CODE_LIMIT) return decoder.decode(u8.subarray(at, at + len));
   let h = len;
   for (let i = 0; i < len; i++) {
-    const c = bytes[i];
-    if (c > 0x7f) return decoder.decode(bytes);
+    const c = u8[at + i];
+    if (c > 0x7f) return decoder.decode(u8.subarray(at, at + len));
     h = (Math.imul(h, 31) + c) | 0;
   }
   const slot = (h >>> 0) & (SUBJECT_SLOTS - 1);
   const cached = recentSubjects[slot];
-  if (cached !== undefined && cached.length === len && sameAscii(cached, bytes)) return cached;
+  if (cached !== undefined && cached.length === len && sameAscii(cached, u8, at)) return cached;
   // One flat string: concatenating characters builds a rope, which every Map lookup must flatten.
-  const subject = String.fromCharCode.apply(null, bytes as unknown as number[]);
+  const subject = String.fromCharCode.apply(null, u8.subarray(at, at + len) as unknown as number[]);
   recentSubjects[slot] = subject;
   return subject;
 }
 
-function sameAscii(text: string, bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (text.charCodeAt(i) !== bytes[i]) return false;
+function sameAscii(text: string, u8: Uint8Array, at: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== u8[at + i]) return false;
   return true;
 }
 
