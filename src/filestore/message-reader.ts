@@ -10,7 +10,7 @@ import { corrupt } from "../errors.ts";
 import { REC_FLAG_HDR } from "../format.ts";
 import type { ArchivedMsg } from "../snapshot/types.ts";
 import type { StoredMsg } from "../types.ts";
-import { getCore } from "../wasm/core.ts";
+import { getCore, type WasmCore } from "../wasm/core.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -59,7 +59,7 @@ export function decodeFields(
       offset,
     });
   }
-  const area = core.abi.recordDecoded();
+  const area = decodedArea(core);
   const f64 = core.f64;
   const u32 = core.u32;
   const w = area >>> 2;
@@ -79,7 +79,19 @@ export function decodeFields(
 /** The timestamp of the last decoded record. */
 export function decodedTimestamp(): bigint {
   const core = getCore();
-  return core.view.getBigInt64(core.abi.recordDecoded() + 8, true);
+  return core.view.getBigInt64(decodedArea(core) + 8, true);
+}
+
+/** The core whose decode area `area` is: asked once per core, not twice per message. */
+let areaOf: WasmCore | null = null;
+let area = 0;
+
+function decodedArea(core: WasmCore): number {
+  if (core !== areaOf) {
+    area = core.abi.recordDecoded();
+    areaOf = core;
+  }
+  return area;
 }
 
 /** Longest subject built with String.fromCharCode; longer ones go through TextDecoder. */
