@@ -44,7 +44,7 @@ import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
 import { loadBlock } from "./block-load.ts";
 import { scanBlock } from "./block-scan.ts";
-import { damagedMessages } from "./damage.ts";
+import { isLost, missingRecord, unlessLost } from "./damage.ts";
 import {
   type DecodedFields,
   decodedTimestamp,
@@ -481,16 +481,30 @@ export abstract class BlockReads extends FileStoreBase {
     return noMessageAt(action, seq, this.range());
   }
 
+  /** Where the last nextMessage read: a scan's next call most often starts in the same block. */
+  private lastNextBlock = 0;
+
+  /** blockIndexAtOrAfter(seq), trying the block of the last nextMessage first (checked, so never stale). */
+  private nextBlockIndex(seq: number): number {
+    const blocks = this.blocks;
+    const i = this.lastNextBlock;
+    if (i < blocks.length && blocks[i].last >= seq && (i === 0 || blocks[i - 1].last < seq)) {
+      return i;
+    }
+    return this.blockIndexAtOrAfter(seq);
+  }
+
   /** The first live message at or after `start` matching `filter` (loadNextMsg). @internal */
   protected nextMessage(filter: string, wildcard: boolean, start: number): StoredMsg {
     const all = matchesAll(filter);
     if (!all && !wildcard && this.subjects.get(filter) === undefined) {
       throw noMatchFrom(filter, start, this.range());
     }
-    let i = this.blockIndexAtOrAfter(Math.max(start, this.firstSeq));
+    let i = this.nextBlockIndex(Math.max(start, this.firstSeq));
     for (; i < this.blocks.length; i++) {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
+      this.lastNextBlock = i;
       const column = all ? null : this.subjectColumn(block);
       const bits = column === null ? null : this.matchBits(filter, wildcard);
       // Per-block subject summary: skip a block none of whose subjects match.
@@ -549,21 +563,6 @@ export abstract class BlockReads extends FileStoreBase {
   }
 }
 
-/** What `read` gives, or null when it fails because damage swallowed `seq`'s record (see damage.ts). @internal */
-export function unlessLost<T>(block: Block, seq: number, read: () => T): T | null {
-  try {
-    return read();
-  } catch (err) {
-    if (isLost(err, block, seq)) return null;
-    throw err;
-  }
-}
-
-/** True when `err` is a read of `seq` failing because damage swallowed its record. */
-function isLost(err: unknown, block: Block, seq: number): boolean {
-  return isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD;
-}
-
 /** A record's place in core memory: `available` bytes from `ptr`, at `offset` of its block. @internal */
 export interface RecordLocation {
   ptr: number;
@@ -578,12 +577,6 @@ function located(ptr: number, available: number, offset: number): RecordLocation
   location.available = available;
   location.offset = offset;
   return location;
-}
-
-/** A live message whose record a scan found damaged and skipped (see damage.ts). @internal */
-export function missingRecord(block: Block, seq: number): JetStoreError {
-  const stretch = damagedMessages(block).find((d) => d.msgs.includes(seq));
-  return lostToDamage("ErrCorrupt", seq, { file: block.path, offset: stretch?.offset });
 }
 
 /** A scan's damaged records stay out of the subject column. */
