@@ -6,33 +6,20 @@
  * The price is the one Node's Buffer pool pays: a caller holding one copy
  * keeps its 16 KiB slab alive. Copies over 1 KiB get a buffer of their own.
  */
+import { allocated } from "../runtimes/collection-hint.ts";
+
 const SLAB_BYTES = 16 * 1024;
 const MAX_POOLED = 1024;
 
-/**
- * Bun's collector lets dead copies pile up: a scan of 1 M messages of
- * 128 bytes peaked near 575 MiB of RSS under Bun against 145 MiB under
- * Node. Asking for a collection (`Bun.gc(false)`, which does not wait for
- * it) per 4 MiB handed out kept the peak near Node's and was no slower.
- * Other runtimes get no hint.
- */
-export const HINT_BYTES = 4 * 1024 * 1024;
-const onBun = typeof (globalThis as { Bun?: unknown }).Bun === "object";
-
 let slab = new Uint8Array(SLAB_BYTES);
 let used = 0;
-let sinceHint = 0;
 
 /** A copy of `src[from, to)` that the caller owns. */
 export function copyOut(src: Uint8Array, from: number, to: number): Uint8Array {
   const length = to - from;
-  if (onBun) {
-    sinceHint += length;
-    if (sinceHint >= HINT_BYTES) {
-      sinceHint = 0;
-      hintCollection();
-    }
-  }
+  // Copies are most of a read's garbage, which Bun's collector lets pile up: a scan of
+  // 1 M messages of 128 bytes peaked at ~575 MiB of RSS under Bun without hints, ~148 with.
+  allocated(length);
   if (length > MAX_POOLED) return src.slice(from, to);
   // A caller may have transferred a copy's buffer, detaching the whole slab.
   if (used + length > SLAB_BYTES || slab.byteLength === 0) {
@@ -44,10 +31,4 @@ export function copyOut(src: Uint8Array, from: number, to: number): Uint8Array {
   // Keep copies 8-byte aligned so a caller may put wider typed views on them.
   used = (at + length + 7) & ~7;
   return slab.subarray(at, at + length);
-}
-
-/** Looked up per hint, not kept: rare enough to cost nothing, and a test may watch it. */
-function hintCollection(): void {
-  const bun = (globalThis as { Bun?: { gc?: (force: boolean) => void } }).Bun;
-  if (typeof bun?.gc === "function") bun.gc(false);
 }

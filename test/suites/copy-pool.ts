@@ -4,7 +4,8 @@
  * hinted per HINT_BYTES handed out (Bun's collector let dead copies pile up
  * to ~4× Node's peak RSS on a scan).
  */
-import { copyOut, HINT_BYTES } from "../../src/copy-pool.ts";
+import { HINT_BYTES } from "../../runtimes/collection-hint.ts";
+import { copyOut } from "../../src/copy-pool.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 
 export function copyPoolSuite({ describe, it, expect }: TestApi, ctx: RuntimeContext): void {
