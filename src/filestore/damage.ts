@@ -6,6 +6,8 @@
  * is lost, and it is told to the stretch of damaged bytes that lies between
  * its verified neighbours.
  */
+import { isJetStoreError, type JetStoreError } from "../errors.ts";
+import { lostToDamage } from "../store-errors.ts";
 import type { DamagedBytes, LostData } from "../types.ts";
 import { type Block, NO_RECORD } from "./block.ts";
 
@@ -57,4 +59,25 @@ function copyLost(lost: LostData): LostData {
     bytes: lost.bytes,
     damaged: lost.damaged.map((d) => ({ ...d, msgs: [...d.msgs] })),
   };
+}
+
+/** What `read` gives, or null when it fails because damage swallowed `seq`'s record. @internal */
+export function unlessLost<T>(block: Block, seq: number, read: () => T): T | null {
+  try {
+    return read();
+  } catch (err) {
+    if (isLost(err, block, seq)) return null;
+    throw err;
+  }
+}
+
+/** True when `err` is a read of `seq` failing because damage swallowed its record. */
+export function isLost(err: unknown, block: Block, seq: number): boolean {
+  return isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD;
+}
+
+/** A live message whose record a scan found damaged and skipped. @internal */
+export function missingRecord(block: Block, seq: number): JetStoreError {
+  const stretch = damagedMessages(block).find((d) => d.msgs.includes(seq));
+  return lostToDamage("ErrCorrupt", seq, { file: block.path, offset: stretch?.offset });
 }

@@ -10,7 +10,7 @@ import { corrupt } from "../errors.ts";
 import { REC_FLAG_HDR } from "../format.ts";
 import type { ArchivedMsg } from "../snapshot/types.ts";
 import type { StoredMsg } from "../types.ts";
-import { getCore } from "../wasm/core.ts";
+import { getCore, type WasmCore } from "../wasm/core.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -59,7 +59,7 @@ export function decodeFields(
       offset,
     });
   }
-  const area = core.abi.recordDecoded();
+  const area = decodedArea(core);
   const f64 = core.f64;
   const u32 = core.u32;
   const w = area >>> 2;
@@ -79,7 +79,19 @@ export function decodeFields(
 /** The timestamp of the last decoded record. */
 export function decodedTimestamp(): bigint {
   const core = getCore();
-  return core.view.getBigInt64(core.abi.recordDecoded() + 8, true);
+  return core.view.getBigInt64(decodedArea(core) + 8, true);
+}
+
+/** The core whose decode area `area` is: asked once per core, not twice per message. */
+let areaOf: WasmCore | null = null;
+let area = 0;
+
+function decodedArea(core: WasmCore): number {
+  if (core !== areaOf) {
+    area = core.abi.recordDecoded();
+    areaOf = core;
+  }
+  return area;
 }
 
 /** Longest subject built with String.fromCharCode; longer ones go through TextDecoder. */
@@ -96,25 +108,24 @@ const recentSubjects: (string | undefined)[] = new Array(SUBJECT_SLOTS).fill(und
 
 export function readSubject(at: number, len: number): string {
   const u8 = getCore().u8;
-  const bytes = u8.subarray(at, at + len);
-  if (len > CHAR_CODE_LIMIT) return decoder.decode(bytes);
+  if (len > CHAR_CODE_LIMIT) return decoder.decode(u8.subarray(at, at + len));
   let h = len;
   for (let i = 0; i < len; i++) {
-    const c = bytes[i];
-    if (c > 0x7f) return decoder.decode(bytes);
+    const c = u8[at + i];
+    if (c > 0x7f) return decoder.decode(u8.subarray(at, at + len));
     h = (Math.imul(h, 31) + c) | 0;
   }
   const slot = (h >>> 0) & (SUBJECT_SLOTS - 1);
   const cached = recentSubjects[slot];
-  if (cached !== undefined && cached.length === len && sameAscii(cached, bytes)) return cached;
+  if (cached !== undefined && cached.length === len && sameAscii(cached, u8, at)) return cached;
   // One flat string: concatenating characters builds a rope, which every Map lookup must flatten.
-  const subject = String.fromCharCode.apply(null, bytes as unknown as number[]);
+  const subject = String.fromCharCode.apply(null, u8.subarray(at, at + len) as unknown as number[]);
   recentSubjects[slot] = subject;
   return subject;
 }
 
-function sameAscii(text: string, bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (text.charCodeAt(i) !== bytes[i]) return false;
+function sameAscii(text: string, u8: Uint8Array, at: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== u8[at + i]) return false;
   return true;
 }
 

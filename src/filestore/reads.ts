@@ -44,7 +44,7 @@ import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
 import { loadBlock } from "./block-load.ts";
 import { scanBlock } from "./block-scan.ts";
-import { damagedMessages } from "./damage.ts";
+import { isLost, missingRecord, unlessLost } from "./damage.ts";
 import {
   type DecodedFields,
   decodedTimestamp,
@@ -264,24 +264,35 @@ export abstract class BlockReads extends FileStoreBase {
     return loadBlock(this.files, this.cache, block);
   }
 
-  /** @internal */
-  protected recordPtr(
-    block: Block,
-    seq: number,
-  ): { ptr: number; available: number; offset: number } {
+  /**
+   * Where `seq`'s record is in core memory. The result is one object reused
+   * by every call (a read per message allocated one each): use it before
+   * the next read.
+   * @internal
+   */
+  protected recordPtr(block: Block, seq: number): RecordLocation {
     if (this.readsDirectly(block)) return this.readRecordDirect(block, seq);
     if (seq === block.last && block.offsets === null && !this.cache.holds(block.n)) {
       // Not read since open (recovery.ts leaves a large last block unread): its newest
       // message is found from the end instead of indexing the whole block.
       const offset = lastRecordOffset(this.files, block, this.scratch);
       if (offset !== NO_RECORD) {
-        return { ptr: this.scratch.ptr, available: block.written - offset, offset };
+        return located(this.scratch.ptr, block.written - offset, offset);
       }
     }
-    const { ptr, length } = this.bytesOf(block);
+    let ptr: number;
+    let length: number;
+    if (block === this.active) {
+      ptr = this.buffer.ptr;
+      length = this.buffer.used;
+    } else {
+      const cached = loadBlock(this.files, this.cache, block);
+      ptr = cached.ptr;
+      length = cached.length;
+    }
     const offset = block.offsetOf(seq);
     if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
-    return { ptr: ptr + offset, available: length - offset, offset };
+    return located(ptr + offset, length - offset, offset);
   }
 
   /**
@@ -301,15 +312,12 @@ export abstract class BlockReads extends FileStoreBase {
   }
 
   /** @internal */
-  protected readRecordDirect(
-    block: Block,
-    seq: number,
-  ): { ptr: number; available: number; offset: number } {
+  protected readRecordDirect(block: Block, seq: number): RecordLocation {
     const offset = block.offsetOf(seq);
     if (offset === NO_RECORD) throw missingRecord(block, seq);
     // Read first: the scratch area may move as it grows.
     const available = this.files.readRecord(block, offset, this.scratch);
-    return { ptr: this.scratch.ptr, available, offset };
+    return located(this.scratch.ptr, available, offset);
   }
 
   /** @internal */
@@ -345,7 +353,13 @@ export abstract class BlockReads extends FileStoreBase {
 
   /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. @internal */
   protected readLive(block: Block, seq: number): StoredMsg | null {
-    return unlessLost(block, seq, () => this.readAt(block, seq));
+    // unlessLost inlined: a closure per message was a scan's largest allocation after the message.
+    try {
+      return this.readAt(block, seq);
+    } catch (err) {
+      if (isLost(err, block, seq)) return null;
+      throw err;
+    }
   }
 
   /** The subject of a live message, or null when its record failed verification (lost, see damage.ts). @internal */
@@ -467,16 +481,30 @@ export abstract class BlockReads extends FileStoreBase {
     return noMessageAt(action, seq, this.range());
   }
 
+  /** Where the last nextMessage read: a scan's next call most often starts in the same block. */
+  private lastNextBlock = 0;
+
+  /** blockIndexAtOrAfter(seq), trying the block of the last nextMessage first (checked, so never stale). */
+  private nextBlockIndex(seq: number): number {
+    const blocks = this.blocks;
+    const i = this.lastNextBlock;
+    if (i < blocks.length && blocks[i].last >= seq && (i === 0 || blocks[i - 1].last < seq)) {
+      return i;
+    }
+    return this.blockIndexAtOrAfter(seq);
+  }
+
   /** The first live message at or after `start` matching `filter` (loadNextMsg). @internal */
   protected nextMessage(filter: string, wildcard: boolean, start: number): StoredMsg {
     const all = matchesAll(filter);
     if (!all && !wildcard && this.subjects.get(filter) === undefined) {
       throw noMatchFrom(filter, start, this.range());
     }
-    let i = this.blockIndexAtOrAfter(Math.max(start, this.firstSeq));
+    let i = this.nextBlockIndex(Math.max(start, this.firstSeq));
     for (; i < this.blocks.length; i++) {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
+      this.lastNextBlock = i;
       const column = all ? null : this.subjectColumn(block);
       const bits = column === null ? null : this.matchBits(filter, wildcard);
       // Per-block subject summary: skip a block none of whose subjects match.
@@ -535,20 +563,20 @@ export abstract class BlockReads extends FileStoreBase {
   }
 }
 
-/** What `read` gives, or null when it fails because damage swallowed `seq`'s record (see damage.ts). @internal */
-export function unlessLost<T>(block: Block, seq: number, read: () => T): T | null {
-  try {
-    return read();
-  } catch (err) {
-    if (isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD) return null;
-    throw err;
-  }
+/** A record's place in core memory: `available` bytes from `ptr`, at `offset` of its block. @internal */
+export interface RecordLocation {
+  ptr: number;
+  available: number;
+  offset: number;
 }
 
-/** A live message whose record a scan found damaged and skipped (see damage.ts). @internal */
-export function missingRecord(block: Block, seq: number): JetStoreError {
-  const stretch = damagedMessages(block).find((d) => d.msgs.includes(seq));
-  return lostToDamage("ErrCorrupt", seq, { file: block.path, offset: stretch?.offset });
+const location: RecordLocation = { ptr: 0, available: 0, offset: 0 };
+
+function located(ptr: number, available: number, offset: number): RecordLocation {
+  location.ptr = ptr;
+  location.available = available;
+  location.offset = offset;
+  return location;
 }
 
 /** A scan's damaged records stay out of the subject column. */

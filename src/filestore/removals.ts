@@ -18,9 +18,9 @@ import {
 import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD, SIZE_MAX, SIZE_TTL } from "./block.ts";
 import { BulkLoads } from "./bulk-load.ts";
+import { unlessLost } from "./damage.ts";
 import { decodedTimestamp, decodeFields, readSubject } from "./message-reader.ts";
 import { resolved } from "./queries.ts";
-import { unlessLost } from "./reads.ts";
 import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
 
 /**

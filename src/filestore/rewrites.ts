@@ -11,9 +11,8 @@ import { REC_FLAG_ERASED, REC_FLAG_TTL } from "../format.ts";
 import { Action } from "../store-errors.ts";
 import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
+import { missingRecord } from "./damage.ts";
 import { decodeFields } from "./message-reader.ts";
-
-import { missingRecord } from "./reads.ts";
 import { Removals } from "./removals.ts";
 import type { PendingErase } from "./store-base.ts";
 

@@ -15,6 +15,7 @@ import { consumerStoreSuite } from "./consumer-store.ts";
 import { consumerStorePersistenceSuite } from "./consumer-store-persistence.ts";
 import { consumersSuite } from "./consumers.ts";
 import { consumerCrashTests } from "./consumers-persistence.ts";
+import { copyPoolSuite } from "./copy-pool.ts";
 import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
 import { denoPermissionSuite } from "./deno-permissions.ts";
@@ -63,6 +64,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   adapterSuite(api, ctx);
   memoryFaultSuite(api, ctx);
   subjectSuite(api);
+  copyPoolSuite(api, ctx);
   subjectTrieSuite(api, ctx);
   msgTtlSuite(api);
   storeContractSuite(api, storeFactories(ctx));

@@ -250,6 +250,17 @@ export function subjectSuite({ describe, it, expect }: TestApi): void {
         "ErrInvalidArgument",
         "ErrInvalidArgument",
       ]);
+      // checkFilter remembers the last filter it passed: a repeat is judged the same, a bad one after it still refused.
+      for (const f of [...invalid, null, undefined, 1]) {
+        const twice = [
+          outcome(() => checkFilter(f, "test")),
+          outcome(() => checkFilter(f, "test")),
+        ];
+        expect(outcome(() => checkFilter("a.*", "test"))).toBe("ok");
+        expect(outcome(() => checkFilter("a.*", "test"))).toBe("ok");
+        expect([f, ...twice]).toStrictEqual([f, twice[0], twice[0]]);
+        expect(twice[0]).not.toBe("ok");
+      }
     });
 
     it("checkSubject and checkFilter agree with the grammar on random text", () => {
