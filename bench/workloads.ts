@@ -170,6 +170,48 @@ async function recovery(dir: string, dropCheckpoint: boolean): Promise<Result> {
   return { value: ms, unit: "ms" };
 }
 
+/** W13: one message on each of 1,000,000 distinct subjects `s.<i>`, flushed and closed. */
+async function manySubjects(dir: string): Promise<Result> {
+  rmSync(dir, { recursive: true, force: true });
+  const pool = payloads(128);
+  const count = 1_000_000;
+  const started = performance.now();
+  const store = await FileStore.open({ dir });
+  for (let i = 0; i < count; i++) store.storeMsg(`s.${i}`, null, pool[i & 1023]);
+  await store.flush();
+  await store.close();
+  const ms = performance.now() - started;
+  const checkpoint = statSync(join(dir, "index.ckpt")).size / 2 ** 20;
+  return { value: ms, unit: "ms store", extra: `checkpoint ${checkpoint.toFixed(1)} MiB` };
+}
+
+/**
+ * W13o: reopen the W13 store in this fresh process; timed from `open` to
+ * after one `loadMsg` and `subjectsState` of one literal subject.
+ */
+async function manySubjectsOpen(dir: string): Promise<Result> {
+  const started = performance.now();
+  const store = await FileStore.open({ dir });
+  const last = store.fastState().lastSeq;
+  store.loadMsg(last);
+  const one = store.subjectsState("s.123456");
+  const ms = performance.now() - started;
+  if (one["s.123456"]?.msgs !== 1) throw new Error("W13o: s.123456 should hold one message");
+  await store.close();
+  return { value: ms, unit: "ms open" };
+}
+
+/** W13s: `subjectsState(">")` on the reopened W13 store (1,000,000 subjects). */
+async function manySubjectsAll(dir: string): Promise<Result> {
+  const store = await FileStore.open({ dir });
+  const started = performance.now();
+  const count = Object.keys(store.subjectsState(">")).length;
+  const ms = performance.now() - started;
+  await store.close();
+  if (count !== 1_000_000) throw new Error(`W13s: ${count} subjects, expected 1000000`);
+  return { value: ms, unit: "ms subjectsState(>)" };
+}
+
 async function remove(dir: string): Promise<Result> {
   rmSync(dir, { recursive: true, force: true });
   const pool = payloads(128);
@@ -577,6 +619,9 @@ const WORKLOADS: Record<string, (root: string) => Promise<Result>> = {
   W5a: (root) => recovery(join(root, "w1"), false),
   W5b: (root) => recovery(join(root, "w1"), true),
   W7: (root) => remove(join(root, "w7")),
+  W13: (root) => manySubjects(join(root, "w13")),
+  W13o: (root) => manySubjectsOpen(join(root, "w13")),
+  W13s: (root) => manySubjectsAll(join(root, "w13")),
   W8a: (root) => durable(join(root, "w8"), 1),
   W8b: (root) => durable(join(root, "w8"), 64),
   W11a: (root) => consume(join(root, "w11a"), false),

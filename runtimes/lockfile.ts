@@ -301,9 +301,20 @@ function heldLocks(): Set<string> {
   return g[REGISTRY];
 }
 
+/**
+ * 64 random bits for a record's nonce and a temp file's name: unique, not
+ * secret (a clash would also need the same pid), so `Math.random` does.
+ * Node loads its Web Crypto module on the first `crypto.getRandomValues`,
+ * which was a measurable part of opening a store in a fresh process.
+ */
 function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  let id = "";
+  for (let i = 0; i < 2; i++) {
+    id += Math.floor(Math.random() * 0x1_0000_0000)
+      .toString(16)
+      .padStart(8, "0");
+  }
+  return id;
 }
 
 /** FNV-1a of the record text, naming its break file. */

@@ -32,9 +32,12 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * and for the multi-filter queries (366 kB packed, 1255 kB unpacked);
  * and for `jetstore/nats` (its JavaScript and declarations, 53 kB unpacked,
  * and its README sections; the NATS client itself is an optional peer
- * dependency, never in the package: 387 kB packed, 1319 kB unpacked).
+ * dependency, never in the package: 387 kB packed, 1319 kB unpacked);
+ * and for the checkpoint's subject totals kept as bytes until named
+ * (checkpoint-subjects.ts and its declarations, about 11 kB unpacked:
+ * 404 kB packed, 1376 kB unpacked).
  */
-const BUDGET = { packed: 405_000, unpacked: 1_370_000 };
+const BUDGET = { packed: 405_000, unpacked: 1_378_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [

@@ -11,9 +11,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export class ByteWriter {
-  private buf = new Uint8Array(256);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private view: DataView;
   length = 0;
+
+  /** `capacity`: the bytes expected, so a large file is not grown (and copied) by doubling. */
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(Math.max(capacity, 16));
+    this.view = new DataView(this.buf.buffer);
+  }
 
   private reserve(extra: number): void {
     if (this.length + extra <= this.buf.length) return;
@@ -84,6 +90,11 @@ export class ByteWriter {
 
   finish(): Uint8Array {
     return this.buf.slice(0, this.length);
+  }
+
+  /** The bytes written so far, not copied: valid until the next write. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.length);
   }
 }
 

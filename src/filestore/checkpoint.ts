@@ -13,6 +13,7 @@
 import { ByteReader, ByteWriter } from "../bytes.ts";
 import { corrupt, JetStoreError } from "../errors.ts";
 import { getCore } from "../wasm/core.ts";
+import { CheckpointSubjects } from "./checkpoint-subjects.ts";
 
 export const CHECKPOINT_MAGIC = 0x4b43534a; // "JSCK"
 export const CHECKPOINT_VERSION = 2;
@@ -43,19 +44,35 @@ export interface SubjectTotal {
   last: number;
 }
 
+/** Subject totals that write their own entries (see `SubjectTotals.checkpointEntries`). */
+export interface SubjectEntries {
+  readonly count: number;
+  /** About the bytes `write` takes. */
+  readonly size: number;
+  /** Writes `count` entries: the subject as a u32 length and its bytes, then u64 msgs, first, last. */
+  write(w: ByteWriter): void;
+}
+
 export interface Checkpoint {
   lastSeq: number;
   lastTs: bigint;
   blocks: BlockCheckpoint[];
-  subjects: SubjectTotal[];
+  /** Kept compact: subjects are made into strings when a query asks for them. */
+  subjects: CheckpointSubjects;
   /** Messages waiting to expire: [sequence, expiry in ms]. */
   ttls: Array<[number, number]>;
   /** Messages whose TTL is "never". */
   never: number[];
 }
 
-export function encodeCheckpoint(c: Checkpoint): Uint8Array {
-  const w = new ByteWriter();
+/** What `encodeCheckpoint` writes: a checkpoint whose subjects are a list or write themselves. */
+export interface CheckpointToWrite extends Omit<Checkpoint, "subjects"> {
+  subjects: SubjectTotal[] | SubjectEntries;
+}
+
+export function encodeCheckpoint(c: CheckpointToWrite): Uint8Array {
+  const subjectBytes = Array.isArray(c.subjects) ? 0 : c.subjects.size;
+  const w = new ByteWriter(1024 + c.blocks.length * 128 + subjectBytes + c.ttls.length * 16);
   // Without TTLs the checkpoint is version 1, which jetstore before TTLs still reads.
   const withTtls = c.ttls.length > 0 || c.never.length > 0;
   w.u32(CHECKPOINT_MAGIC)
@@ -68,16 +85,22 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     w.u64(b.msgs).u64(b.bytes).u64(b.length).bytes(b.lastChecksum);
     w.u64(b.tombstones).u64(b.lowestTombstone).bytes(b.deleted);
   }
-  w.u32(c.subjects.length);
-  for (const s of c.subjects) w.string(s.subject).u64(s.msgs).u64(s.first).u64(s.last);
+  if (Array.isArray(c.subjects)) {
+    w.u32(c.subjects.length);
+    for (const s of c.subjects) w.string(s.subject).u64(s.msgs).u64(s.first).u64(s.last);
+  } else {
+    w.u32(c.subjects.count);
+    c.subjects.write(w);
+  }
   if (withTtls) {
     w.u32(c.ttls.length);
     for (const [seq, at] of c.ttls) w.u64(seq).u64(at);
     w.u32(c.never.length);
     for (const seq of c.never) w.u64(seq);
   }
-  const body = w.finish();
-  return new ByteWriter().raw(body).raw(checksum(body)).finish();
+  // The checksum goes after the body in the same buffer: a large checkpoint is not copied again.
+  w.raw(checksum(w.written()));
+  return w.written();
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
@@ -122,10 +145,10 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
       deleted: r.bytes().slice(),
     });
   }
-  const subjects: SubjectTotal[] = [];
-  for (let i = r.u32(); i > 0; i--) {
-    subjects.push({ subject: r.string(), msgs: r.u64(), first: r.u64(), last: r.u64() });
-  }
+  const count = r.u32();
+  const section = CheckpointSubjects.read(body, r.offset, count, file);
+  r.offset = section.end;
+  const subjects = section.subjects;
   const ttls: Array<[number, number]> = [];
   const never: number[] = [];
   if (version >= 2) {

@@ -11,7 +11,7 @@ import { encodeSettings, writeSettings } from "../at-rest/settings.ts";
 import { BLOCK_HEADER_SIZE, REC_CHECKSUM_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
-import { CHECKPOINT_FILE, type Checkpoint, encodeCheckpoint } from "./checkpoint.ts";
+import { CHECKPOINT_FILE, type CheckpointToWrite, encodeCheckpoint } from "./checkpoint.ts";
 import { Rewrites } from "./rewrites.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -147,7 +147,7 @@ export abstract class Durability extends Rewrites {
   }
 
   /** @internal */
-  protected checkpoint(): Checkpoint {
+  protected checkpoint(): CheckpointToWrite {
     return {
       lastSeq: this.lastSeq,
       lastTs: this.lastTs,
@@ -165,12 +165,7 @@ export abstract class Durability extends Rewrites {
         lowestTombstone: b.lowestTombstone,
         deleted: b.deleted.encode(),
       })),
-      subjects: [...this.subjects.map].map(([subject, e]) => ({
-        subject,
-        msgs: e.msgs,
-        first: e.first,
-        last: e.last,
-      })),
+      subjects: this.subjects.checkpointEntries(),
       ttls: [...this.expiry.ttls.scheduled()],
       never: [...this.expiry.ttls.neverSeqs()],
     };

@@ -70,7 +70,7 @@ function forEachMatching(
   if (filter.all) {
     for (const [subject, entry] of src.subjects.map) visit(subject, entry);
   } else if (filter.literal) {
-    const entry = src.subjects.map.get(filter.text);
+    const entry = src.subjects.get(filter.text);
     if (entry !== undefined) visit(filter.text, entry);
   } else {
     src.subjects.trie.forEachMatch(filter.tokens, visit);

@@ -144,9 +144,7 @@ export class Recovery {
     // Without a checkpoint every record is replayed and counted as it is met.
     this.rebuildSubjects = false;
     this.keepNames = checkpoint !== null;
-    for (const s of checkpoint?.subjects ?? []) {
-      this.subjects.restore(s.subject, { msgs: s.msgs, first: s.first, last: s.last });
-    }
+    if (checkpoint !== null) this.subjects.restore(checkpoint.subjects);
   }
 
   findBlock(seq: number): Block | undefined {

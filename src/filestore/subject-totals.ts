@@ -5,7 +5,12 @@
  * demand by the caller's lookup. Recomputing eagerly would scan the stream on
  * every removal — what makes nats-server's removals slow on big streams.
  */
+import type { ByteWriter } from "../bytes.ts";
 import { SubjectTrie } from "../subject-trie.ts";
+import type { SubjectEntries } from "./checkpoint.ts";
+import type { CheckpointSubjects } from "./checkpoint-subjects.ts";
+
+const encoder = new TextEncoder();
 export interface SubjectEntry {
   msgs: number;
   /** 0 when stale. */
@@ -27,8 +32,13 @@ export interface SubjectEntry {
 export const NO_SUBJECT = 0xffffffff;
 
 export class SubjectTotals {
-  /** Read freely; change only through this class, which keeps `trie` in step. */
-  readonly map = new Map<string, SubjectEntry>();
+  /** Entries named since open (or all, once `map` was asked for). */
+  private readonly named = new Map<string, SubjectEntry>();
+  /**
+   * The checkpoint's entries no query, write or removal has named yet, kept
+   * compact; null once every one is in `named`. An entry is in exactly one of the two.
+   */
+  private recorded: CheckpointSubjects | null = null;
   /** `trie` once a wildcard filter asked for it; kept in step from then on. */
   private tokens: SubjectTrie<SubjectEntry> | null = null;
   /** Subjects by id; ids are handed out on first use and freed with their last message. */
@@ -40,7 +50,23 @@ export class SubjectTotals {
   generation = 0;
 
   get size(): number {
-    return this.map.size;
+    return this.named.size + (this.recorded?.live ?? 0);
+  }
+
+  /**
+   * Every entry by subject. Read freely; change only through this class,
+   * which keeps `trie` in step. The first call makes a string and an entry
+   * of every subject the checkpoint recorded.
+   */
+  get map(): Map<string, SubjectEntry> {
+    const recorded = this.recorded;
+    if (recorded !== null) {
+      for (let i = 0; i < recorded.count; i++) {
+        if (!recorded.isTaken(i)) this.named.set(recorded.subject(i), entryOf(recorded, i));
+      }
+      this.recorded = null;
+    }
+    return this.named;
   }
 
   /**
@@ -57,10 +83,10 @@ export class SubjectTotals {
   }
 
   /** Counts a message; `entry` is `get(subject)` when the caller already has it. */
-  add(subject: string, seq: number, entry = this.map.get(subject), bytes?: number): SubjectEntry {
+  add(subject: string, seq: number, entry = this.get(subject), bytes?: number): SubjectEntry {
     if (entry === undefined) {
       const created: SubjectEntry = { msgs: 1, first: seq, last: seq, bytes };
-      this.map.set(subject, created);
+      this.named.set(subject, created);
       this.tokens?.set(subject, created);
       return created;
     }
@@ -70,7 +96,7 @@ export class SubjectTotals {
   }
 
   remove(subject: string, seq: number): void {
-    const entry = this.map.get(subject);
+    const entry = this.get(subject);
     if (entry !== undefined) this.removeFrom(subject, entry, seq);
   }
 
@@ -85,7 +111,7 @@ export class SubjectTotals {
 
   private removeFrom(subject: string, entry: SubjectEntry, seq: number): void {
     if (--entry.msgs === 0) {
-      this.map.delete(subject);
+      this.named.delete(subject);
       this.tokens?.delete(subject);
       if (entry.id !== undefined) {
         this.byId[entry.id] = undefined;
@@ -102,14 +128,48 @@ export class SubjectTotals {
     if (entry.last === seq) entry.last = 0;
   }
 
-  /** Puts back an entry a checkpoint recorded. */
-  restore(subject: string, entry: SubjectEntry): void {
-    this.map.set(subject, entry);
-    this.tokens?.set(subject, entry);
+  /** Starts from the entries a checkpoint recorded (when there are none yet). */
+  restore(recorded: CheckpointSubjects): void {
+    if (this.named.size > 0 || this.recorded !== null || this.tokens !== null)
+      throw new Error("SubjectTotals.restore: totals already hold entries");
+    this.recorded = recorded.live > 0 ? recorded : null;
   }
 
   get(subject: string): SubjectEntry | undefined {
-    return this.map.get(subject);
+    const entry = this.named.get(subject);
+    if (entry !== undefined || this.recorded === null) return entry;
+    return this.take(subject, this.recorded);
+  }
+
+  /** Moves the recorded entry of `subject`, if any, into `named`. */
+  private take(subject: string, recorded: CheckpointSubjects): SubjectEntry | undefined {
+    const i = recorded.find(subject);
+    if (i < 0) return undefined;
+    const entry = entryOf(recorded, i);
+    recorded.take(i);
+    if (recorded.live === 0) this.recorded = null;
+    this.named.set(subject, entry);
+    return entry;
+  }
+
+  /**
+   * The entries for a checkpoint, written without making a string of any
+   * subject still kept compact.
+   */
+  checkpointEntries(): SubjectEntries {
+    const named = this.named;
+    const recorded = this.recorded;
+    return {
+      count: this.size,
+      // Most subjects are short and ASCII.
+      size: named.size * 48 + (recorded?.liveBytes ?? 0),
+      write(w: ByteWriter): void {
+        for (const [subject, e] of named) {
+          w.bytes(encoder.encode(subject)).u64(e.msgs).u64(e.first).u64(e.last);
+        }
+        recorded?.writeLive(w);
+      },
+    };
   }
 
   /**
@@ -149,18 +209,24 @@ export class SubjectTotals {
   bitsOf(subjects: readonly string[]): Uint8Array {
     const bits = new Uint8Array(this.byId.length);
     for (const subject of subjects) {
-      const id = this.map.get(subject)?.id;
+      // A subject still kept compact has no id yet.
+      const id = this.named.get(subject)?.id;
       if (id !== undefined) bits[id] = 1;
     }
     return bits;
   }
 
   clear(): void {
-    this.map.clear();
+    this.named.clear();
+    this.recorded = null;
     this.tokens = null;
     this.byId.length = 0;
     this.entriesById.length = 0;
     this.freeIds.length = 0;
     this.generation++;
   }
+}
+
+function entryOf(recorded: CheckpointSubjects, i: number): SubjectEntry {
+  return { msgs: recorded.msgs(i), first: recorded.first(i), last: recorded.last(i) };
 }

@@ -26,6 +26,7 @@ import { fileStoreOptionsSuite } from "./filestore-options.ts";
 import { fixtureSuite } from "./fixtures.ts";
 import { killSuite } from "./kills.ts";
 import { lazyOpenSuite } from "./lazy-open.ts";
+import { lazySubjectsSuite } from "./lazy-subjects.ts";
 import { limitRemovalSuite } from "./limit-removals.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
@@ -79,6 +80,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   lazyOpenSuite(api, ctx);
+  lazySubjectsSuite(api, ctx);
   limitRemovalSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
   fileModeSuite(api, ctx);
