@@ -35,9 +35,13 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * dependency, never in the package: 387 kB packed, 1319 kB unpacked);
  * and for the checkpoint's subject totals kept as bytes until named
  * (checkpoint-subjects.ts and its declarations, about 11 kB unpacked:
- * 404 kB packed, 1376 kB unpacked).
+ * 404 kB packed, 1376 kB unpacked);
+ * and for issue 18's work merged together (preallocation.ts and
+ * block-file-reader.ts, the record-size columns of limit removals, the
+ * sealed archive's binding, collection hints, store-load.ts, sync-task.ts,
+ * and their README and FORMAT sections: 413 kB packed, 1404 kB unpacked).
  */
-const BUDGET = { packed: 405_000, unpacked: 1_378_000 };
+const BUDGET = { packed: 416_000, unpacked: 1_410_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
