@@ -202,6 +202,23 @@ export class SequenceSet {
   }
 
   /**
+   * The first sequence at or after `from` that the set does not hold: no
+   * allocation, one core call per run crossed (a scan that steps over
+   * removed messages calls this per message; `runs` would build a batch).
+   */
+  nextAbsent(from: number): number {
+    const handle = this.#live("find the next absent sequence");
+    const core = this.#core;
+    let seq = from;
+    while (seq <= MAX_SEQ && core.abi.seqsetHas(handle, seq) !== 0) {
+      const ptr = batchRegion(core);
+      if (core.abi.seqsetRuns(handle, seq, ptr, 1) !== 1) break;
+      seq = core.f64[(ptr >>> 3) + 1] + 1;
+    }
+    return seq;
+  }
+
+  /**
    * Iterates the runs [lo, hi] holding sequences >= `from`, ascending, the
    * first clipped to start at `from`. Runs are read in batches, each from
    * where the last ended, so changes made while iterating are seen past that

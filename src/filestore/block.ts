@@ -249,10 +249,7 @@ export class Block {
     let seq = Math.max(from, this.first);
     if (seq > this.last) return 0;
     if (!this.deleted.has(seq)) return seq;
-    for (const [lo, hi] of this.deleted.runs(seq)) {
-      if (lo > seq) break;
-      seq = hi + 1;
-    }
+    seq = this.deleted.nextAbsent(seq);
     return seq <= this.last ? seq : 0;
   }
 

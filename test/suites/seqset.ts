@@ -177,6 +177,19 @@ export function seqsetSuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
           }
           toString = () => `has(${this.seq})`;
         }
+        class NextAbsent implements fc.Command<Model, Real> {
+          readonly seq: number;
+          constructor(seq: number) {
+            this.seq = seq;
+          }
+          check = () => true;
+          run(m: Model, r: Real) {
+            let expected = this.seq;
+            while (m.set.has(expected)) expected++;
+            expect(r.set.nextAbsent(this.seq)).toBe(expected);
+          }
+          toString = () => `nextAbsent(${this.seq})`;
+        }
         class Check implements fc.Command<Model, Real> {
           readonly from: number;
           constructor(from: number) {
@@ -220,6 +233,7 @@ export function seqsetSuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
             seqArb.map((s) => new Remove(s)),
             seqArb.map((s) => new Has(s)),
             fc.oneof(fc.constant(0), seqArb).map((s) => new Check(s)),
+            seqArb.map((s) => new NextAbsent(s)),
             fc.constant(new RoundTrip()),
             fc.constant(new Clear()),
           ],
