@@ -33,9 +33,11 @@ import {
   inTempDir,
   type PlainMsg,
   plain,
+  readFileBytes,
   snapshot,
   type TestClock,
   testClock,
+  writeFileBytes,
 } from "./store-helpers.ts";
 
 const BLOCK_SIZE = 4096;
@@ -157,37 +159,6 @@ function expectConsistent(expect: Expect, store: FileStore, written: Written): n
   return live;
 }
 
-/** A file's bytes through the adapter, or null if it is missing. */
-function readAll(fs: FileSystem, path: string): Uint8Array | null {
-  const stat = fs.stat(path);
-  if (stat === null) return null;
-  const handle = fs.open(path, "read");
-  try {
-    const out = new Uint8Array(stat.size);
-    let done = 0;
-    while (done < out.length) {
-      const n = handle.read(out.subarray(done), done);
-      if (n <= 0) break;
-      done += n;
-    }
-    return out.subarray(0, done);
-  } finally {
-    handle.close();
-  }
-}
-
-/** Replaces a file's bytes through the adapter, durably. */
-function writeAll(fs: FileSystem, path: string, bytes: Uint8Array): void {
-  const handle = fs.open(path, "create");
-  try {
-    handle.truncate(0);
-    handle.write(bytes, 0);
-    handle.sync();
-  } finally {
-    handle.close();
-  }
-}
-
 /** Every file and directory under `dir`, with file bytes, for before/after comparison. */
 function tree(fs: FileSystem, dir: string): Record<string, number[] | "dir"> {
   const out: Record<string, number[] | "dir"> = {};
@@ -199,7 +170,7 @@ function tree(fs: FileSystem, dir: string): Record<string, number[] | "dir"> {
         out[key] = "dir";
         walk(full, key);
       } else {
-        out[key] = Array.from(readAll(fs, full) ?? []);
+        out[key] = Array.from(readFileBytes(fs, full) ?? []);
       }
     }
   };
@@ -347,16 +318,17 @@ function reopenTests({ describe, it, expect }: TestApi, adapter: AdapterFixture)
       [
         "damaged by a flipped bit",
         (fs: FileSystem, path: string) => {
-          const bytes = readAll(fs, path)!;
+          const bytes = readFileBytes(fs, path)!;
           bytes[bytes.length >> 1] ^= 0x10;
-          writeAll(fs, path, bytes);
+          writeFileBytes(fs, path, bytes);
         },
       ],
       [
         "cut short",
-        (fs: FileSystem, path: string) => writeAll(fs, path, readAll(fs, path)!.slice(0, 10)),
+        (fs: FileSystem, path: string) =>
+          writeFileBytes(fs, path, readFileBytes(fs, path)!.slice(0, 10)),
       ],
-      ["empty", (fs: FileSystem, path: string) => writeAll(fs, path, new Uint8Array(0))],
+      ["empty", (fs: FileSystem, path: string) => writeFileBytes(fs, path, new Uint8Array(0))],
     ] as const) {
       it(`rebuilds the identical state from the blocks when the checkpoint is ${damage}`, () =>
         inTempDir(adapter, async (dir) => {
@@ -401,9 +373,9 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
       inTempDir(adapter, async (dir) => {
         const clock = testClock();
         const { written, last } = await closedStore(dir, clock);
-        const good = readAll(adapter.fs, last)!;
+        const good = readFileBytes(adapter.fs, last)!;
         const garbage = new Uint8Array(37).fill(0xab);
-        writeAll(adapter.fs, last, Uint8Array.from([...good, ...garbage]));
+        writeFileBytes(adapter.fs, last, Uint8Array.from([...good, ...garbage]));
         const store = await openStore(adapter.fs, dir, clock);
         expect(store.state().lost).toStrictEqual({
           msgs: [],
@@ -411,7 +383,7 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
           damaged: [{ block: blockNumber(last), offset: good.length, bytes: 37, msgs: [] }],
         });
         expect(expectConsistent(expect, store, written).length).toBe(100);
-        expect(Array.from(readAll(adapter.fs, last)!)).toStrictEqual(Array.from(good));
+        expect(Array.from(readFileBytes(adapter.fs, last)!)).toStrictEqual(Array.from(good));
         expect(store.storeMsg("next", null, enc("n")).seq).toBe(101);
         await store.close();
         const again = await openStore(adapter.fs, dir, clock);
@@ -423,10 +395,10 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
       inTempDir(adapter, async (dir) => {
         const clock = testClock();
         const { written, last } = await closedStore(dir, clock);
-        const good = readAll(adapter.fs, last)!;
+        const good = readFileBytes(adapter.fs, last)!;
         const m100 = written.get(100)!;
         const size100 = expectedSize(m100.subject, m100.hdr?.length ?? 0, m100.msg.length);
-        writeAll(adapter.fs, last, good.slice(0, good.length - 10));
+        writeFileBytes(adapter.fs, last, good.slice(0, good.length - 10));
         const store = await openStore(adapter.fs, dir, clock);
         expect(store.state().lost).toStrictEqual({
           msgs: [100],
@@ -451,11 +423,11 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
     for (const [what, spoil] of [
       [
         "cut to its header",
-        (fs: FileSystem, p: string) => writeAll(fs, p, readAll(fs, p)!.slice(0, 16)),
+        (fs: FileSystem, p: string) => writeFileBytes(fs, p, readFileBytes(fs, p)!.slice(0, 16)),
       ],
       [
         "cut inside its header",
-        (fs: FileSystem, p: string) => writeAll(fs, p, readAll(fs, p)!.slice(0, 9)),
+        (fs: FileSystem, p: string) => writeFileBytes(fs, p, readFileBytes(fs, p)!.slice(0, 9)),
       ],
       ["deleted", (fs: FileSystem, p: string) => fs.remove(p)],
     ] as const) {
@@ -464,7 +436,7 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
           const clock = testClock();
           const { written, blocks, last } = await closedStore(dir, clock);
           // The messages of the last block: those not in any earlier block file.
-          const earlier = blocks.slice(0, -1).map((p) => readAll(adapter.fs, p)!);
+          const earlier = blocks.slice(0, -1).map((p) => readFileBytes(adapter.fs, p)!);
           const inLast = [...written.keys()].filter(
             (seq) => !earlier.some((bytes) => indexOfBytes(bytes, payloadOf(seq)) >= 0),
           );
@@ -497,11 +469,11 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
           const { written, blocks } = await closedStore(dir, clock);
           if (checkpoint === "missing") adapter.fs.remove(joinPath(dir, CHECKPOINT));
           // Flip one payload byte of message 5, in the first (sealed) block.
-          const first = readAll(adapter.fs, blocks[0])!;
+          const first = readFileBytes(adapter.fs, blocks[0])!;
           const at = indexOfBytes(first, payloadOf(5));
           expect(at).toBeGreaterThan(0);
           first[at + 10] ^= 0xff;
-          writeAll(adapter.fs, blocks[0], first);
+          writeFileBytes(adapter.fs, blocks[0], first);
           const store = await openStore(adapter.fs, dir, clock);
           expect(["ErrCorrupt", "ErrStoreMsgNotFound"]).toContain(codeOf(() => store.loadMsg(5)));
           for (const [seq, msg] of written) {
@@ -524,10 +496,10 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
           const clock = testClock();
           const { blocks } = await closedStore(dir, clock);
           if (checkpoint === "missing") adapter.fs.remove(joinPath(dir, CHECKPOINT));
-          const first = readAll(adapter.fs, blocks[0])!;
+          const first = readFileBytes(adapter.fs, blocks[0])!;
           const at = indexOfBytes(first, payloadOf(5));
           first[at + 10] ^= 0xff;
-          writeAll(adapter.fs, blocks[0], first);
+          writeFileBytes(adapter.fs, blocks[0], first);
           // The record starts before its 28-byte header and its subject "orders.5" (FORMAT.md).
           const offset = at - 28 - 8;
           const store = await openStore(adapter.fs, dir, clock);
@@ -636,12 +608,12 @@ function staleCheckpointTests({ describe, it, expect }: TestApi, adapter: Adapte
           const store = await openStore(adapter.fs, dir, clock);
           writeMsgs(store, clock, 120, written);
           await store.flush();
-          const old = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
+          const old = readFileBytes(adapter.fs, joinPath(dir, CHECKPOINT))!;
           act(store);
           await store.sync();
           const before = snapshot(store);
           await store.close();
-          writeAll(adapter.fs, joinPath(dir, CHECKPOINT), old);
+          writeFileBytes(adapter.fs, joinPath(dir, CHECKPOINT), old);
           const reopened = await openStore(adapter.fs, dir, clock);
           expect(snapshot(reopened)).toStrictEqual(before);
           expectConsistent(expect, reopened, written);
@@ -897,13 +869,13 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
 
     it("refuses a path that is a file", () =>
       inTempDir(adapter, async (dir) => {
-        writeAll(adapter.fs, joinPath(dir, "f"), enc("not a directory"));
+        writeFileBytes(adapter.fs, joinPath(dir, "f"), enc("not a directory"));
         await refuses(dir, joinPath(dir, "f"), "ErrNotAStore");
       }));
 
     it("refuses a directory holding unrelated files", () =>
       inTempDir(adapter, async (dir) => {
-        writeAll(adapter.fs, joinPath(dir, "notes.txt"), enc("my notes"));
+        writeFileBytes(adapter.fs, joinPath(dir, "notes.txt"), enc("my notes"));
         adapter.fs.mkdir(joinPath(dir, "photos"));
         await refuses(dir, dir, "ErrNotAStore");
       }));
@@ -911,7 +883,7 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
     it("refuses a msgs directory holding files that are not blocks", () =>
       inTempDir(adapter, async (dir) => {
         adapter.fs.mkdir(joinPath(dir, "msgs"));
-        writeAll(adapter.fs, joinPath(dir, "msgs", "inbox.txt"), enc("dear diary"));
+        writeFileBytes(adapter.fs, joinPath(dir, "msgs", "inbox.txt"), enc("dear diary"));
         await refuses(dir, dir, "ErrNotAStore");
       }));
 
@@ -922,17 +894,17 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         const before = snapshot(store);
         await store.close();
         const blocks = blockPaths(adapter.fs, dir);
-        const ckpt = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
+        const ckpt = readFileBytes(adapter.fs, joinPath(dir, CHECKPOINT))!;
         adapter.fs.remove(joinPath(dir, CHECKPOINT));
         for (const path of [blocks[0], blocks[blocks.length >> 1], blocks[blocks.length - 1]]) {
-          const saved = readAll(adapter.fs, path)!;
+          const saved = readFileBytes(adapter.fs, path)!;
           const patched = saved.slice();
           patched[VERSION_OFFSET] = 3;
-          writeAll(adapter.fs, path, patched);
+          writeFileBytes(adapter.fs, path, patched);
           await refuses(dir, dir, "ErrUnsupportedFormat");
-          writeAll(adapter.fs, path, saved);
+          writeFileBytes(adapter.fs, path, saved);
         }
-        writeAll(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
+        writeFileBytes(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
         const reopened = await openStore(adapter.fs, dir, clock);
         expect(snapshot(reopened)).toStrictEqual(before);
         await reopened.close();
@@ -944,10 +916,10 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         const store = await openStore(adapter.fs, dir, clock, { allowMsgTtl: true });
         store.storeMsg("a", null, enc("x"));
         await store.flush();
-        expect(readAll(adapter.fs, joinPath(dir, CHECKPOINT))![VERSION_OFFSET]).toBe(1);
+        expect(readFileBytes(adapter.fs, joinPath(dir, CHECKPOINT))![VERSION_OFFSET]).toBe(1);
         store.storeMsg("a", null, enc("y"), 60);
         await store.close();
-        expect(readAll(adapter.fs, joinPath(dir, CHECKPOINT))![VERSION_OFFSET]).toBe(2);
+        expect(readFileBytes(adapter.fs, joinPath(dir, CHECKPOINT))![VERSION_OFFSET]).toBe(2);
       }));
 
     it("takes a newer version in the header of a block the checkpoint vouches for as a damaged header", () =>
@@ -958,11 +930,11 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         await store.close();
         const blocks = blockPaths(adapter.fs, dir);
         for (const path of [blocks[0], blocks[blocks.length >> 1], blocks[blocks.length - 1]]) {
-          const saved = readAll(adapter.fs, path)!;
-          const ckpt = readAll(adapter.fs, joinPath(dir, CHECKPOINT))!;
+          const saved = readFileBytes(adapter.fs, path)!;
+          const ckpt = readFileBytes(adapter.fs, joinPath(dir, CHECKPOINT))!;
           const patched = saved.slice();
           patched[VERSION_OFFSET] ^= 0x02; // a flipped bit: version 3
-          writeAll(adapter.fs, path, patched);
+          writeFileBytes(adapter.fs, path, patched);
           const reopened = await openStore(adapter.fs, dir, clock);
           const { lost, ...state } = reopened.state();
           expect({ state, msgs: snapshot(reopened).msgs }).toStrictEqual({
@@ -975,8 +947,8 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
             damaged: [{ block: blockNumber(path), offset: 0, bytes: 16, msgs: [] }],
           });
           await reopened.close();
-          writeAll(adapter.fs, path, saved);
-          writeAll(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
+          writeFileBytes(adapter.fs, path, saved);
+          writeFileBytes(adapter.fs, joinPath(dir, CHECKPOINT), ckpt);
         }
       }));
 
@@ -986,7 +958,11 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         const store = await busyStore(adapter.fs, dir, clock);
         await store.close();
         const path = joinPath(dir, CHECKPOINT);
-        writeAll(adapter.fs, path, await checkpointOfVersion(readAll(adapter.fs, path)!, 3));
+        writeFileBytes(
+          adapter.fs,
+          path,
+          await checkpointOfVersion(readFileBytes(adapter.fs, path)!, 3),
+        );
         await refuses(dir, dir, "ErrUnsupportedFormat");
       }));
 
@@ -997,9 +973,9 @@ function badDirectoryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         const before = snapshot(store);
         await store.close();
         const path = joinPath(dir, CHECKPOINT);
-        const ckpt = readAll(adapter.fs, path)!;
+        const ckpt = readFileBytes(adapter.fs, path)!;
         ckpt[VERSION_OFFSET] ^= 0x02; // the checksum no longer matches
-        writeAll(adapter.fs, path, ckpt);
+        writeFileBytes(adapter.fs, path, ckpt);
         const reopened = await openStore(adapter.fs, dir, clock);
         expect(snapshot(reopened)).toStrictEqual(before);
         await reopened.close();

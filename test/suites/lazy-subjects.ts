@@ -15,7 +15,15 @@ import { FileStore } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
 import type { StreamStore } from "../../src/types.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
-import { codeOf, enc, inTempDir, type TestClock, testClock } from "./store-helpers.ts";
+import {
+  codeOf,
+  enc,
+  inTempDir,
+  readFileBytes,
+  type TestClock,
+  testClock,
+  writeFileBytes,
+} from "./store-helpers.ts";
 
 const CHECKPOINT = "index.ckpt";
 /** Some subjects outside ASCII, so the byte comparisons see multi-byte UTF-8. */
@@ -251,10 +259,10 @@ export function lazySubjectsSuite({ describe, it, expect }: TestApi, ctx: Runtim
           inTempDir(adapter, async (dir) => {
             const { clock, mem } = await prepared(dir);
             const path = joinPath(dir, CHECKPOINT);
-            const bytes = readAll(adapter.fs, path);
+            const bytes = readFileBytes(adapter.fs, path) as Uint8Array;
             const { h64Raw } = await xxhash();
             damage(bytes, (body) => h64Raw(body, 0n));
-            writeAll(adapter.fs, path, bytes);
+            writeFileBytes(adapter.fs, path, bytes);
             const store = await open(dir, clock);
             // Nothing in the blocks is lost: only the checkpoint was damaged.
             expect(store.state().lost).toBeUndefined();
@@ -270,7 +278,7 @@ export function lazySubjectsSuite({ describe, it, expect }: TestApi, ctx: Runtim
 /** Messages per subject as the checkpoint in `dir` records them (it must decode). */
 function recordedTotals(fs: FileSystem, dir: string): Record<string, number> {
   const path = joinPath(dir, CHECKPOINT);
-  const { subjects } = decodeCheckpoint(readAll(fs, path), path);
+  const { subjects } = decodeCheckpoint(readFileBytes(fs, path) as Uint8Array, path);
   const out: Record<string, number> = {};
   for (let i = 0; i < subjects.count; i++) out[subjects.subject(i)] = subjects.msgs(i);
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -285,31 +293,4 @@ function lastEntryAt(b: Uint8Array, end: number): number {
     if (at >= 0 && view.getUint32(at, true) === length) return at;
   }
   throw new Error("no subject entry found");
-}
-
-function readAll(fs: FileSystem, path: string): Uint8Array {
-  const out = new Uint8Array(fs.stat(path)?.size ?? 0);
-  const handle = fs.open(path, "read");
-  try {
-    let done = 0;
-    while (done < out.length) {
-      const n = handle.read(out.subarray(done), done);
-      if (n <= 0) break;
-      done += n;
-    }
-    return out.subarray(0, done);
-  } finally {
-    handle.close();
-  }
-}
-
-function writeAll(fs: FileSystem, path: string, bytes: Uint8Array): void {
-  const handle = fs.open(path, "create");
-  try {
-    handle.truncate(0);
-    handle.write(bytes, 0);
-    handle.sync();
-  } finally {
-    handle.close();
-  }
 }

@@ -22,6 +22,7 @@ import {
   snapshot as contents,
   enc,
   joinChunks,
+  readFileBytes,
   sameBytes,
   type TestClock,
   testClock,
@@ -65,23 +66,6 @@ async function archiveOf(store: StreamStore, compress: boolean): Promise<Uint8Ar
   return joinChunks(chunks);
 }
 
-function readAll(fs: FileSystem, path: string): Uint8Array {
-  const stat = fs.stat(path);
-  if (stat === null) throw new Error(`${path} is missing`);
-  const handle = fs.open(path, "read");
-  try {
-    const out = new Uint8Array(stat.size);
-    for (let done = 0; done < out.length; ) {
-      const n = handle.read(out.subarray(done), done);
-      if (n <= 0) break;
-      done += n;
-    }
-    return out;
-  } finally {
-    handle.close();
-  }
-}
-
 /** Every file of a closed store but its lock, by path, as bytes. */
 function filesOf(fs: FileSystem, dir: string): Record<string, Uint8Array> {
   const out: Record<string, Uint8Array> = {};
@@ -90,7 +74,7 @@ function filesOf(fs: FileSystem, dir: string): Record<string, Uint8Array> {
       const full = `${path}/${entry}`;
       const rel = name === "" ? entry : `${name}/${entry}`;
       if ((fs.stat(full) as { isDirectory: boolean }).isDirectory) walk(full, rel);
-      else if (entry !== "LOCK") out[rel] = readAll(fs, full);
+      else if (entry !== "LOCK") out[rel] = readFileBytes(fs, full) as Uint8Array;
     }
   };
   walk(dir, "");

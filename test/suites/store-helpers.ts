@@ -5,6 +5,7 @@
  * every runner) and a snapshot of everything a store holds.
  */
 import xxhash from "xxhash-wasm";
+import type { FileSystem } from "../../runtimes/fs.ts";
 import { isJetStoreError } from "../../src/errors.ts";
 import type { StoredMsg, StoreOptions, StreamState, StreamStore } from "../../src/types.ts";
 import type { AdapterFixture } from "../harness.ts";
@@ -18,6 +19,37 @@ export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** A file's bytes through the adapter, or null if it is missing. */
+export function readFileBytes(fs: FileSystem, path: string): Uint8Array | null {
+  const stat = fs.stat(path);
+  if (stat === null) return null;
+  const handle = fs.open(path, "read");
+  try {
+    const out = new Uint8Array(stat.size);
+    let done = 0;
+    while (done < out.length) {
+      const n = handle.read(out.subarray(done), done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return out.subarray(0, done);
+  } finally {
+    handle.close();
+  }
+}
+
+/** Replaces a file's bytes through the adapter, durably. */
+export function writeFileBytes(fs: FileSystem, path: string, bytes: Uint8Array): void {
+  const handle = fs.open(path, "create");
+  try {
+    handle.truncate(0);
+    handle.write(bytes, 0);
+    handle.sync();
+  } finally {
+    handle.close();
+  }
 }
 
 /** The chunks one after another in one array. */
