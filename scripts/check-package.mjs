@@ -39,9 +39,10 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * and for issue 18's work merged together (preallocation.ts and
  * block-file-reader.ts, the record-size columns of limit removals, the
  * sealed archive's binding, collection hints, store-load.ts, sync-task.ts,
- * and their README and FORMAT sections: 413 kB packed, 1404 kB unpacked).
+ * and their README and FORMAT sections: 413 kB packed, 1404 kB unpacked;
+ * then the README's performance tables of that work: 416 kB, 1411 kB).
  */
-const BUDGET = { packed: 416_000, unpacked: 1_410_000 };
+const BUDGET = { packed: 420_000, unpacked: 1_420_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
