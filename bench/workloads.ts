@@ -13,34 +13,12 @@ import { cryptoChoice } from "../runtimes/aead.ts";
 import { currentRuntime } from "../runtimes/aead-choice.ts";
 import { FileStore, type FileStoreOptions, type StreamLimits } from "../src/index.ts";
 import { consume, savePending } from "./consume.ts";
+import { payloads, subjectOf } from "./data.ts";
+import { manySubjects, manySubjectsAll, manySubjectsOpen } from "./many-subjects.ts";
 import { multiQueries } from "./multi-queries.ts";
 import { snapshotRestore } from "./snapshot.ts";
 
-const REGIONS = ["east", "west", "north", "south"];
-
-/** Subject of message i (from 0), as WORKLOADS.md defines it. */
-export function subjectOf(i: number): string {
-  return `orders.${REGIONS[i % 4]}.${Math.floor(i / 4) % 250}`;
-}
-
 const SUBJECTS = Array.from({ length: 1000 }, (_, i) => subjectOf(i));
-
-/** Deterministic pseudo-random payloads (xorshift32), a pool reused round-robin. */
-function payloads(size: number, count = 1024): Uint8Array[] {
-  let x = 0x9e3779b9;
-  const out: Uint8Array[] = [];
-  for (let k = 0; k < count; k++) {
-    const p = new Uint8Array(size);
-    for (let j = 0; j < size; j++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      p[j] = x & 0xff;
-    }
-    out.push(p);
-  }
-  return out;
-}
 
 interface Result {
   value: number;
@@ -168,48 +146,6 @@ async function recovery(dir: string, dropCheckpoint: boolean): Promise<Result> {
   const ms = performance.now() - started;
   await store.close();
   return { value: ms, unit: "ms" };
-}
-
-/** W13: one message on each of 1,000,000 distinct subjects `s.<i>`, flushed and closed. */
-async function manySubjects(dir: string): Promise<Result> {
-  rmSync(dir, { recursive: true, force: true });
-  const pool = payloads(128);
-  const count = 1_000_000;
-  const started = performance.now();
-  const store = await FileStore.open({ dir });
-  for (let i = 0; i < count; i++) store.storeMsg(`s.${i}`, null, pool[i & 1023]);
-  await store.flush();
-  await store.close();
-  const ms = performance.now() - started;
-  const checkpoint = statSync(join(dir, "index.ckpt")).size / 2 ** 20;
-  return { value: ms, unit: "ms store", extra: `checkpoint ${checkpoint.toFixed(1)} MiB` };
-}
-
-/**
- * W13o: reopen the W13 store in this fresh process; timed from `open` to
- * after one `loadMsg` and `subjectsState` of one literal subject.
- */
-async function manySubjectsOpen(dir: string): Promise<Result> {
-  const started = performance.now();
-  const store = await FileStore.open({ dir });
-  const last = store.fastState().lastSeq;
-  store.loadMsg(last);
-  const one = store.subjectsState("s.123456");
-  const ms = performance.now() - started;
-  if (one["s.123456"]?.msgs !== 1) throw new Error("W13o: s.123456 should hold one message");
-  await store.close();
-  return { value: ms, unit: "ms open" };
-}
-
-/** W13s: `subjectsState(">")` on the reopened W13 store (1,000,000 subjects). */
-async function manySubjectsAll(dir: string): Promise<Result> {
-  const store = await FileStore.open({ dir });
-  const started = performance.now();
-  const count = Object.keys(store.subjectsState(">")).length;
-  const ms = performance.now() - started;
-  await store.close();
-  if (count !== 1_000_000) throw new Error(`W13s: ${count} subjects, expected 1000000`);
-  return { value: ms, unit: "ms subjectsState(>)" };
 }
 
 async function remove(dir: string): Promise<Result> {
