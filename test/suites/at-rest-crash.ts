@@ -27,7 +27,7 @@ import { FileStore } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
 import { expectKeepsAcknowledged, Ledger } from "./durability-ledger.ts";
 import { childCommand, childEntry } from "./filestore.ts";
-import { codeOfAsync, type TestClock, testClock } from "./store-helpers.ts";
+import { codeOfAsync, readFileBytes, type TestClock, testClock } from "./store-helpers.ts";
 
 const DIR = "/s";
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
@@ -128,7 +128,7 @@ export function atRestCrashSuite(api: TestApi, ctx: RuntimeContext): void {
         const disk = await prebuilt(F.chachaSnappy, clock, ledger);
         const names = disk.list(joinPath(DIR, "msgs")).filter((n) => n.endsWith(".blk"));
         const next = Math.max(...names.map((n) => Number.parseInt(n, 10))) + 1;
-        const header = readFile(disk, joinPath(DIR, "msgs", "1.blk")) as Uint8Array;
+        const header = readFileBytes(disk, joinPath(DIR, "msgs", "1.blk")) as Uint8Array;
         disk.writeFile(joinPath(DIR, "msgs", `${next}.blk`), header.slice(0, tornTo));
         const where = `header torn to ${tornTo} bytes`;
         const store = await openStore(disk, clock, F.chachaSnappy);
@@ -159,7 +159,7 @@ export function atRestCrashSuite(api: TestApi, ctx: RuntimeContext): void {
         "msgs",
         `${Math.max(...names.map((n) => Number.parseInt(n, 10)))}.blk`,
       );
-      const bytes = readFile(after, last) as Uint8Array;
+      const bytes = readFileBytes(after, last) as Uint8Array;
       after.writeFile(last, bytes.slice(0, bytes.length - 10));
       const first = await openStore(after, clock, F.chachaSnappy);
       expectKeepsAcknowledged(expect, first, ledger, "torn first chunk");
@@ -305,7 +305,7 @@ function openStore(
 
 /** True when the store's settings file holds a wrapped data key (byte 10 of the file, FORMAT.md). */
 function hasWrappedKey(fs: FileSystem): boolean {
-  const bytes = readFile(fs, joinPath(DIR, "atrest"));
+  const bytes = readFileBytes(fs, joinPath(DIR, "atrest"));
   return bytes !== null && bytes.length > 10 && bytes[10] === 1;
 }
 
@@ -481,24 +481,6 @@ async function rekeyEverywhere(
   if (aim === "changes") expect(seen.old > 0 && seen.new > 0).toBe(true);
 }
 
-function readFile(fs: FileSystem, path: string): Uint8Array | null {
-  const stat = fs.stat(path);
-  if (stat === null) return null;
-  const handle = fs.open(path, "read");
-  try {
-    const out = new Uint8Array(stat.size);
-    let done = 0;
-    while (done < out.length) {
-      const n = handle.read(out.subarray(done), done);
-      if (n <= 0) break;
-      done += n;
-    }
-    return out.subarray(0, done);
-  } finally {
-    handle.close();
-  }
-}
-
 /**
  * Every block file of the store at `dir` is in `format` (FORMAT.md): plain
  * is version 1 with flags 0; sealed is version 2 with the format bits
@@ -526,7 +508,7 @@ export function expectFormat(
   const got: string[] = [];
   const want: string[] = [];
   for (const n of numbers) {
-    const bytes = readFile(fs, joinPath(dir, "msgs", `${n}.blk`)) as Uint8Array;
+    const bytes = readFileBytes(fs, joinPath(dir, "msgs", `${n}.blk`)) as Uint8Array;
     const last = n === numbers.at(-1);
     // The active block may be empty (started over in the store's format at its first write-out).
     if (bytes.length === 0 && last) continue;

@@ -16,6 +16,7 @@ import {
 import { type FileHandle, type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { JetStoreError } from "../../src/errors.ts";
 import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
+import { readFileBytes, writeFileBytes } from "./store-helpers.ts";
 
 export type CipherOption = "chacha20-poly1305" | "aes-256-gcm" | "none";
 export type CompressionOption = "snappy" | "none";
@@ -104,35 +105,6 @@ export function listFiles(fs: FileSystem, dir: string, prefix = ""): string[] {
     else out.push(rel);
   }
   return out.sort();
-}
-
-export function readAll(fs: FileSystem, path: string): Uint8Array {
-  const size = fs.stat(path)?.size ?? 0;
-  const out = new Uint8Array(size);
-  const handle = fs.open(path, "read");
-  try {
-    let done = 0;
-    while (done < size) {
-      const n = handle.read(out.subarray(done), done);
-      if (n <= 0) break;
-      done += n;
-    }
-    return out.subarray(0, done);
-  } finally {
-    handle.close();
-  }
-}
-
-/** Overwrites (or creates) a file with `bytes` through the adapter. */
-export function writeAll(fs: FileSystem, path: string, bytes: Uint8Array): void {
-  const handle = fs.open(path, "create");
-  try {
-    handle.truncate(0);
-    handle.write(bytes, 0);
-    handle.sync();
-  } finally {
-    handle.close();
-  }
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -378,3 +350,10 @@ export function withTruncateFaults(inner: FileSystem): TruncateFaults {
   };
   return state;
 }
+
+/** A file's bytes through the adapter; empty when it is missing. */
+export function readAll(fs: FileSystem, path: string): Uint8Array {
+  return readFileBytes(fs, path) ?? new Uint8Array(0);
+}
+
+export { writeFileBytes as writeAll };

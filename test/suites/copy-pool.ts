@@ -7,6 +7,7 @@
 import { HINT_BYTES } from "../../runtimes/collection-hint.ts";
 import { copyOut } from "../../src/copy-pool.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
+import { watchBunGc } from "./store-helpers.ts";
 
 export function copyPoolSuite({ describe, it, expect }: TestApi, ctx: RuntimeContext): void {
   describe("copy pool", () => {
@@ -26,12 +27,7 @@ export function copyPoolSuite({ describe, it, expect }: TestApi, ctx: RuntimeCon
 
     if (ctx.runtime === "bun") {
       it("asks Bun for a collection once per HINT_BYTES handed out", () => {
-        const bun = (globalThis as unknown as { Bun: { gc: (force: boolean) => void } }).Bun;
-        const real = bun.gc;
-        const calls: boolean[] = [];
-        bun.gc = (force: boolean) => {
-          calls.push(force);
-        };
+        const { calls, restore } = watchBunGc();
         try {
           const src = new Uint8Array(1024);
           // Up to the first hint, wherever earlier copies left the count.
@@ -43,7 +39,7 @@ export function copyPoolSuite({ describe, it, expect }: TestApi, ctx: RuntimeCon
           expect(calls.length).toBe(4);
           expect(calls.every((force) => force === false)).toBe(true);
         } finally {
-          bun.gc = real;
+          restore();
         }
       });
     }

@@ -10,7 +10,7 @@ import { joinPath } from "../../runtimes/fs.ts";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
-import { codeOf, enc, inTempDir } from "./store-helpers.ts";
+import { codeOf, enc, inTempDir, watchBunGc } from "./store-helpers.ts";
 
 const BLOCK_SIZE = 4096;
 
@@ -144,16 +144,11 @@ export function lazyOpenSuite({ describe, it, expect }: TestApi, ctx: RuntimeCon
           const blocks = blockSizes(fs, dir).size;
           expect(blocks).toBeGreaterThan(5);
           fs.remove(joinPath(dir, "index.ckpt"));
-          const bun = (globalThis as unknown as { Bun: { gc: (force: boolean) => void } }).Bun;
-          const real = bun.gc;
-          const calls: boolean[] = [];
-          bun.gc = (force: boolean) => {
-            calls.push(force);
-          };
+          const { calls, restore } = watchBunGc();
           try {
             store = await FileStore.open({ dir, fs, blockSize: BLOCK_SIZE, syncIntervalMs: 0 });
           } finally {
-            bun.gc = real;
+            restore();
           }
           expect(store.fastState().msgs).toBe(400);
           await store.close();

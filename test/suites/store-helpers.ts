@@ -52,6 +52,20 @@ export function writeFileBytes(fs: FileSystem, path: string, bytes: Uint8Array):
   }
 }
 
+/**
+ * Under Bun: records each `Bun.gc(force)` call instead of collecting, until
+ * `restore()` (collection hints, runtimes/collection-hint.ts).
+ */
+export function watchBunGc(): { calls: boolean[]; restore: () => void } {
+  const bun = (globalThis as unknown as { Bun: { gc: (force: boolean) => void } }).Bun;
+  const real = bun.gc;
+  const calls: boolean[] = [];
+  bun.gc = (force: boolean) => {
+    calls.push(force);
+  };
+  return { calls, restore: () => (bun.gc = real) };
+}
+
 /** The chunks one after another in one array. */
 export function joinChunks(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));

@@ -12,7 +12,7 @@ import { FileStore } from "../../src/filestore/filestore.ts";
 import { type VerifyProgress, verifyStore } from "../../src/verify.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { Ledger } from "./durability-ledger.ts";
-import { codeOf, enc, inTempDir, testClock } from "./store-helpers.ts";
+import { codeOf, enc, inTempDir, testClock, writeFileBytes } from "./store-helpers.ts";
 
 const BLOCK_SIZE = 4096;
 
@@ -63,12 +63,12 @@ export function verifySuite(api: TestApi, ctx: RuntimeContext): void {
           if (victim === undefined) throw new Error("no message record in the third block");
           const bytes = readAll(adapter.fs, sealed);
           bytes[victim.offset + 40] ^= 0xff;
-          writeAll(adapter.fs, sealed, bytes);
+          writeFileBytes(adapter.fs, sealed, bytes);
           const lastPath = blocks.at(-1)!;
           const tail = readAll(adapter.fs, lastPath);
           const records = recordOffsets(tail);
           const cutAt = records.at(-1)!.offset + 10;
-          writeAll(adapter.fs, lastPath, tail.subarray(0, cutAt));
+          writeFileBytes(adapter.fs, lastPath, tail.subarray(0, cutAt));
 
           const before = snapshotFiles(adapter.fs, dir);
           const report = verifyStore(dir, { fs: adapter.fs });
@@ -147,7 +147,7 @@ export function verifySuite(api: TestApi, ctx: RuntimeContext): void {
           const record = recordOffsets(bytes).find((r) => r.seq === 3 && r.message)!;
           // The last payload byte: the record ends with its 8-byte checksum.
           bytes[record.offset + record.length - 9] ^= 0xff;
-          writeAll(adapter.fs, block, bytes);
+          writeFileBytes(adapter.fs, block, bytes);
           const report = verifyStore(dir, { fs: adapter.fs });
           const reopened = await open();
           // Every read, so the block the checkpoint vouches for is read and its damage found.
@@ -192,7 +192,7 @@ export function verifySuite(api: TestApi, ctx: RuntimeContext): void {
             const bytes = readAll(disk.fs, victim);
             const record = recordOffsets(bytes).find((r) => r.message)!;
             bytes[record.offset + 30] ^= 0x55;
-            writeAll(disk.fs, victim, bytes);
+            writeFileBytes(disk.fs, victim, bytes);
             const damaged = snapshotFiles(disk.fs, dir);
             const bad = await run(process.execPath, [script.pathname, dir]);
             expect(bad.code).toBe(1);
@@ -283,17 +283,6 @@ function readAll(fs: FileSystem, path: string): Uint8Array {
     handle.close();
   }
   return out;
-}
-
-function writeAll(fs: FileSystem, path: string, bytes: Uint8Array): void {
-  const handle = fs.open(path, "create");
-  try {
-    handle.truncate(0);
-    handle.write(bytes, 0);
-    handle.sync();
-  } finally {
-    handle.close();
-  }
 }
 
 /** Every file under `dir` with its bytes (as a string of hex), for before/after comparison. */
