@@ -4,6 +4,7 @@ export * from "./memory";
 export * from "./xxhash64";
 export * from "./varint";
 export * from "./record";
+export * from "./intern";
 export * from "./scan";
 export * from "./seqset";
 export * from "./snappy";

@@ -33,6 +33,7 @@ import {
   STATUS_OK,
   STATUS_TRUNCATED,
 } from "./format";
+import { findSubject } from "./intern";
 import { hash64 } from "./xxhash64";
 
 /** Lengths travel as i32 through the ABI, so a record (and a block) stays below 2 GiB. */
@@ -46,8 +47,9 @@ export const RECORD_KINDS: u32 = REC_FLAG_TOMBSTONE | REC_FLAG_ERASED | REC_FLAG
 // Decode result area, read by TypeScript through typed views (offsets in bytes).
 //   0 seq f64 · 8 ts i64 · 16 ttl f64 (0 without TTL: read flags) · 24 length u32 · 28 flags u32
 //   32 subject address · 36 subject length · 40 headers address · 44 headers length
-//   48 payload address · 52 payload length
-const DECODED: usize = memory.data(56, 8);
+//   48 payload address · 52 payload length · 56 the subject's slot in intern.ts, or -1:
+//   a reader then has the string without building it
+const DECODED: usize = memory.data(64, 8);
 // Where `recordSeal` assembles a header to check it before touching `dst`.
 const STAGED: usize = memory.data(REC_HEADER_SIZE + REC_TTL_SIZE, 8);
 
@@ -121,6 +123,29 @@ export function recordDecoded(): usize {
 export function recordDecode(ptr: usize, available: u32): i32 {
   const length = checkRecord(ptr, available);
   if (length < 0) return length;
+  fillDecoded(ptr, length);
+  return length;
+}
+
+/**
+ * recordDecode for bytes whose checksum was verified since they were read
+ * (a block the scan that indexed it verified whole): lengths and fields are
+ * still checked, so a wrong offset cannot read outside the record.
+ */
+export function recordLocate(ptr: usize, available: u32): i32 {
+  if (available < 4) return -STATUS_TRUNCATED;
+  const length = load<u32>(ptr, REC_OFF_LENGTH);
+  if (length < REC_MIN_SIZE || length > RECORD_LIMIT) return -STATUS_BAD_LENGTH;
+  if (length > available) return -STATUS_TRUNCATED;
+  const fields = checkFields(ptr, length);
+  if (fields != STATUS_OK) return -fields;
+  fillDecoded(ptr, <i32>length);
+  return <i32>length;
+}
+
+// @ts-expect-error: decorator
+@inline
+function fillDecoded(ptr: usize, length: i32): void {
   const flags = <u32>load<u8>(ptr, REC_OFF_FLAGS);
   const subjectLen = <u32>load<u16>(ptr, REC_OFF_SUBJECT_LEN);
   const hdrLen = load<u32>(ptr, REC_OFF_HDR_LEN);
@@ -143,7 +168,7 @@ export function recordDecode(ptr: usize, available: u32): i32 {
   store<u32>(DECODED, hdrLen, 44);
   store<u32>(DECODED, <u32>msgAt, 48);
   store<u32>(DECODED, <u32>(ptr + <usize>length - REC_CHECKSUM_SIZE - msgAt), 52);
-  return length;
+  store<i32>(DECODED, findSubject(fieldsAt, subjectLen), 56);
 }
 
 // @ts-expect-error: decorator

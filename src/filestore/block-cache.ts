@@ -10,6 +10,11 @@ import { getCore } from "../wasm/core.ts";
 export interface CachedBlock {
   ptr: number;
   length: number;
+  /**
+   * Every record's checksum was verified since these bytes were read (the
+   * scan that indexed the block did it), so a read need not verify again.
+   */
+  verified: boolean;
 }
 
 export class BlockCache {
@@ -49,7 +54,7 @@ export class BlockCache {
   /** Takes ownership of `ptr` (core memory holding `length` bytes of the block). */
   put(blockNumber: number, ptr: number, length: number): CachedBlock {
     this.drop(blockNumber);
-    const entry = { ptr, length };
+    const entry = { ptr, length, verified: false };
     this.entries.set(blockNumber, entry);
     this.newest = blockNumber;
     this.total += length;

@@ -1,7 +1,8 @@
 /**
  * A sealed block in core memory: read whole through the cache on a miss
  * (by the seam, block-file.ts, straight into linear memory), its header
- * checked, and its offset index built by one WASM scan on first use.
+ * checked, and its offset index built by one WASM scan on first use (which
+ * verifies every record, so reads of those bytes skip the checksum).
  */
 import { JetStoreError } from "../errors.ts";
 import {
@@ -48,7 +49,10 @@ export function loadBlock(files: BlockFiles, cache: BlockCache, block: Block): C
     throw err;
   }
   const entry = cache.put(block.n, ptr, length);
-  if (block.offsets === null) indexBlock(block, entry);
+  if (block.offsets === null) {
+    indexBlock(block, entry);
+    entry.verified = true;
+  }
   return entry;
 }
 

@@ -5,7 +5,7 @@
  * Subjects are almost always ASCII: String.fromCharCode beats TextDecoder
  * for short strings, which serves anything else.
  */
-import { copyOut } from "../copy-pool.ts";
+import { copyAhead, copyOut } from "../copy-pool.ts";
 import { corrupt } from "../errors.ts";
 import { REC_FLAG_HDR } from "../format.ts";
 import type { ArchivedMsg } from "../snapshot/types.ts";
@@ -26,6 +26,8 @@ export interface DecodedFields {
   hdrLen: number;
   msgAt: number;
   msgLen: number;
+  /** The subject's intern slot (assembly/intern.ts), or -1. */
+  subjectSlot: number;
 }
 
 const fields: DecodedFields = {
@@ -39,20 +41,25 @@ const fields: DecodedFields = {
   hdrLen: 0,
   msgAt: 0,
   msgLen: 0,
+  subjectSlot: -1,
 };
 
 /**
  * Verifies and locates the record at `ptr`; throws ErrCorrupt naming `file`
- * and `offset` if it is damaged. The returned object is reused by the next call.
+ * and `offset` if it is damaged. `verified` bytes (see CachedBlock) skip the
+ * checksum. The returned object is reused by the next call.
  */
 export function decodeFields(
   ptr: number,
   available: number,
   file: string,
   offset: number,
+  verified = false,
 ): DecodedFields {
   const core = getCore();
-  const length = core.abi.recordDecode(ptr, available);
+  const length = verified
+    ? core.abi.recordLocate(ptr, available)
+    : core.abi.recordDecode(ptr, available);
   if (length < 0) {
     throw corrupt(`Record at offset ${offset} of ${file} is damaged (status ${-length})`, {
       file,
@@ -73,6 +80,7 @@ export function decodeFields(
   fields.hdrLen = u32[w + 11];
   fields.msgAt = u32[w + 12];
   fields.msgLen = u32[w + 13];
+  fields.subjectSlot = core.i32[w + 14];
   return fields;
 }
 
@@ -98,35 +106,39 @@ function decodedArea(core: WasmCore): number {
 const CHAR_CODE_LIMIT = 1024;
 
 /**
- * Recently read ASCII subjects, by a hash of their bytes. A stream has few
- * distinct subjects, read over and over: comparing bytes with the cached
- * string allocates nothing, where a new string per record made recovery
- * scans allocation-bound.
+ * The string of each intern slot of the core (assembly/intern.ts), which
+ * keeps the bytes: a stream has few distinct subjects, read over and over,
+ * and a read whose subject is interned builds no string (a new one per
+ * record made scans allocation-bound).
  */
-const SUBJECT_SLOTS = 4096;
-const recentSubjects: (string | undefined)[] = new Array(SUBJECT_SLOTS).fill(undefined);
+let internedOf: WasmCore | null = null;
+let interned: string[] = [];
 
-export function readSubject(at: number, len: number): string {
-  const u8 = getCore().u8;
-  if (len > CHAR_CODE_LIMIT) return decoder.decode(u8.subarray(at, at + len));
-  let h = len;
-  for (let i = 0; i < len; i++) {
-    const c = u8[at + i];
-    if (c > 0x7f) return decoder.decode(u8.subarray(at, at + len));
-    h = (Math.imul(h, 31) + c) | 0;
+/** The subject of `len` bytes at `at`; `slot` is its intern slot or -1 when the decoder gave it. */
+export function readSubject(at: number, len: number, slot = -2): string {
+  const core = getCore();
+  if (core !== internedOf) {
+    interned = [];
+    internedOf = core;
   }
-  const slot = (h >>> 0) & (SUBJECT_SLOTS - 1);
-  const cached = recentSubjects[slot];
-  if (cached !== undefined && cached.length === len && sameAscii(cached, u8, at)) return cached;
-  // One flat string: concatenating characters builds a rope, which every Map lookup must flatten.
-  const subject = String.fromCharCode.apply(null, u8.subarray(at, at + len) as unknown as number[]);
-  recentSubjects[slot] = subject;
+  if (slot === -2) slot = core.abi.subjectSlot(at, len);
+  if (slot >= 0) {
+    const known = interned[slot];
+    if (known !== undefined) return known;
+  }
+  const u8 = core.u8;
+  let subject: string | undefined;
+  if (len <= CHAR_CODE_LIMIT) {
+    let ascii = true;
+    for (let i = 0; i < len && ascii; i++) ascii = u8[at + i] < 0x80;
+    // One flat string: concatenating characters builds a rope, which every Map lookup must flatten.
+    if (ascii)
+      subject = String.fromCharCode.apply(null, u8.subarray(at, at + len) as unknown as number[]);
+  }
+  subject ??= decoder.decode(u8.subarray(at, at + len));
+  const taken = core.abi.subjectIntern(at, len);
+  if (taken >= 0) interned[taken] = subject;
   return subject;
-}
-
-function sameAscii(text: string, u8: Uint8Array, at: number): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== u8[at + i]) return false;
-  return true;
 }
 
 /** Decodes the whole message at `ptr` with its TTL (seconds; 0 none), for an archive. */
@@ -142,18 +154,37 @@ export function readArchived(
   return msg;
 }
 
-/** Decodes the whole message at `ptr`. */
+/**
+ * Decodes the whole message at `ptr`. `trusted` is the cached block whose
+ * verified bytes hold the record (see CachedBlock), or null; with `ahead`
+ * (a scan), the copies are made ahead from it.
+ */
 export function readMessage(
   ptr: number,
   available: number,
   file: string,
   offset: number,
+  trusted: object | null = null,
+  ahead = false,
 ): StoredMsg {
-  const f = decodeFields(ptr, available, file, offset);
+  const f = decodeFields(ptr, available, file, offset, trusted !== null);
   const ts = decodedTimestamp();
   const u8 = getCore().u8;
+  const subject = readSubject(f.subjectAt, f.subjectLen, f.subjectSlot);
+  if (ahead && trusted !== null) {
+    const end = ptr + available;
+    const hdr =
+      f.flags & REC_FLAG_HDR ? copyAhead(u8, f.hdrAt, f.hdrAt + f.hdrLen, end, trusted) : null;
+    return {
+      subject,
+      hdr,
+      msg: copyAhead(u8, f.msgAt, f.msgAt + f.msgLen, end, trusted),
+      seq: f.seq,
+      ts,
+    };
+  }
   return {
-    subject: readSubject(f.subjectAt, f.subjectLen),
+    subject,
     hdr: f.flags & REC_FLAG_HDR ? copyOut(u8, f.hdrAt, f.hdrAt + f.hdrLen) : null,
     msg: copyOut(u8, f.msgAt, f.msgAt + f.msgLen),
     seq: f.seq,

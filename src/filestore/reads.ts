@@ -42,6 +42,7 @@ import {
 import type { StoredMsg } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
+import type { CachedBlock } from "./block-cache.ts";
 import { loadBlock } from "./block-load.ts";
 import { scanBlock } from "./block-scan.ts";
 import { isLost, missingRecord, unlessLost } from "./damage.ts";
@@ -277,11 +278,12 @@ export abstract class BlockReads extends FileStoreBase {
       // message is found from the end instead of indexing the whole block.
       const offset = lastRecordOffset(this.files, block, this.scratch);
       if (offset !== NO_RECORD) {
-        return located(this.scratch.ptr, block.written - offset, offset);
+        return located(this.scratch.ptr, block.written - offset, offset, null);
       }
     }
     let ptr: number;
     let length: number;
+    let trusted: CachedBlock | null = null;
     if (block === this.active) {
       ptr = this.buffer.ptr;
       length = this.buffer.used;
@@ -289,10 +291,11 @@ export abstract class BlockReads extends FileStoreBase {
       const cached = loadBlock(this.files, this.cache, block);
       ptr = cached.ptr;
       length = cached.length;
+      if (cached.verified) trusted = cached;
     }
     const offset = block.offsetOf(seq);
     if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
-    return located(ptr + offset, length - offset, offset);
+    return located(ptr + offset, length - offset, offset, trusted);
   }
 
   /**
@@ -317,13 +320,13 @@ export abstract class BlockReads extends FileStoreBase {
     if (offset === NO_RECORD) throw missingRecord(block, seq);
     // Read first: the scratch area may move as it grows.
     const available = this.files.readRecord(block, offset, this.scratch);
-    return located(this.scratch.ptr, available, offset);
+    return located(this.scratch.ptr, available, offset, null);
   }
 
-  /** @internal */
-  protected readAt(block: Block, seq: number): StoredMsg {
-    const { ptr, available, offset } = this.recordPtr(block, seq);
-    return readMessage(ptr, available, block.path, offset);
+  /** `ahead`: a scan, whose copies are made ahead (copy-pool.ts). @internal */
+  protected readAt(block: Block, seq: number, ahead = false): StoredMsg {
+    const { ptr, available, offset, trusted } = this.recordPtr(block, seq);
+    return readMessage(ptr, available, block.path, offset, trusted, ahead);
   }
 
   /** The live message `seq` with its TTL, for a snapshot; null when removed or lost. @internal */
@@ -352,10 +355,10 @@ export abstract class BlockReads extends FileStoreBase {
   }
 
   /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. @internal */
-  protected readLive(block: Block, seq: number): StoredMsg | null {
+  protected readLive(block: Block, seq: number, ahead = false): StoredMsg | null {
     // unlessLost inlined: a closure per message was a scan's largest allocation after the message.
     try {
-      return this.readAt(block, seq);
+      return this.readAt(block, seq, ahead);
     } catch (err) {
       if (isLost(err, block, seq)) return null;
       throw err;
@@ -373,7 +376,7 @@ export abstract class BlockReads extends FileStoreBase {
     if (peeked !== null) return peeked;
     const { ptr, available, offset } = this.recordPtr(block, seq);
     const f = decodeFields(ptr, available, block.path, offset);
-    return readSubject(f.subjectAt, f.subjectLen);
+    return readSubject(f.subjectAt, f.subjectLen, f.subjectSlot);
   }
 
   /**
@@ -518,7 +521,7 @@ export abstract class BlockReads extends FileStoreBase {
           const id = column[seq - block.first];
           if (id >= bits.length || bits[id] !== 1) continue;
         }
-        const msg = this.readLive(block, seq);
+        const msg = this.readLive(block, seq, true);
         if (msg !== null) return msg;
       }
     }
@@ -568,14 +571,22 @@ export interface RecordLocation {
   ptr: number;
   available: number;
   offset: number;
+  /** The cached block holding the record when its bytes were verified since they were read (see CachedBlock). */
+  trusted: CachedBlock | null;
 }
 
-const location: RecordLocation = { ptr: 0, available: 0, offset: 0 };
+const location: RecordLocation = { ptr: 0, available: 0, offset: 0, trusted: null };
 
-function located(ptr: number, available: number, offset: number): RecordLocation {
+function located(
+  ptr: number,
+  available: number,
+  offset: number,
+  trusted: CachedBlock | null,
+): RecordLocation {
   location.ptr = ptr;
   location.available = available;
   location.offset = offset;
+  location.trusted = trusted;
   return location;
 }
 

@@ -6,6 +6,7 @@
  * truncate makes a new block with re-asserted tombstones durable, then the
  * checkpoint, and only then cuts and unlinks files.
  */
+import { forgetAhead } from "../copy-pool.ts";
 import { isJetStoreError, JetStoreError } from "../errors.ts";
 import { REC_FLAG_ERASED, REC_FLAG_TTL } from "../format.ts";
 import { Action } from "../store-errors.ts";
@@ -77,6 +78,7 @@ export abstract class Rewrites extends Removals {
     const flags = (f.flags | REC_FLAG_ERASED) & 0xff;
     const ttl = f.flags & REC_FLAG_TTL ? f.ttl : 0;
     core.u8.set(random, hdrAt);
+    forgetAhead();
     const length = core.abi.recordSeal(
       ptr,
       seq,

@@ -19,10 +19,12 @@ export interface XxHashAbi {
 }
 
 /**
- * One record (assembly/record.ts). Both return the record length or a negated
- * STATUS_*; `recordDecode` fills the area at `recordDecoded()`:
+ * One record (assembly/record.ts). Each returns the record length or a negated
+ * STATUS_*; `recordDecode` (and `recordLocate`, which skips the checksum of
+ * bytes verified since they were read) fills the area at `recordDecoded()`:
  * 0 seq f64, 8 ts i64, 16 ttl f64 (-1 if none), 24 length u32, 28 flags u32,
- * 32/36 subject address/length, 40/44 headers, 48/52 payload (u32 each).
+ * 32/36 subject address/length, 40/44 headers, 48/52 payload (u32 each),
+ * 56 the subject's intern slot i32 (-1 none).
  */
 export interface RecordAbi {
   recordSeal(
@@ -37,7 +39,18 @@ export interface RecordAbi {
     ttl: number,
   ): number;
   recordDecode(ptr: number, available: number): number;
+  recordLocate(ptr: number, available: number): number;
   recordDecoded(): number;
+}
+
+/**
+ * Subjects interned by their bytes (assembly/intern.ts): `subjectSlot`
+ * finds one (-1 when absent), `subjectIntern` puts one in a slot and returns
+ * it (-1 when longer than the table keeps); the caller keeps each slot's string.
+ */
+export interface InternAbi {
+  subjectSlot(ptr: number, len: number): number;
+  subjectIntern(ptr: number, len: number): number;
 }
 
 /**
@@ -178,6 +191,7 @@ export interface ArchiveAbi {
 export type CoreAbi = MemoryAbi &
   XxHashAbi &
   RecordAbi &
+  InternAbi &
   ScanAbi &
   VarintAbi &
   SeqsetAbi &

@@ -34,6 +34,7 @@ import {
   type PlainMsg,
   plain,
   readFileBytes,
+  sameBytes,
   snapshot,
   type TestClock,
   testClock,
@@ -1014,6 +1015,71 @@ function cacheTests({ describe, it, expect }: TestApi, adapter: AdapterFixture):
           await reopened.close();
         }));
     }
+
+    it("a scan's messages are the caller's: changing one, erasing or evicting changes no other", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const written: Written = new Map();
+        const store = await openStore(adapter.fs, dir, clock, { cacheBytes: 3 * BLOCK_SIZE });
+        writeMsgs(store, clock, 300, written);
+        await store.close();
+        const reopened = await openStore(adapter.fs, dir, clock, { cacheBytes: 3 * BLOCK_SIZE });
+        const scan = () => {
+          const msgs = [];
+          for (let seq = 1; seq <= 300; seq = msgs[msgs.length - 1].seq + 1) {
+            msgs.push(reopened.loadNextMsg(">", true, seq));
+          }
+          return msgs;
+        };
+        const first = scan();
+        for (const msg of first) msg.msg.fill(0xee);
+        // The same message read twice in a row: two copies.
+        const again = reopened.loadNextMsg(">", true, 7);
+        reopened.loadNextMsg(">", true, 7).msg.fill(0xdd);
+        expect(plain(again)).toStrictEqual(written.get(7));
+        reopened.eraseMsg(100);
+        written.delete(100);
+        const second = scan();
+        expect(second.map((m) => m.seq)).toStrictEqual([...written.keys()]);
+        for (const msg of second) {
+          if (!sameBytes(msg.msg, payloadOf(msg.seq)))
+            expect(plain(msg)).toStrictEqual(written.get(msg.seq));
+        }
+        // A caller may transfer a message's buffer away; later reads are unaffected.
+        structuredClone(second[5].msg.buffer, { transfer: [second[5].msg.buffer] });
+        expect(plain(reopened.loadNextMsg(">", true, 7))).toStrictEqual(written.get(7));
+        expect(scan().length).toBe(299);
+        await reopened.close();
+      }));
+
+    it("a block damaged on disk after it was indexed and evicted is verified again when read back", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const written: Written = new Map();
+        const store = await openStore(adapter.fs, dir, clock, { cacheBytes: BLOCK_SIZE + 512 });
+        writeMsgs(store, clock, 200, written);
+        await store.close();
+        const reopened = await openStore(adapter.fs, dir, clock, { cacheBytes: BLOCK_SIZE + 512 });
+        // Scanning the first block indexes (and verifies) it; reading a later sealed block evicts it.
+        expect(blockPaths(adapter.fs, dir).length).toBeGreaterThan(3);
+        expect(plain(reopened.loadNextMsg(">", true, 1))).toStrictEqual(written.get(1));
+        expect(plain(reopened.loadMsg(100))).toStrictEqual(written.get(100));
+        const first = blockPaths(adapter.fs, dir)[0];
+        const bytes = readFileBytes(adapter.fs, first) as Uint8Array;
+        const tag = enc("<2>");
+        const at = bytes.findIndex((_, i) => tag.every((b, j) => bytes[i + j] === b));
+        expect(at).toBeGreaterThan(0);
+        bytes[at + tag.length] ^= 0x01;
+        writeFileBytes(adapter.fs, first, bytes);
+        // Read one record at a time from the file (the block would not fit the cache)...
+        expect(codeOf(() => reopened.loadNextMsg(">", true, 2))).toBe("ErrCorrupt");
+        expect(codeOf(() => reopened.loadMsg(2))).toBe("ErrCorrupt");
+        // ... and once a filtered scan has read the whole block back into the cache.
+        reopened.loadNextMsg("orders.2", false, 1);
+        expect(codeOf(() => reopened.loadMsg(2))).toBe("ErrCorrupt");
+        expect(plain(reopened.loadMsg(3))).toStrictEqual(written.get(3));
+        await reopened.close();
+      }));
   });
 }
 

@@ -750,6 +750,41 @@ function purgeTests({ it, expect }: TestApi, factory: StoreFactory): void {
 }
 
 function loadTests({ it, expect }: TestApi, factory: StoreFactory): void {
+  it("every read returns its own subject, however many subjects, however long, in any script", async () => {
+    // More subjects than a reader keeps interned (8,192), past its 64-byte limit, sharing
+    // long prefixes, non-ASCII, and four hot ones interleaved with the rest.
+    const subjects: string[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      const kind = i % 5;
+      if (kind === 0) subjects.push(`hot.${i % 4}`);
+      else if (kind === 1) subjects.push(`orders.${"x".repeat(i % 90)}.${i}`);
+      else if (kind === 2) subjects.push(`注文.東京.${i}`);
+      else if (kind === 3) subjects.push(`a.${i % 251}.${i}`);
+      else subjects.push(`${"p".repeat(60)}.${i}`);
+    }
+    await withStore(factory, undefined, async (store, fixture) => {
+      for (const [i, subject] of subjects.entries()) store.storeMsg(subject, null, enc(`m${i}`));
+      const check = (s: StreamStore) => {
+        let x = 7;
+        for (let n = 0; n < 3 * subjects.length; n++) {
+          x = (x * 1103515245 + 12345) >>> 0;
+          const seq = (x % subjects.length) + 1;
+          const msg = s.loadMsg(seq);
+          if (msg.subject !== subjects[seq - 1]) expect([seq, msg.subject]).toBe(subjects[seq - 1]);
+        }
+        let seq = 0;
+        for (let n = 1; n <= subjects.length; n++) {
+          const msg = s.loadNextMsg(">", true, seq + 1);
+          seq = msg.seq;
+          if (msg.subject !== subjects[seq - 1]) expect([seq, msg.subject]).toBe(subjects[seq - 1]);
+        }
+        expect(seq).toBe(subjects.length);
+      };
+      check(store);
+      check(await fixture.reopen());
+    });
+  });
+
   it("loadLastMsg and loadNextMsg with wildcards follow removals", async () => {
     await withData(factory, (store) => {
       const next = (f: string, wc: boolean, start: number) =>
