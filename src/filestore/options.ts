@@ -27,7 +27,11 @@ export interface FileStoreOptions extends StoreOptions {
   fs?: FileSystem | undefined;
   /** Bytes at which a block is sealed and a new one started (default 8 MiB). */
   blockSize?: number | undefined;
-  /** Budget for sealed blocks read back into memory (default 64 MiB). */
+  /**
+   * Budget for sealed blocks held in memory (default 256 MiB): a high-water
+   * mark reached only by reads spread over that much of the store; blocks
+   * written and not read since hold at most 32 MiB of it.
+   */
   cacheBytes?: number | undefined;
   /** fsync every write before `storeMsg` returns, like nats-server's `sync_interval: always`. */
   syncAlways?: boolean | undefined;
@@ -100,7 +104,7 @@ export interface ResolvedFileStoreOptions extends ResolvedStoreOptions {
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
 export const MIN_BLOCK_SIZE = 4096;
 export const MAX_BLOCK_SIZE = 1024 * 1024 * 1024;
-export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_SYNC_INTERVAL_MS = 1000;
 
 export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOptions {

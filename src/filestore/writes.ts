@@ -219,7 +219,7 @@ export abstract class BlockWrites extends BlockReads {
     if (this.files.needsConversion(sealed)) this.packer.add(sealed);
     // The sealed block's bytes move to the cache as they are: no copy.
     const { ptr, length } = this.buffer.handOff();
-    this.cache.put(sealed.n, ptr, length);
+    this.cache.put(sealed.n, ptr, length, true);
     this.startBlock(next);
   }
 

@@ -6,6 +6,7 @@ import { atRestSuite } from "./at-rest.ts";
 import { atRestCrashSuite } from "./at-rest-crash.ts";
 import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
 import { atRestVerifySuite } from "./at-rest-verify.ts";
+import { blockCacheSuite } from "./block-cache.ts";
 import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { cliSuite } from "./cli.ts";
@@ -66,6 +67,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   memoryFaultSuite(api, ctx);
   subjectSuite(api);
   copyPoolSuite(api, ctx);
+  blockCacheSuite(api);
   subjectTrieSuite(api, ctx);
   msgTtlSuite(api);
   storeContractSuite(api, storeFactories(ctx));
