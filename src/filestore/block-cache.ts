@@ -8,10 +8,11 @@
  * flag, where moving the entry to the back of the Map on every hit cost
  * random reads over many blocks a delete and an insert each.
  *
- * Blocks a writer sealed come in at every roll; they serve readers right
- * behind the writer, but an append-only workload would otherwise fill the
- * whole budget with blocks nobody reads. Those not read since they came in
- * are held to WRITTEN_SHARE, oldest out first.
+ * Blocks come in provisionally when a writer sealed them (at every roll)
+ * or a pass over the store read them in (a scan, a snapshot, a rebuild at
+ * open): they serve readers right behind, but would otherwise fill the whole
+ * budget with blocks nobody reads again. Until another read hits them they
+ * are held to PROVISIONAL_SHARE, oldest out first.
  */
 import { getCore } from "../wasm/core.ts";
 
@@ -25,35 +26,36 @@ export interface CachedBlock {
   verified: boolean;
   /** @internal Hit since the eviction sweep last passed it. */
   referenced: boolean;
-  /** @internal Put by a writer and not read since. */
-  written: boolean;
+  /** @internal Put provisionally and not read otherwise since. */
+  provisional: boolean;
 }
 
-/** Bytes of blocks put by writers and not read since (4 blocks of the default size). */
-export const WRITTEN_SHARE = 32 * 1024 * 1024;
+/** Bytes of provisional blocks (4 blocks of the default size). */
+export const PROVISIONAL_SHARE = 32 * 1024 * 1024;
 
 export class BlockCache {
   private readonly core = getCore();
   private readonly entries = new Map<number, CachedBlock>();
   private total = 0;
-  /** Blocks put by writers, oldest first; an entry read or dropped since is skipped. */
-  private readonly writtenOrder: number[] = [];
-  /** Where trimming resumes in `writtenOrder`. */
-  private writtenHead = 0;
-  private writtenBytes = 0;
+  /** Blocks put provisionally, oldest first; an entry promoted or dropped since is skipped. */
+  private readonly provisionalOrder: number[] = [];
+  /** Where trimming resumes in `provisionalOrder`. */
+  private provisionalHead = 0;
+  private provisionalBytes = 0;
   readonly budget: number;
 
   constructor(budget: number) {
     this.budget = budget;
   }
 
-  get(blockNumber: number): CachedBlock | undefined {
+  /** The block's entry; a hit counts as a use, and `promote` makes a provisional entry a full one. */
+  get(blockNumber: number, promote = true): CachedBlock | undefined {
     const entry = this.entries.get(blockNumber);
     if (entry !== undefined) {
       entry.referenced = true;
-      if (entry.written) {
-        entry.written = false;
-        this.writtenBytes -= entry.length;
+      if (promote && entry.provisional) {
+        entry.provisional = false;
+        this.provisionalBytes -= entry.length;
       }
     }
     return entry;
@@ -71,17 +73,17 @@ export class BlockCache {
 
   /**
    * Takes ownership of `ptr` (core memory holding `length` bytes of the
-   * block); `written` when a writer sealed it (see WRITTEN_SHARE).
+   * block), `provisional` when a writer or a pass brought it in (see PROVISIONAL_SHARE).
    */
-  put(blockNumber: number, ptr: number, length: number, written = false): CachedBlock {
+  put(blockNumber: number, ptr: number, length: number, provisional = false): CachedBlock {
     this.drop(blockNumber);
-    const entry: CachedBlock = { ptr, length, verified: false, referenced: false, written };
+    const entry: CachedBlock = { ptr, length, verified: false, referenced: false, provisional };
     this.entries.set(blockNumber, entry);
     this.total += length;
-    if (written) {
-      this.writtenOrder.push(blockNumber);
-      this.writtenBytes += length;
-      this.trimWritten(blockNumber);
+    if (provisional) {
+      this.provisionalOrder.push(blockNumber);
+      this.provisionalBytes += length;
+      this.trimProvisional(blockNumber);
     }
     this.evictUntil(0, blockNumber);
     return entry;
@@ -108,9 +110,9 @@ export class BlockCache {
     for (const e of this.entries.values()) this.core.free(e.ptr);
     this.entries.clear();
     this.total = 0;
-    this.writtenOrder.length = 0;
-    this.writtenHead = 0;
-    this.writtenBytes = 0;
+    this.provisionalOrder.length = 0;
+    this.provisionalHead = 0;
+    this.provisionalBytes = 0;
   }
 
   /** Evicts until `room` more bytes fit the budget, sparing block `keep`. */
@@ -137,31 +139,31 @@ export class BlockCache {
     }
   }
 
-  /** Holds the blocks writers put and nobody read to WRITTEN_SHARE, sparing block `keep`. */
-  private trimWritten(keep: number): void {
-    const order = this.writtenOrder;
-    while (this.writtenBytes > WRITTEN_SHARE && this.writtenHead < order.length) {
-      const n = order[this.writtenHead++];
-      if (n !== keep && this.entries.get(n)?.written === true) this.drop(n);
+  /** Holds provisional blocks to PROVISIONAL_SHARE, sparing block `keep`. */
+  private trimProvisional(keep: number): void {
+    const order = this.provisionalOrder;
+    while (this.provisionalBytes > PROVISIONAL_SHARE && this.provisionalHead < order.length) {
+      const n = order[this.provisionalHead++];
+      if (n !== keep && this.entries.get(n)?.provisional === true) this.drop(n);
     }
-    // Entries read since they were put stay listed until the head passes them: compact now and then.
-    if (order.length > 64 && order.length > 2 * (order.length - this.writtenHead)) {
-      order.splice(0, this.writtenHead);
-      this.writtenHead = 0;
+    // Entries promoted since they were put stay listed until the head passes them: compact now and then.
+    if (order.length > 64 && order.length > 2 * (order.length - this.provisionalHead)) {
+      order.splice(0, this.provisionalHead);
+      this.provisionalHead = 0;
     }
     if (order.length > 64 + 4 * this.entries.size) {
       const live = order
-        .slice(this.writtenHead)
-        .filter((n) => this.entries.get(n)?.written === true);
+        .slice(this.provisionalHead)
+        .filter((n) => this.entries.get(n)?.provisional === true);
       order.length = 0;
       order.push(...live);
-      this.writtenHead = 0;
+      this.provisionalHead = 0;
     }
   }
 
   private forget(entry: CachedBlock): void {
     this.total -= entry.length;
-    if (entry.written) this.writtenBytes -= entry.length;
+    if (entry.provisional) this.provisionalBytes -= entry.length;
     this.core.free(entry.ptr);
   }
 }

@@ -36,9 +36,18 @@ export function checkBlockHeader(ptr: number, length: number, path: string): boo
   return true;
 }
 
-/** The block's bytes in core memory, read through the cache on a miss. */
-export function loadBlock(files: BlockFiles, cache: BlockCache, block: Block): CachedBlock {
-  const hit = cache.get(block.n);
+/**
+ * The block's bytes in core memory, read through the cache on a miss.
+ * `pass`: a read in order over many blocks (a scan), whose blocks come in
+ * provisionally and whose hits promote nothing (see BlockCache).
+ */
+export function loadBlock(
+  files: BlockFiles,
+  cache: BlockCache,
+  block: Block,
+  pass = false,
+): CachedBlock {
+  const hit = cache.get(block.n, !pass);
   if (hit !== undefined) return hit;
   const length = block.written;
   const ptr = cache.reserve(length);
@@ -48,7 +57,7 @@ export function loadBlock(files: BlockFiles, cache: BlockCache, block: Block): C
     getCore().free(ptr);
     throw err;
   }
-  const entry = cache.put(block.n, ptr, length);
+  const entry = cache.put(block.n, ptr, length, pass);
   if (block.offsets === null) {
     indexBlock(block, entry);
     entry.verified = true;

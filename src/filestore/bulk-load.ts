@@ -255,7 +255,7 @@ export abstract class BulkLoads extends BlockWrites {
     ) {
       return from - 1;
     }
-    const { ptr, length } = this.bytesOf(block);
+    const { ptr, length } = this.bytesOf(block, true);
     const offsets = block.offsets;
     if (offsets === null) return from - 1;
     let end = Math.min(to, block.last);

@@ -128,10 +128,10 @@ export abstract class BlockReads extends FileStoreBase {
    * its id after a byte comparison, so most records cost no string at all.
    * @internal
    */
-  protected subjectColumn(block: Block): Uint32Array {
+  protected subjectColumn(block: Block, pass = false): Uint32Array {
     if (block.subjectIds !== null) return block.subjectIds;
     const column = new Uint32Array(Math.max(1, block.last - block.first + 1)).fill(NO_SUBJECT);
-    const { ptr, length } = this.bytesOf(block);
+    const { ptr, length } = this.bytesOf(block, pass);
     const subjects = this.subjects;
     const idsByHash = this.idsByHash;
     const ids = new Set<number>();
@@ -259,10 +259,13 @@ export abstract class BlockReads extends FileStoreBase {
     return 0;
   }
 
-  /** Bytes of `block` in core memory: the write buffer for the active block, else the cache. @internal */
-  protected bytesOf(block: Block): { ptr: number; length: number } {
+  /**
+   * Bytes of `block` in core memory: the write buffer for the active block,
+   * else the cache (`pass`: see loadBlock). @internal
+   */
+  protected bytesOf(block: Block, pass = false): { ptr: number; length: number } {
     if (block === this.active) return { ptr: this.buffer.ptr, length: this.buffer.used };
-    return loadBlock(this.files, this.cache, block);
+    return loadBlock(this.files, this.cache, block, pass);
   }
 
   /**
@@ -271,7 +274,7 @@ export abstract class BlockReads extends FileStoreBase {
    * the next read.
    * @internal
    */
-  protected recordPtr(block: Block, seq: number): RecordLocation {
+  protected recordPtr(block: Block, seq: number, pass = false): RecordLocation {
     if (this.readsDirectly(block)) return this.readRecordDirect(block, seq);
     if (seq === block.last && block.offsets === null && !this.cache.holds(block.n)) {
       // Not read since open (recovery.ts leaves a large last block unread): its newest
@@ -288,7 +291,7 @@ export abstract class BlockReads extends FileStoreBase {
       ptr = this.buffer.ptr;
       length = this.buffer.used;
     } else {
-      const cached = loadBlock(this.files, this.cache, block);
+      const cached = loadBlock(this.files, this.cache, block, pass);
       ptr = cached.ptr;
       length = cached.length;
       if (cached.verified) trusted = cached;
@@ -323,9 +326,9 @@ export abstract class BlockReads extends FileStoreBase {
     return located(this.scratch.ptr, available, offset, null);
   }
 
-  /** `ahead`: a scan, whose copies are made ahead (copy-pool.ts). @internal */
+  /** `ahead`: a scan, whose copies are made ahead (copy-pool.ts) and whose blocks are a pass (loadBlock). @internal */
   protected readAt(block: Block, seq: number, ahead = false): StoredMsg {
-    const { ptr, available, offset, trusted } = this.recordPtr(block, seq);
+    const { ptr, available, offset, trusted } = this.recordPtr(block, seq, ahead);
     return readMessage(ptr, available, block.path, offset, trusted, ahead);
   }
 
@@ -334,7 +337,8 @@ export abstract class BlockReads extends FileStoreBase {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return null;
     return unlessLost(block, seq, () => {
-      const { ptr, available, offset } = this.recordPtr(block, seq);
+      // A snapshot is a pass over the store (see loadBlock).
+      const { ptr, available, offset } = this.recordPtr(block, seq, true);
       return readArchived(ptr, available, block.path, offset);
     });
   }
@@ -344,7 +348,7 @@ export abstract class BlockReads extends FileStoreBase {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
     const written = unlessLost(block, seq, () => {
-      const { ptr, available, offset } = this.recordPtr(block, seq);
+      const { ptr, available, offset } = this.recordPtr(block, seq, true);
       const f = decodeFields(ptr, available, block.path, offset);
       const hdrLen = f.flags & REC_FLAG_HDR ? f.hdrLen : -1;
       const mem = getCore().u8;
@@ -508,7 +512,7 @@ export abstract class BlockReads extends FileStoreBase {
       const block = this.blocks[i];
       if (block.msgs === 0) continue;
       this.lastNextBlock = i;
-      const column = all ? null : this.subjectColumn(block);
+      const column = all ? null : this.subjectColumn(block, true);
       const bits = column === null ? null : this.matchBits(filter, wildcard);
       // Per-block subject summary: skip a block none of whose subjects match.
       if (bits !== null && !block.mayMatch(bits)) continue;

@@ -241,7 +241,7 @@ export function recover(
       if (trusted && !headerIntact && keep >= BLOCK_HEADER_SIZE) repairHeader(files, block, ptr);
       if (cp !== undefined && !trusted) r.applyRemovals(block, ptr, stop, cp.deleted);
       if (isLast) buffer.used = keep;
-      else cache.put(n, ptr, size);
+      else cache.put(n, ptr, size, true);
       loose = null;
       if (cp !== undefined && !trusted) promised.push({ block, cp });
       else if (trusted && stop < cp.length) {

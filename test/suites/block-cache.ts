@@ -1,15 +1,16 @@
 /**
  * block-cache.ts: the budget holds, a block hit since the last sweep gets a
- * second chance, and blocks writers sealed that nobody read hold at most
- * WRITTEN_SHARE of the budget, oldest out first.
+ * second chance, and blocks that came in provisionally (sealed by a writer,
+ * read by a pass) hold at most PROVISIONAL_SHARE of the budget until another
+ * read promotes them, oldest out first.
  */
-import { BlockCache, WRITTEN_SHARE } from "../../src/filestore/block-cache.ts";
+import { BlockCache, PROVISIONAL_SHARE } from "../../src/filestore/block-cache.ts";
 import type { TestApi } from "../harness.ts";
 
 export function blockCacheSuite({ describe, it, expect }: TestApi): void {
   describe("block cache", () => {
-    const putNew = (cache: BlockCache, n: number, length: number, written = false) =>
-      cache.put(n, cache.reserve(length), length, written);
+    const putNew = (cache: BlockCache, n: number, length: number, provisional = false) =>
+      cache.put(n, cache.reserve(length), length, provisional);
     const held = (cache: BlockCache, upTo: number) =>
       Array.from({ length: upTo }, (_, n) => n).filter((n) => cache.holds(n));
 
@@ -48,14 +49,15 @@ export function blockCacheSuite({ describe, it, expect }: TestApi): void {
       none.clear();
     });
 
-    it("holds blocks writers put and nobody read to WRITTEN_SHARE, oldest out first", () => {
-      const block = WRITTEN_SHARE / 4;
+    it("holds provisional blocks to PROVISIONAL_SHARE until a read promotes them, oldest out first", () => {
+      const block = PROVISIONAL_SHARE / 4;
       const cache = new BlockCache(16 * block);
       putNew(cache, 0, block);
       for (let n = 1; n <= 6; n++) putNew(cache, n, block, true);
-      // Four written blocks fit the share; 1 and 2 went, the block read from disk stayed.
+      // Four provisional blocks fit the share; 1 and 2 went, the block read in fully stayed.
       expect(held(cache, 7)).toStrictEqual([0, 3, 4, 5, 6]);
-      // A written block once read counts as read: it no longer takes the share.
+      // A pass's hit promotes nothing; another read does: 3 no longer takes the share.
+      cache.get(4, false);
       cache.get(3);
       for (let n = 7; n <= 9; n++) putNew(cache, n, block, true);
       expect(held(cache, 10)).toStrictEqual([0, 3, 6, 7, 8, 9]);
