@@ -28,6 +28,8 @@ export interface CachedBlock {
   referenced: boolean;
   /** @internal Put provisionally and not read otherwise since. */
   provisional: boolean;
+  /** Still in the cache (its memory is freed once it is not). */
+  held: boolean;
 }
 
 /** Bytes of provisional blocks (4 blocks of the default size). */
@@ -77,7 +79,14 @@ export class BlockCache {
    */
   put(blockNumber: number, ptr: number, length: number, provisional = false): CachedBlock {
     this.drop(blockNumber);
-    const entry: CachedBlock = { ptr, length, verified: false, referenced: false, provisional };
+    const entry: CachedBlock = {
+      ptr,
+      length,
+      verified: false,
+      referenced: false,
+      provisional,
+      held: true,
+    };
     this.entries.set(blockNumber, entry);
     this.total += length;
     if (provisional) {
@@ -107,7 +116,10 @@ export class BlockCache {
   }
 
   clear(): void {
-    for (const e of this.entries.values()) this.core.free(e.ptr);
+    for (const e of this.entries.values()) {
+      e.held = false;
+      this.core.free(e.ptr);
+    }
     this.entries.clear();
     this.total = 0;
     this.provisionalOrder.length = 0;
@@ -162,6 +174,7 @@ export class BlockCache {
   }
 
   private forget(entry: CachedBlock): void {
+    entry.held = false;
     this.total -= entry.length;
     if (entry.provisional) this.provisionalBytes -= entry.length;
     this.core.free(entry.ptr);

@@ -60,6 +60,10 @@ import { NO_SUBJECT } from "./subject-totals.ts";
 import { lastRecordOffset } from "./tail-record.ts";
 
 export abstract class BlockReads extends FileStoreBase {
+  /** The cache entry a read found last, and its block: a scan's next read starts there. */
+  private passed: CachedBlock | null = null;
+  private passedBlock: Block | null = null;
+
   /** Live messages in [from, to] (ascending) or [to, from] (descending) with their subjects. @internal */
   protected scanLive(
     from: number,
@@ -275,6 +279,13 @@ export abstract class BlockReads extends FileStoreBase {
    * @internal
    */
   protected recordPtr(block: Block, seq: number, pass = false): RecordLocation {
+    const last = this.passed;
+    if (pass && last !== null && block === this.passedBlock && last.held) {
+      // A scan's next record in the block it read last: no cache lookups.
+      const offset = block.offsetOf(seq);
+      if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
+      return located(last.ptr + offset, last.length - offset, offset, last.verified ? last : null);
+    }
     if (this.readsDirectly(block)) return this.readRecordDirect(block, seq);
     if (seq === block.last && block.offsets === null && !this.cache.holds(block.n)) {
       // Not read since open (recovery.ts leaves a large last block unread): its newest
@@ -295,6 +306,8 @@ export abstract class BlockReads extends FileStoreBase {
       ptr = cached.ptr;
       length = cached.length;
       if (cached.verified) trusted = cached;
+      this.passed = cached;
+      this.passedBlock = block;
     }
     const offset = block.offsetOf(seq);
     if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);

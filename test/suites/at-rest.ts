@@ -215,7 +215,7 @@ export function atRestSuite(api: TestApi, ctx: RuntimeContext): void {
       describe(`options on ${adapter.name}`, () => optionTests(api, adapter));
     }
     nonceTests(api);
-    describe("pending the lead's work (fail until it lands)", () => {
+    describe("rekey, conversion and packing", () => {
       for (const adapter of ctx.adapters) {
         describe(`on ${adapter.name}`, () => {
           rekeyTests(api, adapter);
