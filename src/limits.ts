@@ -23,8 +23,13 @@ export interface LimitedStore {
   subjectCount(subject: string): number;
   /** Removes the oldest message of the stream. */
   removeOldest(): void;
-  /** Removes the oldest message on `subject`. */
-  removeOldestOf(subject: string): void;
+  /**
+   * Removes the oldest messages on `subject` until at most `keep` are left:
+   * one call per stored message, so the engine finds the subject once, or
+   * not at all when `entry`, its own record of the subject that the append
+   * just counted, is given.
+   */
+  trimSubject(subject: string, keep: number, entry?: unknown): void;
   /** Timestamp of the oldest message, or null when there is none. */
   oldestTimestamp(): bigint | null;
   /** Per-message TTLs, when the store has any. */
@@ -140,12 +145,18 @@ export function admit(
   }
 }
 
-/** Removes the oldest messages until every limit holds; `subject` is the one just stored, if any. */
-export function enforce(limits: ResolvedLimits, store: LimitedStore, subject: string | null): void {
+/**
+ * Removes the oldest messages until every limit holds; `subject` is the one
+ * just stored, if any, and `entry` the engine's record of it (trimSubject).
+ */
+export function enforce(
+  limits: ResolvedLimits,
+  store: LimitedStore,
+  subject: string | null,
+  entry?: unknown,
+): void {
   const perSubject = limits.maxMsgsPerSubject;
-  if (perSubject > 0 && subject !== null) {
-    while (store.subjectCount(subject) > perSubject) store.removeOldestOf(subject);
-  }
+  if (perSubject > 0 && subject !== null) store.trimSubject(subject, perSubject, entry);
   if (limits.maxMsgs > 0) {
     while (store.limitMsgs > limits.maxMsgs) store.removeOldest();
   }

@@ -123,9 +123,11 @@ export class MemStore extends MemQueries implements StreamStore {
       limitedView: () => ({
         subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
         removeOldest: () => this.removeMsg(this.first),
-        removeOldestOf: (subject) => {
+        trimSubject: (subject, keep) => {
           const list = this.subjects.get(subject);
-          if (list !== undefined) this.removeMsg(list.first);
+          if (list === undefined) return;
+          // The list goes once its last message does: `keep` is at least 1, so it is never reached.
+          while (list.msgs > keep) this.removeMsg(list.first);
         },
         oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTs),
         nextLive: (seq) => {

@@ -7,6 +7,14 @@
  * A JavaScript `Set<number>` was rejected: one entry per sequence costs tens
  * of bytes each, where a run of any length costs 32.
  *
+ * Sequences added in rising order above everything held (a limit removing
+ * the oldest messages one at a time, each the next of its block) grow one run
+ * kept here, in two numbers, and reach the core only when another call needs
+ * the whole set; with the core's largest sequence known here too, `has` of a
+ * sequence above both answers without a core call. A head removal made three
+ * core calls (`has`, `add`, `has` of the next), each a tree walk and a
+ * boundary crossing, for what is a counter increment.
+ *
  * Sequences are integers from 1 to 2^53 - 1: a non-integer is
  * ErrInvalidArgument, an integer outside that range ErrOutOfRange. Any use
  * after `dispose()` is ErrInvalidArgument (the set is a bad argument to its
@@ -104,6 +112,11 @@ function decodeProblem(status: number): string {
 export class SequenceSet {
   readonly #core: WasmCore;
   #handle: number;
+  /** The largest sequence the core holds, 0 when it holds none. */
+  #top = 0;
+  /** A run [#runLo, #runHi] above #top not yet in the core; #runHi 0 when there is none. */
+  #runLo = 0;
+  #runHi = 0;
 
   constructor(options?: SequenceSetOptions) {
     this.#core = getCore(checkOptions(options));
@@ -134,6 +147,7 @@ export class SequenceSet {
         `Cannot decode a sequence set from ${bytes.length} bytes: ${decodeProblem(-status)}`,
       );
     }
+    set.#top = core.abi.seqsetLast(set.#handle);
     return set;
   }
 
@@ -154,51 +168,86 @@ export class SequenceSet {
     return this.#handle;
   }
 
+  /** The handle, with the run kept here moved into the core first: every call that sees the whole set. */
+  #settled(action: string): number {
+    const handle = this.#live(action);
+    if (this.#runHi !== 0) {
+      this.#core.abi.seqsetAddRange(handle, this.#runLo, this.#runHi);
+      this.#top = this.#runHi;
+      this.#runHi = 0;
+    }
+    return handle;
+  }
+
   /** Adds `seq`; true if it was not already present. */
   add(seq: number): boolean {
-    const handle = this.#live("add to the set");
-    return this.#core.abi.seqsetAdd(handle, checkSeq("add", seq)) === 1;
+    this.#live("add to the set");
+    checkSeq("add", seq);
+    if (seq > this.#top) {
+      const hi = this.#runHi;
+      if (hi === 0) {
+        this.#runLo = seq;
+        this.#runHi = seq;
+        return true;
+      }
+      if (seq === hi + 1) {
+        this.#runHi = seq;
+        return true;
+      }
+      if (seq >= this.#runLo && seq <= hi) return false;
+    }
+    const handle = this.#settled("add to the set");
+    if (seq > this.#top) this.#top = seq;
+    return this.#core.abi.seqsetAdd(handle, seq) === 1;
   }
 
   /** Adds every sequence from `lo` to `hi` inclusive; returns how many were new. */
   addRange(lo: number, hi: number): number {
-    const handle = this.#live("add a range to the set");
+    const handle = this.#settled("add a range to the set");
     checkSeq("add a range from", lo);
     checkSeq("add a range to", hi);
     if (lo > hi) throw invalidArgument(`Cannot add the range ${lo} to ${hi}: ${lo} is above ${hi}`);
+    if (hi > this.#top) this.#top = hi;
     return this.#core.abi.seqsetAddRange(handle, lo, hi);
   }
 
   /** Removes `seq`; true if it was present. */
   remove(seq: number): boolean {
-    const handle = this.#live("remove from the set");
-    return this.#core.abi.seqsetRemove(handle, checkSeq("remove", seq)) === 1;
+    const handle = this.#settled("remove from the set");
+    const core = this.#core;
+    const removed = core.abi.seqsetRemove(handle, checkSeq("remove", seq)) === 1;
+    if (removed && seq === this.#top) this.#top = core.abi.seqsetLast(handle);
+    return removed;
   }
 
   /** True if `seq` is in the set. */
   has(seq: number): boolean {
     const handle = this.#live("look up the set");
-    return this.#core.abi.seqsetHas(handle, checkSeq("look up", seq)) === 1;
+    checkSeq("look up", seq);
+    if (seq >= this.#runLo && seq <= this.#runHi) return true;
+    if (seq > this.#top) return false;
+    return this.#core.abi.seqsetHas(handle, seq) === 1;
   }
 
   /** How many sequences the set holds. */
   get size(): number {
-    return this.#core.abi.seqsetCount(this.#live("count the set"));
+    return this.#core.abi.seqsetCount(this.#settled("count the set"));
   }
 
   /** How many maximal runs of consecutive sequences the set holds. */
   get runCount(): number {
-    return this.#core.abi.seqsetRunCount(this.#live("count the runs of the set"));
+    return this.#core.abi.seqsetRunCount(this.#settled("count the runs of the set"));
   }
 
   /** The smallest sequence, or 0 when the set is empty. */
   get first(): number {
-    return this.#core.abi.seqsetFirst(this.#live("read the first sequence"));
+    return this.#core.abi.seqsetFirst(this.#settled("read the first sequence"));
   }
 
   /** The largest sequence, or 0 when the set is empty. */
   get last(): number {
-    return this.#core.abi.seqsetLast(this.#live("read the last sequence"));
+    this.#live("read the last sequence");
+    return this.#runHi !== 0 ? this.#runHi : this.#top;
   }
 
   /**
@@ -207,7 +256,7 @@ export class SequenceSet {
    * removed messages calls this per message; `runs` would build a batch).
    */
   nextAbsent(from: number): number {
-    const handle = this.#live("find the next absent sequence");
+    const handle = this.#settled("find the next absent sequence");
     const core = this.#core;
     let seq = from;
     while (seq <= MAX_SEQ && core.abi.seqsetHas(handle, seq) !== 0) {
@@ -232,7 +281,7 @@ export class SequenceSet {
   *#runsFrom(from: number): IterableIterator<[number, number]> {
     let next = from;
     for (;;) {
-      const handle = this.#live("list the runs of the set");
+      const handle = this.#settled("list the runs of the set");
       const core = this.#core;
       const ptr = batchRegion(core);
       const n = core.abi.seqsetRuns(handle, next, ptr, RUN_BATCH);
@@ -259,7 +308,7 @@ export class SequenceSet {
 
   /** The set's canonical encoding (layout in assembly/seqset.ts and FORMAT.md). */
   encode(): Uint8Array {
-    const handle = this.#live("encode the set");
+    const handle = this.#settled("encode the set");
     const core = this.#core;
     const size = core.abi.seqsetEncodedSize(handle);
     if (size < 0) throw outOfRange("Cannot encode the sequence set: it exceeds 2 GiB");
@@ -281,6 +330,8 @@ export class SequenceSet {
   /** Removes every sequence. */
   clear(): void {
     this.#core.abi.seqsetClear(this.#live("clear the set"));
+    this.#top = 0;
+    this.#runHi = 0;
   }
 
   /** Frees the set's core memory; later use throws ErrInvalidArgument. Idempotent. */
@@ -289,5 +340,7 @@ export class SequenceSet {
     orphans.unregister(this);
     this.#core.abi.seqsetFree(this.#handle);
     this.#handle = 0;
+    this.#top = 0;
+    this.#runHi = 0;
   }
 }

@@ -18,6 +18,7 @@ import {
   expireDue,
   type LimitedStore,
 } from "./limits.ts";
+import type { MessageTtls } from "./msg-ttls.ts";
 import { isDeleteMarker, markerHeaders } from "./subject-delete-markers.ts";
 import { TtlExpiry } from "./ttl-expiry.ts";
 import type { ExpiredMsg, StoredMsg, StreamLimits } from "./types.ts";
@@ -25,6 +26,73 @@ import { checkLimitsUpdate, type ResolvedLimits, readClock } from "./validate.ts
 
 /** How the limit rules find and remove an engine's messages; counts and TTLs are the policy's own. */
 export type EngineView = Omit<LimitedStore, "limitMsgs" | "limitBytes" | "ttls">;
+
+/**
+ * The engine with the policy's counts, as the limit rules see it. A class,
+ * not an object literal with getters: a literal's getters are new closures
+ * per store, so each store's view had a map of its own and the rules, run on
+ * every append, went megamorphic once a process held a few limited stores.
+ */
+class PolicyView implements LimitedStore {
+  protected readonly policy: StreamPolicy;
+  protected readonly engine: EngineView;
+
+  constructor(policy: StreamPolicy, engine: EngineView) {
+    this.policy = policy;
+    this.engine = engine;
+  }
+
+  get limitMsgs(): number {
+    return this.policy.msgs;
+  }
+
+  get limitBytes(): number {
+    return this.policy.bytes;
+  }
+
+  get ttls(): MessageTtls {
+    return this.policy.expiry.ttls;
+  }
+
+  subjectCount(subject: string): number {
+    return this.engine.subjectCount(subject);
+  }
+
+  removeOldest(): void {
+    this.engine.removeOldest();
+  }
+
+  trimSubject(subject: string, keep: number, entry?: unknown): void {
+    this.engine.trimSubject(subject, keep, entry);
+  }
+
+  oldestTimestamp(): bigint | null {
+    return this.engine.oldestTimestamp();
+  }
+
+  nextLive(seq: number): number {
+    return this.engine.nextLive(seq);
+  }
+
+  timestampOf(seq: number): bigint {
+    return this.engine.timestampOf(seq);
+  }
+
+  removeSeq(seq: number): void {
+    this.engine.removeSeq(seq);
+  }
+}
+
+/** What age expiry walks when expiries are watched: each message read before it goes (`expireWatched`). */
+class WatchedAgeView extends PolicyView {
+  override removeOldest(): void {
+    this.policy.expireWatched("first", "maxAge");
+  }
+
+  override removeSeq(seq: number): void {
+    this.policy.expireWatched(seq, "maxAge");
+  }
+}
 
 /** What a policy needs from its engine. */
 export interface PolicyHost {
@@ -52,7 +120,12 @@ export class StreamPolicy {
   readonly expiry: TtlExpiry;
   /** The engine as the rules see it, or null while no limit is set: the append path then skips them. */
   limited: LimitedStore | null = null;
-  private readonly view: LimitedStore;
+  /**
+   * Whether a limit can refuse a message (`maxMsgSize`, `maxBytes`, `discard:
+   * "new"`): a stream that only trims its head skips the admission checks.
+   */
+  admits = false;
+  private readonly view: PolicyView;
   private readonly now: () => bigint;
   private readonly host: PolicyHost;
   private ageTimer: ReturnType<typeof backgroundInterval> | null = null;
@@ -60,7 +133,8 @@ export class StreamPolicy {
    * What age expiry walks: the engine's view, or, when expiries are watched
    * (markers, `onExpire`), one that reads each message before removing it.
    */
-  private ageView: LimitedStore;
+  private ageView: PolicyView;
+  private readonly watchedAgeView: PolicyView;
   /** Subjects whose last message expired, owed a marker once the expiry pass ends. */
   private markersOwed: string[] = [];
   private placingMarkers = false;
@@ -78,17 +152,9 @@ export class StreamPolicy {
       (err) => host.onBackgroundError(err),
       () => this.placeMarkers(),
     );
-    const policy = this;
-    this.view = {
-      ...host.limitedView(),
-      get limitMsgs() {
-        return policy.msgs;
-      },
-      get limitBytes() {
-        return policy.bytes;
-      },
-      ttls: this.expiry.ttls,
-    };
+    const engine = host.limitedView();
+    this.view = new PolicyView(this, engine);
+    this.watchedAgeView = new WatchedAgeView(this, engine);
     this.ageView = this.view;
     this.configure();
   }
@@ -133,21 +199,34 @@ export class StreamPolicy {
 
   /** Refuses a message of `size` record bytes that the limits do not let in; changes nothing. */
   admit(subject: string, payloadBytes: number, size: number, action: string): void {
-    if (this.limited !== null)
+    if (this.admits && this.limited !== null)
       admit(this.limits, this.limited, subject, payloadBytes, size, action);
   }
 
-  /** After `storeMsg` appended `seq`, stamped `ts` by the store's clock. */
-  stored(subject: string, seq: number, ts: bigint, ttl: number): void {
+  /**
+   * After `storeMsg` appended `seq`, stamped `ts` by the store's clock.
+   * `entry` is the engine's record of `subject` when it holds it (see
+   * `LimitedStore.trimSubject`).
+   */
+  stored(subject: string, seq: number, ts: bigint, ttl: number, entry?: unknown): void {
     if (ttl !== 0) this.expiry.added(seq, ts, ttl, ts);
-    if (this.limited !== null) enforce(this.limits, this.limited, subject);
-    expireDue(this.limits, this.ageLimited(), this.expiry, ts);
+    if (this.limited !== null) enforce(this.limits, this.limited, subject, entry);
+    // Nothing can be due without an age limit or a pending TTL.
+    if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0)
+      expireDue(this.limits, this.ageLimited(), this.expiry, ts);
     this.placeMarkers();
   }
 
   /** After `storeRawMsg` appended `seq` with the caller's `ts`: the clock is read only when expiry needs it. */
-  storedRaw(subject: string, seq: number, ts: bigint, ttl: number, action: string): void {
-    if (this.limited !== null) enforce(this.limits, this.limited, subject);
+  storedRaw(
+    subject: string,
+    seq: number,
+    ts: bigint,
+    ttl: number,
+    action: string,
+    entry?: unknown,
+  ): void {
+    if (this.limited !== null) enforce(this.limits, this.limited, subject, entry);
     if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0 || ttl !== 0) {
       const now = readClock(this.now, action);
       if (ttl !== 0) this.expiry.added(seq, ts, ttl, now);
@@ -184,24 +263,12 @@ export class StreamPolicy {
     const { maxMsgs, maxBytes, maxMsgsPerSubject, maxMsgSize, maxAgeMs } = this.limits;
     const any = maxMsgs + maxBytes + maxMsgsPerSubject + maxMsgSize + maxAgeMs > 0;
     this.limited = any ? this.view : null;
-    const view = this.view;
-    this.ageView = this.watchesExpiry
-      ? {
-          ...view,
-          get limitMsgs() {
-            return view.limitMsgs;
-          },
-          get limitBytes() {
-            return view.limitBytes;
-          },
-          removeOldest: () => this.expireWatched("first", "maxAge"),
-          removeSeq: (seq) => this.expireWatched(seq, "maxAge"),
-        }
-      : view;
+    this.admits = maxMsgSize > 0 || maxBytes > 0 || this.limits.discard === "new";
+    this.ageView = this.watchesExpiry ? this.watchedAgeView : this.view;
   }
 
   /** The view age expiry walks, or null while no limit is set. */
-  private ageLimited(): LimitedStore | null {
+  private ageLimited(): PolicyView | null {
     return this.limited === null ? null : this.ageView;
   }
 
@@ -209,7 +276,8 @@ export class StreamPolicy {
    * Removes an expired message read first: `onExpire` hears of it, and the
    * last message of a subject (not itself a marker) is owed a marker.
    */
-  private expireWatched(which: number | "first", reason: ExpiredMsg["reason"]): void {
+  /** @internal */
+  expireWatched(which: number | "first", reason: ExpiredMsg["reason"]): void {
     const msg = this.host.readMsg(which);
     if (reason === "ttl") this.host.removeExpired(msg.seq);
     else if (which === "first") this.view.removeOldest();

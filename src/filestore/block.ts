@@ -141,6 +141,27 @@ export class Block {
     column[i] = size > SIZE_MAX ? 0 : ttl ? size | SIZE_TTL : size;
   }
 
+  /**
+   * setSubjectId and setSize at once, for an append to a block started
+   * under limits: one call and one bounds check on a path taken per message.
+   */
+  setColumns(seq: number, id: number, size: number, ttl: boolean): void {
+    const i = seq - this.first;
+    const ids = this.subjectIds;
+    const sizes = this.sizes;
+    if (ids === null || sizes === null || i >= ids.length || i >= sizes.length) {
+      this.setSubjectId(seq, id);
+      this.setSize(seq, size, ttl);
+      return;
+    }
+    ids[i] = id;
+    sizes[i] = size > SIZE_MAX ? 0 : ttl ? size | SIZE_TTL : size;
+    if (this.subjectIdSet !== null && !this.subjectIdSet.has(id)) {
+      this.subjectIdSet.add(id);
+      this.lastMatch = null;
+    }
+  }
+
   /** False when no message of the block can match the filter whose subject ids are `bits`. */
   mayMatch(bits: Uint8Array): boolean {
     const ids = this.subjectIdSet;

@@ -80,6 +80,7 @@ import {
   removeLockedDirectory,
 } from "./store-directory.ts";
 import { StoreLoad } from "./store-load.ts";
+import type { SubjectEntry } from "./subject-totals.ts";
 
 const _ALL = compileFilter("");
 const NO_PAYLOAD = new Uint8Array(0);
@@ -191,7 +192,8 @@ export class FileStore extends StoreLoad implements StreamStore {
     return {
       subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
       removeOldest: () => this.removeHead(),
-      removeOldestOf: (subject) => this.removeOldestOf(subject),
+      trimSubject: (subject, keep, entry) =>
+        this.trimSubject(subject, keep, entry as SubjectEntry | undefined),
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
       nextLive: (seq) => this.nextLiveSeq(seq),
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
@@ -210,13 +212,12 @@ export class FileStore extends StoreLoad implements StreamStore {
     const policy = this.policy;
     const msgTtl = policy.ttlFor(checkTtl(ttl, policy.limits.allowMsgTtl, "store message"));
     checkSeqRoom(this.lastSeq, 1, "store message");
-    if (policy.limited !== null)
-      this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
+    if (policy.admits) this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
     const ts = this.clock.read("store message");
     const seq = this.lastSeq + 1;
     if (entry !== undefined) entry.bytes = subjectBytes;
-    this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
-    policy.stored(subject, seq, ts, msgTtl);
+    const counted = this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
+    policy.stored(subject, seq, ts, msgTtl, counted);
     this.consumers.stored(seq);
     return { seq, ts };
   }
@@ -240,10 +241,10 @@ export class FileStore extends StoreLoad implements StreamStore {
     if (seq !== this.lastSeq + 1) {
       throw notNextSequence(Action.storeRawMsg, seq, this.lastSeq + 1);
     }
-    if (this.limited !== null)
+    if (this.policy.admits)
       this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store raw message");
     this.clock.split(ts);
-    this.appendMessage(
+    const counted = this.appendMessage(
       seq,
       ts,
       subject,
@@ -253,7 +254,7 @@ export class FileStore extends StoreLoad implements StreamStore {
       msgTtl,
       this.subjects.get(subject),
     );
-    this.policy.storedRaw(subject, seq, ts, msgTtl, "store raw message");
+    this.policy.storedRaw(subject, seq, ts, msgTtl, "store raw message", counted);
     this.consumers.stored(seq);
   }
 

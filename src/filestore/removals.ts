@@ -104,14 +104,25 @@ export abstract class Removals extends BulkLoads {
   }
 
   /**
-   * Removes the oldest message on `subject` for a per-subject limit. It is
-   * often the stream's first, as the head block's subject-id column tells
-   * without a search; its removal then joins the head range tombstone.
+   * Removes the oldest messages on `subject` until `keep` are left, for a
+   * per-subject limit, finding the subject once (not at all when the append
+   * that counted it hands its entry over). The oldest is often the
+   * stream's first, as the head block's subject-id column tells without a
+   * search; its removal then joins the head range tombstone.
    * @internal
    */
-  protected removeOldestOf(subject: string): void {
-    const entry = this.subjects.get(subject);
-    if (entry === undefined) return;
+  protected trimSubject(subject: string, keep: number, known?: SubjectEntry): void {
+    let entry = known ?? this.subjects.get(subject);
+    while (entry !== undefined && entry.msgs > keep) {
+      const totals = this.subjects;
+      this.removeOldestOf(subject, entry);
+      // Damage found by the removal rebuilds the totals (dropLost): the entry is another one then.
+      if (this.subjects !== totals) entry = this.subjects.get(subject);
+    }
+  }
+
+  /** Removes the oldest message on `subject`, whose entry is `entry`. @internal */
+  protected removeOldestOf(subject: string, entry: SubjectEntry): void {
     const seq = this.firstSeq;
     const head = this.blocks[0];
     const ids = head?.contains(seq) ? head.subjectIds : null;

@@ -85,7 +85,8 @@ export class SubjectTotals {
   /** Counts a message; `entry` is `get(subject)` when the caller already has it. */
   add(subject: string, seq: number, entry = this.get(subject), bytes?: number): SubjectEntry {
     if (entry === undefined) {
-      const created: SubjectEntry = { msgs: 1, first: seq, last: seq, bytes };
+      const created = newEntry(1, seq, seq);
+      created.bytes = bytes;
       this.named.set(subject, created);
       this.tokens?.set(subject, created);
       return created;
@@ -228,5 +229,14 @@ export class SubjectTotals {
 }
 
 function entryOf(recorded: CheckpointSubjects, i: number): SubjectEntry {
-  return { msgs: recorded.msgs(i), first: recorded.first(i), last: recorded.last(i) };
+  return newEntry(recorded.msgs(i), recorded.first(i), recorded.last(i));
+}
+
+/**
+ * An entry with every field present from the start: fields added later
+ * (an id, a stale first's bound) would give entries several maps, and the
+ * append and removal paths, which touch an entry per message, would see them all.
+ */
+function newEntry(msgs: number, first: number, last: number): SubjectEntry {
+  return { msgs, first, firstAtLeast: undefined, last, bytes: undefined, id: undefined };
 }

@@ -47,7 +47,11 @@ export abstract class BlockWrites extends BlockReads {
   /** Pending bytes that start a write-out (FLUSH_BYTES_*); 0 until the first append asks. */
   private flushBytes = 0;
 
-  /** Appends a message record; the caller has set `this.clock`'s halves to `ts`. @internal */
+  /**
+   * Appends a message record; the caller has set `this.clock`'s halves to
+   * `ts`. Returns the subject's entry, which counts it.
+   * @internal
+   */
   protected appendMessage(
     seq: number,
     ts: bigint,
@@ -57,7 +61,7 @@ export abstract class BlockWrites extends BlockReads {
     msg: Uint8Array,
     ttl: number,
     entry: SubjectEntry | undefined,
-  ): void {
+  ): SubjectEntry {
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttl);
     this.makeRoom(size);
     const start = this.buffer.used;
@@ -73,9 +77,13 @@ export abstract class BlockWrites extends BlockReads {
     this.lastSeq = seq;
     this.lastTs = ts;
     const counted = this.subjects.add(subject, seq, entry, subjectBytes);
-    if (block.subjectIds !== null) block.setSubjectId(seq, this.subjects.idOf(subject, counted));
-    if (block.sizes !== null) block.setSize(seq, size, ttl !== 0);
+    if (block.subjectIds !== null) {
+      const id = counted.id ?? this.subjects.idOf(subject, counted);
+      if (block.sizes !== null) block.setColumns(seq, id, size, ttl !== 0);
+      else block.setSubjectId(seq, id);
+    } else if (block.sizes !== null) block.setSize(seq, size, ttl !== 0);
     this.afterWrite();
+    return counted;
   }
 
   /** @internal */

@@ -133,6 +133,45 @@ export function seqsetSuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
           }
           toString = () => `add(${this.seq})`;
         }
+        /**
+         * Adds just above the largest sequence, as a limit removing the oldest
+         * messages does: the set keeps such a run outside the core until a
+         * call needs the whole set, so no size is read here.
+         */
+        class AddAbove implements fc.Command<Model, Real> {
+          readonly gap: number;
+          constructor(gap: number) {
+            this.gap = gap;
+          }
+          check = () => true;
+          run(m: Model, r: Real) {
+            let top = 0;
+            for (const s of m.set) if (s > top) top = s;
+            const seq = Math.min(top + 1 + this.gap, MAX_SEQ);
+            expect(r.set.add(seq)).toBe(!m.set.has(seq));
+            m.set.add(seq);
+            expect(r.set.last).toBe(Math.max(top, seq));
+          }
+          toString = () => `addAbove(+${this.gap})`;
+        }
+        /** Adds and looks up the `k`-th largest member or its neighbour, where a run kept outside the core lies. */
+        class NearTop implements fc.Command<Model, Real> {
+          readonly k: number;
+          readonly offset: number;
+          constructor(k: number, offset: number) {
+            this.k = k;
+            this.offset = offset;
+          }
+          check = () => true;
+          run(m: Model, r: Real) {
+            const sorted = [...m.set].sort((a, b) => b - a);
+            const seq = Math.min(Math.max((sorted[this.k] ?? 1) + this.offset, 1), MAX_SEQ);
+            expect(r.set.has(seq)).toBe(m.set.has(seq));
+            expect(r.set.add(seq)).toBe(!m.set.has(seq));
+            m.set.add(seq);
+          }
+          toString = () => `nearTop(${this.k}, ${this.offset})`;
+        }
         class AddRange implements fc.Command<Model, Real> {
           readonly lo: number;
           readonly span: number;
@@ -228,6 +267,11 @@ export function seqsetSuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
           [
             seqArb.map((s) => new Add(s)),
             seqArb.map((s) => new Add(s)),
+            fc.oneof(fc.constant(0), fc.constant(0), fc.nat(2)).map((g) => new AddAbove(g)),
+            fc.oneof(fc.constant(0), fc.constant(0), fc.nat(2)).map((g) => new AddAbove(g)),
+            fc
+              .tuple(fc.nat(4), fc.integer({ min: -2, max: 2 }))
+              .map(([k, offset]) => new NearTop(k, offset)),
             fc.tuple(seqArb, fc.nat(12)).map(([lo, span]) => new AddRange(lo, span)),
             seqArb.map((s) => new Remove(s)),
             seqArb.map((s) => new Remove(s)),
