@@ -12,12 +12,16 @@
  */
 import type { ByteWriter } from "../bytes.ts";
 import { corrupt } from "../errors.ts";
+import { getCore } from "../wasm/core.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 const EMPTY = -1;
 /** u32 subject length, then u64 msgs, first and last around the subject bytes. */
 const FIXED = 4 + 24;
+/** What `subjectsWalk` returns for a damaged entry (assembly/checkpoint.ts). */
+const WALK_ENDS_EARLY = -1;
+const WALK_OUT_OF_RANGE = -2;
 
 export class CheckpointSubjects {
   /** Entries recorded. */
@@ -61,46 +65,15 @@ export class CheckpointSubjects {
     // A count beyond what the bytes can hold is damage, not an allocation to make.
     if (count > (bytes.length - offset) / FIXED)
       throw fail(offset, "lists more subjects than it holds");
-    const starts = new Uint32Array(count + 1);
-    const hashes = new Uint32Array(count);
-    let at = offset;
-    for (let i = 0; i < count; i++) {
-      starts[i] = at - offset;
-      if (at + FIXED > bytes.length) throw fail(at, "ends early");
-      const length =
-        bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
-      const from = at + 4;
-      const to = from + length;
-      if (length < 0 || to + 24 > bytes.length) throw fail(at, "ends early");
-      let h = 0x811c9dc5;
-      let high = 0;
-      for (let k = from; k < to; k++) {
-        const b = bytes[k];
-        high |= b;
-        h = Math.imul(h ^ b, 0x01000193);
-      }
-      hashes[i] = h;
-      if (high >= 0x80) {
-        try {
-          decoder.decode(bytes.subarray(from, to));
-        } catch {
-          throw fail(from, "holds invalid UTF-8");
-        }
-      }
-      // msgs, first and last must be safe integers: the high halves below 2^21.
-      if (bytes[to + 7] >= 0x20 || bytes[to + 15] >= 0x20 || bytes[to + 23] >= 0x20)
-        throw fail(to, "holds an out-of-range integer");
-      at = to + 24;
-    }
+    const { starts, hashes, end } = walk(bytes, offset, count, fail);
     const table = buildTable(hashes, (i, j) =>
       sameBytes(bytes, offset + starts[i], offset + starts[j]),
     );
     if (typeof table === "number") {
       throw fail(offset + starts[table], "lists a subject twice");
     }
-    starts[count] = at - offset;
-    const subjects = new CheckpointSubjects(bytes.subarray(offset, at), starts, table);
-    return { subjects, end: at };
+    const subjects = new CheckpointSubjects(bytes.subarray(offset, end), starts, table);
+    return { subjects, end };
   }
 
   /** The entry index of `subject` not taken yet, or -1. */
@@ -200,6 +173,63 @@ export class CheckpointSubjects {
       this.scratch[k] = c;
     }
     return subject.length;
+  }
+}
+
+/**
+ * Walks the entries at `offset` in one core call (assembly/checkpoint.ts):
+ * their starts (relative to `offset`, one past the last too) and subject
+ * hashes; throws at the first damaged entry, UTF-8 included, in entry order.
+ */
+function walk(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  fail: (at: number, why: string) => Error,
+): { starts: Uint32Array; hashes: Uint32Array; end: number } {
+  const core = getCore();
+  const length = bytes.length - offset;
+  // One allocation: the entries, then the starts, the hashes and the non-ASCII flags.
+  const startsAt = (length + 3) & ~3;
+  const hashesAt = startsAt + (count + 1) * 4;
+  const flagsAt = hashesAt + count * 4;
+  const ptr = core.alloc(flagsAt + count);
+  try {
+    core.u8.set(bytes.subarray(offset), ptr);
+    const outcome = core.abi.subjectsWalk(
+      ptr,
+      length,
+      count,
+      ptr + startsAt,
+      ptr + hashesAt,
+      ptr + flagsAt,
+    );
+    const u32 = core.u32;
+    const result = core.abi.subjectsWalkResult() >>> 2;
+    const failed = outcome < 0 ? u32[result] : count;
+    const starts = u32.slice((ptr + startsAt) >>> 2, ((ptr + startsAt) >>> 2) + count + 1);
+    // An entry out of range was flagged before its integers were checked.
+    const flagged = outcome === WALK_OUT_OF_RANGE ? failed + 1 : failed;
+    if (outcome !== 0) {
+      const flags = core.u8;
+      for (let i = 0; i < flagged; i++) {
+        if (flags[ptr + flagsAt + i] === 0) continue;
+        const from = offset + starts[i] + 4;
+        const to = from + core.view.getUint32(ptr + starts[i], true);
+        try {
+          decoder.decode(bytes.subarray(from, to));
+        } catch {
+          throw fail(from, "holds invalid UTF-8");
+        }
+      }
+    }
+    if (outcome === WALK_ENDS_EARLY) throw fail(offset + u32[result + 1], "ends early");
+    if (outcome === WALK_OUT_OF_RANGE)
+      throw fail(offset + u32[result + 1], "holds an out-of-range integer");
+    const hashes = u32.slice((ptr + hashesAt) >>> 2, ((ptr + hashesAt) >>> 2) + count);
+    return { starts, hashes, end: offset + starts[count] };
+  } finally {
+    core.free(ptr);
   }
 }
 
