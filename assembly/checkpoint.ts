@@ -16,8 +16,8 @@ const WALK_ENDS_EARLY: i32 = -1;
 const WALK_OUT_OF_RANGE: i32 = -2;
 
 /**
- * Walks `count` entries from the start of the `len` bytes at `bytes`.
- * Per entry: its offset into the u32s at `starts`, the
+ * Walks `count` entries of the `len` bytes at `bytes`, from offset `at`.
+ * Per entry: its offset (in `bytes`) into the u32s at `starts`, the
  * FNV-1a hash of its subject into the u32s at `hashes`, and into the bytes at
  * `nonAscii` 1 when its subject holds a byte of 0x80 or more, else 0. Returns
  * how many entries hold such a byte, or WALK_ENDS_EARLY (an entry runs past
@@ -28,12 +28,13 @@ const WALK_OUT_OF_RANGE: i32 = -2;
 export function subjectsWalk(
   bytes: usize,
   len: u32,
+  at: u32,
   count: u32,
   starts: usize,
   hashes: usize,
   nonAscii: usize,
 ): i32 {
-  let offset: u64 = 0;
+  let offset = <u64>at;
   const end = <u64>len;
   let flagged: i32 = 0;
   for (let i: u32 = 0; i < count; i++) {

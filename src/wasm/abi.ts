@@ -176,7 +176,7 @@ export interface ArchiveAbi {
 
 /**
  * The checkpoint's subject entries walked at open (assembly/checkpoint.ts):
- * per entry its start, subject hash and a non-ASCII flag; returns how many
+ * per entry its offset, subject hash and a non-ASCII flag; returns how many
  * are flagged, or -1 (ends early) / -2 (an integer out of range) with the
  * entry's index and offset as two u32 at `subjectsWalkResult()`.
  */
@@ -184,6 +184,7 @@ export interface CheckpointAbi {
   subjectsWalk(
     bytes: number,
     len: number,
+    at: number,
     count: number,
     starts: number,
     hashes: number,

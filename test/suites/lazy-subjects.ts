@@ -209,6 +209,25 @@ export function lazySubjectsSuite({ describe, it, expect }: TestApi, ctx: Runtim
       expect(failure(encode(["a", "b"]).subarray(0, 89))).toBe(
         "Checkpoint x ends early at offset 61",
       );
+      // Past the walk's first chunk of 65,536 entries: read whole, and damage found where it is.
+      const many = Array.from({ length: 70_000 }, (_, i) => (i === 69_000 ? "é" : `s.${i}`));
+      const big = CheckpointSubjects.read(encode(many), at, many.length, "x").subjects;
+      expect([big.find("s.0"), big.find("s.65536"), big.find("é"), big.find("s.69999")]).toEqual([
+        0, 65_536, 69_000, 69_999,
+      ]);
+      expect([big.subject(65_535), big.last(65_536)]).toStrictEqual(["s.65535", 1]);
+      const late = encode(many);
+      const entry = (i: number) =>
+        at + 28 * i + many.slice(0, i).reduce((n, m) => n + enc(m).length, 0);
+      late[entry(69_000) + 4] = 0xc3;
+      late[entry(69_000) + 5] = 0x28;
+      expect(failure(late, many.length)).toBe(
+        `Checkpoint x holds invalid UTF-8 at offset ${entry(69_000) + 4}`,
+      );
+      late[entry(66_000) + 4 + 7 + 23] = 0x20;
+      expect(failure(late, many.length)).toBe(
+        `Checkpoint x holds an out-of-range integer at offset ${entry(66_000) + 4 + 7}`,
+      );
       // Valid UTF-8 beyond ASCII passes, and is found again by its bytes.
       const wide = CheckpointSubjects.read(encode(["日", "a", "é.b"]), at, 3, "x").subjects;
       expect([wide.find("é.b"), wide.find("日"), wide.subject(0)]).toStrictEqual([2, 0, "日"]);
