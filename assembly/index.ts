@@ -10,3 +10,4 @@ export * from "./seqset";
 export * from "./snappy";
 export * from "./chacha20poly1305";
 export * from "./archive";
+export * from "./checkpoint";

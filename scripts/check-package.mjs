@@ -40,9 +40,11 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * block-file-reader.ts, the record-size columns of limit removals, the
  * sealed archive's binding, collection hints, store-load.ts, sync-task.ts,
  * and their README and FORMAT sections: 413 kB packed, 1404 kB unpacked;
- * then the README's performance tables of that work: 416 kB, 1411 kB).
+ * then the README's performance tables of that work: 416 kB, 1411 kB;
+ * then the core's subject intern table and checkpoint walk, the copy-ahead
+ * reads, the provisional cache and the limits' fast paths: 424 kB, 1437 kB).
  */
-const BUDGET = { packed: 420_000, unpacked: 1_420_000 };
+const BUDGET = { packed: 430_000, unpacked: 1_450_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [

@@ -12,12 +12,18 @@
  */
 import type { ByteWriter } from "../bytes.ts";
 import { corrupt } from "../errors.ts";
+import { getCore } from "../wasm/core.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 const EMPTY = -1;
 /** u32 subject length, then u64 msgs, first and last around the subject bytes. */
 const FIXED = 4 + 24;
+/** What `subjectsWalk` returns for a damaged entry (assembly/checkpoint.ts). */
+const WALK_ENDS_EARLY = -1;
+const WALK_OUT_OF_RANGE = -2;
+/** Entries per walk call: its output stays small whatever the count (a million subjects). */
+const WALK_CHUNK = 1 << 16;
 
 export class CheckpointSubjects {
   /** Entries recorded. */
@@ -48,59 +54,31 @@ export class CheckpointSubjects {
   /**
    * Reads `count` entries (u32 length, subject bytes, u64 msgs, first, last)
    * from `bytes` at `offset`; returns them and the offset past them.
-   * `bytes` is kept (not copied): it must not change afterwards.
+   * `bytes` is kept (not copied): it must not change afterwards. `inCore`
+   * is where a copy of `bytes` sits in core memory, if the caller has one
+   * (the checkpoint's checksum is computed there): the walk reads it.
    */
   static read(
     bytes: Uint8Array,
     offset: number,
     count: number,
     file: string,
+    inCore: number | null = null,
   ): { subjects: CheckpointSubjects; end: number } {
     const fail = (at: number, why: string) =>
       corrupt(`Checkpoint ${file} ${why} at offset ${at}`, { file, offset: at });
     // A count beyond what the bytes can hold is damage, not an allocation to make.
     if (count > (bytes.length - offset) / FIXED)
       throw fail(offset, "lists more subjects than it holds");
-    const starts = new Uint32Array(count + 1);
-    const hashes = new Uint32Array(count);
-    let at = offset;
-    for (let i = 0; i < count; i++) {
-      starts[i] = at - offset;
-      if (at + FIXED > bytes.length) throw fail(at, "ends early");
-      const length =
-        bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
-      const from = at + 4;
-      const to = from + length;
-      if (length < 0 || to + 24 > bytes.length) throw fail(at, "ends early");
-      let h = 0x811c9dc5;
-      let high = 0;
-      for (let k = from; k < to; k++) {
-        const b = bytes[k];
-        high |= b;
-        h = Math.imul(h ^ b, 0x01000193);
-      }
-      hashes[i] = h;
-      if (high >= 0x80) {
-        try {
-          decoder.decode(bytes.subarray(from, to));
-        } catch {
-          throw fail(from, "holds invalid UTF-8");
-        }
-      }
-      // msgs, first and last must be safe integers: the high halves below 2^21.
-      if (bytes[to + 7] >= 0x20 || bytes[to + 15] >= 0x20 || bytes[to + 23] >= 0x20)
-        throw fail(to, "holds an out-of-range integer");
-      at = to + 24;
-    }
+    const { starts, hashes, end } = walk(bytes, offset, count, fail, inCore);
     const table = buildTable(hashes, (i, j) =>
       sameBytes(bytes, offset + starts[i], offset + starts[j]),
     );
     if (typeof table === "number") {
       throw fail(offset + starts[table], "lists a subject twice");
     }
-    starts[count] = at - offset;
-    const subjects = new CheckpointSubjects(bytes.subarray(offset, at), starts, table);
-    return { subjects, end: at };
+    const subjects = new CheckpointSubjects(bytes.subarray(offset, end), starts, table);
+    return { subjects, end };
   }
 
   /** The entry index of `subject` not taken yet, or -1. */
@@ -200,6 +178,72 @@ export class CheckpointSubjects {
       this.scratch[k] = c;
     }
     return subject.length;
+  }
+}
+
+/**
+ * Walks the entries at `offset` by core calls (assembly/checkpoint.ts), a
+ * chunk of entries at a time: their starts (relative to `offset`, one past
+ * the last too) and subject hashes; throws at the first damaged entry, UTF-8
+ * included, in entry order. `inCore` is where `bytes` already sits in core
+ * memory, if it does; else the entries are copied there for the walk.
+ */
+function walk(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  fail: (at: number, why: string) => Error,
+  inCore: number | null,
+): { starts: Uint32Array; hashes: Uint32Array; end: number } {
+  const core = getCore();
+  const length = bytes.length - offset;
+  const chunk = Math.min(count, WALK_CHUNK);
+  // Per chunk: the starts (one more), the hashes, the non-ASCII flags.
+  const room = (chunk + 1) * 4 + chunk * 4 + chunk;
+  const copy = inCore === null ? core.alloc(length + room) : null;
+  const out = copy === null ? core.alloc(room) : copy + ((length + 3) & ~3);
+  const starts = new Uint32Array(count + 1);
+  const hashes = new Uint32Array(count);
+  try {
+    if (copy !== null) core.u8.set(bytes.subarray(offset), copy);
+    const entries = copy ?? (inCore as number) + offset;
+    const startsOut = out >>> 2;
+    const hashesOut = startsOut + chunk + 1;
+    const flagsOut = out + (chunk * 2 + 1) * 4;
+    let at = 0;
+    for (let first = 0; first < count; first += chunk) {
+      const n = Math.min(chunk, count - first);
+      const outcome = core.abi.subjectsWalk(entries, length, at, n, out, hashesOut << 2, flagsOut);
+      const u32 = core.u32;
+      const result = core.abi.subjectsWalkResult() >>> 2;
+      const walked = outcome < 0 ? u32[result] : n;
+      starts.set(u32.subarray(startsOut, startsOut + walked), first);
+      // An entry out of range was flagged before its integers were checked.
+      const flagged = outcome === WALK_OUT_OF_RANGE ? walked + 1 : walked;
+      if (outcome === WALK_OUT_OF_RANGE) starts[first + walked] = u32[startsOut + walked];
+      if (outcome !== 0) {
+        const u8 = core.u8;
+        for (let i = 0; i < flagged; i++) {
+          if (u8[flagsOut + i] === 0) continue;
+          const from = offset + starts[first + i] + 4;
+          const to = from + core.view.getUint32(entries + starts[first + i], true);
+          try {
+            decoder.decode(bytes.subarray(from, to));
+          } catch {
+            throw fail(from, "holds invalid UTF-8");
+          }
+        }
+      }
+      if (outcome === WALK_ENDS_EARLY) throw fail(offset + u32[result + 1], "ends early");
+      if (outcome === WALK_OUT_OF_RANGE)
+        throw fail(offset + u32[result + 1], "holds an out-of-range integer");
+      hashes.set(u32.subarray(hashesOut, hashesOut + n), first);
+      at = u32[startsOut + n];
+    }
+    starts[count] = at;
+    return { starts, hashes, end: offset + at };
+  } finally {
+    core.free(copy ?? out);
   }
 }
 

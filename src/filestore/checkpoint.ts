@@ -108,12 +108,25 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     throw corrupt(`Checkpoint ${file} is too short (${bytes.length} bytes)`, { file, offset: 0 });
   const body = bytes.subarray(0, bytes.length - 8);
   const stored = bytes.subarray(bytes.length - 8);
-  // The checksum first: a flipped bit in the version field is damage (the blocks are
-  // scanned instead), not a newer format that refuses the whole store. Every version
-  // keeps this trailing checksum, so the two stay apart (FORMAT.md).
-  if (!equalBytes(checksum(body), stored)) {
-    throw corrupt(`Checkpoint ${file} fails its checksum`, { file, offset: body.length });
+  // One copy in core memory serves the checksum and the walk of the subjects.
+  const core = getCore();
+  const inCore = core.alloc(body.length);
+  try {
+    core.u8.set(body, inCore);
+    // The checksum first: a flipped bit in the version field is damage (the blocks are
+    // scanned instead), not a newer format that refuses the whole store. Every version
+    // keeps this trailing checksum, so the two stay apart (FORMAT.md).
+    if (!equalBytes(checksumInCore(inCore, body.length), stored)) {
+      throw corrupt(`Checkpoint ${file} fails its checksum`, { file, offset: body.length });
+    }
+    return decodeBody(body, file, inCore);
+  } finally {
+    core.free(inCore);
   }
+}
+
+/** The checkpoint's body, its checksum passed; `inCore` is where a copy of it sits in core memory. */
+function decodeBody(body: Uint8Array, file: string, inCore: number): Checkpoint {
   const r = new ByteReader(body, `Checkpoint ${file}`, file);
   if (r.u32() !== CHECKPOINT_MAGIC)
     throw corrupt(`${file} is not a jetstore checkpoint`, { file, offset: 0 });
@@ -146,7 +159,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     });
   }
   const count = r.u32();
-  const section = CheckpointSubjects.read(body, r.offset, count, file);
+  const section = CheckpointSubjects.read(body, r.offset, count, file, inCore);
   r.offset = section.end;
   const subjects = section.subjects;
   const ttls: Array<[number, number]> = [];
@@ -169,12 +182,18 @@ function checksum(bytes: Uint8Array): Uint8Array {
   const ptr = core.alloc(Math.max(bytes.length, 1));
   try {
     core.u8.set(bytes, ptr);
-    core.abi.xxh64(ptr, bytes.length, 0, 0);
-    const at = core.abi.xxh64Result();
-    return core.u8.slice(at, at + 8);
+    return checksumInCore(ptr, bytes.length);
   } finally {
     core.free(ptr);
   }
+}
+
+/** xxHash64 (seed 0) of the `length` bytes at `ptr` in core memory. */
+function checksumInCore(ptr: number, length: number): Uint8Array {
+  const core = getCore();
+  core.abi.xxh64(ptr, length, 0, 0);
+  const at = core.abi.xxh64Result();
+  return core.u8.slice(at, at + 8);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

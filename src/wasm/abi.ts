@@ -187,6 +187,25 @@ export interface ArchiveAbi {
   ): number;
 }
 
+/**
+ * The checkpoint's subject entries walked at open (assembly/checkpoint.ts):
+ * per entry its offset, subject hash and a non-ASCII flag; returns how many
+ * are flagged, or -1 (ends early) / -2 (an integer out of range) with the
+ * entry's index and offset as two u32 at `subjectsWalkResult()`.
+ */
+export interface CheckpointAbi {
+  subjectsWalk(
+    bytes: number,
+    len: number,
+    at: number,
+    count: number,
+    starts: number,
+    hashes: number,
+    nonAscii: number,
+  ): number;
+  subjectsWalkResult(): number;
+}
+
 /** Everything the core exports; each area adds its own interface here. */
 export type CoreAbi = MemoryAbi &
   XxHashAbi &
@@ -197,4 +216,5 @@ export type CoreAbi = MemoryAbi &
   SeqsetAbi &
   SnappyAbi &
   ChaChaAbi &
-  ArchiveAbi;
+  ArchiveAbi &
+  CheckpointAbi;
