@@ -54,7 +54,8 @@ export function copyPoolSuite({ describe, it, expect }: TestApi, ctx: RuntimeCon
       expect(next[0]).toBe(77);
       // A transferred run is not served from.
       const moved = copyAhead(src, 22_000, 22_010, src.length, owner);
-      structuredClone(moved.buffer, { transfer: [moved.buffer] });
+      const buffer = moved.buffer as ArrayBuffer;
+      structuredClone(buffer, { transfer: [buffer] });
       expect([...copyAhead(src, 22_020, 22_030, src.length, owner)]).toStrictEqual(
         expected(22_020, 22_030),
       );

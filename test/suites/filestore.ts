@@ -1046,7 +1046,8 @@ function cacheTests({ describe, it, expect }: TestApi, adapter: AdapterFixture):
             expect(plain(msg)).toStrictEqual(written.get(msg.seq));
         }
         // A caller may transfer a message's buffer away; later reads are unaffected.
-        structuredClone(second[5].msg.buffer, { transfer: [second[5].msg.buffer] });
+        const buffer = second[5].msg.buffer as ArrayBuffer;
+        structuredClone(buffer, { transfer: [buffer] });
         expect(plain(reopened.loadNextMsg(">", true, 7))).toStrictEqual(written.get(7));
         expect(scan().length).toBe(299);
         await reopened.close();
