@@ -167,10 +167,14 @@ function median(values: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** A Markdown table: the first row is the header, followed by its separator row. */
 function printTable(rows: string[][]): void {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  for (const row of rows)
-    console.log(`| ${row.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`);
+  const line = (row: string[]) => `| ${row.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
+  rows.forEach((row, i) => {
+    console.log(line(row));
+    if (i === 0) console.log(line(widths.map((w) => "-".repeat(w))));
+  });
 }
 
 /**
