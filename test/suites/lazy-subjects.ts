@@ -148,75 +148,55 @@ export function lazySubjectsSuite({ describe, it, expect }: TestApi, ctx: Runtim
     });
 
     it("refuses a section that lists a subject twice, claims more than it holds, or ends early", () => {
-      const encode = (names: string[]) => {
-        const bytes = encodeCheckpoint({
-          lastSeq: 1,
-          lastTs: 1n,
-          blocks: [],
-          subjects: names.map((subject) => ({ subject, msgs: 1, first: 1, last: 1 })),
-          ttls: [],
-          never: [],
-        });
-        return bytes.subarray(0, bytes.length - 8);
-      };
       const at = 32;
-      expect(codeOf(() => CheckpointSubjects.read(encode(["a", "b", "a"]), at, 3, "x"))).toBe(
-        "ErrCorrupt",
-      );
-      expect(codeOf(() => CheckpointSubjects.read(encode(["a"]), at, 2 ** 30, "x"))).toBe(
+      expect(
+        codeOf(() => CheckpointSubjects.read(subjectSection(["a", "b", "a"]), at, 3, "x")),
+      ).toBe("ErrCorrupt");
+      expect(codeOf(() => CheckpointSubjects.read(subjectSection(["a"]), at, 2 ** 30, "x"))).toBe(
         "ErrCorrupt",
       );
       expect(
-        codeOf(() => CheckpointSubjects.read(encode(["a", "b"]).subarray(0, 60), at, 2, "x")),
+        codeOf(() =>
+          CheckpointSubjects.read(subjectSection(["a", "b"]).subarray(0, 60), at, 2, "x"),
+        ),
       ).toBe("ErrCorrupt");
     });
 
     it("names where a damaged entry fails and why, the first damage in entry order", () => {
-      const encode = (names: string[]) => {
-        const bytes = encodeCheckpoint({
-          lastSeq: 1,
-          lastTs: 1n,
-          blocks: [],
-          subjects: names.map((subject) => ({ subject, msgs: 1, first: 1, last: 1 })),
-          ttls: [],
-          never: [],
-        });
-        return bytes.slice(0, bytes.length - 8);
-      };
       // Entries from 32: "a" is its length at 32, its byte at 36, msgs, first, last at 37..60;
       // "b" starts at 61, its byte at 65, its integers at 66..89; "日" (3 bytes) the same way.
       const at = 32;
       const failure = (bytes: Uint8Array, count = 2) =>
         errorOf(() => CheckpointSubjects.read(bytes, at, count, "x")).message;
-      const badUtf8 = encode(["a", "b"]);
+      const badUtf8 = subjectSection(["a", "b"]);
       badUtf8[65] = 0xff;
       expect(failure(badUtf8)).toBe("Checkpoint x holds invalid UTF-8 at offset 65");
-      const tooLarge = encode(["a", "b"]);
+      const tooLarge = subjectSection(["a", "b"]);
       tooLarge[66 + 23] = 0x20;
       expect(failure(tooLarge)).toBe("Checkpoint x holds an out-of-range integer at offset 66");
       // The UTF-8 of an earlier entry, and of the same one, fails before a later check.
-      const both = encode(["a", "b"]);
+      const both = subjectSection(["a", "b"]);
       both[36] = 0x80;
       both[66 + 7] = 0x40;
       expect(failure(both)).toBe("Checkpoint x holds invalid UTF-8 at offset 36");
-      const same = encode(["a", "b"]);
+      const same = subjectSection(["a", "b"]);
       same[65] = 0xc0;
       same[66 + 15] = 0x20;
       expect(failure(same)).toBe("Checkpoint x holds invalid UTF-8 at offset 65");
-      const long = encode(["a", "b"]);
+      const long = subjectSection(["a", "b"]);
       long.set([0xff, 0xff, 0xff, 0xff], 61);
       expect(failure(long)).toBe("Checkpoint x ends early at offset 61");
-      expect(failure(encode(["a", "b"]).subarray(0, 89))).toBe(
+      expect(failure(subjectSection(["a", "b"]).subarray(0, 89))).toBe(
         "Checkpoint x ends early at offset 61",
       );
       // Past the walk's first chunk of 65,536 entries: read whole, and damage found where it is.
       const many = Array.from({ length: 70_000 }, (_, i) => (i === 69_000 ? "é" : `s.${i}`));
-      const big = CheckpointSubjects.read(encode(many), at, many.length, "x").subjects;
+      const big = CheckpointSubjects.read(subjectSection(many), at, many.length, "x").subjects;
       expect([big.find("s.0"), big.find("s.65536"), big.find("é"), big.find("s.69999")]).toEqual([
         0, 65_536, 69_000, 69_999,
       ]);
       expect([big.subject(65_535), big.last(65_536)]).toStrictEqual(["s.65535", 1]);
-      const late = encode(many);
+      const late = subjectSection(many);
       const entry = (i: number) =>
         at + 28 * i + many.slice(0, i).reduce((n, m) => n + enc(m).length, 0);
       late[entry(69_000) + 4] = 0xc3;
@@ -229,7 +209,7 @@ export function lazySubjectsSuite({ describe, it, expect }: TestApi, ctx: Runtim
         `Checkpoint x holds an out-of-range integer at offset ${entry(66_000) + 4 + 7}`,
       );
       // Valid UTF-8 beyond ASCII passes, and is found again by its bytes.
-      const wide = CheckpointSubjects.read(encode(["日", "a", "é.b"]), at, 3, "x").subjects;
+      const wide = CheckpointSubjects.read(subjectSection(["日", "a", "é.b"]), at, 3, "x").subjects;
       expect([wide.find("é.b"), wide.find("日"), wide.subject(0)]).toStrictEqual([2, 0, "日"]);
     });
   });
@@ -356,4 +336,17 @@ function lastEntryAt(b: Uint8Array, end: number): number {
     if (at >= 0 && view.getUint32(at, true) === length) return at;
   }
   throw new Error("no subject entry found");
+}
+
+/** A checkpoint holding one message on each of `names`, without its trailing checksum. */
+function subjectSection(names: string[]): Uint8Array {
+  const bytes = encodeCheckpoint({
+    lastSeq: 1,
+    lastTs: 1n,
+    blocks: [],
+    subjects: names.map((subject) => ({ subject, msgs: 1, first: 1, last: 1 })),
+    ttls: [],
+    never: [],
+  });
+  return bytes.slice(0, bytes.length - 8);
 }
