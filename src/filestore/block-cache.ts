@@ -39,10 +39,8 @@ export class BlockCache {
   private readonly core = getCore();
   private readonly entries = new Map<number, CachedBlock>();
   private total = 0;
-  /** Blocks put provisionally, oldest first; an entry promoted or dropped since is skipped. */
-  private readonly provisionalOrder: number[] = [];
-  /** Where trimming resumes in `provisionalOrder`. */
-  private provisionalHead = 0;
+  /** Blocks held provisionally, oldest first (a Set keeps insertion order). */
+  private readonly provisional = new Set<number>();
   private provisionalBytes = 0;
   readonly budget: number;
 
@@ -58,6 +56,7 @@ export class BlockCache {
       if (promote && entry.provisional) {
         entry.provisional = false;
         this.provisionalBytes -= entry.length;
+        this.provisional.delete(blockNumber);
       }
     }
     return entry;
@@ -90,7 +89,7 @@ export class BlockCache {
     this.entries.set(blockNumber, entry);
     this.total += length;
     if (provisional) {
-      this.provisionalOrder.push(blockNumber);
+      this.provisional.add(blockNumber);
       this.provisionalBytes += length;
       this.trimProvisional(blockNumber);
     }
@@ -108,6 +107,7 @@ export class BlockCache {
     const entry = this.entries.get(blockNumber);
     if (entry === undefined) return;
     this.entries.delete(blockNumber);
+    this.provisional.delete(blockNumber);
     this.forget(entry);
   }
 
@@ -122,8 +122,7 @@ export class BlockCache {
     }
     this.entries.clear();
     this.total = 0;
-    this.provisionalOrder.length = 0;
-    this.provisionalHead = 0;
+    this.provisional.clear();
     this.provisionalBytes = 0;
   }
 
@@ -151,25 +150,11 @@ export class BlockCache {
     }
   }
 
-  /** Holds provisional blocks to PROVISIONAL_SHARE, sparing block `keep`. */
+  /** Holds provisional blocks to PROVISIONAL_SHARE, oldest out first, sparing block `keep`. */
   private trimProvisional(keep: number): void {
-    const order = this.provisionalOrder;
-    while (this.provisionalBytes > PROVISIONAL_SHARE && this.provisionalHead < order.length) {
-      const n = order[this.provisionalHead++];
-      if (n !== keep && this.entries.get(n)?.provisional === true) this.drop(n);
-    }
-    // Entries promoted since they were put stay listed until the head passes them: compact now and then.
-    if (order.length > 64 && order.length > 2 * (order.length - this.provisionalHead)) {
-      order.splice(0, this.provisionalHead);
-      this.provisionalHead = 0;
-    }
-    if (order.length > 64 + 4 * this.entries.size) {
-      const live = order
-        .slice(this.provisionalHead)
-        .filter((n) => this.entries.get(n)?.provisional === true);
-      order.length = 0;
-      order.push(...live);
-      this.provisionalHead = 0;
+    for (const n of this.provisional) {
+      if (this.provisionalBytes <= PROVISIONAL_SHARE) return;
+      if (n !== keep) this.drop(n);
     }
   }
 

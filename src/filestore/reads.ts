@@ -54,6 +54,7 @@ import {
   readMessage,
   readSubject,
 } from "./message-reader.ts";
+import { located, type RecordLocation } from "./record-location.ts";
 import { blockPath } from "./recovery.ts";
 import { FileStoreBase } from "./store-base.ts";
 import { NO_SUBJECT } from "./subject-totals.ts";
@@ -581,30 +582,6 @@ export abstract class BlockReads extends FileStoreBase {
     }
     throw nothingBefore(start, this.range());
   }
-}
-
-/** A record's place in core memory: `available` bytes from `ptr`, at `offset` of its block. @internal */
-export interface RecordLocation {
-  ptr: number;
-  available: number;
-  offset: number;
-  /** The cached block holding the record when its bytes were verified since they were read (see CachedBlock). */
-  trusted: CachedBlock | null;
-}
-
-const location: RecordLocation = { ptr: 0, available: 0, offset: 0, trusted: null };
-
-function located(
-  ptr: number,
-  available: number,
-  offset: number,
-  trusted: CachedBlock | null,
-): RecordLocation {
-  location.ptr = ptr;
-  location.available = available;
-  location.offset = offset;
-  location.trusted = trusted;
-  return location;
 }
 
 /** A scan's damaged records stay out of the subject column. */
