@@ -7,6 +7,8 @@
 // of structs so each column is a plain typed array in JavaScript (no DataView
 // per field), and so the verify-only path can skip columns it does not need.
 import {
+  REC_FLAG_SKIP,
+  REC_FLAG_TOMBSTONE,
   REC_FLAG_TTL,
   REC_HEADER_SIZE,
   REC_OFF_FLAGS,
@@ -86,4 +88,44 @@ export function scanRecords(
   store<u32>(SCANNED, offset, 0);
   store<i32>(SCANNED, status, 4);
   return <i32>count;
+}
+
+/**
+ * Builds a block's offset index in one call: verifies every record from
+ * `buf + start` to `buf + len` as scanRecords does and writes the offset of
+ * each message with sequence `first + i` (i < `count`) to `indexOut` (u32
+ * each; 0xffffffff where no message is). Returns the records walked; the
+ * result area holds the stop offset and status as scanRecords leaves them.
+ * A block that does not verify to its end is the caller's to rescan slowly.
+ */
+export function indexRecords(
+  buf: usize,
+  len: u32,
+  start: u32,
+  first: f64,
+  count: u32,
+  indexOut: usize,
+): i32 {
+  memory.fill(indexOut, 0xff, <usize>count << 2);
+  const low = <u64>first;
+  let offset = start;
+  let walked: i32 = 0;
+  let status: i32 = STATUS_OK;
+  while (offset < len) {
+    const p = buf + <usize>offset;
+    const length = checkRecord(p, len - offset);
+    if (length < 0) {
+      status = -length;
+      break;
+    }
+    if ((load<u8>(p, REC_OFF_FLAGS) & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP)) == 0) {
+      const i = load<u64>(p, REC_OFF_SEQ) - low;
+      if (i < <u64>count) store<u32>(indexOut + (<usize>i << 2), offset);
+    }
+    offset += <u32>length;
+    walked++;
+  }
+  store<u32>(SCANNED, offset, 0);
+  store<i32>(SCANNED, status, 4);
+  return walked;
 }

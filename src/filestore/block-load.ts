@@ -13,6 +13,7 @@ import {
   FORMAT_VERSION,
   REC_FLAG_SKIP,
   REC_FLAG_TOMBSTONE,
+  STATUS_OK,
 } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
@@ -67,10 +68,33 @@ export function loadBlock(
 
 /** Builds the offset index of a block from its bytes; sequences are placed, counts untouched. */
 export function indexBlock(block: Block, entry: CachedBlock): void {
+  const count = Math.max(0, block.last - block.first + 1);
+  block.damage = null;
+  block.offsets = indexInCore(block.first, count, entry) ?? indexByScan(block, entry, count);
+}
+
+/**
+ * The index built by one core call, or null when the block does not verify to
+ * its end (the scan then finds and notes the damage). A visit per record in
+ * JavaScript cost about as much as verifying it.
+ */
+function indexInCore(first: number, count: number, entry: CachedBlock): Uint32Array | null {
+  const core = getCore();
+  const out = core.alloc(Math.max(4, count * 4));
+  try {
+    core.abi.indexRecords(entry.ptr, entry.length, BLOCK_HEADER_SIZE, first, count, out);
+    const result = core.abi.scanResult() >>> 2;
+    if (core.i32[result + 1] !== STATUS_OK || core.u32[result] !== entry.length) return null;
+    return core.u32.slice(out >>> 2, (out >>> 2) + count);
+  } finally {
+    core.free(out);
+  }
+}
+
+function indexByScan(block: Block, entry: CachedBlock, count: number): Uint32Array {
   const first = block.first;
   const last = block.last;
-  const index = new Uint32Array(Math.max(0, last - first + 1)).fill(0xffffffff);
-  block.damage = null;
+  const index = new Uint32Array(count).fill(0xffffffff);
   // A damaged record keeps no index entry (reading its message reports it corrupt)
   // and is noted for the `lost` report.
   const note = (offset: number, length: number) => {
@@ -89,5 +113,5 @@ export function indexBlock(block: Block, entry: CachedBlock): void {
   );
   // Damage with no verified record after it (a checkpoint checks only a block's last 8 bytes).
   if (outcome.stop < entry.length) note(outcome.stop, entry.length - outcome.stop);
-  block.offsets = index;
+  return index;
 }

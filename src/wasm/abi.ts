@@ -72,6 +72,15 @@ export interface ScanAbi {
     hashOut: number,
   ): number;
   scanResult(): number;
+  /** A block's offset index (assembly/scan.ts); the result area as scanRecords leaves it. */
+  indexRecords(
+    buf: number,
+    len: number,
+    start: number,
+    first: number,
+    count: number,
+    indexOut: number,
+  ): number;
   subjectHash(ptr: number, len: number): number;
 }
 
