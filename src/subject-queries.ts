@@ -8,6 +8,7 @@
  * (exact at once); FileStore's holds totals whose bounds a removal may leave
  * stale, resolved by a scan when a query needs them.
  */
+import { allocated } from "../runtimes/collection-hint.ts";
 import { tooManyLastSeqs } from "./store-errors.ts";
 import type { CompiledFilter } from "./subject-match.ts";
 import type { SimpleState } from "./types.ts";
@@ -36,11 +37,19 @@ export interface SubjectIndex {
 
 const NONE: SimpleState = { msgs: 0, first: 0, last: 0 };
 
+/** About the garbage of one count query: its closure and result. */
+const QUERY_BYTES = 256;
+
+/** About what one subject costs a subjectsState result: its state object and its slot in the record. */
+const RESULT_ENTRY_BYTES = 96;
+
 /**
  * Matching messages at or after `seq`; all three 0 when none matches. From
  * the index's totals unless a subject has messages on both sides of `seq`.
  */
 export function filteredState(ix: SubjectIndex, seq: number, filter: CompiledFilter): SimpleState {
+  // Polled in loops: under Bun, 270,000 calls in 200 ms left ~60 MiB of garbage uncollected.
+  allocated(QUERY_BYTES);
   const from = Math.max(seq, ix.firstSeq);
   if (from > ix.lastSeq) return { ...NONE };
   if (filter.all) return ix.countFrom(filter, from);
@@ -66,9 +75,13 @@ export function subjectsState(
   filter: CompiledFilter,
 ): Record<string, SimpleState> {
   const out: Record<string, SimpleState> = {};
+  let entries = 0;
   ix.forEachMatch(filter, (subject, s) => {
     setKey(out, subject, { msgs: s.msgs, first: s.first, last: s.last });
+    entries++;
   });
+  // Results are often dropped at once (a poll): Bun's collector let 2,000 of them pile up.
+  allocated(entries * RESULT_ENTRY_BYTES);
   return out;
 }
 
@@ -92,6 +105,7 @@ export function numPending(
   if (!lastPerSubject) {
     return { total: filteredState(ix, seq, filter).msgs, validThrough: ix.lastSeq };
   }
+  allocated(QUERY_BYTES);
   let total = 0;
   ix.forEachMatch(filter, (_, s) => {
     if (s.last >= seq) total++;

@@ -10,6 +10,7 @@ import { blockCacheSuite } from "./block-cache.ts";
 import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { cliSuite } from "./cli.ts";
+import { collectionHintSuite } from "./collection-hints.ts";
 import { consumerKillSuite } from "./consumer-kills.ts";
 import { consumerStateSuite } from "./consumer-state.ts";
 import { consumerStoreSuite } from "./consumer-store.ts";
@@ -67,6 +68,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   memoryFaultSuite(api, ctx);
   subjectSuite(api);
   copyPoolSuite(api, ctx);
+  collectionHintSuite(api, ctx);
   blockCacheSuite(api);
   subjectTrieSuite(api, ctx);
   msgTtlSuite(api);
