@@ -174,13 +174,17 @@ export abstract class Durability extends Rewrites {
   /** @internal */
   protected lastChecksumOf(block: Block): Uint8Array {
     if (block.written <= BLOCK_HEADER_SIZE) return EMPTY;
-    // Damage found since open (see damage.ts): a checksum that cannot match, so the next open rescans the block.
-    if (block.damage !== null) return this.readLastChecksum(block).map((b) => b ^ 0xff);
+    // Damage found since open (see damage.ts), or a file found shorter (vouched-blocks.ts): no
+    // checksum, which vouches only for a block without records, so the next open rescans it.
+    if (block.damage !== null || this.files.vouched.shortEnd(block.n) !== undefined) return EMPTY;
     return this.readLastChecksum(block);
   }
 
   /** @internal */
   protected readLastChecksum(block: Block): Uint8Array {
+    // Not touched since open took it on the checkpoint's word (vouched-blocks.ts).
+    const vouched = this.files.vouched.lastChecksum(block.n);
+    if (vouched !== null) return vouched.slice();
     const out = new Uint8Array(REC_CHECKSUM_SIZE);
     if (block === this.active) {
       out.set(this.buffer.view(block.written - REC_CHECKSUM_SIZE, block.written));
