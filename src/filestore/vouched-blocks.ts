@@ -16,10 +16,13 @@
  *   in a block the checkpoint vouches for is damage, not a newer format):
  *   written again, and reported in `lost` as open reported it.
  *
- * The last checksum is not compared: the indexing scan verifies every record,
- * the last one too. A block still unchecked when a checkpoint is written is
- * recorded with the checksum the checkpoint it was opened on gave: nothing
- * in this process touched its file.
+ * The last checksum is not compared at first use: the indexing scan verifies
+ * every record, the last one too. A block still unchecked when a checkpoint
+ * is written is checked then (durability.ts), its last checksum compared with
+ * the one it was opened on: no checkpoint vouches for a block whose file no
+ * open, first use or checkpoint of this process looked at. So a truncate's
+ * tail left by a crash is cut by the first checkpoint written after it, as
+ * the open after it did before (FORMAT.md, Truncate), if no read cut it first.
  */
 import type { FileHandle } from "../../runtimes/fs.ts";
 import { writeBlockHeader } from "../codec/block-header.ts";
