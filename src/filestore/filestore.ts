@@ -64,7 +64,6 @@ import {
   type ResolvedLimits,
   readClock,
 } from "../validate.ts";
-import { coreCompiled } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
 import { lostReport } from "./damage.ts";
 import {
@@ -149,8 +148,6 @@ export class FileStore extends StoreLoad implements StreamStore {
   /** Opens (creating if needed) the store in `options.dir`. */
   static async open(options: FileStoreOptions): Promise<FileStore> {
     const resolved = resolveFileStoreOptions(options);
-    // Compiled in the background since import; instantiated by the first use below.
-    await coreCompiled();
     const { fs, dir } = resolved;
     checkStoreDirectory(fs, dir);
     const atRest = resolveAtRest(fs, dir, resolved);

@@ -130,34 +130,27 @@ const cores: Partial<Record<CoreVariant, WasmCore>> = {};
 
 /**
  * The release core compiled in the background from import on: the runtimes
- * compile `WebAssembly.compile` off the main thread, so a store opened later
- * instantiates a module ready made instead of compiling it on the main thread
- * (about a millisecond and a half, a tenth of opening a store in a fresh
- * process). `getCore` compiles synchronously, as before, until it resolves;
- * a failed compile is reported there, by that synchronous compile.
+ * run `WebAssembly.compile` off the main thread, so the first store a process
+ * opens instantiates a module ready made instead of compiling it on the main
+ * thread (about a millisecond and a half, a tenth of opening a store in a
+ * fresh process). Nothing waits for it: `getCore` before it is done (or after
+ * it failed) compiles synchronously, as before, since a starved background
+ * thread was measured keeping an open waiting for up to 10 ms.
  */
 let precompiled: WebAssembly.Module | null = null;
-const precompiling: Promise<void> = compileInBackground();
+compileInBackground();
 
-function compileInBackground(): Promise<void> {
+function compileInBackground(): void {
   try {
-    return WebAssembly.compile(decodeBase64(releaseModule.base64)).then(
+    WebAssembly.compile(decodeBase64(releaseModule.base64)).then(
       (module) => {
         precompiled = module;
       },
       () => {},
     );
   } catch {
-    return Promise.resolve();
+    // getCore compiles synchronously, and reports what fails there.
   }
-}
-
-/**
- * Resolves once the background compile of the release core is over (done or
- * failed): what `FileStore.open` awaits before its first use of the core.
- */
-export function coreCompiled(): Promise<void> {
-  return precompiling;
 }
 
 /** The process-wide core of the given variant, instantiated on first use. */
