@@ -45,10 +45,8 @@ export class WasmCore {
         'the debug core is not registered: import "src/wasm/core-debug.ts" first',
       );
     }
-    const module =
-      variant === "release" && precompiled !== null
-        ? precompiled
-        : new WebAssembly.Module(decodeBase64(base64));
+    const bytes = decodeBase64(base64);
+    const module = new WebAssembly.Module(bytes);
     let memory: WebAssembly.Memory | undefined;
     const instance = new WebAssembly.Instance(module, {
       env: {
@@ -127,31 +125,6 @@ export class WasmCore {
 }
 
 const cores: Partial<Record<CoreVariant, WasmCore>> = {};
-
-/**
- * The release core compiled in the background from import on: the runtimes
- * run `WebAssembly.compile` off the main thread, so the first store a process
- * opens instantiates a module ready made instead of compiling it on the main
- * thread (about a millisecond and a half, a tenth of opening a store in a
- * fresh process). Nothing waits for it: `getCore` before it is done (or after
- * it failed) compiles synchronously, as before, since a starved background
- * thread was measured keeping an open waiting for up to 10 ms.
- */
-let precompiled: WebAssembly.Module | null = null;
-compileInBackground();
-
-function compileInBackground(): void {
-  try {
-    WebAssembly.compile(decodeBase64(releaseModule.base64)).then(
-      (module) => {
-        precompiled = module;
-      },
-      () => {},
-    );
-  } catch {
-    // getCore compiles synchronously, and reports what fails there.
-  }
-}
 
 /** The process-wide core of the given variant, instantiated on first use. */
 export function getCore(variant: CoreVariant = "release"): WasmCore {
