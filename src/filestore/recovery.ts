@@ -236,7 +236,8 @@ export function recover(
         continue;
       }
       const replayFrom = trusted ? cp.length : BLOCK_HEADER_SIZE;
-      const stop = r.scan(block, ptr, size, replayFrom);
+      // A block of its header alone (the one the last open started) has nothing to scan.
+      const stop = size === BLOCK_HEADER_SIZE ? size : r.scan(block, ptr, size, replayFrom);
       scanned.add(block);
       // The last block with neither its header nor any record verifying was torn at its
       // first write-out (a sealed block's first chunk holds the header): it starts over.
