@@ -54,6 +54,7 @@ import { Preallocated } from "./preallocation.ts";
 import { ReadHandles } from "./read-handles.ts";
 import type { ScratchBuffer } from "./scratch-buffer.ts";
 import { PACK_CHUNK, readFully, SealedFile } from "./sealed-file.ts";
+import { VouchedBlocks } from "./vouched-blocks.ts";
 
 /** First read of a record read on its own; most records fit, larger ones take a second read. */
 const DIRECT_READ_BYTES = 512;
@@ -84,6 +85,8 @@ export class BlockFiles {
   private readonly changes = new Map<number, number>();
   /** Zeros written past the active block's data (preallocation.ts); plain files only. */
   private readonly zeros = new Preallocated();
+  /** Blocks open took on the checkpoint's word, checked at their first use (vouched-blocks.ts). */
+  readonly vouched = new VouchedBlocks();
 
   constructor(fs: FileSystem, fileMode: number, sealer: Sealer) {
     this.fs = fs;
@@ -141,6 +144,15 @@ export class BlockFiles {
     return size;
   }
 
+  /**
+   * True when open may leave block files unopened on the checkpoint's word
+   * (vouched-blocks.ts): the store holds plain files only, whose length and
+   * header are all there is to check before a first read.
+   */
+  get checksOnFirstUse(): boolean {
+    return !this.sealer.mayHoldSealed;
+  }
+
   /** True when `block`'s file is plain (version 1), not sealed. */
   isPlain(block: Block): boolean {
     return !this.sealed.has(block.n);
@@ -171,6 +183,7 @@ export class BlockFiles {
   /** Writes `bytes` at `offset` of `block`, creating the file if it has no handle (the active block). */
   write(block: Block, offset: number, bytes: Uint8Array): void {
     block.handle ??= this.fs.open(block.path, "create", this.fileMode);
+    this.checked(block);
     this.changed(block.n);
     const handle = block.handle;
     let file = this.sealed.get(block.n);
@@ -260,10 +273,15 @@ export class BlockFiles {
 
   /** Reads bytes [0, `length`) of `block` (the whole block, or its header) into core memory at `ptr`. */
   readBlock(block: Block, ptr: number, length: number): void {
+    this.checked(block);
     const handle = block.handle ?? this.fs.open(block.path, "read");
     try {
       const done = this.readRange(block, handle, 0, ptr, length);
-      if (done < length)
+      const end = this.vouched.shortEnd(block.n);
+      // Cut short since the checkpoint vouched for it: what is missing reads as damage.
+      if (done < length && end !== undefined && done >= end) {
+        getCore().u8.fill(0, ptr + done, ptr + length);
+      } else if (done < length)
         throw corrupt(`Block ${block.path} ended at ${done} bytes; expected ${length}`, {
           file: block.path,
           offset: done,
@@ -279,6 +297,7 @@ export class BlockFiles {
    * for the rest of a long one. A file that ends inside it is ErrCorrupt.
    */
   readRecord(block: Block, offset: number, scratch: ScratchBuffer): number {
+    this.checked(block);
     const handle = this.readers.of(block);
     const room = block.written - offset;
     if (room <= 0) return 0;
@@ -302,6 +321,7 @@ export class BlockFiles {
    * checksum a checkpoint records) into `out`; returns how many it read.
    */
   readTail(block: Block, end: number, out: Uint8Array): number {
+    this.checked(block);
     const handle = block.handle ?? this.fs.open(block.path, "read");
     try {
       const file = this.sealed.get(block.n);
@@ -316,11 +336,13 @@ export class BlockFiles {
   release(n: number): void {
     this.readers.drop(n);
     this.dropState(n);
+    this.vouched.forget(n);
   }
 
   /** Drops what is kept for every block, keys included (the store closes). */
   releaseAll(): void {
     this.readers.clear();
+    this.vouched.clear();
     for (const file of this.sealed.values()) file.wipe();
     this.sealed.clear();
     this.sealer.wipe();
@@ -384,6 +406,7 @@ export class BlockFiles {
 
   /** Reads `out.length` bytes of `block` from `offset`, as a rewrite copies them. */
   readPlain(block: Block, offset: number, out: Uint8Array): void {
+    this.checked(block);
     const handle = this.readers.of(block);
     const file = this.sealed.get(block.n);
     const done =
@@ -425,6 +448,7 @@ export class BlockFiles {
     block.handle = rewrite.handle;
     this.readers.drop(block.n);
     this.dropState(block.n);
+    this.vouched.forget(block.n);
     if (rewrite.file !== undefined) this.sealed.set(block.n, rewrite.file);
     if (syncDirectory) this.fs.syncDirectory(parentOf(block.path));
   }
@@ -470,7 +494,15 @@ export class BlockFiles {
 
   private writable(block: Block): FileHandle {
     block.handle ??= this.fs.open(block.path, "write");
+    this.checked(block);
     return block.handle;
+  }
+
+  /** Makes the checks open left to `block`'s first use (vouched-blocks.ts), once. */
+  private checked(block: Block): void {
+    if (!this.vouched.isUnchecked(block.n)) return;
+    block.handle ??= this.fs.open(block.path, "write");
+    this.vouched.check(block.n, block.handle);
   }
 
   /** Reads `length` bytes of a record at `position` into `scratch` at `at`, keeping the `at` bytes before. */

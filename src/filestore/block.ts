@@ -300,6 +300,9 @@ export class Block {
 
   /** Replaces the deleted set with one decoded from a checkpoint. */
   restoreDeleted(encoded: Uint8Array): void {
+    // Most blocks have none: the empty set's encoding (version 1, no runs) decodes to what is held.
+    if (encoded.length === 2 && encoded[0] === 1 && encoded[1] === 0 && this.deleted.size === 0)
+      return;
     const restored = SequenceSet.decode(encoded);
     this.deleted.dispose();
     this.deleted = restored;

@@ -174,9 +174,17 @@ export abstract class Durability extends Rewrites {
   /** @internal */
   protected lastChecksumOf(block: Block): Uint8Array {
     if (block.written <= BLOCK_HEADER_SIZE) return EMPTY;
-    // Damage found since open (see damage.ts): a checksum that cannot match, so the next open rescans the block.
-    if (block.damage !== null) return this.readLastChecksum(block).map((b) => b ^ 0xff);
-    return this.readLastChecksum(block);
+    // Open took it on the last checkpoint's word (vouched-blocks.ts): checked before this one
+    // vouches for it, so no checkpoint vouches for a file no open or first use looked at.
+    const vouched = this.files.vouched.lastChecksum(block.n);
+    if (vouched !== null) this.files.open(block);
+    // Damage found since open (see damage.ts), or a file found shorter (vouched-blocks.ts): no
+    // checksum, which vouches only for a block without records, so the next open rescans it.
+    if (block.damage !== null || this.files.vouched.shortEnd(block.n) !== undefined) return EMPTY;
+    const actual = this.readLastChecksum(block);
+    // Its last bytes are not those the last checkpoint vouched for: damage, not vouched for either.
+    if (vouched !== null && !sameBytes(actual, vouched)) return EMPTY;
+    return actual;
   }
 
   /** @internal */
@@ -218,4 +226,10 @@ export abstract class Durability extends Rewrites {
       this.lock.release();
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -3,7 +3,10 @@
  * block files, reading as little as possible.
  *
  * - A block the checkpoint lists, whose file still has the recorded length
- *   and last checksum, is trusted as is: not read at all.
+ *   and last checksum, is trusted as is: not read at all. In a store of
+ *   plain files, one that is neither the checkpoint's last block nor the
+ *   last is not even opened: its file is checked at its first use
+ *   (vouched-blocks.ts).
  * - Bytes written after the checkpoint (a longer file, or blocks numbered
  *   past the checkpoint's) are scanned by the WASM core and replayed:
  *   messages, skips and tombstones.
@@ -144,8 +147,26 @@ export function recover(
       const isLast = i === numbers.length - 1;
       const prev = r.blocks.length > 0 ? r.blocks[r.blocks.length - 1].last : 0;
       const block = new Block(n, path, prev);
-      let size = files.length(block);
       const cp = listed.get(n);
+      if (
+        cp !== undefined &&
+        n < highestListed &&
+        !isLast &&
+        files.checksOnFirstUse &&
+        (cp.lastChecksum.length > 0 || cp.length <= BLOCK_HEADER_SIZE)
+      ) {
+        // Neither the block appends went to when the checkpoint was written nor the
+        // last, and vouched for (no checksum for records is damage found since open,
+        // durability.ts): taken on the checkpoint's word, its file checked at first use.
+        listed.delete(n);
+        takeCheckpoint(block, cp);
+        block.length = block.written = cp.length;
+        files.vouched.vouch(n, cp.length, cp.lastChecksum);
+        r.blocks.push(block);
+        if (cp.msgs > 0 || cp.last >= cp.first) r.passTrusted(cp.first, cp.last);
+        continue;
+      }
+      let size = files.length(block);
       // Only the checkpoint's last block grows after it: bytes past another's
       // recorded length are what a truncate cut and had not removed yet.
       if (cp !== undefined && n !== highestListed && size > cp.length) {
@@ -158,15 +179,7 @@ export function recover(
         size >= cp.length &&
         lastChecksumMatches(files, block, cp.length, cp.lastChecksum);
       if (trusted) {
-        block.first = cp.first;
-        block.last = cp.last;
-        block.firstTs = cp.firstTs;
-        block.lastTs = cp.lastTs;
-        block.msgs = cp.msgs;
-        block.bytes = cp.bytes;
-        block.tombstones = cp.tombstones;
-        block.lowestTombstone = cp.lowestTombstone;
-        block.restoreDeleted(cp.deleted);
+        takeCheckpoint(block, cp);
       } else if (cp !== undefined) {
         r.rebuildSubjects = true;
       }
@@ -223,7 +236,8 @@ export function recover(
         continue;
       }
       const replayFrom = trusted ? cp.length : BLOCK_HEADER_SIZE;
-      const stop = r.scan(block, ptr, size, replayFrom);
+      // A block of its header alone (the one the last open started) has nothing to scan.
+      const stop = size === BLOCK_HEADER_SIZE ? size : r.scan(block, ptr, size, replayFrom);
       scanned.add(block);
       // The last block with neither its header nor any record verifying was torn at its
       // first write-out (a sealed block's first chunk holds the header): it starts over.
@@ -285,6 +299,19 @@ export function recover(
     nextBlockNumber: highest + 1,
     lastLeftUnread,
   };
+}
+
+/** What the checkpoint recorded of a block it vouches for. */
+function takeCheckpoint(block: Block, cp: BlockCheckpoint): void {
+  block.first = cp.first;
+  block.last = cp.last;
+  block.firstTs = cp.firstTs;
+  block.lastTs = cp.lastTs;
+  block.msgs = cp.msgs;
+  block.bytes = cp.bytes;
+  block.tombstones = cp.tombstones;
+  block.lowestTombstone = cp.lowestTombstone;
+  block.restoreDeleted(cp.deleted);
 }
 
 /** The header of a trusted block that open does not otherwise read: false when damaged. */

@@ -164,6 +164,12 @@ export abstract class FileStoreBase extends StreamEngine {
     this.cache = new BlockCache(options.cacheBytes);
     this.commit = new GroupCommit(() => this.syncRound());
     this.files = new BlockFiles(this.fs, options.fileMode, sealer);
+    // A damaged header the first use of a block open left unchecked found: reported as open would.
+    this.files.vouched.onHeaderRepaired = (n) => {
+      this.lost ??= { msgs: [], bytes: 0, damaged: [] };
+      this.lost.damaged.push({ block: n, offset: 0, bytes: BLOCK_HEADER_SIZE, msgs: [] });
+      this.lost.bytes += BLOCK_HEADER_SIZE;
+    };
     this.packer = new BlockPacker(this.files, () => this.blockRewritten());
     this.policy = new StreamPolicy(options.limits, options.now, {
       limitedView: () => this.limitedView(),

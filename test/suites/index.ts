@@ -25,6 +25,7 @@ import { diskErrorSuite } from "./disk-errors.ts";
 import { fileModeSuite } from "./file-modes.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fileStoreOptionsSuite } from "./filestore-options.ts";
+import { firstUseChecksSuite } from "./first-use-checks.ts";
 import { fixtureSuite } from "./fixtures.ts";
 import { killSuite } from "./kills.ts";
 import { lazyOpenSuite } from "./lazy-open.ts";
@@ -84,6 +85,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   lazyOpenSuite(api, ctx);
+  firstUseChecksSuite(api, ctx);
   lazySubjectsSuite(api, ctx);
   limitRemovalSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);

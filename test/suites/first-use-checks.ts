@@ -1,0 +1,216 @@
+/**
+ * Blocks taken on the checkpoint's word (src/filestore/vouched-blocks.ts): in
+ * a store of plain files, open opens no file of a block the checkpoint lists
+ * other than its last and the store's last; the block's first use, or else
+ * the next checkpoint, checks its file. Damage done to such a block after a
+ * clean close is found by its first read and reported in `lost`, the next
+ * open rescans the block, and `verify` agrees; a damaged header is written
+ * again; bytes past the recorded length (a truncate's tail) are cut.
+ */
+import { type FileHandle, type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import { FileStore } from "../../src/filestore/filestore.ts";
+import { verifyStore } from "../../src/verify.ts";
+import type { RuntimeContext, TestApi } from "../harness.ts";
+import { codeOf, enc, inTempDir, readFileBytes, writeFileBytes } from "./store-helpers.ts";
+
+const BLOCK_SIZE = 4096;
+const HEADER = 16;
+const MSGS = 400;
+
+const payload = (i: number) => enc(`message ${i} `.padEnd(40 + (i % 7) * 13, "."));
+
+/** `fs`, noting the path of every file it opens. */
+function watched(fs: FileSystem): { fs: FileSystem; opened: string[] } {
+  const opened: string[] = [];
+  const proxy = new Proxy(fs, {
+    get(target, key) {
+      if (key === "open") {
+        return (path: string, ...rest: unknown[]): FileHandle => {
+          opened.push(path);
+          return (target.open as (...a: unknown[]) => FileHandle)(path, ...rest);
+        };
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { fs: proxy, opened };
+}
+
+/** Sequence and offset of each record of a block file, by FORMAT.md (none is a tombstone here). */
+function records(bytes: Uint8Array): Array<{ seq: number; offset: number; length: number }> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = [];
+  for (let offset = HEADER; offset + 16 <= bytes.length; ) {
+    const length = view.getUint32(offset, true);
+    out.push({ seq: Number(view.getBigUint64(offset + 8, true)), offset, length });
+    offset += length;
+  }
+  return out;
+}
+
+export function firstUseChecksSuite({ describe, it, expect }: TestApi, ctx: RuntimeContext): void {
+  for (const adapter of ctx.adapters) {
+    const open = (dir: string, fs: FileSystem = adapter.fs) =>
+      FileStore.open({ dir, fs, blockSize: BLOCK_SIZE, syncIntervalMs: 0 });
+    const blockPath = (dir: string, n: number) => joinPath(dir, "msgs", `${n}.blk`);
+
+    /** A closed store of MSGS messages over many blocks; block 2's records. */
+    const build = async (dir: string) => {
+      const store = await open(dir);
+      for (let i = 1; i <= MSGS; i++) store.storeMsg(`s.${i % 5}`, null, payload(i));
+      await store.close();
+      const second = readFileBytes(adapter.fs, blockPath(dir, 2))!;
+      expect(adapter.fs.list(joinPath(dir, "msgs")).length).toBeGreaterThan(5);
+      return { second, recs: records(second) };
+    };
+
+    describe(`blocks checked at first use (${adapter.name})`, () => {
+      it("opens no file of a vouched block until its first read or the next checkpoint", () =>
+        inTempDir(adapter, async (dir) => {
+          const { recs } = await build(dir);
+          const { fs, opened } = watched(adapter.fs);
+          let store = await open(dir, fs);
+          const blocks = (path: string) => path.includes(`${joinPath("msgs", "")}`);
+          const openedBlocks = () => opened.filter(blocks).map((p) => p.slice(dir.length + 1));
+          expect(openedBlocks()).not.toContain(joinPath("msgs", "1.blk"));
+          expect(openedBlocks()).not.toContain(joinPath("msgs", "2.blk"));
+          expect(store.loadMsg(recs[0].seq).msg).toStrictEqual(payload(recs[0].seq));
+          expect(openedBlocks()).toContain(joinPath("msgs", "2.blk"));
+          expect(openedBlocks()).not.toContain(joinPath("msgs", "3.blk"));
+          // Checked before the checkpoint written at close vouches for it again.
+          await store.close();
+          expect(openedBlocks()).toContain(joinPath("msgs", "3.blk"));
+          opened.length = 0;
+          store = await open(dir, fs);
+          expect(openedBlocks()).not.toContain(joinPath("msgs", "1.blk"));
+          for (let seq = 1; seq <= MSGS; seq++)
+            expect(store.loadMsg(seq).msg).toStrictEqual(payload(seq));
+          expect(store.state().lost).toBeUndefined();
+          await store.close();
+        }));
+
+      it("finds a vouched block's damaged last record at its first read; the next open and verify agree", () =>
+        inTempDir(adapter, async (dir) => {
+          const { second, recs } = await build(dir);
+          const last = recs.at(-1)!;
+          // A payload byte of the block's last record: the checkpoint's last checksum still matches.
+          second[second.length - 8 - 3] ^= 0x40;
+          writeFileBytes(adapter.fs, blockPath(dir, 2), second);
+          let store = await open(dir);
+          expect(codeOf(() => store.loadMsg(last.seq))).toBe("ErrCorrupt");
+          expect(store.loadMsg(last.seq - 1).msg).toStrictEqual(payload(last.seq - 1));
+          expect(store.state().lost?.msgs).toStrictEqual([last.seq]);
+          await store.close();
+          const report = verifyStore(dir, { fs: adapter.fs });
+          expect(report.ok).toBe(false);
+          expect(report.lost).toMatchObject([{ first: last.seq, last: last.seq, block: 2 }]);
+          // Reported by open now: the checkpoint written after the damage was found does not vouch for it.
+          store = await open(dir);
+          expect(store.state().lost?.msgs).toStrictEqual([last.seq]);
+          expect(store.state().msgs).toBe(MSGS - 1);
+          await store.close();
+        }));
+
+      it("does not vouch at close for a vouched block damaged while open and never read", () =>
+        inTempDir(adapter, async (dir) => {
+          const { second, recs } = await build(dir);
+          const last = recs.at(-1)!;
+          let store = await open(dir);
+          // A byte of the last record's checksum: the last 8 bytes the checkpoint recorded.
+          second[second.length - 2] ^= 0x40;
+          writeFileBytes(adapter.fs, blockPath(dir, 2), second);
+          await store.close();
+          // Rescanned, as the checkpoint's last checksum for the block no longer matched at close.
+          store = await open(dir);
+          expect(store.state().lost?.msgs).toStrictEqual([last.seq]);
+          expect(store.state().msgs).toBe(MSGS - 1);
+          await store.close();
+        }));
+
+      it("reads what is left of a vouched block cut short, the rest reported lost", () =>
+        inTempDir(adapter, async (dir) => {
+          const { second, recs } = await build(dir);
+          const cut = recs[Math.floor(recs.length / 2)];
+          writeFileBytes(adapter.fs, blockPath(dir, 2), second.subarray(0, cut.offset + 10));
+          const gone = recs.filter((r) => r.seq >= cut.seq).map((r) => r.seq);
+          let store = await open(dir);
+          for (const r of recs.filter((r) => r.seq < cut.seq))
+            expect(store.loadMsg(r.seq).msg).toStrictEqual(payload(r.seq));
+          expect(codeOf(() => store.loadMsg(cut.seq))).toBe("ErrCorrupt");
+          expect(store.state().lost?.msgs).toStrictEqual(gone);
+          // The next block is whole.
+          expect(store.loadMsg(gone.at(-1)! + 1).msg).toStrictEqual(payload(gone.at(-1)! + 1));
+          await store.close();
+          const report = verifyStore(dir, { fs: adapter.fs });
+          expect(report.ok).toBe(false);
+          expect(report.lost).toMatchObject([{ first: cut.seq, last: gone.at(-1), block: 2 }]);
+          // The next open rescans the block (and cuts its torn end): reported there.
+          store = await open(dir);
+          expect(store.state().lost?.msgs).toStrictEqual(gone);
+          expect(store.state().msgs).toBe(MSGS - gone.length);
+          await store.close();
+        }));
+
+      it("writes a vouched block's damaged header again at its first use, and reports it", () =>
+        inTempDir(adapter, async (dir) => {
+          const { second, recs } = await build(dir);
+          const pristine = second.slice(0, HEADER);
+          // A newer version in a block the checkpoint vouches for is damage, not a newer format.
+          second[4] = 0x7f;
+          writeFileBytes(adapter.fs, blockPath(dir, 2), second);
+          let store = await open(dir);
+          expect(store.loadMsg(recs[0].seq).msg).toStrictEqual(payload(recs[0].seq));
+          expect(store.state().lost).toMatchObject({
+            msgs: [],
+            damaged: [{ block: 2, offset: 0, bytes: HEADER, msgs: [] }],
+          });
+          await store.close();
+          expect(readFileBytes(adapter.fs, blockPath(dir, 2))!.subarray(0, HEADER)).toStrictEqual(
+            pristine,
+          );
+          // Without the checkpoint every block is scanned: the header no longer refuses the store.
+          adapter.fs.remove(joinPath(dir, "index.ckpt"));
+          store = await open(dir);
+          expect(store.state().msgs).toBe(MSGS);
+          expect(store.state().lost).toBeUndefined();
+          await store.close();
+        }));
+
+      it("cuts what a vouched block holds past its recorded length at its first use", () =>
+        inTempDir(adapter, async (dir) => {
+          const { second, recs } = await build(dir);
+          // A copy of its last record past its end: a truncate's tail not cut yet looks so.
+          const longer = new Uint8Array(second.length + recs.at(-1)!.length);
+          longer.set(second);
+          longer.set(second.subarray(recs.at(-1)!.offset), second.length);
+          writeFileBytes(adapter.fs, blockPath(dir, 2), longer);
+          const store = await open(dir);
+          expect(store.loadMsg(recs[0].seq).msg).toStrictEqual(payload(recs[0].seq));
+          expect(adapter.fs.stat(blockPath(dir, 2))!.size).toBe(second.length);
+          expect(store.state().msgs).toBe(MSGS);
+          expect(store.state().lost).toBeUndefined();
+          expect(codeOf(() => store.loadMsg(MSGS + 1))).not.toBe("no error");
+          await store.close();
+        }));
+
+      it("or by the checkpoint written at close when nothing read the block", () =>
+        inTempDir(adapter, async (dir) => {
+          const { second, recs } = await build(dir);
+          const longer = new Uint8Array(second.length + recs.at(-1)!.length);
+          longer.set(second);
+          longer.set(second.subarray(recs.at(-1)!.offset), second.length);
+          writeFileBytes(adapter.fs, blockPath(dir, 2), longer);
+          let store = await open(dir);
+          await store.close();
+          expect(adapter.fs.stat(blockPath(dir, 2))!.size).toBe(second.length);
+          // Without a checkpoint every block is scanned: nothing past the cut comes back.
+          adapter.fs.remove(joinPath(dir, "index.ckpt"));
+          store = await open(dir);
+          expect(store.state().msgs).toBe(MSGS);
+          expect(store.state().lost).toBeUndefined();
+          await store.close();
+        }));
+    });
+  }
+}
