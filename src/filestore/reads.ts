@@ -44,7 +44,6 @@ import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
 import type { CachedBlock } from "./block-cache.ts";
 import { loadBlock } from "./block-load.ts";
-import { scanBlock } from "./block-scan.ts";
 import { isLost, missingRecord, unlessLost } from "./damage.ts";
 import {
   type DecodedFields,
@@ -57,7 +56,7 @@ import {
 import { located, type RecordLocation } from "./record-location.ts";
 import { blockPath } from "./recovery.ts";
 import { FileStoreBase } from "./store-base.ts";
-import { NO_SUBJECT } from "./subject-totals.ts";
+import { buildSubjectColumn } from "./subject-column.ts";
 import { lastRecordOffset } from "./tail-record.ts";
 
 export abstract class BlockReads extends FileStoreBase {
@@ -128,50 +127,21 @@ export abstract class BlockReads extends FileStoreBase {
   }
 
   /**
-   * The block's subject-id column (see Block.subjectIds), built on first use
-   * by one WASM scan that hashes every subject: a hash already seen maps to
-   * its id after a byte comparison, so most records cost no string at all.
+   * The block's subject-id column (see Block.subjectIds), built on first
+   * use from its bytes (subject-column.ts).
    * @internal
    */
   protected subjectColumn(block: Block, pass = false): Uint32Array {
     if (block.subjectIds !== null) return block.subjectIds;
-    const column = new Uint32Array(Math.max(1, block.last - block.first + 1)).fill(NO_SUBJECT);
     const { ptr, length } = this.bytesOf(block, pass);
-    const subjects = this.subjects;
-    const idsByHash = this.idsByHash;
-    const ids = new Set<number>();
-    scanBlock(
-      ptr,
-      length,
-      BLOCK_HEADER_SIZE,
-      (r) => {
-        if (r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED)) return;
-        if (r.seq < block.first || r.seq > block.last) return;
-        // Taken per record: the scan's first use may grow core memory.
-        const u8 = getCore().u8;
-        const p = ptr + r.offset;
-        const len = u8[p + REC_OFF_SUBJECT_LEN] | (u8[p + REC_OFF_SUBJECT_LEN + 1] << 8);
-        const at = p + REC_HEADER_SIZE + (r.flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
-        let id = idsByHash.get(r.subjectHash);
-        const known = id === undefined ? undefined : subjects.subjectOf(id);
-        if (id === undefined || known === undefined || !sameSubject(u8, known, at, len)) {
-          const subject = readSubject(at, len);
-          const entry = subjects.get(subject);
-          // A removed message whose subject has no message left.
-          if (entry === undefined) return;
-          id = subjects.idOf(subject, entry);
-          idsByHash.set(r.subjectHash, id);
-        }
-        column[r.seq - block.first] = id;
-        ids.add(id);
-      },
-      skipDamaged,
-      true,
-    );
-    block.subjectIds = column;
-    block.subjectIdSet = ids;
+    // bytesOf indexed a sealed block; the active block is indexed as it is written.
+    const offsets = block.offsets as Uint32Array;
+    const count = Math.max(0, block.last - block.first + 1);
+    const built = buildSubjectColumn(ptr, length, offsets, count, this.subjects, this.idsByHash);
+    block.subjectIds = built.column;
+    block.subjectIdSet = built.ids;
     block.lastMatch = null;
-    return column;
+    return built.column;
   }
 
   /** Which subject ids a filter matches, kept until ids change. @internal */
@@ -582,15 +552,4 @@ export abstract class BlockReads extends FileStoreBase {
     }
     throw nothingBefore(start, this.range());
   }
-}
-
-/** A scan's damaged records stay out of the subject column. */
-function skipDamaged(): void {}
-
-/** True when the ASCII or UTF-8 bytes at `at` spell `subject`. */
-function sameSubject(u8: Uint8Array, subject: string, at: number, len: number): boolean {
-  // Only an all-ASCII subject has as many UTF-16 units as UTF-8 bytes.
-  if (subject.length !== len) return readSubject(at, len) === subject;
-  for (let i = 0; i < len; i++) if (subject.charCodeAt(i) !== u8[at + i]) return false;
-  return true;
 }
