@@ -13,7 +13,7 @@ import {
   REC_OFF_SUBJECT_LEN,
   REC_TTL_SIZE,
 } from "./format";
-import { hash64 } from "./xxhash64";
+import { checkRecord } from "./record";
 
 /** No group: no record at that place, or one without a subject. */
 const NO_GROUP: u32 = 0xffffffff;
@@ -31,6 +31,28 @@ function subjectAt(rec: usize, end: usize): usize {
   return at;
 }
 
+/**
+ * A hash of a subject for this table alone: eight bytes at a time, then
+ * MurmurHash3's finalizer (xxHash64 cost twice as much on short subjects).
+ */
+// @ts-expect-error: decorator
+@inline
+function groupHash(ptr: usize, len: usize): u32 {
+  let h: u64 = <u64>len * 0x9e3779b97f4a7c15;
+  let p = ptr;
+  const end = ptr + len;
+  for (; p + 8 <= end; p += 8) {
+    h = (h ^ load<u64>(p)) * 0xff51afd7ed558ccd;
+    h ^= h >> 32;
+  }
+  let tail: u64 = 0;
+  for (let shift: u64 = 0; p < end; p++, shift += 8) tail |= <u64>load<u8>(p) << shift;
+  h ^= tail;
+  h = (h ^ (h >> 33)) * 0xff51afd7ed558ccd;
+  h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53;
+  return <u32>(h ^ (h >> 33));
+}
+
 // @ts-expect-error: decorator
 @inline
 function sameBytes(a: usize, b: usize, len: usize): bool {
@@ -45,13 +67,14 @@ function sameBytes(a: usize, b: usize, len: usize): bool {
  * for none) into the `len` bytes at `buf` by its record's group: records
  * whose subjects have the same bytes share one, numbered from 0 in order of
  * first appearance; NO_GROUP for no record, a tombstone, skip or erased
- * record, or a header or subject running past `len` (the bytes need not be
- * verified: a group only picks which records a filter reads, and reading a
- * record verifies it).
+ * record, or a header or subject running past `len`, and with `verify` a
+ * record that fails verification (bytes not verified since they were read:
+ * a filter passes over a damaged record, as the block scan it replaces did;
+ * verified bytes are not checked twice).
  *
  * The groups so far are the u32 at `state`; each new one's first record
- * offset goes into the u32s at `firsts`, the low 32 bits of its subject's
- * xxHash64 (the scan's subjectHash) into the u32s at `hashes`. `table`
+ * offset goes into the u32s at `firsts`, its subject's hash (groupHash)
+ * into the u32s at `hashes`. `table`
  * holds them by hash in `slots` (a power of two) pairs of u32s: hash, group
  * + 1 (0 empty). So the table never fills, the call stops once the groups
  * reach half its slots, for the caller to grow it (subjectGroupsRehash) and
@@ -67,6 +90,7 @@ export function subjectGroups(
   hashes: usize,
   table: usize,
   slots: u32,
+  verify: bool,
 ): u32 {
   const end = buf + <usize>len;
   const mask = slots - 1;
@@ -78,12 +102,12 @@ export function subjectGroups(
     const offset = load<u32>(cell);
     const rec = buf + <usize>offset;
     const at = offset == NO_GROUP ? 0 : subjectAt(rec, end);
-    if (at == 0) {
+    if (at == 0 || (verify && checkRecord(rec, <u32>(end - rec)) < 0)) {
       store<u32>(cell, NO_GROUP);
       continue;
     }
     const n = <usize>load<u16>(rec, REC_OFF_SUBJECT_LEN);
-    const hash = <u32>hash64(at, n, 0);
+    const hash = groupHash(at, n);
     let slot = hash & mask;
     let group = NO_GROUP;
     for (;;) {

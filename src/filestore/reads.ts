@@ -133,11 +133,26 @@ export abstract class BlockReads extends FileStoreBase {
    */
   protected subjectColumn(block: Block, pass = false): Uint32Array {
     if (block.subjectIds !== null) return block.subjectIds;
-    const { ptr, length } = this.bytesOf(block, pass);
-    // bytesOf indexed a sealed block; the active block is indexed as it is written.
+    let ptr = this.buffer.ptr;
+    let length = this.buffer.used;
+    // The active block may hold bytes open read back and did not verify (a checkpoint vouched for them).
+    let verified = false;
+    if (block !== this.active) {
+      const cached = loadBlock(this.files, this.cache, block, pass);
+      ({ ptr, length, verified } = cached);
+    }
+    // loadBlock indexed a sealed block; the active block is indexed as it is written.
     const offsets = block.offsets as Uint32Array;
     const count = Math.max(0, block.last - block.first + 1);
-    const built = buildSubjectColumn(ptr, length, offsets, count, this.subjects, this.idsByHash);
+    const built = buildSubjectColumn(
+      ptr,
+      length,
+      offsets,
+      count,
+      !verified,
+      this.subjects,
+      this.idsByHash,
+    );
     block.subjectIds = built.column;
     block.subjectIdSet = built.ids;
     block.lastMatch = null;

@@ -33,7 +33,9 @@ export interface SubjectColumn {
 /**
  * The subject ids of the `count` records at `offsets` (a block's offset
  * index, NO_RECORD where it has none) in the `length` bytes at `ptr`.
- * A subject with no message left (a removed message's) gets NO_SUBJECT.
+ * A subject with no message left (a removed message's) gets NO_SUBJECT,
+ * and so, with `verify` (bytes not verified since they were read), does a
+ * record that fails verification: filters pass over it.
  * `idsByHash` maps the core's subject hash to the id last seen with it,
  * so a known subject costs no string; it is checked against the bytes.
  */
@@ -42,6 +44,7 @@ export function buildSubjectColumn(
   length: number,
   offsets: Uint32Array,
   count: number,
+  verify: boolean,
   subjects: SubjectTotals,
   idsByHash: Map<number, number>,
 ): SubjectColumn {
@@ -70,16 +73,11 @@ export function buildSubjectColumn(
           groups.hashes,
           groups.table,
           slots,
+          verify,
         );
         const total = core.u32[state >>> 2];
         for (let g = resolved; g < total; g++) {
-          const id = resolve(
-            ptr,
-            core.u32[(groups.firsts >>> 2) + g],
-            core.u32[(groups.hashes >>> 2) + g],
-            subjects,
-            idsByHash,
-          );
+          const id = resolve(ptr, core.u32[(groups.firsts >>> 2) + g], subjects, idsByHash);
           core.u32[(groups.ids >>> 2) + g] = id;
           if (id !== NO_SUBJECT) ids.add(id);
         }
@@ -123,18 +121,19 @@ function allocGroups(slots: number): Groups {
   return { ptr: table, table, firsts, hashes, ids: hashes + slots * 2 };
 }
 
-/** The subject id of the record at `ptr + offset`, whose subject hashes to `hash`. */
+/** The subject id of the record at `ptr + offset`. */
 function resolve(
   ptr: number,
   offset: number,
-  hash: number,
   subjects: SubjectTotals,
   idsByHash: Map<number, number>,
 ): number {
-  const u8 = getCore().u8;
+  const core = getCore();
+  const u8 = core.u8;
   const rec = ptr + offset;
   const len = u8[rec + REC_OFF_SUBJECT_LEN] | (u8[rec + REC_OFF_SUBJECT_LEN + 1] << 8);
   const at = rec + REC_HEADER_SIZE + (u8[rec + REC_OFF_FLAGS] & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
+  const hash = core.abi.subjectHash(at, len);
   const known = idsByHash.get(hash);
   if (known !== undefined) {
     const subject = subjects.subjectOf(known);

@@ -209,10 +209,11 @@ export interface CheckpointAbi {
 /**
  * A block's records grouped by subject bytes (assembly/subject-groups.ts):
  * the u32 record offsets at `column` become group numbers (0xffffffff none),
- * each new group's first record offset and subject hash written at `firsts`
- * and `hashes`, the group count kept in the u32 at `state`; returns how many
+ * each new group's first record offset and a hash of its subject (the
+ * table's own) written at `firsts` and `hashes`, the group count kept in the u32 at `state`; returns how many
  * offsets were replaced (it stops when the groups fill half of `table`'s
- * `slots`, which `subjectGroupsRehash` rebuilds at a larger size).
+ * `slots`, which `subjectGroupsRehash` rebuilds at a larger size); with
+ * `verify`, a record failing verification has no group.
  */
 export interface SubjectGroupsAbi {
   subjectGroups(
@@ -225,6 +226,7 @@ export interface SubjectGroupsAbi {
     hashes: number,
     table: number,
     slots: number,
+    verify: boolean,
   ): number;
   subjectGroupsRehash(hashes: number, groups: number, table: number, slots: number): void;
   /** Group numbers at `column` to the u32s at `ids` they index (0xffffffff stays). */

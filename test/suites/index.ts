@@ -47,6 +47,7 @@ import { storeContractSuite } from "./store-contract.ts";
 import { badInputDirectorySuite } from "./store-contract-inputs.ts";
 import { storeFactories } from "./store-factories.ts";
 import { streamStateSuite } from "./stream-state.ts";
+import { subjectColumnSuite } from "./subject-columns.ts";
 import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
 import { varintSuite } from "./varint.ts";
@@ -83,6 +84,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   fileStoreSuite(api, ctx);
   lazyOpenSuite(api, ctx);
   lazySubjectsSuite(api, ctx);
+  subjectColumnSuite(api, ctx);
   limitRemovalSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
   fileModeSuite(api, ctx);

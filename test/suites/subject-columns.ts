@@ -1,0 +1,143 @@
+/**
+ * A block's subject-id column (src/filestore/subject-column.ts) is built by
+ * grouping its records by subject bytes in the core and resolving one
+ * subject per group. Filtered loads go by that column, so whatever the
+ * column gets wrong shows as a filtered load MemStore answers differently:
+ * subjects longer than the core interns, outside ASCII, two whose hashes
+ * collide, more of them than the grouping table starts with, a block of more
+ * records than one core call groups, subjects appended to a block after its
+ * column was built, removed, erased and skipped messages, ids freed and
+ * given to new subjects, filters changing from call to call, and reopening.
+ */
+import { FileStore } from "../../src/filestore/filestore.ts";
+import { MemStore } from "../../src/memstore.ts";
+import type { StreamStore } from "../../src/types.ts";
+import type { RuntimeContext, TestApi } from "../harness.ts";
+import { enc, inTempDir, type TestClock, testClock } from "./store-helpers.ts";
+
+/** Two subjects whose 32-bit subject hashes (xxHash64's low half) are equal: 3,507,788,874. */
+const COLLIDING = ["orders.132413", "orders.163613"];
+const LONG = `long.${"x".repeat(70)}`;
+
+/**
+ * Records of one block: past the 65,536 one core call groups, on over 5,000
+ * subjects (the grouping table starts with room for 2,048).
+ */
+const MANY = 70_000;
+
+function subjectOf(i: number): string {
+  if (i % 1000 === 17) return COLLIDING[(i / 1000) & 1];
+  if (i % 10 === 0) return `${LONG}.${i % 7}`;
+  if (i % 10 === 1) return `ünï.${i % 11}`;
+  return `orders.${["east", "west"][i & 1]}.${i % 5000}`;
+}
+
+const FILTERS: [string, boolean][] = [
+  ["orders.east.*", true],
+  ["orders.*.42", true],
+  [COLLIDING[0], false],
+  [COLLIDING[1], true],
+  ["orders.*", true],
+  [`${LONG}.3`, false],
+  ["long.>", true],
+  ["ünï.*", true],
+  ["ünï.5", false],
+  ["*.*.4999", true],
+  ["fresh.>", true],
+  ["nothing.*", true],
+  [">", true],
+];
+
+/** Every match of `filter` from `start` on, as loadNextMsg walks them (W4b's loop). */
+function walk(store: StreamStore, filter: string, wildcard: boolean, start = 1): string[] {
+  const found: string[] = [];
+  let seq = start;
+  for (;;) {
+    let next: { seq: number; subject: string };
+    try {
+      next = store.loadNextMsg(filter, wildcard, seq);
+    } catch (err) {
+      if ((err as { code?: string }).code === "ErrStoreEOF") return found;
+      throw err;
+    }
+    found.push(`${next.seq} ${next.subject}`);
+    seq = next.seq + 1;
+  }
+}
+
+export function subjectColumnSuite({ describe, it, expect }: TestApi, ctx: RuntimeContext): void {
+  /** Filters in turn, each walked from a few starts: the same matches as MemStore's. */
+  function expectSameScans(store: StreamStore, model: StreamStore, starts: number[]): void {
+    for (const start of starts) {
+      for (const [filter, wildcard] of FILTERS) {
+        const got = walk(store, filter, wildcard, start);
+        const want = walk(model, filter, wildcard, start);
+        expect(got.length).toBe(want.length);
+        expect(got).toStrictEqual(want);
+      }
+    }
+  }
+
+  for (const adapter of ctx.adapters) {
+    const open = (dir: string, clock: TestClock) =>
+      FileStore.open({ dir, fs: adapter.fs, syncIntervalMs: 0, now: clock.now });
+
+    describe(`subject-id columns (${adapter.name})`, () => {
+      it("filter a large block of many subjects as MemStore does, before and after reopening", () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const store = await open(dir, clock);
+          const model = MemStore.create({ now: clock.now });
+          const both = (fn: (s: StreamStore) => unknown) => {
+            fn(store);
+            fn(model);
+          };
+          for (let i = 0; i < MANY; i++) both((s) => s.storeMsg(subjectOf(i), null, enc("m")));
+          // Columns of the active block, built from the write buffer.
+          expectSameScans(store, model, [1, 30_000]);
+          // Appends after the columns exist, some on subjects new to the block.
+          for (let i = 0; i < 50; i++) {
+            both((s) => s.storeMsg(i % 2 ? "fresh.a" : subjectOf(i * 7), null, enc("n")));
+          }
+          both((s) => s.skipMsgs(s.fastState().lastSeq + 1, 3));
+          both((s) => s.storeMsg("fresh.b", null, enc("n")));
+          both((s) => s.removeMsg(18));
+          both((s) => s.eraseMsg(1018));
+          expectSameScans(store, model, [1, MANY - 5]);
+          await store.close();
+          // Sealed blocks read back from disk.
+          const reopened = await open(dir, clock);
+          expectSameScans(reopened, model, [1, 65_540]);
+          await reopened.close();
+        }));
+
+      it("filter as MemStore does while subjects empty and their ids go to new subjects", () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const store = await FileStore.open({
+            dir,
+            fs: adapter.fs,
+            blockSize: 4096,
+            syncIntervalMs: 0,
+            now: clock.now,
+          });
+          const model = MemStore.create({ now: clock.now });
+          const both = (fn: (s: StreamStore) => unknown) => {
+            fn(store);
+            fn(model);
+          };
+          for (let i = 0; i < 600; i++) both((s) => s.storeMsg(subjectOf(i), null, enc("m")));
+          expectSameScans(store, model, [1]);
+          // Empty every `ünï.*` subject: their ids are freed, the old blocks' columns still hold them.
+          for (let seq = 2; seq <= 600; seq += 10) both((s) => s.removeMsg(seq));
+          expectSameScans(store, model, [1]);
+          // New subjects take the freed ids.
+          for (let i = 0; i < 40; i++) both((s) => s.storeMsg(`fresh.${i}`, null, enc("n")));
+          expectSameScans(store, model, [1, 300]);
+          both((s) => s.storeMsg("ünï.3", null, enc("back")));
+          expectSameScans(store, model, [1]);
+          await store.close();
+        }));
+    });
+  }
+}
