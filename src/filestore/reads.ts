@@ -141,8 +141,9 @@ export abstract class BlockReads extends FileStoreBase {
       const cached = loadBlock(this.files, this.cache, block, pass);
       ({ ptr, length, verified } = cached);
     }
-    // loadBlock indexed a sealed block; the active block is indexed as it is written.
-    const offsets = block.offsets as Uint32Array;
+    // loadBlock indexed a sealed block, open and appends the active one; an index
+    // still missing holds no record (open verified none in a block the checkpoint counted).
+    const offsets = block.offsets ?? new Uint32Array(0);
     const count = Math.max(0, block.last - block.first + 1);
     const built = buildSubjectColumn(
       ptr,

@@ -32,7 +32,7 @@ export interface SubjectColumn {
 
 /**
  * The subject ids of the `count` records at `offsets` (a block's offset
- * index, NO_RECORD where it has none) in the `length` bytes at `ptr`.
+ * index, NO_RECORD where it has none; none past its end) in the `length` bytes at `ptr`.
  * A subject with no message left (a removed message's) gets NO_SUBJECT,
  * and so, with `verify` (bytes not verified since they were read), does a
  * record that fails verification: filters pass over it.
@@ -51,16 +51,17 @@ export function buildSubjectColumn(
   const core = getCore();
   const column = new Uint32Array(Math.max(1, count)).fill(NO_SUBJECT);
   const ids = new Set<number>();
+  const indexed = Math.min(count, offsets.length);
   let resolved = 0;
-  const cells = core.alloc(Math.min(count, CHUNK) * 4 + 4);
-  const state = cells + Math.min(count, CHUNK) * 4;
+  const cells = core.alloc(Math.min(indexed, CHUNK) * 4 + 4);
+  const state = cells + Math.min(indexed, CHUNK) * 4;
   let slots = FIRST_SLOTS;
   let groups = allocGroups(slots);
   try {
     core.u32[state >>> 2] = 0;
     core.abi.subjectGroupsRehash(groups.hashes, 0, groups.table, slots);
-    for (let start = 0; start < count; start += CHUNK) {
-      const n = Math.min(CHUNK, count - start);
+    for (let start = 0; start < indexed; start += CHUNK) {
+      const n = Math.min(CHUNK, indexed - start);
       core.u32.set(offsets.subarray(start, start + n), cells >>> 2);
       for (let done = 0; done < n; ) {
         done += core.abi.subjectGroups(

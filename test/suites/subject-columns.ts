@@ -9,11 +9,19 @@
  * column was built, removed, erased and skipped messages, ids freed and
  * given to new subjects, filters changing from call to call, and reopening.
  */
+import { joinPath } from "../../runtimes/fs.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
 import type { StreamStore } from "../../src/types.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
-import { enc, inTempDir, type TestClock, testClock } from "./store-helpers.ts";
+import {
+  enc,
+  inTempDir,
+  readFileBytes,
+  type TestClock,
+  testClock,
+  writeFileBytes,
+} from "./store-helpers.ts";
 
 /** Two subjects whose 32-bit subject hashes (xxHash64's low half) are equal: 3,507,788,874. */
 const COLLIDING = ["orders.132413", "orders.163613"];
@@ -137,6 +145,28 @@ export function subjectColumnSuite({ describe, it, expect }: TestApi, ctx: Runti
           both((s) => s.storeMsg("ünï.3", null, enc("back")));
           expectSameScans(store, model, [1]);
           await store.close();
+        }));
+
+      it("pass over a damaged record of an active block open read back", () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const options = { dir, fs: adapter.fs, blockSize: 4096, syncIntervalMs: 0 };
+          const store = await FileStore.open({ ...options, now: clock.now });
+          for (let i = 1; i <= 3; i++) store.storeMsg(`orders.${i}`, null, enc(`<${i}>`));
+          await store.close();
+          // The only block, small: open reads it back into the write buffer and verifies it.
+          const path = joinPath(joinPath(dir, "msgs"), "1.blk");
+          const bytes = readFileBytes(adapter.fs, path) as Uint8Array;
+          const tag = enc("<2>");
+          const at = bytes.findIndex((_, j) => tag.every((b, k) => bytes[j + k] === b));
+          bytes[at + 1] ^= 0x01;
+          writeFileBytes(adapter.fs, path, bytes);
+          const reopened = await FileStore.open({ ...options, now: clock.now });
+          expect(reopened.state().lost?.msgs).toStrictEqual([2]);
+          expect(walk(reopened, "orders.*", true)).toStrictEqual(["1 orders.1", "3 orders.3"]);
+          reopened.storeMsg("orders.2", null, enc("<4>"));
+          expect(walk(reopened, "orders.2", false)).toStrictEqual(["4 orders.2"]);
+          await reopened.close();
         }));
     });
   }
