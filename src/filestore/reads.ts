@@ -56,7 +56,7 @@ import {
 import { located, type RecordLocation } from "./record-location.ts";
 import { blockPath } from "./recovery.ts";
 import { FileStoreBase } from "./store-base.ts";
-import { buildSubjectColumn } from "./subject-column.ts";
+import { fillSubjectColumn } from "./subject-column.ts";
 import { lastRecordOffset } from "./tail-record.ts";
 
 export abstract class BlockReads extends FileStoreBase {
@@ -133,31 +133,12 @@ export abstract class BlockReads extends FileStoreBase {
    */
   protected subjectColumn(block: Block, pass = false): Uint32Array {
     if (block.subjectIds !== null) return block.subjectIds;
-    let ptr = this.buffer.ptr;
-    let length = this.buffer.used;
-    // The active block may hold bytes open read back and did not verify (a checkpoint vouched for them).
-    let verified = false;
-    if (block !== this.active) {
-      const cached = loadBlock(this.files, this.cache, block, pass);
-      ({ ptr, length, verified } = cached);
-    }
-    // loadBlock indexed a sealed block, open and appends the active one; an index
-    // still missing holds no record (open verified none in a block the checkpoint counted).
-    const offsets = block.offsets ?? new Uint32Array(0);
-    const count = Math.max(0, block.last - block.first + 1);
-    const built = buildSubjectColumn(
-      ptr,
-      length,
-      offsets,
-      count,
-      !verified,
-      this.subjects,
-      this.idsByHash,
-    );
-    block.subjectIds = built.column;
-    block.subjectIdSet = built.ids;
-    block.lastMatch = null;
-    return built.column;
+    // The active block may hold bytes open read back unverified (a checkpoint vouched for them).
+    const bytes =
+      block === this.active
+        ? { ptr: this.buffer.ptr, length: this.buffer.used, verified: false }
+        : loadBlock(this.files, this.cache, block, pass);
+    return fillSubjectColumn(block, bytes, this.subjects, this.idsByHash);
   }
 
   /** Which subject ids a filter matches, kept until ids change. @internal */
@@ -514,22 +495,53 @@ export abstract class BlockReads extends FileStoreBase {
       this.lastNextBlock = i;
       const column = all ? null : this.subjectColumn(block, true);
       const bits = column === null ? null : this.matchBits(filter, wildcard);
-      // Per-block subject summary: skip a block none of whose subjects match.
-      if (bits !== null && !block.mayMatch(bits)) continue;
+      if (column !== null && bits !== null) {
+        // Per-block subject summary: skip a block none of whose subjects match.
+        if (!block.mayMatch(bits)) continue;
+        const msg = this.nextMatchIn(block, column, bits, start);
+        if (msg !== null) return msg;
+        continue;
+      }
       for (
         let seq = block.nextLive(Math.max(start, block.first));
         seq !== 0;
         seq = block.nextLive(seq + 1)
       ) {
-        if (column !== null && bits !== null) {
-          const id = column[seq - block.first];
-          if (id >= bits.length || bits[id] !== 1) continue;
-        }
         const msg = this.readLive(block, seq, true);
         if (msg !== null) return msg;
       }
     }
     throw noMatchFrom(filter, start, this.range());
+  }
+
+  /**
+   * The first live message of `block` at or after `start` whose subject id
+   * is set in `bits`, or null. The column is tested first, so only a match
+   * is looked up in the deleted set (a filter matching one record in four
+   * looked up every record).
+   */
+  private nextMatchIn(
+    block: Block,
+    column: Uint32Array,
+    bits: Uint8Array,
+    start: number,
+  ): StoredMsg | null {
+    const first = block.first;
+    // Appends keep the column up to the block's last message; skips after it have none.
+    const end = Math.min(block.last - first + 1, column.length);
+    for (let i = Math.max(start, first) - first; i < end; i++) {
+      const id = column[i];
+      if (id >= bits.length || bits[id] !== 1) continue;
+      const seq = first + i;
+      if (block.deleted.has(seq)) {
+        // Removed messages keep their ids: a removed run is passed in one step.
+        i = block.deleted.nextAbsent(seq) - first - 1;
+        continue;
+      }
+      const msg = this.readLive(block, seq, true);
+      if (msg !== null) return msg;
+    }
+    return null;
   }
 
   /** The newest live message matching `subject`, a filter (loadLastMsg). @internal */

@@ -15,6 +15,7 @@ import {
   REC_TTL_SIZE,
 } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
+import type { Block } from "./block.ts";
 import { readSubject } from "./message-reader.ts";
 import { NO_SUBJECT, type SubjectTotals } from "./subject-totals.ts";
 
@@ -28,6 +29,28 @@ export interface SubjectColumn {
   column: Uint32Array;
   /** The distinct ids in `column`. */
   ids: Set<number>;
+}
+
+/**
+ * Builds and sets `block`'s subject-id column and the set of its ids from
+ * its bytes in core memory (`verified`: every record checked since read).
+ */
+export function fillSubjectColumn(
+  block: Block,
+  bytes: { ptr: number; length: number; verified: boolean },
+  subjects: SubjectTotals,
+  idsByHash: Map<number, number>,
+): Uint32Array {
+  // loadBlock indexed a sealed block, open and appends the active one; an index
+  // still missing holds no record (open verified none in a block the checkpoint counted).
+  const offsets = block.offsets ?? new Uint32Array(0);
+  const count = Math.max(0, block.last - block.first + 1);
+  const { ptr, length, verified } = bytes;
+  const built = buildSubjectColumn(ptr, length, offsets, count, !verified, subjects, idsByHash);
+  block.subjectIds = built.column;
+  block.subjectIdSet = built.ids;
+  block.lastMatch = null;
+  return built.column;
 }
 
 /**

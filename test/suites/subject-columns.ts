@@ -136,6 +136,9 @@ export function subjectColumnSuite({ describe, it, expect }: TestApi, ctx: Runti
           };
           for (let i = 0; i < 600; i++) both((s) => s.storeMsg(subjectOf(i), null, enc("m")));
           expectSameScans(store, model, [1]);
+          // A removed run in the middle of a block, and one that ends a block.
+          for (let seq = 101; seq <= 300; seq++) both((s) => s.removeMsg(seq));
+          expectSameScans(store, model, [1, 150, 300]);
           // Empty every `ünï.*` subject: their ids are freed, the old blocks' columns still hold them.
           for (let seq = 2; seq <= 600; seq += 10) both((s) => s.removeMsg(seq));
           expectSameScans(store, model, [1]);
