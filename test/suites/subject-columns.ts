@@ -10,10 +10,21 @@
  * given to new subjects, filters changing from call to call, and reopening.
  */
 import { joinPath } from "../../runtimes/fs.ts";
+import { NO_RECORD } from "../../src/filestore/block.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
+import {
+  REC_FLAG_TOMBSTONE,
+  REC_FLAG_TTL,
+  REC_HEADER_SIZE,
+  REC_OFF_FLAGS,
+  REC_OFF_SUBJECT_LEN,
+  REC_TTL_SIZE,
+} from "../../src/format.ts";
 import { MemStore } from "../../src/memstore.ts";
 import type { StreamStore } from "../../src/types.ts";
+import { getCore } from "../../src/wasm/core.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
+import { CORE_VARIANTS } from "./core-variants.ts";
 import {
   enc,
   inTempDir,
@@ -74,6 +85,89 @@ function walk(store: StreamStore, filter: string, wildcard: boolean, start = 1):
 }
 
 export function subjectColumnSuite({ describe, it, expect }: TestApi, ctx: RuntimeContext): void {
+  describe("subject groups (assembly/subject-groups.ts)", () => {
+    for (const variant of CORE_VARIANTS) {
+      it(`groups records by subject bytes, passing over what has no subject (${variant} core)`, () => {
+        const core = getCore(variant);
+        const LEN = 400;
+        const buf = core.alloc(LEN);
+        const u8 = core.u8;
+        u8.fill(0, buf, buf + LEN);
+        /** A record header at `at` whose subject (after the TTL with REC_FLAG_TTL) is `subject`. */
+        const put = (at: number, subject: string, flags = 0, length = subject.length) => {
+          u8[buf + at + REC_OFF_SUBJECT_LEN] = length & 0xff;
+          u8[buf + at + REC_OFF_SUBJECT_LEN + 1] = length >> 8;
+          u8[buf + at + REC_OFF_FLAGS] = flags;
+          const subjectAt = buf + at + REC_HEADER_SIZE + (flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
+          u8.set(enc(subject), subjectAt);
+        };
+        put(0, "a.b");
+        put(64, "a.c");
+        put(128, "a.b");
+        put(192, "a.b", REC_FLAG_TOMBSTONE);
+        put(256, "a.c", REC_FLAG_TTL);
+        put(320, "a.d");
+        // A subject length running past the bytes (damage the bytes were not verified against).
+        put(360, "a.e", 0, 40);
+        const offsets = [0, 64, 128, 192, NO_RECORD, 256, 360, 320, LEN - 4];
+        const cells = core.alloc(offsets.length * 4 + 4);
+        const state = cells + offsets.length * 4;
+        // Room for 2 groups: the call stops at the second, growth is the caller's.
+        const table = core.alloc(4 * 8 + 2 * 8);
+        const [firsts, hashes] = [table + 32, table + 40];
+        const u32 = core.u32;
+        u32.set(offsets, cells >>> 2);
+        u32[state >>> 2] = 0;
+        core.abi.subjectGroupsRehash(hashes, 0, table, 4);
+        const group = (count: number, verify: boolean) =>
+          core.abi.subjectGroups(buf, LEN, cells, count, state, firsts, hashes, table, 4, verify);
+        expect(group(offsets.length, false)).toBe(2);
+        expect(core.u32[state >>> 2]).toBe(2);
+        const grown = core.alloc(8 * 8 + 4 * 8);
+        const [firsts2, hashes2] = [grown + 64, grown + 80];
+        core.u32.copyWithin(firsts2 >>> 2, firsts >>> 2, (firsts >>> 2) + 2);
+        core.u32.copyWithin(hashes2 >>> 2, hashes >>> 2, (hashes >>> 2) + 2);
+        core.abi.subjectGroupsRehash(hashes2, 2, grown, 8);
+        const rest = offsets.length - 2;
+        expect(
+          core.abi.subjectGroups(
+            buf,
+            LEN,
+            cells + 8,
+            rest,
+            state,
+            firsts2,
+            hashes2,
+            grown,
+            8,
+            false,
+          ),
+        ).toBe(rest);
+        const NONE = 0xffffffff;
+        const got = Array.from(core.u32.subarray(cells >>> 2, (cells >>> 2) + offsets.length));
+        expect(got).toStrictEqual([0, 1, 0, NONE, NONE, 1, NONE, 2, NONE]);
+        expect(core.u32[state >>> 2]).toBe(3);
+        expect(Array.from(core.u32.subarray(firsts2 >>> 2, (firsts2 >>> 2) + 3))).toStrictEqual([
+          0, 64, 320,
+        ]);
+        // Group numbers to ids.
+        const ids = core.alloc(3 * 4);
+        core.u32.set([7, 9, 11], ids >>> 2);
+        core.abi.subjectGroupsMap(cells, offsets.length, ids);
+        const mapped = Array.from(core.u32.subarray(cells >>> 2, (cells >>> 2) + offsets.length));
+        expect(mapped).toStrictEqual([7, 9, 7, NONE, NONE, 9, NONE, 11, NONE]);
+        // Verified: none of these headers is a whole record.
+        core.u32.set(offsets, cells >>> 2);
+        core.u32[state >>> 2] = 0;
+        core.abi.subjectGroupsRehash(hashes, 0, table, 4);
+        expect(group(offsets.length, true)).toBe(offsets.length);
+        const verified = Array.from(core.u32.subarray(cells >>> 2, (cells >>> 2) + offsets.length));
+        expect(verified).toStrictEqual(offsets.map(() => NONE));
+        for (const ptr of [buf, cells, table, grown, ids]) core.free(ptr);
+      });
+    }
+  });
+
   /** Filters in turn, each walked from a few starts: the same matches as MemStore's. */
   function expectSameScans(store: StreamStore, model: StreamStore, starts: number[]): void {
     for (const start of starts) {
