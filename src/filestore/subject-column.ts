@@ -101,7 +101,7 @@ export function buildSubjectColumn(
         );
         const total = core.u32[state >>> 2];
         for (let g = resolved; g < total; g++) {
-          const id = resolve(ptr, core.u32[(groups.firsts >>> 2) + g], subjects, idsByHash);
+          const id = subjectIdAt(ptr, core.u32[(groups.firsts >>> 2) + g], subjects, idsByHash);
           core.u32[(groups.ids >>> 2) + g] = id;
           if (id !== NO_SUBJECT) ids.add(id);
         }
@@ -146,7 +146,7 @@ function allocGroups(slots: number): Groups {
 }
 
 /** The subject id of the record at `ptr + offset`. */
-function resolve(
+function subjectIdAt(
   ptr: number,
   offset: number,
   subjects: SubjectTotals,
