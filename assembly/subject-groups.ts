@@ -13,7 +13,7 @@ import {
   REC_OFF_SUBJECT_LEN,
   REC_TTL_SIZE,
 } from "./format";
-import { checkRecord } from "./record";
+import { recordDecode } from "./record";
 
 /** No group: no record at that place, or one without a subject. */
 const NO_GROUP: u32 = 0xffffffff;
@@ -102,7 +102,10 @@ export function subjectGroups(
     const offset = load<u32>(cell);
     const rec = buf + <usize>offset;
     const at = offset == NO_GROUP ? 0 : subjectAt(rec, end);
-    if (at == 0 || (verify && checkRecord(rec, <u32>(end - rec)) < 0)) {
+    // recordDecode, not the inlined checkRecord: verifying is the rare case (bytes
+    // read back without their index), not worth a second copy of the checksum in
+    // the core. It also fills the decode area, which no caller holds across this.
+    if (at == 0 || (verify && recordDecode(rec, <u32>(end - rec)) < 0)) {
       store<u32>(cell, NO_GROUP);
       continue;
     }
