@@ -307,10 +307,14 @@ export abstract class BlockReads extends FileStoreBase {
     return located(this.scratch.ptr, available, offset, null);
   }
 
-  /** `ahead`: a scan, whose copies are made ahead (copy-pool.ts) and whose blocks are a pass (loadBlock). @internal */
-  protected readAt(block: Block, seq: number, ahead = false): StoredMsg {
+  /**
+   * `ahead`: a scan, whose blocks are a pass (loadBlock) and whose copies are
+   * made ahead (copy-pool.ts) unless `copyAhead` says otherwise.
+   * @internal
+   */
+  protected readAt(block: Block, seq: number, ahead = false, copyAhead = ahead): StoredMsg {
     const { ptr, available, offset, trusted } = this.recordPtr(block, seq, ahead);
-    return readMessage(ptr, available, block.path, offset, trusted, ahead);
+    return readMessage(ptr, available, block.path, offset, trusted, copyAhead);
   }
 
   /** The live message `seq` with its TTL, for a snapshot; null when removed or lost. @internal */
@@ -340,10 +344,15 @@ export abstract class BlockReads extends FileStoreBase {
   }
 
   /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. @internal */
-  protected readLive(block: Block, seq: number, ahead = false): StoredMsg | null {
+  protected readLive(
+    block: Block,
+    seq: number,
+    ahead = false,
+    copyAhead = ahead,
+  ): StoredMsg | null {
     // unlessLost inlined: a closure per message was a scan's largest allocation after the message.
     try {
-      return this.readAt(block, seq, ahead);
+      return this.readAt(block, seq, ahead, copyAhead);
     } catch (err) {
       if (isLost(err, block, seq)) return null;
       throw err;
@@ -538,7 +547,9 @@ export abstract class BlockReads extends FileStoreBase {
         i = block.deleted.nextAbsent(seq) - first - 1;
         continue;
       }
-      const msg = this.readLive(block, seq, true);
+      // Copying ahead pays where matches follow one another; a match further on is copied
+      // alone (copying ahead for W4b's one match in four copied mostly bytes never returned).
+      const msg = this.readLive(block, seq, true, seq === start);
       if (msg !== null) return msg;
     }
     return null;

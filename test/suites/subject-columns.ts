@@ -67,19 +67,32 @@ const FILTERS: [string, boolean][] = [
   [">", true],
 ];
 
-/** Every match of `filter` from `start` on, as loadNextMsg walks them (W4b's loop). */
-function walk(store: StreamStore, filter: string, wildcard: boolean, start = 1): string[] {
+const decoder = new TextDecoder();
+
+/**
+ * Every match of `filter` from `start` on, as loadNextMsg walks them (W4b's
+ * loop): sequence, subject and payload. `scribble` overwrites each payload
+ * once noted, as a caller owning it may: no later read may see that.
+ */
+function walk(
+  store: StreamStore,
+  filter: string,
+  wildcard: boolean,
+  start = 1,
+  scribble = false,
+): string[] {
   const found: string[] = [];
   let seq = start;
   for (;;) {
-    let next: { seq: number; subject: string };
+    let next: { seq: number; subject: string; msg: Uint8Array };
     try {
       next = store.loadNextMsg(filter, wildcard, seq);
     } catch (err) {
       if ((err as { code?: string }).code === "ErrStoreEOF") return found;
       throw err;
     }
-    found.push(`${next.seq} ${next.subject}`);
+    found.push(`${next.seq} ${next.subject} ${decoder.decode(next.msg)}`);
+    if (scribble) next.msg.fill(0x2a);
     seq = next.seq + 1;
   }
 }
@@ -172,7 +185,7 @@ export function subjectColumnSuite({ describe, it, expect }: TestApi, ctx: Runti
   function expectSameScans(store: StreamStore, model: StreamStore, starts: number[]): void {
     for (const start of starts) {
       for (const [filter, wildcard] of FILTERS) {
-        const got = walk(store, filter, wildcard, start);
+        const got = walk(store, filter, wildcard, start, true);
         const want = walk(model, filter, wildcard, start);
         expect(got.length).toBe(want.length);
         expect(got).toStrictEqual(want);
@@ -194,12 +207,12 @@ export function subjectColumnSuite({ describe, it, expect }: TestApi, ctx: Runti
             fn(store);
             fn(model);
           };
-          for (let i = 0; i < MANY; i++) both((s) => s.storeMsg(subjectOf(i), null, enc("m")));
+          for (let i = 0; i < MANY; i++) both((s) => s.storeMsg(subjectOf(i), null, enc(`m${i}`)));
           // Columns of the active block, built from the write buffer.
           expectSameScans(store, model, [1, 30_000]);
           // Appends after the columns exist, some on subjects new to the block.
           for (let i = 0; i < 50; i++) {
-            both((s) => s.storeMsg(i % 2 ? "fresh.a" : subjectOf(i * 7), null, enc("n")));
+            both((s) => s.storeMsg(i % 2 ? "fresh.a" : subjectOf(i * 7), null, enc(`n${i}`)));
           }
           both((s) => s.skipMsgs(s.fastState().lastSeq + 1, 3));
           both((s) => s.storeMsg("fresh.b", null, enc("n")));
@@ -228,7 +241,7 @@ export function subjectColumnSuite({ describe, it, expect }: TestApi, ctx: Runti
             fn(store);
             fn(model);
           };
-          for (let i = 0; i < 600; i++) both((s) => s.storeMsg(subjectOf(i), null, enc("m")));
+          for (let i = 0; i < 600; i++) both((s) => s.storeMsg(subjectOf(i), null, enc(`m${i}`)));
           expectSameScans(store, model, [1]);
           // A removed run in the middle of a block, and one that ends a block.
           for (let seq = 101; seq <= 300; seq++) both((s) => s.removeMsg(seq));
@@ -260,9 +273,12 @@ export function subjectColumnSuite({ describe, it, expect }: TestApi, ctx: Runti
           writeFileBytes(adapter.fs, path, bytes);
           const reopened = await FileStore.open({ ...options, now: clock.now });
           expect(reopened.state().lost?.msgs).toStrictEqual([2]);
-          expect(walk(reopened, "orders.*", true)).toStrictEqual(["1 orders.1", "3 orders.3"]);
+          expect(walk(reopened, "orders.*", true)).toStrictEqual([
+            "1 orders.1 <1>",
+            "3 orders.3 <3>",
+          ]);
           reopened.storeMsg("orders.2", null, enc("<4>"));
-          expect(walk(reopened, "orders.2", false)).toStrictEqual(["4 orders.2"]);
+          expect(walk(reopened, "orders.2", false)).toStrictEqual(["4 orders.2 <4>"]);
           await reopened.close();
         }));
     });
