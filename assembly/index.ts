@@ -11,3 +11,4 @@ export * from "./snappy";
 export * from "./chacha20poly1305";
 export * from "./archive";
 export * from "./checkpoint";
+export * from "./subject-groups";

@@ -44,7 +44,6 @@ import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD } from "./block.ts";
 import type { CachedBlock } from "./block-cache.ts";
 import { loadBlock } from "./block-load.ts";
-import { scanBlock } from "./block-scan.ts";
 import { isLost, missingRecord, unlessLost } from "./damage.ts";
 import {
   type DecodedFields,
@@ -57,7 +56,7 @@ import {
 import { located, type RecordLocation } from "./record-location.ts";
 import { blockPath } from "./recovery.ts";
 import { FileStoreBase } from "./store-base.ts";
-import { NO_SUBJECT } from "./subject-totals.ts";
+import { fillSubjectColumn } from "./subject-column.ts";
 import { lastRecordOffset } from "./tail-record.ts";
 
 export abstract class BlockReads extends FileStoreBase {
@@ -128,50 +127,18 @@ export abstract class BlockReads extends FileStoreBase {
   }
 
   /**
-   * The block's subject-id column (see Block.subjectIds), built on first use
-   * by one WASM scan that hashes every subject: a hash already seen maps to
-   * its id after a byte comparison, so most records cost no string at all.
+   * The block's subject-id column (see Block.subjectIds), built on first
+   * use from its bytes (subject-column.ts).
    * @internal
    */
   protected subjectColumn(block: Block, pass = false): Uint32Array {
     if (block.subjectIds !== null) return block.subjectIds;
-    const column = new Uint32Array(Math.max(1, block.last - block.first + 1)).fill(NO_SUBJECT);
-    const { ptr, length } = this.bytesOf(block, pass);
-    const subjects = this.subjects;
-    const idsByHash = this.idsByHash;
-    const ids = new Set<number>();
-    scanBlock(
-      ptr,
-      length,
-      BLOCK_HEADER_SIZE,
-      (r) => {
-        if (r.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED)) return;
-        if (r.seq < block.first || r.seq > block.last) return;
-        // Taken per record: the scan's first use may grow core memory.
-        const u8 = getCore().u8;
-        const p = ptr + r.offset;
-        const len = u8[p + REC_OFF_SUBJECT_LEN] | (u8[p + REC_OFF_SUBJECT_LEN + 1] << 8);
-        const at = p + REC_HEADER_SIZE + (r.flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
-        let id = idsByHash.get(r.subjectHash);
-        const known = id === undefined ? undefined : subjects.subjectOf(id);
-        if (id === undefined || known === undefined || !sameSubject(u8, known, at, len)) {
-          const subject = readSubject(at, len);
-          const entry = subjects.get(subject);
-          // A removed message whose subject has no message left.
-          if (entry === undefined) return;
-          id = subjects.idOf(subject, entry);
-          idsByHash.set(r.subjectHash, id);
-        }
-        column[r.seq - block.first] = id;
-        ids.add(id);
-      },
-      skipDamaged,
-      true,
-    );
-    block.subjectIds = column;
-    block.subjectIdSet = ids;
-    block.lastMatch = null;
-    return column;
+    // The active block may hold bytes open read back unverified (a checkpoint vouched for them).
+    const bytes =
+      block === this.active
+        ? { ptr: this.buffer.ptr, length: this.buffer.used, verified: false }
+        : loadBlock(this.files, this.cache, block, pass);
+    return fillSubjectColumn(block, bytes, this.subjects, this.idsByHash);
   }
 
   /** Which subject ids a filter matches, kept until ids change. @internal */
@@ -340,10 +307,14 @@ export abstract class BlockReads extends FileStoreBase {
     return located(this.scratch.ptr, available, offset, null);
   }
 
-  /** `ahead`: a scan, whose copies are made ahead (copy-pool.ts) and whose blocks are a pass (loadBlock). @internal */
-  protected readAt(block: Block, seq: number, ahead = false): StoredMsg {
+  /**
+   * `ahead`: a scan, whose blocks are a pass (loadBlock) and whose copies are
+   * made ahead (copy-pool.ts) unless `copyAhead` says otherwise.
+   * @internal
+   */
+  protected readAt(block: Block, seq: number, ahead = false, copyAhead = ahead): StoredMsg {
     const { ptr, available, offset, trusted } = this.recordPtr(block, seq, ahead);
-    return readMessage(ptr, available, block.path, offset, trusted, ahead);
+    return readMessage(ptr, available, block.path, offset, trusted, copyAhead);
   }
 
   /** The live message `seq` with its TTL, for a snapshot; null when removed or lost. @internal */
@@ -373,10 +344,15 @@ export abstract class BlockReads extends FileStoreBase {
   }
 
   /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. @internal */
-  protected readLive(block: Block, seq: number, ahead = false): StoredMsg | null {
+  protected readLive(
+    block: Block,
+    seq: number,
+    ahead = false,
+    copyAhead = ahead,
+  ): StoredMsg | null {
     // unlessLost inlined: a closure per message was a scan's largest allocation after the message.
     try {
-      return this.readAt(block, seq, ahead);
+      return this.readAt(block, seq, ahead, copyAhead);
     } catch (err) {
       if (isLost(err, block, seq)) return null;
       throw err;
@@ -528,22 +504,55 @@ export abstract class BlockReads extends FileStoreBase {
       this.lastNextBlock = i;
       const column = all ? null : this.subjectColumn(block, true);
       const bits = column === null ? null : this.matchBits(filter, wildcard);
-      // Per-block subject summary: skip a block none of whose subjects match.
-      if (bits !== null && !block.mayMatch(bits)) continue;
+      if (column !== null && bits !== null) {
+        // Per-block subject summary: skip a block none of whose subjects match.
+        if (!block.mayMatch(bits)) continue;
+        const msg = this.nextMatchIn(block, column, bits, start);
+        if (msg !== null) return msg;
+        continue;
+      }
       for (
         let seq = block.nextLive(Math.max(start, block.first));
         seq !== 0;
         seq = block.nextLive(seq + 1)
       ) {
-        if (column !== null && bits !== null) {
-          const id = column[seq - block.first];
-          if (id >= bits.length || bits[id] !== 1) continue;
-        }
         const msg = this.readLive(block, seq, true);
         if (msg !== null) return msg;
       }
     }
     throw noMatchFrom(filter, start, this.range());
+  }
+
+  /**
+   * The first live message of `block` at or after `start` whose subject id
+   * is set in `bits`, or null. The column is tested first, so only a match
+   * is looked up in the deleted set (a filter matching one record in four
+   * looked up every record).
+   */
+  private nextMatchIn(
+    block: Block,
+    column: Uint32Array,
+    bits: Uint8Array,
+    start: number,
+  ): StoredMsg | null {
+    const first = block.first;
+    // Appends keep the column up to the block's last message; skips after it have none.
+    const end = Math.min(block.last - first + 1, column.length);
+    for (let i = Math.max(start, first) - first; i < end; i++) {
+      const id = column[i];
+      if (id >= bits.length || bits[id] !== 1) continue;
+      const seq = first + i;
+      if (block.deleted.has(seq)) {
+        // Removed messages keep their ids: a removed run is passed in one step.
+        i = block.deleted.nextAbsent(seq) - first - 1;
+        continue;
+      }
+      // Copying ahead pays where matches follow one another; a match further on is copied
+      // alone (copying ahead for W4b's one match in four copied mostly bytes never returned).
+      const msg = this.readLive(block, seq, true, seq === start);
+      if (msg !== null) return msg;
+    }
+    return null;
   }
 
   /** The newest live message matching `subject`, a filter (loadLastMsg). @internal */
@@ -582,15 +591,4 @@ export abstract class BlockReads extends FileStoreBase {
     }
     throw nothingBefore(start, this.range());
   }
-}
-
-/** A scan's damaged records stay out of the subject column. */
-function skipDamaged(): void {}
-
-/** True when the ASCII or UTF-8 bytes at `at` spell `subject`. */
-function sameSubject(u8: Uint8Array, subject: string, at: number, len: number): boolean {
-  // Only an all-ASCII subject has as many UTF-16 units as UTF-8 bytes.
-  if (subject.length !== len) return readSubject(at, len) === subject;
-  for (let i = 0; i < len; i++) if (subject.charCodeAt(i) !== u8[at + i]) return false;
-  return true;
 }

@@ -215,6 +215,33 @@ export interface CheckpointAbi {
   subjectsWalkResult(): number;
 }
 
+/**
+ * A block's records grouped by subject bytes (assembly/subject-groups.ts):
+ * the u32 record offsets at `column` become group numbers (0xffffffff none),
+ * each new group's first record offset and a hash of its subject (the
+ * table's own) written at `firsts` and `hashes`, the group count kept in the u32 at `state`; returns how many
+ * offsets were replaced (it stops when the groups fill half of `table`'s
+ * `slots`, which `subjectGroupsRehash` rebuilds at a larger size); with
+ * `verify`, a record failing verification has no group.
+ */
+export interface SubjectGroupsAbi {
+  subjectGroups(
+    buf: number,
+    len: number,
+    column: number,
+    count: number,
+    state: number,
+    firsts: number,
+    hashes: number,
+    table: number,
+    slots: number,
+    verify: boolean,
+  ): number;
+  subjectGroupsRehash(hashes: number, groups: number, table: number, slots: number): void;
+  /** Group numbers at `column` to the u32s at `ids` they index (0xffffffff stays). */
+  subjectGroupsMap(column: number, count: number, ids: number): void;
+}
+
 /** Everything the core exports; each area adds its own interface here. */
 export type CoreAbi = MemoryAbi &
   XxHashAbi &
@@ -226,4 +253,5 @@ export type CoreAbi = MemoryAbi &
   SnappyAbi &
   ChaChaAbi &
   ArchiveAbi &
-  CheckpointAbi;
+  CheckpointAbi &
+  SubjectGroupsAbi;

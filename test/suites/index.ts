@@ -49,6 +49,7 @@ import { storeContractSuite } from "./store-contract.ts";
 import { badInputDirectorySuite } from "./store-contract-inputs.ts";
 import { storeFactories } from "./store-factories.ts";
 import { streamStateSuite } from "./stream-state.ts";
+import { subjectColumnSuite } from "./subject-columns.ts";
 import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
 import { varintSuite } from "./varint.ts";
@@ -87,6 +88,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   lazyOpenSuite(api, ctx);
   firstUseChecksSuite(api, ctx);
   lazySubjectsSuite(api, ctx);
+  subjectColumnSuite(api, ctx);
   limitRemovalSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
   fileModeSuite(api, ctx);
