@@ -42,9 +42,13 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * and their README and FORMAT sections: 413 kB packed, 1404 kB unpacked;
  * then the README's performance tables of that work: 416 kB, 1411 kB;
  * then the core's subject intern table and checkpoint walk, the copy-ahead
- * reads, the provisional cache and the limits' fast paths: 424 kB, 1437 kB).
+ * reads, the provisional cache and the limits' fast paths: 424 kB, 1437 kB;
+ * then the core's subject grouping (subject-groups.ts in both inlined core
+ * builds, subject-column.ts), the block index in one core call and the
+ * first-use checks of vouched blocks (vouched-blocks.ts): 432 kB, 1462 kB,
+ * before this session's README figures).
  */
-const BUDGET = { packed: 430_000, unpacked: 1_450_000 };
+const BUDGET = { packed: 440_000, unpacked: 1_480_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
