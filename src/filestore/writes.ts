@@ -306,6 +306,14 @@ export abstract class BlockWrites extends BlockReads {
   /** @internal */
   protected syncBlockAsync(block: Block): Promise<void> {
     if (block.handle === null) return Promise.resolve();
+    if (this.options.syncInline) {
+      try {
+        this.syncBlock(block);
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     return block.durability.syncAsync(this.files.of(block), block.written, (from, to) =>
       this.bytesToRewrite(block, from, to),
     );

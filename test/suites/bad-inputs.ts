@@ -254,7 +254,7 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
   ),
   create(
     "`FileStore.open`",
-    "`blockSize` below 4096, above 1 GiB or not an integer; `cacheBytes`, `syncIntervalMs` negative or not integers; `syncAlways` not a boolean; `fs` not an adapter",
+    "`blockSize` below 4096, above 1 GiB or not an integer; `cacheBytes`, `syncIntervalMs` negative or not integers; `syncAlways` or `syncInline` not a boolean; `fs` not an adapter",
     "ErrInvalidArgument",
     [
       { blockSize: 100 },
@@ -266,6 +266,7 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
       { syncIntervalMs: -1 },
       { syncIntervalMs: Number.NaN },
       { syncAlways: 1 },
+      { syncInline: "yes" },
       { dir: "/no-store", fs: {} },
       { dir: "/no-store", fs: null },
     ].map((options) => ({ dir: "/no-store", ...options })),

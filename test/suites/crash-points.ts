@@ -29,28 +29,41 @@ const DIR = "/s";
 export function crashPointSuite(api: TestApi): void {
   const { describe, it, expect } = api;
   describe("crash at every write (memory adapter)", () => {
-    for (const syncAlways of [false, true]) {
-      const mode = syncAlways ? "syncAlways" : "group commit";
+    const modes: [string, SyncMode][] = [
+      ["group commit", GROUP],
+      ["group commit, syncInline", { syncAlways: false, syncInline: true }],
+      ["syncAlways", { syncAlways: true, syncInline: false }],
+    ];
+    for (const [name, mode] of modes) {
       it(
-        `keeps every acknowledged message at every crash point of a mixed workload (${mode})`,
-        () => crashEverywhere(expect, syncAlways, "writes"),
+        `keeps every acknowledged message at every crash point of a mixed workload (${name})`,
+        () => crashEverywhere(expect, mode, "writes"),
         60_000,
       );
       it(
-        `keeps every acknowledged message and removal when the power goes right after any change: write, truncate, fsync, create, rename, unlink (${mode})`,
-        () => crashEverywhere(expect, syncAlways, "changes"),
+        `keeps every acknowledged message and removal when the power goes right after any change: write, truncate, fsync, create, rename, unlink (${name})`,
+        () => crashEverywhere(expect, mode, "changes"),
         60_000,
       );
     }
   });
 }
 
+/** How the workload's writes become durable. */
+interface SyncMode {
+  syncAlways: boolean;
+  syncInline: boolean;
+}
+
+const GROUP: SyncMode = { syncAlways: false, syncInline: false };
+
 async function crashEverywhere(
   expect: TestApi["expect"],
-  syncAlways: boolean,
+  mode: SyncMode,
   aim: "writes" | "changes",
 ): Promise<void> {
-  const clean = await runWorkload(freshDisk(), testClock(), new Ledger(), syncAlways);
+  const { syncAlways } = mode;
+  const clean = await runWorkload(freshDisk(), testClock(), new Ledger(), mode);
   expect(clean.error).toBeNull();
   // Making the store's parent directory is not the workload's.
   const before = aim === "writes" ? 0 : freshDisk().changes;
@@ -65,7 +78,7 @@ async function crashEverywhere(
     );
     const clock = testClock();
     const ledger = new Ledger({ syncAlways });
-    const run = await runWorkload(disk, clock, ledger, syncAlways);
+    const run = await runWorkload(disk, clock, ledger, mode);
     expect({ at, crashed: disk.crashed }).toStrictEqual({ at, crashed: true });
     if (run.error !== null) outcomes.crashed++;
     const cases: [LoseMode, number][] = [
@@ -93,13 +106,13 @@ function freshDisk(): MemoryFileSystem {
   return disk;
 }
 
-function open(fs: MemoryFileSystem, clock: TestClock, syncAlways = false): Promise<FileStore> {
+function open(fs: MemoryFileSystem, clock: TestClock, mode: SyncMode = GROUP): Promise<FileStore> {
   return FileStore.open({
     dir: DIR,
     fs,
     blockSize: 4096,
     syncIntervalMs: 0,
-    syncAlways,
+    ...mode,
     now: clock.now,
   });
 }
@@ -112,8 +125,9 @@ async function runWorkload(
   disk: MemoryFileSystem,
   clock: TestClock,
   ledger: Ledger,
-  syncAlways: boolean,
+  mode: SyncMode,
 ): Promise<{ disk: MemoryFileSystem; error: unknown }> {
+  const { syncAlways } = mode;
   let store: FileStore | null = null;
   const many = (n: number) => {
     for (let i = 0; i < n; i++) ledger.store(store!, clock);
@@ -127,7 +141,7 @@ async function runWorkload(
     }
   };
   try {
-    store = await open(disk, clock, syncAlways);
+    store = await open(disk, clock, mode);
     await batches(10, 7);
     ledger.remove(store, 5);
     ledger.remove(store, 6);
@@ -145,7 +159,7 @@ async function runWorkload(
     many(10);
     await store.close();
     ledger.ackAll();
-    store = await open(disk, clock, syncAlways);
+    store = await open(disk, clock, mode);
     await batches(5, 5);
     ledger.remove(store, 150);
     await ledger.acknowledge(store.sync());

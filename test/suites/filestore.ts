@@ -1315,6 +1315,57 @@ function powerCutTests({ it, expect }: TestApi): void {
 // ---------------------------------------------------------------- sync and group commit
 
 function syncTests({ it, expect }: TestApi): void {
+  for (const syncInline of [false, true]) {
+    it(`group commit with syncInline ${syncInline}: 64 writers share fsyncs, ${syncInline ? "none" : "all"} on worker threads, every acknowledged write survives a power cut`, async () => {
+      const disk = diskWithDir();
+      let onWorkers = 0;
+      const counting = new Proxy(disk, {
+        get(target, key) {
+          if (key === "open") {
+            return (...args: Parameters<FileSystem["open"]>) => {
+              const handle = target.open(...args);
+              return new Proxy(handle, {
+                get(h, k) {
+                  if (k === "syncAsync") {
+                    return () => {
+                      onWorkers++;
+                      return h.syncAsync();
+                    };
+                  }
+                  const value = Reflect.get(h, k);
+                  return typeof value === "function" ? value.bind(h) : value;
+                },
+              });
+            };
+          }
+          const value = Reflect.get(target, key);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const clock = testClock();
+      const store = await openStore(counting, "/s", clock, { syncInline });
+      const before = disk.counters.syncs;
+      await Promise.all(
+        Array.from({ length: 64 }, async (_, i) => {
+          store.storeMsg(`w.${i}`, null, enc(`m${i}`));
+          await store.sync();
+        }),
+      );
+      const syncs = disk.counters.syncs - before;
+      expect(syncs).toBeGreaterThan(0);
+      expect(syncs).toBeLessThan(16);
+      if (syncInline) expect(onWorkers).toBe(0);
+      else expect(onWorkers).toBeGreaterThan(0);
+      const after = disk.crash({ lose: "unsynced" });
+      await store.close().catch(() => {});
+      const reopened = await openStore(after, "/s", clock);
+      expect(reopened.fastState().msgs).toBe(64);
+      for (let seq = 1; seq <= 64; seq++)
+        expect(reopened.loadMsg(seq).msg).toStrictEqual(enc(`m${seq - 1}`));
+      await reopened.close();
+    });
+  }
+
   it("lets no unlink of a round in flight outlive delete(): a new store in the same place keeps its blocks", async () => {
     const disk = diskWithDir();
     let unlinkStarted: () => void = () => {};

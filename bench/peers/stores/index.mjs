@@ -6,6 +6,7 @@
  */
 const MODULES = {
   jetstore: "./jetstore.mjs",
+  "jetstore+syncInline": "./jetstore.mjs",
   lmdb: "./lmdb.mjs",
   "better-sqlite3": "./sqlite.mjs",
   "better-sqlite3+index": "./sqlite.mjs",
@@ -27,6 +28,7 @@ const MODULES = {
  */
 const RUNTIMES = {
   jetstore: ["node", "bun", "deno"],
+  "jetstore+syncInline": ["node", "bun", "deno"],
   lmdb: ["node", "bun", "deno"],
   "better-sqlite3": ["node"],
   "better-sqlite3+index": ["node"],
@@ -58,7 +60,7 @@ export const STORE_NAMES = [
 ];
 
 /** Stores run only when PEERS_ONLY names them (too slow for the default run). */
-export const EXTRA_STORE_NAMES = ["better-sqlite3+index"];
+export const EXTRA_STORE_NAMES = ["better-sqlite3+index", "jetstore+syncInline"];
 
 export async function loadStore(name) {
   const path = MODULES[name];
@@ -66,7 +68,7 @@ export async function loadStore(name) {
     throw new Error(`Unknown store ${name}: one of ${Object.keys(MODULES).join(", ")}`);
   }
   const module = await import(path);
-  return name === "better-sqlite3+index"
-    ? module.sqliteStore({ subjectIndex: true })
-    : module.default;
+  if (name === "better-sqlite3+index") return module.sqliteStore({ subjectIndex: true });
+  if (name === "jetstore+syncInline") return module.jetstoreStore({ syncInline: true });
+  return module.default;
 }
