@@ -502,7 +502,7 @@ export class BlockFiles {
   private checked(block: Block): void {
     if (!this.vouched.isUnchecked(block.n)) return;
     block.handle ??= this.fs.open(block.path, "write");
-    this.vouched.check(block.n, block.handle);
+    this.vouched.check(block.n, block.handle, block.path);
   }
 
   /** Reads `length` bytes of a record at `position` into `scratch` at `at`, keeping the `at` bytes before. */

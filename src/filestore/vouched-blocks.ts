@@ -12,9 +12,11 @@
  *   (block-load.ts) reports the records there lost, as it reports any damage
  *   it finds in a block open trusted; the next checkpoint then stops vouching
  *   for the block, and the next open rescans it;
- * - a damaged header (magic, or a version newer than this jetstore's, which
- *   in a block the checkpoint vouches for is damage, not a newer format):
- *   written again, and reported in `lost` as open reported it.
+ * - a damaged header (magic, or a version newer than this jetstore's in a
+ *   file of the length the checkpoint recorded, which is damage, not a newer
+ *   format): written again, and reported in `lost` as open reported it; a
+ *   newer version in a file of another length is a block a newer jetstore
+ *   rewrote: ErrUnsupportedFormat, the file untouched.
  *
  * The last checksum is not compared at first use: the indexing scan verifies
  * every record, the last one too. A block still unchecked when a checkpoint
@@ -26,6 +28,7 @@
  */
 import type { FileHandle } from "../../runtimes/fs.ts";
 import { writeBlockHeader } from "../codec/block-header.ts";
+import { JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
   BLOCK_MAGIC,
@@ -66,16 +69,26 @@ export class VouchedBlocks {
     return this.short.get(n);
   }
 
-  /** The checks open left to the first use of block `n`, through its writable `handle`. */
-  check(n: number, handle: FileHandle): void {
+  /** The checks open left to the first use of block `n` (file `path`), through its writable `handle`. */
+  check(n: number, handle: FileHandle, path: string): void {
     const vouched = this.unchecked.get(n);
     if (vouched === undefined) return;
     const size = handle.size();
+    const header = new Uint8Array(BLOCK_HEADER_SIZE);
+    const read = size >= BLOCK_HEADER_SIZE ? handle.read(header, 0) : 0;
+    const version = read === BLOCK_HEADER_SIZE ? newerVersion(header) : 0;
+    // A newer jetstore rewrote the block since the checkpoint (its length moved): not damage, not ours to touch.
+    if (version !== 0 && size !== vouched.length) {
+      throw new JetStoreError(
+        "ErrUnsupportedFormat",
+        `Block ${path} has format version ${version}; this jetstore reads up to ${FORMAT_VERSION}`,
+        { file: path },
+      );
+    }
     if (size > vouched.length) handle.truncate(vouched.length);
     else if (size < vouched.length) this.short.set(n, size);
     if (size >= BLOCK_HEADER_SIZE) {
-      const header = new Uint8Array(BLOCK_HEADER_SIZE);
-      if (handle.read(header, 0) < BLOCK_HEADER_SIZE || !headerIntact(header)) {
+      if (read < BLOCK_HEADER_SIZE || !headerIntact(header)) {
         writeBlockHeader(header, 0, n);
         handle.write(header, 0);
         this.onHeaderRepaired(n);
@@ -94,6 +107,14 @@ export class VouchedBlocks {
     this.unchecked.clear();
     this.short.clear();
   }
+}
+
+/** The header's version when it has our magic and a version newer than this jetstore's, else 0. */
+function newerVersion(header: Uint8Array): number {
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  if (view.getUint32(BLOCK_OFF_MAGIC, true) !== BLOCK_MAGIC) return 0;
+  const version = view.getUint16(BLOCK_OFF_VERSION, true);
+  return version > FORMAT_VERSION ? version : 0;
 }
 
 function headerIntact(header: Uint8Array): boolean {

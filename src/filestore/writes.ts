@@ -238,7 +238,8 @@ export abstract class BlockWrites extends BlockReads {
    * @internal
    */
   protected syncSealedEarly(block: Block): void {
-    if (block.handle === null || !block.dirty) return;
+    // In the calling thread it would only hold up the append: the next round syncs the block.
+    if (block.handle === null || !block.dirty || this.options.syncInline) return;
     block.dirty = false;
     const early: Promise<void> = this.syncInFlight(block).then(
       () => {

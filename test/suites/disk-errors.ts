@@ -202,10 +202,14 @@ export function diskErrorSuite(api: TestApi): void {
       await reopened.close();
     });
 
-    for (const cacheBytes of [undefined, 0]) {
-      const cache = cacheBytes === 0 ? "read back from the file" : "from the cache";
+    for (const [cacheBytes, syncInline] of [
+      [undefined, false],
+      [0, false],
+      [undefined, true],
+    ] as const) {
+      const cache = `${cacheBytes === 0 ? "read back from the file" : "from the cache"}${syncInline ? ", syncInline" : ""}`;
       it(`never reports a failed fsync as success when the kernel dropped what it could not write (sealed blocks ${cache})`, async () => {
-        const { disk, clock, ledger, store } = await started({ cacheBytes });
+        const { disk, clock, ledger, store } = await started({ cacheBytes, syncInline });
         disk.setFaults({ failSync: {}, dropUnsyncedOnSyncFailure: true });
         // Enough to seal blocks while every fsync fails and drops its pages.
         for (let i = 0; i < 80; i++) ledger.store(store, clock);

@@ -1316,6 +1316,26 @@ function powerCutTests({ it, expect }: TestApi): void {
 
 function syncTests({ it, expect }: TestApi): void {
   for (const syncInline of [false, true]) {
+    it(`sealing blocks ${syncInline ? "leaves their fsync to the next round with syncInline" : "starts their fsync early"}`, async () => {
+      const disk = diskWithDir();
+      const clock = testClock();
+      const store = await openStore(disk, "/s", clock, { syncInline });
+      const before = disk.counters.syncs;
+      for (let i = 0; i < 200; i++) store.storeMsg("a", null, new Uint8Array(100));
+      expect(store.state().msgs).toBe(200);
+      const early = disk.counters.syncs - before;
+      if (syncInline) expect(early).toBe(0);
+      else expect(early).toBeGreaterThan(0);
+      await store.sync();
+      const after = disk.crash({ lose: "unsynced" });
+      await store.close().catch(() => {});
+      const reopened = await openStore(after, "/s", clock);
+      expect(reopened.fastState().msgs).toBe(200);
+      await reopened.close();
+    });
+  }
+
+  for (const syncInline of [false, true]) {
     it(`group commit with syncInline ${syncInline}: 64 writers share fsyncs, ${syncInline ? "none" : "all"} on worker threads, every acknowledged write survives a power cut`, async () => {
       const disk = diskWithDir();
       let onWorkers = 0;

@@ -177,6 +177,19 @@ export function firstUseChecksSuite({ describe, it, expect }: TestApi, ctx: Runt
           await store.close();
         }));
 
+      it("refuses, untouched, a vouched block a newer jetstore rewrote (newer version, another length)", () =>
+        inTempDir(adapter, async (dir) => {
+          const { second, recs } = await build(dir);
+          const rewritten = second.slice(0, second.length - recs.at(-1)!.length);
+          rewritten[4] = 0x7f;
+          writeFileBytes(adapter.fs, blockPath(dir, 2), rewritten);
+          const store = await open(dir);
+          expect(codeOf(() => store.loadMsg(recs[0].seq))).toBe("ErrUnsupportedFormat");
+          expect(readFileBytes(adapter.fs, blockPath(dir, 2))).toStrictEqual(rewritten);
+          await store.close().catch(() => {});
+          expect(readFileBytes(adapter.fs, blockPath(dir, 2))).toStrictEqual(rewritten);
+        }));
+
       it("cuts what a vouched block holds past its recorded length at its first use", () =>
         inTempDir(adapter, async (dir) => {
           const { second, recs } = await build(dir);
