@@ -6,6 +6,7 @@ export * from "./varint";
 export * from "./record";
 export * from "./intern";
 export * from "./scan";
+export * from "./record-run";
 export * from "./seqset";
 export * from "./snappy";
 export * from "./chacha20poly1305";

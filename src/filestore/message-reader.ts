@@ -5,12 +5,14 @@
  * Subjects are almost always ASCII: String.fromCharCode beats TextDecoder
  * for short strings, which serves anything else.
  */
-import { copyAhead, copyOut } from "../copy-pool.ts";
+import { copyOut } from "../copy-pool.ts";
 import { corrupt } from "../errors.ts";
 import { REC_FLAG_HDR } from "../format.ts";
 import type { ArchivedMsg } from "../snapshot/types.ts";
 import type { StoredMsg } from "../types.ts";
 import { getCore, type WasmCore } from "../wasm/core.ts";
+import type { CachedBlock } from "./block-cache.ts";
+import { runMessage } from "./scan-run.ts";
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -157,34 +159,25 @@ export function readArchived(
 /**
  * Decodes the whole message at `ptr`. `trusted` is the cached block whose
  * verified bytes hold the record (see CachedBlock), or null; with `ahead`
- * (a scan), the copies are made ahead from it.
+ * (a scan), it is served from a run of them (scan-run.ts).
  */
 export function readMessage(
   ptr: number,
   available: number,
   file: string,
   offset: number,
-  trusted: object | null = null,
+  trusted: CachedBlock | null = null,
   ahead = false,
 ): StoredMsg {
+  if (ahead && trusted !== null) {
+    const msg = runMessage(trusted, ptr - trusted.ptr);
+    if (msg !== null) return msg;
+  }
   const f = decodeFields(ptr, available, file, offset, trusted !== null);
   const ts = decodedTimestamp();
   const u8 = getCore().u8;
-  const subject = readSubject(f.subjectAt, f.subjectLen, f.subjectSlot);
-  if (ahead && trusted !== null) {
-    const end = ptr + available;
-    const hdr =
-      f.flags & REC_FLAG_HDR ? copyAhead(u8, f.hdrAt, f.hdrAt + f.hdrLen, end, trusted) : null;
-    return {
-      subject,
-      hdr,
-      msg: copyAhead(u8, f.msgAt, f.msgAt + f.msgLen, end, trusted),
-      seq: f.seq,
-      ts,
-    };
-  }
   return {
-    subject,
+    subject: readSubject(f.subjectAt, f.subjectLen, f.subjectSlot),
     hdr: f.flags & REC_FLAG_HDR ? copyOut(u8, f.hdrAt, f.hdrAt + f.hdrLen) : null,
     msg: copyOut(u8, f.msgAt, f.msgAt + f.msgLen),
     seq: f.seq,

@@ -6,7 +6,6 @@
  * truncate makes a new block with re-asserted tombstones durable, then the
  * checkpoint, and only then cuts and unlinks files.
  */
-import { forgetAhead } from "../copy-pool.ts";
 import { isJetStoreError, JetStoreError } from "../errors.ts";
 import { REC_FLAG_ERASED, REC_FLAG_TTL } from "../format.ts";
 import { Action } from "../store-errors.ts";
@@ -15,6 +14,7 @@ import { type Block, NO_RECORD } from "./block.ts";
 import { missingRecord } from "./damage.ts";
 import { decodeFields } from "./message-reader.ts";
 import { Removals } from "./removals.ts";
+import { forgetRun } from "./scan-run.ts";
 import type { PendingErase } from "./store-base.ts";
 
 export abstract class Rewrites extends Removals {
@@ -78,7 +78,7 @@ export abstract class Rewrites extends Removals {
     const flags = (f.flags | REC_FLAG_ERASED) & 0xff;
     const ttl = f.flags & REC_FLAG_TTL ? f.ttl : 0;
     core.u8.set(random, hdrAt);
-    forgetAhead();
+    forgetRun();
     const length = core.abi.recordSeal(
       ptr,
       seq,

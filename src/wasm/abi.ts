@@ -82,6 +82,15 @@ export interface ScanAbi {
     indexOut: number,
   ): number;
   subjectHash(ptr: number, len: number): number;
+  /** Rows locating a run of verified records for a scan (assembly/record-run.ts). */
+  locateRun(
+    buf: number,
+    len: number,
+    start: number,
+    maxBytes: number,
+    maxRecords: number,
+    out: number,
+  ): number;
 }
 
 /**

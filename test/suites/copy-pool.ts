@@ -5,7 +5,7 @@
  * to ~4× Node's peak RSS on a scan).
  */
 import { HINT_BYTES } from "../../runtimes/collection-hint.ts";
-import { copyAhead, copyOut, forgetAhead } from "../../src/copy-pool.ts";
+import { copyOut } from "../../src/copy-pool.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { watchBunGc } from "./store-helpers.ts";
 
@@ -23,42 +23,6 @@ export function copyPoolSuite({ describe, it, expect }: TestApi, ctx: RuntimeCon
       expect(b.byteOffset % 8).toBe(0);
       expect(big.buffer.byteLength).toBe(2000);
       expect(big[1999]).toBe(1999 & 0xff);
-    });
-
-    it("copies ahead for a scan, never hands the same bytes out twice, and forgets on request", () => {
-      const src = new Uint8Array(40_000).map((_, i) => (i * 7) & 0xff);
-      const owner = {};
-      const expected = (from: number, to: number) => [...src.slice(from, to)];
-      const a = copyAhead(src, 100, 228, src.length, owner);
-      const b = copyAhead(src, 240, 368, src.length, owner);
-      // b came from the run a's copy made: one buffer, no new one.
-      expect(b.buffer).toBe(a.buffer);
-      src.fill(1, 0, 20_000);
-      expect([...b]).not.toStrictEqual(expected(240, 368));
-      b.fill(9);
-      // Bytes handed out already (or behind them) are copied again, as they are now.
-      const again = copyAhead(src, 240, 368, src.length, owner);
-      expect(again.buffer).not.toBe(a.buffer);
-      expect([...again]).toStrictEqual(expected(240, 368));
-      // Another owner, or past the run's end (`end` bounds what is copied): a fresh copy.
-      expect(copyAhead(src, 400, 500, src.length, {}).buffer).not.toBe(again.buffer);
-      const short = copyAhead(src, 30_000, 30_100, 30_150, owner);
-      expect(short.buffer.byteLength).toBe(150);
-      expect(copyAhead(src, 30_100, 30_200, 30_150, owner).buffer).not.toBe(short.buffer);
-      // After forgetAhead, nothing is served from what was copied before.
-      const run = copyAhead(src, 21_000, 21_010, src.length, owner);
-      forgetAhead();
-      src[21_020] = 77;
-      const next = copyAhead(src, 21_020, 21_030, src.length, owner);
-      expect(next.buffer).not.toBe(run.buffer);
-      expect(next[0]).toBe(77);
-      // A transferred run is not served from.
-      const moved = copyAhead(src, 22_000, 22_010, src.length, owner);
-      const buffer = moved.buffer as ArrayBuffer;
-      structuredClone(buffer, { transfer: [buffer] });
-      expect([...copyAhead(src, 22_020, 22_030, src.length, owner)]).toStrictEqual(
-        expected(22_020, 22_030),
-      );
     });
 
     if (ctx.runtime === "bun") {

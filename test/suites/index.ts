@@ -40,6 +40,7 @@ import { preallocationSuite } from "./preallocation.ts";
 import { publicTypesSuite } from "./public-types.ts";
 import { readmeExampleSuite } from "./readme-example.ts";
 import { recordCodecSuite } from "./record-codec.ts";
+import { scanRunSuite } from "./scan-runs.ts";
 import { selfKillSuite } from "./self-kills.ts";
 import { seqsetSuite } from "./seqset.ts";
 import { snappySuite } from "./snappy.ts";
@@ -89,6 +90,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   firstUseChecksSuite(api, ctx);
   lazySubjectsSuite(api, ctx);
   subjectColumnSuite(api, ctx);
+  scanRunSuite(api, ctx);
   limitRemovalSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
   fileModeSuite(api, ctx);
