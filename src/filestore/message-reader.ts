@@ -175,9 +175,11 @@ export function readMessage(
   }
   const f = decodeFields(ptr, available, file, offset, trusted !== null);
   const ts = decodedTimestamp();
+  const subject = readSubject(f.subjectAt, f.subjectLen, f.subjectSlot);
+  // After the subject: interning its first one allocates the core's table, which may grow memory.
   const u8 = getCore().u8;
   return {
-    subject: readSubject(f.subjectAt, f.subjectLen, f.subjectSlot),
+    subject,
     hdr: f.flags & REC_FLAG_HDR ? copyOut(u8, f.hdrAt, f.hdrAt + f.hdrLen) : null,
     msg: copyOut(u8, f.msgAt, f.msgAt + f.msgLen),
     seq: f.seq,

@@ -27,6 +27,7 @@ import { fileStoreSuite } from "./filestore.ts";
 import { fileStoreOptionsSuite } from "./filestore-options.ts";
 import { firstUseChecksSuite } from "./first-use-checks.ts";
 import { fixtureSuite } from "./fixtures.ts";
+import { internSuite } from "./intern.ts";
 import { killSuite } from "./kills.ts";
 import { lazyOpenSuite } from "./lazy-open.ts";
 import { lazySubjectsSuite } from "./lazy-subjects.ts";
@@ -91,6 +92,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   lazySubjectsSuite(api, ctx);
   subjectColumnSuite(api, ctx);
   scanRunSuite(api, ctx);
+  internSuite(api);
   limitRemovalSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
   fileModeSuite(api, ctx);

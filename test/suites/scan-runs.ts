@@ -157,49 +157,53 @@ export function scanRunSuite({ describe, it, expect }: TestApi, ctx: RuntimeCont
     }
 
     for (const adapter of ctx.adapters) {
-      it(`serves every shape of message as stored, the caller's to change, from runs again after eviction (${adapter.name})`, () =>
-        inTempDir(adapter, async (dir) => {
-          const open = () =>
-            FileStore.open({ dir, fs: adapter.fs, blockSize: 1024 * 1024, allowMsgTtl: true });
-          const store = await open();
-          // ~37 MiB: more than the 32 MiB a pass keeps cached, so a second pass reads the first blocks again.
-          const total = 14_000;
-          for (let i = 1; i <= total; i++) {
-            const s = shapeOf(i);
-            store.storeMsg(s.subject, s.hdr, s.msg, s.ttl);
-          }
-          await store.close();
-          const reopened = await open();
-          const early: number[] = [];
-          for (let round = 0; round < 2; round++) {
-            const before = runsStarted();
-            const msgs = scanAll(reopened, 1000);
-            early.push(runsStarted() - before);
-            msgs.push(...scanAll(reopened, total, 1001));
-            expect(msgs.length).toBe(total);
-            let wrong = 0;
-            for (const m of msgs) {
-              const s = shapeOf(m.seq);
-              if (m.subject !== s.subject || !sameBytes(m.hdr, s.hdr) || !sameBytes(m.msg, s.msg))
-                wrong++;
-              // A payload over 1 KiB does not keep a run alive.
-              if (m.msg.length > 1024 && m.msg.buffer.byteLength !== m.msg.length) wrong++;
-              m.msg.fill(0xee);
-              m.hdr?.fill(0xee);
+      it(
+        `serves every shape of message as stored, the caller's to change, from runs again after eviction (${adapter.name})`,
+        () =>
+          inTempDir(adapter, async (dir) => {
+            const open = () =>
+              FileStore.open({ dir, fs: adapter.fs, blockSize: 1024 * 1024, allowMsgTtl: true });
+            const store = await open();
+            // ~37 MiB: more than the 32 MiB a pass keeps cached, so a second pass reads the first blocks again.
+            const total = 14_000;
+            for (let i = 1; i <= total; i++) {
+              const s = shapeOf(i);
+              store.storeMsg(s.subject, s.hdr, s.msg, s.ttl);
             }
-            expect(wrong).toBe(0);
-          }
-          // The first blocks, read back after eviction, are served from runs as on their first read.
-          expect(early[0]).toBeGreaterThan(100);
-          expect(early[1]).toBe(early[0]);
-          // Read again, one by one and backwards: copies made anew, unchanged by the scribbles.
-          for (const seq of [5, 4, 3, 4, 5, 6]) {
-            expect(sameBytes(reopened.loadNextMsg(">", true, seq).msg, shapeOf(seq).msg)).toBe(
-              true,
-            );
-          }
-          await reopened.close();
-        }));
+            await store.close();
+            const reopened = await open();
+            const early: number[] = [];
+            for (let round = 0; round < 2; round++) {
+              const before = runsStarted();
+              const msgs = scanAll(reopened, 1000);
+              early.push(runsStarted() - before);
+              msgs.push(...scanAll(reopened, total, 1001));
+              expect(msgs.length).toBe(total);
+              let wrong = 0;
+              for (const m of msgs) {
+                const s = shapeOf(m.seq);
+                if (m.subject !== s.subject || !sameBytes(m.hdr, s.hdr) || !sameBytes(m.msg, s.msg))
+                  wrong++;
+                // A payload over 1 KiB does not keep a run alive.
+                if (m.msg.length > 1024 && m.msg.buffer.byteLength !== m.msg.length) wrong++;
+                m.msg.fill(0xee);
+                m.hdr?.fill(0xee);
+              }
+              expect(wrong).toBe(0);
+            }
+            // The first blocks, read back after eviction, are served from runs as on their first read.
+            expect(early[0]).toBeGreaterThan(100);
+            expect(early[1]).toBe(early[0]);
+            // Read again, one by one and backwards: copies made anew, unchanged by the scribbles.
+            for (const seq of [5, 4, 3, 4, 5, 6]) {
+              expect(sameBytes(reopened.loadNextMsg(">", true, seq).msg, shapeOf(seq).msg)).toBe(
+                true,
+              );
+            }
+            await reopened.close();
+          }),
+        60_000,
+      );
     }
   });
 }

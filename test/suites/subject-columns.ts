@@ -198,33 +198,38 @@ export function subjectColumnSuite({ describe, it, expect }: TestApi, ctx: Runti
       FileStore.open({ dir, fs: adapter.fs, syncIntervalMs: 0, now: clock.now });
 
     describe(`subject-id columns (${adapter.name})`, () => {
-      it("filter a large block of many subjects as MemStore does, before and after reopening", () =>
-        inTempDir(adapter, async (dir) => {
-          const clock = testClock();
-          const store = await open(dir, clock);
-          const model = MemStore.create({ now: clock.now });
-          const both = (fn: (s: StreamStore) => unknown) => {
-            fn(store);
-            fn(model);
-          };
-          for (let i = 0; i < MANY; i++) both((s) => s.storeMsg(subjectOf(i), null, enc(`m${i}`)));
-          // Columns of the active block, built from the write buffer.
-          expectSameScans(store, model, [1, 30_000]);
-          // Appends after the columns exist, some on subjects new to the block.
-          for (let i = 0; i < 50; i++) {
-            both((s) => s.storeMsg(i % 2 ? "fresh.a" : subjectOf(i * 7), null, enc(`n${i}`)));
-          }
-          both((s) => s.skipMsgs(s.fastState().lastSeq + 1, 3));
-          both((s) => s.storeMsg("fresh.b", null, enc("n")));
-          both((s) => s.removeMsg(18));
-          both((s) => s.eraseMsg(1018));
-          expectSameScans(store, model, [1, MANY - 5]);
-          await store.close();
-          // Sealed blocks read back from disk.
-          const reopened = await open(dir, clock);
-          expectSameScans(reopened, model, [1, 65_540]);
-          await reopened.close();
-        }));
+      it(
+        "filter a large block of many subjects as MemStore does, before and after reopening",
+        () =>
+          inTempDir(adapter, async (dir) => {
+            const clock = testClock();
+            const store = await open(dir, clock);
+            const model = MemStore.create({ now: clock.now });
+            const both = (fn: (s: StreamStore) => unknown) => {
+              fn(store);
+              fn(model);
+            };
+            for (let i = 0; i < MANY; i++)
+              both((s) => s.storeMsg(subjectOf(i), null, enc(`m${i}`)));
+            // Columns of the active block, built from the write buffer.
+            expectSameScans(store, model, [1, 30_000]);
+            // Appends after the columns exist, some on subjects new to the block.
+            for (let i = 0; i < 50; i++) {
+              both((s) => s.storeMsg(i % 2 ? "fresh.a" : subjectOf(i * 7), null, enc(`n${i}`)));
+            }
+            both((s) => s.skipMsgs(s.fastState().lastSeq + 1, 3));
+            both((s) => s.storeMsg("fresh.b", null, enc("n")));
+            both((s) => s.removeMsg(18));
+            both((s) => s.eraseMsg(1018));
+            expectSameScans(store, model, [1, MANY - 5]);
+            await store.close();
+            // Sealed blocks read back from disk.
+            const reopened = await open(dir, clock);
+            expectSameScans(reopened, model, [1, 65_540]);
+            await reopened.close();
+          }),
+        60_000,
+      );
 
       it("filter as MemStore does while subjects empty and their ids go to new subjects", () =>
         inTempDir(adapter, async (dir) => {
