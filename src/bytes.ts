@@ -1,9 +1,10 @@
 /**
  * Little-endian byte writer and reader for metadata files (checkpoints,
- * consumer state). Records are encoded by the WebAssembly core; these small
- * files are not hot, so plain DataView code keeps them readable. The reader
- * treats its input as hostile: every read is bounds-checked and fails with
- * ErrCorrupt, never with a RangeError.
+ * consumer state), and the one byte comparison the stores share. Records are
+ * encoded by the WebAssembly core; these small files are not hot, so plain
+ * DataView code keeps them readable. The reader treats its input as hostile:
+ * every read is bounds-checked and fails with ErrCorrupt, never with a
+ * RangeError.
  */
 import { corrupt } from "./errors.ts";
 
@@ -181,4 +182,22 @@ export class ByteReader {
       });
     }
   }
+}
+
+/**
+ * Whether `a` from `aOffset` and `b` from `bOffset` hold the same `length`
+ * bytes; false where either range runs past its array's end. A plain loop:
+ * the compared runs are short (subjects, checksums), where it beats making
+ * subarrays, and the engines inline it at the hot call sites (bulk-load.ts).
+ */
+export function sameBytes(
+  a: Uint8Array,
+  aOffset: number,
+  b: Uint8Array,
+  bOffset: number,
+  length: number,
+): boolean {
+  if (aOffset + length > a.length || bOffset + length > b.length) return false;
+  for (let i = 0; i < length; i++) if (a[aOffset + i] !== b[bOffset + i]) return false;
+  return true;
 }

@@ -37,6 +37,20 @@ export function writeBlockHeader(dst: Uint8Array, at: number, blockNumber: numbe
 }
 
 /**
+ * The version of the block header at `at` in `bytes` (16 bytes there), or -1
+ * when it lacks our magic: the test of a header that open and a block's first
+ * use both make (block-load.ts, vouched-blocks.ts), on core memory or a copy.
+ * Whether a newer version is damage or a newer writer's is for the caller.
+ */
+export function blockHeaderVersion(bytes: Uint8Array, at: number): number {
+  const m = at + BLOCK_OFF_MAGIC;
+  const magic =
+    (bytes[m] | (bytes[m + 1] << 8) | (bytes[m + 2] << 16) | (bytes[m + 3] << 24)) >>> 0;
+  if (magic !== BLOCK_MAGIC) return -1;
+  return bytes[at + BLOCK_OFF_VERSION] | (bytes[at + BLOCK_OFF_VERSION + 1] << 8);
+}
+
+/**
  * Reads and checks the block header at the start of `bytes`: ErrCorrupt for a
  * short file or a wrong magic, ErrUnsupportedFormat for a newer version or
  * flags this version does not know.

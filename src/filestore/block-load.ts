@@ -4,12 +4,10 @@
  * checked, and its offset index built by one WASM scan on first use (which
  * verifies every record, so reads of those bytes skip the checksum).
  */
+import { blockHeaderVersion } from "../codec/block-header.ts";
 import { JetStoreError } from "../errors.ts";
 import {
   BLOCK_HEADER_SIZE,
-  BLOCK_MAGIC,
-  BLOCK_OFF_MAGIC,
-  BLOCK_OFF_VERSION,
   FORMAT_VERSION,
   REC_FLAG_SKIP,
   REC_FLAG_TOMBSTONE,
@@ -24,9 +22,8 @@ import { scanBlock } from "./block-scan.ts";
 /** Checks a block header in core memory; throws ErrUnsupportedFormat for a newer version. */
 export function checkBlockHeader(ptr: number, length: number, path: string): boolean {
   if (length < BLOCK_HEADER_SIZE) return false;
-  const view = getCore().view;
-  if (view.getUint32(ptr + BLOCK_OFF_MAGIC, true) !== BLOCK_MAGIC) return false;
-  const version = view.getUint16(ptr + BLOCK_OFF_VERSION, true);
+  const version = blockHeaderVersion(getCore().u8, ptr);
+  if (version < 0) return false;
   if (version > FORMAT_VERSION) {
     throw new JetStoreError(
       "ErrUnsupportedFormat",

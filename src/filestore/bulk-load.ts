@@ -19,6 +19,7 @@
  * Snapshot's bulk path is here too (`archiveRun`): a run of a block's
  * records verified and written as archive records by one WASM call.
  */
+import { sameBytes } from "../bytes.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import type { RecordWriter } from "../snapshot/record-writer.ts";
 import { checkOpen, checkSubject } from "../validate.ts";
@@ -202,7 +203,7 @@ export abstract class BulkLoads extends BlockWrites {
       const subjectAt = src + u32[m + 3];
       const subjectLen = u32[m + 4];
       const hit = cache.get(u32[m + 2]);
-      if (hit !== undefined && sameBytes(u8, subjectAt, subjectLen, hit.bytes)) {
+      if (hit?.bytes.length === subjectLen && sameBytes(u8, subjectAt, hit.bytes, 0, subjectLen)) {
         hit.entry.msgs++;
         hit.entry.last = seq;
       } else if (this.intern(u8, subjectAt, subjectLen, u32[m + 2], seq) === null) {
@@ -223,7 +224,7 @@ export abstract class BulkLoads extends BlockWrites {
         const len = u32[m + 4];
         const hit = cache.get(u32[m + 2]);
         const subject =
-          hit !== undefined && sameBytes(u8, at, len, hit.bytes)
+          hit?.bytes.length === len && sameBytes(u8, at, hit.bytes, 0, len)
             ? hit.subject
             : decoder.decode(u8.subarray(at, at + len));
         const entry = subjects.get(subject) as SubjectEntry;
@@ -322,10 +323,4 @@ export abstract class BulkLoads extends BlockWrites {
     this.bulkSubjects.set(hash, interned);
     return interned;
   }
-}
-
-function sameBytes(u8: Uint8Array, at: number, len: number, bytes: Uint8Array): boolean {
-  if (bytes.length !== len) return false;
-  for (let i = 0; i < len; i++) if (u8[at + i] !== bytes[i]) return false;
-  return true;
 }

@@ -10,7 +10,7 @@
  * The section is walked whole when the checkpoint is read (after its
  * checksum passed), so damage is found at open and never by a later query.
  */
-import type { ByteWriter } from "../bytes.ts";
+import { type ByteWriter, sameBytes } from "../bytes.ts";
 import { corrupt } from "../errors.ts";
 import { getCore } from "../wasm/core.ts";
 
@@ -71,8 +71,10 @@ export class CheckpointSubjects {
     if (count > (bytes.length - offset) / FIXED)
       throw fail(offset, "lists more subjects than it holds");
     const { starts, hashes, end } = walk(bytes, offset, count, fail, inCore);
+    // An entry's length prefix and subject (all but its three u64s): the same bytes, the same subject.
+    const named = (i: number) => starts[i + 1] - starts[i] - 24;
     const table = buildTable(hashes, (i, j) =>
-      sameBytes(bytes, offset + starts[i], offset + starts[j]),
+      sameBytes(bytes, offset + starts[i], bytes, offset + starts[j], named(i)),
     );
     if (typeof table === "number") {
       throw fail(offset + starts[table], "lists a subject twice");
@@ -163,10 +165,7 @@ export class CheckpointSubjects {
   private is(i: number, length: number): boolean {
     const from = this.starts[i] + 4;
     if (this.starts[i + 1] - 24 - from !== length) return false;
-    const s = this.section;
-    const scratch = this.scratch;
-    for (let k = 0; k < length; k++) if (s[from + k] !== scratch[k]) return false;
-    return true;
+    return sameBytes(this.section, from, this.scratch, 0, length);
   }
 
   /** `subject` as UTF-8 into `scratch`; its length. */
@@ -281,11 +280,4 @@ function buildTable(
     }
   }
   return table;
-}
-
-/** Whether the subjects of the entries at `a` and `b` in `bytes` are the same. */
-function sameBytes(bytes: Uint8Array, a: number, b: number): boolean {
-  const length = bytes[a] | (bytes[a + 1] << 8) | (bytes[a + 2] << 16) | (bytes[a + 3] << 24);
-  for (let k = 0; k < 4 + length; k++) if (bytes[a + k] !== bytes[b + k]) return false;
-  return true;
 }

@@ -10,7 +10,7 @@
  * not make the whole checkpoint stale — only the tail past it is scanned.
  * Layout in FORMAT.md ("Checkpoint").
  */
-import { ByteReader, ByteWriter } from "../bytes.ts";
+import { ByteReader, ByteWriter, sameBytes } from "../bytes.ts";
 import { corrupt, JetStoreError } from "../errors.ts";
 import { getCore } from "../wasm/core.ts";
 import { CheckpointSubjects } from "./checkpoint-subjects.ts";
@@ -116,7 +116,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     // The checksum first: a flipped bit in the version field is damage (the blocks are
     // scanned instead), not a newer format that refuses the whole store. Every version
     // keeps this trailing checksum, so the two stay apart (FORMAT.md).
-    if (!equalBytes(checksumInCore(inCore, body.length), stored)) {
+    if (!sameBytes(checksumInCore(inCore, body.length), 0, stored, 0, stored.length)) {
       throw corrupt(`Checkpoint ${file} fails its checksum`, { file, offset: body.length });
     }
     return decodeBody(body, file, inCore);
@@ -194,10 +194,4 @@ function checksumInCore(ptr: number, length: number): Uint8Array {
   core.abi.xxh64(ptr, length, 0, 0);
   const at = core.abi.xxh64Result();
   return core.u8.slice(at, at + 8);
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -8,6 +8,7 @@
 
 import { joinPath, replaceFile } from "../../runtimes/fs.ts";
 import { encodeSettings, writeSettings } from "../at-rest/settings.ts";
+import { sameBytes } from "../bytes.ts";
 import { BLOCK_HEADER_SIZE, REC_CHECKSUM_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
@@ -183,7 +184,9 @@ export abstract class Durability extends Rewrites {
     if (block.damage !== null || this.files.vouched.shortEnd(block.n) !== undefined) return EMPTY;
     const actual = this.readLastChecksum(block);
     // Its last bytes are not those the last checkpoint vouched for: damage, not vouched for either.
-    if (vouched !== null && !sameBytes(actual, vouched)) return EMPTY;
+    const same =
+      vouched?.length === actual.length && sameBytes(actual, 0, vouched, 0, actual.length);
+    if (vouched !== null && !same) return EMPTY;
     return actual;
   }
 
@@ -226,10 +229,4 @@ export abstract class Durability extends Rewrites {
       this.lock.release();
     }
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -24,6 +24,7 @@
 import { hintCollection } from "../../runtimes/collection-hint.ts";
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { isEnvelope, type Sealer } from "../at-rest/sealer.ts";
+import { sameBytes } from "../bytes.ts";
 import { writeBlockHeader } from "../codec/block-header.ts";
 import { isJetStoreError, JetStoreError } from "../errors.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
@@ -366,6 +367,5 @@ function lastChecksumMatches(
   if (length < expected.length) return false;
   const actual = new Uint8Array(expected.length);
   if (files.readTail(block, length, actual) !== expected.length) return false;
-  for (let i = 0; i < actual.length; i++) if (actual[i] !== expected[i]) return false;
-  return true;
+  return sameBytes(actual, 0, expected, 0, expected.length);
 }

@@ -19,6 +19,7 @@
 import { NONCE_BYTES, randomBytes, TAG_BYTES } from "../../runtimes/aead.ts";
 import type { FileHandle } from "../../runtimes/fs.ts";
 import { type FileFormat, formatBits, formatOfBits, type Sealer } from "../at-rest/sealer.ts";
+import { sameBytes } from "../bytes.ts";
 import { xxh64 } from "../codec/index.ts";
 import { JetStoreError } from "../errors.ts";
 import {
@@ -207,7 +208,9 @@ export class SealedFile {
         plain = bytes.subarray(c.plainStart - offset, c.plainStart - offset + c.plainLength);
         // Where the file still reads back, it must hold these very bytes: the nonce may seal nothing else.
         const current = this.plainOf(handle, c);
-        if (current !== null && !equalBytes(current, plain)) {
+        const same =
+          current?.length === plain.length && sameBytes(current, 0, plain, 0, plain.length);
+        if (current !== null && !same) {
           throw new JetStoreError(
             "ErrInternal",
             `${handle.path}: new bytes written over a sealed chunk in place`,
@@ -555,12 +558,6 @@ export function readFully(handle: FileHandle, out: Uint8Array, position: number)
     done += n;
   }
   return done;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function concat(parts: Uint8Array[], length: number): Uint8Array {

@@ -14,9 +14,9 @@
  *   for the block, and the next open rescans it;
  * - a damaged header (magic, or a version newer than this jetstore's in a
  *   file of the length the checkpoint recorded, which is damage, not a newer
- *   format): written again, and reported in `lost` as open reported it; a
- *   newer version in a file of another length is a block a newer jetstore
- *   rewrote: ErrUnsupportedFormat, the file untouched.
+ *   format): written again and fsynced, and reported in `lost` as open
+ *   reported it; a newer version in a file of another length is a block a
+ *   newer jetstore rewrote: ErrUnsupportedFormat, the file untouched.
  *
  * The last checksum is not compared at first use: the indexing scan verifies
  * every record, the last one too. A block still unchecked when a checkpoint
@@ -27,15 +27,9 @@
  * the open after it did before (FORMAT.md, Truncate), if no read cut it first.
  */
 import type { FileHandle } from "../../runtimes/fs.ts";
-import { writeBlockHeader } from "../codec/block-header.ts";
+import { blockHeaderVersion, writeBlockHeader } from "../codec/block-header.ts";
 import { JetStoreError } from "../errors.ts";
-import {
-  BLOCK_HEADER_SIZE,
-  BLOCK_MAGIC,
-  BLOCK_OFF_MAGIC,
-  BLOCK_OFF_VERSION,
-  FORMAT_VERSION,
-} from "../format.ts";
+import { BLOCK_HEADER_SIZE, FORMAT_VERSION } from "../format.ts";
 
 /** What the checkpoint recorded of a block open left unchecked. */
 interface Vouched {
@@ -76,9 +70,9 @@ export class VouchedBlocks {
     const size = handle.size();
     const header = new Uint8Array(BLOCK_HEADER_SIZE);
     const read = size >= BLOCK_HEADER_SIZE ? handle.read(header, 0) : 0;
-    const version = read === BLOCK_HEADER_SIZE ? newerVersion(header) : 0;
+    const version = read === BLOCK_HEADER_SIZE ? blockHeaderVersion(header, 0) : -1;
     // A newer jetstore rewrote the block since the checkpoint (its length moved): not damage, not ours to touch.
-    if (version !== 0 && size !== vouched.length) {
+    if (version > FORMAT_VERSION && size !== vouched.length) {
       throw new JetStoreError(
         "ErrUnsupportedFormat",
         `Block ${path} has format version ${version}; this jetstore reads up to ${FORMAT_VERSION}`,
@@ -88,9 +82,11 @@ export class VouchedBlocks {
     if (size > vouched.length) handle.truncate(vouched.length);
     else if (size < vouched.length) this.short.set(n, size);
     if (size >= BLOCK_HEADER_SIZE) {
-      if (read < BLOCK_HEADER_SIZE || !headerIntact(header)) {
+      if (version < 0 || version > FORMAT_VERSION) {
         writeBlockHeader(header, 0, n);
         handle.write(header, 0);
+        // Durable before `lost` tells of it: no power cut undoes a repair reported. Rare, as damage is.
+        handle.sync();
         this.onHeaderRepaired(n);
       }
     }
@@ -107,20 +103,4 @@ export class VouchedBlocks {
     this.unchecked.clear();
     this.short.clear();
   }
-}
-
-/** The header's version when it has our magic and a version newer than this jetstore's, else 0. */
-function newerVersion(header: Uint8Array): number {
-  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-  if (view.getUint32(BLOCK_OFF_MAGIC, true) !== BLOCK_MAGIC) return 0;
-  const version = view.getUint16(BLOCK_OFF_VERSION, true);
-  return version > FORMAT_VERSION ? version : 0;
-}
-
-function headerIntact(header: Uint8Array): boolean {
-  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-  return (
-    view.getUint32(BLOCK_OFF_MAGIC, true) === BLOCK_MAGIC &&
-    view.getUint16(BLOCK_OFF_VERSION, true) <= FORMAT_VERSION
-  );
 }

@@ -7,6 +7,7 @@
  * trim and merge repeated keys; these helpers never do.
  */
 import type { MsgHdrs } from "@nats-io/nats-core";
+import { sameBytes } from "../bytes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -16,7 +17,7 @@ const CRLF = "\r\n";
 /** True when `hdr` is a NATS header block the server will take: the version line, CRLF-terminated lines, an empty last line. */
 export function isHeaderBlock(hdr: Uint8Array): boolean {
   if (hdr.length < PREFIX.length + 4) return false;
-  for (let i = 0; i < PREFIX.length; i++) if (hdr[i] !== PREFIX[i]) return false;
+  if (!sameBytes(hdr, 0, PREFIX, 0, PREFIX.length)) return false;
   const n = hdr.length;
   return hdr[n - 4] === 13 && hdr[n - 3] === 10 && hdr[n - 2] === 13 && hdr[n - 1] === 10;
 }

@@ -8,6 +8,7 @@
  * again; bytes past the recorded length (a truncate's tail) are cut.
  */
 import { type FileHandle, type FileSystem, joinPath } from "../../runtimes/fs.ts";
+import { memoryFileSystem } from "../../runtimes/memory.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { verifyStore } from "../../src/verify.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
@@ -152,30 +153,34 @@ export function firstUseChecksSuite({ describe, it, expect }: TestApi, ctx: Runt
           await store.close();
         }));
 
-      it("writes a vouched block's damaged header again at its first use, and reports it", () =>
-        inTempDir(adapter, async (dir) => {
-          const { second, recs } = await build(dir);
-          const pristine = second.slice(0, HEADER);
-          // A newer version in a block the checkpoint vouches for is damage, not a newer format.
-          second[4] = 0x7f;
-          writeFileBytes(adapter.fs, blockPath(dir, 2), second);
-          let store = await open(dir);
-          expect(store.loadMsg(recs[0].seq).msg).toStrictEqual(payload(recs[0].seq));
-          expect(store.state().lost).toMatchObject({
-            msgs: [],
-            damaged: [{ block: 2, offset: 0, bytes: HEADER, msgs: [] }],
-          });
-          await store.close();
-          expect(readFileBytes(adapter.fs, blockPath(dir, 2))!.subarray(0, HEADER)).toStrictEqual(
-            pristine,
-          );
-          // Without the checkpoint every block is scanned: the header no longer refuses the store.
-          adapter.fs.remove(joinPath(dir, "index.ckpt"));
-          store = await open(dir);
-          expect(store.state().msgs).toBe(MSGS);
-          expect(store.state().lost).toBeUndefined();
-          await store.close();
-        }));
+      // A newer version in a block the checkpoint vouches for is damage, not a newer format.
+      for (const [what, at] of [
+        ["version", 4],
+        ["magic", 1],
+      ] as const)
+        it(`writes a vouched block's damaged header (${what}) again at its first use, and reports it`, () =>
+          inTempDir(adapter, async (dir) => {
+            const { second, recs } = await build(dir);
+            const pristine = second.slice(0, HEADER);
+            second[at] = 0x7f;
+            writeFileBytes(adapter.fs, blockPath(dir, 2), second);
+            let store = await open(dir);
+            expect(store.loadMsg(recs[0].seq).msg).toStrictEqual(payload(recs[0].seq));
+            expect(store.state().lost).toMatchObject({
+              msgs: [],
+              damaged: [{ block: 2, offset: 0, bytes: HEADER, msgs: [] }],
+            });
+            await store.close();
+            expect(readFileBytes(adapter.fs, blockPath(dir, 2))!.subarray(0, HEADER)).toStrictEqual(
+              pristine,
+            );
+            // Without the checkpoint every block is scanned: the header no longer refuses the store.
+            adapter.fs.remove(joinPath(dir, "index.ckpt"));
+            store = await open(dir);
+            expect(store.state().msgs).toBe(MSGS);
+            expect(store.state().lost).toBeUndefined();
+            await store.close();
+          }));
 
       it("refuses, untouched, a vouched block a newer jetstore rewrote (newer version, another length)", () =>
         inTempDir(adapter, async (dir) => {
@@ -190,40 +195,92 @@ export function firstUseChecksSuite({ describe, it, expect }: TestApi, ctx: Runt
           expect(readFileBytes(adapter.fs, blockPath(dir, 2))).toStrictEqual(rewritten);
         }));
 
-      it("cuts what a vouched block holds past its recorded length at its first use", () =>
+      /**
+       * The store `build` left, truncated in block 2 and written on past the
+       * cut; then block 2's file as it was before the truncate: what a crash
+       * after the checkpoint's rename, before the holder's file was cut,
+       * leaves (FORMAT.md, Truncate). Its tail holds the sequences after the
+       * cut as they were, which the store now holds with other payloads.
+       */
+      const truncatedLeavingTail = async (dir: string) => {
+        const { second, recs } = await build(dir);
+        const keep = recs[Math.floor(recs.length / 2)].seq;
+        const last = keep + 3;
+        const store = await open(dir);
+        store.truncate(keep);
+        for (let seq = keep + 1; seq <= last; seq++)
+          store.storeMsg("s.new", null, enc(`new ${seq}`));
+        await store.close();
+        const cutLength = adapter.fs.stat(blockPath(dir, 2))!.size;
+        expect(cutLength).toBeLessThan(second.length);
+        writeFileBytes(adapter.fs, blockPath(dir, 2), second);
+        return { first: recs[0].seq, keep, last, cutLength };
+      };
+
+      /** The stream after the truncate: nothing of the old tail, the new messages after `keep`. */
+      const expectTruncated = (store: FileStore, keep: number, last: number) => {
+        expect(store.state()).toMatchObject({ msgs: last, lastSeq: last });
+        expect(store.state().lost).toBeUndefined();
+        for (let seq = keep - 1; seq <= last; seq++)
+          expect(store.loadMsg(seq).msg).toStrictEqual(
+            seq <= keep ? payload(seq) : enc(`new ${seq}`),
+          );
+        expect(codeOf(() => store.loadMsg(last + 1))).not.toBe("no error");
+      };
+
+      it("cuts a truncate's tail, later sequences, from a vouched block at its first use", () =>
         inTempDir(adapter, async (dir) => {
-          const { second, recs } = await build(dir);
-          // A copy of its last record past its end: a truncate's tail not cut yet looks so.
-          const longer = new Uint8Array(second.length + recs.at(-1)!.length);
-          longer.set(second);
-          longer.set(second.subarray(recs.at(-1)!.offset), second.length);
-          writeFileBytes(adapter.fs, blockPath(dir, 2), longer);
-          const store = await open(dir);
-          expect(store.loadMsg(recs[0].seq).msg).toStrictEqual(payload(recs[0].seq));
-          expect(adapter.fs.stat(blockPath(dir, 2))!.size).toBe(second.length);
-          expect(store.state().msgs).toBe(MSGS);
-          expect(store.state().lost).toBeUndefined();
-          expect(codeOf(() => store.loadMsg(MSGS + 1))).not.toBe("no error");
+          const { first, keep, last, cutLength } = await truncatedLeavingTail(dir);
+          let store = await open(dir);
+          expect(store.loadMsg(first).msg).toStrictEqual(payload(first));
+          expect(adapter.fs.stat(blockPath(dir, 2))!.size).toBe(cutLength);
+          expectTruncated(store, keep, last);
+          await store.close();
+          // Without the checkpoint every block is scanned: the old messages after the cut stay gone.
+          adapter.fs.remove(joinPath(dir, "index.ckpt"));
+          store = await open(dir);
+          expectTruncated(store, keep, last);
           await store.close();
         }));
 
       it("or by the checkpoint written at close when nothing read the block", () =>
         inTempDir(adapter, async (dir) => {
-          const { second, recs } = await build(dir);
-          const longer = new Uint8Array(second.length + recs.at(-1)!.length);
-          longer.set(second);
-          longer.set(second.subarray(recs.at(-1)!.offset), second.length);
-          writeFileBytes(adapter.fs, blockPath(dir, 2), longer);
+          const { keep, last, cutLength } = await truncatedLeavingTail(dir);
           let store = await open(dir);
           await store.close();
-          expect(adapter.fs.stat(blockPath(dir, 2))!.size).toBe(second.length);
-          // Without a checkpoint every block is scanned: nothing past the cut comes back.
+          expect(adapter.fs.stat(blockPath(dir, 2))!.size).toBe(cutLength);
           adapter.fs.remove(joinPath(dir, "index.ckpt"));
           store = await open(dir);
-          expect(store.state().msgs).toBe(MSGS);
-          expect(store.state().lost).toBeUndefined();
+          expectTruncated(store, keep, last);
           await store.close();
         }));
     });
   }
+
+  describe("blocks checked at first use, and power cuts", () => {
+    it("fsyncs a header it writes again before reporting it: a power cut keeps the repair", async () => {
+      const built = memoryFileSystem();
+      const dir = "/s";
+      built.mkdir(dir);
+      const open = (fs: FileSystem) =>
+        FileStore.open({ dir, fs, blockSize: BLOCK_SIZE, syncIntervalMs: 0 });
+      let store = await open(built);
+      for (let i = 1; i <= MSGS; i++) store.storeMsg(`s.${i % 5}`, null, payload(i));
+      await store.close();
+      // Everything so far kept (the test's own mkdir too): only what the store does next is at stake.
+      const disk = built.crash({ lose: "none" });
+      const path = joinPath(dir, "msgs", "2.blk");
+      const second = disk.readFile(path)!;
+      const pristine = second.slice(0, HEADER);
+      second[1] = 0x7f;
+      disk.writeFile(path, second);
+      store = await open(disk);
+      const first = records(second)[0].seq;
+      expect(store.loadMsg(first).msg).toStrictEqual(payload(first));
+      expect(store.state().lost?.damaged).toMatchObject([{ block: 2, offset: 0, bytes: HEADER }]);
+      // The power goes with the store open and nothing else written: every unsynced change is lost.
+      const after = disk.crash({ lose: "unsynced" });
+      expect(after.readFile(path)!.subarray(0, HEADER)).toStrictEqual(pristine);
+    });
+  });
 }

@@ -7,6 +7,7 @@ import { atRestCrashSuite } from "./at-rest-crash.ts";
 import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
 import { atRestVerifySuite } from "./at-rest-verify.ts";
 import { blockCacheSuite } from "./block-cache.ts";
+import { bytesSuite } from "./bytes.ts";
 import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { cliSuite } from "./cli.ts";
@@ -60,6 +61,7 @@ import { xxhashSuite } from "./xxhash.ts";
 
 export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   varintSuite(api, ctx);
+  bytesSuite(api);
   xxhashSuite(api, ctx);
   aeadSuite(api, ctx);
   chachaWasmSuite(api, ctx);

@@ -162,6 +162,14 @@ export function lazySubjectsSuite({ describe, it, expect }: TestApi, ctx: Runtim
       ).toBe("ErrCorrupt");
     });
 
+    it("tells apart subjects whose hashes are the same, of one length and of two", () => {
+      // Pairs with the same 32-bit FNV-1a hash (found by search): only their bytes differ.
+      const names = ["s.0562789", "s.0779192", "s.46578", "s.1206890", "s.M2Cc", "s.aCad", "a"];
+      const { subjects } = CheckpointSubjects.read(subjectSection(names), 32, names.length, "x");
+      expect(names.map((name) => subjects.find(name))).toStrictEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(subjects.find("s.0779193")).toBe(-1);
+    });
+
     it("names where a damaged entry fails and why, the first damage in entry order", () => {
       // Entries from 32: "a" is its length at 32, its byte at 36, msgs, first, last at 37..60;
       // "b" starts at 61, its byte at 65, its integers at 66..89; "日" (3 bytes) the same way.

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
+import { isHeaderBlock } from "../../src/nats/headers.ts";
 import { replicate } from "../../src/nats/index.ts";
 import { LocalArrivals } from "../../src/nats/local-arrivals.ts";
 import type { StatusEvent } from "../../src/nats/status.ts";
@@ -297,6 +298,17 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         }),
       60_000,
     );
+
+    it("takes as a NATS header block only bytes with the version line first and an empty line last", () => {
+      const te = new TextEncoder();
+      const block = (text: string) => isHeaderBlock(te.encode(text));
+      expect(block("NATS/1.0\r\nKey: v\r\n\r\n")).toBe(true);
+      expect(block("NATS/1.0 408 Timeout\r\n\r\n")).toBe(true);
+      expect(block("NATS/1.1\r\nKey: v\r\n\r\n")).toBe(false);
+      expect(block("XATS/1.0\r\nKey: v\r\n\r\n")).toBe(false);
+      expect(block("NATS/1.0\r\nKey: v\r\n")).toBe(false);
+      expect(block("NATS/1.0\r\n")).toBe(false);
+    });
 
     it("stops at a local message whose headers are no NATS header block, with everything before it acknowledged", async () => {
       const servers = await NatsServers.start(1);
