@@ -169,8 +169,9 @@ export function readMessage(
 ): StoredMsg {
   const f = decodeFields(ptr, available, file, offset, trusted !== null);
   const ts = decodedTimestamp();
-  const u8 = getCore().u8;
   const subject = readSubject(f.subjectAt, f.subjectLen, f.subjectSlot);
+  // After the subject: interning its first one allocates the core's table, which may grow memory.
+  const u8 = getCore().u8;
   if (ahead && trusted !== null) {
     const end = ptr + available;
     const hdr =
