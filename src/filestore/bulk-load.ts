@@ -122,6 +122,8 @@ export abstract class BulkLoads extends BlockWrites {
     while (at < len) {
       const buffer = this.buffer;
       const first = this.lastSeq + 1;
+      // The core writes up to a block: the buffer holds a header's room until the first record.
+      buffer.ensure(Math.max(this.options.blockSize, buffer.used));
       const n = abi.archiveToBlock(
         src,
         len,

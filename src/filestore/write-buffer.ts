@@ -3,8 +3,12 @@
  * straight into it (subject UTF-8 written in place, headers and payload
  * `set()` once, header and checksum by one WASM call), recent reads decode
  * from it, and a flush writes a view of it to the block file — so a record is
- * never copied between encode and disk. One buffer per store, sized to the
- * block size up front; it grows only for a single record larger than a block.
+ * never copied between encode and disk. One buffer per store: a header's
+ * room until the records outgrow it, then the block size at once (an open
+ * that only reads takes no block of core memory: V8 counts core memory
+ * against its heap limit, and growing it by a block at open brought the
+ * first full collection into the open); after that it grows only for a
+ * record larger than a block.
  */
 import { JetStoreError } from "../errors.ts";
 import {
@@ -26,16 +30,22 @@ import { getCore, type WasmCore } from "../wasm/core.ts";
 const encoder = new TextEncoder();
 const TWO_32 = 0x1_0000_0000;
 
+/** Room held until the records outgrow it: a block's header and a small record or two. */
+const BEFORE_FIRST_RECORD = 256;
+
 export class WriteBuffer {
   private readonly core: WasmCore = getCore();
   ptr: number;
   capacity: number;
   /** Bytes of the active block held here (header included). */
   used = 0;
+  /** The room taken at the first growth: a whole block, so appends never copy it on the way up. */
+  private readonly blockCapacity: number;
 
-  constructor(capacity: number) {
-    this.capacity = capacity;
-    this.ptr = this.core.alloc(capacity);
+  constructor(blockCapacity: number) {
+    this.blockCapacity = blockCapacity;
+    this.capacity = Math.min(blockCapacity, BEFORE_FIRST_RECORD);
+    this.ptr = this.core.alloc(this.capacity);
   }
 
   /** Starts a new block: writes its header at offset 0. */
@@ -60,7 +70,7 @@ export class WriteBuffer {
   /** Makes room for `total` bytes, keeping what is there. */
   ensure(total: number): void {
     if (total <= this.capacity) return;
-    const capacity = Math.max(total, this.capacity * 2);
+    const capacity = Math.max(total, this.capacity * 2, this.blockCapacity);
     const next = this.core.alloc(capacity);
     this.core.u8.copyWithin(next, this.ptr, this.ptr + this.used);
     this.core.free(this.ptr);

@@ -38,6 +38,7 @@ import { msgTtlSuite } from "./msg-ttls.ts";
 import { natsMirrorSuite } from "./nats-mirror.ts";
 import { natsReplicateSuite } from "./nats-replicate.ts";
 import { normalExitSuite } from "./normal-exit.ts";
+import { openMemorySuite } from "./open-memory.ts";
 import { preallocationSuite } from "./preallocation.ts";
 import { publicTypesSuite } from "./public-types.ts";
 import { readmeExampleSuite } from "./readme-example.ts";
@@ -90,6 +91,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   lazyOpenSuite(api, ctx);
+  openMemorySuite(api, ctx);
   firstUseChecksSuite(api, ctx);
   lazySubjectsSuite(api, ctx);
   subjectColumnSuite(api, ctx);
