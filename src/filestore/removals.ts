@@ -68,11 +68,11 @@ export abstract class Removals extends BulkLoads {
   }
 
   /** After removing the first message `seq` of `block`: the next live one is usually `seq + 1`. @internal */
-  protected moveFirstPast(block: Block, seq: number): void {
+  protected moveFirstPast(block: Block, seq: number, dropEmpty = true): void {
     const next = seq + 1;
     if (block.contains(next) && !block.deleted.has(next)) this.firstSeq = next;
     else this.recomputeFirst();
-    if (block.msgs === 0) this.dropEmptyHeadBlocks();
+    if (dropEmpty && block.msgs === 0) this.dropEmptyHeadBlocks();
   }
 
   /**
@@ -154,25 +154,42 @@ export abstract class Removals extends BulkLoads {
     const seq = this.firstSeq;
     const head = this.blocks[0];
     const block = head?.contains(seq) ? head : this.findBlock(seq);
-    if (block === undefined || !block.isLive(seq)) return;
+    if (block === undefined) return;
     this.snapshots.removing(seq, seq);
     const i = seq - block.first;
     const sizes = block.sizes;
     const ids = block.subjectIds;
     const sized = sizes !== null && i < sizes.length ? sizes[i] : 0;
-    if (sized !== 0 && ids !== null && ids[i] !== NO_SUBJECT) {
-      block.deleted.add(seq);
-      this.subjects.removeById(ids[i], seq);
-      block.msgs--;
-      block.bytes -= sized & SIZE_MAX;
-      this.policy.removed(seq, sized & SIZE_MAX, (sized & SIZE_TTL) !== 0);
+    const columns = sized !== 0 && ids !== null && ids[i] !== NO_SUBJECT;
+    // The usual case, the next of a run of head removals: one step, with
+    // `seq` known live and `seq + 1` known not removed (addAtHead).
+    if (columns && block.deleted.addAtHead(seq)) {
+      this.dropSized(block, seq, ids[i], sized);
+      if (seq < block.last) this.firstSeq = seq + 1;
+      else this.recomputeFirst();
     } else {
-      this.dropHeadRecord(block, seq);
+      if (block.deleted.has(seq)) return;
+      if (columns) {
+        block.deleted.add(seq);
+        this.dropSized(block, seq, ids[i], sized);
+      } else {
+        this.dropHeadRecord(block, seq);
+      }
+      this.moveFirstPast(block, seq, false);
     }
     this.headRemovedThrough = seq;
-    this.moveFirstPast(block, seq);
+    if (block.msgs === 0) this.dropEmptyHeadBlocks();
     // Make sure a write-out (and with it the tombstone) follows soon.
     if (this.flushTimer === null) this.afterWrite();
+  }
+
+  /** Takes `seq`, marked removed in `block`, out of every count, from its columns' entries. @internal */
+  protected dropSized(block: Block, seq: number, id: number, sized: number): void {
+    this.subjects.removeById(id, seq);
+    const size = sized & SIZE_MAX;
+    block.msgs--;
+    block.bytes -= size;
+    this.policy.removed(seq, size, (sized & SIZE_TTL) !== 0);
   }
 
   /** removeHead's way for a message whose size the block's columns do not hold: from its record. @internal */
