@@ -512,7 +512,11 @@ export function seqsetSuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
       it("addAtHead extends the run at the top and refuses anything else, changing nothing", () => {
         withSet(variant, (set) => {
           // Head removals: 1, 2, 3 in a row, each accepted without the core.
-          expect([set.addAtHead(1), set.addAtHead(2), set.addAtHead(3)]).toEqual([true, true, true]);
+          expect([set.addAtHead(1), set.addAtHead(2), set.addAtHead(3)]).toEqual([
+            true,
+            true,
+            true,
+          ]);
           // A gap, a held sequence, one below: refused.
           expect([set.addAtHead(5), set.addAtHead(3), set.addAtHead(2)]).toEqual([
             false,
