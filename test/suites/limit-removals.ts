@@ -168,6 +168,55 @@ export function limitRemovalSuite(api: TestApi, ctx: RuntimeContext): void {
           60_000,
         );
       }
+
+      it("maxMsgs across blocks of over 1024 messages, a removal above the head, a truncate and a reopen match MemStore", () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock(1_000_000n);
+          const options = { now: clock.now, maxMsgs: 1_500 };
+          // ~2,900 records of 44 bytes a block: the next block's columns start at that size, not 1024.
+          const open = () =>
+            FileStore.open({
+              dir,
+              fs: adapter.fs,
+              blockSize: 128 * 1024,
+              syncIntervalMs: 0,
+              ...options,
+            });
+          const model = MemStore.create(options);
+          let store = await open();
+          const both = (fn: (s: StreamStore) => unknown) => expect(fn(store)).toEqual(fn(model));
+          try {
+            const payload = new Uint8Array(4);
+            for (let i = 0; i < 7_000; i++) {
+              clock.t += 1_000n;
+              both((s) => s.storeMsg(SUBJECTS[i % SUBJECTS.length], null, payload));
+              // A removal above the head: the head removals that reach it step over it.
+              if (i === 4_000) both((s) => s.removeMsg(s.fastState().firstSeq + 700));
+              if (i === 6_000) {
+                // Cut into the newest block, then append again over the sequences it freed.
+                both((s) => s.truncate(s.fastState().lastSeq - 50));
+              }
+              if (i % 500 === 0) both((s) => s.fastState());
+            }
+            both((s) => s.state());
+            both((s) => s.subjectsTotals(">"));
+            expect(messages(store)).toEqual(messages(model));
+            await store.close();
+            store = await open();
+            both((s) => s.state());
+            expect(messages(store)).toEqual(messages(model));
+            // And on after the reopen, through the next block boundary.
+            for (let i = 0; i < 4_000; i++) {
+              clock.t += 1_000n;
+              both((s) => s.storeMsg(SUBJECTS[i % SUBJECTS.length], null, payload));
+            }
+            both((s) => s.state());
+            expect(messages(store)).toEqual(messages(model));
+          } finally {
+            await store.close();
+            await model.delete();
+          }
+        }));
     });
   }
 

@@ -527,6 +527,10 @@ export function seqsetSuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
           // A member above the run (a removal in the middle of the block): refused below it.
           expect(set.add(10)).toBe(true);
           expect(set.addAtHead(4)).toBe(false);
+          // The same once the core holds it (size moves the run kept here into the core).
+          expect(set.size).toBe(4);
+          expect(set.addAtHead(4)).toBe(false);
+          expect(set.has(4)).toBe(false);
           expect(set.addAtHead(11)).toBe(true);
           expect([...set.runs()]).toEqual([
             [1, 3],
