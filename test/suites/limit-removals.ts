@@ -220,6 +220,56 @@ export function limitRemovalSuite(api: TestApi, ctx: RuntimeContext): void {
     });
   }
 
+  describe("emptied head blocks and the fsync of their tombstones (memory adapter)", () => {
+    it("unlinks a file once the sealed block holding its tombstone is synced, never before, though every round fails", async () => {
+      const disk = freshDisk();
+      const store = await FileStore.open({
+        dir: DIR,
+        fs: disk,
+        blockSize: BLOCK_SIZE,
+        syncIntervalMs: 0,
+        maxMsgs: 20,
+      });
+      const inside = store as unknown as {
+        blocks: { n: number; path: string }[];
+        active: { n: number; path: string };
+        pendingUnlinks: { n: number; path: string }[];
+        emptiedBefore: WeakMap<object, number>;
+      };
+      const files = () => disk.list(`${DIR}/msgs`).filter((f) => f.endsWith(".blk"));
+      try {
+        // A loop that never yields: blocks roll, their early fsyncs start, the limit empties them.
+        for (let i = 0; i < 600; i++)
+          store.storeMsg(SUBJECTS[i % SUBJECTS.length], null, enc(`m${i}`));
+        const before = files().length;
+        const active = inside.active;
+        const name = (path: string) => path.split("/").pop() as string;
+        // Emptied while the active block was active: their tombstones are in it.
+        const waiting = inside.pendingUnlinks
+          .filter((b) => inside.emptiedBefore.get(b) === active.n)
+          .map((b) => name(b.path));
+        expect(waiting.length).toBeGreaterThan(0);
+        expect(inside.pendingUnlinks.length).toBeGreaterThan(waiting.length);
+        // The active block's fsync fails from now on: no round completes, so only the
+        // early fsyncs of sealed blocks can make a tombstone durable.
+        disk.setFaults({ failSync: { path: active.path } });
+        for (let turn = 0; turn < 5; turn++) await new Promise((r) => setTimeout(r, 1));
+        // Left: the blocks in use, and the emptied ones whose tombstones are not durable.
+        const live = inside.blocks.map((b) => name(b.path));
+        expect(files().sort()).toEqual([...live, ...waiting].sort());
+        expect(files().length).toBeLessThan(before);
+        await expect(store.sync()).rejects.toMatchObject({ code: "ErrIO" });
+        disk.setFaults({ failSync: null });
+        // A round that succeeds takes the rest.
+        await store.sync();
+        expect(files().sort()).toEqual(inside.blocks.map((b) => name(b.path)).sort());
+      } finally {
+        disk.setFaults({ failSync: null });
+        await store.close();
+      }
+    });
+  });
+
   describe("power cut while limits remove from the head (memory adapter)", () => {
     it("keeps every acknowledged message and brings back no acknowledged removal, at every change", async () => {
       const clean = await runLimited(freshDisk(), testClock(), new LimitedLedger());
