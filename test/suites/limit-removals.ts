@@ -235,6 +235,8 @@ export function limitRemovalSuite(api: TestApi, ctx: RuntimeContext): void {
         active: { n: number; path: string };
         pendingUnlinks: { n: number; path: string }[];
         emptiedBefore: WeakMap<object, number>;
+        earlySyncs: Set<Promise<void>>;
+        unlinking: Set<Promise<unknown>>;
       };
       const files = () => disk.list(`${DIR}/msgs`).filter((f) => f.endsWith(".blk"));
       try {
@@ -253,7 +255,9 @@ export function limitRemovalSuite(api: TestApi, ctx: RuntimeContext): void {
         // The active block's fsync fails from now on: no round completes, so only the
         // early fsyncs of sealed blocks can make a tombstone durable.
         disk.setFaults({ failSync: { path: active.path } });
-        for (let turn = 0; turn < 5; turn++) await new Promise((r) => setTimeout(r, 1));
+        // The early fsyncs settle, then the unlinks they started (each runtime takes its own turns).
+        await Promise.allSettled([...inside.earlySyncs]);
+        await Promise.allSettled([...inside.unlinking]);
         // Left: the blocks in use, and the emptied ones whose tombstones are not durable.
         const live = inside.blocks.map((b) => name(b.path));
         expect(files().sort()).toEqual([...live, ...waiting].sort());
