@@ -201,6 +201,24 @@ export class SequenceSet {
     return this.#core.abi.seqsetAdd(handle, seq) === 1;
   }
 
+  /**
+   * `add` for removing the oldest message (removals.ts `removeHead`), which
+   * hands over a valid sequence: when `seq` is above everything held and
+   * extends the run kept here (or starts it), adds it and returns true, and
+   * then neither `seq` was held nor is `seq + 1`. Otherwise changes nothing
+   * and returns false (the caller then uses `has` and `add`). No argument
+   * check and no core call: this runs per message of a stream a limit trims.
+   * @internal
+   */
+  addAtHead(seq: number): boolean {
+    if (this.#handle === 0 || seq <= this.#top) return false;
+    const hi = this.#runHi;
+    if (hi === 0) this.#runLo = seq;
+    else if (seq !== hi + 1) return false;
+    this.#runHi = seq;
+    return true;
+  }
+
   /** Adds every sequence from `lo` to `hi` inclusive; returns how many were new. */
   addRange(lo: number, hi: number): number {
     const handle = this.#settled("add a range to the set");

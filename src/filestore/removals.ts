@@ -31,6 +31,14 @@ import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.t
 const TWO_32 = 0x1_0000_0000;
 
 export abstract class Removals extends BulkLoads {
+  /**
+   * Emptied head blocks waiting for their files to go, with the number of the
+   * block that was active when they were dropped: every tombstone that
+   * emptied them is in that block or an earlier one.
+   * @internal
+   */
+  protected readonly emptiedBefore = new WeakMap<Block, number>();
+
   /** @internal */
   protected remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);
@@ -68,11 +76,11 @@ export abstract class Removals extends BulkLoads {
   }
 
   /** After removing the first message `seq` of `block`: the next live one is usually `seq + 1`. @internal */
-  protected moveFirstPast(block: Block, seq: number): void {
+  protected moveFirstPast(block: Block, seq: number, dropEmpty = true): void {
     const next = seq + 1;
     if (block.contains(next) && !block.deleted.has(next)) this.firstSeq = next;
     else this.recomputeFirst();
-    if (block.msgs === 0) this.dropEmptyHeadBlocks();
+    if (dropEmpty && block.msgs === 0) this.dropEmptyHeadBlocks();
   }
 
   /**
@@ -154,25 +162,42 @@ export abstract class Removals extends BulkLoads {
     const seq = this.firstSeq;
     const head = this.blocks[0];
     const block = head?.contains(seq) ? head : this.findBlock(seq);
-    if (block === undefined || !block.isLive(seq)) return;
+    if (block === undefined) return;
     this.snapshots.removing(seq, seq);
     const i = seq - block.first;
     const sizes = block.sizes;
     const ids = block.subjectIds;
     const sized = sizes !== null && i < sizes.length ? sizes[i] : 0;
-    if (sized !== 0 && ids !== null && ids[i] !== NO_SUBJECT) {
-      block.deleted.add(seq);
-      this.subjects.removeById(ids[i], seq);
-      block.msgs--;
-      block.bytes -= sized & SIZE_MAX;
-      this.policy.removed(seq, sized & SIZE_MAX, (sized & SIZE_TTL) !== 0);
+    const columns = sized !== 0 && ids !== null && ids[i] !== NO_SUBJECT;
+    // The usual case, the next of a run of head removals: one step, with
+    // `seq` known live and `seq + 1` known not removed (addAtHead).
+    if (columns && block.deleted.addAtHead(seq)) {
+      this.dropSized(block, seq, ids[i], sized);
+      if (seq < block.last) this.firstSeq = seq + 1;
+      else this.recomputeFirst();
     } else {
-      this.dropHeadRecord(block, seq);
+      if (block.deleted.has(seq)) return;
+      if (columns) {
+        block.deleted.add(seq);
+        this.dropSized(block, seq, ids[i], sized);
+      } else {
+        this.dropHeadRecord(block, seq);
+      }
+      this.moveFirstPast(block, seq, false);
     }
     this.headRemovedThrough = seq;
-    this.moveFirstPast(block, seq);
+    if (block.msgs === 0) this.dropEmptyHeadBlocks();
     // Make sure a write-out (and with it the tombstone) follows soon.
     if (this.flushTimer === null) this.afterWrite();
+  }
+
+  /** Takes `seq`, marked removed in `block`, out of every count, from its columns' entries. @internal */
+  protected dropSized(block: Block, seq: number, id: number, sized: number): void {
+    this.subjects.removeById(id, seq);
+    const size = sized & SIZE_MAX;
+    block.msgs--;
+    block.bytes -= size;
+    this.policy.removed(seq, size, (sized & SIZE_TTL) !== 0);
   }
 
   /** removeHead's way for a message whose size the block's columns do not hold: from its record. @internal */
@@ -349,10 +374,16 @@ export abstract class Removals extends BulkLoads {
 
   /** Deletes files of leading blocks with no live message (checkpoint first, then files). @internal */
   protected dropEmptyHeadBlocks(): void {
+    if (this.blocks.length < 2 || this.blocks[0].msgs !== 0) return;
+    // The head removals' tombstone now, so every tombstone that emptied these
+    // blocks is in a block up to the active one (unlinkWhenSynced).
+    this.flushHeadRemovals();
     let n = 0;
     while (n < this.blocks.length - 1 && this.blocks[n].msgs === 0) n++;
     if (n === 0) return;
     const gone = this.blocks.slice(0, n);
+    const holder = this.active.n;
+    for (const b of gone) this.emptiedBefore.set(b, holder);
     this.blocks = this.blocks.slice(n);
     for (const b of gone) {
       this.cache.drop(b.n);
@@ -366,6 +397,32 @@ export abstract class Removals extends BulkLoads {
     // not leave every emptied file for the next flush to wait on. A failure
     // leaves them pending and is retried (and reported) by the next round.
     if (!this.options.syncAlways && !this.closed) this.commit.request().catch(() => {});
+  }
+
+  /**
+   * After the early fsync of sealed block `synced`: when it and every block
+   * before it are on disk, the tombstones that emptied the head blocks
+   * dropped while it was active (or before) are durable, and their files go
+   * now, in the background, not after the next round's fsyncs. A stream
+   * trimmed by a limit in a loop that never yields unlinks them at the first
+   * turn, beside the flush's own fsync instead of after it.
+   * @internal
+   */
+  protected unlinkWhenSynced(synced: number): void {
+    if (this.closed || this.pendingUnlinks.length === 0) return;
+    for (const b of this.blocks) {
+      if (b.n > synced) break;
+      if (b.dirty || b.syncing > 0) return;
+    }
+    const ready: Block[] = [];
+    const rest: Block[] = [];
+    for (const b of this.pendingUnlinks) {
+      const holder = this.emptiedBefore.get(b);
+      (holder !== undefined && holder <= synced ? ready : rest).push(b);
+    }
+    if (ready.length === 0) return;
+    this.pendingUnlinks = rest;
+    this.unlinkInBackground(ready);
   }
 
   /**

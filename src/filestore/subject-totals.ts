@@ -107,21 +107,31 @@ export class SubjectTotals {
    */
   removeById(id: number, seq: number): void {
     const entry = this.entriesById[id];
-    if (entry !== undefined) this.removeFrom(this.byId[id] as string, entry, seq);
+    if (entry === undefined) return;
+    // The subject's string is needed only when its last message goes.
+    if (entry.msgs !== 1) this.removeSome(entry, seq);
+    else this.removeFrom(this.byId[id] as string, entry, seq);
   }
 
   private removeFrom(subject: string, entry: SubjectEntry, seq: number): void {
-    if (--entry.msgs === 0) {
-      this.named.delete(subject);
-      this.tokens?.delete(subject);
-      if (entry.id !== undefined) {
-        this.byId[entry.id] = undefined;
-        this.entriesById[entry.id] = undefined;
-        this.freeIds.push(entry.id);
-        this.generation++;
-      }
+    if (entry.msgs !== 1) {
+      this.removeSome(entry, seq);
       return;
     }
+    entry.msgs = 0;
+    this.named.delete(subject);
+    this.tokens?.delete(subject);
+    if (entry.id !== undefined) {
+      this.byId[entry.id] = undefined;
+      this.entriesById[entry.id] = undefined;
+      this.freeIds.push(entry.id);
+      this.generation++;
+    }
+  }
+
+  /** A message of a subject that keeps others: its bounds go stale if it was one. */
+  private removeSome(entry: SubjectEntry, seq: number): void {
+    entry.msgs--;
     if (entry.first === seq) {
       entry.first = 0;
       entry.firstAtLeast = seq + 1;

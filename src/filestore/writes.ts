@@ -244,6 +244,7 @@ export abstract class BlockWrites extends BlockReads {
     const early: Promise<void> = this.syncInFlight(block).then(
       () => {
         this.earlySyncs.delete(early);
+        this.unlinkWhenSynced(block.n);
       },
       (err: unknown) => {
         block.dirty = true;
@@ -262,17 +263,22 @@ export abstract class BlockWrites extends BlockReads {
   /** @internal */
   protected startBlock(file: FileHandle = this.createBlockFile()): void {
     const n = this.nextBlockNumber++;
-    const prev = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1].last : this.lastSeq;
+    const last = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1] : undefined;
+    const prev = last !== undefined ? last.last : this.lastSeq;
     const block = new Block(n, blockPath(this.dir, n), Math.max(prev, this.lastSeq));
     block.handle = file;
     this.buffer.reset(n);
-    block.offsets = new Uint32Array(1024);
+    // Sized for the live messages of the block before (never for its skips),
+    // so the columns of a stream of like messages are not grown six times per block.
+    const held = last?.msgs ?? 0;
+    const room = Math.min(Math.max(1024, held + (held >>> 4)), COLUMN_ROOM_MAX);
+    block.offsets = new Uint32Array(room);
     // Under limits the oldest messages are removed one by one: a subject-id
     // column and a size column let that happen without reading their records
     // (see removeHead).
     if (this.limited !== null) {
-      block.subjectIds = new Uint32Array(1024).fill(NO_SUBJECT);
-      block.sizes = new Uint32Array(1024);
+      block.subjectIds = new Uint32Array(room).fill(NO_SUBJECT);
+      block.sizes = new Uint32Array(room);
     }
     block.length = this.buffer.used;
     this.blocks.push(block);
@@ -369,6 +375,9 @@ export abstract class BlockWrites extends BlockReads {
 }
 
 const REC_MIN = 36;
+
+/** The most entries a new block's columns start with (1 MiB each): more grow as needed. */
+const COLUMN_ROOM_MAX = 1 << 18;
 
 /** Room for a TTL field and rounding, so `append` never writes past the buffer. */
 const REC_TTL_AND_SLACK = 16;

@@ -168,8 +168,121 @@ export function limitRemovalSuite(api: TestApi, ctx: RuntimeContext): void {
           60_000,
         );
       }
+
+      it("maxMsgs across blocks of over 1024 messages, a removal above the head, a truncate and a reopen match MemStore", () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock(1_000_000n);
+          const options = { now: clock.now, maxMsgs: 1_500 };
+          // ~2,900 records of 44 bytes a block: the next block's columns start at that size, not 1024.
+          const open = () =>
+            FileStore.open({
+              dir,
+              fs: adapter.fs,
+              blockSize: 128 * 1024,
+              syncIntervalMs: 0,
+              ...options,
+            });
+          const model = MemStore.create(options);
+          let store = await open();
+          const both = (fn: (s: StreamStore) => unknown) => expect(fn(store)).toEqual(fn(model));
+          try {
+            const payload = new Uint8Array(4);
+            for (let i = 0; i < 7_000; i++) {
+              clock.t += 1_000n;
+              both((s) => s.storeMsg(SUBJECTS[i % SUBJECTS.length], null, payload));
+              // A removal above the head: the head removals that reach it step over it.
+              if (i === 4_000) both((s) => s.removeMsg(s.fastState().firstSeq + 700));
+              if (i === 6_000) {
+                // Cut into the newest block, then append again over the sequences it freed.
+                both((s) => s.truncate(s.fastState().lastSeq - 50));
+              }
+              if (i % 500 === 0) both((s) => s.fastState());
+            }
+            both((s) => s.state());
+            both((s) => s.subjectsTotals(">"));
+            expect(messages(store)).toEqual(messages(model));
+            await store.close();
+            store = await open();
+            both((s) => s.state());
+            expect(messages(store)).toEqual(messages(model));
+            // And on after the reopen, through the next block boundary.
+            for (let i = 0; i < 4_000; i++) {
+              clock.t += 1_000n;
+              both((s) => s.storeMsg(SUBJECTS[i % SUBJECTS.length], null, payload));
+            }
+            both((s) => s.state());
+            expect(messages(store)).toEqual(messages(model));
+          } finally {
+            await store.close();
+            await model.delete();
+          }
+        }));
     });
   }
+
+  describe("emptied head blocks and the fsync of their tombstones (memory adapter)", () => {
+    it("unlinks a file once the sealed block holding its tombstone is synced, never before, though every round fails", async () => {
+      const disk = freshDisk();
+      const store = await FileStore.open({
+        dir: DIR,
+        fs: disk,
+        blockSize: BLOCK_SIZE,
+        syncIntervalMs: 0,
+        maxMsgs: 20,
+      });
+      const inside = store as unknown as {
+        blocks: { n: number; path: string }[];
+        active: { n: number; path: string };
+        pendingUnlinks: { n: number; path: string }[];
+        emptiedBefore: WeakMap<object, number>;
+        earlySyncs: Set<Promise<void>>;
+        unlinking: Set<Promise<unknown>>;
+      };
+      const files = () => disk.list(`${DIR}/msgs`).filter((f) => f.endsWith(".blk"));
+      try {
+        // A loop that never yields: blocks roll, their early fsyncs start, the limit empties them.
+        for (let i = 0; i < 600; i++)
+          store.storeMsg(SUBJECTS[i % SUBJECTS.length], null, enc(`m${i}`));
+        const before = files().length;
+        const active = inside.active;
+        const name = (path: string) => path.split("/").pop() as string;
+        // Emptied while the active block was active: their tombstones are in it.
+        const waiting = inside.pendingUnlinks
+          .filter((b) => inside.emptiedBefore.get(b) === active.n)
+          .map((b) => name(b.path));
+        expect(waiting.length).toBeGreaterThan(0);
+        expect(inside.pendingUnlinks.length).toBeGreaterThan(waiting.length);
+        // The active block's fsync fails from now on: no round completes, so only the
+        // early fsyncs of sealed blocks can make a tombstone durable.
+        disk.setFaults({ failSync: { path: active.path } });
+        // The early fsyncs settle, then the unlinks they started (each runtime takes its own turns).
+        await Promise.allSettled([...inside.earlySyncs]);
+        await Promise.allSettled([...inside.unlinking]);
+        // Left: the blocks in use, and the emptied ones whose tombstones are not durable.
+        const live = inside.blocks.map((b) => name(b.path));
+        const left = files();
+        // Never before its tombstone is durable: those emptied while the active block was are all there.
+        for (const f of waiting) expect({ f, kept: left.includes(f) }).toEqual({ f, kept: true });
+        // Any other left is still owed an unlink (a failed round put back what it had taken).
+        const owed = inside.pendingUnlinks.map((b) => name(b.path));
+        for (const f of left)
+          expect({ f, accounted: live.includes(f) || owed.includes(f) }).toEqual({
+            f,
+            accounted: true,
+          });
+        // More went than the one round that succeeded (the first, during the loop) took.
+        expect(left.length).toBeLessThan(before - 1);
+        await expect(store.sync()).rejects.toMatchObject({ code: "ErrIO" });
+        disk.setFaults({ failSync: null });
+        // A round that succeeds takes the rest.
+        await store.sync();
+        expect(files().sort()).toEqual(inside.blocks.map((b) => name(b.path)).sort());
+      } finally {
+        disk.setFaults({ failSync: null });
+        await store.close();
+      }
+    });
+  });
 
   describe("power cut while limits remove from the head (memory adapter)", () => {
     it("keeps every acknowledged message and brings back no acknowledged removal, at every change", async () => {

@@ -154,6 +154,34 @@ export function seqsetSuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
           }
           toString = () => `addAbove(+${this.gap})`;
         }
+        /**
+         * `addAtHead` just above the largest sequence (or further up): when it
+         * accepts, the sequence was absent and above every member, and the
+         * set then holds it; when it refuses, nothing changed (the Check
+         * command compares everything).
+         */
+        class AddAtHead implements fc.Command<Model, Real> {
+          readonly gap: number;
+          constructor(gap: number) {
+            this.gap = gap;
+          }
+          check = () => true;
+          run(m: Model, r: Real) {
+            let top = 0;
+            for (const s of m.set) if (s > top) top = s;
+            const seq = Math.min(Math.max(top + 1 + this.gap, 1), MAX_SEQ);
+            const size = m.set.size;
+            if (r.set.addAtHead(seq)) {
+              expect(seq > top).toBe(true);
+              m.set.add(seq);
+            }
+            expect(r.set.has(seq)).toBe(m.set.has(seq));
+            if (seq < MAX_SEQ) expect(r.set.has(seq + 1)).toBe(m.set.has(seq + 1));
+            expect(r.set.size).toBe(m.set.size);
+            expect(m.set.size - size).toBeLessThanOrEqual(1);
+          }
+          toString = () => `addAtHead(+${this.gap})`;
+        }
         /** Adds and looks up the `k`-th largest member or its neighbour, where a run kept outside the core lies. */
         class NearTop implements fc.Command<Model, Real> {
           readonly k: number;
@@ -269,6 +297,12 @@ export function seqsetSuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
             seqArb.map((s) => new Add(s)),
             fc.oneof(fc.constant(0), fc.constant(0), fc.nat(2)).map((g) => new AddAbove(g)),
             fc.oneof(fc.constant(0), fc.constant(0), fc.nat(2)).map((g) => new AddAbove(g)),
+            fc
+              .oneof(fc.constant(0), fc.constant(0), fc.integer({ min: -3, max: 2 }))
+              .map((g) => new AddAtHead(g)),
+            fc
+              .oneof(fc.constant(0), fc.constant(0), fc.integer({ min: -3, max: 2 }))
+              .map((g) => new AddAtHead(g)),
             fc
               .tuple(fc.nat(4), fc.integer({ min: -2, max: 2 }))
               .map(([k, offset]) => new NearTop(k, offset)),
@@ -472,6 +506,38 @@ export function seqsetSuite({ describe, it, expect }: TestApi, _ctx: RuntimeCont
           expect([...set.runs(7)]).toEqual([[7, 25]]);
           expect([...set.runs(26)]).toEqual([]);
           expect(observe(set).encoded).toEqual([1, 1, 2, 24]);
+        });
+      });
+
+      it("addAtHead extends the run at the top and refuses anything else, changing nothing", () => {
+        withSet(variant, (set) => {
+          // Head removals: 1, 2, 3 in a row, each accepted without the core.
+          expect([set.addAtHead(1), set.addAtHead(2), set.addAtHead(3)]).toEqual([
+            true,
+            true,
+            true,
+          ]);
+          // A gap, a held sequence, one below: refused.
+          expect([set.addAtHead(5), set.addAtHead(3), set.addAtHead(2)]).toEqual([
+            false,
+            false,
+            false,
+          ]);
+          expect(observe(set)).toMatchObject({ size: 3, runs: [[1, 3]] });
+          // A member above the run (a removal in the middle of the block): refused below it.
+          expect(set.add(10)).toBe(true);
+          expect(set.addAtHead(4)).toBe(false);
+          // The same once the core holds it (size moves the run kept here into the core).
+          expect(set.size).toBe(4);
+          expect(set.addAtHead(4)).toBe(false);
+          expect(set.has(4)).toBe(false);
+          expect(set.addAtHead(11)).toBe(true);
+          expect([...set.runs()]).toEqual([
+            [1, 3],
+            [10, 11],
+          ]);
+          set.dispose();
+          expect(set.addAtHead(12)).toBe(false);
         });
       });
 
