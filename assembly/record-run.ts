@@ -26,7 +26,8 @@ const RUN_ROW_SIZE: u32 = 48;
  * subject's intern slot or -1 · 24 record start · 28 subject length · 32
  * subject · 36 headers · 40 headers length · 44 payload length, the payload
  * ending where the checksum starts (positions relative to `start`). Returns
- * the rows written; a length that does not fit the bytes ends the run.
+ * the rows written; a length that does not fit the bytes, or fields that do
+ * not fit their record (damage the block's index passed over), end the run.
  */
 export function locateRun(
   buf: usize,
@@ -49,6 +50,8 @@ export function locateRun(
     const hdrLen = load<u32>(p, REC_OFF_HDR_LEN);
     const subjectAt = offset + REC_HEADER_SIZE + (flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
     const hdrAt = subjectAt + subjectLen;
+    // Fields past the record's end: a damaged record the index passed over ends the run.
+    if (<u64>hdrAt + <u64>hdrLen + REC_CHECKSUM_SIZE > <u64>offset + <u64>length) break;
     const row = out + <usize>count * RUN_ROW_SIZE;
     store<f64>(row, <f64>load<u64>(p, REC_OFF_SEQ), 0);
     store<u64>(row, load<u64>(p, REC_OFF_TS), 8);

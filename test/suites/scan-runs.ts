@@ -15,7 +15,7 @@ import type { StoredMsg } from "../../src/types.ts";
 import { getCore } from "../../src/wasm/core.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { CORE_VARIANTS } from "./core-variants.ts";
-import { enc, inTempDir, readFileBytes, sameBytes } from "./store-helpers.ts";
+import { enc, inTempDir, readFileBytes, sameBytes, writeFileBytes } from "./store-helpers.ts";
 
 const ROW = 48;
 const RUN = 16 * 1024;
@@ -155,6 +155,36 @@ export function scanRunSuite({ describe, it, expect }: TestApi, ctx: RuntimeCont
           core.free(buf);
         }));
     }
+
+    it("ends a run at a damaged record whose fields run past it, copying no more than a run", () =>
+      inTempDir(ctx.adapters[0], async (dir) => {
+        const fs = ctx.adapters[0].fs;
+        const open = () => FileStore.open({ dir, fs, blockSize: 64 * 1024 });
+        const store = await open();
+        for (let i = 1; i <= 1500; i++)
+          store.storeMsg(`d.${i % 9}`, null, shapeOf(i).msg.subarray(0, 100));
+        await store.close();
+        const path = joinPath(dir, "msgs", "1.blk");
+        const bytes = readFileBytes(fs, path)!;
+        const damaged = new Set<number>();
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        // A headers length far past the record (its checksum no longer matches) in every third record.
+        for (const [seq, , , , , , at] of parsed(bytes).filter((_, i) => i % 3 === 1)) {
+          view.setUint32(at + 24, 0xf0000000, true);
+          damaged.add(seq);
+        }
+        writeFileBytes(fs, path, bytes);
+        const reopened = await open();
+        const msgs = scanAll(reopened, 1500);
+        expect(msgs.length).toBe(1500 - damaged.size);
+        let wrong = 0;
+        for (const m of msgs) {
+          if (damaged.has(m.seq) || !sameBytes(m.msg, shapeOf(m.seq).msg.subarray(0, 100))) wrong++;
+          if (m.msg.buffer.byteLength > RUN) wrong++;
+        }
+        expect(wrong).toBe(0);
+        await reopened.close();
+      }));
 
     for (const adapter of ctx.adapters) {
       it(
