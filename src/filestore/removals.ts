@@ -31,14 +31,6 @@ import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.t
 const TWO_32 = 0x1_0000_0000;
 
 export abstract class Removals extends BulkLoads {
-  /**
-   * Emptied head blocks waiting for their files to go, with the number of the
-   * block that was active when they were dropped: every tombstone that
-   * emptied them is in that block or an earlier one.
-   * @internal
-   */
-  protected readonly emptiedBefore = new WeakMap<Block, number>();
-
   /** @internal */
   protected remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);
@@ -374,16 +366,10 @@ export abstract class Removals extends BulkLoads {
 
   /** Deletes files of leading blocks with no live message (checkpoint first, then files). @internal */
   protected dropEmptyHeadBlocks(): void {
-    if (this.blocks.length < 2 || this.blocks[0].msgs !== 0) return;
-    // The head removals' tombstone now, so every tombstone that emptied these
-    // blocks is in a block up to the active one (unlinkWhenSynced).
-    this.flushHeadRemovals();
     let n = 0;
     while (n < this.blocks.length - 1 && this.blocks[n].msgs === 0) n++;
     if (n === 0) return;
     const gone = this.blocks.slice(0, n);
-    const holder = this.active.n;
-    for (const b of gone) this.emptiedBefore.set(b, holder);
     this.blocks = this.blocks.slice(n);
     for (const b of gone) {
       this.cache.drop(b.n);
@@ -397,32 +383,6 @@ export abstract class Removals extends BulkLoads {
     // not leave every emptied file for the next flush to wait on. A failure
     // leaves them pending and is retried (and reported) by the next round.
     if (!this.options.syncAlways && !this.closed) this.commit.request().catch(() => {});
-  }
-
-  /**
-   * After the early fsync of sealed block `synced`: when it and every block
-   * before it are on disk, the tombstones that emptied the head blocks
-   * dropped while it was active (or before) are durable, and their files go
-   * now, in the background, not after the next round's fsyncs. A stream
-   * trimmed by a limit in a loop that never yields unlinks them at the first
-   * turn, beside the flush's own fsync instead of after it.
-   * @internal
-   */
-  protected unlinkWhenSynced(synced: number): void {
-    if (this.closed || this.pendingUnlinks.length === 0) return;
-    for (const b of this.blocks) {
-      if (b.n > synced) break;
-      if (b.dirty || b.syncing > 0) return;
-    }
-    const ready: Block[] = [];
-    const rest: Block[] = [];
-    for (const b of this.pendingUnlinks) {
-      const holder = this.emptiedBefore.get(b);
-      (holder !== undefined && holder <= synced ? ready : rest).push(b);
-    }
-    if (ready.length === 0) return;
-    this.pendingUnlinks = rest;
-    this.unlinkInBackground(ready);
   }
 
   /**

@@ -230,8 +230,6 @@ export abstract class FileStoreBase extends StreamEngine {
   /** @internal */
   protected abstract flushHeadRemovals(): void;
   /** @internal */
-  protected abstract unlinkWhenSynced(synced: number): void;
-  /** @internal */
   protected abstract removeForLimit(seq: number): void;
   /** The live message at `which`, or the first, for an expiry that is watched. @internal */
   protected abstract readForExpiry(which: number | "first"): StoredMsg;

@@ -244,7 +244,6 @@ export abstract class BlockWrites extends BlockReads {
     const early: Promise<void> = this.syncInFlight(block).then(
       () => {
         this.earlySyncs.delete(early);
-        this.unlinkWhenSynced(block.n);
       },
       (err: unknown) => {
         block.dirty = true;
