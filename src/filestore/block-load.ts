@@ -61,7 +61,7 @@ export function loadBlock(
     entry.verified = true;
   } else if (pass) {
     // A scan reads every record of a block indexed before (then evicted): verified in one
-    // core call, its reads skip the checksum and copy ahead, as on the block's first load.
+    // core call, its reads skip the checksum and are served from runs, as on its first load.
     entry.verified = verifiesToEnd(entry);
   }
   return entry;

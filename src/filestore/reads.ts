@@ -309,7 +309,7 @@ export abstract class BlockReads extends FileStoreBase {
 
   /**
    * `ahead`: a scan, whose blocks are a pass (loadBlock) and whose copies are
-   * made ahead (copy-pool.ts) unless `copyAhead` says otherwise.
+   * served from runs (scan-run.ts) unless `copyAhead` says otherwise.
    * @internal
    */
   protected readAt(block: Block, seq: number, ahead = false, copyAhead = ahead): StoredMsg {
