@@ -284,7 +284,13 @@ export abstract class Removals extends BulkLoads {
     const through = this.headRemovedThrough;
     if (through === 0) return;
     this.headRemovedThrough = 0;
-    this.appendTombstone(through, through, this.lastTs);
+    try {
+      this.appendTombstone(through, through, this.lastTs);
+    } catch (err) {
+      // Owed still: the round that would unlink emptied blocks without it fails on this first.
+      this.headRemovedThrough = Math.max(this.headRemovedThrough, through);
+      throw err;
+    }
   }
 
   /** Removes every live message of `block` in [from, to] from the counts (no tombstone). @internal */
@@ -376,6 +382,12 @@ export abstract class Removals extends BulkLoads {
       this.files.release(b.n);
       b.dispose();
     }
+    // The tombstones that emptied a block may sit in a block dropped with it,
+    // and a checkpoint older than both still lists the first: one range
+    // tombstone through the new head, in the active block, says for all of
+    // them that what they held was removed, not lost. It is written before
+    // the round that unlinks them fsyncs (flushHeadRemovals).
+    this.headRemovedThrough = Math.max(this.headRemovedThrough, this.firstSeq - 1);
     // The files go once the tombstones that emptied them are on disk: at the
     // next sync round or checkpoint, not here with a synchronous fsync each.
     this.pendingUnlinks.push(...gone);

@@ -236,6 +236,9 @@ export function expectKeepsAcknowledged(
   for (const seq of lost) {
     if (acked.live.has(seq) && ledger.live.has(seq))
       problems.push(`${seq}: acknowledged, reported lost`);
+    // A removal the store acknowledged is known to it: it was removed, not lost.
+    if (seq <= acked.lastSeq && !acked.live.has(seq) && ledger.written.has(seq))
+      problems.push(`${seq}: removal acknowledged, reported lost`);
   }
   expect({ where, problems }).toStrictEqual({ where, problems: [] });
   expectStateMatchesScan(expect, store, live, bytes, subjects, where);

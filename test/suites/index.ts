@@ -23,6 +23,7 @@ import { corruptionSuite } from "./corruption.ts";
 import { crashPointSuite } from "./crash-points.ts";
 import { denoPermissionSuite } from "./deno-permissions.ts";
 import { diskErrorSuite } from "./disk-errors.ts";
+import { emptiedHeadBlockSuite } from "./emptied-head-blocks.ts";
 import { fileModeSuite } from "./file-modes.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fileStoreOptionsSuite } from "./filestore-options.ts";
@@ -103,6 +104,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   corruptionSuite(api);
   atRestSuite(api, ctx);
   crashPointSuite(api);
+  emptiedHeadBlockSuite(api);
   preallocationSuite(api, ctx);
   atRestCrashSuite(api, ctx);
   checkpointOwedSuite(api);
