@@ -309,12 +309,12 @@ export abstract class BlockReads extends FileStoreBase {
 
   /**
    * `ahead`: a scan, whose blocks are a pass (loadBlock) and whose copies are
-   * served from runs (scan-run.ts) unless `copyAhead` says otherwise.
+   * served from runs (scan-run.ts) unless `fromRuns` says otherwise.
    * @internal
    */
-  protected readAt(block: Block, seq: number, ahead = false, copyAhead = ahead): StoredMsg {
+  protected readAt(block: Block, seq: number, ahead = false, fromRuns = ahead): StoredMsg {
     const { ptr, available, offset, trusted } = this.recordPtr(block, seq, ahead);
-    return readMessage(ptr, available, block.path, offset, trusted, copyAhead);
+    return readMessage(ptr, available, block.path, offset, trusted, fromRuns);
   }
 
   /** The live message `seq` with its TTL, for a snapshot; null when removed or lost. @internal */
@@ -348,11 +348,11 @@ export abstract class BlockReads extends FileStoreBase {
     block: Block,
     seq: number,
     ahead = false,
-    copyAhead = ahead,
+    fromRuns = ahead,
   ): StoredMsg | null {
     // unlessLost inlined: a closure per message was a scan's largest allocation after the message.
     try {
-      return this.readAt(block, seq, ahead, copyAhead);
+      return this.readAt(block, seq, ahead, fromRuns);
     } catch (err) {
       if (isLost(err, block, seq)) return null;
       throw err;
