@@ -4,8 +4,9 @@
  * changes nothing. Removals from the head for a limit share one range
  * tombstone per write-out, and a message whose block keeps a subject-id
  * column and sits in memory is dropped without decoding its record. Leading
- * blocks left empty are unlinked once the tombstones that emptied them are
- * durable, in the background.
+ * blocks left empty are unlinked, in the background, once a range tombstone
+ * through the new head is durable: the tombstones that emptied them may sit
+ * in blocks unlinked with them.
  */
 import {
   REC_FLAG_TTL,
