@@ -113,14 +113,20 @@ export function scanBlock(
 /**
  * Where a scan may go on after the record at `at` failed verification: the
  * start of the next record that verifies, or 0 when none does (a torn tail,
- * cut by recovery). The damaged record's own length is tried first; when that
- * field is what was damaged, every later offset is tried, so one bad length
- * cannot take the rest of the block with it (nats-server loses the rest of
- * the block there, nats-io/nats-server#7549). A 64-bit checksum makes a false
- * match by chance negligible; a record found this way must also carry a
- * sequence after the last one verified before the damage (blocks hold
- * ascending sequences), so a record embedded in a damaged message's payload
- * is not mistaken for the next one.
+ * cut by recovery). When the damage hit the length field, every later offset
+ * is tried, so one bad length cannot take the rest of the block with it
+ * (nats-server loses the rest of the block there, nats-io/nats-server#7549).
+ * A 64-bit checksum makes a false match by chance negligible; a record found
+ * this way must also carry a sequence after the last one verified before the
+ * damage (blocks hold ascending sequences), so a record embedded in a
+ * damaged message's payload is not mistaken for the next one.
+ *
+ * The damaged record's own length may also land on a record that verifies
+ * when that length is what was damaged (a flipped bit that lands on a later
+ * record's start): an earlier record that verifies and whose chain of
+ * records reaches that offset, or runs over it, is where the scan goes on.
+ * A record embedded in the damaged payload has no such chain: its last
+ * record would have to end in the damaged record's own checksum.
  */
 function nextVerified(
   core: WasmCore,
@@ -129,6 +135,7 @@ function nextVerified(
   at: number,
   lastSeq: number,
 ): number {
+  let claimed = 0;
   if (at + 4 <= length) {
     const size = core.view.getUint32(ptr + at, true);
     if (
@@ -136,19 +143,44 @@ function nextVerified(
       at + size < length &&
       verifiesAfter(core, ptr, length, at + size, lastSeq)
     )
-      return at + size;
+      claimed = at + size;
   }
   const u8 = core.u8;
-  for (let next = at + 1; next + REC_MIN_SIZE <= length; next++) {
+  const end = claimed === 0 ? length : claimed;
+  for (let next = at + 1; next + REC_MIN_SIZE <= end; next++) {
     const p = ptr + next;
     // Cheap field checks first: only a plausible header is worth a checksum.
     if (u8[p + REC_OFF_RESERVED] !== 0 || (u8[p + REC_OFF_FLAGS] & ~REC_FLAGS_KNOWN) !== 0)
       continue;
     const size = u8[p] | (u8[p + 1] << 8) | (u8[p + 2] << 16) | (u8[p + 3] << 24);
     if (size < REC_MIN_SIZE || size > length - next) continue;
-    if (verifiesAfter(core, ptr, length, next, lastSeq)) return next;
+    if (!verifiesAfter(core, ptr, length, next, lastSeq)) continue;
+    if (claimed === 0 || chainsTo(core, ptr, length, next, claimed, lastSeq)) return next;
   }
-  return 0;
+  return claimed;
+}
+
+/**
+ * True when the records from `from` verify one after another, in ascending
+ * sequence, up to `target` or over it.
+ */
+function chainsTo(
+  core: WasmCore,
+  ptr: number,
+  length: number,
+  from: number,
+  target: number,
+  lastSeq: number,
+): boolean {
+  let at = from;
+  let after = lastSeq;
+  while (at < target) {
+    if (!verifiesAfter(core, ptr, length, at, after)) return false;
+    if (!(core.u8[ptr + at + REC_OFF_FLAGS] & REC_FLAG_TOMBSTONE))
+      after = core.f64[core.abi.recordDecoded() >>> 3];
+    at += core.view.getUint32(ptr + at, true);
+  }
+  return true;
 }
 
 /** True when a record at `offset` verifies and may follow sequence `lastSeq`. */

@@ -134,10 +134,33 @@ export function corruptionSuite({ describe, it, expect }: TestApi): void {
   });
 }
 
+/**
+ * One bit of a record's length flipped so that the length lands on the start
+ * of a later record of the same block, which verifies: only the records
+ * between them may be mistaken for part of the damaged one.
+ */
+function lengthFlipOntoLaterRecord(names: string[], p: Pristine): Damage {
+  for (const r of p.records) {
+    for (let bit = 0; bit < 32; bit++) {
+      const flipped = (r.length ^ (1 << bit)) >>> 0;
+      if (flipped <= r.length) continue;
+      const later = p.records.find((q) => q.file === r.file && q.offset === r.offset + flipped);
+      if (later === undefined) continue;
+      const at = r.offset + (bit >>> 3);
+      return { kind: "flip", file: fileIndex(names, r.file), at, bit: bit & 7 };
+    }
+  }
+  throw new Error("no record's length lands on a later record with one bit flipped");
+}
+
 /** A file's index among the pristine files, as Damage names them. */
 const fileIndex = (names: string[], name: string) => names.indexOf(name);
 
 const FOUND: [string, (names: string[], p: Pristine) => Damage[]][] = [
+  [
+    "a flipped length bit that makes a record end exactly where a later one starts",
+    (n, p) => [lengthFlipOntoLaterRecord(n, p)],
+  ],
   [
     "a trusted block's header and first length field zeroed",
     (n) => [{ kind: "zero", file: fileIndex(n, "msgs/1.blk"), at: 0, length: 17 }],
