@@ -344,12 +344,7 @@ export abstract class BlockReads extends FileStoreBase {
   }
 
   /** A live message, or null when its record failed verification (lost, see damage.ts): reads skip it. @internal */
-  protected readLive(
-    block: Block,
-    seq: number,
-    ahead = false,
-    fromRuns = ahead,
-  ): StoredMsg | null {
+  protected readLive(block: Block, seq: number, ahead = false, fromRuns = ahead): StoredMsg | null {
     // unlessLost inlined: a closure per message was a scan's largest allocation after the message.
     try {
       return this.readAt(block, seq, ahead, fromRuns);
