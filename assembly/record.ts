@@ -186,8 +186,7 @@ function isSafeCount(value: f64): bool {
 export function recordSeal(
   dst: usize,
   seq: f64,
-  tsHi: u32,
-  tsLo: u32,
+  ts: i64,
   subjectLen: u32,
   hdrLen: u32,
   msgLen: u32,
@@ -217,8 +216,7 @@ export function recordSeal(
   store<u8>(dst, <u8>flags, REC_OFF_FLAGS);
   store<u8>(dst, 0, REC_OFF_RESERVED);
   store<u64>(dst, <u64>seq, REC_OFF_SEQ);
-  store<u32>(dst, tsLo, REC_OFF_TS);
-  store<u32>(dst, tsHi, REC_OFF_TS + 4);
+  store<i64>(dst, ts, REC_OFF_TS);
   store<u32>(dst, hdrLen, REC_OFF_HDR_LEN);
   if (ttlSize) store<i64>(dst, <i64>ttl, REC_HEADER_SIZE);
   const body = <usize>(length - REC_CHECKSUM_SIZE);

@@ -1,19 +1,14 @@
 /**
- * Message timestamps for the append path, as the bigint the API returns and
- * as the two u32 halves the WASM core takes. With the default clock the time
- * is read as a double and split with arithmetic: measured here, splitting a
- * bigint (`ts >> 32n`, `ts & 0xffffffffn`) cost more than reading the clock.
- * An injected `now` is called, checked and split the slow way.
+ * Message timestamps for the append path: the bigint the API returns, which
+ * the WASM core takes as it is (an i64). With the default clock it is read
+ * as a bigint from the monotonic clock (clock.ts): reading a double, then
+ * building the bigint and splitting it into u32 halves for the core cost
+ * about twice as much per append. An injected `now` is called and checked.
  */
-import { systemNow, TIME_ORIGIN_MS } from "./clock.ts";
+import { fastNow, systemNow } from "./clock.ts";
 import { readClock } from "./validate.ts";
 
-const TWO_32 = 0x1_0000_0000;
-
 export class Timestamps {
-  /** High and low halves of the last timestamp `read` returned. */
-  hi = 0;
-  lo = 0;
   private readonly now: () => bigint;
   private readonly system: boolean;
 
@@ -22,24 +17,8 @@ export class Timestamps {
     this.system = now === systemNow;
   }
 
-  /** The current time in nanoseconds; sets `hi` and `lo`. */
+  /** The current time in nanoseconds since the Unix epoch. */
   read(action: string): bigint {
-    if (this.system) {
-      // The same value systemNow gives: a double of nanoseconds is exact to its 256 ns grain today.
-      const ns = Math.round((TIME_ORIGIN_MS + performance.now()) * 1e6);
-      const hi = Math.floor(ns / TWO_32);
-      this.hi = hi;
-      this.lo = ns - hi * TWO_32;
-      return BigInt(ns);
-    }
-    const ts = readClock(this.now, action);
-    this.split(ts);
-    return ts;
-  }
-
-  /** Sets `hi` and `lo` from a caller's timestamp. */
-  split(ts: bigint): void {
-    this.hi = Number(ts >> 32n);
-    this.lo = Number(ts & 0xffffffffn);
+    return this.system ? fastNow() : readClock(this.now, action);
   }
 }

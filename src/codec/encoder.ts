@@ -13,9 +13,6 @@ import { statusName } from "./status.ts";
 import { writeUtf8 } from "./utf8.ts";
 import { checkPointer, checkRecordArgs, fullFlags, recordSize } from "./validate.ts";
 
-const tsSlot = new BigInt64Array(1);
-const tsHalves = new Uint32Array(tsSlot.buffer);
-
 /** Writes records into a core's linear memory. */
 export class RecordEncoder {
   readonly core: WasmCore;
@@ -59,12 +56,10 @@ export class RecordEncoder {
     writeUtf8(u8, subjectAt, subject, subjectLen);
     if (hdr !== null && hdrLen > 0) u8.set(hdr, subjectAt + subjectLen);
     if (msg.length > 0) u8.set(msg, subjectAt + subjectLen + hdrLen);
-    tsSlot[0] = ts;
     const length = this.core.abi.recordSeal(
       ptr,
       seq,
-      tsHalves[1],
-      tsHalves[0],
+      ts,
       subjectLen,
       hdrLen,
       msg.length,

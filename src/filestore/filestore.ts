@@ -248,7 +248,6 @@ export class FileStore extends StoreLoad implements StreamStore {
     }
     if (this.policy.admits)
       this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store raw message");
-    this.clock.split(ts);
     const counted = this.appendMessage(
       seq,
       ts,

@@ -79,17 +79,7 @@ export abstract class Rewrites extends Removals {
     const ttl = f.flags & REC_FLAG_TTL ? f.ttl : 0;
     core.u8.set(random, hdrAt);
     forgetRun();
-    const length = core.abi.recordSeal(
-      ptr,
-      seq,
-      Number(ts >> 32n),
-      Number(ts & 0xffffffffn),
-      subjectLen,
-      hdrLen,
-      msgLen,
-      flags,
-      ttl,
-    );
+    const length = core.abi.recordSeal(ptr, seq, ts, subjectLen, hdrLen, msgLen, flags, ttl);
     if (length < 0)
       throw new JetStoreError(
         "ErrInternal",

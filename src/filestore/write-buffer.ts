@@ -80,13 +80,11 @@ export class WriteBuffer {
 
   /**
    * Encodes a record at the end of the buffer; returns its offset in the
-   * block. The caller checked that `maxSize` bytes fit. `tsHi`/`tsLo` are
-   * the halves of the nanosecond timestamp.
+   * block. The caller checked that `maxSize` bytes fit. `ts` is in nanoseconds.
    */
   append(
     seq: number,
-    tsHi: number,
-    tsLo: number,
+    ts: bigint,
     subject: string,
     hdr: Uint8Array | null,
     msg: Uint8Array,
@@ -121,17 +119,7 @@ export class WriteBuffer {
       u8.set(hdr, fieldsAt + subjectLen);
     }
     u8.set(msg, fieldsAt + subjectLen + hdrLen);
-    const length = core.abi.recordSeal(
-      at,
-      seq,
-      tsHi,
-      tsLo,
-      subjectLen,
-      hdrLen,
-      msg.length,
-      flags,
-      ttl,
-    );
+    const length = core.abi.recordSeal(at, seq, ts, subjectLen, hdrLen, msg.length, flags, ttl);
     if (length < 0) {
       throw new JetStoreError(
         "ErrInternal",

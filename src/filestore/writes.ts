@@ -48,8 +48,8 @@ export abstract class BlockWrites extends BlockReads {
   private flushBytes = 0;
 
   /**
-   * Appends a message record; the caller has set `this.clock`'s halves to
-   * `ts`. Returns the subject's entry, which counts it.
+   * Appends a message record stamped `ts`. Returns the subject's entry,
+   * which counts it.
    * @internal
    */
   protected appendMessage(
@@ -65,7 +65,7 @@ export abstract class BlockWrites extends BlockReads {
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttl);
     this.makeRoom(size);
     const start = this.buffer.used;
-    const offset = this.buffer.append(seq, this.clock.hi, this.clock.lo, subject, hdr, msg, 0, ttl);
+    const offset = this.buffer.append(seq, ts, subject, hdr, msg, 0, ttl);
     if (this.options.syncAlways) this.commitAppend(start);
     const block = this.active;
     block.appendMessage(seq, offset, size);
@@ -105,10 +105,8 @@ export abstract class BlockWrites extends BlockReads {
   /** Appends a record with no subject or headers (a skip or a tombstone) to the active block. @internal */
   protected appendBareRecord(seq: number, ts: bigint, payload: Uint8Array, flag: number): void {
     this.makeRoom(REC_MIN + payload.length);
-    const hi = Number(ts >> 32n);
-    const lo = Number(ts & 0xffffffffn);
     const start = this.buffer.used;
-    this.buffer.append(seq, hi, lo, "", null, payload, flag, 0);
+    this.buffer.append(seq, ts, "", null, payload, flag, 0);
     // A tombstone is never taken back (a removed message must not return): see appendTombstone.
     if (this.options.syncAlways && flag !== REC_FLAG_TOMBSTONE) this.commitAppend(start);
   }

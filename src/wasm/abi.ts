@@ -30,8 +30,7 @@ export interface RecordAbi {
   recordSeal(
     dst: number,
     seq: number,
-    tsHi: number,
-    tsLo: number,
+    ts: bigint,
     subjectLen: number,
     hdrLen: number,
     msgLen: number,

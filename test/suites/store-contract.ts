@@ -60,6 +60,24 @@ export function storeContractSuite(api: TestApi, factories: StoreFactory[]): voi
 
 function basicTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
   describe("store and load", () => {
+    it("stamps messages by default in nanoseconds since the epoch: near Date.now(), never decreasing, finer than a millisecond", async () => {
+      await withStore(factory, undefined, async (store) => {
+        const before = BigInt(Date.now()) * 1_000_000n;
+        const stamps: bigint[] = [];
+        for (let i = 0; i < 2000; i++) stamps.push(store.storeMsg("clock", null, enc("x")).ts);
+        const after = BigInt(Date.now()) * 1_000_000n;
+        // The monotonic clock and the wall clock agree to well within a second unless the wall clock is set.
+        const second = 1_000_000_000n;
+        expect(stamps[0] > before - second && stamps[stamps.length - 1] < after + second).toBe(
+          true,
+        );
+        expect(stamps.every((t, i) => i === 0 || t >= stamps[i - 1])).toBe(true);
+        expect(stamps.some((t) => t % 1_000_000n !== 0n)).toBe(true);
+        expect(store.loadMsg(2000).ts).toBe(stamps[1999]);
+        expect(store.fastState().lastTs).toBe(stamps[1999]);
+      });
+    });
+
     it("reports a fresh store as empty with first and last 0, as nats-server does, reopened too", async () => {
       await withStore(factory, undefined, async (store, fixture) => {
         const empty = {
