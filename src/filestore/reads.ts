@@ -420,7 +420,9 @@ export abstract class BlockReads extends FileStoreBase {
     const block = this.findBlock(seq);
     if (block === undefined) return 0n;
     let ts: bigint | null = null;
-    if (block !== this.active && !this.cache.holds(block.n))
+    // Recorded when the block's first message was appended (0 when unknown: older checkpoints).
+    if (seq === block.first && block.firstTs !== 0n) ts = block.firstTs;
+    else if (block !== this.active && !this.cache.holds(block.n))
       ts = this.timestampAtBlockStart(block, seq);
     if (ts === null) {
       try {

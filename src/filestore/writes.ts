@@ -69,6 +69,8 @@ export abstract class BlockWrites extends BlockReads {
     if (this.options.syncAlways) this.commitAppend(start);
     const block = this.active;
     block.appendMessage(seq, offset, size);
+    // The checkpoint carries it: a stream's first timestamp after a reopen, with no read.
+    if (seq === block.first) block.firstTs = ts;
     if (block.maxTs !== null && ts > block.maxTs) block.maxTs = ts;
     block.length = this.buffer.used;
     const policy = this.policy;

@@ -85,6 +85,34 @@ export function lazyOpenSuite({ describe, it, expect }: TestApi, ctx: RuntimeCon
     });
   }
 
+  describe("the stream's first timestamp after a reopen (memory adapter)", () => {
+    it("comes from the checkpoint while the first message is its block's first, read from the block once the head moves", async () => {
+      const fs = memoryFileSystem();
+      const dir = "/first-ts";
+      let t = 5_000n;
+      const now = () => t;
+      const open = () => FileStore.open({ dir, fs, blockSize: BLOCK_SIZE, syncIntervalMs: 0, now });
+      let store = await open();
+      for (let i = 1; i <= 120; i++) {
+        t += 1_000n + BigInt(i);
+        store.storeMsg("s", null, payload(i));
+      }
+      const stamps = [1, 2].map((seq) => store.loadMsg(seq).ts);
+      await store.close();
+
+      store = await open();
+      const reads = fs.counters.reads;
+      expect(store.fastState().firstTs).toBe(stamps[0]);
+      expect(fs.counters.reads).toBe(reads);
+      store.removeMsg(1);
+      await store.close();
+
+      store = await open();
+      expect(store.fastState()).toMatchObject({ firstSeq: 2, firstTs: stamps[1] });
+      await store.close();
+    });
+  });
+
   describe("opening past a large last block (memory adapter faults)", () => {
     it("never hands back a damaged newest message: it is reported lost on first read", async () => {
       const fs = memoryFileSystem();
