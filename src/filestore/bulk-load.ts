@@ -155,6 +155,11 @@ export abstract class BulkLoads extends BlockWrites {
           const last = src + u32[meta + (taken - 1) * WORDS + 3] - ARCHIVE_FIXED;
           this.lastTs = core.view.getBigInt64(last + 8, true);
           const block = this.active;
+          // As the write path records it (writes.ts appendMessage), so the checkpoints match.
+          if (first === block.first) {
+            const head = src + u32[meta + 3] - ARCHIVE_FIXED;
+            block.firstTs = core.view.getBigInt64(head + 8, true);
+          }
           if (block.maxTs !== null) block.maxTs = null;
           block.length = buffer.used;
           this.afterWrite();
