@@ -195,6 +195,16 @@ export class SequenceSet {
         return true;
       }
       if (seq >= this.#runLo && seq <= hi) return false;
+      if (seq > hi) {
+        // Above the run, not next to it (every other message removed): the
+        // run goes to the core and a new one starts here, one core call per
+        // run instead of two per sequence.
+        this.#core.abi.seqsetAddRange(this.#live("add to the set"), this.#runLo, hi);
+        this.#top = hi;
+        this.#runLo = seq;
+        this.#runHi = seq;
+        return true;
+      }
     }
     const handle = this.#settled("add to the set");
     if (seq > this.#top) this.#top = seq;

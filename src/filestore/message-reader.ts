@@ -92,6 +92,18 @@ export function decodedTimestamp(): bigint {
   return core.view.getBigInt64(decodedArea(core) + 8, true);
 }
 
+/** The timestamp's high half (signed) of the last decoded record: no BigInt. */
+export function decodedTimestampHigh(): number {
+  const core = getCore();
+  return core.i32[(decodedArea(core) + 12) >>> 2];
+}
+
+/** The timestamp's low half (unsigned) of the last decoded record. */
+export function decodedTimestampLow(): number {
+  const core = getCore();
+  return core.u32[(decodedArea(core) + 8) >>> 2];
+}
+
 /** The core whose decode area `area` is: asked once per core, not twice per message. */
 let areaOf: WasmCore | null = null;
 let area = 0;

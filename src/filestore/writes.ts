@@ -93,7 +93,7 @@ export abstract class BlockWrites extends BlockReads {
     if (active.hasRange && (count > SKIP_SPLIT || last - active.first >= SKIP_SPAN)) {
       this.rollBlock();
     }
-    this.appendBareRecord(last, ts, u64Scratch(count), REC_FLAG_SKIP);
+    this.appendBareRecord(last, tsHigh(ts), tsLow(ts), u64Scratch(count), REC_FLAG_SKIP);
     this.active.appendSkip(last);
     this.active.length = this.buffer.used;
     this.lastSeq = last;
@@ -102,11 +102,19 @@ export abstract class BlockWrites extends BlockReads {
     this.afterWrite();
   }
 
-  /** Appends a record with no subject or headers (a skip or a tombstone) to the active block. @internal */
-  protected appendBareRecord(seq: number, ts: bigint, payload: Uint8Array, flag: number): void {
+  /**
+   * Appends a record with no subject or headers (a skip or a tombstone) to
+   * the active block; `hi`/`lo` are the halves of its timestamp.
+   * @internal
+   */
+  protected appendBareRecord(
+    seq: number,
+    hi: number,
+    lo: number,
+    payload: Uint8Array,
+    flag: number,
+  ): void {
     this.makeRoom(REC_MIN + payload.length);
-    const hi = Number(ts >> 32n);
-    const lo = Number(ts & 0xffffffffn);
     const start = this.buffer.used;
     this.buffer.append(seq, hi, lo, "", null, payload, flag, 0);
     // A tombstone is never taken back (a removed message must not return): see appendTombstone.
@@ -149,12 +157,28 @@ export abstract class BlockWrites extends BlockReads {
    * @internal
    */
   protected appendTombstone(seq: number, count: number, ts: bigint, commit = true): void {
-    this.appendBareRecord(seq, ts, count === 1 ? EMPTY : u64Scratch(count), REC_FLAG_TOMBSTONE);
+    this.appendTombstoneAt(seq, count, tsHigh(ts), tsLow(ts), commit);
+  }
+
+  /**
+   * appendTombstone with the timestamp as its halves (`hi` signed, `lo`
+   * unsigned), as a removal reads them from the record: a BigInt per
+   * removal costs JavaScriptCore an allocation and a slow path each.
+   * @internal
+   */
+  protected appendTombstoneAt(
+    seq: number,
+    count: number,
+    hi: number,
+    lo: number,
+    commit = true,
+  ): void {
+    this.appendBareRecord(seq, hi, lo, count === 1 ? EMPTY : u64Scratch(count), REC_FLAG_TOMBSTONE);
     this.active.noteTombstone(seq - count + 1);
     this.active.length = this.buffer.used;
     if (seq > this.lastSeq) {
       this.lastSeq = seq;
-      this.lastTs = ts;
+      this.lastTs = (BigInt(hi) << 32n) + BigInt(lo);
     }
     this.afterWrite();
     if (commit && this.options.syncAlways) this.commitTombstones();
@@ -393,4 +417,14 @@ function u64Scratch(value: number): Uint8Array {
   SCRATCH_VIEW.setUint32(0, value % TWO_32, true);
   SCRATCH_VIEW.setUint32(4, Math.floor(value / TWO_32), true);
   return SCRATCH;
+}
+
+/** The signed high half of a timestamp. */
+function tsHigh(ts: bigint): number {
+  return Number(ts >> 32n);
+}
+
+/** The unsigned low half of a timestamp. */
+function tsLow(ts: bigint): number {
+  return Number(ts & 0xffffffffn);
 }
