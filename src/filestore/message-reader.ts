@@ -126,7 +126,7 @@ const CHAR_CODE_LIMIT = 1024;
  * record made scans allocation-bound).
  */
 let internedOf: WasmCore | null = null;
-let interned: string[] = [];
+let interned: (string | undefined)[] = [];
 
 /** The subject of `len` bytes at `at`; `slot` is its intern slot or -1 when the decoder gave it. */
 export function readSubject(at: number, len: number, slot = -2): string {
@@ -151,7 +151,12 @@ export function readSubject(at: number, len: number, slot = -2): string {
   }
   subject ??= decoder.decode(u8.subarray(at, at + len));
   const taken = core.abi.subjectIntern(at, len);
-  if (taken >= 0) interned[taken] = subject;
+  if (taken >= 0) {
+    // Holes filled first: JavaScriptCore keeps an array written far past its
+    // end as a sparse map, and every read above then takes its slow path.
+    while (interned.length < taken) interned.push(undefined);
+    interned[taken] = subject;
+  }
   return subject;
 }
 

@@ -227,8 +227,9 @@ export abstract class Removals extends BulkLoads {
    */
   protected peekInMemory(block: Block, seq: number): number {
     const ids = block.subjectIds;
+    if (ids === null) return -1;
     const offset = block.offsetOf(seq);
-    if (ids === null || offset < 0 || offset === NO_RECORD) return -1;
+    if (offset < 0 || offset === NO_RECORD) return -1;
     let base = this.buffer.ptr;
     let length = this.buffer.used;
     if (block !== this.active) {
