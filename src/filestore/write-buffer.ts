@@ -142,6 +142,26 @@ export class WriteBuffer {
     return offset;
   }
 
+  /**
+   * `append` of a record with no subject, headers or TTL (a tombstone or a
+   * skip), the same bytes: one per removal, so none of a message's steps.
+   */
+  appendBare(seq: number, tsHi: number, tsLo: number, payload: Uint8Array, flags: number): number {
+    const core = this.core;
+    const offset = this.used;
+    const at = this.ptr + offset;
+    if (payload.length > 0) core.u8.set(payload, at + REC_HEADER_SIZE);
+    const length = core.abi.recordSeal(at, seq, tsHi, tsLo, 0, 0, payload.length, flags, 0);
+    if (length < 0) {
+      throw new JetStoreError(
+        "ErrInternal",
+        `Record ${seq} could not be sealed (status ${-length})`,
+      );
+    }
+    this.used = offset + length;
+    return offset;
+  }
+
   /** The largest record `append` may write for these parts. */
   static maxRecordSize(subject: string, hdr: Uint8Array | null, msg: Uint8Array): number {
     return (

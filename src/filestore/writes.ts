@@ -116,7 +116,7 @@ export abstract class BlockWrites extends BlockReads {
   ): void {
     this.makeRoom(REC_MIN + payload.length);
     const start = this.buffer.used;
-    this.buffer.append(seq, hi, lo, "", null, payload, flag, 0);
+    this.buffer.appendBare(seq, hi, lo, payload, flag);
     // A tombstone is never taken back (a removed message must not return): see appendTombstone.
     if (this.options.syncAlways && flag !== REC_FLAG_TOMBSTONE) this.commitAppend(start);
   }
