@@ -196,9 +196,7 @@ export class SequenceSet {
       }
       if (seq >= this.#runLo && seq <= hi) return false;
       if (seq > hi) {
-        // Above the run, not next to it (every other message removed): the
-        // run goes to the core and a new one starts here, one core call per
-        // run instead of two per sequence.
+        // Past the run: it goes to the core in one call, a new one starts.
         this.#core.abi.seqsetAddRange(this.#live("add to the set"), this.#runLo, hi);
         this.#top = hi;
         this.#runLo = seq;

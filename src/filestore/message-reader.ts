@@ -92,14 +92,14 @@ export function decodedTimestamp(): bigint {
   return core.view.getBigInt64(decodedArea(core) + 8, true);
 }
 
-/** The timestamp's high half (signed) of the last decoded record: no BigInt. */
-export function decodedTimestampHigh(): number {
+/** The last decoded time's high half (signed): no BigInt. @internal */
+export function decodedTsHigh(): number {
   const core = getCore();
   return core.i32[(decodedArea(core) + 12) >>> 2];
 }
 
-/** The timestamp's low half (unsigned) of the last decoded record. */
-export function decodedTimestampLow(): number {
+/** Its low half. @internal */
+export function decodedTsLow(): number {
   const core = getCore();
   return core.u32[(decodedArea(core) + 8) >>> 2];
 }
@@ -152,8 +152,7 @@ export function readSubject(at: number, len: number, slot = -2): string {
   subject ??= decoder.decode(u8.subarray(at, at + len));
   const taken = core.abi.subjectIntern(at, len);
   if (taken >= 0) {
-    // Holes filled first: JavaScriptCore keeps an array written far past its
-    // end as a sparse map, and every read above then takes its slow path.
+    // No holes: JavaScriptCore would make it sparse.
     while (interned.length < taken) interned.push(undefined);
     interned[taken] = subject;
   }

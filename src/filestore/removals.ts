@@ -19,12 +19,7 @@ import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD, SIZE_MAX, SIZE_TTL } from "./block.ts";
 import { BulkLoads } from "./bulk-load.ts";
 import { isLost } from "./damage.ts";
-import {
-  decodedTimestampHigh,
-  decodedTimestampLow,
-  decodeFields,
-  readSubject,
-} from "./message-reader.ts";
+import { decodedTsHigh, decodedTsLow, decodeFields, readSubject } from "./message-reader.ts";
 import { resolved } from "./queries.ts";
 import type { RecordLocation } from "./record-location.ts";
 import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
@@ -63,8 +58,8 @@ export abstract class Removals extends BulkLoads {
     // A lost record's extent is unknown (see damage.ts): it cannot be overwritten.
     const erasing = erase && record !== null;
     if (erasing) {
-      const ts = (BigInt(record.tsHi) << 32n) + BigInt(record.tsLo);
-      this.pendingErases.push({ block, seq, offset: record.offset, ts });
+      const { offset, tsHi, tsLo } = record;
+      this.pendingErases.push({ block, seq, offset, ts: (BigInt(tsHi) << 32n) + BigInt(tsLo) });
     }
     if (seq === this.firstSeq) this.moveFirstPast(block, seq);
     if (this.options.syncAlways) {
@@ -268,7 +263,7 @@ export abstract class Removals extends BulkLoads {
    * @internal
    */
   protected recordInfo(block: Block, seq: number): RecordInfo | null {
-    // Not unlessLost: a closure per removal is an allocation JavaScriptCore keeps.
+    // Not unlessLost: no closure per removal.
     let at: RecordLocation;
     try {
       at = this.recordPtr(block, seq);
@@ -279,8 +274,8 @@ export abstract class Removals extends BulkLoads {
     const { ptr, available, offset } = at;
     const f = decodeFields(ptr, available, block.path, offset, at.trusted !== null);
     const subject = readSubject(f.subjectAt, f.subjectLen, f.subjectSlot);
-    const tsHi = decodedTimestampHigh();
-    return { offset, tsHi, tsLo: decodedTimestampLow(), subject, length: f.length, flags: f.flags };
+    const tsHi = decodedTsHigh();
+    return { offset, tsHi, tsLo: decodedTsLow(), subject, length: f.length, flags: f.flags };
   }
 
   /** @internal */
@@ -445,9 +440,8 @@ export abstract class Removals extends BulkLoads {
 /** @internal */
 export interface RecordInfo {
   offset: number;
-  /** The timestamp's high half, signed. */
+  /** The timestamp's halves: high signed, low unsigned. */
   tsHi: number;
-  /** The timestamp's low half, unsigned. */
   tsLo: number;
   subject: string;
   length: number;

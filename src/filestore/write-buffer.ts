@@ -94,8 +94,7 @@ export class WriteBuffer {
     ttl: number,
   ): number {
     const core = this.core;
-    const offset = this.used;
-    const at = this.ptr + offset;
+    const at = this.ptr + this.used;
     let fieldsAt = at + REC_HEADER_SIZE;
     if (ttl !== 0) {
       flags |= REC_FLAG_TTL;
@@ -121,43 +120,37 @@ export class WriteBuffer {
       u8.set(hdr, fieldsAt + subjectLen);
     }
     u8.set(msg, fieldsAt + subjectLen + hdrLen);
-    const length = core.abi.recordSeal(
-      at,
-      seq,
-      tsHi,
-      tsLo,
-      subjectLen,
-      hdrLen,
-      msg.length,
-      flags,
-      ttl,
-    );
-    if (length < 0) {
-      throw new JetStoreError(
-        "ErrInternal",
-        `Record ${seq} could not be sealed (status ${-length})`,
-      );
-    }
-    this.used = offset + length;
-    return offset;
+    return this.sealed(at, seq, tsHi, tsLo, subjectLen, hdrLen, msg.length, flags, ttl);
   }
 
-  /**
-   * `append` of a record with no subject, headers or TTL (a tombstone or a
-   * skip), the same bytes: one per removal, so none of a message's steps.
-   */
+  /** `append` of a tombstone or a skip. @internal */
   appendBare(seq: number, tsHi: number, tsLo: number, payload: Uint8Array, flags: number): number {
-    const core = this.core;
-    const offset = this.used;
-    const at = this.ptr + offset;
-    if (payload.length > 0) core.u8.set(payload, at + REC_HEADER_SIZE);
-    const length = core.abi.recordSeal(at, seq, tsHi, tsLo, 0, 0, payload.length, flags, 0);
+    const at = this.ptr + this.used;
+    if (payload.length > 0) this.core.u8.set(payload, at + REC_HEADER_SIZE);
+    return this.sealed(at, seq, tsHi, tsLo, 0, 0, payload.length, flags, 0);
+  }
+
+  /** Seals the record at `at`, the end; returns its offset. */
+  private sealed(
+    at: number,
+    seq: number,
+    tsHi: number,
+    tsLo: number,
+    subjectLen: number,
+    hdrLen: number,
+    msgLen: number,
+    flags: number,
+    ttl: number,
+  ): number {
+    const abi = this.core.abi;
+    const length = abi.recordSeal(at, seq, tsHi, tsLo, subjectLen, hdrLen, msgLen, flags, ttl);
     if (length < 0) {
       throw new JetStoreError(
         "ErrInternal",
         `Record ${seq} could not be sealed (status ${-length})`,
       );
     }
+    const offset = this.used;
     this.used = offset + length;
     return offset;
   }

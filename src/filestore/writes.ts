@@ -102,11 +102,7 @@ export abstract class BlockWrites extends BlockReads {
     this.afterWrite();
   }
 
-  /**
-   * Appends a record with no subject or headers (a skip or a tombstone) to
-   * the active block; `hi`/`lo` are the halves of its timestamp.
-   * @internal
-   */
+  /** Appends a record with no subject or headers (a skip or a tombstone) to the active block. @internal */
   protected appendBareRecord(
     seq: number,
     hi: number,
@@ -160,12 +156,7 @@ export abstract class BlockWrites extends BlockReads {
     this.appendTombstoneAt(seq, count, tsHigh(ts), tsLow(ts), commit);
   }
 
-  /**
-   * appendTombstone with the timestamp as its halves (`hi` signed, `lo`
-   * unsigned), as a removal reads them from the record: a BigInt per
-   * removal costs JavaScriptCore an allocation and a slow path each.
-   * @internal
-   */
+  /** appendTombstone with the time in halves: no BigInt per removal. @internal */
   protected appendTombstoneAt(
     seq: number,
     count: number,
@@ -419,12 +410,6 @@ function u64Scratch(value: number): Uint8Array {
   return SCRATCH;
 }
 
-/** The signed high half of a timestamp. */
-function tsHigh(ts: bigint): number {
-  return Number(ts >> 32n);
-}
-
-/** The unsigned low half of a timestamp. */
-function tsLow(ts: bigint): number {
-  return Number(ts & 0xffffffffn);
-}
+/** A time's halves: high signed, low unsigned. */
+const tsHigh = (ts: bigint): number => Number(ts >> 32n);
+const tsLow = (ts: bigint): number => Number(ts & 0xffffffffn);
