@@ -223,3 +223,19 @@ export function recordSeal(
   store<u64>(dst + body, hash64(dst, body, 0));
   return <i32>length;
 }
+
+/**
+ * `recordSeal` for a tombstone or a skip (no subject, headers or TTL; `msgLen`
+ * payload bytes already in place), its timestamp in halves: a removal reads
+ * them from the removed record and builds no BigInt.
+ */
+export function recordSealBare(
+  dst: usize,
+  seq: f64,
+  tsHi: i32,
+  tsLo: u32,
+  msgLen: u32,
+  flags: u32,
+): i32 {
+  return recordSeal(dst, seq, (<i64>tsHi << 32) | <i64>tsLo, 0, 0, msgLen, flags, 0);
+}

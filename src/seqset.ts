@@ -195,6 +195,14 @@ export class SequenceSet {
         return true;
       }
       if (seq >= this.#runLo && seq <= hi) return false;
+      if (seq > hi) {
+        // Past the run: it goes to the core in one call, a new one starts.
+        this.#core.abi.seqsetAddRange(this.#live("add to the set"), this.#runLo, hi);
+        this.#top = hi;
+        this.#runLo = seq;
+        this.#runHi = seq;
+        return true;
+      }
     }
     const handle = this.#settled("add to the set");
     if (seq > this.#top) this.#top = seq;

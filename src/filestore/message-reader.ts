@@ -92,6 +92,18 @@ export function decodedTimestamp(): bigint {
   return core.view.getBigInt64(decodedArea(core) + 8, true);
 }
 
+/** The last decoded time's high half (signed): no BigInt. @internal */
+export function decodedTsHigh(): number {
+  const core = getCore();
+  return core.i32[(decodedArea(core) + 12) >>> 2];
+}
+
+/** Its low half. @internal */
+export function decodedTsLow(): number {
+  const core = getCore();
+  return core.u32[(decodedArea(core) + 8) >>> 2];
+}
+
 /** The core whose decode area `area` is: asked once per core, not twice per message. */
 let areaOf: WasmCore | null = null;
 let area = 0;
@@ -114,7 +126,7 @@ const CHAR_CODE_LIMIT = 1024;
  * record made scans allocation-bound).
  */
 let internedOf: WasmCore | null = null;
-let interned: string[] = [];
+let interned: (string | undefined)[] = [];
 
 /** The subject of `len` bytes at `at`; `slot` is its intern slot or -1 when the decoder gave it. */
 export function readSubject(at: number, len: number, slot = -2): string {
@@ -139,7 +151,11 @@ export function readSubject(at: number, len: number, slot = -2): string {
   }
   subject ??= decoder.decode(u8.subarray(at, at + len));
   const taken = core.abi.subjectIntern(at, len);
-  if (taken >= 0) interned[taken] = subject;
+  if (taken >= 0) {
+    // No holes: JavaScriptCore would make it sparse.
+    while (interned.length < taken) interned.push(undefined);
+    interned[taken] = subject;
+  }
   return subject;
 }
 

@@ -19,9 +19,10 @@ import {
 import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD, SIZE_MAX, SIZE_TTL } from "./block.ts";
 import { BulkLoads } from "./bulk-load.ts";
-import { unlessLost } from "./damage.ts";
-import { decodedTimestamp, decodeFields, readSubject } from "./message-reader.ts";
+import { isLost } from "./damage.ts";
+import { decodedTsHigh, decodedTsLow, decodeFields, readSubject } from "./message-reader.ts";
 import { resolved } from "./queries.ts";
+import type { RecordLocation } from "./record-location.ts";
 import { NO_SUBJECT, type SubjectEntry, SubjectTotals } from "./subject-totals.ts";
 
 /**
@@ -40,23 +41,27 @@ export abstract class Removals extends BulkLoads {
     const at = erase ? -1 : this.peekInMemory(block, seq);
     if (at >= 0) {
       const view = getCore().view;
-      const ts = view.getBigInt64(at + REC_OFF_TS, true);
       const size = view.getUint32(at + REC_OFF_LENGTH, true);
       const flags = view.getUint8(at + REC_OFF_FLAGS);
       // The tombstone first: if there is no room for it, nothing has changed.
-      this.appendTombstone(seq, 1, ts, false);
+      const hi = view.getInt32(at + REC_OFF_TS + 4, true);
+      this.appendTombstoneAt(seq, 1, hi, view.getUint32(at + REC_OFF_TS, true), false);
       this.dropPeeked(block, seq, size, flags);
       if (seq === this.firstSeq) this.moveFirstPast(block, seq);
       if (this.options.syncAlways) this.commitTombstones();
       return true;
     }
     const record = this.recordInfo(block, seq);
-    this.appendTombstone(seq, 1, record?.ts ?? this.lastTs, false);
+    if (record === null) this.appendTombstone(seq, 1, this.lastTs, false);
+    else this.appendTombstoneAt(seq, 1, record.tsHi, record.tsLo, false);
     if (record === null) this.dropLost(block, [seq]);
     else this.dropRecord(block, seq, record);
     // A lost record's extent is unknown (see damage.ts): it cannot be overwritten.
     const erasing = erase && record !== null;
-    if (erasing) this.pendingErases.push({ block, seq, offset: record.offset, ts: record.ts });
+    if (erasing) {
+      const { offset, tsHi, tsLo } = record;
+      this.pendingErases.push({ block, seq, offset, ts: (BigInt(tsHi) << 32n) + BigInt(tsLo) });
+    }
     if (seq === this.firstSeq) this.moveFirstPast(block, seq);
     if (this.options.syncAlways) {
       this.commitTombstones();
@@ -218,8 +223,9 @@ export abstract class Removals extends BulkLoads {
    */
   protected peekInMemory(block: Block, seq: number): number {
     const ids = block.subjectIds;
+    if (ids === null) return -1;
     const offset = block.offsetOf(seq);
-    if (ids === null || offset < 0 || offset === NO_RECORD) return -1;
+    if (offset < 0 || offset === NO_RECORD) return -1;
     let base = this.buffer.ptr;
     let length = this.buffer.used;
     if (block !== this.active) {
@@ -258,12 +264,19 @@ export abstract class Removals extends BulkLoads {
    * @internal
    */
   protected recordInfo(block: Block, seq: number): RecordInfo | null {
-    const at = unlessLost(block, seq, () => this.recordPtr(block, seq));
-    if (at === null) return null;
+    // Not unlessLost: no closure per removal.
+    let at: RecordLocation;
+    try {
+      at = this.recordPtr(block, seq);
+    } catch (err) {
+      if (isLost(err, block, seq)) return null;
+      throw err;
+    }
     const { ptr, available, offset } = at;
-    const f = decodeFields(ptr, available, block.path, offset);
-    const subject = readSubject(f.subjectAt, f.subjectLen);
-    return { offset, ts: decodedTimestamp(), subject, length: f.length, flags: f.flags };
+    const f = decodeFields(ptr, available, block.path, offset, at.trusted !== null);
+    const subject = readSubject(f.subjectAt, f.subjectLen, f.subjectSlot);
+    const tsHi = decodedTsHigh();
+    return { offset, tsHi, tsLo: decodedTsLow(), subject, length: f.length, flags: f.flags };
   }
 
   /** @internal */
@@ -428,7 +441,9 @@ export abstract class Removals extends BulkLoads {
 /** @internal */
 export interface RecordInfo {
   offset: number;
-  ts: bigint;
+  /** The timestamp's halves: high signed, low unsigned. */
+  tsHi: number;
+  tsLo: number;
   subject: string;
   length: number;
   flags: number;

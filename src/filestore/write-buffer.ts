@@ -92,8 +92,7 @@ export class WriteBuffer {
     ttl: number,
   ): number {
     const core = this.core;
-    const offset = this.used;
-    const at = this.ptr + offset;
+    const at = this.ptr + this.used;
     let fieldsAt = at + REC_HEADER_SIZE;
     if (ttl !== 0) {
       flags |= REC_FLAG_TTL;
@@ -119,13 +118,31 @@ export class WriteBuffer {
       u8.set(hdr, fieldsAt + subjectLen);
     }
     u8.set(msg, fieldsAt + subjectLen + hdrLen);
-    const length = core.abi.recordSeal(at, seq, ts, subjectLen, hdrLen, msg.length, flags, ttl);
+    return this.sealed(
+      core.abi.recordSeal(at, seq, ts, subjectLen, hdrLen, msg.length, flags, ttl),
+      seq,
+    );
+  }
+
+  /** `append` of a tombstone or a skip, its time in halves (no BigInt per removal). @internal */
+  appendBare(seq: number, tsHi: number, tsLo: number, payload: Uint8Array, flags: number): number {
+    const at = this.ptr + this.used;
+    if (payload.length > 0) this.core.u8.set(payload, at + REC_HEADER_SIZE);
+    return this.sealed(
+      this.core.abi.recordSealBare(at, seq, tsHi, tsLo, payload.length, flags),
+      seq,
+    );
+  }
+
+  /** Takes the record the core sealed at the end, `length` bytes (negated status if refused); returns its offset. */
+  private sealed(length: number, seq: number): number {
     if (length < 0) {
       throw new JetStoreError(
         "ErrInternal",
         `Record ${seq} could not be sealed (status ${-length})`,
       );
     }
+    const offset = this.used;
     this.used = offset + length;
     return offset;
   }

@@ -95,7 +95,7 @@ export abstract class BlockWrites extends BlockReads {
     if (active.hasRange && (count > SKIP_SPLIT || last - active.first >= SKIP_SPAN)) {
       this.rollBlock();
     }
-    this.appendBareRecord(last, ts, u64Scratch(count), REC_FLAG_SKIP);
+    this.appendBareRecord(last, tsHigh(ts), tsLow(ts), u64Scratch(count), REC_FLAG_SKIP);
     this.active.appendSkip(last);
     this.active.length = this.buffer.used;
     this.lastSeq = last;
@@ -105,10 +105,16 @@ export abstract class BlockWrites extends BlockReads {
   }
 
   /** Appends a record with no subject or headers (a skip or a tombstone) to the active block. @internal */
-  protected appendBareRecord(seq: number, ts: bigint, payload: Uint8Array, flag: number): void {
+  protected appendBareRecord(
+    seq: number,
+    hi: number,
+    lo: number,
+    payload: Uint8Array,
+    flag: number,
+  ): void {
     this.makeRoom(REC_MIN + payload.length);
     const start = this.buffer.used;
-    this.buffer.append(seq, ts, "", null, payload, flag, 0);
+    this.buffer.appendBare(seq, hi, lo, payload, flag);
     // A tombstone is never taken back (a removed message must not return): see appendTombstone.
     if (this.options.syncAlways && flag !== REC_FLAG_TOMBSTONE) this.commitAppend(start);
   }
@@ -149,12 +155,23 @@ export abstract class BlockWrites extends BlockReads {
    * @internal
    */
   protected appendTombstone(seq: number, count: number, ts: bigint, commit = true): void {
-    this.appendBareRecord(seq, ts, count === 1 ? EMPTY : u64Scratch(count), REC_FLAG_TOMBSTONE);
+    this.appendTombstoneAt(seq, count, tsHigh(ts), tsLow(ts), commit);
+  }
+
+  /** appendTombstone with the time in halves: no BigInt per removal. @internal */
+  protected appendTombstoneAt(
+    seq: number,
+    count: number,
+    hi: number,
+    lo: number,
+    commit = true,
+  ): void {
+    this.appendBareRecord(seq, hi, lo, count === 1 ? EMPTY : u64Scratch(count), REC_FLAG_TOMBSTONE);
     this.active.noteTombstone(seq - count + 1);
     this.active.length = this.buffer.used;
     if (seq > this.lastSeq) {
       this.lastSeq = seq;
-      this.lastTs = ts;
+      this.lastTs = (BigInt(hi) << 32n) + BigInt(lo);
     }
     this.afterWrite();
     if (commit && this.options.syncAlways) this.commitTombstones();
@@ -394,3 +411,7 @@ function u64Scratch(value: number): Uint8Array {
   SCRATCH_VIEW.setUint32(4, Math.floor(value / TWO_32), true);
   return SCRATCH;
 }
+
+/** A time's halves: high signed, low unsigned. */
+const tsHigh = (ts: bigint): number => Number(ts >> 32n);
+const tsLow = (ts: bigint): number => Number(ts & 0xffffffffn);

@@ -37,6 +37,14 @@ export interface RecordAbi {
     flags: number,
     ttl: number,
   ): number;
+  recordSealBare(
+    dst: number,
+    seq: number,
+    tsHi: number,
+    tsLo: number,
+    msgLen: number,
+    flags: number,
+  ): number;
   recordDecode(ptr: number, available: number): number;
   recordLocate(ptr: number, available: number): number;
   recordDecoded(): number;

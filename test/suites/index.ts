@@ -57,6 +57,7 @@ import { streamStateSuite } from "./stream-state.ts";
 import { subjectColumnSuite } from "./subject-columns.ts";
 import { subjectTrieSuite } from "./subject-trie.ts";
 import { subjectSuite } from "./subjects.ts";
+import { tombstoneTimeSuite } from "./tombstone-times.ts";
 import { varintSuite } from "./varint.ts";
 import { verifySuite } from "./verify.ts";
 import { xxhashSuite } from "./xxhash.ts";
@@ -99,6 +100,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   scanRunSuite(api, ctx);
   internSuite(api);
   limitRemovalSuite(api, ctx);
+  tombstoneTimeSuite(api, ctx);
   fileStoreOptionsSuite(api, ctx);
   fileModeSuite(api, ctx);
   corruptionSuite(api);
