@@ -58,7 +58,17 @@ export function decodeFields(
   offset: number,
   verified = false,
 ): DecodedFields {
-  const core = getCore();
+  return decodeIn(getCore(), ptr, available, file, offset, verified);
+}
+
+function decodeIn(
+  core: WasmCore,
+  ptr: number,
+  available: number,
+  file: string,
+  offset: number,
+  verified: boolean,
+): DecodedFields {
   const length = verified
     ? core.abi.recordLocate(ptr, available)
     : core.abi.recordDecode(ptr, available);
@@ -173,11 +183,13 @@ export function readMessage(
     const msg = runMessage(trusted, ptr - trusted.ptr);
     if (msg !== null) return msg;
   }
-  const f = decodeFields(ptr, available, file, offset, trusted !== null);
-  const ts = decodedTimestamp();
+  // One core for the whole read: looked up per step, it was a measurable share of a cached read.
+  const core = getCore();
+  const f = decodeIn(core, ptr, available, file, offset, trusted !== null);
+  const ts = core.view.getBigInt64(decodedArea(core) + 8, true);
   const subject = readSubject(f.subjectAt, f.subjectLen, f.subjectSlot);
   // After the subject: interning its first one allocates the core's table, which may grow memory.
-  const u8 = getCore().u8;
+  const u8 = core.u8;
   return {
     subject,
     hdr: f.flags & REC_FLAG_HDR ? copyOut(u8, f.hdrAt, f.hdrAt + f.hdrLen) : null,

@@ -254,6 +254,18 @@ export abstract class BlockReads extends FileStoreBase {
       if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
       return located(last.ptr + offset, last.length - offset, offset, last.verified ? last : null);
     }
+    if (block !== this.active) {
+      // The common case first: a sealed block already cached costs one cache lookup, where
+      // the checks below would look it up twice (readsDirectly, then loadBlock).
+      const hit = this.cache.get(block.n, !pass);
+      if (hit !== undefined) {
+        this.passed = hit;
+        this.passedBlock = block;
+        const offset = block.offsetOf(seq);
+        if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
+        return located(hit.ptr + offset, hit.length - offset, offset, hit.verified ? hit : null);
+      }
+    }
     if (this.readsDirectly(block)) return this.readRecordDirect(block, seq);
     if (seq === block.last && block.offsets === null && !this.cache.holds(block.n)) {
       // Not read since open (recovery.ts leaves a large last block unread): its newest
