@@ -52,6 +52,7 @@ import {
   readArchived,
   readMessage,
   readSubject,
+  readVerified,
 } from "./message-reader.ts";
 import { located, type RecordLocation } from "./record-location.ts";
 import { blockPath } from "./recovery.ts";
@@ -325,6 +326,18 @@ export abstract class BlockReads extends FileStoreBase {
    * @internal
    */
   protected readAt(block: Block, seq: number, ahead = false, copyAhead = ahead): StoredMsg {
+    if (!ahead && !copyAhead && block !== this.active) {
+      // A read of a verified cached block (every random read once its block is in): the
+      // lean path, with what recordPtr would do for it.
+      const hit = this.cache.get(block.n);
+      if (hit !== undefined && hit.verified) {
+        this.passed = hit;
+        this.passedBlock = block;
+        const offset = block.offsetOf(seq);
+        if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
+        return readVerified(hit.ptr + offset, hit.length - offset, block.path, offset);
+      }
+    }
     const { ptr, available, offset, trusted } = this.recordPtr(block, seq, ahead);
     return readMessage(ptr, available, block.path, offset, trusted, copyAhead);
   }
