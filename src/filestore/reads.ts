@@ -330,7 +330,7 @@ export abstract class BlockReads extends FileStoreBase {
       // A read of a verified cached block (every random read once its block is in): the
       // lean path, with what recordPtr would do for it.
       const hit = this.cache.get(block.n);
-      if (hit !== undefined && hit.verified) {
+      if (hit?.verified) {
         this.passed = hit;
         this.passedBlock = block;
         const offset = block.offsetOf(seq);
