@@ -255,18 +255,6 @@ export abstract class BlockReads extends FileStoreBase {
       if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
       return located(last.ptr + offset, last.length - offset, offset, last.verified ? last : null);
     }
-    if (block !== this.active) {
-      // The common case first: a sealed block already cached costs one cache lookup, where
-      // the checks below would look it up twice (readsDirectly, then loadBlock).
-      const hit = this.cache.get(block.n, !pass);
-      if (hit !== undefined) {
-        this.passed = hit;
-        this.passedBlock = block;
-        const offset = block.offsetOf(seq);
-        if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
-        return located(hit.ptr + offset, hit.length - offset, offset, hit.verified ? hit : null);
-      }
-    }
     if (this.readsDirectly(block)) return this.readRecordDirect(block, seq);
     if (seq === block.last && block.offsets === null && !this.cache.holds(block.n)) {
       // Not read since open (recovery.ts leaves a large last block unread): its newest
@@ -327,8 +315,7 @@ export abstract class BlockReads extends FileStoreBase {
    */
   protected readAt(block: Block, seq: number, ahead = false, copyAhead = ahead): StoredMsg {
     if (!ahead && !copyAhead && block !== this.active) {
-      // A read of a verified cached block (every random read once its block is in): the
-      // lean path, with what recordPtr would do for it.
+      // What recordPtr and readMessage do for a verified cached block, in fewer steps.
       const hit = this.cache.get(block.n);
       if (hit?.verified) {
         this.passed = hit;
