@@ -62,12 +62,7 @@ export function decodeFields(
   const length = verified
     ? core.abi.recordLocate(ptr, available)
     : core.abi.recordDecode(ptr, available);
-  if (length < 0) {
-    throw corrupt(`Record at offset ${offset} of ${file} is damaged (status ${-length})`, {
-      file,
-      offset,
-    });
-  }
+  if (length < 0) throw damaged(file, offset, -length);
   const area = decodedArea(core);
   const f64 = core.f64;
   const u32 = core.u32;
@@ -84,6 +79,13 @@ export function decodeFields(
   fields.msgLen = u32[w + 13];
   fields.subjectSlot = core.i32[w + 14];
   return fields;
+}
+
+function damaged(file: string, offset: number, status: number) {
+  return corrupt(`Record at offset ${offset} of ${file} is damaged (status ${status})`, {
+    file,
+    offset,
+  });
 }
 
 /** The timestamp of the last decoded record. */
@@ -169,6 +171,38 @@ export function readArchived(
   const msg = readMessage(ptr, available, file, offset) as ArchivedMsg;
   // readMessage decoded the record last: `fields` are still its own.
   msg.ttl = fields.ttl;
+  return msg;
+}
+
+/**
+ * readMessage of a verified cached block's record (every random read once its
+ * block is in): from the decode area straight into the message, without the
+ * steps through `fields` that cost such a read a fifth of its CPU time.
+ */
+export function readVerified(ptr: number, available: number, file: string, offset: number) {
+  const core = getCore();
+  const length = core.abi.recordLocate(ptr, available);
+  if (length < 0) throw damaged(file, offset, -length);
+  const area = decodedArea(core);
+  const u32 = core.u32;
+  const w = area >>> 2;
+  const seq = core.f64[area >>> 3];
+  const ts = core.view.getBigInt64(area + 8, true);
+  const hdrAt = u32[w + 10];
+  const hdrEnd = hdrAt + u32[w + 11];
+  const msgAt = u32[w + 12];
+  const msgEnd = msgAt + u32[w + 13];
+  const hasHdr = u32[w + 7] & REC_FLAG_HDR;
+  const subject = readSubject(u32[w + 8], u32[w + 9], core.i32[w + 14]);
+  // After the subject: interning its first one allocates the core's table, which may grow memory.
+  const u8 = core.u8;
+  const msg: StoredMsg = {
+    subject,
+    hdr: hasHdr ? copyOut(u8, hdrAt, hdrEnd) : null,
+    msg: copyOut(u8, msgAt, msgEnd),
+    seq,
+    ts,
+  };
   return msg;
 }
 

@@ -52,6 +52,7 @@ import {
   readArchived,
   readMessage,
   readSubject,
+  readVerified,
 } from "./message-reader.ts";
 import { located, type RecordLocation } from "./record-location.ts";
 import { blockPath } from "./recovery.ts";
@@ -313,6 +314,17 @@ export abstract class BlockReads extends FileStoreBase {
    * @internal
    */
   protected readAt(block: Block, seq: number, ahead = false, fromRuns = ahead): StoredMsg {
+    if (!ahead && !fromRuns && block !== this.active) {
+      // What recordPtr and readMessage do for a verified cached block, in fewer steps.
+      const hit = this.cache.get(block.n);
+      if (hit?.verified) {
+        this.passed = hit;
+        this.passedBlock = block;
+        const offset = block.offsetOf(seq);
+        if (offset < 0 || offset === NO_RECORD) throw missingRecord(block, seq);
+        return readVerified(hit.ptr + offset, hit.length - offset, block.path, offset);
+      }
+    }
     const { ptr, available, offset, trusted } = this.recordPtr(block, seq, ahead);
     return readMessage(ptr, available, block.path, offset, trusted, fromRuns);
   }
