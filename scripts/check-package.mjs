@@ -46,9 +46,11 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * then the core's subject grouping (subject-groups.ts in both inlined core
  * builds, subject-column.ts), the block index in one core call and the
  * first-use checks of vouched blocks (vouched-blocks.ts): 432 kB, 1462 kB,
- * before this session's README figures).
+ * before this session's README figures); then scans served from runs
+ * (record-run.ts in both core builds), the lean verified read, recordSealBare
+ * and the range tombstone of emptied head blocks: 439 kB, 1485 kB.
  */
-const BUDGET = { packed: 440_000, unpacked: 1_480_000 };
+const BUDGET = { packed: 448_000, unpacked: 1_510_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
