@@ -239,6 +239,10 @@ export abstract class Rewrites extends Removals {
   protected cutFiles(holder: Block, end: number, cut: Block[]): void {
     try {
       this.files.truncate(holder, end);
+      // Durable before anything is written past the cut: without a checkpoint (deleted, or
+      // older than the cut), a crash that undid the truncate would bring the old tail back
+      // beside the new block that reuses its sequences.
+      this.syncBlock(holder);
       for (const b of cut) this.fs.remove(b.path);
       this.dirDirty = true;
       this.syncDirectoryIfNeeded();

@@ -13,6 +13,42 @@ const dec = new TextDecoder();
 
 export function checkpointOwedSuite({ describe, it, expect }: TestApi): void {
   describe("truncate's checkpoint (memory adapter)", () => {
+    it("cuts the holder's file durably: a power cut with the checkpoint gone brings no old tail back beside the new messages", async () => {
+      const fs = memoryFileSystem();
+      const open = (on = fs) =>
+        FileStore.open({ dir: "/s", fs: on, blockSize: 4096, syncIntervalMs: 0 });
+      const store = await open();
+      for (let i = 1; i <= 12; i++) store.storeMsg("old", null, enc(`old-${i}`.padEnd(200, ".")));
+      await store.flush();
+      store.truncate(5);
+      for (let i = 6; i <= 9; i++) store.storeMsg("new", null, enc(`new-${i}`));
+      await store.sync();
+      // The checkpoint lost (deleted by hand, say), durably; then the power goes.
+      fs.remove("/s/index.ckpt");
+      fs.syncDirectory("/s");
+      const reopened = await open(fs.crash({ lose: "unsynced" }));
+      try {
+        const got = [];
+        for (let seq = 1; seq <= 9; seq++)
+          got.push(dec.decode(reopened.loadMsg(seq).msg).slice(0, 6));
+        expect(got).toStrictEqual([
+          "old-1.",
+          "old-2.",
+          "old-3.",
+          "old-4.",
+          "old-5.",
+          "new-6",
+          "new-7",
+          "new-8",
+          "new-9",
+        ]);
+        expect(reopened.state()).toMatchObject({ msgs: 9, lastSeq: 9, deleted: [] });
+      } finally {
+        await reopened.close();
+        await store.close().catch(() => {});
+      }
+    });
+
     it("refuses changes after a truncate whose checkpoint failed until one is written, so a crash keeps a consistent store", async () => {
       const fs = memoryFileSystem();
       const store = await FileStore.open({ dir: "/s", fs, blockSize: 4096, syncIntervalMs: 0 });
