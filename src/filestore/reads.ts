@@ -8,13 +8,9 @@
  * reading a record. A record that damage swallowed is skipped by scans and
  * reported by loadMsg (see damage.ts).
  */
-import { isJetStoreError, type JetStoreError } from "../errors.ts";
+import type { JetStoreError } from "../errors.ts";
 import {
-  BLOCK_HEADER_SIZE,
-  REC_FLAG_ERASED,
   REC_FLAG_HDR,
-  REC_FLAG_SKIP,
-  REC_FLAG_TOMBSTONE,
   REC_FLAG_TTL,
   REC_HEADER_SIZE,
   REC_OFF_FLAGS,
@@ -46,8 +42,6 @@ import type { CachedBlock } from "./block-cache.ts";
 import { loadBlock } from "./block-load.ts";
 import { isLost, missingRecord, unlessLost } from "./damage.ts";
 import {
-  type DecodedFields,
-  decodedTimestamp,
   decodeFields,
   readArchived,
   readMessage,
@@ -112,19 +106,6 @@ export abstract class BlockReads extends FileStoreBase {
     for (let i = this.blockIndexAtOrAfter(seq); i < this.blocks.length; i++) {
       if (this.blocks[i].msgs > 0) yield this.blocks[i];
     }
-  }
-
-  /** The block's largest live timestamp, found once and raised by later appends. @internal */
-  protected maxTimestamp(block: Block): bigint {
-    if (block.maxTs === null) {
-      let max = -1n;
-      for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
-        const ts = this.timestampOf(block, seq);
-        if (ts > max) max = ts;
-      }
-      block.maxTs = max;
-    }
-    return block.maxTs;
   }
 
   /**
@@ -409,66 +390,6 @@ export abstract class BlockReads extends FileStoreBase {
     const subjectAt = at + REC_HEADER_SIZE + (flags & REC_FLAG_TTL ? REC_TTL_SIZE : 0);
     if (subjectAt + subjectLen > ptr + length) return null;
     return readSubject(subjectAt, subjectLen);
-  }
-
-  /** @internal */
-  protected timestampOf(block: Block, seq: number): bigint {
-    const { ptr, available, offset } = this.recordPtr(block, seq);
-    decodeFields(ptr, available, block.path, offset);
-    return decodedTimestamp();
-  }
-
-  /** @internal */
-  protected timestampAt(block: Block, offset: number): bigint {
-    const { ptr, length } = this.bytesOf(block);
-    decodeFields(ptr + offset, length - offset, block.path, offset);
-    return decodedTimestamp();
-  }
-
-  /** @internal */
-  protected firstTimestamp(): bigint {
-    const seq = this.firstSeq;
-    if (this.firstTsOf === seq) return this.firstTs;
-    const block = this.findBlock(seq);
-    if (block === undefined) return 0n;
-    let ts: bigint | null = null;
-    // Recorded when the block's first message was appended (0 when unknown: older checkpoints).
-    if (seq === block.first && block.firstTs !== 0n) ts = block.firstTs;
-    else if (block !== this.active && !this.cache.holds(block.n))
-      ts = this.timestampAtBlockStart(block, seq);
-    if (ts === null) {
-      try {
-        ts = this.timestampOf(block, seq);
-      } catch (err) {
-        if (!isJetStoreError(err, "ErrCorrupt") || block.offsetOf(seq) !== NO_RECORD) throw err;
-        // A lost first message (see damage.ts): its block's first timestamp from the checkpoint stands in.
-        ts = block.firstTs;
-      }
-    }
-    this.firstTsOf = seq;
-    this.firstTs = ts;
-    return ts;
-  }
-
-  /**
-   * The timestamp of `seq` if it is the first record of `block`, read on its
-   * own: a block usually starts with its first message, and reading one record
-   * spares an open from loading and indexing a whole block for fastState().
-   * @internal
-   */
-  protected timestampAtBlockStart(block: Block, seq: number): bigint | null {
-    const got = this.files.readRecord(block, BLOCK_HEADER_SIZE, this.scratch);
-    if (got === 0) return null;
-    let f: DecodedFields;
-    try {
-      f = decodeFields(this.scratch.ptr, got, block.path, BLOCK_HEADER_SIZE);
-    } catch {
-      // A damaged first record may be a removed message's: the indexed read decides.
-      return null;
-    }
-    if (f.seq !== seq || f.flags & (REC_FLAG_TOMBSTONE | REC_FLAG_SKIP | REC_FLAG_ERASED))
-      return null;
-    return decodedTimestamp();
   }
 
   /** Where the stream stands, for "no message" errors. @internal */

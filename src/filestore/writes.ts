@@ -19,7 +19,7 @@ import { getCore } from "../wasm/core.ts";
 import { Block } from "./block.ts";
 import { checkBlockHeader, loadBlock } from "./block-load.ts";
 import { scanBlock } from "./block-scan.ts";
-import { BlockReads } from "./reads.ts";
+import { MessageTimes } from "./message-times.ts";
 import { BLOCKS_DIR, blockPath } from "./recovery.ts";
 import { NO_SUBJECT, type SubjectEntry } from "./subject-totals.ts";
 
@@ -43,7 +43,7 @@ const SKIP_SPAN = 1 << 20;
 const TWO_32 = 0x1_0000_0000;
 const EMPTY = new Uint8Array(0);
 
-export abstract class BlockWrites extends BlockReads {
+export abstract class BlockWrites extends MessageTimes {
   /** Pending bytes that start a write-out (FLUSH_BYTES_*); 0 until the first append asks. */
   private flushBytes = 0;
 
