@@ -49,6 +49,7 @@ import {
   readVerified,
 } from "./message-reader.ts";
 import { located, type RecordLocation } from "./record-location.ts";
+import { runMessage } from "./scan-run.ts";
 import { blockPath } from "./recovery.ts";
 import { FileStoreBase } from "./store-base.ts";
 import { fillSubjectColumn } from "./subject-column.ts";
@@ -421,9 +422,32 @@ export abstract class BlockReads extends FileStoreBase {
     return this.blockIndexAtOrAfter(seq);
   }
 
+  /**
+   * A scan's next message, when it comes from the run of the block the scan
+   * read last (the usual call of a scan over all subjects): the block search,
+   * the cache lookups and the record's location taken by nextMessage's way
+   * were a fifth of such a scan's time. Null when that way must answer.
+   */
+  private nextInRun(start: number): StoredMsg | null {
+    const block = this.passedBlock;
+    const entry = this.passed;
+    if (block === null || entry === null || !entry.held || !entry.verified) return null;
+    if (block !== this.blocks[this.lastNextBlock] || block === this.active) return null;
+    if (start < block.first || start < this.firstSeq) return null;
+    const seq = block.nextLive(start);
+    if (seq === 0) return null;
+    const offset = block.offsetOf(seq);
+    if (offset < 0 || offset === NO_RECORD) return null;
+    return runMessage(entry, offset);
+  }
+
   /** The first live message at or after `start` matching `filter` (loadNextMsg). @internal */
   protected nextMessage(filter: string, wildcard: boolean, start: number): StoredMsg {
     const all = matchesAll(filter);
+    if (all) {
+      const msg = this.nextInRun(start);
+      if (msg !== null) return msg;
+    }
     if (!all && !wildcard && this.subjects.get(filter) === undefined) {
       throw noMatchFrom(filter, start, this.range());
     }
