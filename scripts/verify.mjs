@@ -5,7 +5,7 @@
 // store could not be verified (no key or a wrong key among the reasons).
 import { existsSync } from "node:fs";
 
-const built = new URL("../dist/src/cli/main.js", import.meta.url);
+const built = new URL("../dist/bundle/src/cli/main.js", import.meta.url);
 if (!existsSync(built)) {
   process.stderr.write("verify: dist/ is missing; run `npm run build` first\n");
   process.exit(2);

@@ -49,8 +49,8 @@ import {
   readVerified,
 } from "./message-reader.ts";
 import { located, type RecordLocation } from "./record-location.ts";
-import { runMessage } from "./scan-run.ts";
 import { blockPath } from "./recovery.ts";
+import { runMessage } from "./scan-run.ts";
 import { FileStoreBase } from "./store-base.ts";
 import { fillSubjectColumn } from "./subject-column.ts";
 import { lastRecordOffset } from "./tail-record.ts";
