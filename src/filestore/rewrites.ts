@@ -198,10 +198,10 @@ export abstract class Rewrites extends Removals {
   /** Seals `block` (in memory) right after `seq`'s record, which ends at `end`. @internal */
   protected sealAt(block: Block, seq: number, end: number): void {
     if (block === this.active) {
-      // Its bytes move to the cache as they are, as when a block rolls.
+      // Its bytes move to the cache as they are, verified, as when a block rolls.
       this.buffer.used = end;
       const { ptr } = this.buffer.handOff();
-      this.cache.put(block.n, ptr, end);
+      this.cache.put(block.n, ptr, end).verified = true;
     }
     block.cutAfter(seq);
     block.length = block.written = end;

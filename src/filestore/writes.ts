@@ -242,9 +242,11 @@ export abstract class BlockWrites extends MessageTimes {
     this.files.seal(sealed);
     this.syncSealedEarly(sealed);
     if (this.files.needsConversion(sealed)) this.packer.add(sealed);
-    // The sealed block's bytes move to the cache as they are: no copy.
+    // The sealed block's bytes move to the cache as they are: no copy. Verified: each
+    // record was sealed by this process or verified by open's scan of the block (recovery.ts),
+    // so reads and scans of what was just written need no checksum pass.
     const { ptr, length } = this.buffer.handOff();
-    this.cache.put(sealed.n, ptr, length, true);
+    this.cache.put(sealed.n, ptr, length, true).verified = true;
     this.startBlock(next);
   }
 
