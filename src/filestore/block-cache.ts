@@ -21,7 +21,8 @@ export interface CachedBlock {
   length: number;
   /**
    * Every record's checksum was verified since these bytes were read (the
-   * scan that indexed the block did it), so a read need not verify again.
+   * scan that indexed the block did it), or the block was sealed in this
+   * process (writes.ts rollBlock), so a read need not verify again.
    */
   verified: boolean;
   /** @internal Hit since the eviction sweep last passed it. */

@@ -116,10 +116,10 @@ export abstract class BlockReads extends FileStoreBase {
    */
   protected subjectColumn(block: Block, pass = false): Uint32Array {
     if (block.subjectIds !== null) return block.subjectIds;
-    // The active block may hold bytes open read back unverified (a checkpoint vouched for them).
+    // The active block's records were sealed here or verified by open's scan of it (recovery.ts).
     const bytes =
       block === this.active
-        ? { ptr: this.buffer.ptr, length: this.buffer.used, verified: false }
+        ? { ptr: this.buffer.ptr, length: this.buffer.used, verified: true }
         : loadBlock(this.files, this.cache, block, pass);
     return fillSubjectColumn(block, bytes, this.subjects, this.idsByHash);
   }
