@@ -5,6 +5,7 @@ import { aeadSuite } from "./aead.ts";
 import { atRestSuite } from "./at-rest.ts";
 import { atRestCrashSuite } from "./at-rest-crash.ts";
 import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
+import { atRestModelSuite } from "./at-rest-model.ts";
 import { atRestVerifySuite } from "./at-rest-verify.ts";
 import { blockCacheSuite } from "./block-cache.ts";
 import { bytesSuite } from "./bytes.ts";
@@ -109,6 +110,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   emptiedHeadBlockSuite(api);
   preallocationSuite(api, ctx);
   atRestCrashSuite(api, ctx);
+  atRestModelSuite(api);
   checkpointOwedSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);

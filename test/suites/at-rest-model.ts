@@ -1,0 +1,506 @@
+/**
+ * The random model of sealed stores with power cuts: random sequences of
+ * stores (headers, TTLs), removals, erases, purges (whole, by subject, with
+ * keep or a sequence), compacts, truncates, skips, clock jumps, syncs and
+ * flushes, run on a FileStore (memory adapter, 4 KiB blocks) in a random
+ * at-rest format (plain, snappy, either cipher, either cipher with snappy),
+ * sometimes with syncAlways, with random limits (maxMsgs, maxBytes,
+ * maxMsgsPerSubject, maxAgeMs, TTLs), and on a MemStore beside it as the
+ * model. After every step both returned the same and report the same
+ * fastState. Mixed in as operations:
+ *
+ * - a clean reopen, and a reopen with the checkpoint deleted (every block
+ *   scanned): the store holds exactly the model's messages and state;
+ * - a snapshot restored into a new store of the same format: it holds
+ *   exactly the model's messages and state.
+ *
+ * Most runs also cut the power after a random change (write, fsync, rename,
+ * unlink …) within a random step, lose all, none or a random part of what
+ * was not synced, and reopen: the store must keep every message a completed
+ * sync(), flush(), close() or truncate acknowledged and the model still
+ * holds, bring back no acknowledged removal, agree with a full scan
+ * (durability-ledger.ts), take the next write, and open again, with its
+ * checkpoint and without it, to the same messages and state.
+ *
+ * `JETSTORE_MODEL_RUNS` sets the number of runs (default 40);
+ * `JETSTORE_MODEL_SEED` and `JETSTORE_MODEL_PATH` replay the seed and path a failure prints.
+ */
+import fc from "fast-check";
+import { type LoseMode, type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
+import { FileStore } from "../../src/filestore/filestore.ts";
+import type { FileStoreOptions } from "../../src/filestore/options.ts";
+import { MemStore } from "../../src/memstore.ts";
+import type { StoreOptions, StreamState, StreamStore } from "../../src/types.ts";
+import type { Expect, TestApi } from "../harness.ts";
+import { type Format, formatName } from "./at-rest-crash.ts";
+import { expectKeepsAcknowledged, Ledger } from "./durability-ledger.ts";
+import {
+  codeOf,
+  codeOfAsync,
+  plain,
+  type StoreSnapshot,
+  snapshot,
+  type TestClock,
+  testClock,
+} from "./store-helpers.ts";
+
+const DIR = "/s";
+const KEY = Uint8Array.from({ length: 32 }, (_, i) => i * 11 + 3);
+
+const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+const RUNS = Number(env?.JETSTORE_MODEL_RUNS ?? 40);
+const SEED = env?.JETSTORE_MODEL_SEED === undefined ? undefined : Number(env.JETSTORE_MODEL_SEED);
+const PATH = env?.JETSTORE_MODEL_PATH;
+
+const FORMATS: Format[] = [
+  { compression: "none", cipher: "none" },
+  { compression: "snappy", cipher: "none" },
+  { compression: "none", cipher: "chacha20-poly1305" },
+  { compression: "snappy", cipher: "chacha20-poly1305" },
+  { compression: "none", cipher: "aes-256-gcm" },
+  { compression: "snappy", cipher: "aes-256-gcm" },
+];
+
+const SUBJECTS = ["orders.east.1", "orders.west.2", "audit", "orders.west.1"];
+const FILTERS = [">", "orders.>", "orders.*.1", "audit", "orders.west.2", "nope"];
+
+type Op =
+  | { kind: "store"; subject: number; size: number; hdr: boolean; count: number; ttl: number }
+  | { kind: "remove"; at: number }
+  | { kind: "erase"; at: number }
+  | { kind: "purge" }
+  | { kind: "purgeEx"; filter: number; at: number; keep: number; mode: "none" | "seq" | "keep" }
+  | { kind: "compact"; at: number }
+  | { kind: "truncate"; at: number }
+  | { kind: "skip" }
+  | { kind: "skipMsgs"; num: number }
+  | { kind: "jump"; ms: number }
+  | { kind: "sync" }
+  | { kind: "flush" }
+  | { kind: "reopen"; checkpoint: "keep" | "delete" }
+  | { kind: "restore" };
+
+/** Where an operation aims, in thousandths of [0, last + 2]. */
+const at = fc.integer({ min: 0, max: 1000 });
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 14,
+    arbitrary: fc.record({
+      kind: fc.constant("store" as const),
+      subject: fc.nat(SUBJECTS.length - 1),
+      size: fc.oneof(fc.nat(80), fc.nat(1800)),
+      hdr: fc.boolean(),
+      count: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 30 })),
+      ttl: fc.constantFrom(0, 0, 0, -1, 1, 3),
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("remove" as const), at }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("erase" as const), at }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "purge" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("purgeEx" as const),
+      filter: fc.nat(FILTERS.length - 1),
+      at,
+      keep: fc.nat(8),
+      mode: fc.constantFrom("none" as const, "seq" as const, "keep" as const),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("compact" as const), at }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("truncate" as const), at }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "skip" as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("skipMsgs" as const), num: fc.nat(12) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("jump" as const),
+      ms: fc.oneof(fc.integer({ min: 500, max: 6_000 }), fc.integer({ min: -2_000, max: 0 })),
+    }),
+  },
+  { weight: 3, arbitrary: fc.constant({ kind: "sync" as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: "flush" as const }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("reopen" as const),
+      checkpoint: fc.constantFrom("keep" as const, "delete" as const),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: "restore" as const }) },
+);
+
+/** No limits half the time; otherwise small ones, so that they bite within a run. */
+const limitsArb: fc.Arbitrary<StoreOptions> = fc.oneof(
+  fc.constant({}),
+  fc.record(
+    {
+      maxMsgs: fc.integer({ min: 1, max: 60 }),
+      maxBytes: fc.integer({ min: 3_000, max: 60_000 }),
+      maxMsgsPerSubject: fc.integer({ min: 1, max: 12 }),
+      maxAgeMs: fc.integer({ min: 1_000, max: 8_000 }),
+      allowMsgTtl: fc.boolean(),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
+/** The power cut: within step `step` (modulo the run's length), after `after` more changes. */
+const cutArb = fc.option(
+  fc.record({
+    step: fc.nat(200),
+    after: fc.integer({ min: 1, max: 60 }),
+    lose: fc.constantFrom<LoseMode>("unsynced", "none", "random"),
+    seed: fc.nat(1_000),
+  }),
+  { freq: 4, nil: null },
+);
+
+type Cut = { step: number; after: number; lose: LoseMode; seed: number };
+
+function payload(size: number, salt: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + salt * 7) & 0xff;
+  return bytes;
+}
+
+export function atRestModelSuite({ describe, it, expect }: TestApi): void {
+  describe("at-rest model: sealed stores against MemStore, with reopen, restore and power cuts (memory adapter)", () => {
+    it(`keeps the model's messages through every path, and every acknowledged one through a power cut (${RUNS} runs)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...FORMATS),
+          fc.constantFrom(false, false, true),
+          limitsArb,
+          fc.array(opArb, { minLength: 1, maxLength: 50 }),
+          cutArb,
+          (format, syncAlways, limits, ops, cut) =>
+            runModel(expect, { format, syncAlways, limits, ops, cut }),
+        ),
+        {
+          numRuns: RUNS,
+          ...(SEED === undefined ? {} : { seed: SEED }),
+          ...(PATH === undefined ? {} : { path: PATH }),
+        },
+      );
+    }, 600_000);
+  });
+}
+
+interface Run {
+  format: Format;
+  syncAlways: boolean;
+  limits: StoreOptions;
+  ops: Op[];
+  cut: Cut | null;
+}
+
+/** One run: the operations on both engines, then the checks after the cut, if it came. */
+async function runModel(expect: Expect, run: Run): Promise<void> {
+  const { format, syncAlways, limits, ops, cut } = run;
+  const clock = testClock(1_000_000n);
+  const disk = memoryFileSystem({ seed: cut?.seed ?? 0 });
+  disk.mkdir(DIR);
+  disk.syncDirectory("/");
+  const options = (fs: MemoryFileSystem) => ({
+    dir: DIR,
+    fs,
+    blockSize: 4096,
+    syncIntervalMs: 0,
+    syncAlways,
+    now: clock.now,
+    ...limits,
+    ...(format.compression === "none" ? {} : { compression: format.compression }),
+    ...(format.cipher === "none" ? {} : { cipher: format.cipher, key: KEY }),
+  });
+  const model = MemStore.create({ now: clock.now, ...limits });
+  const ledger = new Ledger({ syncAlways });
+  const trail: string[] = [
+    `${formatName(format)}${syncAlways ? " syncAlways" : ""} ${JSON.stringify(limits)}`,
+  ];
+  let store: FileStore | null = await FileStore.open(options(disk));
+  const cutStep = cut === null ? -1 : cut.step % ops.length;
+  let restores = 0;
+  const align = () => {
+    model.updateConfig(limits);
+    store?.updateConfig(limits);
+  };
+  try {
+    for (let step = 0; step < ops.length; step++) {
+      const op = ops[step];
+      trail.push(JSON.stringify(op));
+      if (step === cutStep && cut !== null)
+        disk.setFaults({ crashAfterChanges: disk.changes + cut.after });
+      clock.t += 1_000n;
+      if (op.kind === "jump") {
+        const next = clock.t + BigInt(op.ms) * 1_000_000n;
+        clock.t = next < 1_000_000n ? 1_000_000n : next;
+      }
+      const s: FileStore = store;
+      let actual: unknown;
+      try {
+        actual = await applyStore(s, op, step, clock, ledger, async () => {
+          await s.close();
+          store = null;
+          ledger.ackAll();
+          if (op.kind === "reopen" && op.checkpoint === "delete") {
+            disk.remove(`${DIR}/index.ckpt`);
+            disk.syncDirectory(DIR);
+          }
+          store = await FileStore.open(options(disk));
+          return store;
+        });
+      } catch (err) {
+        if (!disk.crashed) throw err;
+        // The power went inside this step: the model takes the step whole, the check allows both.
+        if (op.kind === "truncate") ledger.truncating = targetOf(model, op.at);
+        applyModel(model, op, step, clock);
+        break;
+      }
+      if (disk.crashed) {
+        applyModel(model, op, step, clock);
+        break;
+      }
+      if (
+        op.kind === "sync" ||
+        op.kind === "flush" ||
+        op.kind === "reopen" ||
+        op.kind === "restore"
+      )
+        align();
+      const expected = applyModel(model, op, step, clock);
+      expect({ trail, result: actual }).toEqual({ trail, result: expected });
+      expect({ trail, state: store!.fastState() }).toEqual({ trail, state: model.fastState() });
+      noteLive(ledger, model);
+      if (op.kind === "truncate" && "ok" in (actual as object)) ledger.ackAll();
+      else if (syncAlways) ledger.ackAll();
+      if (op.kind === "reopen") {
+        expect({ trail, contents: comparable(snapshot(store!)) }).toEqual({
+          trail,
+          contents: comparable(snapshot(model)),
+        });
+      }
+      if (op.kind === "restore") {
+        const restored = await restoreCopy(store!, disk, `/r${++restores}`, options);
+        if (restored === null) break;
+        expect({ trail, restored }).toEqual({ trail, restored: comparable(snapshot(model)) });
+      }
+    }
+    if (!disk.crashed) {
+      align();
+      expect({ trail, contents: comparable(snapshot(store!)) }).toEqual({
+        trail,
+        contents: comparable(snapshot(model)),
+      });
+      const closing = store!.close();
+      store = null;
+      if ((await codeOfAsync(() => closing)) === "no error") ledger.ackAll();
+    }
+    if (!disk.crashed) return;
+    await (store as FileStore | null)?.close().catch(() => {});
+    store = null;
+    const after = disk.crash({ lose: cut?.lose ?? "unsynced", seed: cut?.seed ?? 0 });
+    // Whatever expired by the clock goes on reopen: the model says which.
+    model.updateConfig(limits);
+    noteLive(ledger, model);
+    await checkSurvivor(expect, after, options, ledger, trail.join("\n"));
+  } finally {
+    await (store as FileStore | null)?.close().catch(() => {});
+    await model.delete();
+  }
+}
+
+/** After the cut: the ledger's checks, one more write, then a reopen with and without the checkpoint. */
+async function checkSurvivor(
+  expect: Expect,
+  fs: MemoryFileSystem,
+  options: (fs: MemoryFileSystem) => FileStoreOptions,
+  ledger: Ledger,
+  where: string,
+): Promise<void> {
+  const store = await FileStore.open(options(fs));
+  try {
+    expectKeepsAcknowledged(expect, store, ledger, where);
+    const before = store.fastState();
+    const next = store.storeMsg("after.cut", null, payload(20, 1));
+    expect({ where, seq: next.seq }).toEqual({ where, seq: before.lastSeq + 1 });
+  } finally {
+    await store.close();
+  }
+  const again = await FileStore.open(options(fs));
+  const clean = comparable(snapshot(again));
+  await again.close();
+  expect({ where, lost: clean.state.lost }).toEqual({ where, lost: undefined });
+  fs.remove(`${DIR}/index.ckpt`);
+  const rebuilt = await FileStore.open(options(fs));
+  try {
+    expect({ where, rebuilt: comparable(snapshot(rebuilt)) }).toEqual({ where, rebuilt: clean });
+  } finally {
+    await rebuilt.close();
+  }
+}
+
+/** A snapshot of `store` restored at `dir` in the same format: its contents, or null if the power went. */
+async function restoreCopy(
+  store: FileStore,
+  disk: MemoryFileSystem,
+  dir: string,
+  options: (fs: MemoryFileSystem) => FileStoreOptions,
+): Promise<Comparable | null> {
+  const chunks: Uint8Array[] = [];
+  let restored: FileStore | null = null;
+  try {
+    for await (const chunk of store.snapshot()) chunks.push(chunk);
+    const { dir: _d, ...rest } = options(disk);
+    restored = await FileStore.restore(dir, chunks, rest);
+    return comparable(snapshot(restored));
+  } catch (err) {
+    if (disk.crashed) return null;
+    throw err;
+  } finally {
+    await restored?.close().catch(() => {});
+  }
+}
+
+type Comparable = { state: StreamState; msgs: unknown[] };
+
+/** Contents without the consumer count and the lost report. */
+function comparable(snap: StoreSnapshot): Comparable {
+  const { consumers: _c, ...state } = snap.state;
+  return { state: state as StreamState, msgs: snap.msgs };
+}
+
+/** The ledger's live messages are the model's. */
+function noteLive(ledger: Ledger, model: MemStore): void {
+  ledger.live.clear();
+  for (const m of snapshot(model).msgs) ledger.live.set(m.seq, m);
+  ledger.lastSeq = model.fastState().lastSeq;
+}
+
+function targetOf(store: StreamStore, thousandths: number): number {
+  return Math.round((thousandths / 1000) * (store.fastState().lastSeq + 2));
+}
+
+/** `op` on the FileStore, noting what it writes in the ledger first. */
+async function applyStore(
+  store: FileStore,
+  op: Op,
+  step: number,
+  clock: TestClock,
+  ledger: Ledger,
+  reopen: () => Promise<FileStore>,
+): Promise<unknown> {
+  switch (op.kind) {
+    case "store":
+      return result(() => {
+        const stored = [];
+        for (let i = 0; i < op.count; i++) {
+          const m = message(op, step, i);
+          const seq = store.fastState().lastSeq + 1;
+          ledger.written.set(seq, plain({ ...m, seq, ts: clock.t }));
+          if (op.ttl === 0) ledger.ttls.delete(seq);
+          else ledger.ttls.set(seq, op.ttl);
+          const r = store.storeMsg(m.subject, m.hdr, m.msg, op.ttl);
+          ledger.written.set(r.seq, plain({ ...m, ...r }));
+          stored.push(r);
+        }
+        return stored;
+      }, true);
+    case "sync":
+    case "flush": {
+      await ledger.acknowledge(op.kind === "sync" ? store.sync() : store.flush());
+      return { ok: undefined };
+    }
+    case "reopen":
+      await reopen();
+      return { ok: undefined };
+    case "restore":
+      return { ok: undefined };
+    default:
+      return applyCommon(store, op, step, clock, true);
+  }
+}
+
+/** `op` on the model. */
+function applyModel(model: MemStore, op: Op, step: number, clock: TestClock): unknown {
+  switch (op.kind) {
+    case "store":
+      return result(() => {
+        const stored = [];
+        for (let i = 0; i < op.count; i++) {
+          const m = message(op, step, i);
+          stored.push(model.storeMsg(m.subject, m.hdr, m.msg, op.ttl));
+        }
+        return stored;
+      }, false);
+    case "sync":
+    case "flush":
+    case "reopen":
+    case "restore":
+      return { ok: undefined };
+    default:
+      return applyCommon(model, op, step, clock, false);
+  }
+}
+
+function message(op: Extract<Op, { kind: "store" }>, step: number, i: number) {
+  return {
+    subject: SUBJECTS[(op.subject + i) % SUBJECTS.length],
+    hdr: op.hdr ? payload(op.subject + 5, step) : null,
+    msg: payload((op.size + i * 37) % 1800, step * 41 + i),
+  };
+}
+
+/**
+ * A value or an error code. On the FileStore (`rethrow`) an error after the
+ * power went is thrown on, so the run stops there.
+ */
+function result(fn: () => unknown, rethrow: boolean): unknown {
+  let out: unknown;
+  let thrown: unknown = null;
+  const code = codeOf(() => {
+    try {
+      out = fn();
+    } catch (err) {
+      thrown = err;
+      throw err;
+    }
+  });
+  if (code === "no error") return { ok: out };
+  if (rethrow && code === "ErrIO") throw thrown;
+  return { error: code };
+}
+
+function applyCommon(
+  store: StreamStore,
+  op: Exclude<Op, { kind: "store" | "sync" | "flush" | "reopen" | "restore" }>,
+  _step: number,
+  _clock: TestClock,
+  rethrow: boolean,
+): unknown {
+  const target = (thousandths: number) => targetOf(store, thousandths);
+  switch (op.kind) {
+    case "remove":
+      return result(() => store.removeMsg(target(op.at)), rethrow);
+    case "erase":
+      return result(() => store.eraseMsg(target(op.at)), rethrow);
+    case "purge":
+      return result(() => store.purge(), rethrow);
+    case "purgeEx": {
+      const seq = op.mode === "seq" ? target(op.at) : 0;
+      const keep = op.mode === "keep" ? op.keep + 1 : 0;
+      return result(() => store.purgeEx(FILTERS[op.filter], seq, keep), rethrow);
+    }
+    case "compact":
+      return result(() => store.compact(target(op.at)), rethrow);
+    case "truncate":
+      return result(() => store.truncate(target(op.at)), rethrow);
+    case "skip":
+      return result(() => store.skipMsg(), rethrow);
+    case "skipMsgs":
+      return result(() => store.skipMsgs(store.fastState().lastSeq + 1, op.num), rethrow);
+    case "jump":
+      return { ok: undefined };
+  }
+}
