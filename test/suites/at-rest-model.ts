@@ -52,7 +52,7 @@ const RUNS = Number(env?.JETSTORE_MODEL_RUNS ?? 200);
 const SEED = env?.JETSTORE_MODEL_SEED === undefined ? undefined : Number(env.JETSTORE_MODEL_SEED);
 const PATH = env?.JETSTORE_MODEL_PATH;
 
-const FORMATS: Format[] = [
+export const FORMATS: Format[] = [
   { compression: "none", cipher: "none" },
   { compression: "snappy", cipher: "none" },
   { compression: "none", cipher: "chacha20-poly1305" },
@@ -78,7 +78,8 @@ type Op =
   | { kind: "sync" }
   | { kind: "flush" }
   | { kind: "reopen"; checkpoint: "keep" | "delete" }
-  | { kind: "restore" };
+  | { kind: "restore" }
+  | { kind: "convert"; to: number };
 
 /** Where an operation aims, in thousandths of [0, last + 2]. */
 const at = fc.integer({ min: 0, max: 1000 });
@@ -129,6 +130,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: "restore" as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("convert" as const), to: fc.nat(FORMATS.length - 1) }),
+  },
 );
 
 /** No limits half the time; otherwise small ones, so that they bite within a run. */
@@ -146,27 +151,33 @@ const limitsArb: fc.Arbitrary<StoreOptions> = fc.oneof(
   ),
 );
 
-/** The power cut: within step `step` (modulo the run's length), after `after` more changes. */
+/**
+ * The power cut: within step `step` (modulo the second half of the run),
+ * right after `after` more changes, or torn inside the `after`th write.
+ */
 const cutArb = fc.option(
   fc.record({
     step: fc.nat(200),
+    aim: fc.constantFrom("changes" as const, "changes" as const, "writes" as const),
     after: fc.integer({ min: 1, max: 60 }),
-    lose: fc.constantFrom<LoseMode>("unsynced", "none", "random"),
     seed: fc.nat(1_000),
   }),
   { freq: 4, nil: null },
 );
 
-type Cut = { step: number; after: number; lose: LoseMode; seed: number };
+type Cut = { step: number; aim: "changes" | "writes"; after: number; seed: number };
 
-function payload(size: number, salt: number): Uint8Array {
+/** Each cut is looked at as a power failure, a killed process and a random mix. */
+const LOSSES: LoseMode[] = ["unsynced", "none", "random"];
+
+export function payload(size: number, salt: number): Uint8Array {
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + salt * 7) & 0xff;
   return bytes;
 }
 
-/** The open options of `format`. */
-function atRest(format: Format): Partial<FileStoreOptions> {
+/** The open options of `format`, for a new store. */
+export function atRest(format: Format): Partial<FileStoreOptions> {
   return {
     ...(format.compression === "none" ? {} : { compression: format.compression }),
     ...(format.cipher === "none" ? {} : { cipher: format.cipher, key: KEY }),
@@ -174,91 +185,6 @@ function atRest(format: Format): Partial<FileStoreOptions> {
 }
 
 export function atRestModelSuite({ describe, it, expect }: TestApi): void {
-  describe("at-rest model: cases it found (memory adapter)", () => {
-    it("a sealed block that rolled before its first fsync, its first chunk torn, holds nothing after open: no zeroed header reported as damage at every open", async () => {
-      for (const format of [FORMATS[1], FORMATS[2]]) {
-        const where = formatName(format);
-        const disk = memoryFileSystem();
-        const open = (fs: MemoryFileSystem) =>
-          FileStore.open({ dir: DIR, fs, blockSize: 4096, syncIntervalMs: 0, ...atRest(format) });
-        const store = await open(disk);
-        const stored = (n: number) => {
-          for (let i = 0; i < n; i++)
-            store.storeMsg("a", null, payload(300, store.fastState().lastSeq));
-        };
-        stored(12);
-        await store.flush();
-        const acked = store.fastState().lastSeq;
-        // Block 2 fills and rolls to block 3 before any fsync: one chunk each, header first.
-        stored(30);
-        const after = disk.crash({ lose: "none" });
-        await store.close().catch(() => {});
-        const second = `${DIR}/msgs/2.blk`;
-        const bytes = after.readFile(second) as Uint8Array;
-        expect({ where, size: bytes.length }).toStrictEqual({ where, size: expect.any(Number) });
-        // The power went while its first chunk was on its way: part of it landed.
-        after.writeFile(second, bytes.slice(0, 40 + ((bytes.length - 40) >> 1)));
-        const first = await open(after);
-        const kept = first.state();
-        first.storeMsg("b", null, payload(5, 1));
-        await first.close();
-        const again = await open(after);
-        try {
-          const state = again.state();
-          expect({ where, lost: state.lost, msgs: state.msgs }).toStrictEqual({
-            where,
-            lost: undefined,
-            msgs: kept.msgs + 1,
-          });
-          for (let seq = 1; seq <= acked; seq++)
-            expect({ where, seq, msg: Array.from(again.loadMsg(seq).msg) }).toStrictEqual({
-              where,
-              seq,
-              msg: Array.from(payload(300, seq - 1)),
-            });
-        } finally {
-          await again.close();
-        }
-      }
-    });
-  });
-
-  describe("at-rest model: limits and a power cut (memory adapter)", () => {
-    it("a message stored durably whose per-subject removal was not costs no other acknowledged message at open", async () => {
-      const disk = memoryFileSystem();
-      const open = (fs: MemoryFileSystem) =>
-        FileStore.open({
-          dir: DIR,
-          fs,
-          syncAlways: true,
-          syncIntervalMs: 0,
-          maxMsgs: 4,
-          maxMsgsPerSubject: 2,
-        });
-      const store = await open(disk);
-      // Every store returned, so every one is acknowledged: b a b a, then a trims 2.
-      for (const s of ["b", "a", "b", "a", "a"]) store.storeMsg(s, null, payload(10, s.length));
-      expect(store.state()).toMatchObject({ msgs: 4, firstSeq: 1, lastSeq: 5, deleted: [2] });
-      // The power goes right after the next message's record lands, before a's oldest (4) is removed.
-      disk.setFaults({ crashAfterChanges: disk.changes + 1 });
-      expect(codeOf(() => store.storeMsg("a", null, payload(10, 1)))).toBe("ErrIO");
-      await store.close().catch(() => {});
-      const reopened = await open(disk.crash({ lose: "none" }));
-      try {
-        // 1, 3, 4, 5 were acknowledged; 6 landed: trimming a takes 4, as the store would have,
-        // and the stream then fits maxMsgs: b's 1 stays.
-        expect(reopened.state()).toMatchObject({
-          msgs: 4,
-          firstSeq: 1,
-          lastSeq: 6,
-          deleted: [2, 4],
-        });
-      } finally {
-        await reopened.close();
-      }
-    });
-  });
-
   describe("at-rest model: sealed stores against MemStore, with reopen, restore and power cuts (memory adapter)", () => {
     it(`keeps the model's messages through every path, and every acknowledged one through a power cut (${RUNS} runs)`, async () => {
       await fc.assert(
@@ -291,7 +217,8 @@ interface Run {
 
 /** One run: the operations on both engines, then the checks after the cut, if it came. */
 async function runModel(expect: Expect, run: Run): Promise<void> {
-  const { format, syncAlways, limits, cut } = run;
+  const { syncAlways, limits, cut } = run;
+  let format = run.format;
   // TTLs where they are allowed: a refused store is the contract suites' business.
   const ops = run.ops.map((op) =>
     op.kind === "store" && limits.allowMsgTtl !== true ? { ...op, ttl: 0 } : op,
@@ -300,7 +227,7 @@ async function runModel(expect: Expect, run: Run): Promise<void> {
   const disk = memoryFileSystem({ seed: cut?.seed ?? 0 });
   disk.mkdir(DIR);
   disk.syncDirectory("/");
-  const options = (fs: MemoryFileSystem) => ({
+  const options = (fs: MemoryFileSystem): FileStoreOptions => ({
     dir: DIR,
     fs,
     blockSize: 4096,
@@ -308,7 +235,10 @@ async function runModel(expect: Expect, run: Run): Promise<void> {
     syncAlways,
     now: clock.now,
     ...limits,
-    ...atRest(format),
+    // Both named, so that "none" converts back; the key while the settings hold a wrapped one.
+    compression: format.compression,
+    cipher: format.cipher,
+    ...(format.cipher !== "none" || wrapsKey(fs) ? { key: KEY } : {}),
   });
   const model = MemStore.create({ now: clock.now, ...limits });
   const ledger = new Ledger({ syncAlways });
@@ -334,8 +264,13 @@ async function runModel(expect: Expect, run: Run): Promise<void> {
     for (let step = 0; step < ops.length; step++) {
       const op = ops[step];
       trail.push(JSON.stringify(op));
-      if (step === cutStep && cut !== null)
-        disk.setFaults({ crashAfterChanges: disk.changes + cut.after });
+      if (step === cutStep && cut !== null) {
+        disk.setFaults(
+          cut.aim === "changes"
+            ? { crashAfterChanges: disk.changes + cut.after }
+            : { crashAfterWrites: disk.counters.writes + cut.after },
+        );
+      }
       clock.t += 1_000n;
       if (op.kind === "jump") {
         const next = clock.t + BigInt(op.ms) * 1_000_000n;
@@ -352,6 +287,7 @@ async function runModel(expect: Expect, run: Run): Promise<void> {
           await s.close();
           store = null;
           ledger.ackAll();
+          if (op.kind === "convert") format = FORMATS[op.to];
           if (op.kind === "reopen" && op.checkpoint === "delete") {
             disk.remove(`${DIR}/index.ckpt`);
             disk.syncDirectory(DIR);
@@ -378,6 +314,7 @@ async function runModel(expect: Expect, run: Run): Promise<void> {
         op.kind === "sync" ||
         op.kind === "flush" ||
         op.kind === "reopen" ||
+        op.kind === "convert" ||
         op.kind === "restore"
       )
         align();
@@ -388,7 +325,7 @@ async function runModel(expect: Expect, run: Run): Promise<void> {
       noteLive(ledger, model);
       if (cuts && "ok" in (actual as object)) ledger.ackAll();
       else if (syncAlways) ledger.ackAll();
-      if (op.kind === "reopen") {
+      if (op.kind === "reopen" || op.kind === "convert") {
         expect({ trail, contents: comparable(snapshot(store!)) }).toEqual({
           trail,
           contents: comparable(snapshot(model)),
@@ -413,11 +350,14 @@ async function runModel(expect: Expect, run: Run): Promise<void> {
     if (!disk.crashed) return;
     await (store as FileStore | null)?.close().catch(() => {});
     store = null;
-    const after = disk.crash({ lose: cut?.lose ?? "unsynced", seed: cut?.seed ?? 0 });
     // Whatever expired by the clock goes on reopen: the model says which.
     model.updateConfig(limits);
     noteLive(ledger, model);
-    await checkSurvivor(expect, after, options, ledger, trail.join("\n"));
+    for (const lose of LOSSES) {
+      const after = disk.crash({ lose, seed: cut?.seed ?? 0 });
+      const where = `${trail.join("\n")}\ncut: ${JSON.stringify(cut)}, lose ${lose}`;
+      await checkSurvivor(expect, after, options, ledger, where);
+    }
   } finally {
     await (store as FileStore | null)?.close().catch(() => {});
     await model.delete();
@@ -465,8 +405,13 @@ async function restoreCopy(
   let restored: FileStore | null = null;
   try {
     for await (const chunk of store.snapshot()) chunks.push(chunk);
-    const { dir: _d, ...rest } = options(disk);
-    restored = await FileStore.restore(dir, chunks, rest);
+    // The archive of a store that is not (or no longer) encrypted holds plaintext: no key.
+    const { dir: _d, key, ...rest } = options(disk);
+    restored = await FileStore.restore(
+      dir,
+      chunks,
+      rest.cipher === "none" ? rest : { ...rest, key },
+    );
     return comparable(snapshot(restored));
   } catch (err) {
     if (disk.crashed) return null;
@@ -478,7 +423,12 @@ async function restoreCopy(
 
 type Comparable = { state: StreamState; msgs: unknown[] };
 
-/** Contents without the consumer count and the lost report. */
+/** True when the store's settings file holds a wrapped data key (FORMAT.md, "Settings file"). */
+function wrapsKey(fs: MemoryFileSystem): boolean {
+  return fs.readFile(`${DIR}/atrest`)?.[10] === 1;
+}
+
+/** Contents without the consumer count. */
 function comparable(snap: StoreSnapshot): Comparable {
   const { consumers: _c, ...state } = snap.state;
   return { state: state as StreamState, msgs: snap.msgs };
@@ -535,6 +485,7 @@ async function applyStore(
       return { ok: undefined };
     }
     case "reopen":
+    case "convert":
       await reopen();
       return { ok: undefined };
     case "restore":
@@ -559,6 +510,7 @@ function applyModel(model: MemStore, op: Op, step: number, clock: TestClock): un
     case "sync":
     case "flush":
     case "reopen":
+    case "convert":
     case "restore":
       return { ok: undefined };
     default:
@@ -596,7 +548,7 @@ function result(fn: () => unknown, rethrow: boolean): unknown {
 
 function applyCommon(
   store: StreamStore,
-  op: Exclude<Op, { kind: "store" | "sync" | "flush" | "reopen" | "restore" }>,
+  op: Exclude<Op, { kind: "store" | "sync" | "flush" | "reopen" | "convert" | "restore" }>,
   _step: number,
   _clock: TestClock,
   rethrow: boolean,
