@@ -287,6 +287,12 @@ export function recover(
   if (r.rebuildSubjects || r.blocks.some((b) => b.damage !== null))
     r.rebuildAllSubjects(lastLeftUnread ? null : buffer);
   r.readTombstonesOfUnscanned(scanned);
+  r.finishTornErases((block, offset, bytes) => {
+    if (!files.isPlain(block)) return false;
+    files.overwrite(block, offset, bytes);
+    files.of(block).sync();
+    return true;
+  });
   const lost = r.report();
   r.tombstoned.dispose();
   const highest = Math.max(

@@ -7,14 +7,18 @@
  * - a crash between a message and its per-subject removal cost another
  *   acknowledged message at open: the limits at open trimmed the stream
  *   between two subjects' trims, taking the oldest message the later trim
- *   made room for (limits.ts, enforceAll).
+ *   made room for (limits.ts, enforceAll);
+ * - an erase whose overwrite in place was torn by a power cut (its tombstone
+ *   durable) left a record failing its checksum, reported as damage at every
+ *   open although the message was removed.
  */
 import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { TestApi } from "../harness.ts";
 import { formatName } from "./at-rest-crash.ts";
-import { atRest, FORMATS, payload } from "./at-rest-model.ts";
-import { codeOf } from "./store-helpers.ts";
+import { atRest, FORMATS } from "./at-rest-model.ts";
+import { payload } from "./at-rest-model-ops.ts";
+import { codeOf, enc } from "./store-helpers.ts";
 
 const DIR = "/s";
 
@@ -100,6 +104,38 @@ export function foundCaseSuite({ describe, it, expect }: TestApi): void {
         });
       } finally {
         await reopened.close();
+      }
+    });
+  });
+
+  describe("found by the at-rest model: an erase torn by a power cut (memory adapter)", () => {
+    it("an erased record whose overwrite was torn after its tombstone was durable is finished at open, not reported as damage at every open", async () => {
+      const disk = memoryFileSystem();
+      const open = (fs: MemoryFileSystem) =>
+        FileStore.open({ dir: DIR, fs, syncAlways: true, syncIntervalMs: 0 });
+      const store = await open(disk);
+      for (let i = 1; i <= 3; i++) store.storeMsg("a", null, enc(`message ${i}`.padEnd(60, ".")));
+      // The tombstone's write, its fsync, then the overwrite of 2 in place: torn.
+      disk.setFaults({ crashAfterWrites: disk.counters.writes + 2 });
+      expect(codeOf(() => store.eraseMsg(2))).toBe("ErrIO");
+      await store.close().catch(() => {});
+      const after = disk.crash({ lose: "none" });
+      const first = await open(after);
+      // 2's removal was durable: it stays removed, and nothing is lost.
+      expect(first.state()).toMatchObject({ msgs: 2, deleted: [2] });
+      expect(first.state().lost?.msgs ?? []).toStrictEqual([]);
+      first.storeMsg("b", null, enc("after"));
+      await first.close();
+      const again = await open(after);
+      try {
+        const state = again.state();
+        expect({ msgs: state.msgs, deleted: state.deleted, lost: state.lost }).toStrictEqual({
+          msgs: 3,
+          deleted: [2],
+          lost: undefined,
+        });
+      } finally {
+        await again.close();
       }
     });
   });
