@@ -139,4 +139,54 @@ export function foundCaseSuite({ describe, it, expect }: TestApi): void {
       }
     });
   });
+
+  describe("found by the at-rest model, not fixed: a torn erase of a truncate's last kept record", () => {
+    // KNOWN DEFECT, skipped: the erase of the last record a truncate kept in its holder block,
+    // torn by a power cut after its tombstone (in the new block) was durable, is not finished
+    // at open (the holder, listed in the checkpoint, is not scanned but checked at first use,
+    // vouched-blocks.ts, where torn-erase.ts is not consulted): the record is reported as
+    // 86 damaged bytes at every open. No message is lost. Remove `.skip` once fixed.
+    it.skip("an erase torn in a truncated holder block is finished at open, not reported at every open", async () => {
+      const clock = { t: 1_000_000n };
+      const disk = memoryFileSystem({ seed: 0 });
+      const open = (fs: MemoryFileSystem) =>
+        FileStore.open({ dir: DIR, fs, blockSize: 4096, syncIntervalMs: 0, now: () => clock.t });
+      const store = await open(disk);
+      const tick = () => {
+        clock.t += 1000n;
+      };
+      tick();
+      store.storeMsg("orders.east.1", null, new Uint8Array(0));
+      tick();
+      store.eraseMsg(1);
+      tick();
+      for (let i = 0; i < 4; i++) store.storeMsg("orders.west.2", null, payload(i * 37, 82 + i));
+      tick();
+      store.truncate(3);
+      tick();
+      await store.flush();
+      tick();
+      store.eraseMsg(3);
+      // The tombstone's write-out, then the overwrite of 3 in place, torn.
+      disk.setFaults({ crashAfterWrites: disk.counters.writes + 3 });
+      expect(
+        await store.sync().then(
+          () => "synced",
+          () => "failed",
+        ),
+      ).toBe("failed");
+      await store.close().catch(() => {});
+      const after = disk.crash({ lose: "none" });
+      const first = await open(after);
+      expect(first.state()).toMatchObject({ msgs: 1, deleted: [3] });
+      first.storeMsg("b", null, enc("after"));
+      await first.close();
+      const again = await open(after);
+      try {
+        expect(again.state().lost).toBeUndefined();
+      } finally {
+        await again.close();
+      }
+    });
+  });
 }
