@@ -22,8 +22,10 @@
  * (durability-ledger.ts), take the next write, and open again, with its
  * checkpoint and without it, to the same messages and state.
  *
- * `JETSTORE_MODEL_RUNS` sets the number of runs (default 200);
- * `JETSTORE_MODEL_SEED` and `JETSTORE_MODEL_PATH` replay the seed and path a failure prints.
+ * `JETSTORE_MODEL_RUNS` sets the number of runs (default 200). The seed is
+ * fixed, so CI runs the same cases every time; `JETSTORE_MODEL_SEED` sets
+ * another (`random` for a new one each run), and with `JETSTORE_MODEL_PATH`
+ * replays the seed and path a failure prints.
  */
 import fc from "fast-check";
 import { type LoseMode, type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
@@ -50,7 +52,8 @@ const KEY = Uint8Array.from({ length: 32 }, (_, i) => i * 11 + 3);
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
 const RUNS = Number(env?.JETSTORE_MODEL_RUNS ?? 200);
-const SEED = env?.JETSTORE_MODEL_SEED === undefined ? undefined : Number(env.JETSTORE_MODEL_SEED);
+const SEED_TEXT = env?.JETSTORE_MODEL_SEED ?? "20261203";
+const SEED = SEED_TEXT === "random" ? undefined : Number(SEED_TEXT);
 const PATH = env?.JETSTORE_MODEL_PATH;
 
 export const FORMATS: Format[] = [
