@@ -165,13 +165,20 @@ export function enforce(
   }
 }
 
-/** `enforce` for every subject: after an open or a change of limits. */
+/**
+ * `enforce` for every subject: after an open or a change of limits. Every
+ * subject is trimmed before the stream-wide limits: one applied between two
+ * trims would take an oldest message the later trim makes room for (what
+ * went would hang on the order of the subjects), and a store applies them in
+ * this order too, so a crash between a message and its limit removals
+ * recovers to what the store would have left.
+ */
 export function enforceAll(
   limits: ResolvedLimits,
   store: LimitedStore,
   subjects: Iterable<string>,
 ): void {
-  if (limits.maxMsgsPerSubject > 0)
-    for (const subject of [...subjects]) enforce(limits, store, subject);
+  const perSubject = limits.maxMsgsPerSubject;
+  if (perSubject > 0) for (const subject of [...subjects]) store.trimSubject(subject, perSubject);
   enforce(limits, store, null);
 }

@@ -28,6 +28,7 @@ import { decodeFields, readSubject } from "./message-reader.ts";
 import type { Recovered } from "./recovery.ts";
 import { SubjectTotals } from "./subject-totals.ts";
 import { tombstoneCount } from "./tombstone.ts";
+import { finishedErase, type TornErase, tornEraseSeq } from "./torn-erase.ts";
 import type { WriteBuffer } from "./write-buffer.ts";
 
 export class Recovery {
@@ -35,6 +36,8 @@ export class Recovery {
   readonly subjects = new SubjectTotals();
   readonly lostSeqs = new Set<number>();
   lostBytes = 0;
+  /** Damaged records that an erase was writing when a crash tore it (torn-erase.ts). */
+  private readonly tornErases: TornErase[] = [];
   /** Where the damage was, in the order found. */
   readonly damage: DamagedBytes[] = [];
   /** The latest damage, until the next verified message tells which sequences it took. */
@@ -236,7 +239,12 @@ export class Recovery {
     // A damaged record skipped by the scan costs itself only: the sequences
     // between its verified neighbours are reported lost.
     const onDamaged = (offset: number, size: number) => {
-      this.noteDamage(block.n, offset, size);
+      const stretch = this.noteDamage(block.n, offset, size);
+      const seq = tornEraseSeq(ptr + offset, size);
+      if (seq > 0) {
+        const bytes = getCore().u8.slice(ptr + offset, ptr + offset + size);
+        this.tornErases.push({ block, offset, seq, bytes, stretch });
+      }
       // Counts the checkpoint gave for this block include the damaged record.
       if (offset < replayFrom) this.rebuildSubjects = true;
     };
@@ -282,6 +290,24 @@ export class Recovery {
     const outcome = scanBlock(ptr, length, BLOCK_HEADER_SIZE, visit, onDamaged);
     this.current = null;
     return outcome.stop;
+  }
+
+  /**
+   * Finishes the erases a crash tore whose tombstones were replayed (plain
+   * files: a sealed block is rewritten whole, never in place), through
+   * `write`, and takes them out of the damage report: the message was removed.
+   */
+  finishTornErases(write: (block: Block, offset: number, bytes: Uint8Array) => boolean): void {
+    for (const t of this.tornErases) {
+      const { stretch } = t;
+      if (!this.tombstoned.has(t.seq)) continue;
+      // Damage that took other messages too is more than this record.
+      if (stretch.msgs.some((seq) => !this.tombstoned.has(seq))) continue;
+      const bytes = finishedErase(t.bytes);
+      if (bytes === null || !write(t.block, t.offset, bytes)) continue;
+      this.damage.splice(this.damage.indexOf(stretch), 1);
+      this.lostBytes -= stretch.bytes;
+    }
   }
 
   /** Records what a tombstone removes, so it is never reported lost; returns its count. */

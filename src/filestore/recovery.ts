@@ -240,9 +240,11 @@ export function recover(
       // A block of its header alone (the one the last open started) has nothing to scan.
       const stop = size === BLOCK_HEADER_SIZE ? size : r.scan(block, ptr, size, replayFrom);
       scanned.add(block);
-      // The last block with neither its header nor any record verifying was torn at its
-      // first write-out (a sealed block's first chunk holds the header): it starts over.
-      const keep = isLast && !headerIntact && stop <= BLOCK_HEADER_SIZE ? 0 : stop;
+      // A block with neither its header nor any record verifying was torn at its first
+      // write-out (a sealed block's first chunk holds the header): it holds nothing. Not
+      // only the last: one that rolled before its first fsync is torn the same way, and
+      // kept as a zeroed header it would be reported as damage at every open.
+      const keep = !headerIntact && stop <= BLOCK_HEADER_SIZE ? 0 : stop;
       if (stop < size || keep < stop) {
         // A torn or damaged tail: keep what verified, cut the rest, report it.
         // Only bytes are counted: after a power cut this is unacknowledged data, not damage.
@@ -256,6 +258,7 @@ export function recover(
       if (trusted && !headerIntact && keep >= BLOCK_HEADER_SIZE) repairHeader(files, block, ptr);
       if (cp !== undefined && !trusted) r.applyRemovals(block, ptr, stop, cp.deleted);
       if (isLast) buffer.used = keep;
+      else if (keep === 0) getCore().free(ptr);
       else cache.put(n, ptr, size, true);
       loose = null;
       if (cp !== undefined && !trusted) promised.push({ block, cp });
@@ -284,6 +287,12 @@ export function recover(
   if (r.rebuildSubjects || r.blocks.some((b) => b.damage !== null))
     r.rebuildAllSubjects(lastLeftUnread ? null : buffer);
   r.readTombstonesOfUnscanned(scanned);
+  r.finishTornErases((block, offset, bytes) => {
+    if (!files.isPlain(block)) return false;
+    files.overwrite(block, offset, bytes);
+    files.of(block).sync();
+    return true;
+  });
   const lost = r.report();
   r.tombstoned.dispose();
   const highest = Math.max(

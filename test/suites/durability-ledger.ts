@@ -61,6 +61,8 @@ export function headersFor(seq: number): Uint8Array | null {
 export class Ledger {
   /** Every message ever stored, by sequence. */
   readonly written = new Map<number, PlainMsg>();
+  /** The TTL each sequence was written with, where it was not 0 (its record is 8 bytes longer). */
+  readonly ttls = new Map<number, number>();
   /** The live messages as the test's own operations left them. */
   readonly live = new Map<number, PlainMsg>();
   lastSeq = 0;
@@ -229,7 +231,7 @@ export function expectKeepsAcknowledged(
     if (expected === undefined) problems.push(`${seq}: returned but never written`);
     else if (!samePlain(m, expected)) problems.push(`${seq}: returned bytes differ from written`);
     live.push(seq);
-    bytes += expectedSize(m.subject, m.hdr?.length ?? 0, m.msg.length);
+    bytes += expectedSize(m.subject, m.hdr?.length ?? 0, m.msg.length, ledger.ttls.get(seq) ?? 0);
     subjects.set(m.subject, (subjects.get(m.subject) ?? 0) + 1);
   }
   const lost = state.lost?.msgs ?? [];

@@ -5,6 +5,8 @@ import { aeadSuite } from "./aead.ts";
 import { atRestSuite } from "./at-rest.ts";
 import { atRestCrashSuite } from "./at-rest-crash.ts";
 import { atRestFixtureSuite } from "./at-rest-fixtures.ts";
+import { atRestModelSuite } from "./at-rest-model.ts";
+import { foundCaseSuite } from "./at-rest-model-cases.ts";
 import { atRestVerifySuite } from "./at-rest-verify.ts";
 import { blockCacheSuite } from "./block-cache.ts";
 import { bytesSuite } from "./bytes.ts";
@@ -109,6 +111,8 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   emptiedHeadBlockSuite(api);
   preallocationSuite(api, ctx);
   atRestCrashSuite(api, ctx);
+  atRestModelSuite(api);
+  foundCaseSuite(api);
   checkpointOwedSuite(api);
   diskErrorSuite(api);
   killSuite(api, ctx);

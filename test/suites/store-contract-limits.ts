@@ -172,7 +172,28 @@ export function limitTests({ describe, it, expect }: TestApi, factory: StoreFact
       });
     });
 
+    it("maxMsgsPerSubject and maxMsgs applied together trim every subject first: only what they need goes, whatever order the subjects came in", async () => {
+      await withStore(factory, undefined, (store) => {
+        // b comes first: trimming it, then the stream, then a took 1 as well as 2.
+        for (const s of ["b", "a", "a", "b", "a"]) store.storeMsg(s, null, enc(s));
+        store.updateConfig({ maxMsgs: 4, maxMsgsPerSubject: 2 });
+        expect(store.state()).toMatchObject({ msgs: 4, firstSeq: 1, deleted: [2] });
+      });
+    });
+
     if (factory.supports.persistence) {
+      it("a reopen with lower maxMsgsPerSubject and maxMsgs trims every subject first, as a store does", async () => {
+        const fixture = await factory.create();
+        try {
+          for (const s of ["b", "a", "a", "b", "a"]) fixture.store.storeMsg(s, null, enc(s));
+          const reopenWith = fixture.reopenWith as (o: object) => Promise<typeof fixture.store>;
+          const lowered = await reopenWith({ maxMsgs: 4, maxMsgsPerSubject: 2 });
+          expect(lowered.state()).toMatchObject({ msgs: 4, firstSeq: 1, deleted: [2] });
+        } finally {
+          await fixture.cleanup();
+        }
+      });
+
       it("a store reopened later is trimmed to maxAgeMs before the first read", async () => {
         const clock = testClock(1_000_000_000n);
         const fixture = await factory.create({ maxAgeMs: 1000, now: clock.now });
