@@ -18,6 +18,7 @@ import type { Block } from "./block.ts";
 import type { BlockCache, CachedBlock } from "./block-cache.ts";
 import type { BlockFiles } from "./block-file.ts";
 import { scanBlock } from "./block-scan.ts";
+import { finishTornErasesOf } from "./torn-erase.ts";
 
 /** Checks a block header in core memory; throws ErrUnsupportedFormat for a newer version. */
 export function checkBlockHeader(ptr: number, length: number, path: string): boolean {
@@ -58,6 +59,7 @@ export function loadBlock(
   const entry = cache.put(block.n, ptr, length, pass);
   if (block.offsets === null) {
     indexBlock(block, entry);
+    finishTornErasesOf(files, block, entry);
     entry.verified = true;
   } else if (pass) {
     // A scan reads every record of a block indexed before (then evicted): verified in one

@@ -29,6 +29,8 @@ import {
 import type { DamagedBytes } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
+import type { CachedBlock } from "./block-cache.ts";
+import type { BlockFiles } from "./block-file.ts";
 
 /** A damaged record whose header says an erase was writing it. */
 export interface TornErase {
@@ -81,4 +83,31 @@ export function finishedErase(bytes: Uint8Array): Uint8Array | null {
   } finally {
     core.free(ptr);
   }
+}
+
+/**
+ * The damage that indexing a block found (`block.damage`, the block in core
+ * memory at `entry`) less the erases a crash tore whose tombstones open
+ * replayed, each finished as open finishes those it scans: written again in
+ * the file, fsynced, and in memory. A block open took on the checkpoint's
+ * word (vouched-blocks.ts) is first read here, so its torn erase would
+ * otherwise be reported at every open. Plain files only, as at open.
+ */
+export function finishTornErasesOf(files: BlockFiles, block: Block, entry: CachedBlock): void {
+  if (block.damage === null || !files.isPlain(block)) return;
+  const kept: [number, number][] = [];
+  for (const [offset, size] of block.damage) {
+    const ptr = entry.ptr + offset;
+    const seq = offset + size <= entry.length ? tornEraseSeq(ptr, size) : 0;
+    const removed = seq >= block.first && seq <= block.last && block.deleted.has(seq);
+    const bytes = removed ? finishedErase(getCore().u8.slice(ptr, ptr + size)) : null;
+    if (bytes === null) {
+      kept.push([offset, size]);
+      continue;
+    }
+    files.overwrite(block, offset, bytes);
+    files.of(block).sync();
+    getCore().u8.set(bytes, ptr);
+  }
+  block.damage = kept.length > 0 ? kept : null;
 }
