@@ -293,9 +293,9 @@ export class Recovery {
   }
 
   /**
-   * Finishes the erases a crash tore whose tombstones were replayed (plain
-   * files: a sealed block is rewritten whole, never in place), through
-   * `write`, and takes them out of the damage report: the message was removed.
+   * Finishes the erases a crash tore whose tombstones were replayed, through
+   * `write` (torn-erase.ts writeFinishedErase: false when it cannot), and
+   * takes them out of the damage report: the message was removed.
    */
   finishTornErases(write: (block: Block, offset: number, bytes: Uint8Array) => boolean): void {
     for (const t of this.tornErases) {

@@ -44,6 +44,7 @@ import {
 import { allZeros } from "./preallocation.ts";
 import { Recovery } from "./recovery-state.ts";
 import type { SubjectTotals } from "./subject-totals.ts";
+import { writeFinishedErase } from "./torn-erase.ts";
 import type { WriteBuffer } from "./write-buffer.ts";
 
 export const BLOCKS_DIR = "msgs";
@@ -287,12 +288,7 @@ export function recover(
   if (r.rebuildSubjects || r.blocks.some((b) => b.damage !== null))
     r.rebuildAllSubjects(lastLeftUnread ? null : buffer);
   r.readTombstonesOfUnscanned(scanned);
-  r.finishTornErases((block, offset, bytes) => {
-    if (!files.isPlain(block)) return false;
-    files.overwrite(block, offset, bytes);
-    files.of(block).sync();
-    return true;
-  });
+  r.finishTornErases((block, offset, bytes) => writeFinishedErase(files, block, offset, bytes));
   const lost = r.report();
   r.tombstoned.dispose();
   const highest = Math.max(

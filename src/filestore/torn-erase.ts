@@ -86,27 +86,41 @@ export function finishedErase(bytes: Uint8Array): Uint8Array | null {
 }
 
 /**
+ * Writes a finished erase over the torn record, fsynced; false for a sealed
+ * file, which is rewritten whole, never in place (its damage stays reported).
+ */
+export function writeFinishedErase(
+  files: BlockFiles,
+  block: Block,
+  offset: number,
+  bytes: Uint8Array,
+): boolean {
+  if (!files.isPlain(block)) return false;
+  files.overwrite(block, offset, bytes);
+  files.of(block).sync();
+  return true;
+}
+
+/**
  * The damage that indexing a block found (`block.damage`, the block in core
  * memory at `entry`) less the erases a crash tore whose tombstones open
- * replayed, each finished as open finishes those it scans: written again in
- * the file, fsynced, and in memory. A block open took on the checkpoint's
- * word (vouched-blocks.ts) is first read here, so its torn erase would
- * otherwise be reported at every open. Plain files only, as at open.
+ * replayed, each finished as open finishes those it scans (written again,
+ * fsynced, and in memory). A block open took on the checkpoint's word
+ * (vouched-blocks.ts) is first read here, so its torn erase would otherwise
+ * be reported at every open.
  */
 export function finishTornErasesOf(files: BlockFiles, block: Block, entry: CachedBlock): void {
-  if (block.damage === null || !files.isPlain(block)) return;
+  if (block.damage === null) return;
   const kept: [number, number][] = [];
   for (const [offset, size] of block.damage) {
     const ptr = entry.ptr + offset;
     const seq = offset + size <= entry.length ? tornEraseSeq(ptr, size) : 0;
     const removed = seq >= block.first && seq <= block.last && block.deleted.has(seq);
     const bytes = removed ? finishedErase(getCore().u8.slice(ptr, ptr + size)) : null;
-    if (bytes === null) {
+    if (bytes === null || !writeFinishedErase(files, block, offset, bytes)) {
       kept.push([offset, size]);
       continue;
     }
-    files.overwrite(block, offset, bytes);
-    files.of(block).sync();
     getCore().u8.set(bytes, ptr);
   }
   block.damage = kept.length > 0 ? kept : null;
