@@ -112,9 +112,18 @@ export function createNodeFileSystem(name: string): FileSystem {
     removeAsync(path: string): Promise<void> {
       checkPath(path, "remove");
       return new Promise((resolve, reject) => {
-        fs.rm(path, { recursive: true, force: true }, (err) => {
-          if (err && errorCode(err) !== "ENOTDIR") reject(fromSystemError(err, "remove", path));
-          else resolve();
+        const settle = (err: Error | null) => {
+          const code = err === null ? "" : errorCode(err);
+          if (err === null || code === "ENOENT" || code === "ENOTDIR") resolve();
+          else reject(fromSystemError(err, "remove", path));
+        };
+        // A plain unlink is one trip to the thread pool; \`rm\` takes an lstat
+        // first, whose callback waits for the main thread (behind a
+        // checkpoint's write, at a close) before the unlink can start.
+        fs.unlink(path, (err) => {
+          const code = err === null ? "" : errorCode(err);
+          if (code === "EISDIR" || code === "EPERM") fs.rm(path, { recursive: true, force: true }, settle);
+          else settle(err);
         });
       });
     },

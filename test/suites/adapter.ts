@@ -408,6 +408,7 @@ function directoryTests({ it, expect }: TestApi, fixture: AdapterFixture): void 
       await fs.removeAsync(at("f"));
       await fs.removeAsync(at("t"));
       await fs.removeAsync(at("missing", "deeper"));
+      await fs.removeAsync(at("keep", "through-a-file"));
       expect(fs.list(dir)).toEqual(["keep"]);
       expect(contents(fs, at("keep"))).toEqual([4]);
     }));
