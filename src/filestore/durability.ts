@@ -8,12 +8,13 @@
 
 import { joinPath, replaceFile } from "../../runtimes/fs.ts";
 import { encodeSettings, writeSettings } from "../at-rest/settings.ts";
-import { sameBytes } from "../bytes.ts";
+import { equalBytes, sameBytes } from "../bytes.ts";
 import { BLOCK_HEADER_SIZE, REC_CHECKSUM_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
 import { CHECKPOINT_FILE, type CheckpointToWrite, encodeCheckpoint } from "./checkpoint.ts";
 import { Rewrites } from "./rewrites.ts";
+import type { CheckpointOnDisk } from "./store-base.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -106,12 +107,18 @@ export abstract class Durability extends Rewrites {
     // Every block the checkpoint lists must survive a power cut that keeps its rename.
     this.syncDirectoryIfNeeded();
     if (this.pendingErases.length > 0) this.eraseNow();
+    if (this.checkpointUnchanged()) {
+      this.checkpointOwed = false;
+      return;
+    }
     const plain = encodeCheckpoint(this.checkpoint());
     // Under a cipher the checkpoint holds subjects: it is sealed like the blocks.
     const sealer = this.files.sealer;
     const bytes = sealer.sealsFiles ? sealer.sealEnvelope(plain) : plain;
+    this.checkpointOnDisk = null;
     replaceFile(this.fs, joinPath(this.dir, CHECKPOINT_FILE), bytes, this.options.fileMode);
     this.dirDirty = true;
+    if (!sealer.sealsFiles) this.checkpointOnDisk = this.onDisk(plain);
     const emptied = this.pendingUnlinks;
     this.pendingUnlinks = [];
     this.unlinkEmptied(emptied);
@@ -147,8 +154,44 @@ export abstract class Durability extends Rewrites {
     }
   }
 
+  /**
+   * True when the checkpoint file already says what one written now would:
+   * nothing changed since open read it or this process wrote it (a store
+   * opened to be read closes without writing). Compared byte for byte; a
+   * block still unchecked counts with the checksum it was vouched for, as the
+   * file on disk vouches for it, so the comparison opens no block file (it
+   * takes their sizes). No new checkpoint then vouches for an unchecked file.
+   * @internal
+   */
+  protected checkpointUnchanged(): boolean {
+    const disk = this.checkpointOnDisk;
+    if (disk === null || this.checkpointOwed || this.pendingUnlinks.length > 0) return false;
+    if (this.files.sealer.sealsFiles || this.active === undefined) return false;
+    const active = this.active;
+    if (disk.lastSeq !== this.lastSeq || disk.blocks !== this.blocks.length) return false;
+    if (disk.activeN !== active.n || disk.activeWritten !== active.written) return false;
+    // A file longer than recorded holds a truncate's tail (vouched-blocks.ts), which only a
+    // checkpoint written after it cuts (lastChecksumOf): one is written then.
+    for (const b of this.blocks) {
+      const length = this.files.vouched.recordedLength(b.n);
+      if (length !== undefined && this.fs.stat(b.path)?.size !== length) return false;
+    }
+    return equalBytes(encodeCheckpoint(this.checkpoint(true)), disk.plain);
+  }
+
+  /** What `checkpointOnDisk` keeps of the plain checkpoint `plain`, written or read for the present state. @internal */
+  protected onDisk(plain: Uint8Array): CheckpointOnDisk {
+    return {
+      plain,
+      lastSeq: this.lastSeq,
+      blocks: this.blocks.length,
+      activeN: this.active.n,
+      activeWritten: this.active.written,
+    };
+  }
+
   /** @internal */
-  protected checkpoint(): CheckpointToWrite {
+  protected checkpoint(asVouched = false): CheckpointToWrite {
     return {
       lastSeq: this.lastSeq,
       lastTs: this.lastTs,
@@ -161,7 +204,7 @@ export abstract class Durability extends Rewrites {
         msgs: b.msgs,
         bytes: b.bytes,
         length: b.written,
-        lastChecksum: this.lastChecksumOf(b),
+        lastChecksum: this.lastChecksumOf(b, asVouched),
         tombstones: b.tombstones,
         lowestTombstone: b.lowestTombstone,
         deleted: b.deleted.encode(),
@@ -173,11 +216,12 @@ export abstract class Durability extends Rewrites {
   }
 
   /** @internal */
-  protected lastChecksumOf(block: Block): Uint8Array {
+  protected lastChecksumOf(block: Block, asVouched = false): Uint8Array {
     if (block.written <= BLOCK_HEADER_SIZE) return EMPTY;
     // Open took it on the last checkpoint's word (vouched-blocks.ts): checked before this one
     // vouches for it, so no checkpoint vouches for a file no open or first use looked at.
     const vouched = this.files.vouched.lastChecksum(block.n);
+    if (vouched !== null && asVouched) return vouched;
     if (vouched !== null) this.files.open(block);
     // Damage found since open (see damage.ts), or a file found shorter (vouched-blocks.ts): no
     // checksum, which vouches only for a block without records, so the next open rescans it.

@@ -62,6 +62,8 @@ export interface Recovered {
   nextBlockNumber: number;
   /** The last block was trusted whole and left unread: appends go to a new block. */
   lastLeftUnread: boolean;
+  /** The checkpoint file open read, when it was plain (unsealed) and usable. */
+  checkpointBytes: Uint8Array | null;
 }
 
 export function blockPath(dir: string, n: number): string {
@@ -70,9 +72,19 @@ export function blockPath(dir: string, n: number): string {
 
 /** The checkpoint, or null when there is none or it is damaged (then every block is rebuilt). */
 export function readCheckpoint(fs: FileSystem, dir: string, sealer: Sealer): Checkpoint | null {
+  return readCheckpointFile(fs, dir, sealer).checkpoint;
+}
+
+/** `readCheckpoint`, with the file's bytes when they are a plain (unsealed) checkpoint. */
+function readCheckpointFile(
+  fs: FileSystem,
+  dir: string,
+  sealer: Sealer,
+): { checkpoint: Checkpoint | null; plain: Uint8Array | null } {
+  const none = { checkpoint: null, plain: null };
   const path = joinPath(dir, CHECKPOINT_FILE);
   const stat = fs.stat(path);
-  if (stat === null || !stat.isFile) return null;
+  if (stat === null || !stat.isFile) return none;
   const handle = fs.open(path, "read");
   try {
     const bytes = new Uint8Array(stat.size);
@@ -83,10 +95,13 @@ export function readCheckpoint(fs: FileSystem, dir: string, sealer: Sealer): Che
       done += n;
     }
     const read = bytes.subarray(0, done);
-    return decodeCheckpoint(isEnvelope(read) ? sealer.openEnvelope(read, path) : read, path);
+    if (isEnvelope(read)) {
+      return { checkpoint: decodeCheckpoint(sealer.openEnvelope(read, path), path), plain: null };
+    }
+    return { checkpoint: decodeCheckpoint(read, path), plain: read };
   } catch (err) {
     // Sealed under a key the store no longer has (it was converted to plain): every block is scanned.
-    if (isJetStoreError(err, "ErrCorrupt") || isJetStoreError(err, "ErrBadKey")) return null;
+    if (isJetStoreError(err, "ErrCorrupt") || isJetStoreError(err, "ErrBadKey")) return none;
     throw err;
   } finally {
     handle.close();
@@ -107,7 +122,7 @@ export function recover(
   ttls: MessageTtls,
   leaveLastFrom = Number.POSITIVE_INFINITY,
 ): Recovered {
-  const checkpoint = readCheckpoint(fs, dir, files.sealer);
+  const { checkpoint, plain: checkpointBytes } = readCheckpointFile(fs, dir, files.sealer);
   const names = fs.list(joinPath(dir, BLOCKS_DIR)).filter((name) => {
     // A block rewritten beside its file (block-file.ts) when the process stopped: the block file is whole.
     if (!REWRITE_FILE.test(name)) return true;
@@ -304,6 +319,7 @@ export function recover(
     lost,
     nextBlockNumber: highest + 1,
     lastLeftUnread,
+    checkpointBytes,
   };
 }
 

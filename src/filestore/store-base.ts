@@ -129,6 +129,13 @@ export abstract class FileStoreBase extends StreamEngine {
    * @internal
    */
   protected checkpointOwed = false;
+  /**
+   * The plain checkpoint file as open read it or this process last wrote it,
+   * with what a change since would have moved, or null (sealed, none, or
+   * unusable): a checkpoint equal to it is not written again (durability.ts).
+   * @internal
+   */
+  protected checkpointOnDisk: CheckpointOnDisk | null = null;
   /** Callers awaiting a round a checkpoint follows at once (flush, close): it writes no zeros. @internal */
   protected checkpointNext = 0;
   /** A background write failed; the next durability request reports it. @internal */
@@ -272,4 +279,13 @@ export interface PendingErase {
   seq: number;
   offset: number;
   ts: bigint;
+}
+
+/** See `FileStoreBase.checkpointOnDisk`. @internal */
+export interface CheckpointOnDisk {
+  plain: Uint8Array;
+  lastSeq: number;
+  blocks: number;
+  activeN: number;
+  activeWritten: number;
 }

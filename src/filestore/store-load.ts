@@ -78,5 +78,7 @@ export abstract class StoreLoad extends Durability {
       if (b !== this.active && this.files.needsConversion(b)) this.packer.add(b);
     }
     convertConsumerFiles(this.fs, this.files.sealer, this.dir, this.options.fileMode);
+    // What open changed shows in the comparison (checkpointUnchanged), not in these figures.
+    if (r.checkpointBytes !== null) this.checkpointOnDisk = this.onDisk(r.checkpointBytes);
   }
 }

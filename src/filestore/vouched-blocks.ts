@@ -53,6 +53,11 @@ export class VouchedBlocks {
     return this.unchecked.has(n);
   }
 
+  /** The length the checkpoint gave block `n` while it is unchecked. */
+  recordedLength(n: number): number | undefined {
+    return this.unchecked.get(n)?.length;
+  }
+
   /** The last checksum the checkpoint gave block `n` while it is unchecked, else null. */
   lastChecksum(n: number): Uint8Array | null {
     return this.unchecked.get(n)?.lastChecksum ?? null;

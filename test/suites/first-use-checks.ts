@@ -91,6 +91,31 @@ export function firstUseChecksSuite({ describe, it, expect }: TestApi, ctx: Runt
           await store.close();
         }));
 
+      it("writes no checkpoint, and opens no vouched block, closing a session that changed nothing", () =>
+        inTempDir(adapter, async (dir) => {
+          const { recs } = await build(dir);
+          // The first open starts a block after the full last one: that session's close records it.
+          await (await open(dir)).close();
+          const { fs, opened } = watched(adapter.fs);
+          const checkpointWrites = () => opened.filter((p) => p.endsWith("index.ckpt.tmp")).length;
+          let store = await open(dir, fs);
+          expect(store.loadMsg(recs[0].seq).msg).toStrictEqual(payload(recs[0].seq));
+          await store.flush();
+          await store.close();
+          expect(checkpointWrites()).toBe(0);
+          expect(opened).not.toContain(blockPath(dir, 3));
+          // One message changes it: written again, every vouched block checked first.
+          store = await open(dir, fs);
+          store.storeMsg("s.new", null, enc("new"));
+          await store.close();
+          expect(checkpointWrites()).toBe(1);
+          expect(opened).toContain(blockPath(dir, 3));
+          store = await open(dir);
+          expect(store.state()).toMatchObject({ msgs: MSGS + 1, lastSeq: MSGS + 1 });
+          expect(store.loadMsg(MSGS + 1).msg).toStrictEqual(enc("new"));
+          await store.close();
+        }));
+
       it("finds a vouched block's damaged last record at its first read; the next open and verify agree", () =>
         inTempDir(adapter, async (dir) => {
           const { second, recs } = await build(dir);
