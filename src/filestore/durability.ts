@@ -161,6 +161,10 @@ export abstract class Durability extends Rewrites {
    * block still unchecked counts with the checksum it was vouched for, as the
    * file on disk vouches for it, so the comparison opens no block file (it
    * takes their sizes). No new checkpoint then vouches for an unchecked file.
+   * The file open read may be the rename of a process killed before its
+   * directory fsync: open leaves the directory to be fsynced (blockRewritten),
+   * which the round and writeCheckpointNow do before this, or a skip would
+   * leave that checkpoint undurable and a power cut bring the one before back.
    * @internal
    */
   protected checkpointUnchanged(): boolean {

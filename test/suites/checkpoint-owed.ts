@@ -87,6 +87,37 @@ export function checkpointOwedSuite({ describe, it, expect }: TestApi): void {
       }
     });
 
+    it("makes a truncate's checkpoint that open read but no one made durable durable at a close that changes nothing", async () => {
+      const fs = memoryFileSystem();
+      const open = (on = fs) =>
+        FileStore.open({ dir: "/s", fs: on, blockSize: 4096, syncIntervalMs: 0 });
+      let store = await open();
+      for (let i = 1; i <= 12; i++) store.storeMsg("old", null, enc(`old-${i}`.padEnd(200, ".")));
+      await store.close();
+      const before = fs.readFile("/s/index.ckpt")?.join();
+      // The truncate's checkpoint is renamed into place, then its directory's fsync fails
+      // (as a process killed right after the rename leaves it): the rename is not durable.
+      const renamed = (path: string) =>
+        path === "/s" && fs.readFile("/s/index.ckpt")?.join() !== before;
+      fs.setFaults({ failSync: { path: renamed } });
+      store = await open();
+      expect(codeOf(() => store.truncate(5))).toBe("ErrIO");
+      await store.close().catch(() => {});
+      fs.setFaults({ failSync: null });
+      // The next session reads that checkpoint, reads a message and changes nothing.
+      store = await open();
+      expect(store.state()).toMatchObject({ msgs: 5, lastSeq: 5 });
+      expect(dec.decode(store.loadMsg(1).msg).slice(0, 6)).toBe("old-1.");
+      await store.close();
+      // It closed cleanly: what it saw survives a power cut.
+      const reopened = await open(fs.crash({ lose: "unsynced" }));
+      try {
+        expect(reopened.state()).toMatchObject({ msgs: 5, lastSeq: 5 });
+      } finally {
+        await reopened.close();
+      }
+    });
+
     it("fsyncs blocks whose round is still in flight before a checkpoint vouches for them", async () => {
       const fs = memoryFileSystem();
       const store = await FileStore.open({ dir: "/s", fs, syncIntervalMs: 0 });
