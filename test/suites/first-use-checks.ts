@@ -154,6 +154,25 @@ export function firstUseChecksSuite({ describe, it, expect }: TestApi, ctx: Runt
           await store.close();
         }));
 
+      it("leaves the checkpoint's word after a session that changed nothing: damage done while open is found at the first read", () =>
+        inTempDir(adapter, async (dir) => {
+          const { second, recs } = await build(dir);
+          const last = recs.at(-1)!;
+          // The first open starts a block after the full last one: that session's close records it.
+          await (await open(dir)).close();
+          let store = await open(dir);
+          second[second.length - 2] ^= 0x40;
+          writeFileBytes(adapter.fs, blockPath(dir, 2), second);
+          await store.close();
+          // No checkpoint was written, so none checked the block: the one before still vouches
+          // for it, and the damage shows as damage done after that close would.
+          store = await open(dir);
+          expect(store.state().lost).toBeUndefined();
+          expect(codeOf(() => store.loadMsg(last.seq))).toBe("ErrCorrupt");
+          expect(store.state().lost?.msgs).toStrictEqual([last.seq]);
+          await store.close();
+        }));
+
       it("reads what is left of a vouched block cut short, the rest reported lost", () =>
         inTempDir(adapter, async (dir) => {
           const { second, recs } = await build(dir);
