@@ -18,6 +18,8 @@ import { CheckpointSubjects } from "./checkpoint-subjects.ts";
 export const CHECKPOINT_MAGIC = 0x4b43534a; // "JSCK"
 export const CHECKPOINT_VERSION = 2;
 export const CHECKPOINT_FILE = "index.ckpt";
+/** The xxHash64 of the body that ends every checkpoint. */
+export const CHECKPOINT_CHECKSUM_SIZE = 8;
 
 export interface BlockCheckpoint {
   n: number;
@@ -106,8 +108,8 @@ export function encodeCheckpoint(c: CheckpointToWrite): Uint8Array {
 export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   if (bytes.length < 16)
     throw corrupt(`Checkpoint ${file} is too short (${bytes.length} bytes)`, { file, offset: 0 });
-  const body = bytes.subarray(0, bytes.length - 8);
-  const stored = bytes.subarray(bytes.length - 8);
+  const body = bytes.subarray(0, bytes.length - CHECKPOINT_CHECKSUM_SIZE);
+  const stored = bytes.subarray(bytes.length - CHECKPOINT_CHECKSUM_SIZE);
   // One copy in core memory serves the checksum and the walk of the subjects.
   const core = getCore();
   const inCore = core.alloc(body.length);

@@ -8,11 +8,16 @@
 
 import { joinPath, replaceFile } from "../../runtimes/fs.ts";
 import { encodeSettings, writeSettings } from "../at-rest/settings.ts";
-import { equalBytes, sameBytes } from "../bytes.ts";
+import { sameBytes } from "../bytes.ts";
 import { BLOCK_HEADER_SIZE, REC_CHECKSUM_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
-import { CHECKPOINT_FILE, type CheckpointToWrite, encodeCheckpoint } from "./checkpoint.ts";
+import {
+  CHECKPOINT_CHECKSUM_SIZE,
+  CHECKPOINT_FILE,
+  type CheckpointToWrite,
+  encodeCheckpoint,
+} from "./checkpoint.ts";
 import { Rewrites } from "./rewrites.ts";
 import type { CheckpointOnDisk } from "./store-base.ts";
 
@@ -115,6 +120,7 @@ export abstract class Durability extends Rewrites {
     // Under a cipher the checkpoint holds subjects: it is sealed like the blocks.
     const sealer = this.files.sealer;
     const bytes = sealer.sealsFiles ? sealer.sealEnvelope(plain) : plain;
+    // Unknown until the rename is done: a write that fails midway must not let a later skip trust either file.
     this.checkpointOnDisk = null;
     replaceFile(this.fs, joinPath(this.dir, CHECKPOINT_FILE), bytes, this.options.fileMode);
     this.dirDirty = true;
@@ -156,9 +162,13 @@ export abstract class Durability extends Rewrites {
 
   /**
    * True when the checkpoint file already says what one written now would:
-   * nothing changed since open read it or this process wrote it (a store
-   * opened to be read closes without writing). Compared byte for byte; a
-   * block still unchecked counts with the checksum it was vouched for, as the
+   * nothing it records changed since open read it or this process wrote it
+   * (most sessions that only read close without writing; one whose filtered
+   * queries named subjects writes, as they reorder its subject entries).
+   * Compared by length and the checkpoint's own trailing checksum (xxHash64
+   * of its body), so no copy of a checkpoint that may take tens of MiB is
+   * kept: a false match would take two encodings of one length with the same
+   * 64-bit hash. A block still unchecked counts with the checksum it was vouched for, as the
    * file on disk vouches for it, so the comparison opens no block file (it
    * takes their sizes). No new checkpoint then vouches for an unchecked file.
    * The file open read may be the rename of a process killed before its
@@ -180,13 +190,22 @@ export abstract class Durability extends Rewrites {
       const length = this.files.vouched.recordedLength(b.n);
       if (length !== undefined && this.fs.stat(b.path)?.size !== length) return false;
     }
-    return equalBytes(encodeCheckpoint(this.checkpoint(true)), disk.plain);
+    const plain = encodeCheckpoint(this.checkpoint(true));
+    const at = plain.length - CHECKPOINT_CHECKSUM_SIZE;
+    return (
+      plain.length === disk.length &&
+      sameBytes(plain, at, disk.checksum, 0, CHECKPOINT_CHECKSUM_SIZE)
+    );
   }
 
-  /** What `checkpointOnDisk` keeps of the plain checkpoint `plain`, written or read for the present state. @internal */
+  /**
+   * What `checkpointOnDisk` keeps of the plain checkpoint `plain`, read or
+   * written, with the store's figures when it was taken. @internal
+   */
   protected onDisk(plain: Uint8Array): CheckpointOnDisk {
     return {
-      plain,
+      length: plain.length,
+      checksum: plain.slice(plain.length - CHECKPOINT_CHECKSUM_SIZE),
       lastSeq: this.lastSeq,
       blocks: this.blocks.length,
       activeN: this.active.n,

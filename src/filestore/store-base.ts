@@ -130,9 +130,10 @@ export abstract class FileStoreBase extends StreamEngine {
    */
   protected checkpointOwed = false;
   /**
-   * The plain checkpoint file as open read it or this process last wrote it,
-   * with what a change since would have moved, or null (sealed, none, or
-   * unusable): a checkpoint equal to it is not written again (durability.ts).
+   * The plain checkpoint file as open read it or this process last wrote it
+   * (its length and checksum), with what a change since would have moved, or
+   * null (sealed, none, or unusable): one equal to it is not written again
+   * (durability.ts checkpointUnchanged).
    * @internal
    */
   protected checkpointOnDisk: CheckpointOnDisk | null = null;
@@ -283,7 +284,9 @@ export interface PendingErase {
 
 /** See `FileStoreBase.checkpointOnDisk`. @internal */
 export interface CheckpointOnDisk {
-  plain: Uint8Array;
+  /** The plain checkpoint's length and its trailing checksum (a copy). */
+  length: number;
+  checksum: Uint8Array;
   lastSeq: number;
   blocks: number;
   activeN: number;

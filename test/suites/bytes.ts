@@ -2,11 +2,10 @@
  * `sameBytes` (src/bytes.ts), the byte comparison every store module shares,
  * against a reference written here from its definition over random arrays,
  * offsets and lengths, runs that are alike often, and the ranges that run
- * past either array's end; `equalBytes`, the whole-array comparison taken a
- * word at a time, over views at every alignment.
+ * past either array's end.
  */
 import fc from "fast-check";
-import { equalBytes, sameBytes } from "../../src/bytes.ts";
+import { sameBytes } from "../../src/bytes.ts";
 import type { TestApi } from "../harness.ts";
 
 /** The definition: both ranges within their arrays, byte for byte the same. */
@@ -45,29 +44,6 @@ export function bytesSuite({ describe, it, expect }: TestApi): void {
       expect(sameBytes(Uint8Array.of(1, 2), 0, a, 0, 3)).toBe(false);
       expect(sameBytes(a, 3, a, 3, 0)).toBe(true);
       expect(sameBytes(a, 4, a, 0, 0)).toBe(false);
-    });
-  });
-  describe("equalBytes", () => {
-    it("agrees with its definition over views at any alignment, differing anywhere or in length", () => {
-      fc.assert(
-        fc.property(
-          fc.uint8Array({ maxLength: 40, max: 2 }),
-          fc.nat(3),
-          fc.nat(3),
-          fc.option(fc.tuple(fc.nat(40), fc.integer({ min: 1, max: 255 }))),
-          fc.boolean(),
-          (content, aShift, bShift, change, shorter) => {
-            // The same content in two buffers, at offsets of every alignment.
-            const a = new Uint8Array(content.length + aShift).subarray(aShift);
-            const b = new Uint8Array(content.length + bShift).subarray(bShift);
-            a.set(content);
-            b.set(content);
-            if (change !== null && content.length > 0) b[change[0] % content.length] ^= change[1];
-            const other = shorter && b.length > 0 ? b.subarray(0, b.length - 1) : b;
-            expect(equalBytes(a, other)).toBe(a.join() === other.join());
-          },
-        ),
-      );
     });
   });
 }

@@ -2,7 +2,7 @@
  * Blocks taken on the checkpoint's word (src/filestore/vouched-blocks.ts): in
  * a store of plain files, open opens no file of a block the checkpoint lists
  * other than its last and the store's last; the block's first use, or else
- * the next checkpoint, checks its file. Damage done to such a block after a
+ * the next checkpoint written, checks its file. Damage done to such a block after a
  * clean close is found by its first read and reported in `lost`, the next
  * open rescans the block, and `verify` agrees; a damaged header is written
  * again; bytes past the recorded length (a truncate's tail) are cut.
