@@ -71,6 +71,12 @@ export class Block {
   tombstones = 0;
   lowestTombstone = Number.MAX_SAFE_INTEGER;
   handle: FileHandle | null = null;
+  /**
+   * Started by an open that left the last block unread (store-load.ts): its
+   * file is created by its first write-out of a record, so a session that
+   * stores nothing creates no file, and checkpoints leave it out until then.
+   */
+  fileDeferred = false;
   /** Written since the last fsync. */
   dirty = false;
   /** fsyncs in flight that started with `dirty` cleared. */

@@ -41,7 +41,8 @@ export abstract class StoreLoad extends Durability {
       b.durability.synced = b.written;
     }
     if (this.blocks.length === 0 || r.lastLeftUnread) {
-      this.startBlock();
+      // After a last block left unread, the new one's file waits for a record to hold.
+      this.startBlock(r.lastLeftUnread ? null : undefined);
     } else {
       this.active = this.blocks[this.blocks.length - 1];
       const active = this.active;

@@ -227,6 +227,13 @@ export abstract class BlockWrites extends MessageTimes {
     const from = block.written;
     const to = this.buffer.used;
     if (to <= from) return;
+    if (block.fileDeferred) {
+      // Its header alone is no reason for a file.
+      if (to <= BLOCK_HEADER_SIZE) return;
+      block.handle = this.files.create(block.path, block.n);
+      block.fileDeferred = false;
+      this.dirDirty = true;
+    }
     this.files.write(block, from, this.buffer.view(from, to));
     block.written = to;
     block.dirty = true;
@@ -278,13 +285,14 @@ export abstract class BlockWrites extends MessageTimes {
     return this.files.create(blockPath(this.dir, this.nextBlockNumber), this.nextBlockNumber);
   }
 
-  /** @internal */
-  protected startBlock(file: FileHandle = this.createBlockFile()): void {
+  /** Starts the next block in `file`, or with its file deferred (`Block.fileDeferred`) when null. @internal */
+  protected startBlock(file: FileHandle | null = this.createBlockFile()): void {
     const n = this.nextBlockNumber++;
     const last = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1] : undefined;
     const prev = last !== undefined ? last.last : this.lastSeq;
     const block = new Block(n, blockPath(this.dir, n), Math.max(prev, this.lastSeq));
     block.handle = file;
+    block.fileDeferred = file === null;
     this.buffer.reset(n);
     // Sized for the live messages of the block before (never for its skips),
     // so the columns of a stream of like messages are not grown six times per block.
@@ -302,7 +310,7 @@ export abstract class BlockWrites extends MessageTimes {
     this.blocks.push(block);
     this.active = block;
     this.files.appendingTo = n;
-    this.dirDirty = true;
+    if (file !== null) this.dirDirty = true;
   }
 
   /** fsyncs a block file, first writing again what a failed fsync may have dropped (block-sync.ts). @internal */
