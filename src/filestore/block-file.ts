@@ -106,6 +106,13 @@ export class BlockFiles {
       }
     } catch (err) {
       handle.close();
+      // A sealed header cut short (ENOSPC) would be read by the next open as a damaged block
+      // beyond the checkpoint: the write that failed was refused, so its file goes too.
+      try {
+        this.fs.remove(path);
+      } catch {
+        // Still read as damage by the next open, which a power cut here can leave as well.
+      }
       throw err;
     }
     return handle;

@@ -8,10 +8,11 @@
  * reported as success, including when the kernel drops the dirty pages it
  * could not write (fsyncgate): the store must write them again.
  */
-import type { FileSystem, OpenMode } from "../../runtimes/fs.ts";
+import { type FileSystem, joinPath, type OpenMode } from "../../runtimes/fs.ts";
 import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
 import { fromSystemError } from "../../src/errors.ts";
 import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
+import { verifyStore } from "../../src/verify.ts";
 import type { TestApi } from "../harness.ts";
 import { expectKeepsAcknowledged, Ledger } from "./durability-ledger.ts";
 import { codeOf, codeOfAsync, type TestClock, testClock } from "./store-helpers.ts";
@@ -191,6 +192,48 @@ export function diskErrorSuite(api: TestApi): void {
       await ledger.acknowledge(store.flush());
       await expectSurvivesPowerCut(disk, clock, ledger, "after block creation failed", expect);
     });
+
+    for (const where of [
+      "at a roll",
+      "at the first write after an open that left the last block unread",
+    ]) {
+      it(`leaves no damage behind when a full disk cuts a new sealed block's header short ${where}`, async () => {
+        const disk = memoryFileSystem({ seed: 5 });
+        const key = new Uint8Array(32).fill(9);
+        const options = { cipher: "chacha20-poly1305", key, syncAlways: true } as const;
+        const clock = testClock();
+        let store = await open(disk, clock, options);
+        const files = () => disk.list(joinPath(DIR, "msgs")).length;
+        // Messages of one size: a block holds `perBlock` of them, and the next one starts a block.
+        const untilRoll = () => {
+          const before = files();
+          let stored = 0;
+          while (files() === before) {
+            store.storeMsg("s", null, new Uint8Array(100));
+            stored++;
+          }
+          return stored;
+        };
+        untilRoll();
+        const perBlock = untilRoll();
+        for (let i = 1; i < perBlock; i++) store.storeMsg("s", null, new Uint8Array(100));
+        if (where !== "at a roll") {
+          await store.close();
+          store = await open(disk, clock, options);
+        }
+        const before = store.state();
+        disk.setFaults({ noSpaceAfterBytes: disk.counters.bytesWritten + 5 });
+        expect(codeOf(() => store.storeMsg("s", null, new Uint8Array(100)))).toBe("ErrNoSpace");
+        disk.setFaults({ noSpaceAfterBytes: null });
+        expect(store.state()).toStrictEqual(before);
+        await store.close();
+        store = await open(disk, clock, options);
+        expect(store.state().lost).toBeUndefined();
+        await store.close();
+        const report = verifyStore(DIR, { fs: disk, key });
+        expect({ ok: report.ok, damaged: report.damaged }).toStrictEqual({ ok: true, damaged: [] });
+      });
+    }
 
     it("keeps serving reads after a failed read and reports ErrIO for it", async () => {
       const { disk, clock, ledger, store } = await started({ cacheBytes: 0 });
