@@ -26,7 +26,7 @@ const EMPTY = new Uint8Array(0);
 export abstract class Durability extends Rewrites {
   /** @internal */
   protected hasUnsynced(): boolean {
-    if (this.buffer.used > this.active.written || this.dirDirty) return true;
+    if (this.hasPendingWrite() || this.dirDirty) return true;
     if (this.earlySyncs.size > 0 || this.earlySyncError !== null) return true;
     if (this.pendingUnlinks.length > 0 || this.headRemovedThrough > 0) return true;
     if (this.pendingErases.length > 0) return true;
@@ -42,7 +42,7 @@ export abstract class Durability extends Rewrites {
       const err = this.writeError;
       this.writeError = null;
       this.writeOut(); // retry; throws again if the cause persists
-      if (this.buffer.used > this.active.written) throw err;
+      if (this.hasPendingWrite()) throw err;
     }
     this.writeOut();
     this.preallocateActive();

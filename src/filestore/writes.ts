@@ -220,6 +220,16 @@ export abstract class BlockWrites extends MessageTimes {
     }
   }
 
+  /**
+   * True when `writeOut` has bytes to write: a deferred block's header alone
+   * is none, or an idle store that left it so would run a sync round at every tick.
+   * @internal
+   */
+  protected hasPendingWrite(): boolean {
+    const active = this.active;
+    return this.buffer.used > (active.fileDeferred ? BLOCK_HEADER_SIZE : active.written);
+  }
+
   /** Writes the buffered tail of the active block to its file. @internal */
   protected writeOut(): void {
     if (this.closed && this.active === undefined) return;

@@ -118,6 +118,30 @@ export function firstUseChecksSuite({ describe, it, expect }: TestApi, ctx: Runt
           await store.close();
         }));
 
+      it("runs no background sync round while a session that stores nothing stays open", () =>
+        inTempDir(adapter, async (dir) => {
+          await build(dir);
+          const store = await FileStore.open({
+            dir,
+            fs: adapter.fs,
+            blockSize: BLOCK_SIZE,
+            syncIntervalMs: 5,
+          });
+          // The rounds themselves: an idle one touches no file, so the filesystem cannot count them.
+          const inner = store as unknown as { syncRound(): Promise<void> };
+          const round = inner.syncRound.bind(store);
+          let rounds = 0;
+          inner.syncRound = () => {
+            rounds++;
+            return round();
+          };
+          store.loadMsg(MSGS);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          // Open's own directory fsync takes one; a block with nothing but its header pending takes none.
+          expect(rounds).toBeLessThanOrEqual(1);
+          await store.close();
+        }));
+
       it("finds a vouched block's damaged last record at its first read; the next open and verify agree", () =>
         inTempDir(adapter, async (dir) => {
           const { second, recs } = await build(dir);
