@@ -11,6 +11,7 @@ import type { Consumer, ConsumerMsg } from "../../src/consumers/consumer.ts";
 import type { StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
 import { advance, msClock, put } from "./consumer-helpers.ts";
+import { modelRuns } from "./model-env.ts";
 import type { StoreFactory } from "./store-factories.ts";
 
 interface Entry {
@@ -288,8 +289,8 @@ export function consumerModelTests({ describe, it, expect }: TestApi, factory: S
             }
           },
         ),
-        { numRuns: persistence ? 40 : 100 },
+        modelRuns(persistence ? 40 : 100),
       );
-    }, 120_000);
+    }, 600_000);
   });
 }

@@ -23,6 +23,7 @@ import fc from "fast-check";
 import { MemStore } from "../../src/memstore.ts";
 import type { StoreOptions, StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
+import { modelRuns } from "./model-env.ts";
 import type { StoreFactory } from "./store-factories.ts";
 import { codeOf, plain, snapshot, testClock } from "./store-helpers.ts";
 import {
@@ -409,8 +410,8 @@ export function modelTests({ describe, it, expect }: TestApi, factory: StoreFact
             }
           },
         ),
-        { numRuns: 100 },
+        modelRuns(100),
       );
-    }, 120_000);
+    }, 600_000);
   });
 }
