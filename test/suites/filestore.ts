@@ -1423,6 +1423,45 @@ function syncTests({ it, expect }: TestApi): void {
     await reopened.close();
   });
 
+  for (const racer of ["flush", "close"] as const) {
+    it(`lets no checkpoint of a ${racer} in flight outlive delete(): a new store in the same place keeps its blocks`, async () => {
+      const disk = diskWithDir();
+      const clock = testClock();
+      const store = await openStore(disk, "/s", clock);
+      const fill = (s: FileStore, subject: string) => {
+        for (let i = 0; i < 100; i++) s.storeMsg(subject, null, new Uint8Array(200));
+      };
+      fill(store, "a");
+      await store.flush();
+      // Head blocks emptied: their unlinks wait for the next round or checkpoint.
+      store.updateConfig({ maxMsgs: 5 });
+      const racing = (racer === "flush" ? store.flush() : store.close()).then(
+        () => "done",
+        (err: unknown) => (err as { code?: string }).code,
+      );
+      await store.delete();
+      // The lock is free: a new store takes the place, with block files of the same names.
+      const fresh = await openStore(disk, "/s", clock);
+      fill(fresh, "b");
+      await fresh.flush();
+      const raced = await racing;
+      await fresh.close();
+      const reopened = await openStore(disk, "/s", clock);
+      try {
+        const state = reopened.state();
+        expect({ msgs: state.msgs, lost: state.lost }).toStrictEqual({
+          msgs: 100,
+          lost: undefined,
+        });
+        expect(reopened.loadMsg(1).subject).toBe("b");
+      } finally {
+        await reopened.close();
+      }
+      // The flush was cut short by delete; the close's store was closed by it.
+      expect(raced).toBe(racer === "flush" ? "ErrStoreClosed" : "done");
+    });
+  }
+
   it("brings back TTLs written after the checkpoint from the records after a power cut", async () => {
     const disk = diskWithDir();
     const clock = testClock(10_000_000_000n);
