@@ -122,7 +122,8 @@ export function createNodeFileSystem(name: string): FileSystem {
         // checkpoint's write, at a close) before the unlink can start.
         fs.unlink(path, (err) => {
           const code = err === null ? "" : errorCode(err);
-          if (code === "EISDIR" || code === "EPERM") fs.rm(path, { recursive: true, force: true }, settle);
+          if (code === "EISDIR" || code === "EPERM")
+            fs.rm(path, { recursive: true, force: true }, settle);
           else settle(err);
         });
       });
