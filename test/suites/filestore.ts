@@ -1462,6 +1462,25 @@ function syncTests({ it, expect }: TestApi): void {
     });
   }
 
+  it("lets a flush that the close running meanwhile overtook write no checkpoint over the close's", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const store = await openStore(disk, "/s", clock);
+    for (let i = 0; i < 100; i++) store.storeMsg("a", null, new Uint8Array(100));
+    const closing = store.close();
+    // The close's round is under way: the flush waits for the next, which comes after the close.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const flushed = await store.flush().then(
+      () => "done",
+      (err: unknown) => (err as { code?: string }).code,
+    );
+    await closing;
+    // Its checkpoint, written after the close released the store, listed no blocks.
+    const checkpoint = decodeCheckpoint(disk.readFile("/s/index.ckpt") as Uint8Array, "index.ckpt");
+    expect(checkpoint.blocks.map((b) => b.msgs)).toStrictEqual([29, 29, 29, 13]);
+    expect(flushed).toBe("ErrStoreClosed");
+  });
+
   it("brings back TTLs written after the checkpoint from the records after a power cut", async () => {
     const disk = diskWithDir();
     const clock = testClock(10_000_000_000n);
