@@ -117,7 +117,7 @@ export function atRestModelSuite({ describe, it, expect }: TestApi): void {
           fc.constantFrom(...FORMATS),
           fc.constantFrom(false, false, true),
           limitsArb,
-          fc.array(opArb, { minLength: 1, maxLength: 50 }),
+          fc.array(opArb, { minLength: 1, maxLength: 50, size: "max" }),
           cutArb,
           (format, syncAlways, limits, ops, cut) =>
             runModel(expect, { format, syncAlways, limits, ops, cut }),

@@ -687,7 +687,7 @@ function modelTest(it: TestApi["it"], expect: TestApi["expect"], factory: Consum
       fc.asyncProperty(
         fc.constantFrom<AckPolicy>("explicit", "all", "none"),
         fc.constantFrom(-1, 0, 2, 3),
-        fc.array(opArb, { minLength: 1, maxLength: 60 }),
+        fc.array(opArb, { minLength: 1, maxLength: 60, size: "max" }),
         async (policy, maxDeliver, ops) => {
           let now = T0;
           const fixture = await factory.create(

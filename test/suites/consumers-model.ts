@@ -210,7 +210,7 @@ export function consumerModelTests({ describe, it, expect }: TestApi, factory: S
             maxDeliver: fc.constantFrom(-1, 2, 3),
             maxAckPending: fc.constantFrom(-1, 2),
           }),
-          fc.array(opArb(persistence), { minLength: 1, maxLength: 50 }),
+          fc.array(opArb(persistence), { minLength: 1, maxLength: 50, size: "max" }),
           async (config, ops) => {
             const clock = msClock();
             const fixture = await factory.create({ now: clock.now });

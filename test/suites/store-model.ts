@@ -396,7 +396,7 @@ export function modelTests({ describe, it, expect }: TestApi, factory: StoreFact
     it("returns what MemStore returns and ends in the same state", async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.array(opArb, { minLength: 1, maxLength: 60 }),
+          fc.array(opArb, { minLength: 1, maxLength: 60, size: "max" }),
           limitsArb,
           async (ops, runLimits) => {
             const clock = testClock(1_000_000n);
