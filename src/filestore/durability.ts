@@ -58,6 +58,9 @@ export abstract class Durability extends Rewrites {
         ...early,
         ...dirty.map((b) => this.syncInFlight(b)),
       ]);
+      // Deleted meanwhile (delete does not wait for a round): its files went with it, and
+      // its directory, gone or another store's by now, is no longer this store's to sync.
+      if (this.closed) return;
       const failure = outcomes.find((o) => o.status === "rejected");
       if (failure !== undefined) {
         for (const b of dirty) b.dirty = true;

@@ -1462,6 +1462,24 @@ function syncTests({ it, expect }: TestApi): void {
     });
   }
 
+  it("settles a close or sync in flight when delete() runs as on a closed store, not with the removed directory's ErrNotFound", async () => {
+    const outcomes: Record<string, string> = {};
+    for (const racer of ["close", "sync", "flush"] as const) {
+      const disk = diskWithDir();
+      const store = await openStore(disk, "/s", testClock());
+      for (let i = 0; i < 100; i++) store.storeMsg("a", null, new Uint8Array(100));
+      const racing = store[racer]().then(
+        () => "done",
+        (err: unknown) => (err as { code?: string }).code ?? String(err),
+      );
+      await store.delete();
+      outcomes[racer] = await racing;
+      expect(disk.stat("/s")).toBeNull();
+    }
+    // The flush's checkpoint was not written: the store was closed under it.
+    expect(outcomes).toStrictEqual({ close: "done", sync: "done", flush: "ErrStoreClosed" });
+  });
+
   it("lets a flush that the close running meanwhile overtook write no checkpoint over the close's", async () => {
     const disk = diskWithDir();
     const clock = testClock();
