@@ -64,6 +64,9 @@ export abstract class Durability extends Rewrites {
         ...early,
         ...dirty.map((b) => this.syncInFlight(b)),
       ]);
+      // Deleted meanwhile (delete does not wait for a round): its files went with it, and
+      // its directory, gone or another store's by now, is no longer this store's to sync.
+      if (this.closed) return;
       const failure = outcomes.find((o) => o.status === "rejected");
       if (failure !== undefined) {
         for (const b of dirty) b.dirty = true;
@@ -86,15 +89,24 @@ export abstract class Durability extends Rewrites {
     if (erases.length > 0) await this.eraseDurably(erases);
   }
 
-  /** A group-commit round, then the checkpoint (flush, close). @internal */
-  protected async syncAndCheckpoint(): Promise<void> {
+  /**
+   * A group-commit round, then the checkpoint (flush, close); false when the
+   * store was closed meanwhile, and no checkpoint written.
+   * @internal
+   */
+  protected async syncAndCheckpoint(): Promise<boolean> {
     this.checkpointNext++;
     try {
       await this.commit.request();
     } finally {
       this.checkpointNext--;
     }
+    // By delete (which does not wait for a round in flight) or another close: its
+    // memory is released, and a deleted store's directory may be a new store's by
+    // now, whose files of the same names this checkpoint's unlinks would take.
+    if (this.closed) return false;
     this.writeCheckpointNow();
+    return true;
   }
 
   /** Writes the checkpoint atomically: temp file, fsync, rename, directory fsync. @internal */

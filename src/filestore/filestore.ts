@@ -480,7 +480,8 @@ export class FileStore extends StoreLoad implements StreamStore {
       return Promise.reject(
         new JetStoreError("ErrStoreClosed", "Cannot flush: the store is closed"),
       );
-    await this.syncAndCheckpoint();
+    if (!(await this.syncAndCheckpoint()))
+      throw new JetStoreError("ErrStoreClosed", "Cannot flush: the store was closed meanwhile");
   }
 
   /** Flushes, writes the checkpoint and releases the store. Later calls fail with ErrStoreClosed. */

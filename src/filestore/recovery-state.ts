@@ -408,6 +408,9 @@ export class Recovery {
       }
       if (unverified.length > 0 || block.damage !== null)
         this.dropDamaged(block, unverified, liveBytes);
+      // A tombstone replayed for a counted record that failed verification (a torn
+      // erase) took the message off without its bytes, which only this read knows.
+      else block.bytes = liveBytes;
     }
   }
 

@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import type { FileStore } from "../../src/filestore/filestore.ts";
 import type { MemStore } from "../../src/memstore.ts";
-import type { StreamStore } from "../../src/types.ts";
+import type { StoreOptions, StreamStore } from "../../src/types.ts";
 import type { Ledger } from "./durability-ledger.ts";
 import { codeOf, plain, type TestClock } from "./store-helpers.ts";
 
@@ -33,7 +33,25 @@ export type Op =
   | { kind: "flush" }
   | { kind: "reopen"; checkpoint: "keep" | "delete" }
   | { kind: "restore" }
-  | { kind: "convert"; to: number };
+  | { kind: "convert"; to: number }
+  | { kind: "syncLater" }
+  | { kind: "settle"; turns: number }
+  | { kind: "limits"; limits: StoreOptions };
+
+/**
+ * New limits for updateConfig: often tighter than the run's, so that they
+ * remove at once (head removals, emptied head blocks); allowMsgTtl stays the
+ * run's (at-rest-model.ts), as a stream cannot turn it off.
+ */
+const newLimits: fc.Arbitrary<StoreOptions> = fc.record(
+  {
+    maxMsgs: fc.integer({ min: 1, max: 60 }),
+    maxBytes: fc.integer({ min: 3_000, max: 60_000 }),
+    maxMsgsPerSubject: fc.integer({ min: 1, max: 12 }),
+    maxAgeMs: fc.integer({ min: 1_000, max: 8_000 }),
+  },
+  { requiredKeys: [] },
+);
 
 /** Where an operation aims, in thousandths of [0, last + 2]. */
 const at = fc.integer({ min: 0, max: 1000 });
@@ -88,6 +106,17 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant("convert" as const), to: fc.nat(FORMAT_COUNT - 1) }),
   },
+  // A sync left running while the next operations write, remove, truncate or close.
+  { weight: 3, arbitrary: fc.constant({ kind: "syncLater" as const }) },
+  // Turns of the event loop: what is running (fsyncs, a round's erases) goes on meanwhile.
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("settle" as const),
+      turns: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("limits" as const), limits: newLimits }) },
 );
 
 export function payload(size: number, salt: number): Uint8Array {
@@ -117,6 +146,7 @@ export async function applyStore(
   clock: TestClock,
   ledger: Ledger,
   reopen: () => Promise<FileStore>,
+  later: (request: Promise<void>) => void,
 ): Promise<unknown> {
   switch (op.kind) {
     case "store":
@@ -145,6 +175,12 @@ export async function applyStore(
       return { ok: undefined };
     case "restore":
       return { ok: undefined };
+    case "syncLater":
+      later(ledger.acknowledge(store.sync()));
+      return { ok: undefined };
+    case "settle":
+      for (let i = 0; i < op.turns; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+      return { ok: undefined };
     default:
       return applyCommon(store, op, step, clock, true);
   }
@@ -167,6 +203,8 @@ export function applyModel(model: MemStore, op: Op, step: number, clock: TestClo
     case "reopen":
     case "convert":
     case "restore":
+    case "syncLater":
+    case "settle":
       return { ok: undefined };
     default:
       return applyCommon(model, op, step, clock, false);
@@ -203,7 +241,10 @@ function result(fn: () => unknown, rethrow: boolean): unknown {
 
 function applyCommon(
   store: StreamStore,
-  op: Exclude<Op, { kind: "store" | "sync" | "flush" | "reopen" | "convert" | "restore" }>,
+  op: Exclude<
+    Op,
+    { kind: "store" | "sync" | "flush" | "reopen" | "convert" | "restore" | "syncLater" | "settle" }
+  >,
   _step: number,
   _clock: TestClock,
   rethrow: boolean,
@@ -231,5 +272,7 @@ function applyCommon(
       return result(() => store.skipMsgs(store.fastState().lastSeq + 1, op.num), rethrow);
     case "jump":
       return { ok: undefined };
+    case "limits":
+      return result(() => store.updateConfig(op.limits), rethrow);
   }
 }

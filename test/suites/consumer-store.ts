@@ -18,6 +18,7 @@ import {
   type ConsumerStoreFixture,
   consumerStoreFactories,
 } from "./consumer-store-factories.ts";
+import { modelRuns } from "./model-env.ts";
 import { codeOf, codeOfAsync } from "./store-helpers.ts";
 
 const S = 1_000_000_000n;
@@ -686,7 +687,7 @@ function modelTest(it: TestApi["it"], expect: TestApi["expect"], factory: Consum
       fc.asyncProperty(
         fc.constantFrom<AckPolicy>("explicit", "all", "none"),
         fc.constantFrom(-1, 0, 2, 3),
-        fc.array(opArb, { minLength: 1, maxLength: 60 }),
+        fc.array(opArb, { minLength: 1, maxLength: 60, size: "max" }),
         async (policy, maxDeliver, ops) => {
           let now = T0;
           const fixture = await factory.create(
@@ -717,7 +718,7 @@ function modelTest(it: TestApi["it"], expect: TestApi["expect"], factory: Consum
           }
         },
       ),
-      { numRuns: 300 },
+      modelRuns(300),
     );
-  }, 60_000);
+  }, 600_000);
 }

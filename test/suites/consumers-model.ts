@@ -11,6 +11,7 @@ import type { Consumer, ConsumerMsg } from "../../src/consumers/consumer.ts";
 import type { StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
 import { advance, msClock, put } from "./consumer-helpers.ts";
+import { modelRuns } from "./model-env.ts";
 import type { StoreFactory } from "./store-factories.ts";
 
 interface Entry {
@@ -209,7 +210,7 @@ export function consumerModelTests({ describe, it, expect }: TestApi, factory: S
             maxDeliver: fc.constantFrom(-1, 2, 3),
             maxAckPending: fc.constantFrom(-1, 2),
           }),
-          fc.array(opArb(persistence), { minLength: 1, maxLength: 50 }),
+          fc.array(opArb(persistence), { minLength: 1, maxLength: 50, size: "max" }),
           async (config, ops) => {
             const clock = msClock();
             const fixture = await factory.create({ now: clock.now });
@@ -288,8 +289,8 @@ export function consumerModelTests({ describe, it, expect }: TestApi, factory: S
             }
           },
         ),
-        { numRuns: persistence ? 40 : 100 },
+        modelRuns(persistence ? 40 : 100),
       );
-    }, 120_000);
+    }, 600_000);
   });
 }

@@ -1423,6 +1423,82 @@ function syncTests({ it, expect }: TestApi): void {
     await reopened.close();
   });
 
+  for (const racer of ["flush", "close"] as const) {
+    it(`lets no checkpoint of a ${racer} in flight outlive delete(): a new store in the same place keeps its blocks`, async () => {
+      const disk = diskWithDir();
+      const clock = testClock();
+      const store = await openStore(disk, "/s", clock);
+      const fill = (s: FileStore, subject: string) => {
+        for (let i = 0; i < 100; i++) s.storeMsg(subject, null, new Uint8Array(200));
+      };
+      fill(store, "a");
+      await store.flush();
+      // Head blocks emptied: their unlinks wait for the next round or checkpoint.
+      store.updateConfig({ maxMsgs: 5 });
+      const racing = (racer === "flush" ? store.flush() : store.close()).then(
+        () => "done",
+        (err: unknown) => (err as { code?: string }).code,
+      );
+      await store.delete();
+      // The lock is free: a new store takes the place, with block files of the same names.
+      const fresh = await openStore(disk, "/s", clock);
+      fill(fresh, "b");
+      await fresh.flush();
+      const raced = await racing;
+      await fresh.close();
+      const reopened = await openStore(disk, "/s", clock);
+      try {
+        const state = reopened.state();
+        expect({ msgs: state.msgs, lost: state.lost }).toStrictEqual({
+          msgs: 100,
+          lost: undefined,
+        });
+        expect(reopened.loadMsg(1).subject).toBe("b");
+      } finally {
+        await reopened.close();
+      }
+      // The flush was cut short by delete; the close's store was closed by it.
+      expect(raced).toBe(racer === "flush" ? "ErrStoreClosed" : "done");
+    });
+  }
+
+  it("settles a close or sync in flight when delete() runs as on a closed store, not with the removed directory's ErrNotFound", async () => {
+    const outcomes: Record<string, string> = {};
+    for (const racer of ["close", "sync", "flush"] as const) {
+      const disk = diskWithDir();
+      const store = await openStore(disk, "/s", testClock());
+      for (let i = 0; i < 100; i++) store.storeMsg("a", null, new Uint8Array(100));
+      const racing = store[racer]().then(
+        () => "done",
+        (err: unknown) => (err as { code?: string }).code ?? String(err),
+      );
+      await store.delete();
+      outcomes[racer] = await racing;
+      expect(disk.stat("/s")).toBeNull();
+    }
+    // The flush's checkpoint was not written: the store was closed under it.
+    expect(outcomes).toStrictEqual({ close: "done", sync: "done", flush: "ErrStoreClosed" });
+  });
+
+  it("lets a flush that the close running meanwhile overtook write no checkpoint over the close's", async () => {
+    const disk = diskWithDir();
+    const clock = testClock();
+    const store = await openStore(disk, "/s", clock);
+    for (let i = 0; i < 100; i++) store.storeMsg("a", null, new Uint8Array(100));
+    const closing = store.close();
+    // The close's round is under way: the flush waits for the next, which comes after the close.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const flushed = await store.flush().then(
+      () => "done",
+      (err: unknown) => (err as { code?: string }).code,
+    );
+    await closing;
+    // Its checkpoint, written after the close released the store, listed no blocks.
+    const checkpoint = decodeCheckpoint(disk.readFile("/s/index.ckpt") as Uint8Array, "index.ckpt");
+    expect(checkpoint.blocks.map((b) => b.msgs)).toStrictEqual([29, 29, 29, 13]);
+    expect(flushed).toBe("ErrStoreClosed");
+  });
+
   it("brings back TTLs written after the checkpoint from the records after a power cut", async () => {
     const disk = diskWithDir();
     const clock = testClock(10_000_000_000n);

@@ -23,6 +23,7 @@ import fc from "fast-check";
 import { MemStore } from "../../src/memstore.ts";
 import type { StoreOptions, StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
+import { modelRuns } from "./model-env.ts";
 import type { StoreFactory } from "./store-factories.ts";
 import { codeOf, plain, snapshot, testClock } from "./store-helpers.ts";
 import {
@@ -49,6 +50,9 @@ type Op =
   | { kind: "loadPrev"; at: number }
   | { kind: "flush" }
   | { kind: "reopen" }
+  | { kind: "syncLater" }
+  | { kind: "settle"; turns: number }
+  | { kind: "limits"; limits: StoreOptions }
   | { kind: "filteredState"; at: number; filter: number }
   | { kind: "subjectsState"; filter: number }
   | { kind: "subjectsTotals"; filter: number }
@@ -131,6 +135,32 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("loadPrev" as const), at }) },
   { weight: 1, arbitrary: fc.constant({ kind: "flush" as const }) },
   { weight: 3, arbitrary: fc.constant({ kind: "reopen" as const }) },
+  // A sync left running while later operations write, remove, truncate or reopen.
+  { weight: 2, arbitrary: fc.constant({ kind: "syncLater" as const }) },
+  // Turns of the event loop: fsyncs, write-outs and removals running meanwhile go on.
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("settle" as const),
+      turns: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+  // New numeric limits (0 lifts one), merged over the run's: the other options stay.
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("limits" as const),
+      limits: fc.record(
+        {
+          maxMsgs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })),
+          maxBytes: fc.oneof(fc.constant(0), fc.integer({ min: 2_000, max: 40_000 })),
+          maxMsgsPerSubject: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 10 })),
+          maxAgeMs: fc.oneof(fc.constant(0), fc.integer({ min: 1_000, max: 8_000 })),
+        },
+        { requiredKeys: [] },
+      ),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant("filteredState" as const), at, filter: filterIndex }),
@@ -258,9 +288,13 @@ function apply(store: StreamStore, op: Op, step: number, rawTs: bigint): unknown
       return run(() => plain(store.loadNextMsg("", false, target(op.at))));
     case "loadPrev":
       return run(() => plain(store.loadPrevMsg(target(op.at))));
+    case "limits":
+      return run(() => store.updateConfig(op.limits));
     case "flush":
     case "reopen":
     case "jump":
+    case "syncLater":
+    case "settle":
       return { ok: undefined };
     default:
       if (isMulti(op)) return applyMulti(store, op, MODEL_FILTERS);
@@ -362,32 +396,65 @@ export function modelTests({ describe, it, expect }: TestApi, factory: StoreFact
     it("returns what MemStore returns and ends in the same state", async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.array(opArb, { minLength: 1, maxLength: 60 }),
+          fc.array(opArb, { minLength: 1, maxLength: 60, size: "max" }),
           limitsArb,
-          async (ops, limits) => {
+          async (ops, runLimits) => {
             const clock = testClock(1_000_000n);
-            const model = MemStore.create({ now: clock.now, ...limits });
-            const fixture = await factory.create({ now: clock.now, ...limits });
+            const model = MemStore.create({ now: clock.now, ...runLimits });
+            const fixture = await factory.create({ now: clock.now, ...runLimits });
             let store = fixture.store;
             const trail: string[] = [];
+            // The limits now: updateConfig replaces them, and a reopen opens with them.
+            let limits = runLimits;
+            const reopen = () =>
+              fixture.reopenWith === undefined ? fixture.reopen() : fixture.reopenWith(limits);
+            // Syncs left running: each settles to null or its error, and must not fail.
+            const running: Promise<unknown>[] = [];
+            const settleRunning = async () => {
+              const errors = await Promise.all(running.splice(0));
+              expect({ trail, errors: errors.filter((e) => e !== null) }).toEqual({
+                trail,
+                errors: [],
+              });
+            };
             try {
               for (let step = 0; step < ops.length; step++) {
-                const op = ops[step];
+                const drawn = ops[step];
+                // New limits go over the ones in force: updateConfig replaces them all.
+                const op =
+                  drawn.kind === "limits"
+                    ? { ...drawn, limits: { ...limits, ...drawn.limits } }
+                    : drawn;
                 trail.push(JSON.stringify(op));
                 clock.t += 1_000n;
                 if (op.kind === "jump") {
                   const next = clock.t + BigInt(op.ms) * 1_000_000n;
                   clock.t = next < 1_000_000n ? 1_000_000n : next;
                 }
-                if (op.kind === "reopen") store = await fixture.reopen();
+                if (op.kind === "reopen") {
+                  store = await reopen();
+                  await settleRunning();
+                }
                 if (op.kind === "flush") await store.flush();
-                if (op.kind === "reopen" || op.kind === "flush") {
+                if (op.kind === "syncLater")
+                  running.push(
+                    store.sync().then(
+                      () => null,
+                      (err: unknown) => err,
+                    ),
+                  );
+                if (op.kind === "settle") {
+                  for (let i = 0; i < op.turns; i++)
+                    await new Promise((resolve) => setTimeout(resolve, 0));
+                }
+                if (op.kind === "reopen" || op.kind === "flush" || op.kind === "settle") {
                   model.updateConfig(limits);
                   store.updateConfig(limits);
                 }
                 const expected = apply(model, op, step, clock.t);
                 const actual = apply(store, op, step, clock.t);
                 expect({ trail, result: actual }).toEqual({ trail, result: expected });
+                if (op.kind === "limits" && "ok" in (actual as object)) limits = op.limits;
                 if (isMulti(op)) {
                   // Both engines share the multi-filter code: check it against other queries.
                   const oracle = expectedMulti(model, op, MODEL_FILTERS);
@@ -398,8 +465,9 @@ export function modelTests({ describe, it, expect }: TestApi, factory: StoreFact
                   state: model.fastState(),
                 });
               }
+              await settleRunning();
               expect(snapshot(store)).toEqual(snapshot(model));
-              store = await fixture.reopen();
+              store = await reopen();
               model.updateConfig(limits);
               store.updateConfig(limits);
               expect(snapshot(store)).toEqual(snapshot(model));
@@ -409,8 +477,8 @@ export function modelTests({ describe, it, expect }: TestApi, factory: StoreFact
             }
           },
         ),
-        { numRuns: 100 },
+        modelRuns(100),
       );
-    }, 120_000);
+    }, 600_000);
   });
 }
