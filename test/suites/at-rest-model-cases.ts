@@ -26,6 +26,27 @@ import { codeOf, enc } from "./store-helpers.ts";
 
 const DIR = "/s";
 
+/**
+ * Cuts the power inside the third write from now, which `store`'s next sync
+ * makes (the callers say what the first two are), closes the store, and
+ * returns the disk as the cut left it, nothing lost.
+ */
+async function tearThirdWrite(
+  disk: MemoryFileSystem,
+  store: FileStore,
+  expect: TestApi["expect"],
+): Promise<MemoryFileSystem> {
+  disk.setFaults({ crashAfterWrites: disk.counters.writes + 3 });
+  expect(
+    await store.sync().then(
+      () => "synced",
+      () => "failed",
+    ),
+  ).toBe("failed");
+  await store.close().catch(() => {});
+  return disk.crash({ lose: "none" });
+}
+
 export function foundCaseSuite({ describe, it, expect }: TestApi): void {
   describe("found by the at-rest model: a sealed block torn at its first write-out (memory adapter)", () => {
     it("a sealed block that rolled before its first fsync, its first chunk torn, holds nothing after open: no zeroed header reported as damage at every open", async () => {
@@ -160,15 +181,7 @@ export function foundCaseSuite({ describe, it, expect }: TestApi): void {
       store.eraseMsg(2);
       model.removeMsg(2);
       // The tombstone's write-out, the preallocated zeros, then the overwrite of 2 in place: torn.
-      disk.setFaults({ crashAfterWrites: disk.counters.writes + 3 });
-      expect(
-        await store.sync().then(
-          () => "synced",
-          () => "failed",
-        ),
-      ).toBe("failed");
-      await store.close().catch(() => {});
-      const after = disk.crash({ lose: "none" });
+      const after = await tearThirdWrite(disk, store, expect);
       const { msgs, bytes, deleted } = model.state();
       for (let round = 1; round <= 2; round++) {
         const reopened = await open(after);
@@ -216,15 +229,7 @@ export function foundCaseSuite({ describe, it, expect }: TestApi): void {
       tick();
       store.eraseMsg(3);
       // The tombstone's write-out, then the overwrite of 3 in place, torn.
-      disk.setFaults({ crashAfterWrites: disk.counters.writes + 3 });
-      expect(
-        await store.sync().then(
-          () => "synced",
-          () => "failed",
-        ),
-      ).toBe("failed");
-      await store.close().catch(() => {});
-      const after = disk.crash({ lose: "none" });
+      const after = await tearThirdWrite(disk, store, expect);
       const first = await open(after);
       expect(first.state()).toMatchObject({ msgs: 1, deleted: [3] });
       first.storeMsg("b", null, enc("after"));
