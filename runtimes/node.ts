@@ -117,7 +117,7 @@ export function createNodeFileSystem(name: string): FileSystem {
           if (err === null || code === "ENOENT" || code === "ENOTDIR") resolve();
           else reject(fromSystemError(err, "remove", path));
         };
-        // A plain unlink is one trip to the thread pool; \`rm\` takes an lstat
+        // A plain unlink is one trip to the thread pool; `rm` takes an lstat
         // first, whose callback waits for the main thread (behind a
         // checkpoint's write, at a close) before the unlink can start.
         fs.unlink(path, (err) => {

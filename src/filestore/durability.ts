@@ -180,9 +180,10 @@ export abstract class Durability extends Rewrites {
    * Compared by length and the checkpoint's own trailing checksum (xxHash64
    * of its body), so no copy of a checkpoint that may take tens of MiB is
    * kept: a false match would take two encodings of one length with the same
-   * 64-bit hash. A block still unchecked counts with the checksum it was vouched for, as the
-   * file on disk vouches for it, so the comparison opens no block file (it
-   * takes their sizes). No new checkpoint then vouches for an unchecked file.
+   * 64-bit hash. A block still unchecked counts with the checksum it was
+   * vouched for, as the file on disk vouches for it, so the comparison opens
+   * no block file (it takes their sizes). No new checkpoint then vouches for
+   * an unchecked file.
    * The file open read may be the rename of a process killed before its
    * directory fsync: open leaves the directory to be fsynced (blockRewritten),
    * which the round and writeCheckpointNow do before this, or a skip would
