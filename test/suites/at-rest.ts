@@ -1059,7 +1059,7 @@ function nonceTests({ describe, it, expect }: TestApi): void {
             await withSealLog(log, async () => {
               await fc.assert(
                 fc.asyncProperty(
-                  fc.array(ops, { minLength: 5, maxLength: 30 }),
+                  fc.array(ops, { minLength: 5, maxLength: 30, size: "max" }),
                   fc.boolean(),
                   async (ops, snappy) => {
                     log.clear();

@@ -61,7 +61,7 @@ export function msgTtlSuite({ describe, it, expect }: TestApi): void {
 
     it("hands out exactly the due live sequences, as a Map model does", () => {
       fc.assert(
-        fc.property(fc.array(opArb, { maxLength: 200 }), (ops) => {
+        fc.property(fc.array(opArb, { maxLength: 200, size: "max" }), (ops) => {
           const ttls = new MessageTtls();
           const model = new Map<number, number>();
           let now = 5_000_000_000_000n;

@@ -229,79 +229,81 @@ export function scanRunSuite({ describe, it, expect }: TestApi, ctx: RuntimeCont
         `a scan resumed after removals, erasures, reads elsewhere, compaction, truncation and appends reads what MemStore reads (${adapter.name})`,
         () =>
           fc.assert(
-            fc.asyncProperty(fc.array(scanOpArb, { minLength: 20, maxLength: 160 }), (ops) =>
-              inTempDir(adapter, async (dir) => {
-                // Blocks of ~25 records, so a scan crosses many and a read elsewhere lands in another.
-                const open = () => FileStore.open({ dir, fs: adapter.fs, blockSize: 4096 });
-                let store = await open();
-                const model = MemStore.create();
-                const both = (fn: (s: FileStore | MemStore) => unknown) => [fn(store), fn(model)];
-                let stored = 0;
-                const append = (count: number) => {
-                  for (let i = 0; i < count; i++, stored++) {
-                    const s = shapeOf(stored % 97 === 0 ? stored + 1 : stored);
-                    const msg = s.msg.subarray(0, 200);
-                    both((t) => t.storeMsg(s.subject, s.hdr, msg));
-                  }
-                };
-                append(300);
-                // Read back from disk, its blocks are verified when cached, and scans are served from runs.
-                await store.close();
-                store = await open();
-                let cursor = 1;
-                const seqAt = (n: number) => Math.max(1, n);
-                try {
-                  for (const op of ops) {
-                    let got: unknown[];
-                    switch (op.kind) {
-                      case "next":
-                        got = both((t) => outcome(() => t.loadNextMsg("", false, cursor)));
-                        if (typeof got[1] === "object")
-                          cursor = (got[1] as { seq: number }).seq + 1;
-                        break;
-                      case "restart":
-                        cursor = seqAt(op.at);
-                        got = [];
-                        break;
-                      case "remove":
-                        got = both((t) =>
-                          outcome(
-                            () => ({ seq: Number(t.removeMsg(cursor + op.ahead)) }) as StoredMsg,
-                          ),
-                        );
-                        break;
-                      case "erase":
-                        got = both((t) =>
-                          outcome(
-                            () => ({ seq: Number(t.eraseMsg(cursor + op.ahead)) }) as StoredMsg,
-                          ),
-                        );
-                        break;
-                      case "load":
-                        got = both((t) => outcome(() => t.loadMsg(seqAt(op.at))));
-                        break;
-                      case "store":
-                        append(op.count);
-                        got = [];
-                        break;
-                      case "compact":
-                        got = both((t) => t.compact(seqAt(cursor - op.back)));
-                        break;
-                      case "truncate":
-                        got = both((t) =>
-                          outcome(() => {
-                            t.truncate(Math.max(0, model.state().lastSeq - op.back));
-                            return { seq: 0 } as StoredMsg;
-                          }),
-                        );
-                        break;
+            fc.asyncProperty(
+              fc.array(scanOpArb, { minLength: 20, maxLength: 160, size: "max" }),
+              (ops) =>
+                inTempDir(adapter, async (dir) => {
+                  // Blocks of ~25 records, so a scan crosses many and a read elsewhere lands in another.
+                  const open = () => FileStore.open({ dir, fs: adapter.fs, blockSize: 4096 });
+                  let store = await open();
+                  const model = MemStore.create();
+                  const both = (fn: (s: FileStore | MemStore) => unknown) => [fn(store), fn(model)];
+                  let stored = 0;
+                  const append = (count: number) => {
+                    for (let i = 0; i < count; i++, stored++) {
+                      const s = shapeOf(stored % 97 === 0 ? stored + 1 : stored);
+                      const msg = s.msg.subarray(0, 200);
+                      both((t) => t.storeMsg(s.subject, s.hdr, msg));
                     }
-                    expect({ op, cursor, file: got[0] }).toEqual({ op, cursor, file: got[1] });
-                  }
-                } finally {
+                  };
+                  append(300);
+                  // Read back from disk, its blocks are verified when cached, and scans are served from runs.
                   await store.close();
-                }
-              }),
+                  store = await open();
+                  let cursor = 1;
+                  const seqAt = (n: number) => Math.max(1, n);
+                  try {
+                    for (const op of ops) {
+                      let got: unknown[];
+                      switch (op.kind) {
+                        case "next":
+                          got = both((t) => outcome(() => t.loadNextMsg("", false, cursor)));
+                          if (typeof got[1] === "object")
+                            cursor = (got[1] as { seq: number }).seq + 1;
+                          break;
+                        case "restart":
+                          cursor = seqAt(op.at);
+                          got = [];
+                          break;
+                        case "remove":
+                          got = both((t) =>
+                            outcome(
+                              () => ({ seq: Number(t.removeMsg(cursor + op.ahead)) }) as StoredMsg,
+                            ),
+                          );
+                          break;
+                        case "erase":
+                          got = both((t) =>
+                            outcome(
+                              () => ({ seq: Number(t.eraseMsg(cursor + op.ahead)) }) as StoredMsg,
+                            ),
+                          );
+                          break;
+                        case "load":
+                          got = both((t) => outcome(() => t.loadMsg(seqAt(op.at))));
+                          break;
+                        case "store":
+                          append(op.count);
+                          got = [];
+                          break;
+                        case "compact":
+                          got = both((t) => t.compact(seqAt(cursor - op.back)));
+                          break;
+                        case "truncate":
+                          got = both((t) =>
+                            outcome(() => {
+                              t.truncate(Math.max(0, model.state().lastSeq - op.back));
+                              return { seq: 0 } as StoredMsg;
+                            }),
+                          );
+                          break;
+                      }
+                      expect({ op, cursor, file: got[0] }).toEqual({ op, cursor, file: got[1] });
+                    }
+                  } finally {
+                    await store.close();
+                  }
+                }),
             ),
             { numRuns: 25 },
           ),
