@@ -50,10 +50,12 @@ import { corrupt, JetStoreError } from "../errors.ts";
 import { SEALED_HEADER_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
+import { BlockRewrite } from "./block-rewrite.ts";
 import { Preallocated } from "./preallocation.ts";
 import { ReadHandles } from "./read-handles.ts";
 import type { ScratchBuffer } from "./scratch-buffer.ts";
-import { PACK_CHUNK, readFully, SealedFile } from "./sealed-file.ts";
+import { readFully, SealedFile } from "./sealed-file.ts";
+import { parentOf } from "./store-directory.ts";
 import { VouchedBlocks } from "./vouched-blocks.ts";
 
 /** First read of a record read on its own; most records fit, larger ones take a second read. */
@@ -554,49 +556,4 @@ export class BlockFiles {
     }
     return done;
   }
-}
-
-/** A block file being written again beside the original (block-file.ts `beginRewrite`). */
-export class BlockRewrite {
-  readonly block: Block;
-  readonly temp: string;
-  readonly handle: FileHandle;
-  readonly file: SealedFile | undefined;
-  /** Bytes to copy: the block's length when the rewrite began. */
-  readonly length: number;
-  /** The block's change count when the rewrite began. */
-  readonly change: number;
-  private readonly compress: boolean;
-  /** Bytes copied so far. */
-  done = 0;
-
-  constructor(
-    block: Block,
-    temp: string,
-    handle: FileHandle,
-    file: SealedFile | undefined,
-    length: number,
-    change: number,
-    compress: boolean,
-  ) {
-    this.block = block;
-    this.temp = temp;
-    this.handle = handle;
-    this.file = file;
-    this.length = length;
-    this.change = change;
-    this.compress = compress;
-  }
-
-  /** Appends the next bytes of the block. */
-  append(plain: Uint8Array): void {
-    if (this.file === undefined) this.handle.write(plain, this.done);
-    else this.file.append(this.handle, plain, this.compress, PACK_CHUNK);
-    this.done += plain.length;
-  }
-}
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
 }

@@ -11,7 +11,8 @@
  */
 import { backgroundTimeout, type TimerId } from "../../runtimes/timers.ts";
 import type { Block } from "./block.ts";
-import type { BlockFiles, BlockRewrite } from "./block-file.ts";
+import type { BlockFiles } from "./block-file.ts";
+import type { BlockRewrite } from "./block-rewrite.ts";
 
 /** Plaintext copied per step. */
 const SLICE_BYTES = 64 * 1024;
