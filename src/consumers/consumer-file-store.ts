@@ -309,11 +309,17 @@ export class ConsumerFileStore implements ConsumerStore {
     replaceConsumerFile(fs, sealer, this.dir, CONSUMER_STATE_FILE, plain, fileMode);
     this.snapshotBytes = plain.length;
     this.snapshotOwed = false;
-    if (this.log !== null && this.logLength > 0) {
-      this.log.truncate(0);
-      this.log.sync();
-      this.logLength = 0;
+    const atFloor = this.rules.redeliveredAtFloor();
+    if (this.log === null || (this.logLength === 0 && atFloor === null)) return;
+    if (this.logLength > 0) this.log.truncate(0);
+    this.logLength = 0;
+    if (atFloor !== null) {
+      // nats-server's encoding drops it; the log keeps it for the updates that move the floor on.
+      this.pending.redeliveredAtFloor(atFloor.sseq, atFloor.count);
+      this.made++;
+      this.writeFrame();
     }
+    this.log.sync();
   }
 
   /** The snapshot, then the log's updates past it; a torn tail of the log is cut. */
