@@ -24,10 +24,8 @@
  * (durability-ledger.ts), take the next write, and open again, with its
  * checkpoint and without it, to the same messages and state.
  *
- * `JETSTORE_MODEL_RUNS` sets the number of runs (default 200). The seed is
- * fixed, so CI runs the same cases every time; `JETSTORE_MODEL_SEED` sets
- * another (`random` for a new one each run), and with `JETSTORE_MODEL_PATH`
- * replays the seed and path a failure prints.
+ * Runs and seed as every model's (model-env.ts): 200 runs from a seed of its
+ * own unless the environment says otherwise.
  */
 import fc from "fast-check";
 import { type LoseMode, type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
@@ -47,16 +45,13 @@ import {
   targetOf,
 } from "./at-rest-model-ops.ts";
 import { expectKeepsAcknowledged, Ledger } from "./durability-ledger.ts";
+import { modelRuns } from "./model-env.ts";
 import { codeOfAsync, type StoreSnapshot, snapshot, testClock } from "./store-helpers.ts";
 
 const DIR = "/s";
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i * 11 + 3);
 
-const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
-const RUNS = Number(env?.JETSTORE_MODEL_RUNS ?? 200);
-const SEED_TEXT = env?.JETSTORE_MODEL_SEED ?? "20261203";
-const SEED = SEED_TEXT === "random" ? undefined : Number(SEED_TEXT);
-const PATH = env?.JETSTORE_MODEL_PATH;
+const RUNS = modelRuns(200, 20261203);
 
 export const FORMATS: Format[] = [
   { compression: "none", cipher: "none" },
@@ -111,7 +106,7 @@ export function atRest(format: Format): Partial<FileStoreOptions> {
 
 export function atRestModelSuite({ describe, it, expect }: TestApi): void {
   describe("at-rest model: sealed stores against MemStore, with reopen, restore and power cuts (memory adapter)", () => {
-    it(`keeps the model's messages through every path, and every acknowledged one through a power cut (${RUNS} runs)`, async () => {
+    it(`keeps the model's messages through every path, and every acknowledged one through a power cut (${RUNS.numRuns} runs)`, async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom(...FORMATS),
@@ -122,11 +117,7 @@ export function atRestModelSuite({ describe, it, expect }: TestApi): void {
           (format, syncAlways, limits, ops, cut) =>
             runModel(expect, { format, syncAlways, limits, ops, cut }),
         ),
-        {
-          numRuns: RUNS,
-          ...(SEED === undefined ? {} : { seed: SEED }),
-          ...(PATH === undefined ? {} : { path: PATH }),
-        },
+        RUNS,
       );
     }, 600_000);
   });
