@@ -293,8 +293,9 @@ export interface StreamStore {
    */
   snapshot(options?: SnapshotOptions): AsyncIterable<Uint8Array>;
   /**
-   * Closes and removes all of the store's data. Rejects with ErrStoreClosed on
-   * a closed store, which no longer holds the store's lock.
+   * Closes and removes all of the store's data, durably (the parent directory
+   * is fsynced). Rejects with ErrStoreClosed on a closed store, which no longer
+   * holds the store's lock.
    */
   delete(): Promise<void>;
 }

@@ -31,20 +31,26 @@ export function checkStoreDirectory(fs: FileSystem, dir: string): void {
  * finds no directory (and makes a fresh one) rather than a half-removed store
  * whose removal would go on to take its new lock and files. Where the rename
  * fails (a directory that cannot be renamed, such as "."), it is removed in place.
+ * The parent is fsynced after the rename, so a power cut cannot bring the
+ * store back once this returns, and after the removal, so it leaves nothing
+ * beside it; a cut between the two may leave `<dir>.deleting-<hex>`.
  */
-
 export function removeLockedDirectory(fs: FileSystem, dir: string): void {
   const suffix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
     b.toString(16).padStart(2, "0"),
   );
   const doomed = `${dir.replace(/\/+$/, "")}.deleting-${suffix.join("")}`;
+  const parent = parentOf(dir);
   try {
     fs.rename(dir, doomed);
   } catch {
     fs.remove(dir);
+    fs.syncDirectory(parent);
     return;
   }
+  fs.syncDirectory(parent);
   fs.remove(doomed);
+  fs.syncDirectory(parent);
 }
 
 /** `dir` and its ancestors that do not exist yet, deepest first. */

@@ -1386,6 +1386,23 @@ function syncTests({ it, expect }: TestApi): void {
     });
   }
 
+  for (const lose of ["unsynced", "none"] as const) {
+    it(`makes delete() durable: after a power cut (lose ${lose}) the path opens empty, nothing left beside it`, async () => {
+      const disk = diskWithDir();
+      const clock = testClock();
+      let store = await openStore(disk, "/s", clock);
+      for (let i = 0; i < 40; i++) store.storeMsg("a", null, new Uint8Array(300));
+      await store.close();
+      store = await openStore(disk, "/s", clock);
+      await store.delete();
+      const after = disk.crash({ lose, seed: 5 });
+      expect(after.list("/")).toStrictEqual([]);
+      const fresh = await openStore(after, "/s", clock);
+      expect(fresh.fastState()).toMatchObject({ msgs: 0, lastSeq: 0 });
+      await fresh.close();
+    });
+  }
+
   it("lets no unlink of a round in flight outlive delete(): a new store in the same place keeps its blocks", async () => {
     const disk = diskWithDir();
     let unlinkStarted: () => void = () => {};
