@@ -24,6 +24,7 @@ import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.
 import { MemStore } from "../../src/memstore.ts";
 import type { StreamStore } from "../../src/types.ts";
 import type { AdapterFixture, Expect, RuntimeContext, TestApi } from "../harness.ts";
+import { plain as plainState, stateOf } from "./consumer-state.ts";
 import {
   checkpointOfVersion,
   codeOf,
@@ -893,6 +894,71 @@ function closeRaceTests({ describe, it, expect }: TestApi, adapter: AdapterFixtu
         expect(await closing).toBe("done");
         expect(adapter.fs.list(parent)).toStrictEqual([]);
       }));
+
+    for (const streamEnd of ["delete", "close"] as const) {
+      for (const consumerEnd of [
+        "consumer store delete",
+        "consumer store stop",
+        "consumer delete",
+      ]) {
+        it(`finishes a ${consumerEnd} in flight before the stream's ${streamEnd} lets the directory go`, () =>
+          inTempDir(adapter, async (parent) => {
+            const dir = joinPath(parent, "s");
+            const clock = testClock();
+            const held = heldSyncs(adapter.fs);
+            const store = await openStore(held.fs, dir, clock);
+            store.storeMsg("a", null, enc("x"));
+            await store.sync();
+            let ending: Promise<void>;
+            if (consumerEnd === "consumer delete") {
+              const consumer = store.consumer("c", {});
+              await consumer.fetch(1);
+              held.hold();
+              ending = consumer.delete();
+            } else {
+              const cs = store.consumerStore("c", { ackPolicy: "explicit" });
+              cs.updateDelivered(1, 1, 1, clock.now());
+              held.hold();
+              if (consumerEnd === "consumer store delete") {
+                ending = cs.delete();
+              } else {
+                // A round in flight, then one owing a snapshot: the stop's round writes files by path.
+                cs.sync().catch(() => {});
+                cs.forceUpdate(stateOf([3, 3], [3, 3]));
+                ending = cs.stop();
+              }
+            }
+            const ended = store[streamEnd]();
+            const streamDone = await Promise.race([
+              ended.then(() => true),
+              pause(30).then(() => false),
+            ]);
+            if (!streamDone) {
+              // Still the stream's: it waits for its consumer's files to settle.
+              expect(await codeOfAsync(() => openStore(adapter.fs, dir, clock))).toBe(
+                "ErrStoreLocked",
+              );
+              held.release();
+              await ended;
+            }
+            // The next owner of the path writes a consumer of the same name.
+            const next = await openStore(adapter.fs, dir, clock);
+            const mine = next.consumerStore("c", { ackPolicy: "explicit" });
+            const state = stateOf([7, 7], [5, 5], [[6, 6, 2_000_000_000n]]);
+            mine.forceUpdate(state);
+            await mine.sync();
+            held.release();
+            await ending;
+            await mine.stop();
+            await next.close();
+            const reopened = await openStore(adapter.fs, dir, clock);
+            const kept = reopened.consumerStore("c", { ackPolicy: "explicit" });
+            expect(plainState(kept.state())).toStrictEqual(plainState(state));
+            await kept.stop();
+            await reopened.close();
+          }));
+      }
+    }
   });
 }
 
