@@ -102,6 +102,10 @@ export class MemStore extends MemQueries implements StreamStore {
   /** The consumers open on the stream. @internal */
   protected readonly consumers: StreamConsumers;
 
+  /** While close() runs: what a close() called meanwhile returns. */
+  private ending: Promise<void> | null = null;
+  private deleting = false;
+
   /** Creates an empty in-memory store. */
   static create(options?: StoreOptions): MemStore {
     const { limits, now, onExpire } = checkStoreOptions(options);
@@ -450,19 +454,41 @@ export class MemStore extends MemQueries implements StreamStore {
     checkOpen(this.closed, "sync");
   }
 
-  async close(): Promise<void> {
-    if (!this.closed) await this.consumers.stopAll();
+  /**
+   * Drops everything. Calls made once it has begun fail with ErrStoreClosed;
+   * a close() meanwhile returns this one's promise.
+   */
+  close(): Promise<void> {
+    if (this.ending !== null) return this.ending;
+    if (this.closed) return Promise.resolve();
+    // Refused from now, as a FileStore does: nothing may open on a store that is going.
     this.closed = true;
-    this.policy.stop();
-    this.seqs = [];
-    this.recs = [];
-    this.maxTs = [];
-    this.subjects.clear();
+    const done = this.shutDown();
+    this.ending = done;
+    return done;
   }
 
-  /** Drops everything and closes; a closed store rejects with ErrStoreClosed, as a FileStore does. */
+  private async shutDown(): Promise<void> {
+    try {
+      await this.consumers.stopAll();
+    } finally {
+      this.policy.stop();
+      this.seqs = [];
+      this.recs = [];
+      this.maxTs = [];
+      this.subjects.clear();
+      this.ending = null;
+    }
+  }
+
+  /**
+   * Drops everything and closes; during a close() it takes over, as a
+   * FileStore's does. A closed store (or one already deleting) rejects with
+   * ErrStoreClosed, as a FileStore does.
+   */
   async delete(): Promise<void> {
-    if (this.closed) throw deleteClosed();
+    if ((this.closed && this.ending === null) || this.deleting) throw deleteClosed();
+    this.deleting = true;
     this.clear(this.last + 1);
     await this.close();
   }

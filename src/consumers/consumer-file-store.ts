@@ -51,6 +51,8 @@ import { ConsumerMemStore } from "./consumer-mem-store.ts";
 import { type ConsumerState, decodeConsumerState } from "./consumer-state.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
+function noop(): void {}
+
 /** The log is compacted once past twice the snapshot and at least this. */
 const COMPACT_MIN_BYTES = 64 * 1024;
 
@@ -84,6 +86,10 @@ export class ConsumerFileStore implements ConsumerStore {
   /** An update replaced the whole state: the next round writes a snapshot. */
   private snapshotOwed = false;
   private closed = false;
+  /** The stop or delete under way or done; null until one is asked for. */
+  private ending: Promise<void> | null = null;
+  /** The log is closed and the stream told (`onStop`, once). */
+  private finished = false;
   private timer: TimerId | null = null;
   private readonly commit: GroupCommit;
 
@@ -227,15 +233,20 @@ export class ConsumerFileStore implements ConsumerStore {
     await this.commit.request();
   }
 
-  async stop(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Writes what is owed and closes the files. While a stop or delete is under
+   * way it waits for that one (whose caller gets its failure): the stream's
+   * close and delete stop every consumer store this way, so none is still
+   * writing or removing files under the directory once the stream lets it go.
+   */
+  stop(): Promise<void> {
+    if (this.ending !== null) return this.ending.then(noop, noop);
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     this.stopTimer();
-    try {
-      await this.commit.request();
-    } finally {
-      this.finish();
-    }
+    const done = this.commit.request().finally(() => this.finish());
+    this.ending = done;
+    return done;
   }
 
   /**
@@ -254,14 +265,23 @@ export class ConsumerFileStore implements ConsumerStore {
     }
   }
 
-  async delete(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      this.stopTimer();
-      await this.commit.request().catch(() => {});
-      this.finish();
-    }
-    removeConsumerDirectory(this.options.fs, this.options.storeDir, this.name);
+  delete(): Promise<void> {
+    const before = this.ending;
+    const open = !this.closed;
+    this.closed = true;
+    this.stopTimer();
+    const done = (async () => {
+      // A round or a stop under way may still write these files: it ends first.
+      if (before !== null) await before.catch(noop);
+      else if (open) await this.commit.request().catch(noop);
+      try {
+        removeConsumerDirectory(this.options.fs, this.options.storeDir, this.name);
+      } finally {
+        this.finish();
+      }
+    })();
+    this.ending = done;
+    return done;
   }
 
   /** After an update was gathered: with syncAlways, on disk before the caller goes on. */
@@ -401,6 +421,8 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
     try {
       this.log?.close();
     } finally {

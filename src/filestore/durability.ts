@@ -35,6 +35,9 @@ export abstract class Durability extends Rewrites {
 
   /** One group-commit round: write out, fsync every dirty block and the directory. @internal */
   protected async syncRound(): Promise<void> {
+    // Asked for before a delete let the store go: nothing is left to write, and its
+    // buffers are freed (a write into one would land in another store's memory).
+    if (this.released) return;
     // A truncate's checkpoint first: nothing written since may be acknowledged before it.
     if (this.checkpointOwed) this.writeCheckpointNow();
     this.flushHeadRemovals();
@@ -66,14 +69,14 @@ export abstract class Durability extends Rewrites {
       ]);
       // Deleted meanwhile (delete does not wait for a round): its files went with it, and
       // its directory, gone or another store's by now, is no longer this store's to sync.
-      if (this.closed) return;
+      if (this.released) return;
       const failure = outcomes.find((o) => o.status === "rejected");
       if (failure !== undefined) {
         for (const b of dirty) b.dirty = true;
         this.pendingUnlinks.unshift(...emptied);
         throw failure.reason;
       }
-      if (!this.closed && emptied.length > 0) this.unlinkInBackground(emptied);
+      if (!this.released && emptied.length > 0) this.unlinkInBackground(emptied);
       else this.pendingUnlinks.unshift(...emptied);
       if (this.earlySyncError !== null) {
         const err = this.earlySyncError;
@@ -101,10 +104,10 @@ export abstract class Durability extends Rewrites {
     } finally {
       this.checkpointNext--;
     }
-    // By delete (which does not wait for a round in flight) or another close: its
-    // memory is released, and a deleted store's directory may be a new store's by
-    // now, whose files of the same names this checkpoint's unlinks would take.
-    if (this.closed) return false;
+    // By a delete, which does not wait for a round in flight: its memory is released,
+    // and its directory may be a new store's by now, whose files of the same names
+    // this checkpoint's unlinks would take.
+    if (this.released) return false;
     this.writeCheckpointNow();
     return true;
   }
@@ -296,7 +299,7 @@ export abstract class Durability extends Rewrites {
    * @internal
    */
   protected closeAtExit(): void {
-    if (this.closed) return;
+    if (this.released) return;
     try {
       this.writeCheckpointNow();
     } catch {
@@ -308,6 +311,7 @@ export abstract class Durability extends Rewrites {
       }
     } finally {
       this.closed = true;
+      this.released = true;
       this.lock.release();
     }
   }

@@ -484,40 +484,76 @@ export class FileStore extends StoreLoad implements StreamStore {
       throw new JetStoreError("ErrStoreClosed", "Cannot flush: the store was closed meanwhile");
   }
 
-  /** Flushes, writes the checkpoint and releases the store. Later calls fail with ErrStoreClosed. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Flushes, writes the checkpoint and releases the store. Calls made once it
+   * has begun fail with ErrStoreClosed; a close() meanwhile returns this one's
+   * promise (during a delete(), one that settles when the delete does).
+   */
+  close(): Promise<void> {
+    if (this.ending !== null) return this.ending;
+    if (this.closed) return Promise.resolve();
+    // Refused from now, not once the round is done: a write let in meanwhile could be
+    // acknowledged by a round that runs after the memory holding it is released.
+    this.closed = true;
+    const done = this.shutDown();
+    this.ending = done;
+    return done;
+  }
+
+  /** @internal */
+  private async shutDown(): Promise<void> {
     try {
       await this.consumers.stopAll();
       await this.syncAndCheckpoint();
     } finally {
-      this.closed = true;
-      this.leaveExit();
-      this.stopTimers();
-      await this.packer.settled();
-      this.releaseMemory();
-      await Promise.allSettled(this.unlinking);
-      this.lock.release();
+      // A delete() begun meanwhile lets the store go, and removes it, on its own.
+      if (this.deleting !== null) await this.deleting;
+      else await this.letGo(false);
+      // A close() from now on finds the store closed and resolves, whatever this one did.
+      this.ending = null;
     }
   }
 
   /**
-   * Closes the store and removes its directory, while it still holds the lock.
-   * A closed handle rejects with ErrStoreClosed: the directory may be another
-   * handle's by now.
+   * Closes the store and removes its directory, while it still holds the lock;
+   * during a close() it takes over, and that close settles once it is done.
+   * A closed handle (or one already deleting) rejects with ErrStoreClosed: the
+   * directory may be another handle's by now.
    */
-  async delete(): Promise<void> {
-    if (this.closed) throw deleteClosed();
-    await this.consumers.stopAll().catch(() => {});
+  delete(): Promise<void> {
+    if (this.released || this.deleting !== null) return Promise.reject(deleteClosed());
     this.closed = true;
+    const done = this.removeAll();
+    let ended: () => void = () => {};
+    this.deleting = new Promise((resolve) => {
+      ended = resolve;
+    });
+    this.ending ??= this.deleting;
+    return done.finally(ended);
+  }
+
+  /** @internal */
+  private async removeAll(): Promise<void> {
+    // Consumer stores stopping or deleting finish first: their files are under the directory.
+    await this.consumers.stopAll().catch(() => {});
+    await this.letGo(true);
+  }
+
+  /**
+   * Releases the store's memory and its lock, first removing its directory
+   * when `remove`; from its first step no round or checkpoint touches either.
+   * @internal
+   */
+  private async letGo(remove: boolean): Promise<void> {
+    this.released = true;
     this.leaveExit();
     this.stopTimers();
-    await this.packer.settled();
-    this.releaseMemory();
     try {
+      await this.packer.settled();
+      this.releaseMemory();
       // A removal from a round still in flight would take a later store's file of the same name.
       await Promise.allSettled(this.unlinking);
-      removeLockedDirectory(this.fs, this.dir);
+      if (remove) removeLockedDirectory(this.fs, this.dir);
     } finally {
       this.lock.release();
     }
@@ -525,7 +561,7 @@ export class FileStore extends StoreLoad implements StreamStore {
 
   /** @internal */
   protected override closeAtExit(): void {
-    if (!this.closed) this.consumers.stopAllNow();
+    if (!this.released) this.consumers.stopAllNow();
     super.closeAtExit();
   }
 

@@ -35,6 +35,16 @@ import { SubjectTotals } from "./subject-totals.ts";
 import { WriteBuffer } from "./write-buffer.ts";
 
 export abstract class FileStoreBase extends StreamEngine {
+  /**
+   * The store is letting go of its memory and lock, or has: no round or
+   * checkpoint may touch them (`closed`, which refuses calls, is set when
+   * close() or delete() begins). @internal
+   */
+  protected released = false;
+  /** While close() or delete() runs: what a close() called meanwhile returns. @internal */
+  protected ending: Promise<void> | null = null;
+  /** Settles once a delete() begun is done (it never rejects); null until one is. @internal */
+  protected deleting: Promise<void> | null = null;
   /** Takes the store out of the exit registry (runtimes/exit.ts); set while open. @internal */
   protected leaveExit: () => void = () => {};
   /** @internal */

@@ -10,6 +10,7 @@
  * The restored store is then opened with the archive's limits, overridden by
  * the caller's options.
  */
+import { atExit } from "../../runtimes/exit.ts";
 import { type FileSystem, joinPath, LOCK_FILE } from "../../runtimes/fs.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { decodeConsumerState } from "../consumers/consumer-state.ts";
@@ -112,6 +113,7 @@ export async function restoreStore<S extends Restorable>(
   const frames = readFrames(source, keys);
   let opener: Sealer | null = null;
   let building: S | null = null;
+  let leaveExit = () => {};
   removeAbandonedBuilds(fs, dir);
   const tmp = `${dir.replace(/\/+$/, "")}${BUILD_SUFFIX}${randomHex()}`;
   try {
@@ -134,6 +136,9 @@ export async function restoreStore<S extends Restorable>(
     // Another restore or store must not be at the sibling: the name is random, so this is a bug guard.
     if (fs.stat(tmp) !== null) throw invalidArgument(`${ACTION}: ${tmp} exists`);
     building = await open(build as unknown as FileStoreOptions);
+    // A normal exit mid-way closes the build, and its lock with it: no later restore could
+    // tell the sibling from one just starting, so the exit removes it (after that close).
+    leaveExit = atExit(() => fs.remove(tmp));
     try {
       await replay(building, header, frames);
     } catch (err) {
@@ -144,6 +149,7 @@ export async function restoreStore<S extends Restorable>(
     checkTarget(fs, dir);
     if (fs.stat(dir) !== null) fs.remove(dir);
     fs.rename(tmp, dir);
+    leaveExit();
     fs.syncDirectory(parentOf(dir));
     opener?.wipe();
     return await open(final as unknown as FileStoreOptions);
@@ -156,6 +162,7 @@ export async function restoreStore<S extends Restorable>(
     } catch {
       // Nothing more to do: the sibling's name says what it is.
     }
+    leaveExit();
     throw err;
   }
 }

@@ -146,9 +146,7 @@ async function* archive(
     let skipCompression = 0;
     let sliceStart = performance.now();
     for (;;) {
-      if (source.isClosed()) {
-        throw new JetStoreError("ErrStoreClosed", "Cannot snapshot: the store was closed");
-      }
+      checkOpen(source);
       records.reset();
       watch.nextBatch(records, frameBytes);
       if (records.count === 0) break;
@@ -174,6 +172,8 @@ async function* archive(
       );
     }
     for (const c of consumers) {
+      // The frames past the messages too: an encrypted store's sealer is wiped at close.
+      checkOpen(source);
       const state = c.state === null ? null : encodeConsumerState(c.state);
       yield emit(
         frame(
@@ -185,6 +185,7 @@ async function* archive(
         ),
       );
     }
+    checkOpen(source);
     const trailer = encodeTrailer(
       frames,
       progress.msgs,
@@ -194,6 +195,13 @@ async function* archive(
     yield emit(frame(FrameKind.Trailer, frames, trailer, false, seal));
   } finally {
     source.watches.delete(watch);
+  }
+}
+
+/** ErrStoreClosed once the store has begun to close: the archive cannot go on. */
+function checkOpen(source: SnapshotSource): void {
+  if (source.isClosed()) {
+    throw new JetStoreError("ErrStoreClosed", "Cannot snapshot: the store was closed");
   }
 }
 

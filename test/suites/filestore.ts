@@ -24,6 +24,7 @@ import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.
 import { MemStore } from "../../src/memstore.ts";
 import type { StreamStore } from "../../src/types.ts";
 import type { AdapterFixture, Expect, RuntimeContext, TestApi } from "../harness.ts";
+import { plain as plainState, stateOf } from "./consumer-state.ts";
 import {
   checkpointOfVersion,
   codeOf,
@@ -56,6 +57,7 @@ export function fileStoreSuite(api: TestApi, ctx: RuntimeContext): void {
         compactTests(api, adapter);
         eraseTests(api, adapter);
         lockTests(api, adapter);
+        closeRaceTests(api, adapter);
         badDirectoryTests(api, adapter);
         cacheTests(api, adapter);
         subjectSummaryTests(api, adapter);
@@ -762,6 +764,201 @@ function lockTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): 
         expect(expectConsistent(expect, second, written).length).toBe(55);
         await second.close();
       }));
+  });
+}
+
+/** `fs` with every asynchronous fsync started at once but settling only once released, while held. */
+function heldSyncs(fs: FileSystem): { fs: FileSystem; hold(): void; release(): void } {
+  let held = false;
+  const waiting: Array<() => void> = [];
+  const release = () => {
+    held = false;
+    for (const wake of waiting.splice(0)) wake();
+  };
+  const wrapHandle = (h: FileHandle): FileHandle =>
+    new Proxy(h, {
+      get(target, key) {
+        if (key === "syncAsync") {
+          return async () => {
+            const done = target.syncAsync();
+            if (held) await new Promise<void>((wake) => waiting.push(wake));
+            return done;
+          };
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const wrapped = new Proxy(fs, {
+    get(target, key) {
+      if (key === "open") {
+        return (...args: Parameters<FileSystem["open"]>) => wrapHandle(target.open(...args));
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return {
+    fs: wrapped,
+    hold: () => {
+      held = true;
+    },
+    release,
+  };
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function closeRaceTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("close and delete racing other calls", () => {
+    it("never acknowledges a write let in after close() began", () =>
+      inTempDir(adapter, async (parent) => {
+        // A sync() queued behind close()'s round resolves with it; code that stored and
+        // synced again from there, a few turns later, was told its write was durable
+        // while the close had already written its last checkpoint and freed the buffer.
+        for (let turns = 0; turns < 8; turns++) {
+          const dir = joinPath(parent, `s${turns}`);
+          const clock = testClock();
+          const store = await openStore(adapter.fs, dir, clock);
+          store.storeMsg("a", null, enc("first"));
+          const first = store.sync();
+          const closing = store.close();
+          const again = async (): Promise<number> => {
+            for (let i = 0; i < turns; i++) await null;
+            let seq: number;
+            try {
+              seq = store.storeMsg("late", null, enc("acknowledged?")).seq;
+            } catch (err) {
+              expect((err as JetStoreError).code).toBe("ErrStoreClosed");
+              return 0;
+            }
+            return store.sync().then(
+              () => seq,
+              () => 0,
+            );
+          };
+          const acknowledged = store.sync().then(again, again);
+          await first;
+          await closing;
+          const seq = await acknowledged;
+          const reopened = await openStore(adapter.fs, dir, clock);
+          if (seq > 0) expect(reopened.loadMsg(seq).subject).toBe("late");
+          expect(reopened.loadMsg(1).subject).toBe("a");
+          await reopened.close();
+        }
+      }));
+
+    it("settles concurrent close() calls as one; a delete() during a delete is refused, a close() waits it out", () =>
+      inTempDir(adapter, async (parent) => {
+        const dir = joinPath(parent, "s");
+        const clock = testClock();
+        const written: Written = new Map();
+        const store = await openStore(adapter.fs, dir, clock);
+        writeMsgs(store, clock, 20, written);
+        await Promise.all([store.close(), store.close()]);
+        await store.close();
+        const again = await openStore(adapter.fs, dir, clock);
+        expect(expectConsistent(expect, again, written).length).toBe(20);
+        const deleting = again.delete();
+        // A second delete would remove the directory again, after the first let its lock go.
+        expect(await codeOfAsync(() => again.delete())).toBe("ErrStoreClosed");
+        await again.close();
+        expect(adapter.fs.stat(dir)).toBeNull();
+        await deleting;
+        expect(adapter.fs.list(parent)).toStrictEqual([]);
+      }));
+
+    it("lets a delete() take over a close() that waits for its consumer stores: both settle, the close as on a closed store", () =>
+      inTempDir(adapter, async (parent) => {
+        const dir = joinPath(parent, "s");
+        const clock = testClock();
+        const held = heldSyncs(adapter.fs);
+        const store = await openStore(held.fs, dir, clock, { maxMsgs: 5 });
+        const cs = store.consumerStore("c", { ackPolicy: "explicit" });
+        cs.updateDelivered(1, 1, 1, clock.now());
+        held.hold();
+        cs.sync().catch(() => {});
+        // Limit removals pending: the close's round has a tombstone to write.
+        for (let i = 0; i < 100; i++) store.storeMsg("a", null, enc("x".repeat(100)));
+        const closing = store.close().then(
+          () => "done",
+          (err: unknown) => (err as JetStoreError).code,
+        );
+        const deleting = store.delete();
+        await pause(20);
+        held.release();
+        await deleting;
+        // Not the removed directory's ErrNotFound, from a round run after the delete.
+        expect(await closing).toBe("done");
+        expect(adapter.fs.list(parent)).toStrictEqual([]);
+      }));
+
+    for (const streamEnd of ["delete", "close"] as const) {
+      for (const consumerEnd of [
+        "consumer store delete",
+        "consumer store stop",
+        "consumer delete",
+      ]) {
+        it(`finishes a ${consumerEnd} in flight before the stream's ${streamEnd} lets the directory go`, () =>
+          inTempDir(adapter, async (parent) => {
+            const dir = joinPath(parent, "s");
+            const clock = testClock();
+            const held = heldSyncs(adapter.fs);
+            const store = await openStore(held.fs, dir, clock);
+            store.storeMsg("a", null, enc("x"));
+            await store.sync();
+            let ending: Promise<void>;
+            if (consumerEnd === "consumer delete") {
+              const consumer = store.consumer("c", {});
+              await consumer.fetch(1);
+              held.hold();
+              ending = consumer.delete();
+            } else {
+              const cs = store.consumerStore("c", { ackPolicy: "explicit" });
+              cs.updateDelivered(1, 1, 1, clock.now());
+              held.hold();
+              if (consumerEnd === "consumer store delete") {
+                ending = cs.delete();
+              } else {
+                // A round in flight, then one owing a snapshot: the stop's round writes files by path.
+                cs.sync().catch(() => {});
+                cs.forceUpdate(stateOf([3, 3], [3, 3]));
+                ending = cs.stop();
+              }
+            }
+            const ended = store[streamEnd]();
+            const streamDone = await Promise.race([
+              ended.then(() => true),
+              pause(30).then(() => false),
+            ]);
+            if (!streamDone) {
+              // Still the stream's: it waits for its consumer's files to settle.
+              expect(await codeOfAsync(() => openStore(adapter.fs, dir, clock))).toBe(
+                "ErrStoreLocked",
+              );
+              held.release();
+              await ended;
+            }
+            // The next owner of the path writes a consumer of the same name.
+            const next = await openStore(adapter.fs, dir, clock);
+            const mine = next.consumerStore("c", { ackPolicy: "explicit" });
+            const state = stateOf([7, 7], [5, 5], [[6, 6, 2_000_000_000n]]);
+            mine.forceUpdate(state);
+            await mine.sync();
+            held.release();
+            await ending;
+            await mine.stop();
+            await next.close();
+            const reopened = await openStore(adapter.fs, dir, clock);
+            const kept = reopened.consumerStore("c", { ackPolicy: "explicit" });
+            expect(plainState(kept.state())).toStrictEqual(plainState(state));
+            await kept.stop();
+            await reopened.close();
+          }));
+      }
+    }
   });
 }
 

@@ -86,6 +86,44 @@ export function normalExitSuite(api: TestApi, ctx: RuntimeContext): void {
     });
   }
 
+  if (adapter !== undefined) {
+    describe(`a normal exit during a restore (${ctx.runtime} child)`, () => {
+      it("leaves nothing beside the target, where the exit's close of the build would leave a sibling no restore removes", async () => {
+        const entry = childEntry(ctx);
+        const { dir: parent, cleanup } = adapter.tempDir();
+        try {
+          const script = [
+            `const { FileStore } = await import(${JSON.stringify(entry)});`,
+            `const src = await FileStore.open({ dir: ${JSON.stringify(joinPath(parent, "src"))}, syncIntervalMs: 0 });`,
+            `for (let i = 1; i <= ${COUNT}; i++) src.storeMsg("exit." + i, null, new TextEncoder().encode("m" + i));`,
+            "const chunks = [];",
+            "for await (const chunk of src.snapshot()) chunks.push(chunk);",
+            "await src.close();",
+            // Every frame but the trailer, then the exit, while the restore waits for more.
+            "async function* cut() { yield* chunks.slice(0, -1); globalThis.Deno ? Deno.exit(0) : process.exit(0); }",
+            `await FileStore.restore(${JSON.stringify(joinPath(parent, "dst"))}, cut(), { syncIntervalMs: 0 });`,
+          ].join("\n");
+          const { code, stderr } = await runChild(ctx, script);
+          expect({ code, stderr }).toStrictEqual({ code: 0, stderr: "" });
+          expect(adapter.fs.list(parent)).toStrictEqual(["src"]);
+          // The next restore to the same place starts clean and completes.
+          const src = await FileStore.open({ dir: joinPath(parent, "src"), fs: adapter.fs });
+          const chunks: Uint8Array[] = [];
+          for await (const chunk of src.snapshot()) chunks.push(chunk);
+          await src.close();
+          const restored = await FileStore.restore(joinPath(parent, "dst"), chunks, {
+            fs: adapter.fs,
+          });
+          expect(restored.fastState()).toMatchObject({ msgs: COUNT, lastSeq: COUNT });
+          await restored.close();
+          expect(adapter.fs.list(parent).sort()).toStrictEqual(["dst", "src"]);
+        } finally {
+          cleanup();
+        }
+      }, 20_000);
+    });
+  }
+
   describe("exit registry", () => {
     it("serves any number of stores with one exit listener; a store leaves it on close and delete", async () => {
       const fs = memoryFileSystem();

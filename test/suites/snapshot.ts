@@ -704,6 +704,33 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
       }
     });
 
+    it("an encrypted store closed past its messages ends the archive with ErrStoreClosed", async () => {
+      // The consumer frames and the trailer are sealed after the last message frame, with
+      // the store's data key, which close() wipes.
+      for (const msgs of [0, 3]) {
+        const { dir, cleanup } = adapter.tempDir();
+        try {
+          const store = await FileStore.open({
+            dir: `${dir}/s`,
+            fs,
+            cipher: "chacha20-poly1305",
+            key: KEY,
+          });
+          for (let i = 0; i < msgs; i++) store.storeMsg("a", null, enc(`m${i}`));
+          for (const name of ["c1", "c2"]) {
+            store.consumerStore(name, { ackPolicy: "explicit" }).setStarting(1);
+          }
+          const iterator = store.snapshot({ consumers: true })[Symbol.asyncIterator]();
+          // The header, the messages' frame if any, and the first consumer's frame.
+          for (let i = msgs > 0 ? 3 : 2; i > 0; i--) await iterator.next();
+          await store.close();
+          expect(await codeOfAsync(() => iterator.next())).toBe("ErrStoreClosed");
+        } finally {
+          cleanup();
+        }
+      }
+    });
+
     it("onProgress counts messages and bytes up to the whole archive", async () => {
       const store = MemStore.create();
       for (let i = 0; i < 300; i++) store.storeMsg("p", null, new Uint8Array(64));

@@ -263,5 +263,42 @@ export function errorWordingTests({ describe, it, expect }: TestApi, factory: St
         await fixture.cleanup();
       }
     });
+
+    it("refuses every call once close() has begun, consumers and snapshots too; a close() meanwhile settles with it", async () => {
+      const clock = testClock();
+      const fixture = await factory.create({ now: clock.now });
+      try {
+        const store = fixture.store;
+        fill(store, clock, 3);
+        // The stream's consumer stores stop first, which takes a turn: calls come in meanwhile.
+        store.consumerStore("early", { ackPolicy: "explicit" }).updateDelivered(1, 1, 1, 1n);
+        const closing = store.close();
+        const got: [string, string][] = [];
+        for (const [name, call] of CLOSED) {
+          got.push([name, (await errorOfAsync(async () => call(store))).code]);
+        }
+        // A consumer opened now would outlive the stream: never stopped, writing without its lock.
+        got.push(["consumer", errorOf(() => store.consumer("late", {})).code]);
+        got.push([
+          "consumerStore",
+          errorOf(() => store.consumerStore("late", { ackPolicy: "explicit" })).code,
+        ]);
+        got.push(["snapshot", errorOf(() => store.snapshot()).code]);
+        expect(got).toStrictEqual(
+          [...CLOSED.map(([name]) => name), "consumer", "consumerStore", "snapshot"].map((name) => [
+            name,
+            "ErrStoreClosed",
+          ]),
+        );
+        await Promise.all([closing, store.close()]);
+        await store.close();
+        if (factory.supports.persistence) {
+          const reopened = await fixture.reopen();
+          expect(reopened.state().msgs).toBe(3);
+        }
+      } finally {
+        await fixture.cleanup();
+      }
+    });
   });
 }
