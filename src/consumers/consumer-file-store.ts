@@ -9,7 +9,7 @@
  *
  * - `config`: the configuration as JSON, replaced whole;
  * - `state`: a snapshot, the state in nats-server's encoding with the number
- *   of the last update it includes, replaced whole;
+ *   of the last update it includes (consumer-snapshot.ts), replaced whole;
  * - `log`: the updates since, appended in one frame per sync round
  *   (consumer-log.ts) and replayed over the snapshot at open.
  *
@@ -48,7 +48,8 @@ import {
 } from "./consumer-files.ts";
 import { PendingUpdates, replayLog, sealFrame, Update } from "./consumer-log.ts";
 import { ConsumerMemStore } from "./consumer-mem-store.ts";
-import { type ConsumerState, decodeConsumerState } from "./consumer-state.ts";
+import { encodeSnapshot, restoreSnapshot } from "./consumer-snapshot.ts";
+import type { ConsumerState } from "./consumer-state.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
 /** The log is compacted once past twice the snapshot and at least this. */
@@ -301,25 +302,16 @@ export class ConsumerFileStore implements ConsumerStore {
   /** Writes a snapshot of the whole state, then empties the log it covers. */
   private compact(): void {
     this.pending.clear();
-    const encoded = this.rules.encodedState();
-    const plain = new Uint8Array(8 + encoded.length);
-    new DataView(plain.buffer).setFloat64(0, this.made, true);
-    plain.set(encoded, 8);
+    const plain = encodeSnapshot(this.rules, this.made);
     const { fs, sealer, fileMode } = this.options;
     replaceConsumerFile(fs, sealer, this.dir, CONSUMER_STATE_FILE, plain, fileMode);
     this.snapshotBytes = plain.length;
     this.snapshotOwed = false;
-    const atFloor = this.rules.redeliveredAtFloor();
-    if (this.log === null || (this.logLength === 0 && atFloor === null)) return;
-    if (this.logLength > 0) this.log.truncate(0);
-    this.logLength = 0;
-    if (atFloor !== null) {
-      // nats-server's encoding drops it; the log keeps it for the updates that move the floor on.
-      this.pending.redeliveredAtFloor(atFloor.sseq, atFloor.count);
-      this.made++;
-      this.writeFrame();
+    if (this.log !== null && this.logLength > 0) {
+      this.log.truncate(0);
+      this.log.sync();
+      this.logLength = 0;
     }
-    this.log.sync();
   }
 
   /** The snapshot, then the log's updates past it; a torn tail of the log is cut. */
@@ -328,7 +320,7 @@ export class ConsumerFileStore implements ConsumerStore {
     const snapshot = readConsumerFile(fs, sealer, this.dir, CONSUMER_STATE_FILE);
     let through = 0;
     if (snapshot !== null) {
-      through = this.restoreSnapshot(snapshot);
+      through = restoreSnapshot(snapshot, this.rules, joinPath(this.dir, CONSUMER_STATE_FILE));
       this.snapshotBytes = snapshot.length;
     }
     const path = joinPath(this.dir, CONSUMER_LOG_FILE);
@@ -342,19 +334,6 @@ export class ConsumerFileStore implements ConsumerStore {
       this.log.sync();
     }
     this.logLength = validLength;
-  }
-
-  private restoreSnapshot(plain: Uint8Array): number {
-    const path = joinPath(this.dir, CONSUMER_STATE_FILE);
-    if (plain.length < 8) throw corrupt(`${path}: too short for a snapshot`, { file: path });
-    try {
-      this.rules.restore(decodeConsumerState(plain.subarray(8)));
-    } catch (err) {
-      throw corrupt(`${path}: the state does not decode (${(err as Error).message})`, {
-        file: path,
-      });
-    }
-    return new DataView(plain.buffer, plain.byteOffset, 8).getFloat64(0, true);
   }
 
   private readConfig(): ConsumerConfig | null {

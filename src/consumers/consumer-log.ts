@@ -24,8 +24,6 @@ export const Update = {
   delivered: 4,
   ack: 5,
   removeRedeliveredBelow: 6,
-  /** A redelivery count at the ack floor, which a snapshot's encoding cannot hold. */
-  redeliveredAtFloor: 7,
 } as const;
 export type Update = (typeof Update)[keyof typeof Update];
 
@@ -37,7 +35,6 @@ const RECORD_BYTES: Readonly<Record<number, number>> = {
   [Update.delivered]: 1 + 8 + 8 + 4 + 8,
   [Update.ack]: 1 + 8 + 8,
   [Update.removeRedeliveredBelow]: 9,
-  [Update.redeliveredAtFloor]: 1 + 8 + 8,
 };
 
 /** Updates gathered for the next frame. */
@@ -65,12 +62,6 @@ export class PendingUpdates {
     const at = this.room(Update.ack);
     this.view.setFloat64(at + 1, dseq, true);
     this.view.setFloat64(at + 9, sseq, true);
-  }
-
-  redeliveredAtFloor(sseq: number, count: number): void {
-    const at = this.room(Update.redeliveredAtFloor);
-    this.view.setFloat64(at + 1, sseq, true);
-    this.view.setFloat64(at + 9, count, true);
   }
 
   /** The frame's plaintext: the number of its first update, then the records. */
@@ -181,9 +172,6 @@ function apply(rules: ConsumerMemStore, kind: Update, view: DataView, p: number)
         break;
       case Update.ack:
         rules.updateAcks(a, view.getFloat64(p + 9, true));
-        break;
-      case Update.redeliveredAtFloor:
-        rules.restoreRedelivered(a, view.getFloat64(p + 9, true));
         break;
       case Update.delivered:
         rules.updateDelivered(
