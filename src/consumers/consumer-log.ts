@@ -126,12 +126,7 @@ export function replayLog(
   while (at < bytes.length) {
     const plain = openFrame(bytes, at, sealer, path);
     if (plain === null) {
-      if (validFrameAfter(bytes, at, sealer, path)) {
-        throw corrupt(`${path}: a damaged frame at offset ${at} is followed by valid ones`, {
-          file: path,
-          offset: at,
-        });
-      }
+      checkTornTail(bytes, at, sealer, path);
       break;
     }
     const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
@@ -202,6 +197,16 @@ function openFrame(bytes: Uint8Array, at: number, sealer: Sealer, path: string):
   }
 }
 
+/** ErrCorrupt unless the frame at `at`, which does not open, is a torn tail rather than damage. */
+function checkTornTail(bytes: Uint8Array, at: number, sealer: Sealer, path: string): void {
+  if (validFrameAfter(bytes, at, sealer, path)) {
+    throw corrupt(`${path}: a damaged frame at offset ${at} is followed by valid ones`, {
+      file: path,
+      offset: at,
+    });
+  }
+}
+
 /** True when a valid frame follows the damaged one at `at` (its length taken as written). */
 function validFrameAfter(bytes: Uint8Array, at: number, sealer: Sealer, path: string): boolean {
   if (at + 4 > bytes.length) return false;
@@ -211,7 +216,9 @@ function validFrameAfter(bytes: Uint8Array, at: number, sealer: Sealer, path: st
 
 /**
  * The log's valid frames sealed again in the store's current format (a
- * cipher added, changed or dropped), and whether the first frame needed it.
+ * cipher added, changed or dropped), or null when its first frame is in that
+ * format already. A torn tail is left out; damage followed by valid frames
+ * is ErrCorrupt, as at replay, rather than a shorter log.
  */
 export function resealLog(
   bytes: Uint8Array,
@@ -230,7 +237,10 @@ export function resealLog(
   let at = 0;
   for (;;) {
     const plain = openFrame(bytes, at, sealer, path);
-    if (plain === null) break;
+    if (plain === null) {
+      checkTornTail(bytes, at, sealer, path);
+      break;
+    }
     frames.push(sealFrame(sealer, plain));
     at += 4 + new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true);
   }

@@ -179,27 +179,22 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
       ["log", 20],
     ] as const) {
       it(`a damaged ${file} file is ErrCorrupt, changes nothing, and the stream stays usable`, async () => {
-        const disk = freshDisk();
-        let stream = await open(disk);
-        const c = stream.consumerStore("c1", { ackPolicy: "explicit" });
-        c.setStarting(9);
-        c.updateConfig({ ackPolicy: "explicit", maxDeliver: 2 }); // writes a snapshot
-        c.updateDelivered(1, 10, 1, T0);
-        await c.sync();
-        c.updateDelivered(2, 11, 1, T0);
-        await stream.close();
-        const path = `/s/consumers/c1/${file}`;
-        const bytes = disk.readFile(path)!;
-        // The log's first frame: damage followed by a valid frame is not a torn tail.
-        bytes[where] ^= 0xff;
-        disk.writeFile(path, bytes);
-        stream = await open(disk);
+        const { disk, path, bytes } = await damagedConsumer(file, where);
+        const stream = await open(disk);
         const err = codeOf(() => stream.consumerStore("c1", { ackPolicy: "explicit" }));
         expect(err).toBe("ErrCorrupt");
         expect(stream.fastState().consumers).toBe(0);
         expect(disk.readFile(path)).toEqual(bytes);
         stream.storeMsg("a", null, new Uint8Array(1));
         await stream.close();
+      });
+
+      it(`a damaged ${file} file stops a change of cipher with ErrCorrupt and stays as it was`, async () => {
+        // The log's damage was sealed again as a log cut short at it: the updates after it lost.
+        const { disk, path, bytes } = await damagedConsumer(file, where);
+        const err = await codeOfAsync(() => open(disk, { cipher: "chacha20-poly1305", key: KEY }));
+        expect(err).toBe("ErrCorrupt");
+        expect(disk.readFile(path)).toEqual(bytes);
       });
     }
 
@@ -280,6 +275,25 @@ function freshDisk(): MemoryFileSystem {
   disk.mkdir("/s");
   disk.syncDirectory("/");
   return disk;
+}
+
+/** A consumer with a snapshot and a log of two frames, `file`'s byte `where` flipped, closed. */
+async function damagedConsumer(file: string, where: number) {
+  const disk = freshDisk();
+  const stream = await open(disk);
+  const c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+  c.setStarting(9);
+  c.updateConfig({ ackPolicy: "explicit", maxDeliver: 2 }); // writes a snapshot
+  c.updateDelivered(1, 10, 1, T0);
+  await c.sync();
+  c.updateDelivered(2, 11, 1, T0);
+  await stream.close();
+  const path = `/s/consumers/c1/${file}`;
+  const bytes = disk.readFile(path)!;
+  // The log's first frame: damage followed by a valid frame is not a torn tail.
+  bytes[where] ^= 0xff;
+  disk.writeFile(path, bytes);
+  return { disk, path, bytes };
 }
 
 function open(fs: MemoryFileSystem, extra: Record<string, unknown> = {}): Promise<FileStore> {
