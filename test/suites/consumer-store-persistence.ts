@@ -126,7 +126,7 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
         await fc.assert(
           fc.asyncProperty(
             fc.constantFrom<AckPolicy>("explicit", "all", "none"),
-            fc.array(step, { minLength: 1, maxLength: 40 }),
+            fc.array(step, { minLength: 1, maxLength: 40, size: "max" }),
             async (policy, steps) => {
               const f = await factory.create("m", { ackPolicy: policy }, { now: () => T0 });
               let model = new ConsumerModel(policy, -1);
