@@ -248,8 +248,7 @@ export class ConsumerFileStore implements ConsumerStore {
     this.closed = true;
     this.stopTimer();
     try {
-      if (this.snapshotOwed) this.compact();
-      else if (this.writeFrame()) this.log?.sync();
+      this.syncNow();
     } finally {
       this.finish();
     }
@@ -268,7 +267,7 @@ export class ConsumerFileStore implements ConsumerStore {
   /** After an update was gathered: with syncAlways, on disk before the caller goes on. */
   private logged(): void {
     this.made++;
-    if (this.options.syncAlways && this.writeFrame()) this.log?.sync();
+    if (this.options.syncAlways) this.syncNow();
   }
 
   /** After the whole state was replaced: the pending updates are moot, a snapshot is owed. */
@@ -278,13 +277,35 @@ export class ConsumerFileStore implements ConsumerStore {
     if (this.options.syncAlways) this.compact();
   }
 
+  /** Makes every update so far durable before returning. */
+  private syncNow(): void {
+    if (this.snapshotOwed) {
+      this.compact();
+      return;
+    }
+    if (!this.writeFrame()) return;
+    try {
+      this.log?.sync();
+    } catch (err) {
+      this.snapshotOwed = true;
+      throw err;
+    }
+  }
+
   private async syncRound(): Promise<void> {
     if (this.snapshotOwed) {
       this.compact();
       return;
     }
     if (!this.writeFrame()) return;
-    await this.log?.syncAsync();
+    try {
+      await this.log?.syncAsync();
+    } catch (err) {
+      // The frame may never reach the disk (a failed fsync can drop what it was to write, as
+      // Linux's does), and one written after it would then follow a hole: the whole state is owed.
+      this.snapshotOwed = true;
+      throw err;
+    }
     if (this.logLength > Math.max(COMPACT_MIN_BYTES, 2 * this.snapshotBytes)) this.compact();
   }
 
@@ -294,24 +315,36 @@ export class ConsumerFileStore implements ConsumerStore {
     if (count === 0 || this.log === null) return false;
     const frame = sealFrame(this.options.sealer, this.pending.frame(this.made - count + 1));
     this.pending.clear();
-    this.log.write(frame, this.logLength);
+    try {
+      this.log.write(frame, this.logLength);
+    } catch (err) {
+      // The frame's updates are in no other: the next round writes the whole state.
+      this.snapshotOwed = true;
+      throw err;
+    }
     this.logLength += frame.length;
     return true;
   }
 
-  /** Writes a snapshot of the whole state, then empties the log it covers. */
+  /**
+   * Writes a snapshot of the whole state, then empties the log it covers.
+   * Until it is written a snapshot stays owed, so that updates cleared from
+   * the pending frame are not forgotten when it fails.
+   */
   private compact(): void {
-    this.pending.clear();
+    this.snapshotOwed = true;
     const plain = encodeSnapshot(this.rules, this.made);
     const { fs, sealer, fileMode } = this.options;
     replaceConsumerFile(fs, sealer, this.dir, CONSUMER_STATE_FILE, plain, fileMode);
+    this.pending.clear();
     this.snapshotBytes = plain.length;
-    this.snapshotOwed = false;
     if (this.log !== null && this.logLength > 0) {
       this.log.truncate(0);
-      this.log.sync();
+      // Later frames go at the start, even when the sync below fails.
       this.logLength = 0;
+      this.log.sync();
     }
+    this.snapshotOwed = false;
   }
 
   /** The snapshot, then the log's updates past it; a torn tail of the log is cut. */

@@ -198,6 +198,50 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
       });
     }
 
+    for (const { fails, faults, syncAlways } of [
+      {
+        fails: "the snapshot a config change writes",
+        faults: { failWrite: { path: /state\.tmp$/ } },
+      },
+      { fails: "a frame of the log", faults: { failWrite: { path: /log$/ } } },
+      {
+        fails: "the log's fsync",
+        faults: { failSync: { path: /log$/ }, dropUnsyncedOnSyncFailure: true },
+      },
+      { fails: "a frame of the log", faults: { failWrite: { path: /log$/ } }, syncAlways: true },
+      {
+        fails: "the log's fsync",
+        faults: { failSync: { path: /log$/ }, dropUnsyncedOnSyncFailure: true },
+        syncAlways: true,
+      },
+    ] as const) {
+      it(`when ${fails} fails, the updates it held are still written by the next sync${syncAlways ? " (syncAlways)" : ""}`, async () => {
+        const disk = freshDisk();
+        const stream = await open(disk, { syncAlways: syncAlways === true });
+        const c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+        c.updateDelivered(1, 1, 1, T0);
+        await c.sync();
+        disk.setFaults(faults);
+        const failing = async () => {
+          c.updateDelivered(2, 2, 1, T0);
+          if (fails.startsWith("the snapshot"))
+            c.updateConfig({ ackPolicy: "explicit", maxDeliver: 5 });
+          else await c.sync();
+        };
+        expect(await codeOfAsync(failing)).toBe("ErrIO");
+        disk.setFaults({ failWrite: null, failSync: null, dropUnsyncedOnSyncFailure: null });
+        c.updateDelivered(3, 3, 1, T0);
+        await c.sync();
+        const synced = c.state();
+        expect(synced.pending.size).toBe(3);
+        const back = await open(disk.crash({ lose: "unsynced" }));
+        expect(plain(back.consumerStore("c1", { ackPolicy: "explicit" }).state())).toEqual(
+          plain(synced),
+        );
+        await back.close();
+      });
+    }
+
     it("a torn last frame of the log is cut: the updates before it stay", async () => {
       const disk = freshDisk();
       let stream = await open(disk);
