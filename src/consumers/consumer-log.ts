@@ -14,6 +14,7 @@
  */
 import type { Sealer } from "../at-rest/sealer.ts";
 import { corrupt, JetStoreError } from "../errors.ts";
+import { SEALED_CHECKPOINT_MAGIC } from "../format.ts";
 import type { ConsumerMemStore } from "./consumer-mem-store.ts";
 
 /** The update kinds a record holds. */
@@ -207,11 +208,19 @@ function checkTornTail(bytes: Uint8Array, at: number, sealer: Sealer, path: stri
   }
 }
 
-/** True when a valid frame follows the damaged one at `at` (its length taken as written). */
+/**
+ * True when a valid frame starts anywhere after `at`. Not only where the
+ * length at `at` points: a damaged length would send the search past the
+ * frames that follow, and the log would be cut there as if torn.
+ */
 function validFrameAfter(bytes: Uint8Array, at: number, sealer: Sealer, path: string): boolean {
-  if (at + 4 > bytes.length) return false;
-  const next = at + 4 + new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true);
-  return next < bytes.length && openFrame(bytes, next, sealer, path) !== null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let p = at + 1; p + 8 <= bytes.length; p++) {
+    // The envelope's magic first: opening costs a checksum over the length read there.
+    if (view.getUint32(p + 4, true) !== SEALED_CHECKPOINT_MAGIC) continue;
+    if (openFrame(bytes, p, sealer, path) !== null) return true;
+  }
+  return false;
 }
 
 /**

@@ -173,12 +173,14 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
       expect(plain(back.state())).toEqual(asEncoded(synced));
     });
 
-    for (const [file, where] of [
-      ["config", 12],
-      ["state", 12],
-      ["log", 20],
+    for (const [file, where, what] of [
+      ["config", 12, "config file"],
+      ["state", 12, "state file"],
+      ["log", 20, "log file"],
+      // The first frame's length: the frames after it were cut off as a torn tail, unsaid.
+      ["log", 0, "log frame length"],
     ] as const) {
-      it(`a damaged ${file} file is ErrCorrupt, changes nothing, and the stream stays usable`, async () => {
+      it(`a damaged ${what} is ErrCorrupt, changes nothing, and the stream stays usable`, async () => {
         const { disk, path, bytes } = await damagedConsumer(file, where);
         const stream = await open(disk);
         const err = codeOf(() => stream.consumerStore("c1", { ackPolicy: "explicit" }));
@@ -189,7 +191,7 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
         await stream.close();
       });
 
-      it(`a damaged ${file} file stops a change of cipher with ErrCorrupt and stays as it was`, async () => {
+      it(`a damaged ${what} stops a change of cipher with ErrCorrupt and stays as it was`, async () => {
         // The log's damage was sealed again as a log cut short at it: the updates after it lost.
         const { disk, path, bytes } = await damagedConsumer(file, where);
         const err = await codeOfAsync(() => open(disk, { cipher: "chacha20-poly1305", key: KEY }));
@@ -404,7 +406,7 @@ async function damagedConsumer(file: string, where: number) {
   const path = `/s/consumers/c1/${file}`;
   const bytes = disk.readFile(path)!;
   // The log's first frame: damage followed by a valid frame is not a torn tail.
-  bytes[where] ^= 0xff;
+  bytes[where] ^= where === 0 ? 0x01 : 0xff;
   disk.writeFile(path, bytes);
   return { disk, path, bytes };
 }
