@@ -287,7 +287,7 @@ export class ConsumerFileStore implements ConsumerStore {
     try {
       this.log?.sync();
     } catch (err) {
-      this.snapshotOwed = true;
+      this.syncFailed();
       throw err;
     }
   }
@@ -301,50 +301,60 @@ export class ConsumerFileStore implements ConsumerStore {
     try {
       await this.log?.syncAsync();
     } catch (err) {
-      // The frame may never reach the disk (a failed fsync can drop what it was to write, as
-      // Linux's does), and one written after it would then follow a hole: the whole state is owed.
-      this.snapshotOwed = true;
+      this.syncFailed();
       throw err;
     }
     if (this.logLength > Math.max(COMPACT_MIN_BYTES, 2 * this.snapshotBytes)) this.compact();
   }
 
-  /** Appends the pending updates as one frame; false when there were none. */
+  /**
+   * After a failed fsync of the log: what it was to make durable may never
+   * reach the disk (Linux drops those pages since 4.13), and a frame appended
+   * after them would follow a hole, so the next round writes the whole state.
+   */
+  private syncFailed(): void {
+    this.snapshotOwed = true;
+  }
+
+  /**
+   * Appends the pending updates as one frame; false when there were none.
+   * They stay pending until the write succeeds: the next round writes them
+   * again, over what a failed write left.
+   */
   private writeFrame(): boolean {
     const count = this.pending.count;
     if (count === 0 || this.log === null) return false;
     const frame = sealFrame(this.options.sealer, this.pending.frame(this.made - count + 1));
+    this.log.write(frame, this.logLength);
     this.pending.clear();
-    try {
-      this.log.write(frame, this.logLength);
-    } catch (err) {
-      // The frame's updates are in no other: the next round writes the whole state.
-      this.snapshotOwed = true;
-      throw err;
-    }
     this.logLength += frame.length;
     return true;
   }
 
   /**
    * Writes a snapshot of the whole state, then empties the log it covers.
-   * Until it is written a snapshot stays owed, so that updates cleared from
-   * the pending frame are not forgotten when it fails.
+   * The pending updates are dropped only once the snapshot holds them: when
+   * it fails, they go in the next frame (or the next snapshot, if one was owed).
    */
   private compact(): void {
-    this.snapshotOwed = true;
     const plain = encodeSnapshot(this.rules, this.made);
     const { fs, sealer, fileMode } = this.options;
     replaceConsumerFile(fs, sealer, this.dir, CONSUMER_STATE_FILE, plain, fileMode);
     this.pending.clear();
+    this.snapshotOwed = false;
     this.snapshotBytes = plain.length;
     if (this.log !== null && this.logLength > 0) {
       this.log.truncate(0);
       // Later frames go at the start, even when the sync below fails.
       this.logLength = 0;
-      this.log.sync();
+      try {
+        this.log.sync();
+      } catch (err) {
+        // The old frames may come back after a crash, behind new ones written over their start.
+        this.syncFailed();
+        throw err;
+      }
     }
-    this.snapshotOwed = false;
   }
 
   /** The snapshot, then the log's updates past it; a torn tail of the log is cut. */
