@@ -25,7 +25,9 @@
  * Durability: updates are in memory until `sync()` (group commit: one frame
  * serves every caller waiting), the background round every `syncIntervalMs`,
  * `stop()`, or the process's normal exit; with `syncAlways` each update is
- * durable before it returns.
+ * durable before it returns. A write that fails keeps its updates for the
+ * next round, and an fsync that fails owes a snapshot, so no later `sync()`
+ * resolves without them.
  */
 import type { FileHandle, FileSystem } from "../../runtimes/fs.ts";
 import { joinPath } from "../../runtimes/fs.ts";

@@ -5,12 +5,12 @@
  * ack floor, then the state in nats-server's encoding.
  *
  * nats-server's encoding drops a count at the floor (it stores redelivered
- * sequences relative to the floor and skips a delta of 0), and the updates
- * after a snapshot may move the floor on, leaving the count where the
- * encoding would have kept it. The count goes in the snapshot itself rather
- * than in the log a compaction leaves: one file replaced whole holds
- * everything a compaction writes, so no crash can leave the new snapshot
- * without it.
+ * sequences relative to the floor and skips a delta of 0); once the updates
+ * after a snapshot move the floor on, the live store still has that count,
+ * and a store reopened from the encoding alone would not. The count goes in
+ * the snapshot itself rather than in the log a compaction leaves: one file
+ * replaced whole holds everything a compaction writes, so no crash can
+ * leave the new snapshot without it.
  */
 import { corrupt } from "../errors.ts";
 import type { ConsumerMemStore } from "./consumer-mem-store.ts";
