@@ -235,7 +235,10 @@ export class ConsumerFileStore implements ConsumerStore {
     this.closed = true;
     this.stopTimer();
     try {
-      await this.commit.request();
+      // Once more when the round fails: after a failed fsync the log holds, in the page cache, a
+      // frame that may never reach the disk; the next open would append after it, and a crash
+      // would leave valid frames behind a hole (ErrCorrupt). The snapshot owed replaces it.
+      await this.commit.request().catch(() => this.syncNow());
     } finally {
       this.finish();
     }
@@ -250,7 +253,12 @@ export class ConsumerFileStore implements ConsumerStore {
     this.closed = true;
     this.stopTimer();
     try {
-      this.syncNow();
+      try {
+        this.syncNow();
+      } catch {
+        // Once more, as stop() does.
+        this.syncNow();
+      }
     } finally {
       this.finish();
     }

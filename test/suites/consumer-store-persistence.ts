@@ -306,10 +306,12 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
       await again.close();
     });
 
-    it("random operations, syncs, failed writes and fsyncs, and a power cut anywhere leave a state the store had, none older than the last synced (fast-check)", async () => {
+    it("random operations, syncs, reopens, failed writes and fsyncs, and a power cut anywhere leave a state the store had, none older than the last synced (fast-check)", async () => {
       const step = fc.oneof(
         { weight: 8, arbitrary: opArb.map((op) => ({ op })) },
         { weight: 2, arbitrary: fc.constant({ sync: true as const }) },
+        // A reopen, perhaps with another maxDeliver: a config change at open writes a snapshot.
+        { weight: 1, arbitrary: fc.constantFrom(-1, 2).map((maxDeliver) => ({ maxDeliver })) },
         // The next write or fsync fails (one that drops its pages, as Linux's does).
         { weight: 1, arbitrary: fc.constantFrom("write", "fsync").map((fail) => ({ fail })) },
       );
@@ -324,16 +326,16 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
           >,
           async (policy, syncAlways, steps, crashAt, lose) => {
             const disk = freshDisk();
-            const stream = await open(disk, { syncAlways });
-            const c = stream.consumerStore("m", { ackPolicy: policy });
+            let stream = await open(disk, { syncAlways });
+            let c = stream.consumerStore("m", { ackPolicy: policy });
             let calls = 0;
-            const counted = new Proxy(c, {
-              get(target, key) {
-                const value = Reflect.get(target, key);
+            const counted = new Proxy({} as ConsumerStore, {
+              get(_, key) {
+                const value = Reflect.get(c, key);
                 if (typeof value !== "function") return value;
                 return (...args: unknown[]) => {
                   calls++;
-                  return value.apply(target, args);
+                  return value.apply(c, args);
                 };
               },
             });
@@ -341,7 +343,7 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
               crashAfterChanges: disk.changes + crashAt,
               dropUnsyncedOnSyncFailure: true,
             });
-            const model = new ConsumerModel(policy, -1);
+            let model = new ConsumerModel(policy, -1);
             // The empty state stands for a consumer whose files a crash cut short.
             const states = [asEncoded(emptyState()), asEncoded(c.state())];
             let acknowledged = 1;
@@ -359,6 +361,20 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
               if ("sync" in st) {
                 const at = states.length - 1;
                 if ((await codeOfAsync(() => c.sync())) === "no error") acknowledged = at;
+                continue;
+              }
+              if ("maxDeliver" in st) {
+                const closed = (await codeOfAsync(() => stream.close())) === "no error";
+                if (closed) acknowledged = states.length - 1;
+                try {
+                  stream = await open(disk, { syncAlways });
+                  c = stream.consumerStore("m", { ackPolicy: model.policy, ...st });
+                } catch {
+                  break;
+                }
+                if (closed) expect(asEncoded(c.state())).toEqual(states[states.length - 1]);
+                model = ConsumerModel.from(model.policy, st.maxDeliver, c.state());
+                states.push(asEncoded(c.state()));
                 continue;
               }
               const before = calls;
@@ -410,6 +426,21 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
                 { op: { kind: "deliverNext", gap: 1, ts: 0 } },
               ],
               2,
+              "unsynced",
+            ],
+            // Seed 13: the close's fsync failed, the store stopped with its snapshot owed, and the
+            // reopen appended a frame behind the one the failed fsync dropped (ErrCorrupt after it).
+            [
+              "explicit",
+              false,
+              [
+                { maxDeliver: 2 },
+                { op: { kind: "deliverNext", gap: 1, ts: 0 } },
+                { fail: "fsync" },
+                { maxDeliver: 2 },
+                { op: { kind: "ackPending", pick: 0, later: false } },
+              ],
+              23,
               "unsynced",
             ],
           ],
