@@ -350,11 +350,14 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
             for (const st of steps) {
               if (disk.crashed) break;
               if ("fail" in st) {
+                // One failure at a time: when a close's fsync and then its second try both fail,
+                // a reopen in the same process reads the frame the fsync dropped, which nothing
+                // can tell it, and a crash leaves later frames behind a hole.
                 const { writes, syncs } = disk.counters;
                 disk.setFaults(
                   st.fail === "write"
-                    ? { failWrite: { index: writes + 1 } }
-                    : { failSync: { index: syncs + 1 } },
+                    ? { failWrite: { index: writes + 1 }, failSync: null }
+                    : { failSync: { index: syncs + 1 }, failWrite: null },
                 );
                 continue;
               }
