@@ -213,6 +213,18 @@ export class ConsumerFileStore implements ConsumerStore {
     this.replaced();
   }
 
+  /**
+   * Takes `state` as it is, without the checks of `forceUpdate`: a restored
+   * archive's, which a store's own rules produced (`setStarting` inside what
+   * was delivered leaves pending entries that `forceUpdate` refuses). A
+   * snapshot is owed. @internal
+   */
+  restore(state: ConsumerState): void {
+    checkOpen(this.closed, ConsumerAction.forceUpdate);
+    this.rules.restore(state);
+    this.replaced();
+  }
+
   state(): ConsumerState {
     return this.rules.state();
   }
