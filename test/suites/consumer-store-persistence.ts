@@ -154,7 +154,7 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
           ),
           modelRuns(60),
         );
-      }, 120_000);
+      }, 600_000);
     });
   }
 
