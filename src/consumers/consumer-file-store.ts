@@ -9,7 +9,7 @@
  *
  * - `config`: the configuration as JSON, replaced whole;
  * - `state`: a snapshot, the state in nats-server's encoding with the number
- *   of the last update it includes, replaced whole;
+ *   of the last update it includes (consumer-snapshot.ts), replaced whole;
  * - `log`: the updates since, appended in one frame per sync round
  *   (consumer-log.ts) and replayed over the snapshot at open.
  *
@@ -25,7 +25,9 @@
  * Durability: updates are in memory until `sync()` (group commit: one frame
  * serves every caller waiting), the background round every `syncIntervalMs`,
  * `stop()`, or the process's normal exit; with `syncAlways` each update is
- * durable before it returns.
+ * durable before it returns. A write that fails keeps its updates for the
+ * next round, and an fsync that fails owes a snapshot, so no later `sync()`
+ * resolves without them.
  */
 import type { FileHandle, FileSystem } from "../../runtimes/fs.ts";
 import { joinPath } from "../../runtimes/fs.ts";
@@ -48,7 +50,8 @@ import {
 } from "./consumer-files.ts";
 import { PendingUpdates, replayLog, sealFrame, Update } from "./consumer-log.ts";
 import { ConsumerMemStore } from "./consumer-mem-store.ts";
-import { type ConsumerState, decodeConsumerState } from "./consumer-state.ts";
+import { encodeSnapshot, restoreSnapshot } from "./consumer-snapshot.ts";
+import type { ConsumerState } from "./consumer-state.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
 function noop(): void {}
@@ -216,6 +219,18 @@ export class ConsumerFileStore implements ConsumerStore {
     this.replaced();
   }
 
+  /**
+   * Takes `state` as it is, without the checks of `forceUpdate`: a restored
+   * archive's, which a store's own rules produced (`setStarting` inside what
+   * was delivered leaves pending entries that `forceUpdate` refuses). A
+   * snapshot is owed. @internal
+   */
+  restore(state: ConsumerState): void {
+    checkOpen(this.closed, ConsumerAction.forceUpdate);
+    this.rules.restore(state);
+    this.replaced();
+  }
+
   state(): ConsumerState {
     return this.rules.state();
   }
@@ -244,7 +259,13 @@ export class ConsumerFileStore implements ConsumerStore {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.stopTimer();
-    const done = this.commit.request().finally(() => this.finish());
+    // Once more when the round fails: after a failed fsync the log holds, in the page cache, a
+    // frame that may never reach the disk; the next open would append after it, and a crash
+    // would leave valid frames behind a hole (ErrCorrupt). The snapshot owed replaces it.
+    const done = this.commit
+      .request()
+      .catch(() => this.syncNow())
+      .finally(() => this.finish());
     this.ending = done;
     return done;
   }
@@ -258,8 +279,12 @@ export class ConsumerFileStore implements ConsumerStore {
     this.closed = true;
     this.stopTimer();
     try {
-      if (this.snapshotOwed) this.compact();
-      else if (this.writeFrame()) this.log?.sync();
+      try {
+        this.syncNow();
+      } catch {
+        // Once more, as stop() does.
+        this.syncNow();
+      }
     } finally {
       this.finish();
     }
@@ -287,7 +312,7 @@ export class ConsumerFileStore implements ConsumerStore {
   /** After an update was gathered: with syncAlways, on disk before the caller goes on. */
   private logged(): void {
     this.made++;
-    if (this.options.syncAlways && this.writeFrame()) this.log?.sync();
+    if (this.options.syncAlways) this.syncNow();
   }
 
   /** After the whole state was replaced: the pending updates are moot, a snapshot is owed. */
@@ -297,49 +322,84 @@ export class ConsumerFileStore implements ConsumerStore {
     if (this.options.syncAlways) this.compact();
   }
 
+  /** Makes every update so far durable before returning. */
+  private syncNow(): void {
+    if (this.snapshotOwed) {
+      this.compact();
+      return;
+    }
+    if (!this.writeFrame()) return;
+    try {
+      this.log?.sync();
+    } catch (err) {
+      this.syncFailed();
+      throw err;
+    }
+  }
+
   private async syncRound(): Promise<void> {
     if (this.snapshotOwed) {
       this.compact();
       return;
     }
     if (!this.writeFrame()) return;
-    await this.log?.syncAsync();
+    try {
+      await this.log?.syncAsync();
+    } catch (err) {
+      this.syncFailed();
+      throw err;
+    }
     if (this.logLength > Math.max(COMPACT_MIN_BYTES, 2 * this.snapshotBytes)) this.compact();
   }
 
-  /** Appends the pending updates as one frame; false when there were none. */
+  /**
+   * After a failed fsync of the log: what it was to make durable may never
+   * reach the disk (Linux drops those pages since 4.13), and a frame appended
+   * after them would follow a hole, so the next round writes the whole state.
+   */
+  private syncFailed(): void {
+    this.snapshotOwed = true;
+  }
+
+  /**
+   * Appends the pending updates as one frame; false when there were none.
+   * They stay pending until the write succeeds: the next round writes them
+   * again, over what a failed write left.
+   */
   private writeFrame(): boolean {
     const count = this.pending.count;
     if (count === 0 || this.log === null) return false;
     const frame = sealFrame(this.options.sealer, this.pending.frame(this.made - count + 1));
-    this.pending.clear();
     this.log.write(frame, this.logLength);
+    this.pending.clear();
     this.logLength += frame.length;
     return true;
   }
 
-  /** Writes a snapshot of the whole state, then empties the log it covers. */
+  /**
+   * Writes a snapshot of the whole state, then empties the log it covers.
+   * The pending updates are dropped only once the snapshot holds them: when
+   * it fails, they go in the next frame (or the next snapshot, if one was owed).
+   */
   private compact(): void {
-    this.pending.clear();
-    const encoded = this.rules.encodedState();
-    const plain = new Uint8Array(8 + encoded.length);
-    new DataView(plain.buffer).setFloat64(0, this.made, true);
-    plain.set(encoded, 8);
+    const plain = encodeSnapshot(this.rules, this.made);
     const { fs, sealer, fileMode } = this.options;
     replaceConsumerFile(fs, sealer, this.dir, CONSUMER_STATE_FILE, plain, fileMode);
-    this.snapshotBytes = plain.length;
+    this.pending.clear();
     this.snapshotOwed = false;
-    const atFloor = this.rules.redeliveredAtFloor();
-    if (this.log === null || (this.logLength === 0 && atFloor === null)) return;
-    if (this.logLength > 0) this.log.truncate(0);
-    this.logLength = 0;
-    if (atFloor !== null) {
-      // nats-server's encoding drops it; the log keeps it for the updates that move the floor on.
-      this.pending.redeliveredAtFloor(atFloor.sseq, atFloor.count);
-      this.made++;
-      this.writeFrame();
+    this.snapshotBytes = plain.length;
+    if (this.log !== null && this.logLength > 0) {
+      this.log.truncate(0);
+      // Later frames go at the start, even when the sync below fails.
+      this.logLength = 0;
+      try {
+        this.log.sync();
+      } catch (err) {
+        // The old frames may come back after a crash, behind new ones written over their start.
+        this.syncFailed();
+        throw err;
+      }
     }
-    this.log.sync();
   }
 
   /** The snapshot, then the log's updates past it; a torn tail of the log is cut. */
@@ -348,7 +408,7 @@ export class ConsumerFileStore implements ConsumerStore {
     const snapshot = readConsumerFile(fs, sealer, this.dir, CONSUMER_STATE_FILE);
     let through = 0;
     if (snapshot !== null) {
-      through = this.restoreSnapshot(snapshot);
+      through = restoreSnapshot(snapshot, this.rules, joinPath(this.dir, CONSUMER_STATE_FILE));
       this.snapshotBytes = snapshot.length;
     }
     const path = joinPath(this.dir, CONSUMER_LOG_FILE);
@@ -362,19 +422,6 @@ export class ConsumerFileStore implements ConsumerStore {
       this.log.sync();
     }
     this.logLength = validLength;
-  }
-
-  private restoreSnapshot(plain: Uint8Array): number {
-    const path = joinPath(this.dir, CONSUMER_STATE_FILE);
-    if (plain.length < 8) throw corrupt(`${path}: too short for a snapshot`, { file: path });
-    try {
-      this.rules.restore(decodeConsumerState(plain.subarray(8)));
-    } catch (err) {
-      throw corrupt(`${path}: the state does not decode (${(err as Error).message})`, {
-        file: path,
-      });
-    }
-    return new DataView(plain.buffer, plain.byteOffset, 8).getFloat64(0, true);
   }
 
   private readConfig(): ConsumerConfig | null {

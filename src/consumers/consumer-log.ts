@@ -14,6 +14,7 @@
  */
 import type { Sealer } from "../at-rest/sealer.ts";
 import { corrupt, JetStoreError } from "../errors.ts";
+import { SEALED_CHECKPOINT_MAGIC } from "../format.ts";
 import type { ConsumerMemStore } from "./consumer-mem-store.ts";
 
 /** The update kinds a record holds. */
@@ -24,8 +25,6 @@ export const Update = {
   delivered: 4,
   ack: 5,
   removeRedeliveredBelow: 6,
-  /** A redelivery count at the ack floor, which a snapshot's encoding cannot hold. */
-  redeliveredAtFloor: 7,
 } as const;
 export type Update = (typeof Update)[keyof typeof Update];
 
@@ -37,7 +36,6 @@ const RECORD_BYTES: Readonly<Record<number, number>> = {
   [Update.delivered]: 1 + 8 + 8 + 4 + 8,
   [Update.ack]: 1 + 8 + 8,
   [Update.removeRedeliveredBelow]: 9,
-  [Update.redeliveredAtFloor]: 1 + 8 + 8,
 };
 
 /** Updates gathered for the next frame. */
@@ -65,12 +63,6 @@ export class PendingUpdates {
     const at = this.room(Update.ack);
     this.view.setFloat64(at + 1, dseq, true);
     this.view.setFloat64(at + 9, sseq, true);
-  }
-
-  redeliveredAtFloor(sseq: number, count: number): void {
-    const at = this.room(Update.redeliveredAtFloor);
-    this.view.setFloat64(at + 1, sseq, true);
-    this.view.setFloat64(at + 9, count, true);
   }
 
   /** The frame's plaintext: the number of its first update, then the records. */
@@ -135,12 +127,7 @@ export function replayLog(
   while (at < bytes.length) {
     const plain = openFrame(bytes, at, sealer, path);
     if (plain === null) {
-      if (validFrameAfter(bytes, at, sealer, path)) {
-        throw corrupt(`${path}: a damaged frame at offset ${at} is followed by valid ones`, {
-          file: path,
-          offset: at,
-        });
-      }
+      checkTornTail(bytes, at, sealer, path);
       break;
     }
     const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
@@ -182,9 +169,6 @@ function apply(rules: ConsumerMemStore, kind: Update, view: DataView, p: number)
       case Update.ack:
         rules.updateAcks(a, view.getFloat64(p + 9, true));
         break;
-      case Update.redeliveredAtFloor:
-        rules.restoreRedelivered(a, view.getFloat64(p + 9, true));
-        break;
       case Update.delivered:
         rules.updateDelivered(
           a,
@@ -214,16 +198,36 @@ function openFrame(bytes: Uint8Array, at: number, sealer: Sealer, path: string):
   }
 }
 
-/** True when a valid frame follows the damaged one at `at` (its length taken as written). */
+/** ErrCorrupt unless the frame at `at`, which does not open, is a torn tail rather than damage. */
+function checkTornTail(bytes: Uint8Array, at: number, sealer: Sealer, path: string): void {
+  if (validFrameAfter(bytes, at, sealer, path)) {
+    throw corrupt(`${path}: a damaged frame at offset ${at} is followed by valid ones`, {
+      file: path,
+      offset: at,
+    });
+  }
+}
+
+/**
+ * True when a valid frame starts anywhere after `at`. Not only where the
+ * length at `at` points: a damaged length would send the search past the
+ * frames that follow, and the log would be cut there as if torn.
+ */
 function validFrameAfter(bytes: Uint8Array, at: number, sealer: Sealer, path: string): boolean {
-  if (at + 4 > bytes.length) return false;
-  const next = at + 4 + new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true);
-  return next < bytes.length && openFrame(bytes, next, sealer, path) !== null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let p = at + 1; p + 8 <= bytes.length; p++) {
+    // The envelope's magic first: opening costs a checksum over the length read there.
+    if (view.getUint32(p + 4, true) !== SEALED_CHECKPOINT_MAGIC) continue;
+    if (openFrame(bytes, p, sealer, path) !== null) return true;
+  }
+  return false;
 }
 
 /**
  * The log's valid frames sealed again in the store's current format (a
- * cipher added, changed or dropped), and whether the first frame needed it.
+ * cipher added, changed or dropped), or null when its first frame is in that
+ * format already. A torn tail is left out; damage followed by valid frames
+ * is ErrCorrupt, as at replay, rather than a shorter log.
  */
 export function resealLog(
   bytes: Uint8Array,
@@ -242,7 +246,10 @@ export function resealLog(
   let at = 0;
   for (;;) {
     const plain = openFrame(bytes, at, sealer, path);
-    if (plain === null) break;
+    if (plain === null) {
+      checkTornTail(bytes, at, sealer, path);
+      break;
+    }
     frames.push(sealFrame(sealer, plain));
     at += 4 + new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true);
   }

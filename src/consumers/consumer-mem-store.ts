@@ -303,11 +303,6 @@ export class ConsumerMemStore implements ConsumerStore {
     this.pendingSorted = false;
   }
 
-  /** Sets a redelivery count read back from disk as it was kept. @internal */
-  restoreRedelivered(sseq: number, count: number): void {
-    this.current.redelivered.set(sseq, count);
-  }
-
   /** The redelivery count at the ack floor, which nats-server's encoding drops; null when none. @internal */
   redeliveredAtFloor(): { sseq: number; count: number } | null {
     const sseq = this.current.ackFloor.stream;

@@ -25,7 +25,7 @@ import {
 } from "./consumer-files.ts";
 import { replayLog } from "./consumer-log.ts";
 import { ConsumerMemStore } from "./consumer-mem-store.ts";
-import { decodeConsumerState } from "./consumer-state.ts";
+import { restoreSnapshot } from "./consumer-snapshot.ts";
 import type { SavedConsumer } from "./durables.ts";
 import { StreamConsumers } from "./registry.ts";
 
@@ -86,14 +86,7 @@ export function readSavedConsumers(
     let through = 0;
     const snapshot = readConsumerFile(fs, sealer, dir, CONSUMER_STATE_FILE);
     if (snapshot !== null) {
-      const file = joinPath(dir, CONSUMER_STATE_FILE);
-      if (snapshot.length < 8) throw corrupt(`${file}: too short for a snapshot`, { file });
-      try {
-        rules.restore(decodeConsumerState(snapshot.subarray(8)));
-      } catch (err) {
-        throw corrupt(`${file}: the state does not decode (${(err as Error).message})`, { file });
-      }
-      through = new DataView(snapshot.buffer, snapshot.byteOffset, 8).getFloat64(0, true);
+      through = restoreSnapshot(snapshot, rules, joinPath(dir, CONSUMER_STATE_FILE));
     }
     const logPath = joinPath(dir, CONSUMER_LOG_FILE);
     const log = readWhole(fs, logPath);

@@ -13,8 +13,8 @@
 import { atExit } from "../../runtimes/exit.ts";
 import { type FileSystem, joinPath, LOCK_FILE } from "../../runtimes/fs.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
-import { decodeConsumerState } from "../consumers/consumer-state.ts";
-import type { ConsumerConfig } from "../consumers/types.ts";
+import { type ConsumerState, decodeConsumerState } from "../consumers/consumer-state.ts";
+import type { ConsumerConfig, ConsumerStore } from "../consumers/types.ts";
 import { corrupt, invalidArgument, JetStoreError } from "../errors.ts";
 import type { FileStoreOptions } from "../filestore/options.ts";
 import { resolveFileStoreOptions } from "../filestore/options.ts";
@@ -211,13 +211,19 @@ async function replay(
     store.removeMsg(header.lastSeq);
   }
   for (const c of consumers) {
-    const cs = store.consumerStore(c.name, c.config as ConsumerConfig);
+    const cs = store.consumerStore(c.name, c.config as ConsumerConfig) as ConsumerStore &
+      RestoresState;
     try {
-      if (c.state !== null) cs.forceUpdate(decodeConsumerState(c.state));
+      if (c.state !== null) cs.restore(decodeConsumerState(c.state));
     } finally {
       await cs.stop();
     }
   }
+}
+
+/** A consumer store that takes an archived state as it was (ConsumerFileStore.restore). */
+interface RestoresState {
+  restore(state: ConsumerState): void;
 }
 
 interface Cursor {
