@@ -91,6 +91,10 @@ export class ConsumerFileStore implements ConsumerStore {
   private closed = false;
   /** The stop or delete under way or done; null until one is asked for. */
   private ending: Promise<void> | null = null;
+  /** A stop's last round (with its second try), before the files are closed; null until one. */
+  private lastRound: Promise<void> | null = null;
+  /** The delete under way or done; null until one is asked for. */
+  private deleting: Promise<void> | null = null;
   /** The log is closed and the stream told (`onStop`, once). */
   private finished = false;
   private timer: TimerId | null = null;
@@ -262,12 +266,22 @@ export class ConsumerFileStore implements ConsumerStore {
     // Once more when the round fails: after a failed fsync the log holds, in the page cache, a
     // frame that may never reach the disk; the next open would append after it, and a crash
     // would leave valid frames behind a hole (ErrCorrupt). The snapshot owed replaces it.
-    const done = this.commit
-      .request()
-      .catch(() => this.syncNow())
-      .finally(() => this.finish());
+    const round = this.commit.request().catch(() => this.syncNow());
+    this.lastRound = round;
+    // A delete() begun meanwhile removes the files, then finishes: until then the name stays
+    // taken on the stream, so no store opened again under it reads or loses the files.
+    const done = round.then(
+      () => this.afterStop(),
+      (err) => this.afterStop().then(() => Promise.reject(err)),
+    );
     this.ending = done;
     return done;
+  }
+
+  private afterStop(): Promise<void> {
+    if (this.deleting !== null) return this.deleting.then(noop, noop);
+    this.finish();
+    return Promise.resolve();
   }
 
   /**
@@ -290,8 +304,16 @@ export class ConsumerFileStore implements ConsumerStore {
     }
   }
 
+  /**
+   * Removes the consumer's directory, after a stop or round under way. A
+   * store already stopped (or deleted) removes nothing, as nats-server's
+   * does: the name is free on the stream once it is, and the directory may
+   * be a store's opened under it since, on this stream or one reopened.
+   */
   delete(): Promise<void> {
-    const before = this.ending;
+    if (this.deleting !== null) return this.deleting;
+    if (this.finished) return Promise.resolve();
+    const before = this.lastRound;
     const open = !this.closed;
     this.closed = true;
     this.stopTimer();
@@ -305,6 +327,7 @@ export class ConsumerFileStore implements ConsumerStore {
         this.finish();
       }
     })();
+    this.deleting = done;
     this.ending = done;
     return done;
   }

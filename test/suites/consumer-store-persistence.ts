@@ -118,6 +118,55 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
         }
       });
 
+      it("a stopped or deleted handle's delete() leaves a later store of the same name alone", async () => {
+        const f = await factory.create("c1", { ackPolicy: "explicit" });
+        try {
+          // Stopped, then the name opened again: the old handle's files are the new one's.
+          const stopped = f.store;
+          stopped.setStarting(10);
+          await stopped.stop();
+          const next = f.stream.consumerStore("c1", { ackPolicy: "explicit" });
+          next.setStarting(20);
+          await next.sync();
+          await stopped.delete();
+          // Deleted, then created again, then deleted once more through the old handle.
+          const deleted = f.stream.consumerStore("c2", { ackPolicy: "none" });
+          await deleted.delete();
+          const again = f.stream.consumerStore("c2", { ackPolicy: "none" });
+          again.setStarting(30);
+          await again.sync();
+          await deleted.delete();
+          // A delete during a stop: the caller of stop() opens the name again once it resolves.
+          const racing = f.stream.consumerStore("c3", { ackPolicy: "none" });
+          racing.setStarting(40);
+          const stopping = racing.stop();
+          const deleting = racing.delete();
+          await stopping;
+          const after = f.stream.consumerStore("c3", { ackPolicy: "none" });
+          expect(after.hasState()).toBe(false);
+          after.setStarting(50);
+          await after.sync();
+          await deleting;
+          // The stream closed: a handle from before its reopen must not reach the new one's files.
+          const stale = await f.reopen!();
+          stale.setStarting(60);
+          await stale.sync();
+          const current = await f.reopen!();
+          await stale.delete();
+          expect(current.state().delivered.stream).toBe(60);
+          await f.reopen!();
+          expect(f.store.state().delivered.stream).toBe(60);
+          expect(f.stream.consumerStore("c2", { ackPolicy: "none" }).state().delivered.stream).toBe(
+            30,
+          );
+          expect(f.stream.consumerStore("c3", { ackPolicy: "none" }).state().delivered.stream).toBe(
+            50,
+          );
+        } finally {
+          await f.cleanup();
+        }
+      });
+
       it("random operations with reopens between them agree with the model (fast-check)", async () => {
         const step = fc.oneof(
           { weight: 6, arbitrary: opArb.map((op) => ({ op })) },
