@@ -293,6 +293,22 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
       });
     }
 
+    it("a stream's close whose consumer store fails to stop still writes the stream's messages", async () => {
+      const disk = freshDisk();
+      const stream = await open(disk);
+      const c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+      stream.storeMsg("a", null, new Uint8Array([1]));
+      c.updateDelivered(1, 1, 1, T0);
+      // The consumer's every write fails, its round and the second try alike.
+      disk.setFaults({ failWrite: { path: /consumers/ } });
+      expect(await codeOfAsync(() => stream.close())).toBe("ErrIO");
+      disk.setFaults({ failWrite: null });
+      const back = await open(disk.crash({ lose: "unsynced" }));
+      expect(back.fastState().msgs).toBe(1);
+      expect(back.loadMsg(1).subject).toBe("a");
+      await back.close();
+    });
+
     it("a torn last frame of the log is cut: the updates before it stay", async () => {
       const disk = freshDisk();
       let stream = await open(disk);
