@@ -153,18 +153,21 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   setStarting(sseq: number): void {
+    checkOpen(this.closed, ConsumerAction.setStarting);
     this.rules.setStarting(sseq);
     this.pending.seq(Update.setStarting, sseq);
     this.logged();
   }
 
   updateStarting(sseq: number): void {
+    checkOpen(this.closed, ConsumerAction.updateStarting);
     this.rules.updateStarting(sseq);
     this.pending.seq(Update.updateStarting, sseq);
     this.logged();
   }
 
   reset(sseq: number): void {
+    checkOpen(this.closed, ConsumerAction.reset);
     this.rules.reset(sseq);
     this.pending.seq(Update.reset, sseq);
     this.logged();
@@ -175,12 +178,14 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   updateDelivered(dseq: number, sseq: number, dc: number, ts: bigint): void {
+    checkOpen(this.closed, ConsumerAction.updateDelivered);
     this.rules.updateDelivered(dseq, sseq, dc, ts);
     this.pending.delivered(dseq, sseq, dc, ts);
     this.logged();
   }
 
   updateAcks(dseq: number, sseq: number): void {
+    checkOpen(this.closed, ConsumerAction.updateAcks);
     try {
       this.rules.updateAcks(dseq, sseq);
     } catch (err) {
@@ -196,6 +201,7 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   removeRedeliveredBelow(seq: number): void {
+    checkOpen(this.closed, ConsumerAction.removeRedeliveredBelow);
     this.rules.removeRedeliveredBelow(seq);
     this.pending.seq(Update.removeRedeliveredBelow, seq);
     this.logged();
@@ -214,11 +220,13 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   update(state: ConsumerState): void {
+    checkOpen(this.closed, ConsumerAction.update);
     this.rules.update(state);
     this.replaced();
   }
 
   forceUpdate(state: ConsumerState): void {
+    checkOpen(this.closed, ConsumerAction.forceUpdate);
     this.rules.forceUpdate(state);
     this.replaced();
   }
