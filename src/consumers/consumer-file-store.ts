@@ -297,12 +297,16 @@ export class ConsumerFileStore implements ConsumerStore {
    * process exit, which cannot wait. @internal
    */
   stopNow(): void {
-    if (this.closed) return;
+    if (this.finished || this.deleting !== null) return;
+    // A stop() under way (the stream's close, at the exit's call) wrote its last frame, but
+    // its fsync, or its second try, will not run now: they are done here instead.
+    const stopping = this.closed;
     this.closed = true;
     this.stopTimer();
     try {
       try {
         this.syncNow();
+        if (stopping) this.syncLog();
       } catch {
         // Once more, as stop() does.
         this.syncNow();
@@ -359,7 +363,10 @@ export class ConsumerFileStore implements ConsumerStore {
       this.compact();
       return;
     }
-    if (!this.writeFrame()) return;
+    if (this.writeFrame()) this.syncLog();
+  }
+
+  private syncLog(): void {
     try {
       this.log?.sync();
     } catch (err) {

@@ -309,6 +309,22 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
       await back.close();
     });
 
+    it("a normal exit during the stream's close makes the consumer's updates durable, as it does the messages", async () => {
+      const disk = freshDisk();
+      const stream = await open(disk);
+      const c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+      stream.storeMsg("a", null, new Uint8Array([1]));
+      c.updateDelivered(1, 1, 1, T0);
+      const closing = stream.close();
+      // The process exits now (process.exit() in the caller): the exit registry's task runs.
+      (stream as unknown as { closeAtExit(): void }).closeAtExit();
+      const back = await open(disk.crash({ lose: "unsynced" }));
+      expect(back.fastState().msgs).toBe(1);
+      expect(back.consumerStore("c1", { ackPolicy: "explicit" }).state().delivered.stream).toBe(1);
+      await back.close();
+      await closing.catch(() => {});
+    });
+
     it("a torn last frame of the log is cut: the updates before it stay", async () => {
       const disk = freshDisk();
       let stream = await open(disk);
