@@ -91,6 +91,10 @@ export class ConsumerFileStore implements ConsumerStore {
   private closed = false;
   /** The stop or delete under way or done; null until one is asked for. */
   private ending: Promise<void> | null = null;
+  /** A stop's last round (with its second try), before the files are closed; null until one. */
+  private lastRound: Promise<void> | null = null;
+  /** The delete under way or done; null until one is asked for. */
+  private deleting: Promise<void> | null = null;
   /** The log is closed and the stream told (`onStop`, once). */
   private finished = false;
   private timer: TimerId | null = null;
@@ -149,18 +153,21 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   setStarting(sseq: number): void {
+    checkOpen(this.closed, ConsumerAction.setStarting);
     this.rules.setStarting(sseq);
     this.pending.seq(Update.setStarting, sseq);
     this.logged();
   }
 
   updateStarting(sseq: number): void {
+    checkOpen(this.closed, ConsumerAction.updateStarting);
     this.rules.updateStarting(sseq);
     this.pending.seq(Update.updateStarting, sseq);
     this.logged();
   }
 
   reset(sseq: number): void {
+    checkOpen(this.closed, ConsumerAction.reset);
     this.rules.reset(sseq);
     this.pending.seq(Update.reset, sseq);
     this.logged();
@@ -171,12 +178,14 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   updateDelivered(dseq: number, sseq: number, dc: number, ts: bigint): void {
+    checkOpen(this.closed, ConsumerAction.updateDelivered);
     this.rules.updateDelivered(dseq, sseq, dc, ts);
     this.pending.delivered(dseq, sseq, dc, ts);
     this.logged();
   }
 
   updateAcks(dseq: number, sseq: number): void {
+    checkOpen(this.closed, ConsumerAction.updateAcks);
     try {
       this.rules.updateAcks(dseq, sseq);
     } catch (err) {
@@ -192,6 +201,7 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   removeRedeliveredBelow(seq: number): void {
+    checkOpen(this.closed, ConsumerAction.removeRedeliveredBelow);
     this.rules.removeRedeliveredBelow(seq);
     this.pending.seq(Update.removeRedeliveredBelow, seq);
     this.logged();
@@ -210,11 +220,13 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   update(state: ConsumerState): void {
+    checkOpen(this.closed, ConsumerAction.update);
     this.rules.update(state);
     this.replaced();
   }
 
   forceUpdate(state: ConsumerState): void {
+    checkOpen(this.closed, ConsumerAction.forceUpdate);
     this.rules.forceUpdate(state);
     this.replaced();
   }
@@ -262,12 +274,22 @@ export class ConsumerFileStore implements ConsumerStore {
     // Once more when the round fails: after a failed fsync the log holds, in the page cache, a
     // frame that may never reach the disk; the next open would append after it, and a crash
     // would leave valid frames behind a hole (ErrCorrupt). The snapshot owed replaces it.
-    const done = this.commit
-      .request()
-      .catch(() => this.syncNow())
-      .finally(() => this.finish());
+    const round = this.commit.request().catch(() => this.syncNow());
+    this.lastRound = round;
+    // A delete() begun meanwhile removes the files, then finishes: until then the name stays
+    // taken on the stream, so no store opened again under it reads or loses the files.
+    const done = round.then(
+      () => this.afterStop(),
+      (err) => this.afterStop().then(() => Promise.reject(err)),
+    );
     this.ending = done;
     return done;
+  }
+
+  private afterStop(): Promise<void> {
+    if (this.deleting !== null) return this.deleting.then(noop, noop);
+    this.finish();
+    return Promise.resolve();
   }
 
   /**
@@ -275,12 +297,16 @@ export class ConsumerFileStore implements ConsumerStore {
    * process exit, which cannot wait. @internal
    */
   stopNow(): void {
-    if (this.closed) return;
+    if (this.finished || this.deleting !== null) return;
+    // A stop() under way (the stream's close, at the exit's call) wrote its last frame, but
+    // its fsync, or its second try, will not run now: they are done here instead.
+    const stopping = this.closed;
     this.closed = true;
     this.stopTimer();
     try {
       try {
         this.syncNow();
+        if (stopping) this.syncLog();
       } catch {
         // Once more, as stop() does.
         this.syncNow();
@@ -290,8 +316,16 @@ export class ConsumerFileStore implements ConsumerStore {
     }
   }
 
+  /**
+   * Removes the consumer's directory, after a stop or round under way. A
+   * store already stopped (or deleted) removes nothing, as nats-server's
+   * does: the name is free on the stream once it is, and the directory may
+   * be a store's opened under it since, on this stream or one reopened.
+   */
   delete(): Promise<void> {
-    const before = this.ending;
+    if (this.deleting !== null) return this.deleting;
+    if (this.finished) return Promise.resolve();
+    const before = this.lastRound;
     const open = !this.closed;
     this.closed = true;
     this.stopTimer();
@@ -305,6 +339,7 @@ export class ConsumerFileStore implements ConsumerStore {
         this.finish();
       }
     })();
+    this.deleting = done;
     this.ending = done;
     return done;
   }
@@ -328,7 +363,10 @@ export class ConsumerFileStore implements ConsumerStore {
       this.compact();
       return;
     }
-    if (!this.writeFrame()) return;
+    if (this.writeFrame()) this.syncLog();
+  }
+
+  private syncLog(): void {
     try {
       this.log?.sync();
     } catch (err) {

@@ -80,6 +80,9 @@ export interface ConsumerStore {
   sync(): Promise<void>;
   /** Stops the store; later calls throw ErrStoreClosed. Idempotent. */
   stop(): Promise<void>;
-  /** Stops the store and removes what it keeps. Idempotent. */
+  /**
+   * Stops the store and removes what it keeps. Idempotent; on a store already
+   * stopped it removes nothing (its name may have been opened again since).
+   */
   delete(): Promise<void>;
 }

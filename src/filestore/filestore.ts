@@ -503,8 +503,14 @@ export class FileStore extends StoreLoad implements StreamStore {
   /** @internal */
   private async shutDown(): Promise<void> {
     try {
-      await this.consumers.stopAll();
+      // A consumer store that fails to stop (its error is the close's) must not keep the
+      // stream's own buffered writes and checkpoint from the disk.
+      const stopped = await this.consumers.stopAll().then(
+        () => null,
+        (err: unknown) => ({ err }),
+      );
       await this.syncAndCheckpoint();
+      if (stopped !== null) throw stopped.err;
     } finally {
       // A delete() begun meanwhile lets the store go, and removes it, on its own.
       if (this.deleting !== null) await this.deleting;

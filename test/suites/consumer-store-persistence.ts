@@ -118,6 +118,55 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
         }
       });
 
+      it("a stopped or deleted handle's delete() leaves a later store of the same name alone", async () => {
+        const f = await factory.create("c1", { ackPolicy: "explicit" });
+        try {
+          // Stopped, then the name opened again: the old handle's files are the new one's.
+          const stopped = f.store;
+          stopped.setStarting(10);
+          await stopped.stop();
+          const next = f.stream.consumerStore("c1", { ackPolicy: "explicit" });
+          next.setStarting(20);
+          await next.sync();
+          await stopped.delete();
+          // Deleted, then created again, then deleted once more through the old handle.
+          const deleted = f.stream.consumerStore("c2", { ackPolicy: "none" });
+          await deleted.delete();
+          const again = f.stream.consumerStore("c2", { ackPolicy: "none" });
+          again.setStarting(30);
+          await again.sync();
+          await deleted.delete();
+          // A delete during a stop: the caller of stop() opens the name again once it resolves.
+          const racing = f.stream.consumerStore("c3", { ackPolicy: "none" });
+          racing.setStarting(40);
+          const stopping = racing.stop();
+          const deleting = racing.delete();
+          await stopping;
+          const after = f.stream.consumerStore("c3", { ackPolicy: "none" });
+          expect(after.hasState()).toBe(false);
+          after.setStarting(50);
+          await after.sync();
+          await deleting;
+          // The stream closed: a handle from before its reopen must not reach the new one's files.
+          const stale = await f.reopen!();
+          stale.setStarting(60);
+          await stale.sync();
+          const current = await f.reopen!();
+          await stale.delete();
+          expect(current.state().delivered.stream).toBe(60);
+          await f.reopen!();
+          expect(f.store.state().delivered.stream).toBe(60);
+          expect(f.stream.consumerStore("c2", { ackPolicy: "none" }).state().delivered.stream).toBe(
+            30,
+          );
+          expect(f.stream.consumerStore("c3", { ackPolicy: "none" }).state().delivered.stream).toBe(
+            50,
+          );
+        } finally {
+          await f.cleanup();
+        }
+      });
+
       it("random operations with reopens between them agree with the model (fast-check)", async () => {
         const step = fc.oneof(
           { weight: 6, arbitrary: opArb.map((op) => ({ op })) },
@@ -243,6 +292,38 @@ export function consumerStorePersistenceSuite(api: TestApi, ctx: RuntimeContext)
         await back.close();
       });
     }
+
+    it("a stream's close whose consumer store fails to stop still writes the stream's messages", async () => {
+      const disk = freshDisk();
+      const stream = await open(disk);
+      const c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+      stream.storeMsg("a", null, new Uint8Array([1]));
+      c.updateDelivered(1, 1, 1, T0);
+      // The consumer's every write fails, its round and the second try alike.
+      disk.setFaults({ failWrite: { path: /consumers/ } });
+      expect(await codeOfAsync(() => stream.close())).toBe("ErrIO");
+      disk.setFaults({ failWrite: null });
+      const back = await open(disk.crash({ lose: "unsynced" }));
+      expect(back.fastState().msgs).toBe(1);
+      expect(back.loadMsg(1).subject).toBe("a");
+      await back.close();
+    });
+
+    it("a normal exit during the stream's close makes the consumer's updates durable, as it does the messages", async () => {
+      const disk = freshDisk();
+      const stream = await open(disk);
+      const c = stream.consumerStore("c1", { ackPolicy: "explicit" });
+      stream.storeMsg("a", null, new Uint8Array([1]));
+      c.updateDelivered(1, 1, 1, T0);
+      const closing = stream.close();
+      // The process exits now (process.exit() in the caller): the exit registry's task runs.
+      (stream as unknown as { closeAtExit(): void }).closeAtExit();
+      const back = await open(disk.crash({ lose: "unsynced" }));
+      expect(back.fastState().msgs).toBe(1);
+      expect(back.consumerStore("c1", { ackPolicy: "explicit" }).state().delivered.stream).toBe(1);
+      await back.close();
+      await closing.catch(() => {});
+    });
 
     it("a torn last frame of the log is cut: the updates before it stay", async () => {
       const disk = freshDisk();

@@ -490,6 +490,31 @@ function contract({ describe, it, expect }: TestApi, factory: ConsumerStoreFacto
       await fixture.cleanup();
     });
 
+    it("updates are ErrStoreClosed from the moment stop() or delete() is called, not once it is done", async () => {
+      for (const end of ["stop", "delete"] as const) {
+        const fixture = await factory.create("c1", { ackPolicy: "explicit" });
+        const { store } = fixture;
+        deliver(store, 2);
+        const ending = store[end]();
+        // Accepted, it would be in no round: the stop's last one is already written.
+        const calls: [string, () => unknown][] = [
+          ["setStarting", () => store.setStarting(9)],
+          ["updateStarting", () => store.updateStarting(9)],
+          ["reset", () => store.reset(9)],
+          ["updateDelivered", () => store.updateDelivered(3, 3, 1, T0)],
+          ["updateAcks", () => store.updateAcks(1, 1)],
+          ["removeRedeliveredBelow", () => store.removeRedeliveredBelow(1)],
+          ["update", () => store.update(stateOf([9, 9], [9, 9]))],
+          ["forceUpdate", () => store.forceUpdate(stateOf([9, 9], [9, 9]))],
+        ];
+        for (const [what, call] of calls) {
+          expect({ end, what, code: codeOf(call) }).toEqual({ end, what, code: "ErrStoreClosed" });
+        }
+        await ending;
+        await fixture.cleanup();
+      }
+    });
+
     it("delete ends the store as stop does", async () => {
       const fixture = await factory.create("c1", { ackPolicy: "all" });
       deliver(fixture.store, 1);
