@@ -53,10 +53,15 @@ export async function readStream(
 ): Promise<ServerMsg[]> {
   const out: ServerMsg[] = [];
   if (count === 0) return out;
-  const consumer = await jetstream(nc).consumers.get(stream, {
-    deliver_policy: "by_start_sequence" as never,
-    opt_start_seq: start,
-  });
+  const deadline = Date.now() + timeoutMs;
+  const consumer = await retryTimeouts(
+    () =>
+      jetstream(nc).consumers.get(stream, {
+        deliver_policy: "by_start_sequence" as never,
+        opt_start_seq: start,
+      }),
+    deadline,
+  );
   const messages = await consumer.consume();
   const timer = setTimeout(() => messages.stop(), timeoutMs);
   for await (const m of messages) {
@@ -72,6 +77,22 @@ export async function readStream(
   clearTimeout(timer);
   messages.stop();
   return out;
+}
+
+/**
+ * `request()` again while it times out, until `deadline`: a cluster whose node
+ * just came back may not answer a consumer's creation within the client's
+ * timeout while it catches up (a CI run of the R3 test saw one).
+ */
+async function retryTimeouts<T>(request: () => Promise<T>, deadline: number): Promise<T> {
+  for (;;) {
+    try {
+      return await request();
+    } catch (err) {
+      if ((err as Error).name !== "TimeoutError" || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 function rawHeader(m: JsMsg): Uint8Array | null {
