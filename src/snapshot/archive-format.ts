@@ -46,8 +46,8 @@ export const FRAME_SEALED = 0x02;
 /**
  * Header: JSON, the stream at the noted sequence (ArchiveHeader), always frame 0.
  * Messages: message records, ascending sequences.
- * Consumer: one consumer, u32 length of a JSON `{ name, config }`, that JSON, its state
- * (nats-server's encoding; absent when none).
+ * Consumer: one consumer, u32 length of a JSON `{ name, config, floorRedelivered? }`, that
+ * JSON, its state (nats-server's encoding; absent when none).
  * Trailer: counts of what came before it, always the last frame.
  */
 export const FrameKind = { Header: 1, Messages: 2, Consumer: 3, Trailer: 4 } as const;
@@ -205,13 +205,19 @@ export function headerCheck(header: Uint8Array): number {
 
 const encoder = new TextEncoder();
 
-/** The plain body of a Consumer frame. */
+/**
+ * The plain body of a Consumer frame. `floorRedelivered` is the redelivery
+ * count at the consumer's ack floor, which nats-server's encoding of `state`
+ * drops (FORMAT.md "Snapshot archive"); 0 when there is none.
+ */
 export function encodeConsumer(
   name: string,
   config: unknown,
   state: Uint8Array | null,
+  floorRedelivered = 0,
 ): Uint8Array {
-  const json = encoder.encode(JSON.stringify({ name, config }));
+  const fields = floorRedelivered > 0 ? { name, config, floorRedelivered } : { name, config };
+  const json = encoder.encode(JSON.stringify(fields));
   const out = new Uint8Array(4 + json.length + (state?.length ?? 0));
   new DataView(out.buffer).setUint32(0, json.length, true);
   out.set(json, 4);

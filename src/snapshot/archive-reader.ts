@@ -495,17 +495,21 @@ export function decodeHeader(frame: Frame): ArchiveHeader {
   return h;
 }
 
-/** The name, config and encoded state of a checked Consumer frame. */
+/**
+ * The name, config, encoded state and redelivery count at the ack floor (0:
+ * none, as in an archive from before it was kept) of a checked Consumer frame.
+ */
 export function decodeConsumerFrame(frame: Frame): {
   name: string;
   config: unknown;
   state: Uint8Array | null;
+  floorRedelivered: number;
 } {
   const body = frame.body;
   if (body.length < 4) throw damaged("a consumer frame is too short", frame.offset);
   const len = new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
   if (4 + len > body.length) throw damaged("a consumer frame's config overruns it", frame.offset);
-  let json: { name?: unknown; config?: unknown };
+  let json: { name?: unknown; config?: unknown; floorRedelivered?: unknown };
   try {
     json = JSON.parse(decoder.decode(body.subarray(4, 4 + len)));
   } catch (err) {
@@ -515,5 +519,16 @@ export function decodeConsumerFrame(frame: Frame): {
     throw damaged("a consumer frame without a name", frame.offset);
   }
   const state = body.length > 4 + len ? body.subarray(4 + len) : null;
-  return { name: json.name, config: json.config, state };
+  const atFloor = json.floorRedelivered ?? 0;
+  if (
+    !Number.isSafeInteger(atFloor) ||
+    (atFloor as number) < 0 ||
+    (atFloor !== 0 && state === null)
+  ) {
+    throw damaged(
+      "a consumer frame's redelivery count at its ack floor is out of range",
+      frame.offset,
+    );
+  }
+  return { name: json.name, config: json.config, state, floorRedelivered: atFloor as number };
 }

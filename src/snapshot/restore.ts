@@ -214,11 +214,24 @@ async function replay(
     const cs = store.consumerStore(c.name, c.config as ConsumerConfig) as ConsumerStore &
       RestoresState;
     try {
-      if (c.state !== null) cs.restore(decodeConsumerState(c.state));
+      if (c.state !== null) cs.restore(withFloorCount(decodeConsumerState(c.state), c));
     } finally {
       await cs.stop();
     }
   }
+}
+
+/** `state` with the redelivery count at its ack floor that the frame carries beside it. */
+function withFloorCount(
+  state: ConsumerState,
+  frame: ReturnType<typeof decodeConsumerFrame>,
+): ConsumerState {
+  if (frame.floorRedelivered === 0) return state;
+  if (state.ackFloor.stream < 1) {
+    throw corrupt(`${ACTION}: consumer ${frame.name} has a redelivery count at an ack floor of 0`);
+  }
+  state.redelivered.set(state.ackFloor.stream, frame.floorRedelivered);
+  return state;
 }
 
 /** A consumer store that takes an archived state as it was (ConsumerFileStore.restore). */

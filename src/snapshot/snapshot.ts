@@ -175,11 +175,12 @@ async function* archive(
       // The frames past the messages too: an encrypted store's sealer is wiped at close.
       checkOpen(source);
       const state = c.state === null ? null : encodeConsumerState(c.state);
+      const atFloor = c.state?.redelivered.get(c.state.ackFloor.stream) ?? 0;
       yield emit(
         frame(
           FrameKind.Consumer,
           frames++,
-          encodeConsumer(c.name, c.config, state),
+          encodeConsumer(c.name, c.config, state, atFloor),
           compress,
           seal,
         ),

@@ -253,7 +253,7 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
         }
       });
 
-      it("restores a consumer store's state as it was, pending entries at or below its ack floor included", async () => {
+      it("restores a consumer store's state as it was, pending entries and a redelivery count at or below its ack floor included", async () => {
         // setStarting inside what was delivered leaves such entries; the restore took the state
         // through forceUpdate, which refuses them, so the whole restore failed.
         const fixture = await factory.create({ now: () => T0 });
@@ -267,8 +267,8 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
           cs.setStarting(2);
           const before = cs.state();
           expect(before.pending.has(1) && before.pending.has(2)).toBe(true);
-          // nats-server's encoding, as the archive holds it, keeps no redelivery count at the floor.
-          before.redelivered.delete(2);
+          // nats-server's encoding of the state drops this one; the frame carries it beside.
+          expect(before.redelivered.get(2)).toBe(1);
           const restored = await restore(
             a.dir,
             await collect(fixture.store.snapshot({ consumers: true })),
@@ -277,6 +277,10 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
           const back = restored.consumerStore("c1", { ackPolicy: "explicit" });
           expect(plainConsumer(back.state())).toEqual(plainConsumer(before));
           await restored.close();
+          const reopened = await FileStore.open({ dir: a.dir, fs: adapter.fs, now: () => T0 });
+          const again = reopened.consumerStore("c1", { ackPolicy: "explicit" });
+          expect(plainConsumer(again.state())).toEqual(plainConsumer(before));
+          await reopened.close();
         } finally {
           await fixture.cleanup();
           a.cleanup();
@@ -464,6 +468,45 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
       const { xxh64 } = await import("../../src/codec/index.ts");
       view.setBigUint64(8, xxh64(newer.subarray(0, 8)), true);
       expect(await attempt(newer)).toEqual({ code: "ErrUnsupportedFormat", left: [] });
+    });
+
+    it("a consumer frame's redelivery count at the ack floor out of range, or at an ack floor of 0, is ErrCorrupt", async () => {
+      const bytes = await sample();
+      const list = frames(bytes);
+      const bodies: Uint8Array[] = [];
+      for await (const f of readFrames([bytes])) bodies.push(f.body);
+      const n = list.findIndex(({ at }) => bytes[at] === FrameKind.Consumer);
+      const body = bodies[n];
+      const len = new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
+      const fields = JSON.parse(new TextDecoder().decode(body.subarray(4, 4 + len)));
+      const withCount = (count: unknown): Uint8Array => {
+        const json = enc(JSON.stringify({ ...fields, floorRedelivered: count }));
+        const out = new Uint8Array(4 + json.length + body.length - 4 - len);
+        new DataView(out.buffer).setUint32(0, json.length, true);
+        out.set(json, 4);
+        out.set(body.subarray(4 + len), 4 + json.length);
+        const framed = archiveFrame(FrameKind.Consumer, n, out, false);
+        const { at, stored } = list[n];
+        return joinChunks([
+          bytes.subarray(0, at),
+          framed,
+          bytes.subarray(at + FRAME_HEADER_SIZE + stored + 8),
+        ]);
+      };
+      // The sample's consumer has acked nothing: a count at its floor (0) cannot be.
+      const codes: Record<string, unknown> = {};
+      for (const count of [-1, 1.5, "1", 2 ** 53, 1]) {
+        codes[JSON.stringify(count)] = await attempt(withCount(count));
+      }
+      const refused = { code: "ErrCorrupt", left: [] };
+      expect(codes).toEqual({
+        "-1": refused,
+        "1.5": refused,
+        '"1"': refused,
+        "9007199254740992": refused,
+        "1": refused,
+      });
+      expect(await attempt(withCount(0))).toEqual({ code: "no error", left: ["r"] });
     });
   });
 
