@@ -13,10 +13,10 @@ import {
   type CipherName,
   type CryptoProvider,
   cryptoChoice,
-  nobleCrypto,
   nodeCrypto,
 } from "../runtimes/aead.ts";
 import { CIPHERS, currentRuntime, nativeCiphers } from "../runtimes/aead-choice.ts";
+import { nobleCrypto } from "../runtimes/aead-noble.ts";
 
 const SIZES = [256, 4096, 16384, 65536];
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

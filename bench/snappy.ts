@@ -15,7 +15,8 @@
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Compressor, snappyJs } from "../src/at-rest/compression.ts";
+import type { Compressor } from "../src/at-rest/compression.ts";
+import { snappyJs } from "../src/at-rest/snappy-js.ts";
 import { coreSnappy, maxCompressedLength, snappyWasm } from "../src/at-rest/snappy-wasm.ts";
 import { encodeRecordAt } from "../src/reference/record.ts";
 import { getCore } from "../src/wasm/core.ts";

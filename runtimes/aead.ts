@@ -9,10 +9,9 @@
  * (which one per runtime and cipher, as detect.ts picks a filesystem).
  */
 import { hkdfSync } from "node:crypto";
-import { chooseCrypto } from "./aead-choice.ts";
+import { chooseCrypto, loadFallback } from "./aead-choice.ts";
 
 export { nodeCrypto } from "./aead-native.ts";
-export { nobleCrypto } from "./aead-noble.ts";
 export { KEY_BYTES, NONCE_BYTES, TAG_BYTES } from "./aead-sizes.ts";
 
 /** The ciphers a store may be sealed with, as nats-server names them. */
@@ -48,6 +47,16 @@ let chosen: CryptoProvider | undefined;
 function automaticChoice(): ReturnType<typeof chooseCrypto> {
   automatic ??= chooseCrypto();
   return automatic;
+}
+
+/**
+ * Makes `defaultCrypto()` ready to seal: imports @noble/ciphers when this
+ * runtime has no working cipher of its own for one of the two (none of
+ * Node, Bun and Deno needs it). Every path that unwraps or wraps a data key
+ * with the caller's key awaits it first (open, restore, rekey).
+ */
+export async function prepareCrypto(): Promise<void> {
+  if (automaticChoice().fallback) await loadFallback();
 }
 
 /** The provider stores use in this runtime: the fastest that works here, per cipher, unless replaced. */

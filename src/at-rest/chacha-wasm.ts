@@ -7,7 +7,7 @@
  * memory (whose key bytes it zeroes after every call).
  */
 
-import { type Aead, type CryptoProvider, nobleCrypto } from "../../runtimes/aead.ts";
+import type { Aead, CryptoProvider } from "../../runtimes/aead.ts";
 import { checkKeyAndNonce } from "../../runtimes/aead-sizes.ts";
 import { checkPointer, describe } from "../codec/validate.ts";
 import { invalidArgument } from "../errors.ts";
@@ -211,9 +211,15 @@ export const wasmChaCha20Poly1305: Aead = {
   },
 };
 
-/** ChaCha20-Poly1305 from the core, AES-256-GCM from @noble/ciphers: for runtimes with neither natively. */
+/**
+ * ChaCha20-Poly1305 from the core, for runtimes without it natively. It has
+ * no AES-256-GCM: asking for it throws a RangeError (aead-choice.ts then
+ * looks further).
+ */
 export const wasmCrypto: CryptoProvider = {
   name: "jetstore wasm",
-  aead: (cipher) =>
-    cipher === "chacha20-poly1305" ? wasmChaCha20Poly1305 : nobleCrypto.aead(cipher),
+  aead: (cipher) => {
+    if (cipher === "chacha20-poly1305") return wasmChaCha20Poly1305;
+    throw new RangeError(`the WebAssembly core has no ${cipher}`);
+  },
 };

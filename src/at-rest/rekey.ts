@@ -8,7 +8,7 @@
  * converting to another cipher does.)
  */
 
-import { KEY_BYTES } from "../../runtimes/aead.ts";
+import { KEY_BYTES, prepareCrypto } from "../../runtimes/aead.ts";
 import { defaultFileSystem } from "../../runtimes/detect.ts";
 import type { FileSystem } from "../../runtimes/fs.ts";
 import { invalidArgument } from "../errors.ts";
@@ -95,6 +95,7 @@ export function checkRekeyOptions(
 export async function rekeyStore(options: RekeyOptions): Promise<void> {
   const { fs, dir, key, newKey, fileMode } = checkRekeyOptions(options);
   try {
+    await prepareCrypto();
     const stored = readSettings(fs, dir);
     if (stored === null || stored.wrapped === null) throw badKey("the store is not encrypted");
     unwrapDataKey(stored, key).fill(0);

@@ -20,6 +20,7 @@
  * are listed in store-base.ts).
  */
 
+import { prepareCrypto } from "../../runtimes/aead.ts";
 import { allocated } from "../../runtimes/collection-hint.ts";
 import { atExit } from "../../runtimes/exit.ts";
 import { type DirectoryLock, joinPath } from "../../runtimes/fs.ts";
@@ -153,6 +154,8 @@ export class FileStore extends StoreLoad implements StreamStore {
     const resolved = resolveFileStoreOptions(options);
     const { fs, dir } = resolved;
     checkStoreDirectory(fs, dir);
+    // A data key is only ever unwrapped or made with the caller's key.
+    if (resolved.key !== null) await prepareCrypto();
     const atRest = resolveAtRest(fs, dir, resolved);
     const created = missingDirectories(fs, dir);
     fs.mkdir(joinPath(dir, BLOCKS_DIR), resolved.directoryMode);

@@ -10,6 +10,7 @@
  * The restored store is then opened with the archive's limits, overridden by
  * the caller's options.
  */
+import { prepareCrypto } from "../../runtimes/aead.ts";
 import { atExit } from "../../runtimes/exit.ts";
 import { type FileSystem, joinPath, LOCK_FILE } from "../../runtimes/fs.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
@@ -121,6 +122,7 @@ export async function restoreStore<S extends Restorable>(
     if (first.done === true) throw corrupt(`${ACTION}: the archive holds no header`);
     const header = decodeHeader(first.value);
     if (header.sealed !== undefined) {
+      await prepareCrypto();
       opener = archiveOpener(header.sealed, given.key as Uint8Array | undefined);
       const sealer = opener;
       keys.unseal = (body) => sealer.openEnvelope(body, "snapshot archive frame");

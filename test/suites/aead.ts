@@ -16,13 +16,13 @@ import {
   cryptoChoice,
   defaultCrypto,
   hkdfSha256,
-  nobleCrypto,
   nodeCrypto,
   randomBytes,
   setDefaultCrypto,
 } from "../../runtimes/aead.ts";
-import { CIPHERS, nativeCiphers } from "../../runtimes/aead-choice.ts";
+import { CIPHERS, KNOWN_ANSWER, nativeCiphers } from "../../runtimes/aead-choice.ts";
 import { hasNativeCipher } from "../../runtimes/aead-native.ts";
+import { nobleCrypto } from "../../runtimes/aead-noble.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { randomBytes as pseudoRandomBytes } from "./xxhash.ts";
 
@@ -377,6 +377,40 @@ export function aeadSuite({ describe, it, expect }: TestApi, ctx: RuntimeContext
           opened: toHex(plaintext),
         });
       }
+    });
+
+    it("checks native ciphers against the known answers @noble/ciphers gives", () => {
+      for (const cipher of CIPHERS) {
+        const sealed = nobleCrypto
+          .aead(cipher)
+          .seal(
+            KNOWN_ANSWER.key(),
+            KNOWN_ANSWER.nonce(),
+            KNOWN_ANSWER.plaintext(),
+            KNOWN_ANSWER.aad(),
+          );
+        expect({ cipher, sealed: toHex(sealed) }).toEqual({
+          cipher,
+          sealed: KNOWN_ANSWER.sealed[cipher],
+        });
+      }
+    });
+
+    it("imports @noble/ciphers only when a cipher needs it: a fallback before then throws ErrInternal", async () => {
+      const { nobleFallback, loadFallback } = await import("../../runtimes/aead-choice.ts");
+      const probe = () =>
+        nobleFallback
+          .aead("aes-256-gcm")
+          .seal(range(0, 32), range(1, 12), range(0, 3), range(0, 0));
+      // Another test of this process may have loaded it already; once loaded it seals as noble.
+      await loadFallback();
+      expect(toHex(probe())).toBe(
+        toHex(
+          nobleCrypto
+            .aead("aes-256-gcm")
+            .seal(range(0, 32), range(1, 12), range(0, 3), range(0, 0)),
+        ),
+      );
     });
 
     it("lets a test replace the default provider and put it back", () => {

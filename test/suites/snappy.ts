@@ -13,7 +13,8 @@
  * the format's description.
  */
 import fc from "fast-check";
-import { type Compressor, setSnappy, snappy, snappyJs } from "../../src/at-rest/compression.ts";
+import { type Compressor, setSnappy, snappy } from "../../src/at-rest/compression.ts";
+import { snappyJs } from "../../src/at-rest/snappy-js.ts";
 import { CoreSnappy, maxCompressedLength, wasmSnappy } from "../../src/at-rest/snappy-wasm.ts";
 import { getCore } from "../../src/wasm/core.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";

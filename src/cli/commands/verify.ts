@@ -1,4 +1,5 @@
 /** `jetstore verify DIR`: every record's checksum, without a lock (src/verify.ts). */
+import { prepareCrypto } from "../../../runtimes/aead.ts";
 import { defaultFileSystem } from "../../../runtimes/detect.ts";
 import { JetStoreError } from "../../errors.ts";
 import { verifyStore } from "../../verify.ts";
@@ -32,6 +33,7 @@ example:
     }
     const bar = progress(call.io.err, "verify", true);
     let report: ReturnType<typeof verifyStore>;
+    if (call.key !== undefined) await prepareCrypto();
     try {
       report = verifyStore(dir, {
         fs,
