@@ -8,8 +8,8 @@
  * checks), aead-noble.ts and aead-native.ts (the providers), aead-choice.ts
  * (which one per runtime and cipher, as detect.ts picks a filesystem).
  */
-import { hkdfSync } from "node:crypto";
 import { chooseCrypto, loadFallback } from "./aead-choice.ts";
+import { nodeCryptoModule } from "./aead-native.ts";
 
 export { nodeCrypto } from "./aead-native.ts";
 export { KEY_BYTES, NONCE_BYTES, TAG_BYTES } from "./aead-sizes.ts";
@@ -88,7 +88,7 @@ export function hkdfSha256(
   info: Uint8Array,
   length: number,
 ): Uint8Array {
-  return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
+  return new Uint8Array(nodeCryptoModule().hkdfSync("sha256", ikm, salt, info, length));
 }
 
 /** `n` bytes from the runtime's cryptographic random source. */
