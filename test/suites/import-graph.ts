@@ -1,15 +1,16 @@
 /**
  * What `import("jetstore")` loads: the modules its entry points reach
- * through static, non-type imports. @noble/ciphers (its AES tables) and
- * snappyjs were a third of the import's time and serve only a fallback no
- * supported runtime needs and the tests' oracle, so they are imported on
- * demand (runtimes/aead-choice.ts) or not at all (src/at-rest/snappy-js.ts).
+ * through static, non-type imports. @noble/ciphers (its AES tables),
+ * snappyjs and node:crypto were over a third of the import's time and serve
+ * only a fallback no supported runtime needs, the tests' oracle and stores
+ * that encrypt, so they are loaded on demand (runtimes/aead-choice.ts,
+ * runtimes/aead-native.ts) or not at all (src/at-rest/snappy-js.ts).
  */
 import { readFileSync } from "node:fs";
 import type { TestApi } from "../harness.ts";
 
 const ENTRIES = ["../../src/index.ts", "../../src/nats/index.ts", "../../src/cli/main.ts"];
-const ON_DEMAND = ["@noble/ciphers", "snappyjs"];
+const ON_DEMAND = ["@noble/ciphers", "snappyjs", "node:crypto"];
 
 // import/export … from "x", and bare import "x"; not `import type`, `export type` or `import(…)`.
 const STATIC = /^(?:import|export)\s+(?!type\s)(?:[^;]*?\sfrom\s+)?"([^"]+)";/gms;
@@ -19,7 +20,7 @@ function staticImports(source: string): string[] {
   return [...source.matchAll(STATIC)].map((m) => m[1]);
 }
 
-/** Every module reached, and the package specifiers (not relative ones) each imports. */
+/** Every module reached, and the package and built-in specifiers (not relative ones) each imports. */
 function reach(entries: string[]): { modules: Set<string>; packages: Map<string, string[]> } {
   const seen = new Set<string>();
   const packages = new Map<string, string[]>();
@@ -31,7 +32,7 @@ function reach(entries: string[]): { modules: Set<string>; packages: Map<string,
     const specs = staticImports(readFileSync(new URL(url), "utf8"));
     for (const spec of specs) {
       if (spec.startsWith(".")) queue.push(new URL(spec, url).href);
-      else if (!spec.startsWith("node:")) packages.set(url, [...(packages.get(url) ?? []), spec]);
+      else packages.set(url, [...(packages.get(url) ?? []), spec]);
     }
   }
   return { modules: seen, packages };
@@ -52,7 +53,7 @@ export function importGraphSuite({ describe, it, expect }: TestApi): void {
       expect(staticImports(source)).toEqual(["./a.ts", "./c.ts", "./e.ts", "./g.ts"]);
     });
 
-    it("importing the package loads neither @noble/ciphers nor snappyjs", () => {
+    it("importing the package loads none of @noble/ciphers, snappyjs and node:crypto", () => {
       const { modules, packages } = reach(ENTRIES);
       // The walk reaches the modules that seal and compress.
       for (const module of ["runtimes/aead-choice.ts", "src/at-rest/compression.ts"]) {
