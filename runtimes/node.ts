@@ -7,9 +7,11 @@
  * file size durable, not the mtime (libuv issues F_FULLFSYNC on macOS for both).
  * node:fs/promises was rejected: a promise per read would make the
  * synchronous core asynchronous. Bun reuses this adapter (see bun.ts).
+ * `process` is the global: Node's ESM facade of `node:process` reads every
+ * property of it, which creates the stdin and stdout streams (~1 ms of each
+ * import of jetstore).
  */
 import * as fs from "node:fs";
-import process from "node:process";
 import { fromSystemError } from "../src/errors.ts";
 import {
   checkIo,
