@@ -3,6 +3,8 @@
 // (dist/bundle, build/bundle.mjs) against the modules tsc emits one by one
 // (dist/src), alternating the two round by round. Prints the median (min–max)
 // in ms of IMPORT_RUNS rounds (default 9) and the ratio of the medians.
+// IMPORT_AGAINST=<another checkout, built> compares this checkout's bundle with
+// that one's instead (before and after a change).
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -10,10 +12,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const runs = Number(process.env.IMPORT_RUNS ?? 9);
-const entries = {
-  bundle: join(root, "dist", "bundle", "src", "index.js"),
-  modules: join(root, "dist", "src", "index.js"),
-};
+const against = process.env.IMPORT_AGAINST;
+const bundleOf = (checkout) => join(checkout, "dist", "bundle", "src", "index.js");
+const entries =
+  against === undefined
+    ? { bundle: bundleOf(root), modules: join(root, "dist", "src", "index.js") }
+    : { "this bundle": bundleOf(root), [`bundle of ${against}`]: bundleOf(against) };
+const [first, second] = Object.keys(entries);
 for (const file of Object.values(entries)) {
   if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
 }
@@ -49,17 +54,21 @@ const fmt = (xs) =>
   `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
 
 console.log(`import("jetstore") in a fresh process, ms, ${runs} alternating rounds`);
-console.log("| runtime | bundle (shipped) | modules one by one | bundle ÷ modules |");
+console.log(
+  against === undefined
+    ? "| runtime | bundle (shipped) | modules one by one | bundle ÷ modules |"
+    : `| runtime | ${first} | ${second} | this ÷ that |`,
+);
 console.log("|---|---|---|---|");
 for (const runtime of Object.keys(commands)) {
-  const times = { bundle: [], modules: [] };
+  const times = { [first]: [], [second]: [] };
   for (let i = 0; i < runs; i++) {
-    for (const kind of i % 2 === 0 ? ["bundle", "modules"] : ["modules", "bundle"]) {
+    for (const kind of i % 2 === 0 ? [first, second] : [second, first]) {
       times[kind].push(once(runtime, entries[kind]));
     }
   }
-  const ratio = median(times.bundle) / median(times.modules);
+  const ratio = median(times[first]) / median(times[second]);
   console.log(
-    `| ${runtime} | ${fmt(times.bundle)} | ${fmt(times.modules)} | ${ratio.toFixed(2)} |`,
+    `| ${runtime} | ${fmt(times[first])} | ${fmt(times[second])} | ${ratio.toFixed(2)} |`,
   );
 }
