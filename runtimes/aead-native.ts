@@ -8,7 +8,38 @@ import { createRequire } from "node:module";
 import type { Aead, CipherName, CryptoProvider } from "./aead.ts";
 import { checkKeyAndNonce, TAG_BYTES } from "./aead-sizes.ts";
 
-type NodeCrypto = typeof import("node:crypto");
+interface AeadStream {
+  setAAD(aad: Uint8Array): unknown;
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+}
+
+/**
+ * What jetstore uses of `node:crypto`, spelled out so the declarations it
+ * ships need no Node types.
+ */
+interface NodeCrypto {
+  createCipheriv(
+    cipher: string,
+    key: Uint8Array,
+    iv: Uint8Array,
+    options: { authTagLength: number },
+  ): AeadStream & { getAuthTag(): Uint8Array };
+  createDecipheriv(
+    cipher: string,
+    key: Uint8Array,
+    iv: Uint8Array,
+    options: { authTagLength: number },
+  ): AeadStream & { setAuthTag(tag: Uint8Array): unknown };
+  hkdfSync(
+    digest: string,
+    ikm: Uint8Array,
+    salt: Uint8Array,
+    info: Uint8Array,
+    length: number,
+  ): ArrayBuffer;
+}
+
 let loaded: NodeCrypto | undefined;
 
 /**
@@ -41,13 +72,10 @@ function ownBytes(out: Uint8Array): Uint8Array {
 }
 
 function nativeAead(name: CipherName): Aead {
-  // The chacha20-poly1305 and aes-256-gcm overloads return the same AEAD
-  // interface, but TypeScript resolves no overload for a union of the two.
-  const cipher = name as "aes-256-gcm";
   return {
     seal(key, nonce, plaintext, aad) {
       checkKeyAndNonce(key, nonce);
-      const c = nodeCryptoModule().createCipheriv(cipher, key, nonce, OPTIONS);
+      const c = nodeCryptoModule().createCipheriv(name, key, nonce, OPTIONS);
       c.setAAD(aad);
       const body = c.update(plaintext);
       // final() yields nothing for these stream-mode AEADs, but must run before getAuthTag.
@@ -64,7 +92,7 @@ function nativeAead(name: CipherName): Aead {
       if (!(sealed instanceof Uint8Array) || sealed.length < TAG_BYTES) return null;
       const split = sealed.length - TAG_BYTES;
       try {
-        const d = nodeCryptoModule().createDecipheriv(cipher, key, nonce, OPTIONS);
+        const d = nodeCryptoModule().createDecipheriv(name, key, nonce, OPTIONS);
         d.setAAD(aad);
         d.setAuthTag(sealed.subarray(split));
         const body = d.update(sealed.subarray(0, split));
@@ -85,12 +113,7 @@ function nativeAead(name: CipherName): Aead {
  */
 export function hasNativeCipher(cipher: CipherName): boolean {
   try {
-    nodeCryptoModule().createCipheriv(
-      cipher as "aes-256-gcm",
-      new Uint8Array(32),
-      new Uint8Array(12),
-      OPTIONS,
-    );
+    nodeCryptoModule().createCipheriv(cipher, new Uint8Array(32), new Uint8Array(12), OPTIONS);
     return true;
   } catch {
     return false;

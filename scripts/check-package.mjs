@@ -3,8 +3,8 @@
 //   1. `npm pack --dry-run --json`: no path a user does not need (bench, demo,
 //      tests, TypeScript sources, build tooling), every file package.json's
 //      `exports` names, LICENSE, and a size budget;
-//   2. the packed tarball installed into a fresh project (its two
-//      dependencies from npm's cache where it has them: `npm ci` caches their
+//   2. the packed tarball installed into a fresh project (its dependency,
+//      @noble/ciphers, from npm's cache where it has them: `npm ci` caches their
 //      tarballs but not always their registry documents, which are fetched) and imported as `jetstore` by Node, Bun and Deno
 //      (Deno with only --allow-read --allow-write), and its types compiled by tsc;
 //   3. the installed `jetstore` command (package.json `bin`) under Node, Bun and Deno.
@@ -51,8 +51,11 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
  * and the range tombstone of emptied head blocks: 439 kB, 1485 kB.
  */
 // Lowered when the JavaScript shipped became one bundle per entry point (dist/bundle) in place
-// of ~180 modules: 345 kB packed, 1197 kB unpacked.
-const BUDGET = { packed: 360_000, unpacked: 1_240_000 };
+// of ~180 modules: 345 kB packed, 1197 kB unpacked. Raised for the import work of
+// 2026-12-04's last sitting (the on-demand @noble/ciphers chunk, snappy-js's declarations,
+// the cipher known answers) and the README's figures since the bundle (which had brought
+// the package to 357 kB, 1239 kB): 361 kB packed, 1247 kB unpacked.
+const BUDGET = { packed: 365_000, unpacked: 1_255_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
