@@ -8,7 +8,7 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { isJetStoreError, JetStoreError } from "../errors.ts";
+import { fromSystemError, isJetStoreError, JetStoreError } from "../errors.ts";
 import {
   type Command,
   EXIT_OK,
@@ -90,7 +90,8 @@ export async function main(argv: string[], io: Output = processOutput()): Promis
     }
     if (cmd.needsKey) key = call.key = resolveKey(call.values["key-file"] as string | undefined);
     return await cmd.run(call);
-  } catch (err) {
+  } catch (caught) {
+    const err = typed(caught);
     await io.err.write(errorLine(label, err, io, debug));
     if (!isJetStoreError(err)) return EXIT_USAGE;
     // Damage met on the way, or a message asked for that is not there: a problem found.
@@ -99,6 +100,19 @@ export async function main(argv: string[], io: Output = processOutput()): Promis
   } finally {
     key?.fill(0);
   }
+}
+
+/**
+ * A system error (ENOENT, EISDIR … from node:fs on a path the user gave) as
+ * the JetStoreError it is (ErrIO, ErrNotFound, ErrNoSpace), not ErrInternal,
+ * which is kept for bugs.
+ */
+function typed(err: unknown): unknown {
+  if (isJetStoreError(err)) return err;
+  const sys = err as { code?: unknown; syscall?: unknown; path?: unknown } | null;
+  if (typeof sys?.code !== "string" || !/^E[A-Z0-9]+$/.test(sys.code)) return err;
+  const operation = typeof sys.syscall === "string" ? sys.syscall : "access";
+  return fromSystemError(err, operation, typeof sys.path === "string" ? sys.path : "");
 }
 
 /** The arguments of `cmd`, or null when help was asked for. */
