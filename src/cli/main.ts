@@ -76,6 +76,7 @@ export async function main(argv: string[], io: Output = processOutput()): Promis
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
+  exitOnSignals();
   const debug = rest.includes("--debug");
   const label = cmd === undefined ? "jetstore" : `jetstore ${cmd.name}`;
   let key: Uint8Array | undefined;
@@ -113,6 +114,26 @@ function typed(err: unknown): unknown {
   if (typeof sys?.code !== "string" || !/^E[A-Z0-9]+$/.test(sys.code)) return err;
   const operation = typeof sys.syscall === "string" ? sys.syscall : "access";
   return fromSystemError(err, operation, typeof sys.path === "string" ? sys.path : "");
+}
+
+let signalsHandled = false;
+
+/**
+ * Ctrl-C and SIGTERM end a command as a normal exit does, so the exit tasks
+ * run: a restore's half-built sibling and a backup's temporary file are
+ * removed, what a write command stored is written out. Killed by the signal
+ * instead, the process would leave them. The exit code is the shell's for
+ * the signal (130, 143); a second signal kills as usual.
+ */
+function exitOnSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    process.once(signal, () => process.exit(code));
+  }
 }
 
 /** The arguments of `cmd`, or null when help was asked for. */

@@ -171,6 +171,73 @@ export function cliBackupTests(
       }),
     T,
   );
+  it(
+    "Ctrl-C (SIGINT) during a restore or a backup exits 130 and leaves nothing half-made",
+    () =>
+      inTempDir(disk, async (dir) => {
+        const src = join(dir, "src");
+        await bulkyStore(src);
+        const archive = join(dir, "data.snapshot");
+        expect((await runCli(ctx, ["backup", src, archive])).code).toBe(0);
+        const bytes = readFileSync(archive);
+        const before = readdirSync(dir).sort();
+        const restore = await runWithInput(
+          ctx,
+          ["restore", "-", join(dir, "dst")],
+          async (stdin, child) => {
+            stdin.write(bytes.subarray(0, bytes.length >> 1));
+            await until(() => readdirSync(dir).some((n) => n.startsWith("dst.restoring-")));
+            interrupt(child);
+          },
+        );
+        expect({ code: restore.code, left: readdirSync(dir).sort() }).toStrictEqual({
+          code: 130,
+          left: before,
+        });
+        const backup = await runWithInput(
+          ctx,
+          ["backup", src, join(dir, "again.snapshot")],
+          async (stdin, child) => {
+            stdin.end();
+            await until(() => readdirSync(dir).some((n) => n.startsWith("again.snapshot.tmp")));
+            interrupt(child);
+          },
+        );
+        expect({ code: backup.code, left: readdirSync(dir).sort() }).toStrictEqual({
+          code: 130,
+          left: before,
+        });
+      }),
+    T,
+  );
+}
+
+/** A store of 48 MiB of incompressible payloads: enough for a backup to be caught mid-way. */
+async function bulkyStore(dir: string): Promise<void> {
+  const store = await FileStore.open({ dir, syncIntervalMs: 0 });
+  const payload = new Uint8Array(4096);
+  for (let i = 0; i < 12_288; i++) {
+    crypto.getRandomValues(payload);
+    store.storeMsg(`bulk.${i % 8}`, null, payload);
+  }
+  await store.close();
+}
+
+/**
+ * Ctrl-C: SIGINT to `child`. Through process.kill, as a terminal sends it: Deno's
+ * ChildProcess.kill() reports the child as killed by the signal whatever its exit code.
+ */
+function interrupt(child: ChildProcess): void {
+  process.kill(child.pid!, "SIGINT");
+}
+
+/** Resolves once `done()` holds, checking every millisecond. */
+async function until(done: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 /** Runs `jetstore ...args` to its end, `feed` writing its stdin. */

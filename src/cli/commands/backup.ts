@@ -77,7 +77,7 @@ example:
  * each other's), fsynced before it is renamed into place and the directory
  * fsynced after, so a power cut once this returns keeps the whole archive
  * and one before leaves the old FILE or none, never a torn one. A failure
- * or a normal exit removes the temporary file.
+ * or a normal exit (Ctrl-C too, main.ts) removes the temporary file.
  */
 export async function writeWhole(
   fs: FileSystem,
