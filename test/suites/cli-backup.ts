@@ -2,13 +2,13 @@
  * `jetstore backup` and `restore` as child processes: a store another
  * process holds backed up without a change to its files, restored into a
  * new directory with the same state, messages and consumer; a cut archive
- * refused with nothing left behind; paths that are directories refused as
- * ErrIO with nothing left beside them; the archive file whole or absent
+ * refused with nothing left behind; a FILE that is a directory or a pipe
+ * refused, and a directory given as the archive, with nothing left beside them; the archive file whole or absent
  * after a power cut (in process, on the memory adapter); progress while a
  * slow archive is restored.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
 import { writeWhole } from "../../src/cli/commands/backup.ts";
@@ -86,7 +86,7 @@ export function cliBackupTests(
   );
 
   it(
-    "a FILE that is a directory is ErrIO (exit 2), with nothing left beside it or at DIR",
+    "a FILE that is a directory or a named pipe is refused (exit 2), left as it was, with nothing beside it or at DIR",
     () =>
       inTempDir(disk, async (dir) => {
         const src = join(dir, "src");
@@ -95,9 +95,18 @@ export function cliBackupTests(
         mkdirSync(taken);
         const backup = await runCli(ctx, ["backup", src, taken]);
         expect(backup.code).toBe(2);
-        expect(backup.stderr).toMatch(/^jetstore backup: ErrIO: .*\n$/);
+        expect(backup.stderr).toMatch(/^jetstore backup: ErrInvalidArgument: .*directory.*\n$/);
         expect(readdirSync(dir).sort()).toStrictEqual(["src", "taken"]);
         expect(readdirSync(taken)).toStrictEqual([]);
+        // A FIFO another process reads from: renamed over, it became a regular file.
+        const fifo = join(dir, "fifo");
+        execFileSync("mkfifo", [fifo]);
+        const piped = await runCli(ctx, ["backup", src, fifo]);
+        expect(piped.code).toBe(2);
+        expect(piped.stderr).toMatch(/^jetstore backup: ErrInvalidArgument: .*not a regular file/);
+        expect(lstatSync(fifo).isFIFO()).toBe(true);
+        rmSync(fifo);
+        expect(readdirSync(dir).sort()).toStrictEqual(["src", "taken"]);
         const restore = await runCli(ctx, ["restore", taken, join(dir, "dst")]);
         expect(restore.code).toBe(2);
         expect(restore.stderr).toMatch(/^jetstore restore: ErrIO: .*taken.*\n$/);

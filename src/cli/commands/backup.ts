@@ -30,7 +30,8 @@ export const backupCommand: Command = {
   usage: "backup DIR FILE [--uncompressed] [--plaintext]",
   help: `Writes a point-in-time snapshot archive of the store in DIR, its consumers
 included, to FILE (written beside it and renamed into place, so FILE is whole
-or absent), or to stdout when FILE is -. Takes no lock and changes nothing on
+or absent; one already there must be a regular file), or to stdout when FILE
+is -. Takes no lock and changes nothing on
 disk: it runs while another process writes. An encrypted store's archive
 holds ciphertext and needs the key to restore, unless --plaintext.
 
@@ -44,6 +45,7 @@ example:
   needsKey: true,
   async run(call) {
     const [dir, file] = call.positionals as [string, string];
+    if (file !== "-") checkArchiveTarget(file);
     const store = await openReadOnly(dir, call.key);
     const bar = progress(call.io.err, "backup");
     try {
@@ -70,6 +72,23 @@ example:
     }
   },
 };
+
+/**
+ * Refuses a FILE that is there and is not a regular file, before any work:
+ * the archive is renamed onto it, which would fail on a directory only once
+ * the whole archive is written, and would replace a device or a named pipe
+ * (/dev/stdout, a FIFO a reader waits on) with a regular file. `-` and a
+ * redirect write into those.
+ */
+function checkArchiveTarget(file: string): void {
+  const stat = defaultFileSystem().stat(file);
+  if (stat === null || stat.isFile) return;
+  const what = stat.isDirectory ? "a directory" : "not a regular file";
+  throw new JetStoreError(
+    "ErrInvalidArgument",
+    `${file} is ${what}: FILE is replaced by the archive (use - to write to stdout)`,
+  );
+}
 
 /**
  * Writes `chunks` to `file` whole or not at all: into a temporary file
