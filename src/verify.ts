@@ -287,6 +287,8 @@ class StoreScan {
   private readonly damaged: DamagedStretch[] = [];
   /** Sequences between verified neighbours of damage: lost unless covered. */
   private readonly gaps: LostRange[] = [];
+  /** Blocks the checkpoint lists whose files are gone, with their sequences. */
+  private readonly missingBlocks: LostRange[] = [];
   private highest = 0;
   /** The last message or skip sequence seen, and the damage met since, if any. */
   private prevSeq = 0;
@@ -304,8 +306,7 @@ class StoreScan {
 
   /** A block the checkpoint lists, with messages, whose file is gone. */
   missing(block: number, file: string, range: { first: number; last: number }): void {
-    this.damaged.push({ block, file, offset: 0, length: 0, kind: "missing block" });
-    this.gaps.push({ first: range.first, last: range.last, block, file, offset: 0 });
+    this.missingBlocks.push({ first: range.first, last: range.last, block, file, offset: 0 });
   }
 
   damage(d: DamagedStretch): void {
@@ -411,6 +412,19 @@ class StoreScan {
       });
     }
     const covered = mergeRanges(this.covered);
+    for (const m of this.missingBlocks) {
+      // Every sequence removed by a tombstone written since the checkpoint: a compact or
+      // purge cut off while it unlinked the files it emptied, which open finishes. Not damage.
+      if (uncovered(covered, m.first, m.last).length === 0) continue;
+      this.damaged.push({
+        block: m.block,
+        file: m.file,
+        offset: 0,
+        length: 0,
+        kind: "missing block",
+      });
+      this.gaps.push(m);
+    }
     let messages = 0;
     let messageBytes = 0;
     let firstSeq = 0;

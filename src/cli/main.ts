@@ -8,7 +8,7 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { isJetStoreError, JetStoreError } from "../errors.ts";
+import { fromSystemError, isJetStoreError, JetStoreError } from "../errors.ts";
 import {
   type Command,
   EXIT_OK,
@@ -76,6 +76,7 @@ export async function main(argv: string[], io: Output = processOutput()): Promis
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
+  exitOnSignals();
   const debug = rest.includes("--debug");
   const label = cmd === undefined ? "jetstore" : `jetstore ${cmd.name}`;
   let key: Uint8Array | undefined;
@@ -90,7 +91,8 @@ export async function main(argv: string[], io: Output = processOutput()): Promis
     }
     if (cmd.needsKey) key = call.key = resolveKey(call.values["key-file"] as string | undefined);
     return await cmd.run(call);
-  } catch (err) {
+  } catch (caught) {
+    const err = typed(caught);
     await io.err.write(errorLine(label, err, io, debug));
     if (!isJetStoreError(err)) return EXIT_USAGE;
     // Damage met on the way, or a message asked for that is not there: a problem found.
@@ -98,6 +100,39 @@ export async function main(argv: string[], io: Output = processOutput()): Promis
     return EXIT_USAGE;
   } finally {
     key?.fill(0);
+  }
+}
+
+/**
+ * A system error (ENOENT, EISDIR … from node:fs on a path the user gave) as
+ * the JetStoreError it is (ErrIO, ErrNotFound, ErrNoSpace), not ErrInternal,
+ * which is kept for bugs.
+ */
+function typed(err: unknown): unknown {
+  if (isJetStoreError(err)) return err;
+  const sys = err as { code?: unknown; syscall?: unknown; path?: unknown } | null;
+  if (typeof sys?.code !== "string" || !/^E[A-Z0-9]+$/.test(sys.code)) return err;
+  const operation = typeof sys.syscall === "string" ? sys.syscall : "access";
+  return fromSystemError(err, operation, typeof sys.path === "string" ? sys.path : "");
+}
+
+let signalsHandled = false;
+
+/**
+ * Ctrl-C and SIGTERM end a command as a normal exit does, so the exit tasks
+ * run: a restore's half-built sibling and a backup's temporary file are
+ * removed, what a write command stored is written out. Killed by the signal
+ * instead, the process would leave them. The exit code is the shell's for
+ * the signal (130, 143); a second signal kills as usual.
+ */
+function exitOnSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    process.once(signal, () => process.exit(code));
   }
 }
 

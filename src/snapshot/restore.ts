@@ -95,6 +95,13 @@ export async function restoreStore<S extends Restorable>(
   if (typeof dir !== "string" || dir === "") {
     throw invalidArgument(`${ACTION}: dir must be a non-empty string, got ${describeValue(dir)}`);
   }
+  // The store is built beside `dir` and renamed onto it: "." or ".." names no entry of a parent.
+  const last = dir.replace(/\/+$/, "").split("/").at(-1);
+  if (last === "." || last === ".." || last === "") {
+    throw invalidArgument(
+      `${ACTION}: ${dir} must end in the directory's name (the store is built beside it and renamed into place)`,
+    );
+  }
   if (
     options !== undefined &&
     (options === null || typeof options !== "object" || Array.isArray(options))

@@ -744,6 +744,29 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
       }
     });
 
+    it("restore refuses a dir ending in . or .. (nothing to rename onto) before reading the archive", async () => {
+      const { dir, cleanup } = adapter.tempDir();
+      try {
+        const source = MemStore.create();
+        source.storeMsg("a", null, enc("x"));
+        const archive = await collect(source.snapshot());
+        fs.mkdir(`${dir}/empty`);
+        for (const d of [`${dir}/empty/.`, `${dir}/empty/./`, `${dir}/empty/..`]) {
+          let read = false;
+          const chunks = async function* () {
+            read = true;
+            yield* archive;
+          };
+          const code = await codeOfAsync(() => FileStore.restore(d, chunks(), { fs }));
+          expect({ d, code, read }).toEqual({ d, code: "ErrInvalidArgument", read: false });
+          expect(fs.list(dir)).toEqual(["empty"]);
+          expect(fs.list(`${dir}/empty`)).toEqual([]);
+        }
+      } finally {
+        cleanup();
+      }
+    });
+
     it("snapshot refuses bad options; a closed store ErrStoreClosed, also mid-snapshot", async () => {
       for (const make of [
         () => MemStore.create(),

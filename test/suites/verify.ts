@@ -133,6 +133,36 @@ export function verifySuite(api: TestApi, ctx: RuntimeContext): void {
           for (const r of seqs) expect(lost).toContain(r.seq);
         }));
 
+      it("a compact cut off after unlinking the blocks it emptied is not damage, as open agrees", () =>
+        inTempDir(adapter, async (dir) => {
+          const { lastSeq } = await busyStore(adapter.fs, dir);
+          const checkpoint = readAll(adapter.fs, joinPath(dir, "index.ckpt"));
+          const blocks = blockFiles(adapter.fs, dir).length;
+          const open = () =>
+            FileStore.open({ dir, fs: adapter.fs, syncIntervalMs: 0, blockSize: BLOCK_SIZE });
+          const store = await open();
+          store.compact(lastSeq - 20);
+          const { firstSeq, msgs } = store.state();
+          await store.close();
+          // Killed before its checkpoint: the tombstone and the unlinks on disk, the
+          // checkpoint of before still listing the blocks the compact emptied.
+          writeFileBytes(adapter.fs, joinPath(dir, "index.ckpt"), checkpoint);
+          expect(blockFiles(adapter.fs, dir).length).toBeLessThan(blocks - 3);
+          const report = verifyStore(dir, { fs: adapter.fs });
+          const reopened = await open();
+          const state = reopened.state();
+          await reopened.close();
+          expect(state).toMatchObject({ firstSeq, lastSeq, msgs });
+          expect(state.lost).toBeUndefined();
+          expect(report).toMatchObject({
+            ok: true,
+            damaged: [],
+            lost: [],
+            messages: msgs,
+            firstSeq,
+          });
+        }));
+
       it("damage to an already-removed record is not reported lost, and verifyStore agrees", () =>
         inTempDir(adapter, async (dir) => {
           // Issue 11 item 6: a removed message cannot be lost.

@@ -4,15 +4,19 @@
  * archive") to a file and back. Backup is a read command: it takes no lock
  * and changes nothing, so it runs beside the application using the store.
  */
-import { closeSync, createReadStream, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import process from "node:process";
+import { defaultFileSystem } from "../../../runtimes/detect.ts";
+import { atExit } from "../../../runtimes/exit.ts";
+import type { FileSystem } from "../../../runtimes/fs.ts";
 import { JetStoreError } from "../../errors.ts";
 import { FileStore } from "../../filestore/filestore.ts";
+import { parentOf } from "../../filestore/store-directory.ts";
 import { size } from "../../verify-summary.ts";
 import { type Command, EXIT_OK, flag } from "../command.ts";
 import { openReadOnly } from "../open-store.ts";
 import { count } from "../output.ts";
-import { progress } from "../progress.ts";
+import { type Progress, progress } from "../progress.ts";
 
 /** A system error from node:fs as a JetStoreError naming the file. */
 function ioError(err: unknown, path: string): JetStoreError {
@@ -26,7 +30,8 @@ export const backupCommand: Command = {
   usage: "backup DIR FILE [--uncompressed] [--plaintext]",
   help: `Writes a point-in-time snapshot archive of the store in DIR, its consumers
 included, to FILE (written beside it and renamed into place, so FILE is whole
-or absent), or to stdout when FILE is -. Takes no lock and changes nothing on
+or absent; one already there must be a regular file), or to stdout when FILE
+is -. Takes no lock and changes nothing on
 disk: it runs while another process writes. An encrypted store's archive
 holds ciphertext and needs the key to restore, unless --plaintext.
 
@@ -40,18 +45,10 @@ example:
   needsKey: true,
   async run(call) {
     const [dir, file] = call.positionals as [string, string];
+    if (file !== "-") checkArchiveTarget(file);
     const store = await openReadOnly(dir, call.key);
     const bar = progress(call.io.err, "backup");
-    const temp = `${file}.tmp`;
-    let fd = -1;
     try {
-      if (file !== "-") {
-        try {
-          fd = openSync(temp, "w", 0o600);
-        } catch (err) {
-          throw ioError(err, temp);
-        }
-      }
       const archive = store.snapshot({
         consumers: true,
         compress: !flag(call, "uncompressed"),
@@ -63,33 +60,84 @@ example:
             `${count(p.msgs)} of ${count(p.totalMsgs)} messages, ${size(p.bytes)}`,
           ),
       });
-      for await (const chunk of archive) {
-        if (fd < 0) {
-          await call.io.out.write(chunk);
-          continue;
-        }
-        try {
-          for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
-        } catch (err) {
-          throw ioError(err, temp);
-        }
-      }
-      if (fd >= 0) {
-        closeSync(fd);
-        fd = -1;
-        renameSync(temp, file);
+      if (file === "-") {
+        for await (const chunk of archive) await call.io.out.write(chunk);
+      } else {
+        await writeWhole(defaultFileSystem(), file, archive);
       }
       return EXIT_OK;
     } finally {
       bar.end();
-      if (fd >= 0) {
-        closeSync(fd);
-        rmSync(temp, { force: true });
-      }
       await store.close();
     }
   },
 };
+
+/**
+ * Refuses a FILE that is there and is not a regular file, before any work:
+ * the archive is renamed onto it, which would fail on a directory only once
+ * the whole archive is written, and would replace a device or a named pipe
+ * (/dev/stdout, a FIFO a reader waits on) with a regular file. `-` and a
+ * redirect write into those.
+ */
+function checkArchiveTarget(file: string): void {
+  const stat = defaultFileSystem().stat(file);
+  if (stat === null || stat.isFile) return;
+  const what = stat.isDirectory ? "a directory" : "not a regular file";
+  throw new JetStoreError(
+    "ErrInvalidArgument",
+    `${file} is ${what}: FILE is replaced by the archive (use - to write to stdout)`,
+  );
+}
+
+/**
+ * Writes `chunks` to `file` whole or not at all: into a temporary file
+ * beside it (its own name, so two backups to one FILE cannot write into
+ * each other's), fsynced before it is renamed into place and the directory
+ * fsynced after, so a power cut once this returns keeps the whole archive
+ * and one before leaves the old FILE or none, never a torn one. A failure
+ * or a normal exit (Ctrl-C too, main.ts) removes the temporary file.
+ */
+export async function writeWhole(
+  fs: FileSystem,
+  file: string,
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<void> {
+  const temp = `${file}.tmp-${randomHex()}`;
+  const handle = fs.open(temp, "createNew", 0o600);
+  const leaveExit = atExit(() => fs.remove(temp));
+  let open = true;
+  let renamed = false;
+  try {
+    let at = 0;
+    for await (const chunk of chunks) {
+      handle.write(chunk, at);
+      at += chunk.length;
+    }
+    handle.sync();
+    open = false;
+    handle.close();
+    fs.rename(temp, file);
+    renamed = true;
+    fs.syncDirectory(parentOf(file));
+  } finally {
+    if (open) handle.close();
+    if (!renamed) {
+      try {
+        fs.remove(temp);
+      } catch {
+        // Its name says what it is; the failure that brought us here is the one to report.
+      }
+    }
+    leaveExit();
+  }
+}
+
+function randomHex(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
+}
 
 export const restoreCommand: Command = {
   name: "restore",
@@ -108,6 +156,7 @@ example:
   async run(call) {
     const [file, dir] = call.positionals as [string, string];
     let source: AsyncIterable<Uint8Array>;
+    let total = 0;
     if (file === "-") {
       source = process.stdin as AsyncIterable<Uint8Array>;
     } else {
@@ -118,9 +167,52 @@ example:
         stream.once("error", (err) => reject(ioError(err, file)));
       });
       source = stream as AsyncIterable<Uint8Array>;
+      total = defaultFileSystem().stat(file)?.size ?? 0;
     }
-    const store = await FileStore.restore(dir, source, { key: call.key, syncIntervalMs: 0 });
-    await store.close();
-    return EXIT_OK;
+    const bar = progress(call.io.err, "restore");
+    try {
+      const read = readThrough(source, file === "-" ? "stdin" : file, total, bar);
+      const store = await FileStore.restore(dir, read, { key: call.key, syncIntervalMs: 0 });
+      await store.close();
+      return EXIT_OK;
+    } finally {
+      bar.end();
+    }
   },
 };
+
+/**
+ * The archive's bytes as they are read, counted for the progress line (the
+ * store is built as fast as they come, so bytes read are the work done),
+ * and a read error (a directory given as FILE, a failing disk) as ErrIO
+ * naming what was read.
+ */
+async function* readThrough(
+  source: AsyncIterable<Uint8Array>,
+  name: string,
+  total: number,
+  bar: Progress,
+): AsyncGenerator<Uint8Array> {
+  const chunks = source[Symbol.asyncIterator]();
+  let done = 0;
+  let ended = false;
+  try {
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        ended = true;
+        throw ioError(err, name);
+      }
+      ended = next.done === true;
+      if (ended) return;
+      done += next.value.length;
+      bar.update(done, total, total > 0 ? `${size(done)} of ${size(total)}` : `${size(done)} read`);
+      yield next.value;
+    }
+  } finally {
+    // A restore that stops early (a damaged archive) closes the file now.
+    if (!ended) await chunks.return?.();
+  }
+}
