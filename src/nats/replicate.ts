@@ -30,6 +30,7 @@ import { LocalArrivals } from "./local-arrivals.ts";
 import {
   checkConnection,
   checkStore,
+  isClosed,
   type ReplicateOptions,
   type ReplicateSettings,
   replicateSettings,
@@ -73,7 +74,7 @@ export interface SyncHandle extends AsyncIterable<StatusEvent> {
  * following new local messages until `stop()`. Bad options, connection or
  * store: ErrInvalidArgument (ErrStoreClosed for a closed store), thrown with
  * nothing opened or sent. Failures while running are `error` events: a lost
- * connection or a timeout is retried; a conflict (ErrReplicationConflict)
+ * connection or a timeout is retried (a closed one stops it); a conflict (ErrReplicationConflict)
  * or a local message whose headers are no NATS header block
  * (ErrUnsupportedHeaders) stops it.
  */
@@ -116,6 +117,11 @@ class Replication extends SyncTask {
     this.count = state.delivered.consumer;
     this.arrivals = new LocalArrivals(store);
     this.wildcard = /[*>]/.test(s.filter);
+    // An idle replication would not notice the client giving up on its connection.
+    nc.closed?.().then(
+      () => this.arrivals.wake(),
+      () => this.arrivals.wake(),
+    );
     this.handle = this.start();
   }
 
@@ -131,7 +137,8 @@ class Replication extends SyncTask {
       isJetStoreError(e, "ErrReplicationConflict") ||
       isJetStoreError(e, "ErrUnsupportedHeaders") ||
       isJetStoreError(e, "ErrInvalidArgument") ||
-      isJetStoreError(e, "ErrStoreClosed")
+      isJetStoreError(e, "ErrStoreClosed") ||
+      isClosed(this.nc)
     );
   }
 
@@ -255,12 +262,20 @@ class Replication extends SyncTask {
         if (halt !== null) throw halt;
         this.report(true);
         if (this.stopping) return;
+        if (isClosed(this.nc)) throw new JetStoreError("ErrNats", "replicate: connection closed");
         await this.arrivals.next();
         continue;
       }
       const result = await pending[head];
       const seq = seqs[head];
       head++;
+      if (result.stream !== undefined && result.stream !== this.s.stream) {
+        // Retrying cannot help: the same subject goes to the same stream.
+        await Promise.all(pending.slice(head));
+        throw conflict(
+          `local message ${seq} went to stream ${result.stream}, not ${this.s.stream} (${result.ok ? "stored there" : "refused there"}): its subject is one ${result.stream}'s subjects take and ${this.s.stream}'s do not`,
+        );
+      }
       if (!result.ok) {
         await Promise.all(pending.slice(head));
         throw result.error;

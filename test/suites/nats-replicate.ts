@@ -299,6 +299,94 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
       60_000,
     );
 
+    it("stops with ErrReplicationConflict when another stream takes a local subject the target's subjects do not, counting nothing it sent there", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      const te = new TextEncoder();
+      const run = async (store: MemStore, stream: string, subjects: string[]) => {
+        const handle = replicate(store, nc, { stream, subjects });
+        // One that never stops (going on, or retrying) is stopped, and fails below.
+        const timer = setTimeout(() => handle.stop(), 15_000);
+        const events: StatusEvent[] = [];
+        for await (const e of handle) events.push(e);
+        clearTimeout(timer);
+        const errors = events.filter((e) => e.type === "error");
+        return { errors, status: handle.status() };
+      };
+      try {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.add({ name: "PAY", subjects: ["payments.>"] });
+        // Every local subject is PAY's: the first publish expects the empty target's last
+        // sequence, 0, which empty PAY has too, so the messages land in PAY.
+        const elsewhere = MemStore.create();
+        for (let i = 1; i <= 10; i++) elsewhere.storeMsg(`payments.${i}`, null, te.encode(`p${i}`));
+        const first = await run(elsewhere, "TARGET1", ["target.>"]);
+        expect(
+          first.errors.map((e) => e.type === "error" && [e.error.code, e.fatal, e.error.message]),
+        ).toEqual([
+          [
+            "ErrReplicationConflict",
+            true,
+            expect.stringContaining("local message 1 went to stream PAY, not TARGET1"),
+          ],
+        ]);
+        expect(first.status).toMatchObject({ running: false, lastAcked: 0, lag: 10 });
+        expect((await jsm.streams.info("TARGET1")).state.messages).toBe(0);
+        // Five of the target's, then one of PAY's: PAY refuses it (its last message is not
+        // the expected one), which no retry can change.
+        const mixed = MemStore.create();
+        for (let i = 1; i <= 5; i++) mixed.storeMsg(`orders.${i}`, null, te.encode(`o${i}`));
+        mixed.storeMsg("payments.6", null, te.encode("p6"));
+        mixed.storeMsg("orders.7", null, te.encode("o7"));
+        const second = await run(mixed, "TARGET2", ["orders.>"]);
+        expect(
+          second.errors.map((e) => e.type === "error" && [e.error.code, e.fatal, e.error.message]),
+        ).toEqual([
+          [
+            "ErrReplicationConflict",
+            true,
+            expect.stringContaining("local message 6 went to stream PAY, not TARGET2"),
+          ],
+        ]);
+        expect(second.status).toMatchObject({ running: false, lastAcked: 5 });
+        expect((await jsm.streams.info("TARGET2")).state.messages).toBe(5);
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 60_000);
+
+    it("refuses a closed connection with ErrInvalidArgument, and stops (fatal) when its connection closes while it runs, idle or not", async () => {
+      const servers = await NatsServers.start(1);
+      try {
+        const store = MemStore.create();
+        storeTestMsgs(store, 10);
+        const nc = await servers.connect();
+        const idle = replicate(store, nc, { stream: "CLOSING", maxRetryDelayMs: 100 });
+        await waitFor(() => idle.status().lastAcked === 10, "the first messages");
+        const events = idle.events();
+        await nc.close();
+        // Nothing to publish: the loop waits for local messages, yet sees the connection go.
+        const timer = setTimeout(() => idle.stop(), 15_000);
+        await idle.done;
+        clearTimeout(timer);
+        const seen: StatusEvent[] = [];
+        for await (const e of events) seen.push(e);
+        expect(seen.map((e) => [e.type, e.type === "error" && e.fatal])).toEqual([
+          ["error", true],
+          ["stopped", false],
+        ]);
+        expect(idle.status()).toMatchObject({ running: false, lastAcked: 10, errors: 1 });
+        expect(codeOf(() => replicate(store, nc, { stream: "CLOSING" }))).toBe(
+          "ErrInvalidArgument",
+        );
+        // Refused before it opened its progress (the stopped one closed its own).
+        expect(store.state().consumers).toBe(0);
+      } finally {
+        await servers.stop();
+      }
+    }, 60_000);
+
     it("takes as a NATS header block only bytes with the version line first and an empty line last", () => {
       const te = new TextEncoder();
       const block = (text: string) => isHeaderBlock(te.encode(text));
