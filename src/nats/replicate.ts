@@ -96,6 +96,8 @@ class Replication extends SyncTask {
   private readonly arrivals: LocalArrivals;
   private floor: number;
   private count: number;
+  /** Local messages through this sequence were durable (a `sync()` covered them) when last looked. */
+  private durable = 0;
   private jsm: JetStreamManager | null = null;
   private lastProgressAt = 0;
   private reportedFloor = -1;
@@ -236,9 +238,18 @@ class Replication extends SyncTask {
     let prevId: string | null = null;
     let halt: JetStoreError | null = null;
     for (;;) {
+      let undurable = false;
+      if (!this.stopping && halt === null && pending.length - head < window) {
+        await this.syncThrough(next);
+      }
       while (!this.stopping && halt === null && pending.length - head < window) {
         const m = this.loadNext(next);
         if (m === null) break;
+        if (m.seq > this.durable) {
+          // Stored while the sync above ran: the next turn syncs it first.
+          undurable = true;
+          break;
+        }
         if (m.hdr !== null && !isHeaderBlock(m.hdr)) {
           // What is in flight is still acknowledged; nothing after this message is sent.
           halt = new JetStoreError(
@@ -260,6 +271,7 @@ class Replication extends SyncTask {
       }
       if (head === pending.length) {
         if (halt !== null) throw halt;
+        if (undurable) continue;
         this.report(true);
         if (this.stopping) return;
         if (isClosed(this.nc)) throw new JetStoreError("ErrNats", "replicate: connection closed");
@@ -288,6 +300,20 @@ class Replication extends SyncTask {
       }
       this.report(false);
     }
+  }
+
+  /**
+   * Makes the local messages from `next` on durable before any is published:
+   * one the server took and a crash then cost the store would be in the stream
+   * while the store reused its sequence for another message, which the
+   * reconciliation, finding the sequence replicated, would never send.
+   */
+  private async syncThrough(next: number): Promise<void> {
+    if (next <= this.durable) return;
+    const last = this.store.fastState().lastSeq;
+    if (last < next) return;
+    await this.store.sync();
+    this.durable = Math.max(this.durable, last);
   }
 
   private loadNext(start: number): StoredMsg | null {

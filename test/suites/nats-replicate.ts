@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
 import { isHeaderBlock } from "../../src/nats/headers.ts";
@@ -350,6 +351,44 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         ]);
         expect(second.status).toMatchObject({ running: false, lastAcked: 5 });
         expect((await jsm.streams.info("TARGET2")).state.messages).toBe(5);
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 60_000);
+
+    it("publishes only local messages a sync made durable: after a power cut the store has every message the server took, and what it stores next is replicated", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const disk = memoryFileSystem({ seed: 5 });
+        disk.mkdir("/r");
+        disk.syncDirectory("/");
+        // Never synced by a timer: what the replication does not sync stays unsynced.
+        const open = (fs: MemoryFileSystem) =>
+          FileStore.open({ dir: "/r", fs, syncIntervalMs: 60_000 });
+        const store = await open(disk);
+        storeTestMsgs(store, 50);
+        await store.sync();
+        const handle = replicate(store, nc, { stream: "CUT", window: 16 });
+        for (let burst = 0; burst < 10; burst++) {
+          storeTestMsgs(store, 30);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        await waitFor(() => handle.status().lastAcked === 350, "every message acknowledged");
+        const after = disk.crash({ lose: "unsynced" });
+        const reopened = await open(after);
+        // The server's messages are all still in the store, as they were sent.
+        const server = await readStream(nc, "CUT", 350);
+        expect(reopened.fastState().lastSeq).toBe(350);
+        expectReplicated(expect, server, reopened, range(1, 350), "nats-replicate-CUT");
+        storeTestMsgs(reopened, 20);
+        const again = replicate(reopened, nc, { stream: "CUT", window: 16 });
+        await waitFor(() => again.status().lastAcked === 370, "the new messages");
+        await again.stop();
+        const all = await readStream(nc, "CUT", 370);
+        expectReplicated(expect, all, reopened, range(1, 370), "nats-replicate-CUT");
+        await reopened.close();
       } finally {
         await nc.close();
         await servers.stop();
