@@ -25,9 +25,9 @@ import type { LoseMode, MemoryFileSystem } from "../../runtimes/memory.ts";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
+import { contains, listFiles } from "./at-rest-helpers.ts";
 import { expectKeepsAcknowledged, Ledger } from "./durability-ledger.ts";
 import { childCommand, childEntry } from "./filestore.ts";
-import { contains, listFiles } from "./at-rest-helpers.ts";
 import { codeOfAsync, readFileBytes, type TestClock, testClock } from "./store-helpers.ts";
 
 const DIR = "/s";
