@@ -4,8 +4,8 @@
  * sealed under keys derived from the data key, so none of them is touched:
  * rotation takes one small write however large the store. (Someone holding
  * the old key and an old copy of the settings file can still read the
- * data: rotating the data key itself means rewriting every block, which
- * converting to another cipher does.)
+ * data. A conversion to another cipher keeps the data key, so it does not
+ * change that; only a conversion to no cipher drops it.)
  */
 
 import { KEY_BYTES, prepareCrypto } from "../../runtimes/aead.ts";

@@ -204,3 +204,8 @@ export function isEnvelope(bytes: Uint8Array): boolean {
     new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === SEALED_CHECKPOINT_MAGIC
   );
 }
+
+/** The format bits (`formatBits`) an envelope was sealed with. */
+export function envelopeFormat(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getUint16(6, true) & 0xff;
+}

@@ -138,6 +138,7 @@ export abstract class Durability extends Rewrites {
     // Unknown until the rename is done: a write that fails midway must not let a later skip trust either file.
     this.checkpointOnDisk = null;
     replaceFile(this.fs, joinPath(this.dir, CHECKPOINT_FILE), bytes, this.options.fileMode);
+    this.checkpointStale = false;
     this.dirDirty = true;
     if (!sealer.sealsFiles) this.checkpointOnDisk = this.onDisk(plain);
     const emptied = this.pendingUnlinks;
@@ -149,7 +150,9 @@ export abstract class Durability extends Rewrites {
 
   /**
    * A block was rewritten in the background (or the store opened): its
-   * rename waits for the next directory fsync. And when a store converted
+   * rename waits for the next directory fsync. Once no block is left in
+   * another format, a checkpoint in another format is written again (a
+   * plain one holds subjects). And when a store converted
    * to `cipher: "none"` has no block left sealed with a cipher, the
    * checkpoint is written plain, then the settings file without the data
    * key, so the store opens without a key from now on.
@@ -159,7 +162,19 @@ export abstract class Durability extends Rewrites {
     // The rename of a rewritten block: durable with the next directory fsync.
     this.dirDirty = true;
     const sealer = this.files.sealer;
-    if (this.closed || sealer.target.cipher !== "none" || !sealer.hasDataKey) return;
+    if (this.closed) return;
+    // An empty block (the active one started over) is written in the store's format.
+    if (
+      this.checkpointStale &&
+      !this.blocks.some((b) => b.written > BLOCK_HEADER_SIZE && this.files.formatDiffers(b))
+    ) {
+      try {
+        this.writeCheckpointNow();
+      } catch {
+        // Tried again after the next rewrite or open; a close writes it anyway.
+      }
+    }
+    if (sealer.target.cipher !== "none" || !sealer.hasDataKey) return;
     if (this.files.anyEncrypted(this.blocks)) return;
     try {
       this.writeCheckpointNow();

@@ -23,7 +23,7 @@
  */
 import { hintCollection } from "../../runtimes/collection-hint.ts";
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
-import { isEnvelope, type Sealer } from "../at-rest/sealer.ts";
+import { envelopeFormat, isEnvelope, type Sealer } from "../at-rest/sealer.ts";
 import { sameBytes } from "../bytes.ts";
 import { writeBlockHeader } from "../codec/block-header.ts";
 import { isJetStoreError, JetStoreError } from "../errors.ts";
@@ -64,6 +64,8 @@ export interface Recovered {
   lastLeftUnread: boolean;
   /** The checkpoint file open read, when it was plain (unsealed) and usable. */
   checkpointBytes: Uint8Array | null;
+  /** The format bits of the usable checkpoint open read (0 plain), or null when none was. */
+  checkpointFormat: number | null;
 }
 
 export function blockPath(dir: string, n: number): string {
@@ -80,8 +82,8 @@ function readCheckpointFile(
   fs: FileSystem,
   dir: string,
   sealer: Sealer,
-): { checkpoint: Checkpoint | null; plain: Uint8Array | null } {
-  const none = { checkpoint: null, plain: null };
+): { checkpoint: Checkpoint | null; plain: Uint8Array | null; format: number | null } {
+  const none = { checkpoint: null, plain: null, format: null };
   const path = joinPath(dir, CHECKPOINT_FILE);
   const stat = fs.stat(path);
   if (stat === null || !stat.isFile) return none;
@@ -96,9 +98,10 @@ function readCheckpointFile(
     }
     const read = bytes.subarray(0, done);
     if (isEnvelope(read)) {
-      return { checkpoint: decodeCheckpoint(sealer.openEnvelope(read, path), path), plain: null };
+      const checkpoint = decodeCheckpoint(sealer.openEnvelope(read, path), path);
+      return { checkpoint, plain: null, format: envelopeFormat(read) };
     }
-    return { checkpoint: decodeCheckpoint(read, path), plain: read };
+    return { checkpoint: decodeCheckpoint(read, path), plain: read, format: 0 };
   } catch (err) {
     // Sealed under a key the store no longer has (it was converted to plain): every block is scanned.
     if (isJetStoreError(err, "ErrCorrupt") || isJetStoreError(err, "ErrBadKey")) return none;
@@ -122,7 +125,19 @@ export function recover(
   ttls: MessageTtls,
   leaveLastFrom = Number.POSITIVE_INFINITY,
 ): Recovered {
-  const { checkpoint, plain: checkpointBytes } = readCheckpointFile(fs, dir, files.sealer);
+  const {
+    checkpoint,
+    plain: checkpointBytes,
+    format: checkpointFormat,
+  } = readCheckpointFile(fs, dir, files.sealer);
+  // A checkpoint write cut before its rename: never read, and written in the format of its
+  // day, so a plain one would keep subjects in plaintext in a store converted to a cipher
+  // until the next checkpoint write reuses the name.
+  const checkpointTemp = joinPath(dir, `${CHECKPOINT_FILE}.tmp`);
+  if (fs.stat(checkpointTemp) !== null) {
+    fs.remove(checkpointTemp);
+    fs.syncDirectory(dir);
+  }
   const names = fs.list(joinPath(dir, BLOCKS_DIR)).filter((name) => {
     // A block rewritten beside its file (block-file.ts) when the process stopped: the block file is whole.
     if (!REWRITE_FILE.test(name)) return true;
@@ -320,6 +335,7 @@ export function recover(
     nextBlockNumber: highest + 1,
     lastLeftUnread,
     checkpointBytes,
+    checkpointFormat,
   };
 }
 

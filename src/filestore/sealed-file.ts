@@ -78,6 +78,8 @@ export class SealedFile {
   private readonly sealer: Sealer;
   private key: Uint8Array | null;
   private readonly chunkHeader: number;
+  /** The file's 40-byte header, as written or read; null for an unreadable file. */
+  private readonly head: Uint8Array | null;
   private readonly chunks: Chunk[] = [];
   /** Plaintext bytes the chunks (and holes) cover. */
   plainEnd = 0;
@@ -86,10 +88,17 @@ export class SealedFile {
   /** The last chunk opened, kept for the read that follows (a long record's rest). */
   private recent: { chunk: Chunk; plain: Uint8Array | null } | null = null;
 
-  private constructor(sealer: Sealer, format: FileFormat, salt: Uint8Array, packed: boolean) {
+  private constructor(
+    sealer: Sealer,
+    format: FileFormat,
+    salt: Uint8Array,
+    packed: boolean,
+    head: Uint8Array | null,
+  ) {
     this.sealer = sealer;
     this.format = format;
     this.packed = packed;
+    this.head = head;
     this.key = format.cipher === "none" ? null : sealer.fileKey(format.cipher, salt, "block");
     this.chunkHeader =
       CHUNK_FIXED_SIZE + (format.cipher === "none" ? 0 : NONCE_BYTES) + CHUNK_CHECK_SIZE;
@@ -104,8 +113,9 @@ export class SealedFile {
     packed: boolean,
   ): SealedFile {
     const salt = format.cipher === "none" ? new Uint8Array(SALT_BYTES) : randomBytes(SALT_BYTES);
-    const file = new SealedFile(sealer, format, salt, packed);
-    handle.write(headerBytes(n, format, salt, packed), 0);
+    const head = headerBytes(n, format, salt, packed);
+    const file = new SealedFile(sealer, format, salt, packed, head);
+    handle.write(head, 0);
     return file;
   }
 
@@ -131,7 +141,7 @@ export class SealedFile {
     const number = view.getUint32(8, true) + view.getUint32(12, true) * 0x1_0000_0000;
     if (number !== n) return null;
     const salt = head.slice(SEALED_OFF_SALT, SEALED_OFF_SALT + SALT_BYTES);
-    const file = new SealedFile(sealer, format, salt, (bits & SEALED_FLAG_PACKED) !== 0);
+    const file = new SealedFile(sealer, format, salt, (bits & SEALED_FLAG_PACKED) !== 0, head);
     file.walk(handle, size);
     return file;
   }
@@ -143,6 +153,7 @@ export class SealedFile {
       { compression: "none", cipher: "none" },
       new Uint8Array(SALT_BYTES),
       false,
+      null,
     );
     file.hole(0, size, size);
     file.fileEnd = size;
@@ -196,8 +207,12 @@ export class SealedFile {
    * Writes again the chunks that hold [offset, offset + bytes.length), which
    * must be the plaintext they already hold (what a failed fsync may have
    * dropped): sealed under their own nonces, they come out as the same bytes.
+   * From the start, the file's header too: a failed first fsync of a new
+   * file may have dropped it with the chunks, and without it the next open
+   * finds no sealed file there, so none of its records.
    */
   rewrite(handle: FileHandle, offset: number, bytes: Uint8Array): void {
+    if (offset === 0 && this.head !== null) handle.write(this.head, 0);
     const end = offset + bytes.length;
     for (let i = this.indexAt(offset); i < this.chunks.length; i++) {
       const c = this.chunks[i];

@@ -147,6 +147,13 @@ export abstract class FileStoreBase extends StreamEngine {
    * @internal
    */
   protected checkpointOnDisk: CheckpointOnDisk | null = null;
+  /**
+   * The checkpoint file is in another format than the store writes now (a
+   * conversion): written again once no block is left in another format, so
+   * a plain one holds no subject in plaintext past the conversion.
+   * @internal
+   */
+  protected checkpointStale = false;
   /** Callers awaiting a round a checkpoint follows at once (flush, close): it writes no zeros. @internal */
   protected checkpointNext = 0;
   /** A background write failed; the next durability request reports it. @internal */

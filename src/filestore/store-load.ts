@@ -4,6 +4,7 @@
  * or a new one when the last is left unread), limits applied to what is
  * there, and blocks in another format queued for conversion.
  */
+import { formatBits } from "../at-rest/sealer.ts";
 import { convertConsumerFiles } from "../consumers/consumer-files.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
 import { Durability } from "./durability.ts";
@@ -81,5 +82,7 @@ export abstract class StoreLoad extends Durability {
     convertConsumerFiles(this.fs, this.files.sealer, this.dir, this.options.fileMode);
     // What open changed shows in the comparison (checkpointUnchanged), not in these figures.
     if (r.checkpointBytes !== null) this.checkpointOnDisk = this.onDisk(r.checkpointBytes);
+    this.checkpointStale =
+      r.checkpointFormat !== null && r.checkpointFormat !== formatBits(this.files.sealer.target);
   }
 }

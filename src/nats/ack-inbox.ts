@@ -91,7 +91,7 @@ export class AckInbox {
   }
 }
 
-/** A publish's ack: `{ stream, seq, duplicate? }`, `{ error }`, or a status without data (503: no stream takes the subject). */
+/** A publish's ack: `{ stream, seq, duplicate? }`, `{ stream, error }`, or a status without data (503: no stream takes the subject). */
 export function parseAck(subject: string, reply: Msg): PublishResult {
   if (reply.data.length === 0) {
     const code = reply.headers?.code ?? 0;
@@ -108,6 +108,7 @@ export function parseAck(subject: string, reply: Msg): PublishResult {
     };
   }
   let ack: {
+    stream?: unknown;
     seq?: number;
     duplicate?: boolean;
     error?: { code?: number; err_code?: number; description?: string };
@@ -117,19 +118,21 @@ export function parseAck(subject: string, reply: Msg): PublishResult {
   } catch (err) {
     return { ok: false, error: natsError(`publish to ${subject}: unreadable ack`, err) };
   }
+  const stream = typeof ack.stream === "string" ? { stream: ack.stream } : {};
   if (ack.error) {
     const e = new JetStoreError(
       "ErrNats",
       `publish to ${subject}: ${ack.error.description ?? "error"} (${ack.error.err_code ?? ack.error.code})`,
     );
     (e as JetStoreError & { apiCode?: number }).apiCode = ack.error.err_code;
-    return { ok: false, error: e };
+    return { ok: false, error: e, ...stream };
   }
   if (typeof ack.seq !== "number") {
     return {
       ok: false,
       error: new JetStoreError("ErrNats", `publish to ${subject}: no sequence in the ack`),
+      ...stream,
     };
   }
-  return { ok: true, seq: ack.seq, duplicate: ack.duplicate === true };
+  return { ok: true, seq: ack.seq, duplicate: ack.duplicate === true, ...stream };
 }

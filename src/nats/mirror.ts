@@ -25,6 +25,7 @@ import {
   checkConnection,
   checkStore,
   checkStreamName,
+  isClosed,
   type MirrorOptions,
   type MirrorSettings,
   mirrorSettings,
@@ -36,7 +37,7 @@ import { SyncTask } from "./sync-task.ts";
  * Mirrors the JetStream stream `stream` into `store` over `nc`, following
  * it live until `stop()`. Bad arguments: ErrInvalidArgument (ErrStoreClosed
  * for a closed store), thrown with nothing changed. Running failures are
- * `error` events: a lost connection is retried; ErrSourceMoved (the source
+ * `error` events: a lost connection is retried (a closed one stops it); ErrSourceMoved (the source
  * removed messages the mirror had not got) and a local store that refuses
  * a message (written to by someone else: ErrSequenceMismatch) stop it.
  */
@@ -82,9 +83,9 @@ class Mirror extends SyncTask {
     this.first = false;
   }
 
-  /** Only a lost connection or a timeout (ErrNats) is worth retrying. */
+  /** Only a lost connection or a timeout (ErrNats) is worth retrying, on a connection not closed. */
   protected isFatal(error: JetStoreError): boolean {
-    return !isJetStoreError(error, "ErrNats");
+    return !isJetStoreError(error, "ErrNats") || isClosed(this.nc);
   }
 
   protected interrupt(): void {

@@ -140,6 +140,16 @@ export function checkConnection(nc: unknown): void {
   ) {
     throw invalidArgument("nc must be a NatsConnection (connect() from @nats-io/transport-node)");
   }
+  if (isClosed(nc)) throw invalidArgument("nc is closed: a closed NatsConnection never reconnects");
+}
+
+/**
+ * True once the client closed the connection (by `close()`, or having used up
+ * its reconnect attempts): it never comes back, so a retry would wait forever.
+ */
+export function isClosed(nc: unknown): boolean {
+  const c = nc as { isClosed?: () => boolean } | null;
+  return typeof c?.isClosed === "function" && c.isClosed() === true;
 }
 
 /** The store must be open and a StreamStore. */

@@ -30,6 +30,7 @@ import { LocalArrivals } from "./local-arrivals.ts";
 import {
   checkConnection,
   checkStore,
+  isClosed,
   type ReplicateOptions,
   type ReplicateSettings,
   replicateSettings,
@@ -73,7 +74,7 @@ export interface SyncHandle extends AsyncIterable<StatusEvent> {
  * following new local messages until `stop()`. Bad options, connection or
  * store: ErrInvalidArgument (ErrStoreClosed for a closed store), thrown with
  * nothing opened or sent. Failures while running are `error` events: a lost
- * connection or a timeout is retried; a conflict (ErrReplicationConflict)
+ * connection or a timeout is retried (a closed one stops it); a conflict (ErrReplicationConflict)
  * or a local message whose headers are no NATS header block
  * (ErrUnsupportedHeaders) stops it.
  */
@@ -95,6 +96,8 @@ class Replication extends SyncTask {
   private readonly arrivals: LocalArrivals;
   private floor: number;
   private count: number;
+  /** Local messages through this sequence were durable (a `sync()` covered them) when last looked. */
+  private durable = 0;
   private jsm: JetStreamManager | null = null;
   private lastProgressAt = 0;
   private reportedFloor = -1;
@@ -116,6 +119,11 @@ class Replication extends SyncTask {
     this.count = state.delivered.consumer;
     this.arrivals = new LocalArrivals(store);
     this.wildcard = /[*>]/.test(s.filter);
+    // An idle replication would not notice the client giving up on its connection.
+    nc.closed?.().then(
+      () => this.arrivals.wake(),
+      () => this.arrivals.wake(),
+    );
     this.handle = this.start();
   }
 
@@ -131,7 +139,8 @@ class Replication extends SyncTask {
       isJetStoreError(e, "ErrReplicationConflict") ||
       isJetStoreError(e, "ErrUnsupportedHeaders") ||
       isJetStoreError(e, "ErrInvalidArgument") ||
-      isJetStoreError(e, "ErrStoreClosed")
+      isJetStoreError(e, "ErrStoreClosed") ||
+      isClosed(this.nc)
     );
   }
 
@@ -229,9 +238,18 @@ class Replication extends SyncTask {
     let prevId: string | null = null;
     let halt: JetStoreError | null = null;
     for (;;) {
+      let undurable = false;
+      if (!this.stopping && halt === null && pending.length - head < window) {
+        await this.syncThrough(next);
+      }
       while (!this.stopping && halt === null && pending.length - head < window) {
         const m = this.loadNext(next);
         if (m === null) break;
+        if (m.seq > this.durable) {
+          // Stored while the sync above ran: the next turn syncs it first.
+          undurable = true;
+          break;
+        }
         if (m.hdr !== null && !isHeaderBlock(m.hdr)) {
           // What is in flight is still acknowledged; nothing after this message is sent.
           halt = new JetStoreError(
@@ -253,14 +271,23 @@ class Replication extends SyncTask {
       }
       if (head === pending.length) {
         if (halt !== null) throw halt;
+        if (undurable) continue;
         this.report(true);
         if (this.stopping) return;
+        if (isClosed(this.nc)) throw new JetStoreError("ErrNats", "replicate: connection closed");
         await this.arrivals.next();
         continue;
       }
       const result = await pending[head];
       const seq = seqs[head];
       head++;
+      if (result.stream !== undefined && result.stream !== this.s.stream) {
+        // Retrying cannot help: the same subject goes to the same stream.
+        await Promise.all(pending.slice(head));
+        throw conflict(
+          `local message ${seq} went to stream ${result.stream}, not ${this.s.stream} (${result.ok ? "stored there" : "refused there"}): its subject is one ${result.stream}'s subjects take and ${this.s.stream}'s do not`,
+        );
+      }
       if (!result.ok) {
         await Promise.all(pending.slice(head));
         throw result.error;
@@ -273,6 +300,20 @@ class Replication extends SyncTask {
       }
       this.report(false);
     }
+  }
+
+  /**
+   * Makes the local messages from `next` on durable before any is published:
+   * one the server took and a crash then cost the store would be in the stream
+   * while the store reused its sequence for another message, which the
+   * reconciliation, finding the sequence replicated, would never send.
+   */
+  private async syncThrough(next: number): Promise<void> {
+    if (next <= this.durable) return;
+    const last = this.store.fastState().lastSeq;
+    if (last < next) return;
+    await this.store.sync();
+    this.durable = Math.max(this.durable, last);
   }
 
   private loadNext(start: number): StoredMsg | null {

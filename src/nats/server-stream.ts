@@ -7,10 +7,14 @@
 import type { JetStreamManager, StreamInfo } from "@nats-io/jetstream";
 import { JetStoreError } from "../errors.ts";
 
-/** The server's answer to one publish. */
+/**
+ * The server's answer to one publish; `stream` names the stream that
+ * answered (absent when none did), which is another than the one meant when
+ * that stream's subjects take the message's subject and the target's do not.
+ */
 export type PublishResult =
-  | { ok: true; seq: number; duplicate: boolean }
-  | { ok: false; error: JetStoreError };
+  | { ok: true; seq: number; duplicate: boolean; stream?: string }
+  | { ok: false; error: JetStoreError; stream?: string };
 
 /** nats-server's error codes for a failed expectation (JSStreamWrongLastMsgIDErrF, JSStreamWrongLastSequenceErrF). */
 export const WRONG_LAST_MSG_ID = 10070;

@@ -25,6 +25,7 @@ import type { LoseMode, MemoryFileSystem } from "../../runtimes/memory.ts";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
+import { contains, listFiles } from "./at-rest-helpers.ts";
 import { expectKeepsAcknowledged, Ledger } from "./durability-ledger.ts";
 import { childCommand, childEntry } from "./filestore.ts";
 import { codeOfAsync, readFileBytes, type TestClock, testClock } from "./store-helpers.ts";
@@ -171,6 +172,36 @@ export function atRestCrashSuite(api: TestApi, ctx: RuntimeContext): void {
       expect(again.state().lost).toBeUndefined();
       await again.close();
     });
+    for (const closedBefore of [true, false]) {
+      it(`a plain store converted to a cipher keeps no subject in plaintext once converted: its checkpoint, and one whose write was cut before its rename (${closedBefore ? "a checkpoint on disk" : "none on disk"})`, async () => {
+        const subject = new TextEncoder().encode("orders.");
+        let found = false;
+        for (let k = 1; k <= 20 && !found; k++) {
+          const clock = testClock();
+          const ledger = new Ledger();
+          const disk = closedBefore ? await prebuilt(F.plain, clock, ledger) : freshDisk();
+          const store = await openStore(disk, clock, F.plain);
+          for (let i = 0; i < (closedBefore ? 10 : 75); i++) ledger.store(store, clock);
+          await ledger.acknowledge(store.sync());
+          // The close's checkpoint: cut at each change until one leaves its temporary file written.
+          disk.setFaults({ crashAfterChanges: disk.changes + k });
+          await store.close().catch(() => {});
+          const after = disk.crash({ lose: "none" });
+          const temp = readFileBytes(after, joinPath(DIR, "index.ckpt.tmp"));
+          if (temp === null || !contains(temp, subject)) continue;
+          found = true;
+          const converted = await openStore(after, clock, F.chachaSnappy);
+          await settle(converted);
+          await converted.sync();
+          expectKeepsAcknowledged(expect, converted, ledger, `cut at change ${k}`);
+          // Converted, still open (or killed now): no file holds a subject in plaintext.
+          expect({ k, files: filesHolding(after, subject) }).toStrictEqual({ k, files: [] });
+          const killed = after.crash({ lose: "unsynced" });
+          expect({ k, killed: filesHolding(killed, subject) }).toStrictEqual({ k, killed: [] });
+        }
+        expect(found).toBe(true);
+      });
+    }
     for (const aim of ["changes", "writes"] as const) {
       it(
         `rekey cut at every ${aim === "changes" ? "change" : "write"}: one of the two keys opens the store, never neither`,
@@ -301,6 +332,13 @@ function openStore(
     cipher: format.cipher,
     ...(keyed ? { key: (key as Uint8Array).slice() } : {}),
   });
+}
+
+/** The files under the store holding `needle`. */
+function filesHolding(fs: FileSystem, needle: Uint8Array): string[] {
+  return listFiles(fs, DIR).filter((f) =>
+    contains(readFileBytes(fs, joinPath(DIR, f)) ?? new Uint8Array(0), needle),
+  );
 }
 
 /** True when the store's settings file holds a wrapped data key (byte 10 of the file, FORMAT.md). */

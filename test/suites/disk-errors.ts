@@ -266,6 +266,29 @@ export function diskErrorSuite(api: TestApi): void {
         await expectSurvivesPowerCut(disk, clock, ledger, `fsyncgate, ${cache}`, expect);
       });
     }
+
+    const key = Uint8Array.from({ length: 32 }, (_, i) => i * 5 + 3);
+    for (const [name, atRest] of [
+      ["chacha20-poly1305 + snappy", { cipher: "chacha20-poly1305", compression: "snappy" }],
+      ["aes-256-gcm", { cipher: "aes-256-gcm", compression: "none" }],
+      ["snappy", { compression: "snappy" }],
+    ] as const) {
+      for (const syncInline of [false, true]) {
+        it(`writes a new ${name} block's header again when the kernel dropped it with a failed first fsync${syncInline ? " (syncInline)" : ""}`, async () => {
+          const keyed = "cipher" in atRest ? { key: key.slice() } : {};
+          const extra = { syncInline, ...atRest, ...keyed };
+          const { disk, clock, ledger, store } = await started(extra);
+          disk.setFaults({ failSync: {}, dropUnsyncedOnSyncFailure: true });
+          // New blocks are created (their sealed headers written) while every fsync fails.
+          for (let i = 0; i < 80; i++) ledger.store(store, clock);
+          expect(await codeOfAsync(() => store.sync())).toBe("ErrIO");
+          disk.setFaults({ failSync: null });
+          await ledger.acknowledge(store.sync());
+          const reopen = "cipher" in atRest ? { key: key.slice() } : {};
+          await expectSurvivesPowerCut(disk, clock, ledger, `fsyncgate, ${name}`, expect, reopen);
+        });
+      }
+    }
   });
 }
 
@@ -309,9 +332,10 @@ async function expectSurvivesPowerCut(
   ledger: Ledger,
   where: string,
   expect: TestApi["expect"],
+  extra?: Partial<FileStoreOptions>,
 ): Promise<void> {
   const after = disk.crash({ lose: "unsynced" });
-  const reopened = await open(after, clock);
+  const reopened = await open(after, clock, extra);
   expectKeepsAcknowledged(expect, reopened, ledger, where);
   expect(reopened.state().lost).toBeUndefined();
   await reopened.close();

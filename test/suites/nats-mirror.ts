@@ -166,6 +166,34 @@ export function natsMirrorSuite(api: TestApi, ctx: RuntimeContext): void {
       }
     }, 60_000);
 
+    it("refuses a closed connection with ErrInvalidArgument, and stops (fatal) when its connection closes while it runs", async () => {
+      const servers = await NatsServers.start(1);
+      try {
+        const nc = await servers.connect();
+        const js = jetstream(nc);
+        await (await jetstreamManager(nc)).streams.add({ name: "GONE", subjects: ["orders.>"] });
+        for (let i = 0; i < 10; i++)
+          await js.publish("orders.1.new", new TextEncoder().encode(`m${i}`));
+        const store = MemStore.create();
+        const handle = mirror(nc, "GONE", store, { maxRetryDelayMs: 100 });
+        await waitFor(() => store.fastState().lastSeq === 10, "the first messages");
+        const events = handle.events();
+        await nc.close();
+        // A closed connection never comes back: retrying it would go on until stop().
+        const timer = setTimeout(() => handle.stop(), 15_000);
+        await handle.done;
+        clearTimeout(timer);
+        const seen: StatusEvent[] = [];
+        for await (const e of events) seen.push(e);
+        expect(seen.at(-1)).toMatchObject({ type: "stopped", lastAcked: 10 });
+        expect(seen.some((e) => e.type === "error" && e.fatal)).toBe(true);
+        expect(handle.status()).toMatchObject({ running: false, lastAcked: 10 });
+        expect(codeOf(() => mirror(nc, "GONE", MemStore.create()))).toBe("ErrInvalidArgument");
+      } finally {
+        await servers.stop();
+      }
+    }, 60_000);
+
     it("refuses bad arguments with ErrInvalidArgument before anything starts", async () => {
       const store = MemStore.create();
       const nc = fakeConnection();

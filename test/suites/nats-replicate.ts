@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
 import { isHeaderBlock } from "../../src/nats/headers.ts";
@@ -298,6 +299,132 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         }),
       60_000,
     );
+
+    it("stops with ErrReplicationConflict when another stream takes a local subject the target's subjects do not, counting nothing it sent there", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      const te = new TextEncoder();
+      const run = async (store: MemStore, stream: string, subjects: string[]) => {
+        const handle = replicate(store, nc, { stream, subjects });
+        // One that never stops (going on, or retrying) is stopped, and fails below.
+        const timer = setTimeout(() => handle.stop(), 15_000);
+        const events: StatusEvent[] = [];
+        for await (const e of handle) events.push(e);
+        clearTimeout(timer);
+        const errors = events.filter((e) => e.type === "error");
+        return { errors, status: handle.status() };
+      };
+      try {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.add({ name: "PAY", subjects: ["payments.>"] });
+        // Every local subject is PAY's: the first publish expects the empty target's last
+        // sequence, 0, which empty PAY has too, so the messages land in PAY.
+        const elsewhere = MemStore.create();
+        for (let i = 1; i <= 10; i++) elsewhere.storeMsg(`payments.${i}`, null, te.encode(`p${i}`));
+        const first = await run(elsewhere, "TARGET1", ["target.>"]);
+        expect(
+          first.errors.map((e) => e.type === "error" && [e.error.code, e.fatal, e.error.message]),
+        ).toEqual([
+          [
+            "ErrReplicationConflict",
+            true,
+            expect.stringContaining("local message 1 went to stream PAY, not TARGET1"),
+          ],
+        ]);
+        expect(first.status).toMatchObject({ running: false, lastAcked: 0, lag: 10 });
+        expect((await jsm.streams.info("TARGET1")).state.messages).toBe(0);
+        // Five of the target's, then one of PAY's: PAY refuses it (its last message is not
+        // the expected one), which no retry can change.
+        const mixed = MemStore.create();
+        for (let i = 1; i <= 5; i++) mixed.storeMsg(`orders.${i}`, null, te.encode(`o${i}`));
+        mixed.storeMsg("payments.6", null, te.encode("p6"));
+        mixed.storeMsg("orders.7", null, te.encode("o7"));
+        const second = await run(mixed, "TARGET2", ["orders.>"]);
+        expect(
+          second.errors.map((e) => e.type === "error" && [e.error.code, e.fatal, e.error.message]),
+        ).toEqual([
+          [
+            "ErrReplicationConflict",
+            true,
+            expect.stringContaining("local message 6 went to stream PAY, not TARGET2"),
+          ],
+        ]);
+        expect(second.status).toMatchObject({ running: false, lastAcked: 5 });
+        expect((await jsm.streams.info("TARGET2")).state.messages).toBe(5);
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 60_000);
+
+    it("publishes only local messages a sync made durable: after a power cut the store has every message the server took, and what it stores next is replicated", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const disk = memoryFileSystem({ seed: 5 });
+        disk.mkdir("/r");
+        disk.syncDirectory("/");
+        // Never synced by a timer: what the replication does not sync stays unsynced.
+        const open = (fs: MemoryFileSystem) =>
+          FileStore.open({ dir: "/r", fs, syncIntervalMs: 60_000 });
+        const store = await open(disk);
+        storeTestMsgs(store, 50);
+        await store.sync();
+        const handle = replicate(store, nc, { stream: "CUT", window: 16 });
+        for (let burst = 0; burst < 10; burst++) {
+          storeTestMsgs(store, 30);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        await waitFor(() => handle.status().lastAcked === 350, "every message acknowledged");
+        const after = disk.crash({ lose: "unsynced" });
+        const reopened = await open(after);
+        // The server's messages are all still in the store, as they were sent.
+        const server = await readStream(nc, "CUT", 350);
+        expect(reopened.fastState().lastSeq).toBe(350);
+        expectReplicated(expect, server, reopened, range(1, 350), "nats-replicate-CUT");
+        storeTestMsgs(reopened, 20);
+        const again = replicate(reopened, nc, { stream: "CUT", window: 16 });
+        await waitFor(() => again.status().lastAcked === 370, "the new messages");
+        await again.stop();
+        const all = await readStream(nc, "CUT", 370);
+        expectReplicated(expect, all, reopened, range(1, 370), "nats-replicate-CUT");
+        await reopened.close();
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 60_000);
+
+    it("refuses a closed connection with ErrInvalidArgument, and stops (fatal) when its connection closes while it runs, idle or not", async () => {
+      const servers = await NatsServers.start(1);
+      try {
+        const store = MemStore.create();
+        storeTestMsgs(store, 10);
+        const nc = await servers.connect();
+        const idle = replicate(store, nc, { stream: "CLOSING", maxRetryDelayMs: 100 });
+        await waitFor(() => idle.status().lastAcked === 10, "the first messages");
+        const events = idle.events();
+        await nc.close();
+        // Nothing to publish: the loop waits for local messages, yet sees the connection go.
+        const timer = setTimeout(() => idle.stop(), 15_000);
+        await idle.done;
+        clearTimeout(timer);
+        const seen: StatusEvent[] = [];
+        for await (const e of events) seen.push(e);
+        expect(seen.map((e) => [e.type, e.type === "error" && e.fatal])).toEqual([
+          ["error", true],
+          ["stopped", false],
+        ]);
+        expect(idle.status()).toMatchObject({ running: false, lastAcked: 10, errors: 1 });
+        expect(codeOf(() => replicate(store, nc, { stream: "CLOSING" }))).toBe(
+          "ErrInvalidArgument",
+        );
+        // Refused before it opened its progress (the stopped one closed its own).
+        expect(store.state().consumers).toBe(0);
+      } finally {
+        await servers.stop();
+      }
+    }, 60_000);
 
     it("takes as a NATS header block only bytes with the version line first and an empty line last", () => {
       const te = new TextEncoder();
