@@ -299,6 +299,12 @@ function usageTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: AdapterF
           [["cat", s, "--bogus"], "ErrInvalidArgument: Unknown option '--bogus'"],
           [["cat"], "ErrInvalidArgument: expected 1 argument(s), got 0"],
           [["cat", s, "--limit", "x"], "ErrInvalidArgument: --limit must be a whole number"],
+          // A whole number past 2^53 − 1 is one, just not exact: the range is what to say.
+          [
+            ["info", s, "--top", "99999999999999999999"],
+            '--top is too large: it must be from 0 to 9007199254740991, got "99999999999999999999"',
+          ],
+          [["remove", s, "0", "--yes"], "SEQ must be a whole number from 1 to 9007199254740991"],
           [["cat", s, "--since", "yesterday"], "ErrInvalidArgument: --since takes"],
           [
             ["cat", s, "--from", "3", "--last", "2"],
