@@ -311,7 +311,9 @@ function usageTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: AdapterF
             "ErrInvalidArgument: --from, --since and --last",
           ],
           [["cat", s, "--subject", "a..b"], "ErrInvalidFilter"],
-          [["info", join(dir, "missing")], "ErrNotFound"],
+          [["info", join(dir, "missing")], `ErrNotFound: ${join(dir, "missing")} does not exist`],
+          [["verify", join(dir, "missing")], `ErrNotFound: ${join(dir, "missing")} does not exist`],
+          [["verify", join(s, "index.ckpt")], "ErrNotAStore: "],
           [["info", dir], "ErrNotAStore"],
           [["import", join(dir, "t")], ""],
         ];
