@@ -14,7 +14,7 @@ import type { StreamLimits } from "../types.ts";
 import { readOnlyOverlay } from "./readonly-fs.ts";
 
 /** ErrNotFound unless `dir` exists, ErrNotAStore unless it is a directory. */
-export function checkDirectory(dir: string): void {
+function checkDirectory(dir: string): void {
   const stat = defaultFileSystem().stat(dir);
   if (stat === null) throw new JetStoreError("ErrNotFound", `${dir} does not exist`);
   if (!stat.isDirectory) throw new JetStoreError("ErrNotAStore", `${dir} is not a directory`);
@@ -25,7 +25,10 @@ export function checkStoreExists(dir: string): void {
   const fs = defaultFileSystem();
   checkDirectory(dir);
   if (fs.stat(joinPath(dir, BLOCKS_DIR))?.isDirectory !== true) {
-    throw new JetStoreError("ErrNotAStore", `${dir} holds no jetstore store (no ${BLOCKS_DIR}/)`);
+    throw new JetStoreError(
+      "ErrNotAStore",
+      `${dir} is not a jetstore store: it has no ${BLOCKS_DIR}/ directory`,
+    );
   }
 }
 

@@ -314,6 +314,10 @@ function usageTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: AdapterF
           [["info", join(dir, "missing")], `ErrNotFound: ${join(dir, "missing")} does not exist`],
           [["verify", join(dir, "missing")], `ErrNotFound: ${join(dir, "missing")} does not exist`],
           [["verify", join(s, "index.ckpt")], "ErrNotAStore: "],
+          [
+            ["verify", dir],
+            `ErrNotAStore: ${dir} is not a jetstore store: it has no msgs/ directory`,
+          ],
           [["info", dir], "ErrNotAStore"],
           [["import", join(dir, "t")], ""],
         ];

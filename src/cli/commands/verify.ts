@@ -4,7 +4,7 @@ import { defaultFileSystem } from "../../../runtimes/detect.ts";
 import { verifyStore } from "../../verify.ts";
 import { formatVerifyReport, size } from "../../verify-summary.ts";
 import { type Command, EXIT_OK, EXIT_PROBLEM, flag } from "../command.ts";
-import { checkDirectory } from "../open-store.ts";
+import { checkStoreExists } from "../open-store.ts";
 import { toJson } from "../output.ts";
 import { progress } from "../progress.ts";
 
@@ -28,7 +28,7 @@ example:
   async run(call) {
     const dir = call.positionals[0]!;
     const fs = defaultFileSystem();
-    checkDirectory(dir);
+    checkStoreExists(dir);
     const bar = progress(call.io.err, "verify", true);
     let report: ReturnType<typeof verifyStore>;
     if (call.key !== undefined) await prepareCrypto();
