@@ -5,13 +5,14 @@
  * refused with nothing left behind; a FILE that is a directory or a pipe
  * refused, and a directory given as the archive, with nothing left beside them; the archive file whole or absent
  * after a power cut (in process, on the memory adapter); progress while a
- * slow archive is restored.
+ * slow archive is restored; a piped backup's 100 % line shown once.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
 import { writeWhole } from "../../src/cli/commands/backup.ts";
+import { progress } from "../../src/cli/progress.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
 import {
@@ -156,6 +157,39 @@ export function cliBackupTests(
       }
     }
   });
+
+  it("backup's progress, piped, shows its 100 % line once though the consumers and trailer come after the last message", () =>
+    inTempDir(disk, async (dir) => {
+      await sampleStore(disk.fs, dir);
+      const store = await FileStore.open({ dir, fs: disk.fs, syncIntervalMs: 0 });
+      const lines: string[] = [];
+      const stderr = {
+        tty: false,
+        colour: false,
+        write: async (text: string | Uint8Array) => {
+          lines.push(String(text));
+        },
+      };
+      // A slow disk: every report comes more than the second a piped line waits for.
+      let now = 0;
+      const bar = progress(stderr, "backup", false, () => (now += 1_100));
+      try {
+        const archive = store.snapshot({
+          consumers: true,
+          onProgress: (p) => bar.update(p.msgs, p.totalMsgs, `${p.msgs} messages`),
+        });
+        for await (const _ of archive) {
+          // Only the progress matters here.
+        }
+      } finally {
+        bar.end();
+        await store.close();
+      }
+      expect(lines.filter((l) => l.includes("100%"))).toStrictEqual([
+        "backup: 100% 118 messages\n",
+      ]);
+      expect(lines.at(-1)).toBe("backup: 100% 118 messages\n");
+    }));
 
   it(
     "restore prints progress on stderr while a slow archive comes in",
