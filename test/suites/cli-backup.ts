@@ -20,6 +20,7 @@ import {
   cliCommand,
   holdStore,
   runCli,
+  runOnTerminal,
   sampleStore,
   stop,
   treePicture,
@@ -112,6 +113,20 @@ export function cliBackupTests(
         expect(restore.code).toBe(2);
         expect(restore.stderr).toMatch(/^jetstore restore: ErrIO: .*taken.*\n$/);
         expect(readdirSync(dir).sort()).toStrictEqual(["src", "taken"]);
+      }),
+    T,
+  );
+
+  it(
+    "restore - with stdin on a terminal is refused at once (exit 2), nothing made",
+    () =>
+      inTempDir(disk, async (dir) => {
+        const restore = await runOnTerminal(ctx, ["restore", "-", join(dir, "dst")]);
+        expect(restore.code).toBe(2);
+        expect(restore.output).toMatch(
+          /^jetstore restore: ErrInvalidArgument: restore - reads the archive from stdin.*\r\n$/,
+        );
+        expect(readdirSync(dir)).toStrictEqual([]);
       }),
     T,
   );

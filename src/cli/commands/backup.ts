@@ -144,9 +144,10 @@ export const restoreCommand: Command = {
   summary: "make a store from a snapshot archive (a file, or - for stdin)",
   usage: "restore FILE DIR",
   help: `Writes the store a snapshot archive holds into DIR, which must not exist or
-be empty, with its consumers; FILE - reads the archive from stdin. A damaged
-or cut archive is refused (ErrCorrupt) and nothing is left at DIR. An
-encrypted archive needs the store's key (--key-file). Quiet on success.
+be empty, with its consumers; FILE - reads the archive from stdin (refused
+when stdin is a terminal). A damaged or cut archive is refused (ErrCorrupt)
+and nothing is left at DIR. An encrypted archive needs the store's key
+(--key-file). Quiet on success.
 
 example:
   jetstore restore data.snapshot ./restored`,
@@ -158,6 +159,13 @@ example:
     let source: AsyncIterable<Uint8Array>;
     let total = 0;
     if (file === "-") {
+      // Waiting for an archive typed at the keyboard would look like a hang.
+      if (process.stdin.isTTY === true) {
+        throw new JetStoreError(
+          "ErrInvalidArgument",
+          "restore - reads the archive from stdin, which is a terminal: jetstore restore - DIR < data.snapshot",
+        );
+      }
       source = process.stdin as AsyncIterable<Uint8Array>;
     } else {
       const stream = createReadStream(file);
