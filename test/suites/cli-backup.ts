@@ -131,6 +131,22 @@ export function cliBackupTests(
     T,
   );
 
+  it(
+    "backup DIR - with stdout on a terminal is refused (exit 2): no binary on the screen",
+    () =>
+      inTempDir(disk, async (dir) => {
+        await sampleStore(disk.fs, dir);
+        const backup = await runOnTerminal(ctx, ["backup", dir, "-"]);
+        expect(backup).toStrictEqual({
+          code: 2,
+          output: expect.stringMatching(
+            /^jetstore backup: ErrInvalidArgument: backup - writes a binary archive to stdout, which is a terminal: .*\r\n$/,
+          ),
+        });
+      }),
+    T,
+  );
+
   it("the archive file is whole or absent after a power cut at any point, and whole once written", async () => {
     const bytes = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7 + (i >> 9)) & 0xff);
     async function* archive() {

@@ -31,7 +31,7 @@ export const backupCommand: Command = {
   help: `Writes a point-in-time snapshot archive of the store in DIR, its consumers
 included, to FILE (written beside it and renamed into place, so FILE is whole
 or absent; one already there must be a regular file), or to stdout when FILE
-is -. Takes no lock and changes nothing on
+is - (refused when stdout is a terminal). Takes no lock and changes nothing on
 disk: it runs while another process writes. An encrypted store's archive
 holds ciphertext and needs the key to restore, unless --plaintext.
 
@@ -46,6 +46,13 @@ example:
   async run(call) {
     const [dir, file] = call.positionals as [string, string];
     if (file !== "-") checkArchiveTarget(file);
+    else if (call.io.out.tty) {
+      // As gzip does: binary on a terminal is garbage on the screen, and may be control codes.
+      throw new JetStoreError(
+        "ErrInvalidArgument",
+        "backup - writes a binary archive to stdout, which is a terminal: redirect it (jetstore backup DIR - > data.snapshot) or give a FILE",
+      );
+    }
     const store = await openReadOnly(dir, call.key);
     const bar = progress(call.io.err, "backup");
     try {
