@@ -3,12 +3,23 @@
  * process holds backed up without a change to its files, restored into a
  * new directory with the same state, messages and consumer; a cut archive
  * refused with nothing left behind; a FILE that is a directory or a pipe
- * refused, and a directory given as the archive, with nothing left beside them; the archive file whole or absent
- * after a power cut (in process, on the memory adapter); progress while a
- * slow archive is restored; a piped backup's 100 % line shown once.
+ * refused, and a directory given as the archive, with nothing left beside
+ * them; a FILE that is a symbolic link written through; the archive file
+ * whole or absent after a power cut (in process, on the memory adapter);
+ * progress while a slow archive is restored; a piped backup's 100 % line
+ * shown once; stdin or stdout on a terminal refused.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
 import { writeWhole } from "../../src/cli/commands/backup.ts";
@@ -143,6 +154,52 @@ export function cliBackupTests(
             /^jetstore backup: ErrInvalidArgument: backup - writes a binary archive to stdout, which is a terminal: .*\r\n$/,
           ),
         });
+      }),
+    T,
+  );
+
+  it(
+    "a FILE that is a symbolic link gets the archive where it points, the link kept; one that leads nowhere is refused",
+    () =>
+      inTempDir(disk, async (dir) => {
+        const src = join(dir, "src");
+        await sampleStore(disk.fs, src);
+        const real = join(dir, "real");
+        mkdirSync(real);
+        writeFileSync(join(real, "data.snapshot"), "an older archive");
+        const link = join(dir, "link.snapshot");
+        symlinkSync("real/data.snapshot", link);
+        expect(await runCli(ctx, ["backup", src, link])).toStrictEqual({
+          code: 0,
+          stdout: "",
+          stderr: "",
+        });
+        expect(readlinkSync(link)).toBe("real/data.snapshot");
+        expect(readdirSync(real)).toStrictEqual(["data.snapshot"]);
+        const restored = await runCli(ctx, [
+          "restore",
+          join(real, "data.snapshot"),
+          join(dir, "dst"),
+        ]);
+        expect(restored.code).toBe(0);
+        expect(await contents(disk, join(dir, "dst"))).toStrictEqual(await contents(disk, src));
+
+        const dangling = join(dir, "dangling.snapshot");
+        symlinkSync("real/none.snapshot", dangling);
+        const refused = await runCli(ctx, ["backup", src, dangling]);
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toMatch(
+          /^jetstore backup: ErrInvalidArgument: .*dangling\.snapshot is a symbolic link to real\/none\.snapshot, which does not exist/,
+        );
+        expect(readlinkSync(dangling)).toBe("real/none.snapshot");
+        expect(readdirSync(real)).toStrictEqual(["data.snapshot"]);
+        expect(readdirSync(dir).sort()).toStrictEqual([
+          "dangling.snapshot",
+          "dst",
+          "link.snapshot",
+          "real",
+          "src",
+        ]);
       }),
     T,
   );

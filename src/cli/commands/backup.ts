@@ -4,7 +4,7 @@
  * archive") to a file and back. Backup is a read command: it takes no lock
  * and changes nothing, so it runs beside the application using the store.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import process from "node:process";
 import { defaultFileSystem } from "../../../runtimes/detect.ts";
 import { atExit } from "../../../runtimes/exit.ts";
@@ -30,10 +30,11 @@ export const backupCommand: Command = {
   usage: "backup DIR FILE [--uncompressed] [--plaintext]",
   help: `Writes a point-in-time snapshot archive of the store in DIR, its consumers
 included, to FILE (written beside it and renamed into place, so FILE is whole
-or absent; one already there must be a regular file), or to stdout when FILE
-is - (refused when stdout is a terminal). Takes no lock and changes nothing on
-disk: it runs while another process writes. An encrypted store's archive
-holds ciphertext and needs the key to restore, unless --plaintext.
+or absent; one already there must be a regular file; a symbolic link gets
+the archive where it points), or to stdout when FILE is - (refused when
+stdout is a terminal). Takes no lock and changes nothing on disk: it runs
+while another process writes. An encrypted store's archive holds ciphertext
+and needs the key to restore, unless --plaintext.
 
   --uncompressed   no Snappy frames: about twice as fast, a larger archive
   --plaintext      an encrypted store's messages in plaintext (restores without the key)
@@ -44,7 +45,8 @@ example:
   positionals: { min: 2, max: 2 },
   needsKey: true,
   async run(call) {
-    const [dir, file] = call.positionals as [string, string];
+    const [dir, given] = call.positionals as [string, string];
+    const file = given === "-" ? given : linkTarget(given);
     if (file !== "-") checkArchiveTarget(file);
     else if (call.io.out.tty) {
       // As gzip does: binary on a terminal is garbage on the screen, and may be control codes.
@@ -79,6 +81,35 @@ example:
     }
   },
 };
+
+/**
+ * Where FILE points when it is a symbolic link, else FILE: renamed onto, the
+ * link itself would become the archive and what it points to stay stale, so
+ * the archive is written (and renamed into place) at the link's target, as
+ * cp writes through a link. A link that leads nowhere is refused, as GNU cp
+ * refuses to write through a dangling one.
+ */
+function linkTarget(file: string): string {
+  try {
+    if (!lstatSync(file).isSymbolicLink()) return file;
+  } catch {
+    // Not there (or not to be looked at): writing it reports that.
+    return file;
+  }
+  try {
+    return realpathSync(file);
+  } catch (err) {
+    const why =
+      (err as { code?: string }).code === "ENOENT"
+        ? "which does not exist"
+        : "which cannot be followed";
+    throw new JetStoreError(
+      "ErrInvalidArgument",
+      `${file} is a symbolic link to ${readlinkSync(file)}, ${why}: give the archive's path itself`,
+      { cause: err },
+    );
+  }
+}
 
 /**
  * Refuses a FILE that is there and is not a regular file, before any work:
