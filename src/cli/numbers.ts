@@ -23,7 +23,12 @@ const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_
  */
 export function parseTime(text: string, now = Date.now()): bigint {
   const ago = /^(\d+)([smhd])$/.exec(text);
-  if (ago !== null) return BigInt(now - Number(ago[1]) * UNITS[ago[2]!]!) * 1_000_000n;
+  if (ago !== null) {
+    const count = BigInt(wholeNumber(ago[1], "--since's count")!);
+    // A duration reaching before 1970 means every message, as an ISO time before it does.
+    const ms = BigInt(now) - count * BigInt(UNITS[ago[2]!]!);
+    return ms < 0n ? 0n : ms * 1_000_000n;
+  }
   const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(ms)) {
     throw new JetStoreError(
