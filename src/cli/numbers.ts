@@ -1,17 +1,17 @@
 /** Numeric and time arguments of the command line, checked as usage errors. */
 import { JetStoreError } from "../errors.ts";
 
-/** A whole number ≥ `min` given as `--name`; ErrInvalidArgument otherwise. */
+/** A whole number from `min` to 2^53 − 1 given as `--name`; ErrInvalidArgument otherwise. */
 export function wholeNumber(text: string | undefined, name: string, min = 0): number | undefined {
   if (text === undefined) return undefined;
-  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new JetStoreError(
-      "ErrInvalidArgument",
-      `${name} must be a whole number${min > 0 ? ` ≥ ${min}` : ""}, got "${text}"`,
-    );
-  }
-  return n;
+  const digits = /^\d+$/.test(text);
+  const n = digits ? Number(text) : Number.NaN;
+  if (Number.isSafeInteger(n) && n >= min) return n;
+  // Past 2^53 − 1 a number is no longer exact, so the limit is that, not the store's.
+  const range = `from ${min} to ${Number.MAX_SAFE_INTEGER}`;
+  const why =
+    digits && n >= min ? `is too large: it must be ${range}` : `must be a whole number ${range}`;
+  throw new JetStoreError("ErrInvalidArgument", `${name} ${why}, got "${text}"`);
 }
 
 const MAX_NS = (1n << 63n) - 1n;
@@ -23,7 +23,12 @@ const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_
  */
 export function parseTime(text: string, now = Date.now()): bigint {
   const ago = /^(\d+)([smhd])$/.exec(text);
-  if (ago !== null) return BigInt(now - Number(ago[1]) * UNITS[ago[2]!]!) * 1_000_000n;
+  if (ago !== null) {
+    const count = BigInt(wholeNumber(ago[1], "--since's count")!);
+    // A duration reaching before 1970 means every message, as an ISO time before it does.
+    const ms = BigInt(now) - count * BigInt(UNITS[ago[2]!]!);
+    return ms < 0n ? 0n : ms * 1_000_000n;
+  }
   const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(ms)) {
     throw new JetStoreError(

@@ -13,14 +13,22 @@ import { BLOCKS_DIR } from "../filestore/recovery.ts";
 import type { StreamLimits } from "../types.ts";
 import { readOnlyOverlay } from "./readonly-fs.ts";
 
+/** ErrNotFound unless `dir` exists, ErrNotAStore unless it is a directory. */
+function checkDirectory(dir: string): void {
+  const stat = defaultFileSystem().stat(dir);
+  if (stat === null) throw new JetStoreError("ErrNotFound", `${dir} does not exist`);
+  if (!stat.isDirectory) throw new JetStoreError("ErrNotAStore", `${dir} is not a directory`);
+}
+
 /** ErrNotFound or ErrNotAStore unless `dir` holds a store. */
 export function checkStoreExists(dir: string): void {
   const fs = defaultFileSystem();
-  const stat = fs.stat(dir);
-  if (stat === null) throw new JetStoreError("ErrNotFound", `${dir}: no such directory`);
-  if (!stat.isDirectory) throw new JetStoreError("ErrNotAStore", `${dir} is not a directory`);
+  checkDirectory(dir);
   if (fs.stat(joinPath(dir, BLOCKS_DIR))?.isDirectory !== true) {
-    throw new JetStoreError("ErrNotAStore", `${dir} holds no jetstore store (no ${BLOCKS_DIR}/)`);
+    throw new JetStoreError(
+      "ErrNotAStore",
+      `${dir} is not a jetstore store: it has no ${BLOCKS_DIR}/ directory`,
+    );
   }
 }
 

@@ -25,14 +25,18 @@ export function progress(
   let last = now();
   let drawn = false;
   let printed = finalLine;
+  // Work goes on past 100 % (a backup's consumers and trailer): a log shows that line once.
+  let finishedShown = false;
   // Fire and forget: progress is never worth waiting for, and stderr keeps order.
   const write = (text: string) => void err.write(text);
   return {
     update(done, total, note) {
       const t = now();
       const finished = total > 0 && done >= total;
+      if (finished && finishedShown && !err.tty) return;
       if (t - last < (err.tty ? 100 : 1000) && !(finished && printed)) return;
       printed = true;
+      finishedShown = finished;
       last = t;
       const fraction = total > 0 ? Math.min(1, done / total) : 0;
       const pct = total > 0 ? `${Math.floor(fraction * 100)}%` : "";

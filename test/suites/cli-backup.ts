@@ -3,15 +3,27 @@
  * process holds backed up without a change to its files, restored into a
  * new directory with the same state, messages and consumer; a cut archive
  * refused with nothing left behind; a FILE that is a directory or a pipe
- * refused, and a directory given as the archive, with nothing left beside them; the archive file whole or absent
- * after a power cut (in process, on the memory adapter); progress while a
- * slow archive is restored.
+ * refused, and a directory given as the archive, with nothing left beside
+ * them; a FILE that is a symbolic link written through; the archive file
+ * whole or absent after a power cut (in process, on the memory adapter);
+ * progress while a slow archive is restored; a piped backup's 100 % line
+ * shown once; stdin or stdout on a terminal refused.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
 import { writeWhole } from "../../src/cli/commands/backup.ts";
+import { progress } from "../../src/cli/progress.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
 import {
@@ -19,6 +31,7 @@ import {
   cliCommand,
   holdStore,
   runCli,
+  runOnTerminal,
   sampleStore,
   stop,
   treePicture,
@@ -115,6 +128,82 @@ export function cliBackupTests(
     T,
   );
 
+  it(
+    "restore - with stdin on a terminal is refused at once (exit 2), nothing made",
+    () =>
+      inTempDir(disk, async (dir) => {
+        const restore = await runOnTerminal(ctx, ["restore", "-", join(dir, "dst")]);
+        expect(restore.code).toBe(2);
+        expect(restore.output).toMatch(
+          /^jetstore restore: ErrInvalidArgument: restore - reads the archive from stdin.*\r\n$/,
+        );
+        expect(readdirSync(dir)).toStrictEqual([]);
+      }),
+    T,
+  );
+
+  it(
+    "backup DIR - with stdout on a terminal is refused (exit 2): no binary on the screen",
+    () =>
+      inTempDir(disk, async (dir) => {
+        await sampleStore(disk.fs, dir);
+        const backup = await runOnTerminal(ctx, ["backup", dir, "-"]);
+        expect(backup).toStrictEqual({
+          code: 2,
+          output: expect.stringMatching(
+            /^jetstore backup: ErrInvalidArgument: backup - writes a binary archive to stdout, which is a terminal: .*\r\n$/,
+          ),
+        });
+      }),
+    T,
+  );
+
+  it(
+    "a FILE that is a symbolic link gets the archive where it points, the link kept; one that leads nowhere is refused",
+    () =>
+      inTempDir(disk, async (dir) => {
+        const src = join(dir, "src");
+        await sampleStore(disk.fs, src);
+        const real = join(dir, "real");
+        mkdirSync(real);
+        writeFileSync(join(real, "data.snapshot"), "an older archive");
+        const link = join(dir, "link.snapshot");
+        symlinkSync("real/data.snapshot", link);
+        expect(await runCli(ctx, ["backup", src, link])).toStrictEqual({
+          code: 0,
+          stdout: "",
+          stderr: "",
+        });
+        expect(readlinkSync(link)).toBe("real/data.snapshot");
+        expect(readdirSync(real)).toStrictEqual(["data.snapshot"]);
+        const restored = await runCli(ctx, [
+          "restore",
+          join(real, "data.snapshot"),
+          join(dir, "dst"),
+        ]);
+        expect(restored.code).toBe(0);
+        expect(await contents(disk, join(dir, "dst"))).toStrictEqual(await contents(disk, src));
+
+        const dangling = join(dir, "dangling.snapshot");
+        symlinkSync("real/none.snapshot", dangling);
+        const refused = await runCli(ctx, ["backup", src, dangling]);
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toMatch(
+          /^jetstore backup: ErrInvalidArgument: .*dangling\.snapshot is a symbolic link to real\/none\.snapshot, which does not exist/,
+        );
+        expect(readlinkSync(dangling)).toBe("real/none.snapshot");
+        expect(readdirSync(real)).toStrictEqual(["data.snapshot"]);
+        expect(readdirSync(dir).sort()).toStrictEqual([
+          "dangling.snapshot",
+          "dst",
+          "link.snapshot",
+          "real",
+          "src",
+        ]);
+      }),
+    T,
+  );
+
   it("the archive file is whole or absent after a power cut at any point, and whole once written", async () => {
     const bytes = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7 + (i >> 9)) & 0xff);
     async function* archive() {
@@ -156,6 +245,39 @@ export function cliBackupTests(
       }
     }
   });
+
+  it("backup's progress, piped, shows its 100 % line once though the consumers and trailer come after the last message", () =>
+    inTempDir(disk, async (dir) => {
+      await sampleStore(disk.fs, dir);
+      const store = await FileStore.open({ dir, fs: disk.fs, syncIntervalMs: 0 });
+      const lines: string[] = [];
+      const stderr = {
+        tty: false,
+        colour: false,
+        write: async (text: string | Uint8Array) => {
+          lines.push(String(text));
+        },
+      };
+      // A slow disk: every report comes more than the second a piped line waits for.
+      let now = 0;
+      const bar = progress(stderr, "backup", false, () => (now += 1_100));
+      try {
+        const archive = store.snapshot({
+          consumers: true,
+          onProgress: (p) => bar.update(p.msgs, p.totalMsgs, `${p.msgs} messages`),
+        });
+        for await (const _ of archive) {
+          // Only the progress matters here.
+        }
+      } finally {
+        bar.end();
+        await store.close();
+      }
+      expect(lines.filter((l) => l.includes("100%"))).toStrictEqual([
+        "backup: 100% 118 messages\n",
+      ]);
+      expect(lines.at(-1)).toBe("backup: 100% 118 messages\n");
+    }));
 
   it(
     "restore prints progress on stderr while a slow archive comes in",

@@ -68,6 +68,45 @@ export function runCli(
   });
 }
 
+/**
+ * Runs `jetstore ...args` with stdin, stdout and stderr on a terminal (a
+ * pseudo-terminal of util-linux `script`), stdin left open as a user's
+ * keyboard is. A command still running after `timeoutMs` is ended and its
+ * code given as "still running". `output` is what reached the terminal, both
+ * streams, line ends as the terminal writes them (\r\n).
+ */
+export function runOnTerminal(
+  ctx: RuntimeContext,
+  args: string[],
+  timeoutMs = 10_000,
+): Promise<{ code: number | "still running"; output: string }> {
+  const { cmd, args: lead } = cliCommand(ctx);
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const line = [cmd, ...lead, ...args].map(quote).join(" ");
+  const child = spawn("script", ["-qec", line, "/dev/null"], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let output = "";
+    let waiting = false;
+    child.stdout!.on("data", (d) => {
+      output += String(d);
+    });
+    const timer = setTimeout(() => {
+      waiting = true;
+      // Ending script closes the terminal: the command under it gets SIGHUP.
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: waiting ? "still running" : (code ?? -1), output });
+    });
+  });
+}
+
 /** Starts `jetstore ...args` and leaves it running (for --follow). */
 export function startCli(ctx: RuntimeContext, args: string[]): ChildProcess {
   const { cmd, args: lead } = cliCommand(ctx);

@@ -209,6 +209,12 @@ function readTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: AdapterFi
         const sinceSeqs = seqsOf(sinceRun.stdout);
         expect(sinceSeqs.at(-1)).toBe(120);
         expect(sinceSeqs[0]).toBeLessThanOrEqual(msgs[99]!.seq);
+        // 30,000 days ago is before 1970: every message, as an ISO time before it gives.
+        const longAgo = await runCli(ctx, ["cat", dir, "--since", "30000d"]);
+        expect({ code: longAgo.code, seqs: seqsOf(longAgo.stdout) }).toStrictEqual({
+          code: 0,
+          seqs: msgs.map((m) => m.seq),
+        });
         const future = await runCli(ctx, ["cat", dir, "--since", "2999-01-01"]);
         expect({ code: future.code, out: future.stdout }).toStrictEqual({ code: 0, out: "" });
 
@@ -299,13 +305,29 @@ function usageTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: AdapterF
           [["cat", s, "--bogus"], "ErrInvalidArgument: Unknown option '--bogus'"],
           [["cat"], "ErrInvalidArgument: expected 1 argument(s), got 0"],
           [["cat", s, "--limit", "x"], "ErrInvalidArgument: --limit must be a whole number"],
+          // A whole number past 2^53 − 1 is one, just not exact: the range is what to say.
+          [
+            ["info", s, "--top", "99999999999999999999"],
+            '--top is too large: it must be from 0 to 9007199254740991, got "99999999999999999999"',
+          ],
+          [["remove", s, "0", "--yes"], "SEQ must be a whole number from 1 to 9007199254740991"],
+          [
+            ["cat", s, "--since", "99999999999999999999d"],
+            "--since's count is too large: it must be",
+          ],
           [["cat", s, "--since", "yesterday"], "ErrInvalidArgument: --since takes"],
           [
             ["cat", s, "--from", "3", "--last", "2"],
             "ErrInvalidArgument: --from, --since and --last",
           ],
           [["cat", s, "--subject", "a..b"], "ErrInvalidFilter"],
-          [["info", join(dir, "missing")], "ErrNotFound"],
+          [["info", join(dir, "missing")], `ErrNotFound: ${join(dir, "missing")} does not exist`],
+          [["verify", join(dir, "missing")], `ErrNotFound: ${join(dir, "missing")} does not exist`],
+          [["verify", join(s, "index.ckpt")], "ErrNotAStore: "],
+          [
+            ["verify", dir],
+            `ErrNotAStore: ${dir} is not a jetstore store: it has no msgs/ directory`,
+          ],
           [["info", dir], "ErrNotAStore"],
           [["import", join(dir, "t")], ""],
         ];

@@ -4,7 +4,7 @@
  * archive") to a file and back. Backup is a read command: it takes no lock
  * and changes nothing, so it runs beside the application using the store.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import process from "node:process";
 import { defaultFileSystem } from "../../../runtimes/detect.ts";
 import { atExit } from "../../../runtimes/exit.ts";
@@ -30,10 +30,11 @@ export const backupCommand: Command = {
   usage: "backup DIR FILE [--uncompressed] [--plaintext]",
   help: `Writes a point-in-time snapshot archive of the store in DIR, its consumers
 included, to FILE (written beside it and renamed into place, so FILE is whole
-or absent; one already there must be a regular file), or to stdout when FILE
-is -. Takes no lock and changes nothing on
-disk: it runs while another process writes. An encrypted store's archive
-holds ciphertext and needs the key to restore, unless --plaintext.
+or absent; one already there must be a regular file; a symbolic link gets
+the archive where it points), or to stdout when FILE is - (refused when
+stdout is a terminal). Takes no lock and changes nothing on disk: it runs
+while another process writes. An encrypted store's archive holds ciphertext
+and needs the key to restore, unless --plaintext.
 
   --uncompressed   no Snappy frames: about twice as fast, a larger archive
   --plaintext      an encrypted store's messages in plaintext (restores without the key)
@@ -44,8 +45,16 @@ example:
   positionals: { min: 2, max: 2 },
   needsKey: true,
   async run(call) {
-    const [dir, file] = call.positionals as [string, string];
+    const [dir, given] = call.positionals as [string, string];
+    const file = given === "-" ? given : linkTarget(given);
     if (file !== "-") checkArchiveTarget(file);
+    else if (call.io.out.tty) {
+      // As gzip does: binary on a terminal is garbage on the screen, and may be control codes.
+      throw new JetStoreError(
+        "ErrInvalidArgument",
+        "backup - writes a binary archive to stdout, which is a terminal: redirect it (jetstore backup DIR - > data.snapshot) or give a FILE",
+      );
+    }
     const store = await openReadOnly(dir, call.key);
     const bar = progress(call.io.err, "backup");
     try {
@@ -72,6 +81,35 @@ example:
     }
   },
 };
+
+/**
+ * Where FILE points when it is a symbolic link, else FILE: renamed onto, the
+ * link itself would become the archive and what it points to stay stale, so
+ * the archive is written (and renamed into place) at the link's target, as
+ * cp writes through a link. A link that leads nowhere is refused, as GNU cp
+ * refuses to write through a dangling one.
+ */
+function linkTarget(file: string): string {
+  try {
+    if (!lstatSync(file).isSymbolicLink()) return file;
+  } catch {
+    // Not there (or not to be looked at): writing it reports that.
+    return file;
+  }
+  try {
+    return realpathSync(file);
+  } catch (err) {
+    const why =
+      (err as { code?: string }).code === "ENOENT"
+        ? "which does not exist"
+        : "which cannot be followed";
+    throw new JetStoreError(
+      "ErrInvalidArgument",
+      `${file} is a symbolic link to ${readlinkSync(file)}, ${why}: give the archive's path itself`,
+      { cause: err },
+    );
+  }
+}
 
 /**
  * Refuses a FILE that is there and is not a regular file, before any work:
@@ -144,9 +182,10 @@ export const restoreCommand: Command = {
   summary: "make a store from a snapshot archive (a file, or - for stdin)",
   usage: "restore FILE DIR",
   help: `Writes the store a snapshot archive holds into DIR, which must not exist or
-be empty, with its consumers; FILE - reads the archive from stdin. A damaged
-or cut archive is refused (ErrCorrupt) and nothing is left at DIR. An
-encrypted archive needs the store's key (--key-file). Quiet on success.
+be empty, with its consumers; FILE - reads the archive from stdin (refused
+when stdin is a terminal). A damaged or cut archive is refused (ErrCorrupt)
+and nothing is left at DIR. An encrypted archive needs the store's key
+(--key-file). Quiet on success.
 
 example:
   jetstore restore data.snapshot ./restored`,
@@ -158,6 +197,13 @@ example:
     let source: AsyncIterable<Uint8Array>;
     let total = 0;
     if (file === "-") {
+      // Waiting for an archive typed at the keyboard would look like a hang.
+      if (process.stdin.isTTY === true) {
+        throw new JetStoreError(
+          "ErrInvalidArgument",
+          "restore - reads the archive from stdin, which is a terminal: jetstore restore - DIR < data.snapshot",
+        );
+      }
       source = process.stdin as AsyncIterable<Uint8Array>;
     } else {
       const stream = createReadStream(file);

@@ -1,10 +1,10 @@
 /** `jetstore verify DIR`: every record's checksum, without a lock (src/verify.ts). */
 import { prepareCrypto } from "../../../runtimes/aead.ts";
 import { defaultFileSystem } from "../../../runtimes/detect.ts";
-import { JetStoreError } from "../../errors.ts";
 import { verifyStore } from "../../verify.ts";
 import { formatVerifyReport, size } from "../../verify-summary.ts";
 import { type Command, EXIT_OK, EXIT_PROBLEM, flag } from "../command.ts";
+import { checkStoreExists } from "../open-store.ts";
 import { toJson } from "../output.ts";
 import { progress } from "../progress.ts";
 
@@ -28,9 +28,7 @@ example:
   async run(call) {
     const dir = call.positionals[0]!;
     const fs = defaultFileSystem();
-    if (fs.stat(dir)?.isDirectory !== true) {
-      throw new JetStoreError("ErrNotFound", `${dir} is not a directory`);
-    }
+    checkStoreExists(dir);
     const bar = progress(call.io.err, "verify", true);
     let report: ReturnType<typeof verifyStore>;
     if (call.key !== undefined) await prepareCrypto();

@@ -122,9 +122,9 @@ export const removeCommand: Command = {
   summary: "remove messages by sequence (--erase overwrites their bytes)",
   usage: "remove DIR SEQ... [--erase] [--yes]",
   help: `Removes the messages with the given sequences from the store in DIR; with
---erase their bytes on disk are overwritten too. Exits 1 if a sequence was
-not in the store (the others are removed). Refused while another process has
-the store open.
+--erase their bytes on disk are overwritten too. A sequence given twice is
+removed once. Exits 1 if a sequence was not in the store (the others are
+removed). Refused while another process has the store open.
 
   --erase          overwrite the removed messages' bytes on disk
 ${YES_HELP}
@@ -135,7 +135,9 @@ example:
   positionals: { min: 2, max: Number.POSITIVE_INFINITY },
   needsKey: true,
   async run(call) {
-    const seqs = call.positionals.slice(1).map((s) => wholeNumber(s, "SEQ", 1)!);
+    // A sequence given twice (17 17, a script's list with repeats) is removed once, not
+    // reported as missing the second time.
+    const seqs = [...new Set(call.positionals.slice(1).map((s) => wholeNumber(s, "SEQ", 1)!))];
     const erase = flag(call, "erase");
     const missing: number[] = [];
     const code = await withStore(
