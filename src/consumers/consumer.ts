@@ -387,11 +387,31 @@ export class Consumer {
     return consumerMsg(msg, dseq, dc);
   }
 
-  /** Moves what fell due to the redelivery queue; drops what ran out of deliveries. */
+  /** Moves what fell due to the redelivery queue; drops what ran out of deliveries or left the stream's head. */
   private expire(now: bigint): void {
+    this.dropBelowFirst();
     this.pending.expire(toMs(now), this.options.maxDeliver, (seq, entry) =>
       this.exhausted(seq, entry, now),
     );
+  }
+
+  /**
+   * Forgets the deliveries of messages a purge, a compact or the limits took
+   * off the stream's head (nats-server's checkPending drops pending below the
+   * stream's first sequence, and its purge clears pending). Left pending until
+   * their redelivery, they would count against maxAckPending and hold new
+   * messages back for a whole ack wait. Pending is in ascending order, so only
+   * its start is looked at.
+   */
+  private dropBelowFirst(): void {
+    if (this.pending.size === 0) return;
+    const first = this.owner.stream.fastState().firstSeq;
+    for (const [seq, entry] of this.pending.entries) {
+      if (seq >= first) break;
+      // Everything at or below it is gone too, so even ack policy all acknowledges nothing still stored.
+      this.store.updateAcks(entry.dseq, seq);
+      this.pending.delete(seq);
+    }
   }
 
   /** `seq` had its last delivery: it leaves pending for good. */

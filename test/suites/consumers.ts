@@ -387,6 +387,29 @@ function ackTests({ describe, it, expect }: TestApi, factory: StoreFactory): voi
         expect(c.info().numAckPending).toBe(2);
       });
     });
+
+    for (const ackPolicy of ["explicit", "all"] as const) {
+      it(`ack policy ${ackPolicy}: deliveries purged or compacted off the stream stop awaiting acks at once`, async () => {
+        await withStream(factory, {}, async (store) => {
+          putMany(store, "a", 6);
+          const c = store.consumer("c", { ackPolicy, maxAckPending: 2, ackWaitMs: 60_000 });
+          expect(seqs(await ready(c))).toEqual([1, 2]);
+          store.compact(2);
+          // nats-server drops pending below the stream's first sequence: 1 no longer counts.
+          expect(c.info()).toMatchObject({
+            numAckPending: 1,
+            ackFloor: { consumer: 1, stream: 1 },
+          });
+          expect(codeOf(() => c.ack(1))).toBe("ErrNotPending");
+          expect(seqs(await ready(c))).toEqual([3]);
+          store.purge();
+          put(store, "a");
+          // Without waiting out the ack wait of the purged ones, the new message fits under maxAckPending.
+          expect(deliveries(await ready(c))).toEqual([[7, 1]]);
+          expect(c.info()).toMatchObject({ numAckPending: 1, ackFloor: { consumer: 3 } });
+        });
+      });
+    }
   });
 }
 
