@@ -134,6 +134,11 @@ export class Durables implements ConsumerOwner {
         ? new DeliveryCursor(stream, resolved.filters, startSeq, first, skip)
         : resumeCursor(stream, resolved, startSeq, state.delivered.stream);
       consumer = Consumer.open(name, this, store, resolved, cursor, state);
+      if (!fresh && policy !== "limits") {
+        // A crash may have kept this consumer's acks and lost the removals they made.
+        const exhausted = state.redelivered;
+        this.rules().settle(consumer, state.ackFloor.stream, (seq) => exhausted.has(seq));
+      }
     } catch (err) {
       store.stop().catch(() => {});
       throw err;

@@ -96,6 +96,36 @@ export class Retention {
     }
   }
 
+  /**
+   * After a reopen: removes the messages up to `upTo` that `by` is done with
+   * but the stream still holds, as when a crash kept the consumer's synced
+   * acks and lost the stream's removals (nats-server 2.10 checks a recovered
+   * consumer's ack floor alike). `keep` spares what `by` is done with that its
+   * ack would not have removed (what ran out of deliveries).
+   */
+  settle(by: Interest, upTo: number, keep: (seq: number) => boolean): void {
+    if (this.policy === "limits") return;
+    const filters = by.unfiltered ? [""] : by.filters;
+    for (const filter of filters) {
+      const wildcard = filter === "" || hasWildcard(filter);
+      let seq = this.stream.fastState().firstSeq;
+      while (seq <= upTo) {
+        let msg: { seq: number };
+        try {
+          msg = this.stream.loadNextMsg(filter, wildcard, seq);
+        } catch (err) {
+          if (isJetStoreError(err, "ErrStoreEOF") || isJetStoreError(err, "ErrStoreMsgNotFound")) {
+            break;
+          }
+          throw err;
+        }
+        if (msg.seq > upTo) break;
+        if (!by.needsAck(msg.seq) && !keep(msg.seq)) this.acked(by, msg.seq);
+        seq = msg.seq + 1;
+      }
+    }
+  }
+
   /** True when a consumer other than `by` still needs `seq` (nats-server's checkInterest). */
   private neededByOthers(by: Interest, seq: number, subject: string | null): boolean {
     for (const c of this.interests()) {

@@ -184,5 +184,37 @@ export function consumerCrashTests({ describe, it, expect }: TestApi): void {
       }
       await store.close().catch(() => {});
     });
+
+    for (const retention of ["workqueue", "interest"] as const) {
+      it(`${retention}: messages whose acks were synced but whose removal was lost go when the consumer reopens`, async () => {
+        const clock = msClock();
+        const open = (fs: MemoryFileSystem) =>
+          FileStore.open({ dir: "/s", fs, now: clock.now, syncIntervalMs: 0, retention });
+        const disk = memoryFileSystem({ seed: 5 });
+        const store = await open(disk);
+        const options = { ackWaitMs: 1000, maxDeliver: 1 };
+        const c = store.consumer("c", options);
+        putMany(store, "a", 6);
+        await store.sync();
+        expect(seqs(await c.fetch(5))).toEqual([1, 2, 3, 4, 5]);
+        for (const seq of [1, 2, 3, 5]) c.ack(seq);
+        advance(clock, 1000);
+        // 4 ran out of deliveries: done with, yet not removed by that (README).
+        expect(seqs(await ready(c))).toEqual([6]);
+        c.ack(6);
+        expect(c.info().ackFloor.stream).toBe(6);
+        await c.sync();
+        expect(store.state().msgs).toBe(1);
+        // The stream's removals were never synced: the cut brings the messages back.
+        const back = await open(disk.crash({ lose: "unsynced", seed: 1 }));
+        expect(back.state().msgs).toBe(6);
+        const again = back.consumer("c", options);
+        const state = back.state();
+        expect({ msgs: state.msgs, first: state.firstSeq }).toEqual({ msgs: 1, first: 4 });
+        expect(await ready(again)).toEqual([]);
+        await back.close();
+        await store.close().catch(() => {});
+      });
+    }
   });
 }

@@ -183,6 +183,25 @@ export function consumerRetentionTests(
         });
       });
 
+      it("interest: a consumer reopened after acking keeps what another consumer still needs", async () => {
+        await withStream(factory, { retention: "interest" }, async (store, _clock, fixture) => {
+          const c = store.consumer("c");
+          const d = store.consumer("d", { filter: "a" });
+          put(store, "a", "b", "a", "b");
+          for (const m of await c.fetch(4)) c.ack(m.seq);
+          expect(seqs(await d.fetch(1))).toEqual([1]);
+          expect(live(store)).toEqual([1, 3]);
+          await c.close();
+          await d.close();
+          const reopened = await fixture.reopen();
+          reopened.consumer("c");
+          expect(live(reopened)).toEqual([1, 3]);
+          const back = reopened.consumer("d", { filter: "a" });
+          back.ack(1);
+          expect(live(reopened)).toEqual([3]);
+        });
+      });
+
       it("workqueue: consumers on disk keep their subjects", async () => {
         await withStream(factory, { retention: "workqueue" }, async (store, _clock, fixture) => {
           await store.consumer("c", { filter: "a" }).close();
