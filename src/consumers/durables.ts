@@ -53,6 +53,8 @@ interface ClosedRecord {
   state: ConsumerState | null;
   /** Its interest; null for a consumer store opened without `consumer()` (no durable record). */
   interest: Interest | null;
+  /** Read from disk when the stream opened: what a crash left is not yet settled (retention.ts, settle). */
+  recovered: boolean;
 }
 
 const ACTION = "open consumer";
@@ -134,8 +136,9 @@ export class Durables implements ConsumerOwner {
         ? new DeliveryCursor(stream, resolved.filters, startSeq, first, skip)
         : resumeCursor(stream, resolved, startSeq, state.delivered.stream);
       consumer = Consumer.open(name, this, store, resolved, cursor, state);
-      if (!fresh && policy !== "limits") {
-        // A crash may have kept this consumer's acks and lost the removals they made.
+      if (saved?.recovered === true && policy !== "limits") {
+        // A crash may have kept this consumer's acks and lost the removals they made. Only
+        // the first open after the stream's: a walk of the stream is too much for every open.
         const exhausted = state.redelivered;
         this.rules().settle(consumer, state.ackFloor.stream, (seq) => exhausted.has(seq));
       }
@@ -153,7 +156,7 @@ export class Durables implements ConsumerOwner {
   detachAll(): void {
     for (const { consumer, config } of this.open.values()) {
       const state = consumer.detach();
-      this.closedOnes?.set(consumer.name, { config, state, interest: consumer });
+      this.closedOnes?.set(consumer.name, { config, state, interest: consumer, recovered: false });
     }
     this.open.clear();
     this.openList = [];
@@ -176,7 +179,12 @@ export class Durables implements ConsumerOwner {
     const entry = this.open.get(by.name);
     if (entry === undefined || entry.consumer !== by) return;
     this.forget(by);
-    this.closedRecords().set(by.name, { config: entry.config, state, interest: by });
+    this.closedRecords().set(by.name, {
+      config: entry.config,
+      state,
+      interest: by,
+      recovered: false,
+    });
   }
 
   deleted(by: Consumer): void {
@@ -246,6 +254,7 @@ export class Durables implements ConsumerOwner {
           config: saved.config,
           state: saved.state,
           interest: closedInterest(this.host.stream, saved),
+          recovered: true,
         });
       }
       this.closedOnes = records;
