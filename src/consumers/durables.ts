@@ -140,7 +140,8 @@ export class Durables implements ConsumerOwner {
         // A crash may have kept this consumer's acks and lost the removals they made. Only
         // the first open after the stream's: a walk of the stream is too much for every open.
         const exhausted = state.redelivered;
-        this.rules().settle(consumer, state.ackFloor.stream, (seq) => exhausted.has(seq));
+        // From its start: below it, it acked nothing (what is there is another's, if anyone's).
+        this.rules().settle(consumer, startSeq, state.ackFloor.stream, (seq) => exhausted.has(seq));
       }
     } catch (err) {
       store.stop().catch(() => {});

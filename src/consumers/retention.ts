@@ -97,18 +97,18 @@ export class Retention {
   }
 
   /**
-   * After a reopen: removes the messages up to `upTo` that `by` is done with
+   * After a reopen: removes the messages in [from, upTo] that `by` is done with
    * but the stream still holds, as when a crash kept the consumer's synced
    * acks and lost the stream's removals (nats-server 2.10 checks a recovered
    * consumer's ack floor alike). `keep` spares what `by` is done with that its
    * ack would not have removed (what ran out of deliveries).
    */
-  settle(by: Interest, upTo: number, keep: (seq: number) => boolean): void {
+  settle(by: Interest, from: number, upTo: number, keep: (seq: number) => boolean): void {
     if (this.policy === "limits") return;
     const filters = by.unfiltered ? [""] : by.filters;
     for (const filter of filters) {
       const wildcard = filter === "" || hasWildcard(filter);
-      let seq = this.stream.fastState().firstSeq;
+      let seq = Math.max(from, this.stream.fastState().firstSeq);
       while (seq <= upTo) {
         let msg: { seq: number };
         try {

@@ -202,6 +202,27 @@ export function consumerRetentionTests(
         });
       });
 
+      it("interest: a consumer reopened after the stream keeps what ran out of deliveries before its start", async () => {
+        await withStream(factory, { retention: "interest" }, async (store, clock, fixture) => {
+          const d = store.consumer("d", { ackWaitMs: 1000, maxDeliver: 1 });
+          put(store, "a");
+          expect(seqs(await ready(d))).toEqual([1]);
+          advance(clock, 1000);
+          expect(await ready(d)).toEqual([]);
+          const c = store.consumer("c", { deliverPolicy: "new" });
+          put(store, "a");
+          expect(seqs(await ready(c))).toEqual([2]);
+          c.ack(2);
+          expect(live(store)).toEqual([1, 2]);
+          await c.close();
+          await d.close();
+          const reopened = await fixture.reopen();
+          reopened.consumer("c", { deliverPolicy: "new" });
+          // c never had 1: what d ran out of deliveries for stays (README), 2 waits for d.
+          expect(live(reopened)).toEqual([1, 2]);
+        });
+      });
+
       it("workqueue: consumers on disk keep their subjects", async () => {
         await withStream(factory, { retention: "workqueue" }, async (store, _clock, fixture) => {
           await store.consumer("c", { filter: "a" }).close();
