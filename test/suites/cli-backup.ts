@@ -289,9 +289,12 @@ export function cliBackupTests(
         expect((await runCli(ctx, ["backup", src, archive])).code).toBe(0);
         const bytes = readFileSync(archive);
         const half = bytes.length >> 1;
-        // Half the archive now, the rest after the second a progress line waits for.
+        // Half the archive now, the rest a second after the restore started (its sibling is
+        // there), the second a progress line waits for: a child slow to start on a busy
+        // machine must not eat into it.
         const r = await runWithInput(ctx, ["restore", "-", join(dir, "dst")], async (stdin) => {
           stdin.write(bytes.subarray(0, half));
+          await until(() => readdirSync(dir).some((n) => n.startsWith("dst.restoring-")));
           await new Promise((resolve) => setTimeout(resolve, 1_300));
           stdin.end(bytes.subarray(half));
         });
