@@ -4,9 +4,9 @@
  * faster than @noble/ciphers, differs per runtime; aead-choice.ts decides,
  * this module only wraps `createCipheriv` / `createDecipheriv`.
  */
-import { createRequire } from "node:module";
 import type { Aead, CipherName, CryptoProvider } from "./aead.ts";
 import { checkKeyAndNonce, TAG_BYTES } from "./aead-sizes.ts";
+import { builtinModule } from "./builtin.ts";
 
 interface AeadStream {
   setAAD(aad: Uint8Array): unknown;
@@ -43,12 +43,12 @@ interface NodeCrypto {
 let loaded: NodeCrypto | undefined;
 
 /**
- * `node:crypto`, loaded on first use: a static import cost every import of
- * jetstore ~3 ms under Node (a tenth of it), for stores that may never
- * encrypt. `require` keeps the callers synchronous, in all three runtimes.
+ * `node:crypto`, loaded on first use (builtin.ts): a static import cost every
+ * import of jetstore ~3 ms under Node (a tenth of it), for stores that may
+ * never encrypt.
  */
 export function nodeCryptoModule(): NodeCrypto {
-  loaded ??= createRequire(import.meta.url)("node:crypto") as NodeCrypto;
+  loaded ??= builtinModule<NodeCrypto>("node:crypto");
   return loaded;
 }
 

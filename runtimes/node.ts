@@ -11,8 +11,9 @@
  * property of it, which creates the stdin and stdout streams (~1 ms of each
  * import of jetstore).
  */
-import * as fs from "node:fs";
+import type * as NodeFs from "node:fs";
 import { fromSystemError } from "../src/errors.ts";
+import { builtinModule } from "./builtin.ts";
 import {
   checkIo,
   checkMode,
@@ -33,7 +34,13 @@ import {
 } from "./fs.ts";
 import { type LockHost, lockDirectory } from "./lockfile.ts";
 
-const { O_CREAT, O_EXCL, O_RDONLY, O_RDWR } = fs.constants;
+let loadedFs: typeof NodeFs | undefined;
+
+/** node:fs, loaded on first use (builtin.ts: under Deno, which has its own adapter, never). */
+function nodeFs(): typeof NodeFs {
+  loadedFs ??= builtinModule<typeof NodeFs>("node:fs");
+  return loadedFs;
+}
 /** Largest single read or write; Node refuses more than 2 GiB - 1 per call. */
 const CHUNK = 1 << 30;
 
@@ -59,7 +66,7 @@ export function createNodeFileSystem(name: string): FileSystem {
     stat(path: string): FileStat | null {
       checkPath(path, "stat");
       try {
-        const s = fs.statSync(path, { throwIfNoEntry: false });
+        const s = nodeFs().statSync(path, { throwIfNoEntry: false });
         if (s === undefined) return null;
         return {
           size: s.size,
@@ -77,10 +84,10 @@ export function createNodeFileSystem(name: string): FileSystem {
       checkPath(path, "create directory");
       checkPermissions(permissions, "create directory", path);
       try {
-        const missing = missingDirectories(path, (p) => fs.existsSync(p));
-        fs.mkdirSync(path, { recursive: true, mode: permissions });
+        const missing = missingDirectories(path, (p) => nodeFs().existsSync(p));
+        nodeFs().mkdirSync(path, { recursive: true, mode: permissions });
         // The umask may have taken bits off; what this call created gets exactly `permissions`.
-        for (const created of missing) fs.chmodSync(created, permissions);
+        for (const created of missing) nodeFs().chmodSync(created, permissions);
       } catch (err) {
         throw fromSystemError(err, "create directory", path);
       }
@@ -88,7 +95,7 @@ export function createNodeFileSystem(name: string): FileSystem {
     list(path: string): string[] {
       checkPath(path, "list");
       try {
-        return fs.readdirSync(path).sort();
+        return nodeFs().readdirSync(path).sort();
       } catch (err) {
         throw fromSystemError(err, "list", path);
       }
@@ -97,7 +104,7 @@ export function createNodeFileSystem(name: string): FileSystem {
       checkPath(from, "rename");
       checkPath(to, "rename");
       try {
-        fs.renameSync(from, to);
+        nodeFs().renameSync(from, to);
       } catch (err) {
         throw fromSystemError(err, "rename", `${from} to ${to}`);
       }
@@ -105,7 +112,7 @@ export function createNodeFileSystem(name: string): FileSystem {
     remove(path: string): void {
       checkPath(path, "remove");
       try {
-        fs.rmSync(path, { recursive: true, force: true });
+        nodeFs().rmSync(path, { recursive: true, force: true });
       } catch (err) {
         if (errorCode(err) === "ENOTDIR") return;
         throw fromSystemError(err, "remove", path);
@@ -122,10 +129,10 @@ export function createNodeFileSystem(name: string): FileSystem {
         // A plain unlink is one trip to the thread pool; `rm` takes an lstat
         // first, whose callback waits for the main thread (behind a
         // checkpoint's write, at a close) before the unlink can start.
-        fs.unlink(path, (err) => {
+        nodeFs().unlink(path, (err) => {
           const code = err === null ? "" : errorCode(err);
           if (code === "EISDIR" || code === "EPERM")
-            fs.rm(path, { recursive: true, force: true }, settle);
+            nodeFs().rm(path, { recursive: true, force: true }, settle);
           else settle(err);
         });
       });
@@ -134,18 +141,18 @@ export function createNodeFileSystem(name: string): FileSystem {
       checkPath(path, "sync directory");
       let fd: number;
       try {
-        fd = fs.openSync(path, O_RDONLY);
+        fd = nodeFs().openSync(path, nodeFs().constants.O_RDONLY);
       } catch (err) {
         throw fromSystemError(err, "sync directory", path);
       }
       try {
-        if (!fs.fstatSync(fd).isDirectory()) throw systemError("ENOTDIR", "not a directory");
+        if (!nodeFs().fstatSync(fd).isDirectory()) throw systemError("ENOTDIR", "not a directory");
         // Windows cannot fsync a directory handle; NTFS journals entries itself.
-        if (process.platform !== "win32") fs.fsyncSync(fd);
+        if (process.platform !== "win32") nodeFs().fsyncSync(fd);
       } catch (err) {
         throw fromSystemError(err, "sync directory", path);
       } finally {
-        fs.closeSync(fd);
+        nodeFs().closeSync(fd);
       }
     },
     lock(directory: string, permissions = DEFAULT_FILE_MODE): DirectoryLock {
@@ -166,15 +173,19 @@ export const nodeFileSystem: FileSystem = createNodeFileSystem("node");
  * another user sharing the store. So "create" tries an exclusive create first.
  */
 function openFile(path: string, mode: OpenMode, permissions: number): number {
-  if (mode === "read") return fs.openSync(path, O_RDONLY);
-  if (mode === "write") return fs.openSync(path, O_RDWR);
+  if (mode === "read") return nodeFs().openSync(path, nodeFs().constants.O_RDONLY);
+  if (mode === "write") return nodeFs().openSync(path, nodeFs().constants.O_RDWR);
   for (let attempt = 1; ; attempt++) {
     try {
-      const fd = fs.openSync(path, O_RDWR | O_CREAT | O_EXCL, permissions);
+      const fd = nodeFs().openSync(
+        path,
+        nodeFs().constants.O_RDWR | nodeFs().constants.O_CREAT | nodeFs().constants.O_EXCL,
+        permissions,
+      );
       try {
-        fs.fchmodSync(fd, permissions);
+        nodeFs().fchmodSync(fd, permissions);
       } catch (err) {
-        fs.closeSync(fd);
+        nodeFs().closeSync(fd);
         throw err;
       }
       return fd;
@@ -182,7 +193,7 @@ function openFile(path: string, mode: OpenMode, permissions: number): number {
       if (mode === "createNew" || errorCode(err) !== "EEXIST") throw err;
     }
     try {
-      return fs.openSync(path, O_RDWR);
+      return nodeFs().openSync(path, nodeFs().constants.O_RDWR);
     } catch (err) {
       // Removed between the two opens: create it after all.
       if (errorCode(err) !== "ENOENT" || attempt === 3) throw err;
@@ -209,7 +220,7 @@ class NodeFile implements FileHandle {
     try {
       while (done < buf.length) {
         const want = Math.min(buf.length - done, CHUNK);
-        const n = fs.readSync(this.#fd, buf, done, want, position + done);
+        const n = nodeFs().readSync(this.#fd, buf, done, want, position + done);
         if (n === 0) break;
         done += n;
       }
@@ -226,7 +237,7 @@ class NodeFile implements FileHandle {
     try {
       while (done < buf.length) {
         const want = Math.min(buf.length - done, CHUNK);
-        done += fs.writeSync(this.#fd, buf, done, want, position + done);
+        done += nodeFs().writeSync(this.#fd, buf, done, want, position + done);
       }
     } catch (err) {
       throw fromSystemError(err, "write", this.path);
@@ -236,7 +247,7 @@ class NodeFile implements FileHandle {
   size(): number {
     this.#check("stat");
     try {
-      return fs.fstatSync(this.#fd).size;
+      return nodeFs().fstatSync(this.#fd).size;
     } catch (err) {
       throw fromSystemError(err, "stat", this.path);
     }
@@ -246,7 +257,7 @@ class NodeFile implements FileHandle {
     checkOffset(length, `truncate ${this.path}`, "length");
     this.#check("truncate");
     try {
-      fs.ftruncateSync(this.#fd, length);
+      nodeFs().ftruncateSync(this.#fd, length);
     } catch (err) {
       throw fromSystemError(err, "truncate", this.path);
     }
@@ -255,7 +266,7 @@ class NodeFile implements FileHandle {
   sync(): void {
     this.#check("sync");
     try {
-      fs.fdatasyncSync(this.#fd);
+      nodeFs().fdatasyncSync(this.#fd);
     } catch (err) {
       throw fromSystemError(err, "sync", this.path);
     }
@@ -265,7 +276,7 @@ class NodeFile implements FileHandle {
     if (this.#closed) return Promise.reject(closedFile("sync", this.path));
     this.#pending++;
     return new Promise((resolve, reject) => {
-      fs.fdatasync(this.#fd, (err) => {
+      nodeFs().fdatasync(this.#fd, (err) => {
         this.#pending--;
         if (this.#closed && this.#pending === 0) this.#closeDescriptor();
         if (err) reject(fromSystemError(err, "sync", this.path));
@@ -283,7 +294,7 @@ class NodeFile implements FileHandle {
 
   #closeDescriptor(report = false): void {
     try {
-      fs.closeSync(this.#fd);
+      nodeFs().closeSync(this.#fd);
     } catch (err) {
       if (report) throw fromSystemError(err, "close", this.path);
     }
@@ -297,13 +308,13 @@ class NodeFile implements FileHandle {
 function refuseDirectory(fd: number, path: string, action: string): void {
   let isDirectory: boolean;
   try {
-    isDirectory = fs.fstatSync(fd).isDirectory();
+    isDirectory = nodeFs().fstatSync(fd).isDirectory();
   } catch (err) {
-    fs.closeSync(fd);
+    nodeFs().closeSync(fd);
     throw fromSystemError(err, action, path);
   }
   if (isDirectory) {
-    fs.closeSync(fd);
+    nodeFs().closeSync(fd);
     throw fromSystemError(systemError("EISDIR", "illegal operation on a directory"), action, path);
   }
 }
@@ -314,7 +325,7 @@ function nodeLockHost(runtime: string): LockHost {
     runtime,
     readText(path) {
       try {
-        return fs.readFileSync(path, "utf8");
+        return nodeFs().readFileSync(path, "utf8");
       } catch (err) {
         if (errorCode(err) === "ENOENT") return null;
         throw fromSystemError(err, "read", path);
@@ -322,22 +333,22 @@ function nodeLockHost(runtime: string): LockHost {
     },
     probe(path, kind) {
       try {
-        return kind === "link" ? fs.readlinkSync(path) : fs.readFileSync(path, "utf8");
+        return kind === "link" ? nodeFs().readlinkSync(path) : nodeFs().readFileSync(path, "utf8");
       } catch {
         return null;
       }
     },
     writeNew(path, text, permissions) {
       try {
-        fs.writeFileSync(path, text, { flag: "wx", mode: permissions });
-        fs.chmodSync(path, permissions);
+        nodeFs().writeFileSync(path, text, { flag: "wx", mode: permissions });
+        nodeFs().chmodSync(path, permissions);
       } catch (err) {
         throw fromSystemError(err, "create", path);
       }
     },
     link(from, to) {
       try {
-        fs.linkSync(from, to);
+        nodeFs().linkSync(from, to);
         return true;
       } catch (err) {
         if (errorCode(err) === "EEXIST") return false;
@@ -346,14 +357,14 @@ function nodeLockHost(runtime: string): LockHost {
     },
     unlink(path) {
       try {
-        fs.unlinkSync(path);
+        nodeFs().unlinkSync(path);
       } catch (err) {
         if (errorCode(err) !== "ENOENT") throw fromSystemError(err, "remove", path);
       }
     },
     list(directory) {
       try {
-        return fs.readdirSync(directory);
+        return nodeFs().readdirSync(directory);
       } catch (err) {
         throw fromSystemError(err, "list", directory);
       }
@@ -361,7 +372,7 @@ function nodeLockHost(runtime: string): LockHost {
     realPath(path) {
       try {
         // realpath(3) in one call: the JavaScript walk (an lstat per component) costs an open its lock's time.
-        return fs.realpathSync.native(path);
+        return nodeFs().realpathSync.native(path);
       } catch (err) {
         throw fromSystemError(err, "lock", path);
       }

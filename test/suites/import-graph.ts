@@ -64,5 +64,13 @@ export function importGraphSuite({ describe, it, expect }: TestApi): void {
       );
       expect(offenders).toEqual([]);
     });
+
+    it("importing jetstore itself loads no built-in module (node:fs cost Deno ~19 ms of it)", () => {
+      const { packages } = reach([ENTRIES[0]]);
+      const builtins = [...packages].filter(([, specs]) =>
+        specs.some((s) => s.startsWith("node:")),
+      );
+      expect(builtins).toEqual([]);
+    });
   });
 }
