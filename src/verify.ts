@@ -434,7 +434,7 @@ class StoreScan {
         length: 0,
         kind: "missing block",
       });
-      this.gaps.push(m);
+      this.gaps.push({ ...m, last: through });
     }
     let messages = 0;
     let messageBytes = 0;

@@ -195,6 +195,8 @@ export function verifySuite(api: TestApi, ctx: RuntimeContext): void {
           expect(report.damaged).toMatchObject([
             { kind: "missing block", block: blockNumber(first) },
           ]);
+          // What it held past the checkpoint's range and no tombstone removed: named lost.
+          expect(report.lost.map((l) => [l.first, l.last])).toStrictEqual([[6, held.at(-1)!.seq]]);
         }));
 
       it("damage to an already-removed record is not reported lost, and verifyStore agrees", () =>
