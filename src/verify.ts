@@ -289,6 +289,8 @@ class StoreScan {
   private readonly gaps: LostRange[] = [];
   /** Blocks the checkpoint lists whose files are gone, with their sequences. */
   private readonly missingBlocks: LostRange[] = [];
+  /** The lowest sequence a message, skip or erased record of each block held. */
+  private readonly lowestHeld = new Map<number, number>();
   private highest = 0;
   /** The last message or skip sequence seen, and the damage met since, if any. */
   private prevSeq = 0;
@@ -354,9 +356,11 @@ class StoreScan {
           this.covered.push([r.seq - count + 1, r.seq]);
           return;
         }
+        let lowest = r.seq;
         if (r.flags & REC_FLAG_SKIP) {
           const count = tombstoneCount(ptr + r.offset, r.length);
           this.covered.push([r.seq - count + 1, r.seq]);
+          lowest = r.seq - count + 1;
         } else if (r.flags & REC_FLAG_ERASED) {
           this.erased++;
           this.covered.push([r.seq, r.seq]);
@@ -364,6 +368,7 @@ class StoreScan {
           this.seqs.push(r.seq);
           this.sizes.push(r.length);
         }
+        this.lowestHeld.set(n, Math.min(this.lowestHeld.get(n) ?? lowest, lowest));
         this.met(r.seq);
       },
       (offset, size) => damage({ block: n, file, offset, length: size, kind: "record" }),
@@ -415,7 +420,13 @@ class StoreScan {
     for (const m of this.missingBlocks) {
       // Every sequence removed by a tombstone written since the checkpoint: a compact or
       // purge cut off while it unlinked the files it emptied, which open finishes. Not damage.
-      if (uncovered(covered, m.first, m.last).length === 0) continue;
+      // The block may have held more than the checkpoint saw (it was the active one then):
+      // everything up to the next block still there must be removed too, as the range
+      // tombstone of a compact or purge removes it.
+      let next = Number.POSITIVE_INFINITY;
+      for (const [n, lowest] of this.lowestHeld) if (n > m.block) next = Math.min(next, lowest);
+      const through = Number.isFinite(next) ? Math.max(m.last, next - 1) : m.last;
+      if (uncovered(covered, m.first, through).length === 0) continue;
       this.damaged.push({
         block: m.block,
         file: m.file,
@@ -423,7 +434,7 @@ class StoreScan {
         length: 0,
         kind: "missing block",
       });
-      this.gaps.push(m);
+      this.gaps.push({ ...m, last: through });
     }
     let messages = 0;
     let messageBytes = 0;

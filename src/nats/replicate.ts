@@ -237,17 +237,21 @@ class Replication extends SyncTask {
     let next = this.floor + 1;
     let prevId: string | null = null;
     let halt: JetStoreError | null = null;
+    // The first message found past what a sync covered: `next` may be well below it, when
+    // the messages between were not sent (outside the filter, or removed).
+    let undurableAt = 0;
     for (;;) {
       let undurable = false;
       if (!this.stopping && halt === null && pending.length - head < window) {
-        await this.syncThrough(next);
+        await this.syncThrough(Math.max(next, undurableAt));
       }
       while (!this.stopping && halt === null && pending.length - head < window) {
         const m = this.loadNext(next);
         if (m === null) break;
         if (m.seq > this.durable) {
-          // Stored while the sync above ran: the next turn syncs it first.
+          // Stored while the sync above ran, or past the one `next` asked for: the next turn syncs it first.
           undurable = true;
+          undurableAt = m.seq;
           break;
         }
         if (m.hdr !== null && !isHeaderBlock(m.hdr)) {

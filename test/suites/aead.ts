@@ -8,6 +8,7 @@
  * McGrew–Viega test cases 14 and 16 for AES-256-GCM, RFC 5869 cases 1–3 for
  * HKDF-SHA256. Also: random bytes, and which provider each runtime picks.
  */
+import { spawn } from "node:child_process";
 import fc from "fast-check";
 import {
   type Aead,
@@ -24,6 +25,7 @@ import { CIPHERS, KNOWN_ANSWER, nativeCiphers } from "../../runtimes/aead-choice
 import { hasNativeCipher } from "../../runtimes/aead-native.ts";
 import { nobleCrypto } from "../../runtimes/aead-noble.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
+import { childCommand } from "./filestore.ts";
 import { randomBytes as pseudoRandomBytes } from "./xxhash.ts";
 
 const hex = (s: string): Uint8Array =>
@@ -402,15 +404,38 @@ export function aeadSuite({ describe, it, expect }: TestApi, ctx: RuntimeContext
         nobleFallback
           .aead("aes-256-gcm")
           .seal(range(0, 32), range(1, 12), range(0, 3), range(0, 0));
-      // Another test of this process may have loaded it already; once loaded it seals as noble.
-      await loadFallback();
-      expect(toHex(probe())).toBe(
-        toHex(
-          nobleCrypto
-            .aead("aes-256-gcm")
-            .seal(range(0, 32), range(1, 12), range(0, 3), range(0, 0)),
-        ),
+      const want = toHex(
+        nobleCrypto.aead("aes-256-gcm").seal(range(0, 32), range(1, 12), range(0, 3), range(0, 0)),
       );
+      // Another test of this process may have loaded it already: a fresh process shows the
+      // fallback refusing before its load and sealing as noble after.
+      const rel =
+        ctx.runtime === "node"
+          ? "../../dist/runtimes/aead-choice.js"
+          : "../../runtimes/aead-choice.ts";
+      const script = [
+        `const m = await import(${JSON.stringify(new URL(rel, import.meta.url).href)});`,
+        "const range = (s, n) => Uint8Array.from({ length: n }, (_, i) => s + i);",
+        `const seal = () => m.nobleFallback.aead("aes-256-gcm").seal(range(0, 32), range(1, 12), range(0, 3), range(0, 0));`,
+        "let before = null;",
+        "try { seal(); } catch (err) { before = err.code ?? String(err); }",
+        "await m.loadFallback();",
+        `const after = Array.from(seal(), (b) => b.toString(16).padStart(2, "0")).join("");`,
+        "console.log(JSON.stringify({ before, after }));",
+      ].join("\n");
+      const { cmd, args } = childCommand(ctx);
+      const out = await new Promise<string>((resolve, reject) => {
+        const child = spawn(cmd, args(script), { stdio: ["ignore", "pipe", "inherit"] });
+        let text = "";
+        child.stdout.on("data", (d) => {
+          text += d;
+        });
+        child.on("error", reject);
+        child.on("close", () => resolve(text));
+      });
+      expect(JSON.parse(out)).toEqual({ before: "ErrInternal", after: want });
+      await loadFallback();
+      expect(toHex(probe())).toBe(want);
     });
 
     it("lets a test replace the default provider and put it back", () => {

@@ -395,6 +395,43 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
       }
     }, 60_000);
 
+    it("replicates a message stored after ones it does not send (another subject, or removed) that a sync covered", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const te = new TextEncoder();
+        const store = MemStore.create();
+        // A pump going round without end never lets a timer run: its ten-thousandth read fails it.
+        let reads = 0;
+        const read = store.loadNextMsg.bind(store);
+        store.loadNextMsg = (filter, wildcard, start) => {
+          reads++;
+          if (reads > 10_000) throw new Error("the replication reads the store in a loop");
+          return read(filter, wildcard, start);
+        };
+        store.storeMsg("orders.1", null, te.encode("o1"));
+        store.storeMsg("other.2", null, te.encode("x2"));
+        store.storeMsg("orders.3", null, te.encode("o3"));
+        store.removeMsg(3);
+        const handle = replicate(store, nc, { stream: "SKIPS", filter: "orders.>" });
+        await waitFor(() => handle.status().lastAcked === 1, "the first order");
+        // The sync before it covered 3, which is neither sent nor the new message.
+        store.storeMsg("orders.4", null, te.encode("o4"));
+        await waitFor(
+          () => handle.status().lastAcked === 4 || handle.status().errors > 0,
+          "the order after them",
+          15_000,
+        );
+        expect(handle.status()).toMatchObject({ lastAcked: 4, errors: 0 });
+        await handle.stop();
+        const server = await readStream(nc, "SKIPS", 2);
+        expect(server.map((m) => m.subject)).toEqual(["orders.1", "orders.4"]);
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 60_000);
+
     it("refuses a closed connection with ErrInvalidArgument, and stops (fatal) when its connection closes while it runs, idle or not", async () => {
       const servers = await NatsServers.start(1);
       try {

@@ -163,6 +163,42 @@ export function verifySuite(api: TestApi, ctx: RuntimeContext): void {
           });
         }));
 
+      it("a lost block is damage when tombstones cover only what the checkpoint saw in it", () =>
+        inTempDir(adapter, async (dir) => {
+          const clock = testClock();
+          const open = () =>
+            FileStore.open({
+              dir,
+              fs: adapter.fs,
+              syncIntervalMs: 0,
+              blockSize: BLOCK_SIZE,
+              now: clock.now,
+            });
+          const body = enc("x".repeat(100));
+          let store = await open();
+          for (let i = 0; i < 5; i++) store.storeMsg("a", null, body);
+          await store.close();
+          // The checkpoint lists the first block as the active one, holding 1 to 5.
+          const checkpoint = readAll(adapter.fs, joinPath(dir, "index.ckpt"));
+          store = await open();
+          // The first block fills past what the checkpoint saw, rolls over, and 1 to 5 are removed.
+          while (blockFiles(adapter.fs, dir).length < 3) store.storeMsg("a", null, body);
+          for (let seq = 1; seq <= 5; seq++) store.removeMsg(seq);
+          await store.close();
+          writeFileBytes(adapter.fs, joinPath(dir, "index.ckpt"), checkpoint);
+          const first = blockFiles(adapter.fs, dir)[0];
+          const held = recordOffsets(readAll(adapter.fs, first)).filter((r) => r.message);
+          expect(held.at(-1)!.seq).toBeGreaterThan(10);
+          adapter.fs.remove(first);
+          const report = verifyStore(dir, { fs: adapter.fs });
+          expect(report.ok).toBe(false);
+          expect(report.damaged).toMatchObject([
+            { kind: "missing block", block: blockNumber(first) },
+          ]);
+          // What it held past the checkpoint's range and no tombstone removed: named lost.
+          expect(report.lost.map((l) => [l.first, l.last])).toStrictEqual([[6, held.at(-1)!.seq]]);
+        }));
+
       it("damage to an already-removed record is not reported lost, and verifyStore agrees", () =>
         inTempDir(adapter, async (dir) => {
           // Issue 11 item 6: a removed message cannot be lost.
