@@ -22,7 +22,7 @@
  */
 import { isJetStoreError } from "../errors.ts";
 import { hasWildcard } from "../subject-match.ts";
-import type { RetentionPolicy, StreamStore } from "../types.ts";
+import type { RetentionPolicy, StoredMsg, StreamStore } from "../types.ts";
 
 /** A consumer as the retention rules see it. */
 export interface Interest {
@@ -79,20 +79,25 @@ export class Retention {
       const wildcard = filter === "" || hasWildcard(filter);
       let seq = gone.lowestNeeded();
       for (;;) {
-        let msg: { seq: number; subject: string };
-        try {
-          msg = this.stream.loadNextMsg(filter, wildcard, seq);
-        } catch (err) {
-          if (isJetStoreError(err, "ErrStoreEOF") || isJetStoreError(err, "ErrStoreMsgNotFound")) {
-            break;
-          }
-          throw err;
-        }
+        const msg = this.nextOn(filter, wildcard, seq);
+        if (msg === null) break;
         if (gone.needsAck(msg.seq) && !this.neededByOthers(gone, msg.seq, msg.subject)) {
           this.stream.removeMsg(msg.seq);
         }
         seq = msg.seq + 1;
       }
+    }
+  }
+
+  /** The stream's next message on `filter` from `seq`; null past its last. */
+  private nextOn(filter: string, wildcard: boolean, seq: number): StoredMsg | null {
+    try {
+      return this.stream.loadNextMsg(filter, wildcard, seq);
+    } catch (err) {
+      if (isJetStoreError(err, "ErrStoreEOF") || isJetStoreError(err, "ErrStoreMsgNotFound")) {
+        return null;
+      }
+      throw err;
     }
   }
 
@@ -110,16 +115,8 @@ export class Retention {
       const wildcard = filter === "" || hasWildcard(filter);
       let seq = Math.max(from, this.stream.fastState().firstSeq);
       while (seq <= upTo) {
-        let msg: { seq: number };
-        try {
-          msg = this.stream.loadNextMsg(filter, wildcard, seq);
-        } catch (err) {
-          if (isJetStoreError(err, "ErrStoreEOF") || isJetStoreError(err, "ErrStoreMsgNotFound")) {
-            break;
-          }
-          throw err;
-        }
-        if (msg.seq > upTo) break;
+        const msg = this.nextOn(filter, wildcard, seq);
+        if (msg === null || msg.seq > upTo) break;
         if (!by.needsAck(msg.seq) && !keep(msg.seq)) this.acked(by, msg.seq);
         seq = msg.seq + 1;
       }
