@@ -352,7 +352,10 @@ function usageTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: AdapterF
           '{"subject":"a","msg":""}\n[1]\n',
         );
         expect(bad.code).toBe(2);
-        expect(bad.stderr).toContain("ErrInvalidArgument: stdin line 2: not a JSON object");
+        expect(bad.stderr).toContain(
+          "ErrInvalidArgument: stdin line 2: not a JSON object (the 1 message before it is stored, through sequence 1; import from line 2 on)",
+        );
+        expect((await runCli(ctx, ["info", join(dir, "t")])).stdout).toMatch(/messages\s+1\b/);
         const debug = await runCli(ctx, ["cat", s, "--limit", "x", "--debug"]);
         expect(debug.stderr).toContain("    at ");
 

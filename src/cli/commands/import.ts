@@ -22,6 +22,8 @@ whose last sequence is below the first imported one (an empty store, say):
 an export imported that way into an empty store gives the same state and
 messages. A message's TTL is kept: counted from its timestamp with
 --keep-seq (one already past is removed at once), from the import without. Refused while another process has the store open. Quiet on success.
+Stops at the first bad line: the messages before it stay stored, and the
+error says how many and through which sequence (resume from that line).
 
   --keep-seq       keep sequences and timestamps (storeRawMsg)
 
@@ -42,6 +44,7 @@ example:
     const store = await openWritable(dir, call.key, true, { allowMsgTtl: true });
     const bar = progress(call.io.err, "import");
     let line = 0;
+    let stored = 0;
     try {
       const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
       for await (const text of lines) {
@@ -49,10 +52,16 @@ example:
         if (text.trim() === "") continue;
         try {
           storeRecord(store, JSON.parse(text), keepSeq);
+          stored++;
         } catch (err) {
           const why = err instanceof Error ? err.message : String(err);
           const code = err instanceof JetStoreError ? err.code : "ErrInvalidArgument";
-          throw new JetStoreError(code, `stdin line ${line}: ${why}`, { cause: err });
+          // Not atomic: what came before stays (and is synced by the close below), so say what to resume from.
+          const kept =
+            stored === 0
+              ? "nothing was stored"
+              : `the ${stored} message${stored === 1 ? "" : "s"} before it ${stored === 1 ? "is" : "are"} stored, through sequence ${store.fastState().lastSeq}; import from line ${line} on`;
+          throw new JetStoreError(code, `stdin line ${line}: ${why} (${kept})`, { cause: err });
         }
         bar.update(line, 0, `${count(line)} messages`);
       }
