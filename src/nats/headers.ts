@@ -1,9 +1,9 @@
 /**
  * NATS header blocks as raw bytes (`NATS/1.0[ status]\r\nKey: value\r\n…\r\n`).
  * The replication sends a local message's header bytes unchanged, with its
- * own lines (`Nats-Msg-Id`, the expectation) inserted first, so the server
- * (which reads the first occurrence of a key) dedupes on them while every
- * original byte follows as it was. The client's `MsgHdrs` would reorder,
+ * own lines (`Nats-Msg-Id`, `Nats-Expected-Stream`, the expectation)
+ * inserted first, so the server (which reads the first occurrence of a key)
+ * dedupes and checks on them while every original byte follows as it was. The client's `MsgHdrs` would reorder,
  * trim and merge repeated keys; these helpers never do.
  */
 import type { MsgHdrs } from "@nats-io/nats-core";
@@ -86,14 +86,16 @@ function indexOfCrlf(b: Uint8Array, from: number): number {
 /**
  * The headers a local message had before `replicate` sent it: the header
  * block of a message read back from the server without the lines the
- * replication put first (`Nats-Msg-Id`, the expectation); null when it had
- * none. A block that does not start with them is returned as it is.
+ * replication put first (`Nats-Msg-Id`, `Nats-Expected-Stream`, the
+ * expectation; earlier versions of jetstore put no `Nats-Expected-Stream`);
+ * null when it had none. A block that does not start with them is returned
+ * as it is.
  */
 export function originalHeaders(hdr: Uint8Array | null): Uint8Array | null {
   if (hdr === null || !isHeaderBlock(hdr)) return hdr;
   const lines = dec.decode(hdr).split(CRLF);
-  if (!lines[1]?.startsWith("Nats-Msg-Id:") || !lines[2]?.startsWith("Nats-Expected-Last-")) {
-    return hdr;
-  }
-  return withoutLeadingLines(hdr, 2);
+  if (!lines[1]?.startsWith("Nats-Msg-Id:")) return hdr;
+  const leading = lines[2]?.startsWith("Nats-Expected-Stream:") ? 3 : 2;
+  if (!lines[leading]?.startsWith("Nats-Expected-Last-")) return hdr;
+  return withoutLeadingLines(hdr, leading);
 }

@@ -2,7 +2,9 @@
  * `replicate`: a local store's messages pushed into a JetStream stream, in
  * order and exactly once across restarts of either side.
  *
- * - Every publish carries `Nats-Msg-Id: <name>:<local seq>` and an
+ * - Every publish carries `Nats-Msg-Id: <name>:<local seq>`,
+ *   `Nats-Expected-Stream: <stream>` (a stream that takes the subject but is
+ *   not the target refuses it, so nothing lands there) and an
  *   expectation: the first after (re)connecting `Nats-Expected-Last-Sequence`
  *   (the server's last sequence, just read), each later one
  *   `Nats-Expected-Last-Msg-Id` (the previous publish's id). A publish that
@@ -231,6 +233,7 @@ class Replication extends SyncTask {
 
   private async pumpWith(inbox: AckInbox, serverLast: number): Promise<void> {
     const window = this.s.window;
+    const expectStream = `Nats-Expected-Stream: ${this.s.stream}`;
     const seqs: number[] = [];
     const pending: Promise<PublishResult>[] = [];
     let head = 0;
@@ -268,7 +271,7 @@ class Replication extends SyncTask {
           prevId === null
             ? `Nats-Expected-Last-Sequence: ${serverLast}`
             : `Nats-Expected-Last-Msg-Id: ${prevId}`;
-        const hdr = withLeadingLines(m.hdr, [`Nats-Msg-Id: ${id}`, expect]);
+        const hdr = withLeadingLines(m.hdr, [`Nats-Msg-Id: ${id}`, expectStream, expect]);
         seqs.push(m.seq);
         pending.push(inbox.publish(m.subject, hdr, m.msg));
         prevId = id;

@@ -10,7 +10,7 @@ import { type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.t
 import { FileStore } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
 import { isHeaderBlock } from "../../src/nats/headers.ts";
-import { replicate } from "../../src/nats/index.ts";
+import { originalHeaders, replicate } from "../../src/nats/index.ts";
 import { LocalArrivals } from "../../src/nats/local-arrivals.ts";
 import type { StatusEvent } from "../../src/nats/status.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
@@ -55,6 +55,27 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         await file.close();
         cleanup();
       }
+    });
+
+    it("originalHeaders takes off the lines replicate puts first, with or without Nats-Expected-Stream (earlier versions put none), and leaves other blocks alone", () => {
+      const te = new TextEncoder();
+      const td = new TextDecoder();
+      const strip = (text: string) => {
+        const out = originalHeaders(te.encode(text));
+        return out === null ? null : td.decode(out);
+      };
+      const id = "Nats-Msg-Id: r:7\r\n";
+      const stream = "Nats-Expected-Stream: S\r\n";
+      const last = "Nats-Expected-Last-Msg-Id: r:6\r\n";
+      const own = "A: 1\r\nA: 2\r\n";
+      expect(strip(`NATS/1.0\r\n${id}${stream}${last}${own}\r\n`)).toBe(`NATS/1.0\r\n${own}\r\n`);
+      expect(strip(`NATS/1.0\r\n${id}${last}${own}\r\n`)).toBe(`NATS/1.0\r\n${own}\r\n`);
+      expect(strip(`NATS/1.0\r\n${id}${stream}${last}\r\n`)).toBeNull();
+      // A local header that itself begins with these keys, without the expectation after them, is the user's.
+      const users = `NATS/1.0\r\n${id}${stream}${own}\r\n`;
+      expect(strip(users)).toBe(users);
+      const noId = `NATS/1.0\r\n${stream}${last}\r\n`;
+      expect(strip(noId)).toBe(noId);
     });
 
     it("replicates 100k messages, half written while it runs, each once and in order with subject, headers and payload", async () => {
@@ -317,8 +338,9 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
       try {
         const jsm = await jetstreamManager(nc);
         await jsm.streams.add({ name: "PAY", subjects: ["payments.>"] });
-        // Every local subject is PAY's: the first publish expects the empty target's last
-        // sequence, 0, which empty PAY has too, so the messages land in PAY.
+        // Every local subject is PAY's: each publish names its stream, so PAY refuses it
+        // (without that, the first expects the empty target's last sequence, 0, which
+        // empty PAY has too, and a whole window of messages landed in PAY).
         const elsewhere = MemStore.create();
         for (let i = 1; i <= 10; i++) elsewhere.storeMsg(`payments.${i}`, null, te.encode(`p${i}`));
         const first = await run(elsewhere, "TARGET1", ["target.>"]);
@@ -328,13 +350,16 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
           [
             "ErrReplicationConflict",
             true,
-            expect.stringContaining("local message 1 went to stream PAY, not TARGET1"),
+            expect.stringContaining(
+              "local message 1 went to stream PAY, not TARGET1 (refused there)",
+            ),
           ],
         ]);
         expect(first.status).toMatchObject({ running: false, lastAcked: 0, lag: 10 });
         expect((await jsm.streams.info("TARGET1")).state.messages).toBe(0);
-        // Five of the target's, then one of PAY's: PAY refuses it (its last message is not
-        // the expected one), which no retry can change.
+        expect((await jsm.streams.info("PAY")).state.messages).toBe(0);
+        // Five of the target's, then one of PAY's: PAY refuses it (it is not the stream
+        // the publish names), which no retry can change.
         const mixed = MemStore.create();
         for (let i = 1; i <= 5; i++) mixed.storeMsg(`orders.${i}`, null, te.encode(`o${i}`));
         mixed.storeMsg("payments.6", null, te.encode("p6"));
@@ -351,6 +376,7 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         ]);
         expect(second.status).toMatchObject({ running: false, lastAcked: 5 });
         expect((await jsm.streams.info("TARGET2")).state.messages).toBe(5);
+        expect((await jsm.streams.info("PAY")).state.messages).toBe(0);
       } finally {
         await nc.close();
         await servers.stop();
