@@ -22,16 +22,19 @@
  * store needs its key (`key`): without one verification stops with
  * ErrBadKey, saying so, as it does with a key that does not open the store.
  */
+
+import { KEY_BYTES } from "../runtimes/aead-sizes.ts";
 import { defaultFileSystem } from "../runtimes/detect.ts";
 import type { FileSystem } from "../runtimes/fs.ts";
 import { joinPath } from "../runtimes/fs.ts";
 import { PLAIN, Sealer } from "./at-rest/sealer.ts";
 import { readSettings, unwrapDataKey } from "./at-rest/settings.ts";
-import { isJetStoreError, JetStoreError } from "./errors.ts";
+import { invalidArgument, isJetStoreError, JetStoreError } from "./errors.ts";
 import { BlockFileReader } from "./filestore/block-file-reader.ts";
 import { checkBlockHeader } from "./filestore/block-load.ts";
 import { scanBlock } from "./filestore/block-scan.ts";
 import type { Checkpoint } from "./filestore/checkpoint.ts";
+import { describeKind } from "./filestore/options.ts";
 import { allZeros } from "./filestore/preallocation.ts";
 import { BLOCKS_DIR, readCheckpoint } from "./filestore/recovery.ts";
 import { tombstoneCount } from "./filestore/tombstone.ts";
@@ -44,6 +47,7 @@ import {
   STATUS_OK,
 } from "./format.ts";
 import { SequenceSet } from "./seqset.ts";
+import { describeValue } from "./validate.ts";
 import { getCore } from "./wasm/core.ts";
 
 const BLOCK_FILE = /^(\d+)\.blk$/;
@@ -115,12 +119,73 @@ export interface VerifyReport {
 /** Verifies every record of the store in `dir`, changing nothing. */
 export function verifyStore(dir: string, options: VerifyOptions = {}): VerifyReport {
   const started = performance.now();
+  checkVerifyOptions(dir, options);
   const fs = options.fs ?? defaultFileSystem();
+  checkHoldsStore(fs, dir);
   const sealer = storeSealer(fs, dir, options.key);
   try {
     return verifyWith(fs, dir, sealer, options, started);
   } finally {
     sealer.wipe();
+  }
+}
+
+const VERIFY_OPTIONS = ["fs", "onProgress", "key"];
+
+/**
+ * ErrInvalidArgument for a bad argument, before any file is read: a bad
+ * option would otherwise surface as a TypeError halfway through, or (a key of
+ * the wrong size) as ErrBadKey, which says the key is wrong, not malformed.
+ */
+function checkVerifyOptions(dir: unknown, options: unknown): void {
+  if (typeof dir !== "string" || dir.length === 0) {
+    throw invalidArgument(
+      `Invalid verifyStore dir: must be a non-empty string, got ${describeValue(dir)}`,
+    );
+  }
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw invalidArgument(
+      `Invalid verifyStore options: expected an object, got ${describeValue(options)}`,
+    );
+  }
+  for (const name of Object.keys(options)) {
+    if (!VERIFY_OPTIONS.includes(name))
+      throw invalidArgument(`Invalid verifyStore option ${name}: no such option`);
+  }
+  const { fs, onProgress, key } = options as VerifyOptions;
+  if (
+    fs !== undefined &&
+    (typeof fs !== "object" || fs === null || typeof fs.open !== "function")
+  ) {
+    throw invalidArgument(
+      `Invalid verifyStore option fs: expected a FileSystem adapter, got ${describeValue(fs)}`,
+    );
+  }
+  if (onProgress !== undefined && typeof onProgress !== "function") {
+    throw invalidArgument(
+      `Invalid verifyStore option onProgress: must be a function, got ${describeValue(onProgress)}`,
+    );
+  }
+  if (key !== undefined && (!(key instanceof Uint8Array) || key.length !== KEY_BYTES)) {
+    // Never the key's bytes: only what kind of value it is.
+    const what =
+      key instanceof Uint8Array ? `a Uint8Array of ${key.length} bytes` : describeKind(key);
+    throw invalidArgument(
+      `Invalid verifyStore option key: must be a Uint8Array of ${KEY_BYTES} bytes, got ${what}`,
+    );
+  }
+}
+
+/** ErrNotFound unless `dir` exists, ErrNotAStore unless it is a directory holding a store's `msgs/`. */
+export function checkHoldsStore(fs: FileSystem, dir: string): void {
+  const stat = fs.stat(dir);
+  if (stat === null) throw new JetStoreError("ErrNotFound", `${dir} does not exist`);
+  if (!stat.isDirectory) throw new JetStoreError("ErrNotAStore", `${dir} is not a directory`);
+  if (fs.stat(joinPath(dir, BLOCKS_DIR))?.isDirectory !== true) {
+    throw new JetStoreError(
+      "ErrNotAStore",
+      `${dir} is not a jetstore store: it has no ${BLOCKS_DIR}/ directory`,
+    );
   }
 }
 

@@ -6,30 +6,15 @@
  * (ErrStoreLocked) while another process holds it.
  */
 import { defaultFileSystem } from "../../runtimes/detect.ts";
-import { joinPath } from "../../runtimes/fs.ts";
 import { JetStoreError } from "../errors.ts";
 import { FileStore } from "../filestore/filestore.ts";
-import { BLOCKS_DIR } from "../filestore/recovery.ts";
 import type { StreamLimits } from "../types.ts";
+import { checkHoldsStore } from "../verify.ts";
 import { readOnlyOverlay } from "./readonly-fs.ts";
-
-/** ErrNotFound unless `dir` exists, ErrNotAStore unless it is a directory. */
-function checkDirectory(dir: string): void {
-  const stat = defaultFileSystem().stat(dir);
-  if (stat === null) throw new JetStoreError("ErrNotFound", `${dir} does not exist`);
-  if (!stat.isDirectory) throw new JetStoreError("ErrNotAStore", `${dir} is not a directory`);
-}
 
 /** ErrNotFound or ErrNotAStore unless `dir` holds a store. */
 export function checkStoreExists(dir: string): void {
-  const fs = defaultFileSystem();
-  checkDirectory(dir);
-  if (fs.stat(joinPath(dir, BLOCKS_DIR))?.isDirectory !== true) {
-    throw new JetStoreError(
-      "ErrNotAStore",
-      `${dir} is not a jetstore store: it has no ${BLOCKS_DIR}/ directory`,
-    );
-  }
+  checkHoldsStore(defaultFileSystem(), dir);
 }
 
 /** The store in `dir`, seen without a lock and without changing a byte on disk. */

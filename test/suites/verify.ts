@@ -52,6 +52,40 @@ export function verifySuite(api: TestApi, ctx: RuntimeContext): void {
           expect(snapshotFiles(adapter.fs, dir)).toStrictEqual(before);
         }));
 
+      it("refuses bad arguments with a typed error before reading a file, and a path holding no store", () =>
+        inTempDir(adapter, async (dir) => {
+          await busyStore(adapter.fs, dir);
+          const before = snapshotFiles(adapter.fs, dir);
+          const fs = adapter.fs;
+          const verify = verifyStore as (dir: unknown, options?: unknown) => unknown;
+          const key16 = new Uint8Array(16);
+          const rows: Array<[string, () => unknown, string]> = [
+            ["no dir", () => verify(undefined, { fs }), "ErrInvalidArgument"],
+            ["dir 5", () => verify(5, { fs }), "ErrInvalidArgument"],
+            ["dir empty", () => verify("", { fs }), "ErrInvalidArgument"],
+            ["options null", () => verify(dir, null), "ErrInvalidArgument"],
+            ["options 5", () => verify(dir, 5), "ErrInvalidArgument"],
+            ["options an array", () => verify(dir, []), "ErrInvalidArgument"],
+            ["unknown option", () => verify(dir, { fs, keyFile: "k" }), "ErrInvalidArgument"],
+            ["fs not an adapter", () => verify(dir, { fs: {} }), "ErrInvalidArgument"],
+            ["fs null", () => verify(dir, { fs: null }), "ErrInvalidArgument"],
+            ["onProgress 5", () => verify(dir, { fs, onProgress: 5 }), "ErrInvalidArgument"],
+            ["key a string", () => verify(dir, { fs, key: "secret" }), "ErrInvalidArgument"],
+            ["key of 16 bytes", () => verify(dir, { fs, key: key16 }), "ErrInvalidArgument"],
+            ["key null", () => verify(dir, { fs, key: null }), "ErrInvalidArgument"],
+            ["missing dir", () => verify(joinPath(dir, "nope"), { fs }), "ErrNotFound"],
+            ["a file", () => verify(blockFiles(fs, dir)[0], { fs }), "ErrNotAStore"],
+            [
+              "a directory without msgs/",
+              () => verify(joinPath(dir, "msgs"), { fs }),
+              "ErrNotAStore",
+            ],
+          ];
+          const got = rows.map(([name, call]) => [name, codeOf(call)]);
+          expect(got).toStrictEqual(rows.map(([name, , code]) => [name, code]));
+          expect(snapshotFiles(adapter.fs, dir)).toStrictEqual(before);
+        }));
+
       it("names damaged records, torn tails and the sequences lost with them, as opening the store does", () =>
         inTempDir(adapter, async (dir) => {
           const { lastSeq } = await busyStore(adapter.fs, dir);

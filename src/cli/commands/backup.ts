@@ -36,7 +36,7 @@ stdout is a terminal). Takes no lock and changes nothing on disk: it runs
 while another process writes. An encrypted store's archive holds ciphertext
 and needs the key to restore, unless --plaintext.
 
-  --uncompressed   no Snappy frames: about twice as fast, a larger archive
+  --uncompressed   no Snappy frames: about 1.5× as fast, a larger archive
   --plaintext      an encrypted store's messages in plaintext (restores without the key)
 
 example:

@@ -1,5 +1,5 @@
 /**
- * `jetstore bench`: the single-store workloads of WORKLOADS.md (W1 … W8) on
+ * `jetstore bench`: the single-store workloads W1 … W8 (../shared/bench/WORKLOADS.md) on
  * this machine, against a temporary directory removed afterwards. One run
  * of each in this process (W3 and W5 reopen here rather than in a fresh
  * process), so figures are a quick look; `npm run bench` in a checkout takes
@@ -47,15 +47,16 @@ const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 
 export const benchCommand: Command = {
   name: "bench",
-  summary: "measure the WORKLOADS.md workloads on this machine (temporary directory)",
+  summary: "measure the store workloads W1 … W8 on this machine (temporary directory)",
   usage: "bench [--quick] [--messages N] [--dir D] [--json]",
-  help: `Runs the store workloads W1 … W8 of WORKLOADS.md once each against a new
-temporary directory (removed afterwards) and prints one figure per workload:
-W1 appends of 128 B, W2 appends of 1 KiB, W3 random reads, W4 scans (a) all
-and (b) one region, W5 reopen (a) clean and (b) without the checkpoint, W6
-subject queries, W7 removals and compact, W8 durable appends (a) one writer
-and (b) 64 writers sharing fsyncs. One run in this process: a quick look, not
-a benchmark report (\`npm run bench\` in a checkout takes medians).
+  help: `Runs the store workloads W1 … W8 (README, Performance) once each
+against a new temporary directory (removed afterwards) and prints one figure
+per workload: W1 appends of 128 B, W2 appends of 1 KiB, W3 random reads, W4
+scans (a) all and (b) one region, W5 reopen (a) clean and (b) without the
+checkpoint, W6 subject queries, W7 removals and compact, W8 durable appends
+(a) one writer and (b) 64 writers sharing fsyncs. One run in this process: a
+quick look, not a benchmark report (\`npm run bench\` in a checkout takes
+medians).
 
   --quick          a tenth of the sizes (100,000 messages for W1)
   --messages N     W1's message count (the others scale with it)

@@ -21,9 +21,10 @@ each keeps its sequence and timestamp (gaps are skipped), which needs a store
 whose last sequence is below the first imported one (an empty store, say):
 an export imported that way into an empty store gives the same state and
 messages. A message's TTL is kept: counted from its timestamp with
---keep-seq (one already past is removed at once), from the import without. Refused while another process has the store open. Quiet on success.
-Stops at the first bad line: the messages before it stay stored, and the
-error says how many and through which sequence (resume from that line).
+--keep-seq (one already past is removed at once), from the import without.
+Refused while another process has the store open. Quiet on success. Stops
+at the first bad line: the messages before it stay stored, and the error
+says how many and through which sequence (resume from that line).
 
   --keep-seq       keep sequences and timestamps (storeRawMsg)
 
