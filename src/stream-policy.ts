@@ -138,6 +138,10 @@ export class StreamPolicy {
   /** Subjects whose last message expired, owed a marker once the expiry pass ends. */
   private markersOwed: string[] = [];
   private placingMarkers = false;
+  /** A marker is being stored ahead of the removal it reports: its store only counts its TTL. */
+  private storingAhead = false;
+  /** Markers stored ahead in this pass: the stream-wide limits are applied once it ends. */
+  private placedAhead = false;
 
   constructor(limits: ResolvedLimits, now: () => bigint, host: PolicyHost) {
     this.limits = limits;
@@ -210,6 +214,7 @@ export class StreamPolicy {
    */
   stored(subject: string, seq: number, ts: bigint, ttl: number, entry?: unknown): void {
     if (ttl !== 0) this.expiry.added(seq, ts, ttl, ts);
+    if (this.storingAhead) return;
     if (this.limited !== null) enforce(this.limits, this.limited, subject, entry);
     // Nothing can be due without an age limit or a pending TTL.
     if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0)
@@ -226,6 +231,10 @@ export class StreamPolicy {
     action: string,
     entry?: unknown,
   ): void {
+    if (this.storingAhead) {
+      if (ttl !== 0) this.expiry.added(seq, ts, ttl, readClock(this.now, action));
+      return;
+    }
     if (this.limited !== null) enforce(this.limits, this.limited, subject, entry);
     if (this.limits.maxAgeMs > 0 || this.expiry.ttls.pending > 0 || ttl !== 0) {
       const now = readClock(this.now, action);
@@ -274,31 +283,57 @@ export class StreamPolicy {
 
   /**
    * Removes an expired message read first: `onExpire` hears of it, and the
-   * last message of a subject (not itself a marker) is owed a marker.
+   * last message of a subject (not itself a marker) gets its marker stored
+   * before it goes, as nats-server's marker rolls the subject up: on disk the
+   * marker then precedes the removal's tombstone, so no crash keeps the
+   * removal without the marker. The marker's store only counts it (no
+   * expiry, no limit inside the pass; the stream-wide limits are applied
+   * when the pass ends, as for a marker stored then). One the limits refuse
+   * before the removal (`discard: "new"` on a full stream) is tried again
+   * once the pass is over.
    */
   /** @internal */
   expireWatched(which: number | "first", reason: ExpiredMsg["reason"]): void {
     const msg = this.host.readMsg(which);
+    if (
+      this.limits.subjectDeleteMarkerTtl > 0 &&
+      this.view.subjectCount(msg.subject) === 1 &&
+      !isDeleteMarker(msg.hdr)
+    ) {
+      this.storeMarkerAhead(msg.subject);
+    }
     if (reason === "ttl") this.host.removeExpired(msg.seq);
     else if (which === "first") this.view.removeOldest();
     else this.view.removeSeq(msg.seq);
-    if (
-      this.limits.subjectDeleteMarkerTtl > 0 &&
-      this.view.subjectCount(msg.subject) === 0 &&
-      !isDeleteMarker(msg.hdr)
-    ) {
-      this.markersOwed.push(msg.subject);
-    }
     this.host.onExpire?.({ seq: msg.seq, subject: msg.subject, reason });
   }
 
+  private storeMarkerAhead(subject: string): void {
+    const ttl = this.limits.subjectDeleteMarkerTtl;
+    this.storingAhead = true;
+    try {
+      this.host.storeMarker(subject, markerHeaders(ttl), ttl);
+      this.placedAhead = true;
+    } catch {
+      this.markersOwed.push(subject);
+    } finally {
+      this.storingAhead = false;
+    }
+  }
+
   /**
-   * Stores the markers an expiry pass owes, once it is over (a store inside
+   * Ends an expiry pass: applies the stream-wide limits the markers stored
+   * ahead were spared, then stores the markers still owed (a store inside
    * the pass would expire again under it). A marker refused (by `discard:
    * "new"`, say) is reported as a background error; the expiry stands.
    */
   private placeMarkers(): void {
-    if (this.placingMarkers || this.markersOwed.length === 0) return;
+    if (this.placingMarkers) return;
+    if (this.placedAhead) {
+      this.placedAhead = false;
+      if (this.limited !== null) enforce(this.limits, this.limited, null);
+    }
+    if (this.markersOwed.length === 0) return;
     this.placingMarkers = true;
     try {
       while (this.markersOwed.length > 0) {

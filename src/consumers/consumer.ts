@@ -67,7 +67,12 @@ export interface ConsumerOwner {
   acked(by: Consumer, seq: number): void;
   /** `by` closed; `state` is its last state, or null when it could not be read. */
   closed(by: Consumer, state: ConsumerState | null): void;
-  /** `by` is being deleted: it has no interest any more. */
+  /**
+   * `by` is about to be deleted, its files still there: on an interest stream
+   * what only it still needed goes now, durably (resolves after the stream's sync).
+   */
+  releasing(by: Consumer): Promise<void>;
+  /** `by` is deleted: it has no interest any more. */
   deleted(by: Consumer): void;
 }
 
@@ -294,6 +299,10 @@ export class Consumer {
     this.closed = true;
     this.waiters.cancelAll();
     try {
+      // Its removals durable before its files go: a crash between the two
+      // otherwise kept the deletion and brought back, for good, messages
+      // that no consumer will ever take (nothing reopens it to settle them).
+      await this.owner.releasing(this);
       await this.store.delete();
     } catch (err) {
       // Its files may still be there: it stays a consumer of the stream, closed.

@@ -188,9 +188,16 @@ export class Durables implements ConsumerOwner {
     });
   }
 
+  async releasing(by: Consumer): Promise<void> {
+    if (this.policy() !== "interest") return;
+    this.rules().deleted(by);
+    await this.host.stream.sync();
+  }
+
   deleted(by: Consumer): void {
     this.forget(by);
     this.closedRecords().delete(by.name);
+    // Again, for what was stored while its files went (it still counted as interested then).
     if (this.policy() === "interest") this.rules().deleted(by);
   }
 

@@ -26,6 +26,7 @@ import { crashPointSuite } from "./crash-points.ts";
 import { denoPermissionSuite } from "./deno-permissions.ts";
 import { diskErrorSuite } from "./disk-errors.ts";
 import { emptiedHeadBlockSuite } from "./emptied-head-blocks.ts";
+import { expiryCrashPointSuite } from "./expiry-crash-points.ts";
 import { fileModeSuite } from "./file-modes.ts";
 import { fileStoreSuite } from "./filestore.ts";
 import { fileStoreOptionsSuite } from "./filestore-options.ts";
@@ -111,6 +112,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   atRestSuite(api, ctx);
   crashPointSuite(api);
   emptiedHeadBlockSuite(api);
+  expiryCrashPointSuite(api);
   preallocationSuite(api, ctx);
   atRestCrashSuite(api, ctx);
   atRestModelSuite(api);

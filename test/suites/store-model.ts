@@ -13,11 +13,12 @@
  * draw their filters from MODEL_FILTERS: the model's subjects, wildcards over
  * them and a filter that matches nothing.
  *
- * Limits, maxAgeMs and per-message TTLs are drawn too, and the clock jumps
- * (seconds forward, or back): an expiry happens on the next store, at open
- * and on timers. Timers can only run while the test awaits (flush, reopen),
- * so after each await both stores are brought to the same instant with an
- * `updateConfig` of the same limits, which expires what is due on each.
+ * Limits, maxAgeMs, per-message TTLs and subject delete markers are drawn
+ * too, and the clock jumps (seconds forward, or back): an expiry happens on
+ * the next store, at open and on timers. Timers can only run while the test
+ * awaits (flush, reopen), so after each await both stores are brought to the
+ * same instant with an `updateConfig` of the same limits, which expires what
+ * is due on each.
  */
 import fc from "fast-check";
 import { MemStore } from "../../src/memstore.ts";
@@ -382,11 +383,14 @@ const limitsArb: fc.Arbitrary<StoreOptions> = fc.oneof(
         discardNewPerSubject: fc.boolean(),
         maxAgeMs: fc.integer({ min: 1_000, max: 8_000 }),
         allowMsgTtl: fc.boolean(),
+        subjectDeleteMarkerTtl: fc.integer({ min: 1, max: 5 }),
       },
       { requiredKeys: [] },
     )
     .filter(
-      (o) => !o.discardNewPerSubject || (o.discard === "new" && (o.maxMsgsPerSubject ?? 0) > 0),
+      (o) =>
+        (!o.discardNewPerSubject || (o.discard === "new" && (o.maxMsgsPerSubject ?? 0) > 0)) &&
+        (o.subjectDeleteMarkerTtl === undefined || o.allowMsgTtl === true),
     ),
 );
 
