@@ -2,8 +2,12 @@
  * What a long-lived process embedding stores must not accumulate. Here: the
  * file handles one open store holds stay bounded however many blocks it
  * writes, reads or opens (src/filestore/block-handles.ts), plain or sealed;
- * every block used to keep its writable handle until the store closed.
+ * every block used to keep its writable handle until the store closed. And a
+ * failed open closes every file it opened: a read error right after open
+ * looked at a block left that block's handle (and its deleted set in core
+ * memory) behind (recovery.ts).
  */
+import { memoryFileSystem } from "../../runtimes/memory.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { counting } from "./filestore.ts";
@@ -72,6 +76,43 @@ export function longLivedSuite({ describe, it, expect }: TestApi, ctx: RuntimeCo
           }
         });
       }
+    }
+
+    for (const sealed of [false, true]) {
+      const kind = sealed ? "sealed" : "plain";
+      it(`an open of a ${kind} store failed by a read error at any of its reads closes every file it opened`, async () => {
+        const disk = memoryFileSystem();
+        disk.mkdir("/s");
+        const options = {
+          dir: "/s/store",
+          blockSize: 4096,
+          syncIntervalMs: 0,
+          ...(sealed ? { cipher: "aes-256-gcm" as const, key: new Uint8Array(32).fill(3) } : {}),
+        };
+        const store = await FileStore.open({ ...options, fs: disk });
+        for (let i = 0; i < 300; i++) store.storeMsg(`s.${i % 5}`, null, enc("x".repeat(60)));
+        await store.close();
+        const before = disk.counters.reads;
+        await (await FileStore.open({ ...options, fs: disk })).close();
+        const reads = disk.counters.reads - before;
+        expect(reads).toBeGreaterThan(1);
+        let failed = 0;
+        for (let k = 1; k <= reads; k++) {
+          const { fs, stats } = counting(disk);
+          disk.setFaults({ failRead: { index: disk.counters.reads + k } });
+          try {
+            await (await FileStore.open({ ...options, fs })).close();
+          } catch {
+            failed++;
+          }
+          disk.setFaults({ failRead: null });
+          expect({ k, open: stats.openHandles }).toStrictEqual({ k, open: 0 });
+        }
+        expect(failed).toBeGreaterThan(0);
+        const again = await FileStore.open({ ...options, fs: disk });
+        expect(again.state().msgs).toBe(300);
+        await again.close();
+      });
     }
   });
 }
