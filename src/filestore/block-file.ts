@@ -349,12 +349,15 @@ export class BlockFiles {
     }
   }
 
-  /** Drops what is kept for block `n` (before its file is removed or rewritten). */
+  /** Drops what is kept for block `n`, which leaves the store (before its file is removed). */
   release(n: number): void {
     this.readers.drop(n);
     this.handles.forget(n);
     this.dropState(n);
     this.vouched.forget(n);
+    // Not kept for a number never used again: a store open for long would hold one per block it
+    // ever had. A rewrite of the block is stale all the same: the block is disposed (isCurrent).
+    this.changes.delete(n);
   }
 
   /** Closes the handles of blocks past the bound that owe their files nothing (after a sync round). */
@@ -450,7 +453,8 @@ export class BlockFiles {
 
   /** True when `rewrite` still copies what `block`'s file holds (nothing changed it since it began). */
   isCurrent(rewrite: BlockRewrite): boolean {
-    return (this.changes.get(rewrite.block.n) ?? 0) === rewrite.change;
+    const { block } = rewrite;
+    return !block.disposed && (this.changes.get(block.n) ?? 0) === rewrite.change;
   }
 
   /**

@@ -2,8 +2,10 @@
  * What a long-lived process embedding stores must not accumulate. Here: the
  * file handles one open store holds stay bounded however many blocks it
  * writes, reads or opens (src/filestore/block-handles.ts), plain or sealed;
- * every block used to keep its writable handle until the store closed. And a
- * failed open closes every file it opened: a read error right after open
+ * every block used to keep its writable handle until the store closed. A store whose
+ * limits remove its oldest blocks keeps nothing for the blocks it no longer
+ * has (block-file.ts kept a change count for every block number it ever
+ * used). And a failed open closes every file it opened: a read error right after open
  * looked at a block left that block's handle (and its deleted set in core
  * memory) behind (recovery.ts).
  */
@@ -114,5 +116,28 @@ export function longLivedSuite({ describe, it, expect }: TestApi, ctx: RuntimeCo
         await again.close();
       });
     }
+
+    it("a store whose limits remove its blocks keeps nothing per block it had", async () => {
+      const disk = memoryFileSystem();
+      disk.mkdir("/s");
+      const store = await FileStore.open({
+        dir: "/s/store",
+        fs: disk,
+        blockSize: 4096,
+        maxMsgs: 200,
+        syncIntervalMs: 0,
+      });
+      const inner = store as unknown as {
+        blocks: unknown[];
+        files: { changes: Map<number, number> };
+      };
+      for (let i = 0; i < MESSAGES; i++) {
+        store.storeMsg(`s.${i % 5}`, null, enc("x".repeat(200)));
+        if (i % 500 === 499) await store.flush();
+      }
+      await store.flush();
+      expect(inner.files.changes.size).toBeLessThanOrEqual(inner.blocks.length + 1);
+      await store.close();
+    });
   });
 }
