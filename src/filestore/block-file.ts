@@ -50,6 +50,7 @@ import { corrupt, JetStoreError } from "../errors.ts";
 import { SEALED_HEADER_SIZE } from "../format.ts";
 import { getCore } from "../wasm/core.ts";
 import type { Block } from "./block.ts";
+import { BlockHandles } from "./block-handles.ts";
 import { BlockRewrite } from "./block-rewrite.ts";
 import { Preallocated } from "./preallocation.ts";
 import { ReadHandles } from "./read-handles.ts";
@@ -78,6 +79,8 @@ export class BlockFiles {
   private readonly fileMode: number;
   /** Read-only handles of sealed blocks, kept for random reads (read-handles.ts). */
   private readonly readers: ReadHandles;
+  /** The writable handles blocks keep, bounded (block-handles.ts). */
+  private readonly handles = new BlockHandles();
   readonly sealer: Sealer;
   /** Blocks whose files are in the sealed format, by number; every other block is plain. */
   private readonly sealed = new Map<number, SealedFile>();
@@ -191,7 +194,10 @@ export class BlockFiles {
 
   /** Writes `bytes` at `offset` of `block`, creating the file if it has no handle (the active block). */
   write(block: Block, offset: number, bytes: Uint8Array): void {
-    block.handle ??= this.fs.open(block.path, "create", this.fileMode);
+    if (block.handle === null) {
+      block.handle = this.fs.open(block.path, "create", this.fileMode);
+      this.handles.hold(block, this.appendingTo);
+    }
     this.checked(block);
     this.changed(block.n);
     const handle = block.handle;
@@ -247,6 +253,8 @@ export class BlockFiles {
    */
   seal(block: Block): void {
     this.trimZeros(block);
+    // No longer appended to: its handle may go once its fsync is done.
+    if (block.handle !== null) this.handles.hold(block, this.appendingTo);
   }
 
   /**
@@ -341,16 +349,26 @@ export class BlockFiles {
     }
   }
 
-  /** Drops what is kept for block `n` (before its file is removed or rewritten). */
+  /** Drops what is kept for block `n`, which leaves the store (before its file is removed). */
   release(n: number): void {
     this.readers.drop(n);
+    this.handles.forget(n);
     this.dropState(n);
     this.vouched.forget(n);
+    // Not kept for a number never used again: a store open for long would hold one per block it
+    // ever had. A rewrite of the block is stale all the same: the block is disposed (isCurrent).
+    this.changes.delete(n);
+  }
+
+  /** Closes the handles of blocks past the bound that owe their files nothing (after a sync round). */
+  trimHandles(): void {
+    this.handles.trim(this.appendingTo);
   }
 
   /** Drops what is kept for every block, keys included (the store closes). */
   releaseAll(): void {
     this.readers.clear();
+    this.handles.clear();
     this.vouched.clear();
     for (const file of this.sealed.values()) file.wipe();
     this.sealed.clear();
@@ -435,7 +453,8 @@ export class BlockFiles {
 
   /** True when `rewrite` still copies what `block`'s file holds (nothing changed it since it began). */
   isCurrent(rewrite: BlockRewrite): boolean {
-    return (this.changes.get(rewrite.block.n) ?? 0) === rewrite.change;
+    const { block } = rewrite;
+    return !block.disposed && (this.changes.get(block.n) ?? 0) === rewrite.change;
   }
 
   /**
@@ -455,6 +474,7 @@ export class BlockFiles {
     }
     block.handle?.close();
     block.handle = rewrite.handle;
+    this.handles.hold(block, this.appendingTo);
     this.readers.drop(block.n);
     this.dropState(block.n);
     this.vouched.forget(block.n);
@@ -502,16 +522,24 @@ export class BlockFiles {
   }
 
   private writable(block: Block): FileHandle {
-    block.handle ??= this.fs.open(block.path, "write");
+    const handle = this.opened(block);
     this.checked(block);
-    return block.handle;
+    return handle;
+  }
+
+  /** `block`'s writable handle, opened if it has none. */
+  private opened(block: Block): FileHandle {
+    if (block.handle !== null) return block.handle;
+    const handle = this.fs.open(block.path, "write");
+    block.handle = handle;
+    this.handles.hold(block, this.appendingTo);
+    return handle;
   }
 
   /** Makes the checks open left to `block`'s first use (vouched-blocks.ts), once. */
   private checked(block: Block): void {
     if (!this.vouched.isUnchecked(block.n)) return;
-    block.handle ??= this.fs.open(block.path, "write");
-    this.vouched.check(block.n, block.handle, block.path);
+    this.vouched.check(block.n, this.opened(block), block.path);
   }
 
   /** Reads `length` bytes of a record at `position` into `scratch` at `at`, keeping the `at` bytes before. */

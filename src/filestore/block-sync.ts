@@ -46,6 +46,16 @@ export class BlockSync {
   private failures = 0;
   private overwrites: Overwrite[] = [];
 
+  /**
+   * Nothing is owed to the file: no bytes to write again after a failed
+   * fsync, no erased record waiting for one. Its handle may then be closed
+   * and another opened later (block-file.ts), since what the next fsync must
+   * cover is kept here, not in the handle.
+   */
+  get settled(): boolean {
+    return this.rewriteFrom < 0 && this.overwrites.length === 0;
+  }
+
   /** The file is cut to `length`: nothing past it is waiting or durable. */
   cut(length: number): void {
     this.synced = Math.min(this.synced, length);

@@ -84,6 +84,7 @@ export abstract class Durability extends Rewrites {
         throw err;
       }
       this.syncDirectoryIfNeeded();
+      this.files.trimHandles();
     } catch (err) {
       this.pendingErases.unshift(...erases);
       throw err;

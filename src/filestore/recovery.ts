@@ -165,6 +165,8 @@ export function recover(
 
   // Core memory read for a sealed block and not yet owned by the cache; freed if open fails.
   let loose: number | null = null;
+  // A block not yet in `r.blocks`, whose handle and deleted set a failure would leave behind.
+  let unlisted: Block | null = null;
   let lastLeftUnread = false;
   try {
     for (let i = 0; i < numbers.length; i++) {
@@ -179,6 +181,7 @@ export function recover(
       const isLast = i === numbers.length - 1;
       const prev = r.blocks.length > 0 ? r.blocks[r.blocks.length - 1].last : 0;
       const block = new Block(n, path, prev);
+      unlisted = block;
       const cp = listed.get(n);
       if (
         cp !== undefined &&
@@ -195,6 +198,7 @@ export function recover(
         block.length = block.written = cp.length;
         files.vouched.vouch(n, cp.length, cp.lastChecksum);
         r.blocks.push(block);
+        unlisted = null;
         if (cp.msgs > 0 || cp.last >= cp.first) r.passTrusted(cp.first, cp.last);
         continue;
       }
@@ -216,6 +220,7 @@ export function recover(
         r.rebuildSubjects = true;
       }
       r.blocks.push(block);
+      unlisted = null;
       // A last block the checkpoint vouches for whole and large enough to be worth a
       // block of its own is left unread too: nothing at open is sized by the store.
       // Not one the packer would rewrite once it stops growing: that reads it all.
@@ -302,6 +307,7 @@ export function recover(
   } catch (err) {
     // Open fails (e.g. a block of a newer format): release every handle and byte taken so far.
     if (loose !== null) getCore().free(loose);
+    unlisted?.dispose();
     for (const b of r.blocks) b.dispose();
     r.tombstoned.dispose();
     throw err;

@@ -222,14 +222,14 @@ function filesContaining(fs: FileSystem, dir: string, needle: Uint8Array): strin
     .map(([k]) => k);
 }
 
-interface Counting {
+export interface Counting {
   fs: FileSystem;
   /** Bytes returned by reads, and handles opened but not closed, since creation. */
   stats: { bytesRead: number; openHandles: number };
 }
 
 /** Wraps an adapter to count bytes read and handles left open. */
-function counting(inner: FileSystem): Counting {
+export function counting(inner: FileSystem): Counting {
   const stats = { bytesRead: 0, openHandles: 0 };
   const wrap = (h: FileHandle): FileHandle => {
     let closed = false;

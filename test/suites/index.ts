@@ -38,6 +38,7 @@ import { killSuite } from "./kills.ts";
 import { lazyOpenSuite } from "./lazy-open.ts";
 import { lazySubjectsSuite } from "./lazy-subjects.ts";
 import { limitRemovalSuite } from "./limit-removals.ts";
+import { longLivedSuite } from "./long-lived.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
 import { natsMirrorSuite } from "./nats-mirror.ts";
@@ -125,6 +126,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   normalExitSuite(api, ctx);
   denoPermissionSuite(api, ctx);
   verifySuite(api, ctx);
+  longLivedSuite(api, ctx);
   cliSuite(api, ctx);
   atRestVerifySuite(api, ctx);
   publicTypesSuite(api, ctx);
