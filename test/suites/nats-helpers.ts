@@ -43,7 +43,13 @@ export interface ServerMsg {
   ts: bigint;
 }
 
-/** Every message of `stream` from `start`, read until `count` arrived (or the timeout). */
+/**
+ * Every message of `stream` from `start`, read until `count` arrived (or the
+ * timeout). A read that stalls for `STALL_MS` (an ordered consumer of an R3
+ * stream on a loaded machine can: a CI-like run saw one stop 1,218 messages
+ * short and wait out the whole timeout) goes on from the next sequence with a
+ * new consumer.
+ */
 export async function readStream(
   nc: NatsConnection,
   stream: string,
@@ -52,32 +58,44 @@ export async function readStream(
   timeoutMs = 60_000,
 ): Promise<ServerMsg[]> {
   const out: ServerMsg[] = [];
-  if (count === 0) return out;
   const deadline = Date.now() + timeoutMs;
-  const consumer = await retryTimeouts(
-    () =>
-      jetstream(nc).consumers.get(stream, {
-        deliver_policy: "by_start_sequence" as never,
-        opt_start_seq: start,
-      }),
-    deadline,
-  );
-  const messages = await consumer.consume();
-  const timer = setTimeout(() => messages.stop(), timeoutMs);
-  for await (const m of messages) {
-    out.push({
-      seq: m.seq,
-      subject: m.subject,
-      hdr: rawHeader(m),
-      data: m.data.slice(),
-      ts: m.timestampNanos,
-    });
-    if (out.length >= count) break;
+  let next = start;
+  while (out.length < count && Date.now() < deadline) {
+    const consumer = await retryTimeouts(
+      () =>
+        jetstream(nc).consumers.get(stream, {
+          deliver_policy: "by_start_sequence" as never,
+          opt_start_seq: next,
+        }),
+      deadline,
+    );
+    const messages = await consumer.consume();
+    let last = Date.now();
+    const watchdog = setInterval(() => {
+      if (Date.now() - last > STALL_MS || Date.now() > deadline) messages.stop();
+    }, 250);
+    try {
+      for await (const m of messages) {
+        last = Date.now();
+        out.push({
+          seq: m.seq,
+          subject: m.subject,
+          hdr: rawHeader(m),
+          data: m.data.slice(),
+          ts: m.timestampNanos,
+        });
+        next = m.seq + 1;
+        if (out.length >= count) break;
+      }
+    } finally {
+      clearInterval(watchdog);
+      messages.stop();
+    }
   }
-  clearTimeout(timer);
-  messages.stop();
   return out;
 }
+
+const STALL_MS = 5000;
 
 /**
  * `request()` again while it times out, until `deadline`: a cluster whose node
