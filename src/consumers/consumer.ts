@@ -329,6 +329,37 @@ export class Consumer {
     this.waiters.wake();
   }
 
+  /**
+   * The stream was purged, whole or below a sequence: as nats-server's
+   * consumer purge, delivered and the ack floor move up to just before the
+   * stream's new first message, so info reads as the server's does (the
+   * limits dropping messages move neither, there as here). The ack floor
+   * moves only once nothing awaits an ack: a message past the purge still
+   * pending keeps it below itself. @internal
+   */
+  purged(): void {
+    if (this.closed) return;
+    this.dropBelowFirst();
+    const floor = this.owner.stream.fastState().firstSeq - 1;
+    const state = this.store.state();
+    if (floor <= 0 || (floor <= state.delivered.stream && floor <= state.ackFloor.stream)) return;
+    if (this.options.ackPolicy === "none" || this.pending.size > 0) {
+      this.store.updateStarting(floor);
+      return;
+    }
+    this.store.update({
+      ...state,
+      delivered: {
+        consumer: state.delivered.consumer,
+        stream: Math.max(state.delivered.stream, floor),
+      },
+      ackFloor: {
+        consumer: state.delivered.consumer,
+        stream: Math.max(state.ackFloor.stream, floor),
+      },
+    });
+  }
+
   /** True while fetches wait. @internal */
   get waiting(): boolean {
     return this.waiters.size > 0;

@@ -71,6 +71,9 @@ export class Durables implements ConsumerOwner {
   constructor(host: DurableHost) {
     this.host = host;
     host.onStored((seq) => this.onStored(seq));
+    host.onPurged(() => {
+      for (const c of this.openList) c.purged();
+    });
   }
 
   get stream(): StreamStore {

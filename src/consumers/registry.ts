@@ -39,6 +39,7 @@ export class StreamConsumers implements DurableHost {
   private readonly facts: StreamFacts;
   private readonly open = new Map<string, ConsumerStore>();
   private listeners: Array<(seq: number) => void> = [];
+  private purgeListeners: Array<() => void> = [];
   private readonly durables: Durables;
 
   constructor(
@@ -117,6 +118,19 @@ export class StreamConsumers implements DurableHost {
     };
   }
 
+  onPurged(listener: () => void): () => void {
+    this.purgeListeners = [...this.purgeListeners, listener];
+    return () => {
+      this.purgeListeners = this.purgeListeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Tells the listeners that the stream was purged (whole, or below a sequence). Listeners must not throw. */
+  purged(): void {
+    const listeners = this.purgeListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]();
+  }
+
   /** Tells the listeners of a message stored at `seq`. Listeners must not throw. */
   stored(seq: number): void {
     const listeners = this.listeners;
@@ -129,6 +143,7 @@ export class StreamConsumers implements DurableHost {
     const results = await Promise.allSettled([...this.open.values()].map((s) => s.stop()));
     this.open.clear();
     this.listeners = [];
+    this.purgeListeners = [];
     const failed = results.find((r) => r.status === "rejected");
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   }
@@ -145,5 +160,6 @@ export class StreamConsumers implements DurableHost {
     }
     this.open.clear();
     this.listeners = [];
+    this.purgeListeners = [];
   }
 }
