@@ -95,6 +95,8 @@ export class Consumer {
   private readonly waiters: PullWaiters<ConsumerMsg>;
   /** The last consumer sequence handed out. */
   private dseq: number;
+  /** The highest stream sequence recorded as delivered (or read past). */
+  private streamSeen: number;
   private closed = false;
 
   /** A consumer over `store`, resumed from `state`. @internal */
@@ -128,6 +130,7 @@ export class Consumer {
     this.options = options;
     this.cursor = cursor;
     this.dseq = state.delivered.consumer;
+    this.streamSeen = state.delivered.stream;
     // Ascending, as first deliveries were made: ack policy all walks them in order.
     for (const seq of [...state.pending.keys()].sort((a, b) => a - b)) {
       const p = state.pending.get(seq)!;
@@ -343,6 +346,7 @@ export class Consumer {
     const floor = this.owner.stream.fastState().firstSeq - 1;
     const state = this.store.state();
     if (floor <= 0 || (floor <= state.delivered.stream && floor <= state.ackFloor.stream)) return;
+    if (floor > this.streamSeen) this.streamSeen = floor;
     if (this.options.ackPolicy === "none" || this.pending.size > 0) {
       this.store.updateStarting(floor);
       return;
@@ -389,7 +393,10 @@ export class Consumer {
       }
       if (limit > 0 && this.pending.size >= limit) break;
       const msg = this.cursor.next(this.skipEnded);
-      if (msg === null) break;
+      if (msg === null) {
+        this.readToEnd();
+        break;
+      }
       out.push(this.deliver(msg, now, nowMs));
     }
     return out;
@@ -398,6 +405,7 @@ export class Consumer {
   private deliver(msg: StoredMsg, now: bigint, nowMs: number): ConsumerMsg {
     const dseq = this.dseq + 1;
     this.store.updateDelivered(dseq, msg.seq, 1, now);
+    if (msg.seq > this.streamSeen) this.streamSeen = msg.seq;
     this.dseq = dseq;
     if (this.options.ackPolicy === "none") this.owner.acked(this, msg.seq);
     else this.pending.add(msg.seq, dseq, nowMs + this.waitFor(1));
@@ -461,8 +469,30 @@ export class Consumer {
     this.pending.delete(seq);
   }
 
+  /**
+   * Nothing more matches up to the stream's end: as nats-server, which moves
+   * its next sequence past the end, delivered.stream says so (a filtered
+   * consumer's info shows the stream's last sequence, and its ack floor goes
+   * there once nothing awaits an ack). Under ack policy none the store's
+   * updateStarting would move the ack floor too, past the last delivery
+   * nats-server shows there, so its state is replaced instead (no pending:
+   * small).
+   */
+  private readToEnd(): void {
+    const end = this.cursor.nextSeq - 1;
+    if (end <= this.streamSeen) return;
+    this.streamSeen = end;
+    if (this.options.ackPolicy !== "none") {
+      this.store.updateStarting(end);
+      return;
+    }
+    const state = this.store.state();
+    this.store.update({ ...state, delivered: { consumer: state.delivered.consumer, stream: end } });
+  }
+
   private readonly skipEnded = (startSeq: number): void => {
     this.store.updateStarting(startSeq - 1);
+    if (startSeq - 1 > this.streamSeen) this.streamSeen = startSeq - 1;
   };
 
   private acknowledge(seq: number, action: "ack" | "terminate"): void {

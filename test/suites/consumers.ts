@@ -589,6 +589,56 @@ function deliverPolicyTests({ describe, it, expect }: TestApi, factory: StoreFac
 
 function filterTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
   describe("filters", () => {
+    // nats-server 2.9.10's consumer info after the same calls: a fetch that reads to the
+    // stream's end moves delivered to the stream's last sequence, matching or not.
+    for (const ackPolicy of ["explicit", "all", "none"] as const) {
+      it(`ack policy ${ackPolicy}: reading to the end moves delivered.stream to the stream's last sequence`, async () => {
+        await withStream(factory, {}, async (store) => {
+          put(store, "a", "b", "a", "b", "c");
+          const c = store.consumer("c", { filter: "b", ackPolicy });
+          expect(seqs(await c.fetch(1, { expiresMs: 0 }))).toEqual([2]);
+          expect(c.info().delivered).toEqual({ consumer: 1, stream: 2 });
+          expect(seqs(await ready(c))).toEqual([4]);
+          expect(c.info().delivered).toEqual({ consumer: 2, stream: 5 });
+          if (ackPolicy === "none") {
+            // The ack floor stays at the last delivery.
+            expect(c.info().ackFloor).toEqual({ consumer: 2, stream: 4 });
+          } else {
+            c.ack(4);
+            if (ackPolicy === "all") {
+              expect(c.info().ackFloor).toEqual({ consumer: 2, stream: 4 });
+            } else {
+              expect(c.info().ackFloor).toEqual({ consumer: 0, stream: 0 });
+              c.ack(2);
+              // Nothing awaits an ack: the floor is where delivered is.
+              expect(c.info().ackFloor).toEqual({ consumer: 2, stream: 5 });
+            }
+          }
+          put(store, "c");
+          expect(await ready(c)).toEqual([]);
+          expect(c.info().delivered).toEqual({ consumer: 2, stream: 6 });
+        });
+      });
+    }
+
+    it("delivered.stream read to the end survives a reopen, and what is stored after is delivered", async () => {
+      await withStream(factory, {}, async (store) => {
+        put(store, "a", "b", "a");
+        const c = store.consumer("c", { filter: "b" });
+        await ready(c);
+        c.ack(2);
+        await c.close();
+        put(store, "b");
+        const again = store.consumer("c", { filter: "b" });
+        expect(again.info()).toMatchObject({
+          numPending: 1,
+          delivered: { consumer: 1, stream: 3 },
+          ackFloor: { consumer: 1, stream: 3 },
+        });
+        expect(seqs(await ready(again))).toEqual([4]);
+      });
+    });
+
     it("a literal or wildcard filter takes only matching subjects", async () => {
       await withStream(factory, {}, async (store) => {
         put(store, "a.1", "b.1", "a.2", "a.1.x", "a.1");
