@@ -18,10 +18,4 @@ export interface ConsumerHost {
    * storeRawMsg), with its sequence; returns the function that unregisters it.
    */
   onStored(listener: (seq: number) => void): () => void;
-  /**
-   * Calls `listener` after each purge of the whole stream or of everything
-   * below a sequence (purge, compact, purgeEx over every subject); returns
-   * the function that unregisters it.
-   */
-  onPurged(listener: () => void): () => void;
 }

@@ -95,7 +95,7 @@ export class Consumer {
   private readonly waiters: PullWaiters<ConsumerMsg>;
   /** The last consumer sequence handed out. */
   private dseq: number;
-  /** The highest stream sequence recorded as delivered (or read past). */
+  /** delivered.stream, kept here so a fill need not read the store's state. */
   private streamSeen: number;
   private closed = false;
 
@@ -333,12 +333,9 @@ export class Consumer {
   }
 
   /**
-   * The stream was purged, whole or below a sequence: as nats-server's
-   * consumer purge, delivered and the ack floor move up to just before the
-   * stream's new first message, so info reads as the server's does (the
-   * limits dropping messages move neither, there as here). The ack floor
-   * moves only once nothing awaits an ack: a message past the purge still
-   * pending keeps it below itself. @internal
+   * As nats-server's consumer purge, delivered and the ack floor move up to
+   * the stream's new first sequence − 1 (not on limit removals, as there); the
+   * ack floor stays below a delivery still awaiting its ack. @internal
    */
   purged(): void {
     if (this.closed) return;
@@ -470,13 +467,9 @@ export class Consumer {
   }
 
   /**
-   * Nothing more matches up to the stream's end: as nats-server, which moves
-   * its next sequence past the end, delivered.stream says so (a filtered
-   * consumer's info shows the stream's last sequence, and its ack floor goes
-   * there once nothing awaits an ack). Under ack policy none the store's
-   * updateStarting would move the ack floor too, past the last delivery
-   * nats-server shows there, so its state is replaced instead (no pending:
-   * small).
+   * Nothing more matches up to the stream's end: delivered.stream goes there,
+   * as nats-server's next sequence does. Under ack policy none updateStarting
+   * would move the ack floor past the last delivery too, unlike nats-server.
    */
   private readToEnd(): void {
     const end = this.cursor.nextSeq - 1;

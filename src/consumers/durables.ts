@@ -71,9 +71,6 @@ export class Durables implements ConsumerOwner {
   constructor(host: DurableHost) {
     this.host = host;
     host.onStored((seq) => this.onStored(seq));
-    host.onPurged(() => {
-      for (const c of this.openList) c.purged();
-    });
   }
 
   get stream(): StreamStore {
@@ -208,6 +205,10 @@ export class Durables implements ConsumerOwner {
     if (this.open.get(by.name)?.consumer !== by) return;
     this.open.delete(by.name);
     this.openList = this.openList.filter((c) => c !== by);
+  }
+
+  purged(): void {
+    for (const c of this.openList) c.purged();
   }
 
   private onStored(seq: number): void {

@@ -39,7 +39,6 @@ export class StreamConsumers implements DurableHost {
   private readonly facts: StreamFacts;
   private readonly open = new Map<string, ConsumerStore>();
   private listeners: Array<(seq: number) => void> = [];
-  private purgeListeners: Array<() => void> = [];
   private readonly durables: Durables;
 
   constructor(
@@ -118,17 +117,9 @@ export class StreamConsumers implements DurableHost {
     };
   }
 
-  onPurged(listener: () => void): () => void {
-    this.purgeListeners = [...this.purgeListeners, listener];
-    return () => {
-      this.purgeListeners = this.purgeListeners.filter((l) => l !== listener);
-    };
-  }
-
-  /** Tells the listeners that the stream was purged (whole, or below a sequence). Listeners must not throw. */
+  /** The stream was purged, whole or below a sequence (purge, compact, purgeEx of ">"). */
   purged(): void {
-    const listeners = this.purgeListeners;
-    for (let i = 0; i < listeners.length; i++) listeners[i]();
+    this.durables.purged();
   }
 
   /** Tells the listeners of a message stored at `seq`. Listeners must not throw. */
@@ -143,7 +134,6 @@ export class StreamConsumers implements DurableHost {
     const results = await Promise.allSettled([...this.open.values()].map((s) => s.stop()));
     this.open.clear();
     this.listeners = [];
-    this.purgeListeners = [];
     const failed = results.find((r) => r.status === "rejected");
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   }
@@ -160,6 +150,5 @@ export class StreamConsumers implements DurableHost {
     }
     this.open.clear();
     this.listeners = [];
-    this.purgeListeners = [];
   }
 }
