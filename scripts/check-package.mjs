@@ -54,8 +54,10 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
 // of ~180 modules: 345 kB packed, 1197 kB unpacked. Raised for the import work of
 // 2026-12-04's last sitting (the on-demand @noble/ciphers chunk, snappy-js's declarations,
 // the cipher known answers) and the README's figures since the bundle (which had brought
-// the package to 357 kB, 1239 kB): 361 kB packed, 1247 kB unpacked.
-const BUDGET = { packed: 365_000, unpacked: 1_255_000 };
+// the package to 357 kB, 1239 kB): 361 kB packed, 1247 kB unpacked. Raised for consumer info
+// matching nats-server after purges and reads to the stream's end (the purge notice, its
+// README lines: about 3.5 kB; 362 kB packed, 1256 kB unpacked with them).
+const BUDGET = { packed: 365_000, unpacked: 1_260_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [

@@ -303,6 +303,7 @@ export class MemStore extends MemQueries implements StreamStore {
     checkOpen(this.closed, "purge");
     const purged = this.msgs;
     this.clear(this.last + 1);
+    this.consumers.purged();
     return purged;
   }
 
@@ -311,6 +312,12 @@ export class MemStore extends MemQueries implements StreamStore {
     checkOpen(this.closed, action);
     checkSeq(seq, action);
     if (seq === 0) return this.purge();
+    const purged = this.compactTo(seq);
+    this.consumers.purged();
+    return purged;
+  }
+
+  private compactTo(seq: number): number {
     if (seq > this.last + 1) {
       // Past the end: as nats-server, everything goes and the next message gets `seq`.
       const purged = this.msgs;
@@ -405,7 +412,11 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeq(keep, action, "keep");
     if (seq > 0 && keep > 0) throw purgeSeqAndKeep(seq, keep);
     if (compiled.all) {
-      if (keep > 0) return this.keepNewest(keep);
+      if (keep > 0) {
+        const purged = this.keepNewest(keep);
+        this.consumers.purged();
+        return purged;
+      }
       return seq === 0 ? this.purge() : this.compact(seq);
     }
     return this.removeSeqs(this.purgeTargets(compiled, seq, keep));

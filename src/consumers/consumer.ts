@@ -95,6 +95,8 @@ export class Consumer {
   private readonly waiters: PullWaiters<ConsumerMsg>;
   /** The last consumer sequence handed out. */
   private dseq: number;
+  /** delivered.stream, kept here so a fill need not read the store's state. */
+  private streamSeen: number;
   private closed = false;
 
   /** A consumer over `store`, resumed from `state`. @internal */
@@ -128,6 +130,7 @@ export class Consumer {
     this.options = options;
     this.cursor = cursor;
     this.dseq = state.delivered.consumer;
+    this.streamSeen = state.delivered.stream;
     // Ascending, as first deliveries were made: ack policy all walks them in order.
     for (const seq of [...state.pending.keys()].sort((a, b) => a - b)) {
       const p = state.pending.get(seq)!;
@@ -329,6 +332,35 @@ export class Consumer {
     this.waiters.wake();
   }
 
+  /**
+   * As nats-server's consumer purge, delivered and the ack floor move up to
+   * the stream's new first sequence − 1 (not on limit removals, as there); the
+   * ack floor stays below a delivery still awaiting its ack. @internal
+   */
+  purged(): void {
+    if (this.closed) return;
+    this.dropBelowFirst();
+    const floor = this.owner.stream.fastState().firstSeq - 1;
+    const state = this.store.state();
+    if (floor <= 0 || (floor <= state.delivered.stream && floor <= state.ackFloor.stream)) return;
+    if (floor > this.streamSeen) this.streamSeen = floor;
+    if (this.options.ackPolicy === "none" || this.pending.size > 0) {
+      this.store.updateStarting(floor);
+      return;
+    }
+    this.store.update({
+      ...state,
+      delivered: {
+        consumer: state.delivered.consumer,
+        stream: Math.max(state.delivered.stream, floor),
+      },
+      ackFloor: {
+        consumer: state.delivered.consumer,
+        stream: Math.max(state.ackFloor.stream, floor),
+      },
+    });
+  }
+
   /** True while fetches wait. @internal */
   get waiting(): boolean {
     return this.waiters.size > 0;
@@ -358,7 +390,10 @@ export class Consumer {
       }
       if (limit > 0 && this.pending.size >= limit) break;
       const msg = this.cursor.next(this.skipEnded);
-      if (msg === null) break;
+      if (msg === null) {
+        this.readToEnd();
+        break;
+      }
       out.push(this.deliver(msg, now, nowMs));
     }
     return out;
@@ -367,6 +402,7 @@ export class Consumer {
   private deliver(msg: StoredMsg, now: bigint, nowMs: number): ConsumerMsg {
     const dseq = this.dseq + 1;
     this.store.updateDelivered(dseq, msg.seq, 1, now);
+    if (msg.seq > this.streamSeen) this.streamSeen = msg.seq;
     this.dseq = dseq;
     if (this.options.ackPolicy === "none") this.owner.acked(this, msg.seq);
     else this.pending.add(msg.seq, dseq, nowMs + this.waitFor(1));
@@ -430,8 +466,26 @@ export class Consumer {
     this.pending.delete(seq);
   }
 
+  /**
+   * Nothing more matches up to the stream's end: delivered.stream goes there,
+   * as nats-server's next sequence does. Under ack policy none updateStarting
+   * would move the ack floor past the last delivery too, unlike nats-server.
+   */
+  private readToEnd(): void {
+    const end = this.cursor.nextSeq - 1;
+    if (end <= this.streamSeen) return;
+    this.streamSeen = end;
+    if (this.options.ackPolicy !== "none") {
+      this.store.updateStarting(end);
+      return;
+    }
+    const state = this.store.state();
+    this.store.update({ ...state, delivered: { consumer: state.delivered.consumer, stream: end } });
+  }
+
   private readonly skipEnded = (startSeq: number): void => {
     this.store.updateStarting(startSeq - 1);
+    if (startSeq - 1 > this.streamSeen) this.streamSeen = startSeq - 1;
   };
 
   private acknowledge(seq: number, action: "ack" | "terminate"): void {

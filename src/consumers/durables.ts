@@ -207,6 +207,10 @@ export class Durables implements ConsumerOwner {
     this.openList = this.openList.filter((c) => c !== by);
   }
 
+  purged(): void {
+    for (const c of this.openList) c.purged();
+  }
+
   private onStored(seq: number): void {
     if (this.policy() === "interest") {
       try {

@@ -117,6 +117,11 @@ export class StreamConsumers implements DurableHost {
     };
   }
 
+  /** The stream was purged, whole or below a sequence (purge, compact, purgeEx of ">"). */
+  purged(): void {
+    this.durables.purged();
+  }
+
   /** Tells the listeners of a message stored at `seq`. Listeners must not throw. */
   stored(seq: number): void {
     const listeners = this.listeners;

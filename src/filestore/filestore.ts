@@ -369,9 +369,14 @@ export class FileStore extends StoreLoad implements StreamStore {
     checkSeq(keep, Action.purge, "keep");
     if (seq > 0 && keep > 0) throw purgeSeqAndKeep(seq, keep);
     const f = compileFilter(filter);
-    if (f.all && keep === 0) return seq === 0 ? this.purgeAll() : this.compactTo(seq);
+    if (f.all && keep === 0) {
+      const purged = seq === 0 ? this.purgeAll() : this.compactTo(seq);
+      this.consumers.purged();
+      return purged;
+    }
     const targets = purgeTargets(this.queries, f, seq, keep);
     for (const target of targets) this.remove(target, false);
+    if (f.all) this.consumers.purged();
     return targets.length;
   }
 
@@ -398,14 +403,18 @@ export class FileStore extends StoreLoad implements StreamStore {
   purge(): number {
     checkOpen(this.closed, "purge");
     this.settleCheckpoint();
-    return this.purgeAll();
+    const purged = this.purgeAll();
+    this.consumers.purged();
+    return purged;
   }
 
   compact(seq: number): number {
     checkOpen(this.closed, "compact");
     this.settleCheckpoint();
     checkSeq(seq, "compact");
-    return this.compactTo(seq);
+    const purged = this.compactTo(seq);
+    this.consumers.purged();
+    return purged;
   }
 
   truncate(seq: number): void {

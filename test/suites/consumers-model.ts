@@ -81,7 +81,11 @@ class Model {
       if (this.config.maxAckPending > 0 && this.pending.size >= this.config.maxAckPending) break;
       let next = this.nextSeq;
       while (next <= this.subjects.length && !this.matches(next)) next++;
-      if (next > this.subjects.length) break;
+      if (next > this.subjects.length) {
+        // Read to the end: nats-server's delivered stream sequence goes to the stream's last.
+        this.deliveredStream = Math.max(this.deliveredStream, this.subjects.length);
+        break;
+      }
       this.nextSeq = next + 1;
       this.deliveredStream = next;
       this.pending.set(next, {

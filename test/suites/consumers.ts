@@ -410,6 +410,88 @@ function ackTests({ describe, it, expect }: TestApi, factory: StoreFactory): voi
         });
       });
     }
+
+    // The figures nats-server 2.9.10's consumer info shows after the same calls (its consumer purge).
+    for (const ackPolicy of ["explicit", "all", "none"] as const) {
+      it(`ack policy ${ackPolicy}: a purge moves delivered and the ack floor to just before the new first message`, async () => {
+        await withStream(factory, {}, async (store) => {
+          putMany(store, "a", 6);
+          const c = store.consumer("c", { ackPolicy });
+          expect(seqs(await c.fetch(4, { expiresMs: 0 }))).toEqual([1, 2, 3, 4]);
+          if (ackPolicy !== "none") c.ack(1);
+          store.purge();
+          const after = { consumer: 4, stream: 6 };
+          expect(c.info()).toMatchObject({ numAckPending: 0, delivered: after, ackFloor: after });
+          put(store, "a", "a");
+          expect(deliveries(await ready(c))).toEqual([
+            [7, 1],
+            [8, 1],
+          ]);
+          expect(c.info().ackFloor).toEqual(
+            ackPolicy === "none" ? { consumer: 6, stream: 8 } : after,
+          );
+        });
+      });
+    }
+
+    it("nothing awaiting an ack: compact, purgeEx keeping some and a purge past the end move the floors too", async () => {
+      await withStream(factory, {}, async (store) => {
+        putMany(store, "a", 8);
+        const c = store.consumer("c");
+        await ready(c, 2);
+        c.ack(1);
+        c.ack(2);
+        store.compact(5);
+        expect(c.info()).toMatchObject({
+          numPending: 4,
+          delivered: { consumer: 2, stream: 4 },
+          ackFloor: { consumer: 2, stream: 4 },
+        });
+        store.purgeEx(">", 0, 2);
+        expect(c.info()).toMatchObject({
+          numPending: 2,
+          delivered: { consumer: 2, stream: 6 },
+          ackFloor: { consumer: 2, stream: 6 },
+        });
+        store.compact(20);
+        expect(c.info()).toMatchObject({
+          numPending: 0,
+          delivered: { consumer: 2, stream: 19 },
+          ackFloor: { consumer: 2, stream: 19 },
+        });
+        expect(deliveries(await ready(c))).toEqual([]);
+        put(store, "a");
+        expect(deliveries(await ready(c))).toEqual([[20, 1]]);
+      });
+    });
+
+    it("a compact leaves the ack floor below a delivery still awaiting its ack, and a purge by subject moves nothing", async () => {
+      await withStream(factory, {}, async (store, clock) => {
+        put(store, "a", "b", "a", "b", "a", "b");
+        const c = store.consumer("c", { ackWaitMs: 1000 });
+        await ready(c, 4);
+        store.compact(3);
+        // nats-server forgets 3 and 4 here too, never to redeliver them; they are still stored.
+        expect(c.info()).toMatchObject({
+          numAckPending: 2,
+          delivered: { consumer: 4, stream: 4 },
+          ackFloor: { consumer: 2, stream: 2 },
+        });
+        store.purgeEx("a", 0, 0);
+        // 3 left the stream's head (dropped, as nats-server's checkPending does); 6 still comes.
+        expect(c.info()).toMatchObject({
+          numPending: 1,
+          numAckPending: 1,
+          delivered: { consumer: 4, stream: 4 },
+          ackFloor: { consumer: 3, stream: 3 },
+        });
+        advance(clock, 1000);
+        expect(deliveries(await ready(c))).toEqual([
+          [4, 2],
+          [6, 1],
+        ]);
+      });
+    });
   });
 }
 
@@ -507,6 +589,56 @@ function deliverPolicyTests({ describe, it, expect }: TestApi, factory: StoreFac
 
 function filterTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
   describe("filters", () => {
+    // nats-server 2.9.10's consumer info after the same calls: a fetch that reads to the
+    // stream's end moves delivered to the stream's last sequence, matching or not.
+    for (const ackPolicy of ["explicit", "all", "none"] as const) {
+      it(`ack policy ${ackPolicy}: reading to the end moves delivered.stream to the stream's last sequence`, async () => {
+        await withStream(factory, {}, async (store) => {
+          put(store, "a", "b", "a", "b", "c");
+          const c = store.consumer("c", { filter: "b", ackPolicy });
+          expect(seqs(await c.fetch(1, { expiresMs: 0 }))).toEqual([2]);
+          expect(c.info().delivered).toEqual({ consumer: 1, stream: 2 });
+          expect(seqs(await ready(c))).toEqual([4]);
+          expect(c.info().delivered).toEqual({ consumer: 2, stream: 5 });
+          if (ackPolicy === "none") {
+            // The ack floor stays at the last delivery.
+            expect(c.info().ackFloor).toEqual({ consumer: 2, stream: 4 });
+          } else {
+            c.ack(4);
+            if (ackPolicy === "all") {
+              expect(c.info().ackFloor).toEqual({ consumer: 2, stream: 4 });
+            } else {
+              expect(c.info().ackFloor).toEqual({ consumer: 0, stream: 0 });
+              c.ack(2);
+              // Nothing awaits an ack: the floor is where delivered is.
+              expect(c.info().ackFloor).toEqual({ consumer: 2, stream: 5 });
+            }
+          }
+          put(store, "c");
+          expect(await ready(c)).toEqual([]);
+          expect(c.info().delivered).toEqual({ consumer: 2, stream: 6 });
+        });
+      });
+    }
+
+    it("delivered.stream read to the end survives a reopen, and what is stored after is delivered", async () => {
+      await withStream(factory, {}, async (store) => {
+        put(store, "a", "b", "a");
+        const c = store.consumer("c", { filter: "b" });
+        await ready(c);
+        c.ack(2);
+        await c.close();
+        put(store, "b");
+        const again = store.consumer("c", { filter: "b" });
+        expect(again.info()).toMatchObject({
+          numPending: 1,
+          delivered: { consumer: 1, stream: 3 },
+          ackFloor: { consumer: 1, stream: 3 },
+        });
+        expect(seqs(await ready(again))).toEqual([4]);
+      });
+    });
+
     it("a literal or wildcard filter takes only matching subjects", async () => {
       await withStream(factory, {}, async (store) => {
         put(store, "a.1", "b.1", "a.2", "a.1.x", "a.1");
