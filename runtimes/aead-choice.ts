@@ -50,6 +50,11 @@ export async function loadFallback(): Promise<void> {
   noble ??= (await import("./aead-noble.ts")).nobleCrypto;
 }
 
+/** Whether `loadFallback` has run: `nobleFallback` seals only then. */
+export function fallbackLoaded(): boolean {
+  return noble !== null;
+}
+
 function loadedNoble(): CryptoProvider {
   if (noble === null) {
     throw new JetStoreError(
