@@ -11,10 +11,11 @@
  * module at all, and a FileStore without one fails typed, writing nothing.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { joinPath } from "../../runtimes/fs.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
+import { cliCommand } from "./cli-helpers.ts";
 import { childCommand, childEntry } from "./filestore.ts";
 import { inTempDir } from "./store-helpers.ts";
 
@@ -25,9 +26,9 @@ const MSGS = 40;
  * Replaces `node:crypto`'s AES-256-GCM for the rest of the child: "missing"
  * throws as a runtime without the cipher does, "wrong" seals under another
  * key (it opens what it sealed, but disagrees with @noble/ciphers). Counts
- * the calls, so the parent knows the break was in force.
+ * the calls (and writes `marker` at each), so the parent knows the break was in force.
  */
-function breakAes(mode: "missing" | "wrong"): string {
+function breakAes(mode: "missing" | "wrong", marker?: string): string {
   return `
 const realBuiltin = process.getBuiltinModule.bind(process);
 globalThis.aesCalls = 0;
@@ -41,6 +42,7 @@ process.getBuiltinModule = (id) => {
       return (cipher, key, ...rest) => {
         if (cipher !== "aes-256-gcm") return v.call(t, cipher, key, ...rest);
         globalThis.aesCalls++;
+        ${marker === undefined ? "" : `realBuiltin("node:fs").writeFileSync(${JSON.stringify(marker)}, "1");`}
         if (${JSON.stringify(mode)} === "missing") throw new Error("Unknown cipher");
         return v.call(t, cipher, key.map((b) => b ^ 1), ...rest);
       };
@@ -178,6 +180,8 @@ for (const store of stores.slice(0, 2)) {
   store.storeMsg("s.new", null, new Uint8Array([99]));
 }
 for (const store of stores.slice(2)) store.storeMsg("s.new", null, new Uint8Array([1]));
+out.archived = 0;
+for await (const chunk of stores[0].snapshot({ consumers: true })) out.archived += chunk.length;
 await Promise.all(stores.map((s) => s.close()));
 // The AES store to ChaCha20-Poly1305 and back: every block rewritten under the other cipher.
 for (const cipher of ["chacha20-poly1305", "aes-256-gcm"]) {
@@ -197,6 +201,7 @@ out.verified = [dirs.aes, dirs.chacha, ...fresh].map((dir) => {
               ],
               verified: [MSGS + 3, MSGS + 1, 1, 1, 1],
             });
+            expect(out.archived).toBeGreaterThan(MSGS);
             expect(out.aesCalls).toBeGreaterThan(0);
             // This process, whose own ciphers agree with @noble/ciphers, reads what the child wrote.
             for (const dir of [dirs.aes, ...fresh]) {
@@ -265,6 +270,61 @@ out.rekey = await code(() => J.FileStore.rekey({ dir: ${JSON.stringify(aes)}, ke
           await reopened.close();
         }),
       30_000,
+    );
+  });
+
+  describe("the jetstore command without a working AES-256-GCM of its own", () => {
+    it(
+      "verifies, shows, backs up and restores an AES store with its key file",
+      () =>
+        inTempDir(adapter, async (tmp) => {
+          const dir = joinPath(tmp, "aes");
+          await build(dir, "aes-256-gcm");
+          const keyFile = joinPath(tmp, "key");
+          const marker = joinPath(tmp, "aes-called");
+          const preload = joinPath(tmp, "break.mjs");
+          writeFileSync(keyFile, new Uint8Array(32).fill(KEY_BYTE));
+          // Loaded before the command; it leaves a file when the broken cipher is asked for.
+          writeFileSync(preload, breakAes("missing", marker));
+          const { cmd, args } = cliCommand(ctx);
+          const flag = ctx.runtime === "node" ? ["--import", preload] : ["--preload", preload];
+          // Deno's flags go after "run"; Node's and Bun's before the script.
+          const lead =
+            ctx.runtime === "deno" ? [args[0], ...flag, ...args.slice(1)] : [...flag, ...args];
+          const run = (...rest: string[]) =>
+            new Promise<{ code: number | null; stdout: string; stderr: string }>(
+              (resolve, reject) => {
+                const c = spawn(cmd, [...lead, ...rest], {
+                  env: { ...process.env, NO_COLOR: "1", JETSTORE_KEY_FILE: keyFile },
+                  stdio: ["ignore", "pipe", "pipe"],
+                });
+                let stdout = "";
+                let stderr = "";
+                c.stdout.on("data", (d) => {
+                  stdout += d;
+                });
+                c.stderr.on("data", (d) => {
+                  stderr += d;
+                });
+                c.on("error", reject);
+                c.on("close", (code) => resolve({ code, stdout, stderr }));
+              },
+            );
+          const verified = await run("verify", dir, "--json");
+          expect([verified.code, verified.stderr]).toEqual([0, expect.not.stringMatching(/Err/)]);
+          expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, messages: MSGS });
+          expect(existsSync(marker)).toBe(true);
+          const info = await run("info", dir);
+          expect(info.code).toBe(0);
+          expect(info.stdout).toMatch(new RegExp(`messages +${MSGS} `));
+          const archive = joinPath(tmp, "backup.jss");
+          const backup = await run("backup", dir, archive);
+          expect([backup.code, backup.stderr]).toEqual([0, expect.not.stringMatching(/Err/)]);
+          const restored = await run("restore", archive, joinPath(tmp, "restored"));
+          expect([restored.code, restored.stderr]).toEqual([0, expect.not.stringMatching(/Err/)]);
+          expect((await run("verify", joinPath(tmp, "restored"))).code).toBe(0);
+        }),
+      60_000,
     );
   });
 
