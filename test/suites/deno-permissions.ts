@@ -5,6 +5,9 @@
  * pid. A killed Deno owner must still be taken over (its flock died with it),
  * a live one of any runtime must still refuse it, and a dead owner of another
  * runtime, which it cannot judge, must name the flag that would let it.
+ * Also: encrypted stores in a program allowed only its directory (no
+ * --allow-env), since node:crypto now loads, and the cipher is chosen, at
+ * first use inside the store's calls.
  * Deno children are spawned from every runtime's run (the binary is the
  * `deno` devDependency), once per run: this is about processes, not adapters.
  */
@@ -80,6 +83,52 @@ export function denoPermissionSuite({ describe, it, expect }: TestApi, ctx: Runt
       30_000,
     );
   });
+
+  describe("encrypted stores under Deno with only --allow-read --allow-write of their directory", () => {
+    it(
+      "makes, reads, verifies and restores encrypted stores with read and write of its directory only, without --allow-env",
+      () =>
+        inTempDir(adapter, async (tmp) => {
+          const only = [`--allow-read=${tmp}`, `--allow-write=${tmp}`];
+          const out = await runDeno(tmp, only, encryptedScript(tmp));
+          expect(JSON.parse(out)).toEqual([
+            ["chacha20-poly1305", true, "s.1"],
+            ["aes-256-gcm", true, "s.1"],
+          ]);
+        }),
+      30_000,
+    );
+  });
+}
+
+/**
+ * Encrypted stores of both ciphers made, reopened, verified, snapshotted and
+ * restored by a program allowed to read and write only `tmp`, and nothing
+ * else (no --allow-env): loading node:crypto on first use and choosing a
+ * cipher must ask for no other permission.
+ */
+function encryptedScript(tmp: string): string {
+  return `
+import * as J from ${JSON.stringify(SOURCES)};
+const tmp = ${JSON.stringify(tmp)};
+const key = () => new Uint8Array(32).fill(3);
+const out = [];
+for (const cipher of ["chacha20-poly1305", "aes-256-gcm"]) {
+  const dir = tmp + "/" + cipher;
+  const made = await J.FileStore.open({ dir, key: key(), cipher });
+  made.storeMsg("s.1", null, new Uint8Array([1, 2, 3]));
+  await made.close();
+  const store = await J.FileStore.open({ dir, key: key() });
+  const chunks = [];
+  for await (const chunk of store.snapshot()) chunks.push(chunk.slice());
+  await store.close();
+  await J.prepareCrypto();
+  const report = J.verifyStore(dir, { key: key() });
+  const copy = await J.FileStore.restore(dir + "-copy", chunks, { key: key() });
+  out.push([cipher, report.ok, copy.loadMsg(1).subject]);
+  await copy.close();
+}
+console.log(JSON.stringify(out));`;
 }
 
 /** Opens the store, stores a message, syncs, says "locked" and waits to be killed. */
