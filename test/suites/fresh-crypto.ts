@@ -5,7 +5,9 @@
  * nothing before the entry point under test, so that entry point is the
  * first to need a cipher: open (several at once), restore, rekey, and the
  * synchronous `verifyStore`, which cannot import @noble/ciphers itself and
- * must say so with a typed error, not ErrInternal. The child breaks its
+ * must say so with a typed error, not ErrInternal; and where @noble/ciphers
+ * cannot be imported at all (each runtime's resolver hook makes it so), a
+ * typed error too, not the loader's. The child breaks its
  * `node:crypto` through `process.getBuiltinModule`, which runtimes/builtin.ts
  * asks first in all three runtimes. Also: a MemStore needs no built-in
  * module at all, and a FileStore without one fails typed, writing nothing.
@@ -76,7 +78,11 @@ export function freshCryptoSuite({ describe, it, expect }: TestApi, ctx: Runtime
   const entry = childEntry(ctx);
 
   /** Runs `body` in a fresh child after `preamble`; its last stdout line, parsed. */
-  const child = async (preamble: string, body: string): Promise<Record<string, unknown>> => {
+  const child = async (
+    preamble: string,
+    body: string,
+    flags: Record<"node" | "bun" | "deno", string[]> = { node: [], bun: [], deno: [] },
+  ): Promise<Record<string, unknown>> => {
     if (!existsSync(new URL(entry))) {
       throw new Error(`${entry} is missing: run \`npm run build\` before the Node tests`);
     }
@@ -92,7 +98,13 @@ export function freshCryptoSuite({ describe, it, expect }: TestApi, ctx: Runtime
     ].join("\n");
     const { cmd, args } = childCommand(ctx);
     const text = await new Promise<string>((resolve, reject) => {
-      const c = spawn(cmd, args(script), { stdio: ["ignore", "pipe", "pipe"] });
+      // Deno's flags go after "eval"; Node's and Bun's before the script.
+      const [first, ...rest] = args(script);
+      const all =
+        ctx.runtime === "deno"
+          ? [first, ...flags.deno, ...rest]
+          : [...flags[ctx.runtime], first, ...rest];
+      const c = spawn(cmd, all, { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       c.stdout.on("data", (d) => {
@@ -268,6 +280,55 @@ out.rekey = await code(() => J.FileStore.rekey({ dir: ${JSON.stringify(aes)}, ke
           });
           expect(reopened.state().msgs).toBe(MSGS);
           await reopened.close();
+        }),
+      30_000,
+    );
+    it(
+      "fails typed (ErrNotImplemented), writing nothing, where @noble/ciphers cannot be imported; a plain store still opens",
+      () =>
+        inTempDir(adapter, async (tmp) => {
+          const dir = joinPath(tmp, "store");
+          const plainDir = joinPath(tmp, "plain");
+          // Each runtime's own way to make the package unresolvable, loaded before the child's code.
+          const hooks = joinPath(tmp, "hooks.mjs");
+          writeFileSync(
+            hooks,
+            `export async function resolve(specifier, context, next) {
+  if (specifier.startsWith("@noble/ciphers")) throw new Error("Cannot find package " + specifier);
+  return next(specifier, context);
+}`,
+          );
+          const register = joinPath(tmp, "register.mjs");
+          writeFileSync(
+            register,
+            `import { register } from "node:module"; register(${JSON.stringify(new URL(`file://${hooks}`).href)});`,
+          );
+          const plugin = joinPath(tmp, "plugin.mjs");
+          writeFileSync(
+            plugin,
+            `Bun.plugin({ name: "no-noble", setup(build) { build.onResolve({ filter: /^@noble\\/ciphers/ }, (a) => { throw new Error("Cannot find package " + a.path); }); } });`,
+          );
+          const map = joinPath(tmp, "map.json");
+          writeFileSync(map, JSON.stringify({ imports: { "@noble/ciphers/": "./missing/" } }));
+          const out = await child(
+            breakAes("missing"),
+            `
+out.first = await code(async () => (await J.FileStore.open({ dir: ${JSON.stringify(dir)}, key: key(), cipher: "chacha20-poly1305" })).close());
+out.again = await code(async () => (await J.FileStore.open({ dir: ${JSON.stringify(dir)}, key: key(), cipher: "aes-256-gcm" })).close());
+out.plain = await code(async () => (await J.FileStore.open({ dir: ${JSON.stringify(plainDir)} })).close());`,
+            {
+              node: ["--import", register],
+              bun: ["--preload", plugin],
+              deno: [`--import-map=${map}`],
+            },
+          );
+          expect(out).toMatchObject({
+            first: "ErrNotImplemented",
+            again: "ErrNotImplemented",
+            plain: "ok",
+          });
+          expect(out.aesCalls).toBeGreaterThan(0);
+          expect(existsSync(dir)).toBe(false);
         }),
       30_000,
     );
