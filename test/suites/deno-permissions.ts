@@ -7,7 +7,8 @@
  * runtime, which it cannot judge, must name the flag that would let it.
  * Also: encrypted stores in a program allowed only its directory (no
  * --allow-env), since node:crypto now loads, and the cipher is chosen, at
- * first use inside the store's calls.
+ * first use inside the store's calls; and the jetstore command without
+ * --allow-env, whose key may come from the environment.
  * Deno children are spawned from every runtime's run (the binary is the
  * `deno` devDependency), once per run: this is about processes, not adapters.
  */
@@ -79,6 +80,38 @@ export function denoPermissionSuite({ describe, it, expect }: TestApi, ctx: Runt
           expect(refused).toMatch(/^ErrStoreLocked .*--allow-run.*remove .*LOCK$/m);
           const allowed = [...READ_WRITE, "--allow-run"];
           expect(await runDeno(tmp, allowed, openerScript(dir))).toBe("opened 0 message\n");
+        }),
+      30_000,
+    );
+  });
+
+  describe("the jetstore command under Deno without --allow-env", () => {
+    it(
+      "reads an encrypted store with --key-file, and without it refuses typed (ErrInvalidArgument), naming --allow-env and --key-file",
+      () =>
+        inTempDir(adapter, async (tmp) => {
+          const dir = joinPath(tmp, "store");
+          const key = new Uint8Array(32).fill(4);
+          const store = await FileStore.open({
+            dir,
+            fs: adapter.fs,
+            key: key.slice(),
+            cipher: "aes-256-gcm",
+          });
+          store.storeMsg("s.1", null, new Uint8Array([1]));
+          await store.close();
+          const keyFile = joinPath(tmp, "key");
+          writeFileSync(keyFile, key);
+          const withFile = await runDenoCli(tmp, READ_WRITE, ["cat", dir, "--key-file", keyFile]);
+          expect([withFile.code, withFile.stdout]).toEqual([
+            0,
+            expect.stringMatching(/^#1 .* s\.1 /),
+          ]);
+          const without = await runDenoCli(tmp, READ_WRITE, ["cat", dir]);
+          expect(without.code).toBe(2);
+          expect(without.stderr).toMatch(
+            /^jetstore cat: ErrInvalidArgument: .*--allow-env.*--key-file/m,
+          );
         }),
       30_000,
     );
@@ -177,6 +210,37 @@ function deno(tmp: string, flags: string[], script: string): ChildProcess {
     cwd: tmp,
     env: { ...process.env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Runs the jetstore command of this checkout under `deno run <flags>`; its exit code and output. */
+function runDenoCli(
+  tmp: string,
+  flags: string[],
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
+  const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+  const child = spawn(
+    denoBinary(),
+    ["run", "--no-prompt", "--config", config, ...flags, main, ...args],
+    {
+      cwd: tmp,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => {
+      stdout += String(d);
+    });
+    child.stderr!.on("data", (d) => {
+      stderr += String(d);
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
 
