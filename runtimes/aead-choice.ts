@@ -47,7 +47,24 @@ let noble: CryptoProvider | null = null;
 
 /** Imports @noble/ciphers for `nobleFallback`; done once. */
 export async function loadFallback(): Promise<void> {
-  noble ??= (await import("./aead-noble.ts")).nobleCrypto;
+  if (noble !== null) return;
+  try {
+    noble = (await import("./aead-noble.ts")).nobleCrypto;
+  } catch (err) {
+    // A bundle or install without the dependency: the caller gets a code, not the loader's error.
+    const { choice } = chooseCrypto();
+    const lacking = CIPHERS.filter((cipher) => choice[cipher] === nobleFallback.name);
+    throw new JetStoreError(
+      "ErrNotImplemented",
+      `this runtime has no working ${lacking.join(" or ")} of its own, and @noble/ciphers, the fallback, cannot be imported (${String((err as Error)?.message ?? err)})`,
+      { cause: err },
+    );
+  }
+}
+
+/** Whether `loadFallback` has run: `nobleFallback` seals only then. */
+export function fallbackLoaded(): boolean {
+  return noble !== null;
 }
 
 function loadedNoble(): CryptoProvider {

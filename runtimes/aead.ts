@@ -8,7 +8,7 @@
  * checks), aead-noble.ts and aead-native.ts (the providers), aead-choice.ts
  * (which one per runtime and cipher, as detect.ts picks a filesystem).
  */
-import { chooseCrypto, loadFallback } from "./aead-choice.ts";
+import { chooseCrypto, fallbackLoaded, loadFallback } from "./aead-choice.ts";
 import { nodeCryptoModule } from "./aead-native.ts";
 
 export { nodeCrypto } from "./aead-native.ts";
@@ -53,10 +53,23 @@ function automaticChoice(): ReturnType<typeof chooseCrypto> {
  * Makes `defaultCrypto()` ready to seal: imports @noble/ciphers when this
  * runtime has no working cipher of its own for one of the two (none of
  * Node, Bun and Deno needs it). Every path that unwraps or wraps a data key
- * with the caller's key awaits it first (open, restore, rekey).
+ * with the caller's key awaits it first (open, restore, rekey, `jetstore
+ * verify`); callers of the synchronous `verifyStore` with a key must, where
+ * it is needed (exported from jetstore).
  */
 export async function prepareCrypto(): Promise<void> {
   if (automaticChoice().fallback) await loadFallback();
+}
+
+/**
+ * Whether `defaultCrypto()` can seal and open both ciphers now, without
+ * awaiting `prepareCrypto()`: a synchronous caller (`verifyStore`) cannot
+ * import @noble/ciphers itself, so it asks this first and refuses with a
+ * typed error instead of failing halfway through with ErrInternal.
+ */
+export function cryptoReady(): boolean {
+  if (chosen !== undefined && chosen !== automatic?.provider) return true;
+  return !automaticChoice().fallback || fallbackLoaded();
 }
 
 /** The provider stores use in this runtime: the fastest that works here, per cipher, unless replaced. */

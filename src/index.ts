@@ -5,6 +5,7 @@
  * (`jetstore/node`, `jetstore/bun`, `jetstore/deno`, `jetstore/memory`).
  */
 
+export { prepareCrypto } from "../runtimes/aead.ts";
 export type {
   DirectoryLock,
   FileHandle,

@@ -23,6 +23,7 @@
  * ErrBadKey, saying so, as it does with a key that does not open the store.
  */
 
+import { cryptoReady } from "../runtimes/aead.ts";
 import { KEY_BYTES } from "../runtimes/aead-sizes.ts";
 import { defaultFileSystem } from "../runtimes/detect.ts";
 import type { FileSystem } from "../runtimes/fs.ts";
@@ -203,6 +204,12 @@ export function storeSealer(fs: FileSystem, dir: string, key: Uint8Array | undef
     throw new JetStoreError(
       "ErrBadKey",
       `${dir} is encrypted (${stored.cipher}): its key is needed to verify it (--key-file)`,
+    );
+  }
+  if (!cryptoReady()) {
+    throw new JetStoreError(
+      "ErrNotImplemented",
+      `${dir} is encrypted (${stored.cipher}) and this runtime has no working cipher of its own: await prepareCrypto() (from jetstore) before verifyStore, which is synchronous and cannot load @noble/ciphers itself`,
     );
   }
   const copy = key.slice();

@@ -35,12 +35,28 @@ export function readKeyFile(path: string): Uint8Array {
   );
 }
 
+/**
+ * An environment variable. Deno without --allow-env refuses the read with
+ * an error of its own (NotCapable), which reached the user as ErrInternal.
+ */
+function fromEnvironment(name: string): string | undefined {
+  try {
+    return process.env[name];
+  } catch (err) {
+    throw new JetStoreError(
+      "ErrInvalidArgument",
+      `cannot read ${name} from the environment (${(err as Error)?.message ?? err}); give the key with --key-file instead`,
+      { cause: err },
+    );
+  }
+}
+
 /** The key the command line or the environment gives, or undefined for none. */
 export function resolveKey(keyFile: string | undefined): Uint8Array | undefined {
   if (keyFile !== undefined) return readKeyFile(keyFile);
-  const envFile = process.env.JETSTORE_KEY_FILE;
+  const envFile = fromEnvironment("JETSTORE_KEY_FILE");
   if (envFile !== undefined && envFile !== "") return readKeyFile(envFile);
-  const hex = process.env.JETSTORE_KEY;
+  const hex = fromEnvironment("JETSTORE_KEY");
   if (hex === undefined || hex === "") return undefined;
   if (!HEX_KEY.test(hex.trim())) {
     throw new JetStoreError("ErrBadKey", "JETSTORE_KEY must hold 64 hex digits");

@@ -91,8 +91,44 @@ export function replicate(
   return new Replication(store, nc, settings).handle;
 }
 
+/**
+ * What to call when a connection closes, per connection. A reaction to
+ * `nc.closed()` cannot be taken back, and one per replication kept every
+ * stopped replication (its store, its consumer store) reachable for as
+ * long as the connection lived; so each connection gets one reaction, and
+ * a replication leaves the set when it stops.
+ */
+const closeWatchers = new WeakMap<NatsConnection, Set<() => void>>();
+
+/** Calls `wake` when `nc` closes; returns what detaches it. */
+function watchClose(nc: NatsConnection, wake: () => void): () => void {
+  let watchers = closeWatchers.get(nc);
+  if (watchers === undefined) {
+    watchers = wakeAllOnClose(nc);
+    closeWatchers.set(nc, watchers);
+  }
+  const set = watchers;
+  set.add(wake);
+  return () => set.delete(wake);
+}
+
+/**
+ * The connection's one reaction. A function of its own: closures made in
+ * one scope share its captured variables, so a reaction made in
+ * `watchClose` would keep the first replication's `wake` alive with it.
+ */
+function wakeAllOnClose(nc: NatsConnection): Set<() => void> {
+  const set = new Set<() => void>();
+  const wakeAll = () => {
+    for (const w of set) w();
+  };
+  nc.closed?.().then(wakeAll, wakeAll);
+  return set;
+}
+
 class Replication extends SyncTask {
   readonly handle: SyncHandle;
+  private readonly unwatchClose: () => void;
   protected readonly action = "replicate";
   private readonly progress: ConsumerStore;
   private readonly arrivals: LocalArrivals;
@@ -122,10 +158,7 @@ class Replication extends SyncTask {
     this.arrivals = new LocalArrivals(store);
     this.wildcard = /[*>]/.test(s.filter);
     // An idle replication would not notice the client giving up on its connection.
-    nc.closed?.().then(
-      () => this.arrivals.wake(),
-      () => this.arrivals.wake(),
-    );
+    this.unwatchClose = watchClose(nc, () => this.arrivals.wake());
     this.handle = this.start();
   }
 
@@ -155,6 +188,7 @@ class Replication extends SyncTask {
   }
 
   protected override async finish(): Promise<void> {
+    this.unwatchClose();
     this.arrivals.close();
     try {
       await this.progress.sync();

@@ -134,7 +134,9 @@ export async function restoreStore<S extends Restorable>(
       const sealer = opener;
       keys.unseal = (body) => sealer.openEnvelope(body, "snapshot archive frame");
       keys.binding = bindingOf(header.binding);
-      // Restored encrypted as the store was, unless told otherwise.
+      // Restored encrypted as the store was, unless told otherwise. Told "none", the key
+      // has done its work (the archive is open): the plain store built would refuse it.
+      if (given.cipher === "none") delete given.key;
       given.cipher ??= sealer.target.cipher;
       given.compression ??= sealer.target.compression;
     }

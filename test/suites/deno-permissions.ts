@@ -5,6 +5,10 @@
  * pid. A killed Deno owner must still be taken over (its flock died with it),
  * a live one of any runtime must still refuse it, and a dead owner of another
  * runtime, which it cannot judge, must name the flag that would let it.
+ * Also: encrypted stores in a program allowed only its directory (no
+ * --allow-env), since node:crypto now loads, and the cipher is chosen, at
+ * first use inside the store's calls; and the jetstore command without
+ * --allow-env, whose key may come from the environment.
  * Deno children are spawned from every runtime's run (the binary is the
  * `deno` devDependency), once per run: this is about processes, not adapters.
  */
@@ -80,6 +84,84 @@ export function denoPermissionSuite({ describe, it, expect }: TestApi, ctx: Runt
       30_000,
     );
   });
+
+  describe("the jetstore command under Deno without --allow-env", () => {
+    it(
+      "reads an encrypted store with --key-file, and without it refuses typed (ErrInvalidArgument), naming --allow-env and --key-file",
+      () =>
+        inTempDir(adapter, async (tmp) => {
+          const dir = joinPath(tmp, "store");
+          const key = new Uint8Array(32).fill(4);
+          const store = await FileStore.open({
+            dir,
+            fs: adapter.fs,
+            key: key.slice(),
+            cipher: "aes-256-gcm",
+          });
+          store.storeMsg("s.1", null, new Uint8Array([1]));
+          await store.close();
+          const keyFile = joinPath(tmp, "key");
+          writeFileSync(keyFile, key);
+          const withFile = await runDenoCli(tmp, READ_WRITE, ["cat", dir, "--key-file", keyFile]);
+          expect([withFile.code, withFile.stdout]).toEqual([
+            0,
+            expect.stringMatching(/^#1 .* s\.1 /),
+          ]);
+          const without = await runDenoCli(tmp, READ_WRITE, ["cat", dir]);
+          expect(without.code).toBe(2);
+          expect(without.stderr).toMatch(
+            /^jetstore cat: ErrInvalidArgument: .*--allow-env.*--key-file/m,
+          );
+        }),
+      30_000,
+    );
+  });
+
+  describe("encrypted stores under Deno with only --allow-read --allow-write of their directory", () => {
+    it(
+      "makes, reads, verifies and restores encrypted stores with read and write of its directory only, without --allow-env",
+      () =>
+        inTempDir(adapter, async (tmp) => {
+          const only = [`--allow-read=${tmp}`, `--allow-write=${tmp}`];
+          const out = await runDeno(tmp, only, encryptedScript(tmp));
+          expect(JSON.parse(out)).toEqual([
+            ["chacha20-poly1305", true, "s.1"],
+            ["aes-256-gcm", true, "s.1"],
+          ]);
+        }),
+      30_000,
+    );
+  });
+}
+
+/**
+ * Encrypted stores of both ciphers made, reopened, verified, snapshotted and
+ * restored by a program allowed to read and write only `tmp`, and nothing
+ * else (no --allow-env): loading node:crypto on first use and choosing a
+ * cipher must ask for no other permission.
+ */
+function encryptedScript(tmp: string): string {
+  return `
+import * as J from ${JSON.stringify(SOURCES)};
+const tmp = ${JSON.stringify(tmp)};
+const key = () => new Uint8Array(32).fill(3);
+const out = [];
+for (const cipher of ["chacha20-poly1305", "aes-256-gcm"]) {
+  const dir = tmp + "/" + cipher;
+  const made = await J.FileStore.open({ dir, key: key(), cipher });
+  made.storeMsg("s.1", null, new Uint8Array([1, 2, 3]));
+  await made.close();
+  const store = await J.FileStore.open({ dir, key: key() });
+  const chunks = [];
+  for await (const chunk of store.snapshot()) chunks.push(chunk.slice());
+  await store.close();
+  await J.prepareCrypto();
+  const report = J.verifyStore(dir, { key: key() });
+  const copy = await J.FileStore.restore(dir + "-copy", chunks, { key: key() });
+  out.push([cipher, report.ok, copy.loadMsg(1).subject]);
+  await copy.close();
+}
+console.log(JSON.stringify(out));`;
 }
 
 /** Opens the store, stores a message, syncs, says "locked" and waits to be killed. */
@@ -128,6 +210,37 @@ function deno(tmp: string, flags: string[], script: string): ChildProcess {
     cwd: tmp,
     env: { ...process.env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Runs the jetstore command of this checkout under `deno run <flags>`; its exit code and output. */
+function runDenoCli(
+  tmp: string,
+  flags: string[],
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
+  const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+  const child = spawn(
+    denoBinary(),
+    ["run", "--no-prompt", "--config", config, ...flags, main, ...args],
+    {
+      cwd: tmp,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => {
+      stdout += String(d);
+    });
+    child.stderr!.on("data", (d) => {
+      stderr += String(d);
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
 

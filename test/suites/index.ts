@@ -32,6 +32,7 @@ import { fileStoreSuite } from "./filestore.ts";
 import { fileStoreOptionsSuite } from "./filestore-options.ts";
 import { firstUseChecksSuite } from "./first-use-checks.ts";
 import { fixtureSuite } from "./fixtures.ts";
+import { freshCryptoSuite } from "./fresh-crypto.ts";
 import { importGraphSuite } from "./import-graph.ts";
 import { internSuite } from "./intern.ts";
 import { killSuite } from "./kills.ts";
@@ -72,6 +73,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   bytesSuite(api);
   xxhashSuite(api, ctx);
   aeadSuite(api, ctx);
+  freshCryptoSuite(api, ctx);
   importGraphSuite(api);
   chachaWasmSuite(api, ctx);
   recordCodecSuite(api, ctx);

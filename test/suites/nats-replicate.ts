@@ -489,6 +489,30 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
       }
     }, 60_000);
 
+    it("leaves nothing of a stopped replication or mirror reachable from its connection: the stores are collected while it stays open", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const source = MemStore.create();
+        source.storeMsg("leaksrc.a", null, new Uint8Array(1));
+        const feeding = replicate(source, nc, { stream: "LEAKSRC" });
+        await waitFor(() => feeding.status().lastAcked === 1, "the mirrors' source");
+        await feeding.stop();
+        for (const kind of ["replicate", "mirror"] as const) {
+          const out = await runGcChild(ctx, {
+            urls: servers.urls,
+            kind,
+            source: kind === "mirror" ? "LEAKSRC" : "LEAK",
+            count: 8,
+          });
+          expect({ kind, ...out }).toEqual({ kind, alive: [], closedStop: true });
+        }
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 90_000);
+
     it("takes as a NATS header block only bytes with the version line first and an empty line last", () => {
       const te = new TextEncoder();
       const block = (text: string) => isHeaderBlock(te.encode(text));
@@ -590,6 +614,52 @@ export function fakeConnection() {
     },
   };
   return nc as typeof nc & import("@nats-io/nats-core").NatsConnection;
+}
+
+/**
+ * Runs test/children/nats-leak-child.mjs with the collector exposed; its
+ * two lines merged: which stores survived, and whether the last replication
+ * stopped when the connection closed.
+ */
+async function runGcChild(
+  ctx: RuntimeContext,
+  config: { urls: string[]; kind: "replicate" | "mirror"; source: string; count: number },
+): Promise<Record<string, unknown>> {
+  const entry = childEntry(ctx);
+  if (!existsSync(new URL(entry)))
+    throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  const natsEntry = new URL(
+    ctx.runtime === "node" ? "../../dist/src/nats/index.js" : "../../src/nats/index.ts",
+    import.meta.url,
+  ).href;
+  const child = new URL("../children/nats-leak-child.mjs", import.meta.url).href;
+  const script = `const { runChild } = await import(${JSON.stringify(child)}); await runChild(${JSON.stringify({ entry, natsEntry, ...config })});`;
+  const { cmd, args } = childCommand(ctx);
+  // Bun's collector is Bun.gc; V8's needs the flag.
+  const gcArgs =
+    ctx.runtime === "node"
+      ? ["--expose-gc", ...args(script)]
+      : ctx.runtime === "deno"
+        ? ["eval", "--v8-flags=--expose-gc", script]
+        : args(script);
+  const proc = spawn(cmd, gcArgs, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stdout?.on("data", (d) => {
+    out += String(d);
+  });
+  proc.stderr?.on("data", (d) => {
+    err += String(d);
+  });
+  const code = await new Promise<number | null>((resolve) => proc.on("exit", resolve));
+  if (code !== 0) throw new Error(`the child exited ${code}: ${out} ${err.slice(-2000)}`);
+  return Object.assign(
+    {},
+    ...out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line)),
+  );
 }
 
 /** Runs the replicating child until it reported `killAfter` acks, SIGKILLs it, returns the last ack it reported. */

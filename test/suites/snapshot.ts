@@ -577,6 +577,17 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
           const plain = await restore("b", open);
           expect(comparable(contents(plain))).toEqual(expected);
           await plain.close();
+          // Into a plain store: the key opens the archive, cipher "none" says what to build.
+          const decrypted = await FileStore.restore(`${dir}/d`, [sealed], {
+            fs,
+            key: KEY,
+            cipher: "none",
+          });
+          expect(comparable(contents(decrypted))).toEqual(expected);
+          await decrypted.close();
+          const reopened = await FileStore.open({ dir: `${dir}/d`, fs });
+          expect(comparable(contents(reopened))).toEqual(expected);
+          await reopened.close();
           // A sealed body damaged under a valid frame checksum: only its tag catches it.
           const list = frames(sealed);
           const { at, stored } = list[1];
@@ -586,7 +597,7 @@ export function snapshotSuite(api: TestApi, ctx: RuntimeContext): void {
           const { xxh64 } = await import("../../src/codec/index.ts");
           new DataView(damaged.buffer).setBigUint64(end, xxh64(damaged.subarray(at, end)), true);
           expect(await codeOfAsync(() => restore("c", damaged, KEY))).toBe("ErrCorrupt");
-          expect(fs.list(dir).sort()).toEqual(["a", "b", "src"]);
+          expect(fs.list(dir).sort()).toEqual(["a", "b", "d", "src"]);
         } finally {
           cleanup();
         }
