@@ -253,7 +253,15 @@ export class BlockFiles {
    */
   seal(block: Block): void {
     this.trimZeros(block);
-    // No longer appended to: its handle may go once its fsync is done.
+    this.retired(block);
+  }
+
+  /**
+   * `block` is no longer appended to (it rolled over, or a truncate sealed
+   * it): its handle joins the bounded ones, closed once it owes its file
+   * nothing. The active block's handle is left out of them until then.
+   */
+  retired(block: Block): void {
     if (block.handle !== null) this.handles.hold(block, this.appendingTo);
   }
 

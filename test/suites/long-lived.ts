@@ -117,6 +117,24 @@ export function longLivedSuite({ describe, it, expect }: TestApi, ctx: RuntimeCo
       });
     }
 
+    it("a store truncated again and again holds a bounded number of file handles", async () => {
+      const { fs, stats } = counting(memoryFileSystem());
+      fs.mkdir("/s");
+      const store = await FileStore.open({ dir: "/s/store", fs, syncIntervalMs: 0 });
+      // Each truncate inside the block appends go to seals that block and starts another.
+      for (let i = 0; i < 2 * MOST_HANDLES; i++) {
+        store.storeMsg("a", null, enc("kept"));
+        store.storeMsg("b", null, enc("cut"));
+        store.truncate(store.state().lastSeq - 1);
+      }
+      await store.flush();
+      expect(fs.list("/s/store/msgs").length).toBeGreaterThan(2 * MOST_HANDLES);
+      expect(stats.openHandles).toBeLessThanOrEqual(MOST_HANDLES);
+      expect(store.state().msgs).toBe(2 * MOST_HANDLES);
+      await store.close();
+      expect(stats.openHandles).toBe(0);
+    });
+
     it("a store whose limits remove its blocks keeps nothing per block it had", async () => {
       const disk = memoryFileSystem();
       disk.mkdir("/s");
