@@ -10,6 +10,8 @@
  * memory) behind (recovery.ts).
  */
 import { memoryFileSystem } from "../../runtimes/memory.ts";
+import type { Block } from "../../src/filestore/block.ts";
+import { BlockHandles } from "../../src/filestore/block-handles.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { counting } from "./filestore.ts";
@@ -133,6 +135,43 @@ export function longLivedSuite({ describe, it, expect }: TestApi, ctx: RuntimeCo
       expect(store.state().msgs).toBe(2 * MOST_HANDLES);
       await store.close();
       expect(stats.openHandles).toBe(0);
+    });
+
+    it("bounding the handles costs linear time through a burst of blocks whose fsyncs are in flight", () => {
+      // A burst of appends rolls blocks faster than their early fsyncs come back (those finish
+      // only when the event loop turns): none of their handles may be closed meanwhile.
+      const blocks = 10_000;
+      let looks = 0;
+      let closed = 0;
+      const held: Block[] = [];
+      const handles = new BlockHandles();
+      for (let n = 1; n <= blocks; n++) {
+        let syncing = 1;
+        const block = {
+          n,
+          handle: { close: () => closed++ },
+          disposed: false,
+          dirty: false,
+          durability: { settled: true },
+          get syncing() {
+            looks++;
+            return syncing;
+          },
+          set syncing(value: number) {
+            syncing = value;
+          },
+        };
+        held.push(block as unknown as Block);
+        handles.hold(block as unknown as Block, n + 1);
+      }
+      expect(closed).toBe(0);
+      // A few looks per block, not one at every later hold (50 million).
+      expect(looks).toBeLessThan(10 * blocks);
+      // The fsyncs are done: the round that awaited them closes all but the bound.
+      for (const b of held) b.syncing = 0;
+      handles.trim(blocks + 1);
+      expect(closed).toBe(blocks - 32);
+      expect(held.filter((b) => b.handle !== null).length).toBe(32);
     });
 
     it("a store whose limits remove its blocks keeps nothing per block it had", async () => {
