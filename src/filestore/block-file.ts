@@ -368,6 +368,11 @@ export class BlockFiles {
     this.changes.delete(n);
   }
 
+  /** An asynchronous fsync of a block finished: its handle may be closed at the next open. */
+  fsynced(): void {
+    this.handles.fsynced();
+  }
+
   /** Closes the handles of blocks past the bound that owe their files nothing (after a sync round). */
   trimHandles(): void {
     this.handles.trim(this.appendingTo);

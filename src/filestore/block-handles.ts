@@ -23,7 +23,8 @@ export class BlockHandles {
    * little to close (a burst of appends rolls blocks whose fsyncs are in
    * flight until the event loop turns), a walk at every hold went over them
    * all each time: quadratic in the blocks of the burst. The next walk waits
-   * until the excess has doubled; a sync round's `trim` walks in any case.
+   * until the excess has doubled, or an fsync has finished (`fsynced`): only
+   * that makes a block the last walk passed over closable.
    */
   private walkAt = 0;
 
@@ -40,6 +41,11 @@ export class BlockHandles {
     this.held.delete(block.n);
     this.held.set(block.n, block);
     if (this.held.size >= this.walkAt) this.trim(appendingTo, block);
+  }
+
+  /** An fsync of a block finished: the next `hold` walks again. */
+  fsynced(): void {
+    this.walkAt = 0;
   }
 
   /** Block `n` left the store (its handle is closed with it). */
