@@ -9,7 +9,9 @@
  * looked at a block left that block's handle (and its deleted set in core
  * memory) behind (recovery.ts).
  */
+import type { FileSystem } from "../../runtimes/fs.ts";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
+import { JetStoreError } from "../../src/errors.ts";
 import type { Block } from "../../src/filestore/block.ts";
 import { BlockHandles } from "../../src/filestore/block-handles.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
@@ -174,6 +176,44 @@ export function longLivedSuite({ describe, it, expect }: TestApi, ctx: RuntimeCo
       handles.hold(next as unknown as Block, blocks + 2);
       expect(closed).toBe(blocks + 1 - 32);
       expect(held.filter((b) => b.handle !== null).length).toBe(31);
+    });
+
+    it("a close that reports an error, of a handle kept past the bound, fails nothing the store was asked", async () => {
+      const counted = counting(memoryFileSystem());
+      let failCloses = true;
+      const fs: FileSystem = {
+        ...counted.fs,
+        open(path, mode, permissions) {
+          const handle = counted.fs.open(path, mode, permissions);
+          return {
+            ...handle,
+            close() {
+              handle.close();
+              // As close(2) may (EIO on NFS): the descriptor is freed all the same.
+              if (failCloses && path.endsWith(".blk")) throw new JetStoreError("ErrIO", "close");
+            },
+          };
+        },
+      };
+      fs.mkdir("/s");
+      const store = await FileStore.open({
+        dir: "/s/store",
+        fs,
+        blockSize: 4096,
+        syncIntervalMs: 0,
+      });
+      const payload = enc("x".repeat(200));
+      for (let i = 0; i < MESSAGES; i++) {
+        store.storeMsg(`s.${i % 7}`, null, payload);
+        if (i % 500 === 499) await store.flush();
+      }
+      await store.flush();
+      expect(fs.list("/s/store/msgs").length).toBeGreaterThan(2 * MOST_HANDLES);
+      expect(counted.stats.openHandles).toBeLessThanOrEqual(MOST_HANDLES);
+      expect(store.loadMsg(1).msg).toStrictEqual(payload);
+      failCloses = false;
+      await store.close();
+      expect(counted.stats.openHandles).toBe(0);
     });
 
     it("a store whose limits remove its blocks keeps nothing per block it had", async () => {
