@@ -253,7 +253,15 @@ export class BlockFiles {
    */
   seal(block: Block): void {
     this.trimZeros(block);
-    // No longer appended to: its handle may go once its fsync is done.
+    this.retired(block);
+  }
+
+  /**
+   * `block` is no longer appended to (it rolled over, or a truncate sealed
+   * it): its handle joins the bounded ones, closed once it owes its file
+   * nothing. The active block's handle is left out of them until then.
+   */
+  retired(block: Block): void {
     if (block.handle !== null) this.handles.hold(block, this.appendingTo);
   }
 
@@ -358,6 +366,11 @@ export class BlockFiles {
     // Not kept for a number never used again: a store open for long would hold one per block it
     // ever had. A rewrite of the block is stale all the same: the block is disposed (isCurrent).
     this.changes.delete(n);
+  }
+
+  /** An asynchronous fsync of a block finished: its handle may be closed at the next open. */
+  fsynced(): void {
+    this.handles.fsynced();
   }
 
   /** Closes the handles of blocks past the bound that owe their files nothing (after a sync round). */

@@ -18,6 +18,15 @@ export class BlockHandles {
   private readonly limit: number;
   /** Blocks that held a handle when last told, least recently told first. */
   private readonly held = new Map<number, Block>();
+  /**
+   * How many held handles make `hold` walk them again. Past the bound with
+   * little to close (a burst of appends rolls blocks whose fsyncs are in
+   * flight until the event loop turns), a walk at every hold went over them
+   * all each time: quadratic in the blocks of the burst. The next walk waits
+   * until the excess has doubled, or an fsync has finished (`fsynced`): only
+   * that makes a block the last walk passed over closable.
+   */
+  private walkAt = 0;
 
   constructor(limit = 32) {
     this.limit = limit;
@@ -31,7 +40,12 @@ export class BlockHandles {
   hold(block: Block, appendingTo: number): void {
     this.held.delete(block.n);
     this.held.set(block.n, block);
-    this.trim(appendingTo, block);
+    if (this.held.size >= this.walkAt) this.trim(appendingTo, block);
+  }
+
+  /** An fsync of a block finished: the next `hold` walks again. */
+  fsynced(): void {
+    this.walkAt = 0;
   }
 
   /** Block `n` left the store (its handle is closed with it). */
@@ -41,6 +55,7 @@ export class BlockHandles {
 
   clear(): void {
     this.held.clear();
+    this.walkAt = 0;
   }
 
   /**
@@ -49,6 +64,12 @@ export class BlockHandles {
    * blocks it filled open until the next block rolled.
    */
   trim(appendingTo: number, keep: Block | null = null): void {
+    this.walk(appendingTo, keep);
+    const size = this.held.size;
+    this.walkAt = size <= this.limit ? 0 : 2 * size - this.limit;
+  }
+
+  private walk(appendingTo: number, keep: Block | null): void {
     if (this.held.size <= this.limit) return;
     for (const [n, block] of this.held) {
       if (this.held.size <= this.limit) return;
@@ -61,7 +82,13 @@ export class BlockHandles {
       if (!block.durability.settled) continue;
       this.held.delete(n);
       block.handle = null;
-      handle.close();
+      try {
+        handle.close();
+      } catch {
+        // Its file owes nothing (fsynced, settled) and close(2) frees the descriptor even when it
+        // reports an error: thrown here, it would fail the unrelated open, roll or rewrite that
+        // made room, halfway (a roll after its seal, a rewrite before the block follows its file).
+      }
     }
   }
 }

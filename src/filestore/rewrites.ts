@@ -170,6 +170,8 @@ export abstract class Rewrites extends Removals {
     this.lastSeq = seq;
     this.lastTs = lastTs;
     this.startBlock(file);
+    // Appends go to the new block: a holder that took them until now keeps its handle bounded.
+    this.files.retired(holder);
     this.reassertRemovals(reassertFrom);
     this.expiry.ttls.truncatedTo(seq);
     this.recomputeFirst();

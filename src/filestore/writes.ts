@@ -343,6 +343,7 @@ export abstract class BlockWrites extends MessageTimes {
       await this.syncBlockAsync(block);
     } finally {
       block.syncing--;
+      this.files.fsynced();
     }
   }
 

@@ -9,7 +9,11 @@
  * looked at a block left that block's handle (and its deleted set in core
  * memory) behind (recovery.ts).
  */
+import type { FileSystem } from "../../runtimes/fs.ts";
 import { memoryFileSystem } from "../../runtimes/memory.ts";
+import { JetStoreError } from "../../src/errors.ts";
+import type { Block } from "../../src/filestore/block.ts";
+import { BlockHandles } from "../../src/filestore/block-handles.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { counting } from "./filestore.ts";
@@ -116,6 +120,101 @@ export function longLivedSuite({ describe, it, expect }: TestApi, ctx: RuntimeCo
         await again.close();
       });
     }
+
+    it("a store truncated again and again holds a bounded number of file handles", async () => {
+      const { fs, stats } = counting(memoryFileSystem());
+      fs.mkdir("/s");
+      const store = await FileStore.open({ dir: "/s/store", fs, syncIntervalMs: 0 });
+      // Each truncate inside the block appends go to seals that block and starts another.
+      for (let i = 0; i < 2 * MOST_HANDLES; i++) {
+        store.storeMsg("a", null, enc("kept"));
+        store.storeMsg("b", null, enc("cut"));
+        store.truncate(store.state().lastSeq - 1);
+      }
+      await store.flush();
+      expect(fs.list("/s/store/msgs").length).toBeGreaterThan(2 * MOST_HANDLES);
+      expect(stats.openHandles).toBeLessThanOrEqual(MOST_HANDLES);
+      expect(store.state().msgs).toBe(2 * MOST_HANDLES);
+      await store.close();
+      expect(stats.openHandles).toBe(0);
+    });
+
+    it("bounding the handles costs linear time through a burst of blocks whose fsyncs are in flight", () => {
+      // A burst of appends rolls blocks faster than their early fsyncs come back (those finish
+      // only when the event loop turns): none of their handles may be closed meanwhile.
+      const blocks = 10_000;
+      let looks = 0;
+      let closed = 0;
+      const held: Block[] = [];
+      const handles = new BlockHandles();
+      for (let n = 1; n <= blocks; n++) {
+        let syncing = 1;
+        const block = {
+          n,
+          handle: { close: () => closed++ },
+          disposed: false,
+          dirty: false,
+          durability: { settled: true },
+          get syncing() {
+            looks++;
+            return syncing;
+          },
+          set syncing(value: number) {
+            syncing = value;
+          },
+        };
+        held.push(block as unknown as Block);
+        handles.hold(block as unknown as Block, n + 1);
+      }
+      expect(closed).toBe(0);
+      // A few looks per block, not one at every later hold (50 million).
+      expect(looks).toBeLessThan(10 * blocks);
+      // The fsyncs are done: the next block's handle closes all but the bound, round or not.
+      for (const b of held) b.syncing = 0;
+      handles.fsynced();
+      const next = { ...held[0], n: blocks + 1, handle: { close: () => closed++ }, syncing: 0 };
+      handles.hold(next as unknown as Block, blocks + 2);
+      expect(closed).toBe(blocks + 1 - 32);
+      expect(held.filter((b) => b.handle !== null).length).toBe(31);
+    });
+
+    it("a close that reports an error, of a handle kept past the bound, fails nothing the store was asked", async () => {
+      const counted = counting(memoryFileSystem());
+      let failCloses = true;
+      const fs: FileSystem = {
+        ...counted.fs,
+        open(path, mode, permissions) {
+          const handle = counted.fs.open(path, mode, permissions);
+          return {
+            ...handle,
+            close() {
+              handle.close();
+              // As close(2) may (EIO on NFS): the descriptor is freed all the same.
+              if (failCloses && path.endsWith(".blk")) throw new JetStoreError("ErrIO", "close");
+            },
+          };
+        },
+      };
+      fs.mkdir("/s");
+      const store = await FileStore.open({
+        dir: "/s/store",
+        fs,
+        blockSize: 4096,
+        syncIntervalMs: 0,
+      });
+      const payload = enc("x".repeat(200));
+      for (let i = 0; i < MESSAGES; i++) {
+        store.storeMsg(`s.${i % 7}`, null, payload);
+        if (i % 500 === 499) await store.flush();
+      }
+      await store.flush();
+      expect(fs.list("/s/store/msgs").length).toBeGreaterThan(2 * MOST_HANDLES);
+      expect(counted.stats.openHandles).toBeLessThanOrEqual(MOST_HANDLES);
+      expect(store.loadMsg(1).msg).toStrictEqual(payload);
+      failCloses = false;
+      await store.close();
+      expect(counted.stats.openHandles).toBe(0);
+    });
 
     it("a store whose limits remove its blocks keeps nothing per block it had", async () => {
       const disk = memoryFileSystem();
