@@ -17,11 +17,14 @@
  * / `skipMsgs`, which check and refuse as always, and goes on.
  *
  * Snapshot's bulk path is here too (`archiveRun`): a run of a block's
- * records verified and written as archive records by one WASM call.
+ * records verified and written as archive records by one WASM call; with
+ * the hooks a snapshot of the store reads and seals through.
  */
 import { sameBytes } from "../bytes.ts";
 import { BLOCK_HEADER_SIZE } from "../format.ts";
+import { type ArchiveSealing, storeSealing } from "../snapshot/archive-seal.ts";
 import type { RecordWriter } from "../snapshot/record-writer.ts";
+import type { ArchiveReader } from "../snapshot/removal-watch.ts";
 import { checkOpen, checkSubject } from "../validate.ts";
 import { getCore } from "../wasm/core.ts";
 import type { SubjectEntry } from "./subject-totals.ts";
@@ -240,6 +243,16 @@ export abstract class BulkLoads extends BlockWrites {
     }
     this.lastSeq = first + taken - 1;
     return taken;
+  }
+
+  /** How a snapshot of this store reads runs of records (archiveRun). @internal */
+  protected override archiveRunOf(): ArchiveReader["archiveRun"] {
+    return (from, to, out, max) => this.archiveRun(from, to, out, max);
+  }
+
+  /** How a snapshot of this store seals its archive, as its files are sealed. @internal */
+  protected snapshotSealing(): ArchiveSealing | null {
+    return storeSealing(this.fs, this.dir, this.files.sealer);
   }
 
   /**

@@ -34,8 +34,6 @@ import type { StreamConsumers } from "../consumers/registry.ts";
 import { JetStoreError } from "../errors.ts";
 import { recordSize } from "../msg-size.ts";
 import { loadPrevMatching } from "../multi-calls.ts";
-import { type ArchiveSealing, storeSealing } from "../snapshot/archive-seal.ts";
-import type { ArchiveReader } from "../snapshot/removal-watch.ts";
 import { type RestoreOptions, restoreStore } from "../snapshot/restore.ts";
 import type { ArchiveSource } from "../snapshot/types.ts";
 import {
@@ -113,16 +111,6 @@ export class FileStore extends StoreLoad implements StreamStore {
   /** @internal */
   protected snapshotLimits(): ResolvedLimits {
     return this.limits;
-  }
-
-  /** @internal */
-  protected override archiveRunOf(): ArchiveReader["archiveRun"] {
-    return (from, to, out, max) => this.archiveRun(from, to, out, max);
-  }
-
-  /** @internal */
-  protected snapshotSealing(): ArchiveSealing | null {
-    return storeSealing(this.fs, this.dir, this.files.sealer);
   }
 
   /** @internal */
@@ -369,11 +357,7 @@ export class FileStore extends StoreLoad implements StreamStore {
     checkSeq(keep, Action.purge, "keep");
     if (seq > 0 && keep > 0) throw purgeSeqAndKeep(seq, keep);
     const f = compileFilter(filter);
-    if (f.all && keep === 0) {
-      const purged = seq === 0 ? this.purgeAll() : this.compactTo(seq);
-      this.consumers.purged();
-      return purged;
-    }
+    if (f.all && keep === 0) return this.purgeBelow(seq);
     const targets = purgeTargets(this.queries, f, seq, keep);
     for (const target of targets) this.remove(target, false);
     if (f.all) this.consumers.purged();
@@ -403,15 +387,18 @@ export class FileStore extends StoreLoad implements StreamStore {
   purge(): number {
     checkOpen(this.closed, "purge");
     this.settleCheckpoint();
-    const purged = this.purgeAll();
-    this.consumers.purged();
-    return purged;
+    return this.purgeBelow(0);
   }
 
   compact(seq: number): number {
     checkOpen(this.closed, "compact");
     this.settleCheckpoint();
     checkSeq(seq, "compact");
+    return this.purgeBelow(seq);
+  }
+
+  /** compactTo (everything when `seq` is 0), then the consumers move past what went. */
+  private purgeBelow(seq: number): number {
     const purged = this.compactTo(seq);
     this.consumers.purged();
     return purged;
