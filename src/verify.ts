@@ -24,7 +24,6 @@
  */
 
 import { cryptoReady } from "../runtimes/aead.ts";
-import { KEY_BYTES } from "../runtimes/aead-sizes.ts";
 import { defaultFileSystem } from "../runtimes/detect.ts";
 import type { FileSystem } from "../runtimes/fs.ts";
 import { joinPath } from "../runtimes/fs.ts";
@@ -35,7 +34,7 @@ import { BlockFileReader } from "./filestore/block-file-reader.ts";
 import { checkBlockHeader } from "./filestore/block-load.ts";
 import { scanBlock } from "./filestore/block-scan.ts";
 import type { Checkpoint } from "./filestore/checkpoint.ts";
-import { describeKind } from "./filestore/options.ts";
+import { checkFsOption, checkKeyOption } from "./filestore/options.ts";
 import { allZeros } from "./filestore/preallocation.ts";
 import { BLOCKS_DIR, readCheckpoint } from "./filestore/recovery.ts";
 import { tombstoneCount } from "./filestore/tombstone.ts";
@@ -154,27 +153,13 @@ function checkVerifyOptions(dir: unknown, options: unknown): void {
       throw invalidArgument(`Invalid verifyStore option ${name}: no such option`);
   }
   const { fs, onProgress, key } = options as VerifyOptions;
-  if (
-    fs !== undefined &&
-    (typeof fs !== "object" || fs === null || typeof fs.open !== "function")
-  ) {
-    throw invalidArgument(
-      `Invalid verifyStore option fs: expected a FileSystem adapter, got ${describeValue(fs)}`,
-    );
-  }
+  if (fs !== undefined) checkFsOption("verifyStore", fs);
   if (onProgress !== undefined && typeof onProgress !== "function") {
     throw invalidArgument(
       `Invalid verifyStore option onProgress: must be a function, got ${describeValue(onProgress)}`,
     );
   }
-  if (key !== undefined && (!(key instanceof Uint8Array) || key.length !== KEY_BYTES)) {
-    // Never the key's bytes: only what kind of value it is.
-    const what =
-      key instanceof Uint8Array ? `a Uint8Array of ${key.length} bytes` : describeKind(key);
-    throw invalidArgument(
-      `Invalid verifyStore option key: must be a Uint8Array of ${KEY_BYTES} bytes, got ${what}`,
-    );
-  }
+  if (key !== undefined) checkKeyOption("verifyStore", "key", key);
 }
 
 /** ErrNotFound unless `dir` exists, ErrNotAStore unless it is a directory holding a store's `msgs/`. */

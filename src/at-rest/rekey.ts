@@ -8,11 +8,11 @@
  * change that; only a conversion to no cipher drops it.)
  */
 
-import { KEY_BYTES, prepareCrypto } from "../../runtimes/aead.ts";
+import { prepareCrypto } from "../../runtimes/aead.ts";
 import { defaultFileSystem } from "../../runtimes/detect.ts";
 import type { FileSystem } from "../../runtimes/fs.ts";
 import { invalidArgument } from "../errors.ts";
-import { describeKind } from "../filestore/options.ts";
+import { checkFsOption, checkKeyOption } from "../filestore/options.ts";
 import { describeValue } from "../validate.ts";
 import { badKey, encodeSettings, readSettings, unwrapDataKey, writeSettings } from "./settings.ts";
 
@@ -51,21 +51,9 @@ export function checkRekeyOptions(
       `Invalid rekey option dir: must be a non-empty string, got ${describeValue(o.dir)}`,
     );
   }
-  for (const name of ["key", "newKey"] as const) {
-    const k = o[name];
-    if (!(k instanceof Uint8Array) || k.length !== KEY_BYTES) {
-      const what = k instanceof Uint8Array ? `a Uint8Array of ${k.length} bytes` : describeKind(k);
-      throw invalidArgument(
-        `Invalid rekey option ${name}: must be a Uint8Array of ${KEY_BYTES} bytes, got ${what}`,
-      );
-    }
-  }
+  for (const name of ["key", "newKey"] as const) checkKeyOption("rekey", name, o[name]);
   const fs = o.fs ?? defaultFileSystem();
-  if (typeof fs !== "object" || fs === null || typeof fs.open !== "function") {
-    throw invalidArgument(
-      `Invalid rekey option fs: expected a FileSystem adapter, got ${describeValue(fs)}`,
-    );
-  }
+  checkFsOption("rekey", fs);
   const fileMode = o.fileMode ?? 0o600;
   if (
     !Number.isInteger(fileMode) ||

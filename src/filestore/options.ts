@@ -133,11 +133,7 @@ export function resolveFileStoreOptions(options: unknown): ResolvedFileStoreOpti
   const base = checkStoreOptions(options, FILE_STORE_KEYS);
   // Only a missing option takes its default: null is a wrong value, not "unset".
   const fs = given.fs === undefined ? defaultFileSystem() : given.fs;
-  if (typeof fs !== "object" || fs === null || typeof fs.open !== "function") {
-    throw invalidArgument(
-      `Invalid FileStore option fs: expected a FileSystem adapter, got ${describeValue(fs)}`,
-    );
-  }
+  checkFsOption("FileStore", fs);
   const blockSize = given.blockSize === undefined ? DEFAULT_BLOCK_SIZE : given.blockSize;
   if (
     !Number.isSafeInteger(blockSize) ||
@@ -214,14 +210,27 @@ function checkAtRest(given: FileStoreOptions): void {
       `Invalid FileStore option compression: must be "snappy" or "none", got ${describeValue(compression)}`,
     );
   }
-  if (key !== undefined && (!(key instanceof Uint8Array) || key.length !== KEY_BYTES)) {
-    // Never the key's bytes: only what kind of value it is.
-    const what =
-      key instanceof Uint8Array ? `a Uint8Array of ${key.length} bytes` : describeKind(key);
-    throw invalidArgument(
-      `Invalid FileStore option key: must be a Uint8Array of ${KEY_BYTES} bytes, got ${what}`,
-    );
-  }
+  if (key !== undefined) checkKeyOption("FileStore", "key", key);
+}
+
+/** ErrInvalidArgument unless `key` is a key: a Uint8Array of KEY_BYTES (`owner`: FileStore, rekey, verifyStore). */
+export function checkKeyOption(owner: string, name: string, key: unknown): void {
+  if (key instanceof Uint8Array && key.length === KEY_BYTES) return;
+  // Never the key's bytes: only what kind of value it is.
+  const what =
+    key instanceof Uint8Array ? `a Uint8Array of ${key.length} bytes` : describeKind(key);
+  throw invalidArgument(
+    `Invalid ${owner} option ${name}: must be a Uint8Array of ${KEY_BYTES} bytes, got ${what}`,
+  );
+}
+
+/** ErrInvalidArgument unless `fs` is a FileSystem adapter. */
+export function checkFsOption(owner: string, fs: unknown): void {
+  if (typeof fs === "object" && fs !== null && typeof (fs as FileSystem).open === "function")
+    return;
+  throw invalidArgument(
+    `Invalid ${owner} option fs: expected a FileSystem adapter, got ${describeValue(fs)}`,
+  );
 }
 
 /** What a value is, without showing it (a key must never reach a message). */
