@@ -42,6 +42,7 @@ import {
   CONSUMER_LOG_FILE,
   CONSUMER_STATE_FILE,
   CONSUMERS_DIR,
+  markConsumerDeleting,
   readConsumerFile,
   readWhole,
   removeConsumerDirectory,
@@ -95,6 +96,8 @@ export class ConsumerFileStore implements ConsumerStore {
   private lastRound: Promise<void> | null = null;
   /** The delete under way or done; null until one is asked for. */
   private deleting: Promise<void> | null = null;
+  /** The last delete failed: its directory may still be there, and another delete tries again. */
+  private deleteFailed = false;
   /** The log is closed and the stream told (`onStop`, once). */
   private finished = false;
   private timer: TimerId | null = null;
@@ -317,17 +320,29 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   /**
+   * Records, durably, that the consumer is being deleted: if a crash or a
+   * failure cuts the deletion short, the stream's next open finishes it
+   * (durables.ts). @internal
+   */
+  markDeleting(): void {
+    checkOpen(this.closed, "delete consumer");
+    markConsumerDeleting(this.options.fs, this.dir, this.options.fileMode);
+  }
+
+  /**
    * Removes the consumer's directory, after a stop or round under way. A
    * store already stopped (or deleted) removes nothing, as nats-server's
    * does: the name is free on the stream once it is, and the directory may
-   * be a store's opened under it since, on this stream or one reopened.
+   * be a store's opened under it since, on this stream or one reopened. A
+   * delete after one that failed tries again.
    */
   delete(): Promise<void> {
-    if (this.deleting !== null) return this.deleting;
-    if (this.finished) return Promise.resolve();
-    const before = this.lastRound;
+    if (this.deleting !== null && !this.deleteFailed) return this.deleting;
+    if (this.finished && this.deleting === null) return Promise.resolve();
+    const before = this.deleting === null ? this.lastRound : null;
     const open = !this.closed;
     this.closed = true;
+    this.deleteFailed = false;
     this.stopTimer();
     const done = (async () => {
       // A round or a stop under way may still write these files: it ends first.
@@ -335,6 +350,9 @@ export class ConsumerFileStore implements ConsumerStore {
       else if (open) await this.commit.request().catch(noop);
       try {
         removeConsumerDirectory(this.options.fs, this.options.storeDir, this.name);
+      } catch (err) {
+        this.deleteFailed = true;
+        throw err;
       } finally {
         this.finish();
       }

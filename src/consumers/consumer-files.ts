@@ -66,6 +66,28 @@ export function removeConsumerTemps(fs: FileSystem, dir: string): void {
   for (const file of FILES) fs.remove(joinPath(dir, `${file}.tmp`));
 }
 
+/**
+ * Present in a consumer's directory once its deletion is decided: the
+ * deletion is finished (what only it still wanted removed, then its files)
+ * by the stream's next open if it was cut short, so no crash or failure
+ * leaves the consumer without the messages it had not taken.
+ */
+export const CONSUMER_DELETING_FILE = "deleting";
+
+/** Records, durably, that the consumer in `dir` is being deleted (`CONSUMER_DELETING_FILE`). */
+export function markConsumerDeleting(fs: FileSystem, dir: string, fileMode: number): void {
+  fs.open(joinPath(dir, CONSUMER_DELETING_FILE), "create", fileMode).close();
+  fs.syncDirectory(dir);
+}
+
+/** The consumers under the store at `storeDir` whose deletion was decided, not finished. */
+export function consumersBeingDeleted(fs: FileSystem, storeDir: string): string[] {
+  const parent = joinPath(storeDir, CONSUMERS_DIR);
+  return consumerNames(fs, storeDir).filter(
+    (name) => fs.stat(joinPath(parent, name, CONSUMER_DELETING_FILE)) !== null,
+  );
+}
+
 /** What a consumer's directory is renamed to while it is removed (names never hold a '.'). */
 const DELETING = ".deleting-";
 

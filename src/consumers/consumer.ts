@@ -67,13 +67,10 @@ export interface ConsumerOwner {
   acked(by: Consumer, seq: number): void;
   /** `by` closed; `state` is its last state, or null when it could not be read. */
   closed(by: Consumer, state: ConsumerState | null): void;
-  /**
-   * `by` is about to be deleted, its files still there: on an interest stream
-   * what only it still needed goes now, durably (resolves after the stream's sync).
-   */
-  releasing(by: Consumer): Promise<void>;
-  /** `by` is deleted: it has no interest any more. */
-  deleted(by: Consumer): void;
+  /** Deletes `by` and its store, all or nothing across crashes and failures (durables.ts). */
+  delete(by: Consumer, store: ConsumerStore): Promise<void>;
+  /** True while the deletion of `name` is decided and not finished. */
+  beingDeleted(name: string): boolean;
 }
 
 const OPENING: unique symbol = Symbol("Consumer");
@@ -98,6 +95,8 @@ export class Consumer {
   /** delivered.stream, kept here so a fill need not read the store's state. */
   private streamSeen: number;
   private closed = false;
+  /** A delete() failed after the deletion was decided: another one finishes it. */
+  private unfinishedDelete = false;
 
   /** A consumer over `store`, resumed from `state`. @internal */
   static open(
@@ -164,10 +163,9 @@ export class Consumer {
     return this.cursor.ahead(seq);
   }
 
-  /** The lowest sequence it may still need. @internal */
-  lowestNeeded(): number {
-    for (const seq of this.pending.entries.keys()) return Math.min(seq, this.cursor.lowestAhead());
-    return this.cursor.lowestAhead();
+  /** The stream sequence of its ack floor. @internal */
+  ackFloorSeq(): number {
+    return this.store.state().ackFloor.stream;
   }
 
   /**
@@ -296,23 +294,22 @@ export class Consumer {
     await this.store.stop();
   }
 
-  /** Removes the consumer and its state. ErrStoreClosed on a closed handle. */
+  /**
+   * Removes the consumer and its state. ErrStoreClosed on a closed handle,
+   * except after a delete() that failed once the deletion was decided: this
+   * one finishes it.
+   */
   async delete(): Promise<void> {
-    this.checkUsable("delete consumer");
+    if (!this.unfinishedDelete) this.checkUsable("delete consumer");
     this.closed = true;
+    this.unfinishedDelete = false;
     this.waiters.cancelAll();
     try {
-      // Its removals durable before its files go: a crash between the two
-      // otherwise kept the deletion and brought back, for good, messages
-      // that no consumer will ever take (nothing reopens it to settle them).
-      await this.owner.releasing(this);
-      await this.store.delete();
+      await this.owner.delete(this, this.store);
     } catch (err) {
-      // Its files may still be there: it stays a consumer of the stream, closed.
-      this.owner.closed(this, null);
+      this.unfinishedDelete = this.owner.beingDeleted(this.name);
       throw err;
     }
-    this.owner.deleted(this);
   }
 
   /** Closes at once, without stopping the store (the stream stops it). @internal */

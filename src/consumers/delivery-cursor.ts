@@ -171,12 +171,6 @@ export class DeliveryCursor {
     return lo < this.skip.length && this.skip[lo] === seq;
   }
 
-  /** The lowest sequence still ahead. */
-  lowestAhead(): number {
-    if (this.skip === null) return this.nextSeq;
-    return this.skipAt < this.skip.length ? this.skip[this.skipAt] : this.startSeq;
-  }
-
   /** Matching messages not delivered yet (nats-server's NumPending). */
   numPending(): number {
     let total = 0;

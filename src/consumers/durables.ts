@@ -14,7 +14,7 @@
  * interest stream keeps what they have not acknowledged, and a work queue
  * refuses a new consumer that overlaps a closed one.
  */
-import { invalidArgument, JetStoreError } from "../errors.ts";
+import { invalidArgument, isJetStoreError, JetStoreError } from "../errors.ts";
 import { filtersOverlap } from "../subject-match.ts";
 import type { RetentionPolicy, StreamStore } from "../types.ts";
 import { describeValue } from "../validate.ts";
@@ -30,7 +30,7 @@ import {
 import type { ConsumerState } from "./consumer-state.ts";
 import { DeliveryCursor } from "./delivery-cursor.ts";
 import { type Interest, Retention } from "./retention.ts";
-import type { ConsumerConfig } from "./types.ts";
+import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
 /** A consumer the stream keeps: its recorded config and last state (null: none saved). */
 export interface SavedConsumer {
@@ -43,8 +43,19 @@ export interface SavedConsumer {
 export interface DurableHost extends ConsumerHost {
   /** The stream's retention policy (fixed at creation). */
   retention(): RetentionPolicy;
-  /** Every consumer the stream keeps on disk (FileStore), with its config and state; [] in memory. */
+  /** Every consumer the stream keeps on disk (FileStore), with its config and state, but those being deleted; [] in memory. */
   savedConsumers(): SavedConsumer[];
+  /** The consumers on disk whose deletion was decided and not finished; [] in memory. */
+  consumersBeingDeleted(): string[];
+  /** One consumer on disk, being deleted or not; null without a config. ErrCorrupt when damaged. */
+  savedConsumer(name: string): SavedConsumer | null;
+  /** Removes the files of a consumer being deleted (FileStore). */
+  removeConsumerFiles(name: string): void;
+}
+
+/** A consumer store that records, durably, that its consumer is being deleted (the file store). */
+interface MarksDeletion {
+  markDeleting(): void;
 }
 
 /** A consumer that is not open: what reopening and retention need of it. */
@@ -65,6 +76,11 @@ export class Durables implements ConsumerOwner {
   private openList: Consumer[] = [];
   /** Closed consumers by name; read from the host at first need. */
   private closedOnes: Map<string, ClosedRecord> | null = null;
+  /**
+   * Consumers whose deletion is decided (FileStore: recorded on disk) and not
+   * finished: they want nothing any more, and their names are taken until it is.
+   */
+  private readonly deleting = new Map<string, number>();
   private policyCache: RetentionPolicy | null = null;
   private rulesCache: Retention | null = null;
 
@@ -94,6 +110,12 @@ export class Durables implements ConsumerOwner {
       throw new JetStoreError(
         "ErrConsumerInUse",
         `Cannot ${ACTION}: consumer ${describeValue(name)} is already open on this stream (close it first)`,
+      );
+    }
+    if (this.deleting.has(name)) {
+      throw new JetStoreError(
+        "ErrConsumerInUse",
+        `Cannot ${ACTION}: consumer ${describeValue(name)} is being deleted (a failed delete() finishes when called again or when the stream next opens)`,
       );
     }
     const policy = this.policy();
@@ -188,17 +210,72 @@ export class Durables implements ConsumerOwner {
     });
   }
 
-  async releasing(by: Consumer): Promise<void> {
-    if (this.policy() !== "interest") return;
-    this.rules().deleted(by);
-    await this.host.stream.sync();
+  /** True while the deletion of consumer `name` is decided and not finished. */
+  beingDeleted(name: string): boolean {
+    return this.deleting.size > 0 && this.deleting.has(name);
   }
 
-  deleted(by: Consumer): void {
-    this.forget(by);
-    this.closedRecords().delete(by.name);
-    // Again, for what was stored while its files went (it still counted as interested then).
-    if (this.policy() === "interest") this.rules().deleted(by);
+  /**
+   * Deletes `by`, whose store is `store`, so that it is all or nothing across
+   * crashes and failures. Its store first records the deletion durably: a
+   * failure there changes nothing. From then on the deletion is decided: the
+   * consumer wants nothing (what is stored from now on and only it matched is
+   * not kept), what only it still wanted goes, durably, then its files. A
+   * failure or crash after the decision leaves it to a later delete() of
+   * this handle or the stream's next open (`finishDeletions`), never a
+   * consumer without the messages it had not taken.
+   */
+  async delete(by: Consumer, store: ConsumerStore): Promise<void> {
+    const name = by.name;
+    let from = this.deleting.get(name);
+    if (from === undefined) {
+      try {
+        from = by.ackFloorSeq();
+        (store as Partial<MarksDeletion>).markDeleting?.();
+      } catch (err) {
+        // Nothing changed: it stays a consumer of the stream, closed.
+        this.closed(by, null);
+        await store.stop().catch(() => {});
+        throw err;
+      }
+      this.deleting.set(name, from);
+      this.forget(by);
+    }
+    if (this.policy() === "interest") {
+      this.rules().deleted(by, from);
+      await this.host.stream.sync();
+    }
+    await store.delete();
+    this.deleting.delete(name);
+    this.closedRecords().delete(name);
+  }
+
+  /**
+   * Finishes what `delete` left (the stream's open): what only those
+   * consumers still wanted, by the state they saved, is removed durably
+   * before their files. One whose files do not read back is removed without
+   * that: its messages stay rather than go on a guess.
+   */
+  async finishDeletions(): Promise<void> {
+    const names = this.host.consumersBeingDeleted();
+    if (names.length === 0) return;
+    if (this.policy() === "interest") {
+      for (const name of names) {
+        let saved: SavedConsumer | null = null;
+        try {
+          saved = this.host.savedConsumer(name);
+        } catch (err) {
+          if (!isJetStoreError(err, "ErrCorrupt")) throw err;
+        }
+        const durable = saved?.config.durable;
+        if (saved === null || durable === undefined) continue;
+        const interest = closedInterest(this.host.stream, saved) as Interest;
+        // From its start: below its ack floor too, for acks whose removals a crash lost.
+        this.rules().deleted(interest, durable.startSeq);
+      }
+      await this.host.stream.sync();
+    }
+    for (const name of names) this.host.removeConsumerFiles(name);
   }
 
   private forget(by: Consumer): void {
@@ -337,10 +414,5 @@ function closedInterest(stream: StreamStore, saved: SavedConsumer): Interest | n
     filters,
     matches: (subject) => filters.length === 0 || cursor.matches(subject),
     needsAck: (seq) => pending.has(seq) || cursor.ahead(seq),
-    lowestNeeded: () => {
-      let lowest = cursor.lowestAhead();
-      for (const seq of pending) if (seq < lowest) lowest = seq;
-      return lowest;
-    },
   };
 }

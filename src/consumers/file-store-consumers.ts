@@ -16,12 +16,15 @@ import { checkConsumerConfig } from "./consumer-config.ts";
 import { ConsumerFileStore, type ConsumerFileStoreOptions } from "./consumer-file-store.ts";
 import {
   CONSUMER_CONFIG_FILE,
+  CONSUMER_DELETING_FILE,
   CONSUMER_LOG_FILE,
   CONSUMER_STATE_FILE,
   CONSUMERS_DIR,
   consumerNames,
+  consumersBeingDeleted,
   readConsumerFile,
   readWhole,
+  removeConsumerDirectory,
 } from "./consumer-files.ts";
 import { replayLog } from "./consumer-log.ts";
 import { ConsumerMemStore } from "./consumer-mem-store.ts";
@@ -55,20 +58,31 @@ export function fileStoreConsumers(
     stream,
     (name, config, onStop) => ConsumerFileStore.open(name, config, { ...settings, onStop }),
     now,
-    { retention, saved: () => readSavedConsumers(fs, sealer, storeDir, now) },
+    {
+      retention,
+      saved: () => readSavedConsumers(fs, sealer, storeDir, now),
+      beingDeleted: () => consumersBeingDeleted(fs, storeDir),
+      savedOne: (name) => readSavedConsumers(fs, sealer, storeDir, now, [name])[0] ?? null,
+      removeFiles: (name) => removeConsumerDirectory(fs, storeDir, name),
+    },
   );
 }
 
-/** Every consumer kept under the store at `storeDir`; ErrCorrupt when one does not read back. */
+/**
+ * Every consumer kept under the store at `storeDir` but those being deleted
+ * (or, given `names`, those); ErrCorrupt when one does not read back.
+ */
 export function readSavedConsumers(
   fs: FileSystem,
   sealer: Sealer,
   storeDir: string,
   now: () => bigint,
+  names?: readonly string[],
 ): SavedConsumer[] {
   const saved: SavedConsumer[] = [];
-  for (const name of consumerNames(fs, storeDir)) {
+  for (const name of names ?? consumerNames(fs, storeDir)) {
     const dir = joinPath(storeDir, CONSUMERS_DIR, name);
+    if (names === undefined && fs.stat(joinPath(dir, CONSUMER_DELETING_FILE)) !== null) continue;
     const configBytes = readConsumerFile(fs, sealer, dir, CONSUMER_CONFIG_FILE);
     if (configBytes === null) continue;
     let rules: ConsumerMemStore;

@@ -28,8 +28,14 @@ interface StopsNow {
 /** What the engine tells the durable consumers of its stream. */
 export interface StreamFacts {
   retention(): RetentionPolicy;
-  /** The consumers kept on disk with their configs and states; none in memory. */
+  /** The consumers kept on disk with their configs and states, but those being deleted; none in memory. */
   saved?: () => SavedConsumer[];
+  /** The consumers whose deletion was decided and cut short (a crash, a failure); none in memory. */
+  beingDeleted?: () => string[];
+  /** One consumer kept on disk, being deleted or not; null when it has no config. ErrCorrupt when damaged. */
+  savedOne?: (name: string) => SavedConsumer | null;
+  /** Removes a deleted consumer's files. */
+  removeFiles?: (name: string) => void;
 }
 
 export class StreamConsumers implements DurableHost {
@@ -62,6 +68,27 @@ export class StreamConsumers implements DurableHost {
     return this.facts.saved?.() ?? [];
   }
 
+  consumersBeingDeleted(): string[] {
+    return this.facts.beingDeleted?.() ?? [];
+  }
+
+  savedConsumer(name: string): SavedConsumer | null {
+    return this.facts.savedOne?.(name) ?? null;
+  }
+
+  removeConsumerFiles(name: string): void {
+    this.facts.removeFiles?.(name);
+  }
+
+  /**
+   * Finishes the consumer deletions a crash or a failure cut short (the
+   * stream's open); ErrIO and the like when it cannot, changing nothing a
+   * later open cannot finish.
+   */
+  finishDeletions(): Promise<void> {
+    return this.durables.finishDeletions();
+  }
+
   /** Opens the durable consumer `name` (durables.ts). */
   consumer(name: string, options: ConsumerOptions | undefined): Consumer {
     return this.durables.consumer(name, options);
@@ -79,9 +106,10 @@ export class StreamConsumers implements DurableHost {
   /** ErrInvalidArgument while a consumer store of that name is open. */
   consumerStore(name: string, config: ConsumerConfig): ConsumerStore {
     checkConsumerName(name, ConsumerAction.create);
-    if (this.open.has(name)) {
+    const deleting = this.durables.beingDeleted(name);
+    if (this.open.has(name) || deleting) {
       throw invalidArgument(
-        `Cannot ${ConsumerAction.create}: consumer ${name} is already open on this stream`,
+        `Cannot ${ConsumerAction.create}: consumer ${name} is ${deleting ? "being deleted" : "already open"} on this stream`,
       );
     }
     const store = this.make(name, config, () => {

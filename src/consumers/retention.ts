@@ -34,8 +34,6 @@ export interface Interest {
   matches(subject: string): boolean;
   /** Still wants `seq` (not delivered yet, or awaiting its ack), its filter aside. */
   needsAck(seq: number): boolean;
-  /** The lowest sequence it may still need: where a deletion starts looking. */
-  lowestNeeded(): number;
 }
 
 export class Retention {
@@ -71,19 +69,22 @@ export class Retention {
     }
   }
 
-  /** Interest: `gone` was deleted; removes every message only it still needed. */
-  deleted(gone: Interest): void {
+  /**
+   * Interest: `gone` was deleted; removes every message on its filters from
+   * `from` that no other consumer needs (nats-server's consumer deletion,
+   * which starts at its ack floor): what only it still wanted, what ran out
+   * of deliveries on it, and what it acknowledged but a crash kept.
+   */
+  deleted(gone: Interest, from: number): void {
     if (this.policy !== "interest") return;
     const filters = gone.unfiltered ? [""] : gone.filters;
     for (const filter of filters) {
       const wildcard = filter === "" || hasWildcard(filter);
-      let seq = gone.lowestNeeded();
+      let seq = Math.max(from, 1);
       for (;;) {
         const msg = this.nextOn(filter, wildcard, seq);
         if (msg === null) break;
-        if (gone.needsAck(msg.seq) && !this.neededByOthers(gone, msg.seq, msg.subject)) {
-          this.stream.removeMsg(msg.seq);
-        }
+        if (!this.neededByOthers(gone, msg.seq, msg.subject)) this.stream.removeMsg(msg.seq);
         seq = msg.seq + 1;
       }
     }

@@ -172,6 +172,13 @@ export class FileStore extends StoreLoad implements StreamStore {
     }
     store.leaveExit = atExit(() => store.closeAtExit());
     store.blockRewritten();
+    try {
+      await store.consumers.finishDeletions();
+    } catch (err) {
+      // The next open tries again: what it decided is recorded until done.
+      await store.close().catch(() => {});
+      throw err;
+    }
     return store;
   }
 
