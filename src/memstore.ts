@@ -192,6 +192,11 @@ export class MemStore extends MemQueries implements StreamStore {
     this.policy.admit(subject, (hdr === null ? 0 : hdr.length) + msg.length, size, action);
     const seq = this.last + 1;
     const ts = readClock(this.now, action);
+    if (this.consumers.unwanted(subject)) {
+      // Interest, and no consumer wants it: the sequence is used up, as FileStore's skip.
+      this.advance(1, ts);
+      return { seq, ts };
+    }
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     this.policy.stored(subject, seq, ts, ttlSeconds);
     this.consumers.stored(seq);

@@ -48,6 +48,7 @@ import {
   removeConsumerDirectory,
   removeConsumerTemps,
   replaceConsumerFile,
+  unmarkConsumerDeleting,
 } from "./consumer-files.ts";
 import { PendingUpdates, replayLog, sealFrame, Update } from "./consumer-log.ts";
 import { ConsumerMemStore } from "./consumer-mem-store.ts";
@@ -96,6 +97,8 @@ export class ConsumerFileStore implements ConsumerStore {
   private lastRound: Promise<void> | null = null;
   /** The delete under way or done; null until one is asked for. */
   private deleting: Promise<void> | null = null;
+  /** markDeleting recorded the deletion, or may have: only finishing it is safe. @internal */
+  deletionRecorded = false;
   /** The last delete failed: its directory may still be there, and another delete tries again. */
   private deleteFailed = false;
   /** The log is closed and the stream told (`onStop`, once). */
@@ -326,7 +329,25 @@ export class ConsumerFileStore implements ConsumerStore {
    */
   markDeleting(): void {
     checkOpen(this.closed, "delete consumer");
-    markConsumerDeleting(this.options.fs, this.dir, this.options.fileMode);
+    const { fs, fileMode } = this.options;
+    try {
+      markConsumerDeleting(fs, this.dir, fileMode);
+    } catch (err) {
+      try {
+        unmarkConsumerDeleting(fs, this.dir);
+      } catch {
+        // The record may stand after a crash: only finishing the deletion is safe now, and
+        // the next open finishes it if the record is there, so it stays there.
+        this.deletionRecorded = true;
+        try {
+          markConsumerDeleting(fs, this.dir, fileMode);
+        } catch {
+          // Still decided: another delete() of the handle records it again.
+        }
+      }
+      throw err;
+    }
+    this.deletionRecorded = true;
   }
 
   /**

@@ -74,9 +74,19 @@ export function removeConsumerTemps(fs: FileSystem, dir: string): void {
  */
 export const CONSUMER_DELETING_FILE = "deleting";
 
-/** Records, durably, that the consumer in `dir` is being deleted (`CONSUMER_DELETING_FILE`). */
+/**
+ * Records, durably, that the consumer in `dir` is being deleted
+ * (`CONSUMER_DELETING_FILE`).
+ */
 export function markConsumerDeleting(fs: FileSystem, dir: string, fileMode: number): void {
-  fs.open(joinPath(dir, CONSUMER_DELETING_FILE), "create", fileMode).close();
+  const path = joinPath(dir, CONSUMER_DELETING_FILE);
+  fs.open(path, "create", fileMode).close();
+  fs.syncDirectory(dir);
+}
+
+/** Takes back a `markConsumerDeleting` that failed; throws when it cannot. */
+export function unmarkConsumerDeleting(fs: FileSystem, dir: string): void {
+  fs.remove(joinPath(dir, CONSUMER_DELETING_FILE));
   fs.syncDirectory(dir);
 }
 

@@ -55,7 +55,9 @@ export interface DurableHost extends ConsumerHost {
 
 /** A consumer store that records, durably, that its consumer is being deleted (the file store). */
 interface MarksDeletion {
+  /** Throws when it could not, having taken the record back unless `deletionRecorded`. */
   markDeleting(): void;
+  readonly deletionRecorded: boolean;
 }
 
 /** A consumer that is not open: what reopening and retention need of it. */
@@ -229,17 +231,24 @@ export class Durables implements ConsumerOwner {
     const name = by.name;
     let from = this.deleting.get(name);
     if (from === undefined) {
+      const marks = store as Partial<MarksDeletion>;
+      from = by.ackFloorSeq();
+      let failure: unknown = null;
       try {
-        from = by.ackFloorSeq();
-        (store as Partial<MarksDeletion>).markDeleting?.();
+        marks.markDeleting?.();
       } catch (err) {
+        failure = err;
+      }
+      if (failure !== null && marks.deletionRecorded !== true) {
         // Nothing changed: it stays a consumer of the stream, closed.
         this.closed(by, null);
         await store.stop().catch(() => {});
-        throw err;
+        throw failure;
       }
       this.deleting.set(name, from);
       this.forget(by);
+      // Recorded, though not surely: decided, to be finished by another delete() or the next open.
+      if (failure !== null) throw failure;
     }
     if (this.policy() === "interest") {
       this.rules().deleted(by, from);
@@ -286,6 +295,11 @@ export class Durables implements ConsumerOwner {
 
   purged(): void {
     for (const c of this.openList) c.purged();
+  }
+
+  /** Interest: no consumer's filter matches `subject`. */
+  unwanted(subject: string): boolean {
+    return this.policy() === "interest" && !this.rules().wanted(subject);
   }
 
   private onStored(seq: number): void {

@@ -150,6 +150,14 @@ export class StreamConsumers implements DurableHost {
     this.durables.purged();
   }
 
+  /**
+   * True when the stream's retention is interest and no consumer's filter
+   * matches `subject`: storeMsg then uses the sequence up without storing.
+   */
+  unwanted(subject: string): boolean {
+    return this.durables.unwanted(subject);
+  }
+
   /** Tells the listeners of a message stored at `seq`. Listeners must not throw. */
   stored(seq: number): void {
     const listeners = this.listeners;

@@ -47,6 +47,12 @@ export class Retention {
     this.interests = interests;
   }
 
+  /** True when a consumer's filter matches `subject`. */
+  wanted(subject: string): boolean {
+    for (const c of this.interests()) if (c.unfiltered || c.matches(subject)) return true;
+    return false;
+  }
+
   /** Interest: removes the message just stored at `seq` when no consumer's filter matches it. */
   stored(seq: number): void {
     if (this.policy !== "interest") return;

@@ -216,6 +216,12 @@ export class FileStore extends StoreLoad implements StreamStore {
     if (policy.admits) this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
     const ts = this.clock.read("store message");
     const seq = this.lastSeq + 1;
+    if (this.consumers.unwanted(subject)) {
+      // Interest, and no consumer wants it: nothing of it is written (a skip uses the
+      // sequence up, as nats-server 2.9 stores), so no crash can keep it.
+      this.appendSkip(seq, 1, ts);
+      return { seq, ts };
+    }
     if (entry !== undefined) entry.bytes = subjectBytes;
     const counted = this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
     policy.stored(subject, seq, ts, msgTtl, counted);

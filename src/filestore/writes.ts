@@ -89,8 +89,8 @@ export abstract class BlockWrites extends MessageTimes {
   }
 
   /** @internal */
-  protected appendSkip(last: number, count: number): void {
-    const ts = readClock(this.now, "skip message");
+  protected appendSkip(last: number, count: number, at?: bigint): void {
+    const ts = at ?? readClock(this.now, "skip message");
     const active = this.active;
     if (active.hasRange && (count > SKIP_SPLIT || last - active.first >= SKIP_SPAN)) {
       this.rollBlock();

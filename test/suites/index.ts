@@ -14,6 +14,7 @@ import { chachaWasmSuite } from "./chacha-wasm.ts";
 import { checkpointOwedSuite } from "./checkpoint-owed.ts";
 import { cliSuite } from "./cli.ts";
 import { collectionHintSuite } from "./collection-hints.ts";
+import { consumerDeletionSuite } from "./consumer-deletion.ts";
 import { consumerKillSuite } from "./consumer-kills.ts";
 import { consumerStateSuite } from "./consumer-state.ts";
 import { consumerStoreSuite } from "./consumer-store.ts";
@@ -97,6 +98,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   consumerStoreSuite(api, ctx);
   consumersSuite(api, ctx);
   consumerCrashTests(api);
+  consumerDeletionSuite(api, ctx);
   consumerStorePersistenceSuite(api, ctx);
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
