@@ -160,8 +160,11 @@ function claim(
     try {
       if (host.readText(path) === current) host.unlink(path);
     } finally {
-      host.unlink(breakPath);
-      breaker.release();
+      try {
+        host.unlink(breakPath);
+      } finally {
+        breaker.release();
+      }
     }
   }
   return { blocker: { record: null, state: "unknown" } };
@@ -181,20 +184,24 @@ function linkNew(
   host.writeNew(temp, text, permissions);
   let release: () => void = () => {};
   let linked = false;
+  let failure: unknown = null;
   try {
     if (host.hold !== undefined) release = host.hold(temp);
     linked = host.link(temp, path);
   } catch (err) {
     // A sweeping new owner removed our temp file: report "exists" and re-judge.
-    if (!(err instanceof JetStoreError && err.code === "ErrNotFound")) {
-      release();
-      throw err;
-    }
-  } finally {
+    if (!(err instanceof JetStoreError && err.code === "ErrNotFound")) failure = err;
+  }
+  try {
     host.unlink(temp);
+  } catch (err) {
+    // Once linked the lock is ours: thrown, nobody could release it, and the temp file
+    // is a leftover that the sweep (ours now, or the next owner's) takes.
+    if (!linked) failure ??= err;
   }
   if (linked) return release;
   release();
+  if (failure !== null) throw failure;
   return null;
 }
 

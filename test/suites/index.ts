@@ -40,6 +40,7 @@ import { killSuite } from "./kills.ts";
 import { lazyOpenSuite } from "./lazy-open.ts";
 import { lazySubjectsSuite } from "./lazy-subjects.ts";
 import { limitRemovalSuite } from "./limit-removals.ts";
+import { lockfileSuite } from "./lockfile.ts";
 import { longLivedSuite } from "./long-lived.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
@@ -84,6 +85,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   atRestFixtureSuite(api, ctx);
   adapterSuite(api, ctx);
   memoryFaultSuite(api, ctx);
+  lockfileSuite(api);
   subjectSuite(api);
   copyPoolSuite(api, ctx);
   collectionHintSuite(api, ctx);
