@@ -105,6 +105,17 @@ export function consumerRetentionTests(
       });
     });
 
+    it("interest: a message no consumer wants is not stored, so it makes no room under the limits", async () => {
+      await withStream(factory, { retention: "interest", maxMsgs: 2 }, async (store) => {
+        store.consumer("c", { filter: "a" });
+        put(store, "a", "a");
+        const { seq } = store.storeMsg("b", null, new Uint8Array(3));
+        expect(seq).toBe(3);
+        expect(live(store)).toEqual([1, 2]);
+        expect(store.fastState().lastSeq).toBe(3);
+      });
+    });
+
     it("interest: a message goes once every matching consumer has acked it", async () => {
       await withStream(factory, { retention: "interest" }, async (store) => {
         const x = store.consumer("x", { filter: "a.*" });
