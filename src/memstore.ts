@@ -199,7 +199,7 @@ export class MemStore extends MemQueries implements StreamStore {
     }
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     this.policy.stored(subject, seq, ts, ttlSeconds);
-    this.consumers.stored(seq);
+    this.consumers.stored(seq, true);
     return { seq, ts };
   }
 

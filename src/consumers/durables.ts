@@ -88,7 +88,6 @@ export class Durables implements ConsumerOwner {
 
   constructor(host: DurableHost) {
     this.host = host;
-    host.onStored((seq) => this.onStored(seq));
   }
 
   get stream(): StreamStore {
@@ -302,8 +301,12 @@ export class Durables implements ConsumerOwner {
     return this.policy() === "interest" && !this.rules().wanted(subject);
   }
 
-  private onStored(seq: number): void {
-    if (this.policy() === "interest") {
+  /**
+   * A message was stored at `seq`; `checked`: by storeMsg, which asked
+   * `unwanted` first (someone wants it, so retention has nothing to do).
+   */
+  stored(seq: number, checked: boolean): void {
+    if (!checked && this.policy() === "interest") {
       try {
         this.rules().stored(seq);
       } catch {

@@ -158,8 +158,12 @@ export class StreamConsumers implements DurableHost {
     return this.durables.unwanted(subject);
   }
 
-  /** Tells the listeners of a message stored at `seq`. Listeners must not throw. */
-  stored(seq: number): void {
+  /**
+   * Tells the durable consumers, then the listeners, of a message stored at
+   * `seq`; `checked` when storeMsg asked `unwanted` first. Listeners must not throw.
+   */
+  stored(seq: number, checked = false): void {
+    this.durables.stored(seq, checked);
     const listeners = this.listeners;
     for (let i = 0; i < listeners.length; i++) listeners[i](seq);
   }

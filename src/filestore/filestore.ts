@@ -225,7 +225,7 @@ export class FileStore extends StoreLoad implements StreamStore {
     if (entry !== undefined) entry.bytes = subjectBytes;
     const counted = this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
     policy.stored(subject, seq, ts, msgTtl, counted);
-    this.consumers.stored(seq);
+    this.consumers.stored(seq, true);
     // The result and its timestamp are garbage to most callers (see collection-hint.ts).
     allocated(STORE_RESULT_BYTES);
     return { seq, ts };
