@@ -523,27 +523,25 @@ export class Consumer {
    * reopen drops them again (the constructor).
    */
   private forget(gone: number[]): void {
-    const explicit = this.options.ackPolicy === "explicit";
-    let lowest = true;
-    let through = 0;
-    let throughDseq = 0;
-    for (const seq of gone) {
-      const entry = this.pending.get(seq);
-      if (entry === undefined) continue;
-      if (explicit) this.store.updateAcks(entry.dseq, seq);
-      else if (lowest) {
-        for (const first of this.pending.entries.keys()) {
-          lowest = first === seq;
-          break;
-        }
-        if (lowest) {
-          through = seq;
-          throughDseq = entry.dseq;
-        }
+    if (this.options.ackPolicy === "explicit") {
+      for (const seq of gone) {
+        const entry = this.pending.get(seq);
+        if (entry === undefined) continue;
+        this.store.updateAcks(entry.dseq, seq);
+        this.pending.delete(seq);
       }
-      this.pending.delete(seq);
+      return;
     }
-    if (through !== 0) this.store.updateAcks(throughDseq, through);
+    // Pending is ascending: the gone ones it starts with are those below every delivery still awaiting its ack.
+    let i = 0;
+    let lowest: [number, PendingEntry] | null = null;
+    for (const [seq, entry] of this.pending.entries) {
+      if (i === gone.length || gone[i] !== seq) break;
+      lowest = [seq, entry];
+      i++;
+    }
+    if (lowest !== null) this.store.updateAcks(lowest[1].dseq, lowest[0]);
+    for (const seq of gone) this.pending.delete(seq);
   }
 
   /** `seq` had its last delivery: it leaves pending for good. */

@@ -83,8 +83,8 @@ export class Durables implements ConsumerOwner {
       const list = this.openList;
       for (let i = 0; i < list.length; i++) list[i].removing(lo, hi);
     },
-    // A truncate's sequences are handed out again: a reopen forgets those deliveries (consumer()).
-    truncating: () => {},
+    // MemStore's truncate also reports each message it cuts; FileStore's reports the cut alone.
+    truncating: (seq) => this.removals.removing(seq + 1, Number.MAX_SAFE_INTEGER),
   };
 
   constructor(host: DurableHost) {

@@ -90,7 +90,7 @@ export function consumerRemovalTests(
 ): void {
   describe("messages removed while awaiting an ack", () => {
     for (const c of CASES) {
-      it(`${c.name}: ${c.head ? "both" : "the removed one"} stop awaiting acks at once, and a waiting fetch gets the next message`, async () => {
+      it(`${c.name}: ${c.head ? "both stop" : "the removed one stops"} awaiting acks at once, and a waiting fetch gets the next message`, async () => {
         await withStream(factory, c.options ?? {}, async (store, clock) => {
           put(store, "a");
           store.storeMsg("b", null, enc("b#2"), c.ttl2 ?? 0);
@@ -129,6 +129,18 @@ export function consumerRemovalTests(
         expect(codeOf(() => consumer.ack(3))).toBe("ErrNotPending");
         store.removeMsg(2);
         expect(consumer.info().numAckPending).toBe(1);
+      });
+    });
+
+    it("truncate: the deliveries past the cut stop awaiting acks at once", async () => {
+      await withStream(factory, {}, async (store) => {
+        fill(store);
+        const consumer = store.consumer("c", { ackWaitMs: 60_000 });
+        expect(seqs(await ready(consumer, 4))).toEqual([1, 2, 3, 4]);
+        store.truncate(2);
+        expect(consumer.info().numAckPending).toBe(2);
+        expect(codeOf(() => consumer.ack(3))).toBe("ErrNotPending");
+        consumer.ack(2);
       });
     });
 
