@@ -147,7 +147,7 @@ export abstract class MemSlots extends StreamEngine {
   protected drop(slot: number): void {
     const rec = this.recs[slot] as MemRecord;
     const seq = this.seqs[slot];
-    this.snapshots.removing(seq, seq);
+    this.removalWatches.removing(seq, seq);
     this.recs[slot] = undefined;
     this.policy.removed(seq, rec.size, rec.ttl !== 0);
     if ((this.subjects.get(rec.subject) as SubjectSeqs).remove(seq)) {
@@ -166,7 +166,7 @@ export abstract class MemSlots extends StreamEngine {
 
   /** Drops every message; the stream continues at `first`. @internal */
   protected clear(first: number): void {
-    if (this.msgs > 0) this.snapshots.removing(this.first, this.last);
+    if (this.msgs > 0) this.removalWatches.removing(this.first, this.last);
     this.seqs = [];
     this.recs = [];
     this.maxTs = [];

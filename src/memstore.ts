@@ -155,7 +155,11 @@ export class MemStore extends MemQueries implements StreamStore {
       this,
       (name, config, onStop) => new ConsumerMemStore(name, config, { now, onStop }),
       now,
-      { retention: () => this.policy.limits.retention },
+      {
+        retention: () => this.policy.limits.retention,
+        removals: this.removalWatches,
+        isLive: (seq) => this.slotOf(seq) >= 0,
+      },
     );
   }
 
@@ -349,7 +353,7 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeq(seq, action);
     const slot = this.slotOf(seq);
     if (slot < 0) throw noMessageAt(action, seq, this.range());
-    if (seq < this.last) this.snapshots.truncating(seq);
+    if (seq < this.last) this.removalWatches.truncating(seq);
     for (let i = this.recs.length - 1; i > slot; i--) {
       if (this.recs[i] !== undefined) this.drop(i);
     }

@@ -42,8 +42,8 @@ const ALL = compileFilter("");
 export abstract class StreamEngine {
   /** @internal */
   protected closed = false;
-  /** Running snapshots, told of every removal before it happens (snapshot/removal-watch.ts). @internal */
-  protected readonly snapshots = new RemovalWatches();
+  /** Told of every removal before it happens: running snapshots, and the consumers while one is open (snapshot/removal-watch.ts). @internal */
+  protected readonly removalWatches = new RemovalWatches();
   /** The filter of the last query, checked and compiled (see `filterOf`). @internal */
   protected lastFilter: CompiledFilter = ALL;
   /** The per-subject index as the shared queries see it. @internal */
@@ -140,7 +140,7 @@ export abstract class StreamEngine {
           archiveInto: (s, out) => this.archiveInto(s, out),
           archiveRun: this.archiveRunOf(),
         },
-        watches: this.snapshots,
+        watches: this.removalWatches,
         state: this.fastState(),
         limits: this.snapshotLimits(),
         consumers: () => this.consumers.snapshotConsumers(),

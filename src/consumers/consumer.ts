@@ -63,6 +63,8 @@ export interface ConsumerOwner {
   readonly stream: StreamStore;
   /** The stream's clock, nanoseconds. */
   now(): bigint;
+  /** True while the stream holds a message at `seq`. */
+  isLive(seq: number): boolean;
   /** `seq` no longer needs `by` (acked, terminated, or delivered under ack policy none). */
   acked(by: Consumer, seq: number): void;
   /** `by` closed; `state` is its last state, or null when it could not be read. */
@@ -95,6 +97,9 @@ export class Consumer {
   /** delivered.stream, kept here so a fill need not read the store's state. */
   private streamSeen: number;
   private closed = false;
+  /** Pending sequences a removal named, not yet settled (see `removing`). */
+  private leaving: number[] = [];
+  private settleQueued = false;
   /** A delete() failed after the deletion was decided: another one finishes it. */
   private unfinishedDelete = false;
 
@@ -140,6 +145,9 @@ export class Consumer {
       (max) => this.fill(max),
       () => this.pending.nextDeadline() - this.nowMs(),
     );
+    // Messages removed while it was closed (or before a crash lost the record of their removal) are settled
+    // as a removal is: a reopen is no later look than a fetch.
+    this.forgetGone(this.pending.entries.keys());
   }
 
   /** No filter. @internal */
@@ -336,7 +344,7 @@ export class Consumer {
    */
   purged(): void {
     if (this.closed) return;
-    this.dropBelowFirst();
+    this.settleRemoved();
     const floor = this.owner.stream.fastState().firstSeq - 1;
     const state = this.store.state();
     if (floor <= 0 || (floor <= state.delivered.stream && floor <= state.ackFloor.stream)) return;
@@ -414,10 +422,8 @@ export class Consumer {
     } catch (err) {
       const code = (err as JetStoreError).code;
       if (code !== "ErrStoreMsgNotFound" && code !== "ErrStoreEOF") throw err;
-      // Gone from the stream: nothing to redeliver (nats-server drops it from pending).
-      // Under ack policy all an ack would cover what precedes it, so only the explicit one is recorded.
-      if (this.options.ackPolicy === "explicit") this.store.updateAcks(entry.dseq, seq);
-      this.pending.delete(seq);
+      // Gone from the stream without a removal's notice (a record lost to damage): nothing to redeliver.
+      this.forget([seq]);
       return null;
     }
     const dc = entry.dc + 1;
@@ -429,31 +435,110 @@ export class Consumer {
     return consumerMsg(msg, dseq, dc);
   }
 
-  /** Moves what fell due to the redelivery queue; drops what ran out of deliveries or left the stream's head. */
+  /** Moves what fell due to the redelivery queue; drops what ran out of deliveries or left the stream. */
   private expire(now: bigint): void {
-    this.dropBelowFirst();
+    this.settleRemoved();
     this.pending.expire(toMs(now), this.options.maxDeliver, (seq, entry) =>
       this.exhausted(seq, entry, now),
     );
   }
 
   /**
-   * Forgets the deliveries of messages a purge, a compact or the limits took
-   * off the stream's head (nats-server's checkPending drops pending below the
-   * stream's first sequence, and its purge clears pending). Left pending until
-   * their redelivery, they would count against maxAckPending and hold new
-   * messages back for a whole ack wait. Pending is in ascending order, so only
-   * its start is looked at.
+   * Live messages in [lo, hi] are about to leave the stream: a removeMsg or
+   * eraseMsg, a purge (by subject too), a compact, a limit, an age or TTL
+   * expiry, another consumer's ack on a work queue or interest stream. Those
+   * this consumer delivered stop awaiting its ack, as nats-server's consumer
+   * is told of each removal (decStreamPending, purge): left pending until
+   * their redelivery fell due, they would hold maxAckPending slots, and new
+   * messages back, for a whole ack wait. Told before the removal, which may
+   * still fail (a tombstone the disk has no room for), they are only noted
+   * here and settled once it is done: at this consumer's next call, or in a
+   * microtask, which also wakes a fetch waiting for a slot. @internal
    */
-  private dropBelowFirst(): void {
-    if (this.pending.size === 0) return;
-    const first = this.owner.stream.fastState().firstSeq;
-    for (const [seq, entry] of this.pending.entries) {
-      if (seq >= first) break;
-      // Everything at or below it is gone too, so even ack policy all acknowledges nothing still stored.
-      this.store.updateAcks(entry.dseq, seq);
-      this.pending.delete(seq);
+  removing(lo: number, hi: number): void {
+    const entries = this.pending.entries;
+    if (entries.size === 0) return;
+    if (lo === hi) {
+      if (!entries.has(lo)) return;
+      this.leaving.push(lo);
+    } else {
+      const noted = this.leaving.length;
+      // Ascending: the walk stops past the range.
+      for (const seq of entries.keys()) {
+        if (seq > hi) break;
+        if (seq >= lo) this.leaving.push(seq);
+      }
+      if (this.leaving.length === noted) return;
     }
+    if (this.settleQueued) return;
+    this.settleQueued = true;
+    queueMicrotask(this.settleSoon);
+  }
+
+  private readonly settleSoon = (): void => {
+    this.settleQueued = false;
+    if (this.closed) return;
+    try {
+      this.settleRemoved();
+    } catch {
+      // Noted still: the next call settles them, and throws what this could not tell anyone.
+    }
+  };
+
+  /** Settles what removals noted (see `removing`). */
+  private settleRemoved(): void {
+    if (this.leaving.length === 0) return;
+    const noted = this.leaving;
+    this.leaving = [];
+    try {
+      this.forgetGone(noted);
+    } catch (err) {
+      this.leaving = noted.concat(this.leaving);
+      throw err;
+    }
+  }
+
+  /** Of `seqs`, the deliveries still pending whose messages the stream no longer holds stop awaiting acks. */
+  private forgetGone(seqs: Iterable<number>): void {
+    let gone: number[] | null = null;
+    for (const seq of seqs) {
+      if (this.pending.get(seq) !== undefined && !this.owner.isLive(seq)) (gone ??= []).push(seq);
+    }
+    if (gone === null) return;
+    gone.sort((a, b) => a - b);
+    this.forget(gone);
+    if (this.waiters.size > 0) this.waiters.wake();
+  }
+
+  /**
+   * Drops the pending deliveries `gone` (ascending), whose messages left the
+   * stream, recording it in the consumer store as nats-server does, as an
+   * ack. Under ack policy all an ack covers every delivery before it, so it
+   * is recorded only for those below every delivery still awaiting its ack;
+   * nats-server acknowledges those others too, which a removal must not do
+   * here. The store keeps the rest pending until an ack covers them, and a
+   * reopen drops them again (the constructor).
+   */
+  private forget(gone: number[]): void {
+    if (this.options.ackPolicy === "explicit") {
+      for (const seq of gone) {
+        const entry = this.pending.get(seq);
+        if (entry === undefined) continue;
+        this.store.updateAcks(entry.dseq, seq);
+        this.pending.delete(seq);
+      }
+      return;
+    }
+    // Pending is ascending: the gone ones it starts with are those below every delivery still awaiting its ack.
+    let i = 0;
+    let lowest: [number, PendingEntry] | null = null;
+    for (const [seq, entry] of this.pending.entries) {
+      if (i === gone.length || gone[i] !== seq) break;
+      lowest = [seq, entry];
+      i++;
+    }
+    if (lowest !== null) this.store.updateAcks(lowest[1].dseq, lowest[0]);
+    for (const seq of gone) this.pending.delete(seq);
   }
 
   /** `seq` had its last delivery: it leaves pending for good. */
@@ -517,11 +602,12 @@ export class Consumer {
         `Cannot ${action} stream sequence ${seq}: consumer ${describeValue(this.name)} has ack policy none`,
       );
     }
+    this.settleRemoved();
     const entry = this.pending.get(seq);
     if (entry === undefined) {
       const why = this.cursor.ahead(seq)
         ? "it was never delivered"
-        : "it was acknowledged, terminated or ran out of deliveries, or never matched";
+        : "it was acknowledged, terminated, ran out of deliveries or left the stream, or never matched";
       throw new JetStoreError(
         "ErrNotPending",
         `Cannot ${action} stream sequence ${seq}: it awaits no ack from consumer ${describeValue(this.name)} (${why})`,

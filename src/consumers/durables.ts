@@ -15,6 +15,7 @@
  * refuses a new consumer that overlaps a closed one.
  */
 import { invalidArgument, isJetStoreError, JetStoreError } from "../errors.ts";
+import type { RemovalListener } from "../snapshot/removal-watch.ts";
 import { filtersOverlap } from "../subject-match.ts";
 import type { RetentionPolicy, StreamStore } from "../types.ts";
 import { describeValue } from "../validate.ts";
@@ -45,6 +46,10 @@ export interface DurableHost extends ConsumerHost {
   retention(): RetentionPolicy;
   /** Every consumer the stream keeps on disk (FileStore), with its config and state, but those being deleted; [] in memory. */
   savedConsumers(): SavedConsumer[];
+  /** Tells `listener` of every removal from the stream, first; returns the function that stops it. */
+  watchRemovals(listener: RemovalListener): () => void;
+  /** True while the stream holds a message at `seq`. */
+  isLive(seq: number): boolean;
   /** The consumers on disk whose deletion was decided and not finished; [] in memory. */
   consumersBeingDeleted(): string[];
   /** One consumer on disk, being deleted or not; null without a config. ErrCorrupt when damaged. */
@@ -85,6 +90,20 @@ export class Durables implements ConsumerOwner {
   private readonly deleting = new Map<string, number>();
   private policyCache: RetentionPolicy | null = null;
   private rulesCache: Retention | null = null;
+  /**
+   * Stops the open consumers' watch of removals; null while none is open, so
+   * a stream without consumers pays nothing per removal (a limit trimming
+   * its head removes a message per append).
+   */
+  private unwatch: (() => void) | null = null;
+  private readonly removals: RemovalListener = {
+    removing: (lo, hi) => {
+      const list = this.openList;
+      for (let i = 0; i < list.length; i++) list[i].removing(lo, hi);
+    },
+    // MemStore's truncate also reports each message it cuts; FileStore's reports the cut alone.
+    truncating: (seq) => this.removals.removing(seq + 1, Number.MAX_SAFE_INTEGER),
+  };
 
   constructor(host: DurableHost) {
     this.host = host;
@@ -96,6 +115,10 @@ export class Durables implements ConsumerOwner {
 
   now(): bigint {
     return this.host.now();
+  }
+
+  isLive(seq: number): boolean {
+    return this.host.isLive(seq);
   }
 
   /**
@@ -172,6 +195,7 @@ export class Durables implements ConsumerOwner {
     }
     this.open.set(name, { consumer, config });
     this.openList = [...this.openList, consumer];
+    this.unwatch ??= this.host.watchRemovals(this.removals);
     this.closedRecords().delete(name);
     return consumer;
   }
@@ -183,7 +207,7 @@ export class Durables implements ConsumerOwner {
       this.closedOnes?.set(consumer.name, { config, state, interest: consumer, recovered: false });
     }
     this.open.clear();
-    this.openList = [];
+    this.setOpenList([]);
   }
 
   /** The durable consumers that are not open, with their last configs and states. */
@@ -289,7 +313,15 @@ export class Durables implements ConsumerOwner {
   private forget(by: Consumer): void {
     if (this.open.get(by.name)?.consumer !== by) return;
     this.open.delete(by.name);
-    this.openList = this.openList.filter((c) => c !== by);
+    this.setOpenList(this.openList.filter((c) => c !== by));
+  }
+
+  private setOpenList(list: Consumer[]): void {
+    this.openList = list;
+    if (list.length === 0 && this.unwatch !== null) {
+      this.unwatch();
+      this.unwatch = null;
+    }
   }
 
   purged(): void {

@@ -11,7 +11,7 @@ import type { FileSystem } from "../../runtimes/fs.ts";
 import { joinPath } from "../../runtimes/fs.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { corrupt } from "../errors.ts";
-import type { RetentionPolicy, StreamStore } from "../types.ts";
+import type { StreamStore } from "../types.ts";
 import { checkConsumerConfig } from "./consumer-config.ts";
 import { ConsumerFileStore, type ConsumerFileStoreOptions } from "./consumer-file-store.ts";
 import {
@@ -30,7 +30,7 @@ import { replayLog } from "./consumer-log.ts";
 import { ConsumerMemStore } from "./consumer-mem-store.ts";
 import { restoreSnapshot } from "./consumer-snapshot.ts";
 import type { SavedConsumer } from "./durables.ts";
-import { StreamConsumers } from "./registry.ts";
+import { StreamConsumers, type StreamFacts } from "./registry.ts";
 
 /** The consumers of the FileStore `stream` kept under its directory. */
 export function fileStoreConsumers(
@@ -40,7 +40,7 @@ export function fileStoreConsumers(
     ConsumerFileStoreOptions,
     "now" | "fileMode" | "directoryMode" | "syncAlways" | "syncIntervalMs"
   >,
-  retention: () => RetentionPolicy,
+  facts: Omit<StreamFacts, "saved" | "beingDeleted" | "savedOne" | "removeFiles">,
 ): StreamConsumers {
   const { fs, storeDir, sealer } = where;
   const { now, fileMode, directoryMode, syncAlways, syncIntervalMs } = options;
@@ -59,7 +59,7 @@ export function fileStoreConsumers(
     (name, config, onStop) => ConsumerFileStore.open(name, config, { ...settings, onStop }),
     now,
     {
-      retention,
+      ...facts,
       saved: () => readSavedConsumers(fs, sealer, storeDir, now),
       beingDeleted: () => consumersBeingDeleted(fs, storeDir),
       savedOne: (name) => readSavedConsumers(fs, sealer, storeDir, now, [name])[0] ?? null,

@@ -6,6 +6,7 @@
  * MemStore, in the store's directory for FileStore.
  */
 import { invalidArgument } from "../errors.ts";
+import type { RemovalListener, RemovalWatches } from "../snapshot/removal-watch.ts";
 import type { RetentionPolicy, StreamStore } from "../types.ts";
 import type { Consumer } from "./consumer.ts";
 import { ConsumerAction, checkConsumerName } from "./consumer-config.ts";
@@ -30,6 +31,10 @@ export interface StreamFacts {
   retention(): RetentionPolicy;
   /** The consumers kept on disk with their configs and states, but those being deleted; none in memory. */
   saved?: () => SavedConsumer[];
+  /** What every removal path of the stream tells first (snapshot/removal-watch.ts). */
+  removals: RemovalWatches;
+  /** True while the stream holds a message at `seq`. */
+  isLive(seq: number): boolean;
   /** The consumers whose deletion was decided and cut short (a crash, a failure); none in memory. */
   beingDeleted?: () => string[];
   /** One consumer kept on disk, being deleted or not; null when it has no config. ErrCorrupt when damaged. */
@@ -66,6 +71,16 @@ export class StreamConsumers implements DurableHost {
 
   savedConsumers(): SavedConsumer[] {
     return this.facts.saved?.() ?? [];
+  }
+
+  watchRemovals(listener: RemovalListener): () => void {
+    const removals = this.facts.removals;
+    removals.add(listener);
+    return () => removals.delete(listener);
+  }
+
+  isLive(seq: number): boolean {
+    return this.facts.isLive(seq);
   }
 
   consumersBeingDeleted(): string[] {

@@ -105,7 +105,11 @@ export class FileStore extends StoreLoad implements StreamStore {
     if (opening !== OPENING) throw notConstructible("FileStore", "await FileStore.open({ dir })");
     super(options, lock, sealer);
     const where = { fs: this.fs, storeDir: this.dir, sealer };
-    this.consumers = fileStoreConsumers(this, where, options, () => this.limits.retention);
+    this.consumers = fileStoreConsumers(this, where, options, {
+      retention: () => this.limits.retention,
+      removals: this.removalWatches,
+      isLive: (seq) => this.nextLiveSeq(seq) === seq,
+    });
   }
 
   /** @internal */

@@ -37,7 +37,7 @@ export abstract class Removals extends BulkLoads {
   protected remove(seq: number, erase: boolean): boolean {
     const block = this.findBlock(seq);
     if (block === undefined || !block.isLive(seq)) return false;
-    this.snapshots.removing(seq, seq);
+    this.removalWatches.removing(seq, seq);
     const at = erase ? -1 : this.peekInMemory(block, seq);
     if (at >= 0) {
       const view = getCore().view;
@@ -161,7 +161,7 @@ export abstract class Removals extends BulkLoads {
     const head = this.blocks[0];
     const block = head?.contains(seq) ? head : this.findBlock(seq);
     if (block === undefined) return;
-    this.snapshots.removing(seq, seq);
+    this.removalWatches.removing(seq, seq);
     const i = seq - block.first;
     const sizes = block.sizes;
     const ids = block.subjectIds;

@@ -117,7 +117,7 @@ export abstract class Rewrites extends Removals {
       return before;
     }
     if (this.msgs === 0 || seq <= this.firstSeq) return 0;
-    this.snapshots.removing(this.firstSeq, seq - 1);
+    this.removalWatches.removing(this.firstSeq, seq - 1);
     for (const b of this.blocks) {
       // A block holding only tombstones has no range; the blocks after it still count.
       if (!b.hasRange) continue;
@@ -145,7 +145,7 @@ export abstract class Rewrites extends Removals {
     const holder = this.findBlock(seq);
     if (holder === undefined || !holder.isLive(seq)) throw this.noMessageAt(Action.truncate, seq);
     if (seq === this.lastSeq) return;
-    this.snapshots.truncating(seq);
+    this.removalWatches.truncating(seq);
     this.writeOut();
     const lastTs = this.timestampOf(holder, seq);
     const end = this.recordEnd(holder, seq);
@@ -255,7 +255,7 @@ export abstract class Rewrites extends Removals {
 
   /** Purge semantics: no message remains, the last sequence becomes `last`. @internal */
   protected removeEverythingThrough(last: number): void {
-    if (this.msgs > 0) this.snapshots.removing(this.firstSeq, this.lastSeq);
+    if (this.msgs > 0) this.removalWatches.removing(this.firstSeq, this.lastSeq);
     this.writeOut();
     // Created before anything changes: a disk too full for a new file refuses the purge cleanly.
     const file = this.createBlockFile();

@@ -1,16 +1,19 @@
 /**
- * What keeps a snapshot point-in-time while writes go on. A snapshot notes
- * the last sequence S and then reads messages through the store's own read
- * path, a batch per event-loop turn. Appends after S are simply not read;
- * a removal of a message at or below S that the snapshot has not read yet
- * would make it vanish from the archive, so every removal path of an engine
- * tells the watches first, and each watch copies what it still needs before
- * it goes (copy-on-remove). A truncate below S also lowers the ceiling up to
- * which the store may be read at all: sequences above it are reused.
+ * What every removal path of an engine tells first: the watches of removals.
+ * Two kinds listen. A running snapshot (`RemovalWatch`) keeps its archive
+ * point-in-time while writes go on: it notes the last sequence S and then
+ * reads messages through the store's own read path, a batch per event-loop
+ * turn. Appends after S are simply not read; a removal of a message at or
+ * below S that the snapshot has not read yet would make it vanish from the
+ * archive, so the watch copies what it still needs before it goes
+ * (copy-on-remove). A truncate below S also lowers the ceiling up to which
+ * the store may be read at all: sequences above it are reused. The durable
+ * consumers (consumers/durables.ts) listen while one is open, to stop
+ * awaiting acks for messages that leave the stream.
  *
  * The cost of a removal during a snapshot is reading the messages it removes
  * that the snapshot has not read yet, held in memory until streamed; with no
- * snapshot running it is one length check.
+ * snapshot running and no consumer open it is one length check.
  */
 import type { RecordWriter } from "./record-writer.ts";
 import type { ArchivedMsg } from "./types.ts";
@@ -33,7 +36,7 @@ export interface ArchiveReader {
 }
 
 /** One running snapshot's view of removals. @internal */
-export class RemovalWatch {
+export class RemovalWatch implements RemovalListener {
   /** The next sequence the snapshot reads from the store. */
   cursor: number;
   /** The noted last sequence: nothing above it belongs to the snapshot. */
@@ -131,16 +134,29 @@ export class RemovalWatch {
   }
 }
 
-/** The watches of one engine's running snapshots; every removal path calls `removing` or `truncating` first. @internal */
-export class RemovalWatches {
-  private list: RemovalWatch[] = [];
+/**
+ * Told before live messages leave the stream; the removal may still fail
+ * after (a tombstone the disk has no room for), so a listener that acts on
+ * it checks afterwards that the messages are gone.
+ * @internal
+ */
+export interface RemovalListener {
+  /** Live messages in [lo, hi] are about to be removed. */
+  removing(lo: number, hi: number): void;
+  /** Everything after `seq` is about to be cut, and its sequences handed out again. */
+  truncating(seq: number): void;
+}
 
-  add(watch: RemovalWatch): void {
-    this.list = [...this.list, watch];
+/** The listeners of one engine's removals; every removal path calls `removing` or `truncating` first. @internal */
+export class RemovalWatches {
+  private list: RemovalListener[] = [];
+
+  add(listener: RemovalListener): void {
+    this.list = [...this.list, listener];
   }
 
-  delete(watch: RemovalWatch): void {
-    this.list = this.list.filter((w) => w !== watch);
+  delete(listener: RemovalListener): void {
+    this.list = this.list.filter((w) => w !== listener);
   }
 
   removing(lo: number, hi: number): void {

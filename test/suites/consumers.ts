@@ -22,6 +22,7 @@ import {
 import { consumerInputTests } from "./consumers-inputs.ts";
 import { consumerModelTests } from "./consumers-model.ts";
 import { consumerPersistenceTests } from "./consumers-persistence.ts";
+import { consumerRemovalTests } from "./consumers-removals.ts";
 import { consumerRetentionTests } from "./consumers-retention.ts";
 import { consumerTimingTests } from "./consumers-timing.ts";
 import { type StoreFactory, storeFactories } from "./store-factories.ts";
@@ -36,6 +37,7 @@ export function consumersSuite(api: TestApi, ctx: RuntimeContext): void {
         deliverPolicyTests(api, factory);
         filterTests(api, factory);
         consumerTimingTests(api, factory);
+        consumerRemovalTests(api, factory);
         consumerPersistenceTests(api, factory, ctx);
         consumerRetentionTests(api, factory);
         consumerInputTests(api, factory);

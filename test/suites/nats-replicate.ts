@@ -240,7 +240,13 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         expect(kinds).toContain("error ErrNats false");
         expect(kinds).toContain("resumed");
         expect(kinds).not.toContain("error ErrNats true");
-        const info = await jsm.streams.info("R3");
+        // A member that has not yet heard of the group's leader (the node brought back) answers
+        // the info itself, from its own state while it catches up: ask until the leader answers.
+        let info = await jsm.streams.info("R3");
+        for (let tries = 0; info.state.messages !== N && tries < 150; tries++) {
+          await new Promise((r) => setTimeout(r, 200));
+          info = await jsm.streams.info("R3");
+        }
         expect(info.config.num_replicas).toBe(3);
         expect(info.state.messages).toBe(N);
         const server = await readStream(nc, "R3", N);

@@ -1,0 +1,200 @@
+/**
+ * Durable consumers and messages that leave the stream while they await an
+ * ack: every removal path (removeMsg, eraseMsg, purge and purgeEx, compact,
+ * the limits, age and TTL expiry) drops them from pending at once, as
+ * nats-server's consumer is told of each removal (decStreamPending, purge),
+ * so they stop holding maxAckPending slots and a fetch waiting for a slot
+ * gets the next message without waiting out their ack wait. A reopen
+ * settles those removed while the consumer was closed the same way.
+ */
+import type { StreamStore } from "../../src/types.ts";
+import type { TestApi } from "../harness.ts";
+import { advance, deliveries, put, ready, seqs, T0, withStream } from "./consumer-helpers.ts";
+import type { StoreFactory } from "./store-factories.ts";
+import { codeOf, enc, type TestClock } from "./store-helpers.ts";
+
+/** Longer than any test should wait: a fetch still waiting when it ends failed its test. */
+const WAIT_MS = 3000;
+
+interface RemovalCase {
+  name: string;
+  options?: Record<string, unknown>;
+  /** Sequence 2 is stored with this TTL (seconds). */
+  ttl2?: number;
+  /** Removes the stream's message 2, and 1 with it when `head`. */
+  remove(store: StreamStore, clock: TestClock): void;
+  head?: boolean;
+}
+
+/** The six messages of every case, a and b alternating; 1 and 2 end up pending. */
+function fill(store: StreamStore, ttl2 = 0): void {
+  put(store, "a");
+  store.storeMsg("b", null, enc("b#2"), ttl2);
+  put(store, "a", "b", "a", "b");
+}
+
+const bytesOf = (store: StreamStore) => store.fastState().bytes / store.fastState().msgs;
+
+const CASES: RemovalCase[] = [
+  { name: "removeMsg", remove: (s) => s.removeMsg(2) },
+  { name: "eraseMsg", remove: (s) => s.eraseMsg(2) },
+  { name: "purgeEx by subject", remove: (s) => s.purgeEx("b", 0, 0) },
+  { name: "purgeEx by subject below a sequence", remove: (s) => s.purgeEx("b", 3, 0) },
+  { name: "purgeEx by subject keeping the newest", remove: (s) => s.purgeEx("b", 0, 2) },
+  {
+    name: "maxMsgsPerSubject on an append",
+    options: { maxMsgsPerSubject: 3 },
+    remove: (s) => put(s, "b"),
+  },
+  {
+    name: "a per-message TTL",
+    options: { allowMsgTtl: true },
+    ttl2: 2,
+    remove: (s, clock) => {
+      // 2 was stored at T0 and is due at T0 + 2 s: the next append expires it.
+      advance(clock, 1500);
+      put(s, "c");
+    },
+  },
+  { name: "compact", head: true, remove: (s) => s.compact(3) },
+  {
+    name: "purgeEx of everything keeping the newest",
+    head: true,
+    remove: (s) => s.purgeEx(">", 0, 4),
+  },
+  { name: "maxMsgs", head: true, remove: (s) => s.updateConfig({ maxMsgs: 4 }) },
+  {
+    name: "maxBytes",
+    head: true,
+    remove: (s) => s.updateConfig({ maxBytes: 4 * bytesOf(s) }),
+  },
+  {
+    name: "maxMsgsPerSubject lowered",
+    head: true,
+    remove: (s) => s.updateConfig({ maxMsgsPerSubject: 2 }),
+  },
+  {
+    name: "maxAge",
+    head: true,
+    remove: (s, clock) => {
+      // 1 and 2 were stored at T0, 3 to 6 a second later.
+      clock.t = T0 + 1500n * 1_000_000n;
+      s.updateConfig({ maxAgeMs: 1000 });
+    },
+  },
+];
+
+export function consumerRemovalTests(
+  { describe, it, expect }: TestApi,
+  factory: StoreFactory,
+): void {
+  describe("messages removed while awaiting an ack", () => {
+    for (const c of CASES) {
+      it(`${c.name}: ${c.head ? "both stop" : "the removed one stops"} awaiting acks at once, and a waiting fetch gets the next message`, async () => {
+        await withStream(factory, c.options ?? {}, async (store, clock) => {
+          put(store, "a");
+          store.storeMsg("b", null, enc("b#2"), c.ttl2 ?? 0);
+          advance(clock, 1000);
+          put(store, "a", "b", "a", "b");
+          const consumer = store.consumer("c", { maxAckPending: 2, ackWaitMs: 60_000 });
+          expect(seqs(await ready(consumer))).toEqual([1, 2]);
+          const waiting = consumer.fetch(1, { expiresMs: WAIT_MS });
+          const started = performance.now();
+          c.remove(store, clock);
+          expect(() => store.loadMsg(2)).toThrow();
+          // Its slot is free at once: no ack wait (60 s) runs out first.
+          expect(seqs(await waiting)).toEqual([3]);
+          expect(performance.now() - started).toBeLessThan(WAIT_MS / 2);
+          expect(consumer.info().numAckPending).toBe(c.head ? 1 : 2);
+          expect(codeOf(() => consumer.ack(2))).toBe("ErrNotPending");
+          if (!c.head) {
+            // The other delivery still awaits its ack, and its ack moves the floor past the removed one.
+            consumer.ack(1);
+            expect(consumer.info().ackFloor).toEqual({ consumer: 2, stream: 2 });
+          }
+          // Nothing removed comes back when the ack wait has passed.
+          advance(clock, 60_000);
+          const again = deliveries(await ready(consumer));
+          expect(again.map(([seq]) => seq)).not.toContain(2);
+        });
+      });
+    }
+
+    it("info and ack see a removal made in the same synchronous run", async () => {
+      await withStream(factory, {}, async (store) => {
+        fill(store);
+        const consumer = store.consumer("c", { ackWaitMs: 60_000 });
+        expect(seqs(await ready(consumer, 3))).toEqual([1, 2, 3]);
+        store.removeMsg(3);
+        expect(codeOf(() => consumer.ack(3))).toBe("ErrNotPending");
+        store.removeMsg(2);
+        expect(consumer.info().numAckPending).toBe(1);
+      });
+    });
+
+    it("truncate: the deliveries past the cut stop awaiting acks at once", async () => {
+      await withStream(factory, {}, async (store) => {
+        fill(store);
+        const consumer = store.consumer("c", { ackWaitMs: 60_000 });
+        expect(seqs(await ready(consumer, 4))).toEqual([1, 2, 3, 4]);
+        store.truncate(2);
+        expect(consumer.info().numAckPending).toBe(2);
+        expect(codeOf(() => consumer.ack(3))).toBe("ErrNotPending");
+        consumer.ack(2);
+      });
+    });
+
+    it("ack policy all: a removal acknowledges nothing before it", async () => {
+      await withStream(factory, {}, async (store, clock) => {
+        fill(store);
+        const consumer = store.consumer("c", {
+          ackPolicy: "all",
+          maxAckPending: 3,
+          ackWaitMs: 1000,
+        });
+        expect(seqs(await ready(consumer))).toEqual([1, 2, 3]);
+        store.removeMsg(2);
+        expect(consumer.info()).toMatchObject({
+          numAckPending: 2,
+          ackFloor: { consumer: 0, stream: 0 },
+        });
+        expect(codeOf(() => consumer.ack(2))).toBe("ErrNotPending");
+        // 1 and 3 still await their acks: both come back, 2 does not.
+        advance(clock, 1000);
+        expect(deliveries(await ready(consumer, 2))).toEqual([
+          [1, 2],
+          [3, 2],
+        ]);
+        store.removeMsg(1);
+        // The lowest pending one is recorded as acknowledged, as an ack of it would be.
+        expect(consumer.info()).toMatchObject({
+          numAckPending: 1,
+          ackFloor: { consumer: 1, stream: 1 },
+        });
+      });
+    });
+
+    it("a consumer opened again drops what was removed while it was closed", async () => {
+      await withStream(factory, {}, async (store, _clock, fixture) => {
+        fill(store);
+        const options = { maxAckPending: 3, ackWaitMs: 60_000 };
+        const first = store.consumer("c", options);
+        expect(seqs(await ready(first))).toEqual([1, 2, 3]);
+        await first.sync();
+        await first.close();
+        store.removeMsg(2);
+        // A persistent stream is reopened too: the consumer's saved state still holds 2 pending.
+        const reopened = factory.supports.persistence ? await fixture.reopen() : store;
+        const again = reopened.consumer("c", options);
+        expect(again.info()).toMatchObject({
+          numAckPending: 2,
+          ackFloor: { consumer: 0, stream: 0 },
+        });
+        expect(codeOf(() => again.ack(2))).toBe("ErrNotPending");
+        expect(seqs(await ready(again))).toEqual([4]);
+        again.ack(1);
+        expect(again.info().ackFloor).toEqual({ consumer: 2, stream: 2 });
+      });
+    });
+  });
+}
