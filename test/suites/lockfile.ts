@@ -90,6 +90,18 @@ export function lockfileSuite({ describe, it, expect }: TestApi): void {
       expect([...host.files.keys()]).toEqual([]);
     });
 
+    it("takes and releases the lock when the leftovers of crashed lockers cannot be swept", () => {
+      const host = fakeHost();
+      const dir = freshDir();
+      host.files.set(`${dir}/LOCK.0123456789abcdef.tmp`, "debris");
+      host.failUnlink = (path) => path.endsWith("0123456789abcdef.tmp");
+      const lock = lockDirectory(host, dir, 0o600);
+      expect(host.files.has(`${dir}/LOCK`)).toBe(true);
+      lock.release();
+      expect(host.files.has(`${dir}/LOCK`)).toBe(false);
+      expect(host.holds).toEqual([]);
+    });
+
     it("lets go of a stale lock's break file flock when the break file cannot be removed", () => {
       const host = fakeHost();
       const dir = freshDir();
