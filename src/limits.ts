@@ -121,7 +121,14 @@ export function admit(
     );
   }
   if (limits.discard !== "new") return;
-  if (limits.maxMsgs > 0 && store.limitMsgs >= limits.maxMsgs) {
+  // A subject at its limit is replaced, not added to: the per-subject trim
+  // takes its oldest, so the count does not grow (nats-server's storeRawMsg,
+  // a KV update on a full bucket).
+  if (
+    limits.maxMsgs > 0 &&
+    store.limitMsgs >= limits.maxMsgs &&
+    !(limits.maxMsgsPerSubject > 0 && store.subjectCount(subject) >= limits.maxMsgsPerSubject)
+  ) {
     throw new JetStoreError(
       "ErrMaxMsgs",
       `Cannot ${action}: the stream holds maxMsgs ${limits.maxMsgs}`,

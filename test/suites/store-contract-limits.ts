@@ -90,6 +90,23 @@ export function limitTests({ describe, it, expect }: TestApi, factory: StoreFact
       });
     });
 
+    it("discard new takes a message on a full stream when its subject is at maxMsgsPerSubject: it replaces that subject's oldest", async () => {
+      // nats-server (fileStore and memStore storeRawMsg): a subject at its
+      // limit is replaced, not added to, so maxMsgs does not refuse it (a KV
+      // update on a full bucket). A new subject is still refused.
+      await withStore(factory, { maxMsgs: 2, maxMsgsPerSubject: 1, discard: "new" }, (store) => {
+        store.storeMsg("a", null, enc("a1"));
+        store.storeMsg("b", null, enc("b1"));
+        expect(store.storeMsg("a", null, enc("a2")).seq).toBe(3);
+        expect(store.storeRawMsg("b", null, enc("b2"), 4, 5n)).toBeUndefined();
+        expect(store.state()).toMatchObject({ msgs: 2, firstSeq: 3, lastSeq: 4, deleted: [] });
+        expect(store.subjectsTotals("")).toStrictEqual({ a: 1, b: 1 });
+        const before = snapshot(store);
+        expect(codeOf(() => store.storeMsg("c", null, enc("c1")))).toBe("ErrMaxMsgs");
+        expect(snapshot(store)).toStrictEqual(before);
+      });
+    });
+
     it("maxMsgSize refuses headers plus payload over it, whatever the discard policy", async () => {
       await withStore(factory, { maxMsgSize: 8 }, (store) => {
         expect(store.storeMsg("foo", enc("hdr"), enc("12345")).seq).toBe(1);
