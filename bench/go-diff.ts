@@ -698,7 +698,15 @@ let traceSeed = -1;
  * Go behaviours judged nats-server bugs that change the stream itself, so
  * the case cannot be compared past them: the name to count it under, or null.
  */
-function goBugStop(c: Case, i: number, js: Obj, go: Obj): string | null {
+function goBugStop(
+  c: Case,
+  i: number,
+  js: Obj,
+  go: Obj,
+  prevJs: Obj,
+  prevGo: Obj,
+  limitsNow: Limits,
+): string | null {
   const o = c.ops[i];
   const ra = js.result as Obj;
   const rb = go.result as Obj;
@@ -721,6 +729,21 @@ function goBugStop(c: Case, i: number, js: Obj, go: Obj): string | null {
     firstDiff(js.loads, go.loads, "") !== null
   )
     return "stopped: Go msgs disagrees with its own loads";
+  // A reopen after which Go loads a message it had removed (seen for a
+  // purgeEx of one subject followed by a compact).
+  if (o.op === "reopen" && i > 0) {
+    const before = new Set(liveOf(prevGo).map((m) => m.seq));
+    if (liveOf(go).some((m) => !before.has(m.seq)))
+      return "stopped: Go reopen brings back a removed message";
+  }
+  // Discard new on a stream at maxMsgs: Go lets a message in as though its
+  // subject were at maxMsgsPerSubject when it is not (a stale per-subject
+  // total), then trims that subject.
+  if (o.op === "store" && ra.err === "ErrMaxMsgs" && rb.err === undefined && i > 0) {
+    const per = limitsNow.maxMsgsPerSubject ?? 0;
+    const held = liveOf(prevJs).filter((m) => m.subj === o.subj).length;
+    if (per > 0 && held < per) return "stopped: Go discard new admits on a stale per-subject total";
+  }
   // PurgeEx("" or ">", 0, keep) compacts to lastSeq - keep + 1: it keeps
   // the last `keep` sequences, fewer than `keep` messages when some of them
   // were removed or skipped.
@@ -915,7 +938,7 @@ function compare(c: Case, engine: string, js: Obj[], go: Obj[], fatal?: string):
       sb.deleted = sa.deleted;
     }
     judgeQueries(a, b);
-    const stop = goBugStop(c, i, a, b);
+    const stop = goBugStop(c, i, a, b, js[i - 1] ?? a, go[i - 1] ?? b, limits);
     if (stop) {
       goWrong.set(stop, (goWrong.get(stop) ?? 0) + 1);
       return null;
