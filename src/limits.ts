@@ -2,7 +2,8 @@
  * The stream limits both engines enforce, as nats-server does: with
  * `discard: "new"` a message that would break `maxMsgs` or `maxBytes` (or,
  * with `discardNewPerSubject`, `maxMsgsPerSubject`) is refused before anything
- * changes; otherwise the oldest messages (the subject's oldest for the
+ * changes, unless its subject is at `maxMsgsPerSubject`, when it replaces the
+ * subject's oldest and only needs the room that one leaves; otherwise the oldest messages (the subject's oldest for the
  * per-subject limit) are removed once the new one is stored. `maxMsgSize`
  * bounds headers plus payload and is always a refusal. `maxAgeMs` removes
  * messages from the head while the oldest is at least that old: on every
@@ -21,6 +22,8 @@ export interface LimitedStore {
   readonly limitBytes: number;
   /** Live messages on `subject`. */
   subjectCount(subject: string): number;
+  /** The accounted bytes (msg-size.ts) of the oldest live message on `subject`, which has one. */
+  subjectOldestSize(subject: string): number;
   /** Removes the oldest message of the stream. */
   removeOldest(): void;
   /**
@@ -121,13 +124,22 @@ export function admit(
     );
   }
   if (limits.discard !== "new") return;
-  if (limits.maxMsgs > 0 && store.limitMsgs >= limits.maxMsgs) {
+  // A subject at its limit is replaced, not added to: the per-subject trim
+  // takes its oldest, so the count does not grow and its bytes are given
+  // back (nats-server's storeRawMsg, a KV update on a full bucket).
+  const replaces = (): boolean =>
+    limits.maxMsgsPerSubject > 0 && store.subjectCount(subject) >= limits.maxMsgsPerSubject;
+  if (limits.maxMsgs > 0 && store.limitMsgs >= limits.maxMsgs && !replaces()) {
     throw new JetStoreError(
       "ErrMaxMsgs",
       `Cannot ${action}: the stream holds maxMsgs ${limits.maxMsgs}`,
     );
   }
-  if (limits.maxBytes > 0 && store.limitBytes + size > limits.maxBytes) {
+  if (
+    limits.maxBytes > 0 &&
+    store.limitBytes + size > limits.maxBytes &&
+    !(replaces() && store.limitBytes - store.subjectOldestSize(subject) + size <= limits.maxBytes)
+  ) {
     throw new JetStoreError(
       "ErrMaxBytes",
       `Cannot ${action}: ${size} more bytes would pass maxBytes ${limits.maxBytes}`,

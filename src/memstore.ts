@@ -61,6 +61,7 @@ import {
 import { StreamPolicy } from "./stream-policy.ts";
 import { checkFailed, type DeleteBlock, encodeStreamState } from "./stream-state.ts";
 import { compileFilter } from "./subject-match.ts";
+import type { SubjectSeqs } from "./subject-seqs.ts";
 import { syncDeleted } from "./sync-deleted.ts";
 import type {
   ExpiredMsg,
@@ -126,6 +127,10 @@ export class MemStore extends MemQueries implements StreamStore {
     this.policy = new StreamPolicy(limits, now, {
       limitedView: () => ({
         subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
+        subjectOldestSize: (subject) => {
+          const first = (this.subjects.get(subject) as SubjectSeqs).first;
+          return (this.recs[this.slotOf(first)] as MemRecord).size;
+        },
         removeOldest: () => this.removeMsg(this.first),
         trimSubject: (subject, keep) => {
           const list = this.subjects.get(subject);

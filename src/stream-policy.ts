@@ -58,6 +58,10 @@ class PolicyView implements LimitedStore {
     return this.engine.subjectCount(subject);
   }
 
+  subjectOldestSize(subject: string): number {
+    return this.engine.subjectOldestSize(subject);
+  }
+
   removeOldest(): void {
     this.engine.removeOldest();
   }

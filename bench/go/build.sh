@@ -1,6 +1,8 @@
 #!/bin/sh
 # Builds bench/go's harness against nats-server's Go source, offline:
-#   bench/go/build.sh OUT_BINARY
+#   bench/go/build.sh OUT_BINARY [SOURCE_DIR]
+# (SOURCE_DIR, default bench/go, holds the export.go and main.go to build:
+# bench/go-diff passes its own.)
 # Needs Go and Debian's nats-server source with its dependencies:
 #   apt-get install -y golang-go golang-github-nats-io-nats-server-dev
 # (NATS_SERVER_SRC and GOCODE override where they are looked for.)
@@ -11,7 +13,7 @@
 # mode against the Debian packages. nats-server's tree is never modified.
 set -eu
 out=$1
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "${2:-$(dirname "$0")}" && pwd)
 gocode=${GOCODE:-/usr/share/gocode}
 src=${NATS_SERVER_SRC:-$gocode/src/github.com/nats-io/nats-server}
 command -v go >/dev/null || { echo "go not found" >&2; exit 3; }

@@ -196,6 +196,7 @@ export class FileStore extends StoreLoad implements StreamStore {
   protected limitedView(): EngineView {
     return {
       subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
+      subjectOldestSize: (subject) => this.oldestSizeOf(subject),
       removeOldest: () => this.removeHead(),
       trimSubject: (subject, keep, entry) =>
         this.trimSubject(subject, keep, entry as SubjectEntry | undefined),

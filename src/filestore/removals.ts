@@ -127,6 +127,23 @@ export abstract class Removals extends BulkLoads {
     }
   }
 
+  /**
+   * The accounted bytes of the oldest message on `subject` (which has one):
+   * discard new's question at the subject limit, whether the room that
+   * message gives back is enough. From the block's size column, else its
+   * record; a lost record gives back nothing anyone can count on.
+   * @internal
+   */
+  protected oldestSizeOf(subject: string): number {
+    const seq = this.firstOf(subject, this.subjects.get(subject) as SubjectEntry);
+    const block = this.findBlock(seq) as Block;
+    const i = seq - block.first;
+    const sizes = block.sizes;
+    const sized = sizes !== null && i < sizes.length ? sizes[i] & SIZE_MAX : 0;
+    if (sized !== 0) return sized;
+    return this.recordInfo(block, seq)?.length ?? Number.POSITIVE_INFINITY;
+  }
+
   /** Removes the oldest message on `subject`, whose entry is `entry`. @internal */
   protected removeOldestOf(subject: string, entry: SubjectEntry): void {
     const seq = this.firstSeq;

@@ -90,6 +90,62 @@ export function limitTests({ describe, it, expect }: TestApi, factory: StoreFact
       });
     });
 
+    it("discard new takes a message on a full stream when its subject is at maxMsgsPerSubject: it replaces that subject's oldest", async () => {
+      // nats-server (fileStore and memStore storeRawMsg): a subject at its
+      // limit is replaced, not added to, so maxMsgs does not refuse it (a KV
+      // update on a full bucket). A new subject is still refused.
+      await withStore(factory, { maxMsgs: 2, maxMsgsPerSubject: 1, discard: "new" }, (store) => {
+        store.storeMsg("a", null, enc("a1"));
+        store.storeMsg("b", null, enc("b1"));
+        expect(store.storeMsg("a", null, enc("a2")).seq).toBe(3);
+        expect(store.storeRawMsg("b", null, enc("b2"), 4, 5n)).toBeUndefined();
+        expect(store.state()).toMatchObject({ msgs: 2, firstSeq: 3, lastSeq: 4, deleted: [] });
+        expect(store.subjectsTotals("")).toStrictEqual({ a: 1, b: 1 });
+        const before = snapshot(store);
+        expect(codeOf(() => store.storeMsg("c", null, enc("c1")))).toBe("ErrMaxMsgs");
+        expect(snapshot(store)).toStrictEqual(before);
+      });
+    });
+
+    it("discard new takes a message on a stream at maxBytes when its subject is at maxMsgsPerSubject and it fits once that subject's oldest goes", async () => {
+      // nats-server's storeRawMsg: at the subject limit, "determine if dropping
+      // [the subject's oldest] message gives us enough room".
+      const options = { maxBytes: 2 * ONE, maxMsgsPerSubject: 1, discard: "new" as const };
+      await withStore(factory, options, (store) => {
+        store.storeMsg("foo", null, enc("m1"));
+        store.storeMsg("bar", null, enc("m2"));
+        expect(store.storeMsg("foo", null, enc("m3")).seq).toBe(3);
+        expect(store.state()).toMatchObject({ msgs: 2, bytes: 2 * ONE, firstSeq: 2, lastSeq: 3 });
+        const before = snapshot(store);
+        // One byte more than the message it would replace: no room.
+        expect(codeOf(() => store.storeMsg("foo", null, enc("m44")))).toBe("ErrMaxBytes");
+        // A subject with no message to give up.
+        expect(codeOf(() => store.storeMsg("baz", null, enc("m5")))).toBe("ErrMaxBytes");
+        expect(snapshot(store)).toStrictEqual(before);
+        expect(store.storeMsg("bar", null, enc("m")).seq).toBe(4);
+        expect(store.state()).toMatchObject({ msgs: 2, bytes: 2 * ONE - 1, firstSeq: 3 });
+        expect(store.subjectsTotals("")).toStrictEqual({ foo: 1, bar: 1 });
+      });
+    });
+
+    if (factory.supports.persistence) {
+      it("discard new at the subject limit weighs the subject's oldest message after a reopen too", async () => {
+        // A reopened store knows no message's size until it reads its record.
+        const options = { maxBytes: 2 * ONE, maxMsgsPerSubject: 1, discard: "new" as const };
+        const fixture = await factory.create(options);
+        try {
+          fixture.store.storeMsg("foo", null, enc("m1"));
+          fixture.store.storeMsg("bar", null, enc("m2"));
+          const store = await fixture.reopen();
+          expect(codeOf(() => store.storeMsg("foo", null, enc("m33")))).toBe("ErrMaxBytes");
+          expect(store.storeMsg("foo", null, enc("m3")).seq).toBe(3);
+          expect(store.state()).toMatchObject({ msgs: 2, bytes: 2 * ONE, firstSeq: 2 });
+        } finally {
+          await fixture.cleanup();
+        }
+      });
+    }
+
     it("maxMsgSize refuses headers plus payload over it, whatever the discard policy", async () => {
       await withStore(factory, { maxMsgSize: 8 }, (store) => {
         expect(store.storeMsg("foo", enc("hdr"), enc("12345")).seq).toBe(1);
