@@ -56,6 +56,8 @@ export interface DurableHost extends ConsumerHost {
   savedConsumer(name: string): SavedConsumer | null;
   /** Removes the files of a consumer being deleted (FileStore). */
   removeConsumerFiles(name: string): void;
+  /** A consumer store of that name is open, or still stopping after its handle's close(). */
+  hasConsumerStore(name: string): boolean;
 }
 
 /** A consumer store that records, durably, that its consumer is being deleted (the file store). */
@@ -140,6 +142,14 @@ export class Durables implements ConsumerOwner {
       throw new JetStoreError(
         "ErrConsumerInUse",
         `Cannot ${ACTION}: consumer ${describeValue(name)} is being deleted (a failed delete() finishes when called again or when the stream next opens)`,
+      );
+    }
+    // A handle's close() lets go of the name at once but its store stops later (a FileStore
+    // one writes its state first, which this open must read): until then the name is in use.
+    if (this.host.hasConsumerStore(name)) {
+      throw new JetStoreError(
+        "ErrConsumerInUse",
+        `Cannot ${ACTION}: consumer ${describeValue(name)} is still closing or open as a consumer store on this stream (await its close() first)`,
       );
     }
     const policy = this.policy();

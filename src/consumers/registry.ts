@@ -109,6 +109,10 @@ export class StreamConsumers implements DurableHost {
     return this.durables.consumer(name, options);
   }
 
+  hasConsumerStore(name: string): boolean {
+    return this.open.has(name);
+  }
+
   /** Consumer stores open on the stream. */
   get count(): number {
     return this.open.size;

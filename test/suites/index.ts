@@ -48,6 +48,7 @@ import { natsMirrorSuite } from "./nats-mirror.ts";
 import { natsReplicateSuite } from "./nats-replicate.ts";
 import { normalExitSuite } from "./normal-exit.ts";
 import { openMemorySuite } from "./open-memory.ts";
+import { overlappingCallSuite } from "./overlapping-calls.ts";
 import { preallocationSuite } from "./preallocation.ts";
 import { publicTypesSuite } from "./public-types.ts";
 import { readmeExampleSuite } from "./readme-example.ts";
@@ -102,6 +103,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   consumerCrashTests(api);
   consumerDeletionSuite(api, ctx);
   consumerStorePersistenceSuite(api, ctx);
+  overlappingCallSuite(api, ctx);
   badInputDirectorySuite(api);
   fileStoreSuite(api, ctx);
   lazyOpenSuite(api, ctx);
