@@ -50,6 +50,12 @@ export class MessageTtls {
   /** Live messages whose TTL is "never". */
   private readonly never = new Set<number>();
   /**
+   * Handed out by `due` and not yet removed: sequence → expiry (ms). A removal
+   * made meanwhile (by an `onExpire` callback, say) takes its sequence out, so
+   * the pass does not remove it again, or remove what a truncate stored there since.
+   */
+  private readonly passing = new Map<number, number>();
+  /**
    * Where the next age check starts: every live message below it never
    * expires (expireByAge keeps it, so a stream of such messages is walked
    * once, not on every store).
@@ -103,6 +109,30 @@ export class MessageTtls {
   remove(seq: number): void {
     if (this.expiry.size > 0) this.expiry.delete(seq);
     if (this.never.size > 0) this.never.delete(seq);
+    if (this.passing.size > 0) this.passing.delete(seq);
+  }
+
+  /** True while `seq`, handed out by `due`, is still to be removed by its pass. */
+  isPassing(seq: number): boolean {
+    return this.passing.has(seq);
+  }
+
+  /** The pass is done with `seq` (removed, or found gone). */
+  passed(seq: number): void {
+    this.passing.delete(seq);
+  }
+
+  /**
+   * A pass ended early (a removal threw): `seqs[from..]` it had not removed are
+   * scheduled again at their expiry, so the next pass tries them.
+   */
+  putBack(seqs: readonly number[], from: number): void {
+    for (let i = from; i < seqs.length; i++) {
+      const at = this.passing.get(seqs[i]);
+      if (at === undefined) continue;
+      this.passing.delete(seqs[i]);
+      this.schedule(seqs[i], at);
+    }
   }
 
   /** Forgets every message in [from, to]. */
@@ -114,17 +144,20 @@ export class MessageTtls {
     }
     for (const seq of this.expiry.keys()) if (seq >= from && seq <= to) this.expiry.delete(seq);
     for (const seq of this.never) if (seq >= from && seq <= to) this.never.delete(seq);
+    for (const seq of this.passing.keys()) if (seq >= from && seq <= to) this.passing.delete(seq);
   }
 
   /** After a truncate to `seq`: later sequences are gone and may be handed out again. */
   truncatedTo(seq: number): void {
     for (const s of this.expiry.keys()) if (s > seq) this.expiry.delete(s);
     for (const s of this.never) if (s > seq) this.never.delete(s);
+    for (const s of this.passing.keys()) if (s > seq) this.passing.delete(s);
     if (this.ageCursor > seq + 1) this.ageCursor = seq + 1;
   }
 
   /** Forgets every message (purge). */
   clear(): void {
+    this.passing.clear();
     if (this.expiry.size === 0 && this.never.size === 0) return;
     this.expiry.clear();
     this.never.clear();
@@ -173,6 +206,7 @@ export class MessageTtls {
       // Removed, or rescheduled (a truncate handed the sequence out again).
       if (this.expiry.get(seq) !== at[i]) continue;
       this.expiry.delete(seq);
+      this.passing.set(seq, at[i]);
       out.push(seq);
     }
     slot.head = i;
@@ -194,8 +228,10 @@ export class MessageTtls {
   }
 
   /** Pending expiries as [sequence, expiry ms] pairs, for a checkpoint. */
-  scheduled(): IterableIterator<[number, number]> {
-    return this.expiry.entries();
+  *scheduled(): IterableIterator<[number, number]> {
+    yield* this.expiry.entries();
+    // A checkpoint written inside a pass (a truncate in `onExpire`) must not forget them.
+    yield* this.passing.entries();
   }
 
   /** Sequences that never expire, for a checkpoint. */

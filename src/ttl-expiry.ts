@@ -48,7 +48,20 @@ export class TtlExpiry {
   expire(nowNs: bigint): number {
     if (this.ttls.pending === 0) return 0;
     const due = this.ttls.due(nowNs);
-    for (const seq of due) this.removeExpired(seq);
+    const ttls = this.ttls;
+    let i = 0;
+    try {
+      for (; i < due.length; i++) {
+        const seq = due[i];
+        // Removed since `due` handed it out: by an `onExpire` callback earlier in this pass.
+        if (!ttls.isPassing(seq)) continue;
+        this.removeExpired(seq);
+        ttls.passed(seq);
+      }
+    } finally {
+      // A removal that threw ends the pass: it and the rest stay due for the next one.
+      if (i < due.length) ttls.putBack(due, i);
+    }
     if (due.length > 0) this.afterExpire();
     return due.length;
   }

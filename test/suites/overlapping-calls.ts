@@ -5,10 +5,14 @@
  * interleavings (writes, removals, syncs, snapshots, consumers, close); each
  * case here is one it found, made deterministic. Run on every engine and adapter.
  */
+
+import type { ExpiredMsg, StreamStore } from "../../src/types.ts";
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import { putMany, ready, seqs, withStream } from "./consumer-helpers.ts";
 import { storeFactories } from "./store-factories.ts";
-import { codeOf } from "./store-helpers.ts";
+import { codeOf, enc, testClock, withStore } from "./store-helpers.ts";
+
+const SECOND = 1_000_000_000n;
 
 export function overlappingCallSuite(api: TestApi, ctx: RuntimeContext): void {
   const { describe, it, expect } = api;
@@ -35,6 +39,54 @@ export function overlappingCallSuite(api: TestApi, ctx: RuntimeContext): void {
             expect(resumed.info().ackFloor.stream).toBe(1);
             expect(store.fastState().consumers).toBe(1);
             await resumed.close();
+          });
+        });
+
+        it("a message an onExpire callback removes, due in the same pass, is skipped: the store that ran the pass neither throws nor leaves the rest unexpired", async () => {
+          const clock = testClock(10n * SECOND);
+          const heard: number[] = [];
+          let target: StreamStore | null = null;
+          const onExpire = ({ seq }: ExpiredMsg) => {
+            heard.push(seq);
+            // Sequence 4 is due in this pass too: an application cleaning up around an expiry.
+            if (seq === 1) target?.removeMsg(4);
+          };
+          await withStore(
+            factory,
+            { allowMsgTtl: true, now: clock.now, onExpire },
+            async (store, fixture) => {
+              target = store;
+              for (let i = 1; i <= 10; i++)
+                store.storeMsg(`t.${i}`, null, enc(`m${i}`), i <= 7 ? 1 : 0);
+              clock.t += 2n * SECOND;
+              expect(codeOf(() => store.storeMsg("x", null, enc("after")))).toBe("no error");
+              expect(heard).toEqual([1, 2, 3, 5, 6, 7]);
+              expect(store.state()).toMatchObject({ msgs: 4, firstSeq: 8, lastSeq: 11 });
+              expect(store.loadMsg(11).subject).toBe("x");
+              if (!factory.supports.persistence) return;
+              target = await fixture.reopen();
+              expect(target.state()).toMatchObject({ msgs: 4, firstSeq: 8, lastSeq: 11 });
+            },
+          );
+        });
+
+        it("a TTL pass cut short by a throw leaves what it had not removed due for the next pass", async () => {
+          const clock = testClock(10n * SECOND);
+          const heard: number[] = [];
+          const onExpire = ({ seq }: ExpiredMsg) => {
+            heard.push(seq);
+            // Misuse (onExpire must not throw), but the rest of the pass must not be forgotten.
+            if (seq === 2) throw new Error("callback failed");
+          };
+          await withStore(factory, { allowMsgTtl: true, now: clock.now, onExpire }, (store) => {
+            for (let i = 1; i <= 6; i++)
+              store.storeMsg(`t.${i}`, null, enc(`m${i}`), i <= 4 ? 1 : 0);
+            clock.t += 2n * SECOND;
+            expect(codeOf(() => store.storeMsg("x", null, enc("a")))).not.toBe("no error");
+            expect(heard).toEqual([1, 2]);
+            store.storeMsg("x", null, enc("b"));
+            expect(heard).toEqual([1, 2, 3, 4]);
+            expect(store.state()).toMatchObject({ msgs: 4, firstSeq: 5, lastSeq: 8 });
           });
         });
       });
