@@ -56,8 +56,11 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
 // the cipher known answers) and the README's figures since the bundle (which had brought
 // the package to 357 kB, 1239 kB): 361 kB packed, 1247 kB unpacked. Raised for consumer info
 // matching nats-server after purges and reads to the stream's end (the purge notice, its
-// README lines: about 3.5 kB; 362 kB packed, 1256 kB unpacked with them).
-const BUDGET = { packed: 365_000, unpacked: 1_260_000 };
+// README lines: about 3.5 kB; 362 kB packed, 1256 kB unpacked with them). Raised for the
+// eleventh sitting's fixes: every removal told to the consumers, all-or-nothing consumer
+// deletion, TTL passes that survive callbacks, the subject-limit admission under discard new,
+// and the README lines on each (371 kB packed, 1283 kB unpacked with them).
+const BUDGET = { packed: 380_000, unpacked: 1_310_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
