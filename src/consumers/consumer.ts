@@ -509,6 +509,11 @@ export class Consumer {
     }
     if (gone === null) return;
     gone.sort((a, b) => a - b);
+    // A sequence two removals named before a settle (removeMsg, then a compact's range over it) is
+    // listed twice: once is enough, and ack policy all reads the list as a run matching pending.
+    let n = 1;
+    for (let i = 1; i < gone.length; i++) if (gone[i] !== gone[n - 1]) gone[n++] = gone[i];
+    gone.length = n;
     this.forget(gone);
     if (this.waiters.size > 0) this.waiters.wake();
   }

@@ -144,6 +144,21 @@ export function consumerRemovalTests(
       });
     });
 
+    it("ack policy all: a message noted by two removals is acknowledged once, with those after it", async () => {
+      await withStream(factory, {}, async (store) => {
+        fill(store);
+        const consumer = store.consumer("c", { ackPolicy: "all", ackWaitMs: 60_000 });
+        expect(seqs(await ready(consumer, 5))).toEqual([1, 2, 3, 4, 5]);
+        // 2 is removed, then named again, unsettled, by the compact that takes 1 and 3.
+        store.removeMsg(2);
+        store.compact(4);
+        expect(consumer.info()).toMatchObject({
+          numAckPending: 2,
+          ackFloor: { consumer: 3, stream: 3 },
+        });
+      });
+    });
+
     it("ack policy all: a removal acknowledges nothing before it", async () => {
       await withStream(factory, {}, async (store, clock) => {
         fill(store);
