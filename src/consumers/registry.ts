@@ -137,6 +137,14 @@ export class StreamConsumers implements DurableHost {
     this.durables.purged();
   }
 
+  /**
+   * The stream was cut after `seq` (truncate), its sequences to be handed out
+   * again; called once the cut is made, even when the call that made it throws after.
+   */
+  truncated(seq: number): void {
+    this.durables.truncated(seq);
+  }
+
   /** Tells the listeners of a message stored at `seq`. Listeners must not throw. */
   stored(seq: number): void {
     const listeners = this.listeners;
