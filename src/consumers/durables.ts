@@ -245,7 +245,16 @@ export class Durables implements ConsumerOwner {
 
   /** The stream was cut after `seq`: the open consumers go back to it (closed ones do at their reopen). */
   truncated(seq: number): void {
-    for (const c of this.openList) c.truncated(seq);
+    // Each one follows the cut even when another's store fails to record it (syncAlways writes at once).
+    let failure: unknown = null;
+    for (const c of this.openList) {
+      try {
+        c.truncated(seq);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure !== null) throw failure;
   }
 
   private onStored(seq: number): void {

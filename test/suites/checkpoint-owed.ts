@@ -113,6 +113,28 @@ export function checkpointOwedSuite({ describe, it, expect }: TestApi): void {
       }
     });
 
+    it("every open consumer follows a truncate when one of them cannot record it (syncAlways)", async () => {
+      const fs = memoryFileSystem();
+      const store = await FileStore.open({ dir: "/s", fs, syncAlways: true });
+      try {
+        for (let i = 1; i <= 4; i++) store.storeMsg("old", null, enc(`old-${i}`));
+        const [a, b] = [store.consumer("a"), store.consumer("b")];
+        for (const c of [a, b]) await c.fetch(4, { expiresMs: 0 });
+        fs.setFaults({ failWrite: { path: /consumers\/a\// } });
+        expect(codeOf(() => store.truncate(2))).toBe("ErrIO");
+        fs.setFaults({ failWrite: null });
+        expect(store.fastState().lastSeq).toBe(2);
+        store.storeMsg("new", null, enc("new-3"));
+        for (const c of [b, a]) {
+          expect((await c.fetch(4, { expiresMs: 0 })).map((m) => [m.seq, m.subject])).toStrictEqual(
+            [[3, "new"]],
+          );
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
     it("makes a truncate's checkpoint that open read but no one made durable durable at a close that changes nothing", async () => {
       const fs = memoryFileSystem();
       const open = (on = fs) =>
