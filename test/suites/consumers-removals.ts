@@ -5,7 +5,9 @@
  * nats-server's consumer is told of each removal (decStreamPending, purge),
  * so they stop holding maxAckPending slots and a fetch waiting for a slot
  * gets the next message without waiting out their ack wait. A reopen
- * settles those removed while the consumer was closed the same way.
+ * settles those removed while the consumer was closed the same way. A
+ * truncate takes an open consumer back to the cut, as a reopen after it
+ * does, so what is stored there again is delivered as new.
  */
 import type { StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
