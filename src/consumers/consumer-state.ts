@@ -77,6 +77,20 @@ export function copyConsumerState(state: ConsumerState): ConsumerState {
 }
 
 /**
+ * `state` (changed in place) as if nothing past stream sequence `last` had
+ * been delivered: what a consumer does when the stream lost the tail it read
+ * (a truncate, a crash before the stream's sync), so that what is stored
+ * there again is delivered as new. Consumer sequences are not reused.
+ */
+export function withoutDeliveriesPast(state: ConsumerState, last: number): ConsumerState {
+  for (const seq of [...state.pending.keys()]) if (seq > last) state.pending.delete(seq);
+  for (const seq of [...state.redelivered.keys()]) if (seq > last) state.redelivered.delete(seq);
+  if (state.delivered.stream > last) state.delivered.stream = last;
+  if (state.ackFloor.stream > last) state.ackFloor.stream = last;
+  return state;
+}
+
+/**
  * Checks the shape of a caller's state: sequences are safe integers ≥ 0,
  * pending timestamps bigints in [0, 2^63 - 1], redelivery counts ≥ 1.
  * It says nothing about how the fields relate (the store's `update` does).

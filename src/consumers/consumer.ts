@@ -29,7 +29,7 @@ import {
   type FetchOptions,
   type ResolvedConsumerOptions,
 } from "./consumer-options.ts";
-import type { ConsumerState, SequencePair } from "./consumer-state.ts";
+import { type ConsumerState, type SequencePair, withoutDeliveriesPast } from "./consumer-state.ts";
 import type { DeliveryCursor } from "./delivery-cursor.ts";
 import { PendingAcks, type PendingEntry } from "./pending-acks.ts";
 import { PullWaiters } from "./pull-waiters.ts";
@@ -366,6 +366,33 @@ export class Consumer {
     });
   }
 
+  /**
+   * The stream was cut after `seq` and will hand its later sequences out
+   * again: the consumer does what a reopen after the cut does (durables.ts),
+   * so what is stored there next is delivered as new. The deliveries past
+   * the cut are forgotten, not recorded as acks (they were never acked, and
+   * an ack floor past the stream's end would swallow what comes back there);
+   * delivered.stream and the ack floor come down to the cut. nats-server cuts
+   * a stream only while it recovers, before its consumers load, and
+   * reconciles each one then (reconcileStateWithStream); it also takes the
+   * consumer sequence back, which jetstore keeps rising. @internal
+   */
+  truncated(seq: number): void {
+    if (this.closed) return;
+    // What removals noted past the cut named the old messages, and the sequences may hold new ones by now.
+    if (this.leaving.length > 0) this.leaving = this.leaving.filter((s) => s <= seq);
+    let cut: number[] | null = null;
+    for (const s of this.pending.entries.keys()) if (s > seq) (cut ??= []).push(s);
+    if (cut !== null) for (const s of cut) this.pending.delete(s);
+    this.cursor.cutAfter(seq);
+    if (this.streamSeen > seq) this.streamSeen = seq;
+    const state = this.store.state();
+    if (cut !== null || state.delivered.stream > seq || state.ackFloor.stream > seq) {
+      this.store.forceUpdate(withoutDeliveriesPast(state, seq));
+    }
+    if (cut !== null && this.waiters.size > 0) this.waiters.wake();
+  }
+
   /** True while fetches wait. @internal */
   get waiting(): boolean {
     return this.waiters.size > 0;
@@ -506,6 +533,11 @@ export class Consumer {
     }
     if (gone === null) return;
     gone.sort((a, b) => a - b);
+    // A sequence two removals named before a settle (removeMsg, then a compact's range over it) is
+    // listed twice: once is enough, and ack policy all reads the list as a run matching pending.
+    let n = 1;
+    for (let i = 1; i < gone.length; i++) if (gone[i] !== gone[n - 1]) gone[n++] = gone[i];
+    gone.length = n;
     this.forget(gone);
     if (this.waiters.size > 0) this.waiters.wake();
   }

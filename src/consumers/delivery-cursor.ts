@@ -149,6 +149,20 @@ export class DeliveryCursor {
     return msg;
   }
 
+  /**
+   * The stream was cut after `seq`: what is stored past it again is new to
+   * this cursor, as to one reopened then (never below its start, as there).
+   */
+  cutAfter(seq: number): void {
+    if (this.skip !== null) {
+      let n = this.skip.length;
+      while (n > this.skipAt && this.skip[n - 1] > seq) n--;
+      this.skip = this.skip.slice(0, n);
+    }
+    if (this.nextSeq > seq + 1) this.nextSeq = Math.max(seq + 1, this.startSeq);
+    this.fresh();
+  }
+
   /** True when `subject` matches the consumer's filters. */
   matches(subject: string): boolean {
     const compiled = this.compiled;

@@ -28,7 +28,7 @@ import {
   durableConfig,
   type ResolvedConsumerOptions,
 } from "./consumer-options.ts";
-import type { ConsumerState } from "./consumer-state.ts";
+import { type ConsumerState, withoutDeliveriesPast } from "./consumer-state.ts";
 import { DeliveryCursor } from "./delivery-cursor.ts";
 import { type Interest, Retention } from "./retention.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
@@ -103,8 +103,8 @@ export class Durables implements ConsumerOwner {
       const list = this.openList;
       for (let i = 0; i < list.length; i++) list[i].removing(lo, hi);
     },
-    // MemStore's truncate also reports each message it cuts; FileStore's reports the cut alone.
-    truncating: (seq) => this.removals.removing(seq + 1, Number.MAX_SAFE_INTEGER),
+    // Told once the cut is made (truncated): before it, the sequences past it may still be the old messages.
+    truncating: () => {},
   };
 
   constructor(host: DurableHost) {
@@ -338,6 +338,20 @@ export class Durables implements ConsumerOwner {
     for (const c of this.openList) c.purged();
   }
 
+  /** The stream was cut after `seq`: the open consumers go back to it (closed ones do at their reopen). */
+  truncated(seq: number): void {
+    // Each one follows the cut even when another's store fails to record it (syncAlways writes at once).
+    let failure: unknown = null;
+    for (const c of this.openList) {
+      try {
+        c.truncated(seq);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure !== null) throw failure;
+  }
+
   /** Interest: no consumer's filter matches `subject`. */
   unwanted(subject: string): boolean {
     return this.policy() === "interest" && !this.rules().wanted(subject);
@@ -430,15 +444,6 @@ function overlapOf(a: readonly string[], b: readonly string[]): string | null {
     for (const y of b) if (filtersOverlap(x, y)) return `filters "${x}" and "${y}" overlap`;
   }
   return null;
-}
-
-/** `state` as if nothing past stream sequence `last` had been delivered. */
-function withoutDeliveriesPast(state: ConsumerState, last: number): ConsumerState {
-  for (const seq of [...state.pending.keys()]) if (seq > last) state.pending.delete(seq);
-  for (const seq of [...state.redelivered.keys()]) if (seq > last) state.redelivered.delete(seq);
-  state.delivered.stream = last;
-  if (state.ackFloor.stream > last) state.ackFloor.stream = last;
-  return state;
 }
 
 /** The cursor of a consumer that delivered up to stream sequence `delivered`. */

@@ -170,6 +170,14 @@ export class StreamConsumers implements DurableHost {
   }
 
   /**
+   * The stream was cut after `seq` (truncate), its sequences to be handed out
+   * again; called once the cut is made, even when the call that made it throws after.
+   */
+  truncated(seq: number): void {
+    this.durables.truncated(seq);
+  }
+
+  /**
    * True when the stream's retention is interest and no consumer's filter
    * matches `subject`: storeMsg then uses the sequence up without storing.
    */

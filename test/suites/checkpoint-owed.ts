@@ -87,6 +87,54 @@ export function checkpointOwedSuite({ describe, it, expect }: TestApi): void {
       }
     });
 
+    it("an open consumer follows a truncate whose checkpoint failed: the cut is made, and what is stored there again is delivered", async () => {
+      const fs = memoryFileSystem();
+      const store = await FileStore.open({ dir: "/s", fs, blockSize: 4096, syncIntervalMs: 0 });
+      try {
+        for (let i = 1; i <= 8; i++) store.storeMsg("old", null, enc(`old-${i}`.padEnd(600, ".")));
+        const consumer = store.consumer("c", { ackWaitMs: 60_000 });
+        expect((await consumer.fetch(8, { expiresMs: 0 })).map((m) => m.seq)).toStrictEqual([
+          1, 2, 3, 4, 5, 6, 7, 8,
+        ]);
+        fs.setFaults({ failWrite: { path: /index\.ckpt\.tmp$/ } });
+        expect(codeOf(() => store.truncate(5))).toBe("ErrIO");
+        fs.setFaults({ failWrite: null });
+        expect(store.storeMsg("new", null, enc("new-6")).seq).toBe(6);
+        expect(consumer.info()).toMatchObject({
+          numAckPending: 5,
+          delivered: { consumer: 8, stream: 5 },
+        });
+        const again = await consumer.fetch(8, { expiresMs: 0 });
+        expect(again.map((m) => [m.seq, m.subject, m.deliveryCount])).toStrictEqual([
+          [6, "new", 1],
+        ]);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("every open consumer follows a truncate when one of them cannot record it (syncAlways)", async () => {
+      const fs = memoryFileSystem();
+      const store = await FileStore.open({ dir: "/s", fs, syncAlways: true });
+      try {
+        for (let i = 1; i <= 4; i++) store.storeMsg("old", null, enc(`old-${i}`));
+        const [a, b] = [store.consumer("a"), store.consumer("b")];
+        for (const c of [a, b]) await c.fetch(4, { expiresMs: 0 });
+        fs.setFaults({ failWrite: { path: /consumers\/a\// } });
+        expect(codeOf(() => store.truncate(2))).toBe("ErrIO");
+        fs.setFaults({ failWrite: null });
+        expect(store.fastState().lastSeq).toBe(2);
+        store.storeMsg("new", null, enc("new-3"));
+        for (const c of [b, a]) {
+          expect((await c.fetch(4, { expiresMs: 0 })).map((m) => [m.seq, m.subject])).toStrictEqual(
+            [[3, "new"]],
+          );
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
     it("makes a truncate's checkpoint that open read but no one made durable durable at a close that changes nothing", async () => {
       const fs = memoryFileSystem();
       const open = (on = fs) =>

@@ -5,11 +5,22 @@
  * nats-server's consumer is told of each removal (decStreamPending, purge),
  * so they stop holding maxAckPending slots and a fetch waiting for a slot
  * gets the next message without waiting out their ack wait. A reopen
- * settles those removed while the consumer was closed the same way.
+ * settles those removed while the consumer was closed the same way. A
+ * truncate takes an open consumer back to the cut, as a reopen after it
+ * does, so what is stored there again is delivered as new.
  */
 import type { StreamStore } from "../../src/types.ts";
 import type { TestApi } from "../harness.ts";
-import { advance, deliveries, put, ready, seqs, T0, withStream } from "./consumer-helpers.ts";
+import {
+  advance,
+  deliveries,
+  put,
+  putMany,
+  ready,
+  seqs,
+  T0,
+  withStream,
+} from "./consumer-helpers.ts";
 import type { StoreFactory } from "./store-factories.ts";
 import { codeOf, enc, type TestClock } from "./store-helpers.ts";
 
@@ -141,6 +152,77 @@ export function consumerRemovalTests(
         expect(consumer.info().numAckPending).toBe(2);
         expect(codeOf(() => consumer.ack(3))).toBe("ErrNotPending");
         consumer.ack(2);
+      });
+    });
+
+    it("truncate, then stored again in the same run: the old deliveries go, the new messages are delivered", async () => {
+      await withStream(factory, {}, async (store) => {
+        fill(store);
+        const consumer = store.consumer("c", { ackWaitMs: 60_000 });
+        expect(seqs(await ready(consumer, 4))).toEqual([1, 2, 3, 4]);
+        store.truncate(2);
+        // Sequences 3 and 4 hold new messages before the consumer looks again: they are not the ones it delivered.
+        put(store, "c", "c");
+        expect(consumer.info().numAckPending).toBe(2);
+        const again = await ready(consumer);
+        expect(again.map((m) => [m.seq, m.subject, m.deliveryCount])).toEqual([
+          [3, "c", 1],
+          [4, "c", 1],
+        ]);
+      });
+    });
+
+    for (const ackPolicy of ["explicit", "all", "none"] as const) {
+      it(`ack policy ${ackPolicy}: an open consumer follows a truncate as one reopened after it does`, async () => {
+        await withStream(factory, {}, async (store) => {
+          putMany(store, "a", 6);
+          const options = { ackPolicy, ackWaitMs: 60_000 };
+          const open = store.consumer("open", options);
+          const closed = store.consumer("closed", options);
+          for (const c of [open, closed]) {
+            expect(seqs(await ready(c, 5))).toEqual([1, 2, 3, 4, 5]);
+            if (ackPolicy !== "none") {
+              c.ack(1);
+              if (ackPolicy === "explicit") c.ack(4);
+            }
+          }
+          await closed.close();
+          store.truncate(3);
+          const reopened = store.consumer("closed", options);
+          const { name: _a, ...seen } = open.info();
+          const { name: _b, ...expected } = reopened.info();
+          expect(seen).toEqual(expected);
+          expect(seen.delivered.stream).toBe(3);
+          expect(seen.ackFloor.stream).toBeLessThanOrEqual(3);
+          // A fetch waiting when the stream is cut gets what is stored there again.
+          const waiting = open.fetch(1, { expiresMs: WAIT_MS });
+          putMany(store, "b", 3);
+          expect(deliveries(await waiting)).toEqual([[4, 1]]);
+          expect(deliveries(await ready(reopened))).toEqual([
+            [4, 1],
+            [5, 1],
+            [6, 1],
+          ]);
+          expect(deliveries(await ready(open))).toEqual([
+            [5, 1],
+            [6, 1],
+          ]);
+        });
+      });
+    }
+
+    it("ack policy all: a message noted by two removals is acknowledged once, with those after it", async () => {
+      await withStream(factory, {}, async (store) => {
+        fill(store);
+        const consumer = store.consumer("c", { ackPolicy: "all", ackWaitMs: 60_000 });
+        expect(seqs(await ready(consumer, 5))).toEqual([1, 2, 3, 4, 5]);
+        // 2 is removed, then named again, unsettled, by the compact that takes 1 and 3.
+        store.removeMsg(2);
+        store.compact(4);
+        expect(consumer.info()).toMatchObject({
+          numAckPending: 2,
+          ackFloor: { consumer: 3, stream: 3 },
+        });
       });
     });
 

@@ -193,6 +193,49 @@ export function diskErrorSuite(api: TestApi): void {
       await expectSurvivesPowerCut(disk, clock, ledger, "after block creation failed", expect);
     });
 
+    it("keeps a consumer's deliveries awaiting their acks when a purge told to it is refused for want of a block file", async () => {
+      const disk = memoryFileSystem({ seed: 6 });
+      let full = false;
+      const fs: FileSystem = {
+        name: disk.name,
+        open: (path: string, mode: OpenMode) => {
+          if (full && mode === "create" && path.endsWith(".blk") && disk.stat(path) === null) {
+            const cause = Object.assign(new Error("ENOSPC"), { code: "ENOSPC" });
+            throw fromSystemError(cause, "open", path);
+          }
+          return disk.open(path, mode);
+        },
+        stat: (path) => disk.stat(path),
+        mkdir: (path) => disk.mkdir(path),
+        list: (path) => disk.list(path),
+        rename: (from, to) => disk.rename(from, to),
+        remove: (path) => disk.remove(path),
+        removeAsync: (path) => disk.removeAsync(path),
+        syncDirectory: (path) => disk.syncDirectory(path),
+        lock: (dir) => disk.lock(dir),
+      };
+      const store = await FileStore.open({ dir: DIR, fs, syncIntervalMs: 0 });
+      try {
+        for (let i = 0; i < 3; i++) store.storeMsg("s", null, new Uint8Array(10));
+        const consumer = store.consumer("c", { maxAckPending: 2, ackWaitMs: 60_000 });
+        expect((await consumer.fetch(2, { expiresMs: 0 })).map((m) => m.seq)).toStrictEqual([1, 2]);
+        full = true;
+        // The purge tells the consumers before it makes the block it needs, then is refused.
+        expect(codeOf(() => store.purge())).toBe("ErrNoSpace");
+        full = false;
+        // Past the settle's microtask: the messages are still there, so are their deliveries.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        expect(store.fastState().msgs).toBe(3);
+        expect(consumer.info().numAckPending).toBe(2);
+        expect((await consumer.fetch(1, { expiresMs: 0 })).length).toBe(0);
+        consumer.ack(1);
+        consumer.ack(2);
+        expect(consumer.info().ackFloor).toStrictEqual({ consumer: 2, stream: 2 });
+      } finally {
+        await store.close();
+      }
+    });
+
     for (const where of [
       "at a roll",
       "at the first write after an open that left the last block unread",
