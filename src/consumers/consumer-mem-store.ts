@@ -49,6 +49,8 @@ export class ConsumerMemStore implements ConsumerStore {
   /** Whether `current.pending` iterates in ascending stream sequence, and its highest key if so. */
   private pendingSorted = true;
   private pendingMax = 0;
+  /** Walks of `firstPendingAfter` since the pending map was last copied. */
+  private headDeletes = 0;
   private closed = false;
   private readonly now: () => bigint;
   private readonly onStop: (() => void) | undefined;
@@ -238,6 +240,14 @@ export class ConsumerMemStore implements ConsumerStore {
   private firstPendingAfter(sseq: number): number | undefined {
     if (!this.pendingSorted) this.sortPending();
     const last = this.current.delivered.stream;
+    const pending = this.current.pending;
+    if (pending.has(sseq + 1)) return sseq + 1 <= last ? sseq + 1 : undefined;
+    // Each call follows a delete at the map's head, and a V8 Map's walk passes over the holes
+    // deletes leave until it rehashes: copied once they outnumber the entries, the walks stay linear.
+    if (++this.headDeletes > 1024 && this.headDeletes > pending.size) {
+      this.current.pending = new Map(pending);
+      this.headDeletes = 0;
+    }
     for (const seq of this.current.pending.keys()) {
       if (seq > sseq) return seq <= last ? seq : undefined;
     }

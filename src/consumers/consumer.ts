@@ -381,13 +381,11 @@ export class Consumer {
     if (this.closed) return;
     // What removals noted past the cut named the old messages, and the sequences may hold new ones by now.
     if (this.leaving.length > 0) this.leaving = this.leaving.filter((s) => s <= seq);
-    let cut: number[] | null = null;
-    for (const s of this.pending.entries.keys()) if (s > seq) (cut ??= []).push(s);
-    if (cut !== null) for (const s of cut) this.pending.delete(s);
+    const cut = this.pending.deleteAfter(seq);
     this.cursor.cutAfter(seq);
     if (this.streamSeen > seq) this.streamSeen = seq;
     const state = this.store.state();
-    if (cut !== null || state.delivered.stream > seq || state.ackFloor.stream > seq) {
+    if (cut || state.delivered.stream > seq || state.ackFloor.stream > seq) {
       this.store.forceUpdate(withoutDeliveriesPast(state, seq));
     }
     if (cut !== null && this.waiters.size > 0) this.waiters.wake();
@@ -561,15 +559,14 @@ export class Consumer {
       }
       return;
     }
-    // Pending is ascending: the gone ones it starts with are those below every delivery still awaiting its ack.
-    let i = 0;
-    let lowest: [number, PendingEntry] | null = null;
-    for (const [seq, entry] of this.pending.entries) {
-      if (i === gone.length || gone[i] !== seq) break;
-      lowest = [seq, entry];
-      i++;
+    // The gone ones pending starts with are those below every delivery still awaiting its ack.
+    const low = this.pending.upTo(gone[gone.length - 1]);
+    let run = 0;
+    while (run < gone.length && low[run] === gone[run]) run++;
+    if (run > 0) {
+      const floor = gone[run - 1];
+      this.store.updateAcks((this.pending.get(floor) as PendingEntry).dseq, floor);
     }
-    if (lowest !== null) this.store.updateAcks(lowest[1].dseq, lowest[0]);
     for (const seq of gone) this.pending.delete(seq);
   }
 
@@ -608,12 +605,7 @@ export class Consumer {
     const wasFull = limit > 0 && this.pending.size >= limit;
     this.store.updateAcks(entry.dseq, seq);
     if (this.options.ackPolicy === "all") {
-      const done: number[] = [];
-      for (const s of this.pending.entries.keys()) {
-        if (s > seq) break;
-        done.push(s);
-      }
-      for (const s of done) {
+      for (const s of this.pending.upTo(seq)) {
         this.pending.delete(s);
         this.owner.acked(this, s);
       }

@@ -35,6 +35,16 @@ const HEAP_SLACK = 1024;
 export class PendingAcks {
   /** By stream sequence, in the order of first delivery, which is ascending. */
   readonly entries = new Map<number, PendingEntry>();
+  /**
+   * The entries' sequences as they were added (ascending: first deliveries
+   * follow the stream, and a truncate cuts the tail before it hands
+   * sequences out again), deleted ones left among them; `front` is past
+   * those at the start. Walks from the lowest use it: a V8 Map's iteration
+   * passes over every hole its deletes left until it rehashes, so walking
+   * `entries` from its start after each removal at the head is quadratic.
+   */
+  private order: number[] = [];
+  private front = 0;
   private heapDeadlines: number[] = [];
   private heapSeqs: number[] = [];
   private queue: number[] = [];
@@ -50,6 +60,7 @@ export class PendingAcks {
 
   /** A delivery of `seq` (the `dc`-th, first as `dseq`), due at `deadline`. */
   add(seq: number, dseq: number, deadline: number, dc = 1): void {
+    if (!this.entries.has(seq)) this.order.push(seq);
     this.entries.set(seq, { dseq, dc, deadline, queued: false });
     this.push(deadline, seq);
   }
@@ -57,6 +68,45 @@ export class PendingAcks {
   /** Forgets `seq` (acked, terminated, dropped); its heap and queue entries go stale. */
   delete(seq: number): void {
     this.entries.delete(seq);
+  }
+
+  /** The lowest sequence pending, or 0 when none is. */
+  lowest(): number {
+    const order = this.order;
+    let i = this.front;
+    while (i < order.length && !this.entries.has(order[i])) i++;
+    if (i === order.length) {
+      this.order = [];
+      this.front = 0;
+      return 0;
+    }
+    this.front = i;
+    if (i > 1024 && i * 2 > order.length) {
+      this.order = order.slice(i);
+      this.front = 0;
+    }
+    return order[i];
+  }
+
+  /** The sequences pending at or below `seq`, ascending. */
+  upTo(seq: number): number[] {
+    const out: number[] = [];
+    if (this.lowest() === 0) return out;
+    const order = this.order;
+    for (let i = this.front; i < order.length && order[i] <= seq; i++) {
+      if (this.entries.has(order[i])) out.push(order[i]);
+    }
+    return out;
+  }
+
+  /** Forgets every entry above `seq` (a truncate); true when there was one. */
+  deleteAfter(seq: number): boolean {
+    const order = this.order;
+    let cut = false;
+    while (order.length > this.front && order[order.length - 1] > seq) {
+      cut = this.entries.delete(order.pop() as number) || cut;
+    }
+    return cut;
   }
 
   /** `entry` (of `seq`) is due again at `deadline`, off the redelivery queue. */
