@@ -110,12 +110,10 @@ export function consumerRemovalTests(
           const consumer = store.consumer("c", { maxAckPending: 2, ackWaitMs: 60_000 });
           expect(seqs(await ready(consumer))).toEqual([1, 2]);
           const waiting = consumer.fetch(1, { expiresMs: WAIT_MS });
-          const started = performance.now();
           c.remove(store, clock);
           expect(() => store.loadMsg(2)).toThrow();
-          // Its slot is free at once: no ack wait (60 s) runs out first.
+          // Its slot is free before the fetch expires (it would return [] then): no ack wait (60 s) runs out first.
           expect(seqs(await waiting)).toEqual([3]);
-          expect(performance.now() - started).toBeLessThan(WAIT_MS / 2);
           expect(consumer.info().numAckPending).toBe(c.head ? 1 : 2);
           expect(codeOf(() => consumer.ack(2))).toBe("ErrNotPending");
           if (!c.head) {
