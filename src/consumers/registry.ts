@@ -137,13 +137,16 @@ export class StreamConsumers implements DurableHost {
   /**
    * Every consumer of the stream with its config and state, for a snapshot:
    * the open stores' live ones, then those kept on disk (FileStore) or, in
-   * memory, the closed durables'.
+   * memory, the closed durables'. Not those being deleted: their removals
+   * may be in the archive already, and restored they would be consumers
+   * without the messages they had not taken.
    */
   snapshotConsumers(): SavedConsumer[] {
     const all = new Map<string, SavedConsumer>();
     const kept = this.facts.saved?.() ?? this.durables.closedConsumers();
     for (const saved of kept) all.set(saved.name, saved);
     for (const [name, store] of this.open) {
+      if (this.durables.beingDeleted(name)) continue;
       all.set(name, {
         name,
         config: store.getConfig(),

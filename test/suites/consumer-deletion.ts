@@ -23,6 +23,7 @@ import type { Consumer } from "../../src/consumers/consumer.ts";
 import type { ConsumerOptions } from "../../src/consumers/consumer-options.ts";
 import { isJetStoreError, JetStoreError } from "../../src/errors.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
+import { MemStore } from "../../src/memstore.ts";
 import type { StreamStore } from "../../src/types.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
 
@@ -237,6 +238,35 @@ export function consumerDeletionSuite(api: TestApi, ctx: RuntimeContext): void {
           }
         }, 120_000);
       }
+    }
+
+    for (const engine of ["MemStore", "FileStore"] as const) {
+      it(`a snapshot taken while a consumer's deletion is under way holds it with its messages or neither (${engine})`, async () => {
+        const disk = freshDisk();
+        const store: StreamStore =
+          engine === "MemStore" ? MemStore.create({ retention: "interest" }) : await openMem(disk);
+        try {
+          const a = store.consumer("a", A);
+          store.consumer("b", B);
+          for (let i = 0; i < 8; i++) store.storeMsg(i % 2 === 0 ? "d.a" : "d.b", null, payload(i));
+          const deleting = a.delete();
+          const chunks: Uint8Array[] = [];
+          for await (const chunk of store.snapshot({ consumers: true })) chunks.push(chunk.slice());
+          await deleting;
+          const copy = await FileStore.restore("/copy", chunks, {
+            fs: disk,
+            retention: "interest",
+          });
+          const held = [...live(copy).values()];
+          const restoredA = disk.stat("/copy/consumers/a") !== null;
+          await copy.close();
+          expect({ restoredA, dA: held.filter((s) => s === "d.a").length }).toStrictEqual(
+            restoredA ? { restoredA, dA: 4 } : { restoredA, dA: 0 },
+          );
+        } finally {
+          await (store as FileStore).close();
+        }
+      });
     }
 
     for (const adapter of ctx.adapters) failureTests(api, adapter);
