@@ -41,6 +41,8 @@ export interface StreamFacts {
   savedOne?: (name: string) => SavedConsumer | null;
   /** Removes a deleted consumer's files. */
   removeFiles?: (name: string) => void;
+  /** Makes the record of a consumer's deletion durable. */
+  confirmDeletion?: (name: string) => void;
 }
 
 export class StreamConsumers implements DurableHost {
@@ -93,6 +95,10 @@ export class StreamConsumers implements DurableHost {
 
   removeConsumerFiles(name: string): void {
     this.facts.removeFiles?.(name);
+  }
+
+  confirmDeletion(name: string): void {
+    this.facts.confirmDeletion?.(name);
   }
 
   /**
