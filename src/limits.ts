@@ -102,6 +102,20 @@ function expireKeepingNever(store: LimitedStore, ttls: MessageTtls, cutoff: bigi
   return expired;
 }
 
+/**
+ * ErrMsgTooLarge past `maxMsgSize`: the one limit a message that is not
+ * stored (an interest stream's skip) still meets, as nats-server checks it
+ * before deciding to skip.
+ */
+export function checkMsgSize(limits: ResolvedLimits, payloadBytes: number, action: string): void {
+  if (limits.maxMsgSize > 0 && payloadBytes > limits.maxMsgSize) {
+    throw new JetStoreError(
+      "ErrMsgTooLarge",
+      `Cannot ${action}: headers and payload take ${payloadBytes} bytes, more than maxMsgSize ${limits.maxMsgSize}`,
+    );
+  }
+}
+
 /** Refuses a message the limits do not let in; changes nothing. */
 export function admit(
   limits: ResolvedLimits,
@@ -111,12 +125,7 @@ export function admit(
   size: number,
   action: string,
 ): void {
-  if (limits.maxMsgSize > 0 && payloadBytes > limits.maxMsgSize) {
-    throw new JetStoreError(
-      "ErrMsgTooLarge",
-      `Cannot ${action}: headers and payload take ${payloadBytes} bytes, more than maxMsgSize ${limits.maxMsgSize}`,
-    );
-  }
+  checkMsgSize(limits, payloadBytes, action);
   if (limits.maxBytes > 0 && size > limits.maxBytes) {
     throw new JetStoreError(
       "ErrMaxBytes",

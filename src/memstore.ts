@@ -198,14 +198,17 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeqRoom(this.last, 1, action);
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttlSeconds);
     checkRecordSize(size, action);
-    this.policy.admit(subject, (hdr === null ? 0 : hdr.length) + msg.length, size, action);
+    const payloadBytes = (hdr === null ? 0 : hdr.length) + msg.length;
     const seq = this.last + 1;
-    const ts = readClock(this.now, action);
     if (this.consumers.unwanted(subject)) {
       // Interest, and no consumer wants it: the sequence is used up, as FileStore's skip.
+      this.policy.admitSkipped(payloadBytes, action);
+      const ts = readClock(this.now, action);
       this.advance(1, ts);
       return { seq, ts };
     }
+    this.policy.admit(subject, payloadBytes, size, action);
+    const ts = readClock(this.now, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     this.policy.stored(subject, seq, ts, ttlSeconds);
     this.consumers.stored(seq, true);

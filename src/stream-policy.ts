@@ -12,6 +12,7 @@ import { backgroundInterval } from "../runtimes/timers.ts";
 import {
   admit,
   ageCheckIntervalMs,
+  checkMsgSize,
   enforce,
   enforceAll,
   expireByAge,
@@ -209,6 +210,14 @@ export class StreamPolicy {
   admit(subject: string, payloadBytes: number, size: number, action: string): void {
     if (this.admits && this.limited !== null)
       admit(this.limits, this.limited, subject, payloadBytes, size, action);
+  }
+
+  /**
+   * Refuses, as `admit`, a message storeMsg will not store (an interest
+   * stream's skip): only its size counts, since it takes no room.
+   */
+  admitSkipped(payloadBytes: number, action: string): void {
+    checkMsgSize(this.limits, payloadBytes, action);
   }
 
   /**

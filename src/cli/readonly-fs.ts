@@ -65,6 +65,19 @@ export function readOnlyOverlay(base: FileSystem): FileSystem {
       h.close();
     }
   };
+  /** Everything under `from` copied up under `to`, then `from` hidden. */
+  const moveDirectory = (from: string, to: string): void => {
+    const walk = (src: string, dst: string): void => {
+      dirs.add(dst);
+      for (const name of fs.list(src)) {
+        const path = `${src}/${name}`;
+        if (fs.stat(path)?.isDirectory === true) walk(path, `${dst}/${name}`);
+        else files.set(`${dst}/${name}`, { ...copyUp(path), mtimeMs: Date.now() });
+      }
+    };
+    walk(from, to);
+    fs.remove(from);
+  };
   const exists = (path: string) => fs.stat(path) !== null;
   const notFound = (path: string) =>
     new JetStoreError("ErrNotFound", `${path}: no such file (read-only view)`);
@@ -114,7 +127,13 @@ export function readOnlyOverlay(base: FileSystem): FileSystem {
     rename(rawFrom: string, rawTo: string): void {
       const from = normal(rawFrom);
       const to = normal(rawTo);
-      if (fs.stat(from)?.isFile !== true) throw notFound(from);
+      const stat = fs.stat(from);
+      if (stat === null) throw notFound(from);
+      if (stat.isDirectory) {
+        // An open renames a consumer's directory away to remove it (consumer-files.ts).
+        moveDirectory(from, to);
+        return;
+      }
       const file = copyUp(from);
       files.delete(from);
       gone.add(from);

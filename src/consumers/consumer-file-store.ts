@@ -99,6 +99,8 @@ export class ConsumerFileStore implements ConsumerStore {
   private deleting: Promise<void> | null = null;
   /** markDeleting recorded the deletion, or may have: only finishing it is safe. @internal */
   deletionRecorded = false;
+  /** The record of the deletion is durable: what the deletion removes may go. @internal */
+  deletionDurable = false;
   /** The last delete failed: its directory may still be there, and another delete tries again. */
   private deleteFailed = false;
   /** The log is closed and the stream told (`onStop`, once). */
@@ -328,8 +330,15 @@ export class ConsumerFileStore implements ConsumerStore {
    * (durables.ts). @internal
    */
   markDeleting(): void {
-    checkOpen(this.closed, "delete consumer");
     const { fs, fileMode } = this.options;
+    if (this.deletionRecorded) {
+      // Decided by an earlier call whose record may not have reached the disk: a removal
+      // made before it does could outlive a crash that takes the record, consumer and all.
+      markConsumerDeleting(fs, this.dir, fileMode);
+      this.deletionDurable = true;
+      return;
+    }
+    checkOpen(this.closed, "delete consumer");
     try {
       markConsumerDeleting(fs, this.dir, fileMode);
     } catch (err) {
@@ -341,6 +350,7 @@ export class ConsumerFileStore implements ConsumerStore {
         this.deletionRecorded = true;
         try {
           markConsumerDeleting(fs, this.dir, fileMode);
+          this.deletionDurable = true;
         } catch {
           // Still decided: another delete() of the handle records it again.
         }
@@ -348,6 +358,7 @@ export class ConsumerFileStore implements ConsumerStore {
       throw err;
     }
     this.deletionRecorded = true;
+    this.deletionDurable = true;
   }
 
   /**

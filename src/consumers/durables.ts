@@ -58,13 +58,20 @@ export interface DurableHost extends ConsumerHost {
   removeConsumerFiles(name: string): void;
   /** A consumer store of that name is open, or still stopping after its handle's close(). */
   hasConsumerStore(name: string): boolean;
+  /** Makes the record of a consumer's deletion durable (FileStore). */
+  confirmDeletion(name: string): void;
 }
 
 /** A consumer store that records, durably, that its consumer is being deleted (the file store). */
 interface MarksDeletion {
-  /** Throws when it could not, having taken the record back unless `deletionRecorded`. */
+  /**
+   * Throws when it could not, having taken the record back unless
+   * `deletionRecorded`; once that is set, only makes the record durable.
+   */
   markDeleting(): void;
   readonly deletionRecorded: boolean;
+  /** The record is durable. */
+  readonly deletionDurable: boolean;
 }
 
 /** A consumer that is not open: what reopening and retention need of it. */
@@ -262,9 +269,13 @@ export class Durables implements ConsumerOwner {
    */
   async delete(by: Consumer, store: ConsumerStore): Promise<void> {
     const name = by.name;
+    const marks = store as Partial<MarksDeletion>;
     let from = this.deleting.get(name);
+    if (from !== undefined && marks.deletionDurable === false) {
+      // Decided, its record perhaps not on disk: made durable before any removal.
+      marks.markDeleting?.();
+    }
     if (from === undefined) {
-      const marks = store as Partial<MarksDeletion>;
       from = by.ackFloorSeq();
       let failure: unknown = null;
       try {
@@ -302,6 +313,9 @@ export class Durables implements ConsumerOwner {
     const names = this.host.consumersBeingDeleted();
     if (names.length === 0) return;
     if (this.policy() === "interest") {
+      // A record the deletion's delete() could not make durable: a crash after the
+      // removals below would otherwise take it and bring the consumer back without them.
+      for (const name of names) this.host.confirmDeletion(name);
       for (const name of names) {
         let saved: SavedConsumer | null = null;
         try {

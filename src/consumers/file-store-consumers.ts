@@ -40,7 +40,10 @@ export function fileStoreConsumers(
     ConsumerFileStoreOptions,
     "now" | "fileMode" | "directoryMode" | "syncAlways" | "syncIntervalMs"
   >,
-  facts: Omit<StreamFacts, "saved" | "beingDeleted" | "savedOne" | "removeFiles">,
+  facts: Omit<
+    StreamFacts,
+    "saved" | "beingDeleted" | "savedOne" | "removeFiles" | "confirmDeletion"
+  >,
 ): StreamConsumers {
   const { fs, storeDir, sealer } = where;
   const { now, fileMode, directoryMode, syncAlways, syncIntervalMs } = options;
@@ -64,6 +67,7 @@ export function fileStoreConsumers(
       beingDeleted: () => consumersBeingDeleted(fs, storeDir),
       savedOne: (name) => readSavedConsumers(fs, sealer, storeDir, now, [name])[0] ?? null,
       removeFiles: (name) => removeConsumerDirectory(fs, storeDir, name),
+      confirmDeletion: (name) => fs.syncDirectory(joinPath(storeDir, CONSUMERS_DIR, name)),
     },
   );
 }

@@ -41,6 +41,8 @@ export interface StreamFacts {
   savedOne?: (name: string) => SavedConsumer | null;
   /** Removes a deleted consumer's files. */
   removeFiles?: (name: string) => void;
+  /** Makes the record of a consumer's deletion durable. */
+  confirmDeletion?: (name: string) => void;
 }
 
 export class StreamConsumers implements DurableHost {
@@ -95,6 +97,10 @@ export class StreamConsumers implements DurableHost {
     this.facts.removeFiles?.(name);
   }
 
+  confirmDeletion(name: string): void {
+    this.facts.confirmDeletion?.(name);
+  }
+
   /**
    * Finishes the consumer deletions a crash or a failure cut short (the
    * stream's open); ErrIO and the like when it cannot, changing nothing a
@@ -141,13 +147,16 @@ export class StreamConsumers implements DurableHost {
   /**
    * Every consumer of the stream with its config and state, for a snapshot:
    * the open stores' live ones, then those kept on disk (FileStore) or, in
-   * memory, the closed durables'.
+   * memory, the closed durables'. Not those being deleted: their removals
+   * may be in the archive already, and restored they would be consumers
+   * without the messages they had not taken.
    */
   snapshotConsumers(): SavedConsumer[] {
     const all = new Map<string, SavedConsumer>();
     const kept = this.facts.saved?.() ?? this.durables.closedConsumers();
     for (const saved of kept) all.set(saved.name, saved);
     for (const [name, store] of this.open) {
+      if (this.durables.beingDeleted(name)) continue;
       all.set(name, {
         name,
         config: store.getConfig(),

@@ -218,15 +218,19 @@ export class FileStore extends StoreLoad implements StreamStore {
     const policy = this.policy;
     const msgTtl = policy.ttlFor(checkTtl(ttl, policy.limits.allowMsgTtl, "store message"));
     checkSeqRoom(this.lastSeq, 1, "store message");
-    if (policy.admits) this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
-    const ts = this.clock.read("store message");
-    const seq = this.lastSeq + 1;
     if (this.consumers.unwanted(subject)) {
       // Interest, and no consumer wants it: nothing of it is written (a skip uses the
-      // sequence up, as nats-server 2.9 stores), so no crash can keep it.
+      // sequence up, as nats-server 2.9 stores), so no crash can keep it. It takes no
+      // room, so discard "new" at the limits lets it in, as nats-server's skip.
+      policy.admitSkipped((hdr === null ? 0 : hdr.length) + msg.length, "store message");
+      const ts = this.clock.read("store message");
+      const seq = this.lastSeq + 1;
       this.appendSkip(seq, 1, ts);
       return { seq, ts };
     }
+    if (policy.admits) this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
+    const ts = this.clock.read("store message");
+    const seq = this.lastSeq + 1;
     if (entry !== undefined) entry.bytes = subjectBytes;
     const counted = this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
     policy.stored(subject, seq, ts, msgTtl, counted);

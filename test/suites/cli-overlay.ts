@@ -4,6 +4,8 @@
  * reaches the disk; a store opened through it, written and closed, leaves
  * the directory byte for byte and mtime for mtime as it was.
  */
+
+import type { FileSystem } from "../../runtimes/fs.ts";
 import { readOnlyOverlay } from "../../src/cli/readonly-fs.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { AdapterFixture, TestApi } from "../harness.ts";
@@ -80,5 +82,47 @@ export function overlayTests({ it, expect }: TestApi, disk: AdapterFixture): voi
       const store = await FileStore.open({ dir, fs: disk.fs, syncIntervalMs: 0 });
       expect(store.state()).toMatchObject({ msgs: 118, lastSeq: 120 });
       await store.close();
+    }));
+
+  it("a store whose consumer deletion was cut short opens through the overlay, and the disk stays as it was", () =>
+    inTempDir(disk, async (dir) => {
+      // The consumer's directory cannot be renamed away: its deletion is recorded, not finished.
+      let failRename = false;
+      const failing = new Proxy(disk.fs, {
+        get(target, key) {
+          const value = Reflect.get(target, key);
+          if (key !== "rename" || typeof value !== "function") return value;
+          return (from: string, to: string) => {
+            if (failRename && from.endsWith("/consumers/a"))
+              throw new Error(`injected: cannot rename ${from}`);
+            return value.call(target, from, to);
+          };
+        },
+      }) as FileSystem;
+      const store = await FileStore.open({
+        dir,
+        fs: failing,
+        syncIntervalMs: 0,
+        retention: "interest",
+      });
+      const a = store.consumer("a", { filter: "d.*" });
+      store.consumer("b", { filter: "d.b" });
+      for (let i = 0; i < 6; i++)
+        store.storeMsg(i % 2 === 0 ? "d.a" : "d.b", null, enc.encode("x"));
+      await store.sync();
+      failRename = true;
+      expect(
+        await a.delete().then(
+          () => "resolved",
+          () => "rejected",
+        ),
+      ).toBe("rejected");
+      await store.close();
+      expect(disk.fs.stat(`${dir}/consumers/a/deleting`)).not.toBeNull();
+      const before = treePicture(dir);
+      const seen = await FileStore.open({ dir, fs: readOnlyOverlay(disk.fs), syncIntervalMs: 0 });
+      expect(seen.state()).toMatchObject({ msgs: 3, lastSeq: 6 });
+      await seen.close();
+      expect(treePicture(dir)).toStrictEqual(before);
     }));
 }

@@ -23,6 +23,7 @@ import type { Consumer } from "../../src/consumers/consumer.ts";
 import type { ConsumerOptions } from "../../src/consumers/consumer-options.ts";
 import { isJetStoreError, JetStoreError } from "../../src/errors.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
+import { MemStore } from "../../src/memstore.ts";
 import type { StreamStore } from "../../src/types.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
 
@@ -202,6 +203,62 @@ function freshDisk(): MemoryFileSystem {
   return disk;
 }
 
+/**
+ * A store (open, over the returned disk) whose deletion of `a` was decided
+ * but whose record could not be made durable (the directory sync failed),
+ * so nothing of it was carried out.
+ */
+async function undurableDeletion(): Promise<{
+  disk: MemoryFileSystem;
+  store: FileStore;
+  a: Consumer;
+  before: Before;
+}> {
+  const disk = freshDisk();
+  const faults = failing(disk);
+  const before = freshBefore();
+  const store = await openMem(faults.fs);
+  const a = store.consumer("a", A);
+  const b = store.consumer("b", B);
+  for (let i = 0; i < 12; i++) store.storeMsg(i % 2 === 0 ? "d.a" : "d.b", null, payload(i));
+  for (const m of await a.fetch(4, { expiresMs: 0 })) if (m.seq === 2) a.ack(m.seq);
+  for (const m of await b.fetch(2, { expiresMs: 0 })) b.ack(m.seq);
+  await a.sync();
+  await b.sync();
+  await store.sync();
+  const held = live(store);
+  before.neededByA = [...held.keys()].filter((seq) => seq !== 2);
+  before.neededByB = [...held].filter(([seq, s]) => s === "d.b" && seq > 4).map(([seq]) => seq);
+  faults.fail((call, path) => call === "syncDirectory" && path === `${DIR}/consumers/a`);
+  const failed = await a.delete().then(
+    () => false,
+    () => true,
+  );
+  faults.fail(null);
+  if (!failed) throw new Error("the delete() was to fail");
+  return { disk, store, a, before };
+}
+
+/** What is wrong with the survivors of a cut `disk` (each mode), each opened twice. */
+async function judgeSurvivors(
+  disk: MemoryFileSystem,
+  before: Before,
+  at: number,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const lose of ["unsynced", "none"] as const) {
+    const survivor = disk.crash({ lose, seed: at });
+    for (let open = 1; open <= 2; open++) {
+      const store = await openMem(survivor);
+      for (const p of judgeDeletion(store, survivor, before)) {
+        problems.push(`cut ${at}, lose ${lose}, open ${open}: ${p}`);
+      }
+      await store.close();
+    }
+  }
+  return problems;
+}
+
 export function consumerDeletionSuite(api: TestApi, ctx: RuntimeContext): void {
   const { describe, it, expect } = api;
   describe("consumer deletion on an interest stream, all or nothing", () => {
@@ -237,6 +294,83 @@ export function consumerDeletionSuite(api: TestApi, ctx: RuntimeContext): void {
           }
         }, 120_000);
       }
+    }
+
+    it("a deletion the stream's open finishes: power cut at every change of that open, then opened again (memory adapter)", async () => {
+      const pending = async (): Promise<{ disk: MemoryFileSystem; before: Before }> => {
+        const { disk, store, before } = await undurableDeletion();
+        await store.close();
+        expect(disk.stat(`${DIR}/consumers/a/deleting`)).not.toBeNull();
+        return { disk, before };
+      };
+      const clean = await pending();
+      const from = clean.disk.changes;
+      const opened = await openMem(clean.disk);
+      expect(judgeDeletion(opened, clean.disk, clean.before)).toStrictEqual([]);
+      expect(clean.disk.stat(`${DIR}/consumers/a`)).toBeNull();
+      await opened.close();
+      const total = clean.disk.changes;
+      expect(total - from).toBeGreaterThan(8);
+      for (let at = from + 1; at <= total; at++) {
+        const { disk, before } = await pending();
+        disk.setFaults({ crashAfterChanges: at });
+        await openMem(disk)
+          .then((s) => s.close())
+          .catch(() => {});
+        expect(await judgeSurvivors(disk, before, at)).toStrictEqual([]);
+      }
+    }, 120_000);
+
+    it("a delete() called again after its decision's record could not be made durable: power cut at every change from there (memory adapter)", async () => {
+      const again = async (crashAt: number | null) => {
+        const { disk, store, a, before } = await undurableDeletion();
+        const from = disk.changes;
+        if (crashAt !== null) disk.setFaults({ crashAfterChanges: from + crashAt });
+        try {
+          await a.delete();
+          before.deleted = true;
+        } catch {
+          // The cut's.
+        }
+        await store.close().catch(() => {});
+        return { disk, before, changes: disk.changes - from };
+      };
+      const clean = await again(null);
+      expect(clean.before.deleted).toBe(true);
+      expect(clean.changes).toBeGreaterThan(8);
+      for (let at = 1; at <= clean.changes; at++) {
+        const { disk, before } = await again(at);
+        expect(await judgeSurvivors(disk, before, at)).toStrictEqual([]);
+      }
+    }, 120_000);
+
+    for (const engine of ["MemStore", "FileStore"] as const) {
+      it(`a snapshot taken while a consumer's deletion is under way holds it with its messages or neither (${engine})`, async () => {
+        const disk = freshDisk();
+        const store: StreamStore =
+          engine === "MemStore" ? MemStore.create({ retention: "interest" }) : await openMem(disk);
+        try {
+          const a = store.consumer("a", A);
+          store.consumer("b", B);
+          for (let i = 0; i < 8; i++) store.storeMsg(i % 2 === 0 ? "d.a" : "d.b", null, payload(i));
+          const deleting = a.delete();
+          const chunks: Uint8Array[] = [];
+          for await (const chunk of store.snapshot({ consumers: true })) chunks.push(chunk.slice());
+          await deleting;
+          const copy = await FileStore.restore("/copy", chunks, {
+            fs: disk,
+            retention: "interest",
+          });
+          const held = [...live(copy).values()];
+          const restoredA = disk.stat("/copy/consumers/a") !== null;
+          await copy.close();
+          expect({ restoredA, dA: held.filter((s) => s === "d.a").length }).toStrictEqual(
+            restoredA ? { restoredA, dA: 4 } : { restoredA, dA: 0 },
+          );
+        } finally {
+          await (store as FileStore).close();
+        }
+      });
     }
 
     for (const adapter of ctx.adapters) failureTests(api, adapter);

@@ -116,6 +116,34 @@ export function consumerRetentionTests(
       });
     });
 
+    it("interest: a message no consumer wants is skipped under discard new at the limits, as nats-server 2.9 admits it; maxMsgSize still refuses it", async () => {
+      const limits = {
+        retention: "interest",
+        discard: "new",
+        maxMsgSize: 100,
+        maxMsgsPerSubject: 1,
+        discardNewPerSubject: true,
+      } as const;
+      for (const full of ["maxMsgs", "maxBytes"] as const) {
+        await withStream(factory, limits, async (store) => {
+          store.consumer("c", { filter: "a.*" });
+          put(store, "a.1", "a.2");
+          const { msgs, bytes } = store.fastState();
+          store.updateConfig({ ...limits, [full]: full === "maxMsgs" ? msgs : bytes });
+          expect(codeOf(() => store.storeMsg("a.3", null, new Uint8Array(3)))).toBe(
+            full === "maxMsgs" ? "ErrMaxMsgs" : "ErrMaxBytes",
+          );
+          // Nobody wants it: its sequence is used up by a skip, which takes no room.
+          expect(store.storeMsg("b", null, new Uint8Array(3)).seq).toBe(3);
+          expect(codeOf(() => store.storeMsg("b", null, new Uint8Array(101)))).toBe(
+            "ErrMsgTooLarge",
+          );
+          expect(live(store)).toEqual([1, 2]);
+          expect(store.fastState().lastSeq).toBe(3);
+        });
+      }
+    });
+
     it("interest: a message goes once every matching consumer has acked it", async () => {
       await withStream(factory, { retention: "interest" }, async (store) => {
         const x = store.consumer("x", { filter: "a.*" });
