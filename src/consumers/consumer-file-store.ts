@@ -35,6 +35,7 @@ import { backgroundInterval, type TimerId } from "../../runtimes/timers.ts";
 import type { Sealer } from "../at-rest/sealer.ts";
 import { corrupt, JetStoreError } from "../errors.ts";
 import { GroupCommit } from "../filestore/group-commit.ts";
+import type { RetentionPolicy } from "../types.ts";
 import { checkOpen } from "../validate.ts";
 import { ConsumerAction, checkConsumerConfig, checkConsumerName } from "./consumer-config.ts";
 import {
@@ -329,18 +330,18 @@ export class ConsumerFileStore implements ConsumerStore {
    * failure cuts the deletion short, the stream's next open finishes it
    * (durables.ts). @internal
    */
-  markDeleting(): void {
+  markDeleting(retention: RetentionPolicy): void {
     const { fs, fileMode } = this.options;
     if (this.deletionRecorded) {
       // Decided by an earlier call whose record may not have reached the disk: a removal
       // made before it does could outlive a crash that takes the record, consumer and all.
-      markConsumerDeleting(fs, this.dir, fileMode);
+      markConsumerDeleting(fs, this.dir, fileMode, retention);
       this.deletionDurable = true;
       return;
     }
     checkOpen(this.closed, "delete consumer");
     try {
-      markConsumerDeleting(fs, this.dir, fileMode);
+      markConsumerDeleting(fs, this.dir, fileMode, retention);
     } catch (err) {
       try {
         unmarkConsumerDeleting(fs, this.dir);
@@ -349,7 +350,7 @@ export class ConsumerFileStore implements ConsumerStore {
         // the next open finishes it if the record is there, so it stays there.
         this.deletionRecorded = true;
         try {
-          markConsumerDeleting(fs, this.dir, fileMode);
+          markConsumerDeleting(fs, this.dir, fileMode, retention);
           this.deletionDurable = true;
         } catch {
           // Still decided: another delete() of the handle records it again.

@@ -8,6 +8,7 @@
 import type { FileSystem } from "../../runtimes/fs.ts";
 import { joinPath, replaceFile } from "../../runtimes/fs.ts";
 import { formatBits, type Sealer } from "../at-rest/sealer.ts";
+import type { RetentionPolicy } from "../types.ts";
 import { resealLog } from "./consumer-log.ts";
 
 /** The directory under a store that holds one directory per consumer. */
@@ -76,11 +77,24 @@ export const CONSUMER_DELETING_FILE = "deleting";
 
 /**
  * Records, durably, that the consumer in `dir` is being deleted
- * (`CONSUMER_DELETING_FILE`).
+ * (`CONSUMER_DELETING_FILE`), with the stream's retention as its content:
+ * the store does not keep its retention (an open option), and an open
+ * under another one (the CLI's, say) must leave an interest stream's
+ * deletion for an open that can make its removals.
  */
-export function markConsumerDeleting(fs: FileSystem, dir: string, fileMode: number): void {
-  const path = joinPath(dir, CONSUMER_DELETING_FILE);
-  fs.open(path, "create", fileMode).close();
+export function markConsumerDeleting(
+  fs: FileSystem,
+  dir: string,
+  fileMode: number,
+  retention: RetentionPolicy,
+): void {
+  const handle = fs.open(joinPath(dir, CONSUMER_DELETING_FILE), "create", fileMode);
+  try {
+    handle.write(new TextEncoder().encode(retention), 0);
+    handle.sync();
+  } finally {
+    handle.close();
+  }
   fs.syncDirectory(dir);
 }
 
@@ -90,12 +104,26 @@ export function unmarkConsumerDeleting(fs: FileSystem, dir: string): void {
   fs.syncDirectory(dir);
 }
 
+/** A consumer whose deletion was decided, not finished, and the retention it was decided under. */
+export interface DeletionRecord {
+  name: string;
+  /** What the record says; "interest" when it says nothing known (cut short as it was written). */
+  retention: RetentionPolicy;
+}
+
 /** The consumers under the store at `storeDir` whose deletion was decided, not finished. */
-export function consumersBeingDeleted(fs: FileSystem, storeDir: string): string[] {
+export function consumersBeingDeleted(fs: FileSystem, storeDir: string): DeletionRecord[] {
   const parent = joinPath(storeDir, CONSUMERS_DIR);
-  return consumerNames(fs, storeDir).filter(
-    (name) => fs.stat(joinPath(parent, name, CONSUMER_DELETING_FILE)) !== null,
-  );
+  const out: DeletionRecord[] = [];
+  for (const name of consumerNames(fs, storeDir)) {
+    const bytes = readWhole(fs, joinPath(parent, name, CONSUMER_DELETING_FILE));
+    if (bytes === null) continue;
+    const text = new TextDecoder().decode(bytes);
+    // Unknown is taken for interest, the one whose deletion needs removals: left pending, not finished wrongly.
+    const retention = text === "limits" || text === "workqueue" ? text : "interest";
+    out.push({ name, retention });
+  }
+  return out;
 }
 
 /** What a consumer's directory is renamed to while it is removed (names never hold a '.'). */

@@ -21,6 +21,7 @@ import type { RetentionPolicy, StreamStore } from "../types.ts";
 import { describeValue } from "../validate.ts";
 import { Consumer, type ConsumerOwner } from "./consumer.ts";
 import { checkConsumerName } from "./consumer-config.ts";
+import type { DeletionRecord } from "./consumer-files.ts";
 import type { ConsumerHost } from "./consumer-host.ts";
 import {
   checkConsumerOptions,
@@ -51,7 +52,7 @@ export interface DurableHost extends ConsumerHost {
   /** True while the stream holds a message at `seq`. */
   isLive(seq: number): boolean;
   /** The consumers on disk whose deletion was decided and not finished; [] in memory. */
-  consumersBeingDeleted(): string[];
+  consumersBeingDeleted(): DeletionRecord[];
   /** One consumer on disk, being deleted or not; null without a config. ErrCorrupt when damaged. */
   savedConsumer(name: string): SavedConsumer | null;
   /** Removes the files of a consumer being deleted (FileStore). */
@@ -68,7 +69,7 @@ interface MarksDeletion {
    * Throws when it could not, having taken the record back unless
    * `deletionRecorded`; once that is set, only makes the record durable.
    */
-  markDeleting(): void;
+  markDeleting(retention: RetentionPolicy): void;
   readonly deletionRecorded: boolean;
   /** The record is durable. */
   readonly deletionDurable: boolean;
@@ -273,13 +274,13 @@ export class Durables implements ConsumerOwner {
     let from = this.deleting.get(name);
     if (from !== undefined && marks.deletionDurable === false) {
       // Decided, its record perhaps not on disk: made durable before any removal.
-      marks.markDeleting?.();
+      marks.markDeleting?.(this.policy());
     }
     if (from === undefined) {
       from = by.ackFloorSeq();
       let failure: unknown = null;
       try {
-        marks.markDeleting?.();
+        marks.markDeleting?.(this.policy());
       } catch (err) {
         failure = err;
       }
@@ -310,9 +311,18 @@ export class Durables implements ConsumerOwner {
    * that: its messages stay rather than go on a guess.
    */
   async finishDeletions(): Promise<void> {
-    const names = this.host.consumersBeingDeleted();
+    const records = this.host.consumersBeingDeleted();
+    if (records.length === 0) return;
+    const policy = this.policy();
+    const names: string[] = [];
+    for (const { name, retention } of records) {
+      // Decided on an interest stream, opened under another retention (the CLI's, an app's mistake):
+      // finishing here would remove its files and none of its messages. It waits, its name taken.
+      if (retention === "interest" && policy !== "interest") this.deleting.set(name, 0);
+      else names.push(name);
+    }
     if (names.length === 0) return;
-    if (this.policy() === "interest") {
+    if (policy === "interest") {
       // A record the deletion's delete() could not make durable: a crash after the
       // removals below would otherwise take it and bring the consumer back without them.
       for (const name of names) this.host.confirmDeletion(name);

@@ -10,6 +10,7 @@ import type { RemovalListener, RemovalWatches } from "../snapshot/removal-watch.
 import type { RetentionPolicy, StreamStore } from "../types.ts";
 import type { Consumer } from "./consumer.ts";
 import { ConsumerAction, checkConsumerName } from "./consumer-config.ts";
+import type { DeletionRecord } from "./consumer-files.ts";
 import type { ConsumerOptions } from "./consumer-options.ts";
 import { type DurableHost, Durables, type SavedConsumer } from "./durables.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
@@ -36,7 +37,7 @@ export interface StreamFacts {
   /** True while the stream holds a message at `seq`. */
   isLive(seq: number): boolean;
   /** The consumers whose deletion was decided and cut short (a crash, a failure); none in memory. */
-  beingDeleted?: () => string[];
+  beingDeleted?: () => DeletionRecord[];
   /** One consumer kept on disk, being deleted or not; null when it has no config. ErrCorrupt when damaged. */
   savedOne?: (name: string) => SavedConsumer | null;
   /** Removes a deleted consumer's files. */
@@ -85,7 +86,7 @@ export class StreamConsumers implements DurableHost {
     return this.facts.isLive(seq);
   }
 
-  consumersBeingDeleted(): string[] {
+  consumersBeingDeleted(): DeletionRecord[] {
     return this.facts.beingDeleted?.() ?? [];
   }
 

@@ -321,6 +321,33 @@ export function consumerDeletionSuite(api: TestApi, ctx: RuntimeContext): void {
       }
     }, 120_000);
 
+    it("a deletion decided on an interest stream waits for an open under interest: one under another retention (the CLI's) keeps its messages and files and refuses its name (memory adapter)", async () => {
+      const { disk, store, before } = await undurableDeletion();
+      await store.close();
+      expect(before.neededByA.length).toBeGreaterThan(0);
+      const other = await FileStore.open({
+        dir: DIR,
+        fs: disk,
+        blockSize: 4096,
+        syncIntervalMs: 0,
+      });
+      const held = live(other);
+      let code = "";
+      try {
+        other.consumer("a", A);
+      } catch (err) {
+        code = isJetStoreError(err) ? err.code : String(err);
+      }
+      await other.close();
+      expect(code).toBe("ErrConsumerInUse");
+      expect(before.neededByA.filter((seq) => !held.has(seq))).toStrictEqual([]);
+      expect(disk.stat(`${DIR}/consumers/a/deleting`)).not.toBeNull();
+      const opened = await openMem(disk);
+      expect(judgeDeletion(opened, disk, before)).toStrictEqual([]);
+      expect(disk.stat(`${DIR}/consumers/a`)).toBeNull();
+      await opened.close();
+    });
+
     it("a delete() called again after its decision's record could not be made durable: power cut at every change from there (memory adapter)", async () => {
       const again = async (crashAt: number | null) => {
         const { disk, store, a, before } = await undurableDeletion();
