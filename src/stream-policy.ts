@@ -108,8 +108,8 @@ export interface PolicyHost {
   onBackgroundError(err: unknown): void;
   /** A closed engine's timers do nothing. */
   isClosed(): boolean;
-  /** The live message at `seq`, or the first live one. */
-  readMsg(seq: number | "first"): StoredMsg;
+  /** The live message at `seq`, or the first live one; null when damage swallowed its record (FileStore's `lost`). */
+  readMsg(seq: number | "first"): StoredMsg | null;
   /** Stores a subject delete marker (`storeMsg` with an empty payload and `ttl` seconds). */
   storeMarker(subject: string, hdr: Uint8Array, ttl: number): void;
   /** The `onExpire` option. */
@@ -299,6 +299,14 @@ export class StreamPolicy {
   /** @internal */
   expireWatched(which: number | "first", reason: ExpiredMsg["reason"]): void {
     const msg = this.host.readMsg(which);
+    if (msg === null) {
+      // Lost to damage: its subject is unknown, so there is no marker to store and nothing
+      // true to report; it goes as an unwatched expiry would take it.
+      if (reason === "ttl") this.host.removeExpired(which as number);
+      else if (which === "first") this.view.removeOldest();
+      else this.view.removeSeq(which);
+      return;
+    }
     if (
       this.limits.subjectDeleteMarkerTtl > 0 &&
       this.view.subjectCount(msg.subject) === 1 &&
