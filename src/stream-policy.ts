@@ -87,8 +87,20 @@ class PolicyView implements LimitedStore {
   }
 }
 
-/** What age expiry walks when expiries are watched: each message read before it goes (`expireWatched`). */
+/**
+ * What age expiry walks when expiries are watched: each message read before
+ * it goes (`expireWatched`). Once `onExpire` closed the store it shows
+ * nothing more to expire, so the walk ends there.
+ */
 class WatchedAgeView extends PolicyView {
+  override oldestTimestamp(): bigint | null {
+    return this.policy.closed ? null : this.engine.oldestTimestamp();
+  }
+
+  override nextLive(seq: number): number {
+    return this.policy.closed ? 0 : this.engine.nextLive(seq);
+  }
+
   override removeOldest(): void {
     this.policy.expireWatched("first", "maxAge");
   }
@@ -159,12 +171,18 @@ export class StreamPolicy {
       () => readClock(now, "expire messages"),
       (err) => host.onBackgroundError(err),
       () => this.placeMarkers(),
+      () => host.isClosed(),
     );
     const engine = host.limitedView();
     this.view = new PolicyView(this, engine);
     this.watchedAgeView = new WatchedAgeView(this, engine);
     this.ageView = this.view;
     this.configure();
+  }
+
+  /** The store was closed (an `onExpire` callback may close it mid-pass). @internal */
+  get closed(): boolean {
+    return this.host.isClosed();
   }
 
   /** True when an expired message must be read first: for a marker, or to tell `onExpire`. */
