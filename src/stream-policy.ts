@@ -88,8 +88,20 @@ class PolicyView implements LimitedStore {
   }
 }
 
-/** What age expiry walks when expiries are watched: each message read before it goes (`expireWatched`). */
+/**
+ * What age expiry walks when expiries are watched: each message read before
+ * it goes (`expireWatched`). Once `onExpire` closed the store it shows
+ * nothing more to expire, so the walk ends there.
+ */
 class WatchedAgeView extends PolicyView {
+  override oldestTimestamp(): bigint | null {
+    return this.policy.closed ? null : this.engine.oldestTimestamp();
+  }
+
+  override nextLive(seq: number): number {
+    return this.policy.closed ? 0 : this.engine.nextLive(seq);
+  }
+
   override removeOldest(): void {
     this.policy.expireWatched("first", "maxAge");
   }
@@ -109,8 +121,8 @@ export interface PolicyHost {
   onBackgroundError(err: unknown): void;
   /** A closed engine's timers do nothing. */
   isClosed(): boolean;
-  /** The live message at `seq`, or the first live one. */
-  readMsg(seq: number | "first"): StoredMsg;
+  /** The live message at `seq`, or the first live one; null when damage swallowed its record (FileStore's `lost`). */
+  readMsg(seq: number | "first"): StoredMsg | null;
   /** Stores a subject delete marker (`storeMsg` with an empty payload and `ttl` seconds). */
   storeMarker(subject: string, hdr: Uint8Array, ttl: number): void;
   /** The `onExpire` option. */
@@ -160,12 +172,18 @@ export class StreamPolicy {
       () => readClock(now, "expire messages"),
       (err) => host.onBackgroundError(err),
       () => this.placeMarkers(),
+      () => host.isClosed(),
     );
     const engine = host.limitedView();
     this.view = new PolicyView(this, engine);
     this.watchedAgeView = new WatchedAgeView(this, engine);
     this.ageView = this.view;
     this.configure();
+  }
+
+  /** The store was closed (an `onExpire` callback may close it mid-pass). @internal */
+  get closed(): boolean {
+    return this.host.isClosed();
   }
 
   /** True when an expired message must be read first: for a marker, or to tell `onExpire`. */
@@ -308,6 +326,14 @@ export class StreamPolicy {
   /** @internal */
   expireWatched(which: number | "first", reason: ExpiredMsg["reason"]): void {
     const msg = this.host.readMsg(which);
+    if (msg === null) {
+      // Lost to damage: its subject is unknown, so there is no marker to store and nothing
+      // true to report; it goes as an unwatched expiry would take it.
+      if (reason === "ttl") this.host.removeExpired(which as number);
+      else if (which === "first") this.view.removeOldest();
+      else this.view.removeSeq(which);
+      return;
+    }
     if (
       this.limits.subjectDeleteMarkerTtl > 0 &&
       this.view.subjectCount(msg.subject) === 1 &&

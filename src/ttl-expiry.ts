@@ -21,21 +21,25 @@ export class TtlExpiry {
   private readonly now: () => bigint;
   private readonly onError: (err: unknown) => void;
   private readonly afterExpire: () => void;
+  private readonly ended: () => boolean;
 
   /**
    * `removeExpired` removes one message; `onError` gets what a timer-driven
-   * expiry threw; `afterExpire` runs once a pass that removed something ends.
+   * expiry threw; `afterExpire` runs once a pass that removed something ends;
+   * `ended` tells that the store was closed (by an `onExpire` callback) mid-pass.
    */
   constructor(
     removeExpired: (seq: number) => void,
     now: () => bigint,
     onError: (err: unknown) => void,
     afterExpire: () => void = () => {},
+    ended: () => boolean = () => false,
   ) {
     this.removeExpired = removeExpired;
     this.now = now;
     this.onError = onError;
     this.afterExpire = afterExpire;
+    this.ended = ended;
   }
 
   /** Records the TTL of a message just stored at `ts` and arms the timer for it (`nowNs` is the clock). */
@@ -55,6 +59,8 @@ export class TtlExpiry {
         const seq = due[i];
         // Removed since `due` handed it out: by an `onExpire` callback earlier in this pass.
         if (!ttls.isPassing(seq)) continue;
+        // A closed store takes no more removals: the rest stay due, for the next open.
+        if (this.ended()) break;
         this.removeExpired(seq);
         ttls.passed(seq);
       }

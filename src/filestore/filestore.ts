@@ -64,8 +64,7 @@ import {
   type ResolvedLimits,
   readClock,
 } from "../validate.ts";
-import type { Block } from "./block.ts";
-import { lostReport } from "./damage.ts";
+import { lostReport, unlessLost } from "./damage.ts";
 import {
   type FileStoreOptions,
   type ResolvedFileStoreOptions,
@@ -202,7 +201,7 @@ export class FileStore extends StoreLoad implements StreamStore {
         this.trimSubject(subject, keep, entry as SubjectEntry | undefined),
       oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
       nextLive: (seq) => this.nextLiveSeq(seq),
-      timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
+      timestampOf: (seq) => this.ageTimestampOf(seq),
       removeSeq: (seq) => this.removeForLimit(seq),
     };
   }
@@ -276,8 +275,12 @@ export class FileStore extends StoreLoad implements StreamStore {
   }
 
   /** @internal */
-  protected readForExpiry(which: number | "first"): StoredMsg {
-    return which === "first" ? this.loadNextMsg(">", true, this.firstSeq) : this.loadMsg(which);
+  protected readForExpiry(which: number | "first"): StoredMsg | null {
+    // Exactly the message the expiry removes: a scan from the first would skip a lost one.
+    const seq = which === "first" ? this.firstSeq : which;
+    const block = this.findBlock(seq);
+    if (block === undefined) return this.loadMsg(seq);
+    return unlessLost(block, seq, () => this.loadMsg(seq));
   }
 
   /** @internal */

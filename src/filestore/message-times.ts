@@ -12,6 +12,7 @@ import {
   REC_FLAG_TOMBSTONE,
 } from "../format.ts";
 import { type Block, NO_RECORD } from "./block.ts";
+import { unlessLost } from "./damage.ts";
 import { type DecodedFields, decodedTimestamp, decodeFields } from "./message-reader.ts";
 import { BlockReads } from "./reads.ts";
 
@@ -34,6 +35,18 @@ export abstract class MessageTimes extends BlockReads {
     const { ptr, available, offset } = this.recordPtr(block, seq);
     decodeFields(ptr, available, block.path, offset);
     return decodedTimestamp();
+  }
+
+  /**
+   * A live message's timestamp as the age limit sees it. A lost one's (see
+   * damage.ts) stands in as its block's first, as for the stream's first
+   * (`firstTimestamp`): the age walk past messages that never expire must
+   * step over it, not throw on every store.
+   * @internal
+   */
+  protected ageTimestampOf(seq: number): bigint {
+    const block = this.findBlock(seq) as Block;
+    return unlessLost(block, seq, () => this.timestampOf(block, seq)) ?? block.firstTs;
   }
 
   /** @internal */

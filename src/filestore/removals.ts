@@ -372,7 +372,9 @@ export abstract class Removals extends BulkLoads {
       block.deleted.add(seq);
       block.msgs--;
       block.bytes -= share;
-      this.policy.removed(seq, share, false);
+      // Whether it had a TTL is in the record damage took: forget one it may have had,
+      // or an expiry watched by `onExpire` or markers would read it after the removal.
+      this.policy.removed(seq, share, true);
     }
     this.rebuildSubjectTotals();
   }

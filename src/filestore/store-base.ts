@@ -257,7 +257,7 @@ export abstract class FileStoreBase extends StreamEngine {
   /** @internal */
   protected abstract removeForLimit(seq: number): void;
   /** The live message at `which`, or the first, for an expiry that is watched. @internal */
-  protected abstract readForExpiry(which: number | "first"): StoredMsg;
+  protected abstract readForExpiry(which: number | "first"): StoredMsg | null;
   /** Stores a subject delete marker. @internal */
   protected abstract storeMarker(subject: string, hdr: Uint8Array, ttl: number): void;
   /** @internal */

@@ -22,7 +22,7 @@ import type { JetStoreError } from "../../src/errors.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/filestore/checkpoint.ts";
 import { FileStore, type FileStoreOptions } from "../../src/filestore/filestore.ts";
 import { MemStore } from "../../src/memstore.ts";
-import type { StreamStore } from "../../src/types.ts";
+import type { ExpiredMsg, StreamStore } from "../../src/types.ts";
 import type { AdapterFixture, Expect, RuntimeContext, TestApi } from "../harness.ts";
 import { plain as plainState, stateOf } from "./consumer-state.ts";
 import {
@@ -62,6 +62,7 @@ export function fileStoreSuite(api: TestApi, ctx: RuntimeContext): void {
         cacheTests(api, adapter);
         subjectSummaryTests(api, adapter);
         blockBoundaryTests(api, adapter);
+        damagedExpiryTests(api, adapter);
         if (adapter.onDisk) crossProcessLockTests(api, ctx, adapter);
       });
     }
@@ -517,6 +518,111 @@ function tornTailTests({ describe, it, expect }: TestApi, adapter: AdapterFixtur
           await store.close();
         }));
     }
+  });
+}
+
+/**
+ * Expiry of messages whose records damage swallowed after open (checkpoint
+ * trusted, so found on first read and still counted): watched expiry
+ * (`onExpire`, markers) reads each expiring message, and the age walk past
+ * messages that never expire reads their timestamps.
+ */
+function damagedExpiryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("expiry of messages lost to damage", () => {
+    const SECOND = 1_000_000_000n;
+    /** 100 messages (message `seq` with `ttlOf(seq)`) closed, message 5's payload damaged, reopened. */
+    async function damagedStore(
+      dir: string,
+      clock: TestClock,
+      options: Partial<FileStoreOptions>,
+      ttlOf: (seq: number) => number | undefined,
+    ): Promise<FileStore> {
+      clock.t = 10n * SECOND;
+      const { onExpire, ...rest } = options;
+      const store = await openStore(adapter.fs, dir, clock, { allowMsgTtl: true, ...rest });
+      for (let seq = 1; seq <= 100; seq++)
+        store.storeMsg(`orders.${seq}`, null, payloadOf(seq), ttlOf(seq));
+      await store.close();
+      const first = blockPaths(adapter.fs, dir)[0];
+      const bytes = readFileBytes(adapter.fs, first)!;
+      bytes[indexOfBytes(bytes, payloadOf(5)) + 10] ^= 0xff;
+      writeFileBytes(adapter.fs, first, bytes);
+      const again = await openStore(adapter.fs, dir, clock, { allowMsgTtl: true, ...options });
+      expect(codeOf(() => again.loadMsg(5))).toBe("ErrCorrupt");
+      return again;
+    }
+
+    for (const watch of ["onExpire", "markers"] as const)
+      for (const removedFirst of [false, true]) {
+        it(`expires a lost message's TTL with ${watch}${removedFirst ? " after it was removed" : ""}, reporting nothing for it`, () =>
+          inTempDir(adapter, async (dir) => {
+            const clock = testClock();
+            const expired: ExpiredMsg[] = [];
+            const options: Partial<FileStoreOptions> =
+              watch === "onExpire"
+                ? { onExpire: (e) => expired.push(e) }
+                : { subjectDeleteMarkerTtl: 1 };
+            const store = await damagedStore(dir, clock, options, (seq) =>
+              seq === 5 || seq === 7 ? 5 : undefined,
+            );
+            if (removedFirst) expect(store.removeMsg(5)).toBe(true);
+            clock.t = 20n * SECOND;
+            // The store that runs the pass stores its message and says so.
+            expect(store.storeMsg("new", null, enc("n")).seq).toBe(101);
+            expect(codeOf(() => store.loadMsg(5))).toBe("ErrStoreMsgNotFound");
+            expect(codeOf(() => store.loadMsg(7))).toBe("ErrStoreMsgNotFound");
+            if (watch === "onExpire")
+              expect(expired).toStrictEqual([{ seq: 7, subject: "orders.7", reason: "ttl" }]);
+            else
+              expect(store.loadMsg(102)).toMatchObject({
+                subject: "orders.7",
+                msg: new Uint8Array(),
+              });
+            expect(store.state()).toMatchObject({
+              msgs: watch === "onExpire" ? 99 : 100,
+              lastSeq: watch === "onExpire" ? 101 : 102,
+            });
+            await store.close();
+          }));
+      }
+
+    it("reports the right messages when maxAge expires a lost first message with onExpire and markers", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const expired: ExpiredMsg[] = [];
+        const options: Partial<FileStoreOptions> = {
+          maxAgeMs: 5_000,
+          subjectDeleteMarkerTtl: 60,
+          onExpire: (e) => expired.push(e),
+        };
+        const store = await damagedStore(dir, clock, options, () => undefined);
+        for (let seq = 1; seq < 5; seq++) store.removeMsg(seq);
+        clock.t = 20n * SECOND;
+        store.storeMsg("new", null, enc("n"));
+        // Every message but the lost one reported once, each subject marked once.
+        const seqs = expired.map((e) => e.seq);
+        expect(seqs).toStrictEqual(Array.from({ length: 95 }, (_, i) => i + 6));
+        expect(expired.every((e) => e.subject === `orders.${e.seq}` && e.reason === "maxAge")).toBe(
+          true,
+        );
+        expect(store.subjectsTotals("orders.>")).toStrictEqual(
+          Object.fromEntries(seqs.map((seq) => [`orders.${seq}`, 1])),
+        );
+        expect(store.state().firstSeq).toBe(101);
+        await store.close();
+      }));
+
+    it("steps over a lost message when maxAge walks past messages that never expire", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await damagedStore(dir, clock, { maxAgeMs: 5_000 }, (seq) =>
+          seq === 1 ? -1 : undefined,
+        );
+        clock.t = 20n * SECOND;
+        expect(store.storeMsg("new", null, enc("n")).seq).toBe(101);
+        expect(store.state()).toMatchObject({ msgs: 2, firstSeq: 1, lastSeq: 101 });
+        await store.close();
+      }));
   });
 }
 

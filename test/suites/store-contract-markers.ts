@@ -135,6 +135,55 @@ export function markerTests({ describe, it, expect }: TestApi, factory: StoreFac
       });
     }
 
+    const maxAge = { maxAgeMs: 3_000, subjectDeleteMarkerTtl: 1 };
+    for (const [what, extra, reason, never] of [
+      ["a TTL", {}, "ttl", false],
+      ["a TTL with markers", { subjectDeleteMarkerTtl: 1 }, "ttl", false],
+      ["maxAgeMs with markers", maxAge, "maxAge", false],
+      ["maxAgeMs with markers, past a message that never expires", maxAge, "maxAge", true],
+    ] as const) {
+      it(`an onExpire that closes the store (${what}): the store that ran the pass returns, its message stored; the rest expire at the next open`, async () => {
+        const clock = testClock(10n * SECOND);
+        const heard: ExpiredMsg[] = [];
+        let closing: Promise<void> | undefined;
+        let current: StreamStore | undefined;
+        const options = {
+          allowMsgTtl: true,
+          now: clock.now,
+          ...extra,
+          onExpire: (e: ExpiredMsg) => {
+            heard.push(e);
+            closing ??= current?.close();
+          },
+        };
+        await withStore(factory, options, async (store, fixture) => {
+          current = store;
+          store.storeMsg("a", null, enc("1"), 2);
+          store.storeMsg("b", null, enc("2"), 2);
+          // The age walk then goes message by message, keeping this one.
+          if (never) store.storeMsg("k", null, enc("kept"), -1);
+          const last = never ? 4 : 3;
+          clock.t = 20n * SECOND;
+          // Not ErrStoreClosed: the message is stored, and a caller told otherwise would store it again.
+          expect(store.storeMsg("c", null, enc("3")).seq).toBe(last);
+          expect(heard).toStrictEqual([{ seq: 1, subject: "a", reason }]);
+          await closing;
+          expect(codeOf(() => store.loadMsg(last))).toBe("ErrStoreClosed");
+          if (!factory.supports.persistence) return;
+          const again = await fixture.reopenWith?.({ onExpire: (e) => heard.push(e) });
+          expect(text(again?.loadMsg(last).msg ?? null)).toBe("3");
+          expect(heard).toStrictEqual([
+            { seq: 1, subject: "a", reason },
+            { seq: 2, subject: "b", reason },
+          ]);
+          const kept = never ? { k: 1 } : {};
+          expect(again?.subjectsTotals("")).toStrictEqual(
+            "subjectDeleteMarkerTtl" in extra ? { a: 1, b: 1, c: 1, ...kept } : { c: 1 },
+          );
+        });
+      });
+    }
+
     it("refuses bad marker and onExpire options, at open and in updateConfig", async () => {
       for (const bad of [
         { subjectDeleteMarkerTtl: 5 },
