@@ -44,6 +44,7 @@ import { lockfileSuite } from "./lockfile.ts";
 import { longLivedSuite } from "./long-lived.ts";
 import { memoryFaultSuite } from "./memory-faults.ts";
 import { msgTtlSuite } from "./msg-ttls.ts";
+import { pendingAcksSuite } from "./pending-acks.ts";
 import { natsMirrorSuite } from "./nats-mirror.ts";
 import { natsReplicateSuite } from "./nats-replicate.ts";
 import { normalExitSuite } from "./normal-exit.ts";
@@ -93,6 +94,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   blockCacheSuite(api);
   subjectTrieSuite(api, ctx);
   msgTtlSuite(api);
+  pendingAcksSuite(api);
   storeContractSuite(api, storeFactories(ctx));
   snapshotSuite(api, ctx);
   snapshotBulkSuite(api, ctx);
