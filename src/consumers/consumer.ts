@@ -560,9 +560,7 @@ export class Consumer {
       return;
     }
     // The gone ones pending starts with are those below every delivery still awaiting its ack.
-    const low = this.pending.upTo(gone[gone.length - 1]);
-    let run = 0;
-    while (run < gone.length && low[run] === gone[run]) run++;
+    const run = this.pending.leadingRun(gone);
     if (run > 0) {
       const floor = gone[run - 1];
       this.store.updateAcks((this.pending.get(floor) as PendingEntry).dseq, floor);

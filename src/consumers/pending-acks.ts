@@ -99,6 +99,23 @@ export class PendingAcks {
     return out;
   }
 
+  /**
+   * How many of `seqs` (ascending, pending or not) are the lowest pending
+   * ones, in order: the walk stops at the first that is not, so a removal
+   * above the lowest costs a step, not the pending set below it.
+   */
+  leadingRun(seqs: readonly number[]): number {
+    if (seqs.length === 0 || this.lowest() === 0) return 0;
+    const order = this.order;
+    let run = 0;
+    for (let i = this.front; i < order.length && run < seqs.length; i++) {
+      if (!this.entries.has(order[i])) continue;
+      if (order[i] !== seqs[run]) break;
+      run++;
+    }
+    return run;
+  }
+
   /** Forgets every entry above `seq` (a truncate); true when there was one. */
   deleteAfter(seq: number): boolean {
     const order = this.order;

@@ -254,6 +254,37 @@ export function consumerRemovalTests(
       });
     });
 
+    it("ack policy all: settling a removal above the lowest pending delivery does not walk the deliveries below it", async () => {
+      await withStream(factory, {}, async (store) => {
+        const n = 3000;
+        for (let i = 0; i < n; i++) put(store, "a");
+        const consumer = store.consumer("c", {
+          ackPolicy: "all",
+          maxAckPending: -1,
+          ackWaitMs: 60_000,
+        });
+        expect((await ready(consumer, n)).length).toBe(n);
+        // Counted where the pending set is looked up: the walk a settle makes over it.
+        const entries = (consumer as unknown as { pending: { entries: Map<number, unknown> } })
+          .pending.entries;
+        const has = entries.has.bind(entries);
+        let looks = 0;
+        entries.has = (seq: number) => {
+          looks++;
+          return has(seq);
+        };
+        const removals = 400;
+        for (let i = 0; i < removals; i++) {
+          store.removeMsg(n - i);
+          expect(consumer.info().numAckPending).toBe(n - i - 1);
+        }
+        entries.has = has;
+        expect(consumer.info().ackFloor).toEqual({ consumer: 0, stream: 0 });
+        // One removal: a look at the lowest and one at the run. Walking every delivery below it is n each.
+        expect(looks).toBeLessThan(removals * 10);
+      });
+    });
+
     it("a consumer opened again drops what was removed while it was closed", async () => {
       await withStream(factory, {}, async (store, _clock, fixture) => {
         fill(store);

@@ -1,6 +1,6 @@
 /**
  * PendingAcks' walks from the lowest pending delivery (lowest, upTo,
- * deleteAfter) keep their own ascending array beside the map: checked
+ * leadingRun, deleteAfter) keep their own ascending array beside the map: checked
  * against a plain sorted set under the calls a consumer makes. First
  * deliveries come in ascending stream order (gaps: a filter, removed
  * messages), any pending one may be acked, terminated or dropped, and a
@@ -16,6 +16,7 @@ type Op =
   | { kind: "deleteLowest" }
   | { kind: "truncate"; back: number }
   | { kind: "upTo"; pick: number }
+  | { kind: "run"; pick: number; extra: number }
   | { kind: "lowest" };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -25,6 +26,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("truncate" as const), back: fc.nat(12) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("upTo" as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("lowest" as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("run" as const), pick: fc.nat(), extra: fc.nat(40) }),
+  },
 );
 
 /** Runs `ops`, returning the first disagreement with the model, or null. */
@@ -65,6 +70,16 @@ function disagreement(ops: Op[], startPending: number[]): string | null {
       if (JSON.stringify(got) !== JSON.stringify(want)) {
         return `${where}: upTo(${bound}) ${JSON.stringify(got)}, model ${JSON.stringify(want)}`;
       }
+    } else if (o.kind === "run") {
+      // A settle's removed sequences: some pending, some not (never delivered, or acked).
+      const all = sorted();
+      const seqs = all.filter((_, j) => ((o.pick >>> (j % 30)) & 1) === 1);
+      if (o.extra > 0) seqs.push(o.extra);
+      const asc = [...new Set(seqs)].sort((a, b) => a - b);
+      let want = 0;
+      while (want < asc.length && asc[want] === all[want]) want++;
+      const got = acks.leadingRun(asc);
+      if (got !== want) return `${where}: leadingRun(${JSON.stringify(asc)}) ${got}, model ${want}`;
     }
     const low = sorted()[0] ?? 0;
     if (acks.lowest() !== low) return `${where}: lowest ${acks.lowest()}, model ${low}`;
@@ -80,7 +95,7 @@ function disagreement(ops: Op[], startPending: number[]): string | null {
 
 export function pendingAcksSuite({ describe, it, expect }: TestApi): void {
   describe("PendingAcks (walks from the lowest pending)", () => {
-    it("lowest, upTo and deleteAfter agree with a sorted model under deliveries, deletes and truncates", () => {
+    it("lowest, upTo, leadingRun and deleteAfter agree with a sorted model under deliveries, deletes and truncates", () => {
       fc.assert(
         fc.property(
           fc.array(op, { maxLength: 300 }),
