@@ -65,6 +65,7 @@ export function readConsumerFile(
 /** Removes what a replacement cut short left beside a consumer's files. */
 export function removeConsumerTemps(fs: FileSystem, dir: string): void {
   for (const file of FILES) fs.remove(joinPath(dir, `${file}.tmp`));
+  fs.remove(joinPath(dir, `${CONSUMER_DELETING_FILE}.tmp`));
 }
 
 /**
@@ -88,13 +89,14 @@ export function markConsumerDeleting(
   fileMode: number,
   retention: RetentionPolicy,
 ): void {
-  const handle = fs.open(joinPath(dir, CONSUMER_DELETING_FILE), "create", fileMode);
-  try {
-    handle.write(new TextEncoder().encode(retention), 0);
-    handle.sync();
-  } finally {
-    handle.close();
-  }
+  // Written beside and renamed: a record created in place could outlive a power cut empty or
+  // torn, which no open can tell from one under interest, and would refuse the name for good.
+  replaceFile(
+    fs,
+    joinPath(dir, CONSUMER_DELETING_FILE),
+    new TextEncoder().encode(retention),
+    fileMode,
+  );
   fs.syncDirectory(dir);
 }
 
@@ -107,8 +109,11 @@ export function unmarkConsumerDeleting(fs: FileSystem, dir: string): void {
 /** A consumer whose deletion was decided, not finished, and the retention it was decided under. */
 export interface DeletionRecord {
   name: string;
-  /** What the record says; "interest" when it says nothing known (cut short as it was written). */
-  retention: RetentionPolicy;
+  /**
+   * What the record says: null when empty (versions before the record named
+   * it wrote it so), "interest" when it says anything else unknown.
+   */
+  retention: RetentionPolicy | null;
 }
 
 /** The consumers under the store at `storeDir` whose deletion was decided, not finished. */
@@ -120,7 +125,8 @@ export function consumersBeingDeleted(fs: FileSystem, storeDir: string): Deletio
     if (bytes === null) continue;
     const text = new TextDecoder().decode(bytes);
     // Unknown is taken for interest, the one whose deletion needs removals: left pending, not finished wrongly.
-    const retention = text === "limits" || text === "workqueue" ? text : "interest";
+    const retention =
+      text === "" ? null : text === "limits" || text === "workqueue" ? text : "interest";
     out.push({ name, retention });
   }
   return out;

@@ -318,6 +318,7 @@ export class Durables implements ConsumerOwner {
     for (const { name, retention } of records) {
       // Decided on an interest stream, opened under another retention (the CLI's, an app's mistake):
       // finishing here would remove its files and none of its messages. It waits, its name taken.
+      // An empty record (an earlier version's) is finished under the open's retention, as that version did.
       if (retention === "interest" && policy !== "interest") this.deleting.set(name, 0);
       else names.push(name);
     }

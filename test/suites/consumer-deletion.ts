@@ -348,6 +348,107 @@ export function consumerDeletionSuite(api: TestApi, ctx: RuntimeContext): void {
       await opened.close();
     });
 
+    for (const retention of ["limits", "workqueue"] as const) {
+      it(`a ${retention} stream's consumer deletion, power cut at every change and inside every write: reopened under ${retention}, the name is never left refused (memory adapter)`, async () => {
+        const open = (fs: FileSystem) =>
+          FileStore.open({ dir: DIR, fs, blockSize: 4096, syncIntervalMs: 0, retention });
+        const script = async (
+          disk: MemoryFileSystem,
+          from: { changes: number; writes: number },
+        ) => {
+          const store = await open(disk);
+          try {
+            const a = store.consumer("a", A);
+            for (let i = 0; i < 6; i++) store.storeMsg("d.a", null, payload(i));
+            for (const m of await a.fetch(3, { expiresMs: 0 })) if (m.seq === 1) a.ack(1);
+            await a.sync();
+            await store.sync();
+            from.changes = disk.changes;
+            from.writes = disk.counters.writes;
+            await a.delete();
+          } finally {
+            await store.close().catch(() => {});
+          }
+        };
+        const clean = freshDisk();
+        const cleanFrom = { changes: 0, writes: 0 };
+        await script(clean, cleanFrom);
+        expect(clean.changes - cleanFrom.changes).toBeGreaterThan(3);
+        const problems: string[] = [];
+        const cuts: [aim: "changes" | "writes", at: number][] = [];
+        for (let at = cleanFrom.changes + 1; at <= clean.changes; at++) cuts.push(["changes", at]);
+        for (let at = cleanFrom.writes + 1; at <= clean.counters.writes; at++)
+          cuts.push(["writes", at]);
+        for (const [aim, at] of cuts) {
+          const disk = freshDisk();
+          disk.setFaults(aim === "writes" ? { crashAfterWrites: at } : { crashAfterChanges: at });
+          await script(disk, { changes: 0, writes: 0 }).catch(() => {});
+          for (const lose of ["unsynced", "none", "random"] as const) {
+            const survivor = disk.crash({ lose, seed: at });
+            for (let n = 1; n <= 2; n++) {
+              const store = await open(survivor);
+              try {
+                // Kept or deleted, either is an answer to a delete() that never returned; refused for good is not.
+                await store.consumer("a", A).close();
+              } catch (err) {
+                problems.push(`${aim} ${at}, lose ${lose}, open ${n}: ${String(err)}`);
+              }
+              await store.close();
+            }
+          }
+        }
+        expect(problems).toStrictEqual([]);
+      });
+    }
+
+    it("an interest stream's deletion, power cut at every change: opened first under limits (the CLI's), then under interest, all or nothing (memory adapter)", async () => {
+      const clean = freshDisk();
+      const cleanBefore = freshBefore();
+      await deleteScript(clean, cleanBefore);
+      expect(clean.changes - cleanBefore.changes).toBeGreaterThan(10);
+      const problems: string[] = [];
+      for (let at = cleanBefore.changes + 1; at <= clean.changes; at++) {
+        const disk = freshDisk();
+        disk.setFaults({ crashAfterChanges: at });
+        const before = freshBefore();
+        await deleteScript(disk, before).catch(() => {});
+        for (const lose of ["unsynced", "none"] as const) {
+          const survivor = disk.crash({ lose, seed: at });
+          const cli = await FileStore.open({
+            dir: DIR,
+            fs: survivor,
+            blockSize: 4096,
+            syncIntervalMs: 0,
+          });
+          await cli.close();
+          const store = await openMem(survivor);
+          for (const p of judgeDeletion(store, survivor, before)) {
+            problems.push(`cut ${at}, lose ${lose}: ${p}`);
+          }
+          await store.close();
+        }
+      }
+      expect(problems).toStrictEqual([]);
+    }, 120_000);
+
+    it("a deletion record left empty (an earlier version's, which named no retention) on a limits stream is finished by the open, as that version did (memory adapter)", async () => {
+      const disk = freshDisk();
+      const open = () => FileStore.open({ dir: DIR, fs: disk, blockSize: 4096, syncIntervalMs: 0 });
+      const store = await open();
+      const a = store.consumer("a", A);
+      for (let i = 0; i < 4; i++) store.storeMsg("d.a", null, payload(i));
+      await a.fetch(2, { expiresMs: 0 });
+      await a.close();
+      await store.close();
+      disk.open(`${DIR}/consumers/a/deleting`, "create", 0o644).close();
+      disk.syncDirectory(`${DIR}/consumers/a`);
+      const again = await open();
+      expect(disk.stat(`${DIR}/consumers/a`)).toBeNull();
+      expect(again.consumer("a", A).info().numAckPending).toBe(0);
+      expect(again.fastState().msgs).toBe(4);
+      await again.close();
+    });
+
     it("a delete() called again after its decision's record could not be made durable: power cut at every change from there (memory adapter)", async () => {
       const again = async (crashAt: number | null) => {
         const { disk, store, a, before } = await undurableDeletion();
