@@ -367,7 +367,8 @@ export class StreamPolicy {
    * "new"`, say) is reported as a background error; the expiry stands.
    */
   private placeMarkers(): void {
-    if (this.placingMarkers) return;
+    // Closed by `onExpire` mid-pass: the limits and markers are the next open's (it applies both).
+    if (this.placingMarkers || this.host.isClosed()) return;
     if (this.placedAhead) {
       this.placedAhead = false;
       if (this.limited !== null) enforce(this.limits, this.limited, null);

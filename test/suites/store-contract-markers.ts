@@ -184,6 +184,40 @@ export function markerTests({ describe, it, expect }: TestApi, factory: StoreFac
       });
     }
 
+    it("an onExpire that closes the store after a marker stored ahead took the stream past maxBytes: the store that ran the pass returns, its message stored", async () => {
+      const clock = testClock(10n * SECOND);
+      let closing: Promise<void> | undefined;
+      let current: StreamStore | undefined;
+      const options = {
+        allowMsgTtl: true,
+        subjectDeleteMarkerTtl: 1,
+        now: clock.now,
+        onExpire: () => {
+          closing ??= current?.close();
+        },
+      };
+      await withStore(factory, options, async (store, fixture) => {
+        current = store;
+        store.storeMsg("a", null, enc("1"), 2);
+        store.storeMsg("b", null, enc("2"));
+        store.storeMsg("c", null, enc("3"));
+        // Room for a's message and not its marker: the limits come back once the pass ends.
+        store.updateConfig({
+          allowMsgTtl: true,
+          subjectDeleteMarkerTtl: 1,
+          maxBytes: store.state().bytes + 40,
+        });
+        clock.t = 20n * SECOND;
+        // Not ErrStoreClosed: the message is stored, and a caller told otherwise would store it again.
+        expect(codeOf(() => store.storeMsg("d", null, enc("4")))).toBe("no error");
+        expect(closing).toBeDefined();
+        await closing;
+        if (!factory.supports.persistence) return;
+        const again = await fixture.reopen();
+        expect(text(again.loadLastMsg("d").msg)).toBe("4");
+      });
+    });
+
     it("refuses bad marker and onExpire options, at open and in updateConfig", async () => {
       for (const bad of [
         { subjectDeleteMarkerTtl: 5 },
