@@ -388,7 +388,7 @@ export class Consumer {
     if (cut || state.delivered.stream > seq || state.ackFloor.stream > seq) {
       this.store.forceUpdate(withoutDeliveriesPast(state, seq));
     }
-    if (cut !== null && this.waiters.size > 0) this.waiters.wake();
+    if (cut && this.waiters.size > 0) this.waiters.wake();
   }
 
   /** True while fetches wait. @internal */
