@@ -60,7 +60,11 @@ export class PendingAcks {
 
   /** A delivery of `seq` (the `dc`-th, first as `dseq`), due at `deadline`. */
   add(seq: number, dseq: number, deadline: number, dc = 1): void {
-    if (!this.entries.has(seq)) this.order.push(seq);
+    if (!this.entries.has(seq)) {
+      // Acks in any order leave deleted sequences behind: kept within a multiple of the live ones.
+      if (this.order.length - this.front > 2 * this.entries.size + HEAP_SLACK) this.compactOrder();
+      this.order.push(seq);
+    }
     this.entries.set(seq, { dseq, dc, deadline, queued: false });
     this.push(deadline, seq);
   }
@@ -68,6 +72,15 @@ export class PendingAcks {
   /** Forgets `seq` (acked, terminated, dropped); its heap and queue entries go stale. */
   delete(seq: number): void {
     this.entries.delete(seq);
+  }
+
+  private compactOrder(): void {
+    const live: number[] = [];
+    const order = this.order;
+    for (let i = this.front; i < order.length; i++)
+      if (this.entries.has(order[i])) live.push(order[i]);
+    this.order = live;
+    this.front = 0;
   }
 
   /** The lowest sequence pending, or 0 when none is. */
