@@ -106,8 +106,11 @@ export class Durables implements ConsumerOwner {
    * its head removes a message per append).
    */
   private unwatch: (() => void) | null = null;
+  /** Inside a removal an ack made (retention): no consumer has that message pending. */
+  private ackRemoving = false;
   private readonly removals: RemovalListener = {
     removing: (lo, hi) => {
+      if (this.ackRemoving) return;
       const list = this.openList;
       for (let i = 0; i < list.length; i++) list[i].removing(lo, hi);
     },
@@ -238,7 +241,15 @@ export class Durables implements ConsumerOwner {
   }
 
   acked(by: Consumer, seq: number): void {
-    if (this.policy() !== "limits") this.rules().acked(by, seq);
+    if (this.policy() === "limits") return;
+    // What an ack removes no consumer awaits: a work queue's filters do not overlap, and an
+    // interest stream removes a message only once no consumer still needs it.
+    this.ackRemoving = true;
+    try {
+      this.rules().acked(by, seq);
+    } finally {
+      this.ackRemoving = false;
+    }
   }
 
   closed(by: Consumer, state: ConsumerState | null): void {

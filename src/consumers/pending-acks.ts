@@ -58,13 +58,11 @@ export class PendingAcks {
     return this.entries.get(seq);
   }
 
-  /** A delivery of `seq` (the `dc`-th, first as `dseq`), due at `deadline`. */
+  /** A delivery of `seq`, not pending (the `dc`-th, first as `dseq`), due at `deadline`. */
   add(seq: number, dseq: number, deadline: number, dc = 1): void {
-    if (!this.entries.has(seq)) {
-      // Acks in any order leave deleted sequences behind: kept within a multiple of the live ones.
-      if (this.order.length - this.front > 2 * this.entries.size + HEAP_SLACK) this.compactOrder();
-      this.order.push(seq);
-    }
+    // Acks in any order leave deleted sequences behind: kept within a multiple of the live ones.
+    if (this.order.length - this.front > 2 * this.entries.size + HEAP_SLACK) this.compactOrder();
+    this.order.push(seq);
     this.entries.set(seq, { dseq, dc, deadline, queued: false });
     this.push(deadline, seq);
   }
