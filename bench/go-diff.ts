@@ -764,16 +764,6 @@ function goBugStop(
     firstDiff(js.state, go.state, "") !== null
   )
     return "stopped: Go PurgeEx(seq 1) purges all that match";
-  // PurgeEx(subject, 1, 0) purges every matching message: Go reads a
-  // sequence of 1 as "no bound" (its checks are sequence > 1), though
-  // nothing lies below sequence 1.
-  if (
-    o.op === "purgeEx" &&
-    o.seq === 1 &&
-    o.keep === 0 &&
-    firstDiff(js.state, go.state, "") !== null
-  )
-    return "stopped: Go PurgeEx(seq 1) purges all that match";
   // Truncate leaves the removed messages' subjects in the per-subject index:
   // later per-subject limits and subject queries act on ghosts.
   if (

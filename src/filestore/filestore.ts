@@ -45,7 +45,6 @@ import {
   pastTheEnd,
   purgeSeqAndKeep,
 } from "../store-errors.ts";
-import type { EngineView } from "../stream-policy.ts";
 import { checkFailed, type DeleteBlock, encodeStreamState } from "../stream-state.ts";
 import { compileFilter } from "../subject-match.ts";
 import { syncDeleted } from "../sync-deleted.ts";
@@ -64,7 +63,7 @@ import {
   type ResolvedLimits,
   readClock,
 } from "../validate.ts";
-import { lostReport, unlessLost } from "./damage.ts";
+import { lostReport } from "./damage.ts";
 import {
   type FileStoreOptions,
   type ResolvedFileStoreOptions,
@@ -79,7 +78,6 @@ import {
   removeLockedDirectory,
 } from "./store-directory.ts";
 import { StoreLoad } from "./store-load.ts";
-import type { SubjectEntry } from "./subject-totals.ts";
 
 const _ALL = compileFilter("");
 const NO_PAYLOAD = new Uint8Array(0);
@@ -191,21 +189,6 @@ export class FileStore extends StoreLoad implements StreamStore {
     this.policy.update(limits, () => this.subjects.map.keys());
   }
 
-  /** The store as the limit rules see it (stream-policy.ts). @internal */
-  protected limitedView(): EngineView {
-    return {
-      subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
-      subjectOldestSize: (subject) => this.oldestSizeOf(subject),
-      removeOldest: () => this.removeHead(),
-      trimSubject: (subject, keep, entry) =>
-        this.trimSubject(subject, keep, entry as SubjectEntry | undefined),
-      oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
-      nextLive: (seq) => this.nextLiveSeq(seq),
-      timestampOf: (seq) => this.ageTimestampOf(seq),
-      removeSeq: (seq) => this.removeForLimit(seq),
-    };
-  }
-
   storeMsg(subject: string, hdr: Uint8Array | null, msg: Uint8Array, ttl?: number): StoreResult {
     checkOpen(this.closed, "store message");
     this.settleCheckpoint();
@@ -272,15 +255,6 @@ export class FileStore extends StoreLoad implements StreamStore {
     );
     this.policy.storedRaw(subject, seq, ts, msgTtl, "store raw message", counted);
     this.consumers.stored(seq);
-  }
-
-  /** @internal */
-  protected readForExpiry(which: number | "first"): StoredMsg | null {
-    // Exactly the message the expiry removes: a scan from the first would skip a lost one.
-    const seq = which === "first" ? this.firstSeq : which;
-    const block = this.findBlock(seq);
-    if (block === undefined) return this.loadMsg(seq);
-    return unlessLost(block, seq, () => this.loadMsg(seq));
   }
 
   /** @internal */

@@ -16,10 +16,12 @@ import {
   REC_OFF_SEQ,
   REC_OFF_TS,
 } from "../format.ts";
+import type { EngineView } from "../stream-policy.ts";
+import type { StoredMsg } from "../types.ts";
 import { getCore } from "../wasm/core.ts";
 import { type Block, NO_RECORD, SIZE_MAX, SIZE_TTL } from "./block.ts";
 import { BulkLoads } from "./bulk-load.ts";
-import { isLost } from "./damage.ts";
+import { isLost, unlessLost } from "./damage.ts";
 import { decodedTsHigh, decodedTsLow, decodeFields, readSubject } from "./message-reader.ts";
 import { resolved } from "./queries.ts";
 import type { RecordLocation } from "./record-location.ts";
@@ -71,6 +73,30 @@ export abstract class Removals extends BulkLoads {
       this.commit.request().catch(() => {});
     }
     return true;
+  }
+
+  /** The store as the limit rules see it (stream-policy.ts). @internal */
+  protected limitedView(): EngineView {
+    return {
+      subjectCount: (subject) => this.subjects.get(subject)?.msgs ?? 0,
+      subjectOldestSize: (subject) => this.oldestSizeOf(subject),
+      removeOldest: () => this.removeHead(),
+      trimSubject: (subject, keep, entry) =>
+        this.trimSubject(subject, keep, entry as SubjectEntry | undefined),
+      oldestTimestamp: () => (this.msgs === 0 ? null : this.firstTimestamp()),
+      nextLive: (seq) => this.nextLiveSeq(seq),
+      timestampOf: (seq) => this.ageTimestampOf(seq),
+      removeSeq: (seq) => this.removeForLimit(seq),
+    };
+  }
+
+  /** The message an expiry removes, read first for `onExpire` or a marker; null when damage took it. @internal */
+  protected readForExpiry(which: number | "first"): StoredMsg | null {
+    // Exactly the message the expiry removes: a scan from the first would skip a lost one.
+    const seq = which === "first" ? this.firstSeq : which;
+    const block = this.findBlock(seq);
+    if (block === undefined) return this.loadMsg(seq);
+    return unlessLost(block, seq, () => this.loadMsg(seq));
   }
 
   /** After removing the first message `seq` of `block`: the next live one is usually `seq + 1`. @internal */
