@@ -91,6 +91,25 @@ export function withoutDeliveriesPast(state: ConsumerState, last: number): Consu
 }
 
 /**
+ * `state` after a purge that left nothing below stream sequence `floor` + 1,
+ * with no delivery awaiting its ack: delivered and the ack floor move up to
+ * `floor` (nats-server's consumer purge), consumer sequences kept.
+ */
+export function purgedTo(state: ConsumerState, floor: number): ConsumerState {
+  return {
+    ...state,
+    delivered: {
+      consumer: state.delivered.consumer,
+      stream: Math.max(state.delivered.stream, floor),
+    },
+    ackFloor: {
+      consumer: state.delivered.consumer,
+      stream: Math.max(state.ackFloor.stream, floor),
+    },
+  };
+}
+
+/**
  * Checks the shape of a caller's state: sequences are safe integers ≥ 0,
  * pending timestamps bigints in [0, 2^63 - 1], redelivery counts ≥ 1.
  * It says nothing about how the fields relate (the store's `update` does).

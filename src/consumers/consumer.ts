@@ -29,9 +29,15 @@ import {
   type FetchOptions,
   type ResolvedConsumerOptions,
 } from "./consumer-options.ts";
-import { type ConsumerState, type SequencePair, withoutDeliveriesPast } from "./consumer-state.ts";
+import {
+  type ConsumerState,
+  purgedTo,
+  type SequencePair,
+  withoutDeliveriesPast,
+} from "./consumer-state.ts";
 import type { DeliveryCursor } from "./delivery-cursor.ts";
-import { PendingAcks, type PendingEntry } from "./pending-acks.ts";
+import { forgetDeliveries, goneOf, LeavingDeliveries } from "./leaving-deliveries.ts";
+import { PendingAcks, type PendingEntry, toMs } from "./pending-acks.ts";
 import { PullWaiters } from "./pull-waiters.ts";
 import type { ConsumerStore } from "./types.ts";
 
@@ -97,9 +103,7 @@ export class Consumer {
   /** delivered.stream, kept here so a fill need not read the store's state. */
   private streamSeen: number;
   private closed = false;
-  /** Pending sequences a removal named, not yet settled (see `removing`). */
-  private leaving: number[] = [];
-  private settleQueued = false;
+  private readonly leaving: LeavingDeliveries;
   /** A delete() failed after the deletion was decided: another one finishes it. */
   private unfinishedDelete = false;
 
@@ -144,6 +148,11 @@ export class Consumer {
     this.waiters = new PullWaiters(
       (max) => this.fill(max),
       () => this.pending.nextDeadline() - this.nowMs(),
+    );
+    this.leaving = new LeavingDeliveries(
+      this.pending,
+      (seqs) => this.forgetGone(seqs),
+      () => this.closed,
     );
     // Messages removed while it was closed (or before a crash lost the record of their removal) are settled
     // as a removal is: a reopen is no later look than a fetch.
@@ -344,7 +353,7 @@ export class Consumer {
    */
   purged(): void {
     if (this.closed) return;
-    this.settleRemoved();
+    this.leaving.settle();
     const floor = this.owner.stream.fastState().firstSeq - 1;
     const state = this.store.state();
     if (floor <= 0 || (floor <= state.delivered.stream && floor <= state.ackFloor.stream)) return;
@@ -353,17 +362,7 @@ export class Consumer {
       this.store.updateStarting(floor);
       return;
     }
-    this.store.update({
-      ...state,
-      delivered: {
-        consumer: state.delivered.consumer,
-        stream: Math.max(state.delivered.stream, floor),
-      },
-      ackFloor: {
-        consumer: state.delivered.consumer,
-        stream: Math.max(state.ackFloor.stream, floor),
-      },
-    });
+    this.store.update(purgedTo(state, floor));
   }
 
   /**
@@ -380,7 +379,7 @@ export class Consumer {
   truncated(seq: number): void {
     if (this.closed) return;
     // What removals noted past the cut named the old messages, and the sequences may hold new ones by now.
-    if (this.leaving.length > 0) this.leaving = this.leaving.filter((s) => s <= seq);
+    this.leaving.cutAfter(seq);
     const cut = this.pending.deleteAfter(seq);
     this.cursor.cutAfter(seq);
     if (this.streamSeen > seq) this.streamSeen = seq;
@@ -462,110 +461,31 @@ export class Consumer {
 
   /** Moves what fell due to the redelivery queue; drops what ran out of deliveries or left the stream. */
   private expire(now: bigint): void {
-    this.settleRemoved();
+    this.leaving.settle();
     this.pending.expire(toMs(now), this.options.maxDeliver, (seq, entry) =>
       this.exhausted(seq, entry, now),
     );
   }
 
   /**
-   * Live messages in [lo, hi] are about to leave the stream: a removeMsg or
-   * eraseMsg, a purge (by subject too), a compact, a limit, an age or TTL
-   * expiry, another consumer's ack on a work queue or interest stream. Those
-   * this consumer delivered stop awaiting its ack, as nats-server's consumer
-   * is told of each removal (decStreamPending, purge): left pending until
-   * their redelivery fell due, they would hold maxAckPending slots, and new
-   * messages back, for a whole ack wait. Told before the removal, which may
-   * still fail (a tombstone the disk has no room for), they are only noted
-   * here and settled once it is done: at this consumer's next call, or in a
-   * microtask, which also wakes a fetch waiting for a slot. @internal
+   * Live messages in [lo, hi] are about to leave the stream (any removal
+   * path): the deliveries among them stop awaiting their acks once it is
+   * done (leaving-deliveries.ts). @internal
    */
   removing(lo: number, hi: number): void {
-    const entries = this.pending.entries;
-    if (entries.size === 0) return;
-    if (lo === hi) {
-      if (!entries.has(lo)) return;
-      this.leaving.push(lo);
-    } else {
-      const noted = this.leaving.length;
-      // Ascending: the walk stops past the range.
-      for (const seq of entries.keys()) {
-        if (seq > hi) break;
-        if (seq >= lo) this.leaving.push(seq);
-      }
-      if (this.leaving.length === noted) return;
-    }
-    if (this.settleQueued) return;
-    this.settleQueued = true;
-    queueMicrotask(this.settleSoon);
-  }
-
-  private readonly settleSoon = (): void => {
-    this.settleQueued = false;
-    if (this.closed) return;
-    try {
-      this.settleRemoved();
-    } catch {
-      // Noted still: the next call settles them, and throws what this could not tell anyone.
-    }
-  };
-
-  /** Settles what removals noted (see `removing`). */
-  private settleRemoved(): void {
-    if (this.leaving.length === 0) return;
-    const noted = this.leaving;
-    this.leaving = [];
-    try {
-      this.forgetGone(noted);
-    } catch (err) {
-      this.leaving = noted.concat(this.leaving);
-      throw err;
-    }
+    this.leaving.note(lo, hi);
   }
 
   /** Of `seqs`, the deliveries still pending whose messages the stream no longer holds stop awaiting acks. */
   private forgetGone(seqs: Iterable<number>): void {
-    let gone: number[] | null = null;
-    for (const seq of seqs) {
-      if (this.pending.get(seq) !== undefined && !this.owner.isLive(seq)) (gone ??= []).push(seq);
-    }
+    const gone = goneOf(this.pending, seqs, (seq) => this.owner.isLive(seq));
     if (gone === null) return;
-    gone.sort((a, b) => a - b);
-    // A sequence two removals named before a settle (removeMsg, then a compact's range over it) is
-    // listed twice: once is enough, and ack policy all reads the list as a run matching pending.
-    let n = 1;
-    for (let i = 1; i < gone.length; i++) if (gone[i] !== gone[n - 1]) gone[n++] = gone[i];
-    gone.length = n;
     this.forget(gone);
     if (this.waiters.size > 0) this.waiters.wake();
   }
 
-  /**
-   * Drops the pending deliveries `gone` (ascending), whose messages left the
-   * stream, recording it in the consumer store as nats-server does, as an
-   * ack. Under ack policy all an ack covers every delivery before it, so it
-   * is recorded only for those below every delivery still awaiting its ack;
-   * nats-server acknowledges those others too, which a removal must not do
-   * here. The store keeps the rest pending until an ack covers them, and a
-   * reopen drops them again (the constructor).
-   */
   private forget(gone: number[]): void {
-    if (this.options.ackPolicy === "explicit") {
-      for (const seq of gone) {
-        const entry = this.pending.get(seq);
-        if (entry === undefined) continue;
-        this.store.updateAcks(entry.dseq, seq);
-        this.pending.delete(seq);
-      }
-      return;
-    }
-    // The gone ones pending starts with are those below every delivery still awaiting its ack.
-    const run = this.pending.leadingRun(gone);
-    if (run > 0) {
-      const floor = gone[run - 1];
-      this.store.updateAcks((this.pending.get(floor) as PendingEntry).dseq, floor);
-    }
-    for (const seq of gone) this.pending.delete(seq);
+    forgetDeliveries(this.pending, this.store, this.options.ackPolicy !== "explicit", gone);
   }
 
   /** `seq` had its last delivery: it leaves pending for good. */
@@ -624,7 +544,7 @@ export class Consumer {
         `Cannot ${action} stream sequence ${seq}: consumer ${describeValue(this.name)} has ack policy none`,
       );
     }
-    this.settleRemoved();
+    this.leaving.settle();
     const entry = this.pending.get(seq);
     if (entry === undefined) {
       const why = this.cursor.ahead(seq)
@@ -665,14 +585,6 @@ export class Consumer {
       );
     }
   }
-}
-
-/**
- * Nanoseconds to milliseconds as a double, exact to the nanosecond's share:
- * `Number(ns) / 1e6` would round the nanoseconds first (2^53 ns is 104 days).
- */
-function toMs(ns: bigint): number {
-  return Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
 }
 
 function consumerMsg(msg: StoredMsg, consumerSeq: number, deliveryCount: number): ConsumerMsg {

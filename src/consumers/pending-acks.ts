@@ -17,6 +17,14 @@
  * Deadlines are milliseconds on the stream's clock, as doubles.
  */
 
+/**
+ * Nanoseconds to milliseconds as a double, exact to the nanosecond's share:
+ * `Number(ns) / 1e6` would round the nanoseconds first (2^53 ns is 104 days).
+ */
+export function toMs(ns: bigint): number {
+  return Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
+}
+
 /** One delivered, unacknowledged message. */
 export interface PendingEntry {
   /** The consumer sequence of its first delivery (what the consumer store keeps). */

@@ -1,0 +1,135 @@
+/**
+ * Deliveries whose messages leave the stream before their ack (a removal,
+ * a purge, a compact, a limit, an expiry): nats-server's consumer is told of
+ * each removal and stops awaiting those at once; left pending until their
+ * redelivery fell due, they would hold maxAckPending slots, and new messages
+ * back, for a whole ack wait. A removal tells the consumer before it is made
+ * and may still fail (a tombstone the disk has no room for), so its
+ * sequences are only noted here, and settled once it is done: at the
+ * consumer's next call, or in a microtask.
+ */
+import type { PendingAcks, PendingEntry } from "./pending-acks.ts";
+import type { ConsumerStore } from "./types.ts";
+
+export class LeavingDeliveries {
+  private noted: number[] = [];
+  private queued = false;
+  private readonly pending: PendingAcks;
+  /** Settles what was noted (the consumer's `forgetGone`); a throw keeps it noted. */
+  private readonly settleNoted: (seqs: number[]) => void;
+  private readonly isClosed: () => boolean;
+
+  constructor(
+    pending: PendingAcks,
+    settleNoted: (seqs: number[]) => void,
+    isClosed: () => boolean,
+  ) {
+    this.pending = pending;
+    this.settleNoted = settleNoted;
+    this.isClosed = isClosed;
+  }
+
+  /** Live messages in [lo, hi] are about to leave the stream: notes those pending. */
+  note(lo: number, hi: number): void {
+    const entries = this.pending.entries;
+    if (entries.size === 0) return;
+    if (lo === hi) {
+      if (!entries.has(lo)) return;
+      this.noted.push(lo);
+    } else {
+      const before = this.noted.length;
+      // Ascending: the walk stops past the range.
+      for (const seq of entries.keys()) {
+        if (seq > hi) break;
+        if (seq >= lo) this.noted.push(seq);
+      }
+      if (this.noted.length === before) return;
+    }
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(this.settleSoon);
+  }
+
+  private readonly settleSoon = (): void => {
+    this.queued = false;
+    if (this.isClosed()) return;
+    try {
+      this.settle();
+    } catch {
+      // Noted still: the next call settles them, and throws what this could not tell anyone.
+    }
+  };
+
+  /** Settles what removals noted. */
+  settle(): void {
+    if (this.noted.length === 0) return;
+    const noted = this.noted;
+    this.noted = [];
+    try {
+      this.settleNoted(noted);
+    } catch (err) {
+      this.noted = noted.concat(this.noted);
+      throw err;
+    }
+  }
+
+  /** The stream was cut after `seq`: what was noted past it named the old messages. */
+  cutAfter(seq: number): void {
+    if (this.noted.length > 0) this.noted = this.noted.filter((s) => s <= seq);
+  }
+}
+
+/**
+ * Of `seqs`, the deliveries still pending whose messages the stream no
+ * longer holds, ascending and each once (two removals may name one before a
+ * settle: removeMsg, then a compact's range over it); null when none.
+ */
+export function goneOf(
+  pending: PendingAcks,
+  seqs: Iterable<number>,
+  isLive: (seq: number) => boolean,
+): number[] | null {
+  let gone: number[] | null = null;
+  for (const seq of seqs) {
+    if (pending.get(seq) !== undefined && !isLive(seq)) (gone ??= []).push(seq);
+  }
+  if (gone === null) return null;
+  gone.sort((a, b) => a - b);
+  let n = 1;
+  for (let i = 1; i < gone.length; i++) if (gone[i] !== gone[n - 1]) gone[n++] = gone[i];
+  gone.length = n;
+  return gone;
+}
+
+/**
+ * Drops the pending deliveries `gone` (ascending), whose messages left the
+ * stream, recording it in the consumer store as nats-server does, as an
+ * ack. Under ack policy all an ack covers every delivery before it, so it
+ * is recorded only for those below every delivery still awaiting its ack;
+ * nats-server acknowledges those others too, which a removal must not do
+ * here. The store keeps the rest pending until an ack covers them, and a
+ * reopen drops them again.
+ */
+export function forgetDeliveries(
+  pending: PendingAcks,
+  store: ConsumerStore,
+  ackAll: boolean,
+  gone: number[],
+): void {
+  if (!ackAll) {
+    for (const seq of gone) {
+      const entry = pending.get(seq);
+      if (entry === undefined) continue;
+      store.updateAcks(entry.dseq, seq);
+      pending.delete(seq);
+    }
+    return;
+  }
+  // The gone ones pending starts with are those below every delivery still awaiting its ack.
+  const run = pending.leadingRun(gone);
+  if (run > 0) {
+    const floor = gone[run - 1];
+    store.updateAcks((pending.get(floor) as PendingEntry).dseq, floor);
+  }
+  for (const seq of gone) pending.delete(seq);
+}
