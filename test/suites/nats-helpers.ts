@@ -170,12 +170,14 @@ export function expectReplicated(
 /** Waits until `cond()` holds, polling; throws `what` on timeout. */
 export async function waitFor(
   cond: () => boolean,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -202,6 +202,19 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
     );
 
     it("replicates into an R3 stream while a node (the stream leader) is stopped and brought back", async () => {
+      // Once in CI a fresh three-node cluster took no publish for 60 s, before any node was stopped:
+      // that setup gets one more try on fresh servers, said on stderr; any later failure fails the test.
+      try {
+        await r3Scenario();
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (!message.startsWith("timed out waiting for some acks")) throw err;
+        console.error(`R3 replication, first try: ${message}; trying once more on fresh servers`);
+        await r3Scenario();
+      }
+    }, 240_000);
+
+    async function r3Scenario(): Promise<void> {
       const servers = await NatsServers.start(3);
       const nc = await servers.connect();
       try {
@@ -219,7 +232,12 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         const seen = (async () => {
           for await (const e of handle) events.push(e);
         })();
-        await waitFor(() => handle.status().lastAcked >= N / 8, "some acks");
+        // What the replication went through, for a wait that times out (seen once in CI: no acks in 60 s).
+        const seenSoFar = (what: string) => () =>
+          `${what}: status ${JSON.stringify(handle.status())}, events ${JSON.stringify(
+            events.map((e) => (e.type === "error" ? `${e.error.code} ${e.error.message}` : e.type)),
+          )}`;
+        await waitFor(() => handle.status().lastAcked >= N / 8, seenSoFar("some acks"));
         const jsm = await jetstreamManager(nc);
         const leader = (await jsm.streams.info("R3")).cluster?.leader;
         const victim = Math.max(
@@ -228,9 +246,12 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         );
         await servers.stopNode(victim);
         storeTestMsgs(store, N / 2);
-        await waitFor(() => handle.status().lastAcked >= (3 * N) / 4, "acks without the node");
+        await waitFor(
+          () => handle.status().lastAcked >= (3 * N) / 4,
+          seenSoFar("acks without the node"),
+        );
         servers.startNode(victim);
-        await waitFor(() => handle.status().lastAcked === N, "every ack", 90_000);
+        await waitFor(() => handle.status().lastAcked === N, seenSoFar("every ack"), 90_000);
         await handle.stop();
         await seen;
         // The leader's loss failed publishes in flight, and the replication resumed after them.
@@ -255,7 +276,7 @@ export function natsReplicateSuite(api: TestApi, ctx: RuntimeContext): void {
         await nc.close();
         await servers.stop();
       }
-    }, 150_000);
+    }
 
     it("goes on after its only server is SIGKILLed and restarted mid-way, every message once", async () => {
       const servers = await NatsServers.start(1);
