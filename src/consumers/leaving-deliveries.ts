@@ -38,11 +38,8 @@ export class LeavingDeliveries {
       this.noted.push(lo);
     } else {
       const before = this.noted.length;
-      // Ascending: the walk stops past the range.
-      for (const seq of entries.keys()) {
-        if (seq > hi) break;
-        if (seq >= lo) this.noted.push(seq);
-      }
+      // From the lowest in pending's own order: a walk of the Map would pass the holes its deletes left.
+      for (const seq of this.pending.upTo(hi)) if (seq >= lo) this.noted.push(seq);
       if (this.noted.length === before) return;
     }
     if (this.queued) return;
