@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 
@@ -115,7 +115,11 @@ export class NatsServers {
     await exited;
   }
 
-  /** Waits until the JetStream API answers (in a cluster: once a meta leader is elected). */
+  /**
+   * Waits until the JetStream API answers, and in a cluster until an R3 stream
+   * can be placed: a meta leader can answer before it knows every peer, and
+   * then refuses R3 with "no suitable peers for placement" (seen in CI).
+   */
   async waitForJetStream(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown = null;
@@ -125,6 +129,7 @@ export class NatsServers {
         nc = await connect({ servers: this.urls, timeout: 1000 });
         const jsm = await jetstreamManager(nc, { timeout: 2000 });
         await jsm.getAccountInfo();
+        if (this.nodes.length > 1) await placeProbeStream(jsm);
         return;
       } catch (err) {
         last = err;
@@ -139,5 +144,21 @@ export class NatsServers {
   async stop(): Promise<void> {
     for (let i = 0; i < this.nodes.length; i++) await this.stopNode(i, "SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Creates an R3 memory stream, waits for its leader, and deletes it: proof that every peer is placeable. */
+async function placeProbeStream(jsm: JetStreamManager): Promise<void> {
+  const name = "JETSTORE_TEST_PROBE";
+  await jsm.streams.add({ name, num_replicas: 3, storage: StorageType.Memory });
+  try {
+    for (let i = 0; i < 50; i++) {
+      const info = await jsm.streams.info(name);
+      if (info.cluster?.leader && (info.cluster.replicas ?? []).length === 2) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("the probe stream got no leader with two replicas");
+  } finally {
+    await jsm.streams.delete(name).catch(() => {});
   }
 }
