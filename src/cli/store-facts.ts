@@ -6,6 +6,7 @@
 import { defaultFileSystem } from "../../runtimes/detect.ts";
 import { type FileSystem, joinPath } from "../../runtimes/fs.ts";
 import { readSettings } from "../at-rest/settings.ts";
+import { consumersBeingDeleted, type DeletionRecord } from "../consumers/consumer-files.ts";
 import { readSavedConsumers } from "../consumers/file-store-consumers.ts";
 import { CHECKPOINT_FILE } from "../filestore/checkpoint.ts";
 import type { FileStore } from "../filestore/filestore.ts";
@@ -100,4 +101,13 @@ export function consumerFacts(
   } finally {
     sealer.wipe();
   }
+}
+
+/**
+ * The consumers of the store in `dir` whose deletion was decided and not
+ * finished (`consumerFacts` leaves them out): read from the disk, since a
+ * read-only open finishes such a deletion in its overlay only.
+ */
+export function consumersBeingDeletedIn(dir: string): DeletionRecord[] {
+  return consumersBeingDeleted(defaultFileSystem(), dir);
 }

@@ -8,6 +8,7 @@
 import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { markConsumerDeleting } from "../../src/consumers/consumer-files.ts";
 import { FileStore } from "../../src/filestore/filestore.ts";
 import type { StoredMsg } from "../../src/types.ts";
 import type { AdapterFixture, RuntimeContext, TestApi } from "../harness.ts";
@@ -116,6 +117,40 @@ function readOnlyTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: Adapt
 }
 
 function readTests({ it, expect }: TestApi, ctx: RuntimeContext, disk: AdapterFixture): void {
+  it(
+    "info lists a consumer whose deletion was decided and not finished, and changes nothing on disk",
+    () =>
+      inTempDir(disk, async (dir) => {
+        await sampleStore(disk.fs, dir);
+        markConsumerDeleting(disk.fs, join(dir, "consumers", "east"), 0o644, "interest");
+        const before = treePicture(dir);
+        const info = await runCli(ctx, ["info", dir, "--json"]);
+        expect(info.code).toBe(0);
+        const report = JSON.parse(info.stdout);
+        expect(report.consumers).toStrictEqual([]);
+        expect(report.consumersBeingDeleted).toStrictEqual([
+          { name: "east", retention: "interest" },
+        ]);
+        expect(treePicture(dir)).toStrictEqual(before);
+        writeFileSync(join(dir, "consumers", "east", "deleting"), "");
+        const text = await runCli(ctx, ["info", dir]);
+        expect(text.stdout).toContain(
+          "deleting    1\n  east: decided, not finished; the store's next open finishes it\n",
+        );
+        const none = await runCli(ctx, ["info", dir, "--json"]);
+        expect(JSON.parse(none.stdout).consumersBeingDeleted).toStrictEqual([
+          { name: "east", retention: null },
+        ]);
+        rmSync(join(dir, "consumers", "east", "deleting"));
+        const after = await runCli(ctx, ["info", dir]);
+        expect(after.stdout).not.toContain("deleting");
+        expect(JSON.parse((await runCli(ctx, ["info", dir, "--json"])).stdout)).toMatchObject({
+          consumers: [{ name: "east" }],
+          consumersBeingDeleted: [],
+        });
+      }),
+    T,
+  );
   it(
     "info and subjects report what the store holds, as text and as JSON",
     () =>

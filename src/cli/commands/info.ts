@@ -5,7 +5,7 @@ import { type Command, EXIT_OK, EXIT_PROBLEM, flag } from "../command.ts";
 import { wholeNumber } from "../numbers.ts";
 import { openReadOnly } from "../open-store.ts";
 import { count, isoTime, paint, toJson } from "../output.ts";
-import { consumerFacts, diskFacts } from "../store-facts.ts";
+import { consumerFacts, consumersBeingDeletedIn, diskFacts } from "../store-facts.ts";
 
 export const infoCommand: Command = {
   name: "info",
@@ -13,8 +13,10 @@ export const infoCommand: Command = {
   usage: "info DIR [--top N] [--json]",
   help: `Shows what the store in DIR holds: messages, bytes, sequences, first and
 last times, the subject count and the largest subjects, blocks and bytes on
-disk, cipher and compression, the checkpoint's age and the saved consumers
-with what each has pending. Takes no lock and changes nothing on disk.
+disk, cipher and compression, the checkpoint's age, the saved consumers
+with what each has pending, and consumers whose deletion was decided but not
+finished (the store's next open under the retention named finishes it).
+Takes no lock and changes nothing on disk.
 Exits 1 when the store reports lost messages (run \`jetstore verify\`).
 
   --top N          how many of the largest subjects to list (default 5)
@@ -37,6 +39,7 @@ example:
         .map(([subject, msgs]) => ({ subject, msgs }));
       const disk = diskFacts(dir);
       const consumers = consumerFacts(dir, store, call.key);
+      const deleting = consumersBeingDeletedIn(dir);
       const lost = state.lost?.msgs.length ?? 0;
       const { deleted: _deleted, lost: _lost, consumers: _open, ...stream } = state;
       const report = {
@@ -46,6 +49,7 @@ example:
         topSubjects: totals,
         disk,
         consumers,
+        consumersBeingDeleted: deleting,
       };
       if (flag(call, "json")) {
         await call.io.out.write(`${toJson(report, 2)}\n`);
@@ -82,6 +86,13 @@ example:
           lines.push(
             `  ${c.name} (${filters}, ack ${c.ackPolicy}): ${count(c.numPending)} to deliver, ${count(c.ackPending)} awaiting ack, ack floor ${count(c.ackFloor)}`,
           );
+        }
+        if (deleting.length > 0) {
+          row("deleting", count(deleting.length));
+          for (const d of deleting) {
+            const by = d.retention === null ? "open" : `open under ${d.retention} retention`;
+            lines.push(`  ${d.name}: decided, not finished; the store's next ${by} finishes it`);
+          }
         }
         if (lost > 0)
           row("lost", paint(o, "red", `${count(lost)} message(s); run jetstore verify`));
