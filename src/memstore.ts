@@ -361,7 +361,10 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeq(seq, action);
     const slot = this.slotOf(seq);
     if (slot < 0) throw noMessageAt(action, seq, this.range());
-    if (seq < this.last) this.removalWatches.truncating(seq);
+    if (seq < this.last) {
+      this.consumers.truncating(seq);
+      this.removalWatches.truncating(seq);
+    }
     for (let i = this.recs.length - 1; i > slot; i--) {
       if (this.recs[i] !== undefined) this.drop(i);
     }

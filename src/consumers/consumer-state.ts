@@ -90,6 +90,11 @@ export function withoutDeliveriesPast(state: ConsumerState, last: number): Consu
   return state;
 }
 
+/** True when `state` has deliveries or acks past stream sequence `last` for `withoutDeliveriesPast` to take back. */
+export function reachesPast(state: ConsumerState, last: number): boolean {
+  return state.delivered.stream > last || state.ackFloor.stream > last;
+}
+
 /**
  * `state` after a purge that left nothing below stream sequence `floor` + 1,
  * with no delivery awaiting its ack: delivered and the ack floor move up to

@@ -71,6 +71,26 @@ export function consumerTruncateTests({ describe, it, expect }: TestApi, factory
       }
     }
 
+    it("a consumer whose close() is still under way when the stream is cut takes the cut too", async () => {
+      await withStream(factory, {}, async (store, _clock, fixture) => {
+        putMany(store, "a", 6);
+        const c = store.consumer("c");
+        for (const m of await ready(c)) c.ack(m.seq);
+        // Its store may still be writing its files (FileStore): not awaited.
+        const closing = c.close();
+        store.truncate(3);
+        putMany(store, "b", 2);
+        await closing;
+        const stream = factory.supports.persistence ? await fixture.reopen() : store;
+        const back = stream.consumer("c");
+        expect(back.info()).toMatchObject({ delivered: { stream: 3 }, ackFloor: { stream: 3 } });
+        expect(deliveries(await ready(back))).toEqual([
+          [4, 1],
+          [5, 1],
+        ]);
+      });
+    });
+
     for (const reopenStream of reopens) {
       const how = reopenStream ? " (the stream reopened before)" : "";
       for (const filter of [undefined, "a"]) {
@@ -158,10 +178,13 @@ export function consumerTruncateTests({ describe, it, expect }: TestApi, factory
           const stream = reopenStream ? await fixture.reopen() : store;
           expect(live(stream)).toEqual([2, 3, 4, 5, 6]);
           const back = stream.consumer("c", { filter: "a", ackWaitMs: 1000 });
-          expect(deliveries(await ready(back))).toEqual([
+          const again = await ready(back);
+          expect(deliveries(again)).toEqual([
             [4, 1],
             [6, 1],
           ]);
+          for (const m of again) back.ack(m.seq);
+          expect(live(stream)).toEqual([2, 3, 5]);
           advance(clock, 1000);
           expect(deliveries(await ready(back))).toEqual([
             [2, 2],
