@@ -36,7 +36,7 @@ import {
   withoutDeliveriesPast,
 } from "./consumer-state.ts";
 import type { DeliveryCursor } from "./delivery-cursor.ts";
-import { forgetDeliveries, goneOf, LeavingDeliveries } from "./leaving-deliveries.ts";
+import { goneOf, LeavingDeliveries } from "./leaving-deliveries.ts";
 import { PendingAcks, type PendingEntry, toMs } from "./pending-acks.ts";
 import { PullWaiters } from "./pull-waiters.ts";
 import type { ConsumerStore } from "./types.ts";
@@ -151,6 +151,8 @@ export class Consumer {
     );
     this.leaving = new LeavingDeliveries(
       this.pending,
+      store,
+      options.ackPolicy !== "explicit",
       (seqs) => this.forgetGone(seqs),
       () => this.closed,
     );
@@ -447,7 +449,7 @@ export class Consumer {
       const code = (err as JetStoreError).code;
       if (code !== "ErrStoreMsgNotFound" && code !== "ErrStoreEOF") throw err;
       // Gone from the stream without a removal's notice (a record lost to damage): nothing to redeliver.
-      this.forget([seq]);
+      this.leaving.forget([seq]);
       return null;
     }
     const dc = entry.dc + 1;
@@ -480,12 +482,8 @@ export class Consumer {
   private forgetGone(seqs: Iterable<number>): void {
     const gone = goneOf(this.pending, seqs, (seq) => this.owner.isLive(seq));
     if (gone === null) return;
-    this.forget(gone);
+    this.leaving.forget(gone);
     if (this.waiters.size > 0) this.waiters.wake();
-  }
-
-  private forget(gone: number[]): void {
-    forgetDeliveries(this.pending, this.store, this.options.ackPolicy !== "explicit", gone);
   }
 
   /** `seq` had its last delivery: it leaves pending for good. */
@@ -527,6 +525,7 @@ export class Consumer {
         this.pending.delete(s);
         this.owner.acked(this, s);
       }
+      this.leaving.ackedTo(seq);
     } else {
       this.pending.delete(seq);
       this.owner.acked(this, seq);
