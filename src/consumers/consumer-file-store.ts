@@ -264,7 +264,8 @@ export class ConsumerFileStore implements ConsumerStore {
    * a crash as delivered. Returns the state. @internal
    */
   cutAfter(seq: number): ConsumerState {
-    if (this.finished) throw new JetStoreError("ErrStoreClosed", `Consumer ${this.name} is stopped`);
+    if (this.finished)
+      throw new JetStoreError("ErrStoreClosed", `Consumer ${this.name} is stopped`);
     const state = this.rules.state();
     if (!reachesPast(state, seq)) return state;
     // The rules' own state, cut: restored as it is (forceUpdate refuses some states they make).

@@ -397,7 +397,11 @@ export class Durables implements ConsumerOwner {
         this.host.cutClosed(name, record.config, seq) ??
         (state === null ? null : withoutDeliveriesPast(copyConsumerState(state), seq));
       record.state = cut;
-      record.interest = closedInterest(this.host.stream, { name, config: record.config, state: cut });
+      record.interest = closedInterest(this.host.stream, {
+        name,
+        config: record.config,
+        state: cut,
+      });
     }
   }
 

@@ -30,7 +30,10 @@ function live(store: StreamStore): number[] {
   return snapshot(store).msgs.map((m) => m.seq);
 }
 
-export function consumerTruncateTests({ describe, it, expect }: TestApi, factory: StoreFactory): void {
+export function consumerTruncateTests(
+  { describe, it, expect }: TestApi,
+  factory: StoreFactory,
+): void {
   describe("closed consumers and a truncate", () => {
     const reopens = factory.supports.persistence ? [false, true] : [false];
     for (const ackPolicy of ["explicit", "all", "none"] as const) {
@@ -227,7 +230,9 @@ export function consumerTruncateCrashTests({ describe, it, expect }: TestApi): v
           }
           if (k === 0) changes = disk.changes - before;
           for (const lose of ["unsynced", "random", "none"] as const) {
-            const after = disk.crashed ? disk.crash({ lose, seed: k }) : disk.crash({ lose: "none" });
+            const after = disk.crashed
+              ? disk.crash({ lose, seed: k })
+              : disk.crash({ lose: "none" });
             let back = await open(after);
             const stored = putMany(back, "b", 3);
             await back.sync();
