@@ -372,10 +372,8 @@ export class MemStore extends MemQueries implements StreamStore {
     this.recs.length = slot + 1;
     this.maxTs.length = slot + 1;
     this.policy.expiry.ttls.truncatedTo(seq);
-    const cut = seq < this.last;
     this.last = seq;
     this.lastTs = (this.recs[slot] as MemRecord).ts;
-    if (cut) this.consumers.truncated(seq);
   }
 
   /**

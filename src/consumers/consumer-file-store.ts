@@ -257,19 +257,22 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   /**
-   * The stream is about to be cut after `seq` while the consumer is closed
-   * (this store opened for the cut, or still stopping after its handle's
+   * The stream is about to be cut after `seq` (its consumer open, or closed:
+   * this store opened for the cut, or still stopping after the handle's
    * close): the state forgets the deliveries past the cut, on disk before
    * this returns, so that nothing the stream stores there again can outlive
    * a crash as delivered. Returns the state. @internal
    */
   cutAfter(seq: number): ConsumerState {
-    if (this.finished)
+    if (this.finished) {
       throw new JetStoreError("ErrStoreClosed", `Consumer ${this.name} is stopped`);
+    }
     const state = this.rules.state();
     if (!reachesPast(state, seq)) return state;
     // The rules' own state, cut: restored as it is (forceUpdate refuses some states they make).
     this.rules.restore(withoutDeliveriesPast(state, seq));
+    // Owed until written: the log's frames must not be replayed over the old state.
+    this.snapshotOwed = true;
     this.compact();
     return this.rules.state();
   }

@@ -31,9 +31,10 @@ import {
 } from "./consumer-options.ts";
 import {
   type ConsumerState,
+  cutStoreAfter,
   purgedTo,
+  reachesPast,
   type SequencePair,
-  withoutDeliveriesPast,
 } from "./consumer-state.ts";
 import type { DeliveryCursor } from "./delivery-cursor.ts";
 import { goneOf, LeavingDeliveries } from "./leaving-deliveries.ts";
@@ -368,27 +369,26 @@ export class Consumer {
   }
 
   /**
-   * The stream was cut after `seq` and will hand its later sequences out
-   * again: the consumer does what a reopen after the cut does (durables.ts),
-   * so what is stored there next is delivered as new. The deliveries past
-   * the cut are forgotten, not recorded as acks (they were never acked, and
-   * an ack floor past the stream's end would swallow what comes back there);
-   * delivered.stream and the ack floor come down to the cut. nats-server cuts
+   * The stream is about to be cut after `seq` and will hand its later
+   * sequences out again: the consumer does what a reopen after the cut does
+   * (durables.ts), so what is stored there next is delivered as new. The
+   * deliveries past the cut are forgotten, not recorded as acks (they were
+   * never acked, and an ack floor past the stream's end would swallow what
+   * comes back there); delivered.stream and the ack floor come down to the
+   * cut, on disk before the stream is cut (`cutStoreAfter`). nats-server cuts
    * a stream only while it recovers, before its consumers load, and
    * reconciles each one then (reconcileStateWithStream); it also takes the
    * consumer sequence back, which jetstore keeps rising. @internal
    */
-  truncated(seq: number): void {
+  truncating(seq: number): void {
     if (this.closed) return;
-    // What removals noted past the cut named the old messages, and the sequences may hold new ones by now.
+    // What removals noted past the cut named the old messages; the sequences will hold new ones.
     this.leaving.cutAfter(seq);
     const cut = this.pending.deleteAfter(seq);
     this.cursor.cutAfter(seq);
     if (this.streamSeen > seq) this.streamSeen = seq;
-    const state = this.store.state();
-    if (cut || state.delivered.stream > seq || state.ackFloor.stream > seq) {
-      this.store.forceUpdate(withoutDeliveriesPast(state, seq));
-    }
+    if (cut || reachesPast(this.store.state(), seq)) cutStoreAfter(this.store, seq);
+    // In a microtask: the waiters are served once the cut is made.
     if (cut && this.waiters.size > 0) this.waiters.wake();
   }
 

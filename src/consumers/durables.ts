@@ -121,7 +121,7 @@ export class Durables implements ConsumerOwner {
       const list = this.openList;
       for (let i = 0; i < list.length; i++) list[i].removing(lo, hi);
     },
-    // Told once the cut is made (truncated): before it, the sequences past it may still be the old messages.
+    // The engine tells the durables of a truncate itself (registry.ts truncating), the closed ones too.
     truncating: () => {},
   };
 
@@ -382,12 +382,13 @@ export class Durables implements ConsumerOwner {
   }
 
   /**
-   * The stream is about to be cut after `seq`: the closed consumers forget
-   * their deliveries past it now, as the open ones do once it is made, and
-   * on disk before the stream can store anything there again. Left to their
-   * reopen, their interest would not cover what is stored there meanwhile,
-   * and the reopen would take it as delivered. A failure leaves the stream
-   * uncut: a consumer cut already only gets again what it had.
+   * The stream is about to be cut after `seq`: every consumer, closed or
+   * open, forgets its deliveries past it now, on disk before the stream is
+   * cut: after a crash the stream's later writes there must not meet a
+   * consumer that still holds them delivered. Left to a closed one's reopen,
+   * its interest would not cover what is stored there meanwhile, and the
+   * reopen would take it as delivered. A failure leaves the stream uncut: a
+   * consumer cut already only gets again what it had.
    */
   truncating(seq: number): void {
     for (const [name, record] of this.closedRecords()) {
@@ -403,15 +404,11 @@ export class Durables implements ConsumerOwner {
         state: cut,
       });
     }
-  }
-
-  /** The stream was cut after `seq`: the open consumers go back to it (the closed ones did before, `truncating`). */
-  truncated(seq: number): void {
-    // Each one follows the cut even when another's store fails to record it (syncAlways writes at once).
+    // Each one follows the cut even when another's store fails to record it.
     let failure: unknown = null;
     for (const c of this.openList) {
       try {
-        c.truncated(seq);
+        c.truncating(seq);
       } catch (err) {
         failure ??= err;
       }

@@ -12,7 +12,7 @@ import type { Consumer } from "./consumer.ts";
 import { ConsumerAction, checkConsumerName } from "./consumer-config.ts";
 import type { DeletionRecord } from "./consumer-files.ts";
 import type { ConsumerOptions } from "./consumer-options.ts";
-import type { ConsumerState } from "./consumer-state.ts";
+import type { ConsumerState, CutsAfter } from "./consumer-state.ts";
 import { type DurableHost, Durables, type SavedConsumer } from "./durables.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
@@ -47,11 +47,6 @@ export interface StreamFacts {
   confirmDeletion?: (name: string) => void;
   /** A closed consumer kept on disk forgets, durably, its deliveries past `seq`; returns its state. */
   cutSaved?: (name: string, config: ConsumerConfig, seq: number) => ConsumerState;
-}
-
-/** A file consumer store, which can take a truncate's cut while its consumer is closed and it still stops. */
-interface CutsAfter {
-  cutAfter(seq: number): ConsumerState;
 }
 
 export class StreamConsumers implements DurableHost {
@@ -195,20 +190,12 @@ export class StreamConsumers implements DurableHost {
   }
 
   /**
-   * The stream is about to be cut after `seq` (truncate): the closed
-   * consumers take the cut now (durables.ts). Called before the engine
-   * changes anything, once it knows the cut is valid.
+   * The stream is about to be cut after `seq` (truncate), its sequences to be
+   * handed out again: every durable consumer takes the cut now (durables.ts).
+   * Called once the engine knows the cut is valid, before it changes anything.
    */
   truncating(seq: number): void {
     this.durables.truncating(seq);
-  }
-
-  /**
-   * The stream was cut after `seq` (truncate), its sequences to be handed out
-   * again; called once the cut is made, even when the call that made it throws after.
-   */
-  truncated(seq: number): void {
-    this.durables.truncated(seq);
   }
 
   /**

@@ -199,61 +199,90 @@ export function consumerTruncateTests(
   });
 }
 
-/** Power cuts inside a truncate with a closed consumer (FileStore, memory adapter), run once. */
+/** Power cuts inside and after a truncate (FileStore, memory adapter), run once. */
 export function consumerTruncateCrashTests({ describe, it, expect }: TestApi): void {
-  describe("a closed consumer through a power cut inside a truncate (FileStore, memory adapter)", () => {
+  describe("consumers through a power cut inside or after a truncate (FileStore, memory adapter)", () => {
     for (const retention of ["interest", "limits"] as RetentionPolicy[]) {
-      it(`${retention}: what is stored after the cut reaches the closed consumer, whichever change the power went after`, async () => {
+      for (const closed of [true, false]) {
+        const which = closed ? "a closed consumer" : "a consumer open at the truncate";
+        it(`${retention}: what is stored after the cut reaches ${which}, whichever change inside the truncate the power went after`, async () => {
+          const clock = msClock();
+          const open = (fs: MemoryFileSystem) =>
+            FileStore.open({ dir: "/s", fs, now: clock.now, syncIntervalMs: 0, retention });
+          // The changes of one truncate, counted on a first run: each is a point to cut the power after.
+          let changes = 0;
+          for (let k = 0; k === 0 || k <= changes; k++) {
+            const disk = memoryFileSystem({ seed: k });
+            const store = await open(disk);
+            const c = store.consumer("c");
+            // d's interest keeps everything until it acks it.
+            const d = store.consumer("d", { ackWaitMs: 60_000 });
+            putMany(store, "a", 6);
+            for (const m of await ready(c)) c.ack(m.seq);
+            await c.sync();
+            if (closed) await c.close();
+            await d.close();
+            await store.sync();
+            const before = disk.changes;
+            if (k > 0) disk.setFaults({ crashAfterChanges: before + k });
+            try {
+              store.truncate(3);
+            } catch {
+              // The power went inside it.
+            }
+            if (k === 0) changes = disk.changes - before;
+            for (const lose of ["unsynced", "random", "none"] as const) {
+              const after = disk.crashed
+                ? disk.crash({ lose, seed: k })
+                : disk.crash({ lose: "none" });
+              let back = await open(after);
+              const stored = putMany(back, "b", 3);
+              await back.sync();
+              const other = back.consumer("d", { ackWaitMs: 60_000 });
+              for (const m of await ready(other)) other.ack(m.seq);
+              await back.close();
+              back = await open(after);
+              const again = back.consumer("c");
+              const got = seqs(await ready(again));
+              // Every new message reaches c: none was taken as delivered or acked before it.
+              expect({ k, lose, missed: stored.filter((s) => !got.includes(s)) }).toEqual({
+                k,
+                lose,
+                missed: [],
+              });
+              await back.close();
+              if (!disk.crashed) break;
+            }
+            await store.close().catch(() => {});
+          }
+          expect(changes).toBeGreaterThan(0);
+        });
+      }
+
+      it(`${retention}: a consumer open at the truncate keeps its cut through a power cut after what is stored past it was synced`, async () => {
         const clock = msClock();
         const open = (fs: MemoryFileSystem) =>
           FileStore.open({ dir: "/s", fs, now: clock.now, syncIntervalMs: 0, retention });
-        // The writes of one truncate, counted on a copy: each is a point to cut the power after.
-        let changes = 0;
-        for (let k = 0; k === 0 || k <= changes; k++) {
-          const disk = memoryFileSystem({ seed: k });
-          const store = await open(disk);
-          const c = store.consumer("c");
-          // d's interest keeps everything until it acks it.
-          const d = store.consumer("d", { ackWaitMs: 60_000 });
-          putMany(store, "a", 6);
-          for (const m of await ready(c)) c.ack(m.seq);
-          await c.sync();
-          await c.close();
-          await d.close();
-          await store.sync();
-          const before = disk.changes;
-          if (k > 0) disk.setFaults({ crashAfterChanges: before + k });
-          try {
-            store.truncate(3);
-          } catch {
-            // The power went inside it.
-          }
-          if (k === 0) changes = disk.changes - before;
-          for (const lose of ["unsynced", "random", "none"] as const) {
-            const after = disk.crashed
-              ? disk.crash({ lose, seed: k })
-              : disk.crash({ lose: "none" });
-            let back = await open(after);
-            const stored = putMany(back, "b", 3);
-            await back.sync();
-            const other = back.consumer("d", { ackWaitMs: 60_000 });
-            for (const m of await ready(other)) other.ack(m.seq);
-            await back.close();
-            back = await open(after);
-            const again = back.consumer("c");
-            const got = seqs(await ready(again));
-            // Every new message reaches c: none was taken as delivered or acked before it.
-            expect({ k, lose, missed: stored.filter((s) => !got.includes(s)) }).toEqual({
-              k,
-              lose,
-              missed: [],
-            });
-            await back.close();
-            if (!disk.crashed) break;
-          }
-          await store.close().catch(() => {});
-        }
-        expect(changes).toBeGreaterThan(0);
+        const disk = memoryFileSystem({ seed: 1 });
+        const store = await open(disk);
+        const c = store.consumer("c");
+        const d = store.consumer("d", { ackWaitMs: 60_000 });
+        putMany(store, "a", 6);
+        for (const m of await ready(c)) c.ack(m.seq);
+        await c.sync();
+        await d.close();
+        store.truncate(3);
+        const stored = putMany(store, "b", 3);
+        await store.sync();
+        // c synced nothing since: only the truncate can have put its cut on disk.
+        let back = await open(disk.crash({ lose: "unsynced" }));
+        const other = back.consumer("d", { ackWaitMs: 60_000 });
+        for (const m of await ready(other)) other.ack(m.seq);
+        await back.close();
+        back = await open(disk.crash({ lose: "none" }));
+        expect(seqs(await ready(back.consumer("c")))).toEqual(stored);
+        await back.close();
+        await store.close().catch(() => {});
       });
     }
   });
