@@ -361,7 +361,10 @@ export class MemStore extends MemQueries implements StreamStore {
     checkSeq(seq, action);
     const slot = this.slotOf(seq);
     if (slot < 0) throw noMessageAt(action, seq, this.range());
-    if (seq < this.last) this.removalWatches.truncating(seq);
+    if (seq < this.last) {
+      this.consumers.truncating(seq);
+      this.removalWatches.truncating(seq);
+    }
     for (let i = this.recs.length - 1; i > slot; i--) {
       if (this.recs[i] !== undefined) this.drop(i);
     }
@@ -369,10 +372,8 @@ export class MemStore extends MemQueries implements StreamStore {
     this.recs.length = slot + 1;
     this.maxTs.length = slot + 1;
     this.policy.expiry.ttls.truncatedTo(seq);
-    const cut = seq < this.last;
     this.last = seq;
     this.lastTs = (this.recs[slot] as MemRecord).ts;
-    if (cut) this.consumers.truncated(seq);
   }
 
   /**

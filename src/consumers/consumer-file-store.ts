@@ -54,7 +54,7 @@ import {
 import { PendingUpdates, replayLog, sealFrame, Update } from "./consumer-log.ts";
 import { ConsumerMemStore } from "./consumer-mem-store.ts";
 import { encodeSnapshot, restoreSnapshot } from "./consumer-snapshot.ts";
-import type { ConsumerState } from "./consumer-state.ts";
+import { type ConsumerState, reachesPast, withoutDeliveriesPast } from "./consumer-state.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
 function noop(): void {}
@@ -253,6 +253,27 @@ export class ConsumerFileStore implements ConsumerStore {
   }
 
   state(): ConsumerState {
+    return this.rules.state();
+  }
+
+  /**
+   * The stream is about to be cut after `seq` (its consumer open, or closed:
+   * this store opened for the cut, or still stopping after the handle's
+   * close): the state forgets the deliveries past the cut, on disk before
+   * this returns, so that nothing the stream stores there again can outlive
+   * a crash as delivered. Returns the state. @internal
+   */
+  cutAfter(seq: number): ConsumerState {
+    if (this.finished) {
+      throw new JetStoreError("ErrStoreClosed", `Consumer ${this.name} is stopped`);
+    }
+    const state = this.rules.state();
+    if (!reachesPast(state, seq)) return state;
+    // The rules' own state, cut: restored as it is (forceUpdate refuses some states they make).
+    this.rules.restore(withoutDeliveriesPast(state, seq));
+    // Owed until written: the log's frames must not be replayed over the old state.
+    this.snapshotOwed = true;
+    this.compact();
     return this.rules.state();
   }
 

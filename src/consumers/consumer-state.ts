@@ -15,6 +15,7 @@
 import { systemNow } from "../clock.ts";
 import { corrupt, invalidArgument, JetStoreError } from "../errors.ts";
 import { checkSeq, checkTimestamp, describeValue, MAX_TIMESTAMP } from "../validate.ts";
+import type { ConsumerStore } from "./types.ts";
 
 /** A consumer sequence and the stream sequence of the same message. */
 export interface SequencePair {
@@ -88,6 +89,28 @@ export function withoutDeliveriesPast(state: ConsumerState, last: number): Consu
   if (state.delivered.stream > last) state.delivered.stream = last;
   if (state.ackFloor.stream > last) state.ackFloor.stream = last;
   return state;
+}
+
+/** True when `state` has deliveries or acks past stream sequence `last` for `withoutDeliveriesPast` to take back. */
+export function reachesPast(state: ConsumerState, last: number): boolean {
+  return state.delivered.stream > last || state.ackFloor.stream > last;
+}
+
+/** A consumer store that takes a truncate's cut on disk before it returns (the file store). @internal */
+export interface CutsAfter {
+  /** Forgets the deliveries past stream sequence `seq`, durably, stopping or not; returns the state. */
+  cutAfter(seq: number): ConsumerState;
+}
+
+/**
+ * `store` forgets its deliveries past stream sequence `seq` (a truncate
+ * about to be made): durably before this returns where it keeps a disk, so
+ * no message the stream stores there later outlives a crash as delivered.
+ */
+export function cutStoreAfter(store: ConsumerStore, seq: number): void {
+  const durable = store as Partial<CutsAfter>;
+  if (durable.cutAfter !== undefined) durable.cutAfter(seq);
+  else store.forceUpdate(withoutDeliveriesPast(store.state(), seq));
 }
 
 /**

@@ -31,12 +31,13 @@ import {
 } from "./consumer-options.ts";
 import {
   type ConsumerState,
+  cutStoreAfter,
   purgedTo,
+  reachesPast,
   type SequencePair,
-  withoutDeliveriesPast,
 } from "./consumer-state.ts";
 import type { DeliveryCursor } from "./delivery-cursor.ts";
-import { forgetDeliveries, goneOf, LeavingDeliveries } from "./leaving-deliveries.ts";
+import { goneOf, LeavingDeliveries } from "./leaving-deliveries.ts";
 import { PendingAcks, type PendingEntry, toMs } from "./pending-acks.ts";
 import { PullWaiters } from "./pull-waiters.ts";
 import type { ConsumerStore } from "./types.ts";
@@ -151,6 +152,8 @@ export class Consumer {
     );
     this.leaving = new LeavingDeliveries(
       this.pending,
+      store,
+      options.ackPolicy !== "explicit",
       (seqs) => this.forgetGone(seqs),
       () => this.closed,
     );
@@ -366,27 +369,26 @@ export class Consumer {
   }
 
   /**
-   * The stream was cut after `seq` and will hand its later sequences out
-   * again: the consumer does what a reopen after the cut does (durables.ts),
-   * so what is stored there next is delivered as new. The deliveries past
-   * the cut are forgotten, not recorded as acks (they were never acked, and
-   * an ack floor past the stream's end would swallow what comes back there);
-   * delivered.stream and the ack floor come down to the cut. nats-server cuts
+   * The stream is about to be cut after `seq` and will hand its later
+   * sequences out again: the consumer does what a reopen after the cut does
+   * (durables.ts), so what is stored there next is delivered as new. The
+   * deliveries past the cut are forgotten, not recorded as acks (they were
+   * never acked, and an ack floor past the stream's end would swallow what
+   * comes back there); delivered.stream and the ack floor come down to the
+   * cut, on disk before the stream is cut (`cutStoreAfter`). nats-server cuts
    * a stream only while it recovers, before its consumers load, and
    * reconciles each one then (reconcileStateWithStream); it also takes the
    * consumer sequence back, which jetstore keeps rising. @internal
    */
-  truncated(seq: number): void {
+  truncating(seq: number): void {
     if (this.closed) return;
-    // What removals noted past the cut named the old messages, and the sequences may hold new ones by now.
+    // What removals noted past the cut named the old messages; the sequences will hold new ones.
     this.leaving.cutAfter(seq);
     const cut = this.pending.deleteAfter(seq);
     this.cursor.cutAfter(seq);
     if (this.streamSeen > seq) this.streamSeen = seq;
-    const state = this.store.state();
-    if (cut || state.delivered.stream > seq || state.ackFloor.stream > seq) {
-      this.store.forceUpdate(withoutDeliveriesPast(state, seq));
-    }
+    if (cut || reachesPast(this.store.state(), seq)) cutStoreAfter(this.store, seq);
+    // In a microtask: the waiters are served once the cut is made.
     if (cut && this.waiters.size > 0) this.waiters.wake();
   }
 
@@ -447,7 +449,7 @@ export class Consumer {
       const code = (err as JetStoreError).code;
       if (code !== "ErrStoreMsgNotFound" && code !== "ErrStoreEOF") throw err;
       // Gone from the stream without a removal's notice (a record lost to damage): nothing to redeliver.
-      this.forget([seq]);
+      this.leaving.forget([seq]);
       return null;
     }
     const dc = entry.dc + 1;
@@ -480,12 +482,8 @@ export class Consumer {
   private forgetGone(seqs: Iterable<number>): void {
     const gone = goneOf(this.pending, seqs, (seq) => this.owner.isLive(seq));
     if (gone === null) return;
-    this.forget(gone);
+    this.leaving.forget(gone);
     if (this.waiters.size > 0) this.waiters.wake();
-  }
-
-  private forget(gone: number[]): void {
-    forgetDeliveries(this.pending, this.store, this.options.ackPolicy !== "explicit", gone);
   }
 
   /** `seq` had its last delivery: it leaves pending for good. */
@@ -527,6 +525,7 @@ export class Consumer {
         this.pending.delete(s);
         this.owner.acked(this, s);
       }
+      this.leaving.ackedTo(seq);
     } else {
       this.pending.delete(seq);
       this.owner.acked(this, seq);

@@ -29,7 +29,12 @@ import {
   durableConfig,
   type ResolvedConsumerOptions,
 } from "./consumer-options.ts";
-import { type ConsumerState, withoutDeliveriesPast } from "./consumer-state.ts";
+import {
+  type ConsumerState,
+  copyConsumerState,
+  reachesPast,
+  withoutDeliveriesPast,
+} from "./consumer-state.ts";
 import { DeliveryCursor } from "./delivery-cursor.ts";
 import { type Interest, Retention } from "./retention.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
@@ -61,6 +66,8 @@ export interface DurableHost extends ConsumerHost {
   hasConsumerStore(name: string): boolean;
   /** Makes the record of a consumer's deletion durable (FileStore). */
   confirmDeletion(name: string): void;
+  /** A closed consumer's store forgets, durably, its deliveries past `seq` (FileStore); its state, or null in memory. */
+  cutClosed(name: string, config: ConsumerConfig, seq: number): ConsumerState | null;
 }
 
 /** A consumer store that records, durably, that its consumer is being deleted (the file store). */
@@ -114,7 +121,7 @@ export class Durables implements ConsumerOwner {
       const list = this.openList;
       for (let i = 0; i < list.length; i++) list[i].removing(lo, hi);
     },
-    // Told once the cut is made (truncated): before it, the sequences past it may still be the old messages.
+    // The engine tells the durables of a truncate itself (registry.ts truncating), the closed ones too.
     truncating: () => {},
   };
 
@@ -374,13 +381,34 @@ export class Durables implements ConsumerOwner {
     for (const c of this.openList) c.purged();
   }
 
-  /** The stream was cut after `seq`: the open consumers go back to it (closed ones do at their reopen). */
-  truncated(seq: number): void {
-    // Each one follows the cut even when another's store fails to record it (syncAlways writes at once).
+  /**
+   * The stream is about to be cut after `seq`: every consumer, closed or
+   * open, forgets its deliveries past it now, on disk before the stream is
+   * cut: after a crash the stream's later writes there must not meet a
+   * consumer that still holds them delivered. Left to a closed one's reopen,
+   * its interest would not cover what is stored there meanwhile, and the
+   * reopen would take it as delivered. A failure leaves the stream uncut: a
+   * consumer cut already only gets again what it had.
+   */
+  truncating(seq: number): void {
+    for (const [name, record] of this.closedRecords()) {
+      const state = record.state;
+      if (record.interest === null || (state !== null && !reachesPast(state, seq))) continue;
+      const cut =
+        this.host.cutClosed(name, record.config, seq) ??
+        (state === null ? null : withoutDeliveriesPast(copyConsumerState(state), seq));
+      record.state = cut;
+      record.interest = closedInterest(this.host.stream, {
+        name,
+        config: record.config,
+        state: cut,
+      });
+    }
+    // Each one follows the cut even when another's store fails to record it.
     let failure: unknown = null;
     for (const c of this.openList) {
       try {
-        c.truncated(seq);
+        c.truncating(seq);
       } catch (err) {
         failure ??= err;
       }

@@ -1,7 +1,7 @@
 /**
  * A FileStore's consumers, kept under its directory: the stream's registry
  * making file consumer stores there, and the consumers as saved, read
- * without opening them: the config, and the state as the snapshot plus the
+ * without opening them (and one opened for a truncate's cut): the config, and the state as the snapshot plus the
  * log's updates make it (the replay consumer-file-store.ts does at open,
  * here without writing: a torn log tail is only skipped). The durable
  * consumers read those to check a reopen and to keep the interest of
@@ -42,7 +42,7 @@ export function fileStoreConsumers(
   >,
   facts: Omit<
     StreamFacts,
-    "saved" | "beingDeleted" | "savedOne" | "removeFiles" | "confirmDeletion"
+    "saved" | "beingDeleted" | "savedOne" | "removeFiles" | "confirmDeletion" | "cutSaved"
   >,
 ): StreamConsumers {
   const { fs, storeDir, sealer } = where;
@@ -68,6 +68,19 @@ export function fileStoreConsumers(
       savedOne: (name) => readSavedConsumers(fs, sealer, storeDir, now, [name])[0] ?? null,
       removeFiles: (name) => removeConsumerDirectory(fs, storeDir, name),
       confirmDeletion: (name) => fs.syncDirectory(joinPath(storeDir, CONSUMERS_DIR, name)),
+      cutSaved: (name, config, seq) => {
+        // Opened for the cut alone: no timer, stopped before the truncate goes on.
+        const store = ConsumerFileStore.open(name, config, {
+          ...settings,
+          syncIntervalMs: 0,
+          onStop: () => {},
+        });
+        try {
+          return store.cutAfter(seq);
+        } finally {
+          store.stopNow();
+        }
+      },
     },
   );
 }

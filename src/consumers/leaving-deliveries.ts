@@ -8,6 +8,7 @@
  * sequences are only noted here, and settled once it is done: at the
  * consumer's next call, or in a microtask.
  */
+import { isJetStoreError } from "../errors.ts";
 import type { PendingAcks, PendingEntry } from "./pending-acks.ts";
 import type { ConsumerStore } from "./types.ts";
 
@@ -15,18 +16,63 @@ export class LeavingDeliveries {
   private noted: number[] = [];
   private queued = false;
   private readonly pending: PendingAcks;
+  private readonly store: ConsumerStore;
+  /** Ack policy all or none: an ack covers every delivery before it. */
+  private readonly ackAll: boolean;
+  /**
+   * Ack policy all: the deliveries gone from the stream that the store still
+   * holds pending (a delivery below them awaited its ack), stream sequence to
+   * consumer sequence, until an ack of those below lets them be recorded.
+   */
+  private readonly unrecorded = new Map<number, number>();
   /** Settles what was noted (the consumer's `forgetGone`); a throw keeps it noted. */
   private readonly settleNoted: (seqs: number[]) => void;
   private readonly isClosed: () => boolean;
 
   constructor(
     pending: PendingAcks,
+    store: ConsumerStore,
+    ackAll: boolean,
     settleNoted: (seqs: number[]) => void,
     isClosed: () => boolean,
   ) {
     this.pending = pending;
+    this.store = store;
+    this.ackAll = ackAll;
     this.settleNoted = settleNoted;
     this.isClosed = isClosed;
+  }
+
+  /** Drops the pending deliveries `gone` (ascending), whose messages left the stream (`forgetDeliveries`). */
+  forget(gone: number[]): void {
+    const held = this.ackAll ? this.unrecorded : null;
+    forgetDeliveries(this.pending, this.store, this.ackAll, gone, held);
+  }
+
+  /**
+   * Ack policy all: the store acknowledged everything up to `seq`. The gone
+   * deliveries now below every one still pending are recorded as acks, as a
+   * reopen records them (`forgetDeliveries` at its settle), so the ack floor
+   * shown open is the one shown after a reopen.
+   */
+  ackedTo(seq: number): void {
+    const held = this.unrecorded;
+    if (held.size === 0) return;
+    const lowest = this.pending.lowest();
+    let top = 0;
+    for (const s of held.keys()) {
+      if (s <= seq) held.delete(s);
+      else if ((lowest === 0 || s < lowest) && s > top) top = s;
+    }
+    if (top === 0) return;
+    const dseq = held.get(top) as number;
+    for (const s of held.keys()) if (s <= top) held.delete(s);
+    try {
+      this.store.updateAcks(dseq, top);
+    } catch (err) {
+      // No longer pending in the store (a purge took it): nothing to record.
+      if (!isJetStoreError(err, "ErrStoreMsgNotFound")) throw err;
+    }
   }
 
   /** Live messages in [lo, hi] are about to leave the stream: notes those pending. */
@@ -70,9 +116,10 @@ export class LeavingDeliveries {
     }
   }
 
-  /** The stream was cut after `seq`: what was noted past it named the old messages. */
+  /** The stream was cut after `seq`: what was noted past it named the old messages, and the store forgets those held. */
   cutAfter(seq: number): void {
     if (this.noted.length > 0) this.noted = this.noted.filter((s) => s <= seq);
+    for (const s of this.unrecorded.keys()) if (s > seq) this.unrecorded.delete(s);
   }
 }
 
@@ -105,13 +152,14 @@ export function goneOf(
  * is recorded only for those below every delivery still awaiting its ack;
  * nats-server acknowledges those others too, which a removal must not do
  * here. The store keeps the rest pending until an ack covers them, and a
- * reopen drops them again.
+ * reopen drops them again; `held` takes them, with their consumer sequences.
  */
 export function forgetDeliveries(
   pending: PendingAcks,
   store: ConsumerStore,
   ackAll: boolean,
   gone: number[],
+  held: Map<number, number> | null = null,
 ): void {
   if (!ackAll) {
     for (const seq of gone) {
@@ -128,5 +176,10 @@ export function forgetDeliveries(
     const floor = gone[run - 1];
     store.updateAcks((pending.get(floor) as PendingEntry).dseq, floor);
   }
-  for (const seq of gone) pending.delete(seq);
+  for (let i = 0; i < gone.length; i++) {
+    const entry = pending.get(gone[i]);
+    if (entry === undefined) continue;
+    if (i >= run) held?.set(gone[i], entry.dseq);
+    pending.delete(gone[i]);
+  }
 }

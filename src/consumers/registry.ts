@@ -12,6 +12,7 @@ import type { Consumer } from "./consumer.ts";
 import { ConsumerAction, checkConsumerName } from "./consumer-config.ts";
 import type { DeletionRecord } from "./consumer-files.ts";
 import type { ConsumerOptions } from "./consumer-options.ts";
+import type { ConsumerState, CutsAfter } from "./consumer-state.ts";
 import { type DurableHost, Durables, type SavedConsumer } from "./durables.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
@@ -44,6 +45,8 @@ export interface StreamFacts {
   removeFiles?: (name: string) => void;
   /** Makes the record of a consumer's deletion durable. */
   confirmDeletion?: (name: string) => void;
+  /** A closed consumer kept on disk forgets, durably, its deliveries past `seq`; returns its state. */
+  cutSaved?: (name: string, config: ConsumerConfig, seq: number) => ConsumerState;
 }
 
 export class StreamConsumers implements DurableHost {
@@ -100,6 +103,13 @@ export class StreamConsumers implements DurableHost {
 
   confirmDeletion(name: string): void {
     this.facts.confirmDeletion?.(name);
+  }
+
+  cutClosed(name: string, config: ConsumerConfig, seq: number): ConsumerState | null {
+    // Still stopping after its handle's close(): that store may write its files yet, so it takes the cut.
+    const stopping = this.open.get(name);
+    if (stopping !== undefined) return (stopping as Partial<CutsAfter>).cutAfter?.(seq) ?? null;
+    return this.facts.cutSaved?.(name, config, seq) ?? null;
   }
 
   /**
@@ -180,11 +190,12 @@ export class StreamConsumers implements DurableHost {
   }
 
   /**
-   * The stream was cut after `seq` (truncate), its sequences to be handed out
-   * again; called once the cut is made, even when the call that made it throws after.
+   * The stream is about to be cut after `seq` (truncate), its sequences to be
+   * handed out again: every durable consumer takes the cut now (durables.ts).
+   * Called once the engine knows the cut is valid, before it changes anything.
    */
-  truncated(seq: number): void {
-    this.durables.truncated(seq);
+  truncating(seq: number): void {
+    this.durables.truncating(seq);
   }
 
   /**

@@ -407,14 +407,9 @@ export class FileStore extends StoreLoad implements StreamStore {
     checkOpen(this.closed, "truncate");
     this.settleCheckpoint();
     checkSeq(seq, "truncate");
-    const last = this.lastSeq;
-    try {
-      this.truncateAfter(seq);
-    } finally {
-      // A checkpoint or file cut that fails after the cut in memory throws, yet the sequences past it are
-      // handed out again: the consumers follow the cut whenever it was made.
-      if (this.lastSeq < last) this.consumers.truncated(this.lastSeq);
-    }
+    // The consumers take the cut before it is made (rewrites.ts): they follow it even when a
+    // checkpoint or file cut fails after the cut in memory and this throws.
+    this.truncateAfter(seq);
   }
 
   /** Writes the checkpoint a failed truncate owes before anything else changes; throws while it cannot. @internal */

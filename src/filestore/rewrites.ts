@@ -134,7 +134,9 @@ export abstract class Rewrites extends Removals {
   /**
    * Cuts the stream after `seq`. The block holding `seq` is sealed where its
    * record ends and a new block takes the writes, so no file grows again
-   * past a cut. Crash-safe in this order: the new block, holding tombstones
+   * past a cut. Crash-safe in this order: the consumers' states
+   * forget what they delivered past the cut, durably (a crash after costs
+   * them redeliveries, never a message stored there later); the new block, holding tombstones
    * that re-assert every removal whose tombstone is cut, is made durable;
    * then the checkpoint that no longer lists what is cut; only then are
    * files cut and unlinked (after a crash, open finishes that: see recovery.ts).
@@ -145,6 +147,8 @@ export abstract class Rewrites extends Removals {
     const holder = this.findBlock(seq);
     if (holder === undefined || !holder.isLive(seq)) throw this.noMessageAt(Action.truncate, seq);
     if (seq === this.lastSeq) return;
+    // The consumers first, on disk: one that fails leaves the stream as it was.
+    this.consumers.truncating(seq);
     this.removalWatches.truncating(seq);
     this.writeOut();
     const lastTs = this.timestampOf(holder, seq);

@@ -113,17 +113,27 @@ export function checkpointOwedSuite({ describe, it, expect }: TestApi): void {
       }
     });
 
-    it("every open consumer follows a truncate when one of them cannot record it (syncAlways)", async () => {
+    it("a truncate that an open consumer cannot record is refused before the stream changes; what the consumers forgot comes again (syncAlways)", async () => {
       const fs = memoryFileSystem();
       const store = await FileStore.open({ dir: "/s", fs, syncAlways: true });
       try {
         for (let i = 1; i <= 4; i++) store.storeMsg("old", null, enc(`old-${i}`));
         const [a, b] = [store.consumer("a"), store.consumer("b")];
         for (const c of [a, b]) await c.fetch(4, { expiresMs: 0 });
-        fs.setFaults({ failWrite: { path: /consumers\/a\// } });
+        fs.setFaults({ failWrite: { path: /consumers\/b\// } });
         expect(codeOf(() => store.truncate(2))).toBe("ErrIO");
         fs.setFaults({ failWrite: null });
-        expect(store.fastState().lastSeq).toBe(2);
+        // The consumers' cut comes first: a failure there leaves every message in the stream.
+        expect(store.fastState().lastSeq).toBe(4);
+        for (const c of [b, a]) {
+          expect((await c.fetch(4, { expiresMs: 0 })).map((m) => [m.seq, m.subject])).toStrictEqual(
+            [
+              [3, "old"],
+              [4, "old"],
+            ],
+          );
+        }
+        store.truncate(2);
         store.storeMsg("new", null, enc("new-3"));
         for (const c of [b, a]) {
           expect((await c.fetch(4, { expiresMs: 0 })).map((m) => [m.seq, m.subject])).toStrictEqual(

@@ -254,6 +254,25 @@ export function consumerRemovalTests(
       });
     });
 
+    for (const reopenStream of factory.supports.persistence ? [false, true] : [false]) {
+      it(`ack policy all: once an ack passes below a message removed while pending, the open consumer shows the ack floor a reopen does${reopenStream ? " (the stream reopened)" : ""}`, async () => {
+        await withStream(factory, {}, async (store, _clock, fixture) => {
+          putMany(store, "a", 6);
+          const options = { ackPolicy: "all" as const, ackWaitMs: 60_000 };
+          const c = store.consumer("c", options);
+          expect(seqs(await ready(c, 5))).toEqual([1, 2, 3, 4, 5]);
+          store.removeMsg(3);
+          c.ack(2);
+          const { name: _a, ...open } = c.info();
+          await c.close();
+          const stream = reopenStream ? await fixture.reopen() : store;
+          const { name: _b, ...reopened } = stream.consumer("c", options).info();
+          expect(open).toEqual(reopened);
+          expect(open).toMatchObject({ numAckPending: 2, ackFloor: { consumer: 3, stream: 3 } });
+        });
+      });
+    }
+
     it("ack policy all: settling a removal above the lowest pending delivery does not walk the deliveries below it", async () => {
       await withStream(factory, {}, async (store) => {
         const n = 3000;

@@ -4,7 +4,8 @@
  * messages(), close and delete; the deliver policies and filters. Timing
  * (redelivery, maxDeliver, backoff, maxAckPending, waiting fetches) is in
  * consumers-timing.ts, reopen and at-least-once in consumers-persistence.ts,
- * retention in consumers-retention.ts, bad input in consumers-inputs.ts, the
+ * retention in consumers-retention.ts, closed consumers and a truncate in
+ * consumers-truncate.ts, bad input in consumers-inputs.ts, the
  * model test in consumers-model.ts.
  */
 import type { RuntimeContext, TestApi } from "../harness.ts";
@@ -25,6 +26,7 @@ import { consumerPersistenceTests } from "./consumers-persistence.ts";
 import { consumerRemovalTests } from "./consumers-removals.ts";
 import { consumerRetentionTests } from "./consumers-retention.ts";
 import { consumerTimingTests } from "./consumers-timing.ts";
+import { consumerTruncateTests } from "./consumers-truncate.ts";
 import { type StoreFactory, storeFactories } from "./store-factories.ts";
 import { codeOf, codeOfAsync, enc } from "./store-helpers.ts";
 
@@ -38,6 +40,7 @@ export function consumersSuite(api: TestApi, ctx: RuntimeContext): void {
         filterTests(api, factory);
         consumerTimingTests(api, factory);
         consumerRemovalTests(api, factory);
+        consumerTruncateTests(api, factory);
         consumerPersistenceTests(api, factory, ctx);
         consumerRetentionTests(api, factory);
         consumerInputTests(api, factory);
