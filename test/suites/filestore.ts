@@ -63,6 +63,7 @@ export function fileStoreSuite(api: TestApi, ctx: RuntimeContext): void {
         subjectSummaryTests(api, adapter);
         blockBoundaryTests(api, adapter);
         damagedExpiryTests(api, adapter);
+        damagedTimeQueryTests(api, adapter);
         if (adapter.onDisk) crossProcessLockTests(api, ctx, adapter);
       });
     }
@@ -622,6 +623,43 @@ function damagedExpiryTests({ describe, it, expect }: TestApi, adapter: AdapterF
         expect(store.storeMsg("new", null, enc("n")).seq).toBe(101);
         expect(store.state()).toMatchObject({ msgs: 2, firstSeq: 1, lastSeq: 101 });
         await store.close();
+      }));
+  });
+}
+
+/**
+ * getSeqFromTime past a message whose record damage swallowed after open
+ * (checkpoint trusted, so found on first read and still counted): its walk
+ * asks each block's largest timestamp, which reads every live message's.
+ */
+function damagedTimeQueryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("time queries over a message lost to damage", () => {
+    it("getSeqFromTime steps over a lost message, which has no time to give, as scans do", () =>
+      inTempDir(adapter, async (dir) => {
+        const clock = testClock();
+        const store = await openStore(adapter.fs, dir, clock);
+        // Message n stamped n × 1000.
+        writeMsgs(store, clock, 100, new Map());
+        await store.close();
+        const first = blockPaths(adapter.fs, dir)[0];
+        const bytes = readFileBytes(adapter.fs, first)!;
+        bytes[indexOfBytes(bytes, payloadOf(5)) + 10] ^= 0xff;
+        writeFileBytes(adapter.fs, first, bytes);
+        const again = await openStore(adapter.fs, dir, clock);
+        const at = (ts: bigint) => {
+          try {
+            return again.getSeqFromTime(ts);
+          } catch (err) {
+            return (err as JetStoreError).code;
+          }
+        };
+        expect([0n, 4_000n, 4_001n, 5_000n, 6_000n, 50_000n, 100_001n].map(at)).toStrictEqual([
+          1, 4, 6, 6, 6, 50, 101,
+        ]);
+        expect(codeOf(() => again.loadMsg(5))).toBe("ErrCorrupt");
+        expect(again.fastState()).toMatchObject({ msgs: 100, firstSeq: 1, firstTs: 1_000n });
+        expect(again.state().lost?.msgs).toStrictEqual([5]);
+        await again.close();
       }));
   });
 }
