@@ -10,7 +10,7 @@
 import { copyOut } from "./copy-pool.ts";
 import type { RecordWriter } from "./snapshot/record-writer.ts";
 import type { ArchivedMsg } from "./snapshot/types.ts";
-import { notNextSequence, type StreamRange } from "./store-errors.ts";
+import { Action, noMessageAt, notNextSequence, type StreamRange } from "./store-errors.ts";
 import { StreamEngine } from "./stream-engine.ts";
 import type { StreamPolicy } from "./stream-policy.ts";
 import { SubjectSeqs } from "./subject-seqs.ts";
@@ -182,6 +182,13 @@ export abstract class MemSlots extends StreamEngine {
     if (this.msgs === 0) return 0;
     const slot = this.nextLive(this.lowerBound(seq));
     return slot < 0 ? 0 : this.seqs[slot];
+  }
+
+  /** The live message `seq`, which the index names: memory loses nothing. @internal */
+  protected indexedMessage(seq: number): StoredMsg {
+    const slot = this.slotOf(seq);
+    if (slot < 0) throw noMessageAt(Action.loadMsg, seq, this.range());
+    return this.toStored(slot);
   }
 
   /** The live message `seq` with its TTL, its bytes copied (erase zeroes the store's), for a snapshot. @internal */

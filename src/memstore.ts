@@ -211,7 +211,7 @@ export class MemStore extends MemQueries implements StreamStore {
     const ts = readClock(this.now, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     this.policy.stored(subject, seq, ts, ttlSeconds);
-    this.consumers.stored(seq, true);
+    this.consumers.stored(seq);
     return { seq, ts };
   }
 
@@ -234,7 +234,14 @@ export class MemStore extends MemQueries implements StreamStore {
     this.checkNext(seq, action);
     const size = recordSize(subjectBytes, hdr === null ? 0 : hdr.length, msg.length, ttlSeconds);
     checkRecordSize(size, action);
-    this.policy.admit(subject, (hdr === null ? 0 : hdr.length) + msg.length, size, action);
+    const payloadBytes = (hdr === null ? 0 : hdr.length) + msg.length;
+    if (this.consumers.unwanted(subject)) {
+      // As storeMsg: the sequence is used up at the message's time.
+      this.policy.admitSkipped(payloadBytes, action);
+      this.advance(1, ts);
+      return;
+    }
+    this.policy.admit(subject, payloadBytes, size, action);
     this.append(seq, ts, subject, hdr, msg, ttlSeconds, size);
     this.policy.storedRaw(subject, seq, ts, ttlSeconds, action);
     this.consumers.stored(seq);

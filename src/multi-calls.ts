@@ -3,8 +3,10 @@
  * loadPrevMsg), the same for both engines: argument checks before anything
  * is looked at, filters that match everything handed to the engine's
  * unfiltered paths, the rest answered by multi-queries.ts over the engine's
- * index, and the messages found loaded through the engine's `loadMsg`. Each
- * call is synchronous, so its answer is the stream at one point in time.
+ * index, and the messages found loaded through the engine (a message lost
+ * to damage, which the index still counts, stepped over as the single-filter
+ * reads step over it). Each call is synchronous, so its answer is the
+ * stream at one point in time.
  */
 import {
   anyMatchesAll,
@@ -24,6 +26,8 @@ export interface MultiHost {
   readonly store: StreamStore;
   readonly index: MultiIndex;
   isClosed(): boolean;
+  /** The live message `seq` the index names; null when damage swallowed its record (FileStore). */
+  load(seq: number): StoredMsg | null;
 }
 
 function range(host: MultiHost): StreamRange {
@@ -43,9 +47,13 @@ export function loadNextMsgMulti(host: MultiHost, filters: string[], start: numb
   checkSeq(start, action, "start");
   const fs = compiled(filters);
   if (anyMatchesAll(fs)) return host.store.loadNextMsg("", true, start);
-  const seq = nextMultiSeq(host.index, fs, start);
-  if (seq === 0) throw noMultiMatchFrom(filters, start, range(host));
-  return host.store.loadMsg(seq);
+  for (let from = start; ; ) {
+    const seq = nextMultiSeq(host.index, fs, from);
+    if (seq === 0) throw noMultiMatchFrom(filters, start, range(host));
+    const msg = host.load(seq);
+    if (msg !== null) return msg;
+    from = seq + 1;
+  }
 }
 
 /** loadPrevMsgMulti: the last message at or before `start` matching any of `filters`. */
@@ -69,9 +77,14 @@ export function loadPrevMatching(host: MultiHost, start: number, filter: string)
 function prevMatching(host: MultiHost, filters: string[], start: number): StoredMsg {
   const fs = compiled(filters);
   if (anyMatchesAll(fs)) return host.store.loadPrevMsg(start);
-  const seq = prevMultiSeq(host.index, fs, start);
-  if (seq === 0) throw noMultiMatchBefore(filters, start, range(host));
-  return host.store.loadMsg(seq);
+  for (let from = start; from > 0; ) {
+    const seq = prevMultiSeq(host.index, fs, from);
+    if (seq === 0) break;
+    const msg = host.load(seq);
+    if (msg !== null) return msg;
+    from = seq - 1;
+  }
+  throw noMultiMatchBefore(filters, start, range(host));
 }
 
 /** numPendingMulti: messages at or after `seq` matching any of `filters`, each counted once. */

@@ -60,6 +60,8 @@ export abstract class StreamEngine {
   protected abstract nextLiveSeq(seq: number): number;
   /** The live message `seq` with its TTL, its bytes the caller's; null when removed or lost. @internal */
   protected abstract archiveRecord(seq: number): ArchivedMsg | null;
+  /** The live message `seq`, which the index names; null when lost to damage. @internal */
+  protected abstract indexedMessage(seq: number): StoredMsg | null;
   /** Writes the live message `seq` into a snapshot frame; false when removed or lost. @internal */
   protected abstract archiveInto(seq: number, out: RecordWriter): boolean;
   /** A reader of whole runs of messages into a snapshot frame, when the engine has one. @internal */
@@ -93,6 +95,7 @@ export abstract class StreamEngine {
       store: this as unknown as StreamStore,
       index: this.index,
       isClosed: () => this.closed,
+      load: (seq) => this.indexedMessage(seq),
     };
     return this.multiHost;
   }

@@ -422,17 +422,10 @@ export class Durables implements ConsumerOwner {
   }
 
   /**
-   * A message was stored at `seq`; `checked`: by storeMsg, which asked
-   * `unwanted` first (someone wants it, so retention has nothing to do).
+   * A message was stored. Retention has nothing to do: the store asked
+   * `unwanted` first, so on an interest stream someone wants it.
    */
-  stored(seq: number, checked: boolean): void {
-    if (!checked && this.policy() === "interest") {
-      try {
-        this.rules().stored(seq);
-      } catch {
-        // A removal that failed leaves the message in the stream: kept, never lost.
-      }
-    }
+  stored(): void {
     const list = this.openList;
     for (let i = 0; i < list.length; i++) if (list[i].waiting) list[i].stored();
   }

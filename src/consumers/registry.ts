@@ -200,7 +200,8 @@ export class StreamConsumers implements DurableHost {
 
   /**
    * True when the stream's retention is interest and no consumer's filter
-   * matches `subject`: storeMsg then uses the sequence up without storing.
+   * matches `subject`: storeMsg and storeRawMsg then use the sequence up
+   * without storing.
    */
   unwanted(subject: string): boolean {
     return this.durables.unwanted(subject);
@@ -208,10 +209,11 @@ export class StreamConsumers implements DurableHost {
 
   /**
    * Tells the durable consumers, then the listeners, of a message stored at
-   * `seq`; `checked` when storeMsg asked `unwanted` first. Listeners must not throw.
+   * `seq`, which the store asked `unwanted` about first (an interest stream
+   * stores no other). Listeners must not throw.
    */
-  stored(seq: number, checked = false): void {
-    this.durables.stored(seq, checked);
+  stored(seq: number): void {
+    this.durables.stored();
     const listeners = this.listeners;
     for (let i = 0; i < listeners.length; i++) listeners[i](seq);
   }

@@ -10,9 +10,9 @@
  * - interest: a message goes once no consumer whose filters match it still
  *   needs it: not yet delivered to it, or delivered and awaiting its ack.
  *   Closed consumers count, with the state they closed with: a durable
- *   consumer keeps its interest until it is deleted. A message stored while
- *   no consumer's filter matches it is removed at once (nats-server 2.9
- *   stores a skip instead; the sequence is used up either way). Deleting a
+ *   consumer keeps its interest until it is deleted. A message no
+ *   consumer's filter matches is never stored: the stores ask `wanted`
+ *   first and write a skip instead (as nats-server 2.9 does). Deleting a
  *   consumer removes what only it still needed, as nats-server does.
  *
  * Under ack policy none a delivery is the ack. A message that ran out of
@@ -51,19 +51,6 @@ export class Retention {
   wanted(subject: string): boolean {
     for (const c of this.interests()) if (c.unfiltered || c.matches(subject)) return true;
     return false;
-  }
-
-  /** Interest: removes the message just stored at `seq` when no consumer's filter matches it. */
-  stored(seq: number): void {
-    if (this.policy !== "interest") return;
-    let subject: string | null = null;
-    for (const c of this.interests()) {
-      if (c.unfiltered) return;
-      subject ??= this.subjectOf(seq);
-      if (subject === null) return;
-      if (c.matches(subject)) return;
-    }
-    this.stream.removeMsg(seq);
   }
 
   /** `by` no longer needs `seq`: removes it when the policy says it is done. */

@@ -12,7 +12,8 @@
  *
  * It takes only what needs no decision: a message with no TTL at the next
  * sequence (a gap before it is skipped as `skipMsgs` would), in a store
- * without limits, age or pending TTLs, not `syncAlways`. At any other record
+ * without limits, age or pending TTLs, not `syncAlways`, not on interest
+ * (whether a message is stored depends on the consumers). At any other record
  * it stops and says where; the caller writes that one through `storeRawMsg`
  * / `skipMsgs`, which check and refuse as always, and goes on.
  *
@@ -81,6 +82,7 @@ export abstract class BulkLoads extends BlockWrites {
     return (
       bulkPaths &&
       !this.options.syncAlways &&
+      policy.limits.retention !== "interest" &&
       policy.limited === null &&
       policy.limits.maxAgeMs === 0 &&
       policy.expiry.ttls.pending === 0

@@ -216,7 +216,7 @@ export class FileStore extends StoreLoad implements StreamStore {
     if (entry !== undefined) entry.bytes = subjectBytes;
     const counted = this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
     policy.stored(subject, seq, ts, msgTtl, counted);
-    this.consumers.stored(seq, true);
+    this.consumers.stored(seq);
     // The result and its timestamp are garbage to most callers (see collection-hint.ts).
     allocated(STORE_RESULT_BYTES);
     return { seq, ts };
@@ -240,6 +240,12 @@ export class FileStore extends StoreLoad implements StreamStore {
     const msgTtl = this.policy.ttlFor(checkTtl(ttl, this.limits.allowMsgTtl, "store raw message"));
     if (seq !== this.lastSeq + 1) {
       throw notNextSequence(Action.storeRawMsg, seq, this.lastSeq + 1);
+    }
+    if (this.consumers.unwanted(subject)) {
+      // As storeMsg: a skip at the message's sequence and time, so no crash can keep it.
+      this.policy.admitSkipped((hdr === null ? 0 : hdr.length) + msg.length, "store raw message");
+      this.appendSkip(seq, 1, ts);
+      return;
     }
     if (this.policy.admits)
       this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store raw message");

@@ -17,13 +17,18 @@ import { type DecodedFields, decodedTimestamp, decodeFields } from "./message-re
 import { BlockReads } from "./reads.ts";
 
 export abstract class MessageTimes extends BlockReads {
-  /** The block's largest live timestamp, found once and raised by later appends. @internal */
+  /**
+   * The block's largest live timestamp, found once and raised by later
+   * appends. A message lost to damage (damage.ts) has none to give and no
+   * scan returns it, so it is left out, as getSeqFromTime's walk leaves it.
+   * @internal
+   */
   protected maxTimestamp(block: Block): bigint {
     if (block.maxTs === null) {
       let max = -1n;
       for (let seq = block.nextLive(block.first); seq !== 0; seq = block.nextLive(seq + 1)) {
-        const ts = this.timestampOf(block, seq);
-        if (ts > max) max = ts;
+        const ts = unlessLost(block, seq, () => this.timestampOf(block, seq));
+        if (ts !== null && ts > max) max = ts;
       }
       block.maxTs = max;
     }

@@ -21,6 +21,7 @@ import {
 import type { RecordWriter } from "../snapshot/record-writer.ts";
 import type { ArchivedMsg } from "../snapshot/types.ts";
 import {
+  Action,
   lostToDamage,
   noLastMatch,
   noMatchFrom,
@@ -309,6 +310,13 @@ export abstract class BlockReads extends FileStoreBase {
     }
     const { ptr, available, offset, trusted } = this.recordPtr(block, seq, ahead);
     return readMessage(ptr, available, block.path, offset, trusted, fromRuns);
+  }
+
+  /** The live message `seq`, which the index names; null when lost to damage: reads skip it. @internal */
+  protected indexedMessage(seq: number): StoredMsg | null {
+    const block = this.findBlock(seq);
+    if (block === undefined || !block.isLive(seq)) throw this.noMessageAt(Action.loadMsg, seq);
+    return this.readLive(block, seq);
   }
 
   /** The live message `seq` with its TTL, for a snapshot; null when removed or lost. @internal */

@@ -13,9 +13,10 @@
  *   one after the decision leaves the name taken until another delete() or
  *   the stream's next open finishes it; one that keeps the decision from
  *   being recorded changes nothing.
- * - On an interest stream a message no consumer wants is never written, so
- *   no power cut can keep it (the stored-then-removed message of before
- *   could outlive a cut between its fsync and its removal's).
+ * - On an interest stream a message no consumer wants is never written,
+ *   through `storeMsg` or `storeRawMsg`, so no power cut can keep it (the
+ *   stored-then-removed message of before could outlive a cut between its
+ *   fsync and its removal's).
  */
 import type { FileSystem } from "../../runtimes/fs.ts";
 import { type LoseMode, type MemoryFileSystem, memoryFileSystem } from "../../runtimes/memory.ts";
@@ -59,6 +60,8 @@ interface Before {
   writes: number;
   /** The delete() resolved. */
   deleted: boolean;
+  /** The last sequence a store call returned for (unwanted scripts). */
+  stored: number;
 }
 
 async function openMem(fs: FileSystem, syncAlways = false): Promise<FileStore> {
@@ -148,6 +151,29 @@ async function unwantedScript(fs: MemoryFileSystem, before: Before): Promise<voi
     for (let i = 0; i < 6; i++) {
       const { seq } = store.storeMsg(i % 2 === 0 ? "w" : "x", null, payload(i));
       if (i % 2 === 0) before.neededByA.push(seq);
+      before.stored = seq;
+    }
+  } finally {
+    await store.close().catch(() => {});
+  }
+}
+
+/**
+ * `unwantedScript` through `storeRawMsg` (restore's, `import --keep-seq`'s
+ * and the NATS mirror's write), each message at the next sequence with a
+ * time of its own.
+ */
+async function unwantedRawScript(fs: MemoryFileSystem, before: Before): Promise<void> {
+  const store = await openMem(fs, true);
+  try {
+    store.consumer("w", { filter: "w" });
+    before.changes = fs.changes;
+    before.writes = fs.counters.writes;
+    for (let i = 0; i < 6; i++) {
+      const seq = store.fastState().lastSeq + 1;
+      store.storeRawMsg(i % 2 === 0 ? "w" : "x", null, payload(i), seq, BigInt(1000 + i));
+      if (i % 2 === 0) before.neededByA.push(seq);
+      before.stored = seq;
     }
   } finally {
     await store.close().catch(() => {});
@@ -163,6 +189,9 @@ function judgeUnwanted(store: FileStore, _fs: FileSystem, before: Before): strin
   for (const seq of before.neededByA) {
     if (!held.has(seq)) problems.push(`${seq}: stored with syncAlways, lost`);
   }
+  // A skip is durable when its call returns, as a message is: its sequence is never handed out again.
+  const { lastSeq } = store.fastState();
+  if (lastSeq < before.stored) problems.push(`last ${lastSeq}: ${before.stored} was stored`);
   return problems;
 }
 
@@ -190,10 +219,17 @@ const CASES: CrashCase[] = [
     judge: judgeUnwanted,
     minPoints: { changes: 8, writes: 5 },
   },
+  {
+    name: "a message no consumer wants, stored raw, is never kept",
+    syncAlways: true,
+    script: unwantedRawScript,
+    judge: judgeUnwanted,
+    minPoints: { changes: 8, writes: 5 },
+  },
 ];
 
 function freshBefore(): Before {
-  return { neededByA: [], neededByB: [], changes: 0, writes: 0, deleted: false };
+  return { neededByA: [], neededByB: [], changes: 0, writes: 0, deleted: false, stored: 0 };
 }
 
 function freshDisk(): MemoryFileSystem {

@@ -144,6 +144,26 @@ export function consumerRetentionTests(
       }
     });
 
+    it("interest: storeRawMsg of a message no consumer wants is a skip at its sequence and time, as storeMsg's: it makes no room, discard new at the limits admits it, maxMsgSize refuses it", async () => {
+      const limits = { retention: "interest", maxMsgs: 2, maxMsgSize: 100 } as const;
+      await withStream(factory, limits, async (store, _clock, fixture) => {
+        store.consumer("c", { filter: "a" });
+        put(store, "a", "a");
+        store.storeRawMsg("b", null, new Uint8Array(3), 3, 7n);
+        expect(live(store)).toEqual([1, 2]);
+        expect(store.fastState()).toMatchObject({ msgs: 2, lastSeq: 3, lastTs: 7n });
+        store.updateConfig({ ...limits, discard: "new" });
+        store.storeRawMsg("b", null, new Uint8Array(3), 4, 9n);
+        expect(codeOf(() => store.storeRawMsg("b", null, new Uint8Array(101), 5, 11n))).toBe(
+          "ErrMsgTooLarge",
+        );
+        expect(live(store)).toEqual([1, 2]);
+        const reopened = await fixture.reopen();
+        expect(reopened.fastState()).toMatchObject({ msgs: 2, lastSeq: 4, lastTs: 9n });
+        expect(live(reopened)).toEqual([1, 2]);
+      });
+    });
+
     it("interest: a message goes once every matching consumer has acked it", async () => {
       await withStream(factory, { retention: "interest" }, async (store) => {
         const x = store.consumer("x", { filter: "a.*" });

@@ -63,6 +63,7 @@ export function fileStoreSuite(api: TestApi, ctx: RuntimeContext): void {
         subjectSummaryTests(api, adapter);
         blockBoundaryTests(api, adapter);
         damagedExpiryTests(api, adapter);
+        damagedQueryTests(api, adapter);
         if (adapter.onDisk) crossProcessLockTests(api, ctx, adapter);
       });
     }
@@ -621,6 +622,77 @@ function damagedExpiryTests({ describe, it, expect }: TestApi, adapter: AdapterF
         clock.t = 20n * SECOND;
         expect(store.storeMsg("new", null, enc("n")).seq).toBe(101);
         expect(store.state()).toMatchObject({ msgs: 2, firstSeq: 1, lastSeq: 101 });
+        await store.close();
+      }));
+  });
+}
+
+/**
+ * Queries past a message whose record damage swallowed after open
+ * (checkpoint trusted, so found on first read and still counted):
+ * getSeqFromTime's walk asks each block's largest timestamp, which reads
+ * every live message's; the multi-filter reads load what the subject index
+ * names. Like the scans, they step over the lost message.
+ */
+function damagedQueryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
+  describe("queries over a message lost to damage", () => {
+    /** 100 messages (message n on orders.<n % 7>, stamped n × 1000) closed, messages `lost` damaged, reopened. */
+    async function damagedStore(dir: string, lost: number[]): Promise<FileStore> {
+      const clock = testClock();
+      const store = await openStore(adapter.fs, dir, clock);
+      writeMsgs(store, clock, 100, new Map());
+      await store.close();
+      for (const seq of lost) {
+        for (const path of blockPaths(adapter.fs, dir)) {
+          const bytes = readFileBytes(adapter.fs, path)!;
+          const at = indexOfBytes(bytes, payloadOf(seq));
+          if (at < 0) continue;
+          bytes[at + 10] ^= 0xff;
+          writeFileBytes(adapter.fs, path, bytes);
+        }
+      }
+      const again = await openStore(adapter.fs, dir, clock);
+      for (const seq of lost) expect(codeOf(() => again.loadMsg(seq))).toBe("ErrCorrupt");
+      expect(again.state().lost?.msgs).toStrictEqual(lost);
+      return again;
+    }
+
+    /** What `fn` returns, or the code of what it throws. */
+    const answer = <T>(fn: () => T): T | string => {
+      try {
+        return fn();
+      } catch (err) {
+        return (err as JetStoreError).code;
+      }
+    };
+
+    it("getSeqFromTime steps over a lost message, which has no time to give, as scans do", () =>
+      inTempDir(adapter, async (dir) => {
+        const store = await damagedStore(dir, [5]);
+        const times = [0n, 4_000n, 4_001n, 5_000n, 6_000n, 50_000n, 100_001n];
+        expect(times.map((ts) => answer(() => store.getSeqFromTime(ts)))).toStrictEqual([
+          1, 4, 6, 6, 6, 50, 101,
+        ]);
+        expect(store.fastState()).toMatchObject({ msgs: 100, firstSeq: 1, firstTs: 1_000n });
+        await store.close();
+      }));
+
+    it("the multi-filter reads and the filtered loadPrevMsg step over a lost message, as loadNextMsg and loadLastMsg do", () =>
+      inTempDir(adapter, async (dir) => {
+        // orders.5 holds 5, 12, … 89, 96: its first and its last are lost, which its counts still hold.
+        const store = await damagedStore(dir, [5, 96]);
+        const filters = ["orders.5", "none"];
+        expect(
+          [
+            () => store.loadNextMsg("orders.5", false, 1),
+            () => store.loadNextMsgMulti(filters, 1),
+            () => store.loadLastMsg("orders.5"),
+            () => store.loadPrevMsgMulti(filters, 100),
+            () => store.loadPrevMsg(100, "orders.5"),
+            () => store.loadPrevMsg(5, "orders.5"),
+          ].map((read) => answer(() => read().seq)),
+        ).toStrictEqual([12, 12, 89, 89, 89, "ErrStoreEOF"]);
+        expect(store.multiLastSeqs(filters, 100, 0)).toStrictEqual([96]);
         await store.close();
       }));
   });

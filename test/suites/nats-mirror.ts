@@ -131,6 +131,30 @@ export function natsMirrorSuite(api: TestApi, ctx: RuntimeContext): void {
       }
     }, 60_000);
 
+    it("mirrors into an interest store: a message no local consumer wants is a skip at its source sequence and time, making no room", async () => {
+      const servers = await NatsServers.start(1);
+      const nc = await servers.connect();
+      try {
+        const js = jetstream(nc);
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.add({ name: "I", subjects: ["m.>"] });
+        for (const subject of ["m.a", "m.b", "m.a", "m.b"]) {
+          await js.publish(subject, new TextEncoder().encode(subject));
+        }
+        const source = await readStream(nc, "I", 4);
+        const store = MemStore.create({ retention: "interest", maxMsgs: 2 });
+        store.consumer("c", { filter: "m.a" });
+        const handle = mirror(nc, "I", store);
+        await waitFor(() => store.fastState().lastSeq === 4, "the mirror");
+        await handle.stop();
+        expect(store.state()).toMatchObject({ msgs: 2, deleted: [2, 4], lastTs: source[3].ts });
+        expect([store.loadMsg(1).subject, store.loadMsg(3).subject]).toEqual(["m.a", "m.a"]);
+      } finally {
+        await nc.close();
+        await servers.stop();
+      }
+    }, 60_000);
+
     it("reports a source whose first sequence moved past the mirror, and stops with nothing stored", async () => {
       const servers = await NatsServers.start(1);
       const nc = await servers.connect();
