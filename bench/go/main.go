@@ -16,10 +16,29 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
+
+// Go's runtime asks for transparent huge pages on its heap (MADV_HUGEPAGE),
+// which a kernel in THP "madvise" mode grants; the WebAssembly memory of V8
+// and JavaScriptCore never asks, so their random reads take more TLB misses.
+// GOBENCH_THP=off refuses them to this process (PR_SET_THP_DISABLE), to see
+// how much of a read workload's figure they are.
+var thpOff = os.Getenv("GOBENCH_THP") == "off"
+
+func init() {
+	if !thpOff {
+		return
+	}
+	const prSetThpDisable = 41
+	if _, _, errno := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetThpDisable, 1, 0, 0, 0, 0); errno != 0 {
+		fmt.Fprintln(os.Stderr, "GOBENCH_THP=off: prctl(PR_SET_THP_DISABLE):", errno)
+		os.Exit(2)
+	}
+}
 
 var regions = [4]string{"east", "west", "north", "south"}
 
@@ -282,6 +301,7 @@ func main() {
 		out, _ := json.Marshal(map[string]any{
 			"runtime": "go", "version": runtime.Version(), "natsServer": server.VERSION, "workloads": ids,
 			"flush": map[bool]string{true: "async", false: "inplace"}[asyncFlush],
+			"thp":   map[bool]string{true: "off", false: "as the kernel gives"}[thpOff],
 		})
 		fmt.Println(string(out))
 		return
