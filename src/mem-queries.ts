@@ -86,6 +86,7 @@ export abstract class MemQueries extends MemSlots {
     forEachMatch: (filter, visit) => store.forEachMatch(filter, visit),
     countFrom: (filter, from) => store.countFrom(filter, from),
     lastAtOrBefore: (_, list, bound) => (list as SubjectSeqs).lastAtOrBefore(bound),
+    readable: () => true,
     firstAmong: (subjects, low, high) => {
       let best = 0;
       for (const subject of subjects) {

@@ -118,6 +118,16 @@ export function multiLastMsgs(
   checkSeq(minSeq, action, "minSeq");
   checkSeq(maxSeq, action, "maxSeq");
   checkSeq(maxAllowed, action, "maxAllowed");
-  const seqs = multiLastMsgSeqs(host.index, compiled(filters), minSeq, maxSeq, maxAllowed);
-  return seqs.map((seq) => host.store.loadMsg(seq));
+  const fs = compiled(filters);
+  for (;;) {
+    const msgs: StoredMsg[] = [];
+    let lost = false;
+    for (const seq of multiLastMsgSeqs(host.index, fs, minSeq, maxSeq, maxAllowed)) {
+      const msg = host.load(seq);
+      if (msg === null) lost = true;
+      else msgs.push(msg);
+    }
+    if (!lost) return msgs;
+    // A load found damage the index did not know of; asked again, it steps over that message.
+  }
 }

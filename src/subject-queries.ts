@@ -31,8 +31,14 @@ export interface SubjectIndex {
   forEachMatch(filter: CompiledFilter, visit: (subject: string, stats: SubjectStats) => void): void;
   /** Count, first and last of the messages matching `filter` at or after `from`, a sequence in the stream. */
   countFrom(filter: CompiledFilter, from: number): SimpleState;
-  /** The last message on `subject` at or before `bound` (below its last), or 0. */
+  /** The last message on `subject` at or before `bound` (below its last), or 0; never one lost to damage. */
   lastAtOrBefore(subject: string, stats: SubjectStats, bound: number): number;
+  /**
+   * False when `seq`, a live message the index names, is known to be lost to
+   * damage (FileStore, which counts it until it is removed while reads step
+   * over it; damage is known once a read of its block found it).
+   */
+  readable(seq: number): boolean;
 }
 
 const NONE: SimpleState = { msgs: 0, first: 0, last: 0 };
@@ -130,7 +136,7 @@ export function multiLastSeqs(
   const seqs = new Set<number>();
   for (const [subject, s] of candidates) {
     if (s.first > bound) continue;
-    const last = s.last <= bound ? s.last : ix.lastAtOrBefore(subject, s, bound);
+    const last = lastReadable(ix, subject, s, bound);
     if (last === 0) continue;
     seqs.add(last);
     if (maxAllowed > 0 && seqs.size > maxAllowed) throw tooManyLastSeqs(maxAllowed);
@@ -141,8 +147,23 @@ export function multiLastSeqs(
 /** The last sequence of every subject, ascending. */
 export function allLastSeqs(ix: SubjectIndex, all: CompiledFilter): number[] {
   const seqs: number[] = [];
-  ix.forEachMatch(all, (_, s) => seqs.push(s.last));
+  ix.forEachMatch(all, (subject, s) => {
+    const last = lastReadable(ix, subject, s, s.last);
+    if (last !== 0) seqs.push(last);
+  });
   return seqs.sort(ascending);
+}
+
+/**
+ * `subject`'s last message at or before `bound`, or 0. A last lost to damage
+ * is stepped over, as loadLastMsg steps over it: the index still names it.
+ */
+function lastReadable(ix: SubjectIndex, subject: string, s: SubjectStats, bound: number): number {
+  if (s.last <= bound) {
+    if (ix.readable(s.last)) return s.last;
+    bound = s.last - 1;
+  }
+  return bound < s.first ? 0 : ix.lastAtOrBefore(subject, s, bound);
 }
 
 function ascending(a: number, b: number): number {

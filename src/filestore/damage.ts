@@ -73,7 +73,16 @@ export function unlessLost<T>(block: Block, seq: number, read: () => T): T | nul
 
 /** True when `err` is a read of `seq` failing because damage swallowed its record. */
 export function isLost(err: unknown, block: Block, seq: number): boolean {
-  return isJetStoreError(err, "ErrCorrupt") && block.offsetOf(seq) === NO_RECORD;
+  return isJetStoreError(err, "ErrCorrupt") && lostInIndexed(block, seq);
+}
+
+/**
+ * True when the live message `seq` has no verified record in its block's
+ * offset index: lost, as far as the block's reads so far have found (a block
+ * not read since open has no index, and damage in it is not known yet).
+ */
+export function lostInIndexed(block: Block, seq: number): boolean {
+  return block.offsetOf(seq) === NO_RECORD;
 }
 
 /** A live message whose record a scan found damaged and skipped. @internal */

@@ -34,6 +34,8 @@ export interface QuerySource {
   ): void;
   /** The first live sequence at or after `seq`, or 0. */
   nextLive(seq: number): number;
+  /** True when reading the live message `seq` found its record swallowed by damage (damage.ts). */
+  knownLost(seq: number): boolean;
   /** The timestamp of the live message `seq`. */
   timestampOf(seq: number): bigint;
   /** Blocks holding messages, from the one that holds `seq` on. */
@@ -138,6 +140,7 @@ export function subjectIndex(src: QuerySource): MultiIndex {
       });
       return last;
     },
+    readable: (seq) => !src.knownLost(seq),
   };
 }
 

@@ -27,6 +27,7 @@ import type { Block } from "./block.ts";
 import { BlockCache } from "./block-cache.ts";
 import { BlockFiles } from "./block-file.ts";
 import { BlockPacker } from "./block-packer.ts";
+import { lostInIndexed } from "./damage.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { ResolvedFileStoreOptions } from "./options.ts";
 import { type QuerySource, subjectIndex } from "./queries.ts";
@@ -223,6 +224,10 @@ export abstract class FileStoreBase extends StreamEngine {
       scanMatching: (low, high, ascending, subjects, visit) =>
         this.scanMatching(low, high, ascending, subjects, visit),
       nextLive: (seq) => this.nextLiveSeq(seq),
+      knownLost: (seq) => {
+        const block = this.findBlock(seq);
+        return block !== undefined && lostInIndexed(block, seq);
+      },
       timestampOf: (seq) => this.timestampOf(this.findBlock(seq) as Block, seq),
       blocksFrom: (seq) => this.blocksFrom(seq),
       maxTimestamp: (block) => this.maxTimestamp(block as Block),

@@ -636,8 +636,11 @@ function damagedExpiryTests({ describe, it, expect }: TestApi, adapter: AdapterF
  */
 function damagedQueryTests({ describe, it, expect }: TestApi, adapter: AdapterFixture): void {
   describe("queries over a message lost to damage", () => {
-    /** 100 messages (message n on orders.<n % 7>, stamped n × 1000) closed, messages `lost` damaged, reopened. */
-    async function damagedStore(dir: string, lost: number[]): Promise<FileStore> {
+    /**
+     * 100 messages (message n on orders.<n % 7>, stamped n × 1000) closed,
+     * messages `lost` damaged, reopened; `found`: each lost one then read, so the store knows.
+     */
+    async function damagedStore(dir: string, lost: number[], found = true): Promise<FileStore> {
       const clock = testClock();
       const store = await openStore(adapter.fs, dir, clock);
       writeMsgs(store, clock, 100, new Map());
@@ -652,6 +655,7 @@ function damagedQueryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
         }
       }
       const again = await openStore(adapter.fs, dir, clock);
+      if (!found) return again;
       for (const seq of lost) expect(codeOf(() => again.loadMsg(seq))).toBe("ErrCorrupt");
       expect(again.state().lost?.msgs).toStrictEqual(lost);
       return again;
@@ -692,7 +696,46 @@ function damagedQueryTests({ describe, it, expect }: TestApi, adapter: AdapterFi
             () => store.loadPrevMsg(5, "orders.5"),
           ].map((read) => answer(() => read().seq)),
         ).toStrictEqual([12, 12, 89, 89, 89, "ErrStoreEOF"]);
-        expect(store.multiLastSeqs(filters, 100, 0)).toStrictEqual([96]);
+        await store.close();
+      }));
+
+    it("multiLastSeqs, allLastSeqs and multiLastMsgs step over a subject's lost last message, as loadLastMsg does", () =>
+      inTempDir(adapter, async (dir) => {
+        // orders.5's last (96) is lost; orders.3's last (94) is not, its 87 is.
+        const store = await damagedStore(dir, [87, 96]);
+        const filters = ["orders.5", "orders.3"];
+        expect(
+          [
+            () => store.loadLastMsg("orders.5").seq,
+            () => store.multiLastSeqs(filters, 0, 0),
+            () => store.multiLastSeqs(filters, 100, 0),
+            () => store.multiLastSeqs(filters, 93, 0),
+            () => store.multiLastMsgs(filters, 0, 0, 0).map((m) => m.seq),
+            () => store.multiLastMsgs(filters, 90, 0, 0).map((m) => m.seq),
+            () => store.allLastSeqs(),
+          ].map((read: () => number | number[]) => answer(read)),
+        ).toStrictEqual([
+          89,
+          [89, 94],
+          [89, 94],
+          [80, 89],
+          [89, 94],
+          [94],
+          [89, 94, 95, 97, 98, 99, 100],
+        ]);
+        await store.close();
+      }));
+
+    it("multiLastMsgs steps over a last whose damage no read had found: the index named it until then", () =>
+      inTempDir(adapter, async (dir) => {
+        const store = await damagedStore(dir, [96], false);
+        expect(store.state().lost).toBeUndefined();
+        expect(store.multiLastSeqs(["orders.5"], 0, 0)).toStrictEqual([96]);
+        expect(
+          store.multiLastMsgs(["orders.5", "orders.3"], 0, 0, 0).map((m) => m.seq),
+        ).toStrictEqual([89, 94]);
+        expect(store.state().lost?.msgs).toStrictEqual([96]);
+        expect(store.multiLastSeqs(["orders.5"], 0, 0)).toStrictEqual([89]);
         await store.close();
       }));
   });
