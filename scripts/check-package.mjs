@@ -59,8 +59,12 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
 // README lines: about 3.5 kB; 362 kB packed, 1256 kB unpacked with them). Raised for the
 // eleventh sitting's fixes: every removal told to the consumers, all-or-nothing consumer
 // deletion, TTL passes that survive callbacks, the subject-limit admission under discard new,
-// and the README lines on each (371 kB packed, 1283 kB unpacked with them).
-const BUDGET = { packed: 380_000, unpacked: 1_310_000 };
+// and the README lines on each (371 kB packed, 1283 kB unpacked with them). Raised for the
+// twelfth sitting's: truncates that cut closed consumers durably, ack-all floors kept as a
+// reopen's, raw stores of unwanted messages as skips, reads and last-message queries that
+// step over damage, and info's pending deletions (about 11 kB against its start; 378 kB
+// packed, 1312 kB unpacked with them).
+const BUDGET = { packed: 390_000, unpacked: 1_330_000 };
 
 /** Paths no user needs, with the reason; matched against every packed path. */
 const FORBIDDEN = [
