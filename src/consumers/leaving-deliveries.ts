@@ -47,10 +47,19 @@ export class LeavingDeliveries {
   forget(gone: number[]): void {
     const held = this.ackAll ? this.unrecorded : null;
     forgetDeliveries(this.pending, this.store, this.ackAll, gone, held);
+    // The deliveries that held earlier gone ones back may have been among these.
+    this.ackedTo(0);
+  }
+
+  /** `seq` had its last delivery and leaves pending for good, which may free gone ones held above it. */
+  exhausted(seq: number): void {
+    this.pending.delete(seq);
+    this.ackedTo(0);
   }
 
   /**
-   * Ack policy all: the store acknowledged everything up to `seq`. The gone
+   * Ack policy all: the store acknowledged everything up to `seq` (0: nothing
+   * new, a delivery below the held ones left pending otherwise). The gone
    * deliveries now below every one still pending are recorded as acks, as a
    * reopen records them (`forgetDeliveries` at its settle), so the ack floor
    * shown open is the one shown after a reopen.

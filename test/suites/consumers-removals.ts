@@ -246,10 +246,11 @@ export function consumerRemovalTests(
           [3, 2],
         ]);
         store.removeMsg(1);
-        // The lowest pending one is recorded as acknowledged, as an ack of it would be.
+        // The lowest pending one is recorded as acknowledged, as an ack of it would be, and 2,
+        // below every delivery left now, with it (as a reopen records them).
         expect(consumer.info()).toMatchObject({
           numAckPending: 1,
-          ackFloor: { consumer: 1, stream: 1 },
+          ackFloor: { consumer: 2, stream: 2 },
         });
       });
     });
@@ -269,6 +270,49 @@ export function consumerRemovalTests(
           const { name: _b, ...reopened } = stream.consumer("c", options).info();
           expect(open).toEqual(reopened);
           expect(open).toMatchObject({ numAckPending: 2, ackFloor: { consumer: 3, stream: 3 } });
+        });
+      });
+    }
+
+    for (const reopenStream of factory.supports.persistence ? [false, true] : [false]) {
+      const how = reopenStream ? " (the stream reopened)" : "";
+      it(`ack policy all: once the deliveries below a message removed while pending leave too, the open consumer shows the ack floor a reopen does${how}`, async () => {
+        await withStream(factory, {}, async (store, _clock, fixture) => {
+          putMany(store, "a", 6);
+          const options = { ackPolicy: "all" as const, ackWaitMs: 60_000 };
+          const c = store.consumer("c", options);
+          expect(seqs(await ready(c, 5))).toEqual([1, 2, 3, 4, 5]);
+          store.removeMsg(3);
+          // Settled before the next removal: 3 is held, 1 and 2 awaiting their acks below it.
+          expect(c.info().numAckPending).toBe(4);
+          store.removeMsg(1);
+          store.removeMsg(2);
+          const { name: _a, ...open } = c.info();
+          await c.close();
+          const stream = reopenStream ? await fixture.reopen() : store;
+          const { name: _b, ...reopened } = stream.consumer("c", options).info();
+          expect(open).toEqual(reopened);
+          expect(open).toMatchObject({ numAckPending: 2, ackFloor: { consumer: 3, stream: 3 } });
+        });
+      });
+
+      it(`ack policy all: once the deliveries below a message removed while pending run out of deliveries, the open consumer shows the ack floor a reopen does${how}`, async () => {
+        await withStream(factory, {}, async (store, clock, fixture) => {
+          putMany(store, "a", 6);
+          const options = { ackPolicy: "all" as const, ackWaitMs: 100, maxDeliver: 1 };
+          const c = store.consumer("c", options);
+          expect(seqs(await ready(c, 2))).toEqual([1, 2]);
+          advance(clock, 50);
+          expect(seqs(await ready(c, 3))).toEqual([3, 4, 5]);
+          store.removeMsg(3);
+          // 1 and 2 had their one delivery: they leave pending, and 3 is below every delivery left.
+          advance(clock, 60);
+          const { name: _a, ...open } = c.info();
+          await c.close();
+          const stream = reopenStream ? await fixture.reopen() : store;
+          const { name: _b, ...reopened } = stream.consumer("c", options).info();
+          expect(open).toEqual(reopened);
+          expect(open).toMatchObject({ numAckPending: 2 });
         });
       });
     }
