@@ -348,6 +348,48 @@ export function consumerRemovalTests(
       });
     });
 
+    it("ack policy all: settling a removal above the lowest pending delivery does not walk the removals held above it before", async () => {
+      await withStream(factory, {}, async (store) => {
+        const n = 3000;
+        for (let i = 0; i < n; i++) put(store, "a");
+        const consumer = store.consumer("c", {
+          ackPolicy: "all",
+          maxAckPending: -1,
+          ackWaitMs: 60_000,
+        });
+        expect((await ready(consumer, n)).length).toBe(n);
+        // Counted where the held removals are walked: each one a walk would pass.
+        const held = (consumer as unknown as { leaving: { unrecorded: Map<number, number> } })
+          .leaving.unrecorded;
+        const keys = held.keys.bind(held);
+        let walked = 0;
+        held.keys = function* () {
+          for (const k of keys()) {
+            walked++;
+            yield k;
+          }
+        };
+        const removals = 1000;
+        for (let i = 0; i < removals; i++) {
+          store.removeMsg(n - i);
+          expect(consumer.info().numAckPending).toBe(n - i - 1);
+        }
+        expect(held.size).toBe(removals);
+        // Acks below what is held, one by one, leave it held.
+        const acks = 1000;
+        for (let seq = 1; seq <= acks; seq++) consumer.ack(seq);
+        expect(held.size).toBe(removals);
+        // Each settle and ack: a look at the lowest pending and the lowest held. Walking what is held is quadratic.
+        expect(walked).toBeLessThan((removals + acks) * 10);
+        // Acking all that is left records the ack floor at the top, the removals with it.
+        consumer.ack(n - removals);
+        expect(consumer.info()).toMatchObject({
+          numAckPending: 0,
+          ackFloor: { stream: n },
+        });
+      });
+    });
+
     it("a consumer opened again drops what was removed while it was closed", async () => {
       await withStream(factory, {}, async (store, _clock, fixture) => {
         fill(store);
