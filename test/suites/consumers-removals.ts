@@ -363,7 +363,7 @@ export function consumerRemovalTests(
           .leaving.unrecorded;
         const keys = held.keys.bind(held);
         let walked = 0;
-        held.keys = function* () {
+        (held as { keys: () => Iterable<number> }).keys = function* () {
           for (const k of keys()) {
             walked++;
             yield k;
