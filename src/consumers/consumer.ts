@@ -490,7 +490,7 @@ export class Consumer {
   private exhausted(seq: number, entry: PendingEntry, now: bigint): void {
     // Recorded as the delivery past the limit, which drops it from the store's pending (nats-server's rule).
     this.store.updateDelivered(entry.dseq, seq, entry.dc + 1, now);
-    this.pending.delete(seq);
+    this.leaving.exhausted(seq);
   }
 
   /**

@@ -391,12 +391,23 @@ export class Durables implements ConsumerOwner {
    * consumer cut already only gets again what it had.
    */
   truncating(seq: number): void {
-    for (const [name, record] of this.closedRecords()) {
+    let closed: Map<string, ClosedRecord>;
+    try {
+      closed = this.closedRecords();
+    } catch (err) {
+      throw refusedCut(err, null, seq);
+    }
+    for (const [name, record] of closed) {
       const state = record.state;
       if (record.interest === null || (state !== null && !reachesPast(state, seq))) continue;
+      let taken: ConsumerState | null;
+      try {
+        taken = this.host.cutClosed(name, record.config, seq);
+      } catch (err) {
+        throw refusedCut(err, name, seq);
+      }
       const cut =
-        this.host.cutClosed(name, record.config, seq) ??
-        (state === null ? null : withoutDeliveriesPast(copyConsumerState(state), seq));
+        taken ?? (state === null ? null : withoutDeliveriesPast(copyConsumerState(state), seq));
       record.state = cut;
       record.interest = closedInterest(this.host.stream, {
         name,
@@ -480,6 +491,23 @@ export class Durables implements ConsumerOwner {
     }
     return this.closedOnes;
   }
+}
+
+/**
+ * A closed consumer's damaged files stop a truncate: the consumer cannot
+ * forget what it delivered past the cut, and no API reaches it (opening or
+ * deleting it reads those files), so the error says whose files and the way out.
+ */
+function refusedCut(err: unknown, name: string | null, seq: number): unknown {
+  if (!isJetStoreError(err, "ErrCorrupt")) return err;
+  const whose =
+    name === null ? "a consumer's files" : `the files of consumer ${describeValue(name)}`;
+  const where = name === null ? "" : `, consumers/${name} under the store's`;
+  return new JetStoreError(
+    "ErrCorrupt",
+    `Cannot truncate after stream sequence ${seq}: ${whose} do not read back, and it may hold deliveries past the cut (${err.message}); the stream is unchanged. To truncate without that consumer, remove its directory${where}, with the store closed`,
+    { cause: err, file: err.file, offset: err.offset },
+  );
 }
 
 /** nats-server: a work queue takes explicit acks only, and every consumer starts at the beginning. */

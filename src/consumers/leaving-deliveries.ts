@@ -25,6 +25,8 @@ export class LeavingDeliveries {
    * consumer sequence, until an ack of those below lets them be recorded.
    */
   private readonly unrecorded = new Map<number, number>();
+  /** The lowest of `unrecorded` (Infinity when none): while a delivery below it is pending, nothing is to record. */
+  private heldFrom = Number.POSITIVE_INFINITY;
   /** Settles what was noted (the consumer's `forgetGone`); a throw keeps it noted. */
   private readonly settleNoted: (seqs: number[]) => void;
   private readonly isClosed: () => boolean;
@@ -47,10 +49,26 @@ export class LeavingDeliveries {
   forget(gone: number[]): void {
     const held = this.ackAll ? this.unrecorded : null;
     forgetDeliveries(this.pending, this.store, this.ackAll, gone, held);
+    if (held === null || held.size === 0) return;
+    // Ascending: the first of them held is the lowest this call added.
+    for (const seq of gone) {
+      if (!held.has(seq)) continue;
+      if (seq < this.heldFrom) this.heldFrom = seq;
+      break;
+    }
+    // The deliveries that held earlier gone ones back may have been among these.
+    this.ackedTo(0);
+  }
+
+  /** `seq` had its last delivery and leaves pending for good, which may free gone ones held above it. */
+  exhausted(seq: number): void {
+    this.pending.delete(seq);
+    this.ackedTo(0);
   }
 
   /**
-   * Ack policy all: the store acknowledged everything up to `seq`. The gone
+   * Ack policy all: the store acknowledged everything up to `seq` (0: nothing
+   * new, a delivery below the held ones left pending otherwise). The gone
    * deliveries now below every one still pending are recorded as acks, as a
    * reopen records them (`forgetDeliveries` at its settle), so the ack floor
    * shown open is the one shown after a reopen.
@@ -59,14 +77,21 @@ export class LeavingDeliveries {
     const held = this.unrecorded;
     if (held.size === 0) return;
     const lowest = this.pending.lowest();
+    // Every settle and ack comes here: while nothing reaches the held ones, they are not walked.
+    if (seq < this.heldFrom && lowest !== 0 && lowest < this.heldFrom) return;
     let top = 0;
     for (const s of held.keys()) {
       if (s <= seq) held.delete(s);
       else if ((lowest === 0 || s < lowest) && s > top) top = s;
     }
+    const dseq = top === 0 ? 0 : (held.get(top) as number);
+    let from = Number.POSITIVE_INFINITY;
+    for (const s of held.keys()) {
+      if (s <= top) held.delete(s);
+      else if (s < from) from = s;
+    }
+    this.heldFrom = from;
     if (top === 0) return;
-    const dseq = held.get(top) as number;
-    for (const s of held.keys()) if (s <= top) held.delete(s);
     try {
       this.store.updateAcks(dseq, top);
     } catch (err) {
@@ -120,6 +145,7 @@ export class LeavingDeliveries {
   cutAfter(seq: number): void {
     if (this.noted.length > 0) this.noted = this.noted.filter((s) => s <= seq);
     for (const s of this.unrecorded.keys()) if (s > seq) this.unrecorded.delete(s);
+    if (this.heldFrom > seq) this.heldFrom = Number.POSITIVE_INFINITY;
   }
 }
 

@@ -246,10 +246,11 @@ export function consumerRemovalTests(
           [3, 2],
         ]);
         store.removeMsg(1);
-        // The lowest pending one is recorded as acknowledged, as an ack of it would be.
+        // The lowest pending one is recorded as acknowledged, as an ack of it would be, and 2,
+        // below every delivery left now, with it (as a reopen records them).
         expect(consumer.info()).toMatchObject({
           numAckPending: 1,
-          ackFloor: { consumer: 1, stream: 1 },
+          ackFloor: { consumer: 2, stream: 2 },
         });
       });
     });
@@ -269,6 +270,49 @@ export function consumerRemovalTests(
           const { name: _b, ...reopened } = stream.consumer("c", options).info();
           expect(open).toEqual(reopened);
           expect(open).toMatchObject({ numAckPending: 2, ackFloor: { consumer: 3, stream: 3 } });
+        });
+      });
+    }
+
+    for (const reopenStream of factory.supports.persistence ? [false, true] : [false]) {
+      const how = reopenStream ? " (the stream reopened)" : "";
+      it(`ack policy all: once the deliveries below a message removed while pending leave too, the open consumer shows the ack floor a reopen does${how}`, async () => {
+        await withStream(factory, {}, async (store, _clock, fixture) => {
+          putMany(store, "a", 6);
+          const options = { ackPolicy: "all" as const, ackWaitMs: 60_000 };
+          const c = store.consumer("c", options);
+          expect(seqs(await ready(c, 5))).toEqual([1, 2, 3, 4, 5]);
+          store.removeMsg(3);
+          // Settled before the next removal: 3 is held, 1 and 2 awaiting their acks below it.
+          expect(c.info().numAckPending).toBe(4);
+          store.removeMsg(1);
+          store.removeMsg(2);
+          const { name: _a, ...open } = c.info();
+          await c.close();
+          const stream = reopenStream ? await fixture.reopen() : store;
+          const { name: _b, ...reopened } = stream.consumer("c", options).info();
+          expect(open).toEqual(reopened);
+          expect(open).toMatchObject({ numAckPending: 2, ackFloor: { consumer: 3, stream: 3 } });
+        });
+      });
+
+      it(`ack policy all: once the deliveries below a message removed while pending run out of deliveries, the open consumer shows the ack floor a reopen does${how}`, async () => {
+        await withStream(factory, {}, async (store, clock, fixture) => {
+          putMany(store, "a", 6);
+          const options = { ackPolicy: "all" as const, ackWaitMs: 100, maxDeliver: 1 };
+          const c = store.consumer("c", options);
+          expect(seqs(await ready(c, 2))).toEqual([1, 2]);
+          advance(clock, 50);
+          expect(seqs(await ready(c, 3))).toEqual([3, 4, 5]);
+          store.removeMsg(3);
+          // 1 and 2 had their one delivery: they leave pending, and 3 is below every delivery left.
+          advance(clock, 60);
+          const { name: _a, ...open } = c.info();
+          await c.close();
+          const stream = reopenStream ? await fixture.reopen() : store;
+          const { name: _b, ...reopened } = stream.consumer("c", options).info();
+          expect(open).toEqual(reopened);
+          expect(open).toMatchObject({ numAckPending: 2 });
         });
       });
     }
@@ -301,6 +345,48 @@ export function consumerRemovalTests(
         expect(consumer.info().ackFloor).toEqual({ consumer: 0, stream: 0 });
         // One removal: a look at the lowest and one at the run. Walking every delivery below it is n each.
         expect(looks).toBeLessThan(removals * 10);
+      });
+    });
+
+    it("ack policy all: settling a removal above the lowest pending delivery does not walk the removals held above it before", async () => {
+      await withStream(factory, {}, async (store) => {
+        const n = 3000;
+        for (let i = 0; i < n; i++) put(store, "a");
+        const consumer = store.consumer("c", {
+          ackPolicy: "all",
+          maxAckPending: -1,
+          ackWaitMs: 60_000,
+        });
+        expect((await ready(consumer, n)).length).toBe(n);
+        // Counted where the held removals are walked: each one a walk would pass.
+        const held = (consumer as unknown as { leaving: { unrecorded: Map<number, number> } })
+          .leaving.unrecorded;
+        const keys = held.keys.bind(held);
+        let walked = 0;
+        (held as { keys: () => Iterable<number> }).keys = function* () {
+          for (const k of keys()) {
+            walked++;
+            yield k;
+          }
+        };
+        const removals = 1000;
+        for (let i = 0; i < removals; i++) {
+          store.removeMsg(n - i);
+          expect(consumer.info().numAckPending).toBe(n - i - 1);
+        }
+        expect(held.size).toBe(removals);
+        // Acks below what is held, one by one, leave it held.
+        const acks = 1000;
+        for (let seq = 1; seq <= acks; seq++) consumer.ack(seq);
+        expect(held.size).toBe(removals);
+        // Each settle and ack: a look at the lowest pending and the lowest held. Walking what is held is quadratic.
+        expect(walked).toBeLessThan((removals + acks) * 10);
+        // Acking all that is left records the ack floor at the top, the removals with it.
+        consumer.ack(n - removals);
+        expect(consumer.info()).toMatchObject({
+          numAckPending: 0,
+          ackFloor: { stream: n },
+        });
       });
     });
 

@@ -199,8 +199,51 @@ export function consumerTruncateTests(
   });
 }
 
-/** Power cuts inside and after a truncate (FileStore, memory adapter), run once. */
+/** Power cuts inside and after a truncate, and damaged files (FileStore, memory adapter), run once. */
 export function consumerTruncateCrashTests({ describe, it, expect }: TestApi): void {
+  describe("a closed consumer whose files are damaged and a truncate (FileStore, memory adapter)", () => {
+    for (const reopened of [false, true]) {
+      const when = reopened
+        ? "read at the truncate (the stream reopened)"
+        : "closed since the stream opened";
+      it(`refuses the truncate with ErrCorrupt naming the consumer and the way out, the stream and the files unchanged (${when})`, async () => {
+        const disk = memoryFileSystem({ seed: 1 });
+        const open = () => FileStore.open({ dir: "/s", fs: disk, syncIntervalMs: 0 });
+        let store = await open();
+        try {
+          putMany(store, "a", 6);
+          const c = store.consumer("orders-worker");
+          expect(seqs(await ready(c))).toEqual([1, 2, 3, 4, 5, 6]);
+          await c.close();
+          if (reopened) {
+            await store.close();
+            store = await open();
+          }
+          const path = "/s/consumers/orders-worker/config";
+          const bytes = disk.readFile(path) as Uint8Array;
+          bytes[12] ^= 0xff;
+          disk.writeFile(path, bytes);
+          let err: unknown = null;
+          try {
+            store.truncate(3);
+          } catch (e) {
+            err = e;
+          }
+          expect(err).toMatchObject({ code: "ErrCorrupt", file: path });
+          const message = (err as Error).message;
+          expect(message).toMatch(/^Cannot truncate after stream sequence 3: .*do not read back/);
+          expect(message).toContain("/s/consumers/orders-worker/config");
+          expect(message).toContain("the stream is unchanged");
+          expect(message).toContain("remove its directory");
+          expect(live(store)).toEqual([1, 2, 3, 4, 5, 6]);
+          expect(disk.readFile(path)).toEqual(bytes);
+        } finally {
+          await store.close();
+        }
+      });
+    }
+  });
+
   describe("consumers through a power cut inside or after a truncate (FileStore, memory adapter)", () => {
     for (const retention of ["interest", "limits"] as RetentionPolicy[]) {
       for (const closed of [true, false]) {
