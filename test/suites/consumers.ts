@@ -24,6 +24,7 @@ import { consumerInputTests } from "./consumers-inputs.ts";
 import { consumerModelTests } from "./consumers-model.ts";
 import { consumerPersistenceTests } from "./consumers-persistence.ts";
 import { consumerRemovalTests } from "./consumers-removals.ts";
+import { consumerReopenModelTests } from "./consumers-reopen-model.ts";
 import { consumerRetentionTests } from "./consumers-retention.ts";
 import { consumerTimingTests } from "./consumers-timing.ts";
 import { consumerTruncateTests } from "./consumers-truncate.ts";
@@ -40,6 +41,7 @@ export function consumersSuite(api: TestApi, ctx: RuntimeContext): void {
         filterTests(api, factory);
         consumerTimingTests(api, factory);
         consumerRemovalTests(api, factory);
+        consumerReopenModelTests(api, factory);
         consumerTruncateTests(api, factory);
         consumerPersistenceTests(api, factory, ctx);
         consumerRetentionTests(api, factory);
