@@ -6,7 +6,8 @@
  * consumers-timing.ts, reopen and at-least-once in consumers-persistence.ts,
  * retention in consumers-retention.ts, closed consumers and a truncate in
  * consumers-truncate.ts, bad input in consumers-inputs.ts, the
- * model test in consumers-model.ts.
+ * model test in consumers-model.ts, open against reopened in
+ * consumers-reopen-model.ts.
  */
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import {
