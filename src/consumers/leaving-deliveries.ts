@@ -25,8 +25,13 @@ export class LeavingDeliveries {
    * consumer sequence, until an ack of those below lets them be recorded.
    */
   private readonly unrecorded = new Map<number, number>();
-  /** The lowest of `unrecorded` (Infinity when none): while a delivery below it is pending, nothing is to record. */
-  private heldFrom = Number.POSITIVE_INFINITY;
+  /**
+   * The sequences of `unrecorded` as a min-heap: an ack or a settle takes off
+   * the bottom only those now below every pending delivery, so each is taken
+   * once; a walk of them all at each one that frees some is quadratic when
+   * held removals and pending deliveries alternate.
+   */
+  private heldOrder: number[] = [];
   /** Settles what was noted (the consumer's `forgetGone`); a throw keeps it noted. */
   private readonly settleNoted: (seqs: number[]) => void;
   private readonly isClosed: () => boolean;
@@ -48,14 +53,12 @@ export class LeavingDeliveries {
   /** Drops the pending deliveries `gone` (ascending), whose messages left the stream (`forgetDeliveries`). */
   forget(gone: number[]): void {
     const held = this.ackAll ? this.unrecorded : null;
+    const before = held?.size ?? 0;
     forgetDeliveries(this.pending, this.store, this.ackAll, gone, held);
     if (held === null || held.size === 0) return;
-    // Ascending: the first of them held is the lowest this call added.
-    for (const seq of gone) {
-      if (!held.has(seq)) continue;
-      if (seq < this.heldFrom) this.heldFrom = seq;
-      break;
-    }
+    // Those held are new to it: a held one is no longer pending, so none of `gone` was held before.
+    if (held.size > before)
+      for (const seq of gone) if (held.has(seq)) heapPush(this.heldOrder, seq);
     // The deliveries that held earlier gone ones back may have been among these.
     this.ackedTo(0);
   }
@@ -77,20 +80,20 @@ export class LeavingDeliveries {
     const held = this.unrecorded;
     if (held.size === 0) return;
     const lowest = this.pending.lowest();
-    // Every settle and ack comes here: while nothing reaches the held ones, they are not walked.
-    if (seq < this.heldFrom && lowest !== 0 && lowest < this.heldFrom) return;
+    const order = this.heldOrder;
+    // From the lowest held up: those the ack covered go, those below every pending one are recorded.
     let top = 0;
-    for (const s of held.keys()) {
-      if (s <= seq) held.delete(s);
-      else if ((lowest === 0 || s < lowest) && s > top) top = s;
+    let dseq = 0;
+    while (order.length > 0) {
+      const s = order[0];
+      if (s > seq && lowest !== 0 && s >= lowest) break;
+      heapPop(order);
+      if (s > seq) {
+        top = s;
+        dseq = held.get(s) as number;
+      }
+      held.delete(s);
     }
-    const dseq = top === 0 ? 0 : (held.get(top) as number);
-    let from = Number.POSITIVE_INFINITY;
-    for (const s of held.keys()) {
-      if (s <= top) held.delete(s);
-      else if (s < from) from = s;
-    }
-    this.heldFrom = from;
     if (top === 0) return;
     try {
       this.store.updateAcks(dseq, top);
@@ -144,8 +147,10 @@ export class LeavingDeliveries {
   /** The stream was cut after `seq`: what was noted past it named the old messages, and the store forgets those held. */
   cutAfter(seq: number): void {
     if (this.noted.length > 0) this.noted = this.noted.filter((s) => s <= seq);
-    for (const s of this.unrecorded.keys()) if (s > seq) this.unrecorded.delete(s);
-    if (this.heldFrom > seq) this.heldFrom = Number.POSITIVE_INFINITY;
+    if (this.unrecorded.size === 0) return;
+    for (const s of this.heldOrder) if (s > seq) this.unrecorded.delete(s);
+    // Ascending is a min-heap.
+    this.heldOrder = this.heldOrder.filter((s) => s <= seq).sort((a, b) => a - b);
   }
 }
 
@@ -208,4 +213,32 @@ export function forgetDeliveries(
     if (i >= run) held?.set(gone[i], entry.dseq);
     pending.delete(gone[i]);
   }
+}
+
+function heapPush(heap: number[], seq: number): void {
+  let i = heap.length;
+  heap.push(seq);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent] <= seq) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = seq;
+}
+
+function heapPop(heap: number[]): void {
+  const last = heap.pop() as number;
+  const n = heap.length;
+  if (n === 0) return;
+  let i = 0;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && heap[child + 1] < heap[child]) child++;
+    if (heap[child] >= last) break;
+    heap[i] = heap[child];
+    i = child;
+  }
+  heap[i] = last;
 }

@@ -390,6 +390,42 @@ export function consumerRemovalTests(
       });
     });
 
+    it("ack policy all: acks that each free one removal held between pending deliveries do not walk the others held", async () => {
+      await withStream(factory, {}, async (store) => {
+        const n = 3000;
+        for (let i = 0; i < n; i++) put(store, "a");
+        const consumer = store.consumer("c", {
+          ackPolicy: "all",
+          maxAckPending: -1,
+          ackWaitMs: 60_000,
+        });
+        expect((await ready(consumer, n)).length).toBe(n);
+        // Every other one removed: held, each above a delivery still pending.
+        for (let seq = 2; seq <= n; seq += 2) store.removeMsg(seq);
+        expect(consumer.info().numAckPending).toBe(n / 2);
+        // Counted where the held removals are walked: each one a walk would pass.
+        const held = (consumer as unknown as { leaving: { unrecorded: Map<number, number> } })
+          .leaving.unrecorded;
+        expect(held.size).toBe(n / 2);
+        const keys = held.keys.bind(held);
+        let walked = 0;
+        (held as { keys: () => Iterable<number> }).keys = function* () {
+          for (const k of keys()) {
+            walked++;
+            yield k;
+          }
+        };
+        // Each ack frees the one held above it: the ack floor moves past it, as a reopen's would.
+        for (let seq = 1; seq < n; seq += 2) {
+          consumer.ack(seq);
+          expect(consumer.info().ackFloor).toEqual({ consumer: seq + 1, stream: seq + 1 });
+        }
+        expect(held.size).toBe(0);
+        // Walking every one still held at each ack is quadratic: 1500 acks over 1500 held, about 2 million.
+        expect(walked).toBeLessThan(n * 10);
+      });
+    });
+
     it("a consumer opened again drops what was removed while it was closed", async () => {
       await withStream(factory, {}, async (store, _clock, fixture) => {
         fill(store);

@@ -6,7 +6,8 @@
  * consumers-timing.ts, reopen and at-least-once in consumers-persistence.ts,
  * retention in consumers-retention.ts, closed consumers and a truncate in
  * consumers-truncate.ts, bad input in consumers-inputs.ts, the
- * model test in consumers-model.ts.
+ * model test in consumers-model.ts, open against reopened in
+ * consumers-reopen-model.ts.
  */
 import type { RuntimeContext, TestApi } from "../harness.ts";
 import {
@@ -24,6 +25,7 @@ import { consumerInputTests } from "./consumers-inputs.ts";
 import { consumerModelTests } from "./consumers-model.ts";
 import { consumerPersistenceTests } from "./consumers-persistence.ts";
 import { consumerRemovalTests } from "./consumers-removals.ts";
+import { consumerReopenModelTests } from "./consumers-reopen-model.ts";
 import { consumerRetentionTests } from "./consumers-retention.ts";
 import { consumerTimingTests } from "./consumers-timing.ts";
 import { consumerTruncateTests } from "./consumers-truncate.ts";
@@ -40,6 +42,7 @@ export function consumersSuite(api: TestApi, ctx: RuntimeContext): void {
         filterTests(api, factory);
         consumerTimingTests(api, factory);
         consumerRemovalTests(api, factory);
+        consumerReopenModelTests(api, factory);
         consumerTruncateTests(api, factory);
         consumerPersistenceTests(api, factory, ctx);
         consumerRetentionTests(api, factory);
