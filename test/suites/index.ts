@@ -21,6 +21,7 @@ import { consumerStoreSuite } from "./consumer-store.ts";
 import { consumerStorePersistenceSuite } from "./consumer-store-persistence.ts";
 import { consumersSuite } from "./consumers.ts";
 import { consumerCrashTests } from "./consumers-persistence.ts";
+import { consumerLostTailCrashTests } from "./consumers-lost-tail.ts";
 import { consumerTruncateCrashTests } from "./consumers-truncate.ts";
 import { copyPoolSuite } from "./copy-pool.ts";
 import { corruptionSuite } from "./corruption.ts";
@@ -105,6 +106,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   consumersSuite(api, ctx);
   consumerCrashTests(api);
   consumerTruncateCrashTests(api);
+  consumerLostTailCrashTests(api);
   consumerDeletionSuite(api, ctx);
   consumerStorePersistenceSuite(api, ctx);
   overlappingCallSuite(api, ctx);
