@@ -115,6 +115,8 @@ export class Durables implements ConsumerOwner {
   private unwatch: (() => void) | null = null;
   /** Inside a removal an ack made (retention): no consumer has that message pending. */
   private ackRemoving = false;
+  /** The closed consumers took the stream's end as found at its open (settleLostTail). */
+  private lostTailSettled = false;
   private readonly removals: RemovalListener = {
     removing: (lo, hi) => {
       if (this.ackRemoving) return;
@@ -170,6 +172,7 @@ export class Durables implements ConsumerOwner {
         `Cannot ${ACTION}: consumer ${describeValue(name)} is still closing or open as a consumer store on this stream (await its close() first)`,
       );
     }
+    this.settleLostTail();
     const policy = this.policy();
     if (policy === "workqueue") checkWorkQueueOptions(resolved);
     const saved = this.closedRecords().get(name);
@@ -342,6 +345,8 @@ export class Durables implements ConsumerOwner {
     }
     if (names.length === 0) return;
     if (policy === "interest") {
+      // Its removals are the stream's first changes: the closed consumers take its end first.
+      this.settleLostTail();
       // A record the deletion's delete() could not make durable: a crash after the
       // removals below would otherwise take it and bring the consumer back without them.
       for (const name of names) this.host.confirmDeletion(name);
@@ -391,19 +396,7 @@ export class Durables implements ConsumerOwner {
    * consumer cut already only gets again what it had.
    */
   truncating(seq: number): void {
-    for (const [name, record] of this.closedRecords()) {
-      const state = record.state;
-      if (record.interest === null || (state !== null && !reachesPast(state, seq))) continue;
-      const cut =
-        this.host.cutClosed(name, record.config, seq) ??
-        (state === null ? null : withoutDeliveriesPast(copyConsumerState(state), seq));
-      record.state = cut;
-      record.interest = closedInterest(this.host.stream, {
-        name,
-        config: record.config,
-        state: cut,
-      });
-    }
+    this.cutClosed(seq, true);
     // Each one follows the cut even when another's store fails to record it.
     let failure: unknown = null;
     for (const c of this.openList) {
@@ -414,6 +407,41 @@ export class Durables implements ConsumerOwner {
       }
     }
     if (failure !== null) throw failure;
+  }
+
+  /**
+   * Before the stream's first change since it opened, and before the first
+   * consumer opens: a power cut can lose the stream's unsynced tail after a
+   * consumer synced its deliveries of it, and the stream then hands those
+   * sequences out again. A closed consumer forgets those deliveries now, on
+   * disk, as an open one does at its open: left to its reopen, its interest
+   * would not cover what is stored there meanwhile, and by then the stream's
+   * end is past them. Not at the stream's open: that stays free of reading
+   * the consumers' states (an interest stream reads them at its first store
+   * anyway). A failure leaves it to the next change.
+   */
+  settleLostTail(): void {
+    if (this.lostTailSettled) return;
+    this.cutClosed(this.host.stream.fastState().lastSeq, false);
+    this.lostTailSettled = true;
+  }
+
+  /** The closed consumers forget, durably, their deliveries past `seq` (all of them when `all`, a truncate's cut, else those with a state past it). */
+  private cutClosed(seq: number, all: boolean): void {
+    for (const [name, record] of this.closedRecords()) {
+      const state = record.state;
+      if (record.interest === null) continue;
+      if (state === null ? !all : !reachesPast(state, seq)) continue;
+      const cut =
+        this.host.cutClosed(name, record.config, seq) ??
+        (state === null ? null : withoutDeliveriesPast(copyConsumerState(state), seq));
+      record.state = cut;
+      record.interest = closedInterest(this.host.stream, {
+        name,
+        config: record.config,
+        state: cut,
+      });
+    }
   }
 
   /** Interest: no consumer's filter matches `subject`. */

@@ -37,7 +37,8 @@ export function consumerLostTailCrashTests({ describe, it, expect }: TestApi): v
         for (const m of await ready(c)) c.ack(m.seq);
         // c's state holds 4..6 delivered and acked; the stream never synced them.
         await c.sync();
-        let back = await open(disk.crash({ lose: "unsynced" }));
+        const after = disk.crash({ lose: "unsynced" });
+        let back = await open(after);
         expect(back.state().lastSeq).toBe(3);
         const stored = putMany(back, "b", 3);
         expect(stored).toEqual([4, 5, 6]);
@@ -47,7 +48,7 @@ export function consumerLostTailCrashTests({ describe, it, expect }: TestApi): v
         if (retention === "interest") expect(live(back)).toEqual([4, 5, 6]);
         await back.sync();
         // What c forgot must be on disk: a second power cut keeps what was synced.
-        back = await open(disk.crash({ lose: "unsynced" }));
+        back = await open(after.crash({ lose: "unsynced" }));
         expect(seqs(await ready(back.consumer("c")))).toEqual(stored);
         await back.close();
         await store.close().catch(() => {});
