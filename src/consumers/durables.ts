@@ -422,7 +422,12 @@ export class Durables implements ConsumerOwner {
    */
   settleLostTail(): void {
     if (this.lostTailSettled) return;
-    this.cutClosed(this.host.stream.fastState().lastSeq, false);
+    try {
+      this.cutClosed(this.host.stream.fastState().lastSeq, false);
+    } catch (err) {
+      // A consumer whose files do not read back cannot be opened either: the stream stays usable.
+      if (!isJetStoreError(err, "ErrCorrupt")) throw err;
+    }
     this.lostTailSettled = true;
   }
 
