@@ -101,6 +101,21 @@ export class DeliveryCursor {
     return { startSeq: Math.min(Math.max(seq, first), end), skip: null };
   }
 
+  /** The cursor of a consumer that delivered up to stream sequence `delivered`. */
+  static resume(
+    stream: StreamStore,
+    options: Pick<ResolvedConsumerOptions, "filters" | "deliverPolicy">,
+    startSeq: number,
+    delivered: number,
+  ): DeliveryCursor {
+    const skip =
+      options.deliverPolicy === "lastPerSubject"
+        ? DeliveryCursor.remainingSkip(stream, options.filters, startSeq, delivered)
+        : null;
+    const next = skip !== null ? delivered + 1 : Math.max(delivered + 1, startSeq);
+    return new DeliveryCursor(stream, options.filters, startSeq, next, skip);
+  }
+
   /** The skip list still to read after `delivered` for a consumer reopened with `startSeq`. */
   static remainingSkip(
     stream: StreamStore,

@@ -115,6 +115,8 @@ export class Durables implements ConsumerOwner {
   private unwatch: (() => void) | null = null;
   /** Inside a removal an ack made (retention): no consumer has that message pending. */
   private ackRemoving = false;
+  /** The closed consumers took the stream's end as found at its open (settleLostTail). */
+  private lostTailSettled = false;
   private readonly removals: RemovalListener = {
     removing: (lo, hi) => {
       if (this.ackRemoving) return;
@@ -170,6 +172,7 @@ export class Durables implements ConsumerOwner {
         `Cannot ${ACTION}: consumer ${describeValue(name)} is still closing or open as a consumer store on this stream (await its close() first)`,
       );
     }
+    this.settleLostTail();
     const policy = this.policy();
     if (policy === "workqueue") checkWorkQueueOptions(resolved);
     const saved = this.closedRecords().get(name);
@@ -208,7 +211,7 @@ export class Durables implements ConsumerOwner {
       }
       const cursor = fresh
         ? new DeliveryCursor(stream, resolved.filters, startSeq, first, skip)
-        : resumeCursor(stream, resolved, startSeq, state.delivered.stream);
+        : DeliveryCursor.resume(stream, resolved, startSeq, state.delivered.stream);
       consumer = Consumer.open(name, this, store, resolved, cursor, state);
       if (saved?.recovered === true && policy !== "limits") {
         // A crash may have kept this consumer's acks and lost the removals they made. Only
@@ -342,6 +345,8 @@ export class Durables implements ConsumerOwner {
     }
     if (names.length === 0) return;
     if (policy === "interest") {
+      // Its removals are the stream's first changes: the closed consumers take its end first.
+      this.settleLostTail();
       // A record the deletion's delete() could not make durable: a crash after the
       // removals below would otherwise take it and bring the consumer back without them.
       for (const name of names) this.host.confirmDeletion(name);
@@ -391,30 +396,7 @@ export class Durables implements ConsumerOwner {
    * consumer cut already only gets again what it had.
    */
   truncating(seq: number): void {
-    let closed: Map<string, ClosedRecord>;
-    try {
-      closed = this.closedRecords();
-    } catch (err) {
-      throw refusedCut(err, null, seq);
-    }
-    for (const [name, record] of closed) {
-      const state = record.state;
-      if (record.interest === null || (state !== null && !reachesPast(state, seq))) continue;
-      let taken: ConsumerState | null;
-      try {
-        taken = this.host.cutClosed(name, record.config, seq);
-      } catch (err) {
-        throw refusedCut(err, name, seq);
-      }
-      const cut =
-        taken ?? (state === null ? null : withoutDeliveriesPast(copyConsumerState(state), seq));
-      record.state = cut;
-      record.interest = closedInterest(this.host.stream, {
-        name,
-        config: record.config,
-        state: cut,
-      });
-    }
+    this.cutClosed(seq, true, (err, name) => refusedCut(err, name, seq));
     // Each one follows the cut even when another's store fails to record it.
     let failure: unknown = null;
     for (const c of this.openList) {
@@ -425,6 +407,66 @@ export class Durables implements ConsumerOwner {
       }
     }
     if (failure !== null) throw failure;
+  }
+
+  /**
+   * Before the stream's first change since it opened, and before the first
+   * consumer opens: a power cut can lose the stream's unsynced tail after a
+   * consumer synced its deliveries of it, and the stream then hands those
+   * sequences out again. A closed consumer forgets those deliveries now, on
+   * disk, as an open one does at its open: left to its reopen, its interest
+   * would not cover what is stored there meanwhile, and by then the stream's
+   * end is past them. Not at the stream's open: that stays free of reading
+   * the consumers' states (an interest stream reads them at its first store
+   * anyway). A failure leaves it to the next change.
+   */
+  settleLostTail(): void {
+    if (this.lostTailSettled) return;
+    try {
+      this.cutClosed(this.host.stream.fastState().lastSeq, false);
+    } catch (err) {
+      // A consumer whose files do not read back cannot be opened either: the stream stays usable.
+      if (!isJetStoreError(err, "ErrCorrupt")) throw err;
+    }
+    this.lostTailSettled = true;
+  }
+
+  /**
+   * The closed consumers forget, durably, their deliveries past `seq` (all of
+   * them when `all`, a truncate's cut, else those with a state past it);
+   * `refused` makes the error of one whose files do not read back (`name`
+   * null when the list of them did not read).
+   */
+  private cutClosed(
+    seq: number,
+    all: boolean,
+    refused: (err: unknown, name: string | null) => unknown = (err) => err,
+  ): void {
+    let closed: Map<string, ClosedRecord>;
+    try {
+      closed = this.closedRecords();
+    } catch (err) {
+      throw refused(err, null);
+    }
+    for (const [name, record] of closed) {
+      const state = record.state;
+      if (record.interest === null) continue;
+      if (state === null ? !all : !reachesPast(state, seq)) continue;
+      let taken: ConsumerState | null;
+      try {
+        taken = this.host.cutClosed(name, record.config, seq);
+      } catch (err) {
+        throw refused(err, name);
+      }
+      const cut =
+        taken ?? (state === null ? null : withoutDeliveriesPast(copyConsumerState(state), seq));
+      record.state = cut;
+      record.interest = closedInterest(this.host.stream, {
+        name,
+        config: record.config,
+        state: cut,
+      });
+    }
   }
 
   /** Interest: no consumer's filter matches `subject`. */
@@ -531,27 +573,12 @@ function overlapOf(a: readonly string[], b: readonly string[]): string | null {
   return null;
 }
 
-/** The cursor of a consumer that delivered up to stream sequence `delivered`. */
-function resumeCursor(
-  stream: StreamStore,
-  options: Pick<ResolvedConsumerOptions, "filters" | "deliverPolicy">,
-  startSeq: number,
-  delivered: number,
-): DeliveryCursor {
-  const skip =
-    options.deliverPolicy === "lastPerSubject"
-      ? DeliveryCursor.remainingSkip(stream, options.filters, startSeq, delivered)
-      : null;
-  const next = skip !== null ? delivered + 1 : Math.max(delivered + 1, startSeq);
-  return new DeliveryCursor(stream, options.filters, startSeq, next, skip);
-}
-
 /** The interest of a consumer kept on disk, from its record and saved state. */
 function closedInterest(stream: StreamStore, saved: SavedConsumer): Interest | null {
   const durable = saved.config.durable;
   if (durable === undefined) return null;
   const delivered = saved.state?.delivered.stream ?? 0;
-  const cursor = resumeCursor(stream, durable, durable.startSeq, delivered);
+  const cursor = DeliveryCursor.resume(stream, durable, durable.startSeq, delivered);
   const pending =
     saved.config.ackPolicy === "none" || saved.state === null
       ? new Set<number>()

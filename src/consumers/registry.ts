@@ -121,6 +121,11 @@ export class StreamConsumers implements DurableHost {
     return this.durables.finishDeletions();
   }
 
+  /** The closed consumers forget deliveries past the stream's end before its first change (durables.ts). */
+  settleLostTail(): void {
+    this.durables.settleLostTail();
+  }
+
   /** Opens the durable consumer `name` (durables.ts). */
   consumer(name: string, options: ConsumerOptions | undefined): Consumer {
     return this.durables.consumer(name, options);

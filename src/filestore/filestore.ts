@@ -92,6 +92,8 @@ export type { FileStoreOptions } from "./options.ts";
 export class FileStore extends StoreLoad implements StreamStore {
   /** The consumers open on the stream. @internal */
   protected readonly consumers: StreamConsumers;
+  /** settleCheckpoint had the consumers take the stream's end since the open. */
+  private lostTailSettled = false;
 
   private constructor(
     opening: typeof OPENING,
@@ -418,9 +420,18 @@ export class FileStore extends StoreLoad implements StreamStore {
     this.truncateAfter(seq);
   }
 
-  /** Writes the checkpoint a failed truncate owes before anything else changes; throws while it cannot. @internal */
+  /**
+   * Writes the checkpoint a failed truncate owes before anything else changes,
+   * and, first after the open, has the closed consumers forget deliveries past
+   * the stream's end (a tail a power cut lost, durables.ts settleLostTail);
+   * throws while it cannot. @internal
+   */
   protected settleCheckpoint(): void {
     if (this.checkpointOwed) this.writeCheckpointNow();
+    if (!this.lostTailSettled) {
+      this.consumers.settleLostTail();
+      this.lostTailSettled = true;
+    }
   }
 
   state(): StreamState {

@@ -20,6 +20,7 @@ import { consumerStateSuite } from "./consumer-state.ts";
 import { consumerStoreSuite } from "./consumer-store.ts";
 import { consumerStorePersistenceSuite } from "./consumer-store-persistence.ts";
 import { consumersSuite } from "./consumers.ts";
+import { consumerLostTailCrashTests } from "./consumers-lost-tail.ts";
 import { consumerCrashTests } from "./consumers-persistence.ts";
 import { consumerTruncateCrashTests } from "./consumers-truncate.ts";
 import { copyPoolSuite } from "./copy-pool.ts";
@@ -105,6 +106,7 @@ export function runAllSuites(api: TestApi, ctx: RuntimeContext): void {
   consumersSuite(api, ctx);
   consumerCrashTests(api);
   consumerTruncateCrashTests(api);
+  consumerLostTailCrashTests(api);
   consumerDeletionSuite(api, ctx);
   consumerStorePersistenceSuite(api, ctx);
   overlappingCallSuite(api, ctx);
