@@ -21,6 +21,7 @@ export type {
   FetchOptions,
 } from "./consumers/consumer-options.ts";
 export {
+  type BorrowedConsumerState,
   type ConsumerState,
   decodeConsumerState,
   encodeConsumerState,

@@ -54,7 +54,12 @@ import {
 import { PendingUpdates, replayLog, sealFrame, Update } from "./consumer-log.ts";
 import { ConsumerMemStore } from "./consumer-mem-store.ts";
 import { encodeSnapshot, restoreSnapshot } from "./consumer-snapshot.ts";
-import { type ConsumerState, reachesPast, withoutDeliveriesPast } from "./consumer-state.ts";
+import {
+  type BorrowedConsumerState,
+  type ConsumerState,
+  reachesPast,
+  withoutDeliveriesPast,
+} from "./consumer-state.ts";
 import type { ConsumerConfig, ConsumerStore } from "./types.ts";
 
 function noop(): void {}
@@ -254,6 +259,10 @@ export class ConsumerFileStore implements ConsumerStore {
 
   state(): ConsumerState {
     return this.rules.state();
+  }
+
+  borrowState(): BorrowedConsumerState {
+    return this.rules.borrowState();
   }
 
   /**

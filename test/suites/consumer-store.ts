@@ -188,6 +188,21 @@ function contract({ describe, it, expect }: TestApi, factory: ConsumerStoreFacto
       });
     });
 
+    it("borrowState lends the state itself: what state() copies, the same object each time, changed by the next update", async () => {
+      await withStore({ ackPolicy: "explicit" }, (store) => {
+        store.updateDelivered(1, 5, 1, T0);
+        store.updateDelivered(2, 9, 2, T0 + S);
+        const lent = store.borrowState();
+        expect(plain(lent as ConsumerState)).toEqual(plain(store.state()));
+        expect(store.borrowState()).toBe(lent);
+        expect(store.state()).not.toBe(lent);
+        expect(store.state().pending).not.toBe(lent.pending);
+        store.updateAcks(1, 5);
+        expect([...store.borrowState().pending.keys()]).toEqual([9]);
+        expect(plain(store.borrowState() as ConsumerState)).toEqual(plain(store.state()));
+      });
+    });
+
     it("explicit: a delivery past maxDeliver leaves pending but keeps its count", async () => {
       await withStore({ ackPolicy: "explicit", maxDeliver: 2 }, (store) => {
         store.updateDelivered(1, 1, 1, T0);
@@ -479,6 +494,7 @@ function contract({ describe, it, expect }: TestApi, factory: ConsumerStoreFacto
         ["update", () => store.update(stateOf([9, 9], [9, 9]))],
         ["forceUpdate", () => store.forceUpdate(stateOf([9, 9], [9, 9]))],
         ["state", () => store.state()],
+        ["borrowState", () => store.borrowState()],
         ["encodedState", () => store.encodedState()],
       ];
       for (const [what, call] of calls) {

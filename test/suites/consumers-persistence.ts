@@ -43,6 +43,14 @@ export function consumerPersistenceTests(
           delivered: { consumer: 3, stream: 3 },
           ackFloor: { consumer: 0, stream: 0 },
         });
+        // Its sequence pairs are the caller's: changing them changes nothing the consumer keeps.
+        const shown = again.info();
+        shown.delivered.stream = 99;
+        shown.ackFloor.consumer = 99;
+        expect(again.info()).toMatchObject({
+          delivered: { consumer: 3, stream: 3 },
+          ackFloor: { consumer: 0, stream: 0 },
+        });
         advance(clock, 1000);
         expect(seqs(await ready(again))).toEqual([4, 5]);
         advance(clock, 1000);
