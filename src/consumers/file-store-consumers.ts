@@ -1,7 +1,8 @@
 /**
  * A FileStore's consumers, kept under its directory: the stream's registry
  * making file consumer stores there, and the consumers as saved, read
- * without opening them (and one opened for a truncate's cut): the config, and the state as the snapshot plus the
+ * without opening them (one is opened only for a cut: a truncate's, or a
+ * lost tail's): the config, and the state as the snapshot plus the
  * log's updates make it (the replay consumer-file-store.ts does at open,
  * here without writing: a torn log tail is only skipped). The durable
  * consumers read those to check a reopen and to keep the interest of
