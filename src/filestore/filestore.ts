@@ -92,8 +92,6 @@ export type { FileStoreOptions } from "./options.ts";
 export class FileStore extends StoreLoad implements StreamStore {
   /** The consumers open on the stream. @internal */
   protected readonly consumers: StreamConsumers;
-  /** settleCheckpoint had the consumers take the stream's end since the open. */
-  private lostTailSettled = false;
 
   private constructor(
     opening: typeof OPENING,
@@ -203,14 +201,8 @@ export class FileStore extends StoreLoad implements StreamStore {
     const msgTtl = policy.ttlFor(checkTtl(ttl, policy.limits.allowMsgTtl, "store message"));
     checkSeqRoom(this.lastSeq, 1, "store message");
     if (this.consumers.unwanted(subject)) {
-      // Interest, and no consumer wants it: nothing of it is written (a skip uses the
-      // sequence up, as nats-server 2.9 stores), so no crash can keep it. It takes no
-      // room, so discard "new" at the limits lets it in, as nats-server's skip.
-      policy.admitSkipped((hdr === null ? 0 : hdr.length) + msg.length, "store message");
-      const ts = this.clock.read("store message");
       const seq = this.lastSeq + 1;
-      this.appendSkip(seq, 1, ts);
-      return { seq, ts };
+      return { seq, ts: this.storeUnwanted(hdr, msg, seq, null, "store message") };
     }
     if (policy.admits) this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store message");
     const ts = this.clock.read("store message");
@@ -244,23 +236,13 @@ export class FileStore extends StoreLoad implements StreamStore {
       throw notNextSequence(Action.storeRawMsg, seq, this.lastSeq + 1);
     }
     if (this.consumers.unwanted(subject)) {
-      // As storeMsg: a skip at the message's sequence and time, so no crash can keep it.
-      this.policy.admitSkipped((hdr === null ? 0 : hdr.length) + msg.length, "store raw message");
-      this.appendSkip(seq, 1, ts);
+      this.storeUnwanted(hdr, msg, seq, ts, "store raw message");
       return;
     }
     if (this.policy.admits)
       this.admit(subject, subjectBytes, hdr, msg, msgTtl, "store raw message");
-    const counted = this.appendMessage(
-      seq,
-      ts,
-      subject,
-      subjectBytes,
-      hdr,
-      msg,
-      msgTtl,
-      this.subjects.get(subject),
-    );
+    const entry = this.subjects.get(subject);
+    const counted = this.appendMessage(seq, ts, subject, subjectBytes, hdr, msg, msgTtl, entry);
     this.policy.storedRaw(subject, seq, ts, msgTtl, "store raw message", counted);
     this.consumers.stored(seq);
   }
@@ -428,10 +410,8 @@ export class FileStore extends StoreLoad implements StreamStore {
    */
   protected settleCheckpoint(): void {
     if (this.checkpointOwed) this.writeCheckpointNow();
-    if (!this.lostTailSettled) {
-      this.consumers.settleLostTail();
-      this.lostTailSettled = true;
-    }
+    // Once per open: the consumer layer keeps that it was done.
+    this.consumers.settleLostTail();
   }
 
   state(): StreamState {

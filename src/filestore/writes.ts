@@ -88,6 +88,25 @@ export abstract class BlockWrites extends MessageTimes {
     return counted;
   }
 
+  /**
+   * Interest, and no consumer wants the message: nothing of it is written (a
+   * skip uses its sequence up, as nats-server 2.9 stores), so no crash can
+   * keep it. It takes no room, so discard "new" at the limits lets it in, as
+   * nats-server's skip. Stamped `ts`, or by the clock once admitted. @internal
+   */
+  protected storeUnwanted(
+    hdr: Uint8Array | null,
+    msg: Uint8Array,
+    seq: number,
+    ts: bigint | null,
+    action: string,
+  ): bigint {
+    this.policy.admitSkipped((hdr === null ? 0 : hdr.length) + msg.length, action);
+    const at = ts ?? this.clock.read(action);
+    this.appendSkip(seq, 1, at);
+    return at;
+  }
+
   /** @internal */
   protected appendSkip(last: number, count: number, at?: bigint): void {
     const ts = at ?? readClock(this.now, "skip message");
